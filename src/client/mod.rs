@@ -1,0 +1,371 @@
+//! The client model (RFC 7591 field names) and client identifiers.
+
+pub(crate) mod authenticate;
+pub(crate) mod secret_hash;
+
+use std::fmt;
+
+use crate::grants::GrantType;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
+
+/// A client identifier: 1 to 255 visible ASCII characters (RFC 6749 A.1).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId(Box<str>);
+
+impl ClientId {
+    /// Parses a client id.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| (0x20..=0x7e).contains(&b));
+        ok.then(|| Self(s.into()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a client authenticates at the token endpoint
+/// (`token_endpoint_auth_method`, RFC 7591 §2).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    /// `client_secret_basic`: HTTP Basic with form-encoded id and secret.
+    ClientSecretBasic,
+    /// `client_secret_post`: `client_id` and `client_secret` in the body.
+    ClientSecretPost,
+    /// `none`: a public client, identified by `client_id` only.
+    None,
+}
+
+impl AuthMethod {
+    /// Parses the wire value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "client_secret_post" => Some(Self::ClientSecretPost),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+}
+
+/// A registered client. Build one with [`Client::confidential`] or
+/// [`Client::public`].
+///
+/// ```
+/// use portcullis::{Client, ClientId, GrantType, ScopeSet, SecretHash};
+/// let client = Client::confidential(ClientId::parse("svc").unwrap(), SecretHash::sha256("s"))
+///     .client_name("Billing service")
+///     .grant_type(GrantType::ClientCredentials)
+///     .scope(ScopeSet::parse("invoices:read").unwrap())
+///     .build()
+///     .unwrap();
+/// assert!(client.is_confidential());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    client_id: ClientId,
+    client_name: String,
+    secret: Option<SecretHash>,
+    redirect_uris: Vec<RedirectUri>,
+    grant_types: Vec<GrantType>,
+    scope: ScopeSet,
+    default_scope: Option<ScopeSet>,
+    token_endpoint_auth_method: AuthMethod,
+    enabled: bool,
+    skip_consent: bool,
+    allow_plain_pkce: bool,
+    access_token_lifetime: Option<u64>,
+    refresh_token_lifetime: Option<u64>,
+}
+
+/// Why a client registration is inconsistent.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Public clients use `none`; confidential ones must not.
+    #[error("token_endpoint_auth_method does not fit the client kind")]
+    AuthMethodMismatch,
+    /// Public clients may not use `client_credentials` (CA-04, CC-01).
+    #[error("public clients may not use client_credentials")]
+    PublicClientCredentials,
+    /// The `authorization_code` grant needs at least one redirect URI.
+    #[error("authorization_code requires a redirect URI")]
+    MissingRedirectUri,
+    /// The default scope must be within the allowed scope.
+    #[error("default scope is not within the allowed scope")]
+    DefaultScopeNotAllowed,
+    /// Lifetimes must be positive.
+    #[error("token lifetime must be positive")]
+    ZeroLifetime,
+}
+
+impl Client {
+    /// Starts a confidential client, authenticating with a secret
+    /// (`client_secret_basic` unless changed).
+    pub fn confidential(client_id: ClientId, secret: SecretHash) -> ClientBuilder {
+        ClientBuilder::new(client_id, Some(secret), AuthMethod::ClientSecretBasic)
+    }
+
+    /// Starts a public client (`none`): no secret, PKCE always required.
+    pub fn public(client_id: ClientId) -> ClientBuilder {
+        ClientBuilder::new(client_id, None, AuthMethod::None)
+    }
+
+    /// Turns this client back into a builder, to change it.
+    pub fn into_builder(self) -> ClientBuilder {
+        ClientBuilder(self)
+    }
+
+    /// `client_id`.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+    /// `client_name`.
+    pub fn client_name(&self) -> &str {
+        &self.client_name
+    }
+    /// The stored secret hash; `None` for public clients.
+    pub fn secret_hash(&self) -> Option<&SecretHash> {
+        self.secret.as_ref()
+    }
+    /// Whether the client holds a secret.
+    pub fn is_confidential(&self) -> bool {
+        self.secret.is_some()
+    }
+    /// `redirect_uris`.
+    pub fn redirect_uris(&self) -> &[RedirectUri] {
+        &self.redirect_uris
+    }
+    /// `grant_types`.
+    pub fn grant_types(&self) -> &[GrantType] {
+        &self.grant_types
+    }
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+    /// `scope`: every scope the client may be granted.
+    pub fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
+    /// The scope granted when a request names none.
+    pub fn default_scope(&self) -> Option<&ScopeSet> {
+        self.default_scope.as_ref()
+    }
+    /// `token_endpoint_auth_method`.
+    pub fn token_endpoint_auth_method(&self) -> AuthMethod {
+        self.token_endpoint_auth_method
+    }
+    /// Whether the client is enabled; disabled clients cannot authenticate
+    /// or authorize (CA-07).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+    /// Whether users are not asked for consent.
+    pub fn skips_consent(&self) -> bool {
+        self.skip_consent
+    }
+    /// Whether the client may use the `plain` PKCE method (PK-01).
+    pub fn allows_plain_pkce(&self) -> bool {
+        self.allow_plain_pkce
+    }
+    /// Per-client access token lifetime in seconds, if set.
+    pub fn access_token_lifetime(&self) -> Option<u64> {
+        self.access_token_lifetime
+    }
+    /// Per-client refresh token lifetime in seconds, if set.
+    pub fn refresh_token_lifetime(&self) -> Option<u64> {
+        self.refresh_token_lifetime
+    }
+}
+
+/// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
+#[derive(Clone, Debug)]
+pub struct ClientBuilder(Client);
+
+impl ClientBuilder {
+    fn new(client_id: ClientId, secret: Option<SecretHash>, method: AuthMethod) -> Self {
+        Self(Client {
+            client_name: client_id.as_str().to_owned(),
+            client_id,
+            secret,
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scope: ScopeSet::empty(),
+            default_scope: None,
+            token_endpoint_auth_method: method,
+            enabled: true,
+            skip_consent: false,
+            allow_plain_pkce: false,
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+        })
+    }
+
+    /// Sets `client_name` (shown on the consent page).
+    #[must_use]
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.0.client_name = name.into();
+        self
+    }
+    /// Adds a redirect URI.
+    #[must_use]
+    pub fn redirect_uri(mut self, uri: RedirectUri) -> Self {
+        if !self.0.redirect_uris.contains(&uri) {
+            self.0.redirect_uris.push(uri);
+        }
+        self
+    }
+    /// Removes a redirect URI.
+    #[must_use]
+    pub fn remove_redirect_uri(mut self, uri: &RedirectUri) -> Self {
+        self.0.redirect_uris.retain(|u| u != uri);
+        self
+    }
+    /// Allows a grant type.
+    #[must_use]
+    pub fn grant_type(mut self, grant: GrantType) -> Self {
+        if !self.0.grant_types.contains(&grant) {
+            self.0.grant_types.push(grant);
+        }
+        self
+    }
+    /// Removes a grant type.
+    #[must_use]
+    pub fn remove_grant_type(mut self, grant: GrantType) -> Self {
+        self.0.grant_types.retain(|g| *g != grant);
+        self
+    }
+    /// Sets the allowed scope.
+    #[must_use]
+    pub fn scope(mut self, scope: ScopeSet) -> Self {
+        self.0.scope = scope;
+        self
+    }
+    /// Sets the scope granted when a request names none.
+    #[must_use]
+    pub fn default_scope(mut self, scope: ScopeSet) -> Self {
+        self.0.default_scope = Some(scope);
+        self
+    }
+    /// Sets `token_endpoint_auth_method` (confidential clients:
+    /// `client_secret_basic` or `client_secret_post`).
+    #[must_use]
+    pub fn token_endpoint_auth_method(mut self, method: AuthMethod) -> Self {
+        self.0.token_endpoint_auth_method = method;
+        self
+    }
+    /// Replaces the secret hash (secret rotation).
+    #[must_use]
+    pub fn secret(mut self, secret: SecretHash) -> Self {
+        self.0.secret = Some(secret);
+        self
+    }
+    /// Enables or disables the client (CA-07).
+    #[must_use]
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.0.enabled = enabled;
+        self
+    }
+    /// Whether users skip the consent page for this (first-party) client.
+    #[must_use]
+    pub fn skip_consent(mut self, skip: bool) -> Self {
+        self.0.skip_consent = skip;
+        self
+    }
+    /// Lets this client use PKCE `plain` (PK-01). Only for clients that
+    /// cannot compute SHA-256; the server must allow it too.
+    #[must_use]
+    pub fn dangerous_allow_plain_pkce(mut self, allow: bool) -> Self {
+        self.0.allow_plain_pkce = allow;
+        self
+    }
+    /// Overrides the server's access token lifetime, in seconds.
+    #[must_use]
+    pub fn access_token_lifetime(mut self, secs: u64) -> Self {
+        self.0.access_token_lifetime = Some(secs);
+        self
+    }
+    /// Overrides the server's refresh token lifetime, in seconds.
+    #[must_use]
+    pub fn refresh_token_lifetime(mut self, secs: u64) -> Self {
+        self.0.refresh_token_lifetime = Some(secs);
+        self
+    }
+
+    /// Checks the registration and returns the client.
+    pub fn build(self) -> Result<Client, ClientError> {
+        let c = self.0;
+        let public = c.secret.is_none();
+        if public != (c.token_endpoint_auth_method == AuthMethod::None) {
+            return Err(ClientError::AuthMethodMismatch);
+        }
+        if public && c.allows_grant(GrantType::ClientCredentials) {
+            return Err(ClientError::PublicClientCredentials);
+        }
+        if c.allows_grant(GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+            return Err(ClientError::MissingRedirectUri);
+        }
+        if let Some(d) = &c.default_scope {
+            if !d.is_subset_of(&c.scope) {
+                return Err(ClientError::DefaultScopeNotAllowed);
+            }
+        }
+        if c.access_token_lifetime == Some(0) || c.refresh_token_lifetime == Some(0) {
+            return Err(ClientError::ZeroLifetime);
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> ClientId {
+        ClientId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn public_clients_cannot_use_client_credentials() {
+        // covers: CA-04
+        let r = Client::public(id("spa"))
+            .grant_type(GrantType::ClientCredentials)
+            .build();
+        assert_eq!(r.unwrap_err(), ClientError::PublicClientCredentials);
+    }
+
+    #[test]
+    fn auth_method_must_fit_kind() {
+        let r = Client::confidential(id("c"), SecretHash::sha256("x"))
+            .token_endpoint_auth_method(AuthMethod::None)
+            .build();
+        assert_eq!(r.unwrap_err(), ClientError::AuthMethodMismatch);
+    }
+
+    #[test]
+    fn client_id_syntax() {
+        assert!(ClientId::parse("").is_none());
+        assert!(ClientId::parse("a\nb").is_none());
+        assert!(ClientId::parse("a b:c").is_some());
+    }
+}

@@ -1,0 +1,63 @@
+//! Authorization server metadata (RFC 8414), rendered once from the
+//! `Config`, so it cannot advertise what the server refuses (MD-01).
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::grants::GrantType;
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    issuer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_endpoint: Option<String>,
+    token_endpoint: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes_supported: Option<Vec<&'a str>>,
+    response_types_supported: &'static [&'static str],
+    response_modes_supported: &'static [&'static str],
+    grant_types_supported: Vec<&'static str>,
+    token_endpoint_auth_methods_supported: &'static [&'static str],
+    revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    code_challenge_methods_supported: &'static [&'static str],
+    authorization_response_iss_parameter_supported: bool,
+}
+
+const SECRET_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+const ALL_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+
+pub(crate) fn render(config: &Config) -> Vec<u8> {
+    let code_flow = config.offers(GrantType::AuthorizationCode);
+    let m = Metadata {
+        issuer: &config.issuer,
+        authorization_endpoint: code_flow.then(|| config.url(&config.paths.authorization)),
+        token_endpoint: config.url(&config.paths.token),
+        revocation_endpoint: config.url(&config.paths.revocation),
+        introspection_endpoint: config.url(&config.paths.introspection),
+        scopes_supported: config
+            .scopes_supported
+            .as_ref()
+            .map(|s| s.iter().map(|s| s.as_str()).collect()),
+        // RFC 8414 requires the member; only `code` is offered (AZ-01).
+        response_types_supported: &["code"],
+        response_modes_supported: &["query"],
+        grant_types_supported: GrantType::ALL
+            .into_iter()
+            .filter(|g| config.offers(*g))
+            .map(GrantType::as_str)
+            .collect(),
+        token_endpoint_auth_methods_supported: ALL_METHODS,
+        revocation_endpoint_auth_methods_supported: ALL_METHODS,
+        introspection_endpoint_auth_methods_supported: SECRET_METHODS,
+        code_challenge_methods_supported: if config.dangerous_allow_plain_pkce {
+            &["S256", "plain"]
+        } else {
+            &["S256"]
+        },
+        authorization_response_iss_parameter_supported: true,
+    };
+    serde_json::to_vec(&m).unwrap_or_default()
+}

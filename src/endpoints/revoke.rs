@@ -1,0 +1,47 @@
+//! The revocation endpoint (RFC 7009): client authentication; unknown and
+//! foreign tokens still get 200; revoking a refresh token revokes its grant
+//! (RV-01, RV-02).
+
+use crate::client::authenticate::{authenticate, presented};
+use crate::endpoints::{form_post, refuse};
+use crate::error::Error;
+use crate::http::{Request, Response};
+use crate::server::AuthorizationServer;
+use crate::tokens::TokenHash;
+
+const PARAMS: [&str; 4] = ["token", "token_type_hint", "client_id", "client_secret"];
+
+pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
+    match run(server, req).await {
+        Ok(()) => Response::json_no_store(200, Vec::new()),
+        Err(e) => refuse("revoke", &e),
+    }
+}
+
+async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<(), Error> {
+    let [token, hint, client_id, client_secret] = form_post(server, req, &PARAMS)?;
+    let client = authenticate(&*server.clients, presented(req.authorization(), client_id, client_secret)?).await?;
+    let token = token.ok_or(Error::missing("token"))?;
+    let hash = TokenHash::of(&token);
+    let tokens = &*server.tokens;
+    // The hint only orders the look-ups (RFC 7009 §2.1).
+    let refresh_first = hint.as_deref() == Some("refresh_token");
+    for refresh in [refresh_first, !refresh_first] {
+        if refresh {
+            if let Some(r) = tokens.find_refresh(&hash).await? {
+                // A client cannot revoke another client's token (RV-01); the
+                // answer stays 200 so tokens cannot be probed.
+                if r.client_id == *client.client_id() {
+                    tokens.revoke_grant(&r.grant).await?;
+                }
+                return Ok(());
+            }
+        } else if let Some(a) = tokens.find_access(&hash).await? {
+            if a.client_id == *client.client_id() {
+                tokens.revoke_access(&hash).await?;
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
+}

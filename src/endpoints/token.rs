@@ -1,0 +1,88 @@
+//! The token endpoint (RFC 6749 §3.2, §5): method, content type, parse,
+//! authenticate the client, dispatch the grant, render (TOK-01..08).
+
+use std::io::Write as _;
+
+use crate::client::authenticate::{authenticate, presented};
+use crate::endpoints::{form_post, refuse};
+use crate::error::Error;
+use crate::grants::{GrantType, Issued, TokenParams, dispatch};
+use crate::http::{Request, Response};
+use crate::server::AuthorizationServer;
+
+const PARAMS: [&str; 10] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "username",
+    "password",
+    "client_id",
+    "client_secret",
+];
+
+pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
+    match run(server, req).await {
+        Ok(issued) => render(&issued),
+        Err(e) => refuse("token", &e),
+    }
+}
+
+async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Issued, Error> {
+    let [
+        grant_type,
+        code,
+        redirect_uri,
+        code_verifier,
+        refresh_token,
+        scope,
+        username,
+        password,
+        client_id,
+        client_secret,
+    ] = form_post(server, req, &PARAMS)?;
+    let grant_type = grant_type.ok_or(Error::missing("grant_type"))?;
+    // TOK-07: unknown, or not offered by this server.
+    let grant = GrantType::parse(&grant_type)
+        .filter(|g| server.config.offers(*g))
+        .ok_or(Error::UnsupportedGrantType)?;
+    let credentials = presented(req.authorization(), client_id, client_secret)?;
+    let client = authenticate(&*server.clients, credentials).await?;
+    if !client.allows_grant(grant) {
+        return Err(Error::UnauthorizedClient);
+    }
+    let params = TokenParams {
+        code,
+        redirect_uri,
+        code_verifier,
+        refresh_token,
+        scope,
+        username,
+        password,
+    };
+    dispatch(server, &client, grant, params).await
+}
+
+/// The successful token response (RFC 6749 §5.1, TOK-04). Tokens are
+/// base64url and scope tokens exclude `"` and `\`, so nothing needs escaping.
+fn render(issued: &Issued) -> Response {
+    let mut body = Vec::with_capacity(200);
+    body.extend_from_slice(b"{\"access_token\":\"");
+    body.extend_from_slice(issued.access_token.expose_secret().as_bytes());
+    body.extend_from_slice(b"\",\"token_type\":\"Bearer\",\"expires_in\":");
+    let _ = write!(body, "{}", issued.expires_in);
+    if let Some(refresh) = &issued.refresh_token {
+        body.extend_from_slice(b",\"refresh_token\":\"");
+        body.extend_from_slice(refresh.expose_secret().as_bytes());
+        body.push(b'"');
+    }
+    if !issued.scope.is_empty() {
+        body.extend_from_slice(b",\"scope\":\"");
+        issued.scope.write_to(&mut body);
+        body.push(b'"');
+    }
+    body.push(b'}');
+    Response::json_no_store(200, body)
+}

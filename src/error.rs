@@ -1,0 +1,360 @@
+//! The one public error type and its single mapping onto the wire codes of
+//! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 and RFC 7009 §2.2.1.
+//!
+//! Every cause carries only static data (parameter names, small enums), so a
+//! token, code, secret or password can never reach `Display` or `Debug` (RB-03).
+
+use std::fmt;
+
+/// An error code as sent on the wire.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `invalid_request`: malformed or missing parameters.
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `invalid_grant`: the code, refresh token or credentials are invalid.
+    InvalidGrant,
+    /// `unauthorized_client`: the client may not use this grant.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`: the server does not offer this grant.
+    UnsupportedGrantType,
+    /// `invalid_scope`: the requested scope is unknown or too wide.
+    InvalidScope,
+    /// `access_denied`: the resource owner refused.
+    AccessDenied,
+    /// `unsupported_response_type`: only `code` is offered.
+    UnsupportedResponseType,
+    /// `server_error`: a store or other internal failure.
+    ServerError,
+    /// `temporarily_unavailable`: the server is overloaded or throttling.
+    TemporarilyUnavailable,
+    /// `invalid_token` (RFC 6750): the bearer token is invalid.
+    InvalidToken,
+    /// `insufficient_scope` (RFC 6750): the token lacks a required scope.
+    InsufficientScope,
+    /// `unsupported_token_type` (RFC 7009).
+    UnsupportedTokenType,
+}
+
+impl ErrorCode {
+    /// The wire value, e.g. `"invalid_grant"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+        }
+    }
+
+    /// The HTTP status this code is sent with.
+    pub const fn status(self) -> u16 {
+        match self {
+            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InsufficientScope => 403,
+            Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with a malformed request. Carries parameter names only.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestFault {
+    /// The HTTP method is not allowed here (405).
+    MethodNotAllowed,
+    /// The body is not `application/x-www-form-urlencoded`.
+    ContentType,
+    /// The body is larger than the configured limit (413).
+    BodyTooLarge,
+    /// A parameter appears more than once.
+    DuplicateParameter(&'static str),
+    /// A required parameter is missing or empty.
+    MissingParameter(&'static str),
+    /// A parameter's value is malformed.
+    InvalidParameter(&'static str),
+    /// The body or query is not valid UTF-8 or not valid form encoding.
+    MalformedEncoding,
+    /// A header the core reads is repeated or not valid.
+    InvalidHeader(&'static str),
+    /// More than one client authentication method was used (CA-03).
+    MultipleClientAuthentications,
+}
+
+impl fmt::Display for RequestFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MethodNotAllowed => f.write_str("method not allowed"),
+            Self::ContentType => f.write_str("body must be application/x-www-form-urlencoded"),
+            Self::BodyTooLarge => f.write_str("request body too large"),
+            Self::DuplicateParameter(p) => write!(f, "parameter `{p}` repeated"),
+            Self::MissingParameter(p) => write!(f, "parameter `{p}` missing"),
+            Self::InvalidParameter(p) => write!(f, "parameter `{p}` malformed"),
+            Self::MalformedEncoding => f.write_str("malformed form encoding"),
+            Self::InvalidHeader(h) => write!(f, "header `{h}` malformed or repeated"),
+            Self::MultipleClientAuthentications => {
+                f.write_str("more than one client authentication method used")
+            }
+        }
+    }
+}
+
+/// Why a grant (code, refresh token, credentials) was refused. For logs and
+/// tests; the wire only ever says `invalid_grant`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantFault {
+    /// No such code or token.
+    Unknown,
+    /// The code or token has expired.
+    Expired,
+    /// The code or token was issued to another client.
+    ClientMismatch,
+    /// The code was already redeemed; the grant it started is revoked (AC-02).
+    CodeReused,
+    /// The refresh token was already rotated out; the grant is revoked (RT-02).
+    RefreshReused,
+    /// The `redirect_uri` differs from the authorization request's (AC-03).
+    RedirectMismatch,
+    /// The PKCE verifier does not match the challenge (PK-04).
+    PkceMismatch,
+    /// A verifier was sent for a code issued without a challenge, or none for
+    /// a code with one (PK-04, RFC 9700 §2.1.1).
+    PkceDowngrade,
+    /// The resource owner's credentials are wrong (PW-01).
+    InvalidCredentials,
+}
+
+impl fmt::Display for GrantFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unknown => "unknown code or token",
+            Self::Expired => "expired",
+            Self::ClientMismatch => "issued to another client",
+            Self::CodeReused => "authorization code already used",
+            Self::RefreshReused => "refresh token already used",
+            Self::RedirectMismatch => "redirect_uri mismatch",
+            Self::PkceMismatch => "PKCE verification failed",
+            Self::PkceDowngrade => "PKCE downgrade",
+            Self::InvalidCredentials => "invalid resource owner credentials",
+        })
+    }
+}
+
+/// An opaque failure of a host-provided store, password verifier or key
+/// provider. Always answered with `server_error` (500); the cause is kept in
+/// the `source()` chain for the host's logs.
+#[derive(Debug)]
+pub struct StoreError {
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+impl StoreError {
+    /// Wraps the underlying cause.
+    pub fn new(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            source: Box::new(source),
+        }
+    }
+
+    /// A store error with only a static message.
+    pub fn msg(message: &'static str) -> Self {
+        Self::new(StaticMessage(message))
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("storage failure")
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+#[derive(Debug)]
+struct StaticMessage(&'static str);
+
+impl fmt::Display for StaticMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for StaticMessage {}
+
+/// A mistake in the server's configuration, found by `ServerBuilder::build`.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The issuer must be an `https` URL (or `http` on a loopback host) with
+    /// no query, fragment or trailing slash (RFC 8414 §2).
+    #[error("issuer must be an https URL without query, fragment or trailing slash")]
+    InvalidIssuer,
+    /// A lifetime is zero or beyond its allowed maximum (codes: 10 minutes, AC-01).
+    #[error("lifetime of {0} out of range")]
+    InvalidLifetime(&'static str),
+    /// The password grant is enabled but no `PasswordVerifier` was given.
+    #[error("password grant enabled without a PasswordVerifier")]
+    MissingPasswordVerifier,
+    /// A required component was not supplied to the builder.
+    #[error("missing component: {0}")]
+    Missing(&'static str),
+    /// An endpoint path must start with `/`.
+    #[error("endpoint path for {0} must start with '/'")]
+    InvalidPath(&'static str),
+}
+
+/// Everything that can go wrong while answering a request.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed.
+    #[error("malformed request: {0}")]
+    InvalidRequest(RequestFault),
+    /// Client authentication failed. One variant for an unknown client, a
+    /// wrong secret, a disabled client and a wrong method (CA-06, CA-07).
+    #[error("client authentication failed")]
+    ClientAuthentication {
+        /// The client tried `Authorization: Basic` (TOK-06).
+        via_basic: bool,
+    },
+    /// The code, refresh token or resource owner credentials are invalid.
+    #[error("invalid grant: {0}")]
+    InvalidGrant(GrantFault),
+    /// The client is not registered for this grant (TOK-07).
+    #[error("client may not use this grant")]
+    UnauthorizedClient,
+    /// The grant type is unknown or not enabled on this server (TOK-07).
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    /// The requested scope is not allowed.
+    #[error("scope not allowed")]
+    InvalidScope,
+    /// The resource owner denied the request.
+    #[error("resource owner denied the request")]
+    AccessDenied,
+    /// Only `response_type=code` is offered.
+    #[error("unsupported response type")]
+    UnsupportedResponseType,
+    /// A host store failed.
+    #[error("storage failure")]
+    Store(#[from] StoreError),
+    /// The random source failed.
+    #[error("random source failed")]
+    Random(#[from] crate::random::RandomError),
+}
+
+impl Error {
+    /// The wire code: the one audited mapping from cause to RFC error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Self::ClientAuthentication { .. } => ErrorCode::InvalidClient,
+            Self::InvalidGrant(_) => ErrorCode::InvalidGrant,
+            Self::UnauthorizedClient => ErrorCode::UnauthorizedClient,
+            Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
+            Self::InvalidScope => ErrorCode::InvalidScope,
+            Self::AccessDenied => ErrorCode::AccessDenied,
+            Self::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
+            Self::Store(_) | Self::Random(_) => ErrorCode::ServerError,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidRequest(RequestFault::MethodNotAllowed) => 405,
+            Self::InvalidRequest(RequestFault::BodyTooLarge) => 413,
+            other => other.code().status(),
+        }
+    }
+
+    /// The `error_description` sent on the wire: static text only, so no
+    /// request value can leak through it (RB-03).
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(fault) => match fault {
+                RequestFault::MethodNotAllowed => "method not allowed",
+                RequestFault::ContentType => {
+                    "the body must be application/x-www-form-urlencoded"
+                }
+                RequestFault::BodyTooLarge => "the request body is too large",
+                RequestFault::DuplicateParameter(_) => "a parameter was sent more than once",
+                RequestFault::MissingParameter(_) => "a required parameter is missing",
+                RequestFault::InvalidParameter(_) => "a parameter is malformed",
+                RequestFault::MalformedEncoding => "the request is not valid form encoding",
+                RequestFault::InvalidHeader(_) => "a header is malformed or repeated",
+                RequestFault::MultipleClientAuthentications => {
+                    "more than one client authentication method was used"
+                }
+            },
+            Self::ClientAuthentication { .. } => "client authentication failed",
+            Self::InvalidGrant(_) => {
+                "the grant is invalid, expired, revoked or was issued to another client"
+            }
+            Self::UnauthorizedClient => "the client is not allowed to use this grant type",
+            Self::UnsupportedGrantType => "the grant type is not supported",
+            Self::InvalidScope => "the requested scope is invalid or exceeds what is allowed",
+            Self::AccessDenied => "the resource owner denied the request",
+            Self::UnsupportedResponseType => "the response type is not supported",
+            Self::Store(_) | Self::Random(_) => "the server could not complete the request",
+        }
+    }
+
+    pub(crate) fn missing(param: &'static str) -> Self {
+        Self::InvalidRequest(RequestFault::MissingParameter(param))
+    }
+
+    pub(crate) fn invalid_param(param: &'static str) -> Self {
+        Self::InvalidRequest(RequestFault::InvalidParameter(param))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_client_is_401_and_others_400() {
+        // covers: TOK-05
+        assert_eq!(Error::ClientAuthentication { via_basic: false }.status(), 401);
+        assert_eq!(Error::InvalidGrant(GrantFault::Expired).status(), 400);
+        assert_eq!(Error::UnauthorizedClient.status(), 400);
+        assert_eq!(Error::Store(StoreError::msg("x")).status(), 500);
+        assert_eq!(
+            Error::InvalidRequest(RequestFault::MethodNotAllowed).status(),
+            405
+        );
+    }
+
+    #[test]
+    fn store_error_keeps_its_source() {
+        use std::error::Error as _;
+        let e = StoreError::msg("disk on fire");
+        assert_eq!(e.to_string(), "storage failure");
+        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("disk on fire"));
+    }
+}

@@ -1,0 +1,88 @@
+//! `authorization_code`, the redemption side (RFC 6749 §4.1.3, RFC 7636 §4.6):
+//! binding to client and redirect URI, PKCE with downgrade protection, single
+//! use, and revocation of the grant on replay (AC-01..04, PK-01..04).
+
+use crate::client::Client;
+use crate::error::{Error, GrantFault};
+use crate::grants::{GrantType, Issued, Mint, TokenParams, mint_tokens};
+use crate::pkce::{ChallengeMethod, CodeVerifier};
+use crate::server::AuthorizationServer;
+use crate::stores::Exchange;
+use crate::tokens::TokenHash;
+
+pub(super) async fn redeem(
+    server: &AuthorizationServer,
+    client: &Client,
+    params: TokenParams<'_>,
+) -> Result<Issued, Error> {
+    let code = params.code.ok_or(Error::missing("code"))?;
+    // PK-03: a malformed verifier is refused before any lookup.
+    let verifier = match params.code_verifier.as_deref() {
+        Some(v) => Some(CodeVerifier::parse(v).ok_or(Error::invalid_param("code_verifier"))?),
+        None => None,
+    };
+    let hash = TokenHash::of(&code);
+    let record = server
+        .tokens
+        .find_code(&hash)
+        .await?
+        .ok_or(Error::InvalidGrant(GrantFault::Unknown))?;
+    if record.client_id != *client.client_id() {
+        return Err(Error::InvalidGrant(GrantFault::ClientMismatch));
+    }
+    if record.used {
+        // AC-02: a second redemption revokes what the first one issued.
+        server.tokens.revoke_grant(&record.grant).await?;
+        return Err(Error::InvalidGrant(GrantFault::CodeReused));
+    }
+    if record.expires_at <= server.clock.now() {
+        return Err(Error::InvalidGrant(GrantFault::Expired));
+    }
+    // RFC 6749 §4.1.3: identical to the authorization request's, if it had one.
+    if record.redirect_uri.as_ref().map(|u| u.as_str()) != params.redirect_uri.as_deref() {
+        return Err(Error::InvalidGrant(GrantFault::RedirectMismatch));
+    }
+    match (&record.challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if challenge.method() == ChallengeMethod::Plain
+                && !(client.allows_plain_pkce() && server.config.dangerous_allow_plain_pkce)
+            {
+                return Err(Error::InvalidGrant(GrantFault::PkceMismatch));
+            }
+            if !challenge.verify(&verifier) {
+                return Err(Error::InvalidGrant(GrantFault::PkceMismatch));
+            }
+        }
+        // RFC 9700 §2.1.1: a verifier for a code issued without a challenge,
+        // or none for a code with one, is a downgrade attempt (PK-04).
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Error::InvalidGrant(GrantFault::PkceDowngrade));
+        }
+        (None, None) => {
+            if !client.is_confidential() || server.config.require_pkce_for_confidential {
+                return Err(Error::InvalidGrant(GrantFault::PkceDowngrade));
+            }
+        }
+    }
+    let refresh_scope = client
+        .allows_grant(GrantType::RefreshToken)
+        .then(|| record.scope.clone());
+    let (records, issued) = mint_tokens(
+        server,
+        Mint {
+            client,
+            subject: Some(record.subject.clone()),
+            scope: record.scope.clone(),
+            grant: Some(record.grant),
+            refresh_scope,
+        },
+    )?;
+    match server.tokens.exchange_code(&hash, records).await? {
+        Exchange::Issued => Ok(issued),
+        Exchange::AlreadyUsed(grant) => {
+            server.tokens.revoke_grant(&grant).await?;
+            Err(Error::InvalidGrant(GrantFault::CodeReused))
+        }
+        Exchange::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),
+    }
+}

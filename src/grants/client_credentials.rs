@@ -1,0 +1,30 @@
+//! `client_credentials` (RFC 6749 §4.4): confidential clients only, no
+//! refresh token (CC-01).
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::grants::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
+use crate::server::AuthorizationServer;
+
+pub(super) async fn issue(
+    server: &AuthorizationServer,
+    client: &Client,
+    params: TokenParams<'_>,
+) -> Result<Issued, Error> {
+    if !client.is_confidential() {
+        return Err(Error::UnauthorizedClient);
+    }
+    let scope = requested_scope(params.scope.as_deref(), client.scope(), client.default_scope())?;
+    let (records, issued) = mint_tokens(
+        server,
+        Mint {
+            client,
+            subject: None,
+            scope,
+            grant: None,
+            refresh_scope: None,
+        },
+    )?;
+    server.tokens.issue(records).await?;
+    Ok(issued)
+}

@@ -1,0 +1,191 @@
+//! The grant types of the token endpoint, dispatched by a `match` on
+//! [`GrantType`], and the token-minting helper they share.
+
+mod authorization_code;
+mod client_credentials;
+mod password;
+mod refresh_token;
+
+use std::borrow::Cow;
+
+pub use password::PasswordVerifier;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::scope::ScopeSet;
+use crate::secret::Secret;
+use crate::server::AuthorizationServer;
+use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
+use crate::tokens::opaque::mint;
+use crate::tokens::GrantId;
+use crate::user::UserId;
+
+/// A grant type (`grant_type`, RFC 6749 §4 and §6).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GrantType {
+    /// `authorization_code` (with PKCE).
+    AuthorizationCode,
+    /// `client_credentials` (confidential clients only).
+    ClientCredentials,
+    /// `password`: off unless the server enables it.
+    Password,
+    /// `refresh_token`.
+    RefreshToken,
+}
+
+impl GrantType {
+    /// Every grant type, in wire order.
+    pub const ALL: [Self; 4] = [
+        Self::AuthorizationCode,
+        Self::ClientCredentials,
+        Self::Password,
+        Self::RefreshToken,
+    ];
+
+    /// Parses the wire value.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "client_credentials" => Some(Self::ClientCredentials),
+            "password" => Some(Self::Password),
+            "refresh_token" => Some(Self::RefreshToken),
+            _ => None,
+        }
+    }
+
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::ClientCredentials => "client_credentials",
+            Self::Password => "password",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl std::fmt::Display for GrantType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The token request parameters a grant may read.
+#[derive(Default)]
+pub(crate) struct TokenParams<'a> {
+    pub(crate) code: Option<Cow<'a, str>>,
+    pub(crate) redirect_uri: Option<Cow<'a, str>>,
+    pub(crate) code_verifier: Option<Cow<'a, str>>,
+    pub(crate) refresh_token: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Cow<'a, str>>,
+    pub(crate) username: Option<Cow<'a, str>>,
+    pub(crate) password: Option<Cow<'a, str>>,
+}
+
+/// What a successful grant hands back to the endpoint for rendering.
+pub(crate) struct Issued {
+    pub(crate) access_token: Secret<String>,
+    pub(crate) expires_in: u64,
+    pub(crate) refresh_token: Option<Secret<String>>,
+    pub(crate) scope: ScopeSet,
+}
+
+/// Runs the grant.
+pub(crate) async fn dispatch(
+    server: &AuthorizationServer,
+    client: &Client,
+    grant: GrantType,
+    params: TokenParams<'_>,
+) -> Result<Issued, Error> {
+    match grant {
+        GrantType::AuthorizationCode => authorization_code::redeem(server, client, params).await,
+        GrantType::ClientCredentials => client_credentials::issue(server, client, params).await,
+        GrantType::Password => password::issue(server, client, params).await,
+        GrantType::RefreshToken => refresh_token::rotate(server, client, params).await,
+    }
+}
+
+/// The scope a request asks for: the client's default when absent (RFC
+/// 6749 §3.3); `invalid_scope` when malformed or outside `allowed`.
+pub(crate) fn requested_scope(
+    requested: Option<&str>,
+    allowed: &ScopeSet,
+    default: Option<&ScopeSet>,
+) -> Result<ScopeSet, Error> {
+    match requested {
+        None => Ok(default.cloned().unwrap_or_default()),
+        Some(s) => {
+            let scope = ScopeSet::parse(s).ok_or(Error::InvalidScope)?;
+            if scope.is_subset_of(allowed) {
+                Ok(scope)
+            } else {
+                Err(Error::InvalidScope)
+            }
+        }
+    }
+}
+
+/// What to mint for one token response.
+pub(crate) struct Mint<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) subject: Option<UserId>,
+    /// The scope of the access token.
+    pub(crate) scope: ScopeSet,
+    /// The grant the tokens join; a new one is derived when `None`.
+    pub(crate) grant: Option<GrantId>,
+    /// The scope of the refresh token to issue with it, if any.
+    pub(crate) refresh_scope: Option<ScopeSet>,
+}
+
+/// Mints an access token (and optionally a refresh token) and the records a
+/// store keeps of them.
+pub(crate) fn mint_tokens(server: &AuthorizationServer, m: Mint<'_>) -> Result<(NewTokens, Issued), Error> {
+    let now = server.clock.now();
+    let config = &server.config;
+    let access = mint(&*server.random)?;
+    let grant = m.grant.unwrap_or_else(|| GrantId::derive(&access.hash));
+    let access_life = m
+        .client
+        .access_token_lifetime()
+        .unwrap_or(config.access_token_lifetime);
+    let refresh = match m.refresh_scope {
+        Some(scope) => {
+            let minted = mint(&*server.random)?;
+            let life = m
+                .client
+                .refresh_token_lifetime()
+                .unwrap_or(config.refresh_token_lifetime);
+            Some((minted, scope, life))
+        }
+        None => None,
+    };
+    let records = NewTokens {
+        access: AccessRecord {
+            hash: access.hash,
+            grant,
+            client_id: m.client.client_id().clone(),
+            subject: m.subject.clone(),
+            scope: m.scope.clone(),
+            issued_at: now,
+            expires_at: now.plus(access_life),
+        },
+        refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
+            hash: minted.hash,
+            grant,
+            client_id: m.client.client_id().clone(),
+            subject: m.subject.clone(),
+            scope: scope.clone(),
+            issued_at: now,
+            expires_at: now.plus(*life),
+            used: false,
+        }),
+    };
+    let issued = Issued {
+        access_token: access.value,
+        expires_in: access_life,
+        refresh_token: refresh.map(|(minted, _, _)| minted.value),
+        scope: m.scope,
+    };
+    Ok((records, issued))
+}

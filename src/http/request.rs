@@ -1,0 +1,162 @@
+//! `Request<'a>`: one HTTP request as the core sees it, borrowed from the
+//! adapter's buffers so nothing is copied.
+
+/// The HTTP method, reduced to what the endpoints distinguish.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `HEAD`
+    Head,
+    /// Any other method.
+    Other,
+}
+
+impl Method {
+    /// Parses a method name (case-sensitive, as HTTP methods are).
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "GET" => Self::Get,
+            "POST" => Self::Post,
+            "HEAD" => Self::Head,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// One header the core reads: absent, present once (raw bytes, validated by
+/// the core), or repeated (always refused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Header<'a> {
+    /// Not sent.
+    #[default]
+    Absent,
+    /// Sent once with these bytes.
+    One(&'a [u8]),
+    /// Sent more than once.
+    Repeated,
+}
+
+impl<'a> Header<'a> {
+    fn add(&mut self, value: &'a [u8]) {
+        *self = match self {
+            Self::Absent => Self::One(value),
+            _ => Self::Repeated,
+        };
+    }
+}
+
+/// One HTTP request as the core sees it.
+///
+/// Adapters build it with [`Request::new`], feed every header through
+/// [`Request::header`] (the core keeps the ones it reads) and attach the query
+/// string and body. Nothing is copied.
+///
+/// ```
+/// use portcullis::http::{Method, Request};
+/// let req = Request::new(Method::Post)
+///     .header("Content-Type", b"application/x-www-form-urlencoded")
+///     .body(b"grant_type=client_credentials");
+/// assert_eq!(req.method(), Method::Post);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    method: Method,
+    query: Option<&'a str>,
+    content_type: Header<'a>,
+    authorization: Header<'a>,
+    cookie: Header<'a>,
+    body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// An empty request with this method.
+    pub const fn new(method: Method) -> Self {
+        Self {
+            method,
+            query: None,
+            content_type: Header::Absent,
+            authorization: Header::Absent,
+            cookie: Header::Absent,
+            body: &[],
+        }
+    }
+
+    /// Adds one header. Names match case-insensitively; headers the core does
+    /// not read are ignored, so adapters may pass every header they have.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &'a [u8]) -> Self {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.content_type.add(value);
+        } else if name.eq_ignore_ascii_case("authorization") {
+            self.authorization.add(value);
+        } else if name.eq_ignore_ascii_case("cookie") {
+            self.cookie.add(value);
+        }
+        self
+    }
+
+    /// Sets the query string (without the leading `?`).
+    #[must_use]
+    pub const fn query(mut self, query: &'a str) -> Self {
+        self.query = Some(query);
+        self
+    }
+
+    /// Sets the body bytes.
+    #[must_use]
+    pub const fn body(mut self, body: &'a [u8]) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// The method.
+    pub const fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The query string, if any.
+    pub const fn query_str(&self) -> Option<&'a str> {
+        self.query
+    }
+
+    /// The `Content-Type` header.
+    pub const fn content_type(&self) -> Header<'a> {
+        self.content_type
+    }
+
+    /// The `Authorization` header.
+    pub const fn authorization(&self) -> Header<'a> {
+        self.authorization
+    }
+
+    /// The `Cookie` header.
+    pub const fn cookie(&self) -> Header<'a> {
+        self.cookie
+    }
+
+    /// The body bytes.
+    pub const fn body_bytes(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_match_case_insensitively_and_repeats_are_marked() {
+        let r = Request::new(Method::Post)
+            .header("content-TYPE", b"a")
+            .header("Authorization", b"x")
+            .header("authorization", b"y")
+            .header("X-Other", b"z");
+        assert_eq!(r.content_type(), Header::One(b"a"));
+        assert_eq!(r.authorization(), Header::Repeated);
+        assert_eq!(r.cookie(), Header::Absent);
+    }
+}

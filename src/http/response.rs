@@ -1,0 +1,190 @@
+//! `Response`: status, headers and body the adapter writes out. All OAuth
+//! error rendering lives here, in `Response::from(&Error)`.
+
+use std::borrow::Cow;
+
+use crate::error::{Error, ErrorCode, RequestFault};
+
+/// An HTTP response produced by the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    status: u16,
+    headers: Vec<(&'static str, Cow<'static, str>)>,
+    body: Vec<u8>,
+    error: Option<ErrorCode>,
+}
+
+const JSON: &str = "application/json";
+
+impl Response {
+    /// A response with this status and body and no headers.
+    pub fn new(status: u16, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+            error: None,
+        }
+    }
+
+    /// A `200` JSON response that may be cached (metadata, JWKS).
+    pub(crate) fn json_public(body: Vec<u8>) -> Self {
+        let mut r = Self::new(200, body);
+        r.headers.push(("Content-Type", Cow::Borrowed(JSON)));
+        r
+    }
+
+    /// A JSON response carrying tokens or token data: never cached
+    /// (RFC 6749 §5.1, TOK-04).
+    pub(crate) fn json_no_store(status: u16, body: Vec<u8>) -> Self {
+        let mut r = Self::new(status, body);
+        r.headers.reserve_exact(3);
+        r.headers.push(("Content-Type", Cow::Borrowed(JSON)));
+        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r.headers.push(("Pragma", Cow::Borrowed("no-cache")));
+        r
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The status code.
+    pub const fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The headers, in order.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.headers.iter().map(|(n, v)| (*n, v.as_ref()))
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Takes the body.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// The OAuth error this response carries, if it is one; for logging.
+    pub const fn error(&self) -> Option<ErrorCode> {
+        self.error
+    }
+
+    /// The answer to a body over the configured limit (TOK-08). Adapters that
+    /// stop reading at the limit send this.
+    pub fn payload_too_large() -> Self {
+        Self::from(&Error::InvalidRequest(RequestFault::BodyTooLarge))
+    }
+}
+
+/// Writes `s` as a JSON string literal, escaping as RFC 8259 requires.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: Option<&[u8]> = match b {
+            b'"' => Some(b"\\\""),
+            b'\\' => Some(b"\\\\"),
+            b'\n' => Some(b"\\n"),
+            b'\r' => Some(b"\\r"),
+            b'\t' => Some(b"\\t"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.extend_from_slice(s.as_bytes().get(start..i).unwrap_or_default());
+        match escape {
+            Some(e) => out.extend_from_slice(e),
+            None => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(s.as_bytes().get(start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+impl From<&Error> for Response {
+    fn from(error: &Error) -> Self {
+        let code = error.code();
+        let mut body = Vec::with_capacity(96);
+        body.extend_from_slice(b"{\"error\":\"");
+        body.extend_from_slice(code.as_str().as_bytes());
+        body.extend_from_slice(b"\",\"error_description\":");
+        push_json_str(&mut body, error.description());
+        body.push(b'}');
+        let mut r = Self::json_no_store(error.status(), body);
+        r.error = Some(code);
+        match error {
+            // RFC 6749 §5.2: a failed Basic attempt answers with the scheme (TOK-06).
+            Error::ClientAuthentication { via_basic: true } => {
+                r.headers.push((
+                    "WWW-Authenticate",
+                    Cow::Borrowed("Basic realm=\"oauth\", charset=\"UTF-8\""),
+                ));
+            }
+            Error::InvalidRequest(RequestFault::MethodNotAllowed) => {
+                r.headers.push(("Allow", Cow::Borrowed("POST")));
+            }
+            _ => {}
+        }
+        r
+    }
+}
+
+impl From<Error> for Response {
+    fn from(error: Error) -> Self {
+        Self::from(&error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::GrantFault;
+
+    #[test]
+    fn errors_are_json_and_never_cached() {
+        // covers: TOK-05
+        let r = Response::from(&Error::InvalidGrant(GrantFault::Expired));
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(r.header("pragma"), Some("no-cache"));
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(v["error"], "invalid_grant");
+        assert!(v["error_description"].is_string());
+    }
+
+    #[test]
+    fn basic_failure_carries_www_authenticate() {
+        // covers: TOK-06
+        let r = Response::from(&Error::ClientAuthentication { via_basic: true });
+        assert_eq!(r.status(), 401);
+        assert!(r.header("WWW-Authenticate").unwrap().starts_with("Basic realm="));
+        let r = Response::from(&Error::ClientAuthentication { via_basic: false });
+        assert_eq!(r.header("WWW-Authenticate"), None);
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = Vec::new();
+        push_json_str(&mut out, "a\"b\\c\u{1}d");
+        assert_eq!(
+            serde_json::from_slice::<String>(&out).unwrap(),
+            "a\"b\\c\u{1}d"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! # portcullis
+//!
+//! An embeddable OAuth 2.0 / OAuth 2.1 authorization server. The core is
+//! sans-IO: your web framework hands it a [`http::Request`], it hands back a
+//! [`http::Response`]; only calls to your stores are awaited. Time and
+//! randomness are injected ([`Clock`], [`RandomSource`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use portcullis::http::{Method, Request};
+//! use portcullis::{
+//!     AuthorizationServer, Client, ClientId, ClientStore, Config, GrantType, MemoryStore,
+//!     ScopeSet, generate_secret,
+//! };
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Arc::new(MemoryStore::new());
+//! let server = AuthorizationServer::builder(Config::new("https://auth.example.com"))
+//!     .store(store.clone())
+//!     .build()?;
+//!
+//! // Register a service client; show the secret once, keep only its hash.
+//! let (secret, hash) = generate_secret(server.random())?;
+//! let client = Client::confidential(ClientId::parse("billing").unwrap(), hash)
+//!     .grant_type(GrantType::ClientCredentials)
+//!     .scope(ScopeSet::parse("invoices:read").unwrap())
+//!     .build()?;
+//! store.insert(client).await?;
+//!
+//! // What your framework adapter would build from the HTTP request:
+//! let body = format!(
+//!     "grant_type=client_credentials&scope=invoices%3Aread&client_id=billing&client_secret={}",
+//!     secret.expose_secret()
+//! );
+//! # let client = store.find(&ClientId::parse("billing").unwrap()).await?.unwrap();
+//! # let client = (*client).clone().into_builder()
+//! #     .token_endpoint_auth_method(portcullis::AuthMethod::ClientSecretPost).build()?;
+//! # store.update(client).await?;
+//! let req = Request::new(Method::Post)
+//!     .header("Content-Type", b"application/x-www-form-urlencoded")
+//!     .body(body.as_bytes());
+//! let resp = server.token(&req).await;
+//! assert_eq!(resp.status(), 200);
+//! assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+//! # Ok(()) }
+//! ```
+//!
+//! ## Traits you implement (or take ours)
+//!
+//! | trait | role | shipped |
+//! |---|---|---|
+//! | [`ClientStore`] | registered clients | [`MemoryStore`] |
+//! | [`TokenStore`] | codes and tokens, as hashes, with atomic exchange and rotation | [`MemoryStore`] |
+//! | [`ConsentStore`] | consent per user and client | [`MemoryStore`] |
+//! | [`PasswordVerifier`] | resource-owner passwords (password grant) | [`MemoryUsers`] |
+//! | [`Clock`], [`RandomSource`] | time and randomness | [`SystemClock`], [`SystemRandom`] |
+//!
+//! The guides live in `docs/`: getting started, implementing a store,
+//! architecture, requirements coverage, performance.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+mod clock;
+mod config;
+pub mod dangerous;
+mod endpoints;
+mod error;
+mod grants;
+pub mod http;
+mod pkce;
+mod random;
+mod redirect_uri;
+mod scope;
+mod secret;
+mod server;
+pub mod stores;
+mod tokens;
+mod user;
+
+// Public interface.
+pub use client::{
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,
+    SecretHash, generate_secret,
+};
+pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
+pub use config::{Config, EndpointPaths};
+pub use error::{ConfigError, Error, ErrorCode, GrantFault, RequestFault, StoreError};
+pub use grants::{GrantType, PasswordVerifier};
+pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
+pub use random::{RandomError, RandomSource, SystemRandom};
+pub use redirect_uri::RedirectUri;
+pub use scope::{Scope, ScopeSet};
+pub use secret::Secret;
+pub use server::{AuthorizationServer, ServerBuilder};
+pub use stores::{
+    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryStore,
+    MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
+};
+pub use tokens::{GrantId, TokenHash};
+pub use user::UserId;

@@ -1,0 +1,39 @@
+//! `ConsentStore`: consent remembered per user and client (AZ-08).
+
+use async_trait::async_trait;
+
+use crate::client::ClientId;
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::scope::ScopeSet;
+use crate::user::UserId;
+
+/// What a user granted a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// The resource owner.
+    pub user: UserId,
+    /// The client.
+    pub client_id: ClientId,
+    /// Every scope granted so far.
+    pub scope: ScopeSet,
+    /// When consent was last given.
+    pub granted_at: UnixTime,
+}
+
+/// Remembered consent.
+#[async_trait]
+pub trait ConsentStore: Send + Sync + 'static {
+    /// The consent of `user` for `client`, or `Ok(None)`.
+    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError>;
+
+    /// Records a grant: the stored scope becomes the union of the old and
+    /// the new scopes, and `granted_at` the new time.
+    async fn grant(&self, consent: Consent) -> Result<(), StoreError>;
+
+    /// Every consent `user` has given, ordered by client id.
+    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError>;
+
+    /// Withdraws the consent of `user` for `client`; `Ok(false)` if none.
+    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,422 @@
+//! `MemoryStore`: every store trait in process memory, safe under concurrent
+//! use; and `MemoryUsers`, an in-memory `PasswordVerifier`.
+//!
+//! Atomic steps run under one write lock, so they are trivially exclusive.
+//! Keys are SHA-256 outputs, already uniform, so the maps hash them by taking
+//! eight of their bytes instead of running SipHash. Inserted keys are always
+//! hashes of our own random tokens, so an attacker cannot cluster them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+
+use crate::client::{Client, ClientId, SecretHash};
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::grants::PasswordVerifier;
+use crate::random::{RandomSource, SystemRandom};
+use crate::secret::Secret;
+use crate::stores::{
+    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens,
+    PurgeCounts, RefreshRecord, Rotation, TokenStore,
+};
+use crate::tokens::{GrantId, TokenHash};
+use crate::user::UserId;
+
+/// Hashes keys that are already uniformly random digests.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8).take(1) {
+            let mut word = [0u8; 8];
+            for (w, b) in word.iter_mut().zip(chunk) {
+                *w = *b;
+            }
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type DigestMap<K, V> = HashMap<K, V, BuildHasherDefault<DigestHasher>>;
+
+#[derive(Clone, Copy)]
+enum Member {
+    Code(TokenHash),
+    Access(TokenHash),
+    Refresh(TokenHash),
+}
+
+#[derive(Default)]
+struct Tokens {
+    codes: DigestMap<TokenHash, CodeRecord>,
+    access: DigestMap<TokenHash, AccessRecord>,
+    refresh: DigestMap<TokenHash, RefreshRecord>,
+    grants: DigestMap<GrantId, Vec<Member>>,
+}
+
+impl Tokens {
+    fn store(&mut self, tokens: NewTokens) {
+        let grant = self.grants.entry(tokens.access.grant).or_default();
+        grant.push(Member::Access(tokens.access.hash));
+        if let Some(r) = &tokens.refresh {
+            grant.push(Member::Refresh(r.hash));
+        }
+        if let Some(r) = tokens.refresh {
+            self.refresh.insert(r.hash, r);
+        }
+        self.access.insert(tokens.access.hash, tokens.access);
+    }
+
+    fn conflicts(&self, tokens: &NewTokens) -> bool {
+        self.access.contains_key(&tokens.access.hash)
+            || tokens
+                .refresh
+                .as_ref()
+                .is_some_and(|r| self.refresh.contains_key(&r.hash))
+    }
+
+    fn revoke_grant(&mut self, grant: &GrantId) -> u64 {
+        let mut n = 0;
+        for m in self.grants.remove(grant).unwrap_or_default() {
+            let removed = match m {
+                Member::Code(h) => self.codes.remove(&h).is_some(),
+                Member::Access(h) => self.access.remove(&h).is_some(),
+                Member::Refresh(h) => self.refresh.remove(&h).is_some(),
+            };
+            n += u64::from(removed);
+        }
+        n
+    }
+
+    fn revoke_where(&mut self, mut hit: impl FnMut(&ClientId, Option<&UserId>) -> bool) -> u64 {
+        let mut grants: Vec<GrantId> = Vec::new();
+        grants.extend(self.codes.values().filter(|c| hit(&c.client_id, Some(&c.subject))).map(|c| c.grant));
+        grants.extend(self.access.values().filter(|a| hit(&a.client_id, a.subject.as_ref())).map(|a| a.grant));
+        grants.extend(self.refresh.values().filter(|r| hit(&r.client_id, r.subject.as_ref())).map(|r| r.grant));
+        grants.sort_unstable();
+        grants.dedup();
+        grants.iter().map(|g| self.revoke_grant(g)).sum()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    clients: BTreeMap<ClientId, Arc<Client>>,
+    tokens: Tokens,
+    consents: BTreeMap<(UserId, ClientId), Consent>,
+}
+
+/// Every store trait in memory. Cheap to clone (shared state).
+///
+/// ```
+/// # async fn demo() -> Result<(), portcullis::StoreError> {
+/// use portcullis::{ClientStore, MemoryStore};
+/// let store = MemoryStore::new();
+/// assert!(store.list().await?.is_empty());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryStore(Arc<RwLock<State>>);
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStore")
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    // A panic while holding the lock cannot leave the maps half-written
+    // (every mutation is a single map operation or guarded by a prior
+    // check), so a poisoned lock is safe to keep using.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Number of live (stored) access tokens.
+    pub fn access_token_count(&self) -> usize {
+        self.read().tokens.access.len()
+    }
+}
+
+fn duplicate() -> StoreError {
+    StoreError::msg("duplicate key")
+}
+
+#[async_trait]
+impl ClientStore for MemoryStore {
+    async fn find(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        Ok(self.read().clients.get(id).cloned())
+    }
+
+    async fn insert(&self, client: Client) -> Result<(), StoreError> {
+        let mut s = self.write();
+        if s.clients.contains_key(client.client_id()) {
+            return Err(duplicate());
+        }
+        s.clients.insert(client.client_id().clone(), Arc::new(client));
+        Ok(())
+    }
+
+    async fn update(&self, client: Client) -> Result<bool, StoreError> {
+        let mut s = self.write();
+        match s.clients.get_mut(client.client_id()) {
+            Some(slot) => {
+                *slot = Arc::new(client);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
+        Ok(self.write().clients.remove(id).is_some())
+    }
+
+    async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
+        Ok(self.read().clients.values().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+        let mut s = self.write();
+        if s.tokens.codes.contains_key(&code.hash) {
+            return Err(duplicate());
+        }
+        s.tokens
+            .grants
+            .entry(code.grant)
+            .or_default()
+            .push(Member::Code(code.hash));
+        s.tokens.codes.insert(code.hash, code);
+        Ok(())
+    }
+
+    async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+        Ok(self.read().tokens.codes.get(hash).cloned())
+    }
+
+    async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError> {
+        let mut s = self.write();
+        let t = &mut s.tokens;
+        let Some(code) = t.codes.get(hash) else {
+            return Ok(Exchange::Unknown);
+        };
+        if code.used {
+            return Ok(Exchange::AlreadyUsed(code.grant));
+        }
+        // Check before changing anything, so an error leaves no half state.
+        if t.conflicts(&tokens) {
+            return Err(duplicate());
+        }
+        if let Some(code) = t.codes.get_mut(hash) {
+            code.used = true;
+        }
+        t.store(tokens);
+        Ok(Exchange::Issued)
+    }
+
+    async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
+        let mut s = self.write();
+        if s.tokens.conflicts(&tokens) {
+            return Err(duplicate());
+        }
+        s.tokens.store(tokens);
+        Ok(())
+    }
+
+    async fn find_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, StoreError> {
+        Ok(self.read().tokens.access.get(hash).cloned())
+    }
+
+    async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
+        Ok(self.read().tokens.refresh.get(hash).cloned())
+    }
+
+    async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError> {
+        let mut s = self.write();
+        let t = &mut s.tokens;
+        let Some(r) = t.refresh.get(old) else {
+            return Ok(Rotation::Unknown);
+        };
+        if r.used {
+            return Ok(Rotation::Replayed(r.grant));
+        }
+        if t.conflicts(&new) {
+            return Err(duplicate());
+        }
+        if let Some(r) = t.refresh.get_mut(old) {
+            r.used = true;
+        }
+        t.store(new);
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        self.write().tokens.access.remove(hash);
+        Ok(())
+    }
+
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
+        self.write().tokens.revoke_grant(grant);
+        Ok(())
+    }
+
+    async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
+        Ok(self.write().tokens.revoke_where(|c, _| c == client))
+    }
+
+    async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self.write().tokens.revoke_where(|_, u| u == Some(user)))
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
+        let mut s = self.write();
+        let t = &mut s.tokens;
+        let (c, a, r) = (t.codes.len(), t.access.len(), t.refresh.len());
+        t.codes.retain(|_, v| v.expires_at > now);
+        t.access.retain(|_, v| v.expires_at > now);
+        t.refresh.retain(|_, v| v.expires_at > now);
+        let (codes, access, refresh) = (&t.codes, &t.access, &t.refresh);
+        t.grants.retain(|_, members| {
+            members.retain(|m| match m {
+                Member::Code(h) => codes.contains_key(h),
+                Member::Access(h) => access.contains_key(h),
+                Member::Refresh(h) => refresh.contains_key(h),
+            });
+            !members.is_empty()
+        });
+        let gone = |before: usize, after: usize| (before - after) as u64;
+        Ok(PurgeCounts {
+            codes: gone(c, t.codes.len()),
+            access_tokens: gone(a, t.access.len()),
+            refresh_tokens: gone(r, t.refresh.len()),
+        })
+    }
+}
+
+#[async_trait]
+impl ConsentStore for MemoryStore {
+    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
+        Ok(self
+            .read()
+            .consents
+            .get(&(user.clone(), client.clone()))
+            .cloned())
+    }
+
+    async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
+        let mut s = self.write();
+        let key = (consent.user.clone(), consent.client_id.clone());
+        match s.consents.get_mut(&key) {
+            Some(old) => {
+                old.scope = old.scope.union(&consent.scope);
+                old.granted_at = consent.granted_at;
+            }
+            None => {
+                s.consents.insert(key, consent);
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
+        Ok(self
+            .read()
+            .consents
+            .values()
+            .filter(|c| &c.user == user)
+            .cloned()
+            .collect())
+    }
+
+    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+        Ok(self
+            .write()
+            .consents
+            .remove(&(user.clone(), client.clone()))
+            .is_some())
+    }
+}
+
+/// Resource owners with PBKDF2-hashed passwords, in memory: a
+/// [`PasswordVerifier`] for demos and tests.
+pub struct MemoryUsers {
+    users: RwLock<HashMap<String, (UserId, SecretHash)>>,
+    iterations: NonZeroU32,
+    random: Box<dyn RandomSource>,
+    dummy: SecretHash,
+}
+
+impl std::fmt::Debug for MemoryUsers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryUsers")
+    }
+}
+
+impl MemoryUsers {
+    /// An empty user list hashing passwords with `iterations` rounds of
+    /// PBKDF2 ([`crate::client::PBKDF2_DEFAULT_ITERATIONS`] in production).
+    pub fn new(iterations: NonZeroU32) -> Result<Self, StoreError> {
+        let random = SystemRandom::new();
+        let dummy = SecretHash::pbkdf2("portcullis-no-such-user", iterations, &random)
+            .map_err(StoreError::new)?;
+        Ok(Self {
+            users: RwLock::new(HashMap::new()),
+            iterations,
+            random: Box::new(random),
+            dummy,
+        })
+    }
+
+    /// Adds or replaces a user; the username is also the user id.
+    pub fn insert(&self, username: &str, password: &Secret<String>) -> Result<(), StoreError> {
+        let id = UserId::parse(username).ok_or(StoreError::msg("invalid username"))?;
+        let hash = SecretHash::pbkdf2(password.expose_secret(), self.iterations, &*self.random)
+            .map_err(StoreError::new)?;
+        self.users
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(username.to_owned(), (id, hash));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PasswordVerifier for MemoryUsers {
+    async fn verify(&self, username: &str, password: &Secret<String>) -> Result<Option<UserId>, StoreError> {
+        let entry = self
+            .users
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(username)
+            .cloned();
+        Ok(match entry {
+            Some((id, hash)) => hash.verify(password.expose_secret()).then_some(id),
+            None => {
+                // Same cost as a real check: no user enumeration by timing.
+                let _ = self.dummy.verify(password.expose_secret());
+                None
+            }
+        })
+    }
+}

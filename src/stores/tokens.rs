@@ -1,0 +1,177 @@
+//! `TokenStore`: codes and tokens, stored only as hashes (TK-02), with the
+//! atomic steps the protocol needs (AC-04, RT-04, RB-02).
+
+use async_trait::async_trait;
+
+use crate::client::ClientId;
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::pkce::CodeChallenge;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use crate::tokens::{GrantId, TokenHash};
+use crate::user::UserId;
+
+/// An authorization code, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// Hash of the code.
+    pub hash: TokenHash,
+    /// The grant this code starts.
+    pub grant: GrantId,
+    /// The client it was issued to (AC-03).
+    pub client_id: ClientId,
+    /// The resource owner who approved it.
+    pub subject: UserId,
+    /// The scope granted.
+    pub scope: ScopeSet,
+    /// The `redirect_uri` of the authorization request, if it carried one;
+    /// the token request must repeat it exactly (AC-03).
+    pub redirect_uri: Option<RedirectUri>,
+    /// The PKCE challenge, if any.
+    pub challenge: Option<CodeChallenge>,
+    /// Issue time.
+    pub issued_at: UnixTime,
+    /// Expiry (AC-01).
+    pub expires_at: UnixTime,
+    /// Whether it was already exchanged (kept until expiry so a replay is
+    /// detected, AC-02).
+    pub used: bool,
+}
+
+/// An access token, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessRecord {
+    /// Hash of the token.
+    pub hash: TokenHash,
+    /// The grant it belongs to.
+    pub grant: GrantId,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The resource owner; `None` for `client_credentials`.
+    pub subject: Option<UserId>,
+    /// The scope of the token.
+    pub scope: ScopeSet,
+    /// Issue time.
+    pub issued_at: UnixTime,
+    /// Expiry.
+    pub expires_at: UnixTime,
+}
+
+/// A refresh token, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// Hash of the token.
+    pub hash: TokenHash,
+    /// The grant it belongs to.
+    pub grant: GrantId,
+    /// The client it was issued to (RT-01).
+    pub client_id: ClientId,
+    /// The resource owner; `None` if the grant has none.
+    pub subject: Option<UserId>,
+    /// The scope of the grant (RT-03: refreshes may narrow, never widen).
+    pub scope: ScopeSet,
+    /// Issue time.
+    pub issued_at: UnixTime,
+    /// Expiry (RT-05).
+    pub expires_at: UnixTime,
+    /// Whether it was rotated out (kept until expiry so a replay is
+    /// detected, RT-02).
+    pub used: bool,
+}
+
+/// The tokens one successful token request issues, stored together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewTokens {
+    /// The access token.
+    pub access: AccessRecord,
+    /// The refresh token, if issued.
+    pub refresh: Option<RefreshRecord>,
+}
+
+/// The outcome of [`TokenStore::exchange_code`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exchange {
+    /// This caller consumed the code and the tokens are stored.
+    Issued,
+    /// The code was already consumed; the caller revokes this grant (AC-02).
+    AlreadyUsed(GrantId),
+    /// No such code.
+    Unknown,
+}
+
+/// The outcome of [`TokenStore::rotate_refresh`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// This caller rotated the token and the new tokens are stored.
+    Rotated,
+    /// The token was already rotated out; the caller revokes this grant (RT-02).
+    Replayed(GrantId),
+    /// No such token.
+    Unknown,
+}
+
+/// What [`TokenStore::purge_expired`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    /// Authorization codes removed.
+    pub codes: u64,
+    /// Access tokens removed.
+    pub access_tokens: u64,
+    /// Refresh tokens removed.
+    pub refresh_tokens: u64,
+}
+
+/// Codes and tokens, keyed by [`TokenHash`]. Implementations never see a
+/// token in clear.
+///
+/// The atomic steps are the contract: `exchange_code` and `rotate_refresh`
+/// must let exactly one of any number of concurrent callers win, and must
+/// either store everything or change nothing. Validation (expiry, PKCE,
+/// client binding) stays in the core, between `find_*` and the step.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    /// Stores a new authorization code. A duplicate hash is an error.
+    async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError>;
+
+    /// The code with this hash, used or not, or `Ok(None)`.
+    async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError>;
+
+    /// Atomically: if the code exists and is unused, mark it used and store
+    /// `tokens` (all or nothing), returning [`Exchange::Issued`]. At most one
+    /// caller ever gets `Issued` for a code (AC-04).
+    async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError>;
+
+    /// Stores freshly issued tokens (all or nothing).
+    async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError>;
+
+    /// The access token with this hash, or `Ok(None)` (also once revoked).
+    async fn find_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, StoreError>;
+
+    /// The refresh token with this hash, used or not, or `Ok(None)` (also
+    /// once revoked).
+    async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError>;
+
+    /// Atomically: if the refresh token exists and is unused, mark it used
+    /// and store `new` (all or nothing), returning [`Rotation::Rotated`]. At
+    /// most one caller ever rotates a token (RT-04).
+    async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError>;
+
+    /// Revokes one access token. Revoking an unknown token is not an error.
+    async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Revokes a whole grant: its code and every access and refresh token
+    /// descending from it (AC-02, RT-02, RV-02).
+    async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError>;
+
+    /// Revokes every code and token issued to `client`; returns how many.
+    async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError>;
+
+    /// Revokes every code and token issued for `user`; returns how many.
+    async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError>;
+
+    /// Removes codes and tokens expired at `now`. Used refresh tokens and
+    /// codes are kept until they expire, so replays are still caught;
+    /// nothing live is removed.
+    async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError>;
+}

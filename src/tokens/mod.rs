@@ -1,0 +1,115 @@
+//! Token values and their hashes. Opaque tokens and codes are stored only as
+//! `TokenHash` (TK-02): a copy of a store yields no usable token.
+
+pub(crate) mod opaque;
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// SHA-256 of a token or code string: the key under which stores keep it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The hash of a presented token or code.
+    pub fn of(token: &str) -> Self {
+        let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        Self(out)
+    }
+
+    /// From stored bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw digest.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, for SQL stores and logs (the hash is not a secret).
+    pub fn to_hex(&self) -> String {
+        use fmt::Write as _;
+        let mut s = String::with_capacity(64);
+        for b in self.0 {
+            let _ = write!(s, "{b:02x}");
+        }
+        s
+    }
+
+    /// Parses lower- or upper-case hex.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = self.to_hex();
+        write!(f, "TokenHash({}…)", hex.get(..12).unwrap_or_default())
+    }
+}
+
+/// Identifies one grant: the family of a code and every access and refresh
+/// token descending from it, so the whole family can be revoked at once
+/// (AC-02, RT-02, RV-02).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GrantId([u8; 16]);
+
+impl GrantId {
+    /// Derives the grant id from the hash of the first secret of the grant
+    /// (its code, or its first access token): unique without extra randomness.
+    pub fn derive(first: &TokenHash) -> Self {
+        let mut out = [0u8; 16];
+        out.copy_from_slice(first.0.get(..16).unwrap_or(&[0u8; 16]));
+        Self(out)
+    }
+
+    /// From stored bytes.
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// Base64url form, for SQL stores and logs.
+    pub fn to_base64(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+}
+
+impl fmt::Debug for GrantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GrantId({})", self.to_base64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_hex_round_trips() {
+        let h = TokenHash::of("abc");
+        assert_eq!(
+            h.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(TokenHash::from_hex(&h.to_hex()), Some(h));
+        assert!(!format!("{h:?}").contains(&h.to_hex()));
+    }
+}
