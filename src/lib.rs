@@ -62,6 +62,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod adapters;
 mod client;
 mod clock;
 mod config;
@@ -87,6 +88,7 @@ pub use client::{
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
+pub use endpoints::authorize::{AuthorizeStep, PendingAuthorization};
 pub use error::{ConfigError, Error, ErrorCode, GrantFault, RequestFault, StoreError};
 pub use grants::{GrantType, PasswordVerifier};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};

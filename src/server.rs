@@ -6,6 +6,8 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::endpoints;
+use crate::endpoints::authorize::AuthorizeStep;
+use crate::user::UserId;
 use crate::error::ConfigError;
 use crate::grants::{GrantType, PasswordVerifier};
 use crate::http::{Request, Response};
@@ -43,6 +45,13 @@ impl AuthorizationServer {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The authorization endpoint (RFC 6749 §3.1): validates the request and
+    /// tells the host what to do next. `user` is the logged-in resource
+    /// owner, if any.
+    pub async fn authorize(&self, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
+        endpoints::authorize::handle(self, req, user).await
     }
 
     /// The token endpoint (RFC 6749 §3.2).

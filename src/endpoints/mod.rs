@@ -1,5 +1,6 @@
 //! One module per endpoint. Each turns a `Request` into a `Response`.
 
+pub(crate) mod authorize;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
 pub(crate) mod revoke;
@@ -46,12 +47,17 @@ fn is_form(value: &[u8]) -> bool {
 /// Renders an error and logs its (static) cause: no request value can reach
 /// the log (RB-03).
 pub(crate) fn refuse(endpoint: &'static str, error: &Error) -> Response {
+    log_refusal(endpoint, error);
+    Response::from(error)
+}
+
+/// Logs why a request was refused: static causes only (RB-03).
+pub(crate) fn log_refusal(endpoint: &'static str, error: &Error) {
     if let Error::Store(e) = error {
         tracing::error!(endpoint, error = %e, source = ?std::error::Error::source(e).map(ToString::to_string), "store failure");
     } else {
         tracing::debug!(endpoint, code = error.code().as_str(), cause = %error, "request refused");
     }
-    Response::from(error)
 }
 
 #[cfg(test)]

@@ -14,8 +14,22 @@ pub(crate) fn parse<'a, const N: usize>(
     input: &'a [u8],
     names: &[&'static str; N],
 ) -> Result<[Option<Cow<'a, str>>; N], Error> {
+    match parse_lenient(input, names) {
+        (values, None) => Ok(values),
+        (_, Some(fault)) => Err(fault),
+    }
+}
+
+/// Like [`parse`], but reads the whole input and reports the first fault
+/// beside the values (first occurrence wins), so the authorization endpoint
+/// can still tell where to send the error (AZ-03 vs AZ-04).
+pub(crate) fn parse_lenient<'a, const N: usize>(
+    input: &'a [u8],
+    names: &[&'static str; N],
+) -> ([Option<Cow<'a, str>>; N], Option<Error>) {
     let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
     let mut seen = [false; N];
+    let mut fault = None;
     for pair in input.split(|&b| b == b'&') {
         if pair.is_empty() {
             continue;
@@ -27,11 +41,16 @@ pub(crate) fn parse<'a, const N: usize>(
             ),
             None => (pair, &[][..]),
         };
-        let name = decode(raw_name)?;
+        let decoded = decode(raw_name).and_then(|name| Ok((name, decode(raw_value)?)));
+        let (name, value) = match decoded {
+            Ok(nv) => nv,
+            Err(e) => {
+                fault.get_or_insert(e);
+                continue;
+            }
+        };
+        // Unknown parameters are ignored (RFC 6749 §3.1).
         let Some(slot) = names.iter().position(|n| *n == name) else {
-            // Unknown parameters are ignored (RFC 6749 §3.1), but must still be
-            // well-formed so garbage is refused consistently.
-            decode(raw_value)?;
             continue;
         };
         let (Some(seen_slot), Some(out_slot), Some(param)) =
@@ -40,15 +59,17 @@ pub(crate) fn parse<'a, const N: usize>(
             continue;
         };
         if *seen_slot {
-            return Err(Error::InvalidRequest(RequestFault::DuplicateParameter(param)));
+            fault.get_or_insert(Error::InvalidRequest(RequestFault::DuplicateParameter(
+                param,
+            )));
+            continue;
         }
         *seen_slot = true;
-        let value = decode(raw_value)?;
         if !value.is_empty() {
             *out_slot = Some(value);
         }
     }
-    Ok(out)
+    (out, fault)
 }
 
 /// Percent-decodes one name or value, `+` meaning space, and checks UTF-8.

@@ -85,6 +85,33 @@ impl Response {
         self.error
     }
 
+    /// A `302 Found` to `location`, never cached.
+    pub(crate) fn redirect(location: String, error: Option<ErrorCode>) -> Self {
+        let mut r = Self::new(302, Vec::new());
+        r.headers.push(("Location", Cow::Owned(location)));
+        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r.error = error;
+        r
+    }
+
+    /// A plain HTML error page for errors that must not be redirected
+    /// (AZ-03). Hosts may render their own from [`Response::error`].
+    pub(crate) fn error_page(error: &Error) -> Self {
+        let code = error.code();
+        // Both strings are static and contain no markup characters.
+        let body = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Authorization error</title></head>\
+             <body><h1>Authorization error</h1><p><code>{}</code>: {}</p></body></html>",
+            code.as_str(),
+            error.description()
+        );
+        let mut r = Self::new(if error.status() == 405 { 405 } else { 400 }, body.into_bytes());
+        r.headers.push(("Content-Type", Cow::Borrowed("text/html; charset=utf-8")));
+        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r.error = Some(code);
+        r
+    }
+
     /// The answer to a body over the configured limit (TOK-08). Adapters that
     /// stop reading at the limit send this.
     pub fn payload_too_large() -> Self {

@@ -1,0 +1,329 @@
+//! The authorization endpoint (RFC 6749 §4.1.1–4.1.2, RFC 7636 §4.3,
+//! RFC 9207): the core decides, the host renders.
+//!
+//! [`AuthorizationServer::authorize`] validates the request and answers
+//! with an [`AuthorizeStep`]: an error page (never a redirect, AZ-03), a
+//! redirect to the client (an error, AZ-04, or a code), "log the user in", or
+//! "ask for consent". A [`PendingAuthorization`] is approved or denied once.
+
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorCode, RequestFault, StoreError};
+use crate::grants::{GrantType, requested_scope};
+use crate::http::{Method, Request, Response, form};
+use crate::pkce::{ChallengeMethod, CodeChallenge};
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use crate::server::AuthorizationServer;
+use crate::stores::{CodeRecord, Consent};
+use crate::tokens::GrantId;
+use crate::tokens::opaque::mint;
+use crate::user::UserId;
+use crate::client::ClientId;
+
+const PARAMS: [&str; 7] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// What the host does next with an authorization request.
+#[derive(Debug)]
+pub enum AuthorizeStep {
+    /// Show this error page to the user; never redirect (AZ-03). The
+    /// response is a minimal HTML page; [`Response::error`] gives the code
+    /// for hosts that render their own.
+    Invalid(Response),
+    /// Send this redirect to the user agent: a code, or an error for the
+    /// client (AZ-04).
+    Redirect(Response),
+    /// No user is logged in: show the login page, then call `authorize`
+    /// again with the same request and the user.
+    Login(PendingAuthorization),
+    /// Ask the user for consent to [`PendingAuthorization::scope`], then
+    /// call [`PendingAuthorization::approve`] or [`PendingAuthorization::deny`].
+    Consent(PendingAuthorization),
+}
+
+/// A valid authorization request waiting for the user. Used once:
+/// `approve` and `deny` take it by value.
+#[derive(Debug)]
+pub struct PendingAuthorization {
+    client: Arc<Client>,
+    /// Where to send the user back (the requested URI, or the one
+    /// registered URI when the request named none).
+    redirect_to: RedirectUri,
+    /// The `redirect_uri` parameter as sent, bound to the code (AC-03).
+    redirect_param: Option<RedirectUri>,
+    scope: ScopeSet,
+    previously_granted: ScopeSet,
+    state: Option<String>,
+    challenge: Option<CodeChallenge>,
+}
+
+impl PendingAuthorization {
+    /// The client asking.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The scope asked for (and granted on approval).
+    pub fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
+
+    /// The scopes asked for that the user has not granted this client before.
+    pub fn new_scopes(&self) -> ScopeSet {
+        self.scope.difference(&self.previously_granted)
+    }
+
+    /// The `state` the client sent, returned unchanged (AZ-05).
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// The user approved: records consent (AZ-08) and redirects with a code.
+    pub async fn approve(self, server: &AuthorizationServer, user: &UserId) -> Response {
+        if !self.client.skips_consent() {
+            if let Some(consents) = &server.consents {
+                let consent = Consent {
+                    user: user.clone(),
+                    client_id: self.client.client_id().clone(),
+                    scope: self.scope.clone(),
+                    granted_at: server.clock.now(),
+                };
+                if let Err(e) = consents.grant(consent).await {
+                    return self.redirect_error(server, &Error::Store(e));
+                }
+            }
+        }
+        self.issue_code(server, user).await
+    }
+
+    /// The user refused: `access_denied` to the client (AZ-07).
+    pub fn deny(self, server: &AuthorizationServer) -> Response {
+        self.redirect_error(server, &Error::AccessDenied)
+    }
+
+    async fn issue_code(self, server: &AuthorizationServer, user: &UserId) -> Response {
+        let minted = match mint(&*server.random) {
+            Ok(m) => m,
+            Err(e) => return self.redirect_error(server, &Error::Random(e)),
+        };
+        let now = server.clock.now();
+        let record = CodeRecord {
+            hash: minted.hash,
+            grant: GrantId::derive(&minted.hash),
+            client_id: self.client.client_id().clone(),
+            subject: user.clone(),
+            scope: self.scope.clone(),
+            redirect_uri: self.redirect_param.clone(),
+            challenge: self.challenge.clone(),
+            issued_at: now,
+            expires_at: now.plus(server.config.code_lifetime),
+            used: false,
+        };
+        if let Err(e) = server.tokens.insert_code(record).await {
+            return self.redirect_error(server, &Error::Store(e));
+        }
+        redirect(
+            server,
+            &self.redirect_to,
+            &[("code", minted.value.expose_secret())],
+            self.state.as_deref(),
+            None,
+        )
+    }
+
+    fn redirect_error(&self, server: &AuthorizationServer, error: &Error) -> Response {
+        redirect_error(server, &self.redirect_to, self.state.as_deref(), error)
+    }
+}
+
+/// Builds the redirect: the registered URI keeps its own query and gains
+/// ours, always with `iss` (RFC 9207, AZ-05).
+fn redirect(
+    server: &AuthorizationServer,
+    to: &RedirectUri,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+    error: Option<ErrorCode>,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(to.as_str()) else {
+        return Response::error_page(&Error::Store(StoreError::msg("unparsable redirect URI")));
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        if let Some(state) = state {
+            q.append_pair("state", state);
+        }
+        q.append_pair("iss", &server.config.issuer);
+    }
+    Response::redirect(url.into(), error)
+}
+
+fn redirect_error(
+    server: &AuthorizationServer,
+    to: &RedirectUri,
+    state: Option<&str>,
+    error: &Error,
+) -> Response {
+    crate::endpoints::log_refusal("authorize", error);
+    redirect(
+        server,
+        to,
+        &[
+            ("error", error.code().as_str()),
+            ("error_description", error.description()),
+        ],
+        state,
+        Some(error.code()),
+    )
+}
+
+fn invalid(error: &Error) -> AuthorizeStep {
+    crate::endpoints::log_refusal("authorize", error);
+    AuthorizeStep::Invalid(Response::error_page(error))
+}
+
+pub(crate) async fn handle(
+    server: &AuthorizationServer,
+    req: &Request<'_>,
+    user: Option<&UserId>,
+) -> AuthorizeStep {
+    let input: &[u8] = match req.method() {
+        Method::Get | Method::Head => req.query_str().unwrap_or_default().as_bytes(),
+        // RFC 6749 §3.1: POST with a form body is allowed too.
+        Method::Post => {
+            if req.body_bytes().len() > server.config.max_body_size {
+                return invalid(&Error::InvalidRequest(RequestFault::BodyTooLarge));
+            }
+            req.body_bytes()
+        }
+        Method::Other => return invalid(&Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+    };
+    let (values, fault) = form::parse_lenient(input, &PARAMS);
+    let [response_type, client_id, redirect_uri, scope, state, challenge, challenge_method] = values;
+    // Until the client and redirect URI are established, every error is an
+    // error page (AZ-03); a duplicated client_id or redirect_uri is one too.
+    if let Some(e @ Error::InvalidRequest(RequestFault::DuplicateParameter("client_id" | "redirect_uri"))) = &fault {
+        return invalid(e);
+    }
+    let Some(client_id) = client_id.as_deref().and_then(ClientId::parse) else {
+        return invalid(&Error::missing("client_id"));
+    };
+    let client = match server.clients.find(&client_id).await {
+        Ok(Some(c)) if c.is_enabled() => c,
+        // CA-07: a disabled client is treated as unknown.
+        Ok(_) => return invalid(&Error::invalid_param("client_id")),
+        Err(e) => return invalid(&Error::Store(e)),
+    };
+    let (redirect_to, redirect_param) = match redirect_uri.as_deref() {
+        Some(requested) => {
+            let registered = client.redirect_uris().iter().any(|r| r.matches(requested));
+            match RedirectUri::parse(requested) {
+                Some(uri) if registered => (uri.clone(), Some(uri)),
+                _ => return invalid(&Error::invalid_param("redirect_uri")),
+            }
+        }
+        // AZ-02: with exactly one registered URI the parameter may be omitted.
+        None => match client.redirect_uris() {
+            [only] => (only.clone(), None),
+            _ => return invalid(&Error::missing("redirect_uri")),
+        },
+    };
+    let state = state.map(|s| s.into_owned());
+    let fail = |e: Error| AuthorizeStep::Redirect(redirect_error(server, &redirect_to, state.as_deref(), &e));
+    if let Some(e) = fault {
+        return fail(e);
+    }
+    match response_type.as_deref() {
+        Some("code") => {}
+        Some(_) => return fail(Error::UnsupportedResponseType),
+        None => return fail(Error::missing("response_type")),
+    }
+    if !server.config.offers(GrantType::AuthorizationCode) {
+        return fail(Error::UnsupportedResponseType);
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return fail(Error::UnauthorizedClient);
+    }
+    let scope = match requested_scope(scope.as_deref(), client.scope(), client.default_scope()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let challenge = match pkce(server, &client, challenge.as_deref(), challenge_method.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let previously_granted = match (user, &server.consents) {
+        (Some(user), Some(consents)) if !client.skips_consent() => {
+            match consents.find(user, client.client_id()).await {
+                Ok(found) => found.map(|c| c.scope).unwrap_or_default(),
+                Err(e) => return fail(Error::Store(e)),
+            }
+        }
+        _ => ScopeSet::empty(),
+    };
+    let pending = PendingAuthorization {
+        client,
+        redirect_to,
+        redirect_param,
+        scope,
+        previously_granted,
+        state,
+        challenge,
+    };
+    let Some(user) = user else {
+        return AuthorizeStep::Login(pending);
+    };
+    // AZ-08: skip_consent clients and consent already covering the request
+    // go straight to a code; anything new asks again.
+    if pending.client.skips_consent() || pending.scope.is_subset_of(&pending.previously_granted) {
+        return AuthorizeStep::Redirect(pending.issue_code(server, user).await);
+    }
+    AuthorizeStep::Consent(pending)
+}
+
+/// The PKCE policy (PK-01, PK-02): S256 by default; `plain` only when both
+/// the server and the client allow it; a challenge is required from public
+/// clients, and from confidential ones unless configured otherwise.
+fn pkce(
+    server: &AuthorizationServer,
+    client: &Client,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<CodeChallenge>, Error> {
+    let Some(challenge) = challenge else {
+        if method.is_some() {
+            return Err(Error::missing("code_challenge"));
+        }
+        let required = !client.is_confidential() || server.config.require_pkce_for_confidential;
+        return if required {
+            Err(Error::missing("code_challenge"))
+        } else {
+            Ok(None)
+        };
+    };
+    // RFC 7636 §4.3: an absent method means `plain`.
+    let method = match method {
+        None => ChallengeMethod::Plain,
+        Some(m) => ChallengeMethod::parse(m).ok_or(Error::invalid_param("code_challenge_method"))?,
+    };
+    if method == ChallengeMethod::Plain
+        && !(client.allows_plain_pkce() && server.config.dangerous_allow_plain_pkce)
+    {
+        return Err(Error::invalid_param("code_challenge_method"));
+    }
+    CodeChallenge::parse(method, challenge)
+        .map(Some)
+        .ok_or(Error::invalid_param("code_challenge"))
+}
