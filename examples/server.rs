@@ -18,11 +18,11 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
+use axum::Router;
 use axum::extract::{Form, FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::Router;
 use portcullis::adapters::axum::{OwnedRequest, routes};
 use portcullis::http::{Method, Request};
 use portcullis::{
@@ -90,7 +90,9 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
-        addr: "127.0.0.1:9400".parse().map_err(|_| "bad default address")?,
+        addr: "127.0.0.1:9400"
+            .parse()
+            .map_err(|_| "bad default address")?,
         seed: None,
     };
     let mut it = std::env::args().skip(1);
@@ -98,7 +100,9 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--addr" => {
                 let v = it.next().ok_or("--addr needs HOST:PORT")?;
-                args.addr = v.parse().map_err(|_| format!("--addr: not HOST:PORT: {v}"))?;
+                args.addr = v
+                    .parse()
+                    .map_err(|_| format!("--addr: not HOST:PORT: {v}"))?;
             }
             "--seed" => args.seed = Some(it.next().ok_or("--seed needs a file")?),
             "-h" | "--help" => {
@@ -136,9 +140,12 @@ fn seed_client(c: &SeedClient, random: &dyn RandomSource) -> Result<Client, Stri
     }
     b = b.scope(ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?);
     if let Some(m) = &c.token_endpoint_auth_method {
-        b = b.token_endpoint_auth_method(AuthMethod::parse(m).ok_or(format!("unsupported auth method {m}"))?);
+        b = b.token_endpoint_auth_method(
+            AuthMethod::parse(m).ok_or(format!("unsupported auth method {m}"))?,
+        );
     }
-    b.build().map_err(|e| format!("client {}: {e}", c.client_id))
+    b.build()
+        .map_err(|e| format!("client {}: {e}", c.client_id))
 }
 
 /// The demo configuration: three clients and one user, secrets printed once.
@@ -153,23 +160,47 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
         svc_secret.expose_secret(),
         password.expose_secret()
     );
-    let client = |id: &str, secret: Option<&Secret<String>>, grants: &[&str], scope: &str, uris: bool| SeedClient {
-        client_id: id.into(),
-        client_secret: secret.map(|s| s.expose_secret().clone()),
-        client_name: Some(format!("Demo {id}")),
-        redirect_uris: if uris { vec![redirect.clone()] } else { vec![] },
-        grant_types: grants.iter().map(|g| g.to_string()).collect(),
-        scope: scope.into(),
-        token_endpoint_auth_method: None,
-    };
+    let client =
+        |id: &str, secret: Option<&Secret<String>>, grants: &[&str], scope: &str, uris: bool| {
+            SeedClient {
+                client_id: id.into(),
+                client_secret: secret.map(|s| s.expose_secret().clone()),
+                client_name: Some(format!("Demo {id}")),
+                redirect_uris: if uris { vec![redirect.clone()] } else { vec![] },
+                grant_types: grants.iter().map(|g| g.to_string()).collect(),
+                scope: scope.into(),
+                token_endpoint_auth_method: None,
+            }
+        };
     let seed = Seed {
         issuer,
         clients: vec![
-            client("demo-web", Some(&web_secret), &["authorization_code", "refresh_token"], "read write", true),
-            client("demo-spa", None, &["authorization_code", "refresh_token"], "read write", true),
-            client("demo-service", Some(&svc_secret), &["client_credentials"], "read", false),
+            client(
+                "demo-web",
+                Some(&web_secret),
+                &["authorization_code", "refresh_token"],
+                "read write",
+                true,
+            ),
+            client(
+                "demo-spa",
+                None,
+                &["authorization_code", "refresh_token"],
+                "read write",
+                true,
+            ),
+            client(
+                "demo-service",
+                Some(&svc_secret),
+                &["client_credentials"],
+                "read",
+                false,
+            ),
         ],
-        users: vec![SeedUser { username: "alice".into(), password: password.into_inner() }],
+        users: vec![SeedUser {
+            username: "alice".into(),
+            password: password.into_inner(),
+        }],
     };
     Ok((seed, banner))
 }
@@ -182,7 +213,10 @@ async fn build(seed: Seed) -> Result<App, String> {
     let mut password_grant = false;
     for c in &seed.clients {
         password_grant |= c.grant_types.iter().any(|g| g == "password");
-        store.insert(seed_client(c, &random)?).await.map_err(|e| format!("client {}: {e}", c.client_id))?;
+        store
+            .insert(seed_client(c, &random)?)
+            .await
+            .map_err(|e| format!("client {}: {e}", c.client_id))?;
     }
     if password_grant {
         config.grant_types.push(GrantType::Password);
@@ -198,11 +232,19 @@ async fn build(seed: Seed) -> Result<App, String> {
         .password_verifier(verifier)
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
-    Ok(App { server: Arc::new(server), users, sessions: Arc::default() })
+    Ok(App {
+        server: Arc::new(server),
+        users,
+        sessions: Arc::default(),
+    })
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn cookie_sid(headers: &HeaderMap) -> Option<String> {
@@ -215,12 +257,17 @@ fn cookie_sid(headers: &HeaderMap) -> Option<String> {
 }
 
 fn random_token(app: &App) -> String {
-    generate_secret(app.server.random()).map(|(s, _)| s.into_inner()).unwrap_or_default()
+    generate_secret(app.server.random())
+        .map(|(s, _)| s.into_inner())
+        .unwrap_or_default()
 }
 
 /// The session for this request, created (with a Set-Cookie) if absent.
 fn session(app: &App, headers: &HeaderMap) -> (String, Option<UserId>, String, Option<String>) {
-    let mut sessions = app.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut sessions = app
+        .sessions
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(sid) = cookie_sid(headers) {
         if let Some(s) = sessions.get(&sid) {
             return (sid, s.user.clone(), s.csrf.clone(), None);
@@ -228,17 +275,29 @@ fn session(app: &App, headers: &HeaderMap) -> (String, Option<UserId>, String, O
     }
     let sid = random_token(app);
     let csrf = random_token(app);
-    sessions.insert(sid.clone(), Session { user: None, csrf: csrf.clone() });
+    sessions.insert(
+        sid.clone(),
+        Session {
+            user: None,
+            csrf: csrf.clone(),
+        },
+    );
     let cookie = format!("sid={sid}; Path=/; HttpOnly; SameSite=Lax");
     (sid, None, csrf, Some(cookie))
 }
 
 fn page(title: &str, body: &str) -> String {
-    format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>")
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+    )
 }
 
 fn login_page(query: &str, csrf: &str, error: bool) -> String {
-    let msg = if error { "<p role=\"alert\">Wrong username or password.</p>" } else { "" };
+    let msg = if error {
+        "<p role=\"alert\">Wrong username or password.</p>"
+    } else {
+        ""
+    };
     page(
         "Sign in",
         &format!(
@@ -254,7 +313,10 @@ fn login_page(query: &str, csrf: &str, error: bool) -> String {
 }
 
 fn consent_page(client_name: &str, scopes: &ScopeSet, query: &str, csrf: &str) -> String {
-    let items: String = scopes.iter().map(|s| format!("<li>{}</li>", esc(s.as_str()))).collect();
+    let items: String = scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", esc(s.as_str())))
+        .collect();
     page(
         "Authorize access",
         &format!(
@@ -285,9 +347,13 @@ async fn authorize(State(app): State<App>, req: OwnedRequest) -> axum::response:
     let resp = match app.server.authorize(&core, user.as_ref()).await {
         AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r.into_response(),
         AuthorizeStep::Login(_) => Html(login_page(&query, &csrf, false)).into_response(),
-        AuthorizeStep::Consent(p) => {
-            Html(consent_page(p.client().client_name(), p.scope(), &query, &csrf)).into_response()
-        }
+        AuthorizeStep::Consent(p) => Html(consent_page(
+            p.client().client_name(),
+            p.scope(),
+            &query,
+            &csrf,
+        ))
+        .into_response(),
     };
     with_cookie(resp, cookie)
 }
@@ -300,23 +366,47 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(app): State<App>, headers: HeaderMap, Form(f): Form<LoginForm>) -> axum::response::Response {
+async fn login(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> axum::response::Response {
     let (sid, _, csrf, _) = session(&app, &headers);
     if csrf != f.csrf {
         return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
     }
-    match app.users.verify(&f.username, &Secret::new(f.password)).await {
+    match app
+        .users
+        .verify(&f.username, &Secret::new(f.password))
+        .await
+    {
         Ok(Some(user)) => {
-            let mut sessions = app.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut sessions = app
+                .sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             // A fresh session id on login prevents session fixation.
             sessions.remove(&sid);
             let new_sid = random_token(&app);
-            sessions.insert(new_sid.clone(), Session { user: Some(user), csrf: random_token(&app) });
+            sessions.insert(
+                new_sid.clone(),
+                Session {
+                    user: Some(user),
+                    csrf: random_token(&app),
+                },
+            );
             drop(sessions);
             let cookie = format!("sid={new_sid}; Path=/; HttpOnly; SameSite=Lax");
-            with_cookie(Redirect::to(&format!("/authorize?{}", f.query)).into_response(), Some(cookie))
+            with_cookie(
+                Redirect::to(&format!("/authorize?{}", f.query)).into_response(),
+                Some(cookie),
+            )
         }
-        _ => (StatusCode::UNAUTHORIZED, Html(login_page(&f.query, &csrf, true))).into_response(),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            Html(login_page(&f.query, &csrf, true)),
+        )
+            .into_response(),
     }
 }
 
@@ -327,7 +417,11 @@ struct ConsentForm {
     decision: String,
 }
 
-async fn consent(State(app): State<App>, headers: HeaderMap, Form(f): Form<ConsentForm>) -> axum::response::Response {
+async fn consent(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(f): Form<ConsentForm>,
+) -> axum::response::Response {
     let (_, user, csrf, _) = session(&app, &headers);
     if csrf != f.csrf {
         return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
@@ -337,7 +431,9 @@ async fn consent(State(app): State<App>, headers: HeaderMap, Form(f): Form<Conse
     };
     let req = Request::new(Method::Get).query(&f.query);
     match app.server.authorize(&req, Some(&user)).await {
-        AuthorizeStep::Consent(p) if f.decision == "allow" => p.approve(&app.server, &user).await.into_response(),
+        AuthorizeStep::Consent(p) if f.decision == "allow" => {
+            p.approve(&app.server, &user).await.into_response()
+        }
         AuthorizeStep::Consent(p) => p.deny(&app.server).into_response(),
         AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r.into_response(),
         _ => Redirect::to(&format!("/authorize?{}", f.query)).into_response(),
@@ -346,7 +442,10 @@ async fn consent(State(app): State<App>, headers: HeaderMap, Form(f): Form<Conse
 
 /// Logs method, path and status: never the query or body, which carry
 /// codes, secrets and passwords.
-async fn log_requests(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn log_requests(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let resp = next.run(req).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), "request");
@@ -375,17 +474,21 @@ async fn shutdown() {
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = parse_args().unwrap_or_else(|e| {
         eprintln!("error: {e}");
         std::process::exit(2);
     });
-    let listener = tokio::net::TcpListener::bind(args.addr).await.unwrap_or_else(|e| {
-        eprintln!("error: cannot listen on {}: {e}", args.addr);
-        std::process::exit(1);
-    });
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("error: cannot listen on {}: {e}", args.addr);
+            std::process::exit(1);
+        });
     let local = listener.local_addr().expect("bound socket has an address");
     let (seed, banner) = match &args.seed {
         Some(path) => {

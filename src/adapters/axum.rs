@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, FromRequest};
 use axum::http::{HeaderName, HeaderValue, StatusCode, request::Parts};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::http::{Method, Request, Response};
 use crate::server::AuthorizationServer;
@@ -51,7 +51,9 @@ where
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
-        let limit = Arc::<AuthorizationServer>::from_ref(state).config().max_body_size;
+        let limit = Arc::<AuthorizationServer>::from_ref(state)
+            .config()
+            .max_body_size;
         let (parts, body) = req.into_parts();
         // TOK-08: refuse a declared oversize body without reading it, and stop
         // reading an undeclared one at the limit.
@@ -71,11 +73,15 @@ where
 
 impl IntoResponse for Response {
     fn into_response(self) -> axum::response::Response {
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut out = axum::response::Response::new(Body::empty());
         *out.status_mut() = status;
         for (name, value) in self.headers() {
-            if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
                 out.headers_mut().append(name, value);
             }
         }

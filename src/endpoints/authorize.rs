@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use crate::client::Client;
+use crate::client::ClientId;
 use crate::error::{Error, ErrorCode, RequestFault, StoreError};
 use crate::grants::{GrantType, requested_scope};
 use crate::http::{Method, Request, Response, form};
@@ -20,7 +21,6 @@ use crate::stores::{CodeRecord, Consent};
 use crate::tokens::GrantId;
 use crate::tokens::opaque::mint;
 use crate::user::UserId;
-use crate::client::ClientId;
 
 const PARAMS: [&str; 7] = [
     "response_type",
@@ -211,10 +211,21 @@ pub(crate) async fn handle(
         Method::Other => return invalid(&Error::InvalidRequest(RequestFault::MethodNotAllowed)),
     };
     let (values, fault) = form::parse_lenient(input, &PARAMS);
-    let [response_type, client_id, redirect_uri, scope, state, challenge, challenge_method] = values;
+    let [
+        response_type,
+        client_id,
+        redirect_uri,
+        scope,
+        state,
+        challenge,
+        challenge_method,
+    ] = values;
     // Until the client and redirect URI are established, every error is an
     // error page (AZ-03); a duplicated client_id or redirect_uri is one too.
-    if let Some(e @ Error::InvalidRequest(RequestFault::DuplicateParameter("client_id" | "redirect_uri"))) = &fault {
+    if let Some(
+        e @ Error::InvalidRequest(RequestFault::DuplicateParameter("client_id" | "redirect_uri")),
+    ) = &fault
+    {
         return invalid(e);
     }
     let Some(client_id) = client_id.as_deref().and_then(ClientId::parse) else {
@@ -241,7 +252,9 @@ pub(crate) async fn handle(
         },
     };
     let state = state.map(|s| s.into_owned());
-    let fail = |e: Error| AuthorizeStep::Redirect(redirect_error(server, &redirect_to, state.as_deref(), &e));
+    let fail = |e: Error| {
+        AuthorizeStep::Redirect(redirect_error(server, &redirect_to, state.as_deref(), &e))
+    };
     if let Some(e) = fault {
         return fail(e);
     }
@@ -260,7 +273,12 @@ pub(crate) async fn handle(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let challenge = match pkce(server, &client, challenge.as_deref(), challenge_method.as_deref()) {
+    let challenge = match pkce(
+        server,
+        &client,
+        challenge.as_deref(),
+        challenge_method.as_deref(),
+    ) {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -316,7 +334,9 @@ fn pkce(
     // RFC 7636 §4.3: an absent method means `plain`.
     let method = match method {
         None => ChallengeMethod::Plain,
-        Some(m) => ChallengeMethod::parse(m).ok_or(Error::invalid_param("code_challenge_method"))?,
+        Some(m) => {
+            ChallengeMethod::parse(m).ok_or(Error::invalid_param("code_challenge_method"))?
+        }
     };
     if method == ChallengeMethod::Plain
         && !(client.allows_plain_pkce() && server.config.dangerous_allow_plain_pkce)

@@ -1,0 +1,217 @@
+//! Starts the example server as a child process with a seed file, and a
+//! cookie-keeping "browser" that fills in its login and consent forms.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub(crate) const CALLBACK: &str = "http://127.0.0.1:8765/callback";
+/// Printable ASCII with the characters RFC 6749 §2.3.1 encoding must survive.
+pub(crate) const WEB_SECRET: &str = "we:b+se%cr/et~ !x";
+pub(crate) const SVC_SECRET: &str = "svc-secret";
+pub(crate) const PW_SECRET: &str = "pw-secret";
+pub(crate) const ALICE_PASSWORD: &str = "correct horse battery staple";
+
+pub(crate) struct Server {
+    pub(crate) base: String,
+    child: Child,
+    seed: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.seed);
+    }
+}
+
+fn example_binary() -> std::path::PathBuf {
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/examples/server
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples")
+        .join(format!("server{}", std::env::consts::EXE_SUFFIX))
+}
+
+impl Server {
+    pub(crate) async fn start() -> Self {
+        // The issuer must be known before the port is: reserve a port first.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let seed = serde_json::json!({
+            "issuer": base,
+            "clients": [
+                {"client_id": "web", "client_secret": WEB_SECRET, "client_name": "Web <App>",
+                 "redirect_uris": [CALLBACK], "grant_types": ["authorization_code", "refresh_token"],
+                 "response_types": ["code"], "scope": "read write",
+                 "token_endpoint_auth_method": "client_secret_basic"},
+                {"client_id": "spa", "client_name": "SPA", "redirect_uris": [CALLBACK],
+                 "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+                 "scope": "read write", "token_endpoint_auth_method": "none"},
+                {"client_id": "svc", "client_secret": SVC_SECRET, "redirect_uris": [],
+                 "grant_types": ["client_credentials"], "response_types": [], "scope": "read",
+                 "token_endpoint_auth_method": "client_secret_basic"},
+                {"client_id": "pw", "client_secret": PW_SECRET, "redirect_uris": [],
+                 "grant_types": ["password", "refresh_token"], "scope": "read",
+                 "token_endpoint_auth_method": "client_secret_basic"}
+            ],
+            "users": [{"username": "alice", "password": ALICE_PASSWORD}]
+        });
+        let path = std::env::temp_dir().join(format!(
+            "portcullis-seed-{port}-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&path, seed.to_string()).unwrap();
+        let mut child = Command::new(example_binary())
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--seed"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("example server binary (built by cargo test)");
+        let stdout = child.stdout.take().unwrap();
+        let ready = tokio::task::spawn_blocking(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("listening on "))
+        });
+        assert!(ready.await.unwrap(), "server did not start");
+        Self {
+            base,
+            child,
+            seed: path,
+        }
+    }
+}
+
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: String,
+}
+
+/// A browser: keeps cookies, follows redirects within the server by hand,
+/// stops at the client's callback.
+pub(crate) struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {body}"))
+        + marker.len();
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Session {
+    pub(crate) fn new(server: &Server) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            http,
+            base: server.base.clone(),
+        }
+    }
+
+    async fn page(resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    pub(crate) async fn get(&self, url: &str) -> Page {
+        Self::page(self.http.get(url).send().await.unwrap()).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let url = format!("{}{path}", self.base);
+        Self::page(self.http.post(url).form(form).send().await.unwrap()).await
+    }
+
+    pub(crate) async fn submit_login(&self, login_page: &str, user: &str, password: &str) -> Page {
+        let (csrf, query) = (hidden(login_page, "csrf"), hidden(login_page, "query"));
+        self.post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("query", &query),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Opens the authorization URL, logs in if asked, and returns the page
+    /// after login (consent page or redirect).
+    pub(crate) async fn login(&self, url: &str) -> Page {
+        let page = self.get(url).await;
+        assert_eq!(page.status, 200, "expected the login page");
+        let resp = self.submit_login(&page.body, "alice", ALICE_PASSWORD).await;
+        assert_eq!(resp.status, 303, "login must redirect back to /authorize");
+        let next = format!("{}{}", self.base, resp.location.unwrap());
+        self.get(&next).await
+    }
+
+    pub(crate) async fn decide(&self, consent_page: &Page, decision: &str) -> url::Url {
+        assert_eq!(consent_page.status, 200, "expected the consent page");
+        assert!(consent_page.body.contains("Allow") && consent_page.body.contains("Deny"));
+        let (csrf, query) = (
+            hidden(&consent_page.body, "csrf"),
+            hidden(&consent_page.body, "query"),
+        );
+        let resp = self
+            .post(
+                "/consent",
+                &[("csrf", &csrf), ("query", &query), ("decision", decision)],
+            )
+            .await;
+        assert_eq!(resp.status, 302);
+        url::Url::parse(&resp.location.unwrap()).unwrap()
+    }
+
+    /// Drives the browser from the authorization URL to the client's
+    /// callback: login when `fresh`, consent when asked.
+    pub(crate) async fn browse_to_callback(&self, url: &str, fresh: bool) -> url::Url {
+        let page = if fresh {
+            self.login(url).await
+        } else {
+            self.get(url).await
+        };
+        if page.status == 302 {
+            return url::Url::parse(&page.location.unwrap()).unwrap();
+        }
+        self.decide(&page, "allow").await
+    }
+}

@@ -1,0 +1,423 @@
+//! End-to-end tests: the real example server (`examples/server.rs`), started
+//! as a process on a random loopback port, driven by the `oauth2` crate and
+//! an HTTP client with a cookie jar for the login and consent forms.
+
+// Test harness: a failed precondition should fail the test loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod harness;
+
+use harness::{CALLBACK, Server, Session};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl,
+    PkceCodeChallenge, RedirectUrl, ResourceOwnerPassword, ResourceOwnerUsername, RevocationUrl,
+    Scope, StandardRevocableToken, TokenIntrospectionResponse, TokenResponse, TokenUrl,
+};
+
+type Configured = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    oauth2::basic::BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+    oauth2::EndpointSet,
+    oauth2::EndpointSet,
+>;
+
+fn oauth_client(server: &Server, id: &str, secret: Option<&str>) -> Configured {
+    let base = &server.base;
+    let c = BasicClient::new(ClientId::new(id.into()))
+        .set_auth_uri(AuthUrl::new(format!("{base}/authorize")).unwrap())
+        .set_token_uri(TokenUrl::new(format!("{base}/token")).unwrap())
+        .set_introspection_url(IntrospectionUrl::new(format!("{base}/introspect")).unwrap())
+        .set_revocation_url(RevocationUrl::new(format!("{base}/revoke")).unwrap())
+        .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+    match secret {
+        Some(s) => c.set_client_secret(ClientSecret::new(s.into())),
+        None => c,
+    }
+}
+
+/// Runs the browser part of the code flow and returns the callback query.
+async fn authorize(
+    session: &Session,
+    client: &Configured,
+    scopes: &[&str],
+    challenge: PkceCodeChallenge,
+) -> (url::Url, CsrfToken) {
+    let mut req = client.authorize_url(CsrfToken::new_random);
+    for s in scopes {
+        req = req.add_scope(Scope::new((*s).into()));
+    }
+    let (url, state) = req.set_pkce_challenge(challenge).url();
+    (session.browse_to_callback(url.as_str(), true).await, state)
+}
+
+fn param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn confidential_code_flow_with_pkce_refresh_and_replay() {
+    // covers: AZ-05, AZ-08, AC-02, RT-02, PK-01, CA-01
+    let server = Server::start().await;
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (callback, state) = authorize(&session, &client, &["read"], challenge).await;
+    assert_eq!(
+        param(&callback, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        param(&callback, "iss").as_deref(),
+        Some(server.base.as_str())
+    );
+    let code = param(&callback, "code").expect("code in callback");
+
+    let http = harness::http_client();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    assert!(tokens.refresh_token().is_some());
+    assert_eq!(tokens.token_type(), &oauth2::basic::BasicTokenType::Bearer);
+
+    // Replay of the code fails and revokes what the first redemption issued.
+    let replay = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(oauth2::PkceCodeVerifier::new("a".repeat(43)))
+        .request_async(&http)
+        .await;
+    assert!(replay.is_err());
+    let info = client
+        .introspect(tokens.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(!info.active(), "first redemption's token must be revoked");
+
+    // A fresh flow: consent is remembered, so no consent page this time.
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client.authorize_url(CsrfToken::new_random);
+    req = req.add_scope(Scope::new("read".into()));
+    let (url, _) = req.set_pkce_challenge(challenge).url();
+    let callback = session.browse_to_callback(url.as_str(), false).await;
+    let code = param(&callback, "code").expect("remembered consent gives a code at once");
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let refresh = tokens.refresh_token().unwrap().clone();
+
+    // Refresh rotates; the old refresh token then fails and kills the grant.
+    let rotated = client
+        .exchange_refresh_token(&refresh)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let new_refresh = rotated.refresh_token().unwrap().clone();
+    assert_ne!(new_refresh.secret(), refresh.secret());
+    assert!(
+        client
+            .exchange_refresh_token(&refresh)
+            .request_async(&http)
+            .await
+            .is_err()
+    );
+    assert!(
+        client
+            .exchange_refresh_token(&new_refresh)
+            .request_async(&http)
+            .await
+            .is_err()
+    );
+    let info = client
+        .introspect(rotated.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(!info.active());
+}
+
+#[tokio::test]
+async fn public_client_code_flow_and_new_scope_asks_again() {
+    // covers: AZ-08, PK-02, CA-04
+    let server = Server::start().await;
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "spa", None);
+    let http = harness::http_client();
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (callback, _) = authorize(&session, &client, &["read"], challenge).await;
+    let code = param(&callback, "code").unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(tokens.scopes().unwrap()[0].as_str(), "read");
+
+    // Asking for a scope outside the stored consent shows the consent page again.
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .add_scope(Scope::new("write".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let page = session.get(url.as_str()).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Allow") && page.body.contains("write"));
+
+    // A public client without PKCE is refused with a redirected error.
+    let (url, _) = client.authorize_url(CsrfToken::new_random).url();
+    let resp = session.get(url.as_str()).await;
+    assert_eq!(resp.status, 302);
+    let loc = url::Url::parse(resp.location.as_deref().unwrap()).unwrap();
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn deny_gives_access_denied_with_state_and_iss() {
+    // covers: AZ-07, AZ-04, AZ-05
+    let server = Server::start().await;
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let consent = session.login(url.as_str()).await;
+    let callback = session.decide(&consent, "deny").await;
+    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        param(&callback, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        param(&callback, "iss").as_deref(),
+        Some(server.base.as_str())
+    );
+    assert!(param(&callback, "code").is_none());
+}
+
+#[tokio::test]
+async fn wrong_password_shows_the_form_again_and_issues_no_code() {
+    let server = Server::start().await;
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let (challenge, _) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge)
+        .url();
+    let page = session.get(url.as_str()).await;
+    let resp = session
+        .submit_login(&page.body, "alice", "wrong password")
+        .await;
+    assert_eq!(resp.status, 401);
+    assert!(resp.body.contains("type=\"password\""));
+    assert!(resp.location.is_none());
+}
+
+#[tokio::test]
+async fn client_credentials_revocation_and_introspection() {
+    // covers: CC-01, RV-01, IN-01
+    let server = Server::start().await;
+    let http = harness::http_client();
+    let svc = oauth_client(&server, "svc", Some(harness::SVC_SECRET));
+    let tokens = svc
+        .exchange_client_credentials()
+        .add_scope(Scope::new("read".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(tokens.refresh_token().is_none());
+    let info = svc
+        .introspect(tokens.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(info.active());
+    assert_eq!(info.client_id().map(|c| c.as_str()), Some("svc"));
+    // The oauth2 crate refuses a plain-http revocation URL, so post the
+    // RFC 7009 request directly.
+    let resp = http
+        .post(format!("{}/revoke", server.base))
+        .basic_auth("svc", Some(harness::SVC_SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "token={}&token_type_hint=access_token",
+            tokens.access_token().secret()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let info = svc
+        .introspect(tokens.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(!info.active());
+    // A wrong secret is refused.
+    let bad = oauth_client(&server, "svc", Some("nope"));
+    assert!(
+        bad.exchange_client_credentials()
+            .request_async(&http)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn password_grant_enabled_by_seed() {
+    // covers: PW-01
+    let server = Server::start().await;
+    let http = harness::http_client();
+    let c = oauth_client(&server, "pw", Some(harness::PW_SECRET));
+    let ok = c
+        .exchange_password(
+            &ResourceOwnerUsername::new("alice".into()),
+            &ResourceOwnerPassword::new(harness::ALICE_PASSWORD.into()),
+        )
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(ok.refresh_token().is_some());
+    let bad = c
+        .exchange_password(
+            &ResourceOwnerUsername::new("alice".into()),
+            &ResourceOwnerPassword::new("wrong".into()),
+        )
+        .request_async(&http)
+        .await;
+    assert!(bad.is_err());
+}
+
+#[tokio::test]
+async fn metadata_matches_the_seed() {
+    // covers: MD-01, AZ-05
+    let server = Server::start().await;
+    let body = harness::http_client()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(m["issuer"], server.base.as_str());
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        m["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    let grants = m["grant_types_supported"].as_array().unwrap();
+    for g in [
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        "password",
+    ] {
+        assert!(grants.iter().any(|v| v == g), "{g} missing");
+    }
+    for e in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+    ] {
+        assert!(m[e].as_str().unwrap().starts_with(&server.base));
+    }
+}
+
+#[tokio::test]
+async fn bad_authorization_requests_never_5xx() {
+    // covers: AZ-03, AZ-09, AZ-01, RB-01
+    let server = Server::start().await;
+    let session = Session::new(&server);
+    let base = format!("{}/authorize", server.base);
+    let cb = "redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
+    let huge = "x".repeat(60_000);
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{base}?client_id=nope&response_type=code"), "page"),
+        (
+            format!(
+                "{base}?client_id=web&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&response_type=code"
+            ),
+            "page",
+        ),
+        (
+            format!("{base}?client_id=web&client_id=spa&response_type=code&{cb}"),
+            "page",
+        ),
+        (
+            format!("{base}?client_id=web&response_type=token&{cb}"),
+            "redirect",
+        ),
+        (
+            format!("{base}?client_id=web&response_type=code&scope=a&scope=b&{cb}"),
+            "redirect",
+        ),
+        (format!("{base}?%%%%&&&==&client_id"), "page"),
+        (format!("{base}?client_id={huge}"), "page"),
+        (
+            format!("{base}?client_id=web&response_type=code&{cb}&state={huge}"),
+            "any",
+        ),
+        (
+            format!("{base}?client_id=%FF%FE&response_type=code"),
+            "page",
+        ),
+    ];
+    for (url, expect) in cases {
+        let r = session.get(&url).await;
+        assert!(r.status < 500, "{url:.120}: {}", r.status);
+        match expect {
+            "page" => {
+                assert_eq!(r.status, 400, "{url:.120}");
+                assert!(r.location.is_none());
+            }
+            "redirect" => {
+                assert_eq!(r.status, 302, "{url:.120}");
+                assert!(r.location.unwrap().starts_with(CALLBACK));
+            }
+            _ => {}
+        }
+    }
+    // An unsupported response type is redirected with that error.
+    let r = session
+        .get(&format!(
+            "{base}?client_id=web&response_type=token&state=s&{cb}"
+        ))
+        .await;
+    let loc = url::Url::parse(&r.location.unwrap()).unwrap();
+    assert_eq!(
+        param(&loc, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(param(&loc, "state").as_deref(), Some("s"));
+}
