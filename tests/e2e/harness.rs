@@ -15,6 +15,7 @@ pub(crate) struct Server {
     pub(crate) base: String,
     child: Child,
     seed: std::path::PathBuf,
+    log: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -22,6 +23,7 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.seed);
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -66,11 +68,14 @@ impl Server {
             std::process::id()
         ));
         std::fs::write(&path, seed.to_string()).unwrap();
+        let log = path.with_extension("log");
+        let log_file = std::fs::File::create(&log).unwrap();
         let mut child = Command::new(example_binary())
             .args(["--addr", &format!("127.0.0.1:{port}"), "--seed"])
             .arg(&path)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(log_file))
+            .env("RUST_LOG", "debug")
             .spawn()
             .expect("example server binary (built by cargo test)");
         let stdout = child.stdout.take().unwrap();
@@ -85,7 +90,21 @@ impl Server {
             base,
             child,
             seed: path,
+            log,
         }
+    }
+
+    /// Sends SIGTERM, waits for the exit, and returns whether it was clean
+    /// and everything the server logged.
+    pub(crate) fn terminate(mut self) -> (bool, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let status = self.child.wait().unwrap();
+        (
+            status.success(),
+            std::fs::read_to_string(&self.log).unwrap(),
+        )
     }
 }
 

@@ -421,3 +421,44 @@ async fn bad_authorization_requests_never_5xx() {
     );
     assert_eq!(param(&loc, "state").as_deref(), Some("s"));
 }
+
+#[tokio::test]
+async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm() {
+    // covers: RB-03
+    let server = Server::start().await;
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let http = harness::http_client();
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (callback, _) = authorize(&session, &client, &["read"], challenge).await;
+    let code = param(&callback, "code").unwrap();
+    let verifier_text = verifier.secret().clone();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    // Failures are logged too: a wrong secret and a replayed code.
+    let bad = oauth_client(&server, "web", Some("wrong-secret-value"));
+    assert!(
+        bad.exchange_code(AuthorizationCode::new(code.clone()))
+            .request_async(&http)
+            .await
+            .is_err()
+    );
+    let (clean, log) = server.terminate();
+    assert!(clean, "server must exit 0 on SIGTERM");
+    assert!(log.contains("/token"), "requests are logged: {log}");
+    for secret in [
+        harness::WEB_SECRET,
+        harness::ALICE_PASSWORD,
+        "wrong-secret-value",
+        code.as_str(),
+        verifier_text.as_str(),
+        tokens.access_token().secret().as_str(),
+        tokens.refresh_token().unwrap().secret().as_str(),
+    ] {
+        assert!(!log.contains(secret), "log leaks a secret");
+    }
+}

@@ -1,0 +1,399 @@
+//! The authorization endpoint through the public API: what is an error page,
+//! what is redirected, PKCE policy, consent memory, and the code's binding.
+
+use std::sync::Arc;
+
+use portcullis::http::{Method, Request, Response};
+use portcullis::{
+    AuthMethod, AuthorizationServer, AuthorizeStep, Client, ClientId, ClientStore, Config,
+    ConsentStore, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash, UnixTime,
+    UserId,
+};
+
+const CB: &str = "https://app.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const ISSUER: &str = "https://auth.example";
+
+struct Fixture {
+    server: AuthorizationServer,
+    store: Arc<MemoryStore>,
+    clock: Arc<FixedClock>,
+    alice: UserId,
+}
+
+fn uri(s: &str) -> RedirectUri {
+    RedirectUri::parse(s).unwrap()
+}
+
+async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FixedClock::new(UnixTime::from_secs(1_700_000_000)));
+    let mut config = Config::new(ISSUER);
+    configure(&mut config);
+    let server = AuthorizationServer::builder(config)
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let scope = ScopeSet::parse("read write admin").unwrap();
+    let clients = [
+        Client::confidential(
+            ClientId::parse("web").unwrap(),
+            SecretHash::sha256("web-secret"),
+        )
+        .redirect_uri(uri(CB))
+        .grant_type(GrantType::AuthorizationCode)
+        .grant_type(GrantType::RefreshToken)
+        .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
+        .scope(scope.clone())
+        .default_scope(ScopeSet::parse("read").unwrap()),
+        Client::public(ClientId::parse("spa").unwrap())
+            .redirect_uri(uri(CB))
+            .redirect_uri(uri("https://app.example/other"))
+            .grant_type(GrantType::AuthorizationCode)
+            .scope(scope.clone()),
+        Client::public(ClientId::parse("native").unwrap())
+            .redirect_uri(uri("http://127.0.0.1/callback"))
+            .grant_type(GrantType::AuthorizationCode)
+            .scope(scope.clone())
+            .dangerous_allow_plain_pkce(true),
+        Client::public(ClientId::parse("first-party").unwrap())
+            .redirect_uri(uri(CB))
+            .grant_type(GrantType::AuthorizationCode)
+            .scope(scope.clone())
+            .skip_consent(true),
+        Client::confidential(ClientId::parse("off").unwrap(), SecretHash::sha256("x"))
+            .redirect_uri(uri(CB))
+            .grant_type(GrantType::AuthorizationCode)
+            .scope(scope)
+            .enabled(false),
+    ];
+    for c in clients {
+        store.insert(c.build().unwrap()).await.unwrap();
+    }
+    Fixture {
+        server,
+        store,
+        clock,
+        alice: UserId::parse("alice").unwrap(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A valid S256 request for `client`, plus `extra` query parameters.
+fn query(client: &str, extra: &str) -> String {
+    format!(
+        "response_type=code&client_id={client}&redirect_uri={}&state=st%20ate&code_challenge={CHALLENGE}&code_challenge_method=S256{extra}",
+        enc(CB)
+    )
+}
+
+async fn step(f: &Fixture, q: &str, user: Option<&UserId>) -> AuthorizeStep {
+    f.server
+        .authorize(&Request::new(Method::Get).query(q), user)
+        .await
+}
+
+fn location(resp: &Response) -> url::Url {
+    assert_eq!(resp.status(), 302);
+    url::Url::parse(resp.header("Location").unwrap()).unwrap()
+}
+
+fn param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn redirected_error(s: AuthorizeStep) -> (String, url::Url) {
+    match s {
+        AuthorizeStep::Redirect(r) => {
+            let url = location(&r);
+            (param(&url, "error").expect("error param"), url)
+        }
+        other => panic!("expected a redirect, got {other:?}"),
+    }
+}
+
+fn error_page(s: AuthorizeStep) -> Response {
+    match s {
+        AuthorizeStep::Invalid(r) => {
+            assert_eq!(r.status(), 400);
+            assert!(r.header("Location").is_none());
+            r
+        }
+        other => panic!("expected an error page, got {other:?}"),
+    }
+}
+
+async fn approve(f: &Fixture, q: &str) -> url::Url {
+    match step(f, q, Some(&f.alice)).await {
+        AuthorizeStep::Consent(p) => location(&p.approve(&f.server, &f.alice).await),
+        AuthorizeStep::Redirect(r) => location(&r),
+        other => panic!("expected consent or redirect, got {other:?}"),
+    }
+}
+
+async fn redeem(f: &Fixture, client: &str, code: &str, redirect: Option<&str>) -> Response {
+    let mut body = format!(
+        "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}&client_id={client}"
+    );
+    if client == "web" {
+        body.push_str("&client_secret=web-secret");
+    }
+    if let Some(r) = redirect {
+        body.push_str(&format!("&redirect_uri={}", enc(r)));
+    }
+    let req = Request::new(Method::Post)
+        .header("Content-Type", b"application/x-www-form-urlencoded")
+        .body(body.as_bytes());
+    f.server.token(&req).await
+}
+
+#[tokio::test]
+async fn only_response_type_code_is_offered() {
+    // covers: AZ-01
+    let f = fixture(|_| {}).await;
+    for rt in ["token", "id_token", "code%20token"] {
+        let q = query("web", "").replace("response_type=code", &format!("response_type={rt}"));
+        let (err, url) = redirected_error(step(&f, &q, None).await);
+        assert_eq!(err, "unsupported_response_type");
+        assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+    }
+    assert!(matches!(
+        step(&f, &query("web", ""), None).await,
+        AuthorizeStep::Login(_)
+    ));
+}
+
+#[tokio::test]
+async fn redirect_uri_matches_exactly_with_loopback_port_exception() {
+    // covers: AZ-02
+    let f = fixture(|_| {}).await;
+    for bad in [
+        "https://app.example/cb/",
+        "https://app.example/cb?x=1",
+        "https://APP.example/cb",
+        "https://evil.example/cb",
+    ] {
+        let q = query("web", "").replace(&enc(CB), &enc(bad));
+        error_page(step(&f, &q, None).await);
+    }
+    // One registered URI: the parameter may be omitted, and the code is then
+    // redeemed without it.
+    let q = query("web", "").replace(&format!("&redirect_uri={}", enc(CB)), "");
+    let url = approve(&f, &q).await;
+    assert!(url.as_str().starts_with(CB));
+    let code = param(&url, "code").unwrap();
+    assert_eq!(redeem(&f, "web", &code, None).await.status(), 200);
+    // Several registered: it must be given.
+    let q = query("spa", "").replace(&format!("&redirect_uri={}", enc(CB)), "");
+    error_page(step(&f, &q, None).await);
+    // Loopback IP: any port (RFC 8252 §7.3), same path.
+    let q = query("native", "").replace(&enc(CB), &enc("http://127.0.0.1:49152/callback"));
+    let url = approve(&f, &q).await;
+    assert_eq!(url.port(), Some(49152));
+    let q = query("native", "").replace(&enc(CB), &enc("http://127.0.0.1:49152/other"));
+    error_page(step(&f, &q, None).await);
+}
+
+#[tokio::test]
+async fn unknown_missing_or_disabled_client_is_an_error_page() {
+    // covers: AZ-03, CA-07
+    let f = fixture(|_| {}).await;
+    error_page(step(&f, &query("nobody", ""), None).await);
+    error_page(step(&f, &query("off", ""), None).await);
+    let q = query("web", "").replace("client_id=web&", "");
+    error_page(step(&f, &q, None).await);
+    // A duplicated client_id or redirect_uri cannot be trusted: page too.
+    error_page(step(&f, &query("web", "&client_id=spa"), None).await);
+    error_page(
+        step(
+            &f,
+            &query("web", &format!("&redirect_uri={}", enc(CB))),
+            None,
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn other_errors_redirect_with_state_and_iss() {
+    // covers: AZ-04, AZ-05, AZ-09
+    let f = fixture(|_| {}).await;
+    let (err, url) =
+        redirected_error(step(&f, &query("web", "&scope=read&scope=write"), None).await);
+    assert_eq!(err, "invalid_request");
+    assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+    assert_eq!(param(&url, "iss").as_deref(), Some(ISSUER));
+    assert!(param(&url, "error_description").is_some());
+    // The code response carries state and iss too.
+    let url = approve(&f, &query("web", "")).await;
+    assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+    assert_eq!(param(&url, "iss").as_deref(), Some(ISSUER));
+    assert!(param(&url, "code").is_some());
+}
+
+#[tokio::test]
+async fn scope_must_be_allowed_and_defaults_apply() {
+    // covers: AZ-06
+    let f = fixture(|_| {}).await;
+    let (err, _) = redirected_error(step(&f, &query("web", "&scope=read%20delete"), None).await);
+    assert_eq!(err, "invalid_scope");
+    match step(&f, &query("web", ""), Some(&f.alice)).await {
+        AuthorizeStep::Consent(p) => assert_eq!(p.scope().to_string(), "read"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pkce_policy_on_the_authorization_side() {
+    // covers: PK-01, PK-02
+    let f = fixture(|_| {}).await;
+    let no_pkce = |c: &str| {
+        query(c, "").replace(
+            &format!("&code_challenge={CHALLENGE}&code_challenge_method=S256"),
+            "",
+        )
+    };
+    // Public and (by default) confidential clients must send a challenge.
+    for c in ["spa", "web"] {
+        let (err, _) = redirected_error(step(&f, &no_pkce(c), None).await);
+        assert_eq!(err, "invalid_request", "{c}");
+    }
+    // plain is refused, even for a client registered for it, unless the
+    // server allows it too.
+    let plain =
+        |c: &str| query(c, "").replace("code_challenge_method=S256", "code_challenge_method=plain");
+    let (err, _) = redirected_error(step(&f, &plain("spa"), None).await);
+    assert_eq!(err, "invalid_request");
+    let q = plain("native").replace(&enc(CB), &enc("http://127.0.0.1/callback"));
+    assert_eq!(
+        redirected_error(step(&f, &q, None).await).0,
+        "invalid_request"
+    );
+    // An absent method means plain (RFC 7636 §4.3).
+    let q = query("spa", "").replace("&code_challenge_method=S256", "");
+    assert_eq!(
+        redirected_error(step(&f, &q, None).await).0,
+        "invalid_request"
+    );
+    // With the server's permission, the registered client may use plain.
+    let f = fixture(|c| c.dangerous_allow_plain_pkce = true).await;
+    let q = plain("native").replace(&enc(CB), &enc("http://127.0.0.1/callback"));
+    assert!(matches!(step(&f, &q, None).await, AuthorizeStep::Login(_)));
+    assert_eq!(
+        redirected_error(step(&f, &plain("spa"), None).await).0,
+        "invalid_request"
+    );
+    // Confidential clients may skip PKCE only when the server says so.
+    let f = fixture(|c| c.require_pkce_for_confidential = false).await;
+    assert!(matches!(
+        step(&f, &no_pkce("web"), None).await,
+        AuthorizeStep::Login(_)
+    ));
+    assert_eq!(
+        redirected_error(step(&f, &no_pkce("spa"), None).await).0,
+        "invalid_request"
+    );
+}
+
+#[tokio::test]
+async fn consent_is_remembered_widened_revoked_and_skippable() {
+    // covers: AZ-08, AZ-07
+    let f = fixture(|_| {}).await;
+    let read = query("web", "&scope=read");
+    assert!(matches!(
+        step(&f, &read, Some(&f.alice)).await,
+        AuthorizeStep::Consent(_)
+    ));
+    approve(&f, &read).await;
+    // Remembered: a code at once.
+    assert!(matches!(
+        step(&f, &read, Some(&f.alice)).await,
+        AuthorizeStep::Redirect(_)
+    ));
+    // A new scope asks again, naming only what is new.
+    match step(&f, &query("web", "&scope=read%20write"), Some(&f.alice)).await {
+        AuthorizeStep::Consent(p) => assert_eq!(p.new_scopes().to_string(), "write"),
+        other => panic!("{other:?}"),
+    }
+    // Consent can be listed and revoked; then it is asked again.
+    let web = ClientId::parse("web").unwrap();
+    let listed = ConsentStore::list(&*f.store, &f.alice).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].scope.to_string(), "read");
+    assert!(f.store.revoke(&f.alice, &web).await.unwrap());
+    assert!(matches!(
+        step(&f, &read, Some(&f.alice)).await,
+        AuthorizeStep::Consent(_)
+    ));
+    // Deny: access_denied.
+    match step(&f, &read, Some(&f.alice)).await {
+        AuthorizeStep::Consent(p) => {
+            let url = location(&p.deny(&f.server));
+            assert_eq!(param(&url, "error").as_deref(), Some("access_denied"));
+            assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // skip_consent clients are never asked.
+    assert!(matches!(
+        step(&f, &query("first-party", "&scope=admin"), Some(&f.alice)).await,
+        AuthorizeStep::Redirect(_)
+    ));
+}
+
+#[tokio::test]
+async fn code_is_bound_to_client_and_redirect_uri_and_expires() {
+    // covers: AC-01, AC-03
+    let f = fixture(|_| {}).await;
+    let code = param(&approve(&f, &query("web", "")).await, "code").unwrap();
+    // Another client, a different redirect_uri, or none: invalid_grant.
+    let other = redeem(&f, "spa", &code, Some(CB)).await;
+    assert_eq!(other.status(), 400);
+    assert!(String::from_utf8_lossy(other.body()).contains("invalid_grant"));
+    let wrong = redeem(&f, "web", &code, Some("https://app.example/other")).await;
+    assert!(String::from_utf8_lossy(wrong.body()).contains("invalid_grant"));
+    let missing = redeem(&f, "web", &code, None).await;
+    assert!(String::from_utf8_lossy(missing.body()).contains("invalid_grant"));
+    assert_eq!(redeem(&f, "web", &code, Some(CB)).await.status(), 200);
+    // Codes live 60 s by default.
+    let code = param(&approve(&f, &query("web", "")).await, "code").unwrap();
+    f.clock.advance(61);
+    let late = redeem(&f, "web", &code, Some(CB)).await;
+    assert!(String::from_utf8_lossy(late.body()).contains("invalid_grant"));
+}
+
+#[tokio::test]
+async fn hostile_authorization_input_never_panics() {
+    // covers: RB-01, AZ-09
+    let f = fixture(|_| {}).await;
+    let huge = "a".repeat(100_000);
+    let inputs = [
+        String::new(),
+        "&&&===".into(),
+        "%".into(),
+        "client_id=%FF".into(),
+        format!("client_id=web&redirect_uri={huge}"),
+        format!("{}&code_challenge={huge}", query("web", "")),
+        "client_id=web\0&response_type=code".into(),
+    ];
+    for q in &inputs {
+        for user in [None, Some(&f.alice)] {
+            match step(&f, q, user).await {
+                AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => assert!(r.status() < 500),
+                AuthorizeStep::Login(_) | AuthorizeStep::Consent(_) => {}
+            }
+        }
+    }
+    let req = Request::new(Method::Other).query("client_id=web");
+    assert!(matches!(
+        f.server.authorize(&req, None).await,
+        AuthorizeStep::Invalid(_)
+    ));
+}
