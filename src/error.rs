@@ -298,9 +298,7 @@ impl Error {
         match self {
             Self::InvalidRequest(fault) => match fault {
                 RequestFault::MethodNotAllowed => "method not allowed",
-                RequestFault::ContentType => {
-                    "the body must be application/x-www-form-urlencoded"
-                }
+                RequestFault::ContentType => "the body must be application/x-www-form-urlencoded",
                 RequestFault::BodyTooLarge => "the request body is too large",
                 RequestFault::DuplicateParameter(_) => "a parameter was sent more than once",
                 RequestFault::MissingParameter(_) => "a required parameter is missing",
@@ -340,7 +338,10 @@ mod tests {
     #[test]
     fn invalid_client_is_401_and_others_400() {
         // covers: TOK-05
-        assert_eq!(Error::ClientAuthentication { via_basic: false }.status(), 401);
+        assert_eq!(
+            Error::ClientAuthentication { via_basic: false }.status(),
+            401
+        );
         assert_eq!(Error::InvalidGrant(GrantFault::Expired).status(), 400);
         assert_eq!(Error::UnauthorizedClient.status(), 400);
         assert_eq!(Error::Store(StoreError::msg("x")).status(), 500);
@@ -355,6 +356,9 @@ mod tests {
         use std::error::Error as _;
         let e = StoreError::msg("disk on fire");
         assert_eq!(e.to_string(), "storage failure");
-        assert_eq!(e.source().map(|s| s.to_string()).as_deref(), Some("disk on fire"));
+        assert_eq!(
+            e.source().map(|s| s.to_string()).as_deref(),
+            Some("disk on fire")
+        );
     }
 }

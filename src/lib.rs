@@ -9,8 +9,8 @@
 //! use std::sync::Arc;
 //! use portcullis::http::{Method, Request};
 //! use portcullis::{
-//!     AuthorizationServer, Client, ClientId, ClientStore, Config, GrantType, MemoryStore,
-//!     ScopeSet, generate_secret,
+//!     AuthMethod, AuthorizationServer, Client, ClientId, ClientStore, Config, GrantType,
+//!     MemoryStore, ScopeSet, generate_secret,
 //! };
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -23,6 +23,7 @@
 //! // Register a service client; show the secret once, keep only its hash.
 //! let (secret, hash) = generate_secret(server.random())?;
 //! let client = Client::confidential(ClientId::parse("billing").unwrap(), hash)
+//!     .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
 //!     .grant_type(GrantType::ClientCredentials)
 //!     .scope(ScopeSet::parse("invoices:read").unwrap())
 //!     .build()?;
@@ -33,10 +34,6 @@
 //!     "grant_type=client_credentials&scope=invoices%3Aread&client_id=billing&client_secret={}",
 //!     secret.expose_secret()
 //! );
-//! # let client = store.find(&ClientId::parse("billing").unwrap()).await?.unwrap();
-//! # let client = (*client).clone().into_builder()
-//! #     .token_endpoint_auth_method(portcullis::AuthMethod::ClientSecretPost).build()?;
-//! # store.update(client).await?;
 //! let req = Request::new(Method::Post)
 //!     .header("Content-Type", b"application/x-www-form-urlencoded")
 //!     .body(body.as_bytes());
@@ -56,8 +53,10 @@
 //! | [`PasswordVerifier`] | resource-owner passwords (password grant) | [`MemoryUsers`] |
 //! | [`Clock`], [`RandomSource`] | time and randomness | [`SystemClock`], [`SystemRandom`] |
 //!
-//! The guides live in `docs/`: getting started, implementing a store,
-//! architecture, requirements coverage, performance.
+//! The guides live in `docs/`: `getting-started.md` (any framework),
+//! `getting-started-axum.md`, `implementing-a-store.md`, `architecture.md`,
+//! `requirements.md` (which test proves which requirement) and
+//! `performance.md`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -82,13 +81,14 @@ mod tokens;
 mod user;
 
 // Public interface.
+pub use async_trait::async_trait;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,
     SecretHash, generate_secret,
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
-pub use endpoints::authorize::{AuthorizeStep, PendingAuthorization};
+pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
 pub use error::{ConfigError, Error, ErrorCode, GrantFault, RequestFault, StoreError};
 pub use grants::{GrantType, PasswordVerifier};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
@@ -103,3 +103,20 @@ pub use stores::{
 };
 pub use tokens::{GrantId, TokenHash};
 pub use user::UserId;
+
+// The guides' code blocks, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started.md")]
+struct GettingStartedDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/implementing-a-store.md")]
+struct ImplementingAStoreDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started-axum.md")]
+struct GettingStartedAxumDoctests;

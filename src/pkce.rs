@@ -38,8 +38,7 @@ impl ChallengeMethod {
 
 fn is_pkce_string(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
@@ -80,7 +79,9 @@ impl CodeChallenge {
                 };
                 constant_time_eq(buf.get(..n).unwrap_or_default(), self.value.as_bytes())
             }
-            ChallengeMethod::Plain => constant_time_eq(verifier.0.as_bytes(), self.value.as_bytes()),
+            ChallengeMethod::Plain => {
+                constant_time_eq(verifier.0.as_bytes(), self.value.as_bytes())
+            }
         }
     }
 }

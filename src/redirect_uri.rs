@@ -34,7 +34,10 @@ impl RedirectUri {
         if *self.0 == *requested {
             return true;
         }
-        match (loopback_without_port(&self.0), loopback_without_port(requested)) {
+        match (
+            loopback_without_port(&self.0),
+            loopback_without_port(requested),
+        ) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         }

@@ -142,6 +142,9 @@ mod tests {
         assert!(ab.is_subset_of(&all));
         assert!(!all.is_subset_of(&ab));
         assert_eq!(all.difference(&ab).to_string(), "c");
-        assert_eq!(ab.union(&ScopeSet::parse("d").unwrap()).to_string(), "a b d");
+        assert_eq!(
+            ab.union(&ScopeSet::parse("d").unwrap()).to_string(),
+            "a b d"
+        );
     }
 }

@@ -7,12 +7,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
-use crate::user::UserId;
 use crate::error::ConfigError;
 use crate::grants::{GrantType, PasswordVerifier};
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
 use crate::stores::{ClientStore, ConsentStore, TokenStore};
+use crate::user::UserId;
 
 /// The authorization server: configuration, the host's stores, a clock and
 /// a random source. Each endpoint method takes a [`Request`] and returns a

@@ -23,9 +23,17 @@ const BASIC: GeneralPurpose = GeneralPurpose::new(
 
 /// The credentials a request presents, before they are checked.
 pub(crate) enum Presented<'a> {
-    Basic { id: String, secret: String },
-    Post { id: Cow<'a, str>, secret: Cow<'a, str> },
-    IdOnly { id: Cow<'a, str> },
+    Basic {
+        id: String,
+        secret: String,
+    },
+    Post {
+        id: Cow<'a, str>,
+        secret: Cow<'a, str>,
+    },
+    IdOnly {
+        id: Cow<'a, str>,
+    },
 }
 
 impl Presented<'_> {
@@ -50,7 +58,9 @@ pub(crate) fn presented<'a>(
                 // Not a usable Basic header: answer with the Basic challenge
                 // only if Basic was attempted.
                 let via_basic = value.len() >= 5
-                    && value.get(..5).is_some_and(|s| s.eq_ignore_ascii_case(b"basic"));
+                    && value
+                        .get(..5)
+                        .is_some_and(|s| s.eq_ignore_ascii_case(b"basic"));
                 return Err(Error::ClientAuthentication { via_basic });
             };
             if client_secret.is_some() {
@@ -104,8 +114,11 @@ pub(crate) async fn authenticate(
         None => None,
     };
     let Some(client) = client else {
-        // Spend the same work as a real check so timing does not tell an
-        // unknown client from a wrong secret (CA-06).
+        // Spend the work of a check against a generated (SHA-256) secret, so
+        // timing does not tell an unknown client from a wrong secret (CA-06).
+        // Clients holding a people-chosen PBKDF2 secret cost more to check;
+        // that reveals only that the client id exists, and client ids are
+        // not secret (RFC 6749 §2.2).
         if let Some(secret) = secret {
             let _ = SecretHash::sha256("portcullis-unknown-client").verify(secret);
         }
@@ -156,7 +169,9 @@ mod tests {
         );
         assert!(matches!(
             r,
-            Err(Error::InvalidRequest(RequestFault::MultipleClientAuthentications))
+            Err(Error::InvalidRequest(
+                RequestFault::MultipleClientAuthentications
+            ))
         ));
     }
 }

@@ -16,7 +16,10 @@ use crate::secret::{Secret, constant_time_eq_32};
 
 /// PBKDF2 iterations for people-chosen secrets and passwords (OWASP 2023
 /// guidance for PBKDF2-HMAC-SHA256).
-pub const PBKDF2_DEFAULT_ITERATIONS: u32 = 600_000;
+pub const PBKDF2_DEFAULT_ITERATIONS: NonZeroU32 = match NonZeroU32::new(600_000) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
 
 /// The stored form of a client secret or password. `Debug` is redacted; the
 /// encoded form (for databases) comes from [`SecretHash::encode`].
@@ -102,7 +105,13 @@ impl SecretHash {
     /// Parses the form written by [`SecretHash::encode`].
     pub fn decode(s: &str) -> Option<Self> {
         let mut parts = s.split('$');
-        match (parts.next()?, parts.next(), parts.next(), parts.next(), parts.next()) {
+        match (
+            parts.next()?,
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) {
             ("sha256", Some(h), None, None, None) => Some(Self(Kind::Sha256(b64_array(h)?))),
             ("pbkdf2-sha256", Some(i), Some(salt), Some(hash), None) => Some(Self(Kind::Pbkdf2 {
                 iterations: i.parse().ok()?,
@@ -136,7 +145,9 @@ fn b64_array<const N: usize>(s: &str) -> Option<[u8; N]> {
 
 /// Generates a client secret with 256 bits of entropy (CA-05) and its hash.
 /// Show the secret to the operator once; store only the hash.
-pub fn generate_secret(random: &dyn RandomSource) -> Result<(Secret<String>, SecretHash), RandomError> {
+pub fn generate_secret(
+    random: &dyn RandomSource,
+) -> Result<(Secret<String>, SecretHash), RandomError> {
     let minted = crate::tokens::opaque::mint(random)?;
     let hash = SecretHash::sha256(minted.value.expose_secret());
     Ok((minted.value, hash))
@@ -152,7 +163,10 @@ mod tests {
         // covers: CA-05
         let (secret, hash) = generate_secret(&SystemRandom::new()).unwrap();
         assert_eq!(
-            URL_SAFE_NO_PAD.decode(secret.expose_secret()).unwrap().len(),
+            URL_SAFE_NO_PAD
+                .decode(secret.expose_secret())
+                .unwrap()
+                .len(),
             32
         );
         assert!(hash.verify(secret.expose_secret()));

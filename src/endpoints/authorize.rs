@@ -43,17 +43,39 @@ pub enum AuthorizeStep {
     /// client (AZ-04).
     Redirect(Response),
     /// No user is logged in: show the login page, then call `authorize`
-    /// again with the same request and the user.
-    Login(PendingAuthorization),
+    /// again with the same request and the user. Nothing can be approved
+    /// from here, so consent cannot be skipped by mistake.
+    Login(LoginRequired),
     /// Ask the user for consent to [`PendingAuthorization::scope`], then
     /// call [`PendingAuthorization::approve`] or [`PendingAuthorization::deny`].
     Consent(PendingAuthorization),
 }
 
-/// A valid authorization request waiting for the user. Used once:
-/// `approve` and `deny` take it by value.
+/// A valid authorization request that needs a logged-in user first.
+#[derive(Debug)]
+pub struct LoginRequired {
+    client: Arc<Client>,
+    scope: ScopeSet,
+}
+
+impl LoginRequired {
+    /// The client asking.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The scope asked for.
+    pub fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
+}
+
+/// A valid authorization request waiting for the user's consent. Used once:
+/// `approve` and `deny` take it by value, and the code is issued to the user
+/// that was passed to `authorize`.
 #[derive(Debug)]
 pub struct PendingAuthorization {
+    user: UserId,
     client: Arc<Client>,
     /// Where to send the user back (the requested URI, or the one
     /// registered URI when the request named none).
@@ -87,12 +109,17 @@ impl PendingAuthorization {
         self.state.as_deref()
     }
 
+    /// The user who is asked.
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+
     /// The user approved: records consent (AZ-08) and redirects with a code.
-    pub async fn approve(self, server: &AuthorizationServer, user: &UserId) -> Response {
+    pub async fn approve(self, server: &AuthorizationServer) -> Response {
         if !self.client.skips_consent() {
             if let Some(consents) = &server.consents {
                 let consent = Consent {
-                    user: user.clone(),
+                    user: self.user.clone(),
                     client_id: self.client.client_id().clone(),
                     scope: self.scope.clone(),
                     granted_at: server.clock.now(),
@@ -102,7 +129,7 @@ impl PendingAuthorization {
                 }
             }
         }
-        self.issue_code(server, user).await
+        self.issue_code(server).await
     }
 
     /// The user refused: `access_denied` to the client (AZ-07).
@@ -110,7 +137,7 @@ impl PendingAuthorization {
         self.redirect_error(server, &Error::AccessDenied)
     }
 
-    async fn issue_code(self, server: &AuthorizationServer, user: &UserId) -> Response {
+    async fn issue_code(self, server: &AuthorizationServer) -> Response {
         let minted = match mint(&*server.random) {
             Ok(m) => m,
             Err(e) => return self.redirect_error(server, &Error::Random(e)),
@@ -120,7 +147,7 @@ impl PendingAuthorization {
             hash: minted.hash,
             grant: GrantId::derive(&minted.hash),
             client_id: self.client.client_id().clone(),
-            subject: user.clone(),
+            subject: self.user.clone(),
             scope: self.scope.clone(),
             redirect_uri: self.redirect_param.clone(),
             challenge: self.challenge.clone(),
@@ -200,7 +227,8 @@ pub(crate) async fn handle(
     user: Option<&UserId>,
 ) -> AuthorizeStep {
     let input: &[u8] = match req.method() {
-        Method::Get | Method::Head => req.query_str().unwrap_or_default().as_bytes(),
+        // HEAD is refused: it must not mint a code as a side effect.
+        Method::Get => req.query_str().unwrap_or_default().as_bytes(),
         // RFC 6749 §3.1: POST with a form body is allowed too.
         Method::Post => {
             if req.body_bytes().len() > server.config.max_body_size {
@@ -208,7 +236,9 @@ pub(crate) async fn handle(
             }
             req.body_bytes()
         }
-        Method::Other => return invalid(&Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+        Method::Head | Method::Other => {
+            return invalid(&Error::InvalidRequest(RequestFault::MethodNotAllowed));
+        }
     };
     let (values, fault) = form::parse_lenient(input, &PARAMS);
     let [
@@ -291,7 +321,11 @@ pub(crate) async fn handle(
         }
         _ => ScopeSet::empty(),
     };
+    let Some(user) = user else {
+        return AuthorizeStep::Login(LoginRequired { client, scope });
+    };
     let pending = PendingAuthorization {
+        user: user.clone(),
         client,
         redirect_to,
         redirect_param,
@@ -300,13 +334,10 @@ pub(crate) async fn handle(
         state,
         challenge,
     };
-    let Some(user) = user else {
-        return AuthorizeStep::Login(pending);
-    };
     // AZ-08: skip_consent clients and consent already covering the request
     // go straight to a code; anything new asks again.
     if pending.client.skips_consent() || pending.scope.is_subset_of(&pending.previously_granted) {
-        return AuthorizeStep::Redirect(pending.issue_code(server, user).await);
+        return AuthorizeStep::Redirect(pending.issue_code(server).await);
     }
     AuthorizeStep::Consent(pending)
 }

@@ -51,13 +51,49 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>,
     let refresh_first = hint.as_deref() == Some("refresh_token");
     let found = if refresh_first {
         match tokens.find_refresh(&hash).await? {
-            Some(r) => Some((r.client_id, r.subject, r.scope, r.issued_at, r.expires_at, !r.used, "refresh_token")),
-            None => tokens.find_access(&hash).await?.map(|a| (a.client_id, a.subject, a.scope, a.issued_at, a.expires_at, true, "Bearer")),
+            Some(r) => Some((
+                r.client_id,
+                r.subject,
+                r.scope,
+                r.issued_at,
+                r.expires_at,
+                !r.used,
+                "refresh_token",
+            )),
+            None => tokens.find_access(&hash).await?.map(|a| {
+                (
+                    a.client_id,
+                    a.subject,
+                    a.scope,
+                    a.issued_at,
+                    a.expires_at,
+                    true,
+                    "Bearer",
+                )
+            }),
         }
     } else {
         match tokens.find_access(&hash).await? {
-            Some(a) => Some((a.client_id, a.subject, a.scope, a.issued_at, a.expires_at, true, "Bearer")),
-            None => tokens.find_refresh(&hash).await?.map(|r| (r.client_id, r.subject, r.scope, r.issued_at, r.expires_at, !r.used, "refresh_token")),
+            Some(a) => Some((
+                a.client_id,
+                a.subject,
+                a.scope,
+                a.issued_at,
+                a.expires_at,
+                true,
+                "Bearer",
+            )),
+            None => tokens.find_refresh(&hash).await?.map(|r| {
+                (
+                    r.client_id,
+                    r.subject,
+                    r.scope,
+                    r.issued_at,
+                    r.expires_at,
+                    !r.used,
+                    "refresh_token",
+                )
+            }),
         }
     };
     let Some((client_id, subject, scope, iat, exp, live, token_type)) = found else {

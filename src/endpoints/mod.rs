@@ -41,7 +41,9 @@ pub(crate) fn form_post<'a, const N: usize>(
 /// `application/x-www-form-urlencoded`, parameters (e.g. charset) tolerated.
 fn is_form(value: &[u8]) -> bool {
     let essence = value.split(|&b| b == b';').next().unwrap_or_default();
-    essence.trim_ascii().eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+    essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
 }
 
 /// Renders an error and logs its (static) cause: no request value can reach

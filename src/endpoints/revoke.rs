@@ -13,14 +13,19 @@ const PARAMS: [&str; 4] = ["token", "token_type_hint", "client_id", "client_secr
 
 pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
     match run(server, req).await {
-        Ok(()) => Response::json_no_store(200, Vec::new()),
+        // RFC 7009 §2.2: 200 with an empty body.
+        Ok(()) => Response::new(200, Vec::new()).with_header("Cache-Control", "no-store"),
         Err(e) => refuse("revoke", &e),
     }
 }
 
 async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<(), Error> {
     let [token, hint, client_id, client_secret] = form_post(server, req, &PARAMS)?;
-    let client = authenticate(&*server.clients, presented(req.authorization(), client_id, client_secret)?).await?;
+    let client = authenticate(
+        &*server.clients,
+        presented(req.authorization(), client_id, client_secret)?,
+    )
+    .await?;
     let token = token.ok_or(Error::missing("token"))?;
     let hash = TokenHash::of(&token);
     let tokens = &*server.tokens;

@@ -14,7 +14,11 @@ pub(super) async fn issue(
     if !client.is_confidential() {
         return Err(Error::UnauthorizedClient);
     }
-    let scope = requested_scope(params.scope.as_deref(), client.scope(), client.default_scope())?;
+    let scope = requested_scope(
+        params.scope.as_deref(),
+        client.scope(),
+        client.default_scope(),
+    )?;
     let (records, issued) = mint_tokens(
         server,
         Mint {

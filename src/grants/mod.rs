@@ -16,8 +16,8 @@ use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::server::AuthorizationServer;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
-use crate::tokens::opaque::mint;
 use crate::tokens::GrantId;
+use crate::tokens::opaque::mint;
 use crate::user::UserId;
 
 /// A grant type (`grant_type`, RFC 6749 §4 and §6).
@@ -140,7 +140,10 @@ pub(crate) struct Mint<'a> {
 
 /// Mints an access token (and optionally a refresh token) and the records a
 /// store keeps of them.
-pub(crate) fn mint_tokens(server: &AuthorizationServer, m: Mint<'_>) -> Result<(NewTokens, Issued), Error> {
+pub(crate) fn mint_tokens(
+    server: &AuthorizationServer,
+    m: Mint<'_>,
+) -> Result<(NewTokens, Issued), Error> {
     let now = server.clock.now();
     let config = &server.config;
     let access = mint(&*server.random)?;

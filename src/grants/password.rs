@@ -17,7 +17,11 @@ use crate::user::UserId;
 pub trait PasswordVerifier: Send + Sync + 'static {
     /// The user these credentials belong to, or `Ok(None)` if they are wrong.
     /// Should take the same time for an unknown user as for a wrong password.
-    async fn verify(&self, username: &str, password: &Secret<String>) -> Result<Option<UserId>, StoreError>;
+    async fn verify(
+        &self,
+        username: &str,
+        password: &Secret<String>,
+    ) -> Result<Option<UserId>, StoreError>;
 
     /// Called after every failed attempt, keyed by client and username, so
     /// the host can throttle (RFC 6749 §4.3.2, §10.10). Does nothing by default.
@@ -35,8 +39,17 @@ pub(super) async fn issue(
         return Err(Error::UnsupportedGrantType);
     };
     let username = params.username.ok_or(Error::missing("username"))?;
-    let password = Secret::new(params.password.ok_or(Error::missing("password"))?.into_owned());
-    let scope = requested_scope(params.scope.as_deref(), client.scope(), client.default_scope())?;
+    let password = Secret::new(
+        params
+            .password
+            .ok_or(Error::missing("password"))?
+            .into_owned(),
+    );
+    let scope = requested_scope(
+        params.scope.as_deref(),
+        client.scope(),
+        client.default_scope(),
+    )?;
     let Some(user) = verifier.verify(&username, &password).await? else {
         verifier.failed_attempt(client.client_id(), &username).await;
         return Err(Error::InvalidGrant(GrantFault::InvalidCredentials));

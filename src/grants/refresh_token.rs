@@ -13,7 +13,9 @@ pub(super) async fn rotate(
     client: &Client,
     params: TokenParams<'_>,
 ) -> Result<Issued, Error> {
-    let token = params.refresh_token.ok_or(Error::missing("refresh_token"))?;
+    let token = params
+        .refresh_token
+        .ok_or(Error::missing("refresh_token"))?;
     let hash = TokenHash::of(&token);
     let record = server
         .tokens

@@ -98,7 +98,9 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Cow<'_, str>, Error> {
         }
         i += 1;
     }
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| malformed())
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| malformed())
 }
 
 fn hex(c: u8) -> Option<u8> {

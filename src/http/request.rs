@@ -68,7 +68,6 @@ pub struct Request<'a> {
     query: Option<&'a str>,
     content_type: Header<'a>,
     authorization: Header<'a>,
-    cookie: Header<'a>,
     body: &'a [u8],
 }
 
@@ -80,7 +79,6 @@ impl<'a> Request<'a> {
             query: None,
             content_type: Header::Absent,
             authorization: Header::Absent,
-            cookie: Header::Absent,
             body: &[],
         }
     }
@@ -93,8 +91,6 @@ impl<'a> Request<'a> {
             self.content_type.add(value);
         } else if name.eq_ignore_ascii_case("authorization") {
             self.authorization.add(value);
-        } else if name.eq_ignore_ascii_case("cookie") {
-            self.cookie.add(value);
         }
         self
     }
@@ -133,11 +129,6 @@ impl<'a> Request<'a> {
         self.authorization
     }
 
-    /// The `Cookie` header.
-    pub const fn cookie(&self) -> Header<'a> {
-        self.cookie
-    }
-
     /// The body bytes.
     pub const fn body_bytes(&self) -> &'a [u8] {
         self.body
@@ -157,6 +148,5 @@ mod tests {
             .header("X-Other", b"z");
         assert_eq!(r.content_type(), Header::One(b"a"));
         assert_eq!(r.authorization(), Header::Repeated);
-        assert_eq!(r.cookie(), Header::Absent);
     }
 }

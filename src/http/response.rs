@@ -105,8 +105,9 @@ impl Response {
             code.as_str(),
             error.description()
         );
-        let mut r = Self::new(if error.status() == 405 { 405 } else { 400 }, body.into_bytes());
-        r.headers.push(("Content-Type", Cow::Borrowed("text/html; charset=utf-8")));
+        let mut r = Self::new(error.status(), body.into_bytes());
+        r.headers
+            .push(("Content-Type", Cow::Borrowed("text/html; charset=utf-8")));
         r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
         r.error = Some(code);
         r
@@ -200,7 +201,11 @@ mod tests {
         // covers: TOK-06
         let r = Response::from(&Error::ClientAuthentication { via_basic: true });
         assert_eq!(r.status(), 401);
-        assert!(r.header("WWW-Authenticate").unwrap().starts_with("Basic realm="));
+        assert!(
+            r.header("WWW-Authenticate")
+                .unwrap()
+                .starts_with("Basic realm=")
+        );
         let r = Response::from(&Error::ClientAuthentication { via_basic: false });
         assert_eq!(r.header("WWW-Authenticate"), None);
     }

@@ -20,8 +20,8 @@ use crate::grants::PasswordVerifier;
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens,
-    PurgeCounts, RefreshRecord, Rotation, TokenStore,
+    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
+    RefreshRecord, Rotation, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -99,9 +99,24 @@ impl Tokens {
 
     fn revoke_where(&mut self, mut hit: impl FnMut(&ClientId, Option<&UserId>) -> bool) -> u64 {
         let mut grants: Vec<GrantId> = Vec::new();
-        grants.extend(self.codes.values().filter(|c| hit(&c.client_id, Some(&c.subject))).map(|c| c.grant));
-        grants.extend(self.access.values().filter(|a| hit(&a.client_id, a.subject.as_ref())).map(|a| a.grant));
-        grants.extend(self.refresh.values().filter(|r| hit(&r.client_id, r.subject.as_ref())).map(|r| r.grant));
+        grants.extend(
+            self.codes
+                .values()
+                .filter(|c| hit(&c.client_id, Some(&c.subject)))
+                .map(|c| c.grant),
+        );
+        grants.extend(
+            self.access
+                .values()
+                .filter(|a| hit(&a.client_id, a.subject.as_ref()))
+                .map(|a| a.grant),
+        );
+        grants.extend(
+            self.refresh
+                .values()
+                .filter(|r| hit(&r.client_id, r.subject.as_ref()))
+                .map(|r| r.grant),
+        );
         grants.sort_unstable();
         grants.dedup();
         grants.iter().map(|g| self.revoke_grant(g)).sum()
@@ -143,11 +158,15 @@ impl MemoryStore {
     // (every mutation is a single map operation or guarded by a prior
     // check), so a poisoned lock is safe to keep using.
     fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Number of live (stored) access tokens.
@@ -171,7 +190,8 @@ impl ClientStore for MemoryStore {
         if s.clients.contains_key(client.client_id()) {
             return Err(duplicate());
         }
-        s.clients.insert(client.client_id().clone(), Arc::new(client));
+        s.clients
+            .insert(client.client_id().clone(), Arc::new(client));
         Ok(())
     }
 
@@ -215,7 +235,11 @@ impl TokenStore for MemoryStore {
         Ok(self.read().tokens.codes.get(hash).cloned())
     }
 
-    async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError> {
+    async fn exchange_code(
+        &self,
+        hash: &TokenHash,
+        tokens: NewTokens,
+    ) -> Result<Exchange, StoreError> {
         let mut s = self.write();
         let t = &mut s.tokens;
         let Some(code) = t.codes.get(hash) else {
@@ -252,7 +276,11 @@ impl TokenStore for MemoryStore {
         Ok(self.read().tokens.refresh.get(hash).cloned())
     }
 
-    async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError> {
+    async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        new: NewTokens,
+    ) -> Result<Rotation, StoreError> {
         let mut s = self.write();
         let t = &mut s.tokens;
         let Some(r) = t.refresh.get(old) else {
@@ -403,7 +431,11 @@ impl MemoryUsers {
 
 #[async_trait]
 impl PasswordVerifier for MemoryUsers {
-    async fn verify(&self, username: &str, password: &Secret<String>) -> Result<Option<UserId>, StoreError> {
+    async fn verify(
+        &self,
+        username: &str,
+        password: &Secret<String>,
+    ) -> Result<Option<UserId>, StoreError> {
         let entry = self
             .users
             .read()

@@ -12,6 +12,5 @@ pub use clients::ClientStore;
 pub use consents::{Consent, ConsentStore};
 pub use memory::{MemoryStore, MemoryUsers};
 pub use tokens::{
-    AccessRecord, CodeRecord, Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation,
-    TokenStore,
+    AccessRecord, CodeRecord, Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };

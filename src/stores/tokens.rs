@@ -140,7 +140,11 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Atomically: if the code exists and is unused, mark it used and store
     /// `tokens` (all or nothing), returning [`Exchange::Issued`]. At most one
     /// caller ever gets `Issued` for a code (AC-04).
-    async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError>;
+    async fn exchange_code(
+        &self,
+        hash: &TokenHash,
+        tokens: NewTokens,
+    ) -> Result<Exchange, StoreError>;
 
     /// Stores freshly issued tokens (all or nothing).
     async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError>;
@@ -155,7 +159,8 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Atomically: if the refresh token exists and is unused, mark it used
     /// and store `new` (all or nothing), returning [`Rotation::Rotated`]. At
     /// most one caller ever rotates a token (RT-04).
-    async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError>;
+    async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens)
+    -> Result<Rotation, StoreError>;
 
     /// Revokes one access token. Revoking an unknown token is not an error.
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError>;

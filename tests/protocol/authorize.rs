@@ -132,7 +132,7 @@ fn error_page(s: AuthorizeStep) -> Response {
 
 async fn approve(f: &Fixture, q: &str) -> url::Url {
     match step(f, q, Some(&f.alice)).await {
-        AuthorizeStep::Consent(p) => location(&p.approve(&f.server, &f.alice).await),
+        AuthorizeStep::Consent(p) => location(&p.approve(&f.server).await),
         AuthorizeStep::Redirect(r) => location(&r),
         other => panic!("expected consent or redirect, got {other:?}"),
     }
