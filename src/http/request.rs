@@ -62,13 +62,32 @@ impl<'a> Header<'a> {
 ///     .body(b"grant_type=client_credentials");
 /// assert_eq!(req.method(), Method::Post);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     method: Method,
     query: Option<&'a str>,
     content_type: Header<'a>,
     authorization: Header<'a>,
     body: &'a [u8],
+}
+
+/// `Debug` shows the request's shape only: the query, the `Authorization`
+/// header and the body may carry secrets, so only their sizes are shown (RB-03).
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let authorization = match self.authorization {
+            Header::Absent => "absent",
+            Header::One(_) => "[redacted]",
+            Header::Repeated => "repeated",
+        };
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("query_len", &self.query.map(str::len))
+            .field("content_type", &self.content_type)
+            .field("authorization", &authorization)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 impl<'a> Request<'a> {

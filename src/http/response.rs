@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use crate::error::{Error, ErrorCode, RequestFault};
 
 /// An HTTP response produced by the core.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     status: u16,
     headers: Vec<(&'static str, Cow<'static, str>)>,
@@ -15,6 +15,31 @@ pub struct Response {
 }
 
 const JSON: &str = "application/json";
+
+/// `Debug` leaves out what may carry a token or code (RB-03): the body is
+/// shown by size and a `Location` header's value is redacted.
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let v = if n.eq_ignore_ascii_case("location") {
+                    "[redacted]"
+                } else {
+                    v.as_ref()
+                };
+                (*n, v)
+            })
+            .collect();
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .field("error", &self.error)
+            .finish()
+    }
+}
 
 impl Response {
     /// A response with this status and body and no headers.

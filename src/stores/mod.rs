@@ -4,9 +4,18 @@
 //! `docs/implementing-a-store.md`.
 
 mod clients;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod consents;
 pub mod memory;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
 mod tokens;
+
+#[cfg(feature = "postgres")]
+pub use sql::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sql::SqliteStore;
 
 pub use clients::ClientStore;
 pub use consents::{Consent, ConsentStore};

@@ -1,0 +1,44 @@
+//! `PostgresStore`: every store trait on PostgreSQL, so several instances of
+//! a host application share clients, tokens and consent.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+
+use super::store::{TokenRow, const_format_where};
+use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
+use crate::client::{Client, ClientId, SecretHash};
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::pkce::CodeChallenge;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use crate::stores::{
+    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
+    RefreshRecord, Rotation, TokenStore,
+};
+use crate::tokens::{GrantId, TokenHash};
+use crate::user::UserId;
+
+sql_store! {
+    /// Every store trait on PostgreSQL (sqlx). Atomic steps are single
+    /// transactions decided by a conditional `UPDATE`, so any number of
+    /// application instances can share one database.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), portcullis::StoreError> {
+    /// let store = portcullis::stores::PostgresStore::connect("postgres://localhost/auth").await?;
+    /// store.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
+    agg = "string_agg", schema = include_str!("migrations/postgres.sql")
+}
+
+impl PostgresStore {
+    /// Connects a pool to `url` (`postgres://user:pass@host/db`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Self::from_pool(sqlx::PgPool::connect(url).await?))
+    }
+}

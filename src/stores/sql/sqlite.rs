@@ -1,0 +1,54 @@
+//! `SqliteStore`: every store trait on SQLite, the embedded default for a
+//! single process.
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+
+use super::store::{TokenRow, const_format_where};
+use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
+use crate::client::{Client, ClientId, SecretHash};
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::pkce::CodeChallenge;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use crate::stores::{
+    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
+    RefreshRecord, Rotation, TokenStore,
+};
+use crate::tokens::{GrantId, TokenHash};
+use crate::user::UserId;
+
+sql_store! {
+    /// Every store trait on SQLite (sqlx). SQLite serialises writers, and
+    /// each atomic step is one transaction that starts with its deciding
+    /// `UPDATE`, so exactly one concurrent caller wins.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), portcullis::StoreError> {
+    /// let store = portcullis::stores::SqliteStore::connect("sqlite://auth.db").await?;
+    /// store.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
+    agg = "group_concat", schema = include_str!("migrations/sqlite.sql")
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path`),
+    /// in WAL mode with foreign keys on and a busy timeout, so concurrent
+    /// writers wait instead of failing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().connect_with(options).await?;
+        Ok(Self::from_pool(pool))
+    }
+}

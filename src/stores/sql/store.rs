@@ -1,0 +1,500 @@
+//! `sql_store!`: the one implementation of every store trait over sqlx,
+//! instantiated for PostgreSQL and SQLite. The SQL is portable between the
+//! two except for the string aggregate, which is a parameter.
+
+macro_rules! sql_store {
+    (
+        $(#[$doc:meta])*
+        $name:ident, db = $db:ty, pool = $pool:ty, conn = $conn:ty,
+        agg = $agg:literal, schema = $schema:expr
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            pool: $pool,
+        }
+
+        impl $name {
+            /// Wraps an existing connection pool.
+            pub fn from_pool(pool: $pool) -> Self {
+                Self { pool }
+            }
+
+            /// The connection pool.
+            pub fn pool(&self) -> &$pool {
+                &self.pool
+            }
+
+            /// Applies the schema shipped with this crate. Idempotent; records
+            /// itself in sqlx's `_sqlx_migrations` table next to the host's.
+            pub async fn migrate(&self) -> Result<(), StoreError> {
+                super::migrator($schema)
+                    .await?
+                    .run(&self.pool)
+                    .await
+                    .map_err(StoreError::new)
+            }
+
+            async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
+                let a = &tokens.access;
+                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at).await?;
+                if let Some(r) = &tokens.refresh {
+                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at).await?;
+                }
+                Ok(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            async fn insert_token(
+                conn: &mut $conn,
+                refresh: bool,
+                hash: &TokenHash,
+                grant: &GrantId,
+                client: &ClientId,
+                subject: Option<&UserId>,
+                scope: &ScopeSet,
+                issued_at: UnixTime,
+                expires_at: UnixTime,
+            ) -> Result<(), StoreError> {
+                let sql = if refresh {
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE)"
+                } else {
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE)"
+                };
+                sqlx::query(sql)
+                    .bind(hash.as_bytes().as_slice())
+                    .bind(grant.as_bytes().as_slice())
+                    .bind(client.as_str())
+                    .bind(subject.map(UserId::as_str))
+                    .bind(scope.to_string())
+                    .bind(secs(issued_at))
+                    .bind(secs(expires_at))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            async fn write_client_children(conn: &mut $conn, client: &Client) -> Result<(), StoreError> {
+                let id = client.client_id().as_str();
+                for uri in client.redirect_uris() {
+                    sqlx::query("INSERT INTO portcullis_client_redirect_uris (client_id, redirect_uri) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(uri.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                for grant in client.grant_types() {
+                    sqlx::query("INSERT INTO portcullis_client_grants (client_id, grant_type) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(grant.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
+                let sql = if refresh {
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                } else {
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                };
+                let row = sqlx::query(sql)
+                    .bind(hash.as_bytes().as_slice())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| -> Result<TokenRow, StoreError> {
+                    let subject: Option<String> = r.try_get("subject")?;
+                    Ok(TokenRow {
+                        grant: grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?,
+                        client_id: client_id(&r.try_get::<String, _>("client_id")?)?,
+                        subject: subject.as_deref().map(user_id).transpose()?,
+                        scope: scope(&r.try_get::<String, _>("scope")?)?,
+                        issued_at: time(r.try_get("issued_at")?),
+                        expires_at: time(r.try_get("expires_at")?),
+                        used: r.try_get("used")?,
+                    })
+                })
+                .transpose()
+            }
+
+            fn consent_from(r: &<$db as sqlx::Database>::Row) -> Result<Consent, StoreError> {
+                let scopes: Option<String> = r.try_get("scopes")?;
+                Ok(Consent {
+                    user: user_id(&r.try_get::<String, _>("user_id")?)?,
+                    client_id: client_id(&r.try_get::<String, _>("client_id")?)?,
+                    scope: scope(scopes.as_deref().unwrap_or_default())?,
+                    granted_at: time(r.try_get("granted_at")?),
+                })
+            }
+
+            fn client_from(r: &<$db as sqlx::Database>::Row) -> Result<Client, StoreError> {
+                ClientRow {
+                    client_id: r.try_get("client_id")?,
+                    client_name: r.try_get("client_name")?,
+                    secret_hash: r.try_get("secret_hash")?,
+                    auth_method: r.try_get("token_endpoint_auth_method")?,
+                    scope: r.try_get("scope")?,
+                    default_scope: r.try_get("default_scope")?,
+                    enabled: r.try_get("enabled")?,
+                    skip_consent: r.try_get("skip_consent")?,
+                    allow_plain_pkce: r.try_get("allow_plain_pkce")?,
+                    access_token_lifetime: r.try_get("access_token_lifetime")?,
+                    refresh_token_lifetime: r.try_get("refresh_token_lifetime")?,
+                    redirect_uris: r.try_get("redirect_uris")?,
+                    grant_types: r.try_get("grant_types")?,
+                }
+                .into_client()
+            }
+        }
+
+        const CLIENT_SELECT: &str = concat!(
+            "SELECT c.client_id, c.client_name, c.secret_hash, c.token_endpoint_auth_method, c.scope, c.default_scope, ",
+            "c.enabled, c.skip_consent, c.allow_plain_pkce, c.access_token_lifetime, c.refresh_token_lifetime, ",
+            "(SELECT ", $agg, "(r.redirect_uri, ' ') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
+            "(SELECT ", $agg, "(g.grant_type, ' ') FROM portcullis_client_grants g WHERE g.client_id = c.client_id) AS grant_types ",
+            "FROM portcullis_clients c"
+        );
+
+        const CONSENT_SELECT: &str = concat!(
+            "SELECT c.user_id, c.client_id, c.granted_at, ",
+            "(SELECT ", $agg, "(s.scope, ' ') FROM portcullis_consent_scopes s WHERE s.user_id = c.user_id AND s.client_id = c.client_id) AS scopes ",
+            "FROM portcullis_consents c"
+        );
+
+        #[async_trait]
+        impl ClientStore for $name {
+            async fn find(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+                let sql = const_format_where(CLIENT_SELECT, " WHERE c.client_id = $1");
+                let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
+                row.map(|r| Self::client_from(&r).map(Arc::new)).transpose()
+            }
+
+            async fn insert(&self, client: Client) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(client.client_id().as_str())
+                    .bind(client.client_name())
+                    .bind(client.secret_hash().map(SecretHash::encode))
+                    .bind(client.token_endpoint_auth_method().as_str())
+                    .bind(client.scope().to_string())
+                    .bind(client.default_scope().map(ToString::to_string))
+                    .bind(client.is_enabled())
+                    .bind(client.skips_consent())
+                    .bind(client.allows_plain_pkce())
+                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .execute(&mut *tx)
+                    .await?;
+                Self::write_client_children(&mut tx, &client).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update(&self, client: Client) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11 WHERE client_id = $1")
+                    .bind(client.client_id().as_str())
+                    .bind(client.client_name())
+                    .bind(client.secret_hash().map(SecretHash::encode))
+                    .bind(client.token_endpoint_auth_method().as_str())
+                    .bind(client.scope().to_string())
+                    .bind(client.default_scope().map(ToString::to_string))
+                    .bind(client.is_enabled())
+                    .bind(client.skips_consent())
+                    .bind(client.allows_plain_pkce())
+                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Ok(false);
+                }
+                for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1"] {
+                    sqlx::query(table).bind(client.client_id().as_str()).execute(&mut *tx).await?;
+                }
+                Self::write_client_children(&mut tx, &client).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1"] {
+                    sqlx::query(table).bind(id.as_str()).execute(&mut *tx).await?;
+                }
+                let n = sqlx::query("DELETE FROM portcullis_clients WHERE client_id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(n > 0)
+            }
+
+            async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
+                let sql = const_format_where(CLIENT_SELECT, " ORDER BY c.client_id");
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                rows.iter().map(|r| Self::client_from(r).map(Arc::new)).collect()
+            }
+        }
+
+        #[async_trait]
+        impl TokenStore for $name {
+            async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(code.hash.as_bytes().as_slice())
+                    .bind(code.grant.as_bytes().as_slice())
+                    .bind(code.client_id.as_str())
+                    .bind(code.subject.as_str())
+                    .bind(code.scope.to_string())
+                    .bind(code.redirect_uri.as_ref().map(RedirectUri::as_str))
+                    .bind(code.challenge.as_ref().map(CodeChallenge::as_str))
+                    .bind(code.challenge.as_ref().map(|c| c.method().as_str()))
+                    .bind(secs(code.issued_at))
+                    .bind(secs(code.expires_at))
+                    .bind(code.used)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
+                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used FROM portcullis_codes WHERE hash = $1")
+                    .bind(hash.as_bytes().as_slice())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(r) = row else { return Ok(None) };
+                let redirect: Option<String> = r.try_get("redirect_uri")?;
+                Ok(Some(CodeRecord {
+                    hash: *hash,
+                    grant: grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?,
+                    client_id: client_id(&r.try_get::<String, _>("client_id")?)?,
+                    subject: user_id(&r.try_get::<String, _>("subject")?)?,
+                    scope: scope(&r.try_get::<String, _>("scope")?)?,
+                    redirect_uri: redirect
+                        .map(|u| RedirectUri::parse(&u).ok_or(StoreError::msg("stored redirect URI is invalid")))
+                        .transpose()?,
+                    challenge: challenge(r.try_get("challenge")?, r.try_get("challenge_method")?)?,
+                    issued_at: time(r.try_get("issued_at")?),
+                    expires_at: time(r.try_get("expires_at")?),
+                    used: r.try_get("used")?,
+                }))
+            }
+
+            async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // The conditional UPDATE is the lock: of concurrent callers,
+                // exactly one sees a row change (AC-04).
+                let won = sqlx::query("UPDATE portcullis_codes SET used = TRUE WHERE hash = $1 AND used = FALSE")
+                    .bind(hash.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if !won {
+                    let row = sqlx::query("SELECT grant_id FROM portcullis_codes WHERE hash = $1")
+                        .bind(hash.as_bytes().as_slice())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    return match row {
+                        Some(r) => Ok(Exchange::AlreadyUsed(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
+                        None => Ok(Exchange::Unknown),
+                    };
+                }
+                Self::insert_tokens(&mut tx, &tokens).await?;
+                tx.commit().await?;
+                Ok(Exchange::Issued)
+            }
+
+            async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                Self::insert_tokens(&mut tx, &tokens).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, StoreError> {
+                Ok(self.token_row(hash, false).await?.map(|t| AccessRecord {
+                    hash: *hash,
+                    grant: t.grant,
+                    client_id: t.client_id,
+                    subject: t.subject,
+                    scope: t.scope,
+                    issued_at: t.issued_at,
+                    expires_at: t.expires_at,
+                }))
+            }
+
+            async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
+                Ok(self.token_row(hash, true).await?.map(|t| RefreshRecord {
+                    hash: *hash,
+                    grant: t.grant,
+                    client_id: t.client_id,
+                    subject: t.subject,
+                    scope: t.scope,
+                    issued_at: t.issued_at,
+                    expires_at: t.expires_at,
+                    used: t.used,
+                }))
+            }
+
+            async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // As in exchange_code: one winner among concurrent callers (RT-04).
+                let won = sqlx::query("UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE")
+                    .bind(old.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if !won {
+                    let row = sqlx::query("SELECT grant_id FROM portcullis_tokens WHERE hash = $1 AND kind = 1")
+                        .bind(old.as_bytes().as_slice())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    return match row {
+                        Some(r) => Ok(Rotation::Replayed(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
+                        None => Ok(Rotation::Unknown),
+                    };
+                }
+                Self::insert_tokens(&mut tx, &new).await?;
+                tx.commit().await?;
+                Ok(Rotation::Rotated)
+            }
+
+            async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")
+                    .bind(hash.as_bytes().as_slice())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for sql in ["DELETE FROM portcullis_tokens WHERE grant_id = $1", "DELETE FROM portcullis_codes WHERE grant_id = $1"] {
+                    sqlx::query(sql).bind(grant.as_bytes().as_slice()).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut n = 0;
+                // Every member of a grant shares its client, so this removes
+                // whole grants.
+                for sql in ["DELETE FROM portcullis_tokens WHERE client_id = $1", "DELETE FROM portcullis_codes WHERE client_id = $1"] {
+                    n += sqlx::query(sql).bind(client.as_str()).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut n = 0;
+                for sql in ["DELETE FROM portcullis_tokens WHERE subject = $1", "DELETE FROM portcullis_codes WHERE subject = $1"] {
+                    n += sqlx::query(sql).bind(user.as_str()).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let mut counts = [0u64; 3];
+                let statements = [
+                    "DELETE FROM portcullis_codes WHERE expires_at <= $1",
+                    "DELETE FROM portcullis_tokens WHERE kind = 0 AND expires_at <= $1",
+                    "DELETE FROM portcullis_tokens WHERE kind = 1 AND expires_at <= $1",
+                ];
+                for (count, sql) in counts.iter_mut().zip(statements) {
+                    *count = sqlx::query(sql).bind(secs(now)).execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                let [codes, access_tokens, refresh_tokens] = counts;
+                Ok(PurgeCounts { codes, access_tokens, refresh_tokens })
+            }
+        }
+
+        #[async_trait]
+        impl ConsentStore for $name {
+            async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
+                let sql = const_format_where(CONSENT_SELECT, " WHERE c.user_id = $1 AND c.client_id = $2");
+                let row = sqlx::query(&sql)
+                    .bind(user.as_str())
+                    .bind(client.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| Self::consent_from(&r)).transpose()
+            }
+
+            async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at")
+                    .bind(consent.user.as_str())
+                    .bind(consent.client_id.as_str())
+                    .bind(secs(consent.granted_at))
+                    .execute(&mut *tx)
+                    .await?;
+                for s in consent.scope.iter() {
+                    sqlx::query("INSERT INTO portcullis_consent_scopes (user_id, client_id, scope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(consent.user.as_str())
+                        .bind(consent.client_id.as_str())
+                        .bind(s.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
+                let sql = const_format_where(CONSENT_SELECT, " WHERE c.user_id = $1 ORDER BY c.client_id");
+                let rows = sqlx::query(&sql).bind(user.as_str()).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::consent_from).collect()
+            }
+
+            async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM portcullis_consent_scopes WHERE user_id = $1 AND client_id = $2")
+                    .bind(user.as_str())
+                    .bind(client.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                let n = sqlx::query("DELETE FROM portcullis_consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user.as_str())
+                    .bind(client.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(n > 0)
+            }
+        }
+    };
+}
+
+/// A decoded `portcullis_tokens` row.
+pub(super) struct TokenRow {
+    pub(super) grant: crate::tokens::GrantId,
+    pub(super) client_id: crate::client::ClientId,
+    pub(super) subject: Option<crate::user::UserId>,
+    pub(super) scope: crate::scope::ScopeSet,
+    pub(super) issued_at: crate::clock::UnixTime,
+    pub(super) expires_at: crate::clock::UnixTime,
+    pub(super) used: bool,
+}
+
+/// Appends a clause to one of the shared SELECTs.
+pub(super) fn const_format_where(select: &str, clause: &str) -> String {
+    let mut s = String::with_capacity(select.len() + clause.len());
+    s.push_str(select);
+    s.push_str(clause);
+    s
+}

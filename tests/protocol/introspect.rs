@@ -1,0 +1,168 @@
+//! The introspection endpoint, RFC 7662 (IN-01), and expiry and revocation
+//! as introspection reports them (TK-05).
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn in01_introspection_requires_an_authenticated_caller() {
+    // covers: IN-01
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let spa = h.public("spa", |b| b).await;
+    let (token, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    assert_error(
+        &h.introspect_as(Auth::Nothing, &token).await,
+        401,
+        "invalid_client",
+    );
+    // A public client's id alone is not authentication.
+    assert_error(
+        &h.introspect_as(Auth::IdOnly(&spa), &token).await,
+        401,
+        "invalid_client",
+    );
+    let wrong = Creds {
+        id: RS.into(),
+        secret: Some("wrong".into()),
+    };
+    let resp = h.introspect_as(Auth::Basic(&wrong), &token).await;
+    assert_error(&resp, 401, "invalid_client");
+    assert!(resp.header("WWW-Authenticate").is_some());
+    // Any authenticated confidential client may ask.
+    let resp = h.introspect_as(Auth::Basic(&h.rs), &token).await;
+    assert_eq!(json(&resp)["active"], true);
+    assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn in01_an_active_access_token_is_described() {
+    // covers: IN-01
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    h.clock.advance(10);
+    let (access, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
+    let v = h.introspect(&access).await;
+    assert_eq!(
+        v,
+        json!({
+            "active": true,
+            "scope": "read write",
+            "client_id": SVC,
+            "username": "alice",
+            "sub": "alice",
+            "exp": T0 + 10 + 3600,
+            "iat": T0 + 10,
+            "iss": ISSUER,
+            "token_type": "Bearer",
+        })
+    );
+    let v = h.introspect(&refresh.unwrap()).await;
+    assert_eq!(v["active"], true);
+    assert_eq!(v["token_type"], "refresh_token");
+    assert_eq!(v["client_id"], SVC);
+    assert_eq!(v["sub"], "alice");
+    assert_eq!(v["iss"], ISSUER);
+    assert_eq!(v["exp"], T0 + 10 + 30 * 24 * 3600);
+}
+
+#[tokio::test]
+async fn in01_anything_else_is_only_active_false() {
+    // covers: IN-01
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let inactive = json!({"active": false});
+    for token in ["unknown", &"A".repeat(43), "-", "\u{e9}t\u{e9}"] {
+        let resp = h.introspect_as(Auth::Basic(&h.rs), token).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(json(&resp), inactive);
+    }
+    // A rotated-out refresh token.
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    let (_, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
+    let refresh = refresh.unwrap();
+    tokens(&h.refresh(Auth::Basic(&svc), &refresh).await);
+    assert_eq!(h.introspect(&refresh).await, inactive);
+    let resp = call(
+        &h.server,
+        Endpoint::Introspect,
+        Auth::Basic(&h.rs),
+        &[("token", &refresh), ("token_type_hint", "refresh_token")],
+    )
+    .await;
+    assert_eq!(json(&resp), inactive);
+    // The code itself is not a token.
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    assert_eq!(h.introspect(&code.code).await, inactive);
+    // A missing token parameter is a malformed request.
+    let resp = call(&h.server, Endpoint::Introspect, Auth::Basic(&h.rs), &[]).await;
+    assert_error(&resp, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn tk05_expired_tokens_are_inactive() {
+    // covers: TK-05, IN-01
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let (access, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    h.clock.advance(3599);
+    assert!(h.active(&access).await);
+    h.clock.advance(1);
+    assert!(!h.active(&access).await, "inactive at exp");
+    h.clock.advance(1_000_000);
+    assert!(!h.active(&access).await);
+
+    let mut config = config();
+    config.refresh_token_lifetime = 100;
+    let h = Harness::with_config(config).await;
+    let svc = h.svc().await;
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    let (_, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
+    let refresh = refresh.unwrap();
+    h.clock.advance(99);
+    assert!(h.active(&refresh).await);
+    h.clock.advance(1);
+    assert!(!h.active(&refresh).await);
+}
+
+#[tokio::test]
+async fn tk05_revoked_tokens_are_inactive() {
+    // covers: TK-05, IN-01
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    let (access, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
+    let refresh = refresh.unwrap();
+    let (cc, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    h.revoke(Auth::Basic(&svc), &[("token", &cc)]).await;
+    assert!(!h.active(&cc).await);
+    h.revoke(Auth::Basic(&svc), &[("token", &refresh)]).await;
+    assert!(!h.active(&refresh).await);
+    assert!(!h.active(&access).await);
+}
+
+#[tokio::test]
+async fn in01_the_hint_does_not_change_the_answer() {
+    // covers: IN-01
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    let (access, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
+    let refresh = refresh.unwrap();
+    for hint in ["access_token", "refresh_token", "nonsense"] {
+        for (token, kind) in [(&access, "Bearer"), (&refresh, "refresh_token")] {
+            let resp = call(
+                &h.server,
+                Endpoint::Introspect,
+                Auth::Basic(&h.rs),
+                &[("token", token), ("token_type_hint", hint)],
+            )
+            .await;
+            let v = json(&resp);
+            assert_eq!(v["active"], true);
+            assert_eq!(v["token_type"], kind, "hint {hint}");
+        }
+    }
+}

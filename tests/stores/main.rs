@@ -1,0 +1,54 @@
+//! The store conformance suite (`portcullis::stores::conformance`) run
+//! against every store we ship: memory, SQLite and PostgreSQL.
+//!
+//! PostgreSQL: set `PORTCULLIS_TEST_POSTGRES_URL` (`.ci/run` starts a local
+//! server and sets it). Without it the PostgreSQL test fails, on purpose: a
+//! store we ship must not go untested silently.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use portcullis::MemoryStore;
+use portcullis::stores::conformance;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_conforms() {
+    // covers: AC-04, RT-04, RB-02, TK-02
+    conformance::run(Arc::new(MemoryStore::new()))
+        .await
+        .unwrap();
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_conforms() {
+    // covers: AC-04, RT-04, RB-02, TK-02
+    use portcullis::stores::SqliteStore;
+    let dir = std::env::temp_dir().join(format!("portcullis-conformance-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("store.db").display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    // Migrating twice is harmless.
+    store.migrate().await.unwrap();
+    conformance::run(Arc::new(store)).await.unwrap();
+    // A second process (here: a second pool) sees the same state.
+    let again = SqliteStore::connect(&url).await.unwrap();
+    again.migrate().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store_conforms() {
+    // covers: AC-04, RT-04, RB-02, TK-02
+    use portcullis::stores::PostgresStore;
+    let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!("set PORTCULLIS_TEST_POSTGRES_URL to a PostgreSQL database (see .ci/run)")
+    });
+    let store = PostgresStore::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    conformance::run(Arc::new(store)).await.unwrap();
+}
