@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo run --example server` (listens on 127.0.0.1:9400 and prints
 //! demo clients and a demo user), or
-//! `cargo run --example server -- --addr 127.0.0.1:0 --seed seed.json`.
+//! `cargo run --example server -- --addr 127.0.0.1:0 --seed seed.json`, and with
+//! `--features sqlite` (or `postgres`) `--database sqlite://auth.db` keeps clients,
+//! consent and tokens across restarts.
 //!
 //! The seed file: `{"issuer": "...", "clients": [{"client_id", "client_secret"
 //! (absent for public clients), "client_name", "redirect_uris", "grant_types",
@@ -27,8 +29,8 @@ use portcullis::adapters::axum::{OwnedRequest, routes};
 use portcullis::http::{Method, Request};
 use portcullis::{
     AuthMethod, AuthorizationServer, AuthorizeStep, Client, ClientId, ClientStore, Config,
-    GrantType, MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, RedirectUri, ScopeSet,
-    Secret, SecretHash, SystemRandom, UserId, generate_secret,
+    ConsentStore, GrantType, MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, RedirectUri,
+    ScopeSet, Secret, SecretHash, SystemRandom, TokenStore, UserId, generate_secret,
 };
 use serde::Deserialize;
 
@@ -89,6 +91,7 @@ impl FromRef<App> for Arc<AuthorizationServer> {
 struct Args {
     addr: SocketAddr,
     seed: Option<String>,
+    database: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -97,6 +100,7 @@ fn parse_args() -> Result<Args, String> {
             .parse()
             .map_err(|_| "bad default address")?,
         seed: None,
+        database: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -108,8 +112,11 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| format!("--addr: not HOST:PORT: {v}"))?;
             }
             "--seed" => args.seed = Some(it.next().ok_or("--seed needs a file")?),
+            "--database" => args.database = Some(it.next().ok_or("--database needs a URL")?),
             "-h" | "--help" => {
-                println!("usage: server [--addr HOST:PORT] [--seed FILE]");
+                println!(
+                    "usage: server [--addr HOST:PORT] [--seed FILE] [--database sqlite://PATH|postgres://URL]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument: {other}")),
@@ -210,18 +217,53 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     Ok((seed, banner))
 }
 
-async fn build(seed: Seed) -> Result<App, String> {
+/// Opens the store named by `--database`, or memory without it.
+async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<App, String> {
+    match database {
+        None => build(seed, Arc::new(MemoryStore::new())).await,
+        #[cfg(feature = "sqlite")]
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = portcullis::stores::SqliteStore::connect(url)
+                .await
+                .map_err(|e| format!("database {url}: {e}"))?;
+            store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
+            build(seed, Arc::new(store)).await
+        }
+        #[cfg(feature = "postgres")]
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+            let store = portcullis::stores::PostgresStore::connect(url)
+                .await
+                .map_err(|e| format!("database {url}: {e}"))?;
+            store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
+            build(seed, Arc::new(store)).await
+        }
+        Some(url) => Err(format!(
+            "unsupported database URL {url}: use sqlite://PATH or postgres://… \
+             (built with --features sqlite / --features postgres)"
+        )),
+    }
+}
+
+async fn build<S: ClientStore + TokenStore + ConsentStore>(
+    seed: Seed,
+    store: Arc<S>,
+) -> Result<App, String> {
     let random = SystemRandom::new();
-    let store = Arc::new(MemoryStore::new());
     let users = Arc::new(MemoryUsers::new(iterations()).map_err(|e| e.to_string())?);
     let mut config = Config::new(seed.issuer.clone());
     let mut password_grant = false;
     for c in &seed.clients {
         password_grant |= c.grant_types.iter().any(|g| g == "password");
-        store
-            .insert(seed_client(c, &random)?)
+        // A persistent store keeps clients across restarts: update them.
+        let client = seed_client(c, &random)?;
+        let known = ClientStore::find(&*store, client.client_id())
             .await
-            .map_err(|e| format!("client {}: {e}", c.client_id))?;
+            .map_err(|e| e.to_string())?;
+        let saved = match known {
+            Some(_) => store.update(client).await.map(|_| ()),
+            None => store.insert(client).await,
+        };
+        saved.map_err(|e| format!("client {}: {e}", c.client_id))?;
     }
     if password_grant {
         config.grant_types.push(GrantType::Password);
@@ -512,10 +554,12 @@ async fn main() {
             std::process::exit(1);
         }),
     };
-    let app = build(seed).await.unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    });
+    let app = open_and_build(seed, args.database.as_deref())
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        });
     let server = app.server.clone();
     let router = Router::new()
         .route("/authorize", get(authorize).post(authorize))

@@ -43,7 +43,9 @@ fn is_pkce_string(s: &str) -> bool {
 }
 
 /// A code challenge with its method, as stored with an authorization code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` shows only the method: with `plain`, the challenge is the
+/// verifier (RB-03).
+#[derive(Clone, PartialEq, Eq)]
 pub struct CodeChallenge {
     method: ChallengeMethod,
     value: Box<str>,
@@ -86,6 +88,12 @@ impl CodeChallenge {
     }
 }
 
+impl std::fmt::Debug for CodeChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CodeChallenge({}, [redacted])", self.method.as_str())
+    }
+}
+
 /// A `code_verifier`: 43–128 characters of `[A-Za-z0-9-._~]` (PK-03).
 pub struct CodeVerifier(Box<str>);
 
@@ -117,6 +125,15 @@ mod tests {
         assert!(c.verify(&CodeVerifier::parse(VERIFIER).unwrap()));
         let wrong = CodeVerifier::parse(&"a".repeat(43)).unwrap();
         assert!(!c.verify(&wrong));
+    }
+
+    #[test]
+    fn debug_never_shows_the_challenge() {
+        // covers: RB-03
+        let c = CodeChallenge::parse(ChallengeMethod::Plain, VERIFIER).unwrap();
+        assert!(!format!("{c:?}").contains(VERIFIER));
+        let v = CodeVerifier::parse(VERIFIER).unwrap();
+        assert!(!format!("{v:?}").contains(VERIFIER));
     }
 
     #[test]

@@ -37,12 +37,20 @@ fn example_binary() -> std::path::PathBuf {
 
 impl Server {
     pub(crate) async fn start() -> Self {
+        Self::start_with(None, None).await
+    }
+
+    /// Starts the example with `--database URL` when given, on `port` when
+    /// given (a restart must keep its issuer).
+    pub(crate) async fn start_with(database: Option<&str>, port: Option<u16>) -> Self {
         // The issuer must be known before the port is: reserve a port first.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = port.unwrap_or_else(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
         let base = format!("http://127.0.0.1:{port}");
         let seed = serde_json::json!({
             "issuer": base,
@@ -73,6 +81,7 @@ impl Server {
         let mut child = Command::new(example_binary())
             .args(["--addr", &format!("127.0.0.1:{port}"), "--seed"])
             .arg(&path)
+            .args(database.map(|d| vec!["--database", d]).unwrap_or_default())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .env("RUST_LOG", "debug")
@@ -92,6 +101,11 @@ impl Server {
             seed: path,
             log,
         }
+    }
+
+    /// The port the server listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
     }
 
     /// Sends SIGTERM, waits for the exit, and returns whether it was clean

@@ -1,6 +1,10 @@
 //! End-to-end tests: the real example server (`examples/server.rs`), started
 //! as a process on a random loopback port, driven by the `oauth2` crate and
 //! an HTTP client with a cookie jar for the login and consent forms.
+//!
+//! The binary is the one `cargo test` builds beside this test; run the whole
+//! `cargo test --all-features` (not `--test e2e` alone, which does not rebuild
+//! examples) so the SQLite test finds a `--database`-capable server.
 
 // Test harness: a failed precondition should fail the test loudly.
 #![allow(
@@ -461,4 +465,79 @@ async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm() {
     ] {
         assert!(!log.contains(secret), "log leaks a secret");
     }
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart() {
+    // covers: AZ-08, RT-02, CC-01
+    let dir = std::env::temp_dir().join(format!("portcullis-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}", dir.join("auth.db").display());
+    let http = harness::http_client();
+
+    let server = Server::start_with(Some(&db), None).await;
+    let port = server.port();
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (callback, _) = authorize(&session, &client, &["read"], challenge).await;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(param(&callback, "code").unwrap()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let svc = oauth_client(&server, "svc", Some(harness::SVC_SECRET));
+    let service_token = svc
+        .exchange_client_credentials()
+        .request_async(&http)
+        .await
+        .unwrap();
+    let (clean, _) = server.terminate();
+    assert!(clean);
+
+    // Same database, same issuer: everything is still there.
+    let server = Server::start_with(Some(&db), Some(port)).await;
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let info = client
+        .introspect(tokens.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(info.active(), "access token survives a restart");
+    let info = svc
+        .introspect(service_token.access_token())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(info.active());
+    let rotated = client
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert!(rotated.refresh_token().is_some());
+    // A new browser session logs in again, but consent is remembered.
+    let session = Session::new(&server);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, _) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let after_login = session.login(url.as_str()).await;
+    assert_eq!(
+        after_login.status, 302,
+        "consent must be remembered across restarts"
+    );
+    let callback = url::Url::parse(&after_login.location.unwrap()).unwrap();
+    client
+        .exchange_code(AuthorizationCode::new(param(&callback, "code").unwrap()))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
 }
