@@ -120,3 +120,7 @@ struct ImplementingAStoreDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/getting-started-axum.md")]
 struct GettingStartedAxumDoctests;
+
+#[cfg(all(doctest, feature = "postgres"))]
+#[doc = include_str!("../docs/sql-stores.md")]
+struct SqlStoresDoctests;
