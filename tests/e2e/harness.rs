@@ -11,12 +11,23 @@ pub(crate) const SVC_SECRET: &str = "svc-secret";
 pub(crate) const PW_SECRET: &str = "pw-secret";
 pub(crate) const ALICE_PASSWORD: &str = "correct horse battery staple";
 
+/// Where the example server keeps its state.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Backend {
+    Memory,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    Sqlite,
+}
+
 pub(crate) struct Server {
     pub(crate) base: String,
     child: Child,
     seed: std::path::PathBuf,
     log: std::path::PathBuf,
+    db_dir: Option<std::path::PathBuf>,
 }
+
+static NEXT_DB: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -24,6 +35,9 @@ impl Drop for Server {
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.seed);
         let _ = std::fs::remove_file(&self.log);
+        if let Some(dir) = &self.db_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -36,8 +50,22 @@ fn example_binary() -> std::path::PathBuf {
 }
 
 impl Server {
-    pub(crate) async fn start() -> Self {
-        Self::start_with(None, None).await
+    pub(crate) async fn start_on(backend: Backend) -> Self {
+        match backend {
+            Backend::Memory => Self::start_with(None, None).await,
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!(
+                    "portcullis-e2e-db-{}-{}",
+                    std::process::id(),
+                    NEXT_DB.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}", dir.join("auth.db").display());
+                let mut server = Self::start_with(Some(&url), None).await;
+                server.db_dir = Some(dir);
+                server
+            }
+        }
     }
 
     /// Starts the example with `--database URL` when given, on `port` when
@@ -100,10 +128,12 @@ impl Server {
             child,
             seed: path,
             log,
+            db_dir: None,
         }
     }
 
     /// The port the server listens on.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn port(&self) -> u16 {
         self.base.rsplit(':').next().unwrap().parse().unwrap()
     }

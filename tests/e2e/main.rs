@@ -16,7 +16,7 @@
 
 mod harness;
 
-use harness::{CALLBACK, Server, Session};
+use harness::{Backend, CALLBACK, Server, Session};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl,
@@ -72,10 +72,9 @@ fn param(url: &url::Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-#[tokio::test]
-async fn confidential_code_flow_with_pkce_refresh_and_replay() {
+async fn confidential_code_flow_with_pkce_refresh_and_replay(backend: Backend) {
     // covers: AZ-05, AZ-08, AC-02, RT-02, PK-01, CA-01
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -159,10 +158,9 @@ async fn confidential_code_flow_with_pkce_refresh_and_replay() {
     assert!(!info.active());
 }
 
-#[tokio::test]
-async fn public_client_code_flow_and_new_scope_asks_again() {
+async fn public_client_code_flow_and_new_scope_asks_again(backend: Backend) {
     // covers: AZ-08, PK-02, CA-04
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "spa", None);
     let http = harness::http_client();
@@ -197,10 +195,9 @@ async fn public_client_code_flow_and_new_scope_asks_again() {
     assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
 }
 
-#[tokio::test]
-async fn deny_gives_access_denied_with_state_and_iss() {
+async fn deny_gives_access_denied_with_state_and_iss(backend: Backend) {
     // covers: AZ-07, AZ-04, AZ-05
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
@@ -223,9 +220,8 @@ async fn deny_gives_access_denied_with_state_and_iss() {
     assert!(param(&callback, "code").is_none());
 }
 
-#[tokio::test]
-async fn wrong_password_shows_the_form_again_and_issues_no_code() {
-    let server = Server::start().await;
+async fn wrong_password_shows_the_form_again_and_issues_no_code(backend: Backend) {
+    let server = Server::start_on(backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
@@ -242,10 +238,9 @@ async fn wrong_password_shows_the_form_again_and_issues_no_code() {
     assert!(resp.location.is_none());
 }
 
-#[tokio::test]
-async fn client_credentials_revocation_and_introspection() {
+async fn client_credentials_revocation_and_introspection(backend: Backend) {
     // covers: CC-01, RV-01, IN-01
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let http = harness::http_client();
     let svc = oauth_client(&server, "svc", Some(harness::SVC_SECRET));
     let tokens = svc
@@ -292,10 +287,9 @@ async fn client_credentials_revocation_and_introspection() {
     );
 }
 
-#[tokio::test]
-async fn password_grant_enabled_by_seed() {
+async fn password_grant_enabled_by_seed(backend: Backend) {
     // covers: PW-01
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let http = harness::http_client();
     let c = oauth_client(&server, "pw", Some(harness::PW_SECRET));
     let ok = c
@@ -317,10 +311,9 @@ async fn password_grant_enabled_by_seed() {
     assert!(bad.is_err());
 }
 
-#[tokio::test]
-async fn metadata_matches_the_seed() {
+async fn metadata_matches_the_seed(backend: Backend) {
     // covers: MD-01, AZ-05
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let body = harness::http_client()
         .get(format!(
             "{}/.well-known/oauth-authorization-server",
@@ -358,10 +351,9 @@ async fn metadata_matches_the_seed() {
     }
 }
 
-#[tokio::test]
-async fn bad_authorization_requests_never_5xx() {
+async fn bad_authorization_requests_never_5xx(backend: Backend) {
     // covers: AZ-03, AZ-09, AZ-01, RB-01
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let session = Session::new(&server);
     let base = format!("{}/authorize", server.base);
     let cb = "redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
@@ -426,10 +418,9 @@ async fn bad_authorization_requests_never_5xx() {
     assert_eq!(param(&loc, "state").as_deref(), Some("s"));
 }
 
-#[tokio::test]
-async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm() {
+async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm(backend: Backend) {
     // covers: RB-03
-    let server = Server::start().await;
+    let server = Server::start_on(backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let http = harness::http_client();
@@ -541,3 +532,39 @@ async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart() 
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every scenario runs against the example server on the in-memory store and,
+/// with the `sqlite` feature, on SQLite.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::Backend::Memory).await;
+                }
+            )*
+        }
+        #[cfg(feature = "sqlite")]
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_backend!(
+    confidential_code_flow_with_pkce_refresh_and_replay,
+    public_client_code_flow_and_new_scope_asks_again,
+    deny_gives_access_denied_with_state_and_iss,
+    wrong_password_shows_the_form_again_and_issues_no_code,
+    client_credentials_revocation_and_introspection,
+    password_grant_enabled_by_seed,
+    metadata_matches_the_seed,
+    bad_authorization_requests_never_5xx,
+    logs_requests_without_secrets_and_exits_cleanly_on_sigterm,
+);
