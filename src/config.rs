@@ -3,6 +3,7 @@
 
 use crate::error::ConfigError;
 use crate::grants::GrantType;
+use crate::keys::Algorithm;
 use crate::scope::ScopeSet;
 
 /// Where each endpoint is mounted, relative to the issuer. Used for the
@@ -20,6 +21,8 @@ pub struct EndpointPaths {
     pub introspection: String,
     /// Metadata document (default `/.well-known/oauth-authorization-server`).
     pub metadata: String,
+    /// JWKS document (default `/jwks.json`).
+    pub jwks: String,
 }
 
 impl Default for EndpointPaths {
@@ -30,6 +33,7 @@ impl Default for EndpointPaths {
             revocation: "/revoke".into(),
             introspection: "/introspect".into(),
             metadata: "/.well-known/oauth-authorization-server".into(),
+            jwks: "/jwks.json".into(),
         }
     }
 }
@@ -69,6 +73,27 @@ pub struct Config {
     pub scopes_supported: Option<ScopeSet>,
     /// Largest request body accepted, in bytes (default 64 KiB, TOK-08).
     pub max_body_size: usize,
+    /// The algorithm of generated signing keys (default `ES256`).
+    pub signing_algorithm: Algorithm,
+    /// The `aud` of JWT access tokens, and the audience bearer validation
+    /// expects (default: the issuer).
+    pub jwt_audience: Option<String>,
+    /// Longest life of a JWT access token in seconds (default 1 day): longer
+    /// lifetimes are cut to it, and a rotated-out key stays published this
+    /// long after it stops signing (JW-01).
+    pub jwt_max_lifetime: u64,
+    /// How long before it signs a rotated-in key is published, in seconds
+    /// (default 15 minutes): longer than any JWKS cache of a resource server.
+    pub key_publish_lead: u64,
+    /// How long the server caches the keys of its `KeyProvider`, in seconds
+    /// (default 60): other instances see a rotation within this time.
+    pub key_cache_ttl: u64,
+    /// Clock skew tolerated when checking JWT `exp`, `iat` and `nbf`, in
+    /// seconds (default 30; TK-05).
+    pub leeway: u64,
+    /// Whether bearer validation of a JWT access token also checks that it
+    /// was not revoked (a store lookup; default `true`).
+    pub jwt_revocation_check: bool,
 }
 
 impl Config {
@@ -89,12 +114,24 @@ impl Config {
             dangerous_allow_plain_pkce: false,
             scopes_supported: None,
             max_body_size: 64 * 1024,
+            signing_algorithm: Algorithm::Es256,
+            jwt_audience: None,
+            jwt_max_lifetime: 24 * 3600,
+            key_publish_lead: 15 * 60,
+            key_cache_ttl: 60,
+            leeway: 30,
+            jwt_revocation_check: true,
         }
     }
 
     /// Whether the server offers `grant`.
     pub fn offers(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// The audience of JWT access tokens.
+    pub fn audience(&self) -> &str {
+        self.jwt_audience.as_deref().unwrap_or(&self.issuer)
     }
 
     /// The absolute URL of an endpoint path.
@@ -123,6 +160,7 @@ impl Config {
             ("access tokens", self.access_token_lifetime, u64::MAX),
             ("refresh tokens", self.refresh_token_lifetime, u64::MAX),
             ("authorization codes", self.code_lifetime, 600),
+            ("JWT access tokens", self.jwt_max_lifetime, u64::MAX),
         ] {
             if life == 0 || life > max {
                 return Err(ConfigError::InvalidLifetime(name));
@@ -135,6 +173,7 @@ impl Config {
             ("revocation", &p.revocation),
             ("introspection", &p.introspection),
             ("metadata", &p.metadata),
+            ("jwks", &p.jwks),
         ] {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));

@@ -62,6 +62,7 @@
 #![deny(missing_docs)]
 
 pub mod adapters;
+mod bearer;
 mod client;
 mod clock;
 mod config;
@@ -70,6 +71,7 @@ mod endpoints;
 mod error;
 mod grants;
 pub mod http;
+pub mod keys;
 mod pkce;
 mod random;
 mod redirect_uri;
@@ -82,6 +84,7 @@ mod user;
 
 // Public interface.
 pub use async_trait::async_trait;
+pub use bearer::BearerToken;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,
     SecretHash, generate_secret,
@@ -90,7 +93,9 @@ pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
 pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
 pub use error::{ConfigError, Error, ErrorCode, GrantFault, RequestFault, StoreError};
-pub use grants::{GrantType, PasswordVerifier};
+pub use grants::{ClaimsHook, GrantType, PasswordVerifier};
+pub use keys::rotation::RotationError;
+pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;
@@ -98,10 +103,10 @@ pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use server::{AuthorizationServer, ServerBuilder};
 pub use stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryStore,
-    MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
+    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryKeys,
+    MemoryStore, MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };
-pub use tokens::{GrantId, TokenHash};
+pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
 
 // The guides' code blocks, compiled and run by `cargo test --doc`.

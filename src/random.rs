@@ -38,6 +38,15 @@ impl RandomSource for SystemRandom {
     }
 }
 
+/// ring's own CSPRNG, for the few ring APIs that take it directly (ECDSA
+/// nonces, key generation); its `SecureRandom` trait is sealed, so the
+/// injected [`RandomSource`] cannot stand in there.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn ring_rng() -> &'static ring::rand::SystemRandom {
+    static RNG: std::sync::OnceLock<ring::rand::SystemRandom> = std::sync::OnceLock::new();
+    RNG.get_or_init(ring::rand::SystemRandom::new)
+}
+
 /// A deterministic, **insecure** byte sequence for reproducible tests: every
 /// call yields the next bytes of a SplitMix64 stream from a seed. Never use
 /// it to issue real tokens; it is reachable only as

@@ -1,14 +1,20 @@
 //! `AuthorizationServer`, the façade with one method per endpoint, and the
 //! `ServerBuilder` that checks its pieces once, at build time.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+use crate::bearer::BearerToken;
+use crate::error::StoreError;
+use crate::keys::rotation::{self, RotationError};
+use crate::keys::{KeyId, KeyProvider, KeyRecord, KeyRing};
+use crate::scope::ScopeSet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
 use crate::error::ConfigError;
-use crate::grants::{GrantType, PasswordVerifier};
+use crate::grants::{ClaimsHook, GrantType, PasswordVerifier};
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
 use crate::stores::{ClientStore, ConsentStore, TokenStore};
@@ -25,6 +31,9 @@ pub struct AuthorizationServer {
     pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) keys: Option<Arc<dyn KeyProvider>>,
+    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
+    key_ring: RwLock<Option<Arc<KeyRing>>>,
     metadata: Vec<u8>,
 }
 
@@ -74,6 +83,146 @@ impl AuthorizationServer {
         Response::json_public(self.metadata.clone())
     }
 
+    /// The JWKS document: the public keys of every published signing key
+    /// (JW-01). Without a key provider, an empty set.
+    pub async fn jwks(&self) -> Response {
+        match self.key_ring().await {
+            Ok(ring) => Response::json_public(crate::keys::jwk::jwks(&ring, self.clock.now()))
+                .with_header("Cache-Control", "public, max-age=300"),
+            Err(e) => crate::endpoints::refuse("jwks", &e),
+        }
+    }
+
+    /// Validates the bearer token of a resource request (RFC 6750) and checks
+    /// that it carries every scope in `required`. The `Err` is the response
+    /// to send: 401 with `WWW-Authenticate: Bearer error="invalid_token"`,
+    /// or 403 with `error="insufficient_scope"` (TK-04, TK-05).
+    pub async fn authenticate_bearer(
+        &self,
+        req: &Request<'_>,
+        required: &ScopeSet,
+    ) -> Result<BearerToken, Response> {
+        crate::bearer::authenticate(self, req, required).await
+    }
+
+    /// Checks that a validated token carries every scope in `required`;
+    /// the `Err` is the 403 `insufficient_scope` challenge (TK-04).
+    pub fn require_scope(&self, token: &BearerToken, required: &ScopeSet) -> Result<(), Response> {
+        crate::bearer::require_scope(token, required)
+    }
+
+    /// Makes sure a signing key exists, generating one of
+    /// `Config::signing_algorithm` that signs at once if none does. Returns
+    /// the key that signs now.
+    pub async fn ensure_signing_key(&self) -> Result<KeyId, RotationError> {
+        let provider = self
+            .keys
+            .as_deref()
+            .ok_or(RotationError::Store(StoreError::msg(
+                "no key provider configured",
+            )))?;
+        let now = self.clock.now();
+        let records = provider.keys().await?;
+        if let Some(k) = records
+            .iter()
+            .filter(|k| k.signs_at(now))
+            .max_by_key(|k| k.not_before)
+        {
+            return Ok(k.kid.clone());
+        }
+        let kid = rotation::rotate(
+            provider,
+            &*self.random,
+            self.config.signing_algorithm,
+            now,
+            0,
+            self.config.jwt_max_lifetime,
+        )
+        .await?;
+        self.forget_keys();
+        Ok(kid)
+    }
+
+    /// Rotates the signing key: a new key of `Config::signing_algorithm` is
+    /// published now and signs after `Config::key_publish_lead`; the current
+    /// key signs until then and stays published `Config::jwt_max_lifetime`
+    /// longer (JW-01).
+    pub async fn rotate_keys(&self) -> Result<KeyId, RotationError> {
+        let provider = self
+            .keys
+            .as_deref()
+            .ok_or(RotationError::Store(StoreError::msg(
+                "no key provider configured",
+            )))?;
+        let kid = rotation::rotate(
+            provider,
+            &*self.random,
+            self.config.signing_algorithm,
+            self.clock.now(),
+            self.config.key_publish_lead,
+            self.config.jwt_max_lifetime,
+        )
+        .await?;
+        self.forget_keys();
+        Ok(kid)
+    }
+
+    /// Adds an imported key (e.g. RS256 from PKCS#8) the same way
+    /// [`AuthorizationServer::rotate_keys`] adds a generated one.
+    pub async fn rotate_in_key(&self, key: KeyRecord) -> Result<KeyId, RotationError> {
+        let provider = self
+            .keys
+            .as_deref()
+            .ok_or(RotationError::Store(StoreError::msg(
+                "no key provider configured",
+            )))?;
+        let kid = rotation::rotate_in(provider, key, self.config.jwt_max_lifetime).await?;
+        self.forget_keys();
+        Ok(kid)
+    }
+
+    /// Deletes keys no longer published; returns how many.
+    pub async fn purge_keys(&self) -> Result<u64, StoreError> {
+        let Some(provider) = self.keys.as_deref() else {
+            return Ok(0);
+        };
+        let n = rotation::purge(provider, self.clock.now()).await?;
+        self.forget_keys();
+        Ok(n)
+    }
+
+    fn forget_keys(&self) {
+        *self
+            .key_ring
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
+    /// The parsed keys, reloaded from the provider every `key_cache_ttl`.
+    pub(crate) async fn key_ring(&self) -> Result<Arc<KeyRing>, crate::error::Error> {
+        let now = self.clock.now();
+        let cached = self
+            .key_ring
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(ring) = cached {
+            if now < ring.loaded_at.plus(self.config.key_cache_ttl) {
+                return Ok(ring);
+            }
+        }
+        let records = match &self.keys {
+            Some(p) => p.keys().await?,
+            None => Vec::new(),
+        };
+        let ring = Arc::new(KeyRing::load(records, now));
+        *self
+            .key_ring
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ring.clone());
+        Ok(ring)
+    }
+
     /// The client store.
     pub fn clients(&self) -> &dyn ClientStore {
         &*self.clients
@@ -108,6 +257,8 @@ pub struct ServerBuilder {
     tokens: Option<Arc<dyn TokenStore>>,
     consents: Option<Arc<dyn ConsentStore>>,
     passwords: Option<Arc<dyn PasswordVerifier>>,
+    keys: Option<Arc<dyn KeyProvider>>,
+    claims_hook: Option<Arc<dyn ClaimsHook>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
 }
@@ -127,6 +278,8 @@ impl ServerBuilder {
             tokens: None,
             consents: None,
             passwords: None,
+            keys: None,
+            claims_hook: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
         }
@@ -169,6 +322,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the signing-key provider (needed for JWT access tokens and JWKS).
+    #[must_use]
+    pub fn key_provider(mut self, keys: Arc<dyn KeyProvider>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Adds the host's own claims to JWT access tokens.
+    #[must_use]
+    pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook>) -> Self {
+        self.claims_hook = Some(hook);
+        self
+    }
+
     /// Replaces the clock (tests use a fixed one).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -191,7 +358,7 @@ impl ServerBuilder {
         if self.config.offers(GrantType::Password) && self.passwords.is_none() {
             return Err(ConfigError::MissingPasswordVerifier);
         }
-        let metadata = endpoints::metadata::render(&self.config);
+        let metadata = endpoints::metadata::render(&self.config, self.keys.is_some());
         // The password verifier only counts when the grant is offered, so the
         // grant cannot run unless the metadata advertises it (MD-01).
         let passwords = if self.config.offers(GrantType::Password) {
@@ -207,6 +374,9 @@ impl ServerBuilder {
             passwords,
             clock: self.clock,
             random: self.random,
+            keys: self.keys,
+            claims_hook: self.claims_hook,
+            key_ring: RwLock::new(None),
             metadata,
         })
     }

@@ -14,7 +14,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, request::Parts};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 
+use crate::bearer::BearerToken;
 use crate::http::{Method, Request, Response};
+use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
 
 /// One axum request, owned so that a core [`Request`] can borrow from it.
@@ -99,6 +101,7 @@ pub fn routes<S>(server: Arc<AuthorizationServer>) -> Router<S> {
         .route(&paths.revocation, post(revoke).fallback(revoke))
         .route(&paths.introspection, post(introspect).fallback(introspect))
         .route(&paths.metadata, get(metadata))
+        .route(&paths.jwks, get(jwks))
         .with_state(server)
 }
 
@@ -127,4 +130,30 @@ async fn metadata(
     axum::extract::State(server): axum::extract::State<Arc<AuthorizationServer>>,
 ) -> Response {
     server.metadata()
+}
+
+async fn jwks(
+    axum::extract::State(server): axum::extract::State<Arc<AuthorizationServer>>,
+) -> Response {
+    server.jwks().await
+}
+
+/// Extracting a [`BearerToken`] validates the request's bearer token
+/// (RFC 6750) or answers 401 with the `WWW-Authenticate` challenge. Check
+/// scopes in the handler with [`AuthorizationServer::require_scope`].
+impl<S> axum::extract::FromRequestParts<S> for BearerToken
+where
+    S: Send + Sync,
+    Arc<AuthorizationServer>: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let server = Arc::<AuthorizationServer>::from_ref(state);
+        let mut req = Request::new(Method::parse(parts.method.as_str()));
+        for value in parts.headers.get_all(axum::http::header::AUTHORIZATION) {
+            req = req.header("authorization", value.as_bytes());
+        }
+        server.authenticate_bearer(&req, &ScopeSet::empty()).await
+    }
 }

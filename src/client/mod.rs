@@ -8,6 +8,7 @@ use std::fmt;
 use crate::grants::GrantType;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
+use crate::tokens::AccessTokenFormat;
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 
 /// A client identifier: 1 to 255 visible ASCII characters (RFC 6749 A.1).
@@ -95,6 +96,7 @@ pub struct Client {
     allow_plain_pkce: bool,
     access_token_lifetime: Option<u64>,
     refresh_token_lifetime: Option<u64>,
+    access_token_format: AccessTokenFormat,
 }
 
 /// Why a client registration is inconsistent.
@@ -196,6 +198,10 @@ impl Client {
     pub fn refresh_token_lifetime(&self) -> Option<u64> {
         self.refresh_token_lifetime
     }
+    /// The format of this client's access tokens.
+    pub fn access_token_format(&self) -> AccessTokenFormat {
+        self.access_token_format
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -218,6 +224,7 @@ impl ClientBuilder {
             allow_plain_pkce: false,
             access_token_lifetime: None,
             refresh_token_lifetime: None,
+            access_token_format: AccessTokenFormat::Opaque,
         })
     }
 
@@ -309,6 +316,13 @@ impl ClientBuilder {
     #[must_use]
     pub fn refresh_token_lifetime(mut self, secs: u64) -> Self {
         self.0.refresh_token_lifetime = Some(secs);
+        self
+    }
+
+    /// Sets the access token format (opaque by default).
+    #[must_use]
+    pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
+        self.0.access_token_format = format;
         self
     }
 

@@ -15,6 +15,8 @@ struct Metadata<'a> {
     revocation_endpoint: String,
     introspection_endpoint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     scopes_supported: Option<Vec<&'a str>>,
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
@@ -29,7 +31,7 @@ struct Metadata<'a> {
 const SECRET_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
 const ALL_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
-pub(crate) fn render(config: &Config) -> Vec<u8> {
+pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
     let code_flow = config.offers(GrantType::AuthorizationCode);
     let m = Metadata {
         issuer: &config.issuer,
@@ -37,6 +39,7 @@ pub(crate) fn render(config: &Config) -> Vec<u8> {
         token_endpoint: config.url(&config.paths.token),
         revocation_endpoint: config.url(&config.paths.revocation),
         introspection_endpoint: config.url(&config.paths.introspection),
+        jwks_uri: has_keys.then(|| config.url(&config.paths.jwks)),
         scopes_supported: config
             .scopes_supported
             .as_ref()

@@ -76,7 +76,8 @@ pub(super) async fn redeem(
             grant: Some(record.grant),
             refresh_scope,
         },
-    )?;
+    )
+    .await?;
     match server.tokens.exchange_code(&hash, records).await? {
         Exchange::Issued => Ok(issued),
         Exchange::AlreadyUsed(grant) => {

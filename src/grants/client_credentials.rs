@@ -28,7 +28,8 @@ pub(super) async fn issue(
             grant: None,
             refresh_scope: None,
         },
-    )?;
+    )
+    .await?;
     server.tokens.issue(records).await?;
     Ok(issued)
 }

@@ -17,7 +17,8 @@ use crate::secret::Secret;
 use crate::server::AuthorizationServer;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
 use crate::tokens::GrantId;
-use crate::tokens::opaque::mint;
+use crate::tokens::opaque::{Minted, mint};
+use crate::tokens::{AccessTokenFormat, TokenHash};
 use crate::user::UserId;
 
 /// A grant type (`grant_type`, RFC 6749 §4 and §6).
@@ -138,20 +139,92 @@ pub(crate) struct Mint<'a> {
     pub(crate) refresh_scope: Option<ScopeSet>,
 }
 
+/// Adds claims of the host's own to JWT access tokens. Reserved claims
+/// (`iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`, `scope`, `nbf`,
+/// `auth_time`) are dropped: the host cannot override them.
+pub trait ClaimsHook: Send + Sync + 'static {
+    /// Extra claims for a token issued to `client` for `user` with `scope`.
+    fn claims(
+        &self,
+        client: &Client,
+        user: Option<&UserId>,
+        scope: &ScopeSet,
+    ) -> serde_json::Map<String, serde_json::Value>;
+}
+
+/// Signs an RFC 9068 access token with the current key (TK-03).
+async fn jwt_access_token(
+    server: &AuthorizationServer,
+    m: &Mint<'_>,
+    now: crate::clock::UnixTime,
+    life: u64,
+) -> Result<String, Error> {
+    use serde_json::Value;
+    let ring = server.key_ring().await?;
+    let key = ring
+        .signing_key(now)
+        .ok_or(Error::Store(crate::error::StoreError::msg(
+            "no signing key: call ensure_signing_key",
+        )))?;
+    let jti = mint(&*server.random)?;
+    let config = &server.config;
+    let client_id = m.client.client_id().as_str();
+    let mut claims = serde_json::Map::new();
+    if let Some(hook) = &server.claims_hook {
+        for (k, v) in hook.claims(m.client, m.subject.as_ref(), &m.scope) {
+            if !crate::tokens::jwt::RESERVED.contains(&k.as_str()) {
+                claims.insert(k, v);
+            }
+        }
+    }
+    claims.insert("iss".into(), Value::from(config.issuer.as_str()));
+    claims.insert("exp".into(), Value::from(now.plus(life).as_secs()));
+    claims.insert("aud".into(), Value::from(config.audience()));
+    // RFC 9068 §2.2: without a resource owner the subject is the client.
+    claims.insert(
+        "sub".into(),
+        Value::from(m.subject.as_ref().map_or(client_id, UserId::as_str)),
+    );
+    claims.insert("client_id".into(), Value::from(client_id));
+    claims.insert("iat".into(), Value::from(now.as_secs()));
+    claims.insert(
+        "jti".into(),
+        Value::from(jti.value.expose_secret().as_str()),
+    );
+    if !m.scope.is_empty() {
+        claims.insert("scope".into(), Value::from(m.scope.to_string()));
+    }
+    crate::tokens::jwt::sign(key, &claims).ok_or(Error::Store(crate::error::StoreError::msg(
+        "signing failed",
+    )))
+}
+
 /// Mints an access token (and optionally a refresh token) and the records a
 /// store keeps of them.
-pub(crate) fn mint_tokens(
+pub(crate) async fn mint_tokens(
     server: &AuthorizationServer,
     m: Mint<'_>,
 ) -> Result<(NewTokens, Issued), Error> {
     let now = server.clock.now();
     let config = &server.config;
-    let access = mint(&*server.random)?;
-    let grant = m.grant.unwrap_or_else(|| GrantId::derive(&access.hash));
-    let access_life = m
+    let mut access_life = m
         .client
         .access_token_lifetime()
         .unwrap_or(config.access_token_lifetime);
+    let access = match m.client.access_token_format() {
+        AccessTokenFormat::Opaque => mint(&*server.random)?,
+        AccessTokenFormat::Jwt => {
+            // A rotated-out key stays published `jwt_max_lifetime` after it
+            // stops signing, so no JWT may live longer (JW-01).
+            access_life = access_life.min(config.jwt_max_lifetime);
+            let jwt = jwt_access_token(server, &m, now, access_life).await?;
+            Minted {
+                hash: TokenHash::of(&jwt),
+                value: Secret::new(jwt),
+            }
+        }
+    };
+    let grant = m.grant.unwrap_or_else(|| GrantId::derive(&access.hash));
     let refresh = match m.refresh_scope {
         Some(scope) => {
             let minted = mint(&*server.random)?;

@@ -66,7 +66,8 @@ pub(super) async fn issue(
             grant: None,
             refresh_scope,
         },
-    )?;
+    )
+    .await?;
     server.tokens.issue(records).await?;
     Ok(issued)
 }

@@ -47,7 +47,8 @@ pub(super) async fn rotate(
             grant: Some(record.grant),
             refresh_scope: Some(record.scope.clone()),
         },
-    )?;
+    )
+    .await?;
     match server.tokens.rotate_refresh(&hash, records).await? {
         Rotation::Rotated => Ok(issued),
         Rotation::Replayed(grant) => {

@@ -138,6 +138,44 @@ impl Response {
         r
     }
 
+    /// The resource-server challenge (RFC 6750 §3): 401 with
+    /// `WWW-Authenticate: Bearer` and, when there is one, the error;
+    /// `insufficient_scope` is a 403 naming the scope needed (TK-04).
+    pub(crate) fn bearer_challenge(
+        code: Option<ErrorCode>,
+        scope: Option<&crate::scope::ScopeSet>,
+    ) -> Self {
+        let mut challenge = String::from("Bearer realm=\"oauth\"");
+        let status = match code {
+            None => 401,
+            Some(code) => {
+                challenge.push_str(", error=\"");
+                challenge.push_str(code.as_str());
+                challenge.push('"');
+                if let Some(scope) = scope {
+                    challenge.push_str(", scope=\"");
+                    challenge.push_str(&scope.to_string());
+                    challenge.push('"');
+                }
+                match code {
+                    ErrorCode::InvalidRequest => 400,
+                    other => other.status(),
+                }
+            }
+        };
+        let body = code.map_or_else(Vec::new, |c| {
+            format!("{{\"error\":\"{}\"}}", c.as_str()).into_bytes()
+        });
+        let mut r = if body.is_empty() {
+            Self::new(status, body)
+        } else {
+            Self::json_no_store(status, body)
+        };
+        r.headers.push(("WWW-Authenticate", Cow::Owned(challenge)));
+        r.error = code;
+        r
+    }
+
     /// The answer to a body over the configured limit (TOK-08). Adapters that
     /// stop reading at the limit send this.
     pub fn payload_too_large() -> Self {

@@ -6,6 +6,7 @@
 //! eight of their bytes instead of running SipHash. Inserted keys are always
 //! hashes of our own random tokens, so an attacker cannot cluster them.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroU32;
@@ -55,33 +56,89 @@ enum Member {
     Refresh(TokenHash),
 }
 
+/// Codes and tokens, and the grant index.
+///
+/// Access tokens are keyed by the first 16 bytes of their hash, which is
+/// what [`GrantId::derive`] takes: a token that starts its own grant (every
+/// `client_credentials` token, a `password` token without a refresh token)
+/// sits under its grant's id, so such a grant needs no entry in `grants` and
+/// `revoke_grant` still finds its token with one lookup. The record keeps the
+/// full hash, which every lookup compares. A token whose 16-byte prefix is
+/// already taken by another goes to `overflow`, keyed by its full hash.
+///
+/// `grants` lists the members of every other grant: those with a code or a
+/// refresh token, or whose id is not derived from their access token.
 #[derive(Default)]
 struct Tokens {
     codes: DigestMap<TokenHash, CodeRecord>,
-    access: DigestMap<TokenHash, AccessRecord>,
+    access: DigestMap<GrantId, AccessRecord>,
+    overflow: DigestMap<TokenHash, AccessRecord>,
     refresh: DigestMap<TokenHash, RefreshRecord>,
     grants: DigestMap<GrantId, Vec<Member>>,
 }
 
 impl Tokens {
-    fn store(&mut self, tokens: NewTokens) {
-        let grant = self.grants.entry(tokens.access.grant).or_default();
-        grant.push(Member::Access(tokens.access.hash));
-        if let Some(r) = &tokens.refresh {
-            grant.push(Member::Refresh(r.hash));
+    /// Stores `tokens`, or changes nothing and reports a duplicate hash.
+    fn store(&mut self, tokens: NewTokens) -> Result<(), StoreError> {
+        let NewTokens { access, refresh } = tokens;
+        let (hash, grant) = (access.hash, access.grant);
+        let key = GrantId::derive(&hash);
+        if !self.overflow.is_empty() && self.overflow.contains_key(&hash) {
+            return Err(duplicate());
         }
-        if let Some(r) = tokens.refresh {
-            self.refresh.insert(r.hash, r);
+        // One probe finds both a duplicate and the slot to fill.
+        let slot = match self.access.entry(key) {
+            Entry::Occupied(o) if o.get().hash == hash => return Err(duplicate()),
+            Entry::Occupied(_) => None,
+            Entry::Vacant(v) => Some(v),
+        };
+        let refresh = match refresh {
+            Some(r) => match self.refresh.entry(r.hash) {
+                Entry::Occupied(_) => return Err(duplicate()),
+                Entry::Vacant(v) => Some((v, r)),
+            },
+            None => None,
+        };
+        let alone = refresh.is_none() && grant == key && slot.is_some();
+        if !alone {
+            let members = self.grants.entry(grant).or_default();
+            members.push(Member::Access(hash));
+            if let Some((_, r)) = &refresh {
+                members.push(Member::Refresh(r.hash));
+            }
         }
-        self.access.insert(tokens.access.hash, tokens.access);
+        match slot {
+            Some(v) => {
+                v.insert(access);
+            }
+            None => {
+                self.overflow.insert(hash, access);
+            }
+        }
+        if let Some((v, r)) = refresh {
+            v.insert(r);
+        }
+        Ok(())
     }
 
-    fn conflicts(&self, tokens: &NewTokens) -> bool {
-        self.access.contains_key(&tokens.access.hash)
-            || tokens
-                .refresh
-                .as_ref()
-                .is_some_and(|r| self.refresh.contains_key(&r.hash))
+    fn find_access(&self, hash: &TokenHash) -> Option<&AccessRecord> {
+        match self.access.get(&GrantId::derive(hash)) {
+            Some(a) if a.hash == *hash => Some(a),
+            _ if self.overflow.is_empty() => None,
+            _ => self.overflow.get(hash),
+        }
+    }
+
+    fn remove_access(&mut self, hash: &TokenHash) -> bool {
+        let key = GrantId::derive(hash);
+        if self.access.get(&key).is_some_and(|a| a.hash == *hash) {
+            return self.access.remove(&key).is_some();
+        }
+        self.overflow.remove(hash).is_some()
+    }
+
+    fn access_count(&self) -> usize {
+        self.access.len() + self.overflow.len()
     }
 
     fn revoke_grant(&mut self, grant: &GrantId) -> u64 {
@@ -89,14 +146,20 @@ impl Tokens {
         for m in self.grants.remove(grant).unwrap_or_default() {
             let removed = match m {
                 Member::Code(h) => self.codes.remove(&h).is_some(),
-                Member::Access(h) => self.access.remove(&h).is_some(),
+                Member::Access(h) => self.remove_access(&h),
                 Member::Refresh(h) => self.refresh.remove(&h).is_some(),
             };
             n += u64::from(removed);
         }
+        // The token that started the grant on its own, if any.
+        if self.access.get(grant).is_some_and(|a| a.grant == *grant) {
+            n += u64::from(self.access.remove(grant).is_some());
+        }
         n
     }
 
+    /// Revokes every grant with a code or token that `hit` matches, and
+    /// returns how many codes and tokens went.
     fn revoke_where(&mut self, mut hit: impl FnMut(&ClientId, Option<&UserId>) -> bool) -> u64 {
         let mut grants: Vec<GrantId> = Vec::new();
         grants.extend(
@@ -106,7 +169,7 @@ impl Tokens {
                 .map(|c| c.grant),
         );
         grants.extend(
-            self.access
+            self.overflow
                 .values()
                 .filter(|a| hit(&a.client_id, a.subject.as_ref()))
                 .map(|a| a.grant),
@@ -117,9 +180,23 @@ impl Tokens {
                 .filter(|r| hit(&r.client_id, r.subject.as_ref()))
                 .map(|r| r.grant),
         );
+        // Matching access tokens go in this pass; only a grant with other
+        // members (an index entry) needs revoking on top.
+        let before = self.access.len();
+        let index = &self.grants;
+        self.access.retain(|_, a| {
+            if !hit(&a.client_id, a.subject.as_ref()) {
+                return true;
+            }
+            if index.contains_key(&a.grant) {
+                grants.push(a.grant);
+            }
+            false
+        });
+        let direct = (before - self.access.len()) as u64;
         grants.sort_unstable();
         grants.dedup();
-        grants.iter().map(|g| self.revoke_grant(g)).sum()
+        direct + grants.iter().map(|g| self.revoke_grant(g)).sum::<u64>()
     }
 }
 
@@ -171,7 +248,7 @@ impl MemoryStore {
 
     /// Number of live (stored) access tokens.
     pub fn access_token_count(&self) -> usize {
-        self.read().tokens.access.len()
+        self.read().tokens.access_count()
     }
 }
 
@@ -248,28 +325,20 @@ impl TokenStore for MemoryStore {
         if code.used {
             return Ok(Exchange::AlreadyUsed(code.grant));
         }
-        // Check before changing anything, so an error leaves no half state.
-        if t.conflicts(&tokens) {
-            return Err(duplicate());
-        }
+        // `store` changes nothing on error, so the code stays unused then.
+        t.store(tokens)?;
         if let Some(code) = t.codes.get_mut(hash) {
             code.used = true;
         }
-        t.store(tokens);
         Ok(Exchange::Issued)
     }
 
     async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
-        let mut s = self.write();
-        if s.tokens.conflicts(&tokens) {
-            return Err(duplicate());
-        }
-        s.tokens.store(tokens);
-        Ok(())
+        self.write().tokens.store(tokens)
     }
 
     async fn find_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, StoreError> {
-        Ok(self.read().tokens.access.get(hash).cloned())
+        Ok(self.read().tokens.find_access(hash).cloned())
     }
 
     async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
@@ -289,18 +358,15 @@ impl TokenStore for MemoryStore {
         if r.used {
             return Ok(Rotation::Replayed(r.grant));
         }
-        if t.conflicts(&new) {
-            return Err(duplicate());
-        }
+        t.store(new)?;
         if let Some(r) = t.refresh.get_mut(old) {
             r.used = true;
         }
-        t.store(new);
         Ok(Rotation::Rotated)
     }
 
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.write().tokens.access.remove(hash);
+        self.write().tokens.remove_access(hash);
         Ok(())
     }
 
@@ -320,23 +386,25 @@ impl TokenStore for MemoryStore {
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
         let mut s = self.write();
         let t = &mut s.tokens;
-        let (c, a, r) = (t.codes.len(), t.access.len(), t.refresh.len());
+        let (c, a, r) = (t.codes.len(), t.access_count(), t.refresh.len());
         t.codes.retain(|_, v| v.expires_at > now);
         t.access.retain(|_, v| v.expires_at > now);
+        t.overflow.retain(|_, v| v.expires_at > now);
         t.refresh.retain(|_, v| v.expires_at > now);
-        let (codes, access, refresh) = (&t.codes, &t.access, &t.refresh);
-        t.grants.retain(|_, members| {
+        let mut grants = std::mem::take(&mut t.grants);
+        grants.retain(|_, members| {
             members.retain(|m| match m {
-                Member::Code(h) => codes.contains_key(h),
-                Member::Access(h) => access.contains_key(h),
-                Member::Refresh(h) => refresh.contains_key(h),
+                Member::Code(h) => t.codes.contains_key(h),
+                Member::Access(h) => t.find_access(h).is_some(),
+                Member::Refresh(h) => t.refresh.contains_key(h),
             });
             !members.is_empty()
         });
+        t.grants = grants;
         let gone = |before: usize, after: usize| (before - after) as u64;
         Ok(PurgeCounts {
             codes: gone(c, t.codes.len()),
-            access_tokens: gone(a, t.access.len()),
+            access_tokens: gone(a, t.access_count()),
             refresh_tokens: gone(r, t.refresh.len()),
         })
     }

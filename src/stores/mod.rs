@@ -8,6 +8,7 @@ mod clients;
 pub mod conformance;
 mod consents;
 pub mod memory;
+mod memory_keys;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 mod tokens;
@@ -20,6 +21,7 @@ pub use sql::SqliteStore;
 pub use clients::ClientStore;
 pub use consents::{Consent, ConsentStore};
 pub use memory::{MemoryStore, MemoryUsers};
+pub use memory_keys::MemoryKeys;
 pub use tokens::{
     AccessRecord, CodeRecord, Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };

@@ -1,12 +1,43 @@
 //! Token values and their hashes. Opaque tokens and codes are stored only as
 //! `TokenHash` (TK-02): a copy of a store yields no usable token.
 
+pub(crate) mod jwt;
 pub(crate) mod opaque;
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The format of a client's access tokens.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AccessTokenFormat {
+    /// 256 random bits, stored as a hash (the default).
+    #[default]
+    Opaque,
+    /// An RFC 9068 JWT signed with the server's current key (TK-03).
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    /// The wire/config name: `opaque` or `jwt`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+
+    /// Parses `opaque` or `jwt`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opaque" => Some(Self::Opaque),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
+}
 
 /// SHA-256 of a token or code string: the key under which stores keep it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

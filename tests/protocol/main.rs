@@ -19,6 +19,7 @@ mod client_auth;
 mod client_credentials;
 mod concurrency;
 mod introspect;
+mod jwt;
 mod metadata;
 mod password;
 mod refresh_token;

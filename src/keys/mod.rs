@@ -1,0 +1,402 @@
+//! Signing keys: algorithms, stored key records, the `KeyProvider` trait the
+//! host implements (or takes ours), and the loaded key ring the server signs
+//! and verifies with. All crypto is `ring`.
+//!
+//! A key's life is four instants on one clock: created; `not_before`, when it
+//! starts signing; `not_after`, when it stops; `drop_after`, when it leaves
+//! the JWKS. A rotated-in key is published before it signs, and a rotated-out
+//! key stays published until the last token it signed has expired (JW-01).
+
+pub(crate) mod jwk;
+pub(crate) mod rotation;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
+
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::secret::Secret;
+
+/// A JWS signing algorithm (RFC 7518 §3.1, RFC 8037).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// `ES256`: ECDSA P-256 with SHA-256. The default.
+    Es256,
+    /// `EdDSA` with Ed25519.
+    EdDsa,
+    /// `RS256`: RSASSA-PKCS1-v1_5 with SHA-256 (2048 to 8192 bits). `ring`
+    /// cannot generate RSA keys: import one with [`KeyRecord::from_pkcs8`].
+    Rs256,
+}
+
+impl Algorithm {
+    /// The JOSE name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::EdDsa => "EdDSA",
+            Self::Rs256 => "RS256",
+        }
+    }
+
+    /// Parses the JOSE name (case-sensitive, as JOSE is).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ES256" => Some(Self::Es256),
+            "EdDSA" => Some(Self::EdDsa),
+            "RS256" => Some(Self::Rs256),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn verification(self) -> &'static dyn signature::VerificationAlgorithm {
+        match self {
+            Self::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Self::EdDsa => &signature::ED25519,
+            Self::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A key id (`kid`): 1 to 64 characters of `[A-Za-z0-9_-]`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(Box<str>);
+
+impl KeyId {
+    /// Parses a key id.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(s.into()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why a key could not be made or loaded.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// The PKCS#8 document is not a key of this algorithm.
+    #[error("the PKCS#8 document is not a valid {0} private key")]
+    Rejected(Algorithm),
+    /// `ring` cannot generate keys of this algorithm (RSA): import one.
+    #[error("cannot generate {0} keys; import a PKCS#8 key instead")]
+    CannotGenerate(Algorithm),
+    /// The OS random source failed.
+    #[error("random source failed")]
+    Random,
+}
+
+/// A signing key as a [`KeyProvider`] stores it. The private key is PKCS#8
+/// DER inside a redacting [`Secret`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// `kid`.
+    pub kid: KeyId,
+    /// `alg`.
+    pub alg: Algorithm,
+    /// The private key, PKCS#8 DER.
+    pub private_pkcs8: Secret<Vec<u8>>,
+    /// When it was made.
+    pub created_at: UnixTime,
+    /// When it starts signing (it is published from creation).
+    pub not_before: UnixTime,
+    /// When it stops signing; `None` while current.
+    pub not_after: Option<UnixTime>,
+    /// When it leaves the JWKS; `None` while current.
+    pub drop_after: Option<UnixTime>,
+}
+
+impl KeyRecord {
+    /// Generates a fresh key (ES256 or EdDSA) that signs from `not_before`.
+    pub fn generate(
+        alg: Algorithm,
+        kid: KeyId,
+        now: UnixTime,
+        not_before: UnixTime,
+    ) -> Result<Self, KeyError> {
+        let rng = crate::random::ring_rng();
+        let pkcs8 = match alg {
+            Algorithm::Es256 => {
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, rng)
+                    .map_err(|_| KeyError::Random)?
+                    .as_ref()
+                    .to_vec()
+            }
+            Algorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(rng)
+                .map_err(|_| KeyError::Random)?
+                .as_ref()
+                .to_vec(),
+            Algorithm::Rs256 => return Err(KeyError::CannotGenerate(alg)),
+        };
+        Ok(Self {
+            kid,
+            alg,
+            private_pkcs8: Secret::new(pkcs8),
+            created_at: now,
+            not_before,
+            not_after: None,
+            drop_after: None,
+        })
+    }
+
+    /// Imports a PKCS#8 private key, checking that it is one of `alg`.
+    pub fn from_pkcs8(
+        alg: Algorithm,
+        kid: KeyId,
+        pkcs8: Vec<u8>,
+        now: UnixTime,
+        not_before: UnixTime,
+    ) -> Result<Self, KeyError> {
+        Signer::load(alg, &pkcs8)?;
+        Ok(Self {
+            kid,
+            alg,
+            private_pkcs8: Secret::new(pkcs8),
+            created_at: now,
+            not_before,
+            not_after: None,
+            drop_after: None,
+        })
+    }
+
+    /// Whether the key signs at `now`.
+    pub fn signs_at(&self, now: UnixTime) -> bool {
+        self.not_before <= now && self.not_after.is_none_or(|t| now < t)
+    }
+
+    /// Whether the key is published (in the JWKS) at `now`.
+    pub fn published_at(&self, now: UnixTime) -> bool {
+        self.drop_after.is_none_or(|t| now < t)
+    }
+}
+
+/// Where signing keys live. Several server instances sharing one
+/// `KeyProvider` (e.g. the SQL stores) sign with and publish the same keys.
+#[async_trait]
+pub trait KeyProvider: Send + Sync + 'static {
+    /// Every stored key, in any order.
+    async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Stores a new key. A duplicate `kid` is an error.
+    async fn insert_key(&self, key: KeyRecord) -> Result<(), StoreError>;
+
+    /// Sets when a key stops signing and leaves the JWKS; `Ok(false)` if
+    /// there is no such key.
+    async fn retire_key(
+        &self,
+        kid: &KeyId,
+        not_after: UnixTime,
+        drop_after: UnixTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes a key; `Ok(false)` if there was none.
+    async fn delete_key(&self, kid: &KeyId) -> Result<bool, StoreError>;
+}
+
+/// A private key parsed for signing.
+pub(crate) enum Signer {
+    Es256(EcdsaKeyPair),
+    EdDsa(Ed25519KeyPair),
+    Rs256(RsaKeyPair),
+}
+
+impl Signer {
+    pub(crate) fn load(alg: Algorithm, pkcs8: &[u8]) -> Result<Self, KeyError> {
+        let rejected = |_| KeyError::Rejected(alg);
+        Ok(match alg {
+            Algorithm::Es256 => Self::Es256(
+                EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8,
+                    crate::random::ring_rng(),
+                )
+                .map_err(rejected)?,
+            ),
+            Algorithm::EdDsa => {
+                Self::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(rejected)?)
+            }
+            Algorithm::Rs256 => Self::Rs256(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
+        })
+    }
+
+    /// Signs `message`; `None` only if `ring` reports an internal failure.
+    pub(crate) fn sign(&self, message: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Self::Es256(k) => k
+                .sign(crate::random::ring_rng(), message)
+                .ok()
+                .map(|s| s.as_ref().to_vec()),
+            Self::EdDsa(k) => Some(k.sign(message).as_ref().to_vec()),
+            Self::Rs256(k) => {
+                let mut sig = vec![0u8; k.public().modulus_len()];
+                k.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    crate::random::ring_rng(),
+                    message,
+                    &mut sig,
+                )
+                .ok()
+                .map(|()| sig)
+            }
+        }
+    }
+
+    /// The public key in the form `ring` verifies with (SEC1 point, raw
+    /// Ed25519 key, or DER RSAPublicKey).
+    pub(crate) fn public_key(&self) -> Vec<u8> {
+        match self {
+            Self::Es256(k) => k.public_key().as_ref().to_vec(),
+            Self::EdDsa(k) => k.public_key().as_ref().to_vec(),
+            Self::Rs256(k) => k.public().as_ref().to_vec(),
+        }
+    }
+}
+
+/// One key, parsed and ready: what the server signs and verifies with.
+pub(crate) struct LoadedKey {
+    pub(crate) record: KeyRecord,
+    pub(crate) signer: Signer,
+    pub(crate) public: Vec<u8>,
+    /// `base64url({"alg":…,"typ":"at+jwt","kid":…})`, computed once.
+    pub(crate) jwt_header: String,
+}
+
+/// The keys of one moment, parsed once and shared.
+#[derive(Default)]
+pub(crate) struct KeyRing {
+    pub(crate) keys: Vec<Arc<LoadedKey>>,
+    pub(crate) loaded_at: UnixTime,
+}
+
+impl KeyRing {
+    /// Parses the records; a record that does not load is skipped and
+    /// logged, so one bad row cannot stop signing with the others.
+    pub(crate) fn load(records: Vec<KeyRecord>, now: UnixTime) -> Self {
+        let mut keys = Vec::with_capacity(records.len());
+        for record in records {
+            match Signer::load(record.alg, record.private_pkcs8.expose_secret()) {
+                Ok(signer) => {
+                    let public = signer.public_key();
+                    let jwt_header = crate::tokens::jwt::header(record.alg, &record.kid);
+                    keys.push(Arc::new(LoadedKey {
+                        record,
+                        signer,
+                        public,
+                        jwt_header,
+                    }));
+                }
+                Err(e) => {
+                    tracing::error!(kid = %record.kid, error = %e, "signing key does not load")
+                }
+            }
+        }
+        Self {
+            keys,
+            loaded_at: now,
+        }
+    }
+
+    /// The key that signs at `now`: the newest one whose window holds `now`.
+    pub(crate) fn signing_key(&self, now: UnixTime) -> Option<&Arc<LoadedKey>> {
+        self.keys
+            .iter()
+            .filter(|k| k.record.signs_at(now))
+            .max_by_key(|k| (k.record.not_before, k.record.created_at))
+    }
+
+    /// The published key with this id.
+    pub(crate) fn find(&self, kid: &str, now: UnixTime) -> Option<&Arc<LoadedKey>> {
+        self.keys
+            .iter()
+            .find(|k| k.record.kid.as_str() == kid && k.record.published_at(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kid(s: &str) -> KeyId {
+        KeyId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn generated_keys_sign_and_verify() {
+        for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+            let now = UnixTime::from_secs(100);
+            let rec = KeyRecord::generate(alg, kid("k1"), now, now).unwrap();
+            let signer = Signer::load(alg, rec.private_pkcs8.expose_secret()).unwrap();
+            let sig = signer.sign(b"msg").unwrap();
+            let public = signature::UnparsedPublicKey::new(alg.verification(), signer.public_key());
+            assert!(public.verify(b"msg", &sig).is_ok());
+            assert!(public.verify(b"other", &sig).is_err());
+        }
+        assert_eq!(
+            KeyRecord::generate(
+                Algorithm::Rs256,
+                kid("r"),
+                UnixTime::default(),
+                UnixTime::default()
+            )
+            .unwrap_err(),
+            KeyError::CannotGenerate(Algorithm::Rs256)
+        );
+    }
+
+    #[test]
+    fn private_key_never_in_debug() {
+        let rec = KeyRecord::generate(
+            Algorithm::Es256,
+            kid("k"),
+            UnixTime::default(),
+            UnixTime::default(),
+        )
+        .unwrap();
+        let dbg = format!("{rec:?}");
+        assert!(dbg.contains("redacted"));
+        assert!(!dbg.contains(&format!("{:?}", rec.private_pkcs8.expose_secret())));
+    }
+
+    #[test]
+    fn windows() {
+        let mut rec = KeyRecord::generate(
+            Algorithm::EdDsa,
+            kid("k"),
+            UnixTime::from_secs(0),
+            UnixTime::from_secs(10),
+        )
+        .unwrap();
+        assert!(!rec.signs_at(UnixTime::from_secs(9)));
+        assert!(rec.published_at(UnixTime::from_secs(9)));
+        assert!(rec.signs_at(UnixTime::from_secs(10)));
+        rec.not_after = Some(UnixTime::from_secs(20));
+        rec.drop_after = Some(UnixTime::from_secs(30));
+        assert!(!rec.signs_at(UnixTime::from_secs(20)));
+        assert!(rec.published_at(UnixTime::from_secs(29)));
+        assert!(!rec.published_at(UnixTime::from_secs(30)));
+        assert!(KeyId::parse("bad kid").is_none());
+    }
+}

@@ -1,0 +1,281 @@
+//! JWT access tokens (RFC 9068) and JWS compact parsing: header `typ`
+//! `at+jwt` with `kid`; never `alg: none`; the algorithm is the key's own,
+//! never the header's choice (TK-03).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::signature::UnparsedPublicKey;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::clock::UnixTime;
+use crate::keys::{Algorithm, KeyId, KeyRing, LoadedKey};
+
+/// Claims a host's claims hook may not set (RFC 9068 §2.2, RFC 7519 §4.1).
+pub(crate) const RESERVED: [&str; 10] = [
+    "iss",
+    "exp",
+    "aud",
+    "sub",
+    "client_id",
+    "iat",
+    "jti",
+    "scope",
+    "nbf",
+    "auth_time",
+];
+
+/// `base64url` of the protected header of our access tokens.
+pub(crate) fn header(alg: Algorithm, kid: &KeyId) -> String {
+    let json = serde_json::json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid.as_str()});
+    URL_SAFE_NO_PAD.encode(json.to_string())
+}
+
+/// Signs `claims` (a JSON object) with `key`.
+pub(crate) fn sign(key: &LoadedKey, claims: &Map<String, Value>) -> Option<String> {
+    let payload = serde_json::to_vec(claims).ok()?;
+    let mut token = String::with_capacity(key.jwt_header.len() + payload.len() * 4 / 3 + 100);
+    token.push_str(&key.jwt_header);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    let sig = key.signer.sign(token.as_bytes())?;
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(sig, &mut token);
+    Some(token)
+}
+
+/// The protected header fields we read.
+#[derive(Deserialize)]
+pub(crate) struct Header {
+    pub(crate) alg: String,
+    pub(crate) typ: Option<String>,
+    pub(crate) kid: Option<String>,
+}
+
+/// A JWS in compact form, split and decoded but not yet verified.
+pub(crate) struct Jws<'a> {
+    pub(crate) header: Header,
+    pub(crate) signing_input: &'a [u8],
+    pub(crate) signature: Vec<u8>,
+    pub(crate) claims: Map<String, Value>,
+}
+
+/// Splits and decodes a compact JWS. Anything malformed is `None`.
+pub(crate) fn parse(token: &str) -> Option<Jws<'_>> {
+    if token.len() > 16 * 1024 {
+        return None;
+    }
+    let mut parts = token.split('.');
+    let (h, c, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).ok()?).ok()?;
+    let claims: Map<String, Value> =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
+    let signature = URL_SAFE_NO_PAD.decode(s).ok()?;
+    let signing_input = token.get(..h.len() + 1 + c.len())?.as_bytes();
+    Some(Jws {
+        header,
+        signing_input,
+        signature,
+        claims,
+    })
+}
+
+/// Why one of our JWT access tokens is not valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JwtFault {
+    Malformed,
+    /// `alg` is `none`, unknown, or not the key's algorithm.
+    Algorithm,
+    /// No published key with this `kid`.
+    UnknownKey,
+    Signature,
+    /// `typ` is not `at+jwt`.
+    Type,
+    Issuer,
+    Audience,
+    Expired,
+}
+
+/// Verifies one of our access tokens: signature with the published key the
+/// `kid` names (its algorithm only), `typ`, `iss`, `aud`, `exp` and `iat`
+/// with `leeway` seconds of clock skew (TK-03, TK-05).
+pub(crate) fn verify_access(
+    token: &str,
+    ring: &KeyRing,
+    now: UnixTime,
+    leeway: u64,
+    issuer: &str,
+    audience: &str,
+) -> Result<Map<String, Value>, JwtFault> {
+    let jws = parse(token).ok_or(JwtFault::Malformed)?;
+    let alg = Algorithm::parse(&jws.header.alg).ok_or(JwtFault::Algorithm)?;
+    let kid = jws.header.kid.as_deref().ok_or(JwtFault::UnknownKey)?;
+    let key = ring.find(kid, now).ok_or(JwtFault::UnknownKey)?;
+    if key.record.alg != alg {
+        return Err(JwtFault::Algorithm);
+    }
+    UnparsedPublicKey::new(alg.verification(), &key.public)
+        .verify(jws.signing_input, &jws.signature)
+        .map_err(|_| JwtFault::Signature)?;
+    let typ = jws.header.typ.as_deref().unwrap_or_default();
+    if !(typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")) {
+        return Err(JwtFault::Type);
+    }
+    check_claims(&jws.claims, now, leeway, issuer, &[audience])?;
+    Ok(jws.claims)
+}
+
+/// `iss`, `aud` (one of `audiences`), `exp` and `iat` checks.
+pub(crate) fn check_claims(
+    claims: &Map<String, Value>,
+    now: UnixTime,
+    leeway: u64,
+    issuer: &str,
+    audiences: &[&str],
+) -> Result<(), JwtFault> {
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
+        return Err(JwtFault::Issuer);
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => audiences.contains(&a.as_str()),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.contains(&a)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err(JwtFault::Audience);
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_u64)
+        .ok_or(JwtFault::Malformed)?;
+    if exp.saturating_add(leeway) <= now.as_secs() {
+        return Err(JwtFault::Expired);
+    }
+    if let Some(iat) = claims.get("iat") {
+        let iat = iat.as_u64().ok_or(JwtFault::Malformed)?;
+        if iat > now.as_secs().saturating_add(leeway) {
+            return Err(JwtFault::Expired);
+        }
+    }
+    if let Some(nbf) = claims.get("nbf") {
+        let nbf = nbf.as_u64().ok_or(JwtFault::Malformed)?;
+        if nbf > now.as_secs().saturating_add(leeway) {
+            return Err(JwtFault::Expired);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyRecord;
+    use serde_json::json;
+
+    const ISS: &str = "https://as.example";
+
+    fn ring(alg: Algorithm) -> KeyRing {
+        let now = UnixTime::from_secs(1000);
+        let rec = KeyRecord::generate(alg, KeyId::parse("k1").unwrap(), now, now).unwrap();
+        KeyRing::load(vec![rec], now)
+    }
+
+    fn claims(exp: u64) -> Map<String, Value> {
+        json!({"iss": ISS, "aud": ISS, "exp": exp, "iat": 1000, "sub": "u", "client_id": "c", "jti": "j"})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+
+    fn b64(v: &Value) -> String {
+        URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    #[test]
+    fn sign_then_verify_and_refuse_tampering() {
+        // covers: TK-03, TK-05
+        for alg in [Algorithm::Es256, Algorithm::EdDsa] {
+            let r = ring(alg);
+            let key = r.signing_key(UnixTime::from_secs(1000)).unwrap();
+            let t = sign(key, &claims(2000)).unwrap();
+            let now = UnixTime::from_secs(1500);
+            assert!(verify_access(&t, &r, now, 0, ISS, ISS).is_ok());
+            assert_eq!(
+                verify_access(&t, &r, now, 0, "https://other", ISS),
+                Err(JwtFault::Issuer)
+            );
+            assert_eq!(
+                verify_access(&t, &r, now, 0, ISS, "api"),
+                Err(JwtFault::Audience)
+            );
+            assert_eq!(
+                verify_access(&t, &r, UnixTime::from_secs(2000), 0, ISS, ISS),
+                Err(JwtFault::Expired)
+            );
+            assert!(verify_access(&t, &r, UnixTime::from_secs(2000), 5, ISS, ISS).is_ok());
+            // Tampered claims.
+            let mut parts: Vec<&str> = t.split('.').collect();
+            let forged = b64(&json!({"iss": ISS, "aud": ISS, "exp": 9999, "sub": "admin"}));
+            parts[1] = &forged;
+            assert_eq!(
+                verify_access(&parts.join("."), &r, now, 0, ISS, ISS),
+                Err(JwtFault::Signature)
+            );
+        }
+    }
+
+    #[test]
+    fn alg_none_wrong_alg_and_wrong_typ_are_refused() {
+        // covers: TK-03
+        let r = ring(Algorithm::Es256);
+        let body = b64(&Value::Object(claims(2000)));
+        let now = UnixTime::from_secs(1500);
+        let none = format!(
+            "{}.{body}.",
+            b64(&json!({"alg": "none", "typ": "at+jwt", "kid": "k1"}))
+        );
+        assert_eq!(
+            verify_access(&none, &r, now, 0, ISS, ISS),
+            Err(JwtFault::Algorithm)
+        );
+        let hs = format!(
+            "{}.{body}.AAAA",
+            b64(&json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}))
+        );
+        assert_eq!(
+            verify_access(&hs, &r, now, 0, ISS, ISS),
+            Err(JwtFault::Algorithm)
+        );
+        let ed = format!(
+            "{}.{body}.AAAA",
+            b64(&json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"}))
+        );
+        assert_eq!(
+            verify_access(&ed, &r, now, 0, ISS, ISS),
+            Err(JwtFault::Algorithm)
+        );
+        // A validly signed JWT of another type is not an access token.
+        let key = r.signing_key(now).unwrap();
+        let header = b64(&json!({"alg": "ES256", "typ": "JWT", "kid": "k1"}));
+        let input = format!("{header}.{body}");
+        let sig = URL_SAFE_NO_PAD.encode(key.signer.sign(input.as_bytes()).unwrap());
+        assert_eq!(
+            verify_access(&format!("{input}.{sig}"), &r, now, 0, ISS, ISS),
+            Err(JwtFault::Type)
+        );
+        assert_eq!(
+            verify_access("a.b", &r, now, 0, ISS, ISS),
+            Err(JwtFault::Malformed)
+        );
+        assert_eq!(
+            verify_access("a.b.c.d", &r, now, 0, ISS, ISS),
+            Err(JwtFault::Malformed)
+        );
+    }
+}

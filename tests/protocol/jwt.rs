@@ -1,0 +1,356 @@
+//! JWT access tokens (RFC 9068), signing keys and JWKS, and bearer
+//! validation (RFC 6750) through the public API. Our tokens are checked by
+//! an independent library (`jsonwebtoken`) reading our JWKS.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use portcullis::http::{Method, Request, Response};
+use portcullis::{
+    AccessTokenFormat, Algorithm, AuthorizationServer, ClaimsHook, Client, ClientId, ClientStore,
+    Config, FixedClock, GrantType, MemoryKeys, MemoryStore, ScopeSet, SecretHash, UnixTime, UserId,
+};
+use serde_json::{Value, json};
+
+const ISSUER: &str = "https://auth.example";
+const START: u64 = 1_800_000_000;
+
+struct Fixture {
+    server: AuthorizationServer,
+    clock: Arc<FixedClock>,
+}
+
+struct Hook;
+
+impl ClaimsHook for Hook {
+    fn claims(
+        &self,
+        _: &Client,
+        _: Option<&UserId>,
+        _: &ScopeSet,
+    ) -> serde_json::Map<String, Value> {
+        json!({"tenant": "acme", "sub": "forged", "iss": "https://evil.example", "scope": "admin"})
+            .as_object()
+            .unwrap()
+            .clone()
+    }
+}
+
+async fn fixture(alg: Algorithm, configure: impl FnOnce(&mut Config)) -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FixedClock::new(UnixTime::from_secs(START)));
+    let mut config = Config::new(ISSUER);
+    config.signing_algorithm = alg;
+    configure(&mut config);
+    let server = AuthorizationServer::builder(config)
+        .store(store.clone())
+        .key_provider(Arc::new(MemoryKeys::new()))
+        .claims_hook(Arc::new(Hook))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    for (id, format) in [
+        ("jwt-svc", AccessTokenFormat::Jwt),
+        ("opaque-svc", AccessTokenFormat::Opaque),
+    ] {
+        let c = Client::confidential(ClientId::parse(id).unwrap(), SecretHash::sha256("secret"))
+            .grant_type(GrantType::ClientCredentials)
+            .scope(ScopeSet::parse("read write").unwrap())
+            .access_token_format(format)
+            .build()
+            .unwrap();
+        store.insert(c).await.unwrap();
+    }
+    server.ensure_signing_key().await.unwrap();
+    Fixture { server, clock }
+}
+
+fn form(body: &str, client: &str) -> (String, String) {
+    (
+        body.to_owned(),
+        format!("Basic {}", STANDARD.encode(format!("{client}:secret"))),
+    )
+}
+
+async fn post(f: &Fixture, endpoint: &str, body: &str, client: &str) -> Response {
+    let (body, auth) = form(body, client);
+    let req = Request::new(Method::Post)
+        .header("Content-Type", b"application/x-www-form-urlencoded")
+        .header("Authorization", auth.as_bytes())
+        .body(body.as_bytes());
+    match endpoint {
+        "token" => f.server.token(&req).await,
+        "revoke" => f.server.revoke(&req).await,
+        _ => f.server.introspect(&req).await,
+    }
+}
+
+async fn access_token(f: &Fixture, client: &str, scope: &str) -> String {
+    let r = post(
+        f,
+        "token",
+        &format!("grant_type=client_credentials&scope={scope}"),
+        client,
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{:?}", String::from_utf8_lossy(r.body()));
+    let v: Value = serde_json::from_slice(r.body()).unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn jwks(f: &Fixture) -> Value {
+    let r = f.server.jwks().await;
+    assert_eq!(r.status(), 200);
+    serde_json::from_slice(r.body()).unwrap()
+}
+
+async fn bearer(
+    f: &Fixture,
+    token: &str,
+    scope: &str,
+) -> Result<portcullis::BearerToken, Response> {
+    let header = format!("Bearer {token}");
+    let req = Request::new(Method::Get).header("Authorization", header.as_bytes());
+    f.server
+        .authenticate_bearer(&req, &ScopeSet::parse(scope).unwrap())
+        .await
+}
+
+fn b64json(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_verify_with_an_independent_library_via_our_jwks() {
+    // covers: TK-03, JW-01
+    for (alg, jalg) in [
+        (Algorithm::Es256, jsonwebtoken::Algorithm::ES256),
+        (Algorithm::EdDsa, jsonwebtoken::Algorithm::EdDSA),
+    ] {
+        let f = fixture(alg, |_| {}).await;
+        let token = access_token(&f, "jwt-svc", "read").await;
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.alg, jalg);
+        let kid = header.kid.unwrap();
+        let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks(&f).await).unwrap();
+        let jwk = set.find(&kid).expect("the signing key is in the JWKS");
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jalg);
+        validation.set_audience(&[ISSUER]);
+        validation.set_issuer(&[ISSUER]);
+        // The library checks `exp` against the real clock; ours is fixed in the future.
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
+        let c = data.claims;
+        assert_eq!(c["iss"], ISSUER);
+        assert_eq!(c["aud"], ISSUER);
+        // RFC 9068 §2.2: client_credentials tokens have the client as subject.
+        assert_eq!(c["sub"], "jwt-svc");
+        assert_eq!(c["client_id"], "jwt-svc");
+        assert_eq!(c["scope"], "read");
+        assert_eq!(c["iat"], START);
+        assert_eq!(c["exp"], START + 3600);
+        assert!(c["jti"].as_str().unwrap().len() >= 32);
+        // The host's hook adds claims but cannot override reserved ones.
+        assert_eq!(c["tenant"], "acme");
+        // Public keys only.
+        for k in jwks(&f).await["keys"].as_array().unwrap() {
+            assert!(k.get("d").is_none() && k.get("p").is_none());
+            assert!(k["kid"].is_string() && k["alg"].is_string() && k["use"] == "sig");
+        }
+    }
+}
+
+#[tokio::test]
+async fn jwt_tokens_can_be_introspected_and_revoked() {
+    // covers: TK-03, IN-01, RV-01, TK-05
+    let f = fixture(Algorithm::Es256, |_| {}).await;
+    let token = access_token(&f, "jwt-svc", "read").await;
+    let r = post(&f, "introspect", &format!("token={token}"), "opaque-svc").await;
+    let v: Value = serde_json::from_slice(r.body()).unwrap();
+    assert_eq!(v["active"], true);
+    assert_eq!(v["client_id"], "jwt-svc");
+    assert!(bearer(&f, &token, "read").await.unwrap().is_jwt());
+    assert_eq!(
+        post(&f, "revoke", &format!("token={token}"), "jwt-svc")
+            .await
+            .status(),
+        200
+    );
+    let r = post(&f, "introspect", &format!("token={token}"), "opaque-svc").await;
+    assert_eq!(r.body(), br#"{"active":false}"#);
+    let err = bearer(&f, &token, "read").await.unwrap_err();
+    assert_eq!(err.status(), 401);
+}
+
+fn challenge(r: &Response) -> String {
+    r.header("WWW-Authenticate").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn bearer_validation_answers_401_and_403_as_rfc_6750_says() {
+    // covers: TK-04, TK-05
+    let f = fixture(Algorithm::Es256, |_| {}).await;
+    for client in ["opaque-svc", "jwt-svc"] {
+        let token = access_token(&f, client, "read").await;
+        let ok = bearer(&f, &token, "read").await.unwrap();
+        assert_eq!(ok.client_id().as_str(), client);
+        assert_eq!(ok.subject(), client);
+        assert_eq!(ok.scope().to_string(), "read");
+        // Missing scope: 403 insufficient_scope naming the scope needed.
+        let r = bearer(&f, &token, "read write").await.unwrap_err();
+        assert_eq!(r.status(), 403);
+        assert!(challenge(&r).contains("error=\"insufficient_scope\""));
+        assert!(challenge(&r).contains("scope=\"read write\""));
+        // Unknown token: 401 invalid_token.
+        let r = bearer(&f, "nope", "").await.unwrap_err();
+        assert_eq!(r.status(), 401);
+        assert!(
+            challenge(&r).starts_with("Bearer")
+                && challenge(&r).contains("error=\"invalid_token\"")
+        );
+    }
+    // No credentials: 401 with a bare challenge (RFC 6750 §3.1).
+    let r = f
+        .server
+        .authenticate_bearer(&Request::new(Method::Get), &ScopeSet::empty())
+        .await
+        .unwrap_err();
+    assert_eq!(r.status(), 401);
+    assert!(!challenge(&r).contains("error="));
+    // Expired: opaque at its expiry, JWT after the leeway (30 s by default).
+    let opaque = access_token(&f, "opaque-svc", "read").await;
+    let jwt = access_token(&f, "jwt-svc", "read").await;
+    f.clock.advance(3600);
+    assert_eq!(bearer(&f, &opaque, "").await.unwrap_err().status(), 401);
+    assert!(bearer(&f, &jwt, "").await.is_ok(), "within the leeway");
+    f.clock.advance(30);
+    assert_eq!(bearer(&f, &jwt, "").await.unwrap_err().status(), 401);
+}
+
+#[tokio::test]
+async fn leeway_is_configurable_for_jwts() {
+    // covers: TK-05
+    let f = fixture(Algorithm::EdDsa, |c| {
+        c.leeway = 120;
+        c.jwt_revocation_check = false;
+    })
+    .await;
+    let jwt = access_token(&f, "jwt-svc", "read").await;
+    f.clock.advance(3600 + 100);
+    assert!(bearer(&f, &jwt, "read").await.is_ok(), "within leeway");
+    f.clock.advance(30);
+    assert_eq!(bearer(&f, &jwt, "read").await.unwrap_err().status(), 401);
+}
+
+#[tokio::test]
+async fn tampered_foreign_and_unsigned_jwts_are_refused() {
+    // covers: TK-03, TK-04
+    let f = fixture(Algorithm::Es256, |c| c.jwt_revocation_check = false).await;
+    let token = access_token(&f, "jwt-svc", "read").await;
+    let parts: Vec<&str> = token.split('.').collect();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["scope"] = json!("read write");
+    let tampered = format!("{}.{}.{}", parts[0], b64json(&claims), parts[2]);
+    let mut none_header = header.clone();
+    none_header["alg"] = json!("none");
+    let unsigned = format!("{}.{}.", b64json(&none_header), parts[1]);
+    let mut hs = header.clone();
+    hs["alg"] = json!("HS256");
+    let confused = format!("{}.{}.{}", b64json(&hs), parts[1], parts[2]);
+    let mut jwt_typ = header.clone();
+    jwt_typ["typ"] = json!("JWT");
+    let wrong_typ = format!("{}.{}.{}", b64json(&jwt_typ), parts[1], parts[2]);
+    for bad in [tampered, unsigned, confused, wrong_typ] {
+        assert_eq!(
+            bearer(&f, &bad, "").await.unwrap_err().status(),
+            401,
+            "{bad:.40}"
+        );
+    }
+    // A token for another audience: a server expecting a different `aud`.
+    let other = fixture(Algorithm::Es256, |c| {
+        c.jwt_audience = Some("https://api.other.example".into());
+        c.jwt_revocation_check = false;
+    })
+    .await;
+    let foreign = access_token(&other, "jwt-svc", "read").await;
+    assert!(bearer(&other, &foreign, "read").await.is_ok());
+    assert_eq!(
+        bearer(&f, &foreign, "read").await.unwrap_err().status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn rotation_publishes_before_signing_and_keeps_old_keys_for_live_tokens() {
+    // covers: JW-01
+    let f = fixture(Algorithm::Es256, |c| {
+        c.key_cache_ttl = 1;
+        c.jwt_revocation_check = false;
+    })
+    .await;
+    let lead = f.server.config().key_publish_lead;
+    let max = f.server.config().jwt_max_lifetime;
+    let kid_of = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    let published = |doc: &Value| -> Vec<String> {
+        doc["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = access_token(&f, "jwt-svc", "read").await;
+    let old_kid = kid_of(&before);
+    let new_kid = f.server.rotate_keys().await.unwrap();
+    // Published at once, but the old key still signs until the lead passes.
+    assert!(published(&jwks(&f).await).contains(&new_kid.to_string()));
+    assert_eq!(kid_of(&access_token(&f, "jwt-svc", "read").await), old_kid);
+    f.clock.advance(lead);
+    let after = access_token(&f, "jwt-svc", "read").await;
+    assert_eq!(kid_of(&after), new_kid.to_string());
+    // Tokens signed before the rotation still validate until they expire,
+    // and the JWKS keeps the old key at least that long.
+    let mut t = START + lead;
+    while t < START + lead + max + 10 {
+        f.clock.set(UnixTime::from_secs(t));
+        let doc = jwks(&f).await;
+        if t < START + 3600 {
+            assert!(
+                bearer(&f, &before, "read").await.is_ok(),
+                "old token at {t}"
+            );
+        }
+        if t < START + lead + 3600 {
+            assert!(bearer(&f, &after, "read").await.is_ok(), "new token at {t}");
+        }
+        // Every key that signed a still-live token is published.
+        if t < START + 3600 {
+            assert!(published(&doc).contains(&old_kid));
+        }
+        t += 600;
+    }
+    // Past the retention the old key leaves the JWKS and can be purged.
+    f.clock.set(UnixTime::from_secs(START + lead + max + 1));
+    assert!(!published(&jwks(&f).await).contains(&old_kid));
+    assert_eq!(f.server.purge_keys().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn metadata_lists_jwks_uri_only_with_keys() {
+    // covers: MD-01, JW-01
+    let f = fixture(Algorithm::Es256, |_| {}).await;
+    let m: Value = serde_json::from_slice(f.server.metadata().body()).unwrap();
+    assert_eq!(m["jwks_uri"], format!("{ISSUER}/jwks.json"));
+    let plain = AuthorizationServer::builder(Config::new(ISSUER))
+        .store(Arc::new(MemoryStore::new()))
+        .build()
+        .unwrap();
+    let m: Value = serde_json::from_slice(plain.metadata().body()).unwrap();
+    assert!(m.get("jwks_uri").is_none());
+}
