@@ -135,6 +135,47 @@ pub(crate) async fn authenticate(
     Ok(client)
 }
 
+/// The client credentials one request carries, as parsed from the form and
+/// the `Authorization` header.
+pub(crate) struct Credentials<'a> {
+    pub(crate) authorization: Header<'a>,
+    pub(crate) client_id: Option<Cow<'a, str>>,
+    pub(crate) client_secret: Option<Cow<'a, str>>,
+    pub(crate) assertion_type: Option<Cow<'a, str>>,
+    pub(crate) assertion: Option<Cow<'a, str>>,
+}
+
+/// Authenticates the client of a token, revocation or introspection
+/// request by whichever single method it used (CA-01..08).
+pub(crate) async fn client(
+    server: &crate::server::AuthorizationServer,
+    c: Credentials<'_>,
+) -> Result<Arc<Client>, Error> {
+    match (c.assertion_type, c.assertion) {
+        (None, None) => {
+            authenticate(
+                &*server.clients,
+                presented(c.authorization, c.client_id, c.client_secret)?,
+            )
+            .await
+        }
+        (Some(kind), Some(assertion)) => {
+            // CA-03: an assertion with a secret or a Basic header is two methods.
+            if c.client_secret.is_some() || c.authorization != Header::Absent {
+                return Err(Error::InvalidRequest(
+                    RequestFault::MultipleClientAuthentications,
+                ));
+            }
+            if kind != crate::client::assertion::JWT_BEARER {
+                return Err(Error::ClientAuthentication { via_basic: false });
+            }
+            crate::client::assertion::authenticate(server, c.client_id.as_deref(), &assertion).await
+        }
+        (None, Some(_)) => Err(Error::missing("client_assertion_type")),
+        (Some(_), None) => Err(Error::missing("client_assertion")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

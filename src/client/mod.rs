@@ -1,5 +1,6 @@
 //! The client model (RFC 7591 field names) and client identifiers.
 
+pub(crate) mod assertion;
 pub(crate) mod authenticate;
 pub(crate) mod secret_hash;
 
@@ -8,6 +9,7 @@ use std::fmt;
 use crate::grants::GrantType;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
+use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 
@@ -45,6 +47,13 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// `none`: a public client, identified by `client_id` only.
     None,
+    /// `private_key_jwt` (RFC 7523): a JWT signed with the client's own key,
+    /// checked against its registered JWKS (CA-08).
+    PrivateKeyJwt,
+    /// `client_secret_jwt` (RFC 7523): a JWT signed with HMAC-SHA256 keyed
+    /// by a shared secret the server must hold in clear (CA-08). Prefer
+    /// `private_key_jwt`.
+    ClientSecretJwt,
 }
 
 impl AuthMethod {
@@ -54,6 +63,8 @@ impl AuthMethod {
             "client_secret_basic" => Some(Self::ClientSecretBasic),
             "client_secret_post" => Some(Self::ClientSecretPost),
             "none" => Some(Self::None),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
+            "client_secret_jwt" => Some(Self::ClientSecretJwt),
             _ => None,
         }
     }
@@ -64,6 +75,8 @@ impl AuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
         }
     }
 }
@@ -97,6 +110,8 @@ pub struct Client {
     access_token_lifetime: Option<u64>,
     refresh_token_lifetime: Option<u64>,
     access_token_format: AccessTokenFormat,
+    jwks: Option<String>,
+    jwt_secret: Option<Secret<String>>,
 }
 
 /// Why a client registration is inconsistent.
@@ -118,6 +133,12 @@ pub enum ClientError {
     /// Lifetimes must be positive.
     #[error("token lifetime must be positive")]
     ZeroLifetime,
+    /// `private_key_jwt` needs a JWKS with at least one usable public key.
+    #[error("private_key_jwt requires a JWKS with a usable signing key")]
+    InvalidJwks,
+    /// `client_secret_jwt` needs a secret of at least 32 bytes.
+    #[error("client_secret_jwt requires a secret of at least 32 bytes")]
+    WeakJwtSecret,
 }
 
 impl Client {
@@ -125,6 +146,23 @@ impl Client {
     /// (`client_secret_basic` unless changed).
     pub fn confidential(client_id: ClientId, secret: SecretHash) -> ClientBuilder {
         ClientBuilder::new(client_id, Some(secret), AuthMethod::ClientSecretBasic)
+    }
+
+    /// Starts a confidential client authenticating with `private_key_jwt`:
+    /// `jwks` is its public JWKS document (`{"keys": [...]}`), as JSON.
+    pub fn private_key_jwt(client_id: ClientId, jwks: impl Into<String>) -> ClientBuilder {
+        let mut b = ClientBuilder::new(client_id, None, AuthMethod::PrivateKeyJwt);
+        b.0.jwks = Some(jwks.into());
+        b
+    }
+
+    /// Starts a confidential client authenticating with
+    /// `client_secret_jwt`. The secret is kept in clear (HMAC needs it), so
+    /// a copy of the store can forge this client's assertions.
+    pub fn client_secret_jwt(client_id: ClientId, secret: Secret<String>) -> ClientBuilder {
+        let mut b = ClientBuilder::new(client_id, None, AuthMethod::ClientSecretJwt);
+        b.0.jwt_secret = Some(secret);
+        b
     }
 
     /// Starts a public client (`none`): no secret, PKCE always required.
@@ -149,9 +187,17 @@ impl Client {
     pub fn secret_hash(&self) -> Option<&SecretHash> {
         self.secret.as_ref()
     }
-    /// Whether the client holds a secret.
+    /// Whether the client authenticates (every method but `none`).
     pub fn is_confidential(&self) -> bool {
-        self.secret.is_some()
+        self.token_endpoint_auth_method != AuthMethod::None
+    }
+    /// The registered JWKS (JSON) of a `private_key_jwt` client.
+    pub fn jwks(&self) -> Option<&str> {
+        self.jwks.as_deref()
+    }
+    /// The shared secret of a `client_secret_jwt` client.
+    pub fn jwt_secret(&self) -> Option<&Secret<String>> {
+        self.jwt_secret.as_ref()
     }
     /// `redirect_uris`.
     pub fn redirect_uris(&self) -> &[RedirectUri] {
@@ -225,6 +271,8 @@ impl ClientBuilder {
             access_token_lifetime: None,
             refresh_token_lifetime: None,
             access_token_format: AccessTokenFormat::Opaque,
+            jwks: None,
+            jwt_secret: None,
         })
     }
 
@@ -329,9 +377,29 @@ impl ClientBuilder {
     /// Checks the registration and returns the client.
     pub fn build(self) -> Result<Client, ClientError> {
         let c = self.0;
-        let public = c.secret.is_none();
-        if public != (c.token_endpoint_auth_method == AuthMethod::None) {
+        let method = c.token_endpoint_auth_method;
+        let public = method == AuthMethod::None;
+        let fits = match method {
+            AuthMethod::None => c.secret.is_none() && c.jwks.is_none() && c.jwt_secret.is_none(),
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => c.secret.is_some(),
+            AuthMethod::PrivateKeyJwt => c.jwks.is_some(),
+            AuthMethod::ClientSecretJwt => c.jwt_secret.is_some(),
+        };
+        if !fits {
             return Err(ClientError::AuthMethodMismatch);
+        }
+        if let Some(jwks) = &c.jwks {
+            let doc: serde_json::Value =
+                serde_json::from_str(jwks).map_err(|_| ClientError::InvalidJwks)?;
+            if crate::keys::jwk::parse_jwks(&doc).is_empty() {
+                return Err(ClientError::InvalidJwks);
+            }
+        }
+        if c.jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < 32)
+        {
+            return Err(ClientError::WeakJwtSecret);
         }
         if public && c.allows_grant(GrantType::ClientCredentials) {
             return Err(ClientError::PublicClientCredentials);

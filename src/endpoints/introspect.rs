@@ -4,14 +4,21 @@
 
 use serde::Serialize;
 
-use crate::client::authenticate::{authenticate, presented};
+use crate::client::authenticate::{Credentials, client};
 use crate::endpoints::{form_post, refuse};
 use crate::error::Error;
 use crate::http::{Request, Response};
 use crate::server::AuthorizationServer;
 use crate::tokens::TokenHash;
 
-const PARAMS: [&str; 4] = ["token", "token_type_hint", "client_id", "client_secret"];
+const PARAMS: [&str; 6] = [
+    "token",
+    "token_type_hint",
+    "client_id",
+    "client_secret",
+    "client_assertion_type",
+    "client_assertion",
+];
 
 #[derive(Serialize)]
 struct Active<'a> {
@@ -35,9 +42,25 @@ pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> R
 }
 
 async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>, Error> {
-    let [token, hint, client_id, client_secret] = form_post(server, req, &PARAMS)?;
-    let via = presented(req.authorization(), client_id, client_secret)?;
-    let caller = authenticate(&*server.clients, via).await?;
+    let [
+        token,
+        hint,
+        client_id,
+        client_secret,
+        assertion_type,
+        assertion,
+    ] = form_post(server, req, &PARAMS)?;
+    let caller = client(
+        server,
+        Credentials {
+            authorization: req.authorization(),
+            client_id,
+            client_secret,
+            assertion_type,
+            assertion,
+        },
+    )
+    .await?;
     // RFC 7662 §2.1: the caller must authenticate; a public client's id alone
     // is not authentication.
     if !caller.is_confidential() {

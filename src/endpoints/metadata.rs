@@ -24,12 +24,28 @@ struct Metadata<'a> {
     token_endpoint_auth_methods_supported: &'static [&'static str],
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    token_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
+    revocation_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
+    introspection_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
     code_challenge_methods_supported: &'static [&'static str],
     authorization_response_iss_parameter_supported: bool,
 }
 
-const SECRET_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
-const ALL_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// RFC 8414 §2: required when a JWT client authentication method is listed.
+const ASSERTION_ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "HS256"];
+const SECRET_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "client_secret_jwt",
+];
+const ALL_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "client_secret_jwt",
+    "none",
+];
 
 pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
     let code_flow = config.offers(GrantType::AuthorizationCode);
@@ -55,6 +71,9 @@ pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
         token_endpoint_auth_methods_supported: ALL_METHODS,
         revocation_endpoint_auth_methods_supported: ALL_METHODS,
         introspection_endpoint_auth_methods_supported: SECRET_METHODS,
+        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+        revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+        introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
         code_challenge_methods_supported: if config.dangerous_allow_plain_pkce {
             &["S256", "plain"]
         } else {

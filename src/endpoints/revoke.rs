@@ -2,14 +2,21 @@
 //! foreign tokens still get 200; revoking a refresh token revokes its grant
 //! (RV-01, RV-02).
 
-use crate::client::authenticate::{authenticate, presented};
+use crate::client::authenticate::{Credentials, client};
 use crate::endpoints::{form_post, refuse};
 use crate::error::Error;
 use crate::http::{Request, Response};
 use crate::server::AuthorizationServer;
 use crate::tokens::TokenHash;
 
-const PARAMS: [&str; 4] = ["token", "token_type_hint", "client_id", "client_secret"];
+const PARAMS: [&str; 6] = [
+    "token",
+    "token_type_hint",
+    "client_id",
+    "client_secret",
+    "client_assertion_type",
+    "client_assertion",
+];
 
 pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
     match run(server, req).await {
@@ -20,10 +27,23 @@ pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> R
 }
 
 async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<(), Error> {
-    let [token, hint, client_id, client_secret] = form_post(server, req, &PARAMS)?;
-    let client = authenticate(
-        &*server.clients,
-        presented(req.authorization(), client_id, client_secret)?,
+    let [
+        token,
+        hint,
+        client_id,
+        client_secret,
+        assertion_type,
+        assertion,
+    ] = form_post(server, req, &PARAMS)?;
+    let client = client(
+        server,
+        Credentials {
+            authorization: req.authorization(),
+            client_id,
+            client_secret,
+            assertion_type,
+            assertion,
+        },
     )
     .await?;
     let token = token.ok_or(Error::missing("token"))?;

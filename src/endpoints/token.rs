@@ -3,14 +3,14 @@
 
 use std::io::Write as _;
 
-use crate::client::authenticate::{authenticate, presented};
+use crate::client::authenticate::{Credentials, client};
 use crate::endpoints::{form_post, refuse};
 use crate::error::Error;
 use crate::grants::{GrantType, Issued, TokenParams, dispatch};
 use crate::http::{Request, Response};
 use crate::server::AuthorizationServer;
 
-const PARAMS: [&str; 10] = [
+const PARAMS: [&str; 12] = [
     "grant_type",
     "code",
     "redirect_uri",
@@ -21,6 +21,8 @@ const PARAMS: [&str; 10] = [
     "password",
     "client_id",
     "client_secret",
+    "client_assertion_type",
+    "client_assertion",
 ];
 
 pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
@@ -42,14 +44,25 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Issued, 
         password,
         client_id,
         client_secret,
+        assertion_type,
+        assertion,
     ] = form_post(server, req, &PARAMS)?;
     let grant_type = grant_type.ok_or(Error::missing("grant_type"))?;
     // TOK-07: unknown, or not offered by this server.
     let grant = GrantType::parse(&grant_type)
         .filter(|g| server.config.offers(*g))
         .ok_or(Error::UnsupportedGrantType)?;
-    let credentials = presented(req.authorization(), client_id, client_secret)?;
-    let client = authenticate(&*server.clients, credentials).await?;
+    let client = client(
+        server,
+        Credentials {
+            authorization: req.authorization(),
+            client_id,
+            client_secret,
+            assertion_type,
+            assertion,
+        },
+    )
+    .await?;
     if !client.allows_grant(grant) {
         return Err(Error::UnauthorizedClient);
     }

@@ -50,8 +50,6 @@ pub(crate) fn jwks(ring: &KeyRing, now: UnixTime) -> Vec<u8> {
 }
 
 /// A client's public key, parsed from its registered JWK.
-// Used by client assertions (private_key_jwt, CA-08), which land next.
-#[allow(dead_code)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PublicJwk {
     pub(crate) kid: Option<String>,
@@ -59,7 +57,6 @@ pub(crate) struct PublicJwk {
     key: PublicKey,
 }
 
-#[allow(dead_code)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum PublicKey {
     /// SEC1 point or raw Ed25519 key, for `UnparsedPublicKey`.
@@ -70,7 +67,6 @@ enum PublicKey {
     },
 }
 
-#[allow(dead_code)]
 impl PublicJwk {
     /// Parses one JWK. The algorithm comes from the key type (and `alg`
     /// must agree if present), so a key can never be used with another
@@ -128,7 +124,6 @@ impl PublicJwk {
 }
 
 /// Parses a JWKS document (`{"keys": [...]}`); keys we cannot use are skipped.
-#[allow(dead_code)]
 pub(crate) fn parse_jwks(doc: &Value) -> Vec<PublicJwk> {
     doc.get("keys")
         .and_then(Value::as_array)

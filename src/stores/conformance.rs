@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::grants::GrantType;
+use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::random::{RandomSource, SystemRandom};
 use crate::redirect_uri::RedirectUri;
@@ -27,6 +28,7 @@ use crate::stores::{
     AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens,
     RefreshRecord, Rotation, TokenStore,
 };
+use crate::tokens::AccessTokenFormat;
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 
@@ -80,8 +82,134 @@ where
     purge(&*store, &f).await?;
     consent(&*store, &f).await?;
     atomic_failure_leaves_nothing(&*store, &f).await?;
+    assertion_jtis(&*store, &f).await?;
     concurrent_exchange(store.clone(), &f).await?;
-    concurrent_rotation(store, &f).await?;
+    concurrent_rotation(store.clone(), &f).await?;
+    concurrent_jti(store, &f).await?;
+    Ok(())
+}
+
+/// Runs the [`KeyProvider`] checks: records round-trip with their private
+/// key, retirement and deletion work, duplicates are refused.
+pub async fn run_keys<K: KeyProvider>(provider: Arc<K>) -> Outcome {
+    const C: &str = "keys (JW-01)";
+    let f = Fixture::new()?;
+    let kid = KeyId::parse(&f.unique("kid")).ok_or_else(|| fixture_failure("key id"))?;
+    let key =
+        KeyRecord::generate(Algorithm::Es256, kid.clone(), f.now, f.now.plus(10)).map_err(|e| {
+            Failure {
+                check: C,
+                detail: e.to_string(),
+            }
+        })?;
+    store_ok(C, provider.insert_key(key.clone()).await)?;
+    ensure!(
+        C,
+        provider.insert_key(key.clone()).await.is_err(),
+        "duplicate kid must fail"
+    );
+    let found = store_ok(C, provider.keys().await)?
+        .into_iter()
+        .find(|k| k.kid == kid);
+    ensure!(
+        C,
+        found.as_ref() == Some(&key),
+        "key must round-trip: {found:?}"
+    );
+    ensure!(
+        C,
+        store_ok(
+            C,
+            provider
+                .retire_key(&kid, f.now.plus(20), f.now.plus(30))
+                .await
+        )?,
+        "retire must return true"
+    );
+    let found = store_ok(C, provider.keys().await)?
+        .into_iter()
+        .find(|k| k.kid == kid);
+    ensure!(
+        C,
+        found.is_some_and(
+            |k| k.not_after == Some(f.now.plus(20)) && k.drop_after == Some(f.now.plus(30))
+        ),
+        "retirement not stored"
+    );
+    let ghost = KeyId::parse(&f.unique("kid")).ok_or_else(|| fixture_failure("key id"))?;
+    ensure!(
+        C,
+        !store_ok(C, provider.retire_key(&ghost, f.now, f.now).await)?,
+        "retiring a missing key must return false"
+    );
+    ensure!(
+        C,
+        store_ok(C, provider.delete_key(&kid).await)?,
+        "delete must return true"
+    );
+    ensure!(
+        C,
+        !store_ok(C, provider.keys().await)?
+            .iter()
+            .any(|k| k.kid == kid),
+        "deleted key still listed"
+    );
+    ensure!(
+        C,
+        !store_ok(C, provider.delete_key(&kid).await)?,
+        "second delete must return false"
+    );
+    Ok(())
+}
+
+async fn assertion_jtis<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
+    const C: &str = "assertion jti (CA-08)";
+    let (a, b) = (f.client_id()?, f.client_id()?);
+    let jti = f.unique("jti");
+    ensure!(
+        C,
+        store_ok(C, store.use_assertion_jti(&a, &jti, f.now.plus(60)).await)?,
+        "first use must be accepted"
+    );
+    ensure!(
+        C,
+        !store_ok(C, store.use_assertion_jti(&a, &jti, f.now.plus(60)).await)?,
+        "replayed jti accepted"
+    );
+    ensure!(
+        C,
+        store_ok(C, store.use_assertion_jti(&b, &jti, f.now.plus(60)).await)?,
+        "jti is per client"
+    );
+    Ok(())
+}
+
+async fn concurrent_jti<S: TokenStore>(store: Arc<S>, f: &Fixture) -> Outcome {
+    const C: &str = "concurrent assertion jti (CA-08)";
+    let (client, jti) = (f.client_id()?, f.unique("jti"));
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (store, client, jti, exp) =
+            (store.clone(), client.clone(), jti.clone(), f.now.plus(60));
+        tasks.push(tokio::spawn(async move {
+            store.use_assertion_jti(&client, &jti, exp).await
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        let r = t.await.map_err(|e| Failure {
+            check: C,
+            detail: e.to_string(),
+        })?;
+        if store_ok(C, r)? {
+            accepted += 1;
+        }
+    }
+    ensure!(
+        C,
+        accepted == 1,
+        "{accepted} of 20 concurrent uses of one jti accepted"
+    );
     Ok(())
 }
 
@@ -197,6 +325,7 @@ async fn clients<S: ClientStore>(store: &S, f: &Fixture) -> Outcome {
         .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
         .skip_consent(true)
         .access_token_lifetime(120)
+        .access_token_format(AccessTokenFormat::Jwt)
         .build()
         .map_err(|e| Failure {
             check: C,
@@ -261,6 +390,11 @@ async fn clients<S: ClientStore>(store: &S, f: &Fixture) -> Outcome {
         found.access_token_lifetime() == Some(120) && found.refresh_token_lifetime().is_none(),
         "lifetimes"
     );
+    ensure!(
+        C,
+        found.access_token_format() == AccessTokenFormat::Jwt,
+        "access token format"
+    );
     // Update: disable, drop a URI and a grant.
     let changed = (*found)
         .clone()
@@ -307,6 +441,39 @@ async fn clients<S: ClientStore>(store: &S, f: &Fixture) -> Outcome {
             .any(|c| c.client_id() == &id),
         "list must include the client"
     );
+    // A private_key_jwt client keeps its JWKS; a client_secret_jwt one its key.
+    let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    let pk = Client::private_key_jwt(f.client_id()?, jwks)
+        .grant_type(GrantType::ClientCredentials)
+        .build()
+        .map_err(|e| Failure {
+            check: C,
+            detail: e.to_string(),
+        })?;
+    let sj = Client::client_secret_jwt(f.client_id()?, crate::secret::Secret::new("k".repeat(32)))
+        .build()
+        .map_err(|e| Failure {
+            check: C,
+            detail: e.to_string(),
+        })?;
+    for c in [pk, sj] {
+        store_ok(C, store.insert(c.clone()).await)?;
+        let back = store_ok(C, store.find(c.client_id()).await)?.ok_or(Failure {
+            check: C,
+            detail: "JWT client not found".into(),
+        })?;
+        ensure!(
+            C,
+            back.token_endpoint_auth_method() == c.token_endpoint_auth_method(),
+            "auth method of a JWT client"
+        );
+        ensure!(
+            C,
+            back.jwks() == c.jwks() && back.jwt_secret() == c.jwt_secret(),
+            "JWKS / JWT secret must round-trip"
+        );
+        store_ok(C, store.delete(c.client_id()).await)?;
+    }
     ensure!(
         C,
         store_ok(C, store.delete(&id).await)?,

@@ -205,6 +205,8 @@ struct State {
     clients: BTreeMap<ClientId, Arc<Client>>,
     tokens: Tokens,
     consents: BTreeMap<(UserId, ClientId), Consent>,
+    /// Used client-assertion `jti`s and when they may be forgotten.
+    assertion_jtis: HashMap<(ClientId, String), UnixTime>,
 }
 
 /// Every store trait in memory. Cheap to clone (shared state).
@@ -383,8 +385,24 @@ impl TokenStore for MemoryStore {
         Ok(self.write().tokens.revoke_where(|_, u| u == Some(user)))
     }
 
+    async fn use_assertion_jti(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.write();
+        let key = (client.clone(), jti.to_owned());
+        if s.assertion_jtis.contains_key(&key) {
+            return Ok(false);
+        }
+        s.assertion_jtis.insert(key, expires_at);
+        Ok(true)
+    }
+
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
         let mut s = self.write();
+        s.assertion_jtis.retain(|_, expires| *expires > now);
         let t = &mut s.tokens;
         let (c, a, r) = (t.codes.len(), t.access_count(), t.refresh.len());
         t.codes.retain(|_, v| v.expires_at > now);

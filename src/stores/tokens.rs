@@ -175,6 +175,16 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Revokes every code and token issued for `user`; returns how many.
     async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError>;
 
+    /// Records that `client` used the assertion `jti` (RFC 7523 §3), kept
+    /// until `expires_at`; `Ok(false)` if it was already used (a replay).
+    /// Atomic: of concurrent callers with one `jti`, only one gets `true`.
+    async fn use_assertion_jti(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError>;
+
     /// Removes codes and tokens expired at `now`. Used refresh tokens and
     /// codes are kept until they expire, so replays are still caught;
     /// nothing live is removed.

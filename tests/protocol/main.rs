@@ -13,6 +13,7 @@
 
 mod support;
 
+mod assertion;
 mod authorization_code;
 mod authorize;
 mod client_auth;

@@ -37,11 +37,27 @@ async fn md01_metadata_lists_issuer_endpoints_and_capabilities() {
     assert_eq!(strings(&m["code_challenge_methods_supported"]), ["S256"]);
     assert_eq!(
         strings(&m["token_endpoint_auth_methods_supported"]),
-        ["client_secret_basic", "client_secret_post", "none"]
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_jwt",
+            "none"
+        ]
     );
     assert_eq!(
         strings(&m["introspection_endpoint_auth_methods_supported"]),
-        ["client_secret_basic", "client_secret_post"]
+        [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_jwt"
+        ]
+    );
+    // RFC 8414 §2: JWT methods need the algorithms listed (CA-08).
+    assert_eq!(
+        strings(&m["token_endpoint_auth_signing_alg_values_supported"]),
+        ["ES256", "EdDSA", "RS256", "HS256"]
     );
     assert!(m["revocation_endpoint_auth_methods_supported"].is_array());
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);

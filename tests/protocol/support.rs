@@ -704,6 +704,14 @@ impl TokenStore for FlakyStore {
     async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
         self.inner.revoke_user(user).await
     }
+    async fn use_assertion_jti(
+        &self,
+        client: &ClientId,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.use_assertion_jti(client, jti, expires_at).await
+    }
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
         self.inner.purge_expired(now).await
     }

@@ -14,8 +14,11 @@ use portcullis::stores::conformance;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_conforms() {
-    // covers: AC-04, RT-04, RB-02, TK-02
+    // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08
     conformance::run(Arc::new(MemoryStore::new()))
+        .await
+        .unwrap();
+    conformance::run_keys(Arc::new(portcullis::MemoryKeys::new()))
         .await
         .unwrap();
 }
@@ -23,7 +26,7 @@ async fn memory_store_conforms() {
 #[cfg(feature = "sqlite")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_conforms() {
-    // covers: AC-04, RT-04, RB-02, TK-02
+    // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08
     use portcullis::stores::SqliteStore;
     let dir = std::env::temp_dir().join(format!("portcullis-conformance-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -32,7 +35,9 @@ async fn sqlite_store_conforms() {
     store.migrate().await.unwrap();
     // Migrating twice is harmless.
     store.migrate().await.unwrap();
-    conformance::run(Arc::new(store)).await.unwrap();
+    let store = Arc::new(store);
+    conformance::run(store.clone()).await.unwrap();
+    conformance::run_keys(store.clone()).await.unwrap();
     // A second process (here: a second pool) sees the same state.
     let again = SqliteStore::connect(&url).await.unwrap();
     again.migrate().await.unwrap();
@@ -42,7 +47,7 @@ async fn sqlite_store_conforms() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_conforms() {
-    // covers: AC-04, RT-04, RB-02, TK-02
+    // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08
     use portcullis::stores::PostgresStore;
     let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
         panic!("set PORTCULLIS_TEST_POSTGRES_URL to a PostgreSQL database (see .ci/run)")
@@ -50,5 +55,7 @@ async fn postgres_store_conforms() {
     let store = PostgresStore::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    conformance::run(Arc::new(store)).await.unwrap();
+    let store = Arc::new(store);
+    conformance::run(store.clone()).await.unwrap();
+    conformance::run_keys(store.clone()).await.unwrap();
 }

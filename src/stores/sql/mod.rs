@@ -37,9 +37,10 @@ pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-/// The schema, embedded so `migrate()` needs no files at run time.
+/// The schema, embedded so `migrate()` needs no files at run time: each
+/// migration's SQL, in version order from 1.
 #[derive(Debug)]
-struct Embedded(&'static str);
+struct Embedded(&'static [&'static str]);
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(
@@ -47,18 +48,25 @@ impl<'s> MigrationSource<'s> for Embedded {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>>
     {
         Box::pin(async move {
-            Ok(vec![Migration::new(
-                1,
-                Cow::Borrowed("portcullis schema"),
-                MigrationType::Simple,
-                Cow::Borrowed(self.0),
-                false,
-            )])
+            Ok(self
+                .0
+                .iter()
+                .zip(1..)
+                .map(|(sql, version)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed("portcullis schema"),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
         })
     }
 }
 
-async fn migrator(sql: &'static str) -> Result<sqlx::migrate::Migrator, StoreError> {
+async fn migrator(sql: &'static [&'static str]) -> Result<sqlx::migrate::Migrator, StoreError> {
     let mut m = sqlx::migrate::Migrator::new(Embedded(sql))
         .await
         .map_err(StoreError::new)?;
@@ -130,18 +138,29 @@ pub(super) struct ClientRow {
     pub(super) redirect_uris: Option<String>,
     /// Space-separated, from the child table.
     pub(super) grant_types: Option<String>,
+    pub(super) access_token_format: String,
+    pub(super) jwks: Option<String>,
+    pub(super) jwt_secret: Option<String>,
 }
 
 impl ClientRow {
     pub(super) fn into_client(self) -> Result<Client, StoreError> {
         let id = client_id(&self.client_id)?;
-        let mut b = match self.secret_hash {
-            Some(h) => Client::confidential(
+        let mut b = match (self.secret_hash, self.jwks, self.jwt_secret) {
+            (Some(h), _, _) => Client::confidential(
                 id,
                 SecretHash::decode(&h).ok_or(corrupt("stored secret hash is invalid"))?,
             ),
-            None => Client::public(id),
+            (None, Some(jwks), _) => Client::private_key_jwt(id, jwks),
+            (None, None, Some(secret)) => {
+                Client::client_secret_jwt(id, crate::secret::Secret::new(secret))
+            }
+            (None, None, None) => Client::public(id),
         };
+        b = b.access_token_format(
+            crate::tokens::AccessTokenFormat::parse(&self.access_token_format)
+                .ok_or(corrupt("stored access token format is invalid"))?,
+        );
         b = b
             .client_name(self.client_name)
             .token_endpoint_auth_method(

@@ -11,6 +11,7 @@ use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
+use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -33,7 +34,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", schema = include_str!("migrations/postgres.sql")
+    agg = "string_agg", schema = &[include_str!("migrations/postgres.sql"), include_str!("migrations/postgres_2.sql")]
 }
 
 impl PostgresStore {

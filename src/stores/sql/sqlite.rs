@@ -13,6 +13,7 @@ use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
+use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -35,7 +36,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
-    agg = "group_concat", schema = include_str!("migrations/sqlite.sql")
+    agg = "group_concat", schema = &[include_str!("migrations/sqlite.sql"), include_str!("migrations/sqlite_2.sql")]
 }
 
 impl SqliteStore {

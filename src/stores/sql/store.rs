@@ -143,6 +143,9 @@ macro_rules! sql_store {
                     refresh_token_lifetime: r.try_get("refresh_token_lifetime")?,
                     redirect_uris: r.try_get("redirect_uris")?,
                     grant_types: r.try_get("grant_types")?,
+                    access_token_format: r.try_get("access_token_format")?,
+                    jwks: r.try_get("jwks")?,
+                    jwt_secret: r.try_get("jwt_secret")?,
                 }
                 .into_client()
             }
@@ -151,6 +154,7 @@ macro_rules! sql_store {
         const CLIENT_SELECT: &str = concat!(
             "SELECT c.client_id, c.client_name, c.secret_hash, c.token_endpoint_auth_method, c.scope, c.default_scope, ",
             "c.enabled, c.skip_consent, c.allow_plain_pkce, c.access_token_lifetime, c.refresh_token_lifetime, ",
+            "c.access_token_format, c.jwks, c.jwt_secret, ",
             "(SELECT ", $agg, "(r.redirect_uri, ' ') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
             "(SELECT ", $agg, "(g.grant_type, ' ') FROM portcullis_client_grants g WHERE g.client_id = c.client_id) AS grant_types ",
             "FROM portcullis_clients c"
@@ -172,7 +176,7 @@ macro_rules! sql_store {
 
             async fn insert(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                     .bind(client.client_id().as_str())
                     .bind(client.client_name())
                     .bind(client.secret_hash().map(SecretHash::encode))
@@ -184,6 +188,9 @@ macro_rules! sql_store {
                     .bind(client.allows_plain_pkce())
                     .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
                     .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.access_token_format().as_str())
+                    .bind(client.jwks())
+                    .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -193,7 +200,7 @@ macro_rules! sql_store {
 
             async fn update(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await?;
-                let n = sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11 WHERE client_id = $1")
+                let n = sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14 WHERE client_id = $1")
                     .bind(client.client_id().as_str())
                     .bind(client.client_name())
                     .bind(client.secret_hash().map(SecretHash::encode))
@@ -205,6 +212,9 @@ macro_rules! sql_store {
                     .bind(client.allows_plain_pkce())
                     .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
                     .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.access_token_format().as_str())
+                    .bind(client.jwks())
+                    .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -405,8 +415,24 @@ macro_rules! sql_store {
                 Ok(n)
             }
 
+            async fn use_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: UnixTime) -> Result<bool, StoreError> {
+                // The primary key makes this atomic: one insert wins.
+                let n = sqlx::query("INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(client.as_str())
+                    .bind(jti)
+                    .bind(secs(expires_at))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
             async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
                 let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1")
+                    .bind(secs(now))
+                    .execute(&mut *tx)
+                    .await?;
                 let mut counts = [0u64; 3];
                 let statements = [
                     "DELETE FROM portcullis_codes WHERE expires_at <= $1",
@@ -419,6 +445,66 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 let [codes, access_tokens, refresh_tokens] = counts;
                 Ok(PurgeCounts { codes, access_tokens, refresh_tokens })
+            }
+        }
+
+        #[async_trait]
+        impl KeyProvider for $name {
+            async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+                let rows = sqlx::query("SELECT kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after FROM portcullis_keys")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| -> Result<KeyRecord, StoreError> {
+                        let kid: String = r.try_get("kid")?;
+                        let alg: String = r.try_get("alg")?;
+                        let not_after: Option<i64> = r.try_get("not_after")?;
+                        let drop_after: Option<i64> = r.try_get("drop_after")?;
+                        Ok(KeyRecord {
+                            kid: KeyId::parse(&kid).ok_or(StoreError::msg("stored key id is invalid"))?,
+                            alg: Algorithm::parse(&alg).ok_or(StoreError::msg("stored key algorithm is invalid"))?,
+                            private_pkcs8: crate::secret::Secret::new(r.try_get("private_pkcs8")?),
+                            created_at: time(r.try_get("created_at")?),
+                            not_before: time(r.try_get("not_before")?),
+                            not_after: not_after.map(time),
+                            drop_after: drop_after.map(time),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_key(&self, key: KeyRecord) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO portcullis_keys (kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(key.kid.as_str())
+                    .bind(key.alg.as_str())
+                    .bind(key.private_pkcs8.expose_secret().as_slice())
+                    .bind(secs(key.created_at))
+                    .bind(secs(key.not_before))
+                    .bind(key.not_after.map(secs))
+                    .bind(key.drop_after.map(secs))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn retire_key(&self, kid: &KeyId, not_after: UnixTime, drop_after: UnixTime) -> Result<bool, StoreError> {
+                let n = sqlx::query("UPDATE portcullis_keys SET not_after = $2, drop_after = $3 WHERE kid = $1")
+                    .bind(kid.as_str())
+                    .bind(secs(not_after))
+                    .bind(secs(drop_after))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn delete_key(&self, kid: &KeyId) -> Result<bool, StoreError> {
+                let n = sqlx::query("DELETE FROM portcullis_keys WHERE kid = $1")
+                    .bind(kid.as_str())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
             }
         }
 

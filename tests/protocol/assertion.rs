@@ -1,0 +1,210 @@
+//! JWT client authentication (RFC 7523): `private_key_jwt` and
+//! `client_secret_jwt`, with assertions signed by an independent library.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{EncodingKey, Header};
+use portcullis::http::{Method, Request, Response};
+use portcullis::{
+    Algorithm, AuthorizationServer, Client, ClientId, ClientStore, Config, FixedClock, GrantType,
+    KeyId, KeyRecord, MemoryStore, ScopeSet, Secret, UnixTime,
+};
+use ring::signature::{EcdsaKeyPair, KeyPair as _};
+use serde_json::{Value, json};
+
+const ISSUER: &str = "https://auth.example";
+const NOW: u64 = 1_800_000_000;
+const HMAC_SECRET: &str = "0123456789abcdef0123456789abcdef-shared";
+const TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+struct Fixture {
+    server: AuthorizationServer,
+    ec_key: EncodingKey,
+    other_key: EncodingKey,
+    ec_public: Vec<u8>,
+}
+
+#[allow(clippy::disallowed_methods)]
+fn new_ec_key() -> (EncodingKey, Vec<u8>) {
+    let t = UnixTime::from_secs(NOW);
+    let rec = KeyRecord::generate(Algorithm::Es256, KeyId::parse("c1").unwrap(), t, t).unwrap();
+    let der = rec.private_pkcs8.expose_secret().clone();
+    let pair = EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &der,
+        &ring::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    (
+        EncodingKey::from_ec_der(&der),
+        pair.public_key().as_ref().to_vec(),
+    )
+}
+
+async fn fixture() -> Fixture {
+    let store = Arc::new(MemoryStore::new());
+    let server = AuthorizationServer::builder(Config::new(ISSUER))
+        .store(store.clone())
+        .clock(Arc::new(FixedClock::new(UnixTime::from_secs(NOW))))
+        .build()
+        .unwrap();
+    let (ec_key, ec_public) = new_ec_key();
+    let (other_key, _) = new_ec_key();
+    let x = URL_SAFE_NO_PAD.encode(&ec_public[1..33]);
+    let y = URL_SAFE_NO_PAD.encode(&ec_public[33..65]);
+    let jwks =
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": "c1", "use": "sig"}]});
+    let scope = ScopeSet::parse("read").unwrap();
+    let pk = Client::private_key_jwt(ClientId::parse("pk").unwrap(), jwks.to_string())
+        .grant_type(GrantType::ClientCredentials)
+        .scope(scope.clone())
+        .build()
+        .unwrap();
+    let sj = Client::client_secret_jwt(
+        ClientId::parse("sj").unwrap(),
+        Secret::new(HMAC_SECRET.into()),
+    )
+    .grant_type(GrantType::ClientCredentials)
+    .scope(scope)
+    .build()
+    .unwrap();
+    store.insert(pk).await.unwrap();
+    store.insert(sj).await.unwrap();
+    Fixture {
+        server,
+        ec_key,
+        other_key,
+        ec_public,
+    }
+}
+
+fn claims(client: &str, jti: &str) -> Value {
+    json!({"iss": client, "sub": client, "aud": format!("{ISSUER}/token"), "exp": NOW + 60, "iat": NOW, "jti": jti})
+}
+
+fn es256(key: &EncodingKey, claims: &Value) -> String {
+    let mut h = Header::new(jsonwebtoken::Algorithm::ES256);
+    h.kid = Some("c1".into());
+    jsonwebtoken::encode(&h, claims, key).unwrap()
+}
+
+fn hs256(claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(HMAC_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn token(f: &Fixture, assertion: &str, extra_header: Option<&str>) -> Response {
+    let body = format!(
+        "grant_type=client_credentials&client_assertion_type={}&client_assertion={assertion}",
+        url::form_urlencoded::byte_serialize(TYPE.as_bytes()).collect::<String>()
+    );
+    let mut req =
+        Request::new(Method::Post).header("Content-Type", b"application/x-www-form-urlencoded");
+    if let Some(h) = extra_header {
+        req = req.header("Authorization", h.as_bytes());
+    }
+    f.server.token(&req.body(body.as_bytes())).await
+}
+
+fn error(r: &Response) -> String {
+    let v: Value = serde_json::from_slice(r.body()).unwrap();
+    v["error"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn private_key_jwt_and_client_secret_jwt_authenticate() {
+    // covers: CA-08
+    let f = fixture().await;
+    assert_eq!(
+        token(&f, &es256(&f.ec_key, &claims("pk", "a1")), None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        token(&f, &hs256(&claims("sj", "b1")), None).await.status(),
+        200
+    );
+    // `aud` may be the issuer itself.
+    let mut c = claims("pk", "a2");
+    c["aud"] = json!(ISSUER);
+    assert_eq!(token(&f, &es256(&f.ec_key, &c), None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_jti_is_accepted_once() {
+    // covers: CA-08
+    let f = fixture().await;
+    let a = es256(&f.ec_key, &claims("pk", "once"));
+    assert_eq!(token(&f, &a, None).await.status(), 200);
+    let replay = token(&f, &a, None).await;
+    assert_eq!(
+        (replay.status(), error(&replay).as_str()),
+        (401, "invalid_client")
+    );
+}
+
+#[tokio::test]
+async fn bad_assertions_are_invalid_client() {
+    // covers: CA-08
+    let f = fixture().await;
+    let mut cases: Vec<(&str, String)> = Vec::new();
+    let mut c = claims("pk", "x1");
+    c["aud"] = json!("https://someone.else/token");
+    cases.push(("wrong aud", es256(&f.ec_key, &c)));
+    let mut c = claims("pk", "x2");
+    c["exp"] = json!(NOW - 120);
+    cases.push(("expired", es256(&f.ec_key, &c)));
+    let mut c = claims("pk", "x3");
+    c["sub"] = json!("sj");
+    cases.push(("iss != sub", es256(&f.ec_key, &c)));
+    let mut c = claims("pk", "x4");
+    c.as_object_mut().unwrap().remove("jti");
+    cases.push(("no jti", es256(&f.ec_key, &c)));
+    let mut c = claims("pk", "x5");
+    c.as_object_mut().unwrap().remove("exp");
+    cases.push(("no exp", es256(&f.ec_key, &c)));
+    cases.push(("another key", es256(&f.other_key, &claims("pk", "x6"))));
+    // alg none.
+    let body = URL_SAFE_NO_PAD.encode(claims("pk", "x7").to_string());
+    let none = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
+    cases.push(("alg none", format!("{none}.{body}.")));
+    // Algorithm confusion: HS256 keyed with the client's public key.
+    let confused = jsonwebtoken::encode(
+        &Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims("pk", "x8"),
+        &EncodingKey::from_secret(&f.ec_public),
+    )
+    .unwrap();
+    cases.push(("HS256 with the public key", confused));
+    // A client_secret_jwt client cannot switch to another algorithm.
+    cases.push((
+        "ES256 for an HMAC client",
+        es256(&f.ec_key, &claims("sj", "x9")),
+    ));
+    cases.push(("unknown client", hs256(&claims("nobody", "x10"))));
+    cases.push(("garbage", "not.a.jwt".into()));
+    for (what, assertion) in cases {
+        let r = token(&f, &assertion, None).await;
+        assert_eq!(
+            (r.status(), error(&r).as_str()),
+            (401, "invalid_client"),
+            "{what}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_assertion_with_another_method_is_invalid_request() {
+    // covers: CA-03, CA-08
+    let f = fixture().await;
+    let basic = format!("Basic {}", STANDARD.encode("pk:secret"));
+    let r = token(&f, &es256(&f.ec_key, &claims("pk", "m1")), Some(&basic)).await;
+    assert_eq!((r.status(), error(&r).as_str()), (400, "invalid_request"));
+}
