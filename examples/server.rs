@@ -28,9 +28,10 @@ use axum::routing::{get, post};
 use portcullis::adapters::axum::{OwnedRequest, routes};
 use portcullis::http::{Method, Request};
 use portcullis::{
-    AuthMethod, AuthorizationServer, AuthorizeStep, Client, ClientId, ClientStore, Config,
-    ConsentStore, GrantType, MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, RedirectUri,
-    ScopeSet, Secret, SecretHash, SystemRandom, TokenStore, UserId, generate_secret,
+    AccessTokenFormat, AuthMethod, AuthorizationServer, AuthorizeStep, BearerToken, Client,
+    ClientId, ClientStore, Config, ConsentStore, GrantType, KeyProvider, MemoryKeys, MemoryStore,
+    MemoryUsers, PasswordVerifier, RandomSource, RedirectUri, ScopeSet, Secret, SecretHash,
+    SystemRandom, TokenStore, UserId, generate_secret,
 };
 use serde::Deserialize;
 
@@ -61,6 +62,8 @@ struct SeedClient {
     #[serde(default)]
     scope: String,
     token_endpoint_auth_method: Option<String>,
+    /// `opaque` (default) or `jwt`.
+    access_token_format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +153,11 @@ fn seed_client(c: &SeedClient, random: &dyn RandomSource) -> Result<Client, Stri
         b = b.grant_type(GrantType::parse(g).ok_or(format!("unsupported grant type {g}"))?);
     }
     b = b.scope(ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?);
+    if let Some(f) = &c.access_token_format {
+        b = b.access_token_format(
+            AccessTokenFormat::parse(f).ok_or(format!("unknown access token format {f}"))?,
+        );
+    }
     if let Some(m) = &c.token_endpoint_auth_method {
         b = b.token_endpoint_auth_method(
             AuthMethod::parse(m).ok_or(format!("unsupported auth method {m}"))?,
@@ -182,6 +190,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
                 grant_types: grants.iter().map(|g| g.to_string()).collect(),
                 scope: scope.into(),
                 token_endpoint_auth_method: None,
+                access_token_format: None,
             }
         };
     let seed = Seed {
@@ -220,14 +229,22 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
 /// Opens the store named by `--database`, or memory without it.
 async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<App, String> {
     match database {
-        None => build(seed, Arc::new(MemoryStore::new())).await,
+        None => {
+            build(
+                seed,
+                Arc::new(MemoryStore::new()),
+                Arc::new(MemoryKeys::new()),
+            )
+            .await
+        }
         #[cfg(feature = "sqlite")]
         Some(url) if url.starts_with("sqlite:") => {
             let store = portcullis::stores::SqliteStore::connect(url)
                 .await
                 .map_err(|e| format!("database {url}: {e}"))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
-            build(seed, Arc::new(store)).await
+            let store = Arc::new(store);
+            build(seed, store.clone(), store).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
@@ -235,7 +252,8 @@ async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<App, Strin
                 .await
                 .map_err(|e| format!("database {url}: {e}"))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
-            build(seed, Arc::new(store)).await
+            let store = Arc::new(store);
+            build(seed, store.clone(), store).await
         }
         Some(url) => Err(format!(
             "unsupported database URL {url}: use sqlite://PATH or postgres://… \
@@ -247,6 +265,7 @@ async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<App, Strin
 async fn build<S: ClientStore + TokenStore + ConsentStore>(
     seed: Seed,
     store: Arc<S>,
+    keys: Arc<dyn KeyProvider>,
 ) -> Result<App, String> {
     let random = SystemRandom::new();
     let users = Arc::new(MemoryUsers::new(iterations()).map_err(|e| e.to_string())?);
@@ -276,9 +295,15 @@ async fn build<S: ClientStore + TokenStore + ConsentStore>(
     let verifier: Arc<dyn PasswordVerifier> = users.clone();
     let server = AuthorizationServer::builder(config)
         .store(store)
+        .key_provider(keys)
         .password_verifier(verifier)
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
+    // Clients may ask for JWT access tokens: make sure a key signs.
+    server
+        .ensure_signing_key()
+        .await
+        .map_err(|e| format!("signing key: {e}"))?;
     Ok(App {
         server: Arc::new(server),
         users,
@@ -487,6 +512,24 @@ async fn consent(
     }
 }
 
+/// A protected resource: who is calling, for a token with scope `read`.
+async fn me(State(app): State<App>, token: BearerToken) -> axum::response::Response {
+    let read = ScopeSet::parse("read").unwrap_or_default();
+    if let Err(challenge) = app.server.require_scope(&token, &read) {
+        return challenge.into_response();
+    }
+    let body = serde_json::json!({
+        "sub": token.subject(),
+        "client_id": token.client_id().as_str(),
+        "scope": token.scope().to_string(),
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// Logs method, path and status: never the query or body, which carry
 /// codes, secrets and passwords.
 async fn log_requests(
@@ -565,6 +608,7 @@ async fn main() {
         .route("/authorize", get(authorize).post(authorize))
         .route("/login", post(login))
         .route("/consent", post(consent))
+        .route("/api/me", get(me))
         .with_state(app)
         .merge(routes(server.clone()))
         .layer(axum::middleware::from_fn(log_requests));

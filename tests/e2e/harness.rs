@@ -93,6 +93,10 @@ impl Server {
                 {"client_id": "svc", "client_secret": SVC_SECRET, "redirect_uris": [],
                  "grant_types": ["client_credentials"], "response_types": [], "scope": "read",
                  "token_endpoint_auth_method": "client_secret_basic"},
+                {"client_id": "jwtsvc", "client_secret": SVC_SECRET, "redirect_uris": [],
+                 "grant_types": ["client_credentials"], "scope": "read write",
+                 "access_token_format": "jwt",
+                 "token_endpoint_auth_method": "client_secret_basic"},
                 {"client_id": "pw", "client_secret": PW_SECRET, "redirect_uris": [],
                  "grant_types": ["password", "refresh_token"], "scope": "read",
                  "token_endpoint_auth_method": "client_secret_basic"}

@@ -533,6 +533,96 @@ async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+async fn jwt_tokens_jwks_and_the_protected_route(backend: Backend) {
+    // covers: TK-03, TK-04, JW-01
+    let server = Server::start_on(backend).await;
+    let http = harness::http_client();
+    let get_me = |token: Option<String>| {
+        let mut req = http.get(format!("{}/api/me", server.base));
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        req.send()
+    };
+    let jwt_client = oauth_client(&server, "jwtsvc", Some(harness::SVC_SECRET));
+    let read = jwt_client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("read".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    let token = read.access_token().secret().clone();
+    // The token verifies against the JWKS the server publishes.
+    let jwks_text = http
+        .get(format!("{}/jwks.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&jwks_text).unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(&header.kid.unwrap()).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_audience(&[server.base.as_str()]);
+    v.set_issuer(&[server.base.as_str()]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["client_id"], "jwtsvc");
+    // The protected route: valid, insufficient scope, missing, garbage.
+    let ok = get_me(Some(token)).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let me: serde_json::Value = serde_json::from_str(&ok.text().await.unwrap()).unwrap();
+    assert_eq!(me["sub"], "jwtsvc");
+    let write_only = jwt_client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("write".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    let r = get_me(Some(write_only.access_token().secret().clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("insufficient_scope"), "{challenge}");
+    let r = get_me(None).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let r = get_me(Some("garbage".into())).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    // Opaque tokens work on the same route.
+    let svc = oauth_client(&server, "svc", Some(harness::SVC_SECRET));
+    let opaque = svc
+        .exchange_client_credentials()
+        .add_scope(Scope::new("read".into()))
+        .request_async(&http)
+        .await
+        .unwrap();
+    assert_eq!(
+        get_me(Some(opaque.access_token().secret().clone()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
 /// Every scenario runs against the example server on the in-memory store and,
 /// with the `sqlite` feature, on SQLite.
 macro_rules! on_every_backend {
@@ -567,4 +657,5 @@ on_every_backend!(
     metadata_matches_the_seed,
     bad_authorization_requests_never_5xx,
     logs_requests_without_secrets_and_exits_cleanly_on_sigterm,
+    jwt_tokens_jwks_and_the_protected_route,
 );
