@@ -129,3 +129,7 @@ struct GettingStartedAxumDoctests;
 #[cfg(all(doctest, feature = "postgres"))]
 #[doc = include_str!("../docs/sql-stores.md")]
 struct SqlStoresDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/jwt-and-keys.md")]
+struct JwtAndKeysDoctests;
