@@ -354,3 +354,31 @@ async fn metadata_lists_jwks_uri_only_with_keys() {
     let m: Value = serde_json::from_slice(plain.metadata().body()).unwrap();
     assert!(m.get("jwks_uri").is_none());
 }
+
+#[tokio::test]
+async fn rs256_keys_are_imported_rotated_in_and_verify_independently() {
+    // covers: TK-03, JW-01
+    // A test-only 2048-bit RSA key (PKCS#8 DER); ring cannot generate RSA keys.
+    let pkcs8 = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
+    let f = fixture(Algorithm::Es256, |c| c.key_cache_ttl = 1).await;
+    let now = UnixTime::from_secs(START);
+    let kid = portcullis::KeyId::parse("rsa-1").unwrap();
+    assert!(
+        portcullis::KeyRecord::from_pkcs8(Algorithm::EdDsa, kid.clone(), pkcs8.clone(), now, now)
+            .is_err(),
+        "an RSA key is not an Ed25519 key"
+    );
+    let record = portcullis::KeyRecord::from_pkcs8(Algorithm::Rs256, kid, pkcs8, now, now).unwrap();
+    f.server.rotate_in_key(record).await.unwrap();
+    let token = access_token(&f, "jwt-svc", "read").await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.kid.as_deref(), Some("rsa-1"));
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks(&f).await).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find("rsa-1").unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[ISSUER]);
+    v.validate_exp = false;
+    jsonwebtoken::decode::<Value>(&token, &key, &v).unwrap();
+    assert!(bearer(&f, &token, "read").await.is_ok());
+}
