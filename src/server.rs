@@ -115,12 +115,7 @@ impl AuthorizationServer {
     /// `Config::signing_algorithm` that signs at once if none does. Returns
     /// the key that signs now.
     pub async fn ensure_signing_key(&self) -> Result<KeyId, RotationError> {
-        let provider = self
-            .keys
-            .as_deref()
-            .ok_or(RotationError::Store(StoreError::msg(
-                "no key provider configured",
-            )))?;
+        let provider = self.key_provider()?;
         let now = self.clock.now();
         let records = provider.keys().await?;
         if let Some(k) = records
@@ -148,12 +143,7 @@ impl AuthorizationServer {
     /// key signs until then and stays published `Config::jwt_max_lifetime`
     /// longer (JW-01).
     pub async fn rotate_keys(&self) -> Result<KeyId, RotationError> {
-        let provider = self
-            .keys
-            .as_deref()
-            .ok_or(RotationError::Store(StoreError::msg(
-                "no key provider configured",
-            )))?;
+        let provider = self.key_provider()?;
         let kid = rotation::rotate(
             provider,
             &*self.random,
@@ -170,12 +160,7 @@ impl AuthorizationServer {
     /// Adds an imported key (e.g. RS256 from PKCS#8) the same way
     /// [`AuthorizationServer::rotate_keys`] adds a generated one.
     pub async fn rotate_in_key(&self, key: KeyRecord) -> Result<KeyId, RotationError> {
-        let provider = self
-            .keys
-            .as_deref()
-            .ok_or(RotationError::Store(StoreError::msg(
-                "no key provider configured",
-            )))?;
+        let provider = self.key_provider()?;
         let kid = rotation::rotate_in(provider, key, self.config.jwt_max_lifetime).await?;
         self.forget_keys();
         Ok(kid)
@@ -189,6 +174,14 @@ impl AuthorizationServer {
         let n = rotation::purge(provider, self.clock.now()).await?;
         self.forget_keys();
         Ok(n)
+    }
+
+    fn key_provider(&self) -> Result<&dyn KeyProvider, RotationError> {
+        self.keys
+            .as_deref()
+            .ok_or(RotationError::Store(StoreError::msg(
+                "no key provider configured",
+            )))
     }
 
     fn forget_keys(&self) {

@@ -151,7 +151,18 @@ impl KeyRecord {
                 .to_vec(),
             Algorithm::Rs256 => return Err(KeyError::CannotGenerate(alg)),
         };
-        Ok(Self {
+        Ok(Self::current(alg, kid, pkcs8, now, not_before))
+    }
+
+    /// A record with no end yet.
+    fn current(
+        alg: Algorithm,
+        kid: KeyId,
+        pkcs8: Vec<u8>,
+        now: UnixTime,
+        not_before: UnixTime,
+    ) -> Self {
+        Self {
             kid,
             alg,
             private_pkcs8: Secret::new(pkcs8),
@@ -159,7 +170,7 @@ impl KeyRecord {
             not_before,
             not_after: None,
             drop_after: None,
-        })
+        }
     }
 
     /// Imports a PKCS#8 private key, checking that it is one of `alg`.
@@ -171,15 +182,7 @@ impl KeyRecord {
         not_before: UnixTime,
     ) -> Result<Self, KeyError> {
         Signer::load(alg, &pkcs8)?;
-        Ok(Self {
-            kid,
-            alg,
-            private_pkcs8: Secret::new(pkcs8),
-            created_at: now,
-            not_before,
-            not_after: None,
-            drop_after: None,
-        })
+        Ok(Self::current(alg, kid, pkcs8, now, not_before))
     }
 
     /// Whether the key signs at `now`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::Row as _;
 
-use super::store::{TokenRow, const_format_where};
+use super::store::{Decision, TokenRow, const_format_where};
 use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-use super::store::{TokenRow, const_format_where};
+use super::store::{Decision, TokenRow, const_format_where};
 use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;

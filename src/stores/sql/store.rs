@@ -35,6 +35,46 @@ macro_rules! sql_store {
                     .map_err(StoreError::new)
             }
 
+            /// The deciding step of `exchange_code` and `rotate_refresh`: the
+            /// conditional `UPDATE … WHERE used = FALSE` is the lock, so of
+            /// concurrent callers exactly one sees a row change (AC-04,
+            /// RT-04). A loser reads the grant, to tell a replay from an
+            /// unknown hash.
+            async fn decide(conn: &mut $conn, update: &str, select: &str, hash: &TokenHash) -> Result<Decision, StoreError> {
+                let key = hash.as_bytes().as_slice();
+                let changed = sqlx::query(update).bind(key).execute(&mut *conn).await?.rows_affected();
+                if changed == 1 {
+                    return Ok(Decision::Won);
+                }
+                let row = sqlx::query(select).bind(key).fetch_optional(&mut *conn).await?;
+                match row {
+                    Some(r) => Ok(Decision::Used(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
+                    None => Ok(Decision::Unknown),
+                }
+            }
+
+            /// Binds every column of a client row after `$1`, in the order
+            /// of the INSERT and UPDATE statements.
+            fn bind_client<'q>(
+                q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+                client: &'q Client,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                q.bind(client.client_id().as_str())
+                    .bind(client.client_name())
+                    .bind(client.secret_hash().map(SecretHash::encode))
+                    .bind(client.token_endpoint_auth_method().as_str())
+                    .bind(client.scope().to_string())
+                    .bind(client.default_scope().map(ToString::to_string))
+                    .bind(client.is_enabled())
+                    .bind(client.skips_consent())
+                    .bind(client.allows_plain_pkce())
+                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.access_token_format().as_str())
+                    .bind(client.jwks())
+                    .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
+            }
+
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
                 Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at).await?;
@@ -176,21 +216,7 @@ macro_rules! sql_store {
 
             async fn insert(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
-                    .bind(client.client_id().as_str())
-                    .bind(client.client_name())
-                    .bind(client.secret_hash().map(SecretHash::encode))
-                    .bind(client.token_endpoint_auth_method().as_str())
-                    .bind(client.scope().to_string())
-                    .bind(client.default_scope().map(ToString::to_string))
-                    .bind(client.is_enabled())
-                    .bind(client.skips_consent())
-                    .bind(client.allows_plain_pkce())
-                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
-                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
-                    .bind(client.access_token_format().as_str())
-                    .bind(client.jwks())
-                    .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -200,21 +226,7 @@ macro_rules! sql_store {
 
             async fn update(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await?;
-                let n = sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14 WHERE client_id = $1")
-                    .bind(client.client_id().as_str())
-                    .bind(client.client_name())
-                    .bind(client.secret_hash().map(SecretHash::encode))
-                    .bind(client.token_endpoint_auth_method().as_str())
-                    .bind(client.scope().to_string())
-                    .bind(client.default_scope().map(ToString::to_string))
-                    .bind(client.is_enabled())
-                    .bind(client.skips_consent())
-                    .bind(client.allows_plain_pkce())
-                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
-                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
-                    .bind(client.access_token_format().as_str())
-                    .bind(client.jwks())
-                    .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -295,28 +307,24 @@ macro_rules! sql_store {
 
             async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError> {
                 let mut tx = self.pool.begin().await?;
-                // The conditional UPDATE is the lock: of concurrent callers,
-                // exactly one sees a row change (AC-04).
-                let won = sqlx::query("UPDATE portcullis_codes SET used = TRUE WHERE hash = $1 AND used = FALSE")
-                    .bind(hash.as_bytes().as_slice())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                if !won {
-                    let row = sqlx::query("SELECT grant_id FROM portcullis_codes WHERE hash = $1")
-                        .bind(hash.as_bytes().as_slice())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    tx.rollback().await?;
-                    return match row {
-                        Some(r) => Ok(Exchange::AlreadyUsed(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
-                        None => Ok(Exchange::Unknown),
-                    };
-                }
-                Self::insert_tokens(&mut tx, &tokens).await?;
-                tx.commit().await?;
-                Ok(Exchange::Issued)
+                let decision = Self::decide(
+                    &mut tx,
+                    "UPDATE portcullis_codes SET used = TRUE WHERE hash = $1 AND used = FALSE",
+                    "SELECT grant_id FROM portcullis_codes WHERE hash = $1",
+                    hash,
+                )
+                .await?;
+                let outcome = match decision {
+                    Decision::Won => {
+                        Self::insert_tokens(&mut tx, &tokens).await?;
+                        tx.commit().await?;
+                        return Ok(Exchange::Issued);
+                    }
+                    Decision::Used(grant) => Exchange::AlreadyUsed(grant),
+                    Decision::Unknown => Exchange::Unknown,
+                };
+                tx.rollback().await?;
+                Ok(outcome)
             }
 
             async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
@@ -353,27 +361,24 @@ macro_rules! sql_store {
 
             async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError> {
                 let mut tx = self.pool.begin().await?;
-                // As in exchange_code: one winner among concurrent callers (RT-04).
-                let won = sqlx::query("UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE")
-                    .bind(old.as_bytes().as_slice())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
-                if !won {
-                    let row = sqlx::query("SELECT grant_id FROM portcullis_tokens WHERE hash = $1 AND kind = 1")
-                        .bind(old.as_bytes().as_slice())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    tx.rollback().await?;
-                    return match row {
-                        Some(r) => Ok(Rotation::Replayed(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
-                        None => Ok(Rotation::Unknown),
-                    };
-                }
-                Self::insert_tokens(&mut tx, &new).await?;
-                tx.commit().await?;
-                Ok(Rotation::Rotated)
+                let decision = Self::decide(
+                    &mut tx,
+                    "UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE",
+                    "SELECT grant_id FROM portcullis_tokens WHERE hash = $1 AND kind = 1",
+                    old,
+                )
+                .await?;
+                let outcome = match decision {
+                    Decision::Won => {
+                        Self::insert_tokens(&mut tx, &new).await?;
+                        tx.commit().await?;
+                        return Ok(Rotation::Rotated);
+                    }
+                    Decision::Used(grant) => Rotation::Replayed(grant),
+                    Decision::Unknown => Rotation::Unknown,
+                };
+                tx.rollback().await?;
+                Ok(outcome)
             }
 
             async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -564,6 +569,16 @@ macro_rules! sql_store {
             }
         }
     };
+}
+
+/// What the deciding `UPDATE` of an atomic step found.
+pub(super) enum Decision {
+    /// This caller changed the row: it won.
+    Won,
+    /// The row was already used: a replay of this grant.
+    Used(crate::tokens::GrantId),
+    /// No such row.
+    Unknown,
 }
 
 /// A decoded `portcullis_tokens` row.
