@@ -55,8 +55,9 @@
 //!
 //! The guides live in `docs/`: `getting-started.md` (any framework),
 //! `getting-started-axum.md`, `implementing-a-store.md`, `architecture.md`,
-//! `requirements.md` (which test proves which requirement) and
-//! `performance.md`.
+//! `requirements.md` (which test proves which requirement),
+//! `performance.md`, and `operator.md` (the `portcullis` command of the
+//! `cli` feature).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

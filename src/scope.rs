@@ -1,18 +1,27 @@
 //! `Scope` and `ScopeSet` (RFC 6749 §3.3): parse, subset, canonical string.
+//!
+//! Both are reference-counted inside, so the copies every issued token keeps
+//! of its client's scope cost no allocation.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// One scope token: `1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Scope(Box<str>);
+pub struct Scope(Arc<str>);
+
+/// Whether `s` is one well-formed scope token.
+fn is_scope_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
 
 impl Scope {
     /// Parses one scope token.
     pub fn parse(s: &str) -> Option<Self> {
-        let valid = !s.is_empty()
-            && s.bytes()
-                .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E));
-        valid.then(|| Self(s.into()))
+        is_scope_token(s).then(|| Self(s.into()))
     }
 
     /// The scope token.
@@ -29,13 +38,28 @@ impl fmt::Display for Scope {
 
 /// A set of scopes, kept sorted and without duplicates so that its string
 /// form is canonical.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct ScopeSet(Vec<Scope>);
+///
+/// Cloning shares the scopes (no allocation); the empty set holds none.
+#[derive(Clone, Default)]
+pub struct ScopeSet(Option<Arc<[Scope]>>);
 
 impl ScopeSet {
     /// The empty set.
     pub const fn empty() -> Self {
-        Self(Vec::new())
+        Self(None)
+    }
+
+    /// A set from scopes already sorted and without duplicates.
+    fn from_sorted(scopes: Vec<Scope>) -> Self {
+        if scopes.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(scopes.into()))
+        }
+    }
+
+    fn as_slice(&self) -> &[Scope] {
+        self.0.as_deref().unwrap_or_default()
     }
 
     /// Parses a space-delimited scope list. Repeated spaces and repeated
@@ -47,7 +71,7 @@ impl ScopeSet {
         }
         scopes.sort_unstable();
         scopes.dedup();
-        Some(Self(scopes))
+        Some(Self::from_sorted(scopes))
     }
 
     /// Builds a set from scopes.
@@ -55,33 +79,40 @@ impl ScopeSet {
         let mut v: Vec<Scope> = scopes.into_iter().collect();
         v.sort_unstable();
         v.dedup();
-        Self(v)
+        Self::from_sorted(v)
     }
 
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_slice().is_empty()
     }
 
     /// Number of scopes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_slice().len()
+    }
+
+    /// The position of `scope` in the set.
+    fn position(&self, scope: &str) -> Option<usize> {
+        self.as_slice()
+            .binary_search_by(|s| s.as_str().cmp(scope))
+            .ok()
     }
 
     /// Whether `scope` is in the set.
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.binary_search_by(|s| s.as_str().cmp(scope)).is_ok()
+        self.position(scope).is_some()
     }
 
     /// Whether every scope of `self` is in `other`.
     pub fn is_subset_of(&self, other: &Self) -> bool {
-        self.0.iter().all(|s| other.contains(s.as_str()))
+        self.as_slice().iter().all(|s| other.contains(s.as_str()))
     }
 
     /// The scopes of `self` that are not in `other`.
     pub fn difference(&self, other: &Self) -> Self {
-        Self(
-            self.0
+        Self::from_sorted(
+            self.as_slice()
                 .iter()
                 .filter(|s| !other.contains(s.as_str()))
                 .cloned()
@@ -91,17 +122,60 @@ impl ScopeSet {
 
     /// The union of both sets.
     pub fn union(&self, other: &Self) -> Self {
-        Self::from_scopes(self.0.iter().chain(&other.0).cloned())
+        Self::from_scopes(self.as_slice().iter().chain(other.as_slice()).cloned())
     }
 
     /// The scopes, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &Scope> {
-        self.0.iter()
+        self.as_slice().iter()
+    }
+
+    /// `ScopeSet::parse(requested)` if that is within `allowed`, else `None`.
+    /// The scopes are shared with `allowed`; when the request names exactly
+    /// `allowed` or `preferred`, the result is that set itself, so nothing is
+    /// allocated.
+    pub(crate) fn parse_within(
+        requested: &str,
+        allowed: &Self,
+        preferred: Option<&Self>,
+    ) -> Option<Self> {
+        let all = allowed.as_slice();
+        if all.len() > 64 {
+            return Self::parse(requested).filter(|s| s.is_subset_of(allowed));
+        }
+        // Bit i is set when the request names `all[i]`. A malformed token is
+        // never in `allowed`, so it is refused like any other stranger.
+        let mut named = 0u64;
+        for part in requested.split(' ').filter(|p| !p.is_empty()) {
+            named |= 1u64 << allowed.position(part)?;
+        }
+        let count = named.count_ones() as usize;
+        if count == all.len() {
+            return Some(allowed.clone());
+        }
+        if let Some(p) = preferred {
+            let same = p.len() == count
+                && p.iter().all(|s| {
+                    allowed
+                        .position(s.as_str())
+                        .is_some_and(|i| named & (1u64 << i) != 0)
+                });
+            if same {
+                return Some(p.clone());
+            }
+        }
+        Some(Self::from_sorted(
+            all.iter()
+                .enumerate()
+                .filter(|(i, _)| named & (1u64 << i) != 0)
+                .map(|(_, s)| s.clone())
+                .collect(),
+        ))
     }
 
     /// Writes the space-delimited canonical form into `out`.
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
-        for (i, s) in self.0.iter().enumerate() {
+        for (i, s) in self.as_slice().iter().enumerate() {
             if i > 0 {
                 out.push(b' ');
             }
@@ -110,9 +184,30 @@ impl ScopeSet {
     }
 }
 
+impl PartialEq for ScopeSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for ScopeSet {}
+
+impl Hash for ScopeSet {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_slice().hash(state);
+    }
+}
+
+/// Shows the scopes as a list, as `ScopeSet([Scope("a"), …])`.
+impl fmt::Debug for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ScopeSet").field(&self.as_slice()).finish()
+    }
+}
+
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, s) in self.0.iter().enumerate() {
+        for (i, s) in self.as_slice().iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
@@ -133,6 +228,68 @@ mod tests {
         assert!(ScopeSet::parse("a\"b").is_none());
         assert!(ScopeSet::parse("a\\b").is_none());
         assert!(ScopeSet::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn parse_within_is_parse_then_subset() {
+        let all = ScopeSet::parse("a b c").unwrap();
+        let default = ScopeSet::parse("b").unwrap();
+        for req in [
+            "", " ", "a", "b", "c b", "a b c", "c  a b a", "a d", "d", "a\"b", "b b", "A",
+        ] {
+            let expected = ScopeSet::parse(req).filter(|s| s.is_subset_of(&all));
+            assert_eq!(
+                ScopeSet::parse_within(req, &all, Some(&default)),
+                expected,
+                "{req:?}"
+            );
+            assert_eq!(ScopeSet::parse_within(req, &all, None), expected, "{req:?}");
+        }
+        assert_eq!(ScopeSet::parse_within("a", &ScopeSet::empty(), None), None);
+        assert_eq!(
+            ScopeSet::parse_within(" ", &ScopeSet::empty(), None),
+            Some(ScopeSet::empty())
+        );
+        // The whole set and the preferred set come back shared.
+        let same = ScopeSet::parse_within("c b a", &all, None).unwrap();
+        assert!(
+            same.0
+                .as_ref()
+                .zip(all.0.as_ref())
+                .is_some_and(|(x, y)| Arc::ptr_eq(x, y))
+        );
+        let pref = ScopeSet::parse_within("b", &all, Some(&default)).unwrap();
+        assert!(
+            pref.0
+                .as_ref()
+                .zip(default.0.as_ref())
+                .is_some_and(|(x, y)| Arc::ptr_eq(x, y))
+        );
+        // More than 64 allowed scopes take the general path.
+        let many = ScopeSet::parse(
+            &(0..70)
+                .map(|i| format!("s{i}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+        .unwrap();
+        assert_eq!(
+            ScopeSet::parse_within("s3 s69", &many, None),
+            ScopeSet::parse("s69 s3")
+        );
+        assert_eq!(ScopeSet::parse_within("s3 x", &many, None), None);
+    }
+
+    #[test]
+    fn empty_set_forms_are_equal() {
+        let parsed = ScopeSet::parse("  ").unwrap();
+        assert_eq!(parsed, ScopeSet::empty());
+        assert_eq!(ScopeSet::default(), ScopeSet::empty());
+        assert_eq!(
+            format!("{:?}", ScopeSet::parse("b a").unwrap()),
+            r#"ScopeSet([Scope("a"), Scope("b")])"#
+        );
+        assert_eq!(format!("{:?}", ScopeSet::empty()), "ScopeSet([])");
     }
 
     #[test]

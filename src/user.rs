@@ -1,12 +1,13 @@
 //! `UserId`: the resource owner's identifier, chosen by the host.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The identifier of a resource owner (the `sub` of tokens issued for them).
 /// The host decides its form; it must be non-empty, at most 255 bytes, and
-/// free of control characters.
+/// free of control characters. Cloning shares the string (no allocation).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UserId(Box<str>);
+pub struct UserId(Arc<str>);
 
 impl UserId {
     /// Parses a user id.

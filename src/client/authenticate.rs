@@ -3,8 +3,10 @@
 //! §2.3.1, `client_secret_post` and `none` (CA-01..07).
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
+use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -12,7 +14,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::error::{Error, RequestFault};
 use crate::http::Header;
-use crate::http::form::decode;
+use crate::http::form::{decode_in_place, has_escapes};
 use crate::stores::ClientStore;
 
 /// Basic credentials are standard base64; tolerate missing padding.
@@ -23,10 +25,7 @@ const BASIC: GeneralPurpose = GeneralPurpose::new(
 
 /// The credentials a request presents, before they are checked.
 pub(crate) enum Presented<'a> {
-    Basic {
-        id: String,
-        secret: String,
-    },
+    Basic(BasicCredentials),
     Post {
         id: Cow<'a, str>,
         secret: Cow<'a, str>,
@@ -38,7 +37,55 @@ pub(crate) enum Presented<'a> {
 
 impl Presented<'_> {
     fn via_basic(&self) -> bool {
-        matches!(self, Self::Basic { .. })
+        matches!(self, Self::Basic(_))
+    }
+}
+
+/// Decoded headers up to this size need no heap buffer.
+const INLINE: usize = 128;
+
+/// The id and secret of a `Basic` header, decoded in one buffer: inline
+/// unless the header is long.
+pub(crate) struct BasicCredentials {
+    buf: Buffer,
+    id: Range<usize>,
+    secret: Range<usize>,
+}
+
+enum Buffer {
+    Inline([u8; INLINE]),
+    Heap(Vec<u8>),
+}
+
+impl Buffer {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline(b) => b,
+            Self::Heap(v) => v,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Self::Inline(b) => b,
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+impl BasicCredentials {
+    /// Both parts were checked to be UTF-8 when decoded.
+    fn part(&self, range: &Range<usize>) -> &str {
+        let bytes = self.buf.bytes().get(range.clone()).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    fn id(&self) -> &str {
+        self.part(&self.id)
+    }
+
+    fn secret(&self) -> &str {
+        self.part(&self.secret)
     }
 }
 
@@ -54,7 +101,7 @@ pub(crate) fn presented<'a>(
             "authorization",
         ))),
         Header::One(value) => {
-            let Some((id, secret)) = decode_basic(value) else {
+            let Some(basic) = decode_basic(value) else {
                 // Not a usable Basic header: answer with the Basic challenge
                 // only if Basic was attempted.
                 let via_basic = value.len() >= 5
@@ -68,10 +115,10 @@ pub(crate) fn presented<'a>(
                     RequestFault::MultipleClientAuthentications,
                 ));
             }
-            if client_id.is_some_and(|body_id| *body_id != *id) {
+            if client_id.is_some_and(|body_id| *body_id != *basic.id()) {
                 return Err(Error::invalid_param("client_id"));
             }
-            Ok(Presented::Basic { id, secret })
+            Ok(Presented::Basic(basic))
         }
         Header::Absent => match (client_id, client_secret) {
             (Some(id), Some(secret)) => Ok(Presented::Post { id, secret }),
@@ -82,17 +129,40 @@ pub(crate) fn presented<'a>(
 }
 
 /// Decodes `Basic <base64(urlenc(id) ":" urlenc(secret))>` (RFC 6749 §2.3.1).
-fn decode_basic(value: &[u8]) -> Option<(String, String)> {
+/// Each part is percent-decoded in place; both must be UTF-8 and the id
+/// non-empty.
+fn decode_basic(value: &[u8]) -> Option<BasicCredentials> {
     let value = std::str::from_utf8(value).ok()?.trim();
     let (scheme, rest) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = BASIC.decode(rest.trim_start()).ok()?;
+    let encoded = rest.trim_start();
+    let mut inline = [0u8; INLINE];
+    let (mut buf, len) = match BASIC.decode_slice(encoded, &mut inline) {
+        Ok(n) => (Buffer::Inline(inline), n),
+        Err(DecodeSliceError::OutputSliceTooSmall) => {
+            let v = BASIC.decode(encoded).ok()?;
+            let n = v.len();
+            (Buffer::Heap(v), n)
+        }
+        Err(DecodeSliceError::DecodeError(_)) => return None,
+    };
+    let raw = buf.bytes_mut().get_mut(..len)?;
     let colon = raw.iter().position(|&b| b == b':')?;
-    let id = decode(raw.get(..colon)?).ok()?.into_owned();
-    let secret = decode(raw.get(colon + 1..)?).ok()?.into_owned();
-    (!id.is_empty()).then_some((id, secret))
+    let (id_part, rest) = raw.split_at_mut(colon);
+    let secret_part = rest.get_mut(1..)?;
+    let (id_len, secret_len) = if has_escapes(id_part) || has_escapes(secret_part) {
+        (decode_in_place(id_part)?, decode_in_place(secret_part)?)
+    } else {
+        (id_part.len(), secret_part.len())
+    };
+    let id = 0..id_len;
+    let secret = colon + 1..colon + 1 + secret_len;
+    let bytes = buf.bytes();
+    std::str::from_utf8(bytes.get(id.clone())?).ok()?;
+    std::str::from_utf8(bytes.get(secret.clone())?).ok()?;
+    (id_len > 0).then_some(BasicCredentials { buf, id, secret })
 }
 
 /// Checks the presented credentials against the client store. Unknown
@@ -105,7 +175,7 @@ pub(crate) async fn authenticate(
     let via_basic = presented.via_basic();
     let fail = || Error::ClientAuthentication { via_basic };
     let (id, secret, method): (&str, Option<&str>, AuthMethod) = match &presented {
-        Presented::Basic { id, secret } => (id, Some(secret), AuthMethod::ClientSecretBasic),
+        Presented::Basic(b) => (b.id(), Some(b.secret()), AuthMethod::ClientSecretBasic),
         Presented::Post { id, secret } => (id, Some(secret), AuthMethod::ClientSecretPost),
         Presented::IdOnly { id } => (id, None, AuthMethod::None),
     };
@@ -185,9 +255,34 @@ mod tests {
         // covers: CA-01
         // "my%3Aid" : "p%2Bw+d%C3%A9" → id "my:id", secret "p+w dé"
         let header = format!("Basic {}", BASIC.encode("my%3Aid:p%2Bw+d%C3%A9"));
-        let (id, secret) = decode_basic(header.as_bytes()).unwrap();
-        assert_eq!(id, "my:id");
-        assert_eq!(secret, "p+w dé");
+        let b = decode_basic(header.as_bytes()).unwrap();
+        assert_eq!(b.id(), "my:id");
+        assert_eq!(b.secret(), "p+w dé");
+    }
+
+    #[test]
+    fn long_basic_credentials_decode_on_the_heap() {
+        let (id, secret) = ("i".repeat(200), "s%3A".repeat(100));
+        let header = format!("Basic {}", BASIC.encode(format!("{id}:{secret}")));
+        let b = decode_basic(header.as_bytes()).unwrap();
+        assert!(matches!(b.buf, Buffer::Heap(_)));
+        assert_eq!(b.id(), id);
+        assert_eq!(b.secret(), "s:".repeat(100));
+        // Just fits inline / just does not; unpadded input too.
+        for n in [INLINE - 2, INLINE - 1, INLINE, INLINE + 1] {
+            let raw = format!("a:{}", "x".repeat(n - 2));
+            let header = format!("Basic {}", BASIC.encode(&raw));
+            let b = decode_basic(header.as_bytes()).unwrap();
+            assert_eq!((b.id(), b.secret().len()), ("a", n - 2));
+            let unpadded = header.trim_end_matches('=');
+            assert_eq!(
+                decode_basic(unpadded.as_bytes()).unwrap().secret().len(),
+                n - 2
+            );
+        }
+        assert!(decode_basic(format!("Basic {}", BASIC.encode("a:%ff")).as_bytes()).is_none());
+        assert!(decode_basic(format!("Basic {}", BASIC.encode("a:%f")).as_bytes()).is_none());
+        assert!(decode_basic(format!("Basic {}", BASIC.encode(b"a\xff:b")).as_bytes()).is_none());
     }
 
     #[test]

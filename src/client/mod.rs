@@ -5,6 +5,7 @@ pub(crate) mod authenticate;
 pub(crate) mod secret_hash;
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::grants::GrantType;
 use crate::redirect_uri::RedirectUri;
@@ -14,8 +15,9 @@ use crate::tokens::AccessTokenFormat;
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 
 /// A client identifier: 1 to 255 visible ASCII characters (RFC 6749 A.1).
+/// Cloning shares the string (no allocation).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ClientId(Box<str>);
+pub struct ClientId(Arc<str>);
 
 impl ClientId {
     /// Parses a client id.

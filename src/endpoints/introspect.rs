@@ -2,12 +2,11 @@
 //! authentication; active tokens are described, anything else is only
 //! `{"active":false}` (IN-01).
 
-use serde::Serialize;
-
 use crate::client::authenticate::{Credentials, client};
 use crate::endpoints::{form_post, refuse};
 use crate::error::Error;
 use crate::http::{Request, Response};
+use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
 use crate::tokens::TokenHash;
 
@@ -20,18 +19,44 @@ const PARAMS: [&str; 6] = [
     "client_assertion",
 ];
 
-#[derive(Serialize)]
+/// An active token's description, written straight into the body (RFC 7662
+/// §2.2). Strings go through serde_json for escaping; scope tokens never need
+/// any (RFC 6749 §3.3 excludes `"` and `\`).
 struct Active<'a> {
-    active: bool,
-    scope: String,
+    scope: &'a ScopeSet,
     client_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
     sub: &'a str,
     exp: u64,
     iat: u64,
     iss: &'a str,
     token_type: &'static str,
+}
+
+impl Active<'_> {
+    fn render(&self) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(256);
+        out.extend_from_slice(br#"{"active":true,"scope":""#);
+        self.scope.write_to(&mut out);
+        out.extend_from_slice(br#"","client_id":"#);
+        serde_json::to_writer(&mut out, self.client_id)?;
+        if let Some(username) = self.username {
+            out.extend_from_slice(br#","username":"#);
+            serde_json::to_writer(&mut out, username)?;
+        }
+        out.extend_from_slice(br#","sub":"#);
+        serde_json::to_writer(&mut out, self.sub)?;
+        out.extend_from_slice(br#","exp":"#);
+        serde_json::to_writer(&mut out, &self.exp)?;
+        out.extend_from_slice(br#","iat":"#);
+        serde_json::to_writer(&mut out, &self.iat)?;
+        out.extend_from_slice(br#","iss":"#);
+        serde_json::to_writer(&mut out, self.iss)?;
+        out.extend_from_slice(br#","token_type":""#);
+        out.extend_from_slice(self.token_type.as_bytes());
+        out.extend_from_slice(br#""}"#);
+        Ok(out)
+    }
 }
 
 pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
@@ -126,8 +151,7 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>,
         return inactive();
     }
     let body = Active {
-        active: true,
-        scope: scope.to_string(),
+        scope: &scope,
         client_id: client_id.as_str(),
         username: subject.as_ref().map(|s| s.as_str()),
         // RFC 9068 §2.2: without a user, the subject is the client itself.
@@ -137,5 +161,70 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>,
         iss: &server.config.issuer,
         token_type,
     };
-    serde_json::to_vec(&body).map_err(|_| Error::Store(crate::error::StoreError::msg("json")))
+    body.render()
+        .map_err(|_| Error::Store(crate::error::StoreError::msg("json")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body as it was rendered before: serde_json on this struct.
+    #[derive(serde::Serialize)]
+    struct Reference<'a> {
+        active: bool,
+        scope: String,
+        client_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        username: Option<&'a str>,
+        sub: &'a str,
+        exp: u64,
+        iat: u64,
+        iss: &'a str,
+        token_type: &'static str,
+    }
+
+    #[test]
+    fn rendering_matches_serde_json_byte_for_byte() {
+        let scopes = [ScopeSet::parse("b a").unwrap(), ScopeSet::empty()];
+        let cases = [
+            (None, "svc", "https://auth.example.com", "Bearer"),
+            (
+                Some("jo \"q\" \\ é\u{7f}"),
+                "c\"\\d",
+                "https://a.example/\u{8}\u{c}\u{1f}\n",
+                "refresh_token",
+            ),
+        ];
+        for scope in &scopes {
+            for (username, client_id, iss, token_type) in cases {
+                let sub = username.unwrap_or(client_id);
+                let active = Active {
+                    scope,
+                    client_id,
+                    username,
+                    sub,
+                    exp: 1_700_003_600,
+                    iat: 1_700_000_000,
+                    iss,
+                    token_type,
+                };
+                let reference = Reference {
+                    active: true,
+                    scope: scope.to_string(),
+                    client_id,
+                    username,
+                    sub,
+                    exp: 1_700_003_600,
+                    iat: 1_700_000_000,
+                    iss,
+                    token_type,
+                };
+                assert_eq!(
+                    String::from_utf8(active.render().unwrap()).unwrap(),
+                    serde_json::to_string(&reference).unwrap()
+                );
+            }
+        }
+    }
 }

@@ -108,7 +108,9 @@ pub(crate) async fn dispatch(
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
-/// 6749 §3.3); `invalid_scope` when malformed or outside `allowed`.
+/// 6749 §3.3); `invalid_scope` when malformed or outside `allowed`. A
+/// request naming exactly `allowed` or `default` gets that set itself (a
+/// reference-count increment, no allocation).
 pub(crate) fn requested_scope(
     requested: Option<&str>,
     allowed: &ScopeSet,
@@ -116,14 +118,7 @@ pub(crate) fn requested_scope(
 ) -> Result<ScopeSet, Error> {
     match requested {
         None => Ok(default.cloned().unwrap_or_default()),
-        Some(s) => {
-            let scope = ScopeSet::parse(s).ok_or(Error::InvalidScope)?;
-            if scope.is_subset_of(allowed) {
-                Ok(scope)
-            } else {
-                Err(Error::InvalidScope)
-            }
-        }
+        Some(s) => ScopeSet::parse_within(s, allowed, default).ok_or(Error::InvalidScope),
     }
 }
 

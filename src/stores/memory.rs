@@ -538,3 +538,194 @@ impl PasswordVerifier for MemoryUsers {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::ScopeSet;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_000);
+
+    /// A hash whose first 16 bytes are `prefix` and last 16 `tail`.
+    fn hash(prefix: u8, tail: u8) -> TokenHash {
+        let mut b = [tail; 32];
+        b[..16].fill(prefix);
+        TokenHash::from_bytes(b)
+    }
+
+    fn client(name: &str) -> ClientId {
+        ClientId::parse(name).unwrap()
+    }
+
+    fn access(hash: TokenHash, grant: GrantId, client_id: &str, life: u64) -> AccessRecord {
+        AccessRecord {
+            hash,
+            grant,
+            client_id: client(client_id),
+            subject: UserId::parse("u"),
+            scope: ScopeSet::parse("a").unwrap(),
+            issued_at: NOW,
+            expires_at: NOW.plus(life),
+        }
+    }
+
+    fn refresh(hash: TokenHash, grant: GrantId) -> RefreshRecord {
+        RefreshRecord {
+            hash,
+            grant,
+            client_id: client("c"),
+            subject: UserId::parse("u"),
+            scope: ScopeSet::parse("a").unwrap(),
+            issued_at: NOW,
+            expires_at: NOW.plus(100),
+            used: false,
+        }
+    }
+
+    /// A token that starts its own grant, as client_credentials issues it.
+    fn alone(hash: TokenHash, client_id: &str) -> NewTokens {
+        NewTokens {
+            access: access(hash, GrantId::derive(&hash), client_id, 100),
+            refresh: None,
+        }
+    }
+
+    #[test]
+    fn a_token_alone_in_its_grant_has_no_index_entry_and_is_revocable() {
+        let mut t = Tokens::default();
+        let h = hash(1, 1);
+        t.store(alone(h, "c")).unwrap();
+        assert!(t.grants.is_empty());
+        assert_eq!(t.find_access(&h).map(|a| a.hash), Some(h));
+        assert!(t.store(alone(h, "c")).is_err(), "duplicate");
+        assert_eq!(t.revoke_grant(&GrantId::derive(&h)), 1);
+        assert!(t.find_access(&h).is_none());
+        assert_eq!(t.revoke_grant(&GrantId::derive(&h)), 0);
+    }
+
+    #[test]
+    fn tokens_sharing_a_prefix_are_kept_apart() {
+        let mut t = Tokens::default();
+        let (first, second, third) = (hash(7, 1), hash(7, 2), hash(7, 3));
+        t.store(alone(first, "c")).unwrap();
+        // Same 16-byte prefix, different hash: stored in overflow, indexed
+        // under its grant (which is `first`'s, derived from the same bytes).
+        t.store(alone(second, "c")).unwrap();
+        assert_eq!(t.access_count(), 2);
+        assert_eq!(t.overflow.len(), 1);
+        assert!(
+            t.store(alone(second, "c")).is_err(),
+            "duplicate in overflow"
+        );
+        assert!(t.find_access(&third).is_none());
+        for h in [first, second] {
+            assert_eq!(t.find_access(&h).map(|a| a.hash), Some(h));
+        }
+        // Removing the first frees its slot; the second stays findable and
+        // a repeat of it is still a duplicate.
+        assert!(t.remove_access(&first));
+        assert!(!t.remove_access(&first));
+        assert_eq!(t.find_access(&second).map(|a| a.hash), Some(second));
+        assert!(t.store(alone(second, "c")).is_err());
+        t.store(alone(third, "c")).unwrap();
+        assert_eq!(t.revoke_grant(&GrantId::derive(&first)), 2);
+        assert_eq!(t.access_count(), 0);
+    }
+
+    #[test]
+    fn grants_not_derived_from_their_token_are_indexed() {
+        let mut t = Tokens::default();
+        let grant = GrantId::derive(&hash(9, 9));
+        // Two access tokens of one grant, no refresh token.
+        for h in [hash(1, 0), hash(2, 0)] {
+            t.store(NewTokens {
+                access: access(h, grant, "c", 100),
+                refresh: None,
+            })
+            .unwrap();
+        }
+        // A token alone in a grant with that id's own derivation joins it
+        // without an index entry; revoking the grant still takes it.
+        t.store(alone(hash(9, 9), "c")).unwrap();
+        // A token with a refresh token.
+        let (ah, rh) = (hash(3, 0), hash(4, 0));
+        t.store(NewTokens {
+            access: access(ah, GrantId::derive(&ah), "c", 100),
+            refresh: Some(refresh(rh, GrantId::derive(&ah))),
+        })
+        .unwrap();
+        // A refresh clash changes nothing.
+        let clash = hash(5, 0);
+        assert!(
+            t.store(NewTokens {
+                access: access(clash, GrantId::derive(&clash), "c", 100),
+                refresh: Some(refresh(rh, GrantId::derive(&clash))),
+            })
+            .is_err()
+        );
+        assert!(t.find_access(&clash).is_none());
+        assert_eq!(t.revoke_grant(&grant), 3);
+        assert_eq!(t.access_count(), 1);
+        assert_eq!(t.revoke_grant(&GrantId::derive(&ah)), 2);
+        assert_eq!(t.access_count(), 0);
+        assert!(t.refresh.is_empty());
+    }
+
+    #[test]
+    fn revoking_by_client_reaches_every_kind_of_entry() {
+        let mut t = Tokens::default();
+        t.store(alone(hash(1, 0), "gone")).unwrap();
+        t.store(alone(hash(1, 1), "gone")).unwrap(); // overflow
+        t.store(alone(hash(2, 0), "kept")).unwrap();
+        let (ah, rh) = (hash(3, 0), hash(4, 0));
+        t.store(NewTokens {
+            access: access(ah, GrantId::derive(&ah), "gone", 100),
+            refresh: Some(refresh(rh, GrantId::derive(&ah))),
+        })
+        .unwrap();
+        let n = t.revoke_where(|c, _| c.as_str() == "gone");
+        assert_eq!(n, 4);
+        assert_eq!(t.access_count(), 1);
+        assert!(t.refresh.is_empty());
+        assert!(t.find_access(&hash(2, 0)).is_some());
+    }
+
+    #[test]
+    fn purging_drops_expired_tokens_and_empty_index_entries() {
+        let mut t = Tokens::default();
+        let short = hash(1, 0);
+        t.store(NewTokens {
+            access: access(short, GrantId::derive(&short), "c", 10),
+            refresh: None,
+        })
+        .unwrap();
+        let collide = hash(1, 1);
+        t.store(NewTokens {
+            access: access(collide, GrantId::derive(&collide), "c", 10),
+            refresh: None,
+        })
+        .unwrap();
+        t.store(alone(hash(2, 0), "c")).unwrap();
+        let store = MemoryStore::default();
+        *store.write() = State {
+            tokens: t,
+            ..State::default()
+        };
+        let counts = run_now(store.purge_expired(NOW.plus(50)));
+        let counts = counts.unwrap();
+        assert_eq!(counts.access_tokens, 2);
+        let s = store.read();
+        assert_eq!(s.tokens.access_count(), 1);
+        assert!(s.tokens.grants.is_empty());
+    }
+
+    /// Runs a future that never waits (the memory store's never do).
+    fn run_now<F: std::future::Future>(f: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("the memory store never waits"),
+        }
+    }
+}

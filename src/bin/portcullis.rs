@@ -1,0 +1,580 @@
+//! `portcullis`: the operator's command-line tool for a portcullis
+//! authorization server kept in SQLite or PostgreSQL. It registers and edits
+//! clients, generates and rotates signing keys, purges and revokes tokens and
+//! withdraws consent, through the same store traits the server uses.
+//!
+//! Every command prints a table by default and stable JSON with
+//! `--format json`. Exit codes: 0 success, 1 the database or a store failed,
+//! 2 bad input, 3 something named does not exist. Errors are one line on
+//! stderr. See `docs/operator.md`.
+
+// The modules live beside this file, in `portcullis/`.
+#[path = "portcullis/client.rs"]
+mod client;
+#[path = "portcullis/db.rs"]
+mod db;
+#[path = "portcullis/keys.rs"]
+mod keys;
+#[path = "portcullis/output.rs"]
+mod output;
+#[path = "portcullis/tokens.rs"]
+mod tokens;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use portcullis::{
+    AccessTokenFormat, Algorithm, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet, UserId,
+};
+
+use crate::output::Output;
+
+/// Operate a portcullis OAuth 2.0 authorization server: clients, signing
+/// keys, tokens and consent, in its SQLite or PostgreSQL database.
+#[derive(Parser)]
+#[command(name = "portcullis", version)]
+struct Cli {
+    /// The database: sqlite://PATH or postgres://USER:PASSWORD@HOST/NAME.
+    #[arg(
+        long,
+        global = true,
+        env = "PORTCULLIS_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
+    database: Option<String>,
+    /// Output: a table for people, or JSON for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table, help_heading = "Global options")]
+    format: Format,
+    /// Seconds to wait for the database when connecting.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value_t = 10,
+        help_heading = "Global options"
+    )]
+    connect_timeout: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Aligned columns (the default).
+    Table,
+    /// One JSON document with stable field names.
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create or upgrade the schema (idempotent; run it after every upgrade).
+    Migrate,
+    /// Register, change, list, show and delete clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Generate, rotate, import and list the signing keys of JWT access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Purge expired codes, tokens and keys; revoke tokens by client or user.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// List and withdraw the consent users gave to clients.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client; a generated secret is printed once and stored hashed.
+    Create(CreateArgs),
+    /// Change a client: redirect URIs, grants, scopes, flags; rotate its secret.
+    Update(UpdateArgs),
+    /// List every client.
+    List,
+    /// Show one client.
+    Show {
+        /// The client id.
+        #[arg(value_parser = parse_client_id)]
+        client_id: ClientId,
+    },
+    /// Delete a client, revoking its codes, tokens and consent.
+    Delete {
+        /// The client id.
+        #[arg(value_parser = parse_client_id)]
+        client_id: ClientId,
+    },
+}
+
+/// `client create`: the RFC 7591 fields as flags.
+#[derive(Args)]
+struct CreateArgs {
+    /// The client id (1 to 255 visible ASCII characters); random if absent.
+    #[arg(long, value_parser = parse_client_id)]
+    client_id: Option<ClientId>,
+    /// `client_name`, shown on the consent page (default: the client id).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// A redirect URI (repeat for several).
+    #[arg(long, value_name = "URI", value_parser = parse_redirect_uri)]
+    redirect_uri: Vec<RedirectUri>,
+    /// A grant type: authorization_code, client_credentials, password or
+    /// refresh_token (repeat, or separate with commas; default
+    /// authorization_code, as in RFC 7591).
+    #[arg(long, value_name = "GRANT", value_delimiter = ',', value_parser = parse_grant_type)]
+    grant_type: Vec<GrantType>,
+    /// The scopes the client may be granted, space-separated ("read write").
+    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    scope: Option<ScopeSet>,
+    /// The scopes granted when a request names none (within --scope).
+    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    default_scope: Option<ScopeSet>,
+    /// client_secret_basic (default), client_secret_post, none,
+    /// private_key_jwt (needs --jwks) or client_secret_jwt.
+    #[arg(long, value_name = "METHOD", value_parser = parse_auth_method)]
+    token_endpoint_auth_method: Option<AuthMethod>,
+    /// A public client (no secret, PKCE required): the same as
+    /// --token-endpoint-auth-method none.
+    #[arg(long, conflicts_with = "token_endpoint_auth_method")]
+    public: bool,
+    /// The client's public JWKS (a JSON file), for private_key_jwt.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// Do not ask users for consent (first-party clients).
+    #[arg(long)]
+    skip_consent: bool,
+    /// Let the client use PKCE `plain` (the server must allow it too).
+    #[arg(long)]
+    allow_plain_pkce: bool,
+    /// The access token format: opaque (default) or jwt.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    access_token_format: Option<AccessTokenFormat>,
+    /// Access token lifetime in seconds (default: the server's).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    access_token_lifetime: Option<u64>,
+    /// Refresh token lifetime in seconds (default: the server's).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    refresh_token_lifetime: Option<u64>,
+}
+
+/// `client update`: every change is checked before anything is written.
+#[derive(Args)]
+struct UpdateArgs {
+    /// The client id.
+    #[arg(value_parser = parse_client_id)]
+    client_id: ClientId,
+    /// A new `client_name`.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Add a redirect URI (repeatable).
+    #[arg(long, value_name = "URI", value_parser = parse_redirect_uri)]
+    add_redirect_uri: Vec<RedirectUri>,
+    /// Remove a redirect URI (repeatable).
+    #[arg(long, value_name = "URI", value_parser = parse_redirect_uri)]
+    remove_redirect_uri: Vec<RedirectUri>,
+    /// Allow a grant type (repeatable, or comma-separated).
+    #[arg(long, value_name = "GRANT", value_delimiter = ',', value_parser = parse_grant_type)]
+    add_grant_type: Vec<GrantType>,
+    /// Withdraw a grant type (repeatable, or comma-separated).
+    #[arg(long, value_name = "GRANT", value_delimiter = ',', value_parser = parse_grant_type)]
+    remove_grant_type: Vec<GrantType>,
+    /// Add scopes ("a b"; repeatable).
+    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    add_scope: Vec<ScopeSet>,
+    /// Remove scopes ("a b"; repeatable).
+    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    remove_scope: Vec<ScopeSet>,
+    /// Set the default scope.
+    #[arg(long, value_name = "SCOPES", value_parser = parse_scope, conflicts_with = "clear_default_scope")]
+    default_scope: Option<ScopeSet>,
+    /// Remove the default scope.
+    #[arg(long)]
+    clear_default_scope: bool,
+    /// Whether users skip the consent page: true or false.
+    #[arg(long, value_name = "BOOL")]
+    skip_consent: Option<bool>,
+    /// Whether the client may use PKCE `plain`: true or false.
+    #[arg(long, value_name = "BOOL")]
+    allow_plain_pkce: Option<bool>,
+    /// The access token format: opaque or jwt.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    access_token_format: Option<AccessTokenFormat>,
+    /// Access token lifetime: seconds, or `default` for the server's.
+    #[arg(long, value_name = "SECONDS|default", value_parser = parse_lifetime)]
+    access_token_lifetime: Option<Lifetime>,
+    /// Refresh token lifetime: seconds, or `default` for the server's.
+    #[arg(long, value_name = "SECONDS|default", value_parser = parse_lifetime)]
+    refresh_token_lifetime: Option<Lifetime>,
+    /// Replace the secret with a new generated one, printed once; the old
+    /// one stops working at once.
+    #[arg(long)]
+    rotate_secret: bool,
+    /// Replace the public JWKS of a private_key_jwt client (a JSON file).
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// Enable the client.
+    #[arg(long, conflicts_with = "disable")]
+    enable: bool,
+    /// Disable the client: it can no longer authenticate or authorize.
+    /// Its tokens stay valid until they expire (see `tokens revoke`).
+    #[arg(long)]
+    disable: bool,
+}
+
+/// A per-client lifetime: seconds, or `None` for the server's default.
+#[derive(Clone, Copy, Debug)]
+struct Lifetime(Option<u64>);
+
+/// Where a server is needed: its issuer, and the key timing it uses.
+#[derive(Args)]
+struct ServerArgs {
+    /// The issuer of the server (an https URL, or http on loopback).
+    #[arg(
+        long,
+        env = "PORTCULLIS_ISSUER",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:9400"
+    )]
+    issuer: String,
+    /// How long before it signs a rotated-in key is published, in seconds
+    /// (the server's `key_publish_lead`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    publish_lead: u64,
+    /// Longest JWT access token lifetime, in seconds: a retired key stays
+    /// published this long after it stops signing (`jwt_max_lifetime`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    jwt_max_lifetime: u64,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make sure a key signs now, generating one only if none does;
+    /// with --force, generate a new key that signs at once.
+    Generate {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// ES256 (default) or EdDSA.
+        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = parse_generated_algorithm)]
+        algorithm: Algorithm,
+        /// Generate a new key even if one signs now; it signs at once and
+        /// the current keys stop signing (resource servers that cached the
+        /// JWKS may refuse its tokens until they reload it: prefer `keys rotate`).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Rotate: a new key is published now and signs after --publish-lead;
+    /// the current key signs until then and stays published
+    /// --jwt-max-lifetime longer.
+    Rotate {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// ES256 (default) or EdDSA.
+        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = parse_generated_algorithm)]
+        algorithm: Algorithm,
+    },
+    /// Rotate in a private key from a PKCS#8 DER file (the way to use RS256).
+    Import {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The key's algorithm: RS256, ES256 or EdDSA.
+        #[arg(long, value_name = "ALG", value_parser = parse_algorithm)]
+        algorithm: Algorithm,
+        /// The PKCS#8 DER file.
+        #[arg(long, value_name = "FILE")]
+        pkcs8: PathBuf,
+    },
+    /// List every stored key with its state; never prints a private key.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Delete expired codes, access and refresh tokens, and keys no longer
+    /// published; print the counts.
+    Purge {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Count what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Revoke every code and token of a client or of a user.
+    Revoke(RevokeArgs),
+}
+
+/// `tokens revoke`: exactly one of --client and --user.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct RevokeArgs {
+    /// Revoke everything issued to this client.
+    #[arg(long, value_name = "CLIENT_ID", value_parser = parse_client_id)]
+    client: Option<ClientId>,
+    /// Revoke everything issued for this user.
+    #[arg(long, value_name = "USER_ID", value_parser = parse_user_id)]
+    user: Option<UserId>,
+}
+
+#[derive(Subcommand)]
+enum ConsentCommand {
+    /// List the consent a user has given.
+    List {
+        /// The user.
+        #[arg(long, value_name = "USER_ID", value_parser = parse_user_id)]
+        user: UserId,
+    },
+    /// Withdraw a user's consent for a client, and revoke the codes and
+    /// tokens the client holds for that user.
+    Revoke {
+        /// The user.
+        #[arg(long, value_name = "USER_ID", value_parser = parse_user_id)]
+        user: UserId,
+        /// The client.
+        #[arg(long, value_name = "CLIENT_ID", value_parser = parse_client_id)]
+        client: ClientId,
+        /// Withdraw the consent only; leave the tokens valid until they expire.
+        #[arg(long)]
+        keep_tokens: bool,
+    },
+}
+
+fn parse_client_id(s: &str) -> Result<ClientId, String> {
+    ClientId::parse(s).ok_or_else(|| {
+        "not a client id (1 to 255 visible ASCII characters, spaces allowed)".to_owned()
+    })
+}
+
+fn parse_user_id(s: &str) -> Result<UserId, String> {
+    UserId::parse(s)
+        .ok_or_else(|| "not a user id (1 to 255 bytes, no control characters)".to_owned())
+}
+
+fn parse_redirect_uri(s: &str) -> Result<RedirectUri, String> {
+    RedirectUri::parse(s).ok_or_else(|| {
+        "not a redirect URI (an absolute URI without a fragment; no javascript:, data:, vbscript: or file:)".to_owned()
+    })
+}
+
+fn parse_grant_type(s: &str) -> Result<GrantType, String> {
+    GrantType::parse(s).ok_or_else(|| {
+        let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
+        format!("unsupported grant type (supported: {})", known.join(", "))
+    })
+}
+
+fn parse_scope(s: &str) -> Result<ScopeSet, String> {
+    ScopeSet::parse(s).ok_or_else(|| {
+        "not a scope list (space-separated tokens of visible ASCII without \" or \\)".to_owned()
+    })
+}
+
+fn parse_auth_method(s: &str) -> Result<AuthMethod, String> {
+    AuthMethod::parse(s).ok_or_else(|| {
+        "unsupported method (client_secret_basic, client_secret_post, none, private_key_jwt, client_secret_jwt)".to_owned()
+    })
+}
+
+fn parse_format(s: &str) -> Result<AccessTokenFormat, String> {
+    AccessTokenFormat::parse(s).ok_or_else(|| "expected opaque or jwt".to_owned())
+}
+
+fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
+    if s == "default" {
+        return Ok(Lifetime(None));
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(Lifetime(Some(n))),
+        _ => Err("expected a positive number of seconds, or `default`".to_owned()),
+    }
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    Algorithm::parse(s).ok_or_else(|| "expected ES256, EdDSA or RS256".to_owned())
+}
+
+fn parse_generated_algorithm(s: &str) -> Result<Algorithm, String> {
+    match parse_algorithm(s)? {
+        Algorithm::Rs256 => {
+            Err("RS256 keys cannot be generated; import one with `keys import`".to_owned())
+        }
+        alg => Ok(alg),
+    }
+}
+
+/// Why a command failed; each kind has its exit code.
+#[derive(Debug)]
+enum Failure {
+    /// The database or a store failed (exit 1).
+    Store(String),
+    /// Bad input (exit 2).
+    Input(String),
+    /// Something named does not exist (exit 3).
+    NotFound(String),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Store(_) => 1,
+            Self::Input(_) => 2,
+            Self::NotFound(_) => 3,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Self::Store(m) | Self::Input(m) | Self::NotFound(m) => m,
+        }
+    }
+
+    /// A store failure with its whole cause chain on one line, and a hint
+    /// when the schema is missing.
+    fn store(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        let mut text = String::new();
+        let mut next = Some(error);
+        while let Some(e) = next {
+            let msg = e.to_string();
+            // `StoreError` says only "storage failure"; its source says what.
+            let generic = msg == "storage failure" && e.source().is_some();
+            if !generic && !text.contains(&msg) {
+                if !text.is_empty() {
+                    text.push_str(": ");
+                }
+                text.push_str(&msg);
+            }
+            next = e.source();
+        }
+        let missing_schema = text.contains("no such table")
+            || (text.contains("relation \"portcullis_") && text.contains("does not exist"));
+        let hint = if missing_schema {
+            " (run `portcullis migrate` first)"
+        } else {
+            ""
+        };
+        Self::Store(one_line(&format!("{context}: {text}{hint}")))
+    }
+}
+
+/// Joins lines, so every message is one line.
+fn one_line(s: &str) -> String {
+    s.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What clap reports, on one line: the lines before its usage block.
+fn clap_message(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let lines: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    let text = lines.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    format!("{text} (see --help)")
+}
+
+/// The settings every command shares.
+struct Ctx {
+    database: Option<String>,
+    connect_timeout: std::time::Duration,
+}
+
+impl Ctx {
+    /// Opens the database; `create` lets `migrate` create a missing SQLite file.
+    async fn open(&self, create: bool) -> Result<db::Db, Failure> {
+        let url = self.database.as_deref().ok_or_else(|| {
+            Failure::Input("no database: pass --database URL or set PORTCULLIS_DATABASE_URL".into())
+        })?;
+        db::Db::open(url, self.connect_timeout, create).await
+    }
+}
+
+async fn run(cli: Cli) -> Result<Output, Failure> {
+    let ctx = Ctx {
+        database: cli.database,
+        connect_timeout: std::time::Duration::from_secs(cli.connect_timeout.max(1)),
+    };
+    match cli.command {
+        Command::Migrate => {
+            let db = ctx.open(true).await?;
+            let result = db.migrate().await;
+            db.close().await;
+            result
+        }
+        Command::Client(c) => client::run(&ctx, c).await,
+        Command::Keys(c) => keys::run(&ctx, c).await,
+        Command::Tokens(c) => tokens::run(&ctx, c).await,
+        Command::Consent(c) => tokens::consent(&ctx, c).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                    let _ = e.print();
+                    ExitCode::SUCCESS
+                }
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    eprintln!("error: a subcommand is missing (see --help)");
+                    ExitCode::from(2)
+                }
+                _ => {
+                    eprintln!("error: {}", clap_message(&e));
+                    ExitCode::from(2)
+                }
+            };
+        }
+    };
+    let format = cli.format;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(out) => {
+            let text = match format {
+                Format::Table => out.text(),
+                Format::Json => out.json(),
+            };
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => {
+                    for note in out.notes() {
+                        eprintln!("note: {note}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write the output: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(f) => {
+            eprintln!("error: {}", one_line(f.message()));
+            ExitCode::from(f.exit_code())
+        }
+    }
+}

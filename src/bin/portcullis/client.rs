@@ -1,0 +1,618 @@
+//! `client create | update | list | show | delete`.
+
+use portcullis::{
+    AccessTokenFormat, AuthMethod, Client, ClientError, ClientId, GrantType, RandomSource as _,
+    RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
+};
+use serde::Serialize;
+
+use crate::output::{Output, fields, list, opt, table};
+use crate::{ClientCommand, CreateArgs, Ctx, Failure, UpdateArgs};
+
+/// A client as printed: the RFC 7591 names, and never a secret or a hash.
+#[derive(Serialize)]
+pub(crate) struct ClientView {
+    client_id: String,
+    client_name: String,
+    /// `confidential` or `public`.
+    client_type: &'static str,
+    token_endpoint_auth_method: &'static str,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<&'static str>,
+    scope: String,
+    default_scope: Option<String>,
+    enabled: bool,
+    skip_consent: bool,
+    allow_plain_pkce: bool,
+    access_token_format: &'static str,
+    access_token_lifetime: Option<u64>,
+    refresh_token_lifetime: Option<u64>,
+}
+
+impl ClientView {
+    fn of(c: &Client) -> Self {
+        // Sorted as the stores return them, so `create`, `update` and
+        // `show` print one client the same way.
+        let mut redirect_uris: Vec<String> = c
+            .redirect_uris()
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect();
+        redirect_uris.sort_unstable();
+        let mut grants = c.grant_types().to_vec();
+        grants.sort_unstable();
+        Self {
+            client_id: c.client_id().to_string(),
+            client_name: c.client_name().to_owned(),
+            client_type: if c.is_confidential() {
+                "confidential"
+            } else {
+                "public"
+            },
+            token_endpoint_auth_method: c.token_endpoint_auth_method().as_str(),
+            redirect_uris,
+            grant_types: grants.iter().map(|g| g.as_str()).collect(),
+            scope: c.scope().to_string(),
+            default_scope: c.default_scope().map(ToString::to_string),
+            enabled: c.is_enabled(),
+            skip_consent: c.skips_consent(),
+            allow_plain_pkce: c.allows_plain_pkce(),
+            access_token_format: c.access_token_format().as_str(),
+            access_token_lifetime: c.access_token_lifetime(),
+            refresh_token_lifetime: c.refresh_token_lifetime(),
+        }
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("client_id", self.client_id.clone()),
+            ("client_name", self.client_name.clone()),
+            ("client_type", self.client_type.to_owned()),
+            (
+                "token_endpoint_auth_method",
+                self.token_endpoint_auth_method.to_owned(),
+            ),
+            ("redirect_uris", list(&self.redirect_uris)),
+            ("grant_types", list(&self.grant_types)),
+            ("scope", or_dash(&self.scope)),
+            ("default_scope", opt(self.default_scope.as_deref())),
+            ("enabled", self.enabled.to_string()),
+            ("skip_consent", self.skip_consent.to_string()),
+            ("allow_plain_pkce", self.allow_plain_pkce.to_string()),
+            ("access_token_format", self.access_token_format.to_owned()),
+            (
+                "access_token_lifetime",
+                self.access_token_lifetime
+                    .map_or_else(|| "server default".to_owned(), |s| format!("{s} s")),
+            ),
+            (
+                "refresh_token_lifetime",
+                self.refresh_token_lifetime
+                    .map_or_else(|| "server default".to_owned(), |s| format!("{s} s")),
+            ),
+        ]
+    }
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// `client create` and `client update`: the client, and the secret when one
+/// was just generated (`null` otherwise).
+#[derive(Serialize)]
+struct WithSecret {
+    #[serde(flatten)]
+    client: ClientView,
+    client_secret: Option<String>,
+}
+
+/// `client delete`.
+#[derive(Serialize)]
+struct Deleted {
+    client_id: String,
+    deleted: bool,
+    tokens_revoked: u64,
+    consents_revoked: u64,
+}
+
+/// How a client authenticates, and what is stored for it.
+enum Credential {
+    None,
+    Hash(SecretHash),
+    Jwks(String),
+    JwtSecret(Secret<String>),
+}
+
+/// Every field of a client, to build a new one or rebuild an edited one.
+struct Spec {
+    id: ClientId,
+    name: String,
+    method: AuthMethod,
+    credential: Credential,
+    redirect_uris: Vec<RedirectUri>,
+    grants: Vec<GrantType>,
+    scope: ScopeSet,
+    default_scope: Option<ScopeSet>,
+    enabled: bool,
+    skip_consent: bool,
+    allow_plain_pkce: bool,
+    format: AccessTokenFormat,
+    access_lifetime: Option<u64>,
+    refresh_lifetime: Option<u64>,
+}
+
+impl Spec {
+    fn of(c: &Client) -> Self {
+        let credential = if let Some(h) = c.secret_hash() {
+            Credential::Hash(h.clone())
+        } else if let Some(j) = c.jwks() {
+            Credential::Jwks(j.to_owned())
+        } else if let Some(s) = c.jwt_secret() {
+            Credential::JwtSecret(s.clone())
+        } else {
+            Credential::None
+        };
+        Self {
+            id: c.client_id().clone(),
+            name: c.client_name().to_owned(),
+            method: c.token_endpoint_auth_method(),
+            credential,
+            redirect_uris: c.redirect_uris().to_vec(),
+            grants: c.grant_types().to_vec(),
+            scope: c.scope().clone(),
+            default_scope: c.default_scope().cloned(),
+            enabled: c.is_enabled(),
+            skip_consent: c.skips_consent(),
+            allow_plain_pkce: c.allows_plain_pkce(),
+            format: c.access_token_format(),
+            access_lifetime: c.access_token_lifetime(),
+            refresh_lifetime: c.refresh_token_lifetime(),
+        }
+    }
+
+    fn build(self) -> Result<Client, ClientError> {
+        let mut b = match self.credential {
+            Credential::None => Client::public(self.id),
+            Credential::Hash(h) => Client::confidential(self.id, h),
+            Credential::Jwks(j) => Client::private_key_jwt(self.id, j),
+            Credential::JwtSecret(s) => Client::client_secret_jwt(self.id, s),
+        };
+        b = b
+            .client_name(self.name)
+            .token_endpoint_auth_method(self.method)
+            .scope(self.scope)
+            .enabled(self.enabled)
+            .skip_consent(self.skip_consent)
+            .dangerous_allow_plain_pkce(self.allow_plain_pkce)
+            .access_token_format(self.format);
+        for u in self.redirect_uris {
+            b = b.redirect_uri(u);
+        }
+        for g in self.grants {
+            b = b.grant_type(g);
+        }
+        if let Some(d) = self.default_scope {
+            b = b.default_scope(d);
+        }
+        if let Some(l) = self.access_lifetime {
+            b = b.access_token_lifetime(l);
+        }
+        if let Some(l) = self.refresh_lifetime {
+            b = b.refresh_token_lifetime(l);
+        }
+        b.build()
+    }
+}
+
+pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure> {
+    match cmd {
+        ClientCommand::Create(args) => create(ctx, args).await,
+        ClientCommand::Update(args) => update(ctx, args).await,
+        ClientCommand::List => {
+            let db = ctx.open(false).await?;
+            let result = db.clients().list().await;
+            db.close().await;
+            let clients = result.map_err(|e| Failure::store("list clients", &e))?;
+            let views: Vec<ClientView> = clients.iter().map(|c| ClientView::of(c)).collect();
+            let rows: Vec<Vec<String>> = views
+                .iter()
+                .map(|v| {
+                    vec![
+                        v.client_id.clone(),
+                        v.client_name.clone(),
+                        v.client_type.to_owned(),
+                        v.token_endpoint_auth_method.to_owned(),
+                        list(&v.grant_types),
+                        or_dash(&v.scope),
+                        v.enabled.to_string(),
+                    ]
+                })
+                .collect();
+            let text = table(
+                &[
+                    "CLIENT_ID",
+                    "NAME",
+                    "TYPE",
+                    "AUTH_METHOD",
+                    "GRANT_TYPES",
+                    "SCOPE",
+                    "ENABLED",
+                ],
+                &rows,
+                "no clients",
+            );
+            Output::new(&views, text)
+        }
+        ClientCommand::Show { client_id } => {
+            let db = ctx.open(false).await?;
+            let result = find(&db, &client_id).await;
+            db.close().await;
+            let view = ClientView::of(&result?);
+            let text = fields(&view.fields());
+            Output::new(&view, text)
+        }
+        ClientCommand::Delete { client_id } => {
+            let db = ctx.open(false).await?;
+            let result = delete(&db, &client_id).await;
+            db.close().await;
+            result
+        }
+    }
+}
+
+async fn find(db: &crate::db::Db, id: &ClientId) -> Result<Client, Failure> {
+    db.clients()
+        .find(id)
+        .await
+        .map_err(|e| Failure::store("find client", &e))?
+        .map(|c| (*c).clone())
+        .ok_or_else(|| Failure::NotFound(format!("unknown client {id}")))
+}
+
+fn read_jwks(path: &std::path::Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::Input(format!("cannot read JWKS {}: {e}", path.display())))
+}
+
+fn invalid(id: &ClientId) -> impl Fn(ClientError) -> Failure + '_ {
+    move |e| Failure::Input(format!("client {id}: {e}"))
+}
+
+/// A fresh 256-bit secret and its hash (CA-05).
+fn new_secret() -> Result<(Secret<String>, SecretHash), Failure> {
+    generate_secret(&SystemRandom::new())
+        .map_err(|e| Failure::Store(format!("cannot generate a secret: {e}")))
+}
+
+/// A random client id: 128 bits, hex.
+fn random_id() -> Result<ClientId, Failure> {
+    let mut b = [0u8; 16];
+    SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|e| Failure::Store(format!("cannot generate a client id: {e}")))?;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    ClientId::parse(&hex).ok_or_else(|| Failure::Store("generated client id is invalid".into()))
+}
+
+const SECRET_NOTE: &str =
+    "the client secret is shown only once; it is stored hashed and cannot be recovered";
+const JWT_SECRET_NOTE: &str =
+    "client_secret_jwt needs the secret in clear: it is stored unhashed (prefer private_key_jwt)";
+
+async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
+    // Everything is checked before the database is touched.
+    let id = match a.client_id {
+        Some(id) => id,
+        None => random_id()?,
+    };
+    let method = if a.public {
+        AuthMethod::None
+    } else {
+        a.token_endpoint_auth_method
+            .unwrap_or(AuthMethod::ClientSecretBasic)
+    };
+    if a.jwks.is_some() && method != AuthMethod::PrivateKeyJwt {
+        return Err(Failure::Input(
+            "--jwks is only for --token-endpoint-auth-method private_key_jwt".into(),
+        ));
+    }
+    let mut secret = None;
+    let credential = match method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            let (s, hash) = new_secret()?;
+            secret = Some(s);
+            Credential::Hash(hash)
+        }
+        AuthMethod::ClientSecretJwt => {
+            let (s, _) = new_secret()?;
+            secret = Some(s.clone());
+            Credential::JwtSecret(s)
+        }
+        AuthMethod::PrivateKeyJwt => match &a.jwks {
+            Some(path) => Credential::Jwks(read_jwks(path)?),
+            None => {
+                return Err(Failure::Input(
+                    "private_key_jwt needs the client's public keys: --jwks FILE".into(),
+                ));
+            }
+        },
+        _ => Credential::None,
+    };
+    let grants = if a.grant_type.is_empty() {
+        vec![GrantType::AuthorizationCode]
+    } else {
+        a.grant_type
+    };
+    let spec = Spec {
+        name: a.name.unwrap_or_else(|| id.to_string()),
+        id: id.clone(),
+        method,
+        credential,
+        redirect_uris: a.redirect_uri,
+        grants,
+        scope: a.scope.unwrap_or_default(),
+        default_scope: a.default_scope,
+        enabled: true,
+        skip_consent: a.skip_consent,
+        allow_plain_pkce: a.allow_plain_pkce,
+        format: a.access_token_format.unwrap_or_default(),
+        access_lifetime: a.access_token_lifetime,
+        refresh_lifetime: a.refresh_token_lifetime,
+    };
+    let client = spec.build().map_err(invalid(&id))?;
+
+    let db = ctx.open(false).await?;
+    let result = async {
+        if db
+            .clients()
+            .find(&id)
+            .await
+            .map_err(|e| Failure::store("find client", &e))?
+            .is_some()
+        {
+            return Err(Failure::Input(format!("client {id} already exists")));
+        }
+        db.clients()
+            .insert(client.clone())
+            .await
+            .map_err(|e| Failure::store("create client", &e))
+    }
+    .await;
+    db.close().await;
+    result?;
+    with_secret(&client, secret, method)
+}
+
+/// The output of `create` and `update`: the client, the secret if new.
+fn with_secret(
+    client: &Client,
+    secret: Option<Secret<String>>,
+    method: AuthMethod,
+) -> Result<Output, Failure> {
+    let shown = secret.is_some();
+    let view = ClientView::of(client);
+    let mut pairs = view.fields();
+    if let Some(s) = &secret {
+        pairs.push(("client_secret", s.expose_secret().clone()));
+    }
+    let text = fields(&pairs);
+    let out = Output::new(
+        &WithSecret {
+            client: view,
+            client_secret: secret.map(Secret::into_inner),
+        },
+        text,
+    )?;
+    Ok(match (shown, method) {
+        (true, AuthMethod::ClientSecretJwt) => out.note(SECRET_NOTE).note(JWT_SECRET_NOTE),
+        (true, _) => out.note(SECRET_NOTE),
+        (false, _) => out,
+    })
+}
+
+async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
+    let changes = a.name.is_some()
+        || !a.add_redirect_uri.is_empty()
+        || !a.remove_redirect_uri.is_empty()
+        || !a.add_grant_type.is_empty()
+        || !a.remove_grant_type.is_empty()
+        || !a.add_scope.is_empty()
+        || !a.remove_scope.is_empty()
+        || a.default_scope.is_some()
+        || a.clear_default_scope
+        || a.skip_consent.is_some()
+        || a.allow_plain_pkce.is_some()
+        || a.access_token_format.is_some()
+        || a.access_token_lifetime.is_some()
+        || a.refresh_token_lifetime.is_some()
+        || a.rotate_secret
+        || a.jwks.is_some()
+        || a.enable
+        || a.disable;
+    if !changes {
+        return Err(Failure::Input(
+            "nothing to change: give at least one option (see `client update --help`)".into(),
+        ));
+    }
+    let jwks = a.jwks.as_deref().map(read_jwks).transpose()?;
+    let db = ctx.open(false).await?;
+    let result = async {
+        let current = find(&db, &a.client_id).await?;
+        let (client, secret) = edit(&current, a, jwks)?;
+        let method = client.token_endpoint_auth_method();
+        let updated = db
+            .clients()
+            .update(client.clone())
+            .await
+            .map_err(|e| Failure::store("update client", &e))?;
+        if !updated {
+            return Err(Failure::NotFound(format!(
+                "unknown client {}",
+                client.client_id()
+            )));
+        }
+        with_secret(&client, secret, method)
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+/// Applies the changes of `client update` to `current`.
+fn edit(
+    current: &Client,
+    a: UpdateArgs,
+    jwks: Option<String>,
+) -> Result<(Client, Option<Secret<String>>), Failure> {
+    let id = a.client_id;
+    let mut s = Spec::of(current);
+    if let Some(name) = a.name {
+        s.name = name;
+    }
+    for u in &a.remove_redirect_uri {
+        if !s.redirect_uris.contains(u) {
+            return Err(Failure::Input(format!(
+                "client {id} has no redirect URI {}",
+                u.as_str()
+            )));
+        }
+        s.redirect_uris.retain(|x| x != u);
+    }
+    s.redirect_uris.extend(a.add_redirect_uri);
+    for g in &a.remove_grant_type {
+        if !s.grants.contains(g) {
+            return Err(Failure::Input(format!("client {id} has no grant type {g}")));
+        }
+        s.grants.retain(|x| x != g);
+    }
+    s.grants.extend(a.add_grant_type);
+    for remove in &a.remove_scope {
+        let missing = remove.difference(&s.scope);
+        if !missing.is_empty() {
+            return Err(Failure::Input(format!(
+                "client {id} has no scope {missing}"
+            )));
+        }
+        s.scope = s.scope.difference(remove);
+    }
+    for add in &a.add_scope {
+        s.scope = s.scope.union(add);
+    }
+    if a.clear_default_scope {
+        s.default_scope = None;
+    }
+    if let Some(d) = a.default_scope {
+        s.default_scope = Some(d);
+    }
+    if let Some(v) = a.skip_consent {
+        s.skip_consent = v;
+    }
+    if let Some(v) = a.allow_plain_pkce {
+        s.allow_plain_pkce = v;
+    }
+    if let Some(f) = a.access_token_format {
+        s.format = f;
+    }
+    if let Some(l) = a.access_token_lifetime {
+        s.access_lifetime = l.0;
+    }
+    if let Some(l) = a.refresh_token_lifetime {
+        s.refresh_lifetime = l.0;
+    }
+    if a.enable {
+        s.enabled = true;
+    }
+    if a.disable {
+        s.enabled = false;
+    }
+    if let Some(j) = jwks {
+        if s.method != AuthMethod::PrivateKeyJwt {
+            return Err(Failure::Input(format!(
+                "client {id} uses {}, not private_key_jwt: --jwks does not apply",
+                s.method.as_str()
+            )));
+        }
+        s.credential = Credential::Jwks(j);
+    }
+    let mut secret = None;
+    if a.rotate_secret {
+        match s.method {
+            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+                let (new, hash) = new_secret()?;
+                secret = Some(new);
+                s.credential = Credential::Hash(hash);
+            }
+            AuthMethod::ClientSecretJwt => {
+                let (new, _) = new_secret()?;
+                secret = Some(new.clone());
+                s.credential = Credential::JwtSecret(new);
+            }
+            other => {
+                return Err(Failure::Input(format!(
+                    "client {id} uses {} and has no secret to rotate{}",
+                    other.as_str(),
+                    if other == AuthMethod::PrivateKeyJwt {
+                        " (replace its keys with --jwks FILE)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+        }
+    }
+    let client = s.build().map_err(invalid(&id))?;
+    Ok((client, secret))
+}
+
+async fn delete(db: &crate::db::Db, id: &ClientId) -> Result<Output, Failure> {
+    find(db, id).await?;
+    // Delete first, so no new token can be issued to it, then revoke.
+    let deleted = db
+        .clients()
+        .delete(id)
+        .await
+        .map_err(|e| Failure::store("delete client", &e))?;
+    if !deleted {
+        return Err(Failure::NotFound(format!("unknown client {id}")));
+    }
+    let tokens_revoked = db.tokens().revoke_client(id).await.map_err(|e| {
+        Failure::store(
+            &format!("client {id} was deleted, but revoking its tokens failed (run `portcullis tokens revoke --client {id}`)"),
+            &e,
+        )
+    })?;
+    let mut consents_revoked = 0;
+    for user in db.consenting_users(id).await? {
+        if db
+            .consents()
+            .revoke(&user, id)
+            .await
+            .map_err(|e| {
+                Failure::store(
+                    &format!("client {id} was deleted, but withdrawing the consent of {user} failed (run `portcullis consent revoke --user {user} --client {id}`)"),
+                    &e,
+                )
+            })?
+        {
+            consents_revoked += 1;
+        }
+    }
+    let out = Deleted {
+        client_id: id.to_string(),
+        deleted: true,
+        tokens_revoked,
+        consents_revoked,
+    };
+    let text = fields(&[
+        ("client_id", out.client_id.clone()),
+        ("deleted", "true".into()),
+        ("tokens_revoked", tokens_revoked.to_string()),
+        ("consents_revoked", consents_revoked.to_string()),
+    ]);
+    Output::new(&out, text)
+}

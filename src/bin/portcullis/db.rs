@@ -1,0 +1,274 @@
+//! Opening the database, and the few questions the store traits cannot
+//! answer, asked in SQL on the store's own pool:
+//!
+//! - how many codes and tokens a purge *would* delete (`tokens purge
+//!   --dry-run`): `TokenStore::purge_expired` deletes as it counts;
+//! - which users consented to a client (`client delete`): `ConsentStore`
+//!   lists by user only; each consent found is then withdrawn through
+//!   `ConsentStore::revoke`;
+//! - revoking what one client holds for one user (`consent revoke`):
+//!   `TokenStore` revokes by client or by user, not by both.
+//!
+//! The statements use the schema this crate ships (`portcullis_codes`,
+//! `portcullis_tokens`, `portcullis_consents`) and its indexes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis::stores::{PostgresStore, SqliteStore};
+use portcullis::{
+    AuthorizationServer, ClientId, ClientStore, Config, ConsentStore, KeyProvider, PurgeCounts,
+    TokenStore, UnixTime, UserId,
+};
+use serde::Serialize;
+
+use crate::Failure;
+use crate::output::Output;
+
+enum Backend {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PostgresStore>),
+}
+
+/// An open database: every store trait, and the server built on them.
+pub(crate) struct Db {
+    backend: Backend,
+}
+
+/// Runs `$body` with `$pool` bound to the pool of whichever database is open.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match &$db.backend {
+            Backend::Sqlite(s) => {
+                let $pool = s.pool();
+                $body
+            }
+            Backend::Postgres(s) => {
+                let $pool = s.pool();
+                $body
+            }
+        }
+    };
+}
+
+/// The URL with its password (and any `password=` parameter) masked, for
+/// messages.
+pub(crate) fn redact(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "the database URL".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some_and(|q| q.contains("password")) {
+        parsed.set_query(None);
+    }
+    if parsed.as_str() == url {
+        url.to_owned()
+    } else {
+        parsed.to_string()
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite:` or `postgres:`/`postgresql:`). Without
+    /// `create`, a missing SQLite file is an error rather than created.
+    pub(crate) async fn open(url: &str, timeout: Duration, create: bool) -> Result<Self, Failure> {
+        let shown = redact(url);
+        let backend = if url.starts_with("sqlite:") {
+            if !create {
+                check_sqlite_file(url, &shown)?;
+            }
+            let store = within(timeout, &shown, SqliteStore::connect(url)).await?;
+            Backend::Sqlite(Arc::new(store))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // One plain connection first: the pool retries a refused
+            // connection until its own timeout, and hides the cause.
+            within(timeout, &shown, async {
+                use sqlx::Connection as _;
+                let conn = sqlx::PgConnection::connect(url).await?;
+                conn.close().await?;
+                Ok::<(), sqlx::Error>(())
+            })
+            .await?;
+            let store = within(timeout, &shown, PostgresStore::connect(url)).await?;
+            Backend::Postgres(Arc::new(store))
+        } else {
+            return Err(Failure::Input(format!(
+                "unsupported database URL {shown}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/NAME"
+            )));
+        };
+        Ok(Self { backend })
+    }
+
+    /// Closes the pool, so SQLite checkpoints and PostgreSQL sees a clean exit.
+    pub(crate) async fn close(&self) {
+        on_pool!(self, pool => pool.close().await);
+    }
+
+    /// `migrate`: applies the schema shipped with the crate.
+    pub(crate) async fn migrate(&self) -> Result<Output, Failure> {
+        #[derive(Serialize)]
+        struct Migrated {
+            backend: &'static str,
+            migrated: bool,
+        }
+        let (backend, result) = match &self.backend {
+            Backend::Sqlite(s) => ("sqlite", s.migrate().await),
+            Backend::Postgres(s) => ("postgresql", s.migrate().await),
+        };
+        result.map_err(|e| Failure::store("migrate", &e))?;
+        Output::new(
+            &Migrated {
+                backend,
+                migrated: true,
+            },
+            format!("schema up to date ({backend})"),
+        )
+    }
+
+    pub(crate) fn clients(&self) -> &dyn ClientStore {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+        }
+    }
+
+    pub(crate) fn tokens(&self) -> &dyn TokenStore {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+        }
+    }
+
+    pub(crate) fn consents(&self) -> &dyn ConsentStore {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+        }
+    }
+
+    pub(crate) fn keys(&self) -> &dyn KeyProvider {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+        }
+    }
+
+    /// A server on this database, as the host's would be, for key rotation
+    /// and key purging.
+    pub(crate) fn server(&self, config: Config) -> Result<AuthorizationServer, Failure> {
+        let builder = AuthorizationServer::builder(config);
+        let builder = match &self.backend {
+            Backend::Sqlite(s) => builder.store(s.clone()).key_provider(s.clone()),
+            Backend::Postgres(s) => builder.store(s.clone()).key_provider(s.clone()),
+        };
+        builder
+            .build()
+            .map_err(|e| Failure::Input(format!("server configuration: {e}")))
+    }
+
+    /// What `TokenStore::purge_expired(now)` would delete, counted without
+    /// deleting anything.
+    pub(crate) async fn count_expired(&self, now: UnixTime) -> Result<PurgeCounts, Failure> {
+        let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+        let statements = [
+            "SELECT COUNT(*) FROM portcullis_codes WHERE expires_at <= $1",
+            "SELECT COUNT(*) FROM portcullis_tokens WHERE kind = 0 AND expires_at <= $1",
+            "SELECT COUNT(*) FROM portcullis_tokens WHERE kind = 1 AND expires_at <= $1",
+        ];
+        let mut counts = [0u64; 3];
+        for (count, sql) in counts.iter_mut().zip(statements) {
+            let n: i64 =
+                on_pool!(self, pool => sqlx::query_scalar(sql).bind(now).fetch_one(pool).await)
+                    .map_err(|e| Failure::store("count expired tokens", &e))?;
+            *count = u64::try_from(n).unwrap_or(0);
+        }
+        let [codes, access_tokens, refresh_tokens] = counts;
+        Ok(PurgeCounts {
+            codes,
+            access_tokens,
+            refresh_tokens,
+        })
+    }
+
+    /// The users who have consent stored for `client`.
+    pub(crate) async fn consenting_users(&self, client: &ClientId) -> Result<Vec<UserId>, Failure> {
+        let sql = "SELECT user_id FROM portcullis_consents WHERE client_id = $1 ORDER BY user_id";
+        let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(sql).bind(client.as_str()).fetch_all(pool).await)
+            .map_err(|e| Failure::store("list consent", &e))?;
+        ids.iter()
+            .map(|id| {
+                UserId::parse(id)
+                    .ok_or_else(|| Failure::Store(format!("stored user id is invalid: {id:?}")))
+            })
+            .collect()
+    }
+
+    /// Revokes every code and token `client` holds for `user` (whole
+    /// grants: a grant's members share client and user); returns how many.
+    pub(crate) async fn revoke_user_client(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<u64, Failure> {
+        let statements = [
+            "DELETE FROM portcullis_tokens WHERE client_id = $1 AND subject = $2",
+            "DELETE FROM portcullis_codes WHERE client_id = $1 AND subject = $2",
+        ];
+        let result: Result<u64, sqlx::Error> = on_pool!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let mut n = 0;
+            for sql in statements {
+                n += sqlx::query(sql)
+                    .bind(client.as_str())
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(n)
+        }.await);
+        result.map_err(|e| Failure::store("revoke tokens", &e))
+    }
+}
+
+/// Runs a connection step under the connect timeout.
+async fn within<T, E>(
+    timeout: Duration,
+    shown: &str,
+    step: impl Future<Output = Result<T, E>>,
+) -> Result<T, Failure>
+where
+    E: std::error::Error + 'static,
+{
+    match tokio::time::timeout(timeout, step).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Failure::store(&format!("cannot open database {shown}"), &e)),
+        Err(_) => Err(Failure::Store(format!(
+            "cannot open database {shown}: no answer within {} s",
+            timeout.as_secs()
+        ))),
+    }
+}
+
+/// A command other than `migrate` must not create an empty SQLite file
+/// (a mistyped path would otherwise look like an empty server).
+fn check_sqlite_file(url: &str, shown: &str) -> Result<(), Failure> {
+    use std::str::FromStr as _;
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| Failure::Input(format!("database URL {shown}: {e}")))?;
+    let path = options.get_filename();
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(Failure::Store(format!(
+            "database file {} does not exist (run `portcullis migrate` to create it)",
+            path.display()
+        )))
+    }
+}

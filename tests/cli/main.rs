@@ -1,0 +1,1204 @@
+//! The `portcullis` operator CLI, run as a real process (the binary cargo
+//! builds for this test, `CARGO_BIN_EXE_portcullis`) against SQLite and
+//! PostgreSQL. The example server (`examples/server.rs`) runs on the same
+//! database, so a client the CLI creates, disables, re-keys or deletes is
+//! seen by a real token endpoint at once.
+//!
+//! PostgreSQL: set `PORTCULLIS_TEST_POSTGRES_URL` (`.ci/run` does). Without
+//! it the PostgreSQL test fails, on purpose. Every id is fresh and random,
+//! so the database may be shared.
+//!
+//! Run the whole `cargo test --all-features` (not `--test cli` alone, which
+//! does not rebuild the example server).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use portcullis::stores::{PostgresStore, SqliteStore};
+use portcullis::{
+    AccessRecord, Algorithm, ClientId, ClientStore, Clock as _, CodeRecord, Consent, ConsentStore,
+    GrantId, KeyId, KeyProvider, KeyRecord, NewTokens, RandomSource as _, RefreshRecord, ScopeSet,
+    SystemClock, SystemRandom, TokenHash, TokenStore, UnixTime, UserId,
+};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+/// A fresh id with a readable prefix.
+fn unique(prefix: &str) -> String {
+    let mut b = [0u8; 8];
+    SystemRandom::new().fill(&mut b).unwrap();
+    format!("{prefix}-{:016x}", u64::from_le_bytes(b))
+}
+
+/// One run of the binary.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_raw(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env_remove("PORTCULLIS_ISSUER")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the portcullis binary (built by cargo test --features cli)");
+    Run {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Asserts a failure: the exit code, nothing on stdout, and exactly one
+/// line on stderr that is an error message, not a panic. Returns the line.
+fn assert_fails(r: &Run, code: i32) -> String {
+    assert_eq!(
+        r.code, code,
+        "exit code; stdout {:?} stderr {:?}",
+        r.stdout, r.stderr
+    );
+    assert!(r.stdout.is_empty(), "stdout on failure: {:?}", r.stdout);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {:?}", r.stderr);
+    assert!(lines[0].starts_with("error: "), "{:?}", r.stderr);
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(!r.stderr.contains(bad), "{:?}", r.stderr);
+    }
+    lines[0].to_owned()
+}
+
+/// A database the CLI, the example server and the test's own store share.
+struct Db {
+    url: String,
+    clients: Arc<dyn ClientStore>,
+    tokens: Arc<dyn TokenStore>,
+    consents: Arc<dyn ConsentStore>,
+    keys: Arc<dyn KeyProvider>,
+    /// Shared with other runs: counts over all rows are lower bounds.
+    shared: bool,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+static NEXT_DIR: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "portcullis-cli-{}-{}",
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Db {
+    /// A new SQLite file, created by `portcullis migrate`.
+    async fn sqlite() -> Self {
+        let dir = temp_dir();
+        let url = format!("sqlite://{}", dir.join("auth.db").display());
+        let migrated = cli(&url, &["migrate"]);
+        assert_eq!(migrated, json!({"backend": "sqlite", "migrated": true}));
+        let store = Arc::new(SqliteStore::connect(&url).await.unwrap());
+        Self {
+            url,
+            clients: store.clone(),
+            tokens: store.clone(),
+            consents: store.clone(),
+            keys: store,
+            shared: false,
+            dir: Some(dir),
+        }
+    }
+
+    /// The shared test database, migrated by `portcullis migrate`.
+    async fn postgres() -> Self {
+        let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!("set PORTCULLIS_TEST_POSTGRES_URL to a PostgreSQL database (see .ci/run)")
+        });
+        let migrated = cli(&url, &["migrate"]);
+        assert_eq!(migrated, json!({"backend": "postgresql", "migrated": true}));
+        let store = Arc::new(PostgresStore::connect(&url).await.unwrap());
+        Self {
+            url,
+            clients: store.clone(),
+            tokens: store.clone(),
+            consents: store.clone(),
+            keys: store,
+            shared: true,
+            dir: None,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--database", &self.url];
+        all.extend_from_slice(args);
+        run_raw(&all, &[])
+    }
+
+    /// Runs with `--format json`, expects success, parses stdout.
+    fn json(&self, args: &[&str]) -> Value {
+        cli(&self.url, args)
+    }
+}
+
+fn cli(url: &str, args: &[&str]) -> Value {
+    let mut all = vec!["--database", url, "--format", "json"];
+    all.extend_from_slice(args);
+    let r = run_raw(&all, &[]);
+    assert_eq!(r.code, 0, "{args:?} failed: {}", r.stderr);
+    serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", r.stdout))
+}
+
+/// The field names of a JSON object, sorted.
+fn keys_of(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}
+
+const CLIENT_FIELDS: [&str; 14] = [
+    "client_id",
+    "client_name",
+    "client_type",
+    "token_endpoint_auth_method",
+    "redirect_uris",
+    "grant_types",
+    "scope",
+    "default_scope",
+    "enabled",
+    "skip_consent",
+    "allow_plain_pkce",
+    "access_token_format",
+    "access_token_lifetime",
+    "refresh_token_lifetime",
+];
+
+const KEY_FIELDS: [&str; 8] = [
+    "kid",
+    "algorithm",
+    "state",
+    "published",
+    "created_at",
+    "not_before",
+    "not_after",
+    "drop_after",
+];
+
+fn with(fields: &[&str], more: &[&str]) -> Vec<String> {
+    let mut all: Vec<&str> = fields.to_vec();
+    all.extend_from_slice(more);
+    names(&all)
+}
+
+/// The example server, on the same database, seeded with an issuer only.
+struct Server {
+    base: String,
+    child: Child,
+    seed: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.seed);
+    }
+}
+
+fn example_binary() -> PathBuf {
+    // target/<profile>/deps/cli-<hash> → target/<profile>/examples/server
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples")
+        .join(format!("server{}", std::env::consts::EXE_SUFFIX))
+}
+
+impl Server {
+    async fn start(database: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let seed = std::env::temp_dir().join(format!("{}.json", unique("portcullis-cli-seed")));
+        std::fs::write(&seed, json!({ "issuer": base }).to_string()).unwrap();
+        let mut child = Command::new(example_binary())
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--seed"])
+            .arg(&seed)
+            .args(["--database", database])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("example server binary (built by cargo test)");
+        let stdout = child.stdout.take().unwrap();
+        let ready = tokio::task::spawn_blocking(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("listening on "))
+        });
+        assert!(ready.await.unwrap(), "example server did not start");
+        Self { base, child, seed }
+    }
+
+    /// A `client_credentials` token request; the status and the JSON body.
+    async fn token(&self, method: &str, id: &str, secret: &str) -> (u16, Value) {
+        let http = reqwest::Client::new();
+        let url = format!("{}/token", self.base);
+        let req = match method {
+            "client_secret_post" => http.post(url).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id),
+                ("client_secret", secret),
+            ]),
+            _ => http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")]),
+        };
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        (status, serde_json::from_str(&body).unwrap())
+    }
+}
+
+fn scope(s: &str) -> ScopeSet {
+    ScopeSet::parse(s).unwrap()
+}
+
+/// An access token (and a refresh token) of `client` for `user`, stored
+/// directly, expiring at `expires_at`. Returns the two hashes.
+async fn store_tokens(
+    db: &Db,
+    client: &str,
+    user: Option<&str>,
+    issued_at: UnixTime,
+    expires_at: UnixTime,
+) -> (TokenHash, TokenHash) {
+    let access = TokenHash::of(&unique("access"));
+    let refresh = TokenHash::of(&unique("refresh"));
+    let grant = GrantId::derive(&access);
+    let client_id = ClientId::parse(client).unwrap();
+    let subject = user.map(|u| UserId::parse(u).unwrap());
+    db.tokens
+        .issue(NewTokens {
+            access: AccessRecord {
+                hash: access,
+                grant,
+                client_id: client_id.clone(),
+                subject: subject.clone(),
+                scope: scope("read"),
+                issued_at,
+                expires_at,
+            },
+            refresh: Some(RefreshRecord {
+                hash: refresh,
+                grant,
+                client_id,
+                subject,
+                scope: scope("read"),
+                issued_at,
+                expires_at,
+                used: false,
+            }),
+        })
+        .await
+        .unwrap();
+    (access, refresh)
+}
+
+/// An authorization code of `client` for `user`, stored directly.
+async fn store_code(db: &Db, client: &str, user: &str, expires_at: UnixTime) -> TokenHash {
+    let hash = TokenHash::of(&unique("code"));
+    db.tokens
+        .insert_code(CodeRecord {
+            hash,
+            grant: GrantId::derive(&hash),
+            client_id: ClientId::parse(client).unwrap(),
+            subject: UserId::parse(user).unwrap(),
+            scope: scope("read"),
+            redirect_uri: None,
+            challenge: None,
+            issued_at: UnixTime::from_secs(expires_at.as_secs().saturating_sub(60)),
+            expires_at,
+            used: false,
+        })
+        .await
+        .unwrap();
+    hash
+}
+
+/// At least `min` (shared database) or exactly `min`.
+fn count(db: &Db, v: &Value, field: &str, min: u64) {
+    let n = v[field].as_u64().unwrap();
+    if db.shared {
+        assert!(n >= min, "{field}: {n} < {min} in {v}");
+    } else {
+        assert_eq!(n, min, "{field} in {v}");
+    }
+}
+
+/// The whole life of a client, seen by a running token endpoint: create,
+/// use, disable (refused), enable and rotate the secret (old refused, new
+/// works), purge, revoke, consent, delete.
+async fn client_lifecycle(db: &Db, method: &str) {
+    // covers: CA-05, CA-07
+    let id = unique("svc");
+    let created = db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        &id,
+        "--name",
+        "Billing <svc>",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "write read",
+        "--default-scope",
+        "read",
+        "--token-endpoint-auth-method",
+        method,
+        "--access-token-lifetime",
+        "600",
+    ]);
+    assert_eq!(keys_of(&created), with(&CLIENT_FIELDS, &["client_secret"]));
+    assert_eq!(created["client_id"], json!(id));
+    assert_eq!(created["client_name"], json!("Billing <svc>"));
+    assert_eq!(created["client_type"], json!("confidential"));
+    assert_eq!(created["token_endpoint_auth_method"], json!(method));
+    assert_eq!(created["redirect_uris"], json!([]));
+    assert_eq!(created["grant_types"], json!(["client_credentials"]));
+    assert_eq!(created["scope"], json!("read write"));
+    assert_eq!(created["default_scope"], json!("read"));
+    assert_eq!(created["enabled"], json!(true));
+    assert_eq!(created["skip_consent"], json!(false));
+    assert_eq!(created["allow_plain_pkce"], json!(false));
+    assert_eq!(created["access_token_format"], json!("opaque"));
+    assert_eq!(created["access_token_lifetime"], json!(600));
+    assert_eq!(created["refresh_token_lifetime"], json!(null));
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&secret)
+        .unwrap();
+    assert_eq!(raw.len(), 32, "256-bit secret");
+
+    // Stored hashed: the store holds a SHA-256 that verifies it, not it.
+    let stored = db
+        .clients
+        .find(&ClientId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = stored.secret_hash().unwrap();
+    assert!(hash.verify(&secret));
+    assert!(hash.encode().starts_with("sha256$"));
+    assert!(!hash.encode().contains(&secret));
+
+    // `show` and `list` never print a secret.
+    let shown = db.json(&["client", "show", &id]);
+    assert_eq!(keys_of(&shown), names(&CLIENT_FIELDS));
+    let mut expected = created.clone();
+    expected.as_object_mut().unwrap().remove("client_secret");
+    assert_eq!(shown, expected);
+    let listed = db.json(&["client", "list"]);
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == json!(id))
+        .unwrap();
+    assert_eq!(entry, &expected);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("client_secret").is_none())
+    );
+    assert!(!db.run(&["client", "list"]).stdout.contains(&secret));
+
+    // A running token endpoint on the same database accepts the client.
+    let server = Server::start(&db.url).await;
+    let (status, body) = server.token(method, &id, &secret).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], json!("Bearer"));
+    assert_eq!(body["expires_in"], json!(600));
+    assert_eq!(body["scope"], json!("read"));
+
+    // Disabled: authentication refused at once.
+    let disabled = db.json(&["client", "update", &id, "--disable"]);
+    assert_eq!(disabled["enabled"], json!(false));
+    assert_eq!(disabled["client_secret"], json!(null));
+    let (status, body) = server.token(method, &id, &secret).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], json!("invalid_client"));
+
+    // Enabled with a new secret: the old one is refused, the new one works.
+    let rotated = db.json(&["client", "update", &id, "--enable", "--rotate-secret"]);
+    assert_eq!(rotated["enabled"], json!(true));
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, secret);
+    assert_eq!(new_secret.len(), 43);
+    let (status, body) = server.token(method, &id, &secret).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], json!("invalid_client"));
+    let (status, body) = server.token(method, &id, &new_secret).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Purge: expired rows go, live ones stay; --dry-run deletes nothing.
+    let now = SystemClock.now();
+    let past = UnixTime::from_secs(now.as_secs() - 3600);
+    let user = unique("user");
+    let (old_access, old_refresh) = store_tokens(
+        db,
+        &id,
+        Some(&user),
+        UnixTime::from_secs(past.as_secs() - 60),
+        past,
+    )
+    .await;
+    let old_code = store_code(db, &id, &user, past).await;
+    let (live_access, live_refresh) = store_tokens(db, &id, None, now, now.plus(3600)).await;
+    for _ in 0..2 {
+        let dry = db.json(&["tokens", "purge", "--dry-run"]);
+        assert_eq!(
+            keys_of(&dry),
+            names(&[
+                "dry_run",
+                "codes",
+                "access_tokens",
+                "refresh_tokens",
+                "keys"
+            ])
+        );
+        assert_eq!(dry["dry_run"], json!(true));
+        count(db, &dry, "codes", 1);
+        count(db, &dry, "access_tokens", 1);
+        count(db, &dry, "refresh_tokens", 1);
+        count(db, &dry, "keys", 0);
+        assert!(db.tokens.find_access(&old_access).await.unwrap().is_some());
+        assert!(
+            db.tokens
+                .find_refresh(&old_refresh)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(db.tokens.find_code(&old_code).await.unwrap().is_some());
+    }
+    let purged = db.json(&["tokens", "purge"]);
+    assert_eq!(purged["dry_run"], json!(false));
+    count(db, &purged, "codes", 1);
+    count(db, &purged, "access_tokens", 1);
+    count(db, &purged, "refresh_tokens", 1);
+    assert!(db.tokens.find_access(&old_access).await.unwrap().is_none());
+    assert!(
+        db.tokens
+            .find_refresh(&old_refresh)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.tokens.find_code(&old_code).await.unwrap().is_none());
+    assert!(db.tokens.find_access(&live_access).await.unwrap().is_some());
+    assert!(
+        db.tokens
+            .find_refresh(&live_refresh)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Revoke by client: the two tokens the server issued and the live pair.
+    let revoked = db.json(&["tokens", "revoke", "--client", &id]);
+    assert_eq!(
+        revoked,
+        json!({"client_id": id, "user_id": null, "revoked": 4})
+    );
+    assert!(db.tokens.find_access(&live_access).await.unwrap().is_none());
+
+    // Revoke by user.
+    let (user_access, _) = store_tokens(db, &id, Some(&user), now, now.plus(3600)).await;
+    let revoked = db.json(&["tokens", "revoke", "--user", &user]);
+    assert_eq!(
+        revoked,
+        json!({"client_id": null, "user_id": user, "revoked": 2})
+    );
+    assert!(db.tokens.find_access(&user_access).await.unwrap().is_none());
+
+    // Consent: listed per user, withdrawn per client with its tokens.
+    let spa = unique("spa");
+    let spa_created = db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        &spa,
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1:8765/callback",
+        "--grant-type",
+        "authorization_code,refresh_token",
+        "--scope",
+        "read",
+    ]);
+    assert_eq!(spa_created["client_type"], json!("public"));
+    assert_eq!(spa_created["token_endpoint_auth_method"], json!("none"));
+    assert_eq!(spa_created["client_secret"], json!(null));
+    assert_eq!(
+        spa_created["grant_types"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    let granted_at = UnixTime::from_secs(now.as_secs() - 10);
+    for (client, scopes) in [(&id, "read write"), (&spa, "read")] {
+        db.consents
+            .grant(Consent {
+                user: UserId::parse(&user).unwrap(),
+                client_id: ClientId::parse(client).unwrap(),
+                scope: scope(scopes),
+                granted_at,
+            })
+            .await
+            .unwrap();
+    }
+    let (consent_access, consent_refresh) =
+        store_tokens(db, &id, Some(&user), now, now.plus(3600)).await;
+    let consent_code = store_code(db, &id, &user, now.plus(60)).await;
+    let listed = db.json(&["consent", "list", "--user", &user]);
+    let mut want = vec![
+        json!({"user_id": user, "client_id": id, "scope": "read write", "granted_at": granted_at.as_secs()}),
+        json!({"user_id": user, "client_id": spa, "scope": "read", "granted_at": granted_at.as_secs()}),
+    ];
+    want.sort_by_key(|c| c["client_id"].as_str().unwrap().to_owned());
+    assert_eq!(listed, Value::Array(want));
+    let withdrawn = db.json(&["consent", "revoke", "--user", &user, "--client", &id]);
+    assert_eq!(
+        withdrawn,
+        json!({"user_id": user, "client_id": id, "consent_revoked": true, "tokens_revoked": 3})
+    );
+    assert!(
+        db.tokens
+            .find_access(&consent_access)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.tokens
+            .find_refresh(&consent_refresh)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(db.tokens.find_code(&consent_code).await.unwrap().is_none());
+    let listed = db.json(&["consent", "list", "--user", &user]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["client_id"], json!(spa));
+    let again = db.run(&["consent", "revoke", "--user", &user, "--client", &id]);
+    assert!(assert_fails(&again, 3).contains("has no consent"));
+
+    // Deleting a client withdraws its consent too.
+    let deleted = db.json(&["client", "delete", &spa]);
+    assert_eq!(
+        deleted,
+        json!({"client_id": spa, "deleted": true, "tokens_revoked": 0, "consents_revoked": 1})
+    );
+    assert_eq!(db.json(&["consent", "list", "--user", &user]), json!([]));
+
+    // Delete: its tokens are revoked and it can no longer authenticate.
+    let (status, _) = server.token(method, &id, &new_secret).await;
+    assert_eq!(status, 200);
+    let deleted = db.json(&["client", "delete", &id]);
+    assert_eq!(
+        deleted,
+        json!({"client_id": id, "deleted": true, "tokens_revoked": 1, "consents_revoked": 0})
+    );
+    let (status, body) = server.token(method, &id, &new_secret).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], json!("invalid_client"));
+    assert!(assert_fails(&db.run(&["client", "show", &id]), 3).contains("unknown client"));
+    assert!(assert_fails(&db.run(&["client", "delete", &id]), 3).contains("unknown client"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_client_lifecycle_through_the_token_endpoint() {
+    let db = Db::sqlite().await;
+    // Migrating again is harmless.
+    assert_eq!(db.json(&["migrate"])["migrated"], json!(true));
+    client_lifecycle(&db, "client_secret_basic").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_client_lifecycle_keys_and_errors() {
+    let db = Db::postgres().await;
+    client_lifecycle(&db, "client_secret_post").await;
+
+    // Keys on a shared database (other runs leave keys): a key signs after
+    // `generate`; a rotation publishes a pending key and retires every key
+    // that had no end, at the moment the new one starts signing.
+    let generated = db.json(&["keys", "generate"]);
+    assert_eq!(
+        keys_of(&generated),
+        with(&KEY_FIELDS, &["generated", "retired"])
+    );
+    assert_eq!(generated["state"], json!("signing"));
+    let rotated = db.json(&["keys", "rotate", "--jwt-max-lifetime", "60"]);
+    assert_eq!(keys_of(&rotated), with(&KEY_FIELDS, &["retired"]));
+    assert_eq!(rotated["state"], json!("pending"));
+    let retired = rotated["retired"].as_array().unwrap();
+    assert!(!retired.is_empty());
+    let listed = db.json(&["keys", "list"]);
+    let listed = listed.as_array().unwrap();
+    for kid in retired {
+        let k = listed.iter().find(|k| &k["kid"] == kid).unwrap();
+        assert_eq!(k["not_after"], rotated["not_before"]);
+        assert_eq!(
+            k["drop_after"].as_u64().unwrap(),
+            rotated["not_before"].as_u64().unwrap() + 60
+        );
+    }
+    let still = listed
+        .iter()
+        .find(|k| k["kid"] == generated["kid"])
+        .unwrap();
+    assert_eq!(still["state"], json!("signing"));
+
+    // Errors on PostgreSQL too.
+    let ghost = unique("ghost");
+    assert!(assert_fails(&db.run(&["client", "show", &ghost]), 3).contains("unknown client"));
+    let r = db.run(&["client", "update", &ghost, "--disable"]);
+    assert!(assert_fails(&r, 3).contains("unknown client"));
+}
+
+#[tokio::test]
+async fn keys_generate_rotate_import_list_and_purge() {
+    // covers: JW-01
+    let db = Db::sqlite().await;
+    assert_eq!(db.json(&["keys", "list"]), json!([]));
+    assert_eq!(db.run(&["keys", "list"]).stdout, "no keys\n");
+
+    // `generate` makes a key that signs at once, and only when none does.
+    let first = db.json(&["keys", "generate"]);
+    assert_eq!(
+        keys_of(&first),
+        with(&KEY_FIELDS, &["generated", "retired"])
+    );
+    assert_eq!(first["generated"], json!(true));
+    assert_eq!(first["algorithm"], json!("ES256"));
+    assert_eq!(first["state"], json!("signing"));
+    assert_eq!(first["published"], json!(true));
+    assert_eq!(first["not_before"], first["created_at"]);
+    assert_eq!(first["not_after"], json!(null));
+    assert_eq!(first["drop_after"], json!(null));
+    assert_eq!(first["retired"], json!([]));
+    let again = db.json(&["keys", "generate"]);
+    assert_eq!(again["generated"], json!(false));
+    assert_eq!(again["kid"], first["kid"]);
+
+    // `rotate`: published now, signs after the lead; the old key signs
+    // until then and stays published jwt_max_lifetime longer.
+    let second = db.json(&["keys", "rotate"]);
+    assert_eq!(keys_of(&second), with(&KEY_FIELDS, &["retired"]));
+    assert_eq!(second["state"], json!("pending"));
+    assert_eq!(second["published"], json!(true));
+    assert_eq!(second["retired"], json!([first["kid"]]));
+    let lead = second["not_before"].as_u64().unwrap() - second["created_at"].as_u64().unwrap();
+    assert_eq!(lead, 900);
+    let listed = db.json(&["keys", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let old = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == first["kid"])
+        .unwrap();
+    assert_eq!(keys_of(old), names(&KEY_FIELDS));
+    assert_eq!(old["state"], json!("signing"));
+    assert_eq!(old["not_after"], second["not_before"]);
+    assert_eq!(
+        old["drop_after"].as_u64().unwrap(),
+        second["not_before"].as_u64().unwrap() + 86_400
+    );
+
+    // A second rotation with other timing and algorithm: the pending key
+    // is retired before it ever signs.
+    let third = db.json(&[
+        "keys",
+        "rotate",
+        "--algorithm",
+        "EdDSA",
+        "--publish-lead",
+        "60",
+        "--jwt-max-lifetime",
+        "120",
+    ]);
+    assert_eq!(third["algorithm"], json!("EdDSA"));
+    assert_eq!(third["retired"], json!([second["kid"]]));
+    assert_eq!(
+        third["not_before"].as_u64().unwrap() - third["created_at"].as_u64().unwrap(),
+        60
+    );
+    let listed = db.json(&["keys", "list"]);
+    let states: Vec<(&Value, &Value)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (&k["kid"], &k["state"]))
+        .collect();
+    assert!(states.contains(&(&first["kid"], &json!("signing"))));
+    assert!(states.contains(&(&second["kid"], &json!("retired"))));
+    assert!(states.contains(&(&third["kid"], &json!("pending"))));
+
+    // RS256 cannot be generated, only imported from PKCS#8.
+    let r = db.run(&["keys", "generate", "--algorithm", "RS256"]);
+    assert!(assert_fails(&r, 2).contains("keys import"));
+    let pkcs8 = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rsa2048.pk8");
+    let r = db.run(&["keys", "import", "--algorithm", "ES256", "--pkcs8", pkcs8]);
+    assert!(assert_fails(&r, 2).contains("not a valid ES256 private key"));
+    let imported = db.json(&["keys", "import", "--algorithm", "RS256", "--pkcs8", pkcs8]);
+    assert_eq!(imported["algorithm"], json!("RS256"));
+    assert_eq!(imported["state"], json!("pending"));
+    assert_eq!(imported["retired"], json!([third["kid"]]));
+
+    // `generate --force`: a new key signs at once, and nothing else does.
+    let forced = db.json(&["keys", "generate", "--force", "--algorithm", "EdDSA"]);
+    assert_eq!(forced["generated"], json!(true));
+    assert_eq!(forced["state"], json!("signing"));
+    let retired = forced["retired"].as_array().unwrap();
+    assert!(retired.contains(&first["kid"]) && retired.contains(&imported["kid"]));
+    let listed = db.json(&["keys", "list"]);
+    let signing: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["state"] == json!("signing"))
+        .map(|k| &k["kid"])
+        .collect();
+    assert_eq!(signing, vec![&forced["kid"]]);
+
+    // A key past its drop time is listed as dropped, counted by a dry
+    // run, and deleted by the purge.
+    let long_ago = UnixTime::from_secs(1_000_000);
+    let mut dead = KeyRecord::generate(
+        Algorithm::Es256,
+        KeyId::parse(&unique("dead")).unwrap(),
+        long_ago,
+        long_ago,
+    )
+    .unwrap();
+    dead.not_after = Some(long_ago.plus(10));
+    dead.drop_after = Some(long_ago.plus(20));
+    db.keys.insert_key(dead.clone()).await.unwrap();
+    let listed = db.json(&["keys", "list"]);
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == json!(dead.kid.as_str()))
+        .unwrap();
+    assert_eq!(row["state"], json!("dropped"));
+    assert_eq!(row["published"], json!(false));
+    assert_eq!(row["drop_after"], json!(1_000_020));
+    assert_eq!(db.json(&["tokens", "purge", "--dry-run"])["keys"], json!(1));
+    assert_eq!(db.json(&["tokens", "purge", "--dry-run"])["keys"], json!(1));
+    assert_eq!(db.json(&["tokens", "purge"])["keys"], json!(1));
+    assert_eq!(db.json(&["tokens", "purge", "--dry-run"])["keys"], json!(0));
+    assert!(
+        !db.json(&["keys", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == json!(dead.kid.as_str()))
+    );
+
+    // No private key, in any encoding, in anything printed.
+    let mut printed = String::new();
+    for args in [
+        &["keys", "list"][..],
+        &["--format", "json", "keys", "list"][..],
+        &["--format", "json", "keys", "generate"][..],
+        &["keys", "generate"][..],
+    ] {
+        printed.push_str(&db.run(args).stdout);
+    }
+    let table = db.run(&["keys", "list"]).stdout;
+    assert!(table.starts_with("KID "), "{table}");
+    assert!(table.contains("STATE"));
+    for key in db.keys.keys().await.unwrap() {
+        let der = key.private_pkcs8.expose_secret();
+        let encodings = [
+            base64::engine::general_purpose::STANDARD.encode(der),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(der),
+            der.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        ];
+        for e in encodings {
+            // Any 16-character window of the key would do; check several.
+            for start in (0..e.len().saturating_sub(16)).step_by(24) {
+                assert!(!printed.contains(&e[start..start + 16]));
+            }
+        }
+    }
+    assert!(!printed.to_lowercase().contains("private"));
+}
+
+#[tokio::test]
+async fn bad_input_is_one_line_on_stderr_and_a_nonzero_exit() {
+    let db = Db::sqlite().await;
+    let id = unique("svc");
+    db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        &id,
+        "--grant-type",
+        "client_credentials",
+    ]);
+
+    // Usage and values: exit 2.
+    let r = run_raw(&["client", "list"], &[]);
+    assert!(assert_fails(&r, 2).contains("PORTCULLIS_DATABASE_URL"));
+    let r = db.run(&["client", "create", "--grant-type", "implicit"]);
+    assert!(assert_fails(&r, 2).contains("unsupported grant type"));
+    let r = db.run(&["client", "create", "--redirect-uri", "not a uri"]);
+    assert!(assert_fails(&r, 2).contains("not a redirect URI"));
+    let r = db.run(&[
+        "client",
+        "update",
+        &id,
+        "--add-redirect-uri",
+        "https://a.example/cb#frag",
+    ]);
+    assert!(assert_fails(&r, 2).contains("not a redirect URI"));
+    let r = db.run(&["client", "create", "--redirect-uri", "javascript:alert(1)"]);
+    assert_fails(&r, 2);
+    let r = db.run(&["client", "create", "--scope", "a\"b"]);
+    assert!(assert_fails(&r, 2).contains("not a scope"));
+    let r = db.run(&["client", "create", "--client-id", "bad\tid"]);
+    assert!(assert_fails(&r, 2).contains("not a client id"));
+    let r = db.run(&[
+        "client",
+        "create",
+        "--grant-type",
+        "client_credentials",
+        "--public",
+    ]);
+    assert!(assert_fails(&r, 2).contains("public clients may not use client_credentials"));
+    let r = db.run(&["client", "create", "--grant-type", "authorization_code"]);
+    assert!(assert_fails(&r, 2).contains("requires a redirect URI"));
+    let r = db.run(&[
+        "client",
+        "create",
+        "--client-id",
+        &id,
+        "--grant-type",
+        "client_credentials",
+    ]);
+    assert!(assert_fails(&r, 2).contains("already exists"));
+    let r = db.run(&[
+        "client",
+        "create",
+        "--scope",
+        "a",
+        "--default-scope",
+        "b",
+        "--grant-type",
+        "client_credentials",
+    ]);
+    assert!(assert_fails(&r, 2).contains("default scope"));
+    let r = db.run(&["client", "create", "--access-token-lifetime", "0"]);
+    assert_fails(&r, 2);
+    let r = db.run(&[
+        "client",
+        "create",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+    ]);
+    assert!(assert_fails(&r, 2).contains("--jwks"));
+    let r = db.run(&[
+        "client",
+        "update",
+        &id,
+        "--remove-redirect-uri",
+        "https://a.example/cb",
+    ]);
+    assert!(assert_fails(&r, 2).contains("has no redirect URI"));
+    let r = db.run(&[
+        "client",
+        "update",
+        &id,
+        "--remove-grant-type",
+        "refresh_token",
+    ]);
+    assert!(assert_fails(&r, 2).contains("has no grant type"));
+    let r = db.run(&["client", "update", &id, "--enable", "--disable"]);
+    assert_fails(&r, 2);
+    let r = db.run(&["client", "update", &id]);
+    assert!(assert_fails(&r, 2).contains("nothing to change"));
+    let r = db.run(&["client", "create", "--bogus"]);
+    assert_fails(&r, 2);
+    let r = db.run(&["--format", "yaml", "client", "list"]);
+    assert_fails(&r, 2);
+    let r = db.run(&["client"]);
+    assert_fails(&r, 2);
+    let r = db.run(&["tokens", "revoke"]);
+    assert_fails(&r, 2);
+    let r = db.run(&["keys", "generate", "--issuer", "http://auth.example.com"]);
+    assert!(assert_fails(&r, 2).contains("issuer"));
+
+    // Unknown things: exit 3.
+    let r = db.run(&["client", "show", "ghost"]);
+    assert_eq!(assert_fails(&r, 3), "error: unknown client ghost");
+    let r = db.run(&["client", "update", "ghost", "--rotate-secret"]);
+    assert_fails(&r, 3);
+    let r = db.run(&["client", "delete", "ghost"]);
+    assert_fails(&r, 3);
+    let r = db.run(&["consent", "revoke", "--user", "nobody", "--client", &id]);
+    assert_fails(&r, 3);
+
+    // The database: exit 1, the password never shown.
+    let r = run_raw(
+        &[
+            "--database",
+            "postgres://portcullis:hunter2@127.0.0.1:1/nothing",
+            "client",
+            "list",
+        ],
+        &[],
+    );
+    let msg = assert_fails(&r, 1);
+    assert!(
+        msg.contains("cannot open database postgres://portcullis:***@127.0.0.1:1/nothing"),
+        "{msg}"
+    );
+    assert!(!msg.contains("hunter2"));
+    let r = run_raw(
+        &["--database", "mysql://localhost/x", "client", "list"],
+        &[],
+    );
+    assert!(assert_fails(&r, 2).contains("unsupported database URL"));
+    let dir = temp_dir();
+    let missing = format!("sqlite://{}", dir.join("missing.db").display());
+    let r = run_raw(&["--database", &missing, "client", "list"], &[]);
+    assert!(assert_fails(&r, 1).contains("does not exist"));
+    assert!(!dir.join("missing.db").exists(), "must not create the file");
+    let empty = dir.join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let r = run_raw(
+        &[
+            "--database",
+            &format!("sqlite://{}", empty.display()),
+            "client",
+            "list",
+        ],
+        &[],
+    );
+    assert!(assert_fails(&r, 1).contains("run `portcullis migrate` first"));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // The environment variable stands in for --database; help and version work.
+    let r = run_raw(
+        &["--format", "json", "client", "list"],
+        &[("PORTCULLIS_DATABASE_URL", &db.url)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.stdout).unwrap()[0]["client_id"],
+        json!(id)
+    );
+    let r = run_raw(&["--help"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("migrate") && r.stdout.contains("consent"));
+    let r = run_raw(&["--version"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("portcullis "));
+}
+
+#[tokio::test]
+async fn client_update_edits_every_field_and_tables_are_the_default() {
+    let db = Db::sqlite().await;
+    let created = db.run(&[
+        "client",
+        "create",
+        "--name",
+        "Web",
+        "--redirect-uri",
+        "https://app.example/cb",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "read",
+    ]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    // Human output: a field per line, the secret once, a note on stderr.
+    let line = |name: &str| -> String {
+        created
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {}", created.stdout))
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let id = line("client_id");
+    assert_eq!(id.len(), 32, "random id: {id}");
+    assert_eq!(line("client_secret").len(), 43);
+    assert_eq!(line("client_name"), "Web");
+    assert!(created.stderr.contains("shown only once"));
+
+    let updated = db.json(&[
+        "client",
+        "update",
+        &id,
+        "--name",
+        "Web app",
+        "--add-redirect-uri",
+        "http://127.0.0.1/cb",
+        "--remove-redirect-uri",
+        "https://app.example/cb",
+        "--add-grant-type",
+        "client_credentials",
+        "--remove-grant-type",
+        "refresh_token",
+        "--add-scope",
+        "write admin",
+        "--remove-scope",
+        "read",
+        "--default-scope",
+        "write",
+        "--skip-consent",
+        "true",
+        "--allow-plain-pkce",
+        "true",
+        "--access-token-format",
+        "jwt",
+        "--access-token-lifetime",
+        "120",
+        "--refresh-token-lifetime",
+        "7200",
+    ]);
+    assert_eq!(keys_of(&updated), with(&CLIENT_FIELDS, &["client_secret"]));
+    assert_eq!(
+        updated,
+        json!({
+            "client_id": id,
+            "client_name": "Web app",
+            "client_type": "confidential",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "redirect_uris": ["http://127.0.0.1/cb"],
+            "grant_types": ["authorization_code", "client_credentials"],
+            "scope": "admin write",
+            "default_scope": "write",
+            "enabled": true,
+            "skip_consent": true,
+            "allow_plain_pkce": true,
+            "access_token_format": "jwt",
+            "access_token_lifetime": 120,
+            "refresh_token_lifetime": 7200,
+            "client_secret": null
+        })
+    );
+    // The secret did not change: only --rotate-secret changes it.
+    let stored = db
+        .clients
+        .find(&ClientId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.secret_hash().unwrap().verify(&line("client_secret")));
+    let back = db.json(&[
+        "client",
+        "update",
+        &id,
+        "--clear-default-scope",
+        "--access-token-lifetime",
+        "default",
+        "--skip-consent",
+        "false",
+        "--access-token-format",
+        "opaque",
+    ]);
+    assert_eq!(back["default_scope"], json!(null));
+    assert_eq!(back["access_token_lifetime"], json!(null));
+    assert_eq!(back["refresh_token_lifetime"], json!(7200));
+    assert_eq!(back["skip_consent"], json!(false));
+    assert_eq!(back["access_token_format"], json!("opaque"));
+
+    // A public client has no secret to rotate; client_secret_jwt keeps one
+    // in clear, and says so.
+    let spa = db.json(&[
+        "client",
+        "create",
+        "--public",
+        "--redirect-uri",
+        "http://127.0.0.1/cb",
+    ]);
+    let spa_id = spa["client_id"].as_str().unwrap();
+    let r = db.run(&["client", "update", spa_id, "--rotate-secret"]);
+    assert!(assert_fails(&r, 2).contains("no secret to rotate"));
+    let jwt = db.run(&[
+        "client",
+        "create",
+        "--token-endpoint-auth-method",
+        "client_secret_jwt",
+        "--grant-type",
+        "client_credentials",
+    ]);
+    assert_eq!(jwt.code, 0, "{}", jwt.stderr);
+    assert!(jwt.stderr.contains("stored unhashed"));
+
+    // The list as a table.
+    let table = db.run(&["client", "list"]);
+    assert_eq!(table.code, 0);
+    let mut lines = table.stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "CLIENT_ID",
+            "NAME",
+            "TYPE",
+            "AUTH_METHOD",
+            "GRANT_TYPES",
+            "SCOPE",
+            "ENABLED"
+        ]
+    );
+    assert_eq!(lines.count(), 3);
+    assert!(table.stdout.contains(&id) && table.stdout.contains(spa_id));
+}
