@@ -27,13 +27,25 @@ pub(crate) fn parse_lenient<'a, const N: usize>(
     input: &'a [u8],
     names: &[&'static str; N],
 ) -> ([Option<Cow<'a, str>>; N], Option<Error>) {
+    let slot = |name: &str| names.iter().position(|n| *n == name);
     match std::str::from_utf8(input) {
         // The usual case: one UTF-8 check for the whole input, after which
-        // a part without escapes needs none of its own.
+        // a part without escapes needs none of its own, and a name that is
+        // one of `names` as sent needs no decoding (`names` have no escapes).
         Ok(text) => assign(
             text.split('&').filter(|p| !p.is_empty()).map(|pair| {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                Ok((decode_str(name)?, decode_str(value)?))
+                let at = match slot(name) {
+                    Some(i) => Some(i),
+                    None if has_escapes(name.as_bytes()) => slot(&decode(name.as_bytes())?),
+                    None => None,
+                };
+                let value = if has_escapes(value.as_bytes()) {
+                    decode(value.as_bytes())?
+                } else {
+                    Cow::Borrowed(value)
+                };
+                Ok((at, value))
             }),
             names,
         ),
@@ -49,32 +61,33 @@ pub(crate) fn parse_lenient<'a, const N: usize>(
                         ),
                         None => (pair, &[][..]),
                     };
-                    Ok((decode(name)?, decode(value)?))
+                    let at = slot(&decode(name)?);
+                    Ok((at, decode(value)?))
                 }),
             names,
         ),
     }
 }
 
-/// Puts each decoded pair in its slot: the first fault wins, a known name
-/// seen twice is a fault, unknown names are ignored (RFC 6749 §3.1) and an
-/// empty value counts as absent.
+/// Puts each value in the slot of its name: the first fault wins, a known
+/// name seen twice is a fault, unknown names (no slot) are ignored (RFC 6749
+/// §3.1) and an empty value counts as absent.
 fn assign<'a, const N: usize>(
-    pairs: impl Iterator<Item = Result<(Cow<'a, str>, Cow<'a, str>), Error>>,
+    pairs: impl Iterator<Item = Result<(Option<usize>, Cow<'a, str>), Error>>,
     names: &[&'static str; N],
 ) -> ([Option<Cow<'a, str>>; N], Option<Error>) {
     let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
     let mut seen = [false; N];
     let mut fault = None;
     for decoded in pairs {
-        let (name, value) = match decoded {
-            Ok(nv) => nv,
+        let (slot, value) = match decoded {
+            Ok(sv) => sv,
             Err(e) => {
                 fault.get_or_insert(e);
                 continue;
             }
         };
-        let Some(slot) = names.iter().position(|n| *n == name) else {
+        let Some(slot) = slot else {
             continue;
         };
         let (Some(seen_slot), Some(out_slot), Some(param)) =
@@ -96,34 +109,42 @@ fn assign<'a, const N: usize>(
     (out, fault)
 }
 
-/// [`decode`] of a part of input already known to be UTF-8.
-fn decode_str(raw: &str) -> Result<Cow<'_, str>, Error> {
-    if has_escapes(raw.as_bytes()) {
-        decode(raw.as_bytes())
-    } else {
-        Ok(Cow::Borrowed(raw))
+/// Whether `raw` holds a `%` or a `+`, i.e. needs decoding. Without
+/// branches: sixteen bytes at a time, which the compiler turns into vector
+/// compares, and shorter input as two overlapping words.
+pub(crate) fn has_escapes(raw: &[u8]) -> bool {
+    fn block(bytes: &[u8]) -> bool {
+        <&[u8; 16]>::try_from(bytes).is_ok_and(|b| {
+            b.iter().fold(0, |found, b| {
+                found | u8::from(*b == b'%') | u8::from(*b == b'+')
+            }) != 0
+        })
+    }
+    match raw.len() {
+        0..8 => raw.iter().any(|&b| b == b'%' || b == b'+'),
+        len @ 8..16 => {
+            let word = |bytes: Option<&[u8]>| {
+                bytes
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_le_bytes)
+            };
+            word_has_escape(word(raw.get(..8))) || word_has_escape(word(raw.get(len - 8..)))
+        }
+        len => {
+            let mut chunks = raw.chunks_exact(16);
+            // The last sixteen bytes overlap the last whole block if need be.
+            chunks.any(block) || block(raw.get(len - 16..).unwrap_or_default())
+        }
     }
 }
 
-/// Whether `raw` holds a `%` or a `+`, i.e. needs decoding. Without
-/// branches, sixteen bytes at a time where there are sixteen, which the
-/// compiler turns into vector compares.
-pub(crate) fn has_escapes(raw: &[u8]) -> bool {
-    fn escapes(bytes: &[u8]) -> u8 {
-        bytes.iter().fold(0, |found, b| {
-            found | u8::from(*b == b'%') | u8::from(*b == b'+')
-        })
-    }
-    let block = |bytes: &[u8]| <&[u8; 16]>::try_from(bytes).map_or(0, |b| escapes(b));
-    let Some(tail_start) = raw.len().checked_sub(16) else {
-        return escapes(raw) != 0;
-    };
-    let mut chunks = raw.chunks_exact(16);
-    if chunks.any(|chunk| block(chunk) != 0) {
-        return true;
-    }
-    // The last sixteen bytes, overlapping the last whole block if need be.
-    block(raw.get(tail_start..).unwrap_or_default()) != 0
+/// Whether one of the eight bytes of `w` is `%` or `+` (the classic test
+/// for a zero byte, on `w` xor each of them repeated).
+fn word_has_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+    has_zero(w ^ (ONES * u64::from(b'%'))) || has_zero(w ^ (ONES * u64::from(b'+')))
 }
 
 /// Percent-decodes one name or value, `+` meaning space, and checks UTF-8.
@@ -223,14 +244,17 @@ mod tests {
 
     #[test]
     fn escapes_are_found_anywhere() {
-        for n in 0..40 {
-            let mut raw = vec![b'a'; n];
-            assert!(!has_escapes(&raw));
-            for i in 0..n {
-                for c in [b'%', b'+'] {
-                    raw[i] = c;
-                    assert!(has_escapes(&raw), "{n} {i}");
-                    raw[i] = b'a';
+        let scalar = |raw: &[u8]| raw.iter().any(|&b| b == b'%' || b == b'+');
+        for len in 0..40 {
+            for fill in [0u8, b'a', b'$', b'&', b'*', b',', 0x80, 0xa5, 0xab, 0xff] {
+                let mut raw = vec![fill; len];
+                assert_eq!(has_escapes(&raw), scalar(&raw));
+                for at in 0..len {
+                    for v in 0..=255u8 {
+                        raw[at] = v;
+                        assert_eq!(has_escapes(&raw), scalar(&raw), "{len} {fill} {at} {v}");
+                    }
+                    raw[at] = fill;
                 }
             }
         }
@@ -287,24 +311,46 @@ mod tests {
         ));
     }
 
-    /// The part-by-part parser alone, as it was before the UTF-8 fast path.
+    /// The parser as it was before the fast paths: decode every name and
+    /// value, then look the name up.
     fn reference<'a, const N: usize>(
         input: &'a [u8],
         names: &[&'static str; N],
     ) -> ([Option<Cow<'a, str>>; N], Option<Error>) {
-        assign(
-            input
-                .split(|&b| b == b'&')
-                .filter(|p| !p.is_empty())
-                .map(|pair| {
-                    let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                        Some(i) => (&pair[..i], &pair[i + 1..]),
-                        None => (pair, &[][..]),
-                    };
-                    Ok((decode(name)?, decode(value)?))
-                }),
-            names,
-        )
+        let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
+        let mut seen = [false; N];
+        let mut fault = None;
+        for pair in input.split(|&b| b == b'&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (raw_name, raw_value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            let decoded = decode(raw_name).and_then(|name| Ok((name, decode(raw_value)?)));
+            let (name, value) = match decoded {
+                Ok(nv) => nv,
+                Err(e) => {
+                    fault.get_or_insert(e);
+                    continue;
+                }
+            };
+            let Some(slot) = names.iter().position(|n| *n == name) else {
+                continue;
+            };
+            if seen[slot] {
+                fault.get_or_insert(Error::InvalidRequest(RequestFault::DuplicateParameter(
+                    names[slot],
+                )));
+                continue;
+            }
+            seen[slot] = true;
+            if !value.is_empty() {
+                out[slot] = Some(value);
+            }
+        }
+        (out, fault)
     }
 
     #[test]
