@@ -53,8 +53,11 @@
 //! | [`PasswordVerifier`] | resource-owner passwords (password grant) | [`MemoryUsers`] |
 //! | [`Clock`], [`RandomSource`] | time and randomness | [`SystemClock`], [`SystemRandom`] |
 //!
-//! The guides live in `docs/`: `getting-started.md` (any framework),
-//! `getting-started-axum.md`, `implementing-a-store.md`, `architecture.md`,
+//! The guides live in `docs/`: `getting-started.md` (the core API),
+//! `getting-started-axum.md`, `getting-started-actix-web.md`,
+//! `getting-started-hyper.md`, `getting-started-any-framework.md` (an
+//! adapter for a framework we don't ship), `implementing-a-store.md`,
+//! `architecture.md`,
 //! `requirements.md` (which test proves which requirement),
 //! `performance.md`, and `operator.md` (the `portcullis` command of the
 //! `cli` feature).
@@ -123,9 +126,21 @@ struct GettingStartedDoctests;
 #[doc = include_str!("../docs/implementing-a-store.md")]
 struct ImplementingAStoreDoctests;
 
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../docs/getting-started-axum.md")]
 struct GettingStartedAxumDoctests;
+
+#[cfg(all(doctest, feature = "actix-web"))]
+#[doc = include_str!("../docs/getting-started-actix-web.md")]
+struct GettingStartedActixWebDoctests;
+
+#[cfg(all(doctest, feature = "hyper"))]
+#[doc = include_str!("../docs/getting-started-hyper.md")]
+struct GettingStartedHyperDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started-any-framework.md")]
+struct GettingStartedAnyFrameworkDoctests;
 
 #[cfg(all(doctest, feature = "postgres"))]
 #[doc = include_str!("../docs/sql-stores.md")]

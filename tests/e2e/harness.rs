@@ -1,5 +1,6 @@
-//! Starts the example server as a child process with a seed file, and a
-//! cookie-keeping "browser" that fills in its login and consent forms.
+//! Starts an example server (axum, actix-web or hyper) as a child process
+//! with a seed file, and a cookie-keeping "browser" that fills in its login
+//! and consent forms.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,6 +11,27 @@ pub(crate) const WEB_SECRET: &str = "we:b+se%cr/et~ !x";
 pub(crate) const SVC_SECRET: &str = "svc-secret";
 pub(crate) const PW_SECRET: &str = "pw-secret";
 pub(crate) const ALICE_PASSWORD: &str = "correct horse battery staple";
+
+/// Which example binary hosts the server: all three serve the same demo
+/// (`examples/demo/mod.rs`) through their framework's adapter.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Framework {
+    Axum,
+    #[cfg_attr(not(feature = "actix-web"), allow(dead_code))]
+    Actix,
+    #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
+    Hyper,
+}
+
+impl Framework {
+    fn example(self) -> &'static str {
+        match self {
+            Self::Axum => "server",
+            Self::Actix => "actix",
+            Self::Hyper => "hyper",
+        }
+    }
+}
 
 /// Where the example server keeps its state.
 #[derive(Clone, Copy, Debug)]
@@ -41,18 +63,21 @@ impl Drop for Server {
     }
 }
 
-fn example_binary() -> std::path::PathBuf {
-    // target/<profile>/deps/e2e-<hash> → target/<profile>/examples/server
+fn example_binary(framework: Framework) -> std::path::PathBuf {
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/examples/<name>
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX))
+    dir.join("examples").join(format!(
+        "{}{}",
+        framework.example(),
+        std::env::consts::EXE_SUFFIX
+    ))
 }
 
 impl Server {
-    pub(crate) async fn start_on(backend: Backend) -> Self {
+    pub(crate) async fn start_on(framework: Framework, backend: Backend) -> Self {
         match backend {
-            Backend::Memory => Self::start_with(None, None).await,
+            Backend::Memory => Self::start_with(framework, None, None).await,
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!(
                     "portcullis-e2e-db-{}-{}",
@@ -61,7 +86,7 @@ impl Server {
                 ));
                 std::fs::create_dir_all(&dir).unwrap();
                 let url = format!("sqlite://{}", dir.join("auth.db").display());
-                let mut server = Self::start_with(Some(&url), None).await;
+                let mut server = Self::start_with(framework, Some(&url), None).await;
                 server.db_dir = Some(dir);
                 server
             }
@@ -70,7 +95,11 @@ impl Server {
 
     /// Starts the example with `--database URL` when given, on `port` when
     /// given (a restart must keep its issuer).
-    pub(crate) async fn start_with(database: Option<&str>, port: Option<u16>) -> Self {
+    pub(crate) async fn start_with(
+        framework: Framework,
+        database: Option<&str>,
+        port: Option<u16>,
+    ) -> Self {
         // The issuer must be known before the port is: reserve a port first.
         let port = port.unwrap_or_else(|| {
             std::net::TcpListener::bind("127.0.0.1:0")
@@ -97,6 +126,10 @@ impl Server {
                  "grant_types": ["client_credentials"], "scope": "read write",
                  "access_token_format": "jwt",
                  "token_endpoint_auth_method": "client_secret_basic"},
+                {"client_id": "shortsvc", "client_secret": SVC_SECRET, "redirect_uris": [],
+                 "grant_types": ["client_credentials"], "scope": "read",
+                 "access_token_lifetime": 2,
+                 "token_endpoint_auth_method": "client_secret_basic"},
                 {"client_id": "pw", "client_secret": PW_SECRET, "redirect_uris": [],
                  "grant_types": ["password", "refresh_token"], "scope": "read",
                  "token_endpoint_auth_method": "client_secret_basic"}
@@ -110,7 +143,7 @@ impl Server {
         std::fs::write(&path, seed.to_string()).unwrap();
         let log = path.with_extension("log");
         let log_file = std::fs::File::create(&log).unwrap();
-        let mut child = Command::new(example_binary())
+        let mut child = Command::new(example_binary(framework))
             .args(["--addr", &format!("127.0.0.1:{port}"), "--seed"])
             .arg(&path)
             .args(database.map(|d| vec!["--database", d]).unwrap_or_default())
@@ -118,7 +151,9 @@ impl Server {
             .stderr(Stdio::from(log_file))
             .env("RUST_LOG", "debug")
             .spawn()
-            .expect("example server binary (built by cargo test)");
+            .unwrap_or_else(|e| {
+                panic!("example {framework:?} (built by cargo test --all-features): {e}")
+            });
         let stdout = child.stdout.take().unwrap();
         let ready = tokio::task::spawn_blocking(move || {
             BufReader::new(stdout)
@@ -281,4 +316,77 @@ impl Session {
         }
         self.decide(&page, "allow").await
     }
+}
+
+/// One response read off a raw connection.
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl RawResponse {
+    /// Every value of a header (names are case-insensitive).
+    pub(crate) fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).first().copied()
+    }
+}
+
+/// Sends `head` (request line and headers, without the blank line) and then
+/// `body`, which may be only a part of what the head announces, on a fresh
+/// connection, and reads one response without waiting for the connection to
+/// close. A server that waited for the rest of the body would time out here.
+pub(crate) async fn raw(server: &Server, head: &str, body: &[u8]) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{head}\r\nHost: {addr}\r\n\r\n").into_bytes();
+    request.extend_from_slice(body);
+    // The server may stop reading and close early: that is what is tested.
+    let _ = stream.write_all(&request).await;
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed before a response");
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < length {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed inside the body");
+            body.extend_from_slice(&chunk[..n]);
+        }
+        RawResponse {
+            status: status.parse().unwrap(),
+            headers,
+            body: String::from_utf8(body).unwrap(),
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("no response within 10 s: was the whole body awaited?")
 }

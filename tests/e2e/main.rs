@@ -1,10 +1,15 @@
-//! End-to-end tests: the real example server (`examples/server.rs`), started
-//! as a process on a random loopback port, driven by the `oauth2` crate and
-//! an HTTP client with a cookie jar for the login and consent forms.
+//! End-to-end tests: the real example servers, started as processes on a
+//! random loopback port, driven by the `oauth2` crate, an HTTP client with a
+//! cookie jar for the login and consent forms, and raw TCP where the exact
+//! bytes matter. The suite is written once and runs against every host:
+//! `examples/server.rs` (axum), `examples/actix.rs` (actix-web) and
+//! `examples/hyper.rs` (hyper), which serve the same demo through their
+//! framework's adapter.
 //!
-//! The binary is the one `cargo test` builds beside this test; run the whole
-//! `cargo test --all-features` (not `--test e2e` alone, which does not rebuild
-//! examples) so the SQLite test finds a `--database`-capable server.
+//! The binaries are the ones `cargo test` builds beside this test; run the
+//! whole `cargo test --all-features` (not `--test e2e` alone, which does not
+//! rebuild examples) so every host exists and the SQLite tests find a
+//! `--database`-capable server.
 
 // Test harness: a failed precondition should fail the test loudly.
 #![allow(
@@ -16,7 +21,7 @@
 
 mod harness;
 
-use harness::{Backend, CALLBACK, Server, Session};
+use harness::{Backend, CALLBACK, Framework, Server, Session};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl,
@@ -72,9 +77,12 @@ fn param(url: &url::Url, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-async fn confidential_code_flow_with_pkce_refresh_and_replay(backend: Backend) {
+async fn confidential_code_flow_with_pkce_refresh_and_replay(
+    framework: Framework,
+    backend: Backend,
+) {
     // covers: AZ-05, AZ-08, AC-02, RT-02, PK-01, CA-01
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -158,9 +166,9 @@ async fn confidential_code_flow_with_pkce_refresh_and_replay(backend: Backend) {
     assert!(!info.active());
 }
 
-async fn public_client_code_flow_and_new_scope_asks_again(backend: Backend) {
+async fn public_client_code_flow_and_new_scope_asks_again(framework: Framework, backend: Backend) {
     // covers: AZ-08, PK-02, CA-04
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "spa", None);
     let http = harness::http_client();
@@ -195,9 +203,9 @@ async fn public_client_code_flow_and_new_scope_asks_again(backend: Backend) {
     assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
 }
 
-async fn deny_gives_access_denied_with_state_and_iss(backend: Backend) {
+async fn deny_gives_access_denied_with_state_and_iss(framework: Framework, backend: Backend) {
     // covers: AZ-07, AZ-04, AZ-05
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
@@ -220,8 +228,11 @@ async fn deny_gives_access_denied_with_state_and_iss(backend: Backend) {
     assert!(param(&callback, "code").is_none());
 }
 
-async fn wrong_password_shows_the_form_again_and_issues_no_code(backend: Backend) {
-    let server = Server::start_on(backend).await;
+async fn wrong_password_shows_the_form_again_and_issues_no_code(
+    framework: Framework,
+    backend: Backend,
+) {
+    let server = Server::start_on(framework, backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let (challenge, _) = PkceCodeChallenge::new_random_sha256();
@@ -238,9 +249,9 @@ async fn wrong_password_shows_the_form_again_and_issues_no_code(backend: Backend
     assert!(resp.location.is_none());
 }
 
-async fn client_credentials_revocation_and_introspection(backend: Backend) {
+async fn client_credentials_revocation_and_introspection(framework: Framework, backend: Backend) {
     // covers: CC-01, RV-01, IN-01
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let http = harness::http_client();
     let svc = oauth_client(&server, "svc", Some(harness::SVC_SECRET));
     let tokens = svc
@@ -287,9 +298,9 @@ async fn client_credentials_revocation_and_introspection(backend: Backend) {
     );
 }
 
-async fn password_grant_enabled_by_seed(backend: Backend) {
+async fn password_grant_enabled_by_seed(framework: Framework, backend: Backend) {
     // covers: PW-01
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let http = harness::http_client();
     let c = oauth_client(&server, "pw", Some(harness::PW_SECRET));
     let ok = c
@@ -311,9 +322,9 @@ async fn password_grant_enabled_by_seed(backend: Backend) {
     assert!(bad.is_err());
 }
 
-async fn metadata_matches_the_seed(backend: Backend) {
+async fn metadata_matches_the_seed(framework: Framework, backend: Backend) {
     // covers: MD-01, AZ-05
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let body = harness::http_client()
         .get(format!(
             "{}/.well-known/oauth-authorization-server",
@@ -351,9 +362,9 @@ async fn metadata_matches_the_seed(backend: Backend) {
     }
 }
 
-async fn bad_authorization_requests_never_5xx(backend: Backend) {
+async fn bad_authorization_requests_never_5xx(framework: Framework, backend: Backend) {
     // covers: AZ-03, AZ-09, AZ-01, RB-01
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let session = Session::new(&server);
     let base = format!("{}/authorize", server.base);
     let cb = "redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback";
@@ -418,9 +429,12 @@ async fn bad_authorization_requests_never_5xx(backend: Backend) {
     assert_eq!(param(&loc, "state").as_deref(), Some("s"));
 }
 
-async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm(backend: Backend) {
+async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm(
+    framework: Framework,
+    backend: Backend,
+) {
     // covers: RB-03
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let http = harness::http_client();
@@ -459,15 +473,19 @@ async fn logs_requests_without_secrets_and_exits_cleanly_on_sigterm(backend: Bac
 }
 
 #[cfg(feature = "sqlite")]
-#[tokio::test]
-async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart() {
+async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart(
+    framework: Framework,
+) {
     // covers: AZ-08, RT-02, CC-01
-    let dir = std::env::temp_dir().join(format!("portcullis-e2e-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "portcullis-e2e-{framework:?}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}", dir.join("auth.db").display());
     let http = harness::http_client();
 
-    let server = Server::start_with(Some(&db), None).await;
+    let server = Server::start_with(framework, Some(&db), None).await;
     let port = server.port();
     let session = Session::new(&server);
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
@@ -489,7 +507,7 @@ async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart() 
     assert!(clean);
 
     // Same database, same issuer: everything is still there.
-    let server = Server::start_with(Some(&db), Some(port)).await;
+    let server = Server::start_with(framework, Some(&db), Some(port)).await;
     let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
     let info = client
         .introspect(tokens.access_token())
@@ -533,9 +551,9 @@ async fn sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart() 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn jwt_tokens_jwks_and_the_protected_route(backend: Backend) {
+async fn jwt_tokens_jwks_and_the_protected_route(framework: Framework, backend: Backend) {
     // covers: TK-03, TK-04, JW-01
-    let server = Server::start_on(backend).await;
+    let server = Server::start_on(framework, backend).await;
     let http = harness::http_client();
     let get_me = |token: Option<String>| {
         let mut req = http.get(format!("{}/api/me", server.base));
@@ -623,31 +641,231 @@ async fn jwt_tokens_jwks_and_the_protected_route(backend: Backend) {
     );
 }
 
-/// Every scenario runs against the example server on the in-memory store and,
-/// with the `sqlite` feature, on SQLite.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::Backend::Memory).await;
-                }
-            )*
+async fn protected_route_with_valid_expired_and_insufficient_scope_tokens(
+    framework: Framework,
+    backend: Backend,
+) {
+    // covers: TK-04, TK-05
+    let server = Server::start_on(framework, backend).await;
+    let http = harness::http_client();
+    let get_me = |token: &str| {
+        http.get(format!("{}/api/me", server.base))
+            .header("authorization", format!("Bearer {token}"))
+            .send()
+    };
+    let token = |id: &'static str, scope: &'static str| {
+        let client = oauth_client(&server, id, Some(harness::SVC_SECRET));
+        let http = http.clone();
+        async move {
+            client
+                .exchange_client_credentials()
+                .add_scope(Scope::new(scope.into()))
+                .request_async(&http)
+                .await
+                .unwrap()
+                .access_token()
+                .secret()
+                .clone()
         }
-        #[cfg(feature = "sqlite")]
-        mod sqlite {
+    };
+    // `shortsvc` tokens live 2 s (the seed's `access_token_lifetime`). The
+    // clock counts whole seconds, so one is valid for at least 1 s.
+    let short = token("shortsvc", "read").await;
+    let issued = std::time::Instant::now();
+    assert_eq!(
+        get_me(&short).await.unwrap().status(),
+        200,
+        "not expired yet"
+    );
+    let valid = token("svc", "read").await;
+    let r = get_me(&valid).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let me: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(
+        (me["sub"].as_str(), me["scope"].as_str()),
+        (Some("svc"), Some("read"))
+    );
+
+    // Insufficient scope: a valid token without `read` is a 403 naming it.
+    let write_only = token("jwtsvc", "write").await;
+    let r = get_me(&write_only).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"read\""), "{challenge}");
+
+    // Expired: the same token, three seconds after issuance, is refused.
+    tokio::time::sleep_until((issued + std::time::Duration::from_millis(3100)).into()).await;
+    let r = get_me(&short).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(get_me(&valid).await.unwrap().status(), 200);
+}
+
+async fn http_handling_is_the_same_on_every_host(framework: Framework, backend: Backend) {
+    // covers: TOK-01, TOK-02, TOK-04, TOK-06, TOK-08
+    let server = Server::start_on(framework, backend).await;
+    let basic = format!(
+        "Authorization: Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("svc:{}", harness::SVC_SECRET)
+        )
+    );
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    let limit = 64 * 1024;
+
+    // A declared 1 MiB body: refused from the head, before the body is sent.
+    let r = harness::raw(
+        &server,
+        &format!("POST /token HTTP/1.1\r\n{form}\r\nContent-Length: 1048576"),
+        &[b'x'; 1024],
+    )
+    .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.body.contains("\"invalid_request\""), "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // An undeclared (chunked) body: reading stops at the limit.
+    let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+    let r = harness::raw(
+        &server,
+        &format!("POST /token HTTP/1.1\r\n{form}\r\nTransfer-Encoding: chunked"),
+        chunk.repeat(5).as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+    // One byte over the limit is refused; exactly the limit is read.
+    let r = harness::raw(
+        &server,
+        &format!(
+            "POST /revoke HTTP/1.1\r\n{form}\r\nContent-Length: {}",
+            limit + 1
+        ),
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    let mut body = String::from("grant_type=client_credentials&scope=read&pad=");
+    body.push_str(&"x".repeat(limit - body.len()));
+    let r = harness::raw(
+        &server,
+        &format!(
+            "POST /token HTTP/1.1\r\n{basic}\r\n{form}\r\nContent-Length: {}",
+            body.len()
+        ),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("pragma"), Some("no-cache"));
+
+    // Every header line reaches the core: a repeated Authorization is refused.
+    let body = "grant_type=client_credentials";
+    let r = harness::raw(
+        &server,
+        &format!(
+            "POST /token HTTP/1.1\r\n{basic}\r\n{basic}\r\n{form}\r\nContent-Length: {}",
+            body.len()
+        ),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("\"invalid_request\""), "{}", r.body);
+    // A failed Basic attempt carries the challenge (one header, as sent).
+    let r = harness::raw(
+        &server,
+        &format!(
+            "POST /token HTTP/1.1\r\nAuthorization: Basic c3ZjOm5vcGU=\r\n{form}\r\nContent-Length: {}",
+            body.len()
+        ),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header_values("www-authenticate").len(), 1);
+    assert!(r.header("www-authenticate").unwrap().starts_with("Basic "));
+    // The charset parameter is tolerated, the wrong type is not.
+    let r = harness::raw(
+        &server,
+        &format!(
+            "POST /token HTTP/1.1\r\n{basic}\r\nContent-Type: application/x-www-form-urlencoded; charset=UTF-8\r\nContent-Length: {}",
+            body.len()
+        ),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = harness::raw(
+        &server,
+        &format!(
+            "POST /token HTTP/1.1\r\n{basic}\r\nContent-Type: application/json\r\nContent-Length: {}",
+            body.len()
+        ),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
+    // Methods: the form endpoints are POST only, the documents GET.
+    for path in ["/token", "/revoke", "/introspect"] {
+        let r = harness::raw(&server, &format!("GET {path} HTTP/1.1"), b"").await;
+        assert_eq!(r.status, 405, "GET {path}");
+        assert_eq!(r.header("allow"), Some("POST"), "GET {path}");
+    }
+    for path in ["/.well-known/oauth-authorization-server", "/jwks.json"] {
+        let r = harness::raw(&server, &format!("GET {path} HTTP/1.1"), b"").await;
+        assert_eq!(r.status, 200, "GET {path}");
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let r = harness::raw(
+            &server,
+            &format!("POST {path} HTTP/1.1\r\nContent-Length: 0"),
+            b"",
+        )
+        .await;
+        assert_eq!(r.status, 405, "POST {path}");
+        assert!(r.header("allow").unwrap().contains("GET"), "POST {path}");
+    }
+    let r = harness::raw(&server, "GET /nowhere HTTP/1.1", b"").await;
+    assert_eq!(r.status, 404);
+    // The protected route's challenge without credentials: no error code.
+    let r = harness::raw(&server, "GET /api/me HTTP/1.1", b"").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"oauth\""));
+}
+
+/// Every scenario runs against each host on the in-memory store, and on
+/// SQLite against axum (the store does not depend on the framework; the
+/// restart test below runs `--database` on every host).
+macro_rules! on_every_host {
+    ($($name:ident),* $(,)?) => {
+        on_every_host!(@host axum_memory, Axum, Memory, [feature = "axum"]; $($name),*);
+        on_every_host!(@host actix_memory, Actix, Memory, [feature = "actix-web"]; $($name),*);
+        on_every_host!(@host hyper_memory, Hyper, Memory, [feature = "hyper"]; $($name),*);
+        on_every_host!(@host axum_sqlite, Axum, Sqlite, [feature = "sqlite"]; $($name),*);
+    };
+    (@host $module:ident, $framework:ident, $backend:ident, [$($cfg:tt)*]; $($name:ident),*) => {
+        #[cfg($($cfg)*)]
+        mod $module {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
+                    super::$name(super::Framework::$framework, super::Backend::$backend).await;
                 }
             )*
         }
     };
 }
 
-on_every_backend!(
+on_every_host!(
     confidential_code_flow_with_pkce_refresh_and_replay,
     public_client_code_flow_and_new_scope_asks_again,
     deny_gives_access_denied_with_state_and_iss,
@@ -658,4 +876,36 @@ on_every_backend!(
     bad_authorization_requests_never_5xx,
     logs_requests_without_secrets_and_exits_cleanly_on_sigterm,
     jwt_tokens_jwks_and_the_protected_route,
+    protected_route_with_valid_expired_and_insufficient_scope_tokens,
+    http_handling_is_the_same_on_every_host,
 );
+
+/// `--database` on every host: state survives a restart.
+#[cfg(feature = "sqlite")]
+mod restart {
+    #[tokio::test]
+    async fn axum() {
+        super::sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart(
+            super::Framework::Axum,
+        )
+        .await;
+    }
+
+    #[cfg(feature = "actix-web")]
+    #[tokio::test]
+    async fn actix() {
+        super::sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart(
+            super::Framework::Actix,
+        )
+        .await;
+    }
+
+    #[cfg(feature = "hyper")]
+    #[tokio::test]
+    async fn hyper() {
+        super::sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart(
+            super::Framework::Hyper,
+        )
+        .await;
+    }
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: the token endpoint (client_credentials) on each of the
+# three example hosts (axum, actix-web, hyper), next to the same host serving
+# a static JSON body of the same size and headers (`--static-token-json`,
+# POST /static/token), in the same run, driven by wrk on loopback.
+#
+#   bash benches/http_load.sh            # results in target/http_load/
+#
+# Traffic goes only to 127.0.0.1, in bounded runs (DURATION each, default
+# 10s, after a 2 s warm-up). The server is pinned to SERVER_CPUS and wrk to
+# WRK_CPUS (default: one core each on a 2-core machine), so the two do not
+# compete for a core; each host then runs one worker thread.
+#
+# Both routes read the same request (the same form body and Basic
+# credentials of the demo's `demo-service` client, whose generated secret is
+# stored as one SHA-256) through the same adapter; the difference between
+# the two rates is the work of portcullis's core and store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_CPUS=${SERVER_CPUS:-0}
+WRK_CPUS=${WRK_CPUS:-1}
+HOSTS=${HOSTS:-"server actix hyper"}
+OUT=target/http_load
+mkdir -p "$OUT"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --quiet --features actix-web,hyper \
+  --example server --example actix --example hyper
+
+# wrk reports latencies as 123.45us / 1.23ms / 1.02s: print milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+    printf "%.2f", n }'
+}
+
+# utime + stime of every thread of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+pid=""
+cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
+trap cleanup EXIT
+
+summary="$OUT/summary.md"
+{
+  echo "| host | route | requests/s | p99 (ms) | server CPU | server CPU µs/request | non-2xx | body bytes |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+} >"$summary"
+
+for host in $HOSTS; do
+  case $host in server) name=axum ;; actix) name=actix-web ;; *) name=$host ;; esac
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  log="$OUT/$host.out"
+  RUST_LOG=warn taskset -c "$SERVER_CPUS" "target/release/examples/$host" \
+    --addr "127.0.0.1:$port" --static-token-json >"$log" 2>"$OUT/$host.err" &
+  pid=$!
+  for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
+  grep -q '^listening on ' "$log" || { echo "$host did not start" >&2; cat "$OUT/$host.err" >&2; exit 1; }
+  secret=$(awk '$1 == "demo-service" { print $4 }' "$log")
+  basic=$(printf 'demo-service:%s' "$secret" | base64 -w0)
+  script="$OUT/client_credentials.lua"
+  cat >"$script" <<EOF
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&scope=read"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $basic"
+EOF
+  for route in static/token token; do
+    url="http://127.0.0.1:$port/$route"
+    # One request first: it must succeed, and its body size is recorded.
+    size=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -X POST \
+      -H "Authorization: Basic $basic" -H 'Content-Type: application/x-www-form-urlencoded' \
+      --data 'grant_type=client_credentials&scope=read' "$url")
+    [ "${size%% *}" = 200 ] || { echo "$name $route: HTTP ${size%% *}" >&2; exit 1; }
+    taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" >/dev/null
+    result="$OUT/$host-${route//\//-}.txt"
+    cpu0=$(cpu_ticks "$pid")
+    taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" >"$result"
+    cpu1=$(cpu_ticks "$pid")
+    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$result")
+    requests=$(awk '/requests in/ { print $1 }' "$result")
+    seconds=$(awk '/requests in/ { sub(/s,$/, "", $4); print $4 }' "$result")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$result")")
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$result")
+    # The server's CPU time in the run: busy share of its core, and per request.
+    cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" -v s="$seconds" \
+      'BEGIN { printf "%.0f%% | %.1f", 100 * t / hz / s, 1e6 * t / hz / n }')
+    echo "| $name | POST /$route | $rps | $p99 | $cpu | ${non2xx:-0} | ${size#* } |" >>"$summary"
+  done
+  cleanup
+  pid=""
+done
+
+echo
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p')"
+echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency; server on CPU $SERVER_CPUS, wrk on CPU $WRK_CPUS"
+echo
+cat "$summary"
+# The target: the token endpoint reaches at least half the static rate.
+awk -F'|' 'NR > 2 {
+    gsub(/ /, "", $2);
+    if ($3 ~ /static/) s[$2] = $4 + 0; else t[$2] = $4 + 0 }
+  END { for (h in t) printf "%s: token/static = %.2f %s\n", h, t[h] / s[h], (t[h] * 2 >= s[h] ? "(target met)" : "(below the 0.5 target)") }' "$summary"

@@ -1,0 +1,92 @@
+//! The demo authorization server of `server.rs`, on actix-web 4: the same
+//! endpoints, login and consent pages, protected `/api/me` route and
+//! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
+//!
+//! Run: `cargo run --example actix --features actix-web`.
+//!
+//! This file is only the actix-web wiring; everything else is in
+//! `demo/mod.rs`.
+
+#[path = "demo/mod.rs"]
+mod demo;
+
+use actix_web::dev::Service;
+use actix_web::http::header;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use demo::Demo;
+use portcullis::BearerToken;
+use portcullis::adapters::actix::{OwnedRequest, configure};
+use portcullis::http::Response;
+
+fn cookie(req: &HttpRequest) -> Option<&[u8]> {
+    req.headers().get(header::COOKIE).map(|v| v.as_bytes())
+}
+
+async fn authorize(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    demo.authorize(&req.as_request(), cookie(req.http_request()))
+        .await
+}
+
+async fn login(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    let body = req.as_request().body_bytes();
+    demo.login(cookie(req.http_request()), body).await
+}
+
+async fn consent(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    let body = req.as_request().body_bytes();
+    demo.consent(cookie(req.http_request()), body).await
+}
+
+/// A protected resource: the `BearerToken` extractor answers 401 for a
+/// missing or invalid token; `me` checks the scope.
+async fn me(demo: web::Data<Demo>, token: BearerToken) -> Response {
+    demo.me(&token)
+}
+
+/// For the load benchmark: the body is read like the token endpoint's.
+async fn static_token(_req: OwnedRequest) -> Response {
+    demo::static_token()
+}
+
+fn main() -> std::io::Result<()> {
+    demo::init_logging();
+    actix_web::rt::System::new().block_on(async {
+        let started = demo::start("actix").await;
+        let demo = web::Data::from(started.demo.clone());
+        let static_json = started.args.static_token_json;
+        let listener = started.listener.try_clone()?;
+        let http = HttpServer::new(move || {
+            let mut app = App::new()
+                .app_data(demo.clone())
+                .configure(configure(demo.server.clone()))
+                .route("/authorize", web::get().to(authorize))
+                .route("/authorize", web::post().to(authorize))
+                .route("/login", web::post().to(login))
+                .route("/consent", web::post().to(consent))
+                .route("/api/me", web::get().to(me));
+            if static_json {
+                app = app.route(demo::STATIC_TOKEN_PATH, web::post().to(static_token));
+            }
+            // Logs method, path and status, never the query or body.
+            app.wrap_fn(|req, srv| {
+                let (method, path) = (req.method().clone(), req.path().to_owned());
+                let resp = srv.call(req);
+                async move {
+                    let resp = resp.await?;
+                    demo::log_request(method.as_str(), &path, resp.status().as_u16());
+                    Ok(resp)
+                }
+            })
+        })
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        let handle = http.handle();
+        started.announce();
+        actix_web::rt::spawn(async move {
+            demo::shutdown_signal().await;
+            handle.stop(true).await;
+        });
+        http.await
+    })
+}

@@ -1,0 +1,650 @@
+//! The demo server's framework-independent half, shared by the axum
+//! (`server.rs`), actix-web (`actix.rs`) and hyper (`hyper.rs`) examples:
+//! command line, seed file, stores, sessions with CSRF tokens, the login and
+//! consent pages, and the handlers of the authorization route, the login and
+//! consent forms and the protected `/api/me` route. The handlers take and
+//! return the core's `Request` and `Response`, so each example is only the
+//! wiring of one framework.
+//!
+//! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
+//! [--static-token-json]`. The last adds `POST /static/token`, a fixed JSON
+//! body the size of a token response, for the HTTP load benchmark
+//! (`benches/http_load.sh`).
+//!
+//! The seed file: `{"issuer": "...", "clients": [{"client_id", "client_secret"
+//! (absent for public clients), "client_name", "redirect_uris", "grant_types",
+//! "response_types", "scope", "token_endpoint_auth_method",
+//! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
+//! (seconds)}], "users": [{"username", "password"}]}`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+
+use portcullis::http::{Method, Request, Response};
+use portcullis::{
+    AccessTokenFormat, AuthMethod, AuthorizationServer, AuthorizeStep, BearerToken, Client,
+    ClientId, ClientStore, Config, ConsentStore, GrantType, KeyProvider, MemoryKeys, MemoryStore,
+    MemoryUsers, PasswordVerifier, RandomSource, RedirectUri, ScopeSet, Secret, SecretHash,
+    SystemRandom, TokenStore, UserId, generate_secret,
+};
+use serde::Deserialize;
+
+/// PBKDF2 rounds for the demo's people-chosen secrets and passwords.
+const DEMO_ITERATIONS: u32 = 100_000;
+
+/// Where `--static-token-json` serves its fixed body.
+pub(crate) const STATIC_TOKEN_PATH: &str = "/static/token";
+
+#[derive(Deserialize)]
+pub(crate) struct Seed {
+    issuer: String,
+    #[serde(default)]
+    clients: Vec<SeedClient>,
+    #[serde(default)]
+    users: Vec<SeedUser>,
+}
+
+#[derive(Deserialize)]
+struct SeedClient {
+    client_id: String,
+    client_secret: Option<String>,
+    /// Set for the demo's generated 256-bit secrets: one SHA-256 is enough.
+    #[serde(skip)]
+    generated: bool,
+    client_name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    grant_types: Vec<String>,
+    #[serde(default)]
+    scope: String,
+    token_endpoint_auth_method: Option<String>,
+    /// `opaque` (default) or `jwt`.
+    access_token_format: Option<String>,
+    /// Access token lifetime in seconds (the server's default otherwise).
+    access_token_lifetime: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct SeedUser {
+    username: String,
+    password: String,
+}
+
+pub(crate) struct Args {
+    pub(crate) addr: SocketAddr,
+    seed: Option<String>,
+    database: Option<String>,
+    /// Serve [`STATIC_TOKEN_PATH`].
+    pub(crate) static_token_json: bool,
+}
+
+fn parse_args(program: &str) -> Result<Args, String> {
+    let mut args = Args {
+        addr: "127.0.0.1:9400"
+            .parse()
+            .map_err(|_| "bad default address")?,
+        seed: None,
+        database: None,
+        static_token_json: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--addr" => {
+                let v = it.next().ok_or("--addr needs HOST:PORT")?;
+                args.addr = v
+                    .parse()
+                    .map_err(|_| format!("--addr: not HOST:PORT: {v}"))?;
+            }
+            "--seed" => args.seed = Some(it.next().ok_or("--seed needs a file")?),
+            "--database" => args.database = Some(it.next().ok_or("--database needs a URL")?),
+            "--static-token-json" => args.static_token_json = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: {program} [--addr HOST:PORT] [--seed FILE] \
+                     [--database sqlite://PATH|postgres://URL] [--static-token-json]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument: {other}")),
+        }
+    }
+    Ok(args)
+}
+
+fn iterations() -> NonZeroU32 {
+    NonZeroU32::new(DEMO_ITERATIONS).unwrap_or(NonZeroU32::MIN)
+}
+
+fn seed_client(c: &SeedClient, random: &dyn RandomSource) -> Result<Client, String> {
+    let id = ClientId::parse(&c.client_id).ok_or(format!("bad client_id {:?}", c.client_id))?;
+    let mut b = match &c.client_secret {
+        Some(secret) if c.generated => Client::confidential(id, SecretHash::sha256(secret)),
+        // Seed secrets are chosen by people: hash them slowly.
+        Some(secret) => Client::confidential(
+            id,
+            SecretHash::pbkdf2(secret, iterations(), random).map_err(|e| e.to_string())?,
+        ),
+        None => Client::public(id),
+    };
+    if let Some(name) = &c.client_name {
+        b = b.client_name(name);
+    }
+    for uri in &c.redirect_uris {
+        b = b.redirect_uri(RedirectUri::parse(uri).ok_or(format!("bad redirect URI {uri}"))?);
+    }
+    for g in &c.grant_types {
+        b = b.grant_type(GrantType::parse(g).ok_or(format!("unsupported grant type {g}"))?);
+    }
+    b = b.scope(ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?);
+    if let Some(f) = &c.access_token_format {
+        b = b.access_token_format(
+            AccessTokenFormat::parse(f).ok_or(format!("unknown access token format {f}"))?,
+        );
+    }
+    if let Some(secs) = c.access_token_lifetime {
+        b = b.access_token_lifetime(secs);
+    }
+    if let Some(m) = &c.token_endpoint_auth_method {
+        b = b.token_endpoint_auth_method(
+            AuthMethod::parse(m).ok_or(format!("unsupported auth method {m}"))?,
+        );
+    }
+    b.build()
+        .map_err(|e| format!("client {}: {e}", c.client_id))
+}
+
+/// The demo configuration: three clients and one user, secrets printed once.
+fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String), String> {
+    let (web_secret, _) = generate_secret(random).map_err(|e| e.to_string())?;
+    let (svc_secret, _) = generate_secret(random).map_err(|e| e.to_string())?;
+    let (password, _) = generate_secret(random).map_err(|e| e.to_string())?;
+    let redirect = "http://127.0.0.1:8765/callback".to_owned();
+    let banner = format!(
+        "demo clients:\n  demo-web      confidential  secret {}  redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-spa      public (PKCE) redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-service  confidential  secret {}  grants client_credentials  scope \"read\"\ndemo user:\n  alice / {}\n(secrets are shown once and stored hashed)",
+        web_secret.expose_secret(),
+        svc_secret.expose_secret(),
+        password.expose_secret()
+    );
+    let client =
+        |id: &str, secret: Option<&Secret<String>>, grants: &[&str], scope: &str, uris: bool| {
+            SeedClient {
+                client_id: id.into(),
+                client_secret: secret.map(|s| s.expose_secret().clone()),
+                generated: true,
+                client_name: Some(format!("Demo {id}")),
+                redirect_uris: if uris { vec![redirect.clone()] } else { vec![] },
+                grant_types: grants.iter().map(|g| g.to_string()).collect(),
+                scope: scope.into(),
+                token_endpoint_auth_method: None,
+                access_token_format: None,
+                access_token_lifetime: None,
+            }
+        };
+    let seed = Seed {
+        issuer,
+        clients: vec![
+            client(
+                "demo-web",
+                Some(&web_secret),
+                &["authorization_code", "refresh_token"],
+                "read write",
+                true,
+            ),
+            client(
+                "demo-spa",
+                None,
+                &["authorization_code", "refresh_token"],
+                "read write",
+                true,
+            ),
+            client(
+                "demo-service",
+                Some(&svc_secret),
+                &["client_credentials"],
+                "read",
+                false,
+            ),
+        ],
+        users: vec![SeedUser {
+            username: "alice".into(),
+            password: password.into_inner(),
+        }],
+    };
+    Ok((seed, banner))
+}
+
+/// Opens the store named by `--database`, or memory without it.
+async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<Demo, String> {
+    match database {
+        None => {
+            build(
+                seed,
+                Arc::new(MemoryStore::new()),
+                Arc::new(MemoryKeys::new()),
+            )
+            .await
+        }
+        #[cfg(feature = "sqlite")]
+        Some(url) if url.starts_with("sqlite:") => {
+            let store = portcullis::stores::SqliteStore::connect(url)
+                .await
+                .map_err(|e| format!("database {url}: {e}"))?;
+            store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
+            let store = Arc::new(store);
+            build(seed, store.clone(), store).await
+        }
+        #[cfg(feature = "postgres")]
+        Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+            let store = portcullis::stores::PostgresStore::connect(url)
+                .await
+                .map_err(|e| format!("database {url}: {e}"))?;
+            store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
+            let store = Arc::new(store);
+            build(seed, store.clone(), store).await
+        }
+        Some(url) => Err(format!(
+            "unsupported database URL {url}: use sqlite://PATH or postgres://… \
+             (built with --features sqlite / --features postgres)"
+        )),
+    }
+}
+
+async fn build<S: ClientStore + TokenStore + ConsentStore>(
+    seed: Seed,
+    store: Arc<S>,
+    keys: Arc<dyn KeyProvider>,
+) -> Result<Demo, String> {
+    let random = SystemRandom::new();
+    let users = Arc::new(MemoryUsers::new(iterations()).map_err(|e| e.to_string())?);
+    let mut config = Config::new(seed.issuer.clone());
+    let mut password_grant = false;
+    for c in &seed.clients {
+        password_grant |= c.grant_types.iter().any(|g| g == "password");
+        // A persistent store keeps clients across restarts: update them.
+        let client = seed_client(c, &random)?;
+        let known = ClientStore::find(&*store, client.client_id())
+            .await
+            .map_err(|e| e.to_string())?;
+        let saved = match known {
+            Some(_) => store.update(client).await.map(|_| ()),
+            None => store.insert(client).await,
+        };
+        saved.map_err(|e| format!("client {}: {e}", c.client_id))?;
+    }
+    if password_grant {
+        config.grant_types.push(GrantType::Password);
+    }
+    for u in &seed.users {
+        users
+            .insert(&u.username, &Secret::new(u.password.clone()))
+            .map_err(|e| format!("user {}: {e}", u.username))?;
+    }
+    let verifier: Arc<dyn PasswordVerifier> = users.clone();
+    let server = AuthorizationServer::builder(config)
+        .store(store)
+        .key_provider(keys)
+        .password_verifier(verifier)
+        .build()
+        .map_err(|e| format!("configuration: {e}"))?;
+    // Clients may ask for JWT access tokens: make sure a key signs.
+    server
+        .ensure_signing_key()
+        .await
+        .map_err(|e| format!("signing key: {e}"))?;
+    Ok(Demo {
+        server: Arc::new(server),
+        users,
+        sessions: Mutex::default(),
+    })
+}
+
+/// A running demo's listening socket, state and start-up banner.
+pub(crate) struct Started {
+    pub(crate) args: Args,
+    /// Bound and non-blocking, ready for any runtime.
+    pub(crate) listener: std::net::TcpListener,
+    pub(crate) demo: Arc<Demo>,
+    banner: String,
+}
+
+impl Started {
+    /// Prints the banner, the issuer and, last, `listening on http://ADDR`
+    /// (what scripts and tests wait for).
+    pub(crate) fn announce(&self) {
+        println!("{}", self.banner);
+        println!("issuer {}", self.demo.server.config().issuer);
+        match self.listener.local_addr() {
+            Ok(addr) => println!("listening on http://{addr}"),
+            Err(e) => fail(1, format!("listening socket: {e}")),
+        }
+    }
+}
+
+fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(code)
+}
+
+/// Logging to stderr, `info` unless `RUST_LOG` says otherwise.
+pub(crate) fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Parses the command line, binds the address, loads the seed (or makes the
+/// demo one) and builds the server; exits with a message on any failure.
+pub(crate) async fn start(program: &str) -> Started {
+    let args = parse_args(program).unwrap_or_else(|e| fail(2, e));
+    let listener = std::net::TcpListener::bind(args.addr)
+        .unwrap_or_else(|e| fail(1, format!("cannot listen on {}: {e}", args.addr)));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| fail(1, e));
+    let local = listener.local_addr().unwrap_or_else(|e| fail(1, e));
+    let (seed, banner) = match &args.seed {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .unwrap_or_else(|e| fail(2, format!("cannot read seed {path}: {e}")));
+            let seed: Seed = serde_json::from_str(&text)
+                .unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
+            (seed, format!("loaded seed {path}"))
+        }
+        None => demo_seed(format!("http://{local}"), &SystemRandom::new())
+            .unwrap_or_else(|e| fail(1, e)),
+    };
+    let demo = open_and_build(seed, args.database.as_deref())
+        .await
+        .unwrap_or_else(|e| fail(2, e));
+    Started {
+        args,
+        listener,
+        demo: Arc::new(demo),
+        banner,
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, for a graceful shutdown.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Logs method, path and status: never the query or body, which carry
+/// codes, secrets and passwords.
+pub(crate) fn log_request(method: &str, path: &str, status: u16) {
+    tracing::info!(%method, %path, status, "request");
+}
+
+#[derive(Default)]
+struct Session {
+    user: Option<UserId>,
+    csrf: String,
+}
+
+/// The demo's state: the server, its users and the browser sessions.
+pub(crate) struct Demo {
+    pub(crate) server: Arc<AuthorizationServer>,
+    users: Arc<MemoryUsers>,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn cookie_sid(cookie: Option<&[u8]>) -> Option<String> {
+    let cookies = std::str::from_utf8(cookie?).ok()?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == "sid")
+        .map(|(_, v)| v.to_owned())
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+    )
+}
+
+fn login_page(query: &str, csrf: &str, error: bool) -> String {
+    let msg = if error {
+        "<p role=\"alert\">Wrong username or password.</p>"
+    } else {
+        ""
+    };
+    page(
+        "Sign in",
+        &format!(
+            "{msg}<form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"query\" value=\"{}\">\
+             <label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\"></label>\
+             <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label>\
+             <button type=\"submit\">Sign in</button></form>",
+            esc(csrf),
+            esc(query)
+        ),
+    )
+}
+
+fn consent_page(client_name: &str, scopes: &ScopeSet, query: &str, csrf: &str) -> String {
+    let items: String = scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", esc(s.as_str())))
+        .collect();
+    page(
+        "Authorize access",
+        &format!(
+            "<p><strong>{}</strong> asks for access to:</p><ul>{items}</ul>\
+             <form method=\"post\" action=\"/consent\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"query\" value=\"{}\">\
+             <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+             <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+            esc(client_name),
+            esc(csrf),
+            esc(query)
+        ),
+    )
+}
+
+fn html(status: u16, body: String) -> Response {
+    Response::new(status, body.into_bytes())
+        .with_header("Content-Type", "text/html; charset=utf-8")
+        .with_header("Cache-Control", "no-store")
+}
+
+fn text(status: u16, body: &str) -> Response {
+    Response::new(status, body.as_bytes().to_vec())
+        .with_header("Content-Type", "text/plain; charset=utf-8")
+}
+
+fn see_other(location: String) -> Response {
+    Response::new(303, Vec::new()).with_header("Location", location)
+}
+
+fn session_cookie(sid: &str) -> String {
+    format!("sid={sid}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+/// The fields of a submitted form; `None` if one is missing or repeated.
+fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[String; N]> {
+    let mut found: [Option<String>; N] = [const { None }; N];
+    for (k, v) in form_urlencoded::parse(body) {
+        if let Some(i) = names.iter().position(|n| *n == k) {
+            let slot = found.get_mut(i)?;
+            if slot.replace(v.into_owned()).is_some() {
+                return None;
+            }
+        }
+    }
+    let mut out: [String; N] = [const { String::new() }; N];
+    for (o, f) in out.iter_mut().zip(found) {
+        *o = f?;
+    }
+    Some(out)
+}
+
+impl Demo {
+    fn random_token(&self) -> String {
+        generate_secret(self.server.random())
+            .map(|(s, _)| s.into_inner())
+            .unwrap_or_default()
+    }
+
+    /// The session for this `Cookie` header: (id, user, CSRF token,
+    /// `Set-Cookie` value if it was just created).
+    fn session(&self, cookie: Option<&[u8]>) -> (String, Option<UserId>, String, Option<String>) {
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(sid) = cookie_sid(cookie) {
+            if let Some(s) = sessions.get(&sid) {
+                return (sid, s.user.clone(), s.csrf.clone(), None);
+            }
+        }
+        let sid = self.random_token();
+        let csrf = self.random_token();
+        sessions.insert(
+            sid.clone(),
+            Session {
+                user: None,
+                csrf: csrf.clone(),
+            },
+        );
+        let cookie = session_cookie(&sid);
+        (sid, None, csrf, Some(cookie))
+    }
+
+    /// The authorization route (GET or POST `/authorize`): the core decides,
+    /// the demo shows its login or consent page when asked to.
+    pub(crate) async fn authorize(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
+        let (_, user, csrf, set_cookie) = self.session(cookie);
+        let query = req.query_str().unwrap_or_default();
+        let resp = match self.server.authorize(req, user.as_ref()).await {
+            AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
+            AuthorizeStep::Login(_) => html(200, login_page(query, &csrf, false)),
+            AuthorizeStep::Consent(p) => html(
+                200,
+                consent_page(p.client().client_name(), p.scope(), query, &csrf),
+            ),
+        };
+        match set_cookie {
+            Some(c) => resp.with_header("Set-Cookie", c),
+            None => resp,
+        }
+    }
+
+    /// `POST /login`: checks the CSRF token and the password, then starts a
+    /// fresh session (no fixation) and goes back to `/authorize`.
+    pub(crate) async fn login(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
+        let Some([form_csrf, query, username, password]) =
+            form_fields(form, ["csrf", "query", "username", "password"])
+        else {
+            return text(400, "incomplete form");
+        };
+        let (sid, _, csrf, _) = self.session(cookie);
+        if csrf != form_csrf {
+            return text(403, "invalid CSRF token");
+        }
+        match self.users.verify(&username, &Secret::new(password)).await {
+            Ok(Some(user)) => {
+                let new_sid = self.random_token();
+                let mut sessions = self
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                sessions.remove(&sid);
+                sessions.insert(
+                    new_sid.clone(),
+                    Session {
+                        user: Some(user),
+                        csrf: self.random_token(),
+                    },
+                );
+                drop(sessions);
+                see_other(format!("/authorize?{query}"))
+                    .with_header("Set-Cookie", session_cookie(&new_sid))
+            }
+            _ => html(401, login_page(&query, &csrf, true)),
+        }
+    }
+
+    /// `POST /consent`: checks the CSRF token, runs the authorization
+    /// request again for the logged-in user and approves or denies it.
+    pub(crate) async fn consent(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
+        let Some([form_csrf, query, decision]) = form_fields(form, ["csrf", "query", "decision"])
+        else {
+            return text(400, "incomplete form");
+        };
+        let (_, user, csrf, _) = self.session(cookie);
+        if csrf != form_csrf {
+            return text(403, "invalid CSRF token");
+        }
+        let Some(user) = user else {
+            return see_other(format!("/authorize?{query}"));
+        };
+        let req = Request::new(Method::Get).query(&query);
+        match self.server.authorize(&req, Some(&user)).await {
+            AuthorizeStep::Consent(p) if decision == "allow" => p.approve(&self.server).await,
+            AuthorizeStep::Consent(p) => p.deny(&self.server),
+            AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
+            AuthorizeStep::Login(_) => see_other(format!("/authorize?{query}")),
+        }
+    }
+
+    /// `GET /api/me`, a protected resource: who is calling, for a validated
+    /// token with scope `read`.
+    pub(crate) fn me(&self, token: &BearerToken) -> Response {
+        let read = ScopeSet::parse("read").unwrap_or_default();
+        if let Err(challenge) = self.server.require_scope(token, &read) {
+            return challenge;
+        }
+        let body = serde_json::json!({
+            "sub": token.subject(),
+            "client_id": token.client_id().as_str(),
+            "scope": token.scope().to_string(),
+        });
+        Response::new(200, body.to_string().into_bytes())
+            .with_header("Content-Type", "application/json")
+    }
+}
+
+/// The `--static-token-json` answer: a fixed body shaped and sized like an
+/// opaque `client_credentials` token response for scope `read`, with the
+/// same headers, so a load test can compare the token endpoint with what
+/// the framework does with no OAuth work at all.
+pub(crate) fn static_token() -> Response {
+    const BODY: &str = "{\"access_token\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\
+                        \"token_type\":\"Bearer\",\"expires_in\":3600,\"scope\":\"read\"}";
+    Response::new(200, BODY.as_bytes().to_vec())
+        .with_header("Content-Type", "application/json")
+        .with_header("Cache-Control", "no-store")
+        .with_header("Pragma", "no-cache")
+}

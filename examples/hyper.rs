@@ -1,0 +1,132 @@
+//! The demo authorization server of `server.rs`, on hyper 1: the same
+//! endpoints, login and consent pages, protected `/api/me` route and
+//! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
+//!
+//! Run: `cargo run --example hyper --features hyper`.
+//!
+//! This file is only the hyper wiring (a router by path in front of the
+//! adapter's `Endpoints` service, and an accept loop); everything else is in
+//! `demo/mod.rs`.
+
+#![allow(clippy::expect_used)] // start-up only: a demo that cannot start should say why and stop
+
+#[path = "demo/mod.rs"]
+mod demo;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use demo::Demo;
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::COOKIE;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use portcullis::adapters::hyper::{Endpoints, OwnedRequest, bearer};
+use portcullis::http::Response;
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+fn cookie(req: &OwnedRequest) -> Option<&[u8]> {
+    req.headers().get(COOKIE).map(|v| v.as_bytes())
+}
+
+/// The host's routes first, then the adapter's endpoints.
+async fn route(
+    demo: Arc<Demo>,
+    endpoints: Endpoints,
+    static_json: bool,
+    req: Request<Incoming>,
+) -> HyperResponse {
+    let limit = demo.server.config().max_body_size;
+    let method = req.method().clone();
+    let resp: Response = match (method, req.uri().path()) {
+        (Method::GET | Method::POST, "/authorize") => match OwnedRequest::read(req, limit).await {
+            Ok(r) => demo.authorize(&r.as_request(), cookie(&r)).await,
+            Err(refused) => refused,
+        },
+        (Method::POST, "/login") => match OwnedRequest::read(req, limit).await {
+            Ok(r) => demo.login(cookie(&r), r.as_request().body_bytes()).await,
+            Err(refused) => refused,
+        },
+        (Method::POST, "/consent") => match OwnedRequest::read(req, limit).await {
+            Ok(r) => demo.consent(cookie(&r), r.as_request().body_bytes()).await,
+            Err(refused) => refused,
+        },
+        // A protected resource: `bearer` answers 401 for a missing or
+        // invalid token; `me` checks the scope.
+        (Method::GET, "/api/me") => match bearer(&demo.server, &req).await {
+            Ok(token) => demo.me(&token),
+            Err(challenge) => challenge,
+        },
+        // For the load benchmark: the body is read like the token endpoint's.
+        (Method::POST, demo::STATIC_TOKEN_PATH) if static_json => {
+            match OwnedRequest::read(req, limit).await {
+                Ok(_) => demo::static_token(),
+                Err(refused) => refused,
+            }
+        }
+        _ => return endpoints.handle(req).await,
+    };
+    resp.into()
+}
+
+/// Logs method, path and status, never the query or body.
+async fn logged(
+    demo: Arc<Demo>,
+    endpoints: Endpoints,
+    static_json: bool,
+    req: Request<Incoming>,
+) -> Result<HyperResponse, Infallible> {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let resp = route(demo, endpoints, static_json, req).await;
+    demo::log_request(method.as_str(), &path, resp.status().as_u16());
+    Ok(resp)
+}
+
+#[tokio::main]
+async fn main() {
+    demo::init_logging();
+    let started = demo::start("hyper").await;
+    let demo = started.demo.clone();
+    let endpoints = Endpoints::new(demo.server.clone());
+    let static_json = started.args.static_token_json;
+    let listener = started
+        .listener
+        .try_clone()
+        .and_then(tokio::net::TcpListener::from_std)
+        .expect("listening socket");
+    started.announce();
+    let graceful = GracefulShutdown::new();
+    let shutdown = demo::shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of descriptors, say: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let (demo, endpoints) = (demo.clone(), endpoints.clone());
+                let service = service_fn(move |req| {
+                    logged(demo.clone(), endpoints.clone(), static_json, req)
+                });
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    // Let requests in flight finish, but not forever.
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+}
