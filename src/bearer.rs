@@ -56,20 +56,75 @@ impl BearerToken {
     }
 }
 
+/// The token68 characters (RFC 7235 §2.1) before any trailing `=`.
+// Indexing in a constant cannot panic at run time: out of bounds it fails
+// the build.
+#[allow(clippy::indexing_slicing)]
+const TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    table
+};
+
+/// Whether `b` is a token68 character: a table lookup, no branch.
+fn is_token68(b: u8) -> bool {
+    TOKEN68.get(usize::from(b)).copied().unwrap_or(false)
+}
+
+/// A token of an `Authorization: Bearer` header, and whether it holds a `.`
+/// (a JWT).
+struct Presented<'a> {
+    token: &'a str,
+    dotted: bool,
+}
+
 /// RFC 6750 §2.1: `Bearer` then a token68.
-fn bearer_value(value: &[u8]) -> Option<&str> {
+fn bearer_value(value: &[u8]) -> Option<Presented<'_>> {
+    // The usual form, `Bearer <token>` with nothing around it, needs no
+    // UTF-8 check of its own (token68 is ASCII) and no trimming.
+    if let Some((scheme, token)) = value.split_at_checked(7) {
+        if scheme.eq_ignore_ascii_case(b"bearer ") {
+            if let Some(p) = token68(token) {
+                return Some(p);
+            }
+        }
+    }
     let value = std::str::from_utf8(value).ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
-    let token = token.trim_start();
-    let body = token.trim_end_matches('=');
-    let ok = !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        });
-    ok.then_some(token)
+    token68(token.trim_start().as_bytes())
+}
+
+/// `token` if it is a token68: one pass checks its characters (through a
+/// table: no branch per byte) and looks for a dot.
+fn token68(token: &[u8]) -> Option<Presented<'_>> {
+    let body = token.trim_ascii_end();
+    if body.len() != token.len() {
+        return None;
+    }
+    let body = match body.iter().rposition(|&b| b != b'=') {
+        Some(last) => body.get(..=last)?,
+        None => return None,
+    };
+    let (mut ok, mut dotted) = (true, false);
+    for &b in body {
+        ok &= is_token68(b);
+        dotted |= b == b'.';
+    }
+    if !ok {
+        return None;
+    }
+    // All ASCII: the check cannot fail.
+    let token = std::str::from_utf8(token).ok()?;
+    Some(Presented { token, dotted })
 }
 
 fn invalid() -> Response {
@@ -92,10 +147,10 @@ pub(crate) async fn authenticate(
         }
         Header::One(value) => bearer_value(value).ok_or_else(invalid)?,
     };
+    let Presented { token, dotted } = token;
     let store_error = |e| crate::endpoints::refuse("bearer", &Error::Store(e));
-    let hash = TokenHash::of(token);
     let now = server.clock.now();
-    let validated = if token.contains('.') {
+    let validated = if dotted {
         let ring = server
             .key_ring()
             .await
@@ -116,7 +171,7 @@ pub(crate) async fn authenticate(
         if config.jwt_revocation_check {
             let record = server
                 .tokens
-                .find_access(&hash)
+                .find_access(&TokenHash::of(token))
                 .await
                 .map_err(store_error)?
                 .ok_or_else(invalid)?;
@@ -151,7 +206,7 @@ pub(crate) async fn authenticate(
     } else {
         let record = server
             .tokens
-            .find_access(&hash)
+            .find_access(&TokenHash::of(token))
             .await
             .map_err(store_error)?
             .ok_or_else(invalid)?;
@@ -185,17 +240,33 @@ pub(crate) fn require_scope(token: &BearerToken, required: &ScopeSet) -> Result<
 mod tests {
     use super::*;
 
+    fn token(value: &[u8]) -> Option<(&str, bool)> {
+        bearer_value(value).map(|p| (p.token, p.dotted))
+    }
+
     #[test]
     fn bearer_header_syntax() {
         assert_eq!(
-            bearer_value(b"Bearer abc.def-_~+/=="),
-            Some("abc.def-_~+/==")
+            token(b"Bearer abc.def-_~+/=="),
+            Some(("abc.def-_~+/==", true))
         );
-        assert_eq!(bearer_value(b"bearer   abc"), Some("abc"));
-        assert_eq!(bearer_value(b"Bearer"), None);
-        assert_eq!(bearer_value(b"Bearer a b"), None);
-        assert_eq!(bearer_value(b"Basic abc"), None);
-        assert_eq!(bearer_value(b"Bearer ==="), None);
-        assert_eq!(bearer_value(b"Bearer \xff"), None);
+        assert_eq!(token(b"bearer   abc"), Some(("abc", false)));
+        assert_eq!(token(b" Bearer abc \t"), Some(("abc", false)));
+        assert_eq!(token(b"Bearer"), None);
+        assert_eq!(token(b"Bearer a b"), None);
+        assert_eq!(token(b"Basic abc"), None);
+        assert_eq!(token(b"Bearer ==="), None);
+        assert_eq!(token(b"Bearer a=b"), None);
+        assert_eq!(token(b"Bearer \xff"), None);
+        assert_eq!(token(b"Bearer a\x00"), None);
+    }
+
+    #[test]
+    fn the_table_is_the_token68_set() {
+        for b in 0..=255u8 {
+            let expected =
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            assert_eq!(is_token68(b), expected, "{b:#04x}");
+        }
     }
 }

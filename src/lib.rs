@@ -59,8 +59,9 @@
 //! adapter for a framework we don't ship), `implementing-a-store.md`,
 //! `architecture.md`,
 //! `requirements.md` (which test proves which requirement),
-//! `performance.md`, and `operator.md` (the `portcullis` command of the
-//! `cli` feature).
+//! `performance.md`, `operator.md` (the `portcullis` command of the
+//! `cli` feature), and `security.md` (the threat model, RFC 9700 point by
+//! point, the [`Throttle`] hook and what happens when a store fails).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -83,6 +84,7 @@ mod scope;
 mod secret;
 mod server;
 pub mod stores;
+mod throttle;
 mod tokens;
 mod user;
 
@@ -110,6 +112,7 @@ pub use stores::{
     AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryKeys,
     MemoryStore, MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };
+pub use throttle::{Throttle, Verdict};
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
 

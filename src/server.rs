@@ -18,6 +18,7 @@ use crate::grants::{ClaimsHook, GrantType, PasswordVerifier};
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
 use crate::stores::{ClientStore, ConsentStore, TokenStore};
+use crate::throttle::Throttle;
 use crate::user::UserId;
 
 /// The authorization server: configuration, the host's stores, a clock and
@@ -33,6 +34,7 @@ pub struct AuthorizationServer {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) keys: Option<Arc<dyn KeyProvider>>,
     pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
+    pub(crate) throttle: Option<Arc<dyn Throttle>>,
     key_ring: RwLock<Option<Arc<KeyRing>>>,
     metadata: Vec<u8>,
 }
@@ -252,6 +254,7 @@ pub struct ServerBuilder {
     passwords: Option<Arc<dyn PasswordVerifier>>,
     keys: Option<Arc<dyn KeyProvider>>,
     claims_hook: Option<Arc<dyn ClaimsHook>>,
+    throttle: Option<Arc<dyn Throttle>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
 }
@@ -273,6 +276,7 @@ impl ServerBuilder {
             passwords: None,
             keys: None,
             claims_hook: None,
+            throttle: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
         }
@@ -329,6 +333,16 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the host's brute-force protection: failed client
+    /// authentications and password-grant attempts are reported to it, and
+    /// it may refuse an attempt before the secret or password is checked
+    /// (RFC 6749 §2.3.1, §4.3.2). See [`Throttle`] for what is called when.
+    #[must_use]
+    pub fn throttle(mut self, throttle: Arc<dyn Throttle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
     /// Replaces the clock (tests use a fixed one).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -369,6 +383,7 @@ impl ServerBuilder {
             random: self.random,
             keys: self.keys,
             claims_hook: self.claims_hook,
+            throttle: self.throttle,
             key_ring: RwLock::new(None),
             metadata,
         })

@@ -7,9 +7,11 @@
 //! wiring of one framework.
 //!
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
-//! [--static-token-json]`. The last adds `POST /static/token`, a fixed JSON
-//! body the size of a token response, for the HTTP load benchmark
-//! (`benches/http_load.sh`).
+//! [--max-failures N] [--static-token-json]`. `--max-failures` (default 5)
+//! is the brute-force limit: failed attempts allowed per client id and per
+//! username in each minute (see [`Limiter`]). `--static-token-json` adds
+//! `POST /static/token`, a fixed JSON body the size of a token response, for
+//! the HTTP load benchmark (`benches/http_load.sh`).
 //!
 //! The seed file: `{"issuer": "...", "clients": [{"client_id", "client_secret"
 //! (absent for public clients), "client_name", "redirect_uris", "grant_types",
@@ -25,14 +27,25 @@ use std::sync::{Arc, Mutex};
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
     AccessTokenFormat, AuthMethod, AuthorizationServer, AuthorizeStep, BearerToken, Client,
-    ClientId, ClientStore, Config, ConsentStore, GrantType, KeyProvider, MemoryKeys, MemoryStore,
-    MemoryUsers, PasswordVerifier, RandomSource, RedirectUri, ScopeSet, Secret, SecretHash,
-    SystemRandom, TokenStore, UserId, generate_secret,
+    ClientId, ClientStore, Clock, Config, ConsentStore, GrantType, KeyProvider, MemoryKeys,
+    MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, RedirectUri, ScopeSet, Secret,
+    SecretHash, SystemClock, SystemRandom, Throttle, TokenStore, UserId, Verdict, async_trait,
+    generate_secret,
 };
 use serde::Deserialize;
 
 /// PBKDF2 rounds for the demo's people-chosen secrets and passwords.
 const DEMO_ITERATIONS: u32 = 100_000;
+
+/// `--max-failures` when not given.
+const DEFAULT_MAX_FAILURES: u32 = 5;
+
+/// The length of one throttling window, in seconds.
+const WINDOW_SECS: u64 = 60;
+
+/// Keys kept before old windows are swept (bounds the limiter's memory:
+/// its keys are client ids and usernames an attacker chooses).
+const MAX_KEYS: usize = 10_000;
 
 /// Where `--static-token-json` serves its fixed body.
 pub(crate) const STATIC_TOKEN_PATH: &str = "/static/token";
@@ -77,6 +90,8 @@ pub(crate) struct Args {
     pub(crate) addr: SocketAddr,
     seed: Option<String>,
     database: Option<String>,
+    /// Failed attempts allowed per client id and per username per minute.
+    max_failures: u32,
     /// Serve [`STATIC_TOKEN_PATH`].
     pub(crate) static_token_json: bool,
 }
@@ -88,6 +103,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
             .map_err(|_| "bad default address")?,
         seed: None,
         database: None,
+        max_failures: DEFAULT_MAX_FAILURES,
         static_token_json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -101,11 +117,18 @@ fn parse_args(program: &str) -> Result<Args, String> {
             }
             "--seed" => args.seed = Some(it.next().ok_or("--seed needs a file")?),
             "--database" => args.database = Some(it.next().ok_or("--database needs a URL")?),
+            "--max-failures" => {
+                let v = it.next().ok_or("--max-failures needs a number")?;
+                args.max_failures = v
+                    .parse()
+                    .map_err(|_| format!("--max-failures: not a number: {v}"))?;
+            }
             "--static-token-json" => args.static_token_json = true,
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
-                     [--database sqlite://PATH|postgres://URL] [--static-token-json]"
+                     [--database sqlite://PATH|postgres://URL] [--max-failures N] \
+                     [--static-token-json]"
                 );
                 std::process::exit(0);
             }
@@ -217,14 +240,114 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     Ok((seed, banner))
 }
 
+/// The demo's brute-force protection: a fixed-window counter of failures,
+/// keyed `client:<id>` and `user:<name>`. After `max_failures` failures of a
+/// key in the current minute, further attempts for that key are refused
+/// unchecked until the minute ends (portcullis answers them exactly like a
+/// wrong secret or password). It is wired into portcullis through the
+/// [`Throttle`] hook, and into the demo's own login form, which guesses
+/// the same passwords.
+///
+/// A real deployment would add a per-address limit in its HTTP layer (the
+/// core never sees addresses) and could use a crate such as `governor`
+/// behind the same hook; with several instances, the counts belong in a
+/// shared store.
+pub(crate) struct Limiter {
+    max_failures: u32,
+    /// Key → (window number, failures in it).
+    counts: Mutex<HashMap<String, (u64, u32)>>,
+}
+
+impl Limiter {
+    pub(crate) fn new(max_failures: u32) -> Self {
+        Self {
+            max_failures,
+            counts: Mutex::default(),
+        }
+    }
+
+    fn window() -> u64 {
+        SystemClock.now().as_secs() / WINDOW_SECS
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, u32)>> {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `key` may make another attempt in this window.
+    pub(crate) fn allows(&self, key: &str) -> bool {
+        let now = Self::window();
+        !self
+            .counts()
+            .get(key)
+            .is_some_and(|&(w, n)| w == now && n >= self.max_failures)
+    }
+
+    /// Counts a failure of `key`.
+    pub(crate) fn failed(&self, key: String) {
+        let now = Self::window();
+        let mut counts = self.counts();
+        if counts.len() >= MAX_KEYS {
+            counts.retain(|_, (w, _)| *w == now);
+        }
+        if counts.len() >= MAX_KEYS {
+            // Still full of this window's keys: forget them rather than grow.
+            counts.clear();
+        }
+        let entry = counts.entry(key).or_insert((now, 0));
+        if entry.0 != now {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        drop(counts);
+    }
+
+    fn verdict(&self, key: &str) -> Verdict {
+        if self.allows(key) {
+            Verdict::Allow
+        } else {
+            tracing::warn!("too many failed attempts: refusing for the rest of the minute");
+            Verdict::Refuse
+        }
+    }
+}
+
+#[async_trait]
+impl Throttle for Limiter {
+    async fn check_client(&self, client_id: &ClientId) -> Verdict {
+        self.verdict(&format!("client:{}", client_id.as_str()))
+    }
+
+    async fn client_authentication_failed(&self, client_id: Option<&ClientId>) {
+        if let Some(id) = client_id {
+            self.failed(format!("client:{}", id.as_str()));
+        }
+    }
+
+    async fn check_password(&self, _client: &ClientId, username: &str) -> Verdict {
+        self.verdict(&format!("user:{username}"))
+    }
+
+    async fn password_failed(&self, _client: &ClientId, username: &str) {
+        self.failed(format!("user:{username}"));
+    }
+}
+
 /// Opens the store named by `--database`, or memory without it.
-async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<Demo, String> {
+async fn open_and_build(
+    seed: Seed,
+    database: Option<&str>,
+    limiter: Arc<Limiter>,
+) -> Result<Demo, String> {
     match database {
         None => {
             build(
                 seed,
                 Arc::new(MemoryStore::new()),
                 Arc::new(MemoryKeys::new()),
+                limiter,
             )
             .await
         }
@@ -235,7 +358,7 @@ async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<Demo, Stri
                 .map_err(|e| format!("database {url}: {e}"))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store).await
+            build(seed, store.clone(), store, limiter).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
@@ -244,7 +367,7 @@ async fn open_and_build(seed: Seed, database: Option<&str>) -> Result<Demo, Stri
                 .map_err(|e| format!("database {url}: {e}"))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store).await
+            build(seed, store.clone(), store, limiter).await
         }
         Some(url) => Err(format!(
             "unsupported database URL {url}: use sqlite://PATH or postgres://… \
@@ -257,6 +380,7 @@ async fn build<S: ClientStore + TokenStore + ConsentStore>(
     seed: Seed,
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
+    limiter: Arc<Limiter>,
 ) -> Result<Demo, String> {
     let random = SystemRandom::new();
     let users = Arc::new(MemoryUsers::new(iterations()).map_err(|e| e.to_string())?);
@@ -288,6 +412,7 @@ async fn build<S: ClientStore + TokenStore + ConsentStore>(
         .store(store)
         .key_provider(keys)
         .password_verifier(verifier)
+        .throttle(limiter.clone())
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens: make sure a key signs.
@@ -298,6 +423,7 @@ async fn build<S: ClientStore + TokenStore + ConsentStore>(
     Ok(Demo {
         server: Arc::new(server),
         users,
+        limiter,
         sessions: Mutex::default(),
     })
 }
@@ -360,7 +486,8 @@ pub(crate) async fn start(program: &str) -> Started {
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())
             .unwrap_or_else(|e| fail(1, e)),
     };
-    let demo = open_and_build(seed, args.database.as_deref())
+    let limiter = Arc::new(Limiter::new(args.max_failures));
+    let demo = open_and_build(seed, args.database.as_deref(), limiter)
         .await
         .unwrap_or_else(|e| fail(2, e));
     Started {
@@ -407,6 +534,8 @@ struct Session {
 pub(crate) struct Demo {
     pub(crate) server: Arc<AuthorizationServer>,
     users: Arc<MemoryUsers>,
+    /// Also guards the login form: it guesses the same passwords.
+    limiter: Arc<Limiter>,
     sessions: Mutex<HashMap<String, Session>>,
 }
 
@@ -473,10 +602,21 @@ fn consent_page(client_name: &str, scopes: &ScopeSet, query: &str, csrf: &str) -
     )
 }
 
+/// The login and consent pages: never framed (clickjacking, RFC 9700
+/// §4.16), never leaking the query (which names the client and its state)
+/// through `Referer` (§4.2), no script or foreign resource at all.
 fn html(status: u16, body: String) -> Response {
     Response::new(status, body.into_bytes())
         .with_header("Content-Type", "text/html; charset=utf-8")
         .with_header("Cache-Control", "no-store")
+        .with_header("X-Frame-Options", "DENY")
+        // No `form-action`: browsers apply it to the redirect that follows
+        // the consent form, which goes to the client.
+        .with_header(
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        )
+        .with_header("Referrer-Policy", "no-referrer")
 }
 
 fn text(status: u16, body: &str) -> Response {
@@ -561,8 +701,9 @@ impl Demo {
         }
     }
 
-    /// `POST /login`: checks the CSRF token and the password, then starts a
-    /// fresh session (no fixation) and goes back to `/authorize`.
+    /// `POST /login`: checks the CSRF token and the password (throttled per
+    /// username, like the password grant), then starts a fresh session (no
+    /// fixation) and goes back to `/authorize`.
     pub(crate) async fn login(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
         let Some([form_csrf, query, username, password]) =
             form_fields(form, ["csrf", "query", "username", "password"])
@@ -573,7 +714,17 @@ impl Demo {
         if csrf != form_csrf {
             return text(403, "invalid CSRF token");
         }
-        match self.users.verify(&username, &Secret::new(password)).await {
+        let key = format!("user:{username}");
+        let verified = if self.limiter.allows(&key) {
+            self.users.verify(&username, &Secret::new(password)).await
+        } else {
+            // Throttled: the same answer as a wrong password, nothing checked.
+            Ok(None)
+        };
+        if !matches!(verified, Ok(Some(_))) {
+            self.limiter.failed(key);
+        }
+        match verified {
             Ok(Some(user)) => {
                 let new_sid = self.random_token();
                 let mut sessions = self

@@ -27,6 +27,7 @@ pub(crate) async fn authenticate(
     server: &AuthorizationServer,
     client_id: Option<&str>,
     assertion: &str,
+    presented_id: &mut Option<ClientId>,
 ) -> Result<Arc<Client>, Error> {
     let fail = || Error::ClientAuthentication { via_basic: false };
     let jws = jwt::parse(assertion).ok_or_else(fail)?;
@@ -36,6 +37,11 @@ pub(crate) async fn authenticate(
         return Err(fail());
     }
     let id = ClientId::parse(iss).ok_or_else(fail)?;
+    *presented_id = Some(id.clone());
+    // Before any lookup or signature check, as for secrets (see `Throttle`).
+    if !crate::client::authenticate::throttle_allows(server, &id).await {
+        return Err(fail());
+    }
     let client = server.clients.find(&id).await?.ok_or_else(fail)?;
     if !client.is_enabled() {
         return Err(fail());

@@ -15,7 +15,7 @@ use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::error::{Error, RequestFault};
 use crate::http::Header;
 use crate::http::form::{decode_in_place, has_escapes};
-use crate::stores::ClientStore;
+use crate::throttle::Verdict;
 
 /// Basic credentials are standard base64; tolerate missing padding.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -167,10 +167,13 @@ fn decode_basic(value: &[u8]) -> Option<BasicCredentials> {
 
 /// Checks the presented credentials against the client store. Unknown
 /// client, wrong secret, wrong method and disabled client all give the same
-/// error (CA-06, CA-07).
+/// error (CA-06, CA-07). A presented secret is first put to the host's
+/// [`Throttle`](crate::Throttle), before the client is looked up; a refusal
+/// gives that same error without checking anything.
 pub(crate) async fn authenticate(
-    clients: &dyn ClientStore,
+    server: &crate::server::AuthorizationServer,
     presented: Presented<'_>,
+    presented_id: &mut Option<ClientId>,
 ) -> Result<Arc<Client>, Error> {
     let via_basic = presented.via_basic();
     let fail = || Error::ClientAuthentication { via_basic };
@@ -179,8 +182,14 @@ pub(crate) async fn authenticate(
         Presented::Post { id, secret } => (id, Some(secret), AuthMethod::ClientSecretPost),
         Presented::IdOnly { id } => (id, None, AuthMethod::None),
     };
-    let client = match ClientId::parse(id) {
-        Some(client_id) => clients.find(&client_id).await?,
+    *presented_id = ClientId::parse(id);
+    let client = match presented_id.as_ref() {
+        Some(client_id) => {
+            if secret.is_some() && !throttle_allows(server, client_id).await {
+                return Err(fail());
+            }
+            server.clients.find(client_id).await?
+        }
         None => None,
     };
     let Some(client) = client else {
@@ -205,6 +214,24 @@ pub(crate) async fn authenticate(
     Ok(client)
 }
 
+/// Asks the host's throttle, if any, whether an attempt for `client_id`
+/// may be checked. A refusal is logged with static text only (RB-03).
+pub(crate) async fn throttle_allows(
+    server: &crate::server::AuthorizationServer,
+    client_id: &ClientId,
+) -> bool {
+    let Some(throttle) = &server.throttle else {
+        return true;
+    };
+    match throttle.check_client(client_id).await {
+        Verdict::Allow => true,
+        Verdict::Refuse => {
+            tracing::debug!("client authentication attempt refused by the throttle");
+            false
+        }
+    }
+}
+
 /// The client credentials one request carries, as parsed from the form and
 /// the `Authorization` header.
 pub(crate) struct Credentials<'a> {
@@ -216,20 +243,43 @@ pub(crate) struct Credentials<'a> {
 }
 
 /// Authenticates the client of a token, revocation or introspection
-/// request by whichever single method it used (CA-01..08).
+/// request by whichever single method it used (CA-01..08), and tells the
+/// host's [`Throttle`](crate::Throttle) how it went.
 pub(crate) async fn client(
     server: &crate::server::AuthorizationServer,
     c: Credentials<'_>,
 ) -> Result<Arc<Client>, Error> {
+    let mut presented_id = None;
+    let result = by_method(server, c, &mut presented_id).await;
+    if let Some(throttle) = &server.throttle {
+        match &result {
+            Ok(client) => throttle.client_authenticated(client.client_id()).await,
+            Err(Error::ClientAuthentication { .. }) => {
+                throttle
+                    .client_authentication_failed(presented_id.as_ref())
+                    .await;
+            }
+            Err(_) => {}
+        }
+    }
+    result
+}
+
+async fn by_method(
+    server: &crate::server::AuthorizationServer,
+    c: Credentials<'_>,
+    presented_id: &mut Option<ClientId>,
+) -> Result<Arc<Client>, Error> {
     match (c.assertion_type, c.assertion) {
         (None, None) => {
-            authenticate(
-                &*server.clients,
-                presented(c.authorization, c.client_id, c.client_secret)?,
-            )
-            .await
+            if let Some(id) = c.client_id.as_deref() {
+                *presented_id = ClientId::parse(id);
+            }
+            let presented = presented(c.authorization, c.client_id, c.client_secret)?;
+            authenticate(server, presented, presented_id).await
         }
         (Some(kind), Some(assertion)) => {
+            *presented_id = c.client_id.as_deref().and_then(ClientId::parse);
             // CA-03: an assertion with a secret or a Basic header is two methods.
             if c.client_secret.is_some() || c.authorization != Header::Absent {
                 return Err(Error::InvalidRequest(
@@ -239,7 +289,13 @@ pub(crate) async fn client(
             if kind != crate::client::assertion::JWT_BEARER {
                 return Err(Error::ClientAuthentication { via_basic: false });
             }
-            crate::client::assertion::authenticate(server, c.client_id.as_deref(), &assertion).await
+            crate::client::assertion::authenticate(
+                server,
+                c.client_id.as_deref(),
+                &assertion,
+                presented_id,
+            )
+            .await
         }
         (None, Some(_)) => Err(Error::missing("client_assertion_type")),
         (Some(_), None) => Err(Error::missing("client_assertion")),

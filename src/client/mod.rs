@@ -141,6 +141,28 @@ pub enum ClientError {
     /// `client_secret_jwt` needs a secret of at least 32 bytes.
     #[error("client_secret_jwt requires a secret of at least 32 bytes")]
     WeakJwtSecret,
+    /// A redirect URI uses plain `http` on a host other than the loopback
+    /// interface: authorization responses must not cross the network
+    /// unencrypted (RFC 9700 §2.6; loopback per RFC 8252 §7.3, §8.3).
+    #[error("redirect URIs must use https (plain http only on loopback)")]
+    InsecureRedirectUri,
+}
+
+/// Whether `uri` may receive authorization responses: anything but plain
+/// `http`, or `http` to `127.0.0.0/8`, `[::1]` or `localhost`.
+fn transport_ok(uri: &RedirectUri) -> bool {
+    let Ok(url) = url::Url::parse(uri.as_str()) else {
+        return false;
+    };
+    if url.scheme() != "http" {
+        return true;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 impl Client {
@@ -409,6 +431,9 @@ impl ClientBuilder {
         if c.allows_grant(GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
             return Err(ClientError::MissingRedirectUri);
         }
+        if !c.redirect_uris.iter().all(transport_ok) {
+            return Err(ClientError::InsecureRedirectUri);
+        }
         if let Some(d) = &c.default_scope {
             if !d.is_subset_of(&c.scope) {
                 return Err(ClientError::DefaultScopeNotAllowed);
@@ -444,6 +469,36 @@ mod tests {
             .token_endpoint_auth_method(AuthMethod::None)
             .build();
         assert_eq!(r.unwrap_err(), ClientError::AuthMethodMismatch);
+    }
+
+    #[test]
+    fn plain_http_redirect_uris_only_on_loopback() {
+        let with = |uri: &str| {
+            Client::public(id("spa"))
+                .redirect_uri(RedirectUri::parse(uri).unwrap())
+                .build()
+        };
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8765/callback",
+            "http://127.1.2.3/cb",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://app.example/cb",
+            "http://10.0.0.1/cb",
+            "HTTP://app.example/cb",
+        ] {
+            assert_eq!(
+                with(bad).unwrap_err(),
+                ClientError::InsecureRedirectUri,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

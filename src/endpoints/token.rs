@@ -81,7 +81,19 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Issued, 
 /// The successful token response (RFC 6749 §5.1, TOK-04). Tokens are
 /// base64url and scope tokens exclude `"` and `\`, so nothing needs escaping.
 fn render(issued: &Issued) -> Response {
-    let mut body = Vec::with_capacity(200);
+    // The fixed text is under 100 bytes; scope is at most as long as written.
+    let mut body = Vec::with_capacity(
+        128 + issued.access_token.expose_secret().len()
+            + issued
+                .refresh_token
+                .as_ref()
+                .map_or(0, |r| r.expose_secret().len())
+            + issued
+                .scope
+                .iter()
+                .map(|s| s.as_str().len() + 1)
+                .sum::<usize>(),
+    );
     body.extend_from_slice(b"{\"access_token\":\"");
     body.extend_from_slice(issued.access_token.expose_secret().as_bytes());
     body.extend_from_slice(b"\",\"token_type\":\"Bearer\",\"expires_in\":");

@@ -17,7 +17,7 @@ use crate::secret::Secret;
 use crate::server::AuthorizationServer;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
 use crate::tokens::GrantId;
-use crate::tokens::opaque::{Minted, mint};
+use crate::tokens::opaque::{Minted, mint, mint_pair, random_value};
 use crate::tokens::{AccessTokenFormat, TokenHash};
 use crate::user::UserId;
 
@@ -161,37 +161,49 @@ async fn jwt_access_token(
         .ok_or(Error::Store(crate::error::StoreError::msg(
             "no signing key: call ensure_signing_key",
         )))?;
-    let jti = mint(&*server.random)?;
+    let jti = random_value(&*server.random)?;
     let config = &server.config;
     let client_id = m.client.client_id().as_str();
-    let mut claims = serde_json::Map::new();
-    if let Some(hook) = &server.claims_hook {
-        for (k, v) in hook.claims(m.client, m.subject.as_ref(), &m.scope) {
-            if !crate::tokens::jwt::RESERVED.contains(&k.as_str()) {
-                claims.insert(k, v);
+    // RFC 9068 §2.2: without a resource owner the subject is the client.
+    let sub = m.subject.as_ref().map_or(client_id, UserId::as_str);
+    let exp = now.plus(life).as_secs();
+    let payload = match &server.claims_hook {
+        // The usual case: the registered claims, written straight into JSON.
+        None => crate::tokens::jwt::AccessClaims {
+            aud: config.audience(),
+            client_id,
+            exp,
+            iat: now.as_secs(),
+            iss: &config.issuer,
+            jti: jti.as_str(),
+            scope: &m.scope,
+            sub,
+        }
+        .render(),
+        Some(hook) => {
+            let mut claims = serde_json::Map::new();
+            for (k, v) in hook.claims(m.client, m.subject.as_ref(), &m.scope) {
+                if !crate::tokens::jwt::RESERVED.contains(&k.as_str()) {
+                    claims.insert(k, v);
+                }
             }
+            claims.insert("iss".into(), Value::from(config.issuer.as_str()));
+            claims.insert("exp".into(), Value::from(exp));
+            claims.insert("aud".into(), Value::from(config.audience()));
+            claims.insert("sub".into(), Value::from(sub));
+            claims.insert("client_id".into(), Value::from(client_id));
+            claims.insert("iat".into(), Value::from(now.as_secs()));
+            claims.insert("jti".into(), Value::from(jti.as_str()));
+            if !m.scope.is_empty() {
+                claims.insert("scope".into(), Value::from(m.scope.to_string()));
+            }
+            serde_json::to_vec(&claims)
         }
     }
-    claims.insert("iss".into(), Value::from(config.issuer.as_str()));
-    claims.insert("exp".into(), Value::from(now.plus(life).as_secs()));
-    claims.insert("aud".into(), Value::from(config.audience()));
-    // RFC 9068 §2.2: without a resource owner the subject is the client.
-    claims.insert(
-        "sub".into(),
-        Value::from(m.subject.as_ref().map_or(client_id, UserId::as_str)),
-    );
-    claims.insert("client_id".into(), Value::from(client_id));
-    claims.insert("iat".into(), Value::from(now.as_secs()));
-    claims.insert(
-        "jti".into(),
-        Value::from(jti.value.expose_secret().as_str()),
-    );
-    if !m.scope.is_empty() {
-        claims.insert("scope".into(), Value::from(m.scope.to_string()));
-    }
-    crate::tokens::jwt::sign(key, &claims).ok_or(Error::Store(crate::error::StoreError::msg(
-        "signing failed",
-    )))
+    .map_err(|_| Error::Store(crate::error::StoreError::msg("claims")))?;
+    crate::tokens::jwt::sign_payload(key, &payload).ok_or(Error::Store(
+        crate::error::StoreError::msg("signing failed"),
+    ))
 }
 
 /// Mints an access token (and optionally a refresh token) and the records a
@@ -206,31 +218,39 @@ pub(crate) async fn mint_tokens(
         .client
         .access_token_lifetime()
         .unwrap_or(config.access_token_lifetime);
-    let access = match m.client.access_token_format() {
-        AccessTokenFormat::Opaque => mint(&*server.random)?,
-        AccessTokenFormat::Jwt => {
+    let random = &*server.random;
+    let (access, refresh) = match (m.client.access_token_format(), m.refresh_scope.is_some()) {
+        // Both opaque tokens from one call to the random source.
+        (AccessTokenFormat::Opaque, true) => {
+            let (access, refresh) = mint_pair(random)?;
+            (access, Some(refresh))
+        }
+        (AccessTokenFormat::Opaque, false) => (mint(random)?, None),
+        (AccessTokenFormat::Jwt, with_refresh) => {
             // A rotated-out key stays published `jwt_max_lifetime` after it
             // stops signing, so no JWT may live longer (JW-01).
             access_life = access_life.min(config.jwt_max_lifetime);
             let jwt = jwt_access_token(server, &m, now, access_life).await?;
-            Minted {
+            let access = Minted {
                 hash: TokenHash::of(&jwt),
                 value: Secret::new(jwt),
-            }
+            };
+            let refresh = if with_refresh {
+                Some(mint(random)?)
+            } else {
+                None
+            };
+            (access, refresh)
         }
     };
     let grant = m.grant.unwrap_or_else(|| GrantId::derive(&access.hash));
-    let refresh = match m.refresh_scope {
-        Some(scope) => {
-            let minted = mint(&*server.random)?;
-            let life = m
-                .client
-                .refresh_token_lifetime()
-                .unwrap_or(config.refresh_token_lifetime);
-            Some((minted, scope, life))
-        }
-        None => None,
-    };
+    let refresh_life = m
+        .client
+        .refresh_token_lifetime()
+        .unwrap_or(config.refresh_token_lifetime);
+    let refresh = refresh
+        .zip(m.refresh_scope)
+        .map(|(minted, scope)| (minted, scope, refresh_life));
     let records = NewTokens {
         access: AccessRecord {
             hash: access.hash,

@@ -7,6 +7,7 @@ mod clients;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod consents;
+mod faulty;
 pub mod memory;
 mod memory_keys;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
@@ -20,6 +21,7 @@ pub use sql::SqliteStore;
 
 pub use clients::ClientStore;
 pub use consents::{Consent, ConsentStore};
+pub use faulty::{Fault, FaultyStore, StoreOp};
 pub use memory::{MemoryStore, MemoryUsers};
 pub use memory_keys::MemoryKeys;
 pub use tokens::{

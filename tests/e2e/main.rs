@@ -20,6 +20,7 @@
 )]
 
 mod harness;
+mod throttle;
 
 use harness::{Backend, CALLBACK, Framework, Server, Session};
 use oauth2::basic::BasicClient;

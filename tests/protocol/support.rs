@@ -1,9 +1,10 @@
 //! Shared fixtures: a server on a `MemoryStore` with a `FixedClock`, client
-//! registration, request helpers, hand-made authorization codes, a token
-//! store that fails on demand, and a log capture.
+//! registration, request helpers, hand-made authorization codes, stores
+//! that fail on demand (the library's `FaultyStore`, plus a race gate), and
+//! a log capture.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -11,11 +12,12 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::http::{Method, Request, Response};
+use portcullis::stores::{Fault, FaultyStore};
 use portcullis::{
     AccessRecord, AuthorizationServer, ChallengeMethod, Client, ClientBuilder, ClientId,
-    ClientStore, CodeChallenge, CodeRecord, Config, Exchange, FixedClock, GrantId, GrantType,
-    MemoryStore, NewTokens, PurgeCounts, RedirectUri, RefreshRecord, Rotation, ScopeSet,
-    SecretHash, ServerBuilder, StoreError, TokenHash, TokenStore, UnixTime, UserId,
+    ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore, Exchange, FixedClock,
+    GrantId, GrantType, MemoryStore, NewTokens, PurgeCounts, RedirectUri, RefreshRecord, Rotation,
+    ScopeSet, SecretHash, ServerBuilder, StoreError, TokenHash, TokenStore, UnixTime, UserId,
 };
 use serde_json::Value;
 
@@ -300,19 +302,24 @@ impl Harness {
         Self::finish(server, store, clock).await
     }
 
-    /// A server whose token store and client store are a [`FlakyStore`]
+    /// A server whose client, token and consent stores are a [`FlakyStore`]
     /// over the harness's `MemoryStore` (`MemoryStore` clones share state).
     pub(crate) async fn flaky(config: Config) -> (Self, Arc<FlakyStore>) {
+        Self::flaky_with(config, |b| b).await
+    }
+
+    /// [`Harness::flaky`], with whatever `extra` adds to the builder.
+    pub(crate) async fn flaky_with(
+        config: Config,
+        extra: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    ) -> (Self, Arc<FlakyStore>) {
         let store = MemoryStore::new();
         let flaky = Arc::new(FlakyStore::new(store.clone()));
         let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
-        let server = AuthorizationServer::builder(config)
-            .store(Arc::new(store.clone()))
-            .token_store(flaky.clone())
-            .client_store(flaky.clone())
-            .clock(clock.clone())
-            .build()
-            .expect("test server builds");
+        let builder = AuthorizationServer::builder(config)
+            .store(flaky.clone())
+            .clock(clock.clone());
+        let server = extra(builder).build().expect("test server builds");
         (Self::finish(server, store, clock).await, flaky)
     }
 
@@ -561,47 +568,43 @@ pub(crate) fn redirect(s: &str) -> RedirectUri {
     RedirectUri::parse(s).expect("redirect uri")
 }
 
-/// The token store steps a [`FlakyStore`] can fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Op {
-    FindClient = 1,
-    InsertCode = 1 << 1,
-    FindCode = 1 << 2,
-    ExchangeCode = 1 << 3,
-    Issue = 1 << 4,
-    FindAccess = 1 << 5,
-    FindRefresh = 1 << 6,
-    RotateRefresh = 1 << 7,
-    RevokeAccess = 1 << 8,
-    RevokeGrant = 1 << 9,
-}
+/// The store steps a [`FlakyStore`] can fail: the library's own names.
+pub(crate) use portcullis::stores::StoreOp as Op;
 
-/// A `TokenStore` and `ClientStore` over a `MemoryStore` that fails the
-/// steps it is told to fail (before touching the inner store), and can hold
-/// callers of one step at a [`Gate`] to widen races.
+/// The library's [`FaultyStore`] over a `MemoryStore` (every store trait),
+/// plus a [`Gate`] that can hold callers of one read to widen races.
 pub(crate) struct FlakyStore {
-    inner: MemoryStore,
-    failing: AtomicU32,
+    faulty: FaultyStore<MemoryStore>,
     gate: Mutex<Option<(Op, Arc<Gate>)>>,
 }
 
 impl FlakyStore {
     pub(crate) fn new(inner: MemoryStore) -> Self {
         Self {
-            inner,
-            failing: AtomicU32::new(0),
+            faulty: FaultyStore::new(inner),
             gate: Mutex::new(None),
         }
     }
 
-    /// From now on `op` fails with a `StoreError`.
+    /// From now on `op` fails with a plain `StoreError`, before touching
+    /// the inner store.
     pub(crate) fn fail(&self, op: Op) {
-        self.failing.fetch_or(op as u32, Ordering::SeqCst);
+        self.faulty.fail(op, Fault::Error);
+    }
+
+    /// From now on `op` fails with `fault`.
+    pub(crate) fn fail_with(&self, op: Op, fault: Fault) {
+        self.faulty.fail(op, fault);
+    }
+
+    /// The wrapped fault injector, for its other knobs and counters.
+    pub(crate) fn faulty(&self) -> &FaultyStore<MemoryStore> {
+        &self.faulty
     }
 
     /// Stops every injected failure.
     pub(crate) fn heal(&self) {
-        self.failing.store(0, Ordering::SeqCst);
+        self.faulty.heal();
     }
 
     /// Makes callers of the read `op` (`FindCode` or `FindRefresh`) wait,
@@ -610,14 +613,6 @@ impl FlakyStore {
     /// reaches the store's atomic step.
     pub(crate) fn gate(&self, op: Op, parties: usize) {
         *self.gate.lock().expect("lock") = Some((op, Arc::new(Gate::new(parties))));
-    }
-
-    /// Fails `op` if told to.
-    fn check(&self, op: Op) -> Result<(), StoreError> {
-        if self.failing.load(Ordering::SeqCst) & op as u32 != 0 {
-            return Err(StoreError::msg("injected store failure"));
-        }
-        Ok(())
     }
 
     /// Holds the caller at the gate if `op` is gated: called after a read,
@@ -643,20 +638,45 @@ impl FlakyStore {
 #[async_trait]
 impl ClientStore for FlakyStore {
     async fn find(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
-        self.check(Op::FindClient)?;
-        ClientStore::find(&self.inner, client_id).await
+        ClientStore::find(&self.faulty, client_id).await
+    }
+    async fn insert(&self, client: Client) -> Result<(), StoreError> {
+        ClientStore::insert(&self.faulty, client).await
+    }
+    async fn update(&self, client: Client) -> Result<bool, StoreError> {
+        ClientStore::update(&self.faulty, client).await
+    }
+    async fn delete(&self, client_id: &ClientId) -> Result<bool, StoreError> {
+        ClientStore::delete(&self.faulty, client_id).await
+    }
+    async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
+        ClientStore::list(&self.faulty).await
+    }
+}
+
+#[async_trait]
+impl ConsentStore for FlakyStore {
+    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
+        ConsentStore::find(&self.faulty, user, client).await
+    }
+    async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
+        self.faulty.grant(consent).await
+    }
+    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
+        ConsentStore::list(&self.faulty, user).await
+    }
+    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+        self.faulty.revoke(user, client).await
     }
 }
 
 #[async_trait]
 impl TokenStore for FlakyStore {
     async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-        self.check(Op::InsertCode)?;
-        self.inner.insert_code(code).await
+        self.faulty.insert_code(code).await
     }
     async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-        self.check(Op::FindCode)?;
-        let found = self.inner.find_code(hash).await;
+        let found = self.faulty.find_code(hash).await;
         self.hold(Op::FindCode);
         found
     }
@@ -665,20 +685,16 @@ impl TokenStore for FlakyStore {
         hash: &TokenHash,
         tokens: NewTokens,
     ) -> Result<Exchange, StoreError> {
-        self.check(Op::ExchangeCode)?;
-        self.inner.exchange_code(hash, tokens).await
+        self.faulty.exchange_code(hash, tokens).await
     }
     async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
-        self.check(Op::Issue)?;
-        self.inner.issue(tokens).await
+        self.faulty.issue(tokens).await
     }
     async fn find_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, StoreError> {
-        self.check(Op::FindAccess)?;
-        self.inner.find_access(hash).await
+        self.faulty.find_access(hash).await
     }
     async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
-        self.check(Op::FindRefresh)?;
-        let found = self.inner.find_refresh(hash).await;
+        let found = self.faulty.find_refresh(hash).await;
         self.hold(Op::FindRefresh);
         found
     }
@@ -687,22 +703,19 @@ impl TokenStore for FlakyStore {
         old: &TokenHash,
         new: NewTokens,
     ) -> Result<Rotation, StoreError> {
-        self.check(Op::RotateRefresh)?;
-        self.inner.rotate_refresh(old, new).await
+        self.faulty.rotate_refresh(old, new).await
     }
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        self.check(Op::RevokeAccess)?;
-        self.inner.revoke_access(hash).await
+        self.faulty.revoke_access(hash).await
     }
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
-        self.check(Op::RevokeGrant)?;
-        self.inner.revoke_grant(grant).await
+        self.faulty.revoke_grant(grant).await
     }
     async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
-        self.inner.revoke_client(client).await
+        self.faulty.revoke_client(client).await
     }
     async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
-        self.inner.revoke_user(user).await
+        self.faulty.revoke_user(user).await
     }
     async fn use_assertion_jti(
         &self,
@@ -710,10 +723,10 @@ impl TokenStore for FlakyStore {
         jti: &str,
         expires_at: UnixTime,
     ) -> Result<bool, StoreError> {
-        self.inner.use_assertion_jti(client, jti, expires_at).await
+        self.faulty.use_assertion_jti(client, jti, expires_at).await
     }
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
-        self.inner.purge_expired(now).await
+        self.faulty.purge_expired(now).await
     }
 }
 
@@ -807,4 +820,85 @@ impl tracing::Subscriber for LogCapture {
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// `client_assertion_type` for JWT client authentication (RFC 7523).
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The shared secret of `client_secret_jwt` clients (at least 32 bytes).
+pub(crate) const HMAC_SECRET: &str = "hmac-secret-0123456789abcdef-0123456789";
+
+/// A `client_secret_jwt` assertion (HS256) by `client` for the test
+/// issuer, with this `jti`, living a minute from the harness's start.
+pub(crate) fn hs256_assertion(client: &str, secret: &str, jti: &str) -> String {
+    let claims = serde_json::json!({
+        "iss": client, "sub": client, "aud": ISSUER, "jti": jti,
+        "exp": T0 + 60, "iat": T0,
+    });
+    sign_hs256(
+        &serde_json::json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        secret,
+    )
+}
+
+/// A compact JWS of `header` and `claims`, signed HS256 with `secret`.
+pub(crate) fn sign_hs256(header: &Value, claims: &Value, secret: &str) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let sig = ring::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+/// Registers a `client_secret_jwt` client allowed `client_credentials`.
+pub(crate) async fn register_jwt_client(h: &Harness, client_id: &str) {
+    let client = Client::client_secret_jwt(id(client_id), portcullis::Secret::from(HMAC_SECRET))
+        .grant_type(GrantType::ClientCredentials)
+        .scope(scope("read"))
+        .build()
+        .expect("jwt client builds");
+    h.register(client).await;
+}
+
+/// A `client_credentials` request authenticated by `assertion`.
+pub(crate) async fn assertion_request(h: &Harness, assertion: &str) -> Response {
+    h.token(
+        Auth::Nothing,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+        ],
+    )
+    .await
+}
+
+/// An S256 authorization request of `client` to [`REDIRECT`] with scope
+/// `read` and state `st`.
+pub(crate) fn authorization_query(client: &str) -> String {
+    form(&[
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", REDIRECT),
+        ("scope", "read"),
+        ("state", "st"),
+        (
+            "code_challenge",
+            &s256("verifier-authorize-0123456789-0123456789-abcdef"),
+        ),
+        ("code_challenge_method", "S256"),
+    ])
+}
+
+/// The query parameters of a redirect's `Location`.
+pub(crate) fn location_params(resp: &Response) -> Vec<(String, String)> {
+    assert_eq!(resp.status(), 302, "expected a redirect");
+    let location = resp.header("Location").expect("Location");
+    let url = url::Url::parse(location).expect("absolute Location");
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }

@@ -1,0 +1,878 @@
+//! The fuzzing harness of portcullis: one entry point per fuzz target, each
+//! driving only the public API (`AuthorizationServer::{token, revoke,
+//! introspect, authorize, authenticate_bearer}` over a `MemoryStore`) and
+//! checking what must hold for *any* input:
+//!
+//! - nothing panics (a panic is what libFuzzer reports as a crash);
+//! - no answer is a 5xx: the stores here never fail, so a 500 would be a bug;
+//! - every error is well formed: JSON with a string `error` at the
+//!   form-posting endpoints, a `WWW-Authenticate: Bearer` challenge at
+//!   resource servers, an error page or a redirect at the authorization
+//!   endpoint;
+//! - the authorization endpoint only ever redirects to a registered URI.
+//!
+//! Every input gets a fresh server (same clients, codes, tokens, keys, fixed
+//! clock, deterministic random source), so a crash reproduces from its input
+//! alone.
+//!
+//! This file is shared: the cargo-fuzz targets in `fuzz/fuzz_targets/` call
+//! it, and `tests/protocol/fuzz_seeds.rs` includes it to replay every file
+//! of `fuzz/seeds/` on the stable toolchain as part of `cargo test`.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use portcullis::dangerous::DeterministicRandom;
+use portcullis::http::{Method, Request, Response};
+use portcullis::{
+    AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, AuthorizationServer, AuthorizeStep,
+    ChallengeMethod, Client, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, FixedClock,
+    GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys, MemoryStore, MemoryUsers,
+    NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash, TokenHash, TokenStore,
+    UnixTime, UserId,
+};
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
+/// the directories in `fuzz/seeds/`).
+pub const TARGETS: [&str; 7] = [
+    "form_body",
+    "basic_header",
+    "bearer_header",
+    "authorize_query",
+    "access_token_jwt",
+    "client_assertion",
+    "client_metadata",
+];
+
+/// Runs one input through the named target; returns what happened to the
+/// main request, for the seed tests: its status (`"200"`, `"401"`, ...),
+/// `"302 code"` or `"302 error"` for an authorization redirect, `"login"`,
+/// or `"skip"` when the input is not even a request of that target.
+pub fn run(target: &str, data: &[u8]) -> String {
+    match target {
+        "form_body" => form_body(data),
+        "basic_header" => basic_header(data),
+        "bearer_header" => bearer_header(data),
+        "authorize_query" => authorize_query(data),
+        "access_token_jwt" => access_token_jwt(data),
+        "client_assertion" => client_assertion(data),
+        "client_metadata" => client_metadata(data),
+        other => panic!("no fuzz target {other}"),
+    }
+}
+
+const SKIP: &str = "skip";
+
+/// The fixture's issuer.
+pub const ISSUER: &str = "https://as.example";
+/// The fixture's fixed time.
+pub const T0: u64 = 1_700_000_000;
+/// The redirect URI of the fixture's code-flow clients.
+pub const REDIRECT: &str = "https://app.example/cb";
+/// The PKCE verifier of the fixture's codes (`code-svc`, `code-spa`).
+pub const VERIFIER: &str = "fuzz-verifier-0123456789-0123456789-0123456789";
+/// The secret of `svc` (`client_secret_basic`).
+pub const SVC_SECRET: &str = "svc-secret";
+/// The secret of `post` (`client_secret_post`).
+pub const POST_SECRET: &str = "post-secret";
+/// The shared secret of `hs` (`client_secret_jwt`).
+pub const HMAC_SECRET: &str = "fuzz-hmac-secret-0123456789abcdef-0123";
+/// The `kid` of the server's signing key and of `pk`'s registered key.
+pub const KID: &str = "k1";
+/// `client_assertion_type` for JWT assertions.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Polls a future to completion. The harness's stores never wait, so a
+/// future that stays pending is a bug of its own.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1_000 {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("a future never completed: nothing in the harness should wait");
+}
+
+/// Ed25519 keys made once per process: the server's signing key and the
+/// key `pk` signs its assertions with.
+struct Keys {
+    server: Vec<u8>,
+    client: Vec<u8>,
+    client_public: Vec<u8>,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let t = UnixTime::from_secs(T0);
+        let make = || {
+            let kid = KeyId::parse(KID).expect("kid");
+            KeyRecord::generate(Algorithm::EdDsa, kid, t, t)
+                .expect("Ed25519 key")
+                .private_pkcs8
+                .expose_secret()
+                .clone()
+        };
+        let client = make();
+        let client_public = Ed25519KeyPair::from_pkcs8(&client)
+            .expect("PKCS#8")
+            .public_key()
+            .as_ref()
+            .to_vec();
+        Keys {
+            server: make(),
+            client,
+            client_public,
+        }
+    })
+}
+
+fn id(s: &str) -> ClientId {
+    ClientId::parse(s).expect("client id")
+}
+
+fn scope(s: &str) -> ScopeSet {
+    ScopeSet::parse(s).expect("scope")
+}
+
+/// `Basic base64(id ":" secret)` (the values need no form-encoding).
+pub fn basic(client: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{client}:{secret}")))
+}
+
+/// `BASE64URL(SHA256(verifier))`.
+fn s256(verifier: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
+/// A fresh server and its store.
+///
+/// Clients: `svc` (`client_secret_basic`, every grant, opaque tokens),
+/// `post` (`client_secret_post`), `spa` (public), `jwt` (`client_secret_basic`,
+/// JWT access tokens), `hs` (`client_secret_jwt`), `pk` (`private_key_jwt`,
+/// Ed25519), `off` (disabled). User `alice` / `wonderland`. Codes `code-svc`
+/// and `code-spa` (PKCE S256 of [`VERIFIER`], redirect [`REDIRECT`]), and
+/// for `svc` the access token `access-1` and refresh token `refresh-1`.
+pub struct Fixture {
+    /// The server.
+    pub server: AuthorizationServer,
+    /// Its store.
+    pub store: MemoryStore,
+}
+
+/// The fixture with the default configuration.
+pub fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+/// The fixture with a configuration changed by `configure`.
+pub fn fixture_with(configure: impl FnOnce(&mut Config)) -> Fixture {
+    block_on(build_fixture(configure))
+}
+
+async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
+    let store = MemoryStore::new();
+    let signing = MemoryKeys::new();
+    let t = UnixTime::from_secs(T0 - 10);
+    let key = KeyRecord::from_pkcs8(
+        Algorithm::EdDsa,
+        KeyId::parse(KID).expect("kid"),
+        keys().server.clone(),
+        t,
+        t,
+    )
+    .expect("server key");
+    signing.insert_key(key).await.expect("key stored");
+    let users = MemoryUsers::new(NonZeroU32::MIN).expect("users");
+    users
+        .insert("alice", &Secret::from("wonderland"))
+        .expect("alice");
+    let mut config = Config::new(ISSUER);
+    config.grant_types.push(GrantType::Password);
+    config.signing_algorithm = Algorithm::EdDsa;
+    configure(&mut config);
+    let server = AuthorizationServer::builder(config)
+        .store(Arc::new(store.clone()))
+        .key_provider(Arc::new(signing))
+        .password_verifier(Arc::new(users))
+        .clock(Arc::new(FixedClock::new(UnixTime::from_secs(T0))))
+        .random(Arc::new(DeterministicRandom::new(7)))
+        .build()
+        .expect("fixture server");
+    let redirect = RedirectUri::parse(REDIRECT).expect("redirect");
+    let code_grants = |b: portcullis::ClientBuilder| {
+        b.redirect_uri(redirect.clone())
+            .grant_type(GrantType::AuthorizationCode)
+            .grant_type(GrantType::RefreshToken)
+            .scope(scope("read write"))
+            .default_scope(scope("read"))
+    };
+    let jwks = serde_json::json!({"keys": [{
+        "kty": "OKP", "crv": "Ed25519", "kid": KID, "use": "sig",
+        "x": URL_SAFE_NO_PAD.encode(&keys().client_public),
+    }]});
+    let clients = [
+        code_grants(Client::confidential(
+            id("svc"),
+            SecretHash::sha256(SVC_SECRET),
+        ))
+        .grant_type(GrantType::ClientCredentials)
+        .grant_type(GrantType::Password),
+        Client::confidential(id("post"), SecretHash::sha256(POST_SECRET))
+            .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
+            .grant_type(GrantType::ClientCredentials)
+            .scope(scope("read")),
+        code_grants(Client::public(id("spa"))),
+        Client::confidential(id("jwt"), SecretHash::sha256(SVC_SECRET))
+            .grant_type(GrantType::ClientCredentials)
+            .grant_type(GrantType::Password)
+            .scope(scope("read write"))
+            .access_token_format(AccessTokenFormat::Jwt),
+        Client::client_secret_jwt(id("hs"), Secret::from(HMAC_SECRET))
+            .grant_type(GrantType::ClientCredentials)
+            .scope(scope("read")),
+        Client::private_key_jwt(id("pk"), jwks.to_string())
+            .grant_type(GrantType::ClientCredentials)
+            .scope(scope("read")),
+        code_grants(Client::confidential(
+            id("off"),
+            SecretHash::sha256(SVC_SECRET),
+        ))
+        .enabled(false),
+    ];
+    for c in clients {
+        ClientStore::insert(&store, c.build().expect("fixture client"))
+            .await
+            .expect("client stored");
+    }
+    let now = UnixTime::from_secs(T0);
+    for (code, client) in [("code-svc", "svc"), ("code-spa", "spa")] {
+        let hash = TokenHash::of(code);
+        let challenge = CodeChallenge::parse(ChallengeMethod::S256, &s256(VERIFIER));
+        store
+            .insert_code(CodeRecord {
+                hash,
+                grant: GrantId::derive(&hash),
+                client_id: id(client),
+                subject: UserId::parse("alice").expect("user"),
+                scope: scope("read write"),
+                redirect_uri: Some(redirect.clone()),
+                challenge: Some(challenge.expect("challenge")),
+                issued_at: now,
+                expires_at: now.plus(60),
+                used: false,
+            })
+            .await
+            .expect("code stored");
+    }
+    let access = TokenHash::of("access-1");
+    let grant = GrantId::derive(&access);
+    let alice = UserId::parse("alice");
+    store
+        .issue(NewTokens {
+            access: AccessRecord {
+                hash: access,
+                grant,
+                client_id: id("svc"),
+                subject: alice.clone(),
+                scope: scope("read write"),
+                issued_at: now,
+                expires_at: now.plus(3600),
+            },
+            refresh: Some(RefreshRecord {
+                hash: TokenHash::of("refresh-1"),
+                grant,
+                client_id: id("svc"),
+                subject: alice,
+                scope: scope("read write"),
+                issued_at: now,
+                expires_at: now.plus(86_400),
+                used: false,
+            }),
+        })
+        .await
+        .expect("tokens stored");
+    Fixture { server, store }
+}
+
+/// The form-posting endpoints.
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint {
+    /// `token`
+    Token,
+    /// `revoke`
+    Revoke,
+    /// `introspect`
+    Introspect,
+}
+
+impl Endpoint {
+    fn pick(b: u8) -> Self {
+        match b % 3 {
+            0 => Self::Token,
+            1 => Self::Revoke,
+            _ => Self::Introspect,
+        }
+    }
+}
+
+/// Sends `req` to `endpoint` and checks the answer.
+fn post(server: &AuthorizationServer, endpoint: Endpoint, req: &Request<'_>) -> Response {
+    let resp = block_on(async {
+        match endpoint {
+            Endpoint::Token => server.token(req).await,
+            Endpoint::Revoke => server.revoke(req).await,
+            Endpoint::Introspect => server.introspect(req).await,
+        }
+    });
+    check_form_answer(endpoint, &resp);
+    resp
+}
+
+fn form_request<'a>(body: &'a [u8], authorization: Option<&'a [u8]>) -> Request<'a> {
+    let req = Request::new(Method::Post)
+        .header("Content-Type", b"application/x-www-form-urlencoded")
+        .body(body);
+    match authorization {
+        Some(a) => req.header("Authorization", a),
+        None => req,
+    }
+}
+
+/// What any answer of a form-posting endpoint must be.
+fn check_form_answer(endpoint: Endpoint, resp: &Response) {
+    let status = resp.status();
+    let body = String::from_utf8_lossy(resp.body());
+    assert!(
+        matches!(status, 200 | 400 | 401 | 405 | 413),
+        "{endpoint:?}: status {status}: {body}"
+    );
+    if status == 200 {
+        let ok = match endpoint {
+            Endpoint::Revoke => resp.body().is_empty(),
+            Endpoint::Token => json(resp).get("access_token").is_some_and(Value::is_string),
+            Endpoint::Introspect => json(resp).get("active").is_some_and(Value::is_boolean),
+        };
+        assert!(ok, "{endpoint:?}: odd success body: {body}");
+        return;
+    }
+    let v = json(resp);
+    let code = v.get("error").and_then(Value::as_str);
+    assert!(code.is_some(), "{endpoint:?}: error without a code: {body}");
+    assert_eq!(
+        status == 401,
+        code == Some("invalid_client"),
+        "{endpoint:?}: invalid_client is the only 401: {body}"
+    );
+    assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+}
+
+fn json(resp: &Response) -> Value {
+    serde_json::from_slice(resp.body()).unwrap_or_else(|e| {
+        panic!(
+            "body is not JSON ({e}): {}",
+            String::from_utf8_lossy(resp.body())
+        )
+    })
+}
+
+/// `form_body`: the first byte picks the endpoint and the client
+/// authentication; the rest is the form body, as sent.
+pub fn form_body(data: &[u8]) -> String {
+    let Some((&sel, body)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let header = match (sel / 3) % 5 {
+        0 => None,
+        1 => Some(basic("svc", SVC_SECRET)),
+        2 => Some(basic("svc", "wrong")),
+        3 => Some(basic("jwt", SVC_SECRET)),
+        _ => Some(basic("spa", "")),
+    };
+    let f = fixture();
+    let req = form_request(body, header.as_deref().map(str::as_bytes));
+    post(&f.server, Endpoint::pick(sel), &req)
+        .status()
+        .to_string()
+}
+
+/// `basic_header`: the first byte picks the endpoint and how the rest
+/// becomes the `Authorization` header: as is, `Basic ` + the rest, or
+/// `Basic ` + base64 of the rest (so the decoder's output is fuzzed too).
+pub fn basic_header(data: &[u8]) -> String {
+    let Some((&sel, rest)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let header: Vec<u8> = match (sel / 3) % 3 {
+        0 => rest.to_vec(),
+        1 => [b"Basic ".as_slice(), rest].concat(),
+        _ => format!("Basic {}", STANDARD.encode(rest)).into_bytes(),
+    };
+    let endpoint = Endpoint::pick(sel);
+    let body: &[u8] = match endpoint {
+        Endpoint::Token => b"grant_type=client_credentials&scope=read",
+        _ => b"token=access-1",
+    };
+    let f = fixture();
+    let resp = post(&f.server, endpoint, &form_request(body, Some(&header)));
+    if resp.status() == 200 && matches!(endpoint, Endpoint::Token) {
+        // Only `svc` and `jwt` use Basic for client_credentials: a token
+        // for anyone else would be a broken client authentication.
+        let token = json(&resp)
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_default();
+        let body = format!("token={token}");
+        let auth = basic("svc", SVC_SECRET);
+        let info = post(
+            &f.server,
+            Endpoint::Introspect,
+            &form_request(body.as_bytes(), Some(auth.as_bytes())),
+        );
+        let client = json(&info)
+            .get("client_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        assert!(
+            matches!(client.as_deref(), Some("svc" | "jwt")),
+            "a token for {client:?}"
+        );
+    }
+    resp.status().to_string()
+}
+
+/// Checks a resource-server answer to `req` for scope `required`.
+fn bearer(server: &AuthorizationServer, req: &Request<'_>, required: &ScopeSet) -> String {
+    match block_on(server.authenticate_bearer(req, required)) {
+        Ok(token) => {
+            assert!(required.is_subset_of(token.scope()));
+            "200".into()
+        }
+        Err(resp) => {
+            let status = resp.status();
+            assert!(matches!(status, 400 | 401 | 403), "bearer status {status}");
+            let challenge = resp.header("WWW-Authenticate").unwrap_or_default();
+            assert!(challenge.starts_with("Bearer "), "challenge {challenge:?}");
+            status.to_string()
+        }
+    }
+}
+
+/// `bearer_header`: the first byte picks the required scope, whether the
+/// header is sent twice, and how the rest becomes the header: as is, or
+/// `Bearer ` + the rest.
+pub fn bearer_header(data: &[u8]) -> String {
+    let Some((&sel, rest)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let header: Vec<u8> = if sel & 1 == 0 {
+        rest.to_vec()
+    } else {
+        [b"Bearer ".as_slice(), rest].concat()
+    };
+    let required = match (sel >> 2) % 3 {
+        0 => ScopeSet::default(),
+        1 => scope("read"),
+        _ => scope("admin"),
+    };
+    let f = fixture();
+    let mut req = Request::new(Method::Get).header("Authorization", &header);
+    if sel & 2 != 0 {
+        req = req.header("Authorization", b"Bearer access-1");
+    }
+    bearer(&f.server, &req, &required)
+}
+
+/// Whether `location` is the registered `uri` plus a query of ours (a
+/// loopback URI may differ in its port, RFC 8252 §7.3).
+fn redirects_to(location: &str, uri: &str) -> bool {
+    let (Ok(mut to), Ok(mut registered)) = (url::Url::parse(location), url::Url::parse(uri)) else {
+        return false;
+    };
+    to.set_query(None);
+    registered.set_query(None);
+    if to == registered {
+        return true;
+    }
+    let loopback =
+        |u: &url::Url| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]"));
+    loopback(&to)
+        && loopback(&registered)
+        && to.host_str() == registered.host_str()
+        && to.path() == registered.path()
+}
+
+/// Checks an authorization step; approves or denies a consent step. Every
+/// redirect must go to one of `registered`. Returns the redirect, if any,
+/// and the outcome.
+fn check_step(
+    server: &AuthorizationServer,
+    step: AuthorizeStep,
+    approve: bool,
+    registered: &[String],
+) -> (Option<Response>, String) {
+    let resp = match step {
+        AuthorizeStep::Invalid(page) => {
+            let status = page.status();
+            assert!(matches!(status, 400 | 405 | 413), "error page {status}");
+            assert!(page.header("Location").is_none());
+            return (None, status.to_string());
+        }
+        AuthorizeStep::Login(_) => return (None, "login".into()),
+        AuthorizeStep::Redirect(r) => r,
+        AuthorizeStep::Consent(pending) => {
+            if approve {
+                block_on(pending.approve(server))
+            } else {
+                pending.deny(server)
+            }
+        }
+    };
+    assert_eq!(resp.status(), 302);
+    let location = resp.header("Location").unwrap_or_default();
+    assert!(
+        registered.iter().any(|r| redirects_to(location, r)),
+        "redirect to an unregistered URI: {location}"
+    );
+    let outcome = if resp.error().is_some() {
+        "302 error"
+    } else {
+        "302 code"
+    };
+    (Some(resp), outcome.into())
+}
+
+/// `authorize_query`: the first byte picks GET (query) or POST (body),
+/// whether `alice` is logged in, and approve or deny at the consent step.
+pub fn authorize_query(data: &[u8]) -> String {
+    let Some((&sel, rest)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let f = fixture();
+    let query = String::from_utf8_lossy(rest);
+    let req = if sel & 1 == 0 {
+        Request::new(Method::Get).query(&query)
+    } else {
+        Request::new(Method::Post)
+            .header("Content-Type", b"application/x-www-form-urlencoded")
+            .body(rest)
+    };
+    let alice = UserId::parse("alice").expect("user");
+    let user = (sel & 2 != 0).then_some(&alice);
+    let step = block_on(f.server.authorize(&req, user));
+    check_step(&f.server, step, sel & 4 != 0, &[REDIRECT.to_owned()]).1
+}
+
+/// Splits `[selector][header length][header][claims]`.
+fn split_jws_input(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&sel, rest) = data.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    let cut = usize::from(len).min(rest.len());
+    let (header, claims) = rest.split_at(cut);
+    Some((sel, header, claims))
+}
+
+/// `header.claims` in base64url, then `.` and the signature by `sign`.
+fn compact(header: &[u8], claims: &[u8], sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let sig = sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+fn ed25519(pkcs8: &[u8], message: &[u8]) -> Vec<u8> {
+    Ed25519KeyPair::from_pkcs8(pkcs8)
+        .expect("PKCS#8")
+        .sign(message)
+        .as_ref()
+        .to_vec()
+}
+
+/// `access_token_jwt`: a JWS of fuzzed header and claims JSON, signed with
+/// the server's own key (so the claim checks are reached), or unsigned, or
+/// the raw bytes (selector bits 0–1); presented as a bearer token (bit 2:
+/// with the revocation check, bit 3: requiring scope `read`), introspected
+/// and revoked.
+pub fn access_token_jwt(data: &[u8]) -> String {
+    let Some((sel, header, claims)) = split_jws_input(data) else {
+        return SKIP.into();
+    };
+    let token = match sel & 3 {
+        0 => compact(header, claims, |m| ed25519(&keys().server, m)),
+        1 => compact(header, claims, |_| Vec::new()),
+        _ => String::from_utf8_lossy(&[header, b".", claims].concat()).into_owned(),
+    };
+    // Without the revocation check, a signed token is judged on its claims
+    // alone, so the claim parsing is reached.
+    let f = fixture_with(|c| c.jwt_revocation_check = sel & 4 != 0);
+    let authorization = format!("Bearer {token}");
+    let req = Request::new(Method::Get).header("Authorization", authorization.as_bytes());
+    let required = if sel & 8 == 0 {
+        ScopeSet::default()
+    } else {
+        scope("read")
+    };
+    let outcome = bearer(&f.server, &req, &required);
+    let body = format!(
+        "token={}",
+        form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
+    );
+    let auth = basic("svc", SVC_SECRET);
+    for endpoint in [Endpoint::Introspect, Endpoint::Revoke] {
+        post(
+            &f.server,
+            endpoint,
+            &form_request(body.as_bytes(), Some(auth.as_bytes())),
+        );
+    }
+    outcome
+}
+
+/// `client_assertion`: a JWS of fuzzed header and claims JSON, signed as
+/// `hs` (HS256), as `pk` (EdDSA), unsigned, or the raw bytes, used as the
+/// client assertion of a `client_credentials` request (with or without a
+/// `client_id`).
+pub fn client_assertion(data: &[u8]) -> String {
+    let Some((sel, header, claims)) = split_jws_input(data) else {
+        return SKIP.into();
+    };
+    let assertion = match sel % 4 {
+        0 => compact(header, claims, |m| {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HMAC_SECRET.as_bytes());
+            ring::hmac::sign(&key, m).as_ref().to_vec()
+        }),
+        1 => compact(header, claims, |m| ed25519(&keys().client, m)),
+        2 => compact(header, claims, |_| Vec::new()),
+        _ => String::from_utf8_lossy(&[header, b".", claims].concat()).into_owned(),
+    };
+    let mut pairs = vec![
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.as_str()),
+    ];
+    match (sel >> 2) % 3 {
+        0 => {}
+        1 => pairs.push(("client_id", "hs")),
+        _ => pairs.push(("client_id", "pk")),
+    }
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        body.append_pair(k, v);
+    }
+    let body = body.finish();
+    let f = fixture();
+    let first = post(
+        &f.server,
+        Endpoint::Token,
+        &form_request(body.as_bytes(), None),
+    );
+    // A jti is single use: the same assertion never works twice.
+    let again = post(
+        &f.server,
+        Endpoint::Token,
+        &form_request(body.as_bytes(), None),
+    );
+    if first.status() == 200 {
+        assert_eq!(again.status(), 401, "an assertion was accepted twice");
+    }
+    first.status().to_string()
+}
+
+/// RFC 7591-style client metadata (and the demo seed's client fields),
+/// plus an optional issuer for the server's own configuration.
+#[derive(Deserialize)]
+struct Metadata {
+    issuer: Option<String>,
+    client_id: String,
+    client_secret: Option<String>,
+    client_name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    grant_types: Vec<String>,
+    scope: Option<String>,
+    default_scope: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    access_token_format: Option<String>,
+    access_token_lifetime: Option<u64>,
+    refresh_token_lifetime: Option<u64>,
+    jwks: Option<Value>,
+    skip_consent: Option<bool>,
+}
+
+/// Registers a client from `m` through the public builder; `None` if the
+/// metadata is refused (as a registration endpoint would refuse it).
+fn client_from(m: &Metadata) -> Option<Client> {
+    let client_id = ClientId::parse(&m.client_id)?;
+    let method = m
+        .token_endpoint_auth_method
+        .as_deref()
+        .map(AuthMethod::parse);
+    let mut b = match (method, &m.client_secret, &m.jwks) {
+        (Some(None), ..) => return None,
+        (Some(Some(AuthMethod::PrivateKeyJwt)), _, Some(jwks)) => {
+            Client::private_key_jwt(client_id, jwks.to_string())
+        }
+        (Some(Some(AuthMethod::ClientSecretJwt)), Some(secret), _) => {
+            Client::client_secret_jwt(client_id, Secret::new(secret.clone()))
+        }
+        (_, Some(secret), _) => {
+            let b = Client::confidential(client_id, SecretHash::sha256(secret));
+            match method.flatten() {
+                Some(m) => b.token_endpoint_auth_method(m),
+                None => b,
+            }
+        }
+        (_, None, _) => Client::public(client_id),
+    };
+    if let Some(name) = &m.client_name {
+        b = b.client_name(name);
+    }
+    for uri in &m.redirect_uris {
+        b = b.redirect_uri(RedirectUri::parse(uri)?);
+    }
+    for g in &m.grant_types {
+        b = b.grant_type(GrantType::parse(g)?);
+    }
+    if let Some(s) = &m.scope {
+        b = b.scope(ScopeSet::parse(s)?);
+    }
+    if let Some(s) = &m.default_scope {
+        b = b.default_scope(ScopeSet::parse(s)?);
+    }
+    if let Some(f) = &m.access_token_format {
+        b = b.access_token_format(AccessTokenFormat::parse(f)?);
+    }
+    if let Some(secs) = m.access_token_lifetime {
+        b = b.access_token_lifetime(secs);
+    }
+    if let Some(secs) = m.refresh_token_lifetime {
+        b = b.refresh_token_lifetime(secs);
+    }
+    if let Some(skip) = m.skip_consent {
+        b = b.skip_consent(skip);
+    }
+    b.build().ok()
+}
+
+/// `client_metadata`: JSON client metadata (RFC 7591 names, the demo
+/// seed's fields) and an optional issuer. A valid issuer must give a server
+/// whose metadata document is JSON naming it; a valid client is registered,
+/// then used: a `client_credentials` request with its credentials, and an
+/// authorization request to its first redirect URI, approved, and the code
+/// redeemed.
+pub fn client_metadata(data: &[u8]) -> String {
+    let Ok(m) = serde_json::from_slice::<Metadata>(data) else {
+        return SKIP.into();
+    };
+    if let Some(issuer) = &m.issuer {
+        let built = AuthorizationServer::builder(Config::new(issuer.clone()))
+            .store(Arc::new(MemoryStore::new()))
+            .build();
+        if let Ok(server) = built {
+            let doc: Value = serde_json::from_slice(server.metadata().body()).expect("metadata");
+            assert_eq!(
+                doc.get("issuer").and_then(Value::as_str),
+                Some(issuer.as_str())
+            );
+        }
+    }
+    let Some(client) = client_from(&m) else {
+        return "refused".into();
+    };
+    let f = fixture();
+    let client_id = client.client_id().clone();
+    let registered: Vec<String> = client
+        .redirect_uris()
+        .iter()
+        .map(|u| u.as_str().to_owned())
+        .collect();
+    if block_on(ClientStore::insert(&f.store, client)).is_err() {
+        return "taken".into(); // one of the fixture's own ids
+    }
+    let secret = m.client_secret.as_deref().unwrap_or_default();
+    let header = basic(client_id.as_str(), secret);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "client_credentials")
+        .append_pair("client_id", client_id.as_str())
+        .append_pair("client_secret", secret)
+        .finish();
+    let by_post = post(
+        &f.server,
+        Endpoint::Token,
+        &form_request(body.as_bytes(), None),
+    );
+    let by_basic = post(
+        &f.server,
+        Endpoint::Token,
+        &form_request(b"grant_type=client_credentials", Some(header.as_bytes())),
+    );
+    let mut outcome = format!("{} {}", by_post.status(), by_basic.status());
+    let Some(redirect) = registered.first() else {
+        return outcome;
+    };
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id.as_str())
+        .append_pair("redirect_uri", redirect)
+        .append_pair("state", "s")
+        .append_pair("code_challenge", &s256(VERIFIER))
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let alice = UserId::parse("alice").expect("user");
+    let req = Request::new(Method::Get).query(&query);
+    let step = block_on(f.server.authorize(&req, Some(&alice)));
+    let (resp, step_outcome) = check_step(&f.server, step, true, &registered);
+    outcome = format!("{outcome} {step_outcome}");
+    let Some(resp) = resp else {
+        return outcome;
+    };
+    let location = url::Url::parse(resp.header("Location").unwrap_or_default()).expect("URL");
+    let Some(code) = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return outcome;
+    };
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", &code)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("code_verifier", VERIFIER)
+        .append_pair("client_id", client_id.as_str())
+        .finish();
+    let by_basic = post(
+        &f.server,
+        Endpoint::Token,
+        &form_request(body.as_bytes(), Some(header.as_bytes())),
+    );
+    let with_secret = match &m.client_secret {
+        Some(secret) => format!(
+            "{body}&client_secret={}",
+            form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
+        ),
+        None => body,
+    };
+    let by_post = post(
+        &f.server,
+        Endpoint::Token,
+        &form_request(with_secret.as_bytes(), None),
+    );
+    format!("{outcome} {} {}", by_basic.status(), by_post.status())
+}
