@@ -1,7 +1,7 @@
 //! `MemoryStore`: every store trait in process memory, safe under concurrent
 //! use; and `MemoryUsers`, an in-memory `PasswordVerifier`.
 //!
-//! Codes and tokens live in [`SHARDS`] shards, each behind its own lock, so
+//! Codes and tokens live in sixteen shards, each behind its own lock, so
 //! that issuing and validating tokens on several cores do not queue on one
 //! lock. A code or token lives in the shard its hash selects; a grant's
 //! index entry lives in the shard its id selects. A token that starts its own
