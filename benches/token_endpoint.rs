@@ -109,130 +109,137 @@ fn fmt_ratio(r: Option<f64>) -> String {
 }
 
 /// One row: label, portcullis function, floor function, oxide function,
-/// and the targets (max path/floor, min oxide/path).
+/// signature-alone function, and the targets (max path/floor, min
+/// oxide/path, max path/signature).
 struct Row {
     label: &'static str,
     path: &'static str,
     floor: &'static str,
     oxide: Option<&'static str>,
+    signature: Option<&'static str>,
     max_floor: Option<f64>,
     min_oxide: Option<f64>,
+    max_signature: Option<f64>,
 }
 
-const fn row(
+const fn opaque(
     label: &'static str,
     path: &'static str,
     floor: &'static str,
     oxide: Option<&'static str>,
     max_floor: Option<f64>,
-    min_oxide: Option<f64>,
 ) -> Row {
     Row {
         label,
         path,
         floor,
         oxide,
+        signature: None,
         max_floor,
-        min_oxide,
+        min_oxide: match oxide {
+            Some(_) => Some(3.0),
+            None => None,
+        },
+        max_signature: None,
+    }
+}
+
+const fn jwt(
+    label: &'static str,
+    path: &'static str,
+    floor: &'static str,
+    signature: &'static str,
+) -> Row {
+    Row {
+        label,
+        path,
+        floor,
+        oxide: None,
+        signature: Some(signature),
+        max_floor: None,
+        min_oxide: None,
+        max_signature: Some(1.1),
     }
 }
 
 const ROWS: &[Row] = &[
-    row(
+    opaque(
         "client_credentials issuance (opaque)",
         "portcullis_cc",
         "floor_cc",
         Some("oxide_cc"),
         Some(1.5),
-        Some(3.0),
     ),
-    row(
+    opaque(
         "authorization code + PKCE redemption",
         "portcullis_code",
         "floor_code",
         Some("oxide_code"),
         None,
-        Some(3.0),
     ),
-    row(
+    opaque(
         "refresh rotation (chained)",
         "portcullis_refresh",
         "floor_refresh",
         Some("oxide_refresh"),
         None,
-        Some(3.0),
     ),
-    row(
+    opaque(
         "introspection",
         "portcullis_introspect",
         "floor_introspect",
         None,
         None,
-        None,
     ),
-    row(
+    opaque(
         "revocation (access token)",
         "portcullis_revoke",
         "floor_revoke",
         None,
         None,
-        None,
     ),
-    row(
+    opaque(
         "bearer validation, opaque (100k live)",
         "portcullis_bearer",
         "floor_bearer",
         Some("oxide_bearer"),
         Some(1.5),
-        Some(3.0),
     ),
-    row(
-        "JWT issuance ES256 (floor: sign)",
+    jwt(
+        "JWT issuance, ES256",
         "portcullis_jwt_es256",
         "floor_jwt_es256",
-        None,
-        Some(1.1),
-        None,
+        "sign_es256",
     ),
-    row(
-        "JWT issuance EdDSA (floor: sign)",
+    jwt(
+        "JWT issuance, EdDSA",
         "portcullis_jwt_eddsa",
         "floor_jwt_eddsa",
-        None,
-        Some(1.1),
-        None,
+        "sign_eddsa",
     ),
-    row(
-        "bearer JWT ES256, revocation check (floor: verify)",
+    jwt(
+        "bearer JWT ES256, revocation check",
         "portcullis_bearer_es256",
         "floor_bearer_es256",
-        None,
-        Some(1.1),
-        None,
+        "verify_es256",
     ),
-    row(
+    jwt(
         "bearer JWT ES256, no revocation check",
         "portcullis_bearer_es256_nocheck",
-        "floor_bearer_es256",
-        None,
-        Some(1.1),
-        None,
+        "floor_bearer_es256_nocheck",
+        "verify_es256",
     ),
-    row(
-        "bearer JWT EdDSA, revocation check (floor: verify)",
+    jwt(
+        "bearer JWT EdDSA, revocation check",
         "portcullis_bearer_eddsa",
         "floor_bearer_eddsa",
-        None,
-        Some(1.1),
-        None,
+        "verify_eddsa",
     ),
-    row(
+    jwt(
         "bearer JWT EdDSA, no revocation check",
         "portcullis_bearer_eddsa_nocheck",
-        "floor_bearer_eddsa",
-        None,
-        Some(1.1),
-        None,
+        "floor_bearer_eddsa_nocheck",
+        "verify_eddsa",
     ),
 ];
 
@@ -244,40 +251,52 @@ fn verdict(r: Option<f64>, ok: impl Fn(f64) -> bool) -> &'static str {
     }
 }
 
+fn target(r: Option<f64>, bound: Option<f64>, max: bool) -> String {
+    match bound {
+        Some(t) if max => format!(" (≤{t}){}", verdict(r, |x| x <= t)),
+        Some(t) => format!(" (≥{t}){}", verdict(r, |x| x >= t)),
+        None => String::new(),
+    }
+}
+
 fn summary(since: std::time::SystemTime) {
     let dir = criterion_home().join(GROUP);
     let m = |f: &str| median_ns(&dir, f, since);
     let mut out = String::new();
     out.push_str(
-        "| path | portcullis ns | floor ns | path/floor (target) | oxide-auth ns \
-         | oxide/path (target) |\n",
+        "| path | portcullis ns | floor ns | path/floor | oxide-auth ns | oxide/path \
+         | signature alone ns | path/signature |\n",
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    let na = || "n/a".to_owned();
     for r in ROWS {
         let (path, floor) = (m(r.path), m(r.floor));
         let oxide = r.oxide.and_then(m);
-        let pf = ratio(path, floor);
-        let op = ratio(oxide, path);
-        let pf_target = r.max_floor.map_or(String::new(), |t| {
-            format!(" (≤{t}){}", verdict(pf, |x| x <= t))
-        });
-        let op_target = r.min_oxide.map_or(String::new(), |t| {
-            format!(" (≥{t}){}", verdict(op, |x| x >= t))
-        });
+        let signature = r.signature.and_then(m);
+        let (pf, op, ps) = (
+            ratio(path, floor),
+            ratio(oxide, path),
+            ratio(path, signature),
+        );
         out.push_str(&format!(
-            "| {} | {} | {} | {}{} | {} | {}{} |\n",
+            "| {} | {} | {} | {}{} | {} | {} | {} | {} |\n",
             r.label,
             fmt_ns(path),
             fmt_ns(floor),
             fmt_ratio(pf),
-            pf_target,
-            r.oxide.map_or("n/a".to_owned(), |_| fmt_ns(oxide)),
-            if r.oxide.is_some() {
-                fmt_ratio(op)
-            } else {
-                "n/a".to_owned()
-            },
-            op_target,
+            target(pf, r.max_floor, true),
+            r.oxide.map_or_else(na, |_| fmt_ns(oxide)),
+            r.oxide.map_or_else(na, |_| format!(
+                "{}{}",
+                fmt_ratio(op),
+                target(op, r.min_oxide, false)
+            )),
+            r.signature.map_or_else(na, |_| fmt_ns(signature)),
+            r.signature.map_or_else(na, |_| format!(
+                "{}{}",
+                fmt_ratio(ps),
+                target(ps, r.max_signature, true)
+            )),
         ));
     }
     out.push_str(&format!(

@@ -1237,24 +1237,61 @@ impl Op for FloorBearer {
     }
 }
 
-/// A compact JWS as the server signs it: the same header and claims
-/// portcullis puts in, for the signature floors.
+/// A key of one algorithm and a real token's signing input, for the JWT
+/// floors: the same header layout and claims portcullis produces.
 pub struct FloorJwt {
     alg: Algorithm,
+    /// `base64url(header)`, computed once per key (as portcullis does).
+    header: String,
     signing_input: String,
     signature: Vec<u8>,
     public: Vec<u8>,
     ecdsa: Option<sig::EcdsaKeyPair>,
     ed25519: Option<sig::Ed25519KeyPair>,
-    rng: ring::rand::SystemRandom,
+    f: Floor,
+    /// The whole token, as a bearer header (validation floors).
+    bearer: String,
+}
+
+#[derive(serde::Serialize)]
+struct FloorClaims<'a> {
+    aud: &'a str,
+    client_id: &'a str,
+    exp: u64,
+    iat: u64,
+    iss: &'a str,
+    jti: &'a str,
+    scope: &'a str,
+    sub: &'a str,
+}
+
+#[derive(serde::Deserialize)]
+struct FloorHeader<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+#[derive(serde::Deserialize)]
+struct FloorReadClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    exp: u64,
+    #[allow(dead_code)]
+    iat: u64,
+    #[serde(borrow)]
+    sub: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    client_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    scope: std::borrow::Cow<'a, str>,
 }
 
 impl FloorJwt {
-    /// Takes the signing input of a real token of this algorithm so that the
-    /// signed bytes have the same length.
+    /// Takes a real token of this algorithm for the lengths of what is
+    /// signed and verified.
     pub fn new(alg: Algorithm, token: &str) -> Self {
         let rng = os_rng();
-        let signing_input = token.rsplit_once('.').unwrap().0.to_owned();
         let (ecdsa, ed25519, public) = match alg {
             Algorithm::Es256 => {
                 let pkcs8 =
@@ -1277,58 +1314,170 @@ impl FloorJwt {
             }
             _ => panic!("no floor for {alg}"),
         };
+        let (header, _) = token.split_once('.').unwrap();
         let mut f = Self {
             alg,
-            signing_input,
+            header: header.to_owned(),
+            signing_input: token.rsplit_once('.').unwrap().0.to_owned(),
             signature: Vec::new(),
             public,
             ecdsa,
             ed25519,
-            rng,
+            f: Floor::new(),
+            bearer: String::new(),
         };
-        f.signature = f.sign();
+        f.signature = f.sign(f.signing_input.as_bytes());
+        f.bearer = format!(
+            "Bearer {}.{}",
+            f.signing_input,
+            URL_SAFE_NO_PAD.encode(&f.signature)
+        );
+        // The token is live in the floor's map (for the revocation check).
+        let h = sha256(&f.bearer.as_bytes()["Bearer ".len()..]);
+        let rec = f.f.record(&f.f.client, None, floor_grant(&h));
+        f.f.tokens.write().unwrap().insert(h, rec);
         f
     }
 
-    fn sign(&self) -> Vec<u8> {
-        let msg = black_box(self.signing_input.as_bytes());
+    fn sign(&self, msg: &[u8]) -> Vec<u8> {
         match (&self.ecdsa, &self.ed25519) {
-            (Some(k), _) => k.sign(&self.rng, msg).unwrap().as_ref().to_vec(),
+            (Some(k), _) => k.sign(&self.f.rng, msg).unwrap().as_ref().to_vec(),
             (_, Some(k)) => k.sign(msg).as_ref().to_vec(),
             _ => unreachable!(),
         }
     }
 
-    fn verify(&self) -> bool {
+    fn verify(&self, msg: &[u8], signature: &[u8]) -> bool {
         let alg: &dyn sig::VerificationAlgorithm = match self.alg {
             Algorithm::Es256 => &sig::ECDSA_P256_SHA256_FIXED,
             _ => &sig::ED25519,
         };
         sig::UnparsedPublicKey::new(alg, &self.public)
-            .verify(
-                black_box(self.signing_input.as_bytes()),
-                black_box(&self.signature),
-            )
+            .verify(msg, signature)
             .is_ok()
+    }
+
+    /// The issuance floor: the opaque issuance floor's request handling
+    /// (form, Basic, SHA-256 of the secret) and store insert, with a `jti`
+    /// (32 random bytes, base64url) in place of the token, the claims as
+    /// JSON, base64url, the signature, SHA-256 of the token (its store key)
+    /// and the JSON response.
+    fn issue(&self) {
+        let f = &self.f;
+        let [grant_type, scope] = floor_form(black_box(CC_BODY), ["grant_type", "scope"]);
+        assert!(grant_type.is_some());
+        let scope = scope.unwrap_or_default();
+        assert!(floor_client_auth(black_box(&f.basic), &f.stored_secret));
+        let mut jti = [0u8; 32];
+        f.rng.fill(&mut jti).unwrap();
+        let mut jti_b64 = [0u8; 43];
+        URL_SAFE_NO_PAD.encode_slice(jti, &mut jti_b64).unwrap();
+        let claims = serde_json::to_vec(&FloorClaims {
+            aud: ISSUER,
+            client_id: CLIENT_ID,
+            exp: 1_700_003_600,
+            iat: 1_700_000_000,
+            iss: ISSUER,
+            jti: std::str::from_utf8(&jti_b64).unwrap(),
+            scope: &scope,
+            sub: CLIENT_ID,
+        })
+        .unwrap();
+        let mut token = String::with_capacity(512);
+        token.push_str(&self.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
+        let signature = self.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        let hash = sha256(token.as_bytes());
+        f.tokens
+            .write()
+            .unwrap()
+            .insert(hash, f.record(&f.client, None, floor_grant(&hash)));
+        black_box(
+            serde_json::to_vec(&FloorTokenResponse {
+                access_token: &token,
+                token_type: "Bearer",
+                expires_in: HOUR,
+                refresh_token: None,
+                scope: &scope,
+            })
+            .unwrap(),
+        );
+    }
+
+    /// The validation floor: strip `Bearer `, split, base64url-decode and
+    /// parse header and claims, verify the signature, check `alg`, `typ`,
+    /// `kid`, `iss`, `aud`, `exp`; with `lookup`, SHA-256 of the token and a
+    /// lookup (the revocation check).
+    fn validate(&self, lookup: bool) {
+        let token = black_box(self.bearer.as_str())
+            .strip_prefix("Bearer ")
+            .unwrap();
+        let mut parts = token.split('.');
+        let (h, c, s) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let (mut hb, mut cb, mut sb) = ([0u8; 128], [0u8; 512], [0u8; 96]);
+        let hn = URL_SAFE_NO_PAD.decode_slice(h, &mut hb).unwrap();
+        let cn = URL_SAFE_NO_PAD.decode_slice(c, &mut cb).unwrap();
+        let sn = URL_SAFE_NO_PAD.decode_slice(s, &mut sb).unwrap();
+        let header: FloorHeader = serde_json::from_slice(&hb[..hn]).unwrap();
+        assert!(header.typ == "at+jwt" && !header.kid.is_empty() && !header.alg.is_empty());
+        let claims: FloorReadClaims = serde_json::from_slice(&cb[..cn]).unwrap();
+        assert!(self.verify(&token.as_bytes()[..h.len() + 1 + c.len()], &sb[..sn]));
+        assert!(claims.iss == ISSUER && claims.aud == ISSUER && claims.exp > 1_600_000_000);
+        if lookup {
+            let hash = sha256(token.as_bytes());
+            let map = self.f.tokens.read().unwrap();
+            let rec = map.get(&hash).unwrap();
+            black_box((rec.client_id.clone(), rec.scope.clone()));
+        } else {
+            black_box((claims.client_id, claims.sub, claims.scope));
+        }
     }
 }
 
-/// The signature alone: ring's `sign` of a signing input as long as a real
-/// token's.
+/// The JWT issuance floor.
+pub struct FloorJwtIssue(pub FloorJwt);
+
+impl Op for FloorJwtIssue {
+    fn run(&mut self) {
+        self.0.issue();
+    }
+}
+
+/// The JWT validation floor, with or without the revocation lookup.
+pub struct FloorJwtValidate(pub FloorJwt, pub bool);
+
+impl Op for FloorJwtValidate {
+    fn run(&mut self) {
+        self.0.validate(self.1);
+    }
+}
+
+/// The signature alone: ring's `sign` of a real token's signing input.
 pub struct FloorSign(pub FloorJwt);
 
 impl Op for FloorSign {
     fn run(&mut self) {
-        black_box(self.0.sign());
+        black_box(self.0.sign(black_box(self.0.signing_input.as_bytes())));
     }
 }
 
-/// The verification alone: ring's `verify` of a real token's signing input.
+/// The verification alone: ring's `verify` of a real token's signature.
 pub struct FloorVerify(pub FloorJwt);
 
 impl Op for FloorVerify {
     fn run(&mut self) {
-        assert!(self.0.verify());
+        let f = &self.0;
+        assert!(f.verify(
+            black_box(f.signing_input.as_bytes()),
+            black_box(&f.signature)
+        ));
     }
 }
 
@@ -1721,7 +1870,8 @@ impl Op for OxBearer {
 // ---------------------------------------------------------------------------
 // The catalogue
 
-/// Every measured function, by name: `<side>_<path>`.
+/// Every measured function, by name: `<side>_<path>`. `sign_*` and
+/// `verify_*` are the signature alone, the yardstick of the JWT targets.
 pub const FUNCTIONS: &[&str] = &[
     "portcullis_cc",
     "floor_cc",
@@ -1741,14 +1891,20 @@ pub const FUNCTIONS: &[&str] = &[
     "oxide_bearer",
     "portcullis_jwt_es256",
     "floor_jwt_es256",
+    "sign_es256",
     "portcullis_jwt_eddsa",
     "floor_jwt_eddsa",
+    "sign_eddsa",
     "portcullis_bearer_es256",
-    "portcullis_bearer_es256_nocheck",
     "floor_bearer_es256",
+    "portcullis_bearer_es256_nocheck",
+    "floor_bearer_es256_nocheck",
+    "verify_es256",
     "portcullis_bearer_eddsa",
-    "portcullis_bearer_eddsa_nocheck",
     "floor_bearer_eddsa",
+    "portcullis_bearer_eddsa_nocheck",
+    "floor_bearer_eddsa_nocheck",
+    "verify_eddsa",
 ];
 
 /// Lazily built shared fixtures (the 100,000-token store is built once).
@@ -1766,9 +1922,9 @@ impl Fixtures {
 
     /// Builds the operation `name` (one of [`FUNCTIONS`]).
     pub fn build(&mut self, name: &str) -> Box<dyn Op> {
-        let jwt_token = |alg| {
-            let keys = Arc::new(MemoryKeys::new());
-            jwt_server(alg, true, keys).issue_token()
+        let floor_jwt = |alg| {
+            let token = jwt_server(alg, true, Arc::new(MemoryKeys::new())).issue_token();
+            FloorJwt::new(alg, &token)
         };
         match name {
             "portcullis_cc" => Box::new(PcIssue(Portcullis::new())),
@@ -1792,35 +1948,33 @@ impl Fixtures {
                 true,
                 Arc::new(MemoryKeys::new()),
             ))),
-            "floor_jwt_es256" => Box::new(FloorSign(FloorJwt::new(
-                Algorithm::Es256,
-                &jwt_token(Algorithm::Es256),
-            ))),
             "portcullis_jwt_eddsa" => Box::new(PcIssue(jwt_server(
                 Algorithm::EdDsa,
                 true,
                 Arc::new(MemoryKeys::new()),
             ))),
-            "floor_jwt_eddsa" => Box::new(FloorSign(FloorJwt::new(
-                Algorithm::EdDsa,
-                &jwt_token(Algorithm::EdDsa),
-            ))),
+            "floor_jwt_es256" => Box::new(FloorJwtIssue(floor_jwt(Algorithm::Es256))),
+            "floor_jwt_eddsa" => Box::new(FloorJwtIssue(floor_jwt(Algorithm::EdDsa))),
+            "sign_es256" => Box::new(FloorSign(floor_jwt(Algorithm::Es256))),
+            "sign_eddsa" => Box::new(FloorSign(floor_jwt(Algorithm::EdDsa))),
             "portcullis_bearer_es256" => Box::new(PcBearerJwt::new(Algorithm::Es256, true)),
             "portcullis_bearer_es256_nocheck" => {
                 Box::new(PcBearerJwt::new(Algorithm::Es256, false))
             }
-            "floor_bearer_es256" => Box::new(FloorVerify(FloorJwt::new(
-                Algorithm::Es256,
-                &jwt_token(Algorithm::Es256),
-            ))),
             "portcullis_bearer_eddsa" => Box::new(PcBearerJwt::new(Algorithm::EdDsa, true)),
             "portcullis_bearer_eddsa_nocheck" => {
                 Box::new(PcBearerJwt::new(Algorithm::EdDsa, false))
             }
-            "floor_bearer_eddsa" => Box::new(FloorVerify(FloorJwt::new(
-                Algorithm::EdDsa,
-                &jwt_token(Algorithm::EdDsa),
-            ))),
+            "floor_bearer_es256" => Box::new(FloorJwtValidate(floor_jwt(Algorithm::Es256), true)),
+            "floor_bearer_es256_nocheck" => {
+                Box::new(FloorJwtValidate(floor_jwt(Algorithm::Es256), false))
+            }
+            "floor_bearer_eddsa" => Box::new(FloorJwtValidate(floor_jwt(Algorithm::EdDsa), true)),
+            "floor_bearer_eddsa_nocheck" => {
+                Box::new(FloorJwtValidate(floor_jwt(Algorithm::EdDsa), false))
+            }
+            "verify_es256" => Box::new(FloorVerify(floor_jwt(Algorithm::Es256))),
+            "verify_eddsa" => Box::new(FloorVerify(floor_jwt(Algorithm::EdDsa))),
             other => panic!("unknown function {other}; one of {FUNCTIONS:?}"),
         }
     }
