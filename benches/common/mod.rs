@@ -214,8 +214,11 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     out
 }
 
+/// The clock read a floor does where its path must know the time (to set
+/// or check an expiry): the same `SystemTime::now` as `SystemClock`.
+#[inline]
 fn now_secs() -> u64 {
-    #[allow(clippy::disallowed_methods)] // setup only
+    #[allow(clippy::disallowed_methods)] // the floors' clock, as SystemClock's
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -853,13 +856,14 @@ impl Floor {
         subject: Option<&Arc<str>>,
         grant: [u8; 16],
     ) -> FloorRecord {
+        let now = now_secs();
         FloorRecord {
             client_id: client.clone(),
             subject: subject.cloned(),
             scope: self.scope.clone(),
             grant,
-            issued_at: 1_700_000_000,
-            expires_at: 1_700_000_000 + HOUR,
+            issued_at: now,
+            expires_at: now + HOUR,
             used: false,
         }
     }
@@ -1000,7 +1004,7 @@ impl Op for FloorCodeOp {
                 !c.used
                     && *c.client_id == *client_id
                     && *c.redirect_uri == *redirect_uri
-                    && c.expires_at > 1_700_000_000
+                    && c.expires_at > now_secs()
             );
             c.used = true;
             (c.subject.clone(), c.grant, c.challenge.clone())
@@ -1073,7 +1077,7 @@ impl Op for FloorRefresh {
             let (subject, grant) = {
                 let mut map = f.refresh.write().unwrap();
                 let r = map.get_mut(&hash).unwrap();
-                assert!(!r.used && *r.client_id == *CLIENT_ID && r.expires_at > 1_600_000_000);
+                assert!(!r.used && *r.client_id == *CLIENT_ID && r.expires_at > now_secs());
                 r.used = true;
                 (r.subject.clone(), r.grant)
             };
@@ -1139,7 +1143,7 @@ impl Op for FloorIntrospect {
         let rec = map.get(&hash).unwrap();
         black_box(
             serde_json::to_vec(&FloorIntrospection {
-                active: rec.expires_at > 1_600_000_000,
+                active: rec.expires_at > now_secs(),
                 scope: &rec.scope,
                 client_id: &rec.client_id,
                 sub: rec.subject.as_deref().unwrap_or(&rec.client_id),
@@ -1229,7 +1233,7 @@ impl Op for FloorBearer {
         let (client, scope) = {
             let map = self.f.tokens.read().unwrap();
             let rec = map.get(&hash).unwrap();
-            assert!(rec.expires_at > 1_600_000_000);
+            assert!(rec.expires_at > now_secs());
             (rec.client_id.clone(), rec.scope.clone())
         };
         assert!(*scope == *SCOPE);
@@ -1372,11 +1376,12 @@ impl FloorJwt {
         f.rng.fill(&mut jti).unwrap();
         let mut jti_b64 = [0u8; 43];
         URL_SAFE_NO_PAD.encode_slice(jti, &mut jti_b64).unwrap();
+        let now = now_secs();
         let claims = serde_json::to_vec(&FloorClaims {
             aud: ISSUER,
             client_id: CLIENT_ID,
-            exp: 1_700_003_600,
-            iat: 1_700_000_000,
+            exp: now + HOUR,
+            iat: now,
             iss: ISSUER,
             jti: std::str::from_utf8(&jti_b64).unwrap(),
             scope: &scope,
@@ -1429,7 +1434,7 @@ impl FloorJwt {
         assert!(header.typ == "at+jwt" && !header.kid.is_empty() && !header.alg.is_empty());
         let claims: FloorReadClaims = serde_json::from_slice(&cb[..cn]).unwrap();
         assert!(self.verify(&token.as_bytes()[..h.len() + 1 + c.len()], &sb[..sn]));
-        assert!(claims.iss == ISSUER && claims.aud == ISSUER && claims.exp > 1_600_000_000);
+        assert!(claims.iss == ISSUER && claims.aud == ISSUER && claims.exp > now_secs());
         if lookup {
             let hash = sha256(token.as_bytes());
             let map = self.f.tokens.read().unwrap();
@@ -1465,6 +1470,33 @@ pub struct FloorSign(pub FloorJwt);
 impl Op for FloorSign {
     fn run(&mut self) {
         black_box(self.0.sign(black_box(self.0.signing_input.as_bytes())));
+    }
+}
+
+/// The parts every floor is built from, each alone, so that a floor (and a
+/// missed target) can be explained by its costs: 32 bytes from the OS
+/// (`getrandom`, one syscall), SHA-256 of a 43-byte token, one clock read.
+pub enum Part {
+    OsRandom(ring::rand::SystemRandom),
+    Sha256([u8; 43]),
+    Clock,
+}
+
+impl Op for Part {
+    fn run(&mut self) {
+        match self {
+            Self::OsRandom(rng) => {
+                let mut b = [0u8; 32];
+                rng.fill(&mut b).unwrap();
+                black_box(b);
+            }
+            Self::Sha256(token) => {
+                black_box(sha256(black_box(&token[..])));
+            }
+            Self::Clock => {
+                black_box(now_secs());
+            }
+        }
     }
 }
 
@@ -1905,6 +1937,9 @@ pub const FUNCTIONS: &[&str] = &[
     "portcullis_bearer_eddsa_nocheck",
     "floor_bearer_eddsa_nocheck",
     "verify_eddsa",
+    "part_os_random_32",
+    "part_sha256_43",
+    "part_clock",
 ];
 
 /// Lazily built shared fixtures (the 100,000-token store is built once).
@@ -1975,6 +2010,9 @@ impl Fixtures {
             }
             "verify_es256" => Box::new(FloorVerify(floor_jwt(Algorithm::Es256))),
             "verify_eddsa" => Box::new(FloorVerify(floor_jwt(Algorithm::EdDsa))),
+            "part_os_random_32" => Box::new(Part::OsRandom(os_rng())),
+            "part_sha256_43" => Box::new(Part::Sha256([b'A'; 43])),
+            "part_clock" => Box::new(Part::Clock),
             other => panic!("unknown function {other}; one of {FUNCTIONS:?}"),
         }
     }
