@@ -39,6 +39,7 @@ fi
 ir() { awk '/^(totals|summary):/ {print $2; exit}' "$1"; }
 
 summary="$out/summary.md"
+declare -A count
 {
   echo "| function | instructions / op | ops counted |"
   echo "|---|---:|---:|"
@@ -58,5 +59,32 @@ for f in "${functions[@]}"; do
   per=$(( (full - base) / n ))
   printf '%-36s %12s instructions/op  (n=%s, baseline %s)\n' "$f" "$per" "$n" "$base"
   echo "| $f | $per | $n |" >>"$summary"
+  count[$f]=$per
 done
+
+# Ratios, for the paths whose three sides were counted in this run.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
+{
+  echo
+  echo "| path | portcullis | floor | path/floor | oxide-auth | oxide/path |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for p in cc code refresh introspect revoke bearer jwt_es256 jwt_eddsa \
+           bearer_es256 bearer_es256_nocheck bearer_eddsa bearer_eddsa_nocheck; do
+    a=${count[portcullis_$p]:-}; fl=${count[floor_$p]:-}; ox=${count[oxide_$p]:-}
+    [ -n "$a" ] && [ -n "$fl" ] || continue
+    case "$p" in
+      jwt_*) sig=${count[sign_${p#jwt_}]:-} ;;
+      bearer_es256*) sig=${count[verify_es256]:-} ;;
+      bearer_eddsa*) sig=${count[verify_eddsa]:-} ;;
+      *) sig= ;;
+    esac
+    if [ -n "$sig" ]; then
+      echo "| $p | $a | $fl | $(ratio "$a" "$fl") | signature alone: $sig | path/signature: $(ratio "$a" "$sig") |"
+    elif [ -n "$ox" ]; then
+      echo "| $p | $a | $fl | $(ratio "$a" "$fl") | $ox | $(ratio "$ox" "$a") |"
+    else
+      echo "| $p | $a | $fl | $(ratio "$a" "$fl") | n/a | n/a |"
+    fi
+  done
+} | tee -a "$summary"
 echo "written to $summary"
