@@ -11,7 +11,10 @@
 # fuzz/artifacts/<target>/; reproduce it with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run <target> fuzz/artifacts/<target>/crash-…
 # and, once fixed, commit the input as fuzz/seeds/<target>/regression-<what>
-# so `cargo test` (tests/protocol/fuzz_seeds.rs) replays it forever.
+# so `cargo test` (tests/protocol/fuzz_seeds.rs) replays it forever. After a
+# run, fuzz/cmin.sh keeps what it found that adds coverage in the committed
+# fuzz/seeds/<target>/corpus/ (read from here on too: libFuzzer reads the
+# seed directory recursively).
 #
 # Not part of .ci/run: fuzzing needs the nightly-only sanitizer flags and is
 # not deterministic; CI replays the seeds instead.

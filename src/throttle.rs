@@ -48,7 +48,10 @@ pub enum Verdict {
 ///   `PasswordVerifier`; a refusal is answered `invalid_grant` (400), exactly
 ///   as a wrong password. A failure reaches [`Throttle::password_failed`]
 ///   (and the older `PasswordVerifier::failed_attempt`), a success
-///   [`Throttle::password_accepted`].
+///   [`Throttle::password_accepted`]. A `PasswordVerifier` that fails
+///   (returns `Err`: its directory is down or timed out) has judged nothing:
+///   the client gets `server_error` (500) and neither failure hook runs, so
+///   an outage counts against no one.
 ///
 /// Why refusals are not `temporarily_unavailable` (503) or HTTP 429: RFC 6749
 /// §5.2 defines neither for the token endpoint, 503 claims the whole server
@@ -90,7 +93,8 @@ pub trait Throttle: Send + Sync + 'static {
     }
 
     /// After a password-grant attempt failed: wrong password, unknown user,
-    /// or a refusal by [`Throttle::check_password`].
+    /// or a refusal by [`Throttle::check_password`]. Not after the
+    /// `PasswordVerifier` itself failed (that is a `server_error`).
     async fn password_failed(&self, client_id: &ClientId, username: &str) {
         let _ = (client_id, username);
     }

@@ -13,11 +13,8 @@
 //! `POST /static/token`, a fixed JSON body the size of a token response, for
 //! the HTTP load benchmark (`benches/http_load.sh`).
 //!
-//! The seed file: `{"issuer": "...", "clients": [{"client_id", "client_secret"
-//! (absent for public clients), "client_name", "redirect_uris", "grant_types",
-//! "response_types", "scope", "token_endpoint_auth_method",
-//! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
-//! (seconds)}], "users": [{"username", "password"}]}`.
+//! The seed file's format, parsing and checks are in `seed.rs`, which the
+//! fuzz harness (`fuzz/src/lib.rs`, target `seed_json`) includes too.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,13 +23,15 @@ use std::sync::{Arc, Mutex};
 
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AccessTokenFormat, AuthMethod, AuthorizationServer, AuthorizeStep, BearerToken, Client,
-    ClientId, ClientStore, Clock, Config, ConsentStore, GrantType, KeyProvider, MemoryKeys,
-    MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, RedirectUri, ScopeSet, Secret,
-    SecretHash, SystemClock, SystemRandom, Throttle, TokenStore, UserId, Verdict, async_trait,
+    AuthorizationServer, AuthorizeStep, BearerToken, ClientId, ClientStore, Clock, ConsentStore,
+    KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, ScopeSet,
+    Secret, SystemClock, SystemRandom, Throttle, TokenStore, UserId, Verdict, async_trait,
     generate_secret,
 };
-use serde::Deserialize;
+use seed::{Loaded, Seed, SeedClient, SeedUser};
+
+#[path = "seed.rs"]
+mod seed;
 
 /// PBKDF2 rounds for the demo's people-chosen secrets and passwords.
 const DEMO_ITERATIONS: u32 = 100_000;
@@ -49,42 +48,6 @@ const MAX_KEYS: usize = 10_000;
 
 /// Where `--static-token-json` serves its fixed body.
 pub(crate) const STATIC_TOKEN_PATH: &str = "/static/token";
-
-#[derive(Deserialize)]
-pub(crate) struct Seed {
-    issuer: String,
-    #[serde(default)]
-    clients: Vec<SeedClient>,
-    #[serde(default)]
-    users: Vec<SeedUser>,
-}
-
-#[derive(Deserialize)]
-struct SeedClient {
-    client_id: String,
-    client_secret: Option<String>,
-    /// Set for the demo's generated 256-bit secrets: one SHA-256 is enough.
-    #[serde(skip)]
-    generated: bool,
-    client_name: Option<String>,
-    #[serde(default)]
-    redirect_uris: Vec<String>,
-    #[serde(default)]
-    grant_types: Vec<String>,
-    #[serde(default)]
-    scope: String,
-    token_endpoint_auth_method: Option<String>,
-    /// `opaque` (default) or `jwt`.
-    access_token_format: Option<String>,
-    /// Access token lifetime in seconds (the server's default otherwise).
-    access_token_lifetime: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct SeedUser {
-    username: String,
-    password: String,
-}
 
 pub(crate) struct Args {
     pub(crate) addr: SocketAddr,
@@ -140,44 +103,6 @@ fn parse_args(program: &str) -> Result<Args, String> {
 
 fn iterations() -> NonZeroU32 {
     NonZeroU32::new(DEMO_ITERATIONS).unwrap_or(NonZeroU32::MIN)
-}
-
-fn seed_client(c: &SeedClient, random: &dyn RandomSource) -> Result<Client, String> {
-    let id = ClientId::parse(&c.client_id).ok_or(format!("bad client_id {:?}", c.client_id))?;
-    let mut b = match &c.client_secret {
-        Some(secret) if c.generated => Client::confidential(id, SecretHash::sha256(secret)),
-        // Seed secrets are chosen by people: hash them slowly.
-        Some(secret) => Client::confidential(
-            id,
-            SecretHash::pbkdf2(secret, iterations(), random).map_err(|e| e.to_string())?,
-        ),
-        None => Client::public(id),
-    };
-    if let Some(name) = &c.client_name {
-        b = b.client_name(name);
-    }
-    for uri in &c.redirect_uris {
-        b = b.redirect_uri(RedirectUri::parse(uri).ok_or(format!("bad redirect URI {uri}"))?);
-    }
-    for g in &c.grant_types {
-        b = b.grant_type(GrantType::parse(g).ok_or(format!("unsupported grant type {g}"))?);
-    }
-    b = b.scope(ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?);
-    if let Some(f) = &c.access_token_format {
-        b = b.access_token_format(
-            AccessTokenFormat::parse(f).ok_or(format!("unknown access token format {f}"))?,
-        );
-    }
-    if let Some(secs) = c.access_token_lifetime {
-        b = b.access_token_lifetime(secs);
-    }
-    if let Some(m) = &c.token_endpoint_auth_method {
-        b = b.token_endpoint_auth_method(
-            AuthMethod::parse(m).ok_or(format!("unsupported auth method {m}"))?,
-        );
-    }
-    b.build()
-        .map_err(|e| format!("client {}: {e}", c.client_id))
 }
 
 /// The demo configuration: three clients and one user, secrets printed once.
@@ -382,31 +307,13 @@ async fn build<S: ClientStore + TokenStore + ConsentStore>(
     keys: Arc<dyn KeyProvider>,
     limiter: Arc<Limiter>,
 ) -> Result<Demo, String> {
-    let random = SystemRandom::new();
-    let users = Arc::new(MemoryUsers::new(iterations()).map_err(|e| e.to_string())?);
-    let mut config = Config::new(seed.issuer.clone());
-    let mut password_grant = false;
-    for c in &seed.clients {
-        password_grant |= c.grant_types.iter().any(|g| g == "password");
-        // A persistent store keeps clients across restarts: update them.
-        let client = seed_client(c, &random)?;
-        let known = ClientStore::find(&*store, client.client_id())
-            .await
-            .map_err(|e| e.to_string())?;
-        let saved = match known {
-            Some(_) => store.update(client).await.map(|_| ()),
-            None => store.insert(client).await,
-        };
-        saved.map_err(|e| format!("client {}: {e}", c.client_id))?;
-    }
-    if password_grant {
-        config.grant_types.push(GrantType::Password);
-    }
-    for u in &seed.users {
-        users
-            .insert(&u.username, &Secret::new(u.password.clone()))
-            .map_err(|e| format!("user {}: {e}", u.username))?;
-    }
+    let Loaded {
+        config,
+        clients,
+        users,
+    } = seed::load(&seed, iterations(), &SystemRandom::new())?;
+    seed::save_clients(&*store, clients).await?;
+    let users = Arc::new(users);
     let verifier: Arc<dyn PasswordVerifier> = users.clone();
     let server = AuthorizationServer::builder(config)
         .store(store)
@@ -477,10 +384,9 @@ pub(crate) async fn start(program: &str) -> Started {
     let local = listener.local_addr().unwrap_or_else(|e| fail(1, e));
     let (seed, banner) = match &args.seed {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = std::fs::read(path)
                 .unwrap_or_else(|e| fail(2, format!("cannot read seed {path}: {e}")));
-            let seed: Seed = serde_json::from_str(&text)
-                .unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
+            let seed = seed::parse(&text).unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
             (seed, format!("loaded seed {path}"))
         }
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())

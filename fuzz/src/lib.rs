@@ -42,7 +42,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -50,6 +50,7 @@ pub const TARGETS: [&str; 7] = [
     "access_token_jwt",
     "client_assertion",
     "client_metadata",
+    "seed_json",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -65,11 +66,17 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "access_token_jwt" => access_token_jwt(data),
         "client_assertion" => client_assertion(data),
         "client_metadata" => client_metadata(data),
+        "seed_json" => seed_json(data),
         other => panic!("no fuzz target {other}"),
     }
 }
 
 const SKIP: &str = "skip";
+
+/// The demo server's seed file code, as the demo runs it.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/demo/seed.rs"]
+mod seed;
 
 /// The fixture's issuer.
 pub const ISSUER: &str = "https://as.example";
@@ -875,4 +882,162 @@ pub fn client_metadata(data: &[u8]) -> String {
         &form_request(with_secret.as_bytes(), None),
     );
     format!("{outcome} {} {}", by_basic.status(), by_post.status())
+}
+
+/// The key every server of the harness signs with (`KID`, Ed25519).
+async fn signing_keys() -> MemoryKeys {
+    let signing = MemoryKeys::new();
+    let t = UnixTime::from_secs(T0 - 10);
+    let key = KeyRecord::from_pkcs8(
+        Algorithm::EdDsa,
+        KeyId::parse(KID).expect("kid"),
+        keys().server.clone(),
+        t,
+        t,
+    )
+    .expect("server key");
+    signing.insert_key(key).await.expect("key stored");
+    signing
+}
+
+/// `Basic base64(urlenc(id) ":" urlenc(secret))` (RFC 6749 §2.3.1), for
+/// any id and secret.
+fn basic_encoded(client: &str, secret: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    basic(&enc(client), &enc(secret))
+}
+
+/// Whether a seeded client authenticates with `client_secret_basic`.
+fn seeded_basic(c: &seed::SeedClient) -> bool {
+    c.client_secret.is_some()
+        && c.token_endpoint_auth_method
+            .as_deref()
+            .is_none_or(|m| m == "client_secret_basic")
+}
+
+/// `seed_json`: a seed file of the demo server, read by the demo's own code
+/// (`examples/demo/seed.rs`) with one PBKDF2 round instead of the demo's
+/// 100 000, and, if accepted, made into a server as the demo does (clients
+/// saved to the store, users to the password verifier). Whatever the input,
+/// nothing panics: a bad seed is an error message. An accepted seed whose
+/// issuer the server takes must then give:
+///
+/// - a metadata document naming that issuer;
+/// - every client stored (a repeated id: its last entry), and no other;
+/// - every user's password accepted by the password check (a repeated
+///   username: its last entry);
+/// - for every confidential `client_secret_basic` client, its seeded secret
+///   working: a `client_credentials` request gets tokens (200) if the
+///   client has that grant, and a `password` request with each user's
+///   password does if it has the password grant. Never a 401 or a 5xx.
+///
+/// Returns `invalid` (not a seed), `refused` (an entry is bad), `issuer`
+/// (the server refused the configuration) or `ok <clients> <users>` and the
+/// statuses of the token requests.
+pub fn seed_json(data: &[u8]) -> String {
+    let Ok(parsed) = seed::parse(data) else {
+        return "invalid".into();
+    };
+    let random = DeterministicRandom::new(7);
+    let loaded = match seed::load(&parsed, NonZeroU32::MIN, &random) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            assert!(!message.is_empty());
+            return "refused".into();
+        }
+    };
+    let seed::Loaded {
+        mut config,
+        clients,
+        users,
+    } = loaded;
+    config.signing_algorithm = Algorithm::EdDsa;
+    let store = MemoryStore::new();
+    block_on(seed::save_clients(&store, clients)).expect("the memory store never fails");
+    let users = Arc::new(users);
+    let built = AuthorizationServer::builder(config)
+        .store(Arc::new(store.clone()))
+        .key_provider(Arc::new(block_on(signing_keys())))
+        .password_verifier(users.clone())
+        .clock(Arc::new(FixedClock::new(UnixTime::from_secs(T0))))
+        .random(Arc::new(DeterministicRandom::new(7)))
+        .build();
+    let Ok(server) = built else {
+        return "issuer".into();
+    };
+    let doc: Value = serde_json::from_slice(server.metadata().body()).expect("metadata");
+    assert_eq!(
+        doc.get("issuer").and_then(Value::as_str),
+        Some(parsed.issuer.as_str())
+    );
+
+    // The last entry of each client id and of each username.
+    let mut clients: Vec<&seed::SeedClient> = Vec::new();
+    for c in &parsed.clients {
+        clients.retain(|k| k.client_id != c.client_id);
+        clients.push(c);
+    }
+    let mut people: Vec<&seed::SeedUser> = Vec::new();
+    for u in &parsed.users {
+        people.retain(|k| k.username != u.username);
+        people.push(u);
+    }
+    let stored = block_on(ClientStore::list(&store)).expect("list");
+    assert_eq!(stored.len(), clients.len(), "stored clients");
+    for c in &clients {
+        let found = block_on(ClientStore::find(&store, &id(&c.client_id))).expect("find");
+        assert!(found.is_some(), "client {:?} not stored", c.client_id);
+    }
+    for u in &people {
+        let user = block_on(portcullis::PasswordVerifier::verify(
+            &*users,
+            &u.username,
+            &Secret::new(u.password.clone()),
+        ))
+        .expect("memory users never fail");
+        assert_eq!(
+            user.as_ref().map(UserId::as_str),
+            Some(u.username.as_str()),
+            "user {:?} does not log in",
+            u.username
+        );
+    }
+
+    let mut outcome = format!("ok {} {}", clients.len(), people.len());
+    for c in clients.iter().filter(|c| seeded_basic(c)) {
+        let secret = c.client_secret.as_deref().unwrap_or_default();
+        let header = basic_encoded(&c.client_id, secret);
+        let grants = |g: &str| c.grant_types.iter().any(|x| x == g);
+        let mut bodies: Vec<String> = Vec::new();
+        if grants("client_credentials") {
+            bodies.push("grant_type=client_credentials".into());
+        }
+        if grants("password") {
+            for u in &people {
+                bodies.push(
+                    form_urlencoded::Serializer::new(String::new())
+                        .append_pair("grant_type", "password")
+                        .append_pair("username", &u.username)
+                        .append_pair("password", &u.password)
+                        .finish(),
+                );
+            }
+        }
+        for body in bodies {
+            let resp = post(
+                &server,
+                Endpoint::Token,
+                &form_request(body.as_bytes(), Some(header.as_bytes())),
+            );
+            assert_eq!(
+                resp.status(),
+                200,
+                "client {:?} with its seeded secret: {}",
+                c.client_id,
+                String::from_utf8_lossy(resp.body())
+            );
+            outcome = format!("{outcome} {}", resp.status());
+        }
+    }
+    outcome
 }

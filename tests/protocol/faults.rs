@@ -15,14 +15,16 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use portcullis::http::{Method, Request};
 use portcullis::stores::{Fault, FaultyStore, StoreOp};
 use portcullis::{
-    AccessTokenFormat, AuthorizeStep, Client, ClientStore, Clock, Consent, ConsentStore, GrantType,
-    KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, ScopeSet, Secret, SecretHash, TokenHash,
-    TokenStore, UnixTime, UserId,
+    AccessRecord, AccessTokenFormat, AuthorizeStep, Client, ClientId, ClientStore, Clock, Consent,
+    ConsentStore, GrantId, GrantType, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, NewTokens,
+    PasswordVerifier, RefreshRecord, ScopeSet, Secret, SecretHash, StoreError, Throttle, TokenHash,
+    TokenStore, UnixTime, UserId, Verdict,
 };
 
 use crate::support::*;
@@ -491,8 +493,9 @@ async fn rb02_reads_failing_by_timeout_are_500_and_change_nothing() {
 async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
     // covers: RB-02
     // The writes the core never makes on a request (registration, consent
-    // withdrawal, mass revocation, purge): an error before the write leaves
-    // the inner store unchanged; after the write, the change is whole.
+    // withdrawal; mass revocation and purge are in the next test): an error
+    // before the write leaves the inner store unchanged; after the write,
+    // the change is whole.
     let alice = UserId::parse("alice").unwrap();
     let client = || {
         Client::confidential(id("admin-made"), SecretHash::sha256("s"))
@@ -542,22 +545,6 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
         assert_eq!(kept, !committed(fault), "consent revoke {fault:?}");
         store.heal();
 
-        for op in [
-            StoreOp::RevokeClient,
-            StoreOp::RevokeUser,
-            StoreOp::PurgeExpired,
-        ] {
-            store.fail(op, fault);
-            let failed = match op {
-                StoreOp::RevokeClient => store.revoke_client(&id("admin-made")).await.is_err(),
-                StoreOp::RevokeUser => store.revoke_user(&alice).await.is_err(),
-                _ => store.purge_expired(UnixTime::from_secs(T0)).await.is_err(),
-            };
-            assert!(failed, "{op:?} {fault:?}");
-            assert_eq!(store.failures(op), 1);
-            store.heal();
-        }
-
         store.fail(StoreOp::DeleteClient, fault);
         assert!(
             ClientStore::delete(&store, &id("admin-made"))
@@ -569,5 +556,345 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
             .unwrap()
             .is_none();
         assert_eq!(gone, committed(fault), "delete {fault:?}");
+    }
+}
+
+/// One grant's tokens, stored directly: an access and a refresh token of
+/// `client` for `user`, expiring at `expires`.
+fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTokens {
+    let access = TokenHash::of(&format!("{name}-access"));
+    let refresh = TokenHash::of(&format!("{name}-refresh"));
+    let grant = GrantId::derive(&access);
+    let subject = user.map(|u| UserId::parse(u).unwrap());
+    NewTokens {
+        access: AccessRecord {
+            hash: access,
+            grant,
+            client_id: id(client),
+            subject: subject.clone(),
+            scope: scope("read"),
+            issued_at: UnixTime::from_secs(T0 - 100),
+            expires_at: UnixTime::from_secs(expires),
+        },
+        refresh: Some(RefreshRecord {
+            hash: refresh,
+            grant,
+            client_id: id(client),
+            subject,
+            scope: scope("read"),
+            issued_at: UnixTime::from_secs(T0 - 100),
+            expires_at: UnixTime::from_secs(expires),
+            used: false,
+        }),
+    }
+}
+
+/// Which of `grants` still have both their tokens in `memory`. A grant
+/// with one token but not the other would be half done.
+async fn stored_grants(memory: &MemoryStore, grants: &[(&str, NewTokens)]) -> Vec<String> {
+    let mut present = Vec::new();
+    for (name, t) in grants {
+        let access = memory.find_access(&t.access.hash).await.unwrap().is_some();
+        let refresh_hash = t.refresh.as_ref().unwrap().hash;
+        let refresh = memory.find_refresh(&refresh_hash).await.unwrap().is_some();
+        assert_eq!(access, refresh, "{name}: one token kept without the other");
+        if access {
+            present.push((*name).to_owned());
+        }
+    }
+    present
+}
+
+#[tokio::test]
+async fn rb02_mass_revocation_and_purge_under_every_fault_change_all_or_nothing() {
+    // covers: RB-02
+    // revoke_client, revoke_user (`portcullis tokens revoke`, a host's
+    // admin page) and purge_expired (`portcullis tokens purge`, a cron
+    // job): failed before the write, every token is still there and still
+    // valid; failed after the write, the change is whole — every token of
+    // the client or user is gone, every expired token purged, nothing else
+    // touched. Run again once the store is back, the call does exactly
+    // the same as if it had never failed.
+    let alice = UserId::parse("alice").unwrap();
+    let live = T0 + 3600;
+    let expired = T0 - 1;
+    for (op, fault) in [
+        StoreOp::RevokeClient,
+        StoreOp::RevokeUser,
+        StoreOp::PurgeExpired,
+    ]
+    .into_iter()
+    .flat_map(|op| FAULTS.map(|f| (op, f)))
+    {
+        let memory = MemoryStore::new();
+        let store = FaultyStore::new(memory.clone());
+        let grants = [
+            (
+                "admin-alice",
+                grant_of("a", "admin-made", Some("alice"), live),
+            ),
+            ("admin-service", grant_of("b", "admin-made", None, live)),
+            ("other-alice", grant_of("c", "other", Some("alice"), live)),
+            (
+                "other-bob-expired",
+                grant_of("d", "other", Some("bob"), expired),
+            ),
+        ];
+        for (_, t) in &grants {
+            memory.issue(t.clone()).await.unwrap();
+        }
+        let all: Vec<String> = grants.iter().map(|(n, _)| (*n).to_owned()).collect();
+        let call = || async {
+            match op {
+                StoreOp::RevokeClient => store.revoke_client(&id("admin-made")).await.map(|_| ()),
+                StoreOp::RevokeUser => store.revoke_user(&alice).await.map(|_| ()),
+                _ => store
+                    .purge_expired(UnixTime::from_secs(T0))
+                    .await
+                    .map(|_| ()),
+            }
+        };
+        // What the call removes when it succeeds.
+        let removed: &[&str] = match op {
+            StoreOp::RevokeClient => &["admin-alice", "admin-service"],
+            StoreOp::RevokeUser => &["admin-alice", "other-alice"],
+            _ => &["other-bob-expired"],
+        };
+        let done: Vec<String> = all
+            .iter()
+            .filter(|n| !removed.contains(&n.as_str()))
+            .cloned()
+            .collect();
+
+        store.fail(op, fault);
+        assert!(call().await.is_err(), "{op:?} {fault:?}");
+        assert_eq!(store.failures(op), 1);
+        store.heal();
+        let after = stored_grants(&memory, &grants).await;
+        if committed(fault) {
+            assert_eq!(after, done, "{op:?} {fault:?}: applied whole");
+        } else {
+            assert_eq!(after, all, "{op:?} {fault:?}: nothing changed");
+        }
+        // The retry completes the job, whichever way the failure went.
+        call().await.unwrap();
+        assert_eq!(
+            stored_grants(&memory, &grants).await,
+            done,
+            "{op:?} {fault:?}"
+        );
+    }
+}
+
+/// The `kid`s the JWKS document serves.
+async fn jwks_kids(h: &Harness) -> Vec<String> {
+    let resp = h.server.jwks().await;
+    assert_eq!(resp.status(), 200);
+    let mut kids: Vec<String> = json(&resp)["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect();
+    kids.sort();
+    kids
+}
+
+#[tokio::test]
+async fn rb02_key_purge_under_every_fault_keeps_a_consistent_key_set() {
+    // covers: RB-02, JW-01
+    let lifetime = config().jwt_max_lifetime + config().key_publish_lead;
+    for fault in FAULTS {
+        let (h, keys, svc) = jwt_harness().await;
+        // Three keys: `dropped` out of the JWKS (purgeable), `retired`
+        // still published (its tokens may live), `next` about to sign.
+        let dropped = keys.inner().keys().await.unwrap()[0].kid.clone();
+        h.server.rotate_keys().await.unwrap();
+        h.clock.advance(lifetime + 1);
+        let next = h.server.rotate_keys().await.unwrap();
+        let retired = keys
+            .inner()
+            .keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.kid != dropped && k.kid != next)
+            .unwrap()
+            .kid;
+        let (before, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+        let published = {
+            let mut p = vec![retired.to_string(), next.to_string()];
+            p.sort();
+            p
+        };
+        assert_eq!(jwks_kids(&h).await, published);
+
+        keys.fail(StoreOp::DeleteKey, fault);
+        assert!(h.server.purge_keys().await.is_err(), "{fault:?}");
+        assert_eq!(keys.failures(StoreOp::DeleteKey), 1);
+        keys.heal();
+
+        // Only the dropped key was touched: gone if its delete committed,
+        // there otherwise; the published keys are all still there.
+        let mut stored: Vec<String> = keys
+            .inner()
+            .keys()
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.kid.to_string())
+            .collect();
+        stored.sort();
+        let mut expected = published.clone();
+        if !committed(fault) {
+            expected.push(dropped.to_string());
+            expected.sort();
+        }
+        assert_eq!(stored, expected, "{fault:?}");
+        // The JWKS still serves exactly the published keys, the live token
+        // still verifies, and signing still works.
+        assert_eq!(jwks_kids(&h).await, published, "{fault:?}");
+        assert!(bearer_ok(&h, &before).await, "{fault:?}");
+        let (after, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+        assert!(bearer_ok(&h, &after).await, "{fault:?}");
+        // Purging again finishes the job.
+        let left = u64::from(!committed(fault));
+        assert_eq!(h.server.purge_keys().await.unwrap(), left, "{fault:?}");
+        assert_eq!(keys.inner().keys().await.unwrap().len(), 2);
+        assert_eq!(jwks_kids(&h).await, published);
+    }
+}
+
+/// How [`DownUsers`] answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Directory {
+    /// Checks passwords (alice / wonderland).
+    Up,
+    /// Fails with a plain error, as [`Fault::Error`] does.
+    Error,
+    /// Waits, then fails with a timed-out cause, as [`Fault::Timeout`] does.
+    Timeout,
+    /// Never answers (a hung connection with no timeout of its own).
+    Hung,
+}
+
+/// A user directory (`PasswordVerifier`) that can be down, counting the
+/// checks it was asked for and the failed attempts it was told of.
+struct DownUsers {
+    users: MemoryUsers,
+    state: std::sync::Mutex<Directory>,
+    verifies: AtomicUsize,
+    failed_attempts: AtomicUsize,
+}
+
+#[portcullis::async_trait]
+impl PasswordVerifier for DownUsers {
+    async fn verify(
+        &self,
+        username: &str,
+        password: &Secret<String>,
+    ) -> Result<Option<UserId>, StoreError> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        let state = *self.state.lock().unwrap();
+        match state {
+            Directory::Up => self.users.verify(username, password).await,
+            Directory::Error => Err(StoreError::msg("user directory unreachable")),
+            Directory::Timeout => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Err(StoreError::new(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "user directory timed out",
+                )))
+            }
+            Directory::Hung => std::future::pending().await,
+        }
+    }
+    async fn failed_attempt(&self, _: &ClientId, _: &str) {
+        self.failed_attempts.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Records the password events a `Throttle` sees.
+#[derive(Default)]
+struct PasswordEvents(std::sync::Mutex<Vec<String>>);
+
+impl PasswordEvents {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[portcullis::async_trait]
+impl Throttle for PasswordEvents {
+    async fn check_password(&self, _: &ClientId, username: &str) -> Verdict {
+        self.0.lock().unwrap().push(format!("check {username}"));
+        Verdict::Allow
+    }
+    async fn password_failed(&self, _: &ClientId, username: &str) {
+        self.0.lock().unwrap().push(format!("failed {username}"));
+    }
+    async fn password_accepted(&self, _: &ClientId, username: &str) {
+        self.0.lock().unwrap().push(format!("accepted {username}"));
+    }
+}
+
+#[tokio::test]
+async fn rb02_a_failing_password_verifier_is_a_500_not_a_failed_attempt() {
+    // covers: RB-02, PW-01
+    // The host's user directory fails (an error, a timeout) or hangs: the
+    // client gets server_error (or, hung, whatever the host's own request
+    // timeout answers), no token is stored, and neither the Throttle nor
+    // the verifier's own hook hears of a failed attempt: the password was
+    // never judged, so an outage locks nobody out, and nothing counts
+    // against the user once the directory is back.
+    for state in [Directory::Error, Directory::Timeout, Directory::Hung] {
+        let users = MemoryUsers::new(NonZeroU32::new(1).unwrap()).unwrap();
+        users.insert("alice", &Secret::from("wonderland")).unwrap();
+        let users = Arc::new(DownUsers {
+            users,
+            state: std::sync::Mutex::new(state),
+            verifies: AtomicUsize::new(0),
+            failed_attempts: AtomicUsize::new(0),
+        });
+        let events = Arc::new(PasswordEvents::default());
+        let mut config = config();
+        config.grant_types.push(GrantType::Password);
+        let (verifier, throttle) = (users.clone(), events.clone());
+        let h = Harness::with(config, move |b| {
+            b.password_verifier(verifier).throttle(throttle)
+        })
+        .await;
+        let app = h
+            .confidential("app", "app-secret", |b| b.grant_type(GrantType::Password))
+            .await;
+        let params = [
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "wonderland"),
+        ];
+        if state == Directory::Hung {
+            // The core sets no deadline of its own; the host's request
+            // timeout drops the future, and nothing is left half done.
+            let request = h.token(Auth::Basic(&app), &params);
+            let timed_out = tokio::time::timeout(Duration::from_millis(50), request).await;
+            assert!(timed_out.is_err(), "a hung verifier cannot answer");
+        } else {
+            assert_error(
+                &h.token(Auth::Basic(&app), &params).await,
+                500,
+                "server_error",
+            );
+        }
+        assert_eq!(users.verifies.load(Ordering::SeqCst), 1, "{state:?}");
+        assert_eq!(h.store.access_token_count(), 0, "{state:?}");
+        assert_eq!(events.take(), ["check alice"], "{state:?}");
+        assert_eq!(users.failed_attempts.load(Ordering::SeqCst), 0, "{state:?}");
+
+        // The directory is back: the same request succeeds at once.
+        *users.state.lock().unwrap() = Directory::Up;
+        let (access, _) = tokens(&h.token(Auth::Basic(&app), &params).await);
+        assert!(h.active(&access).await);
+        assert_eq!(events.take(), ["check alice", "accepted alice"]);
+        assert_eq!(users.failed_attempts.load(Ordering::SeqCst), 0);
     }
 }

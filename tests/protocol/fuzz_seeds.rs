@@ -1,26 +1,43 @@
 //! Replays the committed fuzz seeds and crash reproducers (`fuzz/seeds/`)
-//! through the fuzz harness (`fuzz/src/lib.rs`, included here as-is) on the
-//! stable toolchain, so `cargo test` keeps every input the fuzzers were
-//! seeded with, or once crashed on, answering without a panic and without a
-//! 5xx (RB-01). The fuzzing itself is `fuzz/run.sh` (cargo-fuzz, libFuzzer).
+//! and the minimised corpora (`fuzz/seeds/<target>/corpus/`, kept by
+//! `fuzz/cmin.sh` from what fuzzing found) through the fuzz harness
+//! (`fuzz/src/lib.rs`, included here as-is) on the stable toolchain, so
+//! `cargo test` keeps every input the fuzzers were seeded with, found, or
+//! once crashed on, answering without a panic and without a 5xx (RB-01).
+//! The fuzzing itself is `fuzz/run.sh` (cargo-fuzz, libFuzzer).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[allow(unreachable_pub, dead_code)]
 #[path = "../../fuzz/src/lib.rs"]
 mod harness;
 
-fn seeds(target: &str) -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/seeds")
-        .join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The files of one directory (not of its subdirectories), sorted.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
         .collect();
     files.sort();
     files
+}
+
+fn seed_dir(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target)
+}
+
+/// The hand-written seeds and regression inputs of `target`.
+fn seeds(target: &str) -> Vec<PathBuf> {
+    files_in(&seed_dir(target))
+}
+
+/// The minimised corpus of `target` (`fuzz/cmin.sh`): inputs the fuzzer
+/// found that reach code the seeds do not.
+fn corpus(target: &str) -> Vec<PathBuf> {
+    files_in(&seed_dir(target).join("corpus"))
 }
 
 #[test]
@@ -30,7 +47,9 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
     for target in harness::TARGETS {
         let files = seeds(target);
         assert!(files.len() >= 3, "{target}: too few seeds");
-        for file in files {
+        let found = corpus(target);
+        assert!(!found.is_empty(), "{target}: no minimised corpus");
+        for file in files.into_iter().chain(found) {
             let data = std::fs::read(&file).unwrap();
             let outcome = std::panic::catch_unwind(|| harness::run(target, &data));
             let outcome = outcome.unwrap_or_else(|_| panic!("{target}: {} fails", file.display()));
@@ -43,13 +62,13 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 7 * 3);
+    assert!(replayed >= harness::TARGETS.len() * 3);
 }
 
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 24] = [
+const EXPECTED: [(&str, &str, &str); 32] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -74,6 +93,16 @@ const EXPECTED: [(&str, &str, &str); 24] = [
     ("client_assertion", "eddsa", "200"),
     ("client_assertion", "alg_confusion", "401"),
     ("client_metadata", "web", "401 400 302 code 200 401"),
+    // The seed file of the e2e tests and the demo's own shape load, and
+    // every seeded secret and password works.
+    ("seed_json", "e2e_harness", "ok 6 1 200 200 200 200"),
+    ("seed_json", "demo", "ok 3 1 200"),
+    ("seed_json", "escaped_credentials", "ok 1 1 200 200"),
+    ("seed_json", "duplicate_entries", "ok 1 1 200 200"),
+    ("seed_json", "huge_lifetime", "ok 2 0 200 200"),
+    ("seed_json", "not_json", "invalid"),
+    ("seed_json", "bad_redirect", "refused"),
+    ("seed_json", "bad_issuer_slash", "issuer"),
 ];
 
 #[test]

@@ -4,15 +4,23 @@
 //! assertions, throttle refusals and store failures — with every `tracing`
 //! event captured at TRACE level, and none of them may come back out in a
 //! log line, a response (status line, headers, body) or a `Debug` rendering.
+//! A second test fails every store write of the token path (code exchange,
+//! rotation, revocation, `jti`, issue, code insertion) each of the three
+//! `FaultyStore` ways and checks the logged failure, its cause and the
+//! response the same way, against every value the server minted too.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::http::{Method, Request, Response};
 use portcullis::stores::Fault;
 use portcullis::{
     AccessTokenFormat, AuthorizeStep, Client, ClientId, GrantType, MemoryKeys, MemoryUsers,
-    ScopeSet, Secret, Throttle, UserId, Verdict,
+    RandomError, RandomSource, ScopeSet, Secret, SystemRandom, Throttle, UserId, Verdict,
 };
 
 use crate::support::*;
@@ -38,6 +46,13 @@ const SENTINELS: [&str; 9] = [
     HMAC,
     JTI,
     LOCKED_PASSWORD,
+];
+
+/// The three ways a store call fails.
+const FAULTS: [Fault; 3] = [
+    Fault::Error,
+    Fault::Timeout(Duration::from_millis(5)),
+    Fault::AfterWrite,
 ];
 
 /// Refuses user `locked` and client `locked-client`.
@@ -99,8 +114,7 @@ fn form_body(pairs: &[(&str, &str)]) -> String {
 async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     // covers: RB-03, CA-05
     let capture = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
-    tracing::callsite::rebuild_interest_cache();
+    let _guard = capture.install();
 
     let users = MemoryUsers::new(NonZeroU32::new(1).unwrap()).unwrap();
     users.insert("alice", &Secret::from("wonderland")).unwrap();
@@ -402,5 +416,159 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     assert_clean("logs", &logs, &minted);
     for s in ["app-secret", SVC_SECRET, RS_SECRET, "wonderland"] {
         assert!(!logs.contains(s), "logs leak {s}");
+    }
+}
+
+/// The OS random source, remembering every value it gave out in the shape
+/// the server mints (base64url of each 32 bytes): every code and token the
+/// server made, delivered or not.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<String>>);
+
+impl Recording {
+    fn minted(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl RandomSource for Recording {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RandomError> {
+        SystemRandom::new().fill(dest)?;
+        let mut seen = self.0.lock().unwrap();
+        for chunk in dest.chunks(32) {
+            seen.push(URL_SAFE_NO_PAD.encode(chunk));
+        }
+        Ok(())
+    }
+}
+
+/// The token-path writes, each failed by every fault.
+const TOKEN_PATH_WRITES: [Op; 7] = [
+    Op::ExchangeCode,
+    Op::RotateRefresh,
+    Op::RevokeAccess,
+    Op::RevokeGrant,
+    Op::UseAssertionJti,
+    Op::Issue,
+    Op::InsertCode,
+];
+
+#[tokio::test]
+async fn rb03_store_failures_of_every_token_path_write_leak_nothing() {
+    // covers: RB-03, RB-02
+    // Every store write the core makes on a request, failed each of the
+    // three ways, with the client's secret, the password, the verifier, the
+    // code, the tokens and the assertion in the request: the logged failure
+    // (with its cause chain: a timeout's cause is logged) and the response
+    // name none of them, nor any code or token the server minted, delivered
+    // or not.
+    let alice = UserId::parse("alice").unwrap();
+    for (op, fault) in TOKEN_PATH_WRITES
+        .into_iter()
+        .flat_map(|op| FAULTS.map(|f| (op, f)))
+    {
+        let capture = LogCapture::default();
+        let _guard = capture.install();
+
+        let users = MemoryUsers::new(NonZeroU32::new(1).unwrap()).unwrap();
+        users.insert("alice", &Secret::from(PASSWORD)).unwrap();
+        let random = Arc::new(Recording::default());
+        let mut config = config();
+        config.grant_types.push(GrantType::Password);
+        let source = random.clone();
+        let (h, flaky) = Harness::flaky_with(config, move |b| {
+            b.password_verifier(Arc::new(users)).random(source)
+        })
+        .await;
+        let app = h
+            .confidential("app", SECRET, |b| b.grant_type(GrantType::Password))
+            .await;
+        let spa = h.public("spa", |b| b).await;
+        register_jwt_client(&h, "hs").await;
+        let mut extra: Vec<String> = Vec::new();
+
+        // A healthy code redemption first, for the ops that need tokens.
+        let code = h.issue_code(CodeSpec::new("app").verifier(VERIFIER)).await;
+        extra.push(code.code.clone());
+        let needs_tokens = matches!(op, Op::RotateRefresh | Op::RevokeAccess | Op::RevokeGrant);
+        let (access, refresh) = if needs_tokens {
+            let (a, r) = tokens(&h.redeem(Auth::Basic(&app), &code).await);
+            (a, r.unwrap())
+        } else {
+            (String::new(), String::new())
+        };
+        let assertion = hs256_assertion("hs", HMAC_SECRET, JTI);
+        extra.extend([assertion.clone(), HMAC_SECRET.to_owned()]);
+
+        flaky.fail_with(op, fault);
+        let resp = match op {
+            Op::ExchangeCode => h.redeem(Auth::Basic(&app), &code).await,
+            Op::RotateRefresh => h.refresh(Auth::Basic(&app), &refresh).await,
+            Op::RevokeAccess => h.revoke(Auth::Basic(&app), &[("token", &access)]).await,
+            Op::RevokeGrant => h.revoke(Auth::Basic(&app), &[("token", &refresh)]).await,
+            Op::UseAssertionJti => assertion_request(&h, &assertion).await,
+            Op::Issue => {
+                h.token(
+                    Auth::Basic(&app),
+                    &[
+                        ("grant_type", "password"),
+                        ("username", "alice"),
+                        ("password", PASSWORD),
+                    ],
+                )
+                .await
+            }
+            _ => {
+                let q = authorization_query(&spa.id);
+                let step = h
+                    .server
+                    .authorize(&Request::new(Method::Get).query(&q), Some(&alice))
+                    .await;
+                let AuthorizeStep::Consent(pending) = step else {
+                    panic!("consent expected");
+                };
+                pending.approve(&h.server).await
+            }
+        };
+        flaky.heal();
+        assert_eq!(flaky.faulty().failures(op), 1, "{op:?} {fault:?}");
+        if op == Op::InsertCode {
+            let params = location_params(&resp);
+            assert!(
+                params
+                    .iter()
+                    .any(|(k, v)| k == "error" && v == "server_error")
+            );
+            assert!(!params.iter().any(|(k, _)| k == "code"), "{op:?} {fault:?}");
+        } else {
+            assert_error(&resp, 500, "server_error");
+        }
+
+        let logs = capture.text();
+        let cause = match fault {
+            Fault::Error => "injected store failure",
+            Fault::AfterWrite => "injected store failure after the write",
+            _ => "injected store timeout",
+        };
+        assert!(logs.contains("store failure"), "{op:?} {fault:?}:\n{logs}");
+        assert!(
+            logs.contains(cause),
+            "{op:?} {fault:?}: no cause in\n{logs}"
+        );
+        // Only a refused assertion fails before anything is minted.
+        let minted = random.minted();
+        assert!(
+            op == Op::UseAssertionJti || !minted.is_empty(),
+            "{op:?} {fault:?}: nothing minted"
+        );
+        extra.extend(minted);
+        let what = format!("{op:?} {fault:?}");
+        assert_clean(&format!("{what} response"), &rendered(&resp), &extra);
+        assert_clean(&format!("{what} logs"), &logs, &extra);
+        assert_clean(
+            &format!("{what} Debug"),
+            &format!("{:?} {:?}", h.server, flaky.faulty()),
+            &extra,
+        );
     }
 }

@@ -970,10 +970,11 @@ async fn rb03_debug_output_of_secrets_errors_and_records_is_redacted() {
 async fn rb03_logs_never_contain_secrets_codes_or_tokens() {
     // covers: RB-03
     let capture = LogCapture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capture.install();
     // Other tests, on other threads without a subscriber, may register the
-    // library's log call sites first and cache "not interested". Hit every
-    // call site once, then have tracing re-ask every subscriber.
+    // library's log call sites first (`LogCapture::install` keeps them from
+    // caching "not interested"). Hit every call site once anyway, then have
+    // tracing re-ask every subscriber.
     {
         let (warm, flaky) = Harness::flaky(config()).await;
         warm.client_credentials(Auth::Nothing, None).await;

@@ -772,6 +772,50 @@ impl LogCapture {
     pub(crate) fn text(&self) -> String {
         self.0.lock().expect("lock").clone()
     }
+
+    /// Makes this capture the subscriber of the calling thread until the
+    /// guard drops. Installs [`Interested`] as the global subscriber first
+    /// (once per process), so that no call site's cached interest is ever
+    /// "never": tracing caches interest per call site for all threads, and
+    /// a test on another thread without a subscriber may reach a call site
+    /// first, racing with this thread's registration; events would then be
+    /// lost to the capture now and then.
+    pub(crate) fn install(&self) -> tracing::subscriber::DefaultGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(Interested);
+        });
+        let guard = tracing::subscriber::set_default(self.clone());
+        tracing::callsite::rebuild_interest_cache();
+        guard
+    }
+}
+
+/// The global subscriber of the test process: interested in every call
+/// site, records nothing (threads without a [`LogCapture`] log nowhere).
+struct Interested;
+
+impl tracing::Subscriber for Interested {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::always()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 struct Fields<'a>(&'a mut String);
