@@ -901,6 +901,25 @@ impl Op for FloorIssue {
 }
 
 impl Floor {
+    /// The end of an issuance without a refresh token: the token kept under
+    /// its hash (one insert) and the JSON response.
+    fn keep_and_answer(&self, token: &str, hash: [u8; 32], scope: &str) {
+        self.tokens
+            .write()
+            .unwrap()
+            .insert(hash, self.record(&self.client, None, floor_grant(&hash)));
+        black_box(
+            serde_json::to_vec(&FloorTokenResponse {
+                access_token: token,
+                token_type: "Bearer",
+                expires_in: HOUR,
+                refresh_token: None,
+                scope,
+            })
+            .unwrap(),
+        );
+    }
+
     /// One client_credentials issuance (shared by the scaling run's threads).
     pub fn issue(&self) {
         let [grant_type, scope] = floor_form(black_box(CC_BODY), ["grant_type", "scope"]);
@@ -911,20 +930,7 @@ impl Floor {
             &self.stored_secret
         ));
         let [(token, hash)] = floor_mint::<1>(&self.rng);
-        self.tokens
-            .write()
-            .unwrap()
-            .insert(hash, self.record(&self.client, None, floor_grant(&hash)));
-        black_box(
-            serde_json::to_vec(&FloorTokenResponse {
-                access_token: &token,
-                token_type: "Bearer",
-                expires_in: HOUR,
-                refresh_token: None,
-                scope: &scope,
-            })
-            .unwrap(),
-        );
+        self.keep_and_answer(&token, hash, &scope);
     }
 }
 
@@ -1395,21 +1401,7 @@ impl FloorJwt {
         let signature = self.sign(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        let hash = sha256(token.as_bytes());
-        f.tokens
-            .write()
-            .unwrap()
-            .insert(hash, f.record(&f.client, None, floor_grant(&hash)));
-        black_box(
-            serde_json::to_vec(&FloorTokenResponse {
-                access_token: &token,
-                token_type: "Bearer",
-                expires_in: HOUR,
-                refresh_token: None,
-                scope: &scope,
-            })
-            .unwrap(),
-        );
+        f.keep_and_answer(&token, sha256(token.as_bytes()), &scope);
     }
 
     /// The validation floor: strip `Bearer `, split, base64url-decode and
