@@ -8,6 +8,7 @@ use crate::error::{Error, ErrorCode};
 use crate::http::{Header, Request, Response};
 use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
+use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
 use crate::tokens::jwt;
 use crate::user::UserId;
@@ -148,7 +149,6 @@ pub(crate) async fn authenticate(
         Header::One(value) => bearer_value(value).ok_or_else(invalid)?,
     };
     let Presented { token, dotted } = token;
-    let store_error = |e| crate::endpoints::refuse("bearer", &Error::Store(e));
     let now = server.clock.now();
     let validated = if dotted {
         let ring = server
@@ -169,19 +169,7 @@ pub(crate) async fn authenticate(
             invalid()
         })?;
         if config.jwt_revocation_check {
-            let record = server
-                .tokens
-                .find_access(&TokenHash::of(token))
-                .await
-                .map_err(store_error)?
-                .ok_or_else(invalid)?;
-            BearerToken {
-                client_id: record.client_id,
-                user: record.subject,
-                scope: record.scope,
-                expires_at: record.expires_at,
-                jwt: true,
-            }
+            from_record(stored(server, token).await?, true)
         } else {
             let s = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
             let client_id = s("client_id")
@@ -204,25 +192,36 @@ pub(crate) async fn authenticate(
             }
         }
     } else {
-        let record = server
-            .tokens
-            .find_access(&TokenHash::of(token))
-            .await
-            .map_err(store_error)?
-            .ok_or_else(invalid)?;
+        let record = stored(server, token).await?;
         if record.expires_at <= now {
             return Err(invalid());
         }
-        BearerToken {
-            client_id: record.client_id,
-            user: record.subject,
-            scope: record.scope,
-            expires_at: record.expires_at,
-            jwt: false,
-        }
+        from_record(record, false)
     };
     require_scope(&validated, required)?;
     Ok(validated)
+}
+
+/// The stored record of a presented token; unknown (or revoked) is
+/// `invalid_token`, a store failure a 500.
+async fn stored(server: &AuthorizationServer, token: &str) -> Result<AccessRecord, Response> {
+    server
+        .tokens
+        .find_access(&TokenHash::of(token))
+        .await
+        .map_err(|e| crate::endpoints::refuse("bearer", &Error::Store(e)))?
+        .ok_or_else(invalid)
+}
+
+/// What a route learns of a token found in the store.
+fn from_record(record: AccessRecord, jwt: bool) -> BearerToken {
+    BearerToken {
+        client_id: record.client_id,
+        user: record.subject,
+        scope: record.scope,
+        expires_at: record.expires_at,
+        jwt,
+    }
 }
 
 pub(crate) fn require_scope(token: &BearerToken, required: &ScopeSet) -> Result<(), Response> {
