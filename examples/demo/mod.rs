@@ -166,9 +166,10 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
 }
 
 /// The demo's brute-force protection: a fixed-window counter of failures,
-/// keyed `client:<id>` and `user:<name>`. After `max_failures` failures of a
-/// key in the current minute, further attempts for that key are refused
-/// unchecked until the minute ends (portcullis answers them exactly like a
+/// keyed `client:<id>` and `user:<name>`, each key's minute starting at its
+/// first failure. After `max_failures` failures of a key in its minute,
+/// further attempts for that key are refused unchecked until the minute
+/// ends (portcullis answers them exactly like a
 /// wrong secret or password). It is wired into portcullis through the
 /// [`Throttle`] hook, and into the demo's own login form, which guesses
 /// the same passwords.
@@ -179,7 +180,9 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
 /// shared store.
 pub(crate) struct Limiter {
     max_failures: u32,
-    /// Key → (window number, failures in it).
+    /// Key → (when its window began, failures in it). A key's window begins
+    /// at its first failure, so a run of failures is never split in two by a
+    /// clock-aligned boundary.
     counts: Mutex<HashMap<String, (u64, u32)>>,
 }
 
@@ -191,8 +194,13 @@ impl Limiter {
         }
     }
 
-    fn window() -> u64 {
-        SystemClock.now().as_secs() / WINDOW_SECS
+    fn now() -> u64 {
+        SystemClock.now().as_secs()
+    }
+
+    /// Whether a window that began at `start` is still open at `now`.
+    fn open(start: u64, now: u64) -> bool {
+        now.saturating_sub(start) < WINDOW_SECS
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, u32)>> {
@@ -201,28 +209,28 @@ impl Limiter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether `key` may make another attempt in this window.
+    /// Whether `key` may make another attempt in its window.
     pub(crate) fn allows(&self, key: &str) -> bool {
-        let now = Self::window();
+        let now = Self::now();
         !self
             .counts()
             .get(key)
-            .is_some_and(|&(w, n)| w == now && n >= self.max_failures)
+            .is_some_and(|&(start, n)| Self::open(start, now) && n >= self.max_failures)
     }
 
     /// Counts a failure of `key`.
     pub(crate) fn failed(&self, key: String) {
-        let now = Self::window();
+        let now = Self::now();
         let mut counts = self.counts();
         if counts.len() >= MAX_KEYS {
-            counts.retain(|_, (w, _)| *w == now);
+            counts.retain(|_, (start, _)| Self::open(*start, now));
         }
         if counts.len() >= MAX_KEYS {
-            // Still full of this window's keys: forget them rather than grow.
+            // Still full of open windows: forget them rather than grow.
             counts.clear();
         }
         let entry = counts.entry(key).or_insert((now, 0));
-        if entry.0 != now {
+        if !Self::open(entry.0, now) {
             *entry = (now, 0);
         }
         entry.1 = entry.1.saturating_add(1);
@@ -233,7 +241,7 @@ impl Limiter {
         if self.allows(key) {
             Verdict::Allow
         } else {
-            tracing::warn!("too many failed attempts: refusing for the rest of the minute");
+            tracing::warn!("too many failed attempts: refusing until the key's minute ends");
             Verdict::Refuse
         }
     }
