@@ -4,10 +4,10 @@
 
 use crate::client::ClientId;
 use crate::clock::UnixTime;
+use crate::context::Context;
 use crate::error::{Error, ErrorCode};
 use crate::http::{Header, Request, Response};
 use crate::scope::ScopeSet;
-use crate::server::AuthorizationServer;
 use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
 use crate::tokens::jwt;
@@ -133,7 +133,7 @@ fn invalid() -> Response {
 }
 
 pub(crate) async fn authenticate(
-    server: &AuthorizationServer,
+    cx: &Context,
     req: &Request<'_>,
     required: &ScopeSet,
 ) -> Result<BearerToken, Response> {
@@ -149,13 +149,13 @@ pub(crate) async fn authenticate(
         Header::One(value) => bearer_value(value).ok_or_else(invalid)?,
     };
     let Presented { token, dotted } = token;
-    let now = server.clock.now();
+    let now = cx.clock.now();
     let validated = if dotted {
-        let ring = server
+        let ring = cx
             .key_ring()
             .await
-            .map_err(|e| crate::endpoints::refuse("bearer", &e))?;
-        let config = &server.config;
+            .map_err(|e| crate::observe::refuse("bearer", &e))?;
+        let config = &cx.config;
         let claims = jwt::verify_access(
             token,
             &ring,
@@ -169,7 +169,7 @@ pub(crate) async fn authenticate(
             invalid()
         })?;
         if config.jwt_revocation_check {
-            from_record(stored(server, token).await?, true)
+            from_record(stored(cx, token).await?, true)
         } else {
             let s = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
             let client_id = s("client_id")
@@ -192,7 +192,7 @@ pub(crate) async fn authenticate(
             }
         }
     } else {
-        let record = stored(server, token).await?;
+        let record = stored(cx, token).await?;
         if record.expires_at <= now {
             return Err(invalid());
         }
@@ -204,12 +204,11 @@ pub(crate) async fn authenticate(
 
 /// The stored record of a presented token; unknown (or revoked) is
 /// `invalid_token`, a store failure a 500.
-async fn stored(server: &AuthorizationServer, token: &str) -> Result<AccessRecord, Response> {
-    server
-        .tokens
+async fn stored(cx: &Context, token: &str) -> Result<AccessRecord, Response> {
+    cx.tokens
         .find_access(&TokenHash::of(token))
         .await
-        .map_err(|e| crate::endpoints::refuse("bearer", &Error::Store(e)))?
+        .map_err(|e| crate::observe::refuse("bearer", &Error::Store(e)))?
         .ok_or_else(invalid)
 }
 

@@ -2,7 +2,7 @@
 //! body limit. `Config::new` is secure by default (OAuth 2.1, RFC 9700).
 
 use crate::error::ConfigError;
-use crate::grants::GrantType;
+use crate::grant_type::GrantType;
 use crate::keys::Algorithm;
 use crate::scope::ScopeSet;
 

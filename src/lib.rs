@@ -71,12 +71,15 @@ mod bearer;
 mod client;
 mod clock;
 mod config;
+mod context;
 pub mod dangerous;
 mod endpoints;
 mod error;
+mod grant_type;
 mod grants;
 pub mod http;
 pub mod keys;
+mod observe;
 mod pkce;
 mod random;
 mod redirect_uri;
@@ -99,7 +102,7 @@ pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
 pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
 pub use error::{ConfigError, Error, ErrorCode, GrantFault, RequestFault, StoreError};
-pub use grants::{ClaimsHook, GrantType, PasswordVerifier};
+pub use grant_type::GrantType;
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
@@ -108,11 +111,13 @@ pub use redirect_uri::RedirectUri;
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use server::{AuthorizationServer, ServerBuilder};
+pub use stores::PasswordVerifier;
 pub use stores::{
     AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryKeys,
     MemoryStore, MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };
 pub use throttle::{Throttle, Verdict};
+pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
 

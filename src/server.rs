@@ -1,48 +1,41 @@
 //! `AuthorizationServer`, the façade with one method per endpoint, and the
 //! `ServerBuilder` that checks its pieces once, at build time.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::bearer::BearerToken;
 use crate::error::StoreError;
 use crate::keys::rotation::{self, RotationError};
-use crate::keys::{KeyId, KeyProvider, KeyRecord, KeyRing};
+use crate::keys::{KeyId, KeyProvider, KeyRecord};
 use crate::scope::ScopeSet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::context::{Context, Parts};
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
+use crate::endpoints::authorize::PendingAuthorization;
 use crate::error::ConfigError;
-use crate::grants::{ClaimsHook, GrantType, PasswordVerifier};
+use crate::grant_type::GrantType;
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
-use crate::stores::{ClientStore, ConsentStore, TokenStore};
+use crate::stores::{ClientStore, ConsentStore, PasswordVerifier, TokenStore};
 use crate::throttle::Throttle;
+use crate::tokens::claims::ClaimsHook;
 use crate::user::UserId;
 
 /// The authorization server: configuration, the host's stores, a clock and
 /// a random source. Each endpoint method takes a [`Request`] and returns a
 /// [`Response`], for success and OAuth errors alike.
 pub struct AuthorizationServer {
-    pub(crate) config: Config,
-    pub(crate) clients: Arc<dyn ClientStore>,
-    pub(crate) tokens: Arc<dyn TokenStore>,
-    pub(crate) consents: Option<Arc<dyn ConsentStore>>,
-    pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) random: Arc<dyn RandomSource>,
-    pub(crate) keys: Option<Arc<dyn KeyProvider>>,
-    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
-    pub(crate) throttle: Option<Arc<dyn Throttle>>,
-    key_ring: RwLock<Option<Arc<KeyRing>>>,
+    cx: Context,
     metadata: Vec<u8>,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorizationServer")
-            .field("issuer", &self.config.issuer)
+            .field("issuer", &self.cx.config.issuer)
             .finish_non_exhaustive()
     }
 }
@@ -55,29 +48,41 @@ impl AuthorizationServer {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.cx.config
     }
 
     /// The authorization endpoint (RFC 6749 §3.1): validates the request and
     /// tells the host what to do next. `user` is the logged-in resource
     /// owner, if any.
     pub async fn authorize(&self, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
-        endpoints::authorize::handle(self, req, user).await
+        endpoints::authorize::handle(&self.cx, req, user).await
+    }
+
+    /// The user approved a pending authorization: records consent (AZ-08)
+    /// and redirects with a code issued to the user `authorize` saw.
+    pub async fn approve(&self, pending: PendingAuthorization) -> Response {
+        pending.approve(&self.cx).await
+    }
+
+    /// The user denied a pending authorization: redirects with
+    /// `access_denied`.
+    pub fn deny(&self, pending: PendingAuthorization) -> Response {
+        pending.deny(&self.cx)
     }
 
     /// The token endpoint (RFC 6749 §3.2).
     pub async fn token(&self, req: &Request<'_>) -> Response {
-        endpoints::token::handle(self, req).await
+        endpoints::token::handle(&self.cx, req).await
     }
 
     /// The revocation endpoint (RFC 7009).
     pub async fn revoke(&self, req: &Request<'_>) -> Response {
-        endpoints::revoke::handle(self, req).await
+        endpoints::revoke::handle(&self.cx, req).await
     }
 
     /// The introspection endpoint (RFC 7662).
     pub async fn introspect(&self, req: &Request<'_>) -> Response {
-        endpoints::introspect::handle(self, req).await
+        endpoints::introspect::handle(&self.cx, req).await
     }
 
     /// The authorization server metadata document (RFC 8414).
@@ -88,10 +93,10 @@ impl AuthorizationServer {
     /// The JWKS document: the public keys of every published signing key
     /// (JW-01). Without a key provider, an empty set.
     pub async fn jwks(&self) -> Response {
-        match self.key_ring().await {
-            Ok(ring) => Response::json_public(crate::keys::jwk::jwks(&ring, self.clock.now()))
+        match self.cx.key_ring().await {
+            Ok(ring) => Response::json_public(crate::keys::jwk::jwks(&ring, self.cx.clock.now()))
                 .with_header("Cache-Control", "public, max-age=300"),
-            Err(e) => crate::endpoints::refuse("jwks", &e),
+            Err(e) => crate::observe::refuse("jwks", &e),
         }
     }
 
@@ -104,7 +109,7 @@ impl AuthorizationServer {
         req: &Request<'_>,
         required: &ScopeSet,
     ) -> Result<BearerToken, Response> {
-        crate::bearer::authenticate(self, req, required).await
+        crate::bearer::authenticate(&self.cx, req, required).await
     }
 
     /// Checks that a validated token carries every scope in `required`;
@@ -118,7 +123,7 @@ impl AuthorizationServer {
     /// the key that signs now.
     pub async fn ensure_signing_key(&self) -> Result<KeyId, RotationError> {
         let provider = self.key_provider()?;
-        let now = self.clock.now();
+        let now = self.cx.clock.now();
         let records = provider.keys().await?;
         if let Some(k) = records
             .iter()
@@ -129,14 +134,14 @@ impl AuthorizationServer {
         }
         let kid = rotation::rotate(
             provider,
-            &*self.random,
-            self.config.signing_algorithm,
+            &*self.cx.random,
+            self.cx.config.signing_algorithm,
             now,
             0,
-            self.config.jwt_max_lifetime,
+            self.cx.config.jwt_max_lifetime,
         )
         .await?;
-        self.forget_keys();
+        self.cx.forget_keys();
         Ok(kid)
     }
 
@@ -148,14 +153,14 @@ impl AuthorizationServer {
         let provider = self.key_provider()?;
         let kid = rotation::rotate(
             provider,
-            &*self.random,
-            self.config.signing_algorithm,
-            self.clock.now(),
-            self.config.key_publish_lead,
-            self.config.jwt_max_lifetime,
+            &*self.cx.random,
+            self.cx.config.signing_algorithm,
+            self.cx.clock.now(),
+            self.cx.config.key_publish_lead,
+            self.cx.config.jwt_max_lifetime,
         )
         .await?;
-        self.forget_keys();
+        self.cx.forget_keys();
         Ok(kid)
     }
 
@@ -163,84 +168,53 @@ impl AuthorizationServer {
     /// [`AuthorizationServer::rotate_keys`] adds a generated one.
     pub async fn rotate_in_key(&self, key: KeyRecord) -> Result<KeyId, RotationError> {
         let provider = self.key_provider()?;
-        let kid = rotation::rotate_in(provider, key, self.config.jwt_max_lifetime).await?;
-        self.forget_keys();
+        let kid = rotation::rotate_in(provider, key, self.cx.config.jwt_max_lifetime).await?;
+        self.cx.forget_keys();
         Ok(kid)
     }
 
     /// Deletes keys no longer published; returns how many.
     pub async fn purge_keys(&self) -> Result<u64, StoreError> {
-        let Some(provider) = self.keys.as_deref() else {
+        let Some(provider) = self.cx.keys.as_deref() else {
             return Ok(0);
         };
-        let n = rotation::purge(provider, self.clock.now()).await?;
-        self.forget_keys();
+        let n = rotation::purge(provider, self.cx.clock.now()).await?;
+        self.cx.forget_keys();
         Ok(n)
     }
 
     fn key_provider(&self) -> Result<&dyn KeyProvider, RotationError> {
-        self.keys
+        self.cx
+            .keys
             .as_deref()
             .ok_or(RotationError::Store(StoreError::msg(
                 "no key provider configured",
             )))
     }
 
-    fn forget_keys(&self) {
-        *self
-            .key_ring
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-    }
-
-    /// The parsed keys, reloaded from the provider every `key_cache_ttl`.
-    pub(crate) async fn key_ring(&self) -> Result<Arc<KeyRing>, crate::error::Error> {
-        let now = self.clock.now();
-        let cached = self
-            .key_ring
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        if let Some(ring) = cached {
-            if now < ring.loaded_at.plus(self.config.key_cache_ttl) {
-                return Ok(ring);
-            }
-        }
-        let records = match &self.keys {
-            Some(p) => p.keys().await?,
-            None => Vec::new(),
-        };
-        let ring = Arc::new(KeyRing::load(records, now));
-        *self
-            .key_ring
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ring.clone());
-        Ok(ring)
-    }
-
     /// The client store.
     pub fn clients(&self) -> &dyn ClientStore {
-        &*self.clients
+        &*self.cx.clients
     }
 
     /// The token store.
     pub fn tokens(&self) -> &dyn TokenStore {
-        &*self.tokens
+        &*self.cx.tokens
     }
 
     /// The consent store, if one was given.
     pub fn consents(&self) -> Option<&dyn ConsentStore> {
-        self.consents.as_deref()
+        self.cx.consents.as_deref()
     }
 
     /// The server's clock.
     pub fn clock(&self) -> &dyn Clock {
-        &*self.clock
+        &*self.cx.clock
     }
 
     /// The server's random source.
     pub fn random(&self) -> &dyn RandomSource {
-        &*self.random
+        &*self.cx.random
     }
 }
 
@@ -374,17 +348,18 @@ impl ServerBuilder {
             None
         };
         Ok(AuthorizationServer {
-            config: self.config,
-            clients,
-            tokens,
-            consents: self.consents,
-            passwords,
-            clock: self.clock,
-            random: self.random,
-            keys: self.keys,
-            claims_hook: self.claims_hook,
-            throttle: self.throttle,
-            key_ring: RwLock::new(None),
+            cx: Context::new(Parts {
+                config: self.config,
+                clients,
+                tokens,
+                consents: self.consents,
+                passwords,
+                clock: self.clock,
+                random: self.random,
+                keys: self.keys,
+                claims_hook: self.claims_hook,
+                throttle: self.throttle,
+            }),
             metadata,
         })
     }

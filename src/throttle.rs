@@ -104,3 +104,18 @@ pub trait Throttle: Send + Sync + 'static {
         let _ = (client_id, username);
     }
 }
+
+/// Asks the host's throttle, if any, whether an attempt for `client_id`
+/// may be checked. A refusal is logged with static text only (RB-03).
+pub(crate) async fn throttle_allows(throttle: Option<&dyn Throttle>, client_id: &ClientId) -> bool {
+    let Some(throttle) = throttle else {
+        return true;
+    };
+    match throttle.check_client(client_id).await {
+        Verdict::Allow => true,
+        Verdict::Refuse => {
+            tracing::debug!("client authentication attempt refused by the throttle");
+            false
+        }
+    }
+}

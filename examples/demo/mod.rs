@@ -677,8 +677,8 @@ impl Demo {
         };
         let req = Request::new(Method::Get).query(&query);
         match self.server.authorize(&req, Some(&user)).await {
-            AuthorizeStep::Consent(p) if decision == "allow" => p.approve(&self.server).await,
-            AuthorizeStep::Consent(p) => p.deny(&self.server),
+            AuthorizeStep::Consent(p) if decision == "allow" => self.server.approve(p).await,
+            AuthorizeStep::Consent(p) => self.server.deny(p),
             AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
             AuthorizeStep::Login(_) => see_other(format!("/authorize?{query}")),
         }

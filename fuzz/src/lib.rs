@@ -541,9 +541,9 @@ fn check_step(
         AuthorizeStep::Redirect(r) => r,
         AuthorizeStep::Consent(pending) => {
             if approve {
-                block_on(pending.approve(server))
+                block_on(server.approve(pending))
             } else {
-                pending.deny(server)
+                server.deny(pending)
             }
         }
     };

@@ -11,10 +11,10 @@ use ring::hmac;
 use serde_json::Value;
 
 use crate::client::{AuthMethod, Client, ClientId};
+use crate::context::Context;
 use crate::error::Error;
 use crate::keys::Algorithm;
 use crate::keys::jwk::parse_jwks;
-use crate::server::AuthorizationServer;
 use crate::tokens::jwt;
 
 /// `client_assertion_type` for JWT assertions.
@@ -24,7 +24,7 @@ pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type
 const MAX_ASSERTION_LIFETIME: u64 = 3600;
 
 pub(crate) async fn authenticate(
-    server: &AuthorizationServer,
+    cx: &Context,
     client_id: Option<&str>,
     assertion: &str,
     presented_id: &mut Option<ClientId>,
@@ -39,10 +39,10 @@ pub(crate) async fn authenticate(
     let id = ClientId::parse(iss).ok_or_else(fail)?;
     *presented_id = Some(id.clone());
     // Before any lookup or signature check, as for secrets (see `Throttle`).
-    if !crate::client::authenticate::throttle_allows(server, &id).await {
+    if !crate::throttle::throttle_allows(cx.throttle.as_deref(), &id).await {
         return Err(fail());
     }
-    let client = server.clients.find(&id).await?.ok_or_else(fail)?;
+    let client = cx.clients.find(&id).await?.ok_or_else(fail)?;
     if !client.is_enabled() {
         return Err(fail());
     }
@@ -74,7 +74,7 @@ pub(crate) async fn authenticate(
     if !signed {
         return Err(fail());
     }
-    let config = &server.config;
+    let config = &cx.config;
     let token_endpoint = config.url(&config.paths.token);
     let audiences = [config.issuer.as_str(), token_endpoint.as_str()];
     let aud_ok = match jws.claims.get("aud") {
@@ -85,7 +85,7 @@ pub(crate) async fn authenticate(
             .any(|a| audiences.contains(&a)),
         _ => false,
     };
-    let now = server.clock.now();
+    let now = cx.clock.now();
     let exp = jws
         .claims
         .get("exp")
@@ -108,7 +108,7 @@ pub(crate) async fn authenticate(
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(fail)?;
     let expires = crate::clock::UnixTime::from_secs(exp.saturating_add(config.leeway));
-    if !server.tokens.use_assertion_jti(&id, jti, expires).await? {
+    if !cx.tokens.use_assertion_jti(&id, jti, expires).await? {
         return Err(fail());
     }
     Ok(client)

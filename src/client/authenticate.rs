@@ -12,10 +12,11 @@ use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
+use crate::context::Context;
 use crate::error::{Error, RequestFault};
 use crate::http::Header;
 use crate::http::form::{decode_in_place, has_escapes};
-use crate::throttle::Verdict;
+use crate::throttle::throttle_allows;
 
 /// Basic credentials are standard base64; tolerate missing padding.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -171,7 +172,7 @@ fn decode_basic(value: &[u8]) -> Option<BasicCredentials> {
 /// [`Throttle`](crate::Throttle), before the client is looked up; a refusal
 /// gives that same error without checking anything.
 pub(crate) async fn authenticate(
-    server: &crate::server::AuthorizationServer,
+    cx: &Context,
     presented: Presented<'_>,
     presented_id: &mut Option<ClientId>,
 ) -> Result<Arc<Client>, Error> {
@@ -185,10 +186,10 @@ pub(crate) async fn authenticate(
     *presented_id = ClientId::parse(id);
     let client = match presented_id.as_ref() {
         Some(client_id) => {
-            if secret.is_some() && !throttle_allows(server, client_id).await {
+            if secret.is_some() && !throttle_allows(cx.throttle.as_deref(), client_id).await {
                 return Err(fail());
             }
-            server.clients.find(client_id).await?
+            cx.clients.find(client_id).await?
         }
         None => None,
     };
@@ -214,24 +215,6 @@ pub(crate) async fn authenticate(
     Ok(client)
 }
 
-/// Asks the host's throttle, if any, whether an attempt for `client_id`
-/// may be checked. A refusal is logged with static text only (RB-03).
-pub(crate) async fn throttle_allows(
-    server: &crate::server::AuthorizationServer,
-    client_id: &ClientId,
-) -> bool {
-    let Some(throttle) = &server.throttle else {
-        return true;
-    };
-    match throttle.check_client(client_id).await {
-        Verdict::Allow => true,
-        Verdict::Refuse => {
-            tracing::debug!("client authentication attempt refused by the throttle");
-            false
-        }
-    }
-}
-
 /// The client credentials one request carries, as parsed from the form and
 /// the `Authorization` header.
 pub(crate) struct Credentials<'a> {
@@ -245,13 +228,10 @@ pub(crate) struct Credentials<'a> {
 /// Authenticates the client of a token, revocation or introspection
 /// request by whichever single method it used (CA-01..08), and tells the
 /// host's [`Throttle`](crate::Throttle) how it went.
-pub(crate) async fn client(
-    server: &crate::server::AuthorizationServer,
-    c: Credentials<'_>,
-) -> Result<Arc<Client>, Error> {
+pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Client>, Error> {
     let mut presented_id = None;
-    let result = by_method(server, c, &mut presented_id).await;
-    if let Some(throttle) = &server.throttle {
+    let result = by_method(cx, c, &mut presented_id).await;
+    if let Some(throttle) = &cx.throttle {
         match &result {
             Ok(client) => throttle.client_authenticated(client.client_id()).await,
             Err(Error::ClientAuthentication { .. }) => {
@@ -266,7 +246,7 @@ pub(crate) async fn client(
 }
 
 async fn by_method(
-    server: &crate::server::AuthorizationServer,
+    cx: &Context,
     c: Credentials<'_>,
     presented_id: &mut Option<ClientId>,
 ) -> Result<Arc<Client>, Error> {
@@ -276,7 +256,7 @@ async fn by_method(
                 *presented_id = ClientId::parse(id);
             }
             let presented = presented(c.authorization, c.client_id, c.client_secret)?;
-            authenticate(server, presented, presented_id).await
+            authenticate(cx, presented, presented_id).await
         }
         (Some(kind), Some(assertion)) => {
             *presented_id = c.client_id.as_deref().and_then(ClientId::parse);
@@ -290,7 +270,7 @@ async fn by_method(
                 return Err(Error::ClientAuthentication { via_basic: false });
             }
             crate::client::assertion::authenticate(
-                server,
+                cx,
                 c.client_id.as_deref(),
                 &assertion,
                 presented_id,

@@ -7,7 +7,7 @@ pub(crate) mod secret_hash;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::grants::GrantType;
+use crate::grant_type::GrantType;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;

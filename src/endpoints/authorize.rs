@@ -1,7 +1,7 @@
 //! The authorization endpoint (RFC 6749 §4.1.1–4.1.2, RFC 7636 §4.3,
 //! RFC 9207): the core decides, the host renders.
 //!
-//! [`AuthorizationServer::authorize`] validates the request and answers
+//! [`AuthorizationServer::authorize`](crate::AuthorizationServer::authorize) validates the request and answers
 //! with an [`AuthorizeStep`]: an error page (never a redirect, AZ-03), a
 //! redirect to the client (an error, AZ-04, or a code), "log the user in", or
 //! "ask for consent". A [`PendingAuthorization`] is approved or denied once.
@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::client::ClientId;
+use crate::context::Context;
 use crate::error::{Error, ErrorCode, RequestFault, StoreError};
-use crate::grants::{GrantType, requested_scope};
+use crate::grant_type::GrantType;
+use crate::grants::issue::requested_scope;
 use crate::http::{Method, Request, Response, form};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
-use crate::server::AuthorizationServer;
 use crate::stores::{CodeRecord, Consent};
 use crate::tokens::GrantId;
 use crate::tokens::opaque::mint;
@@ -47,7 +48,8 @@ pub enum AuthorizeStep {
     /// from here, so consent cannot be skipped by mistake.
     Login(LoginRequired),
     /// Ask the user for consent to [`PendingAuthorization::scope`], then
-    /// call [`PendingAuthorization::approve`] or [`PendingAuthorization::deny`].
+    /// call [`AuthorizationServer::approve`](crate::AuthorizationServer::approve)
+    /// or [`AuthorizationServer::deny`](crate::AuthorizationServer::deny).
     Consent(PendingAuthorization),
 }
 
@@ -71,7 +73,7 @@ impl LoginRequired {
 }
 
 /// A valid authorization request waiting for the user's consent. Used once:
-/// `approve` and `deny` take it by value, and the code is issued to the user
+/// `AuthorizationServer::approve` and `deny` take it by value, and the code is issued to the user
 /// that was passed to `authorize`.
 #[derive(Debug)]
 pub struct PendingAuthorization {
@@ -115,34 +117,34 @@ impl PendingAuthorization {
     }
 
     /// The user approved: records consent (AZ-08) and redirects with a code.
-    pub async fn approve(self, server: &AuthorizationServer) -> Response {
+    pub(crate) async fn approve(self, cx: &Context) -> Response {
         if !self.client.skips_consent() {
-            if let Some(consents) = &server.consents {
+            if let Some(consents) = &cx.consents {
                 let consent = Consent {
                     user: self.user.clone(),
                     client_id: self.client.client_id().clone(),
                     scope: self.scope.clone(),
-                    granted_at: server.clock.now(),
+                    granted_at: cx.clock.now(),
                 };
                 if let Err(e) = consents.grant(consent).await {
-                    return self.redirect_error(server, &Error::Store(e));
+                    return self.redirect_error(cx, &Error::Store(e));
                 }
             }
         }
-        self.issue_code(server).await
+        self.issue_code(cx).await
     }
 
     /// The user refused: `access_denied` to the client (AZ-07).
-    pub fn deny(self, server: &AuthorizationServer) -> Response {
-        self.redirect_error(server, &Error::AccessDenied)
+    pub(crate) fn deny(self, cx: &Context) -> Response {
+        self.redirect_error(cx, &Error::AccessDenied)
     }
 
-    async fn issue_code(self, server: &AuthorizationServer) -> Response {
-        let minted = match mint(&*server.random) {
+    async fn issue_code(self, cx: &Context) -> Response {
+        let minted = match mint(&*cx.random) {
             Ok(m) => m,
-            Err(e) => return self.redirect_error(server, &Error::Random(e)),
+            Err(e) => return self.redirect_error(cx, &Error::Random(e)),
         };
-        let now = server.clock.now();
+        let now = cx.clock.now();
         let record = CodeRecord {
             hash: minted.hash,
             grant: GrantId::derive(&minted.hash),
@@ -152,14 +154,14 @@ impl PendingAuthorization {
             redirect_uri: self.redirect_param.clone(),
             challenge: self.challenge.clone(),
             issued_at: now,
-            expires_at: now.plus(server.config.code_lifetime),
+            expires_at: now.plus(cx.config.code_lifetime),
             used: false,
         };
-        if let Err(e) = server.tokens.insert_code(record).await {
-            return self.redirect_error(server, &Error::Store(e));
+        if let Err(e) = cx.tokens.insert_code(record).await {
+            return self.redirect_error(cx, &Error::Store(e));
         }
         redirect(
-            server,
+            cx,
             &self.redirect_to,
             &[("code", minted.value.expose_secret())],
             self.state.as_deref(),
@@ -167,15 +169,15 @@ impl PendingAuthorization {
         )
     }
 
-    fn redirect_error(&self, server: &AuthorizationServer, error: &Error) -> Response {
-        redirect_error(server, &self.redirect_to, self.state.as_deref(), error)
+    fn redirect_error(&self, cx: &Context, error: &Error) -> Response {
+        redirect_error(cx, &self.redirect_to, self.state.as_deref(), error)
     }
 }
 
 /// Builds the redirect: the registered URI keeps its own query and gains
 /// ours, always with `iss` (RFC 9207, AZ-05).
 fn redirect(
-    server: &AuthorizationServer,
+    cx: &Context,
     to: &RedirectUri,
     params: &[(&str, &str)],
     state: Option<&str>,
@@ -192,20 +194,15 @@ fn redirect(
         if let Some(state) = state {
             q.append_pair("state", state);
         }
-        q.append_pair("iss", &server.config.issuer);
+        q.append_pair("iss", &cx.config.issuer);
     }
     Response::redirect(url.into(), error)
 }
 
-fn redirect_error(
-    server: &AuthorizationServer,
-    to: &RedirectUri,
-    state: Option<&str>,
-    error: &Error,
-) -> Response {
-    crate::endpoints::log_refusal("authorize", error);
+fn redirect_error(cx: &Context, to: &RedirectUri, state: Option<&str>, error: &Error) -> Response {
+    crate::observe::log_refusal("authorize", error);
     redirect(
-        server,
+        cx,
         to,
         &[
             ("error", error.code().as_str()),
@@ -217,12 +214,12 @@ fn redirect_error(
 }
 
 fn invalid(error: &Error) -> AuthorizeStep {
-    crate::endpoints::log_refusal("authorize", error);
+    crate::observe::log_refusal("authorize", error);
     AuthorizeStep::Invalid(Response::error_page(error))
 }
 
 pub(crate) async fn handle(
-    server: &AuthorizationServer,
+    cx: &Context,
     req: &Request<'_>,
     user: Option<&UserId>,
 ) -> AuthorizeStep {
@@ -231,7 +228,7 @@ pub(crate) async fn handle(
         Method::Get => req.query_str().unwrap_or_default().as_bytes(),
         // RFC 6749 §3.1: POST with a form body is allowed too.
         Method::Post => {
-            if req.body_bytes().len() > server.config.max_body_size {
+            if req.body_bytes().len() > cx.config.max_body_size {
                 return invalid(&Error::InvalidRequest(RequestFault::BodyTooLarge));
             }
             req.body_bytes()
@@ -261,7 +258,7 @@ pub(crate) async fn handle(
     let Some(client_id) = client_id.as_deref().and_then(ClientId::parse) else {
         return invalid(&Error::missing("client_id"));
     };
-    let client = match server.clients.find(&client_id).await {
+    let client = match cx.clients.find(&client_id).await {
         Ok(Some(c)) if c.is_enabled() => c,
         // CA-07: a disabled client is treated as unknown.
         Ok(_) => return invalid(&Error::invalid_param("client_id")),
@@ -282,9 +279,8 @@ pub(crate) async fn handle(
         },
     };
     let state = state.map(|s| s.into_owned());
-    let fail = |e: Error| {
-        AuthorizeStep::Redirect(redirect_error(server, &redirect_to, state.as_deref(), &e))
-    };
+    let fail =
+        |e: Error| AuthorizeStep::Redirect(redirect_error(cx, &redirect_to, state.as_deref(), &e));
     if let Some(e) = fault {
         return fail(e);
     }
@@ -293,7 +289,7 @@ pub(crate) async fn handle(
         Some(_) => return fail(Error::UnsupportedResponseType),
         None => return fail(Error::missing("response_type")),
     }
-    if !server.config.offers(GrantType::AuthorizationCode) {
+    if !cx.config.offers(GrantType::AuthorizationCode) {
         return fail(Error::UnsupportedResponseType);
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
@@ -304,7 +300,7 @@ pub(crate) async fn handle(
         Err(e) => return fail(e),
     };
     let challenge = match pkce(
-        server,
+        cx,
         &client,
         challenge.as_deref(),
         challenge_method.as_deref(),
@@ -312,7 +308,7 @@ pub(crate) async fn handle(
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let previously_granted = match (user, &server.consents) {
+    let previously_granted = match (user, &cx.consents) {
         (Some(user), Some(consents)) if !client.skips_consent() => {
             match consents.find(user, client.client_id()).await {
                 Ok(found) => found.map(|c| c.scope).unwrap_or_default(),
@@ -337,7 +333,7 @@ pub(crate) async fn handle(
     // AZ-08: skip_consent clients and consent already covering the request
     // go straight to a code; anything new asks again.
     if pending.client.skips_consent() || pending.scope.is_subset_of(&pending.previously_granted) {
-        return AuthorizeStep::Redirect(pending.issue_code(server).await);
+        return AuthorizeStep::Redirect(pending.issue_code(cx).await);
     }
     AuthorizeStep::Consent(pending)
 }
@@ -346,7 +342,7 @@ pub(crate) async fn handle(
 /// the server and the client allow it; a challenge is required from public
 /// clients, and from confidential ones unless configured otherwise.
 fn pkce(
-    server: &AuthorizationServer,
+    cx: &Context,
     client: &Client,
     challenge: Option<&str>,
     method: Option<&str>,
@@ -355,7 +351,7 @@ fn pkce(
         if method.is_some() {
             return Err(Error::missing("code_challenge"));
         }
-        let required = !client.is_confidential() || server.config.require_pkce_for_confidential;
+        let required = !client.is_confidential() || cx.config.require_pkce_for_confidential;
         return if required {
             Err(Error::missing("code_challenge"))
         } else {
@@ -370,7 +366,7 @@ fn pkce(
         }
     };
     if method == ChallengeMethod::Plain
-        && !(client.allows_plain_pkce() && server.config.dangerous_allow_plain_pkce)
+        && !(client.allows_plain_pkce() && cx.config.dangerous_allow_plain_pkce)
     {
         return Err(Error::invalid_param("code_challenge_method"));
     }

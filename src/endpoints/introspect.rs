@@ -3,11 +3,12 @@
 //! `{"active":false}` (IN-01).
 
 use crate::client::authenticate::{Credentials, client};
-use crate::endpoints::{form_post, refuse};
+use crate::context::Context;
+use crate::endpoints::form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
+use crate::observe::refuse;
 use crate::scope::ScopeSet;
-use crate::server::AuthorizationServer;
 use crate::tokens::TokenHash;
 
 const PARAMS: [&str; 6] = [
@@ -59,14 +60,14 @@ impl Active<'_> {
     }
 }
 
-pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
-    match run(server, req).await {
+pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
+    match run(cx, req).await {
         Ok(body) => Response::json_no_store(200, body),
         Err(e) => refuse("introspect", &e),
     }
 }
 
-async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>, Error> {
+async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
     let [
         token,
         hint,
@@ -74,9 +75,9 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>,
         client_secret,
         assertion_type,
         assertion,
-    ] = form_post(server, req, &PARAMS)?;
+    ] = form_post(&cx.config, req, &PARAMS)?;
     let caller = client(
-        server,
+        cx,
         Credentials {
             authorization: req.authorization(),
             client_id,
@@ -93,8 +94,8 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>,
     }
     let token = token.ok_or(Error::missing("token"))?;
     let hash = TokenHash::of(&token);
-    let now = server.clock.now();
-    let tokens = &*server.tokens;
+    let now = cx.clock.now();
+    let tokens = &*cx.tokens;
     let inactive = || Ok(br#"{"active":false}"#.to_vec());
     let refresh_first = hint.as_deref() == Some("refresh_token");
     let found = if refresh_first {
@@ -158,7 +159,7 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Vec<u8>,
         sub: subject.as_ref().map_or(client_id.as_str(), |s| s.as_str()),
         exp: exp.as_secs(),
         iat: iat.as_secs(),
-        iss: &server.config.issuer,
+        iss: &cx.config.issuer,
         token_type,
     };
     body.render()

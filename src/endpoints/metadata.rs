@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::grants::GrantType;
+use crate::grant_type::GrantType;
 
 #[derive(Serialize)]
 struct Metadata<'a> {

@@ -8,22 +8,22 @@ pub(crate) mod token;
 
 use std::borrow::Cow;
 
+use crate::config::Config;
 use crate::error::{Error, RequestFault};
-use crate::http::{Header, Method, Request, Response, form};
-use crate::server::AuthorizationServer;
+use crate::http::{Header, Method, Request, form};
 
 /// Checks what every form-posting endpoint requires — `POST` (TOK-01), a
 /// bounded body (TOK-08), a form content type (TOK-02) — and parses the
 /// form strictly (TOK-03).
 pub(crate) fn form_post<'a, const N: usize>(
-    server: &AuthorizationServer,
+    config: &Config,
     req: &Request<'a>,
     names: &[&'static str; N],
 ) -> Result<[Option<Cow<'a, str>>; N], Error> {
     if req.method() != Method::Post {
         return Err(Error::InvalidRequest(RequestFault::MethodNotAllowed));
     }
-    if req.body_bytes().len() > server.config.max_body_size {
+    if req.body_bytes().len() > config.max_body_size {
         return Err(Error::InvalidRequest(RequestFault::BodyTooLarge));
     }
     match req.content_type() {
@@ -44,22 +44,6 @@ fn is_form(value: &[u8]) -> bool {
     essence
         .trim_ascii()
         .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
-}
-
-/// Renders an error and logs its (static) cause: no request value can reach
-/// the log (RB-03).
-pub(crate) fn refuse(endpoint: &'static str, error: &Error) -> Response {
-    log_refusal(endpoint, error);
-    Response::from(error)
-}
-
-/// Logs why a request was refused: static causes only (RB-03).
-pub(crate) fn log_refusal(endpoint: &'static str, error: &Error) {
-    if let Error::Store(e) = error {
-        tracing::error!(endpoint, error = %e, source = ?std::error::Error::source(e).map(ToString::to_string), "store failure");
-    } else {
-        tracing::debug!(endpoint, code = error.code().as_str(), cause = %error, "request refused");
-    }
 }
 
 #[cfg(test)]

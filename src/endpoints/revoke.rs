@@ -3,10 +3,11 @@
 //! (RV-01, RV-02).
 
 use crate::client::authenticate::{Credentials, client};
-use crate::endpoints::{form_post, refuse};
+use crate::context::Context;
+use crate::endpoints::form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
-use crate::server::AuthorizationServer;
+use crate::observe::refuse;
 use crate::tokens::TokenHash;
 
 const PARAMS: [&str; 6] = [
@@ -18,15 +19,15 @@ const PARAMS: [&str; 6] = [
     "client_assertion",
 ];
 
-pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
-    match run(server, req).await {
+pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
+    match run(cx, req).await {
         // RFC 7009 §2.2: 200 with an empty body.
         Ok(()) => Response::new(200, Vec::new()).with_header("Cache-Control", "no-store"),
         Err(e) => refuse("revoke", &e),
     }
 }
 
-async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<(), Error> {
+async fn run(cx: &Context, req: &Request<'_>) -> Result<(), Error> {
     let [
         token,
         hint,
@@ -34,9 +35,9 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<(), Erro
         client_secret,
         assertion_type,
         assertion,
-    ] = form_post(server, req, &PARAMS)?;
+    ] = form_post(&cx.config, req, &PARAMS)?;
     let client = client(
-        server,
+        cx,
         Credentials {
             authorization: req.authorization(),
             client_id,
@@ -48,7 +49,7 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<(), Erro
     .await?;
     let token = token.ok_or(Error::missing("token"))?;
     let hash = TokenHash::of(&token);
-    let tokens = &*server.tokens;
+    let tokens = &*cx.tokens;
     // The hint only orders the look-ups (RFC 7009 §2.1).
     let refresh_first = hint.as_deref() == Some("refresh_token");
     for refresh in [refresh_first, !refresh_first] {

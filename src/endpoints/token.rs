@@ -4,11 +4,14 @@
 use std::io::Write as _;
 
 use crate::client::authenticate::{Credentials, client};
-use crate::endpoints::{form_post, refuse};
+use crate::context::Context;
+use crate::endpoints::form_post;
 use crate::error::Error;
-use crate::grants::{GrantType, Issued, TokenParams, dispatch};
+use crate::grant_type::GrantType;
+use crate::grants::dispatch;
+use crate::grants::issue::{Issued, TokenParams};
 use crate::http::{Request, Response};
-use crate::server::AuthorizationServer;
+use crate::observe::refuse;
 
 const PARAMS: [&str; 12] = [
     "grant_type",
@@ -25,14 +28,14 @@ const PARAMS: [&str; 12] = [
     "client_assertion",
 ];
 
-pub(crate) async fn handle(server: &AuthorizationServer, req: &Request<'_>) -> Response {
-    match run(server, req).await {
+pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
+    match run(cx, req).await {
         Ok(issued) => render(&issued),
         Err(e) => refuse("token", &e),
     }
 }
 
-async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Issued, Error> {
+async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     let [
         grant_type,
         code,
@@ -46,14 +49,14 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Issued, 
         client_secret,
         assertion_type,
         assertion,
-    ] = form_post(server, req, &PARAMS)?;
+    ] = form_post(&cx.config, req, &PARAMS)?;
     let grant_type = grant_type.ok_or(Error::missing("grant_type"))?;
     // TOK-07: unknown, or not offered by this server.
     let grant = GrantType::parse(&grant_type)
-        .filter(|g| server.config.offers(*g))
+        .filter(|g| cx.config.offers(*g))
         .ok_or(Error::UnsupportedGrantType)?;
     let client = client(
-        server,
+        cx,
         Credentials {
             authorization: req.authorization(),
             client_id,
@@ -75,7 +78,7 @@ async fn run(server: &AuthorizationServer, req: &Request<'_>) -> Result<Issued, 
         username,
         password,
     };
-    dispatch(server, &client, grant, params).await
+    dispatch(cx, &client, grant, params).await
 }
 
 /// The successful token response (RFC 6749 §5.1, TOK-04). Tokens are

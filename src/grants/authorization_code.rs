@@ -3,15 +3,16 @@
 //! use, and revocation of the grant on replay (AC-01..04, PK-01..04).
 
 use crate::client::Client;
+use crate::context::Context;
 use crate::error::{Error, GrantFault};
-use crate::grants::{GrantType, Issued, Mint, TokenParams, mint_tokens};
+use crate::grant_type::GrantType;
+use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens};
 use crate::pkce::{ChallengeMethod, CodeVerifier};
-use crate::server::AuthorizationServer;
 use crate::stores::Exchange;
 use crate::tokens::TokenHash;
 
 pub(super) async fn redeem(
-    server: &AuthorizationServer,
+    cx: &Context,
     client: &Client,
     params: TokenParams<'_>,
 ) -> Result<Issued, Error> {
@@ -22,7 +23,7 @@ pub(super) async fn redeem(
         None => None,
     };
     let hash = TokenHash::of(&code);
-    let record = server
+    let record = cx
         .tokens
         .find_code(&hash)
         .await?
@@ -32,10 +33,10 @@ pub(super) async fn redeem(
     }
     if record.used {
         // AC-02: a second redemption revokes what the first one issued.
-        server.tokens.revoke_grant(&record.grant).await?;
+        cx.tokens.revoke_grant(&record.grant).await?;
         return Err(Error::InvalidGrant(GrantFault::CodeReused));
     }
-    if record.expires_at <= server.clock.now() {
+    if record.expires_at <= cx.clock.now() {
         return Err(Error::InvalidGrant(GrantFault::Expired));
     }
     // RFC 6749 §4.1.3: identical to the authorization request's, if it had one.
@@ -45,7 +46,7 @@ pub(super) async fn redeem(
     match (&record.challenge, verifier) {
         (Some(challenge), Some(verifier)) => {
             if challenge.method() == ChallengeMethod::Plain
-                && !(client.allows_plain_pkce() && server.config.dangerous_allow_plain_pkce)
+                && !(client.allows_plain_pkce() && cx.config.dangerous_allow_plain_pkce)
             {
                 return Err(Error::InvalidGrant(GrantFault::PkceMismatch));
             }
@@ -59,7 +60,7 @@ pub(super) async fn redeem(
             return Err(Error::InvalidGrant(GrantFault::PkceDowngrade));
         }
         (None, None) => {
-            if !client.is_confidential() || server.config.require_pkce_for_confidential {
+            if !client.is_confidential() || cx.config.require_pkce_for_confidential {
                 return Err(Error::InvalidGrant(GrantFault::PkceDowngrade));
             }
         }
@@ -68,7 +69,7 @@ pub(super) async fn redeem(
         .allows_grant(GrantType::RefreshToken)
         .then(|| record.scope.clone());
     let (records, issued) = mint_tokens(
-        server,
+        cx,
         Mint {
             client,
             subject: Some(record.subject.clone()),
@@ -78,10 +79,10 @@ pub(super) async fn redeem(
         },
     )
     .await?;
-    match server.tokens.exchange_code(&hash, records).await? {
+    match cx.tokens.exchange_code(&hash, records).await? {
         Exchange::Issued => Ok(issued),
         Exchange::AlreadyUsed(grant) => {
-            server.tokens.revoke_grant(&grant).await?;
+            cx.tokens.revoke_grant(&grant).await?;
             Err(Error::InvalidGrant(GrantFault::CodeReused))
         }
         Exchange::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),

@@ -2,12 +2,12 @@
 //! refresh token (CC-01).
 
 use crate::client::Client;
+use crate::context::Context;
 use crate::error::Error;
-use crate::grants::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
-use crate::server::AuthorizationServer;
+use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
 
 pub(super) async fn issue(
-    server: &AuthorizationServer,
+    cx: &Context,
     client: &Client,
     params: TokenParams<'_>,
 ) -> Result<Issued, Error> {
@@ -20,7 +20,7 @@ pub(super) async fn issue(
         client.default_scope(),
     )?;
     let (records, issued) = mint_tokens(
-        server,
+        cx,
         Mint {
             client,
             subject: None,
@@ -30,6 +30,6 @@ pub(super) async fn issue(
         },
     )
     .await?;
-    server.tokens.issue(records).await?;
+    cx.tokens.issue(records).await?;
     Ok(issued)
 }

@@ -2,14 +2,14 @@
 //! grant, narrower scope allowed and wider refused (RT-01..05).
 
 use crate::client::Client;
+use crate::context::Context;
 use crate::error::{Error, GrantFault};
-use crate::grants::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
-use crate::server::AuthorizationServer;
+use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
 use crate::stores::Rotation;
 use crate::tokens::TokenHash;
 
 pub(super) async fn rotate(
-    server: &AuthorizationServer,
+    cx: &Context,
     client: &Client,
     params: TokenParams<'_>,
 ) -> Result<Issued, Error> {
@@ -17,7 +17,7 @@ pub(super) async fn rotate(
         .refresh_token
         .ok_or(Error::missing("refresh_token"))?;
     let hash = TokenHash::of(&token);
-    let record = server
+    let record = cx
         .tokens
         .find_refresh(&hash)
         .await?
@@ -29,17 +29,17 @@ pub(super) async fn rotate(
     if record.used {
         // RT-02, RFC 9700 §4.14.2: reuse of a rotated-out token means it
         // leaked; revoke the whole grant.
-        server.tokens.revoke_grant(&record.grant).await?;
+        cx.tokens.revoke_grant(&record.grant).await?;
         return Err(Error::InvalidGrant(GrantFault::RefreshReused));
     }
-    if record.expires_at <= server.clock.now() {
+    if record.expires_at <= cx.clock.now() {
         return Err(Error::InvalidGrant(GrantFault::Expired));
     }
     // RT-03: the access token may be narrowed; the refresh token keeps the
     // grant's scope (RFC 6749 §6).
     let scope = requested_scope(params.scope.as_deref(), &record.scope, Some(&record.scope))?;
     let (records, issued) = mint_tokens(
-        server,
+        cx,
         Mint {
             client,
             subject: record.subject.clone(),
@@ -49,10 +49,10 @@ pub(super) async fn rotate(
         },
     )
     .await?;
-    match server.tokens.rotate_refresh(&hash, records).await? {
+    match cx.tokens.rotate_refresh(&hash, records).await? {
         Rotation::Rotated => Ok(issued),
         Rotation::Replayed(grant) => {
-            server.tokens.revoke_grant(&grant).await?;
+            cx.tokens.revoke_grant(&grant).await?;
             Err(Error::InvalidGrant(GrantFault::RefreshReused))
         }
         Rotation::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),

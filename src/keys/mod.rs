@@ -303,7 +303,7 @@ impl KeyRing {
             match Signer::load(record.alg, record.private_pkcs8.expose_secret()) {
                 Ok(signer) => {
                     let public = signer.public_key();
-                    let jwt_header = crate::tokens::jwt::header(record.alg, &record.kid);
+                    let jwt_header = jwt_header(record.alg, &record.kid);
                     keys.push(Arc::new(LoadedKey {
                         record,
                         signer,
@@ -336,6 +336,15 @@ impl KeyRing {
             .iter()
             .find(|k| k.record.kid.as_str() == kid && k.record.published_at(now))
     }
+}
+
+/// `base64url` of the protected header of our access tokens.
+fn jwt_header(alg: Algorithm, kid: &KeyId) -> String {
+    let json = serde_json::json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid.as_str()});
+    base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        json.to_string(),
+    )
 }
 
 #[cfg(test)]

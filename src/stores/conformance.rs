@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
-use crate::grants::GrantType;
+use crate::grant_type::GrantType;
 use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::random::{RandomSource, SystemRandom};

@@ -28,10 +28,10 @@ use async_trait::async_trait;
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::grants::PasswordVerifier;
 use crate::random::{RandomSource, SystemRandom};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
+use crate::stores::passwords::PasswordVerifier;
 use crate::stores::{
     AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
     RefreshRecord, Rotation, TokenStore,

@@ -10,6 +10,7 @@ mod consents;
 mod faulty;
 pub mod memory;
 mod memory_keys;
+pub(crate) mod passwords;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 mod tokens;
@@ -24,6 +25,7 @@ pub use consents::{Consent, ConsentStore};
 pub use faulty::{Fault, FaultyStore, StoreOp};
 pub use memory::{MemoryStore, MemoryUsers};
 pub use memory_keys::MemoryKeys;
+pub use passwords::PasswordVerifier;
 pub use tokens::{
     AccessRecord, CodeRecord, Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
-use crate::keys::{Algorithm, KeyId, KeyRing, LoadedKey};
+use crate::keys::{Algorithm, KeyRing, LoadedKey};
 use crate::scope::ScopeSet;
 
 /// Claims a host's claims hook may not set (RFC 9068 §2.2, RFC 7519 §4.1).
@@ -25,12 +25,6 @@ pub(crate) const RESERVED: [&str; 10] = [
     "nbf",
     "auth_time",
 ];
-
-/// `base64url` of the protected header of our access tokens.
-pub(crate) fn header(alg: Algorithm, kid: &KeyId) -> String {
-    let json = serde_json::json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid.as_str()});
-    URL_SAFE_NO_PAD.encode(json.to_string())
-}
 
 /// Signs `claims` (a JSON object) with `key`.
 #[cfg(test)]
@@ -229,7 +223,7 @@ pub(crate) fn check_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::KeyRecord;
+    use crate::keys::{KeyId, KeyRecord};
     use serde_json::json;
 
     const ISS: &str = "https://as.example";

@@ -132,7 +132,7 @@ fn error_page(s: AuthorizeStep) -> Response {
 
 async fn approve(f: &Fixture, q: &str) -> url::Url {
     match step(f, q, Some(&f.alice)).await {
-        AuthorizeStep::Consent(p) => location(&p.approve(&f.server).await),
+        AuthorizeStep::Consent(p) => location(&f.server.approve(p).await),
         AuthorizeStep::Redirect(r) => location(&r),
         other => panic!("expected consent or redirect, got {other:?}"),
     }
@@ -335,7 +335,7 @@ async fn consent_is_remembered_widened_revoked_and_skippable() {
     // Deny: access_denied.
     match step(&f, &read, Some(&f.alice)).await {
         AuthorizeStep::Consent(p) => {
-            let url = location(&p.deny(&f.server));
+            let url = location(&f.server.deny(p));
             assert_eq!(param(&url, "error").as_deref(), Some("access_denied"));
             assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
         }

@@ -349,7 +349,7 @@ async fn rb02_authorization_approval_under_every_fault() {
         h.public("spa", |b| b).await;
         let pending = consent_step(&h, &alice).await;
         flaky.fail_with(op, fault);
-        let resp = pending.approve(&h.server).await;
+        let resp = h.server.approve(pending).await;
         flaky.heal();
         // The user agent goes back to the client with server_error, its
         // state and our issuer, and never a code.

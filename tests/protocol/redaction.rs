@@ -365,7 +365,7 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
         panic!("consent expected");
     };
     flaky.fail_with(Op::InsertCode, Fault::Error);
-    responses.push(pending.approve(&h.server).await);
+    responses.push(h.server.approve(pending).await);
     flaky.heal();
     let AuthorizeStep::Redirect(approved) = h
         .server
@@ -527,7 +527,7 @@ async fn rb03_store_failures_of_every_token_path_write_leak_nothing() {
                 let AuthorizeStep::Consent(pending) = step else {
                     panic!("consent expected");
                 };
-                pending.approve(&h.server).await
+                h.server.approve(pending).await
             }
         };
         flaky.heal();

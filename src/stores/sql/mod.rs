@@ -17,7 +17,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType};
 
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::error::StoreError;
-use crate::grants::GrantType;
+use crate::grant_type::GrantType;
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;

@@ -1,0 +1,98 @@
+//! `Context`: what a protocol step may use — the configuration, the clock,
+//! randomness, the stores and key provider, and the host's hooks. Endpoints,
+//! grants, client authentication and bearer validation take a `&Context`,
+//! never the `AuthorizationServer` façade, so each can be read and tested
+//! without the layers above it.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Error;
+use crate::keys::{KeyProvider, KeyRing};
+use crate::random::RandomSource;
+use crate::stores::{ClientStore, ConsentStore, PasswordVerifier, TokenStore};
+use crate::throttle::Throttle;
+use crate::tokens::claims::ClaimsHook;
+
+/// The narrow context of every protocol step, built once by the server
+/// builder.
+pub(crate) struct Context {
+    pub(crate) config: Config,
+    pub(crate) clients: Arc<dyn ClientStore>,
+    pub(crate) tokens: Arc<dyn TokenStore>,
+    pub(crate) consents: Option<Arc<dyn ConsentStore>>,
+    pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) keys: Option<Arc<dyn KeyProvider>>,
+    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
+    pub(crate) throttle: Option<Arc<dyn Throttle>>,
+    /// The parsed signing keys, reloaded every `Config::key_cache_ttl`.
+    key_ring: RwLock<Option<Arc<KeyRing>>>,
+}
+
+/// The pieces a [`Context`] is made of (the builder's checked fields).
+pub(crate) struct Parts {
+    pub(crate) config: Config,
+    pub(crate) clients: Arc<dyn ClientStore>,
+    pub(crate) tokens: Arc<dyn TokenStore>,
+    pub(crate) consents: Option<Arc<dyn ConsentStore>>,
+    pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn RandomSource>,
+    pub(crate) keys: Option<Arc<dyn KeyProvider>>,
+    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
+    pub(crate) throttle: Option<Arc<dyn Throttle>>,
+}
+
+impl Context {
+    pub(crate) fn new(p: Parts) -> Self {
+        Self {
+            config: p.config,
+            clients: p.clients,
+            tokens: p.tokens,
+            consents: p.consents,
+            passwords: p.passwords,
+            clock: p.clock,
+            random: p.random,
+            keys: p.keys,
+            claims_hook: p.claims_hook,
+            throttle: p.throttle,
+            key_ring: RwLock::new(None),
+        }
+    }
+
+    /// Drops the cached keys, so the next use reloads them from the provider.
+    pub(crate) fn forget_keys(&self) {
+        *self
+            .key_ring
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The parsed keys, reloaded from the provider every `key_cache_ttl`.
+    pub(crate) async fn key_ring(&self) -> Result<Arc<KeyRing>, Error> {
+        let now = self.clock.now();
+        let cached = self
+            .key_ring
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(ring) = cached {
+            if now < ring.loaded_at.plus(self.config.key_cache_ttl) {
+                return Ok(ring);
+            }
+        }
+        let records = match &self.keys {
+            Some(p) => p.keys().await?,
+            None => Vec::new(),
+        };
+        let ring = Arc::new(KeyRing::load(records, now));
+        *self
+            .key_ring
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(ring.clone());
+        Ok(ring)
+    }
+}

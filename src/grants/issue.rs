@@ -1,0 +1,194 @@
+//! What every grant shares: the token request parameters, the scope rule,
+//! and minting an access token (opaque or JWT) with its optional refresh
+//! token and the records a store keeps of them.
+
+use std::borrow::Cow;
+
+use crate::client::Client;
+use crate::context::Context;
+use crate::error::Error;
+use crate::scope::ScopeSet;
+use crate::secret::Secret;
+use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
+use crate::tokens::GrantId;
+use crate::tokens::opaque::{Minted, mint, mint_pair, random_value};
+use crate::tokens::{AccessTokenFormat, TokenHash};
+use crate::user::UserId;
+
+/// The token request parameters a grant may read.
+#[derive(Default)]
+pub(crate) struct TokenParams<'a> {
+    pub(crate) code: Option<Cow<'a, str>>,
+    pub(crate) redirect_uri: Option<Cow<'a, str>>,
+    pub(crate) code_verifier: Option<Cow<'a, str>>,
+    pub(crate) refresh_token: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Cow<'a, str>>,
+    pub(crate) username: Option<Cow<'a, str>>,
+    pub(crate) password: Option<Cow<'a, str>>,
+}
+
+/// What a successful grant hands back to the endpoint for rendering.
+pub(crate) struct Issued {
+    pub(crate) access_token: Secret<String>,
+    pub(crate) expires_in: u64,
+    pub(crate) refresh_token: Option<Secret<String>>,
+    pub(crate) scope: ScopeSet,
+}
+
+/// The scope a request asks for: the client's default when absent (RFC
+/// 6749 §3.3); `invalid_scope` when malformed or outside `allowed`. A
+/// request naming exactly `allowed` or `default` gets that set itself (a
+/// reference-count increment, no allocation).
+pub(crate) fn requested_scope(
+    requested: Option<&str>,
+    allowed: &ScopeSet,
+    default: Option<&ScopeSet>,
+) -> Result<ScopeSet, Error> {
+    match requested {
+        None => Ok(default.cloned().unwrap_or_default()),
+        Some(s) => ScopeSet::parse_within(s, allowed, default).ok_or(Error::InvalidScope),
+    }
+}
+
+/// What to mint for one token response.
+pub(crate) struct Mint<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) subject: Option<UserId>,
+    /// The scope of the access token.
+    pub(crate) scope: ScopeSet,
+    /// The grant the tokens join; a new one is derived when `None`.
+    pub(crate) grant: Option<GrantId>,
+    /// The scope of the refresh token to issue with it, if any.
+    pub(crate) refresh_scope: Option<ScopeSet>,
+}
+
+/// Signs an RFC 9068 access token with the current key (TK-03).
+async fn jwt_access_token(
+    cx: &Context,
+    m: &Mint<'_>,
+    now: crate::clock::UnixTime,
+    life: u64,
+) -> Result<String, Error> {
+    use serde_json::Value;
+    let ring = cx.key_ring().await?;
+    let key = ring
+        .signing_key(now)
+        .ok_or(Error::Store(crate::error::StoreError::msg(
+            "no signing key: call ensure_signing_key",
+        )))?;
+    let jti = random_value(&*cx.random)?;
+    let config = &cx.config;
+    let client_id = m.client.client_id().as_str();
+    // RFC 9068 §2.2: without a resource owner the subject is the client.
+    let sub = m.subject.as_ref().map_or(client_id, UserId::as_str);
+    let exp = now.plus(life).as_secs();
+    let payload = match &cx.claims_hook {
+        // The usual case: the registered claims, written straight into JSON.
+        None => crate::tokens::jwt::AccessClaims {
+            aud: config.audience(),
+            client_id,
+            exp,
+            iat: now.as_secs(),
+            iss: &config.issuer,
+            jti: jti.as_str(),
+            scope: &m.scope,
+            sub,
+        }
+        .render(),
+        Some(hook) => {
+            let mut claims = serde_json::Map::new();
+            for (k, v) in hook.claims(m.client, m.subject.as_ref(), &m.scope) {
+                if !crate::tokens::jwt::RESERVED.contains(&k.as_str()) {
+                    claims.insert(k, v);
+                }
+            }
+            claims.insert("iss".into(), Value::from(config.issuer.as_str()));
+            claims.insert("exp".into(), Value::from(exp));
+            claims.insert("aud".into(), Value::from(config.audience()));
+            claims.insert("sub".into(), Value::from(sub));
+            claims.insert("client_id".into(), Value::from(client_id));
+            claims.insert("iat".into(), Value::from(now.as_secs()));
+            claims.insert("jti".into(), Value::from(jti.as_str()));
+            if !m.scope.is_empty() {
+                claims.insert("scope".into(), Value::from(m.scope.to_string()));
+            }
+            serde_json::to_vec(&claims)
+        }
+    }
+    .map_err(|_| Error::Store(crate::error::StoreError::msg("claims")))?;
+    crate::tokens::jwt::sign_payload(key, &payload).ok_or(Error::Store(
+        crate::error::StoreError::msg("signing failed"),
+    ))
+}
+
+/// Mints an access token (and optionally a refresh token) and the records a
+/// store keeps of them.
+pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens, Issued), Error> {
+    let now = cx.clock.now();
+    let config = &cx.config;
+    let mut access_life = m
+        .client
+        .access_token_lifetime()
+        .unwrap_or(config.access_token_lifetime);
+    let random = &*cx.random;
+    let (access, refresh) = match (m.client.access_token_format(), m.refresh_scope.is_some()) {
+        // Both opaque tokens from one call to the random source.
+        (AccessTokenFormat::Opaque, true) => {
+            let (access, refresh) = mint_pair(random)?;
+            (access, Some(refresh))
+        }
+        (AccessTokenFormat::Opaque, false) => (mint(random)?, None),
+        (AccessTokenFormat::Jwt, with_refresh) => {
+            // A rotated-out key stays published `jwt_max_lifetime` after it
+            // stops signing, so no JWT may live longer (JW-01).
+            access_life = access_life.min(config.jwt_max_lifetime);
+            let jwt = jwt_access_token(cx, &m, now, access_life).await?;
+            let access = Minted {
+                hash: TokenHash::of(&jwt),
+                value: Secret::new(jwt),
+            };
+            let refresh = if with_refresh {
+                Some(mint(random)?)
+            } else {
+                None
+            };
+            (access, refresh)
+        }
+    };
+    let grant = m.grant.unwrap_or_else(|| GrantId::derive(&access.hash));
+    let refresh_life = m
+        .client
+        .refresh_token_lifetime()
+        .unwrap_or(config.refresh_token_lifetime);
+    let refresh = refresh
+        .zip(m.refresh_scope)
+        .map(|(minted, scope)| (minted, scope, refresh_life));
+    let records = NewTokens {
+        access: AccessRecord {
+            hash: access.hash,
+            grant,
+            client_id: m.client.client_id().clone(),
+            subject: m.subject.clone(),
+            scope: m.scope.clone(),
+            issued_at: now,
+            expires_at: now.plus(access_life),
+        },
+        refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
+            hash: minted.hash,
+            grant,
+            client_id: m.client.client_id().clone(),
+            subject: m.subject.clone(),
+            scope: scope.clone(),
+            issued_at: now,
+            expires_at: now.plus(*life),
+            used: false,
+        }),
+    };
+    let issued = Issued {
+        access_token: access.value,
+        expires_in: access_life,
+        refresh_token: refresh.map(|(minted, _, _)| minted.value),
+        scope: m.scope,
+    };
+    Ok((records, issued))
+}
