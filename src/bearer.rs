@@ -2,11 +2,14 @@
 //! validate an opaque token against the store or a JWT by signature and
 //! claims, check the required scopes (TK-04, TK-05).
 
+use tracing::Instrument as _;
+
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::context::Context;
-use crate::error::{Error, ErrorCode};
+use crate::error::{BearerFault, Error};
 use crate::http::{Header, Request, Response};
+use crate::observe::{endpoint_span, record_cause};
 use crate::scope::ScopeSet;
 use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
@@ -129,7 +132,7 @@ fn token68(token: &[u8]) -> Option<Presented<'_>> {
 }
 
 fn invalid() -> Response {
-    Response::bearer_challenge(Some(ErrorCode::InvalidToken), None)
+    Response::bearer_challenge(BearerFault::Invalid, None)
 }
 
 pub(crate) async fn authenticate(
@@ -137,14 +140,30 @@ pub(crate) async fn authenticate(
     req: &Request<'_>,
     required: &ScopeSet,
 ) -> Result<BearerToken, Response> {
+    let span = endpoint_span("bearer");
+    let result = validate(cx, req, required).instrument(span.clone()).await;
+    match &result {
+        Ok(token) => {
+            if !span.is_disabled() {
+                span.record("client_id", token.client_id.as_str());
+            }
+            record_cause(&span, None);
+        }
+        Err(response) => record_cause(&span, response.cause()),
+    }
+    result
+}
+
+async fn validate(
+    cx: &Context,
+    req: &Request<'_>,
+    required: &ScopeSet,
+) -> Result<BearerToken, Response> {
     let token = match req.authorization() {
         // RFC 6750 §3.1: no credentials, no error code.
-        Header::Absent => return Err(Response::bearer_challenge(None, None)),
+        Header::Absent => return Err(Response::bearer_challenge(BearerFault::Missing, None)),
         Header::Repeated => {
-            return Err(Response::bearer_challenge(
-                Some(ErrorCode::InvalidRequest),
-                None,
-            ));
+            return Err(Response::bearer_challenge(BearerFault::Malformed, None));
         }
         Header::One(value) => bearer_value(value).ok_or_else(invalid)?,
     };
@@ -228,7 +247,7 @@ pub(crate) fn require_scope(token: &BearerToken, required: &ScopeSet) -> Result<
         Ok(())
     } else {
         Err(Response::bearer_challenge(
-            Some(ErrorCode::InsufficientScope),
+            BearerFault::InsufficientScope,
             Some(required),
         ))
     }

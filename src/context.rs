@@ -9,6 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
+use crate::events::{Event, EventSink};
 use crate::keys::{KeyProvider, KeyRing};
 use crate::random::RandomSource;
 use crate::stores::{ClientStore, ConsentStore, PasswordVerifier, TokenStore};
@@ -28,6 +29,7 @@ pub(crate) struct Context {
     pub(crate) keys: Option<Arc<dyn KeyProvider>>,
     pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
     pub(crate) throttle: Option<Arc<dyn Throttle>>,
+    pub(crate) events: Option<Arc<dyn EventSink>>,
     /// The parsed signing keys, reloaded every `Config::key_cache_ttl`.
     key_ring: RwLock<Option<Arc<KeyRing>>>,
 }
@@ -44,6 +46,7 @@ pub(crate) struct Parts {
     pub(crate) keys: Option<Arc<dyn KeyProvider>>,
     pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
     pub(crate) throttle: Option<Arc<dyn Throttle>>,
+    pub(crate) events: Option<Arc<dyn EventSink>>,
 }
 
 impl Context {
@@ -59,7 +62,17 @@ impl Context {
             keys: p.keys,
             claims_hook: p.claims_hook,
             throttle: p.throttle,
+            events: p.events,
             key_ring: RwLock::new(None),
+        }
+    }
+
+    /// Reports an audit event to the host's sink; without one, the event is
+    /// never built.
+    #[inline]
+    pub(crate) fn emit<'e>(&self, event: impl FnOnce() -> Event<'e>) {
+        if let Some(sink) = &self.events {
+            sink.event(&event());
         }
     }
 

@@ -160,6 +160,130 @@ impl fmt::Display for GrantFault {
     }
 }
 
+/// Why the server could not sign what it issues: a key or configuration
+/// fault, not a store failure. Answered `server_error` (500).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigningFault {
+    /// Something needs a signing key but no `KeyProvider` was given to the
+    /// builder.
+    NoKeyProvider,
+    /// No key signs now: call `ensure_signing_key` or rotate one in.
+    NoSigningKey,
+    /// The signature could not be computed.
+    SignatureFailed,
+    /// The claims could not be encoded.
+    ClaimsEncoding,
+}
+
+impl fmt::Display for SigningFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoKeyProvider => "no key provider configured",
+            Self::NoSigningKey => "no key signs now",
+            Self::SignatureFailed => "signature failed",
+            Self::ClaimsEncoding => "claims could not be encoded",
+        })
+    }
+}
+
+/// A fault of the server's own making or of a stored value, neither a store
+/// failure nor a bad request. Answered `server_error` (500).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InternalFault {
+    /// A response body could not be encoded.
+    Encoding,
+    /// A value read from a store does not parse (e.g. a registered redirect
+    /// URI).
+    InvalidStoredValue,
+}
+
+impl fmt::Display for InternalFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Encoding => "response could not be encoded",
+            Self::InvalidStoredValue => "a stored value does not parse",
+        })
+    }
+}
+
+/// Why a bearer token was refused at a resource (RFC 6750 §3.1).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BearerFault {
+    /// No `Authorization` header: a challenge without an error code.
+    Missing,
+    /// The header is repeated or not a bearer token68 (`invalid_request`).
+    Malformed,
+    /// The token is unknown, revoked, expired, or its signature or claims do
+    /// not verify (`invalid_token`).
+    Invalid,
+    /// The token lacks a required scope (`insufficient_scope`).
+    InsufficientScope,
+}
+
+/// The precise cause of a refused request, without any request data: what a
+/// host counts in its metrics. Every error [`Response`](crate::http::Response)
+/// carries one ([`Response::cause`](crate::http::Response::cause)), and
+/// [`Error::cause`] gives it for an [`Error`].
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The request is malformed.
+    InvalidRequest(RequestFault),
+    /// Client authentication failed.
+    ClientAuthentication,
+    /// The grant was refused.
+    InvalidGrant(GrantFault),
+    /// The client may not use this grant.
+    UnauthorizedClient,
+    /// The grant type is unknown or not offered.
+    UnsupportedGrantType,
+    /// The requested scope is not allowed.
+    InvalidScope,
+    /// The resource owner denied the request.
+    AccessDenied,
+    /// Only `response_type=code` is offered.
+    UnsupportedResponseType,
+    /// A host store (or password verifier or key provider) failed.
+    Store,
+    /// The random source failed.
+    Random,
+    /// Signing failed or is not configured.
+    Signing(SigningFault),
+    /// An internal fault.
+    Internal(InternalFault),
+    /// A bearer token was refused at a resource.
+    Bearer(BearerFault),
+}
+
+impl Cause {
+    /// The wire code: the one audited mapping from cause to RFC error.
+    /// `None` only for a resource request without credentials, which RFC
+    /// 6750 §3.1 answers with a bare challenge.
+    pub const fn code(self) -> Option<ErrorCode> {
+        Some(match self {
+            Self::InvalidRequest(_) | Self::Bearer(BearerFault::Malformed) => {
+                ErrorCode::InvalidRequest
+            }
+            Self::ClientAuthentication => ErrorCode::InvalidClient,
+            Self::InvalidGrant(_) => ErrorCode::InvalidGrant,
+            Self::UnauthorizedClient => ErrorCode::UnauthorizedClient,
+            Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
+            Self::InvalidScope => ErrorCode::InvalidScope,
+            Self::AccessDenied => ErrorCode::AccessDenied,
+            Self::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
+            Self::Store | Self::Random | Self::Signing(_) | Self::Internal(_) => {
+                ErrorCode::ServerError
+            }
+            Self::Bearer(BearerFault::Invalid) => ErrorCode::InvalidToken,
+            Self::Bearer(BearerFault::InsufficientScope) => ErrorCode::InsufficientScope,
+            Self::Bearer(BearerFault::Missing) => return None,
+        })
+    }
+}
+
 /// An opaque failure of a host-provided store, password verifier or key
 /// provider. Always answered with `server_error` (500); the cause is kept in
 /// the `source()` chain for the host's logs.
@@ -272,22 +396,36 @@ pub enum Error {
     /// The random source failed.
     #[error("random source failed")]
     Random(#[from] crate::random::RandomError),
+    /// Signing is not configured or failed (not a store failure).
+    #[error("signing: {0}")]
+    Signing(SigningFault),
+    /// An internal fault (not a store failure).
+    #[error("internal: {0}")]
+    Internal(InternalFault),
 }
 
 impl Error {
-    /// The wire code: the one audited mapping from cause to RFC error.
-    pub fn code(&self) -> ErrorCode {
+    /// The precise cause, without request data (for the host's metrics).
+    pub const fn cause(&self) -> Cause {
         match self {
-            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
-            Self::ClientAuthentication { .. } => ErrorCode::InvalidClient,
-            Self::InvalidGrant(_) => ErrorCode::InvalidGrant,
-            Self::UnauthorizedClient => ErrorCode::UnauthorizedClient,
-            Self::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
-            Self::InvalidScope => ErrorCode::InvalidScope,
-            Self::AccessDenied => ErrorCode::AccessDenied,
-            Self::UnsupportedResponseType => ErrorCode::UnsupportedResponseType,
-            Self::Store(_) | Self::Random(_) => ErrorCode::ServerError,
+            Self::InvalidRequest(fault) => Cause::InvalidRequest(*fault),
+            Self::ClientAuthentication { .. } => Cause::ClientAuthentication,
+            Self::InvalidGrant(fault) => Cause::InvalidGrant(*fault),
+            Self::UnauthorizedClient => Cause::UnauthorizedClient,
+            Self::UnsupportedGrantType => Cause::UnsupportedGrantType,
+            Self::InvalidScope => Cause::InvalidScope,
+            Self::AccessDenied => Cause::AccessDenied,
+            Self::UnsupportedResponseType => Cause::UnsupportedResponseType,
+            Self::Store(_) => Cause::Store,
+            Self::Random(_) => Cause::Random,
+            Self::Signing(fault) => Cause::Signing(*fault),
+            Self::Internal(fault) => Cause::Internal(*fault),
         }
+    }
+
+    /// The wire code, from [`Cause::code`].
+    pub fn code(&self) -> ErrorCode {
+        self.cause().code().unwrap_or(ErrorCode::ServerError)
     }
 
     /// The HTTP status this error is answered with.
@@ -325,7 +463,9 @@ impl Error {
             Self::InvalidScope => "the requested scope is invalid or exceeds what is allowed",
             Self::AccessDenied => "the resource owner denied the request",
             Self::UnsupportedResponseType => "the response type is not supported",
-            Self::Store(_) | Self::Random(_) => "the server could not complete the request",
+            Self::Store(_) | Self::Random(_) | Self::Signing(_) | Self::Internal(_) => {
+                "the server could not complete the request"
+            }
         }
     }
 

@@ -75,6 +75,7 @@ mod context;
 pub mod dangerous;
 mod endpoints;
 mod error;
+mod events;
 mod grant_type;
 mod grants;
 pub mod http;
@@ -101,7 +102,11 @@ pub use client::{
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
 pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
-pub use error::{ConfigError, Error, ErrorCode, GrantFault, RequestFault, StoreError};
+pub use error::{
+    BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, InternalFault, RequestFault,
+    SigningFault, StoreError,
+};
+pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};

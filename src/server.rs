@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use crate::bearer::BearerToken;
+use crate::client::{Client, ClientId};
+use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::rotation::{self, RotationError};
-use crate::keys::{KeyId, KeyProvider, KeyRecord};
+use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::scope::ScopeSet;
 
 use crate::clock::{Clock, SystemClock};
@@ -16,6 +18,7 @@ use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
 use crate::endpoints::authorize::PendingAuthorization;
 use crate::error::ConfigError;
+use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
@@ -141,7 +144,7 @@ impl AuthorizationServer {
             self.cx.config.jwt_max_lifetime,
         )
         .await?;
-        self.cx.forget_keys();
+        self.key_added(&kid, self.cx.config.signing_algorithm, now);
         Ok(kid)
     }
 
@@ -151,16 +154,21 @@ impl AuthorizationServer {
     /// longer (JW-01).
     pub async fn rotate_keys(&self) -> Result<KeyId, RotationError> {
         let provider = self.key_provider()?;
+        let now = self.cx.clock.now();
         let kid = rotation::rotate(
             provider,
             &*self.cx.random,
             self.cx.config.signing_algorithm,
-            self.cx.clock.now(),
+            now,
             self.cx.config.key_publish_lead,
             self.cx.config.jwt_max_lifetime,
         )
         .await?;
-        self.cx.forget_keys();
+        self.key_added(
+            &kid,
+            self.cx.config.signing_algorithm,
+            now.plus(self.cx.config.key_publish_lead),
+        );
         Ok(kid)
     }
 
@@ -168,9 +176,64 @@ impl AuthorizationServer {
     /// [`AuthorizationServer::rotate_keys`] adds a generated one.
     pub async fn rotate_in_key(&self, key: KeyRecord) -> Result<KeyId, RotationError> {
         let provider = self.key_provider()?;
+        let (alg, signs_from) = (key.alg, key.not_before);
         let kid = rotation::rotate_in(provider, key, self.cx.config.jwt_max_lifetime).await?;
-        self.cx.forget_keys();
+        self.key_added(&kid, alg, signs_from);
         Ok(kid)
+    }
+
+    /// A key was added: the cached keys are dropped, and the rotation is
+    /// logged and reported.
+    fn key_added(&self, kid: &KeyId, alg: Algorithm, signs_from: UnixTime) {
+        self.cx.forget_keys();
+        tracing::info!(%kid, alg = alg.as_str(), "signing key added");
+        self.cx.emit(|| Event::KeyRotated {
+            kid,
+            alg,
+            signs_from,
+        });
+    }
+
+    /// Registers a client in the client store and reports it
+    /// ([`Event::ClientRegistered`]). Hosts that write to the store directly
+    /// get no event.
+    pub async fn register_client(&self, client: Client) -> Result<(), StoreError> {
+        let id = client.client_id().clone();
+        self.cx.clients.insert(client).await?;
+        self.cx.emit(|| Event::ClientRegistered { client_id: &id });
+        Ok(())
+    }
+
+    /// Replaces a client's registration and reports it
+    /// ([`Event::ClientChanged`]); `false` if there is no such client.
+    pub async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
+        let id = client.client_id().clone();
+        let changed = self.cx.clients.update(client).await?;
+        if changed {
+            self.cx.emit(|| Event::ClientChanged { client_id: &id });
+        }
+        Ok(changed)
+    }
+
+    /// Revokes a user's consent to a client and reports it
+    /// ([`Event::ConsentRevoked`]); `false` if there was none (or no consent
+    /// store).
+    pub async fn revoke_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<bool, StoreError> {
+        let Some(consents) = &self.cx.consents else {
+            return Ok(false);
+        };
+        let revoked = consents.revoke(user, client).await?;
+        if revoked {
+            self.cx.emit(|| Event::ConsentRevoked {
+                user,
+                client_id: client,
+            });
+        }
+        Ok(revoked)
     }
 
     /// Deletes keys no longer published; returns how many.
@@ -184,12 +247,7 @@ impl AuthorizationServer {
     }
 
     fn key_provider(&self) -> Result<&dyn KeyProvider, RotationError> {
-        self.cx
-            .keys
-            .as_deref()
-            .ok_or(RotationError::Store(StoreError::msg(
-                "no key provider configured",
-            )))
+        self.cx.keys.as_deref().ok_or(RotationError::NoKeyProvider)
     }
 
     /// The client store.
@@ -229,6 +287,7 @@ pub struct ServerBuilder {
     keys: Option<Arc<dyn KeyProvider>>,
     claims_hook: Option<Arc<dyn ClaimsHook>>,
     throttle: Option<Arc<dyn Throttle>>,
+    events: Option<Arc<dyn EventSink>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
 }
@@ -251,6 +310,7 @@ impl ServerBuilder {
             keys: None,
             claims_hook: None,
             throttle: None,
+            events: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
         }
@@ -317,6 +377,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Sends the server's audit events (tokens issued, refresh rotations,
+    /// replays, failed client authentication, consent, keys, clients) to
+    /// `sink`. Without a sink no event is built.
+    #[must_use]
+    pub fn events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = Some(sink);
+        self
+    }
+
     /// Replaces the clock (tests use a fixed one).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -359,6 +428,7 @@ impl ServerBuilder {
                 keys: self.keys,
                 claims_hook: self.claims_hook,
                 throttle: self.throttle,
+                events: self.events,
             }),
             metadata,
         })

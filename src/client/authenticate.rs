@@ -14,8 +14,10 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::context::Context;
 use crate::error::{Error, RequestFault};
+use crate::events::Event;
 use crate::http::Header;
 use crate::http::form::{decode_in_place, has_escapes};
+use crate::observe::record_client;
 use crate::throttle::throttle_allows;
 
 /// Basic credentials are standard base64; tolerate missing padding.
@@ -209,10 +211,20 @@ pub(crate) async fn authenticate(
         (None, None) => true,
         _ => false,
     };
-    if !secret_ok || client.token_endpoint_auth_method() != method || !client.is_enabled() {
+    if !secret_ok || client.token_endpoint_auth_method() != method {
+        return Err(fail());
+    }
+    if !client.is_enabled() {
+        warn_disabled(client.client_id());
         return Err(fail());
     }
     Ok(client)
+}
+
+/// A disabled client presented valid credentials: worth an operator's
+/// attention (a forgotten integration, or a leaked secret still in use).
+pub(crate) fn warn_disabled(client_id: &ClientId) {
+    tracing::warn!(%client_id, "disabled client attempted to authenticate");
 }
 
 /// The client credentials one request carries, as parsed from the form and
@@ -231,6 +243,18 @@ pub(crate) struct Credentials<'a> {
 pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Client>, Error> {
     let mut presented_id = None;
     let result = by_method(cx, c, &mut presented_id).await;
+    match &result {
+        Ok(client) => record_client(client.client_id()),
+        Err(Error::ClientAuthentication { .. }) => {
+            if let Some(id) = &presented_id {
+                record_client(id);
+            }
+            cx.emit(|| Event::ClientAuthenticationFailed {
+                client_id: presented_id.as_ref(),
+            });
+        }
+        Err(_) => {}
+    }
     if let Some(throttle) = &cx.throttle {
         match &result {
             Ok(client) => throttle.client_authenticated(client.client_id()).await,

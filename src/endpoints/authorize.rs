@@ -8,13 +8,17 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::client::Client;
 use crate::client::ClientId;
 use crate::context::Context;
-use crate::error::{Error, ErrorCode, RequestFault, StoreError};
+use crate::error::{Cause, Error, InternalFault, RequestFault};
+use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
 use crate::http::{Method, Request, Response, form};
+use crate::observe::{endpoint_span, record_cause, record_client};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -129,6 +133,11 @@ impl PendingAuthorization {
                 if let Err(e) = consents.grant(consent).await {
                     return self.redirect_error(cx, &Error::Store(e));
                 }
+                cx.emit(|| Event::ConsentGranted {
+                    user: &self.user,
+                    client_id: self.client.client_id(),
+                    scope: &self.scope,
+                });
             }
         }
         self.issue_code(cx).await
@@ -181,10 +190,10 @@ fn redirect(
     to: &RedirectUri,
     params: &[(&str, &str)],
     state: Option<&str>,
-    error: Option<ErrorCode>,
+    cause: Option<Cause>,
 ) -> Response {
     let Ok(mut url) = url::Url::parse(to.as_str()) else {
-        return Response::error_page(&Error::Store(StoreError::msg("unparsable redirect URI")));
+        return Response::error_page(&Error::Internal(InternalFault::InvalidStoredValue));
     };
     {
         let mut q = url.query_pairs_mut();
@@ -196,7 +205,7 @@ fn redirect(
         }
         q.append_pair("iss", &cx.config.issuer);
     }
-    Response::redirect(url.into(), error)
+    Response::redirect(url.into(), cause)
 }
 
 fn redirect_error(cx: &Context, to: &RedirectUri, state: Option<&str>, error: &Error) -> Response {
@@ -209,7 +218,7 @@ fn redirect_error(cx: &Context, to: &RedirectUri, state: Option<&str>, error: &E
             ("error_description", error.description()),
         ],
         state,
-        Some(error.code()),
+        Some(error.cause()),
     )
 }
 
@@ -223,6 +232,17 @@ pub(crate) async fn handle(
     req: &Request<'_>,
     user: Option<&UserId>,
 ) -> AuthorizeStep {
+    let span = endpoint_span("authorize");
+    let step = validate(cx, req, user).instrument(span.clone()).await;
+    let cause = match &step {
+        AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r.cause(),
+        AuthorizeStep::Login(_) | AuthorizeStep::Consent(_) => None,
+    };
+    record_cause(&span, cause);
+    step
+}
+
+async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
     let input: &[u8] = match req.method() {
         // HEAD is refused: it must not mint a code as a side effect.
         Method::Get => req.query_str().unwrap_or_default().as_bytes(),
@@ -258,6 +278,7 @@ pub(crate) async fn handle(
     let Some(client_id) = client_id.as_deref().and_then(ClientId::parse) else {
         return invalid(&Error::missing("client_id"));
     };
+    record_client(&client_id);
     let client = match cx.clients.find(&client_id).await {
         Ok(Some(c)) if c.is_enabled() => c,
         // CA-07: a disabled client is treated as unknown.

@@ -2,12 +2,14 @@
 //! authentication; active tokens are described, anything else is only
 //! `{"active":false}` (IN-01).
 
+use tracing::Instrument as _;
+
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
-use crate::observe::refuse;
+use crate::observe::{endpoint_span, record_outcome, refuse};
 use crate::scope::ScopeSet;
 use crate::tokens::TokenHash;
 
@@ -61,10 +63,13 @@ impl Active<'_> {
 }
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
-    match run(cx, req).await {
+    let span = endpoint_span("introspect");
+    let response = match run(cx, req).instrument(span.clone()).await {
         Ok(body) => Response::json_no_store(200, body),
         Err(e) => refuse("introspect", &e),
-    }
+    };
+    record_outcome(&span, &response);
+    response
 }
 
 async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
@@ -163,7 +168,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         token_type,
     };
     body.render()
-        .map_err(|_| Error::Store(crate::error::StoreError::msg("json")))
+        .map_err(|_| Error::Internal(crate::error::InternalFault::Encoding))
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 //! foreign tokens still get 200; revoking a refresh token revokes its grant
 //! (RV-01, RV-02).
 
+use tracing::Instrument as _;
+
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
-use crate::observe::refuse;
+use crate::observe::{endpoint_span, record_outcome, refuse};
 use crate::tokens::TokenHash;
 
 const PARAMS: [&str; 6] = [
@@ -20,11 +22,14 @@ const PARAMS: [&str; 6] = [
 ];
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
-    match run(cx, req).await {
+    let span = endpoint_span("revoke");
+    let response = match run(cx, req).instrument(span.clone()).await {
         // RFC 7009 §2.2: 200 with an empty body.
         Ok(()) => Response::new(200, Vec::new()).with_header("Cache-Control", "no-store"),
         Err(e) => refuse("revoke", &e),
-    }
+    };
+    record_outcome(&span, &response);
+    response
 }
 
 async fn run(cx: &Context, req: &Request<'_>) -> Result<(), Error> {

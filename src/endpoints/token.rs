@@ -3,15 +3,18 @@
 
 use std::io::Write as _;
 
+use tracing::Instrument as _;
+
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::form_post;
 use crate::error::Error;
+use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::dispatch;
 use crate::grants::issue::{Issued, TokenParams};
 use crate::http::{Request, Response};
-use crate::observe::refuse;
+use crate::observe::{endpoint_span, record_grant_type, record_outcome, refuse};
 
 const PARAMS: [&str; 12] = [
     "grant_type",
@@ -29,10 +32,13 @@ const PARAMS: [&str; 12] = [
 ];
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
-    match run(cx, req).await {
+    let span = endpoint_span("token");
+    let response = match run(cx, req).instrument(span.clone()).await {
         Ok(issued) => render(&issued),
         Err(e) => refuse("token", &e),
-    }
+    };
+    record_outcome(&span, &response);
+    response
 }
 
 async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
@@ -55,6 +61,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     let grant = GrantType::parse(&grant_type)
         .filter(|g| cx.config.offers(*g))
         .ok_or(Error::UnsupportedGrantType)?;
+    record_grant_type(grant);
     let client = client(
         cx,
         Credentials {
@@ -78,7 +85,28 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         username,
         password,
     };
-    dispatch(cx, &client, grant, params).await
+    let issued = dispatch(cx, &client, grant, params).await?;
+    cx.emit(|| {
+        let (client_id, user, scope) = (client.client_id(), issued.subject.as_ref(), &issued.scope);
+        match grant {
+            GrantType::RefreshToken => Event::RefreshRotated {
+                client_id,
+                user,
+                grant: issued.grant,
+                scope,
+            },
+            grant_type => Event::TokenIssued {
+                client_id,
+                user,
+                grant_type,
+                grant: issued.grant,
+                scope,
+                format: client.access_token_format(),
+                refresh_token: issued.refresh_token.is_some(),
+            },
+        }
+    });
+    Ok(issued)
 }
 
 /// The successful token response (RFC 6749 §5.1, TOK-04). Tokens are

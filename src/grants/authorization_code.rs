@@ -5,8 +5,9 @@
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Error, GrantFault};
+use crate::events::Replayed;
 use crate::grant_type::GrantType;
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens};
+use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, revoke_replayed};
 use crate::pkce::{ChallengeMethod, CodeVerifier};
 use crate::stores::Exchange;
 use crate::tokens::TokenHash;
@@ -33,7 +34,7 @@ pub(super) async fn redeem(
     }
     if record.used {
         // AC-02: a second redemption revokes what the first one issued.
-        cx.tokens.revoke_grant(&record.grant).await?;
+        revoke_replayed(cx, client, &record.grant, Replayed::Code).await?;
         return Err(Error::InvalidGrant(GrantFault::CodeReused));
     }
     if record.expires_at <= cx.clock.now() {
@@ -82,7 +83,7 @@ pub(super) async fn redeem(
     match cx.tokens.exchange_code(&hash, records).await? {
         Exchange::Issued => Ok(issued),
         Exchange::AlreadyUsed(grant) => {
-            cx.tokens.revoke_grant(&grant).await?;
+            revoke_replayed(cx, client, &grant, Replayed::Code).await?;
             Err(Error::InvalidGrant(GrantFault::CodeReused))
         }
         Exchange::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),

@@ -6,7 +6,8 @@ use std::borrow::Cow;
 
 use crate::client::Client;
 use crate::context::Context;
-use crate::error::Error;
+use crate::error::{Error, SigningFault};
+use crate::events::{Event, Replayed};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
@@ -33,6 +34,10 @@ pub(crate) struct Issued {
     pub(crate) expires_in: u64,
     pub(crate) refresh_token: Option<Secret<String>>,
     pub(crate) scope: ScopeSet,
+    /// The grant the tokens belong to, and its resource owner (for the
+    /// audit event).
+    pub(crate) grant: GrantId,
+    pub(crate) subject: Option<UserId>,
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
@@ -73,9 +78,7 @@ async fn jwt_access_token(
     let ring = cx.key_ring().await?;
     let key = ring
         .signing_key(now)
-        .ok_or(Error::Store(crate::error::StoreError::msg(
-            "no signing key: call ensure_signing_key",
-        )))?;
+        .ok_or(Error::Signing(SigningFault::NoSigningKey))?;
     let jti = random_value(&*cx.random)?;
     let config = &cx.config;
     let client_id = m.client.client_id().as_str();
@@ -115,10 +118,9 @@ async fn jwt_access_token(
             serde_json::to_vec(&claims)
         }
     }
-    .map_err(|_| Error::Store(crate::error::StoreError::msg("claims")))?;
-    crate::tokens::jwt::sign_payload(key, &payload).ok_or(Error::Store(
-        crate::error::StoreError::msg("signing failed"),
-    ))
+    .map_err(|_| Error::Signing(SigningFault::ClaimsEncoding))?;
+    crate::tokens::jwt::sign_payload(key, &payload)
+        .ok_or(Error::Signing(SigningFault::SignatureFailed))
 }
 
 /// Mints an access token (and optionally a refresh token) and the records a
@@ -189,6 +191,31 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
         expires_in: access_life,
         refresh_token: refresh.map(|(minted, _, _)| minted.value),
         scope: m.scope,
+        grant,
+        subject: m.subject,
     };
     Ok((records, issued))
+}
+
+/// A used code or rotated-out refresh token came back (AC-02, RT-02): the
+/// grant is revoked, the replay logged at `warn` and reported to the host.
+pub(crate) async fn revoke_replayed(
+    cx: &Context,
+    client: &Client,
+    grant: &GrantId,
+    replayed: Replayed,
+) -> Result<(), Error> {
+    cx.tokens.revoke_grant(grant).await?;
+    tracing::warn!(
+        client_id = %client.client_id(),
+        ?grant,
+        ?replayed,
+        "replay detected: grant revoked"
+    );
+    cx.emit(|| Event::ReplayDetected {
+        client_id: client.client_id(),
+        grant: *grant,
+        replayed,
+    });
+    Ok(())
 }

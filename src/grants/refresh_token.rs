@@ -4,7 +4,10 @@
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Error, GrantFault};
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
+use crate::events::Replayed;
+use crate::grants::issue::{
+    Issued, Mint, TokenParams, mint_tokens, requested_scope, revoke_replayed,
+};
 use crate::stores::Rotation;
 use crate::tokens::TokenHash;
 
@@ -29,7 +32,7 @@ pub(super) async fn rotate(
     if record.used {
         // RT-02, RFC 9700 §4.14.2: reuse of a rotated-out token means it
         // leaked; revoke the whole grant.
-        cx.tokens.revoke_grant(&record.grant).await?;
+        revoke_replayed(cx, client, &record.grant, Replayed::RefreshToken).await?;
         return Err(Error::InvalidGrant(GrantFault::RefreshReused));
     }
     if record.expires_at <= cx.clock.now() {
@@ -52,7 +55,7 @@ pub(super) async fn rotate(
     match cx.tokens.rotate_refresh(&hash, records).await? {
         Rotation::Rotated => Ok(issued),
         Rotation::Replayed(grant) => {
-            cx.tokens.revoke_grant(&grant).await?;
+            revoke_replayed(cx, client, &grant, Replayed::RefreshToken).await?;
             Err(Error::InvalidGrant(GrantFault::RefreshReused))
         }
         Rotation::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::error::{Error, ErrorCode, RequestFault};
+use crate::error::{BearerFault, Cause, Error, ErrorCode, RequestFault};
 
 /// An HTTP response produced by the core.
 #[derive(Clone, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub struct Response {
     status: u16,
     headers: Vec<(&'static str, Cow<'static, str>)>,
     body: Vec<u8>,
-    error: Option<ErrorCode>,
+    cause: Option<Cause>,
 }
 
 const JSON: &str = "application/json";
@@ -36,7 +36,8 @@ impl std::fmt::Debug for Response {
             .field("status", &self.status)
             .field("headers", &headers)
             .field("body_len", &self.body.len())
-            .field("error", &self.error)
+            .field("error", &self.error())
+            .field("cause", &self.cause)
             .finish()
     }
 }
@@ -48,7 +49,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body,
-            error: None,
+            cause: None,
         }
     }
 
@@ -107,15 +108,24 @@ impl Response {
 
     /// The OAuth error this response carries, if it is one; for logging.
     pub const fn error(&self) -> Option<ErrorCode> {
-        self.error
+        match self.cause {
+            Some(cause) => cause.code(),
+            None => None,
+        }
+    }
+
+    /// Why the request was refused, precisely and without request data:
+    /// for the host's metrics, no body parsing needed.
+    pub const fn cause(&self) -> Option<Cause> {
+        self.cause
     }
 
     /// A `302 Found` to `location`, never cached.
-    pub(crate) fn redirect(location: String, error: Option<ErrorCode>) -> Self {
+    pub(crate) fn redirect(location: String, cause: Option<Cause>) -> Self {
         let mut r = Self::new(302, Vec::new());
         r.headers.push(("Location", Cow::Owned(location)));
         r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
-        r.error = error;
+        r.cause = cause;
         r
     }
 
@@ -134,7 +144,7 @@ impl Response {
         r.headers
             .push(("Content-Type", Cow::Borrowed("text/html; charset=utf-8")));
         r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
-        r.error = Some(code);
+        r.cause = Some(error.cause());
         r
     }
 
@@ -142,9 +152,10 @@ impl Response {
     /// `WWW-Authenticate: Bearer` and, when there is one, the error;
     /// `insufficient_scope` is a 403 naming the scope needed (TK-04).
     pub(crate) fn bearer_challenge(
-        code: Option<ErrorCode>,
+        fault: BearerFault,
         scope: Option<&crate::scope::ScopeSet>,
     ) -> Self {
+        let code = Cause::Bearer(fault).code();
         let mut challenge = String::from("Bearer realm=\"oauth\"");
         let status = match code {
             None => 401,
@@ -172,7 +183,7 @@ impl Response {
             Self::json_no_store(status, body)
         };
         r.headers.push(("WWW-Authenticate", Cow::Owned(challenge)));
-        r.error = code;
+        r.cause = Some(Cause::Bearer(fault));
         r
     }
 
@@ -218,7 +229,7 @@ impl From<&Error> for Response {
         push_json_str(&mut body, error.description());
         body.push(b'}');
         let mut r = Self::json_no_store(error.status(), body);
-        r.error = Some(code);
+        r.cause = Some(error.cause());
         match error {
             // RFC 6749 §5.2: a failed Basic attempt answers with the scheme (TOK-06).
             Error::ClientAuthentication { via_basic: true } => {

@@ -17,6 +17,9 @@ pub enum RotationError {
     /// The key provider failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No key provider was given to the builder.
+    #[error("no key provider configured")]
+    NoKeyProvider,
 }
 
 /// A fresh random key id.

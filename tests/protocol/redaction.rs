@@ -123,10 +123,13 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
         .unwrap();
     let mut config = config();
     config.grant_types.push(GrantType::Password);
+    let events = Arc::new(EventLog::default());
+    let sink = events.clone();
     let (h, flaky) = Harness::flaky_with(config, move |b| {
         b.password_verifier(Arc::new(users))
             .throttle(Arc::new(Locks))
             .key_provider(Arc::new(MemoryKeys::new()))
+            .events(sink)
     })
     .await;
     h.server.ensure_signing_key().await.unwrap();
@@ -416,6 +419,38 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     assert_clean("logs", &logs, &minted);
     for s in ["app-secret", SVC_SECRET, RS_SECRET, "wonderland"] {
         assert!(!logs.contains(s), "logs leak {s}");
+    }
+    // The endpoint spans carry their fields, and nothing secret.
+    for expected in [
+        "span portcullis.endpoint endpoint=token",
+        "outcome=refused",
+        "outcome=failed",
+        "error=invalid_client",
+    ] {
+        assert!(logs.contains(expected), "missing {expected:?} in logs");
+    }
+    // The audit events saw every path, and nothing secret.
+    let events = events.0.lock().unwrap().join("\n");
+    assert!(events.contains("TokenIssued") && events.contains("ClientAuthenticationFailed"));
+    assert_clean("events", &events, &minted);
+    for s in [
+        "app-secret",
+        SVC_SECRET,
+        RS_SECRET,
+        "wonderland",
+        LOCKED_PASSWORD,
+    ] {
+        assert!(!events.contains(s), "events leak {s}");
+    }
+}
+
+/// Every audit event the server reports, as its `Debug` text.
+#[derive(Default)]
+struct EventLog(std::sync::Mutex<Vec<String>>);
+
+impl portcullis::EventSink for EventLog {
+    fn event(&self, event: &portcullis::Event<'_>) {
+        self.0.lock().unwrap().push(format!("{event:?}"));
     }
 }
 
