@@ -18,8 +18,6 @@
 //! `_sqlx_migrations`, leaving the host's rows alone, in the same
 //! transaction as the first step.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::error::StoreError;
 
 /// The description earlier releases gave their rows in `_sqlx_migrations`.
@@ -104,6 +102,9 @@ pub(super) trait Dialect: sqlx::Database {
     /// Our rows in `_sqlx_migrations`: version, success, checksum and
     /// installation time in Unix seconds, bound to the description as `$1`.
     const LEGACY_ROWS: &'static str;
+    /// The database's current time in Unix seconds (the database's clock
+    /// dates its own schema changes).
+    const NOW: &'static str;
 }
 
 #[cfg(feature = "postgres")]
@@ -119,6 +120,7 @@ impl Dialect for sqlx::Postgres {
     )";
     const LEGACY_EXISTS: &'static str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
     const LEGACY_ROWS: &'static str = "SELECT version, success, checksum, CAST(EXTRACT(EPOCH FROM installed_on) AS BIGINT) FROM _sqlx_migrations WHERE description = $1 ORDER BY version";
+    const NOW: &'static str = "SELECT CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
 }
 
 #[cfg(feature = "sqlite")]
@@ -135,17 +137,11 @@ impl Dialect for sqlx::Sqlite {
     )";
     const LEGACY_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
     const LEGACY_ROWS: &'static str = "SELECT version, success, checksum, CAST(strftime('%s', installed_on) AS INTEGER) FROM _sqlx_migrations WHERE description = $1 ORDER BY version";
+    const NOW: &'static str = "SELECT CAST(strftime('%s', 'now') AS INTEGER)";
 }
 
+/// Records one applied migration; `$4` is its time in Unix seconds.
 const INSERT: &str = "INSERT INTO portcullis_schema_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING";
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())
-        .unwrap_or(0)
-}
 
 /// Brings the schema of `pool`'s database up to `schema`, one locked
 /// transaction per migration (see the module docs).
@@ -177,12 +173,16 @@ where
         let Some((version, migration)) = next(&applied, schema).map_err(StoreError::new)? else {
             return Ok(tx.commit().await?);
         };
-        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        // Unprepared (no arguments), so one string may hold several
+        // statements. (Not `sqlx::raw_sql`: its future is not provably
+        // `Send` here, and hosts spawn `migrate()`.)
+        sqlx::Executor::execute(&mut *tx, migration.sql).await?;
+        let (now,): (i64,) = sqlx::query_as(DB::NOW).fetch_one(&mut *tx).await?;
         sqlx::query(INSERT)
             .bind(version)
             .bind(migration.description)
             .bind(migration.checksum())
-            .bind(now_secs())
+            .bind(now)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -215,6 +215,10 @@ where
         .bind(LEGACY_DESCRIPTION)
         .fetch_all(&mut **tx)
         .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (now,): (i64,) = sqlx::query_as(DB::NOW).fetch_one(&mut **tx).await?;
     for (version, success, checksum, installed_at) in rows {
         if !success {
             return Err(StoreError::new(SchemaError::LegacyFailed { version }));
@@ -227,7 +231,7 @@ where
             .bind(version)
             .bind(description)
             .bind(checksum)
-            .bind(installed_at.unwrap_or_else(now_secs))
+            .bind(installed_at.unwrap_or(now))
             .execute(&mut **tx)
             .await?;
     }
