@@ -64,6 +64,12 @@ enum SchemaError {
     LegacyFailed { version: i64 },
 }
 
+/// Our migration numbered `version` (from 1), if this build ships it.
+fn shipped(schema: &[Migration], version: i64) -> Option<&Migration> {
+    let index = usize::try_from(version.checked_sub(1)?).ok()?;
+    schema.get(index)
+}
+
 /// The next migration to apply (its version and itself), after checking
 /// every applied `(version, checksum)` against `schema`.
 fn next<'s>(
@@ -72,13 +78,10 @@ fn next<'s>(
 ) -> Result<Option<(i64, &'s Migration)>, SchemaError> {
     let known = i64::try_from(schema.len()).unwrap_or(i64::MAX);
     for (version, checksum) in applied {
-        let ours = usize::try_from(*version - 1)
-            .ok()
-            .and_then(|i| schema.get(i))
-            .ok_or(SchemaError::Newer {
-                version: *version,
-                known,
-            })?;
+        let ours = shipped(schema, *version).ok_or(SchemaError::Newer {
+            version: *version,
+            known,
+        })?;
         if ours.checksum() != *checksum {
             return Err(SchemaError::ChecksumMismatch { version: *version });
         }
@@ -223,10 +226,7 @@ where
         if !success {
             return Err(StoreError::new(SchemaError::LegacyFailed { version }));
         }
-        let description = usize::try_from(version - 1)
-            .ok()
-            .and_then(|i| schema.get(i))
-            .map_or(LEGACY_DESCRIPTION, |m| m.description);
+        let description = shipped(schema, version).map_or(LEGACY_DESCRIPTION, |m| m.description);
         sqlx::query(INSERT)
             .bind(version)
             .bind(description)
