@@ -306,13 +306,6 @@ impl StoreError {
     }
 }
 
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::new(e)
-    }
-}
-
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("storage failure")

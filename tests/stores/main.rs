@@ -12,6 +12,9 @@ use std::sync::Arc;
 use portcullis::MemoryStore;
 use portcullis::stores::conformance;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod migrations;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_conforms() {
     // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::Row as _;
 
+use super::migrate::Migration;
+use super::rows::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
 use super::store::{Decision, TokenRow, const_format_where};
-use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
@@ -34,7 +35,10 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", schema = &[include_str!("migrations/postgres.sql"), include_str!("migrations/postgres_2.sql")]
+    agg = "string_agg", schema = &[
+        Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/postgres.sql") },
+        Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },
+    ]
 }
 
 impl PostgresStore {

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
+use super::migrate::Migration;
+use super::rows::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
 use super::store::{Decision, TokenRow, const_format_where};
-use super::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
@@ -36,7 +37,10 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
-    agg = "group_concat", schema = &[include_str!("migrations/sqlite.sql"), include_str!("migrations/sqlite_2.sql")]
+    agg = "group_concat", schema = &[
+        Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/sqlite.sql") },
+        Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/sqlite_2.sql") },
+    ]
 }
 
 impl SqliteStore {

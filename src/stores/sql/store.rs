@@ -25,14 +25,18 @@ macro_rules! sql_store {
                 &self.pool
             }
 
-            /// Applies the schema shipped with this crate. Idempotent; records
-            /// itself in sqlx's `_sqlx_migrations` table next to the host's.
+            /// Applies the schema shipped with this crate, recording its
+            /// versions in its own `portcullis_schema_migrations` table (never
+            /// in the host's `_sqlx_migrations`). Idempotent and safe to run
+            /// from several processes at once; run it at every start. Rows an
+            /// earlier release left in `_sqlx_migrations` are adopted.
+            ///
+            /// # Errors
+            /// A database failure; an applied migration whose SQL differs
+            /// from this build's (checksum mismatch); a schema version newer
+            /// than this build knows.
             pub async fn migrate(&self) -> Result<(), StoreError> {
-                super::migrator($schema)
-                    .await?
-                    .run(&self.pool)
-                    .await
-                    .map_err(StoreError::new)
+                super::migrate::run(&self.pool, $schema).await
             }
 
             /// The deciding step of `exchange_code` and `rotate_refresh`: the

@@ -1,0 +1,371 @@
+//! The SQL stores' schema migrations beside a host's own sqlx migrations on
+//! one database (issue 14): our versions live in
+//! `portcullis_schema_migrations`, so a host numbering its migrations from 1
+//! in `_sqlx_migrations` works in either order, and a database migrated by
+//! an earlier release (our rows in `_sqlx_migrations`) is adopted.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// A host's own migrations, numbered from 1 as `sqlx migrate add` would, in
+/// a temporary directory of `.sql` files.
+struct HostMigrations {
+    dir: PathBuf,
+}
+
+impl HostMigrations {
+    fn new(tag: &str, files: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "portcullis-host-migrations-{}-{}",
+            std::process::id(),
+            tag.replace("::", "-")
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, sql) in files {
+            std::fs::write(dir.join(name), sql).unwrap();
+        }
+        Self { dir }
+    }
+
+    /// Versions 1 and 2, the numbers that collided with ours before.
+    fn numbered_from_one(tag: &str) -> Self {
+        Self::new(
+            tag,
+            &[
+                (
+                    "1_users.sql",
+                    "CREATE TABLE host_users (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+                ),
+                (
+                    "2_orders.sql",
+                    "CREATE TABLE host_orders (id BIGINT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES host_users (id));",
+                ),
+            ],
+        )
+    }
+
+    /// The default sqlx migrator over these files: it refuses any applied
+    /// version it does not know (`VersionMissing`), so its success shows
+    /// that `_sqlx_migrations` holds the host's rows only.
+    async fn migrator(&self) -> Migrator {
+        Migrator::new(self.dir.as_path()).await.unwrap()
+    }
+}
+
+impl Drop for HostMigrations {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What the previous release ran: our schema through sqlx's migrator,
+/// versions 1.. described "portcullis schema", in `_sqlx_migrations`.
+#[derive(Debug)]
+struct PreviousRelease(&'static [&'static str]);
+
+impl<'s> MigrationSource<'s> for PreviousRelease {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>>
+    {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .zip(1..)
+                .map(|(sql, version)| {
+                    Migration::new(
+                        version,
+                        Cow::Borrowed("portcullis schema"),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+async fn previous_release_migrator(schema: &'static [&'static str]) -> Migrator {
+    let mut m = Migrator::new(PreviousRelease(schema)).await.unwrap();
+    m.set_ignore_missing(true);
+    m
+}
+
+/// The error chain of a failed `migrate()`, as an operator would read it.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        next = s.source();
+    }
+    text
+}
+
+/// The same tests for each SQL store; `$fresh(tag)` gives a store on an
+/// empty database (and whatever must outlive the test), `$schema` the SQL
+/// of our migrations as shipped.
+macro_rules! migration_tests {
+    ($store:ty, $fresh:path, $cleanup:path, $schema:expr) => {
+        async fn versions(store: &$store, table: &str) -> Vec<(i64, String)> {
+            sqlx::query_as(&format!(
+                "SELECT version, description FROM {table} ORDER BY version"
+            ))
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+        }
+
+        /// Our schema and the host's tables are usable.
+        async fn both_schemas_work(store: &$store) {
+            sqlx::query("INSERT INTO host_users (id, name) VALUES (1, 'ada')")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO host_orders (id, user_id) VALUES (1, 1)")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let keys: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM portcullis_keys")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(keys.0, 0);
+        }
+
+        async fn assert_separate_ledgers(store: &$store) {
+            assert_eq!(
+                versions(store, "_sqlx_migrations").await,
+                vec![(1, "users".to_owned()), (2, "orders".to_owned())],
+                "the host's table holds the host's migrations only"
+            );
+            let ours: Vec<i64> = versions(store, "portcullis_schema_migrations")
+                .await
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect();
+            assert_eq!(ours, vec![1, 2]);
+        }
+
+        #[tokio::test]
+        async fn host_migrations_first_then_ours_rerunnable() {
+            let (store, guard) = $fresh("host-first").await;
+            let host = HostMigrations::numbered_from_one(concat!(module_path!(), "-host-first"));
+            host.migrator().await.run(store.pool()).await.unwrap();
+            store.migrate().await.unwrap();
+            // Both again, in both orders: nothing to do, nothing refused.
+            host.migrator().await.run(store.pool()).await.unwrap();
+            store.migrate().await.unwrap();
+            host.migrator().await.run(store.pool()).await.unwrap();
+            assert_separate_ledgers(&store).await;
+            both_schemas_work(&store).await;
+            $cleanup(store, guard).await;
+        }
+
+        #[tokio::test]
+        async fn ours_first_then_host_migrations_rerunnable() {
+            let (store, guard) = $fresh("ours-first").await;
+            let host = HostMigrations::numbered_from_one(concat!(module_path!(), "-ours-first"));
+            store.migrate().await.unwrap();
+            host.migrator().await.run(store.pool()).await.unwrap();
+            store.migrate().await.unwrap();
+            host.migrator().await.run(store.pool()).await.unwrap();
+            store.migrate().await.unwrap();
+            assert_separate_ledgers(&store).await;
+            both_schemas_work(&store).await;
+            $cleanup(store, guard).await;
+        }
+
+        #[tokio::test]
+        async fn adopts_the_rows_of_the_previous_release() {
+            let (store, guard) = $fresh("adopt").await;
+            // The previous layout: our versions 1 and 2 and a host's
+            // timestamped migration, all in `_sqlx_migrations`.
+            let host = HostMigrations::new(
+                concat!(module_path!(), "-adopt"),
+                &[(
+                    "20240101000000_users.sql",
+                    "CREATE TABLE host_users (id BIGINT PRIMARY KEY, name TEXT NOT NULL);",
+                )],
+            );
+            previous_release_migrator($schema).await.run(store.pool()).await.unwrap();
+            let mut lenient = host.migrator().await;
+            lenient.set_ignore_missing(true);
+            lenient.run(store.pool()).await.unwrap();
+            sqlx::query("INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ('c', 'j', 7)")
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let before: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT version, checksum FROM _sqlx_migrations WHERE version < 3 ORDER BY version",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            assert_eq!(before.len(), 2);
+
+            store.migrate().await.unwrap();
+
+            let adopted: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+                "SELECT version, checksum FROM portcullis_schema_migrations ORDER BY version",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            assert_eq!(adopted, before, "our versions and checksums moved over");
+            assert_eq!(
+                versions(&store, "_sqlx_migrations").await,
+                vec![(20240101000000, "users".to_owned())],
+                "the host's row stays; ours are gone"
+            );
+            // Nothing was re-applied: the data is still there.
+            let kept: (i64,) = sqlx::query_as("SELECT expires_at FROM portcullis_assertion_jtis WHERE jti = 'j'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(kept.0, 7);
+            // The host's strict migrator now passes, and both re-run cleanly.
+            host.migrator().await.run(store.pool()).await.unwrap();
+            store.migrate().await.unwrap();
+            host.migrator().await.run(store.pool()).await.unwrap();
+            $cleanup(store, guard).await;
+        }
+
+        #[tokio::test]
+        async fn a_changed_migration_is_a_clear_error() {
+            let (store, guard) = $fresh("checksum").await;
+            store.migrate().await.unwrap();
+            sqlx::query("UPDATE portcullis_schema_migrations SET checksum = $1 WHERE version = 2")
+                .bind(vec![0_u8; 48])
+                .execute(store.pool())
+                .await
+                .unwrap();
+            let err = store.migrate().await.unwrap_err();
+            let text = chain(&err);
+            assert!(
+                text.contains("migration 2") && text.contains("checksum mismatch"),
+                "{text}"
+            );
+            $cleanup(store, guard).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrent_migrators_all_succeed() {
+            let (store, guard) = $fresh("concurrent").await;
+            let others = [store.clone(), store.clone(), store.clone(), store.clone()];
+            let runs = others.map(|s| tokio::spawn(async move { s.migrate().await }));
+            for run in runs {
+                run.await.unwrap().unwrap();
+            }
+            let ours: Vec<i64> = versions(&store, "portcullis_schema_migrations")
+                .await
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect();
+            assert_eq!(ours, vec![1, 2]);
+            $cleanup(store, guard).await;
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use super::*;
+    use portcullis::stores::SqliteStore;
+
+    /// A store on a new SQLite file; the guard is its directory.
+    async fn fresh(tag: &str) -> (SqliteStore, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "portcullis-migrations-{}-{tag}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("app.db").display());
+        (SqliteStore::connect(&url).await.unwrap(), dir)
+    }
+
+    async fn cleanup(store: SqliteStore, dir: PathBuf) {
+        store.pool().close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    migration_tests!(
+        SqliteStore,
+        fresh,
+        cleanup,
+        &[
+            include_str!("../../src/stores/sql/migrations/sqlite.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_2.sql"),
+        ]
+    );
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use std::str::FromStr as _;
+
+    use super::*;
+    use portcullis::stores::PostgresStore;
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+    fn url() -> String {
+        std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!("set PORTCULLIS_TEST_POSTGRES_URL to a PostgreSQL database (see .ci/run)")
+        })
+    }
+
+    /// A store whose connections see only a new, empty schema of the test
+    /// database (through `search_path`): an empty database for each test,
+    /// without needing CREATEDB. The guard is the schema's name.
+    async fn fresh(tag: &str) -> (PostgresStore, String) {
+        let schema = format!(
+            "migrations_{}_{}",
+            std::process::id(),
+            tag.replace('-', "_")
+        );
+        let admin = sqlx::PgPool::connect(&url()).await.unwrap();
+        sqlx::raw_sql(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+        let options = PgConnectOptions::from_str(&url())
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
+        (PostgresStore::from_pool(pool), schema)
+    }
+
+    async fn cleanup(store: PostgresStore, schema: String) {
+        sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.pool().close().await;
+    }
+
+    migration_tests!(
+        PostgresStore,
+        fresh,
+        cleanup,
+        &[
+            include_str!("../../src/stores/sql/migrations/postgres.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_2.sql"),
+        ]
+    );
+}
