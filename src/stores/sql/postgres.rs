@@ -16,8 +16,8 @@ use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
-    RefreshRecord, Rotation, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
+    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -34,7 +34,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", schema = &[include_str!("migrations/postgres.sql"), include_str!("migrations/postgres_2.sql")]
+    agg = "string_agg", schema = &[include_str!("migrations/postgres.sql"), include_str!("migrations/postgres_2.sql"), include_str!("migrations/postgres_3.sql")]
 }
 
 impl PostgresStore {

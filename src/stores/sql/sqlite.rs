@@ -18,8 +18,8 @@ use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
-    RefreshRecord, Rotation, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
+    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -36,7 +36,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
-    agg = "group_concat", schema = &[include_str!("migrations/sqlite.sql"), include_str!("migrations/sqlite_2.sql")]
+    agg = "group_concat", schema = &[include_str!("migrations/sqlite.sql"), include_str!("migrations/sqlite_2.sql"), include_str!("migrations/sqlite_3.sql")]
 }
 
 impl SqliteStore {
