@@ -25,9 +25,8 @@ use crate::random::{RandomSource, SystemRandom};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::stores::{
-    AuthorizationRequestStore, SuspendedRequest,
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens,
-    RefreshRecord, Rotation, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
+    Exchange, NewTokens, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
 };
 use crate::tokens::AccessTokenFormat;
 use crate::tokens::{GrantId, TokenHash};
@@ -287,7 +286,11 @@ async fn concurrent_take<R: AuthorizationRequestStore>(store: Arc<R>, f: &Fixtur
             taken += 1;
         }
     }
-    ensure!(C, taken == 1, "{taken} of 20 concurrent takes got the request");
+    ensure!(
+        C,
+        taken == 1,
+        "{taken} of 20 concurrent takes got the request"
+    );
     Ok(())
 }
 
