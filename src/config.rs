@@ -58,6 +58,10 @@ pub struct Config {
     pub refresh_token_lifetime: u64,
     /// Authorization code lifetime in seconds (default 60, at most 600, AC-01).
     pub code_lifetime: u64,
+    /// How long, in seconds, a suspended authorization request waits for
+    /// the host to resume it after its login or consent page (default 900;
+    /// see `AuthorizationServer::resume`).
+    pub authorization_request_lifetime: u64,
     /// The grant types this server offers (default: `authorization_code`,
     /// `client_credentials`, `refresh_token`). Adding `password` needs a
     /// `PasswordVerifier` (PW-01).
@@ -105,6 +109,7 @@ impl Config {
             access_token_lifetime: 3600,
             refresh_token_lifetime: 30 * 24 * 3600,
             code_lifetime: 60,
+            authorization_request_lifetime: 900,
             grant_types: vec![
                 GrantType::AuthorizationCode,
                 GrantType::ClientCredentials,
@@ -160,6 +165,11 @@ impl Config {
             ("access tokens", self.access_token_lifetime, u64::MAX),
             ("refresh tokens", self.refresh_token_lifetime, u64::MAX),
             ("authorization codes", self.code_lifetime, 600),
+            (
+                "suspended authorization requests",
+                self.authorization_request_lifetime,
+                u64::MAX,
+            ),
             ("JWT access tokens", self.jwt_max_lifetime, u64::MAX),
         ] {
             if life == 0 || life > max {

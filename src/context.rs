@@ -12,7 +12,9 @@ use crate::error::Error;
 use crate::events::{Event, EventSink};
 use crate::keys::{KeyProvider, KeyRing};
 use crate::random::RandomSource;
-use crate::stores::{ClientStore, ConsentStore, PasswordVerifier, TokenStore};
+use crate::stores::{
+    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, TokenStore,
+};
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
 
@@ -23,6 +25,7 @@ pub(crate) struct Context {
     pub(crate) clients: Arc<dyn ClientStore>,
     pub(crate) tokens: Arc<dyn TokenStore>,
     pub(crate) consents: Option<Arc<dyn ConsentStore>>,
+    pub(crate) requests: Option<Arc<dyn AuthorizationRequestStore>>,
     pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
@@ -40,6 +43,7 @@ pub(crate) struct Parts {
     pub(crate) clients: Arc<dyn ClientStore>,
     pub(crate) tokens: Arc<dyn TokenStore>,
     pub(crate) consents: Option<Arc<dyn ConsentStore>>,
+    pub(crate) requests: Option<Arc<dyn AuthorizationRequestStore>>,
     pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
@@ -56,6 +60,7 @@ impl Context {
             clients: p.clients,
             tokens: p.tokens,
             consents: p.consents,
+            requests: p.requests,
             passwords: p.passwords,
             clock: p.clock,
             random: p.random,

@@ -98,6 +98,9 @@ pub enum RequestFault {
     InvalidHeader(&'static str),
     /// More than one client authentication method was used (CA-03).
     MultipleClientAuthentications,
+    /// A resume token is unknown, already used, expired, or bound to
+    /// another user (see `AuthorizationServer::resume`).
+    ResumeRefused,
 }
 
 impl fmt::Display for RequestFault {
@@ -113,6 +116,9 @@ impl fmt::Display for RequestFault {
             Self::InvalidHeader(h) => write!(f, "header `{h}` malformed or repeated"),
             Self::MultipleClientAuthentications => {
                 f.write_str("more than one client authentication method used")
+            }
+            Self::ResumeRefused => {
+                f.write_str("resume token unknown, used, expired or not bound to this user")
             }
         }
     }
@@ -445,6 +451,9 @@ impl Error {
                 RequestFault::InvalidHeader(_) => "a header is malformed or repeated",
                 RequestFault::MultipleClientAuthentications => {
                     "more than one client authentication method was used"
+                }
+                RequestFault::ResumeRefused => {
+                    "this authorization request has expired or was already completed; start again from the application"
                 }
             },
             Self::ClientAuthentication { .. } => "client authentication failed",

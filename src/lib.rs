@@ -121,6 +121,7 @@ pub use stores::{
     AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryKeys,
     MemoryStore, MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };
+pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 pub use throttle::{Throttle, Verdict};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};

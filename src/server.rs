@@ -16,13 +16,16 @@ use crate::config::Config;
 use crate::context::{Context, Parts};
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
-use crate::endpoints::authorize::PendingAuthorization;
+use crate::endpoints::authorize::{LoginRequired, PendingAuthorization};
 use crate::error::ConfigError;
 use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
-use crate::stores::{ClientStore, ConsentStore, PasswordVerifier, TokenStore};
+use crate::secret::Secret;
+use crate::stores::{
+    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, TokenStore,
+};
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
 use crate::user::UserId;
@@ -59,6 +62,45 @@ impl AuthorizationServer {
     /// owner, if any.
     pub async fn authorize(&self, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
         endpoints::authorize::handle(&self.cx, req, user).await
+    }
+
+    /// Suspends a request that needs a login: stores it (see
+    /// [`AuthorizationRequestStore`]) and returns its resume token, the one
+    /// value the host carries through its login page (a hidden form field,
+    /// or a query parameter of its own login URL). The token is 256 random
+    /// bits, names nothing, works once, and expires after
+    /// `Config::authorization_request_lifetime`. The `Err` is the response
+    /// to send (`server_error` to the client if the store fails).
+    pub async fn suspend_login(&self, login: &LoginRequired) -> Result<Secret<String>, Response> {
+        login.suspend(&self.cx).await
+    }
+
+    /// Suspends a request waiting for consent, bound to its user: the
+    /// returned resume token is what the consent form carries; `resume`
+    /// gives the [`PendingAuthorization`] back only for the same user.
+    pub async fn suspend_consent(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Result<Secret<String>, Response> {
+        pending.suspend(&self.cx).await
+    }
+
+    /// Continues a suspended authorization request: takes it back (once:
+    /// a second call with the same token is refused, on any instance
+    /// sharing the store) and goes on with `user`, the one logged in now.
+    ///
+    /// - A login-stage token with a user continues as `authorize` would:
+    ///   [`AuthorizeStep::Consent`], or a code redirect when consent is not
+    ///   needed. Without a user it is [`AuthorizeStep::Login`] again.
+    /// - A consent-stage token gives [`AuthorizeStep::Consent`] back, only
+    ///   for the user it is bound to.
+    /// - An unknown, used, expired or tampered token, or one bound to
+    ///   another user, is an [`AuthorizeStep::Invalid`] error page.
+    ///
+    /// The client, its redirect URI, scope and grant are checked again, so
+    /// a client disabled meanwhile gets no code.
+    pub async fn resume(&self, token: &str, user: Option<&UserId>) -> AuthorizeStep {
+        endpoints::authorize::resume(&self.cx, token, user).await
     }
 
     /// The user approved a pending authorization: records consent (AZ-08)
@@ -283,6 +325,7 @@ pub struct ServerBuilder {
     clients: Option<Arc<dyn ClientStore>>,
     tokens: Option<Arc<dyn TokenStore>>,
     consents: Option<Arc<dyn ConsentStore>>,
+    requests: Option<Arc<dyn AuthorizationRequestStore>>,
     passwords: Option<Arc<dyn PasswordVerifier>>,
     keys: Option<Arc<dyn KeyProvider>>,
     claims_hook: Option<Arc<dyn ClaimsHook>>,
@@ -306,6 +349,7 @@ impl ServerBuilder {
             clients: None,
             tokens: None,
             consents: None,
+            requests: None,
             passwords: None,
             keys: None,
             claims_hook: None,
@@ -316,12 +360,17 @@ impl ServerBuilder {
         }
     }
 
-    /// Uses one store for clients, tokens and consent (e.g. `MemoryStore`).
+    /// Uses one store for clients, tokens, consent and suspended
+    /// authorization requests (e.g. `MemoryStore` or a SQL store).
     #[must_use]
-    pub fn store<S: ClientStore + TokenStore + ConsentStore>(mut self, store: Arc<S>) -> Self {
+    pub fn store<S>(mut self, store: Arc<S>) -> Self
+    where
+        S: ClientStore + TokenStore + ConsentStore + AuthorizationRequestStore,
+    {
         self.clients = Some(store.clone());
         self.tokens = Some(store.clone());
-        self.consents = Some(store);
+        self.consents = Some(store.clone());
+        self.requests = Some(store);
         self
     }
 
@@ -343,6 +392,19 @@ impl ServerBuilder {
     #[must_use]
     pub fn consent_store(mut self, store: Arc<dyn ConsentStore>) -> Self {
         self.consents = Some(store);
+        self
+    }
+
+    /// Sets the store of suspended authorization requests (needed for
+    /// [`AuthorizationServer::suspend_login`],
+    /// [`AuthorizationServer::suspend_consent`] and
+    /// [`AuthorizationServer::resume`]).
+    #[must_use]
+    pub fn authorization_request_store(
+        mut self,
+        store: Arc<dyn AuthorizationRequestStore>,
+    ) -> Self {
+        self.requests = Some(store);
         self
     }
 
@@ -422,6 +484,7 @@ impl ServerBuilder {
                 clients,
                 tokens,
                 consents: self.consents,
+                requests: self.requests,
                 passwords,
                 clock: self.clock,
                 random: self.random,

@@ -21,12 +21,12 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use portcullis::http::{Method, Request, Response};
+use portcullis::http::{Request, Response};
 use portcullis::{
-    AuthorizationServer, AuthorizeStep, BearerToken, ClientId, ClientStore, Clock, ConsentStore,
-    KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, ScopeSet,
-    Secret, SystemClock, SystemRandom, Throttle, TokenStore, UserId, Verdict, async_trait,
-    generate_secret,
+    AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken, ClientId,
+    ClientStore, Clock, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
+    PasswordVerifier, RandomSource, ScopeSet, Secret, SystemClock, SystemRandom, Throttle,
+    TokenStore, UserId, Verdict, async_trait, generate_secret,
 };
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 
@@ -309,7 +309,7 @@ async fn open_and_build(
     }
 }
 
-async fn build<S: ClientStore + TokenStore + ConsentStore>(
+async fn build<S: ClientStore + TokenStore + ConsentStore + AuthorizationRequestStore>(
     seed: Seed,
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
@@ -476,7 +476,10 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn login_page(query: &str, csrf: &str, error: bool) -> String {
+/// The login page. Its form carries the CSRF token and the resume token
+/// portcullis gave for the suspended authorization request, nothing else:
+/// not the request's query or body.
+fn login_page(resume: &str, csrf: &str, error: bool) -> String {
     let msg = if error {
         "<p role=\"alert\">Wrong username or password.</p>"
     } else {
@@ -486,17 +489,19 @@ fn login_page(query: &str, csrf: &str, error: bool) -> String {
         "Sign in",
         &format!(
             "{msg}<form method=\"post\" action=\"/login\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"query\" value=\"{}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"resume\" value=\"{}\">\
              <label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\"></label>\
              <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label>\
              <button type=\"submit\">Sign in</button></form>",
             esc(csrf),
-            esc(query)
+            esc(resume)
         ),
     )
 }
 
-fn consent_page(client_name: &str, scopes: &ScopeSet, query: &str, csrf: &str) -> String {
+/// The consent page; like the login page, its form carries only the CSRF
+/// and resume tokens.
+fn consent_page(client_name: &str, scopes: &ScopeSet, resume: &str, csrf: &str) -> String {
     let items: String = scopes
         .iter()
         .map(|s| format!("<li>{}</li>", esc(s.as_str())))
@@ -506,12 +511,12 @@ fn consent_page(client_name: &str, scopes: &ScopeSet, query: &str, csrf: &str) -
         &format!(
             "<p><strong>{}</strong> asks for access to:</p><ul>{items}</ul>\
              <form method=\"post\" action=\"/consent\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"query\" value=\"{}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"resume\" value=\"{}\">\
              <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
             esc(client_name),
             esc(csrf),
-            esc(query)
+            esc(resume)
         ),
     )
 }
@@ -536,10 +541,6 @@ fn html(status: u16, body: String) -> Response {
 fn text(status: u16, body: &str) -> Response {
     Response::new(status, body.as_bytes().to_vec())
         .with_header("Content-Type", "text/plain; charset=utf-8")
-}
-
-fn see_other(location: String) -> Response {
-    Response::new(303, Vec::new()).with_header("Location", location)
 }
 
 fn session_cookie(sid: &str) -> String {
@@ -596,19 +597,37 @@ impl Demo {
         (sid, None, csrf, Some(cookie))
     }
 
+    /// What the browser sees for a step of the authorization: the login or
+    /// consent page (the request suspended in portcullis, the page carrying
+    /// its resume token), or the core's own redirect or error page.
+    async fn show(&self, step: AuthorizeStep, csrf: &str) -> Response {
+        match step {
+            AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
+            AuthorizeStep::Login(login) => match self.server.suspend_login(&login).await {
+                Ok(resume) => html(200, login_page(resume.expose_secret(), csrf, false)),
+                Err(r) => r,
+            },
+            AuthorizeStep::Consent(p) => match self.server.suspend_consent(&p).await {
+                Ok(resume) => html(
+                    200,
+                    consent_page(
+                        p.client().client_name(),
+                        p.scope(),
+                        resume.expose_secret(),
+                        csrf,
+                    ),
+                ),
+                Err(r) => r,
+            },
+        }
+    }
+
     /// The authorization route (GET or POST `/authorize`): the core decides,
     /// the demo shows its login or consent page when asked to.
     pub(crate) async fn authorize(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
         let (_, user, csrf, set_cookie) = self.session(cookie);
-        let query = req.query_str().unwrap_or_default();
-        let resp = match self.server.authorize(req, user.as_ref()).await {
-            AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
-            AuthorizeStep::Login(_) => html(200, login_page(query, &csrf, false)),
-            AuthorizeStep::Consent(p) => html(
-                200,
-                consent_page(p.client().client_name(), p.scope(), query, &csrf),
-            ),
-        };
+        let step = self.server.authorize(req, user.as_ref()).await;
+        let resp = self.show(step, &csrf).await;
         match set_cookie {
             Some(c) => resp.with_header("Set-Cookie", c),
             None => resp,
@@ -616,11 +635,12 @@ impl Demo {
     }
 
     /// `POST /login`: checks the CSRF token and the password (throttled per
-    /// username, like the password grant), then starts a fresh session (no
-    /// fixation) and goes back to `/authorize`.
+    /// username, like the password grant), starts a fresh session (no
+    /// fixation) and resumes the suspended authorization request for the
+    /// user: the consent page, or the redirect to the client.
     pub(crate) async fn login(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
-        let Some([form_csrf, query, username, password]) =
-            form_fields(form, ["csrf", "query", "username", "password"])
+        let Some([form_csrf, resume, username, password]) =
+            form_fields(form, ["csrf", "resume", "username", "password"])
         else {
             return text(400, "incomplete form");
         };
@@ -638,33 +658,36 @@ impl Demo {
         if !matches!(verified, Ok(Some(_))) {
             self.limiter.failed(key);
         }
-        match verified {
-            Ok(Some(user)) => {
-                let new_sid = self.random_token();
-                let mut sessions = self
-                    .sessions
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                sessions.remove(&sid);
-                sessions.insert(
-                    new_sid.clone(),
-                    Session {
-                        user: Some(user),
-                        csrf: self.random_token(),
-                    },
-                );
-                drop(sessions);
-                see_other(format!("/authorize?{query}"))
-                    .with_header("Set-Cookie", session_cookie(&new_sid))
-            }
-            _ => html(401, login_page(&query, &csrf, true)),
+        let Ok(Some(user)) = verified else {
+            // The resume token was not used: the same form can try again.
+            return html(401, login_page(&resume, &csrf, true));
+        };
+        let (new_sid, new_csrf) = (self.random_token(), self.random_token());
+        {
+            let mut sessions = self
+                .sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sessions.remove(&sid);
+            sessions.insert(
+                new_sid.clone(),
+                Session {
+                    user: Some(user.clone()),
+                    csrf: new_csrf.clone(),
+                },
+            );
         }
+        let step = self.server.resume(&resume, Some(&user)).await;
+        self.show(step, &new_csrf)
+            .await
+            .with_header("Set-Cookie", session_cookie(&new_sid))
     }
 
-    /// `POST /consent`: checks the CSRF token, runs the authorization
-    /// request again for the logged-in user and approves or denies it.
+    /// `POST /consent`: checks the CSRF token, resumes the suspended
+    /// request for the logged-in user (portcullis refuses it for anyone
+    /// else) and approves or denies it.
     pub(crate) async fn consent(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
-        let Some([form_csrf, query, decision]) = form_fields(form, ["csrf", "query", "decision"])
+        let Some([form_csrf, resume, decision]) = form_fields(form, ["csrf", "resume", "decision"])
         else {
             return text(400, "incomplete form");
         };
@@ -672,15 +695,10 @@ impl Demo {
         if csrf != form_csrf {
             return text(403, "invalid CSRF token");
         }
-        let Some(user) = user else {
-            return see_other(format!("/authorize?{query}"));
-        };
-        let req = Request::new(Method::Get).query(&query);
-        match self.server.authorize(&req, Some(&user)).await {
+        match self.server.resume(&resume, user.as_ref()).await {
             AuthorizeStep::Consent(p) if decision == "allow" => self.server.approve(p).await,
             AuthorizeStep::Consent(p) => self.server.deny(p),
-            AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
-            AuthorizeStep::Login(_) => see_other(format!("/authorize?{query}")),
+            other => self.show(other, &csrf).await,
         }
     }
 

@@ -562,7 +562,9 @@ fn check_step(
 }
 
 /// `authorize_query`: the first byte picks GET (query) or POST (body),
-/// whether `alice` is logged in, and approve or deny at the consent step.
+/// whether `alice` is logged in, approve or deny at the consent step, and
+/// (bit 8) whether a login or consent step is suspended and resumed for
+/// `alice` first, as a host's login and consent pages would.
 pub fn authorize_query(data: &[u8]) -> String {
     let Some((&sel, rest)) = data.split_first() else {
         return SKIP.into();
@@ -578,8 +580,39 @@ pub fn authorize_query(data: &[u8]) -> String {
     };
     let alice = UserId::parse("alice").expect("user");
     let user = (sel & 2 != 0).then_some(&alice);
-    let step = block_on(f.server.authorize(&req, user));
+    let mut step = block_on(f.server.authorize(&req, user));
+    if sel & 8 != 0 {
+        step = suspend_and_resume(&f.server, step, &alice);
+    }
     check_step(&f.server, step, sel & 4 != 0, &[REDIRECT.to_owned()]).1
+}
+
+/// Suspends a login or consent step, resumes it for `alice`, and checks
+/// that the token is then spent. Other steps pass through.
+fn suspend_and_resume(
+    server: &AuthorizationServer,
+    step: AuthorizeStep,
+    alice: &UserId,
+) -> AuthorizeStep {
+    let (token, consent) = match &step {
+        AuthorizeStep::Login(login) => (block_on(server.suspend_login(login)), false),
+        AuthorizeStep::Consent(pending) => (block_on(server.suspend_consent(pending)), true),
+        _ => return step,
+    };
+    let token = token.expect("the memory store suspends");
+    let resumed = block_on(server.resume(token.expose_secret(), Some(alice)));
+    if consent {
+        assert!(
+            matches!(resumed, AuthorizeStep::Consent(_)),
+            "a consent token resumes to consent"
+        );
+    }
+    let again = block_on(server.resume(token.expose_secret(), Some(alice)));
+    assert!(
+        matches!(again, AuthorizeStep::Invalid(_)),
+        "a resume token works once"
+    );
+    resumed
 }
 
 /// Splits `[selector][header length][header][claims]`.

@@ -25,8 +25,8 @@ use crate::random::{RandomSource, SystemRandom};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens,
-    RefreshRecord, Rotation, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
+    Exchange, NewTokens, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
 };
 use crate::tokens::AccessTokenFormat;
 use crate::tokens::{GrantId, TokenHash};
@@ -209,6 +209,87 @@ async fn concurrent_jti<S: TokenStore>(store: Arc<S>, f: &Fixture) -> Outcome {
         C,
         accepted == 1,
         "{accepted} of 20 concurrent uses of one jti accepted"
+    );
+    Ok(())
+}
+
+/// Runs the [`AuthorizationRequestStore`] checks: a suspended request
+/// round-trips, is taken at most once (also by concurrent callers), and a
+/// duplicate hash is refused.
+pub async fn run_requests<R: AuthorizationRequestStore>(store: Arc<R>) -> Outcome {
+    const C: &str = "suspended authorization requests";
+    let f = Fixture::new()?;
+    let request = SuspendedRequest {
+        hash: f.hash(),
+        payload: format!("{{\"state\":\"{}\"}}", f.unique("state")),
+        expires_at: f.now.plus(600),
+    };
+    store_ok(C, store.insert_request(request.clone()).await)?;
+    ensure!(
+        C,
+        store.insert_request(request.clone()).await.is_err(),
+        "a duplicate hash must fail"
+    );
+    ensure!(
+        C,
+        store_ok(C, store.take_request(&f.hash()).await)?.is_none(),
+        "an unknown hash must give None"
+    );
+    let taken = store_ok(C, store.take_request(&request.hash).await)?;
+    ensure!(
+        C,
+        taken.as_ref() == Some(&request),
+        "the request must round-trip: {taken:?}"
+    );
+    ensure!(
+        C,
+        store_ok(C, store.take_request(&request.hash).await)?.is_none(),
+        "a request must be taken only once"
+    );
+    // Expired requests are still returned: the core decides about expiry.
+    let expired = SuspendedRequest {
+        hash: f.hash(),
+        payload: String::from("{}"),
+        expires_at: UnixTime::from_secs(1),
+    };
+    store_ok(C, store.insert_request(expired.clone()).await)?;
+    let taken = store_ok(C, store.take_request(&expired.hash).await)?;
+    ensure!(
+        C,
+        taken.as_ref() == Some(&expired),
+        "an expired request must still be taken (the core checks expiry): {taken:?}"
+    );
+    concurrent_take(store, &f).await
+}
+
+async fn concurrent_take<R: AuthorizationRequestStore>(store: Arc<R>, f: &Fixture) -> Outcome {
+    const C: &str = "concurrent take of a suspended request";
+    let hash = f.hash();
+    let request = SuspendedRequest {
+        hash,
+        payload: String::from("{}"),
+        expires_at: f.now.plus(600),
+    };
+    store_ok(C, store.insert_request(request).await)?;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.take_request(&hash).await }));
+    }
+    let mut taken = 0;
+    for t in tasks {
+        let r = t.await.map_err(|e| Failure {
+            check: C,
+            detail: e.to_string(),
+        })?;
+        if store_ok(C, r)?.is_some() {
+            taken += 1;
+        }
+    }
+    ensure!(
+        C,
+        taken == 1,
+        "{taken} of 20 concurrent takes got the request"
     );
     Ok(())
 }

@@ -14,8 +14,8 @@ use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::{KeyId, KeyProvider, KeyRecord};
 use crate::stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
-    RefreshRecord, Rotation, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
+    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -68,6 +68,10 @@ pub enum StoreOp {
     ListConsents,
     /// [`ConsentStore::revoke`] (writes).
     RevokeConsent,
+    /// [`AuthorizationRequestStore::insert_request`] (writes).
+    InsertRequest,
+    /// [`AuthorizationRequestStore::take_request`] (writes).
+    TakeRequest,
     /// [`KeyProvider::keys`].
     Keys,
     /// [`KeyProvider::insert_key`] (writes).
@@ -80,7 +84,7 @@ pub enum StoreOp {
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -103,6 +107,8 @@ impl StoreOp {
         Self::GrantConsent,
         Self::ListConsents,
         Self::RevokeConsent,
+        Self::InsertRequest,
+        Self::TakeRequest,
         Self::Keys,
         Self::InsertKey,
         Self::RetireKey,
@@ -171,8 +177,8 @@ fn count(counts: &[(StoreOp, u64)], op: StoreOp) -> u64 {
 
 /// A store wrapper that fails chosen calls (RB-02).
 ///
-/// It wraps any [`ClientStore`], [`TokenStore`], [`ConsentStore`] and
-/// [`KeyProvider`] and implements whichever of them the inner store does.
+/// It wraps any [`ClientStore`], [`TokenStore`], [`ConsentStore`],
+/// [`AuthorizationRequestStore`] and [`KeyProvider`] and implements whichever of them the inner store does.
 /// Each method is a [`StoreOp`]; [`FaultyStore::fail`] makes an operation
 /// fail with a [`Fault`]:
 ///
@@ -504,6 +510,18 @@ impl<S: ConsentStore> ConsentStore for FaultyStore<S> {
     }
     async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
         self.run(StoreOp::RevokeConsent, self.inner.revoke(user, client))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: AuthorizationRequestStore> AuthorizationRequestStore for FaultyStore<S> {
+    async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
+        self.run(StoreOp::InsertRequest, self.inner.insert_request(request))
+            .await
+    }
+    async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
+        self.run(StoreOp::TakeRequest, self.inner.take_request(hash))
             .await
     }
 }

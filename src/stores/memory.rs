@@ -33,8 +33,8 @@ use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::passwords::PasswordVerifier;
 use crate::stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, NewTokens, PurgeCounts,
-    RefreshRecord, Rotation, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
+    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -483,6 +483,8 @@ struct Inner {
     consents: RwLock<BTreeMap<(UserId, ClientId), Consent>>,
     /// Used client-assertion `jti`s and when they may be forgotten.
     assertion_jtis: Mutex<HashMap<(ClientId, String), UnixTime>>,
+    /// Suspended authorization requests, by handle hash.
+    requests: Mutex<HashMap<TokenHash, SuspendedRequest>>,
 }
 
 impl Default for Inner {
@@ -492,6 +494,7 @@ impl Default for Inner {
             shards: std::array::from_fn(|_| Shard::default()),
             consents: RwLock::default(),
             assertion_jtis: Mutex::default(),
+            requests: Mutex::default(),
         }
     }
 }
@@ -563,6 +566,13 @@ impl MemoryStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+fn lock_requests(inner: &Inner) -> std::sync::MutexGuard<'_, HashMap<TokenHash, SuspendedRequest>> {
+    inner
+        .requests
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn duplicate() -> StoreError {
@@ -716,6 +726,8 @@ impl TokenStore for MemoryStore {
 
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
         self.jtis().retain(|_, expires| *expires > now);
+        // Suspended authorization requests nobody resumed.
+        lock_requests(&self.0).retain(|_, r| r.expires_at > now);
         let mut locked = self.lock_all();
         let mut counts = PurgeCounts::default();
         for t in locked.all() {
@@ -762,6 +774,22 @@ impl TokenStore for MemoryStore {
             t.grants = grants;
         }
         Ok(counts)
+    }
+}
+
+#[async_trait]
+impl AuthorizationRequestStore for MemoryStore {
+    async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
+        let mut requests = lock_requests(&self.0);
+        if requests.contains_key(&request.hash) {
+            return Err(duplicate());
+        }
+        requests.insert(request.hash, request);
+        Ok(())
+    }
+
+    async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
+        Ok(lock_requests(&self.0).remove(hash))
     }
 }
 

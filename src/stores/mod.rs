@@ -11,6 +11,7 @@ mod faulty;
 pub mod memory;
 mod memory_keys;
 pub(crate) mod passwords;
+mod requests;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 mod tokens;
@@ -26,6 +27,7 @@ pub use faulty::{Fault, FaultyStore, StoreOp};
 pub use memory::{MemoryStore, MemoryUsers};
 pub use memory_keys::MemoryKeys;
 pub use passwords::PasswordVerifier;
+pub use requests::{AuthorizationRequestStore, SuspendedRequest};
 pub use tokens::{
     AccessRecord, CodeRecord, Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
 };

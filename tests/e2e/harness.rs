@@ -256,18 +256,34 @@ impl Session {
         Self::page(self.http.get(url).send().await.unwrap()).await
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
         let url = format!("{}{path}", self.base);
         Self::page(self.http.post(url).form(form).send().await.unwrap()).await
     }
 
+    /// Posts an authorization request as a form (OpenID Connect §3.1.2.1).
+    pub(crate) async fn post_authorize(&self, query: &str) -> Page {
+        let url = format!("{}/authorize", self.base);
+        let resp = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(query.to_owned())
+            .send()
+            .await
+            .unwrap();
+        Self::page(resp).await
+    }
+
+    /// Submits the login form of `login_page`: its CSRF and resume tokens
+    /// (the only state the form carries) with these credentials.
     pub(crate) async fn submit_login(&self, login_page: &str, user: &str, password: &str) -> Page {
-        let (csrf, query) = (hidden(login_page, "csrf"), hidden(login_page, "query"));
+        let (csrf, resume) = (hidden(login_page, "csrf"), hidden(login_page, "resume"));
         self.post(
             "/login",
             &[
                 ("csrf", &csrf),
-                ("query", &query),
+                ("resume", &resume),
                 ("username", user),
                 ("password", password),
             ],
@@ -279,26 +295,42 @@ impl Session {
     /// after login (consent page or redirect).
     pub(crate) async fn login(&self, url: &str) -> Page {
         let page = self.get(url).await;
-        assert_eq!(page.status, 200, "expected the login page");
-        let resp = self.submit_login(&page.body, "alice", ALICE_PASSWORD).await;
-        assert_eq!(resp.status, 303, "login must redirect back to /authorize");
-        let next = format!("{}{}", self.base, resp.location.unwrap());
-        self.get(&next).await
+        self.login_on(&page).await
+    }
+
+    /// Logs in on this login page; returns the consent page or the redirect
+    /// to the client that follows.
+    pub(crate) async fn login_on(&self, login_page: &Page) -> Page {
+        assert_eq!(login_page.status, 200, "expected the login page");
+        let resp = self
+            .submit_login(&login_page.body, "alice", ALICE_PASSWORD)
+            .await;
+        assert!(
+            resp.status == 200 || resp.status == 302,
+            "login must continue the authorization: {} {}",
+            resp.status,
+            resp.body
+        );
+        resp
+    }
+
+    /// Submits the consent form of `consent_page` as is.
+    pub(crate) async fn submit_consent(&self, consent_page: &Page, decision: &str) -> Page {
+        let (csrf, resume) = (
+            hidden(&consent_page.body, "csrf"),
+            hidden(&consent_page.body, "resume"),
+        );
+        self.post(
+            "/consent",
+            &[("csrf", &csrf), ("resume", &resume), ("decision", decision)],
+        )
+        .await
     }
 
     pub(crate) async fn decide(&self, consent_page: &Page, decision: &str) -> url::Url {
         assert_eq!(consent_page.status, 200, "expected the consent page");
         assert!(consent_page.body.contains("Allow") && consent_page.body.contains("Deny"));
-        let (csrf, query) = (
-            hidden(&consent_page.body, "csrf"),
-            hidden(&consent_page.body, "query"),
-        );
-        let resp = self
-            .post(
-                "/consent",
-                &[("csrf", &csrf), ("query", &query), ("decision", decision)],
-            )
-            .await;
+        let resp = self.submit_consent(consent_page, decision).await;
         assert_eq!(resp.status, 302);
         url::Url::parse(&resp.location.unwrap()).unwrap()
     }

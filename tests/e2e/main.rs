@@ -229,6 +229,64 @@ async fn deny_gives_access_denied_with_state_and_iss(framework: Framework, backe
     assert!(param(&callback, "code").is_none());
 }
 
+async fn posted_authorization_request_survives_login_and_consent(
+    framework: Framework,
+    backend: Backend,
+) {
+    // covers: AZ-05, AC-03
+    let server = Server::start_on(framework, backend).await;
+    let session = Session::new(&server);
+    let client = oauth_client(&server, "web", Some(harness::WEB_SECRET));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("read".into()))
+        .add_scope(Scope::new("write".into()))
+        .set_pkce_challenge(challenge.clone())
+        .url();
+    // The same parameters, POSTed as a form: nothing in the URL.
+    let login = session.post_authorize(url.query().unwrap()).await;
+    assert_eq!(login.status, 200, "expected the login page: {}", login.body);
+    // The pages carry a resume token, never the request itself.
+    for page_secret in [state.secret().as_str(), challenge.as_str()] {
+        assert!(
+            !login.body.contains(page_secret),
+            "login page leaks {page_secret}"
+        );
+    }
+    let consent = session.login_on(&login).await;
+    assert_eq!(consent.status, 200, "expected the consent page");
+    assert!(!consent.body.contains(state.secret().as_str()));
+    assert!(!consent.body.contains(challenge.as_str()));
+    let callback = session.decide(&consent, "allow").await;
+    assert!(callback.as_str().starts_with(harness::CALLBACK));
+    assert_eq!(
+        param(&callback, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        param(&callback, "iss").as_deref(),
+        Some(server.base.as_str())
+    );
+    // Submitting the consent form again (a replay, a double click) issues
+    // no second code: the resume token was single use.
+    let again = session.submit_consent(&consent, "allow").await;
+    assert_eq!(again.status, 400);
+    assert!(again.location.is_none());
+    // The code is for this request: its redirect URI and PKCE challenge.
+    let code = param(&callback, "code").expect("a code");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("the code from a POSTed request redeems");
+}
+
 async fn wrong_password_shows_the_form_again_and_issues_no_code(
     framework: Framework,
     backend: Backend,
@@ -870,6 +928,7 @@ on_every_host!(
     confidential_code_flow_with_pkce_refresh_and_replay,
     public_client_code_flow_and_new_scope_asks_again,
     deny_gives_access_denied_with_state_and_iss,
+    posted_authorization_request_survives_login_and_consent,
     wrong_password_shows_the_form_again_and_issues_no_code,
     client_credentials_revocation_and_introspection,
     password_grant_enabled_by_seed,

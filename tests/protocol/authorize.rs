@@ -397,3 +397,278 @@ async fn hostile_authorization_input_never_panics() {
         AuthorizeStep::Invalid(_)
     ));
 }
+
+// Resumable authorization: the request is suspended under a random handle
+// while the host shows its login and consent pages, and taken back once.
+
+/// A POSTed authorization request (OpenID Connect requires POST support).
+fn post(body: &str) -> Request<'_> {
+    Request::new(Method::Post)
+        .header("Content-Type", b"application/x-www-form-urlencoded")
+        .body(body.as_bytes())
+}
+
+/// Suspends a login-stage request for `q` and returns its resume token.
+async fn login_token(f: &Fixture, q: &str) -> String {
+    match f.server.authorize(&post(q), None).await {
+        AuthorizeStep::Login(login) => f.server.suspend_login(&login).await.unwrap().into_inner(),
+        other => panic!("expected login, got {other:?}"),
+    }
+}
+
+/// Resumes `token` for `user` and expects the consent step.
+async fn consent_step(f: &Fixture, token: &str, user: &UserId) -> portcullis::PendingAuthorization {
+    match f.server.resume(token, Some(user)).await {
+        AuthorizeStep::Consent(p) => p,
+        other => panic!("expected consent, got {other:?}"),
+    }
+}
+
+fn refused(s: AuthorizeStep) {
+    let page = error_page(s);
+    assert_eq!(page.error().map(|c| c.as_str()), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn posted_request_survives_login_and_consent_through_resume_tokens() {
+    // covers: AZ-05, AZ-07, AC-03
+    let f = fixture(|_| {}).await;
+    let q = query("web", "&scope=read%20write");
+    let token = login_token(&f, &q).await;
+    // After login: the consent step of the same request, for alice.
+    let pending = consent_step(&f, &token, &f.alice).await;
+    assert_eq!(pending.client().client_id().as_str(), "web");
+    assert_eq!(pending.scope().to_string(), "read write");
+    assert_eq!(pending.state(), Some("st ate"));
+    assert_eq!(pending.user(), &f.alice);
+    // The consent page carries its own handle, bound to alice.
+    let consent = f
+        .server
+        .suspend_consent(&pending)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(consent, token);
+    let pending = consent_step(&f, &consent, &f.alice).await;
+    let url = location(&f.server.approve(pending).await);
+    assert!(url.as_str().starts_with(CB));
+    assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+    assert_eq!(param(&url, "iss").as_deref(), Some(ISSUER));
+    // The code carries the request's redirect_uri binding and PKCE challenge.
+    let code = param(&url, "code").unwrap();
+    assert!(
+        String::from_utf8_lossy(redeem(&f, "web", &code, None).await.body())
+            .contains("invalid_grant")
+    );
+    let code = param(
+        &approve(&f, &query("web", "&scope=read%20write")).await,
+        "code",
+    )
+    .unwrap();
+    assert_eq!(redeem(&f, "web", &code, Some(CB)).await.status(), 200);
+
+    // Deny through a resumed consent step: access_denied with the state.
+    let token = login_token(&f, &query("spa", "&scope=admin")).await;
+    let consent = f
+        .server
+        .suspend_consent(&consent_step(&f, &token, &f.alice).await)
+        .await
+        .unwrap();
+    let pending = consent_step(&f, consent.expose_secret(), &f.alice).await;
+    let url = location(&f.server.deny(pending));
+    assert_eq!(param(&url, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+}
+
+#[tokio::test]
+async fn resume_goes_straight_to_a_code_when_consent_is_not_needed() {
+    // covers: AZ-08
+    let f = fixture(|_| {}).await;
+    let token = login_token(&f, &query("first-party", "&scope=admin")).await;
+    match f.server.resume(&token, Some(&f.alice)).await {
+        AuthorizeStep::Redirect(r) => {
+            let url = location(&r);
+            assert!(param(&url, "code").is_some());
+            assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+        }
+        other => panic!("expected a code, got {other:?}"),
+    }
+    // Without a user, a login-stage token asks for the login again (and is
+    // spent: the new step is suspended under a new handle).
+    let token = login_token(&f, &query("web", "")).await;
+    assert!(matches!(
+        f.server.resume(&token, None).await,
+        AuthorizeStep::Login(_)
+    ));
+    refused(f.server.resume(&token, Some(&f.alice)).await);
+}
+
+#[tokio::test]
+async fn resume_token_is_single_use() {
+    let f = fixture(|_| {}).await;
+    let token = login_token(&f, &query("web", "")).await;
+    let pending = consent_step(&f, &token, &f.alice).await;
+    refused(f.server.resume(&token, Some(&f.alice)).await);
+    let consent = f.server.suspend_consent(&pending).await.unwrap();
+    let pending = consent_step(&f, consent.expose_secret(), &f.alice).await;
+    // A second submission of the consent form (a replay, a double click)
+    // cannot issue a second code.
+    refused(
+        f.server
+            .resume(consent.expose_secret(), Some(&f.alice))
+            .await,
+    );
+    assert!(param(&location(&f.server.approve(pending).await), "code").is_some());
+}
+
+#[tokio::test]
+async fn resume_token_expires() {
+    let f = fixture(|_| {}).await;
+    let lifetime = f.server.config().authorization_request_lifetime;
+    let q = query("web", "");
+    let (early, late) = (login_token(&f, &q).await, login_token(&f, &q).await);
+    f.clock.advance(lifetime - 1);
+    consent_step(&f, &early, &f.alice).await;
+    f.clock.advance(1);
+    refused(f.server.resume(&late, Some(&f.alice)).await);
+    // The consent-stage handle has a lifetime of its own.
+    let f = fixture(|c| c.authorization_request_lifetime = 30).await;
+    let pending = consent_step(&f, &login_token(&f, &q).await, &f.alice).await;
+    let consent = f.server.suspend_consent(&pending).await.unwrap();
+    f.clock.advance(30);
+    refused(
+        f.server
+            .resume(consent.expose_secret(), Some(&f.alice))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn consent_token_is_bound_to_its_user_and_request() {
+    let f = fixture(|_| {}).await;
+    let bob = UserId::parse("bob").unwrap();
+    let q = query("web", "");
+    let pending = consent_step(&f, &login_token(&f, &q).await, &f.alice).await;
+    let consent = f.server.suspend_consent(&pending).await.unwrap();
+    // Another user (e.g. a victim lured to post alice's consent form with
+    // their own session) gets nothing, and the handle is spent.
+    refused(f.server.resume(consent.expose_secret(), Some(&bob)).await);
+    refused(
+        f.server
+            .resume(consent.expose_secret(), Some(&f.alice))
+            .await,
+    );
+    // Nor can it be resumed without a user.
+    let consent = f.server.suspend_consent(&pending).await.unwrap();
+    refused(f.server.resume(consent.expose_secret(), None).await);
+    // A login-stage handle resumes to its own request only: the client,
+    // redirect URI and state it was validated with, whoever logs in.
+    let spa = login_token(&f, &query("spa", "&scope=admin")).await;
+    let web = login_token(&f, &q).await;
+    let p = consent_step(&f, &spa, &bob).await;
+    assert_eq!(p.client().client_id().as_str(), "spa");
+    assert_eq!(p.scope().to_string(), "admin");
+    assert_eq!(p.user(), &bob);
+    let p = consent_step(&f, &web, &f.alice).await;
+    assert_eq!(p.client().client_id().as_str(), "web");
+    assert_eq!(p.scope().to_string(), "read");
+    // A client removed since the request was suspended gets no code.
+    let token = login_token(&f, &q).await;
+    assert!(
+        ClientStore::delete(&*f.store, &ClientId::parse("web").unwrap())
+            .await
+            .unwrap()
+    );
+    let page = error_page(f.server.resume(&token, Some(&f.alice)).await);
+    assert_eq!(page.error().map(|c| c.as_str()), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn tampered_resume_token_is_refused() {
+    let f = fixture(|_| {}).await;
+    let token = login_token(&f, &query("web", "")).await;
+    let mut flipped = token.clone().into_bytes();
+    flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for forged in [
+        flipped.as_str(),
+        &token[..42],
+        &format!("{token}A"),
+        "",
+        &"A".repeat(43),
+        &"%".repeat(10_000),
+    ] {
+        refused(f.server.resume(forged, Some(&f.alice)).await);
+    }
+    // None of that spent the real one.
+    consent_step(&f, &token, &f.alice).await;
+}
+
+#[tokio::test]
+async fn resume_token_carries_no_secret_in_clear() {
+    // covers: TK-01, TK-02
+    let f = fixture(|_| {}).await;
+    let q = query("web", "&scope=read%20write");
+    let secret = f
+        .server
+        .suspend_login(&match f.server.authorize(&post(&q), None).await {
+            AuthorizeStep::Login(l) => l,
+            other => panic!("{other:?}"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(format!("{secret:?}"), "Secret([redacted])");
+    let token = secret.into_inner();
+    // 256 random bits, base64url: it names nothing of the request.
+    assert_eq!(token.len(), 43);
+    assert!(
+        token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
+    // (43 base64url characters are exactly 256 bits: no room for the
+    // client, redirect URI, state or challenge, sealed or not.)
+    let other = login_token(&f, &q).await;
+    assert_ne!(token, other, "the same request gets a fresh handle");
+    // The store keeps only the hash, and a payload without the handle.
+    let stored = portcullis::AuthorizationRequestStore::take_request(
+        &*f.store,
+        &portcullis::TokenHash::of(&token),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!stored.payload.contains(&token));
+    assert!(!format!("{stored:?}").contains("st ate"));
+}
+
+#[tokio::test]
+async fn suspending_without_a_request_store_is_a_server_error_redirect() {
+    let store = Arc::new(MemoryStore::new());
+    let server = AuthorizationServer::builder(Config::new(ISSUER))
+        .client_store(store.clone())
+        .token_store(store.clone())
+        .build()
+        .unwrap();
+    store
+        .insert(
+            Client::public(ClientId::parse("spa").unwrap())
+                .redirect_uri(uri(CB))
+                .grant_type(GrantType::AuthorizationCode)
+                .scope(ScopeSet::parse("read").unwrap())
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let login = match server.authorize(&post(&query("spa", "")), None).await {
+        AuthorizeStep::Login(l) => l,
+        other => panic!("{other:?}"),
+    };
+    let resp = server.suspend_login(&login).await.unwrap_err();
+    let url = location(&resp);
+    assert_eq!(param(&url, "error").as_deref(), Some("server_error"));
+    assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
+    let page = server.resume(&"A".repeat(43), None).await;
+    assert!(matches!(page, AuthorizeStep::Invalid(r) if r.status() == 500));
+}

@@ -68,7 +68,7 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 32] = [
+const EXPECTED: [(&str, &str, &str); 34] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -85,6 +85,10 @@ const EXPECTED: [(&str, &str, &str); 32] = [
     ("bearer_header", "repeated", "400"),
     ("authorize_query", "approve", "302 code"),
     ("authorize_query", "deny", "302 error"),
+    // POSTed, suspended at login, resumed for alice, approved.
+    ("authorize_query", "resume_post", "302 code"),
+    // Consent suspended for alice, resumed, approved.
+    ("authorize_query", "resume_consent", "302 code"),
     ("authorize_query", "bad_redirect", "400"),
     ("access_token_jwt", "valid_read", "200"),
     ("access_token_jwt", "revocation_check", "401"),

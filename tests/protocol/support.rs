@@ -655,6 +655,22 @@ impl ClientStore for FlakyStore {
 }
 
 #[async_trait]
+impl portcullis::AuthorizationRequestStore for FlakyStore {
+    async fn insert_request(
+        &self,
+        request: portcullis::SuspendedRequest,
+    ) -> Result<(), StoreError> {
+        self.faulty.insert_request(request).await
+    }
+    async fn take_request(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<portcullis::SuspendedRequest>, StoreError> {
+        self.faulty.take_request(hash).await
+    }
+}
+
+#[async_trait]
 impl ConsentStore for FlakyStore {
     async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
         ConsentStore::find(&self.faulty, user, client).await

@@ -24,6 +24,9 @@ async fn memory_store_conforms() {
     conformance::run_keys(Arc::new(portcullis::MemoryKeys::new()))
         .await
         .unwrap();
+    conformance::run_requests(Arc::new(MemoryStore::new()))
+        .await
+        .unwrap();
 }
 
 #[cfg(feature = "sqlite")]
@@ -41,6 +44,7 @@ async fn sqlite_store_conforms() {
     let store = Arc::new(store);
     conformance::run(store.clone()).await.unwrap();
     conformance::run_keys(store.clone()).await.unwrap();
+    conformance::run_requests(store.clone()).await.unwrap();
     // A second process (here: a second pool) sees the same state.
     let again = SqliteStore::connect(&url).await.unwrap();
     again.migrate().await.unwrap();
@@ -61,4 +65,5 @@ async fn postgres_store_conforms() {
     let store = Arc::new(store);
     conformance::run(store.clone()).await.unwrap();
     conformance::run_keys(store.clone()).await.unwrap();
+    conformance::run_requests(store.clone()).await.unwrap();
 }

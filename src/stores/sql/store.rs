@@ -442,6 +442,11 @@ macro_rules! sql_store {
                     .bind(secs(now))
                     .execute(&mut *tx)
                     .await?;
+                // Suspended authorization requests nobody resumed.
+                sqlx::query("DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1")
+                    .bind(secs(now))
+                    .execute(&mut *tx)
+                    .await?;
                 let mut counts = [0u64; 3];
                 let statements = [
                     "DELETE FROM portcullis_codes WHERE expires_at <= $1",
@@ -454,6 +459,36 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 let [codes, access_tokens, refresh_tokens] = counts;
                 Ok(PurgeCounts { codes, access_tokens, refresh_tokens })
+            }
+        }
+
+        #[async_trait]
+        impl AuthorizationRequestStore for $name {
+            async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO portcullis_authorization_requests (hash, payload, expires_at) VALUES ($1, $2, $3)")
+                    .bind(request.hash.as_bytes().as_slice())
+                    .bind(request.payload.as_str())
+                    .bind(secs(request.expires_at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
+                // One statement: of concurrent takers, only the one whose
+                // DELETE removed the row gets it back.
+                let row = sqlx::query("DELETE FROM portcullis_authorization_requests WHERE hash = $1 RETURNING payload, expires_at")
+                    .bind(hash.as_bytes().as_slice())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    Some(r) => Ok(Some(SuspendedRequest {
+                        hash: *hash,
+                        payload: r.try_get("payload")?,
+                        expires_at: time(r.try_get("expires_at")?),
+                    })),
+                    None => Ok(None),
+                }
             }
         }
 

@@ -1,0 +1,51 @@
+//! `AuthorizationRequestStore`: authorization requests suspended while the
+//! host shows its login or consent page, kept under the hash of a random
+//! handle and taken back exactly once.
+
+use async_trait::async_trait;
+
+use crate::clock::UnixTime;
+use crate::error::StoreError;
+use crate::tokens::TokenHash;
+
+/// A suspended authorization request, as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SuspendedRequest {
+    /// Hash of the handle the host carries (the handle itself is never
+    /// stored).
+    pub hash: TokenHash,
+    /// The validated request, serialised by the core. Opaque to the store:
+    /// keep it as given. It names the client, redirect URI, scope, `state`,
+    /// PKCE challenge and, once the user has logged in, the user; it holds
+    /// no secret.
+    pub payload: String,
+    /// When the handle stops working. The core refuses an expired request;
+    /// the store may delete it any time after this.
+    pub expires_at: UnixTime,
+}
+
+impl std::fmt::Debug for SuspendedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The payload carries the client's `state`: not for logs.
+        f.debug_struct("SuspendedRequest")
+            .field("hash", &self.hash)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Suspended authorization requests (see
+/// [`AuthorizationServer::resume`](crate::AuthorizationServer::resume)).
+///
+/// The contract is single use across every instance sharing the store: of
+/// any number of concurrent `take_request` calls for one hash, at most one
+/// gets the record, and it is gone afterwards.
+#[async_trait]
+pub trait AuthorizationRequestStore: Send + Sync + 'static {
+    /// Stores a suspended request. A duplicate hash is an error.
+    async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError>;
+
+    /// Atomically removes and returns the request with this hash, expired
+    /// or not (the core checks expiry), or `Ok(None)`.
+    async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError>;
+}
