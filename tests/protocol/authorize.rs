@@ -1,6 +1,8 @@
 //! The authorization endpoint through the public API: what is an error page,
 //! what is redirected, PKCE policy, consent memory, and the code's binding.
 
+use std::time::Duration;
+
 use std::sync::Arc;
 
 use portcullis::http::{Method, Request, Response};
@@ -364,7 +366,7 @@ async fn code_is_bound_to_client_and_redirect_uri_and_expires() {
     assert_eq!(redeem(&f, "web", &code, Some(CB)).await.status(), 200);
     // Codes live 60 s by default.
     let code = param(&approve(&f, &query("web", "")).await, "code").unwrap();
-    f.clock.advance(61);
+    f.clock.advance(Duration::from_secs(61));
     let late = redeem(&f, "web", &code, Some(CB)).await;
     assert!(String::from_utf8_lossy(late.body()).contains("invalid_grant"));
 }
