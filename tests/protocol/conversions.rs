@@ -344,7 +344,7 @@ proptest! {
         let g = GrantId::from_bytes(bytes);
         prop_assert_eq!(g.to_string().parse::<GrantId>(), Ok(g));
         let set: ScopeSet = scopes.join(" ").parse().unwrap();
-        let mut sorted = scopes.clone();
+        let mut sorted = scopes;
         sorted.sort();
         sorted.dedup();
         prop_assert_eq!(set.to_string(), sorted.join(" "));
