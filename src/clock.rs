@@ -2,6 +2,7 @@
 //! every expiry rule is testable with a fixed clock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Seconds since the Unix epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -18,14 +19,15 @@ impl UnixTime {
         self.0
     }
 
-    /// This time plus `secs` seconds (saturating).
-    pub const fn plus(self, secs: u64) -> Self {
-        Self(self.0.saturating_add(secs))
+    /// This time plus `d`, in whole seconds (fractions are dropped;
+    /// saturating).
+    pub const fn plus(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(d.as_secs()))
     }
 
-    /// Seconds from `self` until `later`, zero if `later` is not later.
-    pub const fn until(self, later: Self) -> u64 {
-        later.0.saturating_sub(self.0)
+    /// The time from `self` until `later`, zero if `later` is not later.
+    pub const fn until(self, later: Self) -> Duration {
+        Duration::from_secs(later.0.saturating_sub(self.0))
     }
 }
 
@@ -64,9 +66,9 @@ impl FixedClock {
         self.0.store(time.0, Ordering::SeqCst);
     }
 
-    /// Moves the clock forward by `secs` seconds.
-    pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
+    /// Moves the clock forward by `d`, in whole seconds.
+    pub fn advance(&self, d: Duration) {
+        self.0.fetch_add(d.as_secs(), Ordering::SeqCst);
     }
 }
 
@@ -84,8 +86,15 @@ mod tests {
     fn fixed_clock_moves_only_when_told() {
         let c = FixedClock::new(UnixTime::from_secs(100));
         assert_eq!(c.now().as_secs(), 100);
-        c.advance(5);
+        c.advance(Duration::from_millis(5_900));
         assert_eq!(c.now().as_secs(), 105);
-        assert_eq!(UnixTime::from_secs(10).until(UnixTime::from_secs(4)), 0);
+        assert_eq!(
+            UnixTime::from_secs(10).until(UnixTime::from_secs(4)),
+            Duration::ZERO
+        );
+        assert_eq!(
+            UnixTime::from_secs(4).plus(Duration::from_secs(6)),
+            UnixTime::from_secs(10)
+        );
     }
 }

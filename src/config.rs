@@ -1,6 +1,8 @@
 //! `Config`: issuer, endpoint paths, lifetimes, enabled grants, PKCE policy,
 //! body limit. `Config::new` is secure by default (OAuth 2.1, RFC 9700).
 
+use std::time::Duration;
+
 use crate::error::ConfigError;
 use crate::grant_type::GrantType;
 use crate::keys::Algorithm;
@@ -10,6 +12,8 @@ use crate::scope::ScopeSet;
 /// metadata document and by adapters that mount the routes.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct EndpointPaths {
     /// Authorization endpoint (default `/authorize`).
     pub authorization: String,
@@ -40,28 +44,54 @@ impl Default for EndpointPaths {
 
 /// Server configuration. Start from [`Config::new`] and change fields.
 ///
+/// Lifetimes and leeways are [`Duration`]s counted in whole seconds
+/// (fractions are dropped); a lifetime must be at least one second.
+///
 /// ```
+/// use std::time::Duration;
 /// let mut config = portcullis::Config::new("https://auth.example.com");
-/// config.access_token_lifetime = 600;
+/// config.access_token_lifetime = Duration::from_secs(600);
+/// ```
+///
+/// With the `serde` feature a `Config` is also read from and written to
+/// configuration files. Only `issuer` is required; every other field
+/// defaults as in [`Config::new`], unknown fields are refused, durations are
+/// whole seconds or strings such as `"15m"`, `"1h30m"`, `"30d"` (written
+/// back as seconds), and the result is checked as `ServerBuilder::build`
+/// checks it:
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// let config: portcullis::Config = serde_json::from_str(
+///     r#"{ "issuer": "https://auth.example.com", "access_token_lifetime": "15m" }"#,
+/// ).unwrap();
+/// assert_eq!(config.access_token_lifetime.as_secs(), 900);
+/// # }
 /// ```
 #[non_exhaustive]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "ConfigFile"))]
 pub struct Config {
     /// The issuer identifier (RFC 8414 §2): `https` URL, no trailing slash.
     pub issuer: String,
     /// Endpoint paths under the issuer.
     pub paths: EndpointPaths,
-    /// Access token lifetime in seconds (default 3600).
-    pub access_token_lifetime: u64,
-    /// Refresh token lifetime in seconds (default 30 days). Each rotation
-    /// starts a new lifetime.
-    pub refresh_token_lifetime: u64,
-    /// Authorization code lifetime in seconds (default 60, at most 600, AC-01).
-    pub code_lifetime: u64,
-    /// How long, in seconds, a suspended authorization request waits for
-    /// the host to resume it after its login or consent page (default 900;
-    /// see `AuthorizationServer::resume`).
-    pub authorization_request_lifetime: u64,
+    /// Access token lifetime (default 1 hour).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub access_token_lifetime: Duration,
+    /// Refresh token lifetime (default 30 days). Each rotation starts a new
+    /// lifetime.
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub refresh_token_lifetime: Duration,
+    /// Authorization code lifetime (default 60 s, at most 600 s, AC-01).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub code_lifetime: Duration,
+    /// How long a suspended authorization request waits for the host to
+    /// resume it after its login or consent page (default 15 minutes; see
+    /// `AuthorizationServer::resume`).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub authorization_request_lifetime: Duration,
     /// The grant types this server offers (default: `authorization_code`,
     /// `client_credentials`, `refresh_token`). Adding `password` needs a
     /// `PasswordVerifier` (PW-01).
@@ -82,19 +112,23 @@ pub struct Config {
     /// The `aud` of JWT access tokens, and the audience bearer validation
     /// expects (default: the issuer).
     pub jwt_audience: Option<String>,
-    /// Longest life of a JWT access token in seconds (default 1 day): longer
-    /// lifetimes are cut to it, and a rotated-out key stays published this
-    /// long after it stops signing (JW-01).
-    pub jwt_max_lifetime: u64,
-    /// How long before it signs a rotated-in key is published, in seconds
-    /// (default 15 minutes): longer than any JWKS cache of a resource server.
-    pub key_publish_lead: u64,
-    /// How long the server caches the keys of its `KeyProvider`, in seconds
-    /// (default 60): other instances see a rotation within this time.
-    pub key_cache_ttl: u64,
-    /// Clock skew tolerated when checking JWT `exp`, `iat` and `nbf`, in
-    /// seconds (default 30; TK-05).
-    pub leeway: u64,
+    /// Longest life of a JWT access token (default 1 day): longer lifetimes
+    /// are cut to it, and a rotated-out key stays published this long after
+    /// it stops signing (JW-01).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub jwt_max_lifetime: Duration,
+    /// How long before it signs a rotated-in key is published (default 15
+    /// minutes): longer than any JWKS cache of a resource server.
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub key_publish_lead: Duration,
+    /// How long the server caches the keys of its `KeyProvider` (default
+    /// 60 s): other instances see a rotation within this time.
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub key_cache_ttl: Duration,
+    /// Clock skew tolerated when checking JWT `exp`, `iat` and `nbf`
+    /// (default 30 s; TK-05).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub leeway: Duration,
     /// Whether bearer validation of a JWT access token also checks that it
     /// was not revoked (a store lookup; default `true`).
     pub jwt_revocation_check: bool,
@@ -106,10 +140,10 @@ impl Config {
         Self {
             issuer: issuer.into(),
             paths: EndpointPaths::default(),
-            access_token_lifetime: 3600,
-            refresh_token_lifetime: 30 * 24 * 3600,
-            code_lifetime: 60,
-            authorization_request_lifetime: 900,
+            access_token_lifetime: Duration::from_secs(3600),
+            refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+            code_lifetime: Duration::from_secs(60),
+            authorization_request_lifetime: Duration::from_secs(900),
             grant_types: vec![
                 GrantType::AuthorizationCode,
                 GrantType::ClientCredentials,
@@ -121,10 +155,10 @@ impl Config {
             max_body_size: 64 * 1024,
             signing_algorithm: Algorithm::Es256,
             jwt_audience: None,
-            jwt_max_lifetime: 24 * 3600,
-            key_publish_lead: 15 * 60,
-            key_cache_ttl: 60,
-            leeway: 30,
+            jwt_max_lifetime: Duration::from_secs(24 * 3600),
+            key_publish_lead: Duration::from_secs(15 * 60),
+            key_cache_ttl: Duration::from_secs(60),
+            leeway: Duration::from_secs(30),
             jwt_revocation_check: true,
         }
     }
@@ -172,7 +206,8 @@ impl Config {
             ),
             ("JWT access tokens", self.jwt_max_lifetime, u64::MAX),
         ] {
-            if life == 0 || life > max {
+            let secs = life.as_secs();
+            if secs == 0 || secs > max {
                 return Err(ConfigError::InvalidLifetime(name));
             }
         }
@@ -190,6 +225,77 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// What a configuration file may hold: only `issuer` is required.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    issuer: String,
+    #[serde(default)]
+    paths: EndpointPaths,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    access_token_lifetime: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    refresh_token_lifetime: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    code_lifetime: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    authorization_request_lifetime: Option<Duration>,
+    grant_types: Option<Vec<GrantType>>,
+    require_pkce_for_confidential: Option<bool>,
+    dangerous_allow_plain_pkce: Option<bool>,
+    scopes_supported: Option<ScopeSet>,
+    max_body_size: Option<usize>,
+    signing_algorithm: Option<Algorithm>,
+    jwt_audience: Option<String>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    jwt_max_lifetime: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    key_publish_lead: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    key_cache_ttl: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    leeway: Option<Duration>,
+    jwt_revocation_check: Option<bool>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ConfigFile> for Config {
+    type Error = ConfigError;
+
+    fn try_from(f: ConfigFile) -> Result<Self, ConfigError> {
+        let d = Self::new(f.issuer);
+        let c = Self {
+            paths: f.paths,
+            access_token_lifetime: f.access_token_lifetime.unwrap_or(d.access_token_lifetime),
+            refresh_token_lifetime: f.refresh_token_lifetime.unwrap_or(d.refresh_token_lifetime),
+            code_lifetime: f.code_lifetime.unwrap_or(d.code_lifetime),
+            authorization_request_lifetime: f
+                .authorization_request_lifetime
+                .unwrap_or(d.authorization_request_lifetime),
+            grant_types: f.grant_types.unwrap_or(d.grant_types),
+            require_pkce_for_confidential: f
+                .require_pkce_for_confidential
+                .unwrap_or(d.require_pkce_for_confidential),
+            dangerous_allow_plain_pkce: f
+                .dangerous_allow_plain_pkce
+                .unwrap_or(d.dangerous_allow_plain_pkce),
+            scopes_supported: f.scopes_supported,
+            max_body_size: f.max_body_size.unwrap_or(d.max_body_size),
+            signing_algorithm: f.signing_algorithm.unwrap_or(d.signing_algorithm),
+            jwt_audience: f.jwt_audience,
+            jwt_max_lifetime: f.jwt_max_lifetime.unwrap_or(d.jwt_max_lifetime),
+            key_publish_lead: f.key_publish_lead.unwrap_or(d.key_publish_lead),
+            key_cache_ttl: f.key_cache_ttl.unwrap_or(d.key_cache_ttl),
+            leeway: f.leeway.unwrap_or(d.leeway),
+            jwt_revocation_check: f.jwt_revocation_check.unwrap_or(d.jwt_revocation_check),
+            issuer: d.issuer,
+        };
+        c.validate()?;
+        Ok(c)
     }
 }
 
@@ -214,8 +320,14 @@ mod tests {
     fn codes_live_at_most_ten_minutes() {
         // covers: AC-01
         let mut c = Config::new("https://a.example");
-        assert_eq!(c.code_lifetime, 60);
-        c.code_lifetime = 601;
+        assert_eq!(c.code_lifetime, Duration::from_secs(60));
+        c.code_lifetime = Duration::from_secs(601);
         assert!(c.validate().is_err());
+        // Counted in whole seconds: under one second is zero.
+        c.code_lifetime = Duration::from_millis(999);
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::InvalidLifetime("authorization codes"))
+        );
     }
 }

@@ -76,6 +76,39 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Parses a wire value this server sends (e.g. from a client's view of an
+/// error response).
+impl std::str::FromStr for ErrorCode {
+    type Err = crate::conversions::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            "access_denied" => Self::AccessDenied,
+            "unsupported_response_type" => Self::UnsupportedResponseType,
+            "server_error" => Self::ServerError,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            "invalid_token" => Self::InvalidToken,
+            "insufficient_scope" => Self::InsufficientScope,
+            "unsupported_token_type" => Self::UnsupportedTokenType,
+            _ => {
+                return Err(crate::conversions::ParseError::new(
+                    "error code",
+                    "is not an error code of RFC 6749, 6750 or 7009",
+                ));
+            }
+        })
+    }
+}
+
+crate::conversions::try_from_str!(ErrorCode);
+crate::conversions::serde_as_str!(ErrorCode);
+
 /// What is wrong with a malformed request. Carries parameter names only.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

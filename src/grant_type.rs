@@ -1,6 +1,10 @@
 //! `GrantType`: the `grant_type` values of the token endpoint, shared by the
 //! client model, the configuration, the stores and the grants.
 
+use std::str::FromStr;
+
+use crate::conversions::{ParseError, serde_as_str, try_from_str};
+
 /// A grant type (`grant_type`, RFC 6749 §4 and §6).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,15 +28,9 @@ impl GrantType {
         Self::RefreshToken,
     ];
 
-    /// Parses the wire value.
+    /// Parses the wire value; `None` if it is not one.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "authorization_code" => Some(Self::AuthorizationCode),
-            "client_credentials" => Some(Self::ClientCredentials),
-            "password" => Some(Self::Password),
-            "refresh_token" => Some(Self::RefreshToken),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     /// The wire value.
@@ -51,3 +49,23 @@ impl std::fmt::Display for GrantType {
         f.write_str(self.as_str())
     }
 }
+
+impl FromStr for GrantType {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match s {
+            "authorization_code" => Ok(Self::AuthorizationCode),
+            "client_credentials" => Ok(Self::ClientCredentials),
+            "password" => Ok(Self::Password),
+            "refresh_token" => Ok(Self::RefreshToken),
+            _ => Err(ParseError::new(
+                "grant type",
+                "is not one of authorization_code, client_credentials, password, refresh_token",
+            )),
+        }
+    }
+}
+
+try_from_str!(GrantType);
+serde_as_str!(GrantType);

@@ -72,6 +72,7 @@ mod client;
 mod clock;
 mod config;
 mod context;
+mod conversions;
 pub mod dangerous;
 mod endpoints;
 mod error;
@@ -101,6 +102,7 @@ pub use client::{
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
+pub use conversions::ParseError;
 pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
 pub use error::{
     BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, InternalFault, RequestFault,

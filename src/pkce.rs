@@ -1,8 +1,12 @@
 //! PKCE (RFC 7636): code challenges, verifiers and their verification,
 //! with the downgrade rules of RFC 9700 §2.1.1 (PK-01..04).
 
+use std::str::FromStr;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::conversions::{ParseError, deserialize_from_str, serde_as_str, try_from_str};
 
 use crate::secret::constant_time_eq;
 
@@ -18,13 +22,9 @@ pub enum ChallengeMethod {
 }
 
 impl ChallengeMethod {
-    /// Parses the wire value.
+    /// Parses the wire value; `None` if it is not one.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "S256" => Some(Self::S256),
-            "plain" => Some(Self::Plain),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     /// The wire value.
@@ -36,10 +36,50 @@ impl ChallengeMethod {
     }
 }
 
-fn is_pkce_string(s: &str) -> bool {
-    (43..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+impl FromStr for ChallengeMethod {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match s {
+            "S256" => Ok(Self::S256),
+            "plain" => Ok(Self::Plain),
+            _ => Err(ParseError::new(
+                "code challenge method",
+                "is not S256 or plain",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ChallengeMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+try_from_str!(ChallengeMethod, CodeVerifier);
+serde_as_str!(ChallengeMethod);
+deserialize_from_str!(CodeVerifier);
+
+/// Checks the syntax of a verifier or challenge (RFC 7636 §4.1, §4.2),
+/// without naming its characters.
+fn check_pkce_string(what: &'static str, s: &str) -> Result<(), ParseError> {
+    if s.len() < 43 {
+        return Err(ParseError::new(what, "is shorter than 43 characters"));
+    }
+    if s.len() > 128 {
+        return Err(ParseError::new(what, "is longer than 128 characters"));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        return Err(ParseError::new(
+            what,
+            "contains a character other than A-Z, a-z, 0-9, '-', '.', '_' and '~'",
+        ));
+    }
+    Ok(())
 }
 
 /// A code challenge with its method, as stored with an authorization code.
@@ -52,9 +92,19 @@ pub struct CodeChallenge {
 }
 
 impl CodeChallenge {
-    /// Parses a challenge: 43–128 characters of the unreserved set.
+    /// Parses a challenge: 43–128 characters of the unreserved set; `None`
+    /// if it is not one.
     pub fn parse(method: ChallengeMethod, value: &str) -> Option<Self> {
-        is_pkce_string(value).then(|| Self {
+        Self::new(method, value).ok()
+    }
+
+    /// Parses a challenge, saying what is wrong. A challenge has no text
+    /// form of its own (it is two request parameters, the method and the
+    /// value), so this, not `FromStr`, is its parser;
+    /// `TryFrom<(ChallengeMethod, &str)>` is the same.
+    pub fn new(method: ChallengeMethod, value: &str) -> Result<Self, ParseError> {
+        check_pkce_string("code challenge", value)?;
+        Ok(Self {
             method,
             value: value.into(),
         })
@@ -88,6 +138,14 @@ impl CodeChallenge {
     }
 }
 
+impl TryFrom<(ChallengeMethod, &str)> for CodeChallenge {
+    type Error = ParseError;
+
+    fn try_from((method, value): (ChallengeMethod, &str)) -> Result<Self, ParseError> {
+        Self::new(method, value)
+    }
+}
+
 impl std::fmt::Debug for CodeChallenge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "CodeChallenge({}, [redacted])", self.method.as_str())
@@ -95,12 +153,25 @@ impl std::fmt::Debug for CodeChallenge {
 }
 
 /// A `code_verifier`: 43–128 characters of `[A-Za-z0-9-._~]` (PK-03).
+///
+/// A secret until the code is redeemed: it has `FromStr` (and, with the
+/// `serde` feature, `Deserialize`) but no `Display` or `Serialize`, and
+/// `Debug` is redacted.
 pub struct CodeVerifier(Box<str>);
 
 impl CodeVerifier {
-    /// Parses a verifier.
+    /// Parses a verifier; `None` if it is not one.
     pub fn parse(s: &str) -> Option<Self> {
-        is_pkce_string(s).then(|| Self(s.into()))
+        s.parse().ok()
+    }
+}
+
+impl FromStr for CodeVerifier {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        check_pkce_string("code verifier", s)?;
+        Ok(Self(s.into()))
     }
 }
 

@@ -3,23 +3,19 @@
 //! differ in its port (RFC 8252 §7.3).
 
 use std::fmt;
+use std::str::FromStr;
+
+use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
 /// A registered or requested redirection URI.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RedirectUri(Box<str>);
 
 impl RedirectUri {
-    /// Parses an absolute URI without a fragment.
+    /// Parses an absolute URI without a fragment; `None` if it is not one.
+    /// `str::parse` and `TryFrom` say what is wrong.
     pub fn parse(s: &str) -> Option<Self> {
-        let url = url::Url::parse(s).ok()?;
-        if url.fragment().is_some() || url.cannot_be_a_base() && url.scheme() != "urn" {
-            return None;
-        }
-        // Refuse script-bearing schemes outright (RFC 9700 §4.1.2).
-        if matches!(url.scheme(), "javascript" | "data" | "vbscript" | "file") {
-            return None;
-        }
-        Some(Self(s.into()))
+        s.parse().ok()
     }
 
     /// The URI as given.
@@ -86,6 +82,31 @@ impl fmt::Display for RedirectUri {
         f.write_str(&self.0)
     }
 }
+
+impl FromStr for RedirectUri {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = |reason| Err(ParseError::new("redirect URI", reason));
+        let Ok(url) = url::Url::parse(s) else {
+            return err("is not an absolute URI");
+        };
+        if url.fragment().is_some() {
+            return err("has a fragment");
+        }
+        // Refuse script-bearing schemes outright (RFC 9700 §4.1.2).
+        if matches!(url.scheme(), "javascript" | "data" | "vbscript" | "file") {
+            return err("uses a javascript:, data:, vbscript: or file: scheme");
+        }
+        if url.cannot_be_a_base() && url.scheme() != "urn" {
+            return err("has no authority or path (only urn: URIs may)");
+        }
+        Ok(Self(s.into()))
+    }
+}
+
+try_from_str!(RedirectUri);
+serde_as_str!(RedirectUri);
 
 #[cfg(test)]
 mod tests {

@@ -5,23 +5,37 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::str::FromStr;
 use std::sync::Arc;
+
+use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
 /// One scope token: `1*( %x21 / %x23-5B / %x5D-7E )` (RFC 6749 §3.3).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Scope(Arc<str>);
 
-/// Whether `s` is one well-formed scope token.
-fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+/// Checks that `s` is one well-formed scope token.
+fn check_scope_token(s: &str) -> Result<(), ParseError> {
+    let err = |reason| Err(ParseError::new("scope", reason));
+    if s.is_empty() {
+        return err("is empty");
+    }
+    for b in s.bytes() {
+        match b {
+            0x21 | 0x23..=0x5B | 0x5D..=0x7E => {}
+            b' ' => return err("contains a space (scopes are separated by spaces)"),
+            b'"' | b'\\' => return err("contains '\"' or '\\'"),
+            _ => return err("contains a character outside visible ASCII"),
+        }
+    }
+    Ok(())
 }
 
 impl Scope {
-    /// Parses one scope token.
+    /// Parses one scope token; `None` if it is not one. `str::parse` and
+    /// `TryFrom` say what is wrong.
     pub fn parse(s: &str) -> Option<Self> {
-        is_scope_token(s).then(|| Self(s.into()))
+        s.parse().ok()
     }
 
     /// The scope token.
@@ -33,6 +47,15 @@ impl Scope {
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        check_scope_token(s)?;
+        Ok(Self(s.into()))
     }
 }
 
@@ -64,14 +87,9 @@ impl ScopeSet {
 
     /// Parses a space-delimited scope list. Repeated spaces and repeated
     /// scopes are tolerated; any invalid character refuses the whole list.
+    /// `None` if it is not a list; `str::parse` and `TryFrom` say why.
     pub fn parse(s: &str) -> Option<Self> {
-        let mut scopes = Vec::new();
-        for part in s.split(' ').filter(|p| !p.is_empty()) {
-            scopes.push(Scope::parse(part)?);
-        }
-        scopes.sort_unstable();
-        scopes.dedup();
-        Some(Self::from_sorted(scopes))
+        s.parse().ok()
     }
 
     /// Builds a set from scopes.
@@ -205,6 +223,25 @@ impl fmt::Debug for ScopeSet {
     }
 }
 
+impl FromStr for ScopeSet {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let mut scopes = Vec::new();
+        for part in s.split(' ').filter(|p| !p.is_empty()) {
+            scopes.push(part.parse::<Scope>()?);
+        }
+        scopes.sort_unstable();
+        scopes.dedup();
+        Ok(Self::from_sorted(scopes))
+    }
+}
+
+try_from_str!(Scope, ScopeSet);
+serde_as_str!(Scope, ScopeSet);
+
+/// The canonical space-delimited form (RFC 6749 §3.3), sorted: parsing it
+/// gives back the same set.
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, s) in self.as_slice().iter().enumerate() {

@@ -182,7 +182,7 @@ impl AuthorizationServer {
             &*self.cx.random,
             self.cx.config.signing_algorithm,
             now,
-            0,
+            std::time::Duration::ZERO,
             self.cx.config.jwt_max_lifetime,
         )
         .await?;

@@ -27,6 +27,7 @@ use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -398,7 +399,7 @@ impl Op for PcCode {
                 redirect_uri: Some(redirect.clone()),
                 challenge: Some(challenge.clone()),
                 issued_at: now,
-                expires_at: now.plus(HOUR),
+                expires_at: now.plus(Duration::from_secs(HOUR)),
                 used: false,
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
@@ -459,7 +460,7 @@ impl PcRefresh {
                     subject: UserId::parse(USER),
                     scope: scope.clone(),
                     issued_at: now,
-                    expires_at: now.plus(HOUR),
+                    expires_at: now.plus(Duration::from_secs(HOUR)),
                 },
                 refresh: Some(portcullis::RefreshRecord {
                     hash: rh,
@@ -468,7 +469,7 @@ impl PcRefresh {
                     subject: UserId::parse(USER),
                     scope,
                     issued_at: now,
-                    expires_at: now.plus(30 * 24 * HOUR),
+                    expires_at: now.plus(Duration::from_secs(30 * 24 * HOUR)),
                     used: false,
                 }),
             }),

@@ -99,7 +99,7 @@ pub(crate) fn seed_client(
         );
     }
     if let Some(secs) = c.access_token_lifetime {
-        b = b.access_token_lifetime(secs);
+        b = b.access_token_lifetime(std::time::Duration::from_secs(secs));
     }
     if let Some(m) = &c.token_endpoint_auth_method {
         b = b.token_endpoint_auth_method(

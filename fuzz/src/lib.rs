@@ -24,6 +24,7 @@ use std::num::NonZeroU32;
 use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -277,7 +278,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 redirect_uri: Some(redirect.clone()),
                 challenge: Some(challenge.expect("challenge")),
                 issued_at: now,
-                expires_at: now.plus(60),
+                expires_at: now.plus(Duration::from_secs(60)),
                 used: false,
             })
             .await
@@ -295,7 +296,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 subject: alice.clone(),
                 scope: scope("read write"),
                 issued_at: now,
-                expires_at: now.plus(3600),
+                expires_at: now.plus(Duration::from_secs(3600)),
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),
@@ -304,7 +305,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 subject: alice,
                 scope: scope("read write"),
                 issued_at: now,
-                expires_at: now.plus(86_400),
+                expires_at: now.plus(Duration::from_secs(86_400)),
                 used: false,
             }),
         })
@@ -799,10 +800,10 @@ fn client_from(m: &Metadata) -> Option<Client> {
         b = b.access_token_format(AccessTokenFormat::parse(f)?);
     }
     if let Some(secs) = m.access_token_lifetime {
-        b = b.access_token_lifetime(secs);
+        b = b.access_token_lifetime(Duration::from_secs(secs));
     }
     if let Some(secs) = m.refresh_token_lifetime {
-        b = b.refresh_token_lifetime(secs);
+        b = b.refresh_token_lifetime(Duration::from_secs(secs));
     }
     if let Some(skip) = m.skip_consent {
         b = b.skip_consent(skip);

@@ -8,6 +8,11 @@
 //! 2 bad input, 3 something named does not exist. Errors are one line on
 //! stderr. See `docs/operator.md`.
 
+// Arguments of the library's types (ClientId, RedirectUri, GrantType,
+// ScopeSet, AuthMethod, AccessTokenFormat, Algorithm, UserId) are parsed by
+// their `FromStr`, which clap's derive picks through `value_parser!` from the
+// field type; a bad value is reported with the library's `ParseError`.
+
 // The modules live beside this file, in `portcullis/`.
 #[path = "portcullis/client.rs"]
 mod client;
@@ -23,7 +28,10 @@ mod tokens;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
 
+use clap::builder::{StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portcullis::{
     AccessTokenFormat, Algorithm, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet, UserId,
@@ -100,13 +108,11 @@ enum ClientCommand {
     /// Show one client.
     Show {
         /// The client id.
-        #[arg(value_parser = parse_client_id)]
         client_id: ClientId,
     },
     /// Delete a client, revoking its codes, tokens and consent.
     Delete {
         /// The client id.
-        #[arg(value_parser = parse_client_id)]
         client_id: ClientId,
     },
 }
@@ -115,28 +121,28 @@ enum ClientCommand {
 #[derive(Args)]
 struct CreateArgs {
     /// The client id (1 to 255 visible ASCII characters); random if absent.
-    #[arg(long, value_parser = parse_client_id)]
+    #[arg(long)]
     client_id: Option<ClientId>,
     /// `client_name`, shown on the consent page (default: the client id).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// A redirect URI (repeat for several).
-    #[arg(long, value_name = "URI", value_parser = parse_redirect_uri)]
+    #[arg(long, value_name = "URI")]
     redirect_uri: Vec<RedirectUri>,
     /// A grant type: authorization_code, client_credentials, password or
     /// refresh_token (repeat, or separate with commas; default
     /// authorization_code, as in RFC 7591).
-    #[arg(long, value_name = "GRANT", value_delimiter = ',', value_parser = parse_grant_type)]
+    #[arg(long, value_name = "GRANT", value_delimiter = ',')]
     grant_type: Vec<GrantType>,
     /// The scopes the client may be granted, space-separated ("read write").
-    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    #[arg(long, value_name = "SCOPES")]
     scope: Option<ScopeSet>,
     /// The scopes granted when a request names none (within --scope).
-    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    #[arg(long, value_name = "SCOPES")]
     default_scope: Option<ScopeSet>,
     /// client_secret_basic (default), client_secret_post, none,
     /// private_key_jwt (needs --jwks) or client_secret_jwt.
-    #[arg(long, value_name = "METHOD", value_parser = parse_auth_method)]
+    #[arg(long, value_name = "METHOD")]
     token_endpoint_auth_method: Option<AuthMethod>,
     /// A public client (no secret, PKCE required): the same as
     /// --token-endpoint-auth-method none.
@@ -152,7 +158,7 @@ struct CreateArgs {
     #[arg(long)]
     allow_plain_pkce: bool,
     /// The access token format: opaque (default) or jwt.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
     /// Access token lifetime in seconds (default: the server's).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -166,31 +172,30 @@ struct CreateArgs {
 #[derive(Args)]
 struct UpdateArgs {
     /// The client id.
-    #[arg(value_parser = parse_client_id)]
     client_id: ClientId,
     /// A new `client_name`.
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
     /// Add a redirect URI (repeatable).
-    #[arg(long, value_name = "URI", value_parser = parse_redirect_uri)]
+    #[arg(long, value_name = "URI")]
     add_redirect_uri: Vec<RedirectUri>,
     /// Remove a redirect URI (repeatable).
-    #[arg(long, value_name = "URI", value_parser = parse_redirect_uri)]
+    #[arg(long, value_name = "URI")]
     remove_redirect_uri: Vec<RedirectUri>,
     /// Allow a grant type (repeatable, or comma-separated).
-    #[arg(long, value_name = "GRANT", value_delimiter = ',', value_parser = parse_grant_type)]
+    #[arg(long, value_name = "GRANT", value_delimiter = ',')]
     add_grant_type: Vec<GrantType>,
     /// Withdraw a grant type (repeatable, or comma-separated).
-    #[arg(long, value_name = "GRANT", value_delimiter = ',', value_parser = parse_grant_type)]
+    #[arg(long, value_name = "GRANT", value_delimiter = ',')]
     remove_grant_type: Vec<GrantType>,
     /// Add scopes ("a b"; repeatable).
-    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    #[arg(long, value_name = "SCOPES")]
     add_scope: Vec<ScopeSet>,
     /// Remove scopes ("a b"; repeatable).
-    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    #[arg(long, value_name = "SCOPES")]
     remove_scope: Vec<ScopeSet>,
     /// Set the default scope.
-    #[arg(long, value_name = "SCOPES", value_parser = parse_scope, conflicts_with = "clear_default_scope")]
+    #[arg(long, value_name = "SCOPES", conflicts_with = "clear_default_scope")]
     default_scope: Option<ScopeSet>,
     /// Remove the default scope.
     #[arg(long)]
@@ -202,13 +207,13 @@ struct UpdateArgs {
     #[arg(long, value_name = "BOOL")]
     allow_plain_pkce: Option<bool>,
     /// The access token format: opaque or jwt.
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
     /// Access token lifetime: seconds, or `default` for the server's.
-    #[arg(long, value_name = "SECONDS|default", value_parser = parse_lifetime)]
+    #[arg(long, value_name = "SECONDS|default")]
     access_token_lifetime: Option<Lifetime>,
     /// Refresh token lifetime: seconds, or `default` for the server's.
-    #[arg(long, value_name = "SECONDS|default", value_parser = parse_lifetime)]
+    #[arg(long, value_name = "SECONDS|default")]
     refresh_token_lifetime: Option<Lifetime>,
     /// Replace the secret with a new generated one, printed once; the old
     /// one stops working at once.
@@ -226,9 +231,9 @@ struct UpdateArgs {
     disable: bool,
 }
 
-/// A per-client lifetime: seconds, or `None` for the server's default.
+/// A per-client lifetime, or `None` for the server's default.
 #[derive(Clone, Copy, Debug)]
-struct Lifetime(Option<u64>);
+struct Lifetime(Option<Duration>);
 
 /// Where a server is needed: its issuer, and the key timing it uses.
 #[derive(Args)]
@@ -259,7 +264,7 @@ enum KeysCommand {
         #[command(flatten)]
         server: ServerArgs,
         /// ES256 (default) or EdDSA.
-        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = parse_generated_algorithm)]
+        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = generated_algorithm())]
         algorithm: Algorithm,
         /// Generate a new key even if one signs now; it signs at once and
         /// the current keys stop signing (resource servers that cached the
@@ -274,7 +279,7 @@ enum KeysCommand {
         #[command(flatten)]
         server: ServerArgs,
         /// ES256 (default) or EdDSA.
-        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = parse_generated_algorithm)]
+        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = generated_algorithm())]
         algorithm: Algorithm,
     },
     /// Rotate in a private key from a PKCS#8 DER file (the way to use RS256).
@@ -282,7 +287,7 @@ enum KeysCommand {
         #[command(flatten)]
         server: ServerArgs,
         /// The key's algorithm: RS256, ES256 or EdDSA.
-        #[arg(long, value_name = "ALG", value_parser = parse_algorithm)]
+        #[arg(long, value_name = "ALG")]
         algorithm: Algorithm,
         /// The PKCS#8 DER file.
         #[arg(long, value_name = "FILE")]
@@ -312,10 +317,10 @@ enum TokensCommand {
 #[group(required = true, multiple = false)]
 struct RevokeArgs {
     /// Revoke everything issued to this client.
-    #[arg(long, value_name = "CLIENT_ID", value_parser = parse_client_id)]
+    #[arg(long, value_name = "CLIENT_ID")]
     client: Option<ClientId>,
     /// Revoke everything issued for this user.
-    #[arg(long, value_name = "USER_ID", value_parser = parse_user_id)]
+    #[arg(long, value_name = "USER_ID")]
     user: Option<UserId>,
 }
 
@@ -324,17 +329,17 @@ enum ConsentCommand {
     /// List the consent a user has given.
     List {
         /// The user.
-        #[arg(long, value_name = "USER_ID", value_parser = parse_user_id)]
+        #[arg(long, value_name = "USER_ID")]
         user: UserId,
     },
     /// Withdraw a user's consent for a client, and revoke the codes and
     /// tokens the client holds for that user.
     Revoke {
         /// The user.
-        #[arg(long, value_name = "USER_ID", value_parser = parse_user_id)]
+        #[arg(long, value_name = "USER_ID")]
         user: UserId,
         /// The client.
-        #[arg(long, value_name = "CLIENT_ID", value_parser = parse_client_id)]
+        #[arg(long, value_name = "CLIENT_ID")]
         client: ClientId,
         /// Withdraw the consent only; leave the tokens valid until they expire.
         #[arg(long)]
@@ -342,67 +347,28 @@ enum ConsentCommand {
     },
 }
 
-fn parse_client_id(s: &str) -> Result<ClientId, String> {
-    ClientId::parse(s).ok_or_else(|| {
-        "not a client id (1 to 255 visible ASCII characters, spaces allowed)".to_owned()
-    })
-}
+impl FromStr for Lifetime {
+    type Err = &'static str;
 
-fn parse_user_id(s: &str) -> Result<UserId, String> {
-    UserId::parse(s)
-        .ok_or_else(|| "not a user id (1 to 255 bytes, no control characters)".to_owned())
-}
-
-fn parse_redirect_uri(s: &str) -> Result<RedirectUri, String> {
-    RedirectUri::parse(s).ok_or_else(|| {
-        "not a redirect URI (an absolute URI without a fragment; no javascript:, data:, vbscript: or file:)".to_owned()
-    })
-}
-
-fn parse_grant_type(s: &str) -> Result<GrantType, String> {
-    GrantType::parse(s).ok_or_else(|| {
-        let known: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
-        format!("unsupported grant type (supported: {})", known.join(", "))
-    })
-}
-
-fn parse_scope(s: &str) -> Result<ScopeSet, String> {
-    ScopeSet::parse(s).ok_or_else(|| {
-        "not a scope list (space-separated tokens of visible ASCII without \" or \\)".to_owned()
-    })
-}
-
-fn parse_auth_method(s: &str) -> Result<AuthMethod, String> {
-    AuthMethod::parse(s).ok_or_else(|| {
-        "unsupported method (client_secret_basic, client_secret_post, none, private_key_jwt, client_secret_jwt)".to_owned()
-    })
-}
-
-fn parse_format(s: &str) -> Result<AccessTokenFormat, String> {
-    AccessTokenFormat::parse(s).ok_or_else(|| "expected opaque or jwt".to_owned())
-}
-
-fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
-    if s == "default" {
-        return Ok(Lifetime(None));
-    }
-    match s.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(Lifetime(Some(n))),
-        _ => Err("expected a positive number of seconds, or `default`".to_owned()),
-    }
-}
-
-fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
-    Algorithm::parse(s).ok_or_else(|| "expected ES256, EdDSA or RS256".to_owned())
-}
-
-fn parse_generated_algorithm(s: &str) -> Result<Algorithm, String> {
-    match parse_algorithm(s)? {
-        Algorithm::Rs256 => {
-            Err("RS256 keys cannot be generated; import one with `keys import`".to_owned())
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "default" {
+            return Ok(Self(None));
         }
-        alg => Ok(alg),
+        match s.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Self(Some(Duration::from_secs(n)))),
+            _ => Err("expected a positive number of seconds, or `default`"),
+        }
     }
+}
+
+/// An algorithm `ring` can generate keys for (not RS256).
+fn generated_algorithm() -> impl TypedValueParser<Value = Algorithm> {
+    StringValueParser::new().try_map(|s| match s.parse::<Algorithm>()? {
+        Algorithm::Rs256 => Err(Box::<dyn std::error::Error + Send + Sync>::from(
+            "RS256 keys cannot be generated; import one with `keys import`",
+        )),
+        alg => Ok(alg),
+    })
 }
 
 /// Why a command failed; each kind has its exit code.

@@ -92,12 +92,12 @@ pub(crate) async fn authenticate(
         .get("exp")
         .and_then(Value::as_u64)
         .ok_or_else(fail)?;
-    let live = exp.saturating_add(config.leeway) > now.as_secs()
+    let live = exp.saturating_add(config.leeway.as_secs()) > now.as_secs()
         && exp <= now.as_secs().saturating_add(MAX_ASSERTION_LIFETIME)
         && ["iat", "nbf"].iter().all(|c| {
             jws.claims.get(*c).is_none_or(|v| {
                 v.as_u64()
-                    .is_some_and(|t| t <= now.as_secs().saturating_add(config.leeway))
+                    .is_some_and(|t| t <= now.as_secs().saturating_add(config.leeway.as_secs()))
             })
         });
     if !aud_ok || !live {
@@ -108,7 +108,7 @@ pub(crate) async fn authenticate(
     let jti = claim("jti")
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(fail)?;
-    let expires = crate::clock::UnixTime::from_secs(exp.saturating_add(config.leeway));
+    let expires = crate::clock::UnixTime::from_secs(exp.saturating_add(config.leeway.as_secs()));
     if !cx.tokens.use_assertion_jti(&id, jti, expires).await? {
         return Err(fail());
     }

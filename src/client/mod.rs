@@ -2,10 +2,16 @@
 
 pub(crate) mod assertion;
 pub(crate) mod authenticate;
+#[cfg(feature = "serde")]
+mod metadata;
 pub(crate) mod secret_hash;
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
 use crate::grant_type::GrantType;
 use crate::redirect_uri::RedirectUri;
@@ -20,10 +26,10 @@ pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 pub struct ClientId(Arc<str>);
 
 impl ClientId {
-    /// Parses a client id.
+    /// Parses a client id; `None` if it is not one. `str::parse` and
+    /// `TryFrom` say what is wrong.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty() && s.len() <= 255 && s.bytes().all(|b| (0x20..=0x7e).contains(&b));
-        ok.then(|| Self(s.into()))
+        s.parse().ok()
     }
 
     /// The id.
@@ -35,6 +41,27 @@ impl ClientId {
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl FromStr for ClientId {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = |reason| Err(ParseError::new("client id", reason));
+        if s.is_empty() {
+            return err("is empty");
+        }
+        if s.len() > 255 {
+            return err("is longer than 255 bytes");
+        }
+        if s.chars().any(char::is_control) {
+            return err("contains a control character");
+        }
+        if !s.is_ascii() {
+            return err("contains a character outside ASCII");
+        }
+        Ok(Self(s.into()))
     }
 }
 
@@ -59,16 +86,9 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    /// Parses the wire value.
+    /// Parses the wire value; `None` if it is not one.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "client_secret_basic" => Some(Self::ClientSecretBasic),
-            "client_secret_post" => Some(Self::ClientSecretPost),
-            "none" => Some(Self::None),
-            "private_key_jwt" => Some(Self::PrivateKeyJwt),
-            "client_secret_jwt" => Some(Self::ClientSecretJwt),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     /// The wire value.
@@ -83,8 +103,44 @@ impl AuthMethod {
     }
 }
 
+impl FromStr for AuthMethod {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match s {
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            "none" => Ok(Self::None),
+            "private_key_jwt" => Ok(Self::PrivateKeyJwt),
+            "client_secret_jwt" => Ok(Self::ClientSecretJwt),
+            _ => Err(ParseError::new(
+                "token endpoint auth method",
+                "is not one of client_secret_basic, client_secret_post, none, private_key_jwt, client_secret_jwt",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+try_from_str!(ClientId, AuthMethod);
+serde_as_str!(ClientId, AuthMethod);
+
 /// A registered client. Build one with [`Client::confidential`] or
 /// [`Client::public`].
+///
+/// With the `serde` feature a client is also an RFC 7591 client metadata
+/// document (`client_id`, `client_name`, `redirect_uris`, `grant_types`,
+/// `token_endpoint_auth_method`, `scope`, `jwks`, and our own
+/// `client_secret_hash`, `default_scope`, `enabled`, `skip_consent`,
+/// `allow_plain_pkce`, `access_token_format`, `access_token_lifetime` and
+/// `refresh_token_lifetime` in seconds). Deserialising checks the client as
+/// [`ClientBuilder::build`] does; serialising never writes a clear secret
+/// (the shared secret of a `client_secret_jwt` client is left out).
 ///
 /// ```
 /// use portcullis::{Client, ClientId, GrantType, ScopeSet, SecretHash};
@@ -109,8 +165,8 @@ pub struct Client {
     enabled: bool,
     skip_consent: bool,
     allow_plain_pkce: bool,
-    access_token_lifetime: Option<u64>,
-    refresh_token_lifetime: Option<u64>,
+    access_token_lifetime: Option<Duration>,
+    refresh_token_lifetime: Option<Duration>,
     access_token_format: AccessTokenFormat,
     jwks: Option<String>,
     jwt_secret: Option<Secret<String>>,
@@ -132,8 +188,9 @@ pub enum ClientError {
     /// The default scope must be within the allowed scope.
     #[error("default scope is not within the allowed scope")]
     DefaultScopeNotAllowed,
-    /// Lifetimes must be positive.
-    #[error("token lifetime must be positive")]
+    /// Lifetimes must be at least one second (they are counted in whole
+    /// seconds).
+    #[error("token lifetime must be at least one second")]
     ZeroLifetime,
     /// `private_key_jwt` needs a JWKS with at least one usable public key.
     #[error("private_key_jwt requires a JWKS with a usable signing key")]
@@ -260,12 +317,12 @@ impl Client {
     pub fn allows_plain_pkce(&self) -> bool {
         self.allow_plain_pkce
     }
-    /// Per-client access token lifetime in seconds, if set.
-    pub fn access_token_lifetime(&self) -> Option<u64> {
+    /// Per-client access token lifetime, if set.
+    pub fn access_token_lifetime(&self) -> Option<Duration> {
         self.access_token_lifetime
     }
-    /// Per-client refresh token lifetime in seconds, if set.
-    pub fn refresh_token_lifetime(&self) -> Option<u64> {
+    /// Per-client refresh token lifetime, if set.
+    pub fn refresh_token_lifetime(&self) -> Option<Duration> {
         self.refresh_token_lifetime
     }
     /// The format of this client's access tokens.
@@ -378,16 +435,18 @@ impl ClientBuilder {
         self.0.allow_plain_pkce = allow;
         self
     }
-    /// Overrides the server's access token lifetime, in seconds.
+    /// Overrides the server's access token lifetime (whole seconds; at
+    /// least one).
     #[must_use]
-    pub fn access_token_lifetime(mut self, secs: u64) -> Self {
-        self.0.access_token_lifetime = Some(secs);
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.0.access_token_lifetime = Some(lifetime);
         self
     }
-    /// Overrides the server's refresh token lifetime, in seconds.
+    /// Overrides the server's refresh token lifetime (whole seconds; at
+    /// least one).
     #[must_use]
-    pub fn refresh_token_lifetime(mut self, secs: u64) -> Self {
-        self.0.refresh_token_lifetime = Some(secs);
+    pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.0.refresh_token_lifetime = Some(lifetime);
         self
     }
 
@@ -439,7 +498,8 @@ impl ClientBuilder {
                 return Err(ClientError::DefaultScopeNotAllowed);
             }
         }
-        if c.access_token_lifetime == Some(0) || c.refresh_token_lifetime == Some(0) {
+        let too_short = |l: Option<Duration>| l.is_some_and(|l| l.as_secs() == 0);
+        if too_short(c.access_token_lifetime) || too_short(c.refresh_token_lifetime) {
             return Err(ClientError::ZeroLifetime);
         }
         Ok(c)

@@ -7,10 +7,12 @@
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::conversions::{ParseError, deserialize_from_str, try_from_str};
 use crate::random::{RandomError, RandomSource};
 use crate::secret::{Secret, constant_time_eq_32};
 
@@ -102,24 +104,47 @@ impl SecretHash {
         }
     }
 
-    /// Parses the form written by [`SecretHash::encode`].
+    /// Parses the form written by [`SecretHash::encode`]; `None` if it is
+    /// not one. `str::parse` and `TryFrom` say what is wrong.
     pub fn decode(s: &str) -> Option<Self> {
-        let mut parts = s.split('$');
-        match (
-            parts.next()?,
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) {
-            ("sha256", Some(h), None, None, None) => Some(Self(Kind::Sha256(b64_array(h)?))),
-            ("pbkdf2-sha256", Some(i), Some(salt), Some(hash), None) => Some(Self(Kind::Pbkdf2 {
-                iterations: i.parse().ok()?,
-                salt: b64_array(salt)?,
-                hash: b64_array(hash)?,
+        s.parse().ok()
+    }
+}
+
+/// Parses the form written by [`SecretHash::encode`]. There is no
+/// `Display`: the encoded hash is for databases, not for logs. With the
+/// `serde` feature it serialises as the encoded string, never as a secret.
+impl FromStr for SecretHash {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        const WHAT: &str = "secret hash";
+        let bytes = ParseError::new(WHAT, "a salt or hash is not base64url of the right length");
+        let parts: Vec<&str> = s.split('$').collect();
+        match parts.as_slice() {
+            ["sha256", h] => Ok(Self(Kind::Sha256(b64_array(h).ok_or(bytes)?))),
+            ["pbkdf2-sha256", i, salt, hash] => Ok(Self(Kind::Pbkdf2 {
+                iterations: i.parse().map_err(|_| {
+                    ParseError::new(WHAT, "the iteration count is not a positive integer")
+                })?,
+                salt: b64_array(salt).ok_or(bytes)?,
+                hash: b64_array(hash).ok_or(bytes)?,
             })),
-            _ => None,
+            _ => Err(ParseError::new(
+                WHAT,
+                "is not sha256$HASH or pbkdf2-sha256$ITERATIONS$SALT$HASH",
+            )),
         }
+    }
+}
+
+try_from_str!(SecretHash);
+deserialize_from_str!(SecretHash);
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for SecretHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.encode())
     }
 }
 

@@ -72,7 +72,7 @@ async fn jwt_access_token(
     cx: &Context,
     m: &Mint<'_>,
     now: crate::clock::UnixTime,
-    life: u64,
+    life: std::time::Duration,
 ) -> Result<String, Error> {
     use serde_json::Value;
     let ring = cx.key_ring().await?;
@@ -188,7 +188,8 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
     };
     let issued = Issued {
         access_token: access.value,
-        expires_in: access_life,
+        // Whole seconds on the wire (RFC 6749 §5.1).
+        expires_in: access_life.as_secs(),
         refresh_token: refresh.map(|(minted, _, _)| minted.value),
         scope: m.scope,
         grant,

@@ -11,12 +11,14 @@ pub(crate) mod jwk;
 pub(crate) mod rotation;
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 
 use crate::clock::UnixTime;
+use crate::conversions::{ParseError, serde_as_str, try_from_str};
 use crate::error::StoreError;
 use crate::secret::Secret;
 
@@ -43,14 +45,10 @@ impl Algorithm {
         }
     }
 
-    /// Parses the JOSE name (case-sensitive, as JOSE is).
+    /// Parses the JOSE name (case-sensitive, as JOSE is); `None` if it is
+    /// not one of ours.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ES256" => Some(Self::Es256),
-            "EdDSA" => Some(Self::EdDsa),
-            "RS256" => Some(Self::Rs256),
-            _ => None,
-        }
+        s.parse().ok()
     }
 
     pub(crate) fn verification(self) -> &'static dyn signature::VerificationAlgorithm {
@@ -68,18 +66,30 @@ impl fmt::Display for Algorithm {
     }
 }
 
+impl FromStr for Algorithm {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        match s {
+            "ES256" => Ok(Self::Es256),
+            "EdDSA" => Ok(Self::EdDsa),
+            "RS256" => Ok(Self::Rs256),
+            _ => Err(ParseError::new(
+                "algorithm",
+                "is not ES256, EdDSA or RS256 (names are case-sensitive)",
+            )),
+        }
+    }
+}
+
 /// A key id (`kid`): 1 to 64 characters of `[A-Za-z0-9_-]`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyId(Box<str>);
 
 impl KeyId {
-    /// Parses a key id.
+    /// Parses a key id; `None` if it is not one.
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| Self(s.into()))
+        s.parse().ok()
     }
 
     /// The id.
@@ -93,6 +103,30 @@ impl fmt::Display for KeyId {
         f.write_str(&self.0)
     }
 }
+
+impl FromStr for KeyId {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = |reason| Err(ParseError::new("key id", reason));
+        if s.is_empty() {
+            return err("is empty");
+        }
+        if s.len() > 64 {
+            return err("is longer than 64 characters");
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return err("contains a character other than A-Z, a-z, 0-9, '-' and '_'");
+        }
+        Ok(Self(s.into()))
+    }
+}
+
+try_from_str!(Algorithm, KeyId);
+serde_as_str!(Algorithm, KeyId);
 
 /// Why a key could not be made or loaded.
 #[non_exhaustive]

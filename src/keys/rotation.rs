@@ -2,6 +2,8 @@
 //! signs; the keys it replaces stop signing then and stay published for
 //! `jwt_max_lifetime` more, so the JWKS never lacks the key of a live token.
 
+use std::time::Duration;
+
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
@@ -38,7 +40,7 @@ pub(crate) fn new_kid(random: &dyn RandomSource) -> Result<KeyId, KeyError> {
 pub(crate) async fn rotate_in(
     provider: &dyn KeyProvider,
     key: KeyRecord,
-    max_lifetime: u64,
+    max_lifetime: Duration,
 ) -> Result<KeyId, RotationError> {
     let starts = key.not_before;
     let kid = key.kid.clone();
@@ -65,8 +67,8 @@ pub(crate) async fn rotate(
     random: &dyn RandomSource,
     alg: Algorithm,
     now: UnixTime,
-    lead: u64,
-    max_lifetime: u64,
+    lead: Duration,
+    max_lifetime: Duration,
 ) -> Result<KeyId, RotationError> {
     let has_current = provider.keys().await?.iter().any(|k| k.not_after.is_none());
     let starts = if has_current { now.plus(lead) } else { now };

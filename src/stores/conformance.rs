@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
@@ -95,13 +96,16 @@ pub async fn run_keys<K: KeyProvider>(provider: Arc<K>) -> Outcome {
     const C: &str = "keys (JW-01)";
     let f = Fixture::new()?;
     let kid = KeyId::parse(&f.unique("kid")).ok_or_else(|| fixture_failure("key id"))?;
-    let key =
-        KeyRecord::generate(Algorithm::Es256, kid.clone(), f.now, f.now.plus(10)).map_err(|e| {
-            Failure {
-                check: C,
-                detail: e.to_string(),
-            }
-        })?;
+    let key = KeyRecord::generate(
+        Algorithm::Es256,
+        kid.clone(),
+        f.now,
+        f.now.plus(Duration::from_secs(10)),
+    )
+    .map_err(|e| Failure {
+        check: C,
+        detail: e.to_string(),
+    })?;
     store_ok(C, provider.insert_key(key.clone()).await)?;
     ensure!(
         C,
@@ -121,7 +125,11 @@ pub async fn run_keys<K: KeyProvider>(provider: Arc<K>) -> Outcome {
         store_ok(
             C,
             provider
-                .retire_key(&kid, f.now.plus(20), f.now.plus(30))
+                .retire_key(
+                    &kid,
+                    f.now.plus(Duration::from_secs(20)),
+                    f.now.plus(Duration::from_secs(30))
+                )
                 .await
         )?,
         "retire must return true"
@@ -131,9 +139,8 @@ pub async fn run_keys<K: KeyProvider>(provider: Arc<K>) -> Outcome {
         .find(|k| k.kid == kid);
     ensure!(
         C,
-        found.is_some_and(
-            |k| k.not_after == Some(f.now.plus(20)) && k.drop_after == Some(f.now.plus(30))
-        ),
+        found.is_some_and(|k| k.not_after == Some(f.now.plus(Duration::from_secs(20)))
+            && k.drop_after == Some(f.now.plus(Duration::from_secs(30)))),
         "retirement not stored"
     );
     let ghost = KeyId::parse(&f.unique("kid")).ok_or_else(|| fixture_failure("key id"))?;
@@ -168,17 +175,32 @@ async fn assertion_jtis<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
     let jti = f.unique("jti");
     ensure!(
         C,
-        store_ok(C, store.use_assertion_jti(&a, &jti, f.now.plus(60)).await)?,
+        store_ok(
+            C,
+            store
+                .use_assertion_jti(&a, &jti, f.now.plus(Duration::from_secs(60)))
+                .await
+        )?,
         "first use must be accepted"
     );
     ensure!(
         C,
-        !store_ok(C, store.use_assertion_jti(&a, &jti, f.now.plus(60)).await)?,
+        !store_ok(
+            C,
+            store
+                .use_assertion_jti(&a, &jti, f.now.plus(Duration::from_secs(60)))
+                .await
+        )?,
         "replayed jti accepted"
     );
     ensure!(
         C,
-        store_ok(C, store.use_assertion_jti(&b, &jti, f.now.plus(60)).await)?,
+        store_ok(
+            C,
+            store
+                .use_assertion_jti(&b, &jti, f.now.plus(Duration::from_secs(60)))
+                .await
+        )?,
         "jti is per client"
     );
     Ok(())
@@ -189,8 +211,12 @@ async fn concurrent_jti<S: TokenStore>(store: Arc<S>, f: &Fixture) -> Outcome {
     let (client, jti) = (f.client_id()?, f.unique("jti"));
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let (store, client, jti, exp) =
-            (store.clone(), client.clone(), jti.clone(), f.now.plus(60));
+        let (store, client, jti, exp) = (
+            store.clone(),
+            client.clone(),
+            jti.clone(),
+            f.now.plus(Duration::from_secs(60)),
+        );
         tasks.push(tokio::spawn(async move {
             store.use_assertion_jti(&client, &jti, exp).await
         }));
@@ -222,7 +248,7 @@ pub async fn run_requests<R: AuthorizationRequestStore>(store: Arc<R>) -> Outcom
     let request = SuspendedRequest {
         hash: f.hash(),
         payload: format!("{{\"state\":\"{}\"}}", f.unique("state")),
-        expires_at: f.now.plus(600),
+        expires_at: f.now.plus(Duration::from_secs(600)),
     };
     store_ok(C, store.insert_request(request.clone()).await)?;
     ensure!(
@@ -268,7 +294,7 @@ async fn concurrent_take<R: AuthorizationRequestStore>(store: Arc<R>, f: &Fixtur
     let request = SuspendedRequest {
         hash,
         payload: String::from("{}"),
-        expires_at: f.now.plus(600),
+        expires_at: f.now.plus(Duration::from_secs(600)),
     };
     store_ok(C, store.insert_request(request).await)?;
     let mut tasks = Vec::new();
@@ -339,7 +365,7 @@ impl Fixture {
                 "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
             ),
             issued_at: self.now,
-            expires_at: self.now.plus(expires_in),
+            expires_at: self.now.plus(Duration::from_secs(expires_in)),
             used: false,
         }
     }
@@ -359,7 +385,7 @@ impl Fixture {
                 subject: user.cloned(),
                 scope: scope("read"),
                 issued_at: self.now,
-                expires_at: self.now.plus(life),
+                expires_at: self.now.plus(Duration::from_secs(life)),
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),
@@ -368,7 +394,7 @@ impl Fixture {
                 subject: user.cloned(),
                 scope: scope("read write"),
                 issued_at: self.now,
-                expires_at: self.now.plus(life * 10),
+                expires_at: self.now.plus(Duration::from_secs(life * 10)),
                 used: false,
             }),
         }
@@ -405,7 +431,7 @@ async fn clients<S: ClientStore>(store: &S, f: &Fixture) -> Outcome {
         .default_scope(scope("read"))
         .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
         .skip_consent(true)
-        .access_token_lifetime(120)
+        .access_token_lifetime(Duration::from_secs(120))
         .access_token_format(AccessTokenFormat::Jwt)
         .build()
         .map_err(|e| Failure {
@@ -468,7 +494,8 @@ async fn clients<S: ClientStore>(store: &S, f: &Fixture) -> Outcome {
     );
     ensure!(
         C,
-        found.access_token_lifetime() == Some(120) && found.refresh_token_lifetime().is_none(),
+        found.access_token_lifetime() == Some(Duration::from_secs(120))
+            && found.refresh_token_lifetime().is_none(),
         "lifetimes"
     );
     ensure!(
@@ -800,7 +827,12 @@ async fn purge<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
             )
             .await,
     )?;
-    let counts = store_ok(C, store.purge_expired(f.now.plus(100)).await)?;
+    let counts = store_ok(
+        C,
+        store
+            .purge_expired(f.now.plus(Duration::from_secs(100)))
+            .await,
+    )?;
     ensure!(
         C,
         counts.codes >= 1 && counts.access_tokens >= 1,

@@ -901,6 +901,7 @@ impl PasswordVerifier for MemoryUsers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const NOW: UnixTime = UnixTime::from_secs(1_000);
 
@@ -924,7 +925,7 @@ mod tests {
             subject: UserId::parse("u"),
             scope: ScopeSet::parse("a").unwrap(),
             issued_at: NOW,
-            expires_at: NOW.plus(life),
+            expires_at: NOW.plus(Duration::from_secs(life)),
         }
     }
 
@@ -936,7 +937,7 @@ mod tests {
             subject: UserId::parse("u"),
             scope: ScopeSet::parse("a").unwrap(),
             issued_at: NOW,
-            expires_at: NOW.plus(100),
+            expires_at: NOW.plus(Duration::from_secs(100)),
             used: false,
         }
     }
@@ -1100,7 +1101,7 @@ mod tests {
             redirect_uri: None,
             challenge: None,
             issued_at: NOW,
-            expires_at: NOW.plus(60),
+            expires_at: NOW.plus(Duration::from_secs(60)),
             used: false,
         }))
         .unwrap();
@@ -1172,7 +1173,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(index_len(&store), 2);
-        let counts = run_now(store.purge_expired(NOW.plus(50))).unwrap();
+        let counts = run_now(store.purge_expired(NOW.plus(Duration::from_secs(50)))).unwrap();
         assert_eq!(counts.access_tokens, 3);
         assert_eq!(store.access_token_count(), 1);
         assert_eq!(index_len(&store), 0);

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::UnparsedPublicKey;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 use crate::clock::UnixTime;
 use crate::keys::{Algorithm, KeyRing, LoadedKey};
@@ -149,12 +150,12 @@ pub(crate) enum JwtFault {
 
 /// Verifies one of our access tokens: signature with the published key the
 /// `kid` names (its algorithm only), `typ`, `iss`, `aud`, `exp` and `iat`
-/// with `leeway` seconds of clock skew (TK-03, TK-05).
+/// with `leeway` of clock skew (TK-03, TK-05).
 pub(crate) fn verify_access(
     token: &str,
     ring: &KeyRing,
     now: UnixTime,
-    leeway: u64,
+    leeway: Duration,
     issuer: &str,
     audience: &str,
 ) -> Result<Map<String, Value>, JwtFault> {
@@ -180,7 +181,7 @@ pub(crate) fn verify_access(
 pub(crate) fn check_claims(
     claims: &Map<String, Value>,
     now: UnixTime,
-    leeway: u64,
+    leeway: Duration,
     issuer: &str,
     audiences: &[&str],
 ) -> Result<(), JwtFault> {
@@ -202,6 +203,7 @@ pub(crate) fn check_claims(
         .get("exp")
         .and_then(Value::as_u64)
         .ok_or(JwtFault::Malformed)?;
+    let leeway = leeway.as_secs();
     if exp.saturating_add(leeway) <= now.as_secs() {
         return Err(JwtFault::Expired);
     }
@@ -288,26 +290,36 @@ mod tests {
             let key = r.signing_key(UnixTime::from_secs(1000)).unwrap();
             let t = sign(key, &claims(2000)).unwrap();
             let now = UnixTime::from_secs(1500);
-            assert!(verify_access(&t, &r, now, 0, ISS, ISS).is_ok());
+            assert!(verify_access(&t, &r, now, Duration::ZERO, ISS, ISS).is_ok());
             assert_eq!(
-                verify_access(&t, &r, now, 0, "https://other", ISS),
+                verify_access(&t, &r, now, Duration::ZERO, "https://other", ISS),
                 Err(JwtFault::Issuer)
             );
             assert_eq!(
-                verify_access(&t, &r, now, 0, ISS, "api"),
+                verify_access(&t, &r, now, Duration::ZERO, ISS, "api"),
                 Err(JwtFault::Audience)
             );
             assert_eq!(
-                verify_access(&t, &r, UnixTime::from_secs(2000), 0, ISS, ISS),
+                verify_access(&t, &r, UnixTime::from_secs(2000), Duration::ZERO, ISS, ISS),
                 Err(JwtFault::Expired)
             );
-            assert!(verify_access(&t, &r, UnixTime::from_secs(2000), 5, ISS, ISS).is_ok());
+            assert!(
+                verify_access(
+                    &t,
+                    &r,
+                    UnixTime::from_secs(2000),
+                    Duration::from_secs(5),
+                    ISS,
+                    ISS
+                )
+                .is_ok()
+            );
             // Tampered claims.
             let mut parts: Vec<&str> = t.split('.').collect();
             let forged = b64(&json!({"iss": ISS, "aud": ISS, "exp": 9999, "sub": "admin"}));
             parts[1] = &forged;
             assert_eq!(
-                verify_access(&parts.join("."), &r, now, 0, ISS, ISS),
+                verify_access(&parts.join("."), &r, now, Duration::ZERO, ISS, ISS),
                 Err(JwtFault::Signature)
             );
         }
@@ -324,7 +336,7 @@ mod tests {
             b64(&json!({"alg": "none", "typ": "at+jwt", "kid": "k1"}))
         );
         assert_eq!(
-            verify_access(&none, &r, now, 0, ISS, ISS),
+            verify_access(&none, &r, now, Duration::ZERO, ISS, ISS),
             Err(JwtFault::Algorithm)
         );
         let hs = format!(
@@ -332,7 +344,7 @@ mod tests {
             b64(&json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}))
         );
         assert_eq!(
-            verify_access(&hs, &r, now, 0, ISS, ISS),
+            verify_access(&hs, &r, now, Duration::ZERO, ISS, ISS),
             Err(JwtFault::Algorithm)
         );
         let ed = format!(
@@ -340,7 +352,7 @@ mod tests {
             b64(&json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"}))
         );
         assert_eq!(
-            verify_access(&ed, &r, now, 0, ISS, ISS),
+            verify_access(&ed, &r, now, Duration::ZERO, ISS, ISS),
             Err(JwtFault::Algorithm)
         );
         // A validly signed JWT of another type is not an access token.
@@ -349,15 +361,15 @@ mod tests {
         let input = format!("{header}.{body}");
         let sig = URL_SAFE_NO_PAD.encode(key.signer.sign(input.as_bytes()).unwrap());
         assert_eq!(
-            verify_access(&format!("{input}.{sig}"), &r, now, 0, ISS, ISS),
+            verify_access(&format!("{input}.{sig}"), &r, now, Duration::ZERO, ISS, ISS),
             Err(JwtFault::Type)
         );
         assert_eq!(
-            verify_access("a.b", &r, now, 0, ISS, ISS),
+            verify_access("a.b", &r, now, Duration::ZERO, ISS, ISS),
             Err(JwtFault::Malformed)
         );
         assert_eq!(
-            verify_access("a.b.c.d", &r, now, 0, ISS, ISS),
+            verify_access("a.b.c.d", &r, now, Duration::ZERO, ISS, ISS),
             Err(JwtFault::Malformed)
         );
     }

@@ -6,9 +6,12 @@ pub(crate) mod jwt;
 pub(crate) mod opaque;
 
 use std::fmt;
+use std::str::FromStr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
 /// The format of a client's access tokens.
 #[non_exhaustive]
@@ -30,13 +33,30 @@ impl AccessTokenFormat {
         }
     }
 
-    /// Parses `opaque` or `jwt`.
+    /// Parses `opaque` or `jwt`; `None` otherwise.
     pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+impl FromStr for AccessTokenFormat {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
         match s {
-            "opaque" => Some(Self::Opaque),
-            "jwt" => Some(Self::Jwt),
-            _ => None,
+            "opaque" => Ok(Self::Opaque),
+            "jwt" => Ok(Self::Jwt),
+            _ => Err(ParseError::new(
+                "access token format",
+                "is not opaque or jwt",
+            )),
         }
+    }
+}
+
+impl fmt::Display for AccessTokenFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -73,16 +93,37 @@ impl TokenHash {
         s
     }
 
-    /// Parses lower- or upper-case hex.
+    /// Parses lower- or upper-case hex; `None` if it is not 64 hex digits.
     pub fn from_hex(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+/// 64 hex digits, lower- or upper-case.
+impl FromStr for TokenHash {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = ParseError::new("token hash", "is not 64 hexadecimal digits");
         if s.len() != 64 {
-            return None;
+            return Err(err);
         }
         let mut out = [0u8; 32];
         for (o, pair) in out.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
-            *o = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+            let digits = std::str::from_utf8(pair).map_err(|_| err)?;
+            *o = u8::from_str_radix(digits, 16).map_err(|_| err)?;
         }
-        Some(Self(out))
+        Ok(Self(out))
+    }
+}
+
+/// Lower-case hex, as [`TokenHash::to_hex`]. (`Debug` shows only a prefix.)
+impl fmt::Display for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
     }
 }
 
@@ -123,6 +164,54 @@ impl GrantId {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 }
+
+/// Unpadded base64url of the 16 bytes (22 characters), as
+/// [`GrantId::to_base64`].
+impl FromStr for GrantId {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let mut out = [0u8; 16];
+        match URL_SAFE_NO_PAD.decode_slice(s, &mut out) {
+            Ok(16) if s.len() == 22 => Ok(Self(out)),
+            _ => Err(ParseError::new(
+                "grant id",
+                "is not 16 bytes in unpadded base64url",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for GrantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_base64())
+    }
+}
+
+/// The raw 16 bytes, as a store keeps them.
+impl TryFrom<&[u8]> for GrantId {
+    type Error = ParseError;
+
+    fn try_from(bytes: &[u8]) -> Result<Self, ParseError> {
+        <[u8; 16]>::try_from(bytes)
+            .map(Self)
+            .map_err(|_| ParseError::new("grant id", "is not 16 bytes"))
+    }
+}
+
+/// The raw 32-byte digest, as a store keeps it.
+impl TryFrom<&[u8]> for TokenHash {
+    type Error = ParseError;
+
+    fn try_from(bytes: &[u8]) -> Result<Self, ParseError> {
+        <[u8; 32]>::try_from(bytes)
+            .map(Self)
+            .map_err(|_| ParseError::new("token hash", "is not 32 bytes"))
+    }
+}
+
+try_from_str!(AccessTokenFormat, TokenHash, GrantId);
+serde_as_str!(AccessTokenFormat, TokenHash, GrantId);
 
 impl fmt::Debug for GrantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

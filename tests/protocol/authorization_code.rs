@@ -2,6 +2,8 @@
 //! (AC-01..03, PK-01..04; AC-04 is in `concurrency`). Codes are stored by
 //! hand, as the authorization endpoint would store them.
 
+use std::time::Duration;
+
 use portcullis::{AuthorizationServer, ConfigError, MemoryStore};
 use std::sync::Arc;
 
@@ -14,15 +16,15 @@ async fn ac01_codes_expire_after_their_lifetime() {
     let svc = h.svc().await;
     let early = h.issue_code(CodeSpec::new(SVC)).await;
     let late = h.issue_code(CodeSpec::new(SVC)).await;
-    h.clock.advance(59);
+    h.clock.advance(Duration::from_secs(59));
     assert_eq!(h.redeem(Auth::Basic(&svc), &early).await.status(), 200);
-    h.clock.advance(1);
+    h.clock.advance(Duration::from_secs(1));
     assert_error(
         &h.redeem(Auth::Basic(&svc), &late).await,
         400,
         "invalid_grant",
     );
-    h.clock.advance(3600);
+    h.clock.advance(Duration::from_secs(3600));
     assert_error(
         &h.redeem(Auth::Basic(&svc), &late).await,
         400,
@@ -49,10 +51,10 @@ async fn ac01_codes_are_single_use() {
 #[tokio::test]
 async fn ac01_code_lifetime_defaults_to_60s_and_is_capped_at_10_minutes() {
     // covers: AC-01
-    assert_eq!(config().code_lifetime, 60);
+    assert_eq!(config().code_lifetime, Duration::from_secs(60));
     let build = |life: u64| {
         let mut c = config();
-        c.code_lifetime = life;
+        c.code_lifetime = Duration::from_secs(life);
         AuthorizationServer::builder(c)
             .store(Arc::new(MemoryStore::new()))
             .build()

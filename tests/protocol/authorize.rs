@@ -1,6 +1,8 @@
 //! The authorization endpoint through the public API: what is an error page,
 //! what is redirected, PKCE policy, consent memory, and the code's binding.
 
+use std::time::Duration;
+
 use std::sync::Arc;
 
 use portcullis::http::{Method, Request, Response};
@@ -364,7 +366,7 @@ async fn code_is_bound_to_client_and_redirect_uri_and_expires() {
     assert_eq!(redeem(&f, "web", &code, Some(CB)).await.status(), 200);
     // Codes live 60 s by default.
     let code = param(&approve(&f, &query("web", "")).await, "code").unwrap();
-    f.clock.advance(61);
+    f.clock.advance(Duration::from_secs(61));
     let late = redeem(&f, "web", &code, Some(CB)).await;
     assert!(String::from_utf8_lossy(late.body()).contains("invalid_grant"));
 }
@@ -527,15 +529,15 @@ async fn resume_token_expires() {
     let lifetime = f.server.config().authorization_request_lifetime;
     let q = query("web", "");
     let (early, late) = (login_token(&f, &q).await, login_token(&f, &q).await);
-    f.clock.advance(lifetime - 1);
+    f.clock.advance(lifetime - Duration::from_secs(1));
     consent_step(&f, &early, &f.alice).await;
-    f.clock.advance(1);
+    f.clock.advance(Duration::from_secs(1));
     refused(f.server.resume(&late, Some(&f.alice)).await);
     // The consent-stage handle has a lifetime of its own.
-    let f = fixture(|c| c.authorization_request_lifetime = 30).await;
+    let f = fixture(|c| c.authorization_request_lifetime = Duration::from_secs(30)).await;
     let pending = consent_step(&f, &login_token(&f, &q).await, &f.alice).await;
     let consent = f.server.suspend_consent(&pending).await.unwrap();
-    f.clock.advance(30);
+    f.clock.advance(Duration::from_secs(30));
     refused(
         f.server
             .resume(consent.expose_secret(), Some(&f.alice))

@@ -329,7 +329,7 @@ async fn consent_step(h: &Harness, user: &UserId) -> portcullis::PendingAuthoriz
 
 /// Codes stored for the harness, counted by purging them once expired.
 async fn stored_codes(h: &Harness) -> u64 {
-    h.clock.advance(3600);
+    h.clock.advance(Duration::from_secs(3600));
     let now = h.clock.now();
     TokenStore::purge_expired(&h.store, now)
         .await
@@ -710,7 +710,7 @@ async fn rb02_key_purge_under_every_fault_keeps_a_consistent_key_set() {
         // still published (its tokens may live), `next` about to sign.
         let dropped = keys.inner().keys().await.unwrap()[0].kid.clone();
         h.server.rotate_keys().await.unwrap();
-        h.clock.advance(lifetime + 1);
+        h.clock.advance(lifetime + Duration::from_secs(1));
         let next = h.server.rotate_keys().await.unwrap();
         let retired = keys
             .inner()

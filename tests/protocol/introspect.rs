@@ -1,6 +1,8 @@
 //! The introspection endpoint, RFC 7662 (IN-01), and expiry and revocation
 //! as introspection reports them (TK-05).
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::support::*;
@@ -42,7 +44,7 @@ async fn in01_an_active_access_token_is_described() {
     let h = Harness::new().await;
     let svc = h.svc().await;
     let code = h.issue_code(CodeSpec::new(SVC)).await;
-    h.clock.advance(10);
+    h.clock.advance(Duration::from_secs(10));
     let (access, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
     let v = h.introspect(&access).await;
     assert_eq!(
@@ -107,23 +109,23 @@ async fn tk05_expired_tokens_are_inactive() {
     let h = Harness::new().await;
     let svc = h.svc().await;
     let (access, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
-    h.clock.advance(3599);
+    h.clock.advance(Duration::from_secs(3599));
     assert!(h.active(&access).await);
-    h.clock.advance(1);
+    h.clock.advance(Duration::from_secs(1));
     assert!(!h.active(&access).await, "inactive at exp");
-    h.clock.advance(1_000_000);
+    h.clock.advance(Duration::from_secs(1_000_000));
     assert!(!h.active(&access).await);
 
     let mut config = config();
-    config.refresh_token_lifetime = 100;
+    config.refresh_token_lifetime = Duration::from_secs(100);
     let h = Harness::with_config(config).await;
     let svc = h.svc().await;
     let code = h.issue_code(CodeSpec::new(SVC)).await;
     let (_, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
     let refresh = refresh.unwrap();
-    h.clock.advance(99);
+    h.clock.advance(Duration::from_secs(99));
     assert!(h.active(&refresh).await);
-    h.clock.advance(1);
+    h.clock.advance(Duration::from_secs(1));
     assert!(!h.active(&refresh).await);
 }
 

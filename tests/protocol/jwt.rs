@@ -2,6 +2,8 @@
 //! validation (RFC 6750) through the public API. Our tokens are checked by
 //! an independent library (`jsonwebtoken`) reading our JWKS.
 
+use std::time::Duration;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -223,10 +225,10 @@ async fn bearer_validation_answers_401_and_403_as_rfc_6750_says() {
     // Expired: opaque at its expiry, JWT after the leeway (30 s by default).
     let opaque = access_token(&f, "opaque-svc", "read").await;
     let jwt = access_token(&f, "jwt-svc", "read").await;
-    f.clock.advance(3600);
+    f.clock.advance(Duration::from_secs(3600));
     assert_eq!(bearer(&f, &opaque, "").await.unwrap_err().status(), 401);
     assert!(bearer(&f, &jwt, "").await.is_ok(), "within the leeway");
-    f.clock.advance(30);
+    f.clock.advance(Duration::from_secs(30));
     assert_eq!(bearer(&f, &jwt, "").await.unwrap_err().status(), 401);
 }
 
@@ -234,14 +236,14 @@ async fn bearer_validation_answers_401_and_403_as_rfc_6750_says() {
 async fn leeway_is_configurable_for_jwts() {
     // covers: TK-05
     let f = fixture(Algorithm::EdDsa, |c| {
-        c.leeway = 120;
+        c.leeway = Duration::from_secs(120);
         c.jwt_revocation_check = false;
     })
     .await;
     let jwt = access_token(&f, "jwt-svc", "read").await;
-    f.clock.advance(3600 + 100);
+    f.clock.advance(Duration::from_secs(3600 + 100));
     assert!(bearer(&f, &jwt, "read").await.is_ok(), "within leeway");
-    f.clock.advance(30);
+    f.clock.advance(Duration::from_secs(30));
     assert_eq!(bearer(&f, &jwt, "read").await.unwrap_err().status(), 401);
 }
 
@@ -290,12 +292,12 @@ async fn tampered_foreign_and_unsigned_jwts_are_refused() {
 async fn rotation_publishes_before_signing_and_keeps_old_keys_for_live_tokens() {
     // covers: JW-01
     let f = fixture(Algorithm::Es256, |c| {
-        c.key_cache_ttl = 1;
+        c.key_cache_ttl = Duration::from_secs(1);
         c.jwt_revocation_check = false;
     })
     .await;
-    let lead = f.server.config().key_publish_lead;
-    let max = f.server.config().jwt_max_lifetime;
+    let lead = f.server.config().key_publish_lead.as_secs();
+    let max = f.server.config().jwt_max_lifetime.as_secs();
     let kid_of = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     let published = |doc: &Value| -> Vec<String> {
         doc["keys"]
@@ -311,7 +313,7 @@ async fn rotation_publishes_before_signing_and_keeps_old_keys_for_live_tokens() 
     // Published at once, but the old key still signs until the lead passes.
     assert!(published(&jwks(&f).await).contains(&new_kid.to_string()));
     assert_eq!(kid_of(&access_token(&f, "jwt-svc", "read").await), old_kid);
-    f.clock.advance(lead);
+    f.clock.advance(Duration::from_secs(lead));
     let after = access_token(&f, "jwt-svc", "read").await;
     assert_eq!(kid_of(&after), new_kid.to_string());
     // Tokens signed before the rotation still validate until they expire,
@@ -360,7 +362,10 @@ async fn rs256_keys_are_imported_rotated_in_and_verify_independently() {
     // covers: TK-03, JW-01
     // A test-only 2048-bit RSA key (PKCS#8 DER); ring cannot generate RSA keys.
     let pkcs8 = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
-    let f = fixture(Algorithm::Es256, |c| c.key_cache_ttl = 1).await;
+    let f = fixture(Algorithm::Es256, |c| {
+        c.key_cache_ttl = Duration::from_secs(1)
+    })
+    .await;
     let now = UnixTime::from_secs(START);
     let kid = portcullis::KeyId::parse("rsa-1").unwrap();
     assert!(

@@ -19,6 +19,7 @@ mod authorize;
 mod client_auth;
 mod client_credentials;
 mod concurrency;
+mod conversions;
 mod events;
 mod faults;
 mod fuzz_seeds;

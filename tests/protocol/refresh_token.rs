@@ -1,5 +1,7 @@
 //! The `refresh_token` grant (RT-01..03, RT-05; RT-04 is in `concurrency`).
 
+use std::time::Duration;
+
 use portcullis::GrantType;
 
 use crate::support::*;
@@ -195,19 +197,22 @@ async fn rt03_a_wider_scope_is_invalid_scope() {
 #[tokio::test]
 async fn rt05_refresh_tokens_expire_after_the_configured_lifetime() {
     // covers: RT-05
-    assert_eq!(config().refresh_token_lifetime, 30 * 24 * 3600);
+    assert_eq!(
+        config().refresh_token_lifetime,
+        Duration::from_secs(30 * 24 * 3600)
+    );
     let mut config = config();
-    config.refresh_token_lifetime = 1000;
+    config.refresh_token_lifetime = Duration::from_secs(1000);
     let h = Harness::with_config(config).await;
     let svc = h.svc().await;
     let (_, keep) = grant(&h, Auth::Basic(&svc), SVC).await;
     let (_, lapse) = grant(&h, Auth::Basic(&svc), SVC).await;
     assert_eq!(h.introspect(&keep).await["exp"], T0 + 1000);
 
-    h.clock.advance(999);
+    h.clock.advance(Duration::from_secs(999));
     let (_, rotated) = tokens(&h.refresh(Auth::Basic(&svc), &keep).await);
     let rotated = rotated.unwrap();
-    h.clock.advance(1);
+    h.clock.advance(Duration::from_secs(1));
     assert_error(
         &h.refresh(Auth::Basic(&svc), &lapse).await,
         400,
@@ -216,9 +221,9 @@ async fn rt05_refresh_tokens_expire_after_the_configured_lifetime() {
     assert!(!h.active(&lapse).await);
     // Each rotation starts a new lifetime.
     assert_eq!(h.introspect(&rotated).await["exp"], T0 + 999 + 1000);
-    h.clock.advance(998);
+    h.clock.advance(Duration::from_secs(998));
     let (_, rotated2) = tokens(&h.refresh(Auth::Basic(&svc), &rotated).await);
-    h.clock.advance(1000);
+    h.clock.advance(Duration::from_secs(1000));
     assert_error(
         &h.refresh(Auth::Basic(&svc), &rotated2.unwrap()).await,
         400,
@@ -231,10 +236,12 @@ async fn rt05_a_client_may_have_its_own_refresh_lifetime() {
     // covers: RT-05
     let h = Harness::new().await;
     let short = h
-        .confidential("short", "short-secret", |b| b.refresh_token_lifetime(50))
+        .confidential("short", "short-secret", |b| {
+            b.refresh_token_lifetime(Duration::from_secs(50))
+        })
         .await;
     let (_, refresh) = grant(&h, Auth::Basic(&short), "short").await;
-    h.clock.advance(50);
+    h.clock.advance(Duration::from_secs(50));
     assert_error(
         &h.refresh(Auth::Basic(&short), &refresh).await,
         400,

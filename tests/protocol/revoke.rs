@@ -1,5 +1,7 @@
 //! The revocation endpoint, RFC 7009 (RV-01, RV-02).
 
+use std::time::Duration;
+
 use portcullis::http::{Method, Request};
 
 use crate::support::*;
@@ -39,7 +41,7 @@ async fn rv01_unknown_and_already_invalid_tokens_still_get_200() {
     }
     // An expired token too.
     let (expired, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
-    h.clock.advance(3600);
+    h.clock.advance(Duration::from_secs(3600));
     let resp = h.revoke(Auth::Basic(&svc), &[("token", &expired)]).await;
     assert_eq!(resp.status(), 200);
 }

@@ -454,7 +454,7 @@ impl Harness {
             redirect_uri: spec.redirect_uri.map(redirect),
             challenge,
             issued_at: now,
-            expires_at: now.plus(spec.lifetime),
+            expires_at: now.plus(Duration::from_secs(spec.lifetime)),
             used: false,
         };
         self.store.insert_code(record).await.expect("code stored");

@@ -3,6 +3,8 @@
 //! `Throttle`, keyed by client and user, and the host can refuse an
 //! attempt before the secret or password is checked.
 
+use std::time::Duration;
+
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -425,7 +427,7 @@ async fn th01_a_rate_limiter_on_the_hook_stops_guessing_until_the_window_ends() 
         401,
         "invalid_client",
     );
-    clock.advance(60);
+    clock.advance(Duration::from_secs(60));
     tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
 
     // Passwords, per user: alice is throttled, bob's attempts are not.
@@ -449,6 +451,6 @@ async fn th01_a_rate_limiter_on_the_hook_stops_guessing_until_the_window_ends() 
     assert_error(&password("alice", "wonderland").await, 400, "invalid_grant");
     assert_error(&password("bob", "guess").await, 400, "invalid_grant");
     assert!(!limiter.over("user:bob"));
-    clock.advance(60);
+    clock.advance(Duration::from_secs(60));
     tokens(&password("alice", "wonderland").await);
 }

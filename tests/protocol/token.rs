@@ -1,5 +1,7 @@
 //! The token endpoint's HTTP contract (TOK-01..08).
 
+use std::time::Duration;
+
 use portcullis::http::{Method, Request, Response};
 use portcullis::{Config, GrantType};
 
@@ -195,11 +197,13 @@ async fn tok04_success_is_json_bearer_with_expiry_scope_and_no_store() {
 async fn tok04_expires_in_follows_configured_and_per_client_lifetimes() {
     // covers: TOK-04
     let mut config = config();
-    config.access_token_lifetime = 900;
+    config.access_token_lifetime = Duration::from_secs(900);
     let h = Harness::with_config(config).await;
     let svc = h.svc().await;
     let short = h
-        .confidential("short", "short-secret", |b| b.access_token_lifetime(120))
+        .confidential("short", "short-secret", |b| {
+            b.access_token_lifetime(Duration::from_secs(120))
+        })
         .await;
     let v = json(&h.client_credentials(Auth::Basic(&svc), None).await);
     assert_eq!(v["expires_in"], 900);

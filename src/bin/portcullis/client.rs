@@ -1,5 +1,7 @@
 //! `client create | update | list | show | delete`.
 
+use std::time::Duration;
+
 use portcullis::{
     AccessTokenFormat, AuthMethod, Client, ClientError, ClientId, GrantType, RandomSource as _,
     RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
@@ -58,8 +60,8 @@ impl ClientView {
             skip_consent: c.skips_consent(),
             allow_plain_pkce: c.allows_plain_pkce(),
             access_token_format: c.access_token_format().as_str(),
-            access_token_lifetime: c.access_token_lifetime(),
-            refresh_token_lifetime: c.refresh_token_lifetime(),
+            access_token_lifetime: c.access_token_lifetime().map(|d| d.as_secs()),
+            refresh_token_lifetime: c.refresh_token_lifetime().map(|d| d.as_secs()),
         }
     }
 
@@ -142,8 +144,8 @@ struct Spec {
     skip_consent: bool,
     allow_plain_pkce: bool,
     format: AccessTokenFormat,
-    access_lifetime: Option<u64>,
-    refresh_lifetime: Option<u64>,
+    access_lifetime: Option<Duration>,
+    refresh_lifetime: Option<Duration>,
 }
 
 impl Spec {
@@ -361,8 +363,8 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         skip_consent: a.skip_consent,
         allow_plain_pkce: a.allow_plain_pkce,
         format: a.access_token_format.unwrap_or_default(),
-        access_lifetime: a.access_token_lifetime,
-        refresh_lifetime: a.refresh_token_lifetime,
+        access_lifetime: a.access_token_lifetime.map(Duration::from_secs),
+        refresh_lifetime: a.refresh_token_lifetime.map(Duration::from_secs),
     };
     let client = spec.build().map_err(invalid(&id))?;
 

@@ -3,6 +3,7 @@
 //! timing rules are the library's. A private key is never printed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use portcullis::{
     Algorithm, AuthorizationServer, Clock as _, Config, KeyId, KeyRecord, MemoryStore,
@@ -96,8 +97,8 @@ struct Rotated {
 pub(crate) fn config(s: &ServerArgs, alg: Algorithm) -> Result<Config, Failure> {
     let mut c = Config::new(s.issuer.clone());
     c.signing_algorithm = alg;
-    c.key_publish_lead = s.publish_lead;
-    c.jwt_max_lifetime = s.jwt_max_lifetime;
+    c.key_publish_lead = Duration::from_secs(s.publish_lead);
+    c.jwt_max_lifetime = Duration::from_secs(s.jwt_max_lifetime);
     AuthorizationServer::builder(c.clone())
         .store(Arc::new(MemoryStore::new()))
         .build()

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::migrate::Migration;
-use super::rows::{ClientRow, challenge, client_id, grant_from, scope, secs, time, user_id};
+use super::rows::{ClientRow, challenge, grant_from, parsed, secs, time};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
+use crate::keys::{KeyId, KeyProvider, KeyRecord};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;

@@ -1,36 +1,35 @@
 //! Decoding stored columns back into the crate's types: every helper the
-//! two SQL stores share for reading rows, so a corrupt value is a
-//! [`StoreError`] naming the column, never a panic.
+//! two SQL stores share for reading rows, each column through its type's
+//! `FromStr`/`TryFrom`, so a corrupt value is a [`StoreError`] saying what was
+//! wrong, never a panic.
 
-use crate::client::{AuthMethod, Client, ClientId, SecretHash};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::client::{Client, ClientId};
+use crate::conversions::ParseError;
 use crate::error::StoreError;
 use crate::grant_type::GrantType;
-use crate::pkce::{ChallengeMethod, CodeChallenge};
+use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
-use crate::scope::ScopeSet;
 use crate::tokens::GrantId;
-use crate::user::UserId;
 
-fn corrupt(what: &'static str) -> StoreError {
-    StoreError::msg(what)
+/// A stored value that does not parse as its type: the row is corrupt.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt row: {0}")]
+struct Corrupt(ParseError);
+
+fn corrupt(e: ParseError) -> StoreError {
+    StoreError::new(Corrupt(e))
+}
+
+/// A text column, through its type's `FromStr`.
+pub(super) fn parsed<T: FromStr<Err = ParseError>>(s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(corrupt)
 }
 
 pub(super) fn grant_from(bytes: &[u8]) -> Result<GrantId, StoreError> {
-    <[u8; 16]>::try_from(bytes)
-        .map(GrantId::from_bytes)
-        .map_err(|_| corrupt("stored grant id is not 16 bytes"))
-}
-
-pub(super) fn client_id(s: &str) -> Result<ClientId, StoreError> {
-    ClientId::parse(s).ok_or(corrupt("stored client id is invalid"))
-}
-
-pub(super) fn user_id(s: &str) -> Result<UserId, StoreError> {
-    UserId::parse(s).ok_or(corrupt("stored user id is invalid"))
-}
-
-pub(super) fn scope(s: &str) -> Result<ScopeSet, StoreError> {
-    ScopeSet::parse(s).ok_or(corrupt("stored scope is invalid"))
+    GrantId::try_from(bytes).map_err(corrupt)
 }
 
 pub(super) fn time(secs: i64) -> crate::clock::UnixTime {
@@ -46,13 +45,9 @@ pub(super) fn challenge(
     method: Option<String>,
 ) -> Result<Option<CodeChallenge>, StoreError> {
     match (value, method) {
-        (Some(v), Some(m)) => {
-            let method =
-                ChallengeMethod::parse(&m).ok_or(corrupt("stored PKCE method is invalid"))?;
-            CodeChallenge::parse(method, &v)
-                .map(Some)
-                .ok_or(corrupt("stored PKCE challenge is invalid"))
-        }
+        (Some(v), Some(m)) => CodeChallenge::new(parsed(&m)?, &v)
+            .map(Some)
+            .map_err(corrupt),
         _ => Ok(None),
     }
 }
@@ -81,46 +76,32 @@ pub(super) struct ClientRow {
 
 impl ClientRow {
     pub(super) fn into_client(self) -> Result<Client, StoreError> {
-        let id = client_id(&self.client_id)?;
+        let id: ClientId = parsed(&self.client_id)?;
         let mut b = match (self.secret_hash, self.jwks, self.jwt_secret) {
-            (Some(h), _, _) => Client::confidential(
-                id,
-                SecretHash::decode(&h).ok_or(corrupt("stored secret hash is invalid"))?,
-            ),
+            (Some(h), _, _) => Client::confidential(id, parsed(&h)?),
             (None, Some(jwks), _) => Client::private_key_jwt(id, jwks),
             (None, None, Some(secret)) => {
                 Client::client_secret_jwt(id, crate::secret::Secret::new(secret))
             }
             (None, None, None) => Client::public(id),
         };
-        b = b.access_token_format(
-            crate::tokens::AccessTokenFormat::parse(&self.access_token_format)
-                .ok_or(corrupt("stored access token format is invalid"))?,
-        );
         b = b
+            .access_token_format(parsed(&self.access_token_format)?)
             .client_name(self.client_name)
-            .token_endpoint_auth_method(
-                AuthMethod::parse(&self.auth_method)
-                    .ok_or(corrupt("stored auth method is invalid"))?,
-            )
-            .scope(scope(&self.scope)?)
+            .token_endpoint_auth_method(parsed(&self.auth_method)?)
+            .scope(parsed(&self.scope)?)
             .enabled(self.enabled)
             .skip_consent(self.skip_consent)
             .dangerous_allow_plain_pkce(self.allow_plain_pkce);
         if let Some(d) = self.default_scope {
-            b = b.default_scope(scope(&d)?);
+            b = b.default_scope(parsed(&d)?);
         }
-        if let Some(l) = self
-            .access_token_lifetime
-            .and_then(|l| u64::try_from(l).ok())
-        {
-            b = b.access_token_lifetime(l);
+        let lifetime = |secs: Option<i64>| secs.and_then(|l| u64::try_from(l).ok());
+        if let Some(l) = lifetime(self.access_token_lifetime) {
+            b = b.access_token_lifetime(Duration::from_secs(l));
         }
-        if let Some(l) = self
-            .refresh_token_lifetime
-            .and_then(|l| u64::try_from(l).ok())
-        {
-            b = b.refresh_token_lifetime(l);
+        if let Some(l) = lifetime(self.refresh_token_lifetime) {
+            b = b.refresh_token_lifetime(Duration::from_secs(l));
         }
         let mut uris: Vec<&str> = self
             .redirect_uris
@@ -131,9 +112,7 @@ impl ClientRow {
             .collect();
         uris.sort_unstable();
         for u in uris {
-            b = b.redirect_uri(
-                RedirectUri::parse(u).ok_or(corrupt("stored redirect URI is invalid"))?,
-            );
+            b = b.redirect_uri(parsed::<RedirectUri>(u)?);
         }
         let mut grants: Vec<GrantType> = Vec::new();
         for g in self
@@ -143,7 +122,7 @@ impl ClientRow {
             .split(' ')
             .filter(|s| !s.is_empty())
         {
-            grants.push(GrantType::parse(g).ok_or(corrupt("stored grant type is invalid"))?);
+            grants.push(parsed::<GrantType>(g)?);
         }
         grants.sort_unstable();
         for g in grants {

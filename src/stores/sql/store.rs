@@ -72,8 +72,8 @@ macro_rules! sql_store {
                     .bind(client.is_enabled())
                     .bind(client.skips_consent())
                     .bind(client.allows_plain_pkce())
-                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l).ok()))
-                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l).ok()))
+                    .bind(client.access_token_lifetime().and_then(|l| i64::try_from(l.as_secs()).ok()))
+                    .bind(client.refresh_token_lifetime().and_then(|l| i64::try_from(l.as_secs()).ok()))
                     .bind(client.access_token_format().as_str())
                     .bind(client.jwks())
                     .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
@@ -151,9 +151,9 @@ macro_rules! sql_store {
                     let subject: Option<String> = r.try_get("subject")?;
                     Ok(TokenRow {
                         grant: grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?,
-                        client_id: client_id(&r.try_get::<String, _>("client_id")?)?,
-                        subject: subject.as_deref().map(user_id).transpose()?,
-                        scope: scope(&r.try_get::<String, _>("scope")?)?,
+                        client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
+                        subject: subject.as_deref().map(parsed).transpose()?,
+                        scope: parsed(&r.try_get::<String, _>("scope")?)?,
                         issued_at: time(r.try_get("issued_at")?),
                         expires_at: time(r.try_get("expires_at")?),
                         used: r.try_get("used")?,
@@ -165,9 +165,9 @@ macro_rules! sql_store {
             fn consent_from(r: &<$db as sqlx::Database>::Row) -> Result<Consent, StoreError> {
                 let scopes: Option<String> = r.try_get("scopes")?;
                 Ok(Consent {
-                    user: user_id(&r.try_get::<String, _>("user_id")?)?,
-                    client_id: client_id(&r.try_get::<String, _>("client_id")?)?,
-                    scope: scope(scopes.as_deref().unwrap_or_default())?,
+                    user: parsed(&r.try_get::<String, _>("user_id")?)?,
+                    client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
+                    scope: parsed(scopes.as_deref().unwrap_or_default())?,
                     granted_at: time(r.try_get("granted_at")?),
                 })
             }
@@ -296,9 +296,9 @@ macro_rules! sql_store {
                 Ok(Some(CodeRecord {
                     hash: *hash,
                     grant: grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?,
-                    client_id: client_id(&r.try_get::<String, _>("client_id")?)?,
-                    subject: user_id(&r.try_get::<String, _>("subject")?)?,
-                    scope: scope(&r.try_get::<String, _>("scope")?)?,
+                    client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
+                    subject: parsed(&r.try_get::<String, _>("subject")?)?,
+                    scope: parsed(&r.try_get::<String, _>("scope")?)?,
                     redirect_uri: redirect
                         .map(|u| RedirectUri::parse(&u).ok_or(StoreError::msg("stored redirect URI is invalid")))
                         .transpose()?,
@@ -505,8 +505,8 @@ macro_rules! sql_store {
                         let not_after: Option<i64> = r.try_get("not_after")?;
                         let drop_after: Option<i64> = r.try_get("drop_after")?;
                         Ok(KeyRecord {
-                            kid: KeyId::parse(&kid).ok_or(StoreError::msg("stored key id is invalid"))?,
-                            alg: Algorithm::parse(&alg).ok_or(StoreError::msg("stored key algorithm is invalid"))?,
+                            kid: parsed(&kid)?,
+                            alg: parsed(&alg)?,
                             private_pkcs8: crate::secret::Secret::new(r.try_get("private_pkcs8")?),
                             created_at: time(r.try_get("created_at")?),
                             not_before: time(r.try_get("not_before")?),

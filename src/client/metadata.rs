@@ -1,0 +1,255 @@
+//! Feature `serde`: a [`Client`] as an RFC 7591 §2 client metadata document.
+//!
+//! The RFC's names (`client_id`, `client_name`, `redirect_uris`,
+//! `grant_types`, `token_endpoint_auth_method`, `scope`, `jwks`) and its
+//! defaults (`token_endpoint_auth_method` `client_secret_basic`,
+//! `grant_types` `["authorization_code"]`), plus our own fields for what the
+//! RFC does not cover. Reading goes through [`ClientBuilder::build`], so a
+//! document is accepted exactly when the builder would accept the client.
+//!
+//! No clear secret is ever written: a secret-based client is written with
+//! `client_secret_hash` (the [`SecretHash::encode`] form), and the shared
+//! secret of a `client_secret_jwt` client is not written at all; it is read
+//! from `client_secret` only for that method.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{AuthMethod, Client, ClientBuilder, ClientError, ClientId, SecretHash};
+use crate::grant_type::GrantType;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use crate::secret::Secret;
+use crate::tokens::AccessTokenFormat;
+
+fn default_auth_method() -> AuthMethod {
+    AuthMethod::ClientSecretBasic
+}
+
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode]
+}
+
+const fn yes() -> bool {
+    true
+}
+
+/// The document. Unknown fields are ignored, as RFC 7591 §2 requires of
+/// registration requests.
+#[derive(Serialize, Deserialize)]
+struct ClientMetadata {
+    client_id: ClientId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_name: Option<String>,
+    #[serde(default = "default_auth_method")]
+    token_endpoint_auth_method: AuthMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret_hash: Option<SecretHash>,
+    /// Read only, and only for `client_secret_jwt`.
+    #[serde(default, skip_serializing)]
+    client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    redirect_uris: Vec<RedirectUri>,
+    #[serde(default = "default_grant_types")]
+    grant_types: Vec<GrantType>,
+    #[serde(default)]
+    scope: ScopeSet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default_scope: Option<ScopeSet>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    skip_consent: bool,
+    #[serde(default)]
+    allow_plain_pkce: bool,
+    #[serde(default)]
+    access_token_format: AccessTokenFormat,
+    #[serde(
+        default,
+        with = "crate::conversions::duration_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    access_token_lifetime: Option<Duration>,
+    #[serde(
+        default,
+        with = "crate::conversions::duration_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    refresh_token_lifetime: Option<Duration>,
+}
+
+impl From<&Client> for ClientMetadata {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            client_name: Some(c.client_name.clone()),
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            client_secret_hash: c.secret.clone(),
+            client_secret: None,
+            // Checked to be a JSON document when the client was built.
+            jwks: c
+                .jwks
+                .as_deref()
+                .map(|j| serde_json::from_str(j).unwrap_or_else(|_| serde_json::Value::from(j))),
+            redirect_uris: c.redirect_uris.clone(),
+            grant_types: c.grant_types.clone(),
+            scope: c.scope.clone(),
+            default_scope: c.default_scope.clone(),
+            enabled: c.enabled,
+            skip_consent: c.skip_consent,
+            allow_plain_pkce: c.allow_plain_pkce,
+            access_token_format: c.access_token_format,
+            access_token_lifetime: c.access_token_lifetime,
+            refresh_token_lifetime: c.refresh_token_lifetime,
+        }
+    }
+}
+
+impl TryFrom<ClientMetadata> for Client {
+    type Error = ClientError;
+
+    fn try_from(m: ClientMetadata) -> Result<Self, ClientError> {
+        let method = m.token_endpoint_auth_method;
+        if m.client_secret.is_some() && method != AuthMethod::ClientSecretJwt {
+            // A clear secret is only ever kept for client_secret_jwt.
+            return Err(ClientError::AuthMethodMismatch);
+        }
+        let mut b = ClientBuilder::new(m.client_id, m.client_secret_hash, method);
+        b.0.jwks = m.jwks.map(|j| j.to_string());
+        b.0.jwt_secret = m.client_secret.map(Secret::new);
+        if let Some(name) = m.client_name {
+            b = b.client_name(name);
+        }
+        for uri in m.redirect_uris {
+            b = b.redirect_uri(uri);
+        }
+        for grant in m.grant_types {
+            b = b.grant_type(grant);
+        }
+        b = b
+            .scope(m.scope)
+            .enabled(m.enabled)
+            .skip_consent(m.skip_consent)
+            .dangerous_allow_plain_pkce(m.allow_plain_pkce)
+            .access_token_format(m.access_token_format);
+        b.0.default_scope = m.default_scope;
+        b.0.access_token_lifetime = m.access_token_lifetime;
+        b.0.refresh_token_lifetime = m.refresh_token_lifetime;
+        b.build()
+    }
+}
+
+impl Serialize for Client {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ClientMetadata::from(self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Client {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let m = ClientMetadata::deserialize(deserializer)?;
+        Self::try_from(m).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rfc_7591_names_and_defaults() {
+        let c: Client = serde_json::from_value(json!({
+            "client_id": "web",
+            "client_secret_hash": SecretHash::sha256("s").encode(),
+            "redirect_uris": ["https://app.example/cb"],
+            "scope": "b a",
+            "some_future_field": 1,
+        }))
+        .unwrap();
+        assert_eq!(
+            c.token_endpoint_auth_method(),
+            AuthMethod::ClientSecretBasic
+        );
+        assert_eq!(c.grant_types(), [GrantType::AuthorizationCode]);
+        assert_eq!(c.client_name(), "web");
+        assert!(c.secret_hash().is_some_and(|h| h.verify("s")));
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["scope"], json!("a b"));
+        assert_eq!(back["grant_types"], json!(["authorization_code"]));
+        assert_eq!(
+            back["token_endpoint_auth_method"],
+            json!("client_secret_basic")
+        );
+    }
+
+    #[test]
+    fn deserialising_validates_like_build() {
+        for (doc, err) in [
+            (
+                json!({"client_id": "spa", "token_endpoint_auth_method": "none",
+                       "grant_types": ["client_credentials"]}),
+                ClientError::PublicClientCredentials,
+            ),
+            (json!({"client_id": "web"}), ClientError::AuthMethodMismatch),
+            (
+                json!({"client_id": "spa", "token_endpoint_auth_method": "none"}),
+                ClientError::MissingRedirectUri,
+            ),
+            (
+                json!({"client_id": "spa", "token_endpoint_auth_method": "none",
+                       "redirect_uris": ["http://app.example/cb"]}),
+                ClientError::InsecureRedirectUri,
+            ),
+            (
+                json!({"client_id": "svc", "client_secret": "x".repeat(40),
+                       "grant_types": ["client_credentials"]}),
+                ClientError::AuthMethodMismatch,
+            ),
+        ] {
+            let e = serde_json::from_value::<Client>(doc).unwrap_err();
+            assert_eq!(e.to_string(), err.to_string());
+        }
+        // A malformed value names the type and what is wrong.
+        let e = serde_json::from_value::<Client>(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://app.example/cb#frag"]
+        }))
+        .unwrap_err();
+        assert_eq!(e.to_string(), "redirect URI: has a fragment");
+    }
+
+    #[test]
+    fn no_clear_secret_is_ever_written() {
+        let secret = "a shared secret of more than 32 bytes!";
+        let jwt: Client = serde_json::from_value(json!({
+            "client_id": "svc",
+            "token_endpoint_auth_method": "client_secret_jwt",
+            "client_secret": secret,
+            "grant_types": ["client_credentials"],
+        }))
+        .unwrap();
+        assert_eq!(
+            jwt.jwt_secret().map(|s| s.expose_secret().as_str()),
+            Some(secret)
+        );
+        let written = serde_json::to_string(&jwt).unwrap();
+        assert!(!written.contains(secret), "{written}");
+        assert!(!written.contains("client_secret\""), "{written}");
+
+        let hashed =
+            Client::confidential(ClientId::parse("svc").unwrap(), SecretHash::sha256("clear"))
+                .grant_type(GrantType::ClientCredentials)
+                .build()
+                .unwrap();
+        let written = serde_json::to_string(&hashed).unwrap();
+        assert!(!written.contains("clear"), "{written}");
+        assert!(
+            written.contains("\"client_secret_hash\":\"sha256$"),
+            "{written}"
+        );
+    }
+}
