@@ -1,6 +1,9 @@
-//! actix-web 4 integration: translation between actix-web and the core, and
-//! a service configuration mounting the token, revocation, introspection,
-//! metadata and JWKS endpoints. No OAuth logic lives here.
+//! actix-web 4 integration: its own small bridge (actix-web is on `http`
+//! 0.2, so the `http` 1.x conversions do not apply) between actix-web and
+//! the core, and a service configuration mounting the token, revocation,
+//! introspection, metadata and JWKS endpoints. No OAuth logic and no HTTP
+//! decision lives here: paths, methods, the body limit and every answer are
+//! the core's ([`crate::routes`]).
 //!
 //! The server is shared as `web::Data<AuthorizationServer>`, which
 //! [`configure`] registers. The authorization route stays the host's,
@@ -16,26 +19,21 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError, dev, web};
 
-use super::endpoint::{Endpoint, declared_too_large};
 use crate::bearer::BearerToken;
-use crate::http::{Method, Request, Response};
+use crate::http::{InvalidHeader, Method, Request, Response};
+use crate::routes::{BodyLimit, Endpoint, Refusal};
 use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
 
 /// A core [`Response`] refusing a request in an extractor (a body over the
 /// limit, a missing or bad bearer token). actix-web writes it as is.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("request refused with status {}", .0.status())]
 pub struct Rejection(pub Response);
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "request refused with status {}", self.0.status())
-    }
-}
 
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
-        status(&self.0)
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -43,19 +41,36 @@ impl ResponseError for Rejection {
     }
 }
 
-fn status(resp: &Response) -> StatusCode {
-    StatusCode::from_u16(resp.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+type Head = (StatusCode, Vec<(HeaderName, HeaderValue)>);
+
+/// The status and headers of a core response in actix-web's types. The core
+/// checked them where they were set, so this does not fail; if it ever did,
+/// the error is reported, never a header left out.
+fn head(resp: &Response) -> Result<Head, InvalidHeader> {
+    let status = StatusCode::from_u16(resp.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers().map(|(name, value)| {
+        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| InvalidHeader::Name(name))?;
+        Ok((
+            n,
+            HeaderValue::from_str(value).map_err(|_| InvalidHeader::Value(name))?,
+        ))
+    });
+    Ok((status, headers.collect::<Result<_, _>>()?))
 }
 
 fn into_http_response(resp: Response) -> HttpResponse {
-    let mut out = HttpResponse::build(status(&resp));
-    for (name, value) in resp.headers() {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            out.append_header((name, value));
+    let (resp, (status, headers)) = match head(&resp) {
+        Ok(head) => (resp, head),
+        Err(e) => {
+            tracing::error!(error = %e, "portcullis: response header refused by actix-web; answering 500");
+            let fallback = Response::server_error(crate::error::InternalFault::InvalidResponse);
+            let head = head(&fallback).unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, Vec::new()));
+            (fallback, head)
         }
+    };
+    let mut out = HttpResponse::build(status);
+    for header in headers {
+        out.append_header(header);
     }
     out.body(resp.into_body())
 }
@@ -69,21 +84,32 @@ impl Responder for Response {
     }
 }
 
-/// The server registered with [`configure`] (or `App::app_data`), or a
-/// 500 that says what is missing.
+/// The server registered with [`configure`] (or `App::app_data`), or the
+/// core's 500 for a host that forgot it.
 fn server_of(req: &HttpRequest) -> Result<Arc<AuthorizationServer>, Rejection> {
-    req.app_data::<web::Data<AuthorizationServer>>()
-        .map(|data| data.clone().into_inner())
-        .ok_or_else(|| {
-            tracing::error!(
-                "portcullis: no web::Data<AuthorizationServer>; use App::configure(configure(server))"
-            );
-            Rejection(Response::new(500, Vec::new()))
-        })
+    let data = req.app_data::<web::Data<AuthorizationServer>>();
+    data.map(|data| data.clone().into_inner()).ok_or_else(|| {
+        tracing::error!(
+            "portcullis: no web::Data<AuthorizationServer>; use App::configure(configure(server))"
+        );
+        Rejection(Refusal::NotWired("web::Data<AuthorizationServer>").into())
+    })
+}
+
+/// The core's view of an actix-web request's head: method, query, every
+/// header line. Add the body with [`Request::body`].
+fn core_request(head: &HttpRequest) -> Request<'_> {
+    let mut req = Request::new(Method::parse(head.method().as_str()));
+    if let Some(q) = head.uri().query() {
+        req = req.query(q);
+    }
+    head.headers().iter().fold(req, |req, (name, value)| {
+        req.header(name.as_str(), value.as_bytes())
+    })
 }
 
 /// One actix-web request, owned so that a core [`Request`] can borrow from
-/// it. The body is read up to `Config::max_body_size`.
+/// it. The body is read within the core's [`BodyLimit`].
 #[derive(Debug)]
 pub struct OwnedRequest {
     head: HttpRequest,
@@ -93,14 +119,7 @@ pub struct OwnedRequest {
 impl OwnedRequest {
     /// The core's view of this request.
     pub fn as_request(&self) -> Request<'_> {
-        let mut req = Request::new(Method::parse(self.head.method().as_str())).body(&self.body);
-        if let Some(q) = self.head.uri().query() {
-            req = req.query(q);
-        }
-        for (name, value) in self.head.headers() {
-            req = req.header(name.as_str(), value.as_bytes());
-        }
-        req
+        core_request(&self.head).body(&self.body)
     }
 
     /// The request's head (e.g. for the host's session cookie).
@@ -114,21 +133,18 @@ impl FromRequest for OwnedRequest {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let head = req.clone();
-        let payload = payload.take();
+        let (head, payload) = (req.clone(), payload.take());
         Box::pin(async move {
-            let limit = server_of(&head)?.config().max_body_size;
-            // TOK-08: refuse a declared oversize body without reading it,
-            // and stop reading an undeclared one at the limit.
+            let limit = BodyLimit::of(server_of(&head)?.config());
             let declared = head.headers().get(header::CONTENT_LENGTH);
-            if declared_too_large(declared.map(HeaderValue::as_bytes), limit) {
-                return Err(Rejection(Response::payload_too_large()));
+            let refuse = |refusal: Refusal| Rejection(refusal.into());
+            limit
+                .admits_declared(declared.map(HeaderValue::as_bytes))
+                .map_err(refuse)?;
+            match to_bytes_limited(BodyStream::new(payload), limit.max()).await {
+                Ok(Ok(body)) => Ok(Self { head, body }),
+                _ => Err(refuse(Refusal::BodyTooLarge)),
             }
-            let body = match to_bytes_limited(BodyStream::new(payload), limit).await {
-                Ok(Ok(body)) => body,
-                _ => return Err(Rejection(Response::payload_too_large())),
-            };
-            Ok(Self { head, body })
         })
     }
 }
@@ -144,10 +160,7 @@ impl FromRequest for BearerToken {
         let head = req.clone();
         Box::pin(async move {
             let server = server_of(&head)?;
-            let mut core = Request::new(Method::parse(head.method().as_str()));
-            for value in head.headers().get_all(header::AUTHORIZATION) {
-                core = core.header("authorization", value.as_bytes());
-            }
+            let core = core_request(&head);
             server
                 .authenticate_bearer(&core, &ScopeSet::empty())
                 .await
@@ -164,21 +177,48 @@ pub fn configure(server: Arc<AuthorizationServer>) -> impl Fn(&mut web::ServiceC
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::from(server.clone()));
         for endpoint in Endpoint::ALL {
+            let path: Arc<str> = endpoint.path(&server.config().paths).into();
+            let at = path.clone();
             let route = if endpoint.reads_body() {
                 web::route().to(
-                    move |server: web::Data<AuthorizationServer>, req: OwnedRequest| async move {
-                        endpoint.call(&server, &req.as_request()).await
+                    move |server: web::Data<AuthorizationServer>, req: OwnedRequest| {
+                        let path = path.clone();
+                        async move { server.handle(&req.as_request(), &path).await }
                     },
                 )
             } else {
                 web::route().to(
-                    move |server: web::Data<AuthorizationServer>, req: HttpRequest| async move {
-                        let core = Request::new(Method::parse(req.method().as_str()));
-                        endpoint.call(&server, &core).await
+                    move |server: web::Data<AuthorizationServer>, req: HttpRequest| {
+                        let path = path.clone();
+                        async move { server.handle(&core_request(&req), &path).await }
                     },
                 )
             };
-            cfg.route(endpoint.path(server.config()), route);
+            cfg.route(&at, route);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_written_with_every_header() {
+        let core = Response::new(401, b"{}".to_vec())
+            .with_header("WWW-Authenticate", "Basic realm=\"a\"")
+            .with_header("WWW-Authenticate", "Bearer realm=\"b\"");
+        let out = into_http_response(core);
+        assert_eq!(out.status(), 401);
+        let values: Vec<_> = out.headers().get_all("www-authenticate").collect();
+        assert_eq!(values, ["Basic realm=\"a\"", "Bearer realm=\"b\""]);
+    }
+
+    #[test]
+    fn a_request_without_the_server_gets_the_core_500() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let Rejection(resp) = server_of(&req).unwrap_err();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(resp.error(), Some(crate::ErrorCode::ServerError));
     }
 }
