@@ -10,20 +10,19 @@
 //! because it needs the host's login and consent pages: extract an
 //! [`OwnedRequest`] and call [`AuthorizationServer::authorize`].
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use actix_web::body::{BodyStream, BoxBody, to_bytes_limited};
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{StatusCode, header::HeaderName, header::HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError, dev, web};
 
-use crate::bearer::BearerToken;
-use crate::http::{InvalidHeader, Method, Request, Response};
+use crate::error::InternalFault::InvalidResponse;
+use crate::http::{Method, Request, Response};
 use crate::routes::{BodyLimit, Endpoint, Refusal};
-use crate::scope::ScopeSet;
-use crate::server::AuthorizationServer;
+use crate::{bearer::BearerToken, scope::ScopeSet, server::AuthorizationServer};
+
+type Server = web::Data<AuthorizationServer>;
+type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, Rejection>>>>;
 
 /// A core [`Response`] refusing a request in an extractor (a body over the
 /// limit, a missing or bad bearer token). actix-web writes it as is.
@@ -31,46 +30,30 @@ use crate::server::AuthorizationServer;
 #[error("request refused with status {}", .0.status())]
 pub struct Rejection(pub Response);
 
+/// Writes the core's response: its status, headers and body.
 impl ResponseError for Rejection {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
     fn error_response(&self) -> HttpResponse {
         into_http_response(self.0.clone())
     }
 }
 
-type Head = (StatusCode, Vec<(HeaderName, HeaderValue)>);
-
-/// The status and headers of a core response in actix-web's types. The core
-/// checked them where they were set, so this does not fail; if it ever did,
-/// the error is reported, never a header left out.
-fn head(resp: &Response) -> Result<Head, InvalidHeader> {
-    let status = StatusCode::from_u16(resp.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = resp.headers().map(|(name, value)| {
-        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| InvalidHeader::Name(name))?;
-        Ok((
-            n,
-            HeaderValue::from_str(value).map_err(|_| InvalidHeader::Value(name))?,
-        ))
-    });
-    Ok((status, headers.collect::<Result<_, _>>()?))
-}
-
+/// Writes the core's status, headers (in order, repeats kept) and body. The
+/// core checked every header where it was set, so none is refused here; if
+/// one ever were, the answer is the core's 500 and an error in the log, never
+/// a response with the header left out.
 fn into_http_response(resp: Response) -> HttpResponse {
-    let (resp, (status, headers)) = match head(&resp) {
-        Ok(head) => (resp, head),
-        Err(e) => {
-            tracing::error!(error = %e, "portcullis: response header refused by actix-web; answering 500");
-            let fallback = Response::server_error(crate::error::InternalFault::InvalidResponse);
-            let head = head(&fallback).unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, Vec::new()));
-            (fallback, head)
-        }
-    };
-    let mut out = HttpResponse::build(status);
-    for header in headers {
-        out.append_header(header);
+    let status = StatusCode::from_u16(resp.status());
+    let mut out = HttpResponse::build(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    for (name, value) in resp.headers() {
+        let header_name = HeaderName::from_bytes(name.as_bytes());
+        match (header_name, HeaderValue::from_str(value)) {
+            (Ok(n), Ok(v)) => out.append_header((n, v)),
+            _ => {
+                tracing::error!(header = name, "portcullis: header refused: 500");
+                // The core's 500 has constant headers (checked by its tests).
+                return into_http_response(Response::server_error(InvalidResponse));
+            }
+        };
     }
     out.body(resp.into_body())
 }
@@ -87,13 +70,13 @@ impl Responder for Response {
 /// The server registered with [`configure`] (or `App::app_data`), or the
 /// core's 500 for a host that forgot it.
 fn server_of(req: &HttpRequest) -> Result<Arc<AuthorizationServer>, Rejection> {
-    let data = req.app_data::<web::Data<AuthorizationServer>>();
-    data.map(|data| data.clone().into_inner()).ok_or_else(|| {
-        tracing::error!(
-            "portcullis: no web::Data<AuthorizationServer>; use App::configure(configure(server))"
-        );
-        Rejection(Refusal::NotWired("web::Data<AuthorizationServer>").into())
-    })
+    let Some(data) = req.app_data::<Server>() else {
+        tracing::error!("portcullis: no web::Data<AuthorizationServer>; use configure(server)");
+        return Err(Rejection(
+            Refusal::NotWired("web::Data<AuthorizationServer>").into(),
+        ));
+    };
+    Ok(data.clone().into_inner())
 }
 
 /// The core's view of an actix-web request's head: method, query, every
@@ -130,17 +113,15 @@ impl OwnedRequest {
 
 impl FromRequest for OwnedRequest {
     type Error = Rejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
+    type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let (head, payload) = (req.clone(), payload.take());
         Box::pin(async move {
             let limit = BodyLimit::of(server_of(&head)?.config());
-            let declared = head.headers().get(header::CONTENT_LENGTH);
             let refuse = |refusal: Refusal| Rejection(refusal.into());
-            limit
-                .admits_declared(declared.map(HeaderValue::as_bytes))
-                .map_err(refuse)?;
+            let declared = head.headers().get("content-length").map(|v| v.as_bytes());
+            limit.admits_declared(declared).map_err(refuse)?;
             match to_bytes_limited(BodyStream::new(payload), limit.max()).await {
                 Ok(Ok(body)) => Ok(Self { head, body }),
                 _ => Err(refuse(Refusal::BodyTooLarge)),
@@ -154,17 +135,14 @@ impl FromRequest for OwnedRequest {
 /// scopes in the handler with [`AuthorizationServer::require_scope`].
 impl FromRequest for BearerToken {
     type Error = Rejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
+    type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _payload: &mut dev::Payload) -> Self::Future {
         let head = req.clone();
         Box::pin(async move {
-            let server = server_of(&head)?;
-            let core = core_request(&head);
-            server
-                .authenticate_bearer(&core, &ScopeSet::empty())
-                .await
-                .map_err(Rejection)
+            let (server, any) = (server_of(&head)?, ScopeSet::empty());
+            let token = server.authenticate_bearer(&core_request(&head), &any).await;
+            token.map_err(Rejection)
         })
     }
 }
@@ -177,24 +155,18 @@ pub fn configure(server: Arc<AuthorizationServer>) -> impl Fn(&mut web::ServiceC
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::from(server.clone()));
         for endpoint in Endpoint::ALL {
-            let path: Arc<str> = endpoint.path(&server.config().paths).into();
-            let at = path.clone();
             let route = if endpoint.reads_body() {
-                web::route().to(
-                    move |server: web::Data<AuthorizationServer>, req: OwnedRequest| {
-                        let path = path.clone();
-                        async move { server.handle(&req.as_request(), &path).await }
-                    },
-                )
+                web::route().to(move |server: Server, req: OwnedRequest| async move {
+                    let path = endpoint.path(&server.config().paths);
+                    server.handle(&req.as_request(), path).await
+                })
             } else {
-                web::route().to(
-                    move |server: web::Data<AuthorizationServer>, req: HttpRequest| {
-                        let path = path.clone();
-                        async move { server.handle(&core_request(&req), &path).await }
-                    },
-                )
+                web::route().to(move |server: Server, req: HttpRequest| async move {
+                    let path = endpoint.path(&server.config().paths);
+                    server.handle(&core_request(&req), path).await
+                })
             };
-            cfg.route(&at, route);
+            cfg.route(endpoint.path(&server.config().paths), route);
         }
     }
 }
