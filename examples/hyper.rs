@@ -42,30 +42,30 @@ async fn route(
     static_json: bool,
     req: Request<Incoming>,
 ) -> HyperResponse {
-    let limit = demo.server.config().max_body_size;
+    let server = &*demo.server;
     let method = req.method().clone();
     let resp: Response = match (method, req.uri().path()) {
-        (Method::GET | Method::POST, "/authorize") => match OwnedRequest::read(req, limit).await {
+        (Method::GET | Method::POST, "/authorize") => match OwnedRequest::read(req, server).await {
             Ok(r) => demo.authorize(&r.as_request(), cookie(&r)).await,
             Err(refused) => refused,
         },
-        (Method::POST, "/login") => match OwnedRequest::read(req, limit).await {
+        (Method::POST, "/login") => match OwnedRequest::read(req, server).await {
             Ok(r) => demo.login(cookie(&r), r.as_request().body_bytes()).await,
             Err(refused) => refused,
         },
-        (Method::POST, "/consent") => match OwnedRequest::read(req, limit).await {
+        (Method::POST, "/consent") => match OwnedRequest::read(req, server).await {
             Ok(r) => demo.consent(cookie(&r), r.as_request().body_bytes()).await,
             Err(refused) => refused,
         },
         // A protected resource: `bearer` answers 401 for a missing or
         // invalid token; `me` checks the scope.
-        (Method::GET, "/api/me") => match bearer(&demo.server, &req).await {
+        (Method::GET, "/api/me") => match bearer(server, &req).await {
             Ok(token) => demo.me(&token),
             Err(challenge) => challenge,
         },
         // For the load benchmark: the body is read like the token endpoint's.
         (Method::POST, demo::STATIC_TOKEN_PATH) if static_json => {
-            match OwnedRequest::read(req, limit).await {
+            match OwnedRequest::read(req, server).await {
                 Ok(_) => demo::static_token(),
                 Err(refused) => refused,
             }

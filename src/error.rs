@@ -236,6 +236,12 @@ pub enum InternalFault {
     /// A value read from a store does not parse (e.g. a registered redirect
     /// URI).
     InvalidStoredValue,
+    /// A response status or header no HTTP server can write (a header value
+    /// with CR, LF or NUL, say), refused where it was set.
+    InvalidResponse,
+    /// A framework adapter was not given the server it needs (a wiring
+    /// fault of the host).
+    NotWired,
 }
 
 impl fmt::Display for InternalFault {
@@ -243,6 +249,8 @@ impl fmt::Display for InternalFault {
         f.write_str(match self {
             Self::Encoding => "response could not be encoded",
             Self::InvalidStoredValue => "a stored value does not parse",
+            Self::InvalidResponse => "a response status or header is not valid HTTP",
+            Self::NotWired => "the framework adapter is not wired to a server",
         })
     }
 }

@@ -85,6 +85,7 @@ mod observe;
 mod pkce;
 mod random;
 mod redirect_uri;
+pub mod routes;
 mod scope;
 mod secret;
 mod server;

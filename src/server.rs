@@ -145,6 +145,28 @@ impl AuthorizationServer {
         }
     }
 
+    /// Answers a request for the endpoint served at `path` (one of
+    /// [`crate::routes::Endpoint`], at the paths of `Config::paths`): 404
+    /// for any other path, 405 for a method the endpoint does not answer.
+    /// The body, if the endpoint reads one, must already be read within
+    /// [`crate::routes::BodyLimit`]. This is what every adapter calls.
+    pub async fn handle(&self, req: &Request<'_>, path: &str) -> Response {
+        use crate::routes::{Endpoint, Refusal};
+        let Some(endpoint) = Endpoint::find(&self.config().paths, path) else {
+            return Refusal::NotFound.into();
+        };
+        if let Err(refused) = endpoint.admits(req.method()) {
+            return refused.into();
+        }
+        match endpoint {
+            Endpoint::Token => self.token(req).await,
+            Endpoint::Revocation => self.revoke(req).await,
+            Endpoint::Introspection => self.introspect(req).await,
+            Endpoint::Metadata => self.metadata(),
+            Endpoint::Jwks => self.jwks().await,
+        }
+    }
+
     /// Validates the bearer token of a resource request (RFC 6750) and checks
     /// that it carries every scope in `required`. The `Err` is the response
     /// to send: 401 with `WWW-Authenticate: Bearer error="invalid_token"`,

@@ -1,61 +1,59 @@
-//! actix-web 4 integration: translation between actix-web and the core, and
-//! a service configuration mounting the token, revocation, introspection,
-//! metadata and JWKS endpoints. No OAuth logic lives here.
+//! actix-web 4 integration: its own small bridge (actix-web is on `http`
+//! 0.2, so the `http` 1.x conversions do not apply) between actix-web and
+//! the core, and a service configuration mounting the token, revocation,
+//! introspection, metadata and JWKS endpoints. No OAuth logic and no HTTP
+//! decision lives here: paths, methods, the body limit and every answer are
+//! the core's ([`crate::routes`]).
 //!
 //! The server is shared as `web::Data<AuthorizationServer>`, which
 //! [`configure`] registers. The authorization route stays the host's,
 //! because it needs the host's login and consent pages: extract an
 //! [`OwnedRequest`] and call [`AuthorizationServer::authorize`].
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use actix_web::body::{BodyStream, BoxBody, to_bytes_limited};
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{StatusCode, header::HeaderName, header::HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError, dev, web};
 
-use super::endpoint::{Endpoint, declared_too_large};
-use crate::bearer::BearerToken;
+use crate::error::InternalFault::InvalidResponse;
 use crate::http::{Method, Request, Response};
-use crate::scope::ScopeSet;
-use crate::server::AuthorizationServer;
+use crate::routes::{BodyLimit, Endpoint, Refusal};
+use crate::{bearer::BearerToken, scope::ScopeSet, server::AuthorizationServer};
+
+type Server = web::Data<AuthorizationServer>;
+type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, Rejection>>>>;
 
 /// A core [`Response`] refusing a request in an extractor (a body over the
 /// limit, a missing or bad bearer token). actix-web writes it as is.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("request refused with status {}", .0.status())]
 pub struct Rejection(pub Response);
 
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "request refused with status {}", self.0.status())
-    }
-}
-
+/// Writes the core's response: its status, headers and body.
 impl ResponseError for Rejection {
-    fn status_code(&self) -> StatusCode {
-        status(&self.0)
-    }
-
     fn error_response(&self) -> HttpResponse {
         into_http_response(self.0.clone())
     }
 }
 
-fn status(resp: &Response) -> StatusCode {
-    StatusCode::from_u16(resp.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
+/// Writes the core's status, headers (in order, repeats kept) and body. The
+/// core checked every header where it was set, so none is refused here; if
+/// one ever were, the answer is the core's 500 and an error in the log, never
+/// a response with the header left out.
 fn into_http_response(resp: Response) -> HttpResponse {
-    let mut out = HttpResponse::build(status(&resp));
+    let status = StatusCode::from_u16(resp.status());
+    let mut out = HttpResponse::build(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     for (name, value) in resp.headers() {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            out.append_header((name, value));
-        }
+        let header_name = HeaderName::from_bytes(name.as_bytes());
+        match (header_name, HeaderValue::from_str(value)) {
+            (Ok(n), Ok(v)) => out.append_header((n, v)),
+            _ => {
+                tracing::error!(header = name, "portcullis: header refused: 500");
+                // The core's 500 has constant headers (checked by its tests).
+                return into_http_response(Response::server_error(InvalidResponse));
+            }
+        };
     }
     out.body(resp.into_body())
 }
@@ -69,21 +67,32 @@ impl Responder for Response {
     }
 }
 
-/// The server registered with [`configure`] (or `App::app_data`), or a
-/// 500 that says what is missing.
+/// The server registered with [`configure`] (or `App::app_data`), or the
+/// core's 500 for a host that forgot it.
 fn server_of(req: &HttpRequest) -> Result<Arc<AuthorizationServer>, Rejection> {
-    req.app_data::<web::Data<AuthorizationServer>>()
-        .map(|data| data.clone().into_inner())
-        .ok_or_else(|| {
-            tracing::error!(
-                "portcullis: no web::Data<AuthorizationServer>; use App::configure(configure(server))"
-            );
-            Rejection(Response::new(500, Vec::new()))
-        })
+    let Some(data) = req.app_data::<Server>() else {
+        tracing::error!("portcullis: no web::Data<AuthorizationServer>; use configure(server)");
+        return Err(Rejection(
+            Refusal::NotWired("web::Data<AuthorizationServer>").into(),
+        ));
+    };
+    Ok(data.clone().into_inner())
+}
+
+/// The core's view of an actix-web request's head: method, query, every
+/// header line. Add the body with [`Request::body`].
+fn core_request(head: &HttpRequest) -> Request<'_> {
+    let mut req = Request::new(Method::parse(head.method().as_str()));
+    if let Some(q) = head.uri().query() {
+        req = req.query(q);
+    }
+    head.headers().iter().fold(req, |req, (name, value)| {
+        req.header(name.as_str(), value.as_bytes())
+    })
 }
 
 /// One actix-web request, owned so that a core [`Request`] can borrow from
-/// it. The body is read up to `Config::max_body_size`.
+/// it. The body is read within the core's [`BodyLimit`].
 #[derive(Debug)]
 pub struct OwnedRequest {
     head: HttpRequest,
@@ -93,14 +102,7 @@ pub struct OwnedRequest {
 impl OwnedRequest {
     /// The core's view of this request.
     pub fn as_request(&self) -> Request<'_> {
-        let mut req = Request::new(Method::parse(self.head.method().as_str())).body(&self.body);
-        if let Some(q) = self.head.uri().query() {
-            req = req.query(q);
-        }
-        for (name, value) in self.head.headers() {
-            req = req.header(name.as_str(), value.as_bytes());
-        }
-        req
+        core_request(&self.head).body(&self.body)
     }
 
     /// The request's head (e.g. for the host's session cookie).
@@ -111,24 +113,19 @@ impl OwnedRequest {
 
 impl FromRequest for OwnedRequest {
     type Error = Rejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
+    type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let head = req.clone();
-        let payload = payload.take();
+        let (head, payload) = (req.clone(), payload.take());
         Box::pin(async move {
-            let limit = server_of(&head)?.config().max_body_size;
-            // TOK-08: refuse a declared oversize body without reading it,
-            // and stop reading an undeclared one at the limit.
-            let declared = head.headers().get(header::CONTENT_LENGTH);
-            if declared_too_large(declared.map(HeaderValue::as_bytes), limit) {
-                return Err(Rejection(Response::payload_too_large()));
+            let limit = BodyLimit::of(server_of(&head)?.config());
+            let refuse = |refusal: Refusal| Rejection(refusal.into());
+            let declared = head.headers().get("content-length").map(|v| v.as_bytes());
+            limit.admits_declared(declared).map_err(refuse)?;
+            match to_bytes_limited(BodyStream::new(payload), limit.max()).await {
+                Ok(Ok(body)) => Ok(Self { head, body }),
+                _ => Err(refuse(Refusal::BodyTooLarge)),
             }
-            let body = match to_bytes_limited(BodyStream::new(payload), limit).await {
-                Ok(Ok(body)) => body,
-                _ => return Err(Rejection(Response::payload_too_large())),
-            };
-            Ok(Self { head, body })
         })
     }
 }
@@ -138,20 +135,14 @@ impl FromRequest for OwnedRequest {
 /// scopes in the handler with [`AuthorizationServer::require_scope`].
 impl FromRequest for BearerToken {
     type Error = Rejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
+    type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, _payload: &mut dev::Payload) -> Self::Future {
         let head = req.clone();
         Box::pin(async move {
-            let server = server_of(&head)?;
-            let mut core = Request::new(Method::parse(head.method().as_str()));
-            for value in head.headers().get_all(header::AUTHORIZATION) {
-                core = core.header("authorization", value.as_bytes());
-            }
-            server
-                .authenticate_bearer(&core, &ScopeSet::empty())
-                .await
-                .map_err(Rejection)
+            let (server, any) = (server_of(&head)?, ScopeSet::empty());
+            let token = server.authenticate_bearer(&core_request(&head), &any).await;
+            token.map_err(Rejection)
         })
     }
 }
@@ -165,20 +156,41 @@ pub fn configure(server: Arc<AuthorizationServer>) -> impl Fn(&mut web::ServiceC
         cfg.app_data(web::Data::from(server.clone()));
         for endpoint in Endpoint::ALL {
             let route = if endpoint.reads_body() {
-                web::route().to(
-                    move |server: web::Data<AuthorizationServer>, req: OwnedRequest| async move {
-                        endpoint.call(&server, &req.as_request()).await
-                    },
-                )
+                web::route().to(move |server: Server, req: OwnedRequest| async move {
+                    let path = endpoint.path(&server.config().paths);
+                    server.handle(&req.as_request(), path).await
+                })
             } else {
-                web::route().to(
-                    move |server: web::Data<AuthorizationServer>, req: HttpRequest| async move {
-                        let core = Request::new(Method::parse(req.method().as_str()));
-                        endpoint.call(&server, &core).await
-                    },
-                )
+                web::route().to(move |server: Server, req: HttpRequest| async move {
+                    let path = endpoint.path(&server.config().paths);
+                    server.handle(&core_request(&req), path).await
+                })
             };
-            cfg.route(endpoint.path(server.config()), route);
+            cfg.route(endpoint.path(&server.config().paths), route);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_response_is_written_with_every_header() {
+        let core = Response::new(401, b"{}".to_vec())
+            .with_header("WWW-Authenticate", "Basic realm=\"a\"")
+            .with_header("WWW-Authenticate", "Bearer realm=\"b\"");
+        let out = into_http_response(core);
+        assert_eq!(out.status(), 401);
+        let values: Vec<_> = out.headers().get_all("www-authenticate").collect();
+        assert_eq!(values, ["Basic realm=\"a\"", "Bearer realm=\"b\""]);
+    }
+
+    #[test]
+    fn a_request_without_the_server_gets_the_core_500() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let Rejection(resp) = server_of(&req).unwrap_err();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(resp.error(), Some(crate::ErrorCode::ServerError));
     }
 }

@@ -1,5 +1,12 @@
 //! Framework adapters: translation between a framework's request and
-//! response types and the core's. No OAuth rule lives here.
+//! response types and the core's. No OAuth rule and no HTTP decision lives
+//! here: the endpoint paths, the methods each answers, the body limit and
+//! the 404/405/413/500 answers are the core's ([`crate::routes`]).
+//!
+//! [`tower`] is the one HTTP boundary on the `http` 1.x crate: a
+//! `tower::Service` over the endpoints and a bearer-token `tower::Layer`.
+//! [`axum`] and [`hyper`] are thin layers over it; [`actix`] keeps its own
+//! small bridge, actix-web being on `http` 0.2.
 //!
 //! Every adapter behaves the same on the wire:
 //! - every header line is passed to [`crate::http::Request::header`], so a
@@ -17,6 +24,5 @@ pub mod actix;
 pub mod axum;
 #[cfg(feature = "hyper")]
 pub mod hyper;
-
-#[cfg(any(feature = "actix-web", feature = "hyper"))]
-mod endpoint;
+#[cfg(feature = "tower")]
+pub mod tower;

@@ -3,9 +3,14 @@
 
 use std::borrow::Cow;
 
-use crate::error::{BearerFault, Cause, Error, ErrorCode, RequestFault};
+use super::field::{self, InvalidHeader};
+use crate::error::{BearerFault, Cause, Error, ErrorCode, InternalFault, RequestFault};
 
 /// An HTTP response produced by the core.
+///
+/// Its status is always a valid HTTP status (100–999) and every header is
+/// checked where it is set (see [`Response::try_with_header`]), so an adapter
+/// can always write it as it is: nothing is ever dropped on the way out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     status: u16,
@@ -43,8 +48,14 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
-    /// A response with this status and body and no headers.
+    /// A response with this status and body and no headers. A status outside
+    /// 100–999, which no HTTP server can write, is logged and answered as
+    /// a `500 server_error` instead.
     pub fn new(status: u16, body: Vec<u8>) -> Self {
+        if !(100..=999).contains(&status) {
+            tracing::error!(status, "portcullis: not an HTTP status; answering 500");
+            return Self::server_error(InternalFault::InvalidResponse);
+        }
         Self {
             status,
             headers: Vec::new(),
@@ -71,11 +82,40 @@ impl Response {
         r
     }
 
-    /// Adds a header.
+    /// `500 server_error` for a fault of the server's own making, never of
+    /// the request's: the core's error JSON, never cached.
+    pub(crate) fn server_error(fault: InternalFault) -> Self {
+        Self::from(&Error::Internal(fault))
+    }
+
+    /// Adds a header, or refuses it: a name that is not an HTTP token, or a
+    /// value holding CR, LF, NUL, another control character but tab, or DEL
+    /// (which would split the header or be refused by the HTTP server).
+    pub fn try_with_header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Result<Self, InvalidHeader> {
+        let value = value.into();
+        field::check(name, &value)?;
+        self.headers.push((name, value));
+        Ok(self)
+    }
+
+    /// Adds a header. A header [`Response::try_with_header`] refuses is never
+    /// written: it is logged (by name, never by value) and the whole response
+    /// becomes a `500 server_error`, so that a value smuggling a line break
+    /// cannot reach the wire and the fault cannot go unnoticed.
     #[must_use]
-    pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
-        self.headers.push((name, value.into()));
-        self
+    pub fn with_header(self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        Self::or_server_error(self.try_with_header(name, value))
+    }
+
+    fn or_server_error(checked: Result<Self, InvalidHeader>) -> Self {
+        checked.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "portcullis: invalid response header; answering 500");
+            Self::server_error(InternalFault::InvalidResponse)
+        })
     }
 
     /// The status code.
@@ -122,11 +162,15 @@ impl Response {
 
     /// A `302 Found` to `location`, never cached.
     pub(crate) fn redirect(location: String, cause: Option<Cause>) -> Self {
-        let mut r = Self::new(302, Vec::new());
-        r.headers.push(("Location", Cow::Owned(location)));
-        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
-        r.cause = cause;
-        r
+        Self::or_server_error(
+            Self::new(302, Vec::new())
+                .try_with_header("Location", location)
+                .map(|mut r| {
+                    r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+                    r.cause = cause;
+                    r
+                }),
+        )
     }
 
     /// A plain HTML error page for errors that must not be redirected
@@ -182,9 +226,8 @@ impl Response {
         } else {
             Self::json_no_store(status, body)
         };
-        r.headers.push(("WWW-Authenticate", Cow::Owned(challenge)));
         r.cause = Some(Cause::Bearer(fault));
-        r
+        r.with_header("WWW-Authenticate", challenge)
     }
 
     /// The answer to a body over the configured limit (TOK-08). Adapters that
@@ -282,6 +325,61 @@ mod tests {
         );
         let r = Response::from(&Error::ClientAuthentication { via_basic: false });
         assert_eq!(r.header("WWW-Authenticate"), None);
+    }
+
+    /// Every header of every response the core renders passes the checks
+    /// `with_header` applies, so none of them can be refused by an adapter.
+    #[test]
+    fn every_rendered_header_is_valid() {
+        let scope = crate::scope::ScopeSet::parse("read write").unwrap();
+        let rendered = [
+            Response::json_public(Vec::new()),
+            Response::json_no_store(200, Vec::new()),
+            Response::server_error(InternalFault::NotWired),
+            Response::redirect("https://app.example/cb?code=x&state=y".into(), None),
+            Response::error_page(&Error::InvalidGrant(GrantFault::Expired)),
+            Response::bearer_challenge(BearerFault::Missing, None),
+            Response::bearer_challenge(BearerFault::InsufficientScope, Some(&scope)),
+            Response::payload_too_large(),
+            Response::from(&Error::ClientAuthentication { via_basic: true }),
+            Response::from(&Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+        ];
+        for r in rendered {
+            for (name, value) in r.headers() {
+                assert!(field::check(name, value).is_ok(), "{name}: {value:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_value_with_a_line_break_is_never_set() {
+        let injected = "https://app.example/cb\r\nSet-Cookie: session=stolen";
+        let r = Response::new(303, Vec::new()).try_with_header("Location", injected);
+        assert_eq!(r.unwrap_err(), InvalidHeader::Value("Location"));
+        for value in ["a\rb", "a\nb", "a\0b", "a\u{7f}b"] {
+            let r = Response::new(200, b"ok".to_vec()).with_header("X-Custom", value);
+            assert_eq!(r.status(), 500, "{value:?}");
+            assert_eq!(r.header("X-Custom"), None);
+            assert_eq!(r.error(), Some(ErrorCode::ServerError));
+            let cause = Cause::Internal(InternalFault::InvalidResponse);
+            assert_eq!(r.cause(), Some(cause));
+            assert_eq!(r.header("cache-control"), Some("no-store"));
+        }
+        let r = Response::new(200, Vec::new()).with_header("Bad Name", "v");
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.header("Bad Name"), None);
+        // A valid value is kept as it is, tab and non-ASCII included.
+        let r = Response::new(200, Vec::new()).with_header("X-Note", "a\tcaf\u{e9}");
+        assert_eq!(r.header("x-note"), Some("a\tcaf\u{e9}"));
+    }
+
+    #[test]
+    fn a_status_no_server_can_write_becomes_500() {
+        for status in [0, 42, 99, 1000, u16::MAX] {
+            assert_eq!(Response::new(status, b"x".to_vec()).status(), 500);
+        }
+        assert_eq!(Response::new(100, Vec::new()).status(), 100);
+        assert_eq!(Response::new(599, Vec::new()).status(), 599);
     }
 
     #[test]

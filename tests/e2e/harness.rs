@@ -12,8 +12,10 @@ pub(crate) const SVC_SECRET: &str = "svc-secret";
 pub(crate) const PW_SECRET: &str = "pw-secret";
 pub(crate) const ALICE_PASSWORD: &str = "correct horse battery staple";
 
-/// Which example binary hosts the server: all three serve the same demo
-/// (`examples/demo/mod.rs`) through their framework's adapter.
+/// Which example binary hosts the server: all four serve the same demo
+/// (`examples/demo/mod.rs`), three through their framework's adapter and one
+/// through the `tower` boundary alone (hyper via hyper-util's
+/// `TowerToHyperService`, `BearerLayer` on the protected route).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Framework {
     Axum,
@@ -21,6 +23,7 @@ pub(crate) enum Framework {
     Actix,
     #[cfg_attr(not(feature = "hyper"), allow(dead_code))]
     Hyper,
+    Tower,
 }
 
 impl Framework {
@@ -29,6 +32,7 @@ impl Framework {
             Self::Axum => "server",
             Self::Actix => "actix",
             Self::Hyper => "hyper",
+            Self::Tower => "tower",
         }
     }
 }

@@ -4,7 +4,8 @@
 //! bytes matter. The suite is written once and runs against every host:
 //! `examples/server.rs` (axum), `examples/actix.rs` (actix-web) and
 //! `examples/hyper.rs` (hyper), which serve the same demo through their
-//! framework's adapter.
+//! framework's adapter, and `examples/tower.rs`, which serves it through the
+//! `tower` boundary alone (`Endpoints` and `BearerLayer` on hyper-util).
 //!
 //! The binaries are the ones `cargo test` builds beside this test; run the
 //! whole `cargo test --all-features` (not `--test e2e` alone, which does not
@@ -909,6 +910,7 @@ macro_rules! on_every_host {
         on_every_host!(@host axum_memory, Axum, Memory, [feature = "axum"]; $($name),*);
         on_every_host!(@host actix_memory, Actix, Memory, [feature = "actix-web"]; $($name),*);
         on_every_host!(@host hyper_memory, Hyper, Memory, [feature = "hyper"]; $($name),*);
+        on_every_host!(@host tower_memory, Tower, Memory, [feature = "tower"]; $($name),*);
         on_every_host!(@host axum_sqlite, Axum, Sqlite, [feature = "sqlite"]; $($name),*);
     };
     (@host $module:ident, $framework:ident, $backend:ident, [$($cfg:tt)*]; $($name:ident),*) => {
@@ -965,6 +967,14 @@ mod restart {
     async fn hyper() {
         super::sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart(
             super::Framework::Hyper,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn tower() {
+        super::sqlite_backed_server_keeps_clients_consent_and_tokens_across_restart(
+            super::Framework::Tower,
         )
         .await;
     }

@@ -16,6 +16,7 @@ mod support;
 mod assertion;
 mod authorization_code;
 mod authorize;
+mod boundary;
 mod client_auth;
 mod client_credentials;
 mod concurrency;

@@ -1,0 +1,179 @@
+//! Conversions between the core's [`Request`]/[`Response`] and the `http`
+//! 1.x crate's types (feature `http`): the one translation every adapter on
+//! `http` 1.x (axum, hyper, the `tower` service) shares.
+//!
+//! A core request borrows from the `http` request's head (method, query,
+//! every header line) and from a body the adapter has already read. A core
+//! response becomes an `http::Response` with its status, headers (in order,
+//! repeats kept) and body; the core checks every status and header where it
+//! is set, so nothing is dropped on the way.
+
+use super::field::InvalidHeader;
+use super::{Method, Request, Response};
+
+impl From<&http::Method> for Method {
+    fn from(method: &http::Method) -> Self {
+        Self::parse(method.as_str())
+    }
+}
+
+impl<'a> Request<'a> {
+    /// The core's view of an `http` request's head: method, query and every
+    /// header line. The body is not read (it may still be streaming): add
+    /// the bytes read with [`Request::body`].
+    pub fn from_http<B>(req: &'a http::Request<B>) -> Self {
+        Self::from_head(req.method(), req.uri(), req.headers())
+    }
+
+    /// As [`Request::from_http`], from a request split into its parts (e.g.
+    /// to read the body while the head is kept).
+    pub fn from_http_parts(parts: &'a http::request::Parts) -> Self {
+        Self::from_head(&parts.method, &parts.uri, &parts.headers)
+    }
+
+    fn from_head(method: &http::Method, uri: &'a http::Uri, headers: &'a http::HeaderMap) -> Self {
+        let mut req = Self::new(method.into());
+        if let Some(query) = uri.query() {
+            req = req.query(query);
+        }
+        for (name, value) in headers {
+            req = req.header(name.as_str(), value.as_bytes());
+        }
+        req
+    }
+}
+
+/// One header of a core response as the `http` crate's types.
+fn header(
+    name: &'static str,
+    value: &str,
+) -> Result<(http::HeaderName, http::HeaderValue), InvalidHeader> {
+    let name_out =
+        http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| InvalidHeader::Name(name))?;
+    let value = http::HeaderValue::from_str(value).map_err(|_| InvalidHeader::Value(name))?;
+    Ok((name_out, value))
+}
+
+/// Status and headers of a core response as the `http` crate's types.
+fn head(resp: &Response) -> Result<(http::StatusCode, http::HeaderMap), InvalidHeader> {
+    // `Response::new` keeps the status within 100–999, which `from_u16` takes.
+    let status = http::StatusCode::from_u16(resp.status())
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = http::HeaderMap::with_capacity(resp.headers().size_hint().0);
+    for (name, value) in resp.headers() {
+        let (name, value) = header(name, value)?;
+        headers.append(name, value);
+    }
+    Ok((status, headers))
+}
+
+/// Writes the core's status, headers (in order, repeats kept) and body.
+///
+/// The core checked every header where it was set, so the conversion does
+/// not fail; were a header ever refused all the same, the answer would be
+/// the core's `500 server_error` and an error in the log, never a response
+/// with the header silently left out.
+impl<B: From<Vec<u8>>> From<Response> for http::Response<B> {
+    fn from(resp: Response) -> Self {
+        let (resp, (status, headers)) = match head(&resp) {
+            Ok(head) => (resp, head),
+            Err(e) => {
+                tracing::error!(error = %e, "portcullis: response header refused by `http`; answering 500");
+                let fallback = Response::server_error(crate::error::InternalFault::InvalidResponse);
+                match head(&fallback) {
+                    Ok(head) => (fallback, head),
+                    Err(_) => (
+                        fallback,
+                        (
+                            http::StatusCode::INTERNAL_SERVER_ERROR,
+                            http::HeaderMap::new(),
+                        ),
+                    ),
+                }
+            }
+        };
+        let mut out = Self::new(B::from(resp.into_body()));
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::field;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_request_head_reaches_the_core() {
+        let req = http::Request::post("/token?x=1")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", "Basic a")
+            .header("authorization", "Basic b")
+            .body(b"grant_type=client_credentials".to_vec())
+            .unwrap();
+        let core = Request::from_http(&req).body(req.body());
+        assert_eq!(core.method(), Method::Post);
+        assert_eq!(core.query_str(), Some("x=1"));
+        assert_eq!(
+            core.content_type(),
+            super::super::Header::One(b"application/x-www-form-urlencoded")
+        );
+        // Every header line is passed on, so the core sees the repeat.
+        assert_eq!(core.authorization(), super::super::Header::Repeated);
+        assert_eq!(core.body_bytes(), b"grant_type=client_credentials");
+        let (parts, _) = req.into_parts();
+        assert_eq!(Request::from_http_parts(&parts).body_bytes(), b"");
+    }
+
+    #[test]
+    fn a_response_keeps_status_headers_in_order_and_body() {
+        let core = Response::new(401, b"{}".to_vec())
+            .with_header("WWW-Authenticate", "Basic realm=\"a\"")
+            .with_header("WWW-Authenticate", "Bearer realm=\"b\"")
+            .with_header("Cache-Control", "no-store");
+        let out: http::Response<Vec<u8>> = core.into();
+        assert_eq!(out.status(), 401);
+        let challenges: Vec<_> = out.headers().get_all("www-authenticate").iter().collect();
+        assert_eq!(challenges, ["Basic realm=\"a\"", "Bearer realm=\"b\""]);
+        assert_eq!(out.headers()["cache-control"], "no-store");
+        assert_eq!(out.body(), b"{}");
+    }
+
+    #[test]
+    fn a_header_http_refuses_is_an_error_never_a_gap() {
+        assert_eq!(
+            header("X-A", "v\r\n").unwrap_err(),
+            InvalidHeader::Value("X-A")
+        );
+        assert_eq!(header("X A", "v").unwrap_err(), InvalidHeader::Name("X A"));
+        assert!(header("X-A", "v").is_ok());
+    }
+
+    proptest! {
+        /// The core refuses exactly the header values the `http` crate
+        /// refuses: nothing the core sets can be refused by a framework,
+        /// and nothing valid is refused by the core.
+        #[test]
+        fn the_core_and_http_agree_on_header_values(value in any::<String>()) {
+            prop_assert_eq!(
+                field::valid_value(&value),
+                http::HeaderValue::from_str(&value).is_ok()
+            );
+        }
+
+        #[test]
+        fn the_core_and_http_agree_on_header_bytes(bytes in proptest::collection::vec(0u8..0x80, 0..8)) {
+            let value = String::from_utf8(bytes).unwrap();
+            prop_assert_eq!(
+                field::valid_value(&value),
+                http::HeaderValue::from_str(&value).is_ok()
+            );
+            prop_assert_eq!(
+                field::valid_name(&value),
+                http::HeaderName::from_bytes(value.as_bytes()).is_ok()
+            );
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The HTTP boundary's decisions, made once for every adapter: which path
+//! is which endpoint ([`Endpoint`], from `Config::paths`), which methods an
+//! endpoint answers, how large a body may be ([`BodyLimit`]), and the
+//! answers to a request refused before any endpoint runs ([`Refusal`]: 404,
+//! 405, 413, 500). Adapters only report what they saw and write the
+//! [`Response`] they get back.
+
+use crate::config::{Config, EndpointPaths};
+use crate::error::InternalFault;
+use crate::http::{Method, Response};
+
+/// One of the endpoints the core serves by path (the authorization
+/// endpoint is the host's: it needs the host's login and consent pages).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The token endpoint (RFC 6749 §3.2).
+    Token,
+    /// The revocation endpoint (RFC 7009).
+    Revocation,
+    /// The introspection endpoint (RFC 7662).
+    Introspection,
+    /// The authorization server metadata document (RFC 8414).
+    Metadata,
+    /// The JWKS document.
+    Jwks,
+}
+
+impl Endpoint {
+    /// Every endpoint served by path, for adapters that mount them one by one.
+    pub const ALL: [Self; 5] = [
+        Self::Token,
+        Self::Revocation,
+        Self::Introspection,
+        Self::Metadata,
+        Self::Jwks,
+    ];
+
+    /// The path this endpoint is served at.
+    pub fn path(self, paths: &EndpointPaths) -> &str {
+        match self {
+            Self::Token => &paths.token,
+            Self::Revocation => &paths.revocation,
+            Self::Introspection => &paths.introspection,
+            Self::Metadata => &paths.metadata,
+            Self::Jwks => &paths.jwks,
+        }
+    }
+
+    /// The endpoint served at `path`, if any (exact match).
+    pub fn find(paths: &EndpointPaths, path: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.path(paths) == path)
+    }
+
+    /// Whether the endpoint reads a form body; the documents read none, so
+    /// an adapter need not read it.
+    pub const fn reads_body(self) -> bool {
+        matches!(self, Self::Token | Self::Revocation | Self::Introspection)
+    }
+
+    /// Whether the endpoint answers `method`. The form endpoints take every
+    /// method here and refuse all but POST themselves, with an OAuth error
+    /// and `Allow: POST`; the documents answer GET and HEAD only.
+    pub fn admits(self, method: Method) -> Result<(), Refusal> {
+        match self {
+            Self::Metadata | Self::Jwks if !matches!(method, Method::Get | Method::Head) => {
+                Err(Refusal::MethodNotAllowed { allow: "GET, HEAD" })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The largest request body the core reads (`Config::max_body_size`),
+/// and the check an adapter makes with it (TOK-08).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyLimit(usize);
+
+impl BodyLimit {
+    /// The limit of this configuration.
+    pub const fn of(config: &Config) -> Self {
+        Self(config.max_body_size)
+    }
+
+    /// The most bytes to read; one more is [`Refusal::BodyTooLarge`].
+    pub const fn max(self) -> usize {
+        self.0
+    }
+
+    /// Checks the `Content-Length` the request declares, before any of the
+    /// body is read: over the limit, refuse it unread. An unparsable length
+    /// is left to the HTTP server, which refuses it before the adapter runs;
+    /// the read itself stops at [`BodyLimit::max`].
+    pub fn admits_declared(self, content_length: Option<&[u8]>) -> Result<(), Refusal> {
+        let declared =
+            content_length.and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok());
+        match declared {
+            Some(n) if n > self.0 as u64 => Err(Refusal::BodyTooLarge),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A request the boundary refuses before any endpoint runs. Adapters report
+/// it; `Response::from` renders the answer.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No endpoint at this path: `404`, no body.
+    #[error("no endpoint at this path")]
+    NotFound,
+    /// The endpoint does not answer this method: `405` with `Allow`.
+    #[error("method not allowed (allowed: {allow})")]
+    MethodNotAllowed {
+        /// The methods it answers, as the `Allow` header lists them.
+        allow: &'static str,
+    },
+    /// The body is over the limit, declared or read: `413 invalid_request`
+    /// (TOK-08).
+    #[error("request body over the configured limit")]
+    BodyTooLarge,
+    /// The adapter was not given the server it needs (a wiring fault of the
+    /// host, logged by the adapter): `500 server_error`.
+    #[error("the adapter is not wired to a server: {0}")]
+    NotWired(&'static str),
+}
+
+impl From<Refusal> for Response {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotFound => Self::new(404, Vec::new()),
+            Refusal::MethodNotAllowed { allow } => {
+                Self::new(405, Vec::new()).with_header("Allow", allow)
+            }
+            Refusal::BodyTooLarge => Self::payload_too_large(),
+            Refusal::NotWired(_) => Self::server_error(InternalFault::NotWired),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_map_to_endpoints() {
+        let config = Config::new("https://auth.example.com");
+        for e in Endpoint::ALL {
+            assert_eq!(
+                Endpoint::find(&config.paths, e.path(&config.paths)),
+                Some(e)
+            );
+        }
+        assert_eq!(Endpoint::find(&config.paths, "/nope"), None);
+        assert_eq!(Endpoint::find(&config.paths, "/token/"), None);
+    }
+
+    #[test]
+    fn documents_answer_get_and_head_only() {
+        for e in [Endpoint::Metadata, Endpoint::Jwks] {
+            assert_eq!(e.admits(Method::Get), Ok(()));
+            assert_eq!(e.admits(Method::Head), Ok(()));
+            let refused = Response::from(e.admits(Method::Post).unwrap_err());
+            assert_eq!(refused.status(), 405);
+            assert_eq!(refused.header("allow"), Some("GET, HEAD"));
+        }
+        // The form endpoints refuse other methods themselves (with Allow: POST).
+        assert_eq!(Endpoint::Token.admits(Method::Get), Ok(()));
+    }
+
+    #[test]
+    fn declared_length_over_the_limit_is_refused() {
+        // covers: TOK-08
+        let limit = BodyLimit(65_536);
+        assert_eq!(
+            limit.admits_declared(Some(b"1048576")),
+            Err(Refusal::BodyTooLarge)
+        );
+        assert_eq!(
+            limit.admits_declared(Some(b"65537")),
+            Err(Refusal::BodyTooLarge)
+        );
+        assert_eq!(limit.admits_declared(Some(b"65536")), Ok(()));
+        assert_eq!(limit.admits_declared(None), Ok(()));
+        assert_eq!(limit.admits_declared(Some(b"nope")), Ok(()));
+        let r = Response::from(Refusal::BodyTooLarge);
+        assert_eq!(r.status(), 413);
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn refusals_render_as_the_core_decides() {
+        let r = Response::from(Refusal::NotFound);
+        assert_eq!((r.status(), r.body()), (404, &b""[..]));
+        let r = Response::from(Refusal::NotWired("no server"));
+        assert_eq!(r.status(), 500);
+        assert_eq!(r.error(), Some(crate::ErrorCode::ServerError));
+    }
+}
