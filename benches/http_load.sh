@@ -33,7 +33,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --quiet --features actix-web,hyper \
+cargo build --release --quiet --features axum,actix-web,hyper \
   --example server --example actix --example hyper
 
 # wrk reports latencies as 123.45us / 1.23ms / 1.02s: print milliseconds.

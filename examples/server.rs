@@ -2,11 +2,12 @@
 //! portcullis's public API: login and consent pages, the token, revocation,
 //! introspection, metadata and JWKS endpoints, and a protected `/api/me`.
 //!
-//! Run: `cargo run --example server` (listens on 127.0.0.1:9400 and prints
-//! demo clients and a demo user), or
-//! `cargo run --example server -- --addr 127.0.0.1:0 --seed seed.json`, and with
-//! `--features sqlite` (or `postgres`) `--database sqlite://auth.db` keeps clients,
-//! consent and tokens across restarts.
+//! Run: `cargo run --example server --features axum` (listens on
+//! 127.0.0.1:9400 and prints demo clients and a demo user), or
+//! `cargo run --example server --features axum -- --addr 127.0.0.1:0 --seed seed.json`,
+//! and with `--features axum,sqlite` (or `axum,postgres`)
+//! `-- --database sqlite://auth.db` keeps clients, consent and tokens across
+//! restarts.
 //!
 //! This file is only the axum wiring. The pages, sessions, seed file format
 //! and handlers are in `demo/mod.rs`, shared with `actix.rs` and `hyper.rs`.

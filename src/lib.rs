@@ -53,18 +53,26 @@
 //! | [`PasswordVerifier`] | resource-owner passwords (password grant) | [`MemoryUsers`] |
 //! | [`Clock`], [`RandomSource`] | time and randomness | [`SystemClock`], [`SystemRandom`] |
 //!
-//! The guides live in `docs/`: `getting-started.md` (the core API),
-//! `getting-started-axum.md`, `getting-started-actix-web.md`,
-//! `getting-started-hyper.md`, `getting-started-any-framework.md` (an
-//! adapter for a framework we don't ship), `implementing-a-store.md`,
-//! `architecture.md`,
-//! `requirements.md` (which test proves which requirement),
-//! `performance.md`, `operator.md` (the `portcullis` command of the
-//! `cli` feature), and `security.md` (the threat model, RFC 9700 point by
-//! point, the [`Throttle`] hook and what happens when a store fails).
+//! The guides in `docs/` are part of these docs, under [`guides`]:
+//! [`getting_started`](guides::getting_started) (the core API), one per
+//! shipped adapter, [`getting_started_any_framework`](guides::getting_started_any_framework)
+//! (an adapter for a framework we don't ship),
+//! [`implementing_a_store`](guides::implementing_a_store),
+//! [`architecture`](guides::architecture), [`security`](guides::security)
+//! (the threat model, RFC 9700 point by point, the [`Throttle`] hook and what
+//! happens when a store fails) and more.
+//!
+//! ## Cargo features
+//!
+//! None is on by default. Adapters: `axum`, `actix-web`, `hyper`. Stores:
+//! `sqlite`, `postgres`. `conformance`: the store conformance suite for your
+//! own stores. `cli`: the `portcullis` operator command. Items that need a
+//! feature say so in these docs.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly): a badge on every feature-gated item.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapters;
 mod bearer;
@@ -130,39 +138,90 @@ pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
 
-// The guides' code blocks, compiled and run by `cargo test --doc`.
+// The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-#[cfg(doctest)]
-#[doc = include_str!("../docs/getting-started.md")]
-struct GettingStartedDoctests;
+/// Renders one guide of `docs/` as an empty module. The link definitions
+/// come first, so they win over the guide's own (which point at files in
+/// the repository, for GitHub): links to another guide become links to its
+/// module, links to other files go to the file in the published crate.
+macro_rules! guide {
+    ($(#[$attr:meta])* $name:ident = $file:literal) => {
+        $(#[$attr])*
+        #[doc = "[getting-started.md]: crate::guides::getting_started"]
+        #[doc = "[getting-started-any-framework.md]: crate::guides::getting_started_any_framework"]
+        #[doc = "[implementing-a-store.md]: crate::guides::implementing_a_store"]
+        #[doc = "[jwt-and-keys.md]: crate::guides::jwt_and_keys"]
+        #[doc = "[security.md]: crate::guides::security"]
+        #[doc = "[architecture.md]: crate::guides::architecture"]
+        #[doc = "[performance.md]: crate::guides::performance"]
+        #[doc = "[requirements.md]: crate::guides::requirements"]
+        #[cfg_attr(feature = "axum", doc = "[getting-started-axum.md]: crate::guides::getting_started_axum")]
+        #[cfg_attr(feature = "actix-web", doc = "[getting-started-actix-web.md]: crate::guides::getting_started_actix_web")]
+        #[cfg_attr(feature = "hyper", doc = "[getting-started-hyper.md]: crate::guides::getting_started_hyper")]
+        #[cfg_attr(feature = "postgres", doc = "[sql-stores.md]: crate::guides::sql_stores")]
+        #[cfg_attr(feature = "cli", doc = "[operator.md]: crate::guides::operator")]
+        #[doc = concat!("[getting-started-axum.md]: ", source!("docs/getting-started-axum.md"))]
+        #[doc = concat!("[getting-started-actix-web.md]: ", source!("docs/getting-started-actix-web.md"))]
+        #[doc = concat!("[getting-started-hyper.md]: ", source!("docs/getting-started-hyper.md"))]
+        #[doc = concat!("[sql-stores.md]: ", source!("docs/sql-stores.md"))]
+        #[doc = concat!("[operator.md]: ", source!("docs/operator.md"))]
+        #[doc = concat!("[../SECURITY.md]: ", source!("SECURITY.md"))]
+        #[doc = concat!("[../examples/server.rs]: ", source!("examples/server.rs"))]
+        #[doc = concat!("[../src/adapters/]: ", source!("src/adapters/"))]
+        #[doc = ""]
+        #[doc = include_str!(concat!("../docs/", $file))]
+        pub mod $name {}
+    };
+}
 
-#[cfg(doctest)]
-#[doc = include_str!("../docs/implementing-a-store.md")]
-struct ImplementingAStoreDoctests;
+/// A file of this version of the published crate, in docs.rs's source view.
+macro_rules! source {
+    ($path:literal) => {
+        concat!(
+            "https://docs.rs/crate/portcullis/",
+            env!("CARGO_PKG_VERSION"),
+            "/source/",
+            $path
+        )
+    };
+}
 
-#[cfg(all(doctest, feature = "axum"))]
-#[doc = include_str!("../docs/getting-started-axum.md")]
-struct GettingStartedAxumDoctests;
-
-#[cfg(all(doctest, feature = "actix-web"))]
-#[doc = include_str!("../docs/getting-started-actix-web.md")]
-struct GettingStartedActixWebDoctests;
-
-#[cfg(all(doctest, feature = "hyper"))]
-#[doc = include_str!("../docs/getting-started-hyper.md")]
-struct GettingStartedHyperDoctests;
-
-#[cfg(doctest)]
-#[doc = include_str!("../docs/getting-started-any-framework.md")]
-struct GettingStartedAnyFrameworkDoctests;
-
-#[cfg(all(doctest, feature = "postgres"))]
-#[doc = include_str!("../docs/sql-stores.md")]
-struct SqlStoresDoctests;
-
-#[cfg(doctest)]
-#[doc = include_str!("../docs/jwt-and-keys.md")]
-struct JwtAndKeysDoctests;
+/// The guides from `docs/`, as they are in the repository.
+///
+/// Their Rust blocks are compiled (and, except for servers, run) by
+/// `cargo test --doc`; a guide for a feature is here when the feature is on
+/// (on docs.rs, all are).
+pub mod guides {
+    guide!(getting_started = "getting-started.md");
+    guide!(
+        #[cfg(feature = "axum")]
+        getting_started_axum = "getting-started-axum.md"
+    );
+    guide!(
+        #[cfg(feature = "actix-web")]
+        getting_started_actix_web = "getting-started-actix-web.md"
+    );
+    guide!(
+        #[cfg(feature = "hyper")]
+        getting_started_hyper = "getting-started-hyper.md"
+    );
+    guide!(getting_started_any_framework = "getting-started-any-framework.md");
+    guide!(implementing_a_store = "implementing-a-store.md");
+    guide!(
+        // Its example connects to PostgreSQL.
+        #[cfg(feature = "postgres")]
+        sql_stores = "sql-stores.md"
+    );
+    guide!(jwt_and_keys = "jwt-and-keys.md");
+    guide!(
+        #[cfg(feature = "cli")]
+        operator = "operator.md"
+    );
+    guide!(security = "security.md");
+    guide!(architecture = "architecture.md");
+    guide!(performance = "performance.md");
+    guide!(requirements = "requirements.md");
+}

@@ -67,15 +67,9 @@ impl Drop for Server {
     }
 }
 
+/// Built by the test when needed (`tests/common/examples.rs`).
 fn example_binary(framework: Framework) -> std::path::PathBuf {
-    // target/<profile>/deps/e2e-<hash> → target/<profile>/examples/<name>
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    dir.join("examples").join(format!(
-        "{}{}",
-        framework.example(),
-        std::env::consts::EXE_SUFFIX
-    ))
+    crate::examples::example(framework.example())
 }
 
 impl Server {
@@ -155,9 +149,7 @@ impl Server {
             .stderr(Stdio::from(log_file))
             .env("RUST_LOG", "debug")
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("example {framework:?} (built by cargo test --all-features): {e}")
-            });
+            .unwrap_or_else(|e| panic!("example {framework:?}: {e}"));
         let stdout = child.stdout.take().unwrap();
         let ready = tokio::task::spawn_blocking(move || {
             BufReader::new(stdout)

@@ -7,10 +7,10 @@
 //! framework's adapter, and `examples/tower.rs`, which serves it through the
 //! `tower` boundary alone (`Endpoints` and `BearerLayer` on hyper-util).
 //!
-//! The binaries are the ones `cargo test` builds beside this test; run the
-//! whole `cargo test --all-features` (not `--test e2e` alone, which does not
-//! rebuild examples) so every host exists and the SQLite tests find a
-//! `--database`-capable server.
+//! The example binaries are built by the test when needed
+//! (`tests/common/examples.rs`) with this test's features, so `--test e2e`
+//! runs on its own; `--all-features` gives every host and a
+//! `--database`-capable server for the SQLite tests.
 
 // Test harness: a failed precondition should fail the test loudly.
 #![allow(
@@ -20,6 +20,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../common/examples.rs"]
+mod examples;
 mod harness;
 mod throttle;
 
