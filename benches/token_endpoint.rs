@@ -171,6 +171,13 @@ const ROWS: &[Row] = &[
         Some(1.5),
     ),
     opaque(
+        "client_credentials issuance, no-op audit sink installed",
+        "portcullis_cc_events",
+        "floor_cc",
+        None,
+        None,
+    ),
+    opaque(
         "authorization code + PKCE redemption",
         "portcullis_code",
         "floor_code",

@@ -255,11 +255,34 @@ impl Portcullis {
     }
 
     pub fn with(config: Config, format: AccessTokenFormat, keys: Option<Arc<MemoryKeys>>) -> Self {
+        Self::built(config, format, keys, None)
+    }
+
+    /// The default server with an audit sink installed that does nothing:
+    /// what the event hook itself costs.
+    pub fn with_noop_events() -> Self {
+        Self::built(
+            Config::new(ISSUER),
+            AccessTokenFormat::Opaque,
+            None,
+            Some(Arc::new(NoopSink)),
+        )
+    }
+
+    fn built(
+        config: Config,
+        format: AccessTokenFormat,
+        keys: Option<Arc<MemoryKeys>>,
+        events: Option<Arc<dyn portcullis::EventSink>>,
+    ) -> Self {
         let rt = runtime();
         let store = Arc::new(MemoryStore::new());
         let mut builder = AuthorizationServer::builder(config).store(store.clone());
         if let Some(keys) = keys {
             builder = builder.key_provider(keys);
+        }
+        if let Some(events) = events {
+            builder = builder.events(events);
         }
         let server = Arc::new(builder.build().expect("server"));
         let scope = ScopeSet::parse(SCOPE).unwrap();
@@ -333,6 +356,15 @@ impl Default for Portcullis {
 /// `AuthorizationServer::token`, client_credentials, opaque or JWT by the
 /// client's format.
 pub struct PcIssue(pub Portcullis);
+
+/// An audit sink that looks at each event and keeps nothing.
+pub struct NoopSink;
+
+impl portcullis::EventSink for NoopSink {
+    fn event(&self, event: &portcullis::Event<'_>) {
+        black_box(event);
+    }
+}
 
 impl Op for PcIssue {
     fn run(&mut self) {
@@ -1899,6 +1931,7 @@ impl Op for OxBearer {
 /// `verify_*` are the signature alone, the yardstick of the JWT targets.
 pub const FUNCTIONS: &[&str] = &[
     "portcullis_cc",
+    "portcullis_cc_events",
     "floor_cc",
     "oxide_cc",
     "portcullis_code",
@@ -1956,6 +1989,7 @@ impl Fixtures {
         };
         match name {
             "portcullis_cc" => Box::new(PcIssue(Portcullis::new())),
+            "portcullis_cc_events" => Box::new(PcIssue(Portcullis::with_noop_events())),
             "floor_cc" => Box::new(FloorIssue(Floor::new())),
             "oxide_cc" => Box::new(OxIssue::new()),
             "portcullis_code" => Box::new(PcCode::new()),
