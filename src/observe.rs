@@ -80,6 +80,12 @@ const fn is_server_fault(cause: Cause) -> bool {
     )
 }
 
+/// A disabled client tried to authenticate: worth an operator's attention
+/// (a forgotten integration, or a leaked secret still in use).
+pub(crate) fn warn_disabled_client(client_id: &ClientId) {
+    tracing::warn!(%client_id, "disabled client attempted to authenticate");
+}
+
 /// Renders an error and logs its (static) cause: no request value can reach
 /// the log (RB-03).
 pub(crate) fn refuse(endpoint: &'static str, error: &Error) -> Response {

@@ -11,8 +11,6 @@
 //! ([`crate::routes`]); every answer is a core [`Response`].
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -33,9 +31,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub type ResponseBody = Full<Bytes>;
 
 /// The future of the services here.
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
 mod bearer;
+use bearer::BoxFuture;
 pub use bearer::{BearerLayer, RequireBearer};
 
 /// One `http` request with its body read, owned so that a core [`Request`]

@@ -44,7 +44,7 @@ pub(crate) async fn authenticate(
     }
     let client = cx.clients.find(&id).await?.ok_or_else(fail)?;
     if !client.is_enabled() {
-        crate::client::authenticate::warn_disabled(client.client_id());
+        crate::observe::warn_disabled_client(client.client_id());
         return Err(fail());
     }
     let signed = match client.token_endpoint_auth_method() {

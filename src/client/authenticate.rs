@@ -17,7 +17,7 @@ use crate::error::{Error, RequestFault};
 use crate::events::Event;
 use crate::http::Header;
 use crate::http::form::{decode_in_place, has_escapes};
-use crate::observe::record_client;
+use crate::observe::{record_client, warn_disabled_client};
 use crate::throttle::throttle_allows;
 
 /// Basic credentials are standard base64; tolerate missing padding.
@@ -215,16 +215,10 @@ pub(crate) async fn authenticate(
         return Err(fail());
     }
     if !client.is_enabled() {
-        warn_disabled(client.client_id());
+        warn_disabled_client(client.client_id());
         return Err(fail());
     }
     Ok(client)
-}
-
-/// A disabled client presented valid credentials: worth an operator's
-/// attention (a forgotten integration, or a leaked secret still in use).
-pub(crate) fn warn_disabled(client_id: &ClientId) {
-    tracing::warn!(%client_id, "disabled client attempted to authenticate");
 }
 
 /// The client credentials one request carries, as parsed from the form and

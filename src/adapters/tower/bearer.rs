@@ -1,13 +1,17 @@
 //! [`BearerLayer`]: a `tower::Layer` guarding a resource route with a bearer
 //! token carrying the required scopes; the core validates and answers.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::BoxFuture;
 use crate::http::Request;
 use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
+
+/// The boxed future of both services (the endpoints' and the guard's).
+pub(super) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A `tower::Layer` guarding a resource route: the request's bearer token
 /// (RFC 6750) must be valid and carry every required scope. If it does, the
