@@ -2,14 +2,12 @@
 //! validate an opaque token against the store or a JWT by signature and
 //! claims, check the required scopes (TK-04, TK-05).
 
-use tracing::Instrument as _;
-
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::context::Context;
 use crate::error::{BearerFault, Error};
 use crate::http::{Header, Request, Response};
-use crate::observe::{endpoint_span, record_cause};
+use crate::observe::{endpoint_span, in_span, record_cause};
 use crate::scope::ScopeSet;
 use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
@@ -141,7 +139,7 @@ pub(crate) async fn authenticate(
     required: &ScopeSet,
 ) -> Result<BearerToken, Response> {
     let span = endpoint_span("bearer");
-    let result = validate(cx, req, required).instrument(span.clone()).await;
+    let result = in_span!(span, validate(cx, req, required));
     match &result {
         Ok(token) => {
             if !span.is_disabled() {

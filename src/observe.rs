@@ -25,6 +25,20 @@ pub(crate) fn endpoint_span(endpoint: &'static str) -> Span {
     )
 }
 
+/// Awaits `$fut` inside `$span`. A disabled span (no subscriber interested)
+/// awaits the future as it is: no `Instrumented` wrapper, so the future is
+/// not moved once more and nothing is entered or exited on each poll.
+macro_rules! in_span {
+    ($span:expr, $fut:expr) => {
+        if $span.is_disabled() {
+            $fut.await
+        } else {
+            tracing::Instrument::instrument($fut, $span.clone()).await
+        }
+    };
+}
+pub(crate) use in_span;
+
 /// Records the authenticated (or asking) client on the current span.
 pub(crate) fn record_client(client_id: &ClientId) {
     let span = Span::current();

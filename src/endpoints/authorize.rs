@@ -15,9 +15,6 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use tracing::Instrument as _;
-
 use crate::client::Client;
 use crate::client::ClientId;
 use crate::context::Context;
@@ -26,7 +23,7 @@ use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
 use crate::http::{Method, Request, Response, form};
-use crate::observe::{endpoint_span, record_cause, record_client};
+use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -35,6 +32,7 @@ use crate::stores::{AuthorizationRequestStore, CodeRecord, Consent, SuspendedReq
 use crate::tokens::opaque::{TOKEN_LEN, mint};
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
+use serde::{Deserialize, Serialize};
 
 const PARAMS: [&str; 7] = [
     "response_type",
@@ -267,7 +265,7 @@ pub(crate) async fn handle(
     user: Option<&UserId>,
 ) -> AuthorizeStep {
     let span = endpoint_span("authorize");
-    let step = validate(cx, req, user).instrument(span.clone()).await;
+    let step = in_span!(span, validate(cx, req, user));
     let cause = match &step {
         AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r.cause(),
         AuthorizeStep::Login(_) | AuthorizeStep::Consent(_) => None,
@@ -486,7 +484,7 @@ fn refused(why: &'static str) -> AuthorizeStep {
 /// the authorization endpoint's span.
 pub(crate) async fn resume(cx: &Context, token: &str, user: Option<&UserId>) -> AuthorizeStep {
     let span = endpoint_span("authorize");
-    let step = take_back(cx, token, user).instrument(span.clone()).await;
+    let step = in_span!(span, take_back(cx, token, user));
     let cause = match &step {
         AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r.cause(),
         AuthorizeStep::Login(_) | AuthorizeStep::Consent(_) => None,

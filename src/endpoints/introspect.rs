@@ -2,14 +2,12 @@
 //! authentication; active tokens are described, anything else is only
 //! `{"active":false}` (IN-01).
 
-use tracing::Instrument as _;
-
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
-use crate::observe::{endpoint_span, record_outcome, refuse};
+use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
 use crate::scope::ScopeSet;
 use crate::tokens::TokenHash;
 
@@ -64,7 +62,7 @@ impl Active<'_> {
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("introspect");
-    let response = match run(cx, req).instrument(span.clone()).await {
+    let response = match in_span!(span, run(cx, req)) {
         Ok(body) => Response::json_no_store(200, body),
         Err(e) => refuse("introspect", &e),
     };

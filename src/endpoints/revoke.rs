@@ -2,14 +2,12 @@
 //! foreign tokens still get 200; revoking a refresh token revokes its grant
 //! (RV-01, RV-02).
 
-use tracing::Instrument as _;
-
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
-use crate::observe::{endpoint_span, record_outcome, refuse};
+use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
 use crate::tokens::TokenHash;
 
 const PARAMS: [&str; 6] = [
@@ -23,7 +21,7 @@ const PARAMS: [&str; 6] = [
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("revoke");
-    let response = match run(cx, req).instrument(span.clone()).await {
+    let response = match in_span!(span, run(cx, req)) {
         // RFC 7009 §2.2: 200 with an empty body.
         Ok(()) => Response::new(200, Vec::new()).with_header("Cache-Control", "no-store"),
         Err(e) => refuse("revoke", &e),

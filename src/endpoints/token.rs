@@ -3,8 +3,6 @@
 
 use std::io::Write as _;
 
-use tracing::Instrument as _;
-
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::form_post;
@@ -14,7 +12,7 @@ use crate::grant_type::GrantType;
 use crate::grants::dispatch;
 use crate::grants::issue::{Issued, TokenParams};
 use crate::http::{Request, Response};
-use crate::observe::{endpoint_span, record_grant_type, record_outcome, refuse};
+use crate::observe::{endpoint_span, in_span, record_grant_type, record_outcome, refuse};
 
 const PARAMS: [&str; 12] = [
     "grant_type",
@@ -33,7 +31,7 @@ const PARAMS: [&str; 12] = [
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("token");
-    let response = match run(cx, req).instrument(span.clone()).await {
+    let response = match in_span!(span, run(cx, req)) {
         Ok(issued) => render(&issued),
         Err(e) => refuse("token", &e),
     };
