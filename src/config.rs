@@ -132,6 +132,13 @@ pub struct Config {
     /// Whether bearer validation of a JWT access token also checks that it
     /// was not revoked (a store lookup; default `true`).
     pub jwt_revocation_check: bool,
+    /// Whether clients may authenticate with a signed JWT,
+    /// `private_key_jwt` or `client_secret_jwt` (default `true`; CA-08).
+    /// Each assertion's `jti` is accepted once, so this needs a
+    /// [`ReplayCache`](crate::ReplayCache): the builder refuses to build
+    /// without one. When `false`, metadata does not list these methods and
+    /// such clients cannot authenticate.
+    pub jwt_client_authentication: bool,
 }
 
 impl Config {
@@ -160,6 +167,7 @@ impl Config {
             key_cache_ttl: Duration::from_secs(60),
             leeway: Duration::from_secs(30),
             jwt_revocation_check: true,
+            jwt_client_authentication: true,
         }
     }
 
@@ -260,6 +268,7 @@ struct ConfigFile {
     #[serde(default, with = "crate::conversions::duration_secs::option")]
     leeway: Option<Duration>,
     jwt_revocation_check: Option<bool>,
+    jwt_client_authentication: Option<bool>,
 }
 
 #[cfg(feature = "serde")]
@@ -292,6 +301,9 @@ impl TryFrom<ConfigFile> for Config {
             key_cache_ttl: f.key_cache_ttl.unwrap_or(d.key_cache_ttl),
             leeway: f.leeway.unwrap_or(d.leeway),
             jwt_revocation_check: f.jwt_revocation_check.unwrap_or(d.jwt_revocation_check),
+            jwt_client_authentication: f
+                .jwt_client_authentication
+                .unwrap_or(d.jwt_client_authentication),
             issuer: d.issuer,
         };
         c.validate()?;

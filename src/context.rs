@@ -13,7 +13,8 @@ use crate::events::{Event, EventSink};
 use crate::keys::{KeyProvider, KeyRing};
 use crate::random::RandomSource;
 use crate::stores::{
-    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, TokenStore,
+    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache,
+    TokenStore,
 };
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
@@ -26,6 +27,8 @@ pub(crate) struct Context {
     pub(crate) tokens: Arc<dyn TokenStore>,
     pub(crate) consents: Option<Arc<dyn ConsentStore>>,
     pub(crate) requests: Option<Arc<dyn AuthorizationRequestStore>>,
+    /// Present whenever `Config::jwt_client_authentication` is on.
+    pub(crate) replay: Option<Arc<dyn ReplayCache>>,
     pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
@@ -44,6 +47,8 @@ pub(crate) struct Parts {
     pub(crate) tokens: Arc<dyn TokenStore>,
     pub(crate) consents: Option<Arc<dyn ConsentStore>>,
     pub(crate) requests: Option<Arc<dyn AuthorizationRequestStore>>,
+    /// Present whenever `Config::jwt_client_authentication` is on.
+    pub(crate) replay: Option<Arc<dyn ReplayCache>>,
     pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) random: Arc<dyn RandomSource>,
@@ -61,6 +66,7 @@ impl Context {
             tokens: p.tokens,
             consents: p.consents,
             requests: p.requests,
+            replay: p.replay,
             passwords: p.passwords,
             clock: p.clock,
             random: p.random,

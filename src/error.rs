@@ -390,9 +390,15 @@ pub enum ConfigError {
     /// The password grant is enabled but no `PasswordVerifier` was given.
     #[error("password grant enabled without a PasswordVerifier")]
     MissingPasswordVerifier,
-    /// A required component was not supplied to the builder.
-    #[error("missing component: {0}")]
-    Missing(&'static str),
+    /// A store trait that the server, or a feature it is configured with,
+    /// needs was not given to the builder.
+    #[error("no {store} given to the builder, but {needed_by} needs one")]
+    MissingStore {
+        /// The trait, e.g. `"ReplayCache"`.
+        store: &'static str,
+        /// What needs it, e.g. `"Config::jwt_client_authentication"`.
+        needed_by: &'static str,
+    },
     /// An endpoint path must start with `/`.
     #[error("endpoint path for {0} must start with '/'")]
     InvalidPath(&'static str),

@@ -9,7 +9,7 @@
 //! use std::sync::Arc;
 //! use portcullis::http::{Method, Request};
 //! use portcullis::{
-//!     AuthMethod, AuthorizationServer, Client, ClientId, ClientStore, Config, GrantType,
+//!     AuthMethod, AuthorizationServer, Client, ClientAdmin, ClientId, Config, GrantType,
 //!     MemoryStore, ScopeSet, generate_secret,
 //! };
 //!
@@ -27,7 +27,7 @@
 //!     .grant_type(GrantType::ClientCredentials)
 //!     .scope(ScopeSet::parse("invoices:read").unwrap())
 //!     .build()?;
-//! store.insert(client).await?;
+//! store.insert_client(client).await?;
 //!
 //! // What your framework adapter would build from the HTTP request:
 //! let body = format!(
@@ -45,13 +45,16 @@
 //!
 //! ## Traits you implement (or take ours)
 //!
-//! | trait | role | shipped |
-//! |---|---|---|
-//! | [`ClientStore`] | registered clients | [`MemoryStore`] |
-//! | [`TokenStore`] | codes and tokens, as hashes, with atomic exchange and rotation | [`MemoryStore`] |
-//! | [`ConsentStore`] | consent per user and client | [`MemoryStore`] |
-//! | [`PasswordVerifier`] | resource-owner passwords (password grant) | [`MemoryUsers`] |
-//! | [`Clock`], [`RandomSource`] | time and randomness | [`SystemClock`], [`SystemRandom`] |
+//! | trait | role | needed | shipped |
+//! |---|---|---|---|
+//! | [`ClientStore`] | registered clients, looked up by id | always | [`MemoryStore`], SQL stores |
+//! | [`TokenStore`] | codes and tokens, as hashes, with atomic exchange and rotation | always | [`MemoryStore`], SQL stores |
+//! | [`ConsentStore`] | consent per user and client | to remember consent | [`MemoryStore`], SQL stores |
+//! | [`ReplayCache`] | one-time ids (client assertion `jti`) | `Config::jwt_client_authentication` (default on) | [`MemoryStore`], SQL stores |
+//! | [`PasswordVerifier`] | resource-owner passwords | the password grant | [`MemoryUsers`] |
+//! | [`KeyProvider`] | signing keys | JWT access tokens, JWKS | [`MemoryKeys`], SQL stores |
+//! | [`ClientAdmin`], [`TokenAdmin`], [`ConsentAdmin`] | operator work: register clients, revoke by client or user, purge, list consent | never by the server; by the CLI and your admin code | [`MemoryStore`], SQL stores |
+//! | [`Clock`], [`RandomSource`] | time and randomness | always (defaulted) | [`SystemClock`], [`SystemRandom`] |
 //!
 //! The guides in `docs/` are part of these docs, under [`guides`]:
 //! [`getting_started`](guides::getting_started) (the core API), one per
@@ -129,8 +132,9 @@ pub use secret::Secret;
 pub use server::{AuthorizationServer, ServerBuilder};
 pub use stores::PasswordVerifier;
 pub use stores::{
-    AccessRecord, ClientStore, CodeRecord, Consent, ConsentStore, Exchange, MemoryKeys,
-    MemoryStore, MemoryUsers, NewTokens, PurgeCounts, RefreshRecord, Rotation, TokenStore,
+    AccessRecord, ClientAdmin, ClientStore, CodeRecord, Consent, ConsentAdmin, ConsentStore,
+    Exchange, MemoryKeys, MemoryStore, MemoryUsers, NewTokens, PurgeCounts, RefreshRecord,
+    ReplayCache, ReplayScope, Rotation, TokenAdmin, TokenStore,
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 pub use throttle::{Throttle, Verdict};

@@ -24,7 +24,8 @@ use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
-    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, TokenStore,
+    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache,
+    TokenStore,
 };
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
@@ -329,6 +330,12 @@ impl AuthorizationServer {
         self.cx.consents.as_deref()
     }
 
+    /// The replay cache, if one is in use (it is whenever
+    /// `Config::jwt_client_authentication` is on).
+    pub fn replay_cache(&self) -> Option<&dyn ReplayCache> {
+        self.cx.replay.as_deref()
+    }
+
     /// The server's clock.
     pub fn clock(&self) -> &dyn Clock {
         &*self.cx.clock
@@ -340,14 +347,17 @@ impl AuthorizationServer {
     }
 }
 
-/// Builds an [`AuthorizationServer`]. Stores are required; the clock and
-/// random source default to the system's.
+/// Builds an [`AuthorizationServer`]. A [`ClientStore`] and a
+/// [`TokenStore`] are always required; the other pieces only when the
+/// configuration uses them ([`ServerBuilder::build`] names what is
+/// missing). The clock and random source default to the system's.
 pub struct ServerBuilder {
     config: Config,
     clients: Option<Arc<dyn ClientStore>>,
     tokens: Option<Arc<dyn TokenStore>>,
     consents: Option<Arc<dyn ConsentStore>>,
     requests: Option<Arc<dyn AuthorizationRequestStore>>,
+    replay: Option<Arc<dyn ReplayCache>>,
     passwords: Option<Arc<dyn PasswordVerifier>>,
     keys: Option<Arc<dyn KeyProvider>>,
     claims_hook: Option<Arc<dyn ClaimsHook>>,
@@ -372,6 +382,7 @@ impl ServerBuilder {
             tokens: None,
             consents: None,
             requests: None,
+            replay: None,
             passwords: None,
             keys: None,
             claims_hook: None,
@@ -382,17 +393,20 @@ impl ServerBuilder {
         }
     }
 
-    /// Uses one store for clients, tokens, consent and suspended
-    /// authorization requests (e.g. `MemoryStore` or a SQL store).
+    /// Uses one store for clients, tokens, consent, suspended authorization
+    /// requests and the replay cache (e.g. `MemoryStore`, `SqliteStore`,
+    /// `PostgresStore`). A store with fewer traits goes in with the setters
+    /// below, one trait each.
     #[must_use]
     pub fn store<S>(mut self, store: Arc<S>) -> Self
     where
-        S: ClientStore + TokenStore + ConsentStore + AuthorizationRequestStore,
+        S: ClientStore + TokenStore + ConsentStore + AuthorizationRequestStore + ReplayCache,
     {
         self.clients = Some(store.clone());
         self.tokens = Some(store.clone());
         self.consents = Some(store.clone());
-        self.requests = Some(store);
+        self.requests = Some(store.clone());
+        self.replay = Some(store);
         self
     }
 
@@ -410,7 +424,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Sets the consent store.
+    /// Sets the consent store (optional: without one, consent is never
+    /// remembered).
     #[must_use]
     pub fn consent_store(mut self, store: Arc<dyn ConsentStore>) -> Self {
         self.consents = Some(store);
@@ -427,6 +442,14 @@ impl ServerBuilder {
         store: Arc<dyn AuthorizationRequestStore>,
     ) -> Self {
         self.requests = Some(store);
+        self
+    }
+
+    /// Sets the replay cache (needed while
+    /// `Config::jwt_client_authentication` is on, the default).
+    #[must_use]
+    pub fn replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.replay = Some(cache);
         self
     }
 
@@ -485,10 +508,24 @@ impl ServerBuilder {
     }
 
     /// Checks the configuration and the pieces, and builds the server.
+    ///
+    /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
+    /// [`ReplayCache`] while `Config::jwt_client_authentication` is on; a
+    /// [`PasswordVerifier`] while the password grant is offered. A missing
+    /// one is a [`ConfigError`] naming the trait and what needs it.
     pub fn build(self) -> Result<AuthorizationServer, ConfigError> {
         self.config.validate()?;
-        let clients = self.clients.ok_or(ConfigError::Missing("client store"))?;
-        let tokens = self.tokens.ok_or(ConfigError::Missing("token store"))?;
+        let missing = |store, needed_by| ConfigError::MissingStore { store, needed_by };
+        let clients = self
+            .clients
+            .ok_or(missing("ClientStore", "every server"))?;
+        let tokens = self.tokens.ok_or(missing("TokenStore", "every server"))?;
+        if self.config.jwt_client_authentication && self.replay.is_none() {
+            return Err(missing(
+                "ReplayCache",
+                "JWT client authentication (Config::jwt_client_authentication)",
+            ));
+        }
         if self.config.offers(GrantType::Password) && self.passwords.is_none() {
             return Err(ConfigError::MissingPasswordVerifier);
         }
@@ -500,6 +537,13 @@ impl ServerBuilder {
         } else {
             None
         };
+        // Likewise the replay cache: no JWT client authentication unless
+        // the metadata lists it.
+        let replay = if self.config.jwt_client_authentication {
+            self.replay
+        } else {
+            None
+        };
         Ok(AuthorizationServer {
             cx: Context::new(Parts {
                 config: self.config,
@@ -507,6 +551,7 @@ impl ServerBuilder {
                 tokens,
                 consents: self.consents,
                 requests: self.requests,
+                replay,
                 passwords,
                 clock: self.clock,
                 random: self.random,

@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::keys::Algorithm;
 use crate::keys::jwk::parse_jwks;
+use crate::stores::ReplayScope;
 use crate::tokens::jwt;
 
 /// `client_assertion_type` for JWT assertions.
@@ -30,6 +31,11 @@ pub(crate) async fn authenticate(
     presented_id: &mut Option<ClientId>,
 ) -> Result<Arc<Client>, Error> {
     let fail = || Error::ClientAuthentication { via_basic: false };
+    // Off in the configuration: the metadata does not list the method, and
+    // the builder gave no replay cache (it insists on one when this is on).
+    let Some(replay) = cx.replay.as_deref() else {
+        return Err(fail());
+    };
     let jws = jwt::parse(assertion).ok_or_else(fail)?;
     let claim = |name: &str| jws.claims.get(name).and_then(Value::as_str);
     let iss = claim("iss").ok_or_else(fail)?;
@@ -42,7 +48,7 @@ pub(crate) async fn authenticate(
     if !crate::throttle::throttle_allows(cx.throttle.as_deref(), &id).await {
         return Err(fail());
     }
-    let client = cx.clients.find(&id).await?.ok_or_else(fail)?;
+    let client = cx.clients.client(&id).await?.ok_or_else(fail)?;
     if !client.is_enabled() {
         crate::observe::warn_disabled_client(client.client_id());
         return Err(fail());
@@ -103,13 +109,16 @@ pub(crate) async fn authenticate(
     if !aud_ok || !live {
         return Err(fail());
     }
-    // RFC 7523 §3: a `jti` is accepted once; the store remembers it until
-    // the assertion expires.
+    // RFC 7523 §3: a `jti` is accepted once; the replay cache remembers it
+    // until the assertion expires.
     let jti = claim("jti")
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(fail)?;
     let expires = crate::clock::UnixTime::from_secs(exp.saturating_add(config.leeway.as_secs()));
-    if !cx.tokens.use_assertion_jti(&id, jti, expires).await? {
+    if !replay
+        .first_use(&ReplayScope::ClientAssertion(id), jti, expires)
+        .await?
+    {
         return Err(fail());
     }
     Ok(client)

@@ -191,7 +191,7 @@ pub(crate) async fn authenticate(
             if secret.is_some() && !throttle_allows(cx.throttle.as_deref(), client_id).await {
                 return Err(fail());
             }
-            cx.clients.find(client_id).await?
+            cx.clients.client(client_id).await?
         }
         None => None,
     };

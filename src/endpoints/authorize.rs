@@ -165,7 +165,7 @@ impl PendingAuthorization {
                     scope: self.request.scope.clone(),
                     granted_at: cx.clock.now(),
                 };
-                if let Err(e) = consents.grant(consent).await {
+                if let Err(e) = consents.grant_consent(consent).await {
                     return self.request.redirect_error(cx, &Error::Store(e));
                 }
                 cx.emit(|| Event::ConsentGranted {
@@ -311,7 +311,7 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> Aut
         return invalid(&Error::missing("client_id"));
     };
     record_client(&client_id);
-    let client = match cx.clients.find(&client_id).await {
+    let client = match cx.clients.client(&client_id).await {
         Ok(Some(c)) if c.is_enabled() => c,
         // CA-07: a disabled client is treated as unknown.
         Ok(_) => return invalid(&Error::invalid_param("client_id")),
@@ -377,7 +377,7 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> Aut
 async fn granted(cx: &Context, user: &UserId, client: &Client) -> Result<ScopeSet, Error> {
     match &cx.consents {
         Some(consents) if !client.skips_consent() => {
-            match consents.find(user, client.client_id()).await {
+            match consents.consent(user, client.client_id()).await {
                 Ok(found) => Ok(found.map(|c| c.scope).unwrap_or_default()),
                 Err(e) => Err(Error::Store(e)),
             }
@@ -526,7 +526,7 @@ async fn take_back(cx: &Context, token: &str, user: Option<&UserId>) -> Authoriz
         return invalid(&Error::Internal(InternalFault::InvalidStoredValue));
     };
     record_client(&client_id);
-    let client = match cx.clients.find(&client_id).await {
+    let client = match cx.clients.client(&client_id).await {
         Ok(Some(c)) if c.is_enabled() => c,
         Ok(_) => return invalid(&Error::invalid_param("client_id")),
         Err(e) => return invalid(&Error::Store(e)),

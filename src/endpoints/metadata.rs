@@ -24,9 +24,12 @@ struct Metadata<'a> {
     token_endpoint_auth_methods_supported: &'static [&'static str],
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
-    token_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
-    revocation_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
-    introspection_endpoint_auth_signing_alg_values_supported: &'static [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_endpoint_auth_signing_alg_values_supported: Option<&'static [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocation_endpoint_auth_signing_alg_values_supported: Option<&'static [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    introspection_endpoint_auth_signing_alg_values_supported: Option<&'static [&'static str]>,
     code_challenge_methods_supported: &'static [&'static str],
     authorization_response_iss_parameter_supported: bool,
 }
@@ -46,9 +49,18 @@ const ALL_METHODS: &[&str] = &[
     "client_secret_jwt",
     "none",
 ];
+/// Without JWT client authentication (`Config::jwt_client_authentication`).
+const SECRET_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post"];
+const ALL_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
 pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
     let code_flow = config.offers(GrantType::AuthorizationCode);
+    let jwt = config.jwt_client_authentication;
+    let (all_methods, secret_methods, assertion_algs) = if jwt {
+        (ALL_METHODS, SECRET_METHODS, Some(ASSERTION_ALGS))
+    } else {
+        (ALL_METHODS_NO_JWT, SECRET_METHODS_NO_JWT, None)
+    };
     let m = Metadata {
         issuer: &config.issuer,
         authorization_endpoint: code_flow.then(|| config.url(&config.paths.authorization)),
@@ -68,12 +80,12 @@ pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
             .filter(|g| config.offers(*g))
             .map(GrantType::as_str)
             .collect(),
-        token_endpoint_auth_methods_supported: ALL_METHODS,
-        revocation_endpoint_auth_methods_supported: ALL_METHODS,
-        introspection_endpoint_auth_methods_supported: SECRET_METHODS,
-        token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-        revocation_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
-        introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+        token_endpoint_auth_methods_supported: all_methods,
+        revocation_endpoint_auth_methods_supported: all_methods,
+        introspection_endpoint_auth_methods_supported: secret_methods,
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs,
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs,
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs,
         code_challenge_methods_supported: if config.dangerous_allow_plain_pkce {
             &["S256", "plain"]
         } else {

@@ -1,34 +1,53 @@
-//! The store conformance suite: the contract of [`ClientStore`],
-//! [`TokenStore`] and [`ConsentStore`], checked against a real store. We run
-//! it against every store we ship; run it against yours:
+//! The store conformance suite: the contract of every store trait, one
+//! clause at a time, checked against a real store. We run it against every
+//! store we ship (`tests/stores`); run it against yours.
 //!
-//! ```no_run
-//! # async fn demo() {
-//! let store = std::sync::Arc::new(portcullis::MemoryStore::new());
-//! portcullis::stores::conformance::run(store).await.unwrap();
+//! In a test file of your crate (with `portcullis` as a dev-dependency with
+//! the `conformance` feature), one macro call gives one `#[test]` per
+//! clause, grouped in a module per trait, so a failure names its trait and
+//! clause and the other clauses still run:
+//!
+//! ```
+//! // tests/store.rs
+//! async fn my_store() -> portcullis::MemoryStore {
+//!     portcullis::MemoryStore::new() // connect, migrate, …
+//! }
+//!
+//! portcullis::store_conformance!(my_store => ClientStore, TokenStore, ReplayCache);
+//! // → client_store::unknown_client_is_none, token_store::exchange_is_won_once, …
+//! # fn main() -> Result<(), portcullis::stores::conformance::Failure> {
+//! #     token_store::run_all()
 //! # }
 //! ```
 //!
-//! Every check uses fresh random ids, so the suite may run against a shared
-//! database. The concurrency clauses (AC-04, RT-04) spawn tasks: run it on a
-//! multi-threaded tokio runtime.
+//! List the traits your store implements: `ClientStore`, `ClientAdmin`,
+//! `TokenStore`, `TokenAdmin`, `ConsentStore`, `ConsentAdmin`,
+//! `ReplayCache`, `AuthorizationRequestStore`, `KeyProvider` (an `*Admin`
+//! section needs its protocol
+//! trait too: it checks through both). The factory is an `async fn` (or a
+//! closure returning a future) that makes the store; each clause calls it
+//! once, on its own multi-threaded tokio runtime. Clauses use fresh random
+//! ids, so they may share one database and run in parallel; a factory that
+//! hands each clause a fresh store works as well. Each module also has
+//! `run_all()`, which runs its clauses in order and stops at the first
+//! failure.
+//!
+//! The clauses are public `async fn`s in the modules below ([`token_store`]
+//! and so on), taking an `Arc` of the store, for a harness of your own.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::grant_type::GrantType;
-use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::random::{RandomSource, SystemRandom};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
-use crate::stores::{
-    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
-    Exchange, NewTokens, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
-};
+use crate::stores::{AccessRecord, CodeRecord, NewTokens, RefreshRecord};
 use crate::tokens::AccessTokenFormat;
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -50,12 +69,13 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-type Outcome = Result<(), Failure>;
+/// What a clause returns.
+pub type Outcome = Result<(), Failure>;
 
 macro_rules! ensure {
     ($check:expr, $cond:expr, $($detail:tt)+) => {
         if !$cond {
-            return Err(Failure { check: $check, detail: format!($($detail)+) });
+            return Err($crate::stores::conformance::Failure { check: $check, detail: format!($($detail)+) });
         }
     };
 }
@@ -70,267 +90,1293 @@ fn store_ok<T>(check: &'static str, r: Result<T, crate::error::StoreError>) -> R
     })
 }
 
-/// Runs every check. Stops at the first broken clause.
-pub async fn run<S>(store: Arc<S>) -> Outcome
+fn fail(check: &'static str, detail: impl fmt::Display) -> Failure {
+    Failure {
+        check,
+        detail: detail.to_string(),
+    }
+}
+
+/// Runs one clause: builds a multi-threaded tokio runtime (the concurrency
+/// clauses spawn tasks), makes the store with `factory` on it, and checks
+/// `clause`. What the macro's tests call.
+pub fn run_clause<S, F, Fut, C, CFut>(factory: F, clause: C) -> Outcome
 where
-    S: ClientStore + TokenStore + ConsentStore,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = S>,
+    C: FnOnce(Arc<S>) -> CFut,
+    CFut: Future<Output = Outcome>,
 {
-    let f = Fixture::new()?;
-    clients(&*store, &f).await?;
-    codes(&*store, &f).await?;
-    tokens(&*store, &f).await?;
-    revocation(&*store, &f).await?;
-    purge(&*store, &f).await?;
-    consent(&*store, &f).await?;
-    atomic_failure_leaves_nothing(&*store, &f).await?;
-    assertion_jtis(&*store, &f).await?;
-    concurrent_exchange(store.clone(), &f).await?;
-    concurrent_rotation(store.clone(), &f).await?;
-    concurrent_jti(store, &f).await?;
-    Ok(())
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .map_err(|e| fail("runtime", e))?;
+    runtime.block_on(async move { clause(Arc::new(factory().await)).await })
 }
 
-/// Runs the [`KeyProvider`] checks: records round-trip with their private
-/// key, retirement and deletion work, duplicates are refused.
-pub async fn run_keys<K: KeyProvider>(provider: Arc<K>) -> Outcome {
-    const C: &str = "keys (JW-01)";
-    let f = Fixture::new()?;
-    let kid = KeyId::parse(&f.unique("kid")).ok_or_else(|| fixture_failure("key id"))?;
-    let key = KeyRecord::generate(
-        Algorithm::Es256,
-        kid.clone(),
-        f.now,
-        f.now.plus(Duration::from_secs(10)),
-    )
-    .map_err(|e| Failure {
-        check: C,
-        detail: e.to_string(),
-    })?;
-    store_ok(C, provider.insert_key(key.clone()).await)?;
-    ensure!(
-        C,
-        provider.insert_key(key.clone()).await.is_err(),
-        "duplicate kid must fail"
-    );
-    let found = store_ok(C, provider.keys().await)?
-        .into_iter()
-        .find(|k| k.kid == kid);
-    ensure!(
-        C,
-        found.as_ref() == Some(&key),
-        "key must round-trip: {found:?}"
-    );
-    ensure!(
-        C,
-        store_ok(
-            C,
-            provider
-                .retire_key(
-                    &kid,
-                    f.now.plus(Duration::from_secs(20)),
-                    f.now.plus(Duration::from_secs(30))
-                )
-                .await
-        )?,
-        "retire must return true"
-    );
-    let found = store_ok(C, provider.keys().await)?
-        .into_iter()
-        .find(|k| k.kid == kid);
-    ensure!(
-        C,
-        found.is_some_and(|k| k.not_after == Some(f.now.plus(Duration::from_secs(20)))
-            && k.drop_after == Some(f.now.plus(Duration::from_secs(30)))),
-        "retirement not stored"
-    );
-    let ghost = KeyId::parse(&f.unique("kid")).ok_or_else(|| fixture_failure("key id"))?;
-    ensure!(
-        C,
-        !store_ok(C, provider.retire_key(&ghost, f.now, f.now).await)?,
-        "retiring a missing key must return false"
-    );
-    ensure!(
-        C,
-        store_ok(C, provider.delete_key(&kid).await)?,
-        "delete must return true"
-    );
-    ensure!(
-        C,
-        !store_ok(C, provider.keys().await)?
-            .iter()
-            .any(|k| k.kid == kid),
-        "deleted key still listed"
-    );
-    ensure!(
-        C,
-        !store_ok(C, provider.delete_key(&kid).await)?,
-        "second delete must return false"
-    );
-    Ok(())
+/// One `#[test]` per clause of each listed store trait, in a module per
+/// trait (`client_store`, `client_admin`, `token_store`, `token_admin`,
+/// `consent_store`, `consent_admin`, `replay_cache`,
+/// `authorization_request_store`, `key_provider`), for
+/// the store `factory` makes. See the [module docs](crate::stores::conformance).
+///
+/// ```
+/// async fn store() -> portcullis::MemoryStore {
+///     portcullis::MemoryStore::new()
+/// }
+/// portcullis::store_conformance!(store => ConsentStore, ConsentAdmin);
+/// # fn main() -> Result<(), portcullis::stores::conformance::Failure> {
+/// #     consent_store::run_all()?;
+/// #     consent_admin::run_all()
+/// # }
+/// ```
+#[macro_export]
+macro_rules! store_conformance {
+    ($factory:path => $($section:ident),+ $(,)?) => {
+        $( $crate::__conformance_section!($section, $factory); )+
+    };
 }
 
-async fn assertion_jtis<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "assertion jti (CA-08)";
-    let (a, b) = (f.client_id()?, f.client_id()?);
-    let jti = f.unique("jti");
-    ensure!(
-        C,
-        store_ok(
-            C,
-            store
-                .use_assertion_jti(&a, &jti, f.now.plus(Duration::from_secs(60)))
-                .await
-        )?,
-        "first use must be accepted"
-    );
-    ensure!(
-        C,
-        !store_ok(
-            C,
-            store
-                .use_assertion_jti(&a, &jti, f.now.plus(Duration::from_secs(60)))
-                .await
-        )?,
-        "replayed jti accepted"
-    );
-    ensure!(
-        C,
-        store_ok(
-            C,
-            store
-                .use_assertion_jti(&b, &jti, f.now.plus(Duration::from_secs(60)))
-                .await
-        )?,
-        "jti is per client"
-    );
-    Ok(())
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_section {
+    (ClientStore, $f:path) => {
+        $crate::__conformance_tests!(client_store, $f, [unknown_client_is_none]);
+    };
+    (ClientAdmin, $f:path) => {
+        $crate::__conformance_tests!(client_admin, $f, [
+            inserted_client_round_trips,
+            duplicate_insert_fails,
+            update_replaces_the_client,
+            update_of_a_missing_client_is_false,
+            list_includes_the_client,
+            jwt_clients_keep_their_keys,
+            delete_removes_the_client
+        ]);
+    };
+    (TokenStore, $f:path) => {
+        $crate::__conformance_tests!(token_store, $f, [
+            unknown_hashes_are_none,
+            code_round_trips_and_duplicates_fail,
+            exchange_is_won_once,
+            exchange_of_an_unknown_code,
+            tokens_round_trip_by_kind,
+            duplicate_issue_fails,
+            rotation_is_won_once,
+            revoke_access_of_one_token,
+            revoke_grant_takes_the_family,
+            failed_exchange_changes_nothing,
+            concurrent_exchange_has_one_winner,
+            concurrent_rotation_has_one_winner
+        ]);
+    };
+    (TokenAdmin, $f:path) => {
+        $crate::__conformance_tests!(token_admin, $f, [
+            revoke_user_takes_only_that_user,
+            revoke_client_takes_only_that_client,
+            purge_removes_only_the_expired
+        ]);
+    };
+    (ConsentStore, $f:path) => {
+        $crate::__conformance_tests!(consent_store, $f, [
+            no_consent_is_none,
+            grants_accumulate
+        ]);
+    };
+    (ConsentAdmin, $f:path) => {
+        $crate::__conformance_tests!(consent_admin, $f, [
+            list_by_user,
+            revoke_withdraws_one_client
+        ]);
+    };
+    (ReplayCache, $f:path) => {
+        $crate::__conformance_tests!(replay_cache, $f, [
+            second_use_is_a_replay,
+            ids_are_per_scope,
+            concurrent_first_use_has_one_winner,
+            purge_forgets_only_the_expired
+        ]);
+    };
+    (AuthorizationRequestStore, $f:path) => {
+        $crate::__conformance_tests!(authorization_request_store, $f, [
+            request_round_trips_and_is_taken_once,
+            duplicate_insert_fails,
+            expired_request_is_still_taken,
+            concurrent_take_has_one_winner
+        ]);
+    };
+    (KeyProvider, $f:path) => {
+        $crate::__conformance_tests!(key_provider, $f, [
+            key_round_trips_and_duplicates_fail,
+            retire_and_delete
+        ]);
+    };
 }
 
-async fn concurrent_jti<S: TokenStore>(store: Arc<S>, f: &Fixture) -> Outcome {
-    const C: &str = "concurrent assertion jti (CA-08)";
-    let (client, jti) = (f.client_id()?, f.unique("jti"));
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (store, client, jti, exp) = (
-            store.clone(),
-            client.clone(),
-            jti.clone(),
-            f.now.plus(Duration::from_secs(60)),
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($module:ident, $f:path, [$($clause:ident),+ $(,)?]) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[test]
+                fn $clause() -> ::core::result::Result<(), $crate::stores::conformance::Failure> {
+                    $crate::stores::conformance::run_clause(
+                        $f,
+                        $crate::stores::conformance::$module::$clause,
+                    )
+                }
+            )+
+
+            /// Runs every clause of this section in order; stops at the
+            /// first failure.
+            #[allow(dead_code)]
+            pub fn run_all() -> ::core::result::Result<(), $crate::stores::conformance::Failure> {
+                $(
+                    $crate::stores::conformance::run_clause(
+                        $f,
+                        $crate::stores::conformance::$module::$clause,
+                    )?;
+                )+
+                Ok(())
+            }
+        }
+    };
+}
+
+/// [`ClientStore`](crate::ClientStore) clauses.
+pub mod client_store {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, store_ok};
+    use crate::stores::ClientStore;
+
+    /// An unknown client is `Ok(None)`, not an error.
+    pub async fn unknown_client_is_none<S: ClientStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ClientStore: unknown client";
+        let f = Fixture::new();
+        ensure!(
+            C,
+            store_ok(C, store.client(&f.client_id()?).await)?.is_none(),
+            "unknown client must be Ok(None)"
         );
-        tasks.push(tokio::spawn(async move {
-            store.use_assertion_jti(&client, &jti, exp).await
-        }));
+        Ok(())
     }
-    let mut accepted = 0;
-    for t in tasks {
-        let r = t.await.map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-        if store_ok(C, r)? {
-            accepted += 1;
+}
+
+/// [`ClientAdmin`](crate::ClientAdmin) clauses, read back through
+/// [`ClientStore`](crate::ClientStore).
+pub mod client_admin {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::client::{Client, ClientId};
+    use crate::grant_type::GrantType;
+    use crate::stores::{ClientAdmin, ClientStore};
+
+    async fn inserted<S: ClientStore + ClientAdmin>(
+        c: &'static str,
+        store: &S,
+        f: &Fixture,
+    ) -> Result<(ClientId, Arc<Client>), super::Failure> {
+        let client = f.full_client(c)?;
+        let id = client.client_id().clone();
+        store_ok(c, store.insert_client(client).await)?;
+        let found = store_ok(c, store.client(&id).await)?
+            .ok_or_else(|| fail(c, "inserted client not found"))?;
+        Ok((id, found))
+    }
+
+    /// Every field of an inserted client comes back as stored; the secret
+    /// only as its hash (CA-05).
+    pub async fn inserted_client_round_trips<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: insert round-trips";
+        let f = Fixture::new();
+        let (_, found) = inserted(C, &*store, &f).await?;
+        f.check_full_client(C, &found)
+    }
+
+    /// Inserting an id twice fails.
+    pub async fn duplicate_insert_fails<S: ClientStore + ClientAdmin>(store: Arc<S>) -> Outcome {
+        const C: &str = "ClientAdmin: duplicate insert";
+        let f = Fixture::new();
+        let (_, found) = inserted(C, &*store, &f).await?;
+        ensure!(
+            C,
+            store.insert_client((*found).clone()).await.is_err(),
+            "duplicate insert must fail"
+        );
+        Ok(())
+    }
+
+    /// `update_client` replaces the whole client, child rows included.
+    pub async fn update_replaces_the_client<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: update";
+        let f = Fixture::new();
+        let (id, found) = inserted(C, &*store, &f).await?;
+        let changed = (*found)
+            .clone()
+            .into_builder()
+            .enabled(false)
+            .remove_redirect_uri(&f.uri(C, "http://127.0.0.1/cb")?)
+            .remove_grant_type(GrantType::RefreshToken)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(changed).await)?,
+            "update of an existing client must return true"
+        );
+        let found = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "updated client vanished"))?;
+        ensure!(
+            C,
+            !found.is_enabled()
+                && found.redirect_uris().len() == 1
+                && !found.allows_grant(GrantType::RefreshToken),
+            "update not applied"
+        );
+        Ok(())
+    }
+
+    /// Updating an unknown client is `Ok(false)` and stores nothing.
+    pub async fn update_of_a_missing_client_is_false<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: update of a missing client";
+        let f = Fixture::new();
+        let ghost = Client::public(f.client_id()?)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let id = ghost.client_id().clone();
+        ensure!(
+            C,
+            !store_ok(C, store.update_client(ghost).await)?,
+            "update of a missing client must return false"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.client(&id).await)?.is_none(),
+            "update of a missing client inserted it"
+        );
+        Ok(())
+    }
+
+    /// `clients()` lists an inserted client, ordered by id.
+    pub async fn list_includes_the_client<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: list";
+        let f = Fixture::new();
+        let (id, _) = inserted(C, &*store, &f).await?;
+        let (other, _) = inserted(C, &*store, &f).await?;
+        let listed = store_ok(C, store.clients().await)?;
+        let ids: Vec<&ClientId> = listed.iter().map(|c| c.client_id()).collect();
+        ensure!(
+            C,
+            ids.contains(&&id) && ids.contains(&&other),
+            "list must include both clients"
+        );
+        ensure!(
+            C,
+            ids.windows(2).all(|w| w[0] <= w[1]),
+            "list must be ordered by id"
+        );
+        Ok(())
+    }
+
+    /// A `private_key_jwt` client keeps its JWKS, a `client_secret_jwt`
+    /// one its key (CA-08).
+    pub async fn jwt_clients_keep_their_keys<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: JWT clients";
+        let f = Fixture::new();
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let pk = Client::private_key_jwt(f.client_id()?, jwks)
+            .grant_type(GrantType::ClientCredentials)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let sj =
+            Client::client_secret_jwt(f.client_id()?, crate::secret::Secret::new("k".repeat(32)))
+                .build()
+                .map_err(|e| fail(C, e))?;
+        for c in [pk, sj] {
+            store_ok(C, store.insert_client(c.clone()).await)?;
+            let back = store_ok(C, store.client(c.client_id()).await)?
+                .ok_or_else(|| fail(C, "JWT client not found"))?;
+            ensure!(
+                C,
+                back.token_endpoint_auth_method() == c.token_endpoint_auth_method(),
+                "auth method of a JWT client"
+            );
+            ensure!(
+                C,
+                back.jwks() == c.jwks() && back.jwt_secret() == c.jwt_secret(),
+                "JWKS / JWT secret must round-trip"
+            );
+        }
+        Ok(())
+    }
+
+    /// `delete_client` removes the client once: `true`, then `false`.
+    pub async fn delete_removes_the_client<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: delete";
+        let f = Fixture::new();
+        let (id, _) = inserted(C, &*store, &f).await?;
+        ensure!(
+            C,
+            store_ok(C, store.delete_client(&id).await)?,
+            "delete must return true"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.client(&id).await)?.is_none(),
+            "deleted client still found"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.delete_client(&id).await)?,
+            "second delete must return false"
+        );
+        Ok(())
+    }
+}
+
+/// [`TokenStore`](crate::TokenStore) clauses: the protocol steps (AC-01,
+/// AC-02, AC-04, RT-02, RT-04, RB-02, RV-02, TK-02).
+pub mod token_store {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::stores::{Exchange, Rotation, TokenStore};
+    use crate::tokens::GrantId;
+
+    /// Unknown hashes are `Ok(None)` for codes, access and refresh tokens.
+    pub async fn unknown_hashes_are_none<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: unknown hashes (TK-02)";
+        let f = Fixture::new();
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&f.hash()).await)?.is_none(),
+            "unknown code must be Ok(None)"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&f.hash()).await)?.is_none(),
+            "unknown access token must be Ok(None)"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&f.hash()).await)?.is_none(),
+            "unknown refresh token must be Ok(None)"
+        );
+        Ok(())
+    }
+
+    /// A code comes back as inserted; a second insert of its hash fails.
+    pub async fn code_round_trips_and_duplicates_fail<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: codes (AC-01, TK-02)";
+        let f = Fixture::new();
+        let code = f.code(&f.client_id()?, &f.user()?, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        ensure!(
+            C,
+            store.insert_code(code.clone()).await.is_err(),
+            "duplicate code must fail"
+        );
+        let found = store_ok(C, store.find_code(&code.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&code),
+            "code must round-trip: {found:?}"
+        );
+        Ok(())
+    }
+
+    /// The first exchange issues and stores the tokens; the code then
+    /// reads as used and a second exchange is `AlreadyUsed(grant)` (AC-02).
+    pub async fn exchange_is_won_once<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: exchange (AC-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let tokens = f.tokens(code.grant, &client, Some(&user), 3600);
+        let outcome = store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
+        ensure!(
+            C,
+            outcome == Exchange::Issued,
+            "first exchange: {outcome:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&code.hash).await)?.is_some_and(|c| c.used),
+            "exchanged code must read as used"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&tokens.access.hash).await)?.as_ref()
+                == Some(&tokens.access),
+            "exchange must store the access token"
+        );
+        let again = f.tokens(code.grant, &client, Some(&user), 3600);
+        let outcome = store_ok(C, store.exchange_code(&code.hash, again.clone()).await)?;
+        ensure!(
+            C,
+            outcome == Exchange::AlreadyUsed(code.grant),
+            "second exchange: {outcome:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&again.access.hash).await)?.is_none(),
+            "a lost exchange stored its tokens"
+        );
+        Ok(())
+    }
+
+    /// Exchanging an unknown code is `Unknown` and stores nothing.
+    pub async fn exchange_of_an_unknown_code<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: exchange of an unknown code";
+        let f = Fixture::new();
+        let client = f.client_id()?;
+        let tokens = f.tokens(GrantId::derive(&f.hash()), &client, None, 60);
+        let outcome = store_ok(C, store.exchange_code(&f.hash(), tokens.clone()).await)?;
+        ensure!(
+            C,
+            outcome == Exchange::Unknown,
+            "unknown code exchange: {outcome:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&tokens.access.hash).await)?.is_none(),
+            "an unknown code's exchange stored tokens"
+        );
+        Ok(())
+    }
+
+    /// Issued tokens come back as stored, each under its own kind: a
+    /// refresh token's hash is no access token.
+    pub async fn tokens_round_trip_by_kind<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: tokens (TK-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let tokens = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(tokens.clone()).await)?;
+        let refresh = f.refresh_of(C, &tokens)?;
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&tokens.access.hash).await)?.as_ref()
+                == Some(&tokens.access),
+            "access token must round-trip"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&refresh.hash).await)?.as_ref() == Some(&refresh),
+            "refresh token must round-trip"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&refresh.hash).await)?.is_none(),
+            "a refresh token is not an access token"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&tokens.access.hash).await)?.is_none(),
+            "an access token is not a refresh token"
+        );
+        Ok(())
+    }
+
+    /// Issuing a hash that is already stored fails and stores nothing of
+    /// the request (all or nothing).
+    pub async fn duplicate_issue_fails<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: duplicate issue (RB-02)";
+        let f = Fixture::new();
+        let client = f.client_id()?;
+        let first = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
+        store_ok(C, store.issue(first.clone()).await)?;
+        let mut clash = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
+        clash.refresh = first.refresh.clone();
+        ensure!(
+            C,
+            store.issue(clash.clone()).await.is_err(),
+            "a duplicate refresh hash must fail"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&clash.access.hash).await)?.is_none(),
+            "a failed issue stored its access token"
+        );
+        Ok(())
+    }
+
+    /// Rotation stores the successor unused and marks the old token used;
+    /// rotating it again is `Replayed(grant)` (RT-02), an unknown one
+    /// `Unknown`.
+    pub async fn rotation_is_won_once<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: rotation (RT-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let first = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(first.clone()).await)?;
+        let refresh = f.refresh_of(C, &first)?;
+        let next = f.tokens(refresh.grant, &client, Some(&user), 3600);
+        let r = store_ok(C, store.rotate_refresh(&refresh.hash, next.clone()).await)?;
+        ensure!(C, r == Rotation::Rotated, "first rotation: {r:?}");
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&refresh.hash).await)?.is_some_and(|r| r.used),
+            "rotated token must read as used"
+        );
+        let successor = f.refresh_of(C, &next)?;
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&successor.hash).await)?.is_some_and(|r| !r.used),
+            "successor must be stored unused"
+        );
+        let again = f.tokens(refresh.grant, &client, Some(&user), 60);
+        let r = store_ok(C, store.rotate_refresh(&refresh.hash, again).await)?;
+        ensure!(
+            C,
+            r == Rotation::Replayed(refresh.grant),
+            "replayed rotation: {r:?}"
+        );
+        let unknown = f.tokens(refresh.grant, &client, None, 60);
+        let r = store_ok(C, store.rotate_refresh(&f.hash(), unknown).await)?;
+        ensure!(C, r == Rotation::Unknown, "unknown rotation: {r:?}");
+        Ok(())
+    }
+
+    /// `revoke_access` removes one access token and nothing else; an
+    /// unknown hash is not an error.
+    pub async fn revoke_access_of_one_token<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: revoke_access (RV-02)";
+        let f = Fixture::new();
+        let client = f.client_id()?;
+        let grant = GrantId::derive(&f.hash());
+        let (lone, sibling) = (
+            f.tokens(grant, &client, None, 3600),
+            f.tokens(grant, &client, None, 3600),
+        );
+        store_ok(C, store.issue(lone.clone()).await)?;
+        store_ok(C, store.issue(sibling.clone()).await)?;
+        store_ok(C, store.revoke_access(&lone.access.hash).await)?;
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&lone.access.hash).await)?.is_none(),
+            "revoked access token still found"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&sibling.access.hash).await)?.is_some(),
+            "another token of the grant was revoked"
+        );
+        store_ok(C, store.revoke_access(&f.hash()).await)?;
+        Ok(())
+    }
+
+    /// `revoke_grant` takes the code and every token of the grant,
+    /// rotations included, and nothing of another grant (AC-02, RT-02).
+    pub async fn revoke_grant_takes_the_family<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: revoke_grant (AC-02, RT-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let family = f.tokens(code.grant, &client, Some(&user), 3600);
+        store_ok(C, store.exchange_code(&code.hash, family.clone()).await)?;
+        let first_refresh = f.refresh_of(C, &family)?;
+        let rotated = f.tokens(code.grant, &client, Some(&user), 3600);
+        store_ok(
+            C,
+            store
+                .rotate_refresh(&first_refresh.hash, rotated.clone())
+                .await,
+        )?;
+        let bystander = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(bystander.clone()).await)?;
+        store_ok(C, store.revoke_grant(&code.grant).await)?;
+        for t in [&family, &rotated] {
+            ensure!(
+                C,
+                store_ok(C, store.find_access(&t.access.hash).await)?.is_none(),
+                "grant's access token survived"
+            );
+            let r = f.refresh_of(C, t)?;
+            ensure!(
+                C,
+                store_ok(C, store.find_refresh(&r.hash).await)?.is_none_or(|r| r.used),
+                "grant's refresh token survived unused"
+            );
+        }
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&code.hash).await)?.is_none_or(|c| c.used),
+            "grant's code survived unused"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&bystander.access.hash).await)?.is_some(),
+            "another grant was revoked"
+        );
+        Ok(())
+    }
+
+    /// An exchange whose tokens cannot be stored fails and leaves the code
+    /// unused and no token stored (RB-02).
+    pub async fn failed_exchange_changes_nothing<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: all or nothing (RB-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let existing = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
+        store_ok(C, store.issue(existing.clone()).await)?;
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        // The new refresh token collides with a stored one: the exchange fails.
+        let mut clash = f.tokens(code.grant, &client, Some(&user), 3600);
+        clash.refresh = existing.refresh.clone();
+        ensure!(
+            C,
+            store
+                .exchange_code(&code.hash, clash.clone())
+                .await
+                .is_err(),
+            "a failing exchange must report an error"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&code.hash).await)?.is_some_and(|c| !c.used),
+            "failed exchange consumed the code"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&clash.access.hash).await)?.is_none(),
+            "failed exchange stored a token"
+        );
+        Ok(())
+    }
+
+    /// Of 20 concurrent exchanges of one code, exactly one wins (AC-04).
+    pub async fn concurrent_exchange_has_one_winner<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: concurrent exchange (AC-04)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (store, tokens, hash) = (
+                store.clone(),
+                f.tokens(code.grant, &client, Some(&user), 3600),
+                code.hash,
+            );
+            tasks.push(tokio::spawn(async move {
+                store.exchange_code(&hash, tokens).await
+            }));
+        }
+        let mut issued = 0;
+        for t in tasks {
+            if store_ok(C, t.await.map_err(|e| fail(C, e))?)? == Exchange::Issued {
+                issued += 1;
+            }
+        }
+        ensure!(C, issued == 1, "{issued} of 20 concurrent exchanges won");
+        Ok(())
+    }
+
+    /// Of 20 concurrent rotations of one refresh token, exactly one wins
+    /// (RT-04).
+    pub async fn concurrent_rotation_has_one_winner<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: concurrent rotation (RT-04)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let first = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(first.clone()).await)?;
+        let old = f.refresh_of(C, &first)?.hash;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (store, next) = (
+                store.clone(),
+                f.tokens(first.access.grant, &client, Some(&user), 3600),
+            );
+            tasks.push(tokio::spawn(async move {
+                store.rotate_refresh(&old, next).await
+            }));
+        }
+        let mut rotated = 0;
+        for t in tasks {
+            if store_ok(C, t.await.map_err(|e| fail(C, e))?)? == Rotation::Rotated {
+                rotated += 1;
+            }
+        }
+        ensure!(C, rotated == 1, "{rotated} of 20 concurrent rotations won");
+        Ok(())
+    }
+}
+
+/// [`TokenAdmin`](crate::TokenAdmin) clauses, read back through
+/// [`TokenStore`](crate::TokenStore).
+pub mod token_admin {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, store_ok};
+    use crate::stores::{TokenAdmin, TokenStore};
+    use crate::tokens::GrantId;
+
+    /// `revoke_user` removes the user's code and tokens, counts them, and
+    /// leaves another user's.
+    pub async fn revoke_user_takes_only_that_user<S: TokenStore + TokenAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenAdmin: revoke_user";
+        let f = Fixture::new();
+        let (client, user, other) = (f.client_id()?, f.user()?, f.user()?);
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let mine = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        let theirs = f.tokens(GrantId::derive(&f.hash()), &client, Some(&other), 3600);
+        store_ok(C, store.issue(mine.clone()).await)?;
+        store_ok(C, store.issue(theirs.clone()).await)?;
+        let n = store_ok(C, store.revoke_user(&user).await)?;
+        ensure!(C, n == 3, "revoke_user counted {n}, not 3");
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&mine.access.hash).await)?.is_none()
+                && store_ok(C, store.find_code(&code.hash).await)?.is_none(),
+            "the user's code or token survived"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&theirs.access.hash).await)?.is_some(),
+            "another user's token was revoked"
+        );
+        Ok(())
+    }
+
+    /// `revoke_client` removes the client's tokens, client-only tokens
+    /// (`client_credentials`) included, counts them, and leaves another
+    /// client's.
+    pub async fn revoke_client_takes_only_that_client<S: TokenStore + TokenAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenAdmin: revoke_client";
+        let f = Fixture::new();
+        let (client, other, user) = (f.client_id()?, f.client_id()?, f.user()?);
+        let mine = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        let service = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
+        let theirs = f.tokens(GrantId::derive(&f.hash()), &other, Some(&user), 3600);
+        for t in [&mine, &service, &theirs] {
+            store_ok(C, store.issue(t.clone()).await)?;
+        }
+        let n = store_ok(C, store.revoke_client(&client).await)?;
+        ensure!(C, n == 4, "revoke_client counted {n}, not 4");
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&mine.access.hash).await)?.is_none()
+                && store_ok(C, store.find_access(&service.access.hash).await)?.is_none(),
+            "the client's token survived"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&theirs.access.hash).await)?.is_some(),
+            "another client's token was revoked"
+        );
+        Ok(())
+    }
+
+    /// `purge_expired(now)` removes what expired at `now` and nothing live;
+    /// a used refresh token is kept until it expires (replay detection).
+    pub async fn purge_removes_only_the_expired<S: TokenStore + TokenAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenAdmin: purge_expired";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        // Expired at `now + 100`: a code, an access token.
+        let code = f.code(&client, &user, 50);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let short = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 60);
+        store_ok(C, store.issue(short.clone()).await)?;
+        let long = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(long.clone()).await)?;
+        let long_refresh = f.refresh_of(C, &long)?.hash;
+        let next = f.tokens(long.access.grant, &client, Some(&user), 3600);
+        store_ok(C, store.rotate_refresh(&long_refresh, next).await)?;
+        let counts = store_ok(C, store.purge_expired(f.now.plus(Duration::from_secs(100))).await)?;
+        ensure!(
+            C,
+            counts.codes >= 1 && counts.access_tokens >= 1,
+            "counts: {counts:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&code.hash).await)?.is_none(),
+            "expired code kept"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&short.access.hash).await)?.is_none(),
+            "expired access token kept"
+        );
+        let short_refresh = f.refresh_of(C, &short)?.hash;
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&short_refresh).await)?.is_some(),
+            "live refresh token (600 s) removed"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&long.access.hash).await)?.is_some(),
+            "live access token removed"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&long_refresh).await)?.is_some_and(|r| r.used),
+            "used, unexpired refresh token removed"
+        );
+        Ok(())
+    }
+}
+
+/// [`ConsentStore`](crate::ConsentStore) clauses (AZ-08).
+pub mod consent_store {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::clock::UnixTime;
+    use crate::stores::ConsentStore;
+
+    /// No consent is `Ok(None)`.
+    pub async fn no_consent_is_none<S: ConsentStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ConsentStore: no consent (AZ-08)";
+        let f = Fixture::new();
+        ensure!(
+            C,
+            store_ok(C, store.consent(&f.user()?, &f.client_id()?).await)?.is_none(),
+            "no consent must be Ok(None)"
+        );
+        Ok(())
+    }
+
+    /// Grants accumulate: the scope is the union, `granted_at` the latest;
+    /// another client's consent is separate.
+    pub async fn grants_accumulate<S: ConsentStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ConsentStore: grants accumulate (AZ-08)";
+        let f = Fixture::new();
+        let (user, a, b) = (f.user()?, f.client_id()?, f.client_id()?);
+        store_ok(C, store.grant_consent(f.consent(&user, &a, "read", 10)).await)?;
+        store_ok(C, store.grant_consent(f.consent(&user, &a, "write", 20)).await)?;
+        store_ok(C, store.grant_consent(f.consent(&user, &b, "admin", 30)).await)?;
+        let found = store_ok(C, store.consent(&user, &a).await)?
+            .ok_or_else(|| fail(C, "granted consent not found"))?;
+        ensure!(
+            C,
+            found.scope.to_string() == "read write",
+            "scopes must accumulate: {}",
+            found.scope
+        );
+        ensure!(
+            C,
+            found.granted_at == UnixTime::from_secs(20),
+            "granted_at must be the latest"
+        );
+        let other = store_ok(C, store.consent(&user, &b).await)?
+            .ok_or_else(|| fail(C, "second client's consent not found"))?;
+        ensure!(
+            C,
+            other.scope.to_string() == "admin",
+            "consent leaked between clients: {}",
+            other.scope
+        );
+        Ok(())
+    }
+}
+
+/// [`ConsentAdmin`](crate::ConsentAdmin) clauses, read back through
+/// [`ConsentStore`](crate::ConsentStore).
+pub mod consent_admin {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, store_ok};
+    use crate::stores::{ConsentAdmin, ConsentStore};
+
+    /// `consents(user)` lists that user's consents, ordered by client id.
+    pub async fn list_by_user<S: ConsentStore + ConsentAdmin>(store: Arc<S>) -> Outcome {
+        const C: &str = "ConsentAdmin: list";
+        let f = Fixture::new();
+        let (user, other, a, b) = (f.user()?, f.user()?, f.client_id()?, f.client_id()?);
+        store_ok(C, store.grant_consent(f.consent(&user, &a, "read", 10)).await)?;
+        store_ok(C, store.grant_consent(f.consent(&user, &b, "read", 10)).await)?;
+        store_ok(C, store.grant_consent(f.consent(&other, &a, "read", 10)).await)?;
+        let listed = store_ok(C, store.consents(&user).await)?;
+        let clients: Vec<_> = listed.iter().map(|c| c.client_id.clone()).collect();
+        let mut expected = vec![a, b];
+        expected.sort();
+        ensure!(
+            C,
+            clients == expected && listed.iter().all(|c| c.user == user),
+            "list: {listed:?}"
+        );
+        Ok(())
+    }
+
+    /// `revoke_consent` withdraws one client's consent once (`true`, then
+    /// `false`) and leaves the others.
+    pub async fn revoke_withdraws_one_client<S: ConsentStore + ConsentAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ConsentAdmin: revoke";
+        let f = Fixture::new();
+        let (user, a, b) = (f.user()?, f.client_id()?, f.client_id()?);
+        store_ok(C, store.grant_consent(f.consent(&user, &a, "read", 10)).await)?;
+        store_ok(C, store.grant_consent(f.consent(&user, &b, "read", 10)).await)?;
+        ensure!(
+            C,
+            store_ok(C, store.revoke_consent(&user, &a).await)?,
+            "revoke must return true"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.consent(&user, &a).await)?.is_none(),
+            "revoked consent still found"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.revoke_consent(&user, &a).await)?,
+            "second revoke must return false"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.consent(&user, &b).await)?.is_some(),
+            "another client's consent was revoked"
+        );
+        Ok(())
+    }
+}
+
+/// [`ReplayCache`](crate::ReplayCache) clauses (CA-08).
+pub mod replay_cache {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::stores::{ReplayCache, ReplayScope};
+
+    /// The first use of an id is accepted, the second is a replay.
+    pub async fn second_use_is_a_replay<S: ReplayCache>(store: Arc<S>) -> Outcome {
+        const C: &str = "ReplayCache: replay (CA-08)";
+        let f = Fixture::new();
+        let scope = ReplayScope::ClientAssertion(f.client_id()?);
+        let id = f.unique("jti");
+        ensure!(
+            C,
+            store_ok(C, store.first_use(&scope, &id, f.now.plus(Duration::from_secs(60))).await)?,
+            "first use must be accepted"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.first_use(&scope, &id, f.now.plus(Duration::from_secs(60))).await)?,
+            "replayed id accepted"
+        );
+        Ok(())
+    }
+
+    /// One id in two scopes (two clients) is two first uses.
+    pub async fn ids_are_per_scope<S: ReplayCache>(store: Arc<S>) -> Outcome {
+        const C: &str = "ReplayCache: per scope (CA-08)";
+        let f = Fixture::new();
+        let (a, b) = (
+            ReplayScope::ClientAssertion(f.client_id()?),
+            ReplayScope::ClientAssertion(f.client_id()?),
+        );
+        let id = f.unique("jti");
+        ensure!(
+            C,
+            store_ok(C, store.first_use(&a, &id, f.now.plus(Duration::from_secs(60))).await)?
+                && store_ok(C, store.first_use(&b, &id, f.now.plus(Duration::from_secs(60))).await)?,
+            "an id is unique per scope, not globally"
+        );
+        Ok(())
+    }
+
+    /// Of 20 concurrent first uses of one id, exactly one is accepted.
+    pub async fn concurrent_first_use_has_one_winner<S: ReplayCache>(store: Arc<S>) -> Outcome {
+        const C: &str = "ReplayCache: concurrent first use (CA-08)";
+        let f = Fixture::new();
+        let (scope, id) = (ReplayScope::ClientAssertion(f.client_id()?), f.unique("jti"));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (store, scope, id, exp) = (store.clone(), scope.clone(), id.clone(), f.now.plus(Duration::from_secs(60)));
+            tasks.push(tokio::spawn(async move {
+                store.first_use(&scope, &id, exp).await
+            }));
+        }
+        let mut accepted = 0;
+        for t in tasks {
+            if store_ok(C, t.await.map_err(|e| fail(C, e))?)? {
+                accepted += 1;
+            }
+        }
+        ensure!(
+            C,
+            accepted == 1,
+            "{accepted} of 20 concurrent uses of one id accepted"
+        );
+        Ok(())
+    }
+
+    /// `purge_replays(now)` forgets what expired at `now`, and keeps (so
+    /// still refuses) what has not.
+    pub async fn purge_forgets_only_the_expired<S: ReplayCache>(store: Arc<S>) -> Outcome {
+        const C: &str = "ReplayCache: purge";
+        let f = Fixture::new();
+        let scope = ReplayScope::ClientAssertion(f.client_id()?);
+        let (old, live) = (f.unique("jti"), f.unique("jti"));
+        store_ok(C, store.first_use(&scope, &old, f.now.plus(Duration::from_secs(10))).await)?;
+        store_ok(C, store.first_use(&scope, &live, f.now.plus(Duration::from_secs(600))).await)?;
+        let n = store_ok(C, store.purge_replays(f.now.plus(Duration::from_secs(10))).await)?;
+        ensure!(C, n >= 1, "purge_replays removed {n}");
+        ensure!(
+            C,
+            !store_ok(C, store.first_use(&scope, &live, f.now.plus(Duration::from_secs(600))).await)?,
+            "purge forgot an unexpired id"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.first_use(&scope, &old, f.now.plus(Duration::from_secs(700))).await)?,
+            "purge kept an expired id"
+        );
+        Ok(())
+    }
+}
+
+/// [`AuthorizationRequestStore`](crate::AuthorizationRequestStore) clauses:
+/// suspended authorization requests are taken back exactly once.
+pub mod authorization_request_store {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::clock::UnixTime;
+    use crate::stores::{AuthorizationRequestStore, SuspendedRequest};
+
+    fn request(f: &Fixture, expires_at: UnixTime) -> SuspendedRequest {
+        SuspendedRequest {
+            hash: f.hash(),
+            payload: format!("{{\"state\":\"{}\"}}", f.unique("state")),
+            expires_at,
         }
     }
-    ensure!(
-        C,
-        accepted == 1,
-        "{accepted} of 20 concurrent uses of one jti accepted"
-    );
-    Ok(())
-}
 
-/// Runs the [`AuthorizationRequestStore`] checks: a suspended request
-/// round-trips, is taken at most once (also by concurrent callers), and a
-/// duplicate hash is refused.
-pub async fn run_requests<R: AuthorizationRequestStore>(store: Arc<R>) -> Outcome {
-    const C: &str = "suspended authorization requests";
-    let f = Fixture::new()?;
-    let request = SuspendedRequest {
-        hash: f.hash(),
-        payload: format!("{{\"state\":\"{}\"}}", f.unique("state")),
-        expires_at: f.now.plus(Duration::from_secs(600)),
-    };
-    store_ok(C, store.insert_request(request.clone()).await)?;
-    ensure!(
-        C,
-        store.insert_request(request.clone()).await.is_err(),
-        "a duplicate hash must fail"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.take_request(&f.hash()).await)?.is_none(),
-        "an unknown hash must give None"
-    );
-    let taken = store_ok(C, store.take_request(&request.hash).await)?;
-    ensure!(
-        C,
-        taken.as_ref() == Some(&request),
-        "the request must round-trip: {taken:?}"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.take_request(&request.hash).await)?.is_none(),
-        "a request must be taken only once"
-    );
-    // Expired requests are still returned: the core decides about expiry.
-    let expired = SuspendedRequest {
-        hash: f.hash(),
-        payload: String::from("{}"),
-        expires_at: UnixTime::from_secs(1),
-    };
-    store_ok(C, store.insert_request(expired.clone()).await)?;
-    let taken = store_ok(C, store.take_request(&expired.hash).await)?;
-    ensure!(
-        C,
-        taken.as_ref() == Some(&expired),
-        "an expired request must still be taken (the core checks expiry): {taken:?}"
-    );
-    concurrent_take(store, &f).await
-}
-
-async fn concurrent_take<R: AuthorizationRequestStore>(store: Arc<R>, f: &Fixture) -> Outcome {
-    const C: &str = "concurrent take of a suspended request";
-    let hash = f.hash();
-    let request = SuspendedRequest {
-        hash,
-        payload: String::from("{}"),
-        expires_at: f.now.plus(Duration::from_secs(600)),
-    };
-    store_ok(C, store.insert_request(request).await)?;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.take_request(&hash).await }));
+    /// A request comes back as stored, once; an unknown hash is `None`.
+    pub async fn request_round_trips_and_is_taken_once<S: AuthorizationRequestStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "AuthorizationRequestStore: take once";
+        let f = Fixture::new();
+        let r = request(&f, f.now.plus(Duration::from_secs(600)));
+        store_ok(C, store.insert_request(r.clone()).await)?;
+        ensure!(
+            C,
+            store_ok(C, store.take_request(&f.hash()).await)?.is_none(),
+            "an unknown hash must give None"
+        );
+        let taken = store_ok(C, store.take_request(&r.hash).await)?;
+        ensure!(
+            C,
+            taken.as_ref() == Some(&r),
+            "the request must round-trip: {taken:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.take_request(&r.hash).await)?.is_none(),
+            "a request must be taken only once"
+        );
+        Ok(())
     }
-    let mut taken = 0;
-    for t in tasks {
-        let r = t.await.map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-        if store_ok(C, r)?.is_some() {
-            taken += 1;
+
+    /// Inserting a hash twice fails.
+    pub async fn duplicate_insert_fails<S: AuthorizationRequestStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "AuthorizationRequestStore: duplicate insert";
+        let f = Fixture::new();
+        let r = request(&f, f.now.plus(Duration::from_secs(600)));
+        store_ok(C, store.insert_request(r.clone()).await)?;
+        ensure!(
+            C,
+            store.insert_request(r).await.is_err(),
+            "a duplicate hash must fail"
+        );
+        Ok(())
+    }
+
+    /// An expired request is still taken: the core decides about expiry.
+    pub async fn expired_request_is_still_taken<S: AuthorizationRequestStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "AuthorizationRequestStore: expired request";
+        let f = Fixture::new();
+        let r = request(&f, UnixTime::from_secs(1));
+        store_ok(C, store.insert_request(r.clone()).await)?;
+        let taken = store_ok(C, store.take_request(&r.hash).await)?;
+        ensure!(
+            C,
+            taken.as_ref() == Some(&r),
+            "an expired request must still be taken (the core checks expiry): {taken:?}"
+        );
+        Ok(())
+    }
+
+    /// Of 20 concurrent takes of one request, exactly one gets it.
+    pub async fn concurrent_take_has_one_winner<S: AuthorizationRequestStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "AuthorizationRequestStore: concurrent take";
+        let f = Fixture::new();
+        let r = request(&f, f.now.plus(Duration::from_secs(600)));
+        let hash = r.hash;
+        store_ok(C, store.insert_request(r).await)?;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { store.take_request(&hash).await }));
         }
+        let mut taken = 0;
+        for t in tasks {
+            if store_ok(C, t.await.map_err(|e| fail(C, e))?)?.is_some() {
+                taken += 1;
+            }
+        }
+        ensure!(
+            C,
+            taken == 1,
+            "{taken} of 20 concurrent takes got the request"
+        );
+        Ok(())
     }
-    ensure!(
-        C,
-        taken == 1,
-        "{taken} of 20 concurrent takes got the request"
-    );
-    Ok(())
 }
 
+/// [`KeyProvider`](crate::KeyProvider) clauses (JW-01).
+pub mod key_provider {
+    use std::sync::Arc;
+    #[allow(unused_imports)]
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
+
+    fn key(c: &'static str, f: &Fixture) -> Result<KeyRecord, super::Failure> {
+        let kid = KeyId::parse(&f.unique("kid")).ok_or_else(|| fail(c, "key id"))?;
+        KeyRecord::generate(Algorithm::Es256, kid, f.now, f.now.plus(Duration::from_secs(10))).map_err(|e| fail(c, e))
+    }
+
+    /// A key comes back with its private key; a duplicate kid fails.
+    pub async fn key_round_trips_and_duplicates_fail<S: KeyProvider>(store: Arc<S>) -> Outcome {
+        const C: &str = "KeyProvider: keys (JW-01)";
+        let f = Fixture::new();
+        let key = key(C, &f)?;
+        store_ok(C, store.insert_key(key.clone()).await)?;
+        ensure!(
+            C,
+            store.insert_key(key.clone()).await.is_err(),
+            "duplicate kid must fail"
+        );
+        let found = store_ok(C, store.keys().await)?
+            .into_iter()
+            .find(|k| k.kid == key.kid);
+        ensure!(
+            C,
+            found.as_ref() == Some(&key),
+            "key must round-trip: {found:?}"
+        );
+        Ok(())
+    }
+
+    /// Retirement is stored; retiring or deleting a missing key is `false`;
+    /// a deleted key is gone.
+    pub async fn retire_and_delete<S: KeyProvider>(store: Arc<S>) -> Outcome {
+        const C: &str = "KeyProvider: retire and delete (JW-01)";
+        let f = Fixture::new();
+        let key = key(C, &f)?;
+        let kid = key.kid.clone();
+        store_ok(C, store.insert_key(key).await)?;
+        ensure!(
+            C,
+            store_ok(
+                C,
+                store.retire_key(&kid, f.now.plus(Duration::from_secs(20)), f.now.plus(Duration::from_secs(30))).await
+            )?,
+            "retire must return true"
+        );
+        let found = store_ok(C, store.keys().await)?
+            .into_iter()
+            .find(|k| k.kid == kid);
+        ensure!(
+            C,
+            found.is_some_and(|k| k.not_after == Some(f.now.plus(Duration::from_secs(20)))
+                && k.drop_after == Some(f.now.plus(Duration::from_secs(30)))),
+            "retirement not stored"
+        );
+        let ghost = KeyId::parse(&f.unique("kid")).ok_or_else(|| fail(C, "key id"))?;
+        ensure!(
+            C,
+            !store_ok(C, store.retire_key(&ghost, f.now, f.now).await)?,
+            "retiring a missing key must return false"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.delete_key(&kid).await)?,
+            "delete must return true"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.keys().await)?.iter().any(|k| k.kid == kid),
+            "deleted key still listed"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.delete_key(&kid).await)?,
+            "second delete must return false"
+        );
+        Ok(())
+    }
+}
+
+/// Fresh random ids and records for one clause.
 struct Fixture {
     random: SystemRandom,
     now: UnixTime,
 }
 
 impl Fixture {
-    fn new() -> Result<Self, Failure> {
-        Ok(Self {
+    fn new() -> Self {
+        Self {
             random: SystemRandom::new(),
             now: UnixTime::from_secs(2_000_000_000),
-        })
+        }
     }
 
     fn unique(&self, prefix: &str) -> String {
@@ -344,11 +1390,15 @@ impl Fixture {
     }
 
     fn client_id(&self) -> Result<ClientId, Failure> {
-        ClientId::parse(&self.unique("client")).ok_or_else(|| fixture_failure("client id"))
+        ClientId::parse(&self.unique("client")).ok_or_else(|| fail("fixture", "client id"))
     }
 
     fn user(&self) -> Result<UserId, Failure> {
-        UserId::parse(&self.unique("user")).ok_or_else(|| fixture_failure("user id"))
+        UserId::parse(&self.unique("user")).ok_or_else(|| fail("fixture", "user id"))
+    }
+
+    fn uri(&self, c: &'static str, s: &str) -> Result<RedirectUri, Failure> {
+        RedirectUri::parse(s).ok_or_else(|| fail(c, "uri"))
     }
 
     fn code(&self, client: &ClientId, user: &UserId, expires_in: u64) -> CodeRecord {
@@ -370,6 +1420,8 @@ impl Fixture {
         }
     }
 
+    /// An access token living `life` seconds and a refresh token ten times
+    /// as long.
     fn tokens(
         &self,
         grant: GrantId,
@@ -399,624 +1451,95 @@ impl Fixture {
             }),
         }
     }
-}
 
-fn fixture_failure(what: &str) -> Failure {
-    Failure {
-        check: "fixture",
-        detail: format!("could not build a {what}"),
+    fn refresh_of(&self, c: &'static str, tokens: &NewTokens) -> Result<RefreshRecord, Failure> {
+        tokens.refresh.clone().ok_or_else(|| fail(c, "fixture"))
+    }
+
+    fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        s: &str,
+        at: u64,
+    ) -> crate::stores::Consent {
+        crate::stores::Consent {
+            user: user.clone(),
+            client_id: client.clone(),
+            scope: scope(s),
+            granted_at: UnixTime::from_secs(at),
+        }
+    }
+
+    /// A confidential client with every field set.
+    fn full_client(&self, c: &'static str) -> Result<Client, Failure> {
+        Client::confidential(self.client_id()?, SecretHash::sha256("s3cret"))
+            .client_name("Conformance <client>")
+            .redirect_uri(self.uri(c, "https://a.example/cb")?)
+            .redirect_uri(self.uri(c, "http://127.0.0.1/cb")?)
+            .grant_type(GrantType::AuthorizationCode)
+            .grant_type(GrantType::RefreshToken)
+            .scope(scope("read write"))
+            .default_scope(scope("read"))
+            .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
+            .skip_consent(true)
+            .access_token_lifetime(Duration::from_secs(120))
+            .access_token_format(AccessTokenFormat::Jwt)
+            .build()
+            .map_err(|e| fail(c, e))
+    }
+
+    /// Whether `found` is what [`Fixture::full_client`] built.
+    fn check_full_client(&self, c: &'static str, found: &Client) -> Outcome {
+        ensure!(c, found.client_name() == "Conformance <client>", "client_name");
+        ensure!(
+            c,
+            found
+                .secret_hash()
+                .is_some_and(|h| h.verify("s3cret") && !h.verify("other")),
+            "secret hash must round-trip"
+        );
+        ensure!(
+            c,
+            found.redirect_uris().len() == 2,
+            "redirect URIs: {:?}",
+            found.redirect_uris()
+        );
+        ensure!(
+            c,
+            found.allows_grant(GrantType::RefreshToken) && !found.allows_grant(GrantType::Password),
+            "grant types"
+        );
+        ensure!(c, found.scope().to_string() == "read write", "scope");
+        ensure!(
+            c,
+            found.default_scope().map(ToString::to_string).as_deref() == Some("read"),
+            "default scope"
+        );
+        ensure!(
+            c,
+            found.token_endpoint_auth_method() == AuthMethod::ClientSecretPost,
+            "auth method"
+        );
+        ensure!(
+            c,
+            found.skips_consent() && found.is_enabled() && !found.allows_plain_pkce(),
+            "flags"
+        );
+        ensure!(
+            c,
+            found.access_token_lifetime() == Some(Duration::from_secs(120)) && found.refresh_token_lifetime().is_none(),
+            "lifetimes"
+        );
+        ensure!(
+            c,
+            found.access_token_format() == AccessTokenFormat::Jwt,
+            "access token format"
+        );
+        Ok(())
     }
 }
 
 fn scope(s: &str) -> ScopeSet {
     ScopeSet::parse(s).unwrap_or_default()
-}
-
-async fn clients<S: ClientStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "clients";
-    let id = f.client_id()?;
-    let uri = |s: &str| {
-        RedirectUri::parse(s).ok_or(Failure {
-            check: C,
-            detail: "uri".into(),
-        })
-    };
-    let client = Client::confidential(id.clone(), SecretHash::sha256("s3cret"))
-        .client_name("Conformance <client>")
-        .redirect_uri(uri("https://a.example/cb")?)
-        .redirect_uri(uri("http://127.0.0.1/cb")?)
-        .grant_type(GrantType::AuthorizationCode)
-        .grant_type(GrantType::RefreshToken)
-        .scope(scope("read write"))
-        .default_scope(scope("read"))
-        .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
-        .skip_consent(true)
-        .access_token_lifetime(Duration::from_secs(120))
-        .access_token_format(AccessTokenFormat::Jwt)
-        .build()
-        .map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-    ensure!(
-        C,
-        store_ok(C, store.find(&id).await)?.is_none(),
-        "unknown client must be Ok(None)"
-    );
-    store_ok(C, store.insert(client.clone()).await)?;
-    ensure!(
-        C,
-        store.insert(client.clone()).await.is_err(),
-        "duplicate insert must fail"
-    );
-    let found = store_ok(C, store.find(&id).await)?.ok_or(Failure {
-        check: C,
-        detail: "inserted client not found".into(),
-    })?;
-    ensure!(
-        C,
-        found.client_name() == "Conformance <client>",
-        "client_name"
-    );
-    ensure!(
-        C,
-        found
-            .secret_hash()
-            .is_some_and(|h| h.verify("s3cret") && !h.verify("other")),
-        "secret hash must round-trip"
-    );
-    ensure!(
-        C,
-        found.redirect_uris().len() == 2,
-        "redirect URIs: {:?}",
-        found.redirect_uris()
-    );
-    ensure!(
-        C,
-        found.allows_grant(GrantType::RefreshToken) && !found.allows_grant(GrantType::Password),
-        "grant types"
-    );
-    ensure!(C, found.scope().to_string() == "read write", "scope");
-    ensure!(
-        C,
-        found.default_scope().map(ToString::to_string).as_deref() == Some("read"),
-        "default scope"
-    );
-    ensure!(
-        C,
-        found.token_endpoint_auth_method() == AuthMethod::ClientSecretPost,
-        "auth method"
-    );
-    ensure!(
-        C,
-        found.skips_consent() && found.is_enabled() && !found.allows_plain_pkce(),
-        "flags"
-    );
-    ensure!(
-        C,
-        found.access_token_lifetime() == Some(Duration::from_secs(120))
-            && found.refresh_token_lifetime().is_none(),
-        "lifetimes"
-    );
-    ensure!(
-        C,
-        found.access_token_format() == AccessTokenFormat::Jwt,
-        "access token format"
-    );
-    // Update: disable, drop a URI and a grant.
-    let changed = (*found)
-        .clone()
-        .into_builder()
-        .enabled(false)
-        .remove_redirect_uri(&uri("http://127.0.0.1/cb")?)
-        .remove_grant_type(GrantType::RefreshToken)
-        .build()
-        .map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-    ensure!(
-        C,
-        store_ok(C, store.update(changed).await)?,
-        "update of an existing client must return true"
-    );
-    let found = store_ok(C, store.find(&id).await)?.ok_or(Failure {
-        check: C,
-        detail: "updated client vanished".into(),
-    })?;
-    ensure!(
-        C,
-        !found.is_enabled()
-            && found.redirect_uris().len() == 1
-            && !found.allows_grant(GrantType::RefreshToken),
-        "update not applied"
-    );
-    let ghost = Client::public(f.client_id()?)
-        .build()
-        .map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-    ensure!(
-        C,
-        !store_ok(C, store.update(ghost).await)?,
-        "update of a missing client must return false"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.list().await)?
-            .iter()
-            .any(|c| c.client_id() == &id),
-        "list must include the client"
-    );
-    // A private_key_jwt client keeps its JWKS; a client_secret_jwt one its key.
-    let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
-    let pk = Client::private_key_jwt(f.client_id()?, jwks)
-        .grant_type(GrantType::ClientCredentials)
-        .build()
-        .map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-    let sj = Client::client_secret_jwt(f.client_id()?, crate::secret::Secret::new("k".repeat(32)))
-        .build()
-        .map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-    for c in [pk, sj] {
-        store_ok(C, store.insert(c.clone()).await)?;
-        let back = store_ok(C, store.find(c.client_id()).await)?.ok_or(Failure {
-            check: C,
-            detail: "JWT client not found".into(),
-        })?;
-        ensure!(
-            C,
-            back.token_endpoint_auth_method() == c.token_endpoint_auth_method(),
-            "auth method of a JWT client"
-        );
-        ensure!(
-            C,
-            back.jwks() == c.jwks() && back.jwt_secret() == c.jwt_secret(),
-            "JWKS / JWT secret must round-trip"
-        );
-        store_ok(C, store.delete(c.client_id()).await)?;
-    }
-    ensure!(
-        C,
-        store_ok(C, store.delete(&id).await)?,
-        "delete must return true"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find(&id).await)?.is_none(),
-        "deleted client still found"
-    );
-    ensure!(
-        C,
-        !store_ok(C, store.delete(&id).await)?,
-        "second delete must return false"
-    );
-    Ok(())
-}
-
-async fn codes<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "codes (AC-01, AC-02, TK-02)";
-    let (client, user) = (f.client_id()?, f.user()?);
-    let code = f.code(&client, &user, 60);
-    ensure!(
-        C,
-        store_ok(C, store.find_code(&code.hash).await)?.is_none(),
-        "unknown code must be Ok(None)"
-    );
-    store_ok(C, store.insert_code(code.clone()).await)?;
-    ensure!(
-        C,
-        store.insert_code(code.clone()).await.is_err(),
-        "duplicate code must fail"
-    );
-    let found = store_ok(C, store.find_code(&code.hash).await)?;
-    ensure!(
-        C,
-        found.as_ref() == Some(&code),
-        "code must round-trip: {found:?}"
-    );
-    let tokens = f.tokens(code.grant, &client, Some(&user), 3600);
-    let outcome = store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
-    ensure!(
-        C,
-        outcome == Exchange::Issued,
-        "first exchange: {outcome:?}"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_code(&code.hash).await)?.is_some_and(|c| c.used),
-        "exchanged code must read as used"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&tokens.access.hash).await)?.as_ref() == Some(&tokens.access),
-        "exchange must store the access token"
-    );
-    let again = store_ok(
-        C,
-        store
-            .exchange_code(&code.hash, f.tokens(code.grant, &client, Some(&user), 3600))
-            .await,
-    )?;
-    ensure!(
-        C,
-        again == Exchange::AlreadyUsed(code.grant),
-        "second exchange: {again:?}"
-    );
-    let unknown = store_ok(
-        C,
-        store
-            .exchange_code(&f.hash(), f.tokens(code.grant, &client, None, 60))
-            .await,
-    )?;
-    ensure!(
-        C,
-        unknown == Exchange::Unknown,
-        "unknown code exchange: {unknown:?}"
-    );
-    Ok(())
-}
-
-async fn tokens<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "tokens (RT-02, TK-02)";
-    let (client, user) = (f.client_id()?, f.user()?);
-    let first = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
-    store_ok(C, store.issue(first.clone()).await)?;
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&first.access.hash).await)?.as_ref() == Some(&first.access),
-        "access token must round-trip"
-    );
-    let refresh = first.refresh.clone().ok_or(Failure {
-        check: C,
-        detail: "fixture".into(),
-    })?;
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&refresh.hash).await)?.as_ref() == Some(&refresh),
-        "refresh token must round-trip"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&refresh.hash).await)?.is_none(),
-        "a refresh token is not an access token"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&f.hash()).await)?.is_none(),
-        "unknown token must be Ok(None)"
-    );
-    let next = f.tokens(refresh.grant, &client, Some(&user), 3600);
-    let r = store_ok(C, store.rotate_refresh(&refresh.hash, next.clone()).await)?;
-    ensure!(C, r == Rotation::Rotated, "first rotation: {r:?}");
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&refresh.hash).await)?.is_some_and(|r| r.used),
-        "rotated token must read as used"
-    );
-    let new_refresh = next.refresh.as_ref().map(|r| r.hash).ok_or(Failure {
-        check: C,
-        detail: "fixture".into(),
-    })?;
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&new_refresh).await)?.is_some_and(|r| !r.used),
-        "successor must be stored unused"
-    );
-    let r = store_ok(
-        C,
-        store
-            .rotate_refresh(
-                &refresh.hash,
-                f.tokens(refresh.grant, &client, Some(&user), 60),
-            )
-            .await,
-    )?;
-    ensure!(
-        C,
-        r == Rotation::Replayed(refresh.grant),
-        "replayed rotation: {r:?}"
-    );
-    let r = store_ok(
-        C,
-        store
-            .rotate_refresh(&f.hash(), f.tokens(refresh.grant, &client, None, 60))
-            .await,
-    )?;
-    ensure!(C, r == Rotation::Unknown, "unknown rotation: {r:?}");
-    Ok(())
-}
-
-async fn revocation<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "revocation (AC-02, RT-02, RV-02)";
-    let (client, user) = (f.client_id()?, f.user()?);
-    let code = f.code(&client, &user, 60);
-    store_ok(C, store.insert_code(code.clone()).await)?;
-    let family = f.tokens(code.grant, &client, Some(&user), 3600);
-    store_ok(C, store.exchange_code(&code.hash, family.clone()).await)?;
-    let bystander = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
-    store_ok(C, store.issue(bystander.clone()).await)?;
-    // One access token.
-    let lone = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
-    store_ok(C, store.issue(lone.clone()).await)?;
-    store_ok(C, store.revoke_access(&lone.access.hash).await)?;
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&lone.access.hash).await)?.is_none(),
-        "revoked access token still found"
-    );
-    store_ok(C, store.revoke_access(&f.hash()).await)?;
-    // A whole grant.
-    store_ok(C, store.revoke_grant(&code.grant).await)?;
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&family.access.hash).await)?.is_none(),
-        "grant's access token survived"
-    );
-    let fr = family.refresh.as_ref().map(|r| r.hash).ok_or(Failure {
-        check: C,
-        detail: "fixture".into(),
-    })?;
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&fr).await)?.is_none(),
-        "grant's refresh token survived"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_code(&code.hash).await)?.is_none(),
-        "grant's code survived"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&bystander.access.hash).await)?.is_some(),
-        "another grant was revoked"
-    );
-    // By user, then by client.
-    let other_user = f.tokens(GrantId::derive(&f.hash()), &client, Some(&f.user()?), 3600);
-    store_ok(C, store.issue(other_user.clone()).await)?;
-    let n = store_ok(C, store.revoke_user(&user).await)?;
-    ensure!(C, n >= 2, "revoke_user removed {n}");
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&bystander.access.hash).await)?.is_none(),
-        "user's token survived"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&other_user.access.hash).await)?.is_some(),
-        "another user's token was revoked"
-    );
-    let n = store_ok(C, store.revoke_client(&client).await)?;
-    ensure!(C, n >= 2, "revoke_client removed {n}");
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&other_user.access.hash).await)?.is_none(),
-        "client's token survived"
-    );
-    Ok(())
-}
-
-async fn purge<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "purge_expired";
-    let (client, user) = (f.client_id()?, f.user()?);
-    // Expired at `now + 100`: a code, an access token; a used refresh token
-    // still live must survive (replay detection), as must live tokens.
-    let code = f.code(&client, &user, 50);
-    store_ok(C, store.insert_code(code.clone()).await)?;
-    let short = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 60);
-    store_ok(C, store.issue(short.clone()).await)?;
-    let long = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
-    store_ok(C, store.issue(long.clone()).await)?;
-    let long_refresh = long.refresh.as_ref().map(|r| r.hash).ok_or(Failure {
-        check: C,
-        detail: "fixture".into(),
-    })?;
-    store_ok(
-        C,
-        store
-            .rotate_refresh(
-                &long_refresh,
-                f.tokens(long.access.grant, &client, Some(&user), 3600),
-            )
-            .await,
-    )?;
-    let counts = store_ok(
-        C,
-        store
-            .purge_expired(f.now.plus(Duration::from_secs(100)))
-            .await,
-    )?;
-    ensure!(
-        C,
-        counts.codes >= 1 && counts.access_tokens >= 1,
-        "counts: {counts:?}"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_code(&code.hash).await)?.is_none(),
-        "expired code kept"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&short.access.hash).await)?.is_none(),
-        "expired access token kept"
-    );
-    let short_refresh = short.refresh.as_ref().map(|r| r.hash).ok_or(Failure {
-        check: C,
-        detail: "fixture".into(),
-    })?;
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&short_refresh).await)?.is_some(),
-        "live refresh token (600 s) removed"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&long.access.hash).await)?.is_some(),
-        "live access token removed"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_refresh(&long_refresh).await)?.is_some_and(|r| r.used),
-        "used, unexpired refresh token removed"
-    );
-    Ok(())
-}
-
-async fn consent<S: ConsentStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "consent (AZ-08)";
-    let (user, a, b) = (f.user()?, f.client_id()?, f.client_id()?);
-    ensure!(
-        C,
-        store_ok(C, store.find(&user, &a).await)?.is_none(),
-        "no consent must be Ok(None)"
-    );
-    let give = |client: &ClientId, s: &str, at: u64| Consent {
-        user: user.clone(),
-        client_id: client.clone(),
-        scope: scope(s),
-        granted_at: UnixTime::from_secs(at),
-    };
-    store_ok(C, store.grant(give(&a, "read", 10)).await)?;
-    store_ok(C, store.grant(give(&a, "write", 20)).await)?;
-    store_ok(C, store.grant(give(&b, "read", 30)).await)?;
-    let found = store_ok(C, store.find(&user, &a).await)?.ok_or(Failure {
-        check: C,
-        detail: "granted consent not found".into(),
-    })?;
-    ensure!(
-        C,
-        found.scope.to_string() == "read write",
-        "scopes must accumulate: {}",
-        found.scope
-    );
-    ensure!(
-        C,
-        found.granted_at == UnixTime::from_secs(20),
-        "granted_at must be the latest"
-    );
-    let listed = store_ok(C, store.list(&user).await)?;
-    ensure!(C, listed.len() == 2, "list: {listed:?}");
-    ensure!(
-        C,
-        store_ok(C, store.revoke(&user, &a).await)?,
-        "revoke must return true"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find(&user, &a).await)?.is_none(),
-        "revoked consent still found"
-    );
-    ensure!(
-        C,
-        !store_ok(C, store.revoke(&user, &a).await)?,
-        "second revoke must return false"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find(&user, &b).await)?.is_some(),
-        "another client's consent was revoked"
-    );
-    Ok(())
-}
-
-async fn atomic_failure_leaves_nothing<S: TokenStore>(store: &S, f: &Fixture) -> Outcome {
-    const C: &str = "all or nothing (RB-02)";
-    let (client, user) = (f.client_id()?, f.user()?);
-    let existing = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
-    store_ok(C, store.issue(existing.clone()).await)?;
-    let code = f.code(&client, &user, 60);
-    store_ok(C, store.insert_code(code.clone()).await)?;
-    // The new refresh token collides with a stored one: the exchange fails.
-    let mut clash = f.tokens(code.grant, &client, Some(&user), 3600);
-    clash.refresh = existing.refresh.clone();
-    ensure!(
-        C,
-        store
-            .exchange_code(&code.hash, clash.clone())
-            .await
-            .is_err(),
-        "a failing exchange must report an error"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_code(&code.hash).await)?.is_some_and(|c| !c.used),
-        "failed exchange consumed the code"
-    );
-    ensure!(
-        C,
-        store_ok(C, store.find_access(&clash.access.hash).await)?.is_none(),
-        "failed exchange stored a token"
-    );
-    Ok(())
-}
-
-async fn concurrent_exchange<S: TokenStore>(store: Arc<S>, f: &Fixture) -> Outcome {
-    const C: &str = "concurrent exchange (AC-04)";
-    let (client, user) = (f.client_id()?, f.user()?);
-    let code = f.code(&client, &user, 60);
-    store_ok(C, store.insert_code(code.clone()).await)?;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (store, tokens, hash) = (
-            store.clone(),
-            f.tokens(code.grant, &client, Some(&user), 3600),
-            code.hash,
-        );
-        tasks.push(tokio::spawn(async move {
-            store.exchange_code(&hash, tokens).await
-        }));
-    }
-    let mut issued = 0;
-    for t in tasks {
-        let r = t.await.map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-        if store_ok(C, r)? == Exchange::Issued {
-            issued += 1;
-        }
-    }
-    ensure!(C, issued == 1, "{issued} of 20 concurrent exchanges won");
-    Ok(())
-}
-
-async fn concurrent_rotation<S: TokenStore>(store: Arc<S>, f: &Fixture) -> Outcome {
-    const C: &str = "concurrent rotation (RT-04)";
-    let (client, user) = (f.client_id()?, f.user()?);
-    let first = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
-    store_ok(C, store.issue(first.clone()).await)?;
-    let old = first.refresh.as_ref().map(|r| r.hash).ok_or(Failure {
-        check: C,
-        detail: "fixture".into(),
-    })?;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let (store, next) = (
-            store.clone(),
-            f.tokens(first.access.grant, &client, Some(&user), 3600),
-        );
-        tasks.push(tokio::spawn(async move {
-            store.rotate_refresh(&old, next).await
-        }));
-    }
-    let mut rotated = 0;
-    for t in tasks {
-        let r = t.await.map_err(|e| Failure {
-            check: C,
-            detail: e.to_string(),
-        })?;
-        if store_ok(C, r)? == Rotation::Rotated {
-            rotated += 1;
-        }
-    }
-    ensure!(C, rotated == 1, "{rotated} of 20 concurrent rotations won");
-    Ok(())
 }

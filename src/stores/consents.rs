@@ -1,4 +1,5 @@
-//! `ConsentStore`: consent remembered per user and client (AZ-08).
+//! `ConsentStore`: consent remembered per user and client (AZ-08);
+//! `ConsentAdmin`: listing and withdrawing it.
 
 use async_trait::async_trait;
 
@@ -21,19 +22,26 @@ pub struct Consent {
     pub granted_at: UnixTime,
 }
 
-/// Remembered consent.
+/// Remembered consent, as the authorization endpoint uses it. Optional:
+/// without one, every authorization asks the user again.
 #[async_trait]
 pub trait ConsentStore: Send + Sync + 'static {
     /// The consent of `user` for `client`, or `Ok(None)`.
-    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError>;
+    async fn consent(&self, user: &UserId, client: &ClientId)
+    -> Result<Option<Consent>, StoreError>;
 
     /// Records a grant: the stored scope becomes the union of the old and
     /// the new scopes, and `granted_at` the new time.
-    async fn grant(&self, consent: Consent) -> Result<(), StoreError>;
+    async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError>;
+}
 
+/// Listing and withdrawing consent: a "connected apps" page, the
+/// `portcullis consent` command. The server never calls it.
+#[async_trait]
+pub trait ConsentAdmin: Send + Sync + 'static {
     /// Every consent `user` has given, ordered by client id.
-    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError>;
+    async fn consents(&self, user: &UserId) -> Result<Vec<Consent>, StoreError>;
 
     /// Withdraws the consent of `user` for `client`; `Ok(false)` if none.
-    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
 }

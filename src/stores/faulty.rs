@@ -14,8 +14,9 @@ use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::{KeyId, KeyProvider, KeyRecord};
 use crate::stores::{
-    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
-    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
+    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
+    ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -24,15 +25,15 @@ use crate::user::UserId;
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StoreOp {
-    /// [`ClientStore::find`].
+    /// [`ClientStore::client`].
     FindClient,
-    /// [`ClientStore::insert`] (writes).
+    /// [`ClientAdmin::insert_client`] (writes).
     InsertClient,
-    /// [`ClientStore::update`] (writes).
+    /// [`ClientAdmin::update_client`] (writes).
     UpdateClient,
-    /// [`ClientStore::delete`] (writes).
+    /// [`ClientAdmin::delete_client`] (writes).
     DeleteClient,
-    /// [`ClientStore::list`].
+    /// [`ClientAdmin::clients`].
     ListClients,
     /// [`TokenStore::insert_code`] (writes).
     InsertCode,
@@ -52,21 +53,23 @@ pub enum StoreOp {
     RevokeAccess,
     /// [`TokenStore::revoke_grant`] (writes).
     RevokeGrant,
-    /// [`TokenStore::revoke_client`] (writes).
+    /// [`TokenAdmin::revoke_client`] (writes).
     RevokeClient,
-    /// [`TokenStore::revoke_user`] (writes).
+    /// [`TokenAdmin::revoke_user`] (writes).
     RevokeUser,
-    /// [`TokenStore::use_assertion_jti`] (writes).
-    UseAssertionJti,
-    /// [`TokenStore::purge_expired`] (writes).
+    /// [`TokenAdmin::purge_expired`] (writes).
     PurgeExpired,
-    /// [`ConsentStore::find`].
+    /// [`ReplayCache::first_use`] (writes).
+    FirstUse,
+    /// [`ReplayCache::purge_replays`] (writes).
+    PurgeReplays,
+    /// [`ConsentStore::consent`].
     FindConsent,
-    /// [`ConsentStore::grant`] (writes).
+    /// [`ConsentStore::grant_consent`] (writes).
     GrantConsent,
-    /// [`ConsentStore::list`].
+    /// [`ConsentAdmin::consents`].
     ListConsents,
-    /// [`ConsentStore::revoke`] (writes).
+    /// [`ConsentAdmin::revoke_consent`] (writes).
     RevokeConsent,
     /// [`AuthorizationRequestStore::insert_request`] (writes).
     InsertRequest,
@@ -84,7 +87,7 @@ pub enum StoreOp {
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 29] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -101,8 +104,9 @@ impl StoreOp {
         Self::RevokeGrant,
         Self::RevokeClient,
         Self::RevokeUser,
-        Self::UseAssertionJti,
         Self::PurgeExpired,
+        Self::FirstUse,
+        Self::PurgeReplays,
         Self::FindConsent,
         Self::GrantConsent,
         Self::ListConsents,
@@ -177,8 +181,10 @@ fn count(counts: &[(StoreOp, u64)], op: StoreOp) -> u64 {
 
 /// A store wrapper that fails chosen calls (RB-02).
 ///
-/// It wraps any [`ClientStore`], [`TokenStore`], [`ConsentStore`],
-/// [`AuthorizationRequestStore`] and [`KeyProvider`] and implements whichever of them the inner store does.
+/// It wraps any store and implements whichever of the store traits
+/// ([`ClientStore`], [`ClientAdmin`], [`TokenStore`], [`TokenAdmin`],
+/// [`ConsentStore`], [`ConsentAdmin`], [`ReplayCache`],
+/// [`AuthorizationRequestStore`], [`KeyProvider`]) the inner store does.
 /// Each method is a [`StoreOp`]; [`FaultyStore::fail`] makes an operation
 /// fail with a [`Fault`]:
 ///
@@ -402,22 +408,27 @@ impl Future for Sleep {
 
 #[async_trait]
 impl<S: ClientStore> ClientStore for FaultyStore<S> {
-    async fn find(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
-        self.run(StoreOp::FindClient, self.inner.find(id)).await
+    async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        self.run(StoreOp::FindClient, self.inner.client(id)).await
     }
-    async fn insert(&self, client: Client) -> Result<(), StoreError> {
-        self.run(StoreOp::InsertClient, self.inner.insert(client))
+}
+
+#[async_trait]
+impl<S: ClientAdmin> ClientAdmin for FaultyStore<S> {
+    async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
+        self.run(StoreOp::InsertClient, self.inner.insert_client(client))
             .await
     }
-    async fn update(&self, client: Client) -> Result<bool, StoreError> {
-        self.run(StoreOp::UpdateClient, self.inner.update(client))
+    async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
+        self.run(StoreOp::UpdateClient, self.inner.update_client(client))
             .await
     }
-    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
-        self.run(StoreOp::DeleteClient, self.inner.delete(id)).await
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        self.run(StoreOp::DeleteClient, self.inner.delete_client(id))
+            .await
     }
-    async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
-        self.run(StoreOp::ListClients, self.inner.list()).await
+    async fn clients(&self) -> Result<Vec<Arc<Client>>, StoreError> {
+        self.run(StoreOp::ListClients, self.inner.clients()).await
     }
 }
 
@@ -469,6 +480,10 @@ impl<S: TokenStore> TokenStore for FaultyStore<S> {
         self.run(StoreOp::RevokeGrant, self.inner.revoke_grant(grant))
             .await
     }
+}
+
+#[async_trait]
+impl<S: TokenAdmin> TokenAdmin for FaultyStore<S> {
     async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
         self.run(StoreOp::RevokeClient, self.inner.revoke_client(client))
             .await
@@ -477,18 +492,6 @@ impl<S: TokenStore> TokenStore for FaultyStore<S> {
         self.run(StoreOp::RevokeUser, self.inner.revoke_user(user))
             .await
     }
-    async fn use_assertion_jti(
-        &self,
-        client: &ClientId,
-        jti: &str,
-        expires_at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        self.run(
-            StoreOp::UseAssertionJti,
-            self.inner.use_assertion_jti(client, jti, expires_at),
-        )
-        .await
-    }
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
         self.run(StoreOp::PurgeExpired, self.inner.purge_expired(now))
             .await
@@ -496,20 +499,49 @@ impl<S: TokenStore> TokenStore for FaultyStore<S> {
 }
 
 #[async_trait]
+impl<S: ReplayCache> ReplayCache for FaultyStore<S> {
+    async fn first_use(
+        &self,
+        scope: &ReplayScope,
+        id: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.run(
+            StoreOp::FirstUse,
+            self.inner.first_use(scope, id, expires_at),
+        )
+        .await
+    }
+    async fn purge_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.run(StoreOp::PurgeReplays, self.inner.purge_replays(now))
+            .await
+    }
+}
+
+#[async_trait]
 impl<S: ConsentStore> ConsentStore for FaultyStore<S> {
-    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
-        self.run(StoreOp::FindConsent, self.inner.find(user, client))
+    async fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<Consent>, StoreError> {
+        self.run(StoreOp::FindConsent, self.inner.consent(user, client))
             .await
     }
-    async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
-        self.run(StoreOp::GrantConsent, self.inner.grant(consent))
+    async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
+        self.run(StoreOp::GrantConsent, self.inner.grant_consent(consent))
             .await
     }
-    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
-        self.run(StoreOp::ListConsents, self.inner.list(user)).await
+}
+
+#[async_trait]
+impl<S: ConsentAdmin> ConsentAdmin for FaultyStore<S> {
+    async fn consents(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
+        self.run(StoreOp::ListConsents, self.inner.consents(user))
+            .await
     }
-    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
-        self.run(StoreOp::RevokeConsent, self.inner.revoke(user, client))
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+        self.run(StoreOp::RevokeConsent, self.inner.revoke_consent(user, client))
             .await
     }
 }

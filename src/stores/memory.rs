@@ -1,515 +1,110 @@
-//! `MemoryStore`: every store trait in process memory, safe under concurrent
-//! use; and `MemoryUsers`, an in-memory `PasswordVerifier`.
+//! `MemoryStore`: every store trait in process memory — the reference
+//! implementation to read (and copy from) when you write your own store.
 //!
-//! Codes and tokens live in sixteen shards, each behind its own lock, so
-//! that issuing and validating tokens on several cores do not queue on one
-//! lock. A code or token lives in the shard its hash selects; a grant's
-//! index entry lives in the shard its id selects. A token that starts its own
-//! grant (every `client_credentials` token) has its grant id derived from its
-//! hash, so it and its grant share a shard: issuing, finding and revoking it
-//! take one lock. A step that touches several shards (exchanging a code,
-//! rotating a refresh token) takes their locks in ascending order; revoking a
-//! grant, a client or a user, and purging, take them all. Every atomic step
-//! therefore still runs with everything it reads or writes locked.
+//! It is for tests, demos and single-process apps: nothing survives a
+//! restart and nothing is shared between processes. All state sits in
+//! plain maps behind one lock, so each method is one critical section and
+//! each atomic step of the contract is atomic simply because it holds the
+//! lock from its first check to its last write. Every check that can fail
+//! runs before the first write, which makes each step all or nothing.
 //!
-//! Keys are SHA-256 outputs, already uniform, so the maps hash them by taking
-//! eight of their bytes instead of running SipHash, and the shard is chosen
-//! by another of their bytes. Inserted keys are always hashes of our own
-//! random tokens, so an attacker cannot cluster them.
+//! A database store gets the same guarantees from one transaction per
+//! step; see `docs/implementing-a-store.md`. For many cores issuing tokens
+//! at once, [`ShardedMemoryStore`](crate::stores::ShardedMemoryStore)
+//! spreads codes and tokens over sixteen locks.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
-use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
-use crate::client::{Client, ClientId, SecretHash};
+use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::random::{RandomSource, SystemRandom};
-use crate::scope::ScopeSet;
-use crate::secret::Secret;
-use crate::stores::passwords::PasswordVerifier;
 use crate::stores::{
-    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
-    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
+    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
+    ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 
-/// Number of token shards (a power of two).
-const SHARDS: usize = 16;
-
-/// A set of shards, one bit each.
-type ShardSet = u32;
-
-/// Hashes keys that are already uniformly random digests.
+/// The tables, as a database would have them.
 #[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8).take(1) {
-            let mut word = [0u8; 8];
-            for (w, b) in word.iter_mut().zip(chunk) {
-                *w = *b;
-            }
-            self.0 ^= u64::from_le_bytes(word);
-        }
-    }
-    fn write_usize(&mut self, _: usize) {}
-}
-
-type DigestMap<K, V> = HashMap<K, V, BuildHasherDefault<DigestHasher>>;
-
-/// The shard of a 16-byte key (a grant id, or a hash's first half). Byte
-/// 15: the maps hash by bytes 0..8, so shard and bucket are independent.
-fn shard_of(key: &[u8; 16]) -> usize {
-    let [.., last] = *key;
-    usize::from(last) % SHARDS
-}
-
-fn grant_shard(grant: &GrantId) -> usize {
-    shard_of(grant.as_bytes())
-}
-
-fn hash_shard(hash: &TokenHash) -> usize {
-    grant_shard(&GrantId::derive(hash))
-}
-
-fn bit(shard: usize) -> ShardSet {
-    1 << shard
-}
-
-/// A hash's second half (the first is the map key).
-fn tail_of(hash: &TokenHash) -> [u8; 16] {
-    let mut tail = [0u8; 16];
-    tail.copy_from_slice(hash.as_bytes().get(16..).unwrap_or(&[0u8; 16]));
-    tail
-}
-
-fn join(key: &GrantId, tail: &[u8; 16]) -> TokenHash {
-    let mut bytes = [0u8; 32];
-    let (head, rest) = bytes.split_at_mut(16);
-    head.copy_from_slice(key.as_bytes());
-    rest.copy_from_slice(tail);
-    TokenHash::from_bytes(bytes)
-}
-
-/// An access token as most are kept: under the first half of its hash (the
-/// map key), with the second half, and its times as 32-bit seconds (until
-/// 2106): 72 bytes beside its key, against 112 for an `AccessRecord`. A
-/// token that starts its own grant keeps no grant id (it is the key); one
-/// that joins another grant keeps it beside ([`Joined`]). A token whose
-/// times do not fit, or whose key is taken, is kept whole in `overflow`.
-struct Compact {
-    tail: [u8; 16],
-    client_id: ClientId,
-    subject: Option<UserId>,
-    scope: ScopeSet,
-    issued_at: u32,
-    expires_at: u32,
-}
-
-/// A compact token of a grant that is not its own.
-struct Joined {
-    token: Compact,
-    grant: GrantId,
-}
-
-impl Compact {
-    /// The compact form and the grant, or the record back if its times do
-    /// not fit.
-    fn new(r: AccessRecord) -> Result<(Self, GrantId), AccessRecord> {
-        match (
-            u32::try_from(r.issued_at.as_secs()),
-            u32::try_from(r.expires_at.as_secs()),
-        ) {
-            (Ok(issued_at), Ok(expires_at)) => Ok((
-                Self {
-                    tail: tail_of(&r.hash),
-                    client_id: r.client_id,
-                    subject: r.subject,
-                    scope: r.scope,
-                    issued_at,
-                    expires_at,
-                },
-                r.grant,
-            )),
-            _ => Err(r),
-        }
-    }
-
-    fn record(&self, key: &GrantId, grant: GrantId) -> AccessRecord {
-        AccessRecord {
-            hash: join(key, &self.tail),
-            grant,
-            client_id: self.client_id.clone(),
-            subject: self.subject.clone(),
-            scope: self.scope.clone(),
-            issued_at: UnixTime::from_secs(u64::from(self.issued_at)),
-            expires_at: self.expires_at(),
-        }
-    }
-
-    fn expires_at(&self) -> UnixTime {
-        UnixTime::from_secs(u64::from(self.expires_at))
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Member {
-    Code(TokenHash),
-    Access(TokenHash),
-    Refresh(TokenHash),
-}
-
-/// One shard's codes and tokens, and its part of the grant index.
-///
-/// Access tokens are keyed by the first 16 bytes of their hash, which is
-/// what [`GrantId::derive`] takes: a token that starts its own grant (every
-/// `client_credentials` token, a `password` token without a refresh token)
-/// sits in `own` under its grant's id, so such a grant needs no entry in
-/// `grants` and `revoke_grant` still finds its token with one lookup. Other
-/// tokens sit in `joined`, with their grant. Entries keep the second half of
-/// the hash, which every lookup compares. A token whose 16-byte prefix is
-/// already taken by another, or whose times do not fit the compact form,
-/// goes to `overflow`, keyed by its full hash, and is indexed.
-///
-/// `grants` lists the members of every other grant whose id selects this
-/// shard: those with a code or a refresh token, or whose id is not derived
-/// from their access token. Members may live in other shards.
-#[derive(Default)]
-struct Tokens {
-    codes: DigestMap<TokenHash, CodeRecord>,
-    own: DigestMap<GrantId, Compact>,
-    joined: DigestMap<GrantId, Joined>,
-    overflow: DigestMap<TokenHash, AccessRecord>,
-    refresh: DigestMap<TokenHash, RefreshRecord>,
-    grants: DigestMap<GrantId, Vec<Member>>,
-}
-
-impl Tokens {
-    /// The compact token with this key and tail, and its grant. The larger
-    /// of the two maps is probed first, so that most lookups take one probe.
-    fn compact(&self, key: &GrantId, tail: &[u8; 16]) -> Option<(&Compact, GrantId)> {
-        let own = || {
-            self.own
-                .get(key)
-                .filter(|c| c.tail == *tail)
-                .map(|c| (c, *key))
-        };
-        let joined = || {
-            self.joined
-                .get(key)
-                .filter(|j| j.token.tail == *tail)
-                .map(|j| (&j.token, j.grant))
-        };
-        if self.joined.len() > self.own.len() {
-            joined().or_else(own)
-        } else {
-            own().or_else(joined)
-        }
-    }
-
-    fn find_access(&self, hash: &TokenHash) -> Option<AccessRecord> {
-        let key = GrantId::derive(hash);
-        match self.compact(&key, &tail_of(hash)) {
-            Some((c, grant)) => Some(c.record(&key, grant)),
-            None if self.overflow.is_empty() => None,
-            None => self.overflow.get(hash).cloned(),
-        }
-    }
-
-    fn has_access(&self, hash: &TokenHash) -> bool {
-        self.compact(&GrantId::derive(hash), &tail_of(hash))
-            .is_some()
-            || (!self.overflow.is_empty() && self.overflow.contains_key(hash))
-    }
-
-    fn remove_access(&mut self, hash: &TokenHash) -> bool {
-        let (key, tail) = (GrantId::derive(hash), tail_of(hash));
-        if self.own.get(&key).is_some_and(|c| c.tail == tail) {
-            return self.own.remove(&key).is_some();
-        }
-        if self.joined.get(&key).is_some_and(|j| j.token.tail == tail) {
-            return self.joined.remove(&key).is_some();
-        }
-        self.overflow.remove(hash).is_some()
-    }
-
-    /// Whether a compact token holds this key (whatever its tail).
-    fn key_taken(&self, key: &GrantId) -> bool {
-        self.own.contains_key(key) || self.joined.contains_key(key)
-    }
-
-    fn access_count(&self) -> usize {
-        self.own.len() + self.joined.len() + self.overflow.len()
-    }
-
-    fn index(&mut self, grant: GrantId, members: impl IntoIterator<Item = Member>) {
-        self.grants.entry(grant).or_default().extend(members);
-    }
-
-    /// Stores a token that starts its own grant and has no refresh token:
-    /// one shard, one probe in the usual case. Changes nothing on a
-    /// duplicate.
-    fn store_alone(&mut self, access: AccessRecord) -> Result<(), StoreError> {
-        let hash = access.hash;
-        let key = GrantId::derive(&hash);
-        if !self.overflow.is_empty() && self.overflow.contains_key(&hash) {
-            return Err(duplicate());
-        }
-        let tail = tail_of(&hash);
-        if !self.joined.is_empty() && self.joined.contains_key(&key) {
-            if self.joined.get(&key).is_some_and(|j| j.token.tail == tail) {
-                return Err(duplicate());
-            }
-        } else {
-            match self.own.entry(key) {
-                Entry::Occupied(o) if o.get().tail == tail => return Err(duplicate()),
-                Entry::Occupied(_) => {}
-                Entry::Vacant(v) => match Compact::new(access) {
-                    Ok((compact, _)) => {
-                        v.insert(compact);
-                        return Ok(());
-                    }
-                    Err(access) => {
-                        self.overflow_insert(key, access);
-                        return Ok(());
-                    }
-                },
-            }
-        }
-        self.overflow_insert(key, access);
-        Ok(())
-    }
-
-    /// Keeps a token whole; `revoke_grant` finds it through the index.
-    fn overflow_insert(&mut self, grant: GrantId, access: AccessRecord) {
-        self.index(grant, [Member::Access(access.hash)]);
-        self.overflow.insert(access.hash, access);
-    }
-}
-
-/// One shard, on its own cache lines so that two cores working on two
-/// shards do not share a line.
-#[repr(align(128))]
-#[derive(Default)]
-struct Shard(RwLock<Tokens>);
-
-// A panic while holding a lock cannot leave the maps half-written (every
-// mutation is a single map operation or guarded by a prior check), so a
-// poisoned lock is safe to keep using.
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The write locks of some shards, taken in ascending order.
-struct Locked<'a>([Option<RwLockWriteGuard<'a, Tokens>>; SHARDS]);
-
-impl Locked<'_> {
-    fn tokens(&mut self, shard: usize) -> Result<&mut Tokens, StoreError> {
-        self.0
-            .get_mut(shard)
-            .and_then(Option::as_deref_mut)
-            .ok_or(StoreError::msg("memory store: shard not locked"))
-    }
-
-    fn all(&mut self) -> impl Iterator<Item = &mut Tokens> {
-        self.0.iter_mut().filter_map(Option::as_deref_mut)
-    }
-
-    fn has_access(&mut self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(self.tokens(hash_shard(hash))?.has_access(hash))
-    }
-
-    fn remove_access(&mut self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(self.tokens(hash_shard(hash))?.remove_access(hash))
-    }
-
-    /// Stores `tokens`, or changes nothing and reports a duplicate hash. The
-    /// shards of [`shards_of`] must be locked.
-    fn store(&mut self, tokens: NewTokens) -> Result<(), StoreError> {
-        let NewTokens { access, refresh } = tokens;
-        let (hash, grant) = (access.hash, access.grant);
-        let key = GrantId::derive(&hash);
-        if refresh.is_none() && grant == key {
-            return self.tokens(hash_shard(&hash))?.store_alone(access);
-        }
-        // Every check first: a failure changes nothing.
-        if self.has_access(&hash)? {
-            return Err(duplicate());
-        }
-        if let Some(r) = &refresh {
-            if self
-                .tokens(hash_shard(&r.hash))?
-                .refresh
-                .contains_key(&r.hash)
-            {
-                return Err(duplicate());
-            }
-        }
-        let mut members = vec![Member::Access(hash)];
-        if let Some(r) = &refresh {
-            members.push(Member::Refresh(r.hash));
-        }
-        self.tokens(grant_shard(&grant))?.index(grant, members);
-        let t = self.tokens(hash_shard(&hash))?;
-        if t.key_taken(&key) {
-            t.overflow.insert(hash, access);
-        } else {
-            match Compact::new(access) {
-                Ok((token, grant)) => {
-                    t.joined.insert(key, Joined { token, grant });
-                }
-                Err(access) => {
-                    t.overflow.insert(hash, access);
-                }
-            }
-        }
-        if let Some(r) = refresh {
-            self.tokens(hash_shard(&r.hash))?.refresh.insert(r.hash, r);
-        }
-        Ok(())
-    }
-
-    /// Revokes a grant: every member in the index, and the token that
-    /// started the grant on its own, if any. Every shard must be locked.
-    fn revoke_grant(&mut self, grant: &GrantId) -> Result<u64, StoreError> {
-        let home = grant_shard(grant);
-        let mut n = 0;
-        let members = self.tokens(home)?.grants.remove(grant).unwrap_or_default();
-        for m in members {
-            let removed = match m {
-                Member::Code(h) => self.tokens(hash_shard(&h))?.codes.remove(&h).is_some(),
-                Member::Access(h) => self.remove_access(&h)?,
-                Member::Refresh(h) => self.tokens(hash_shard(&h))?.refresh.remove(&h).is_some(),
-            };
-            n += u64::from(removed);
-        }
-        n += u64::from(self.tokens(home)?.own.remove(grant).is_some());
-        Ok(n)
-    }
-
-    /// Revokes every grant with a code or token that `hit` matches, and
-    /// returns how many codes and tokens went. Every shard must be locked.
-    fn revoke_where(
-        &mut self,
-        hit: impl Fn(&ClientId, Option<&UserId>) -> bool,
-    ) -> Result<u64, StoreError> {
-        let mut grants: Vec<GrantId> = Vec::new();
-        for t in self.all() {
-            grants.extend(
-                t.codes
-                    .values()
-                    .filter(|c| hit(&c.client_id, Some(&c.subject)))
-                    .map(|c| c.grant),
-            );
-            grants.extend(
-                t.overflow
-                    .values()
-                    .filter(|a| hit(&a.client_id, a.subject.as_ref()))
-                    .map(|a| a.grant),
-            );
-            grants.extend(
-                t.refresh
-                    .values()
-                    .filter(|r| hit(&r.client_id, r.subject.as_ref()))
-                    .map(|r| r.grant),
-            );
-        }
-        // Matching compact access tokens go in this pass; a grant with other
-        // members (an index entry, perhaps in another shard) is revoked on
-        // top.
-        let mut member_of = Vec::new();
-        let mut direct = 0;
-        for t in self.all() {
-            let before = t.own.len() + t.joined.len();
-            t.own.retain(|key, c| {
-                if !hit(&c.client_id, c.subject.as_ref()) {
-                    return true;
-                }
-                member_of.push(*key);
-                false
-            });
-            t.joined.retain(|_, j| {
-                if !hit(&j.token.client_id, j.token.subject.as_ref()) {
-                    return true;
-                }
-                member_of.push(j.grant);
-                false
-            });
-            direct += (before - t.own.len() - t.joined.len()) as u64;
-        }
-        for g in member_of {
-            if self.tokens(grant_shard(&g))?.grants.contains_key(&g) {
-                grants.push(g);
-            }
-        }
-        grants.sort_unstable();
-        grants.dedup();
-        let mut n = direct;
-        for g in &grants {
-            n += self.revoke_grant(g)?;
-        }
-        Ok(n)
-    }
-}
-
-/// The shards a `store` of `tokens` writes to.
-fn shards_of(tokens: &NewTokens) -> ShardSet {
-    let mut set = bit(hash_shard(&tokens.access.hash)) | bit(grant_shard(&tokens.access.grant));
-    if let Some(r) = &tokens.refresh {
-        set |= bit(hash_shard(&r.hash));
-    }
-    set
-}
-
-struct Inner {
-    clients: RwLock<BTreeMap<ClientId, Arc<Client>>>,
-    shards: [Shard; SHARDS],
-    consents: RwLock<BTreeMap<(UserId, ClientId), Consent>>,
-    /// Used client-assertion `jti`s and when they may be forgotten.
-    assertion_jtis: Mutex<HashMap<(ClientId, String), UnixTime>>,
+struct Tables {
+    /// Ordered by id, so `clients()` needs no sort.
+    clients: BTreeMap<ClientId, Arc<Client>>,
+    codes: HashMap<TokenHash, CodeRecord>,
+    access: HashMap<TokenHash, AccessRecord>,
+    refresh: HashMap<TokenHash, RefreshRecord>,
+    /// Ordered by (user, client), so one user's consents come out by client.
+    consents: BTreeMap<(UserId, ClientId), Consent>,
+    /// Used one-time ids and when they may be forgotten.
+    replays: HashMap<(ReplayScope, String), UnixTime>,
     /// Suspended authorization requests, by handle hash.
-    requests: Mutex<HashMap<TokenHash, SuspendedRequest>>,
+    requests: HashMap<TokenHash, SuspendedRequest>,
 }
 
-impl Default for Inner {
-    fn default() -> Self {
-        Self {
-            clients: RwLock::default(),
-            shards: std::array::from_fn(|_| Shard::default()),
-            consents: RwLock::default(),
-            assertion_jtis: Mutex::default(),
-            requests: Mutex::default(),
+impl Tables {
+    /// Whether storing `tokens` would overwrite a stored token.
+    fn collides(&self, tokens: &NewTokens) -> bool {
+        self.access.contains_key(&tokens.access.hash)
+            || tokens
+                .refresh
+                .as_ref()
+                .is_some_and(|r| self.refresh.contains_key(&r.hash))
+    }
+
+    /// Stores `tokens`, or changes nothing and reports a duplicate hash.
+    fn store(&mut self, tokens: NewTokens) -> Result<(), StoreError> {
+        if self.collides(&tokens) {
+            return Err(duplicate());
         }
+        if let Some(refresh) = tokens.refresh {
+            self.refresh.insert(refresh.hash, refresh);
+        }
+        self.access.insert(tokens.access.hash, tokens.access);
+        Ok(())
+    }
+
+    /// Removes every code and token for which `hit(client, subject)` holds;
+    /// returns how many. Every member of a grant shares its client and
+    /// subject, so this removes whole grants.
+    fn remove_where(&mut self, hit: impl Fn(&ClientId, Option<&UserId>) -> bool) -> u64 {
+        let before = self.token_count();
+        self.codes.retain(|_, c| !hit(&c.client_id, Some(&c.subject)));
+        self.access
+            .retain(|_, a| !hit(&a.client_id, a.subject.as_ref()));
+        self.refresh
+            .retain(|_, r| !hit(&r.client_id, r.subject.as_ref()));
+        gone(before, self.token_count())
+    }
+
+    fn token_count(&self) -> usize {
+        self.codes.len() + self.access.len() + self.refresh.len()
     }
 }
 
-/// Every store trait in memory. Cheap to clone (shared state).
+fn gone(before: usize, after: usize) -> u64 {
+    u64::try_from(before.saturating_sub(after)).unwrap_or(u64::MAX)
+}
+
+fn duplicate() -> StoreError {
+    StoreError::msg("duplicate key")
+}
+
+/// Every store trait in process memory, for tests, demos and
+/// single-process apps. Cheap to clone: clones share their state.
 ///
 /// ```
 /// # async fn demo() -> Result<(), portcullis::StoreError> {
-/// use portcullis::{ClientStore, MemoryStore};
+/// use portcullis::{ClientAdmin, MemoryStore};
 /// let store = MemoryStore::new();
-/// assert!(store.list().await?.is_empty());
+/// assert!(store.clients().await?.is_empty());
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Default)]
-pub struct MemoryStore(Arc<Inner>);
+pub struct MemoryStore(Arc<RwLock<Tables>>);
 
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -525,112 +120,85 @@ impl MemoryStore {
 
     /// Number of live (stored) access tokens.
     pub fn access_token_count(&self) -> usize {
-        self.0
-            .shards
-            .iter()
-            .map(|s| read(&s.0).access_count())
-            .sum()
+        self.read().access.len()
     }
 
-    fn shard(&self, index: usize) -> Result<&RwLock<Tokens>, StoreError> {
-        self.0
-            .shards
-            .get(index)
-            .map(|s| &s.0)
-            .ok_or(StoreError::msg("memory store: no such shard"))
+    /// The client with this id: [`ClientStore::client`] without the boxed
+    /// future of `#[async_trait]`, for [`ShardedMemoryStore`]'s hot path.
+    ///
+    /// [`ShardedMemoryStore`]: crate::stores::ShardedMemoryStore
+    pub(super) fn client_now(&self, id: &ClientId) -> Option<Arc<Client>> {
+        self.read().clients.get(id).cloned()
     }
 
-    /// The shard that holds `hash`, for reading.
-    fn reading(&self, hash: &TokenHash) -> Result<RwLockReadGuard<'_, Tokens>, StoreError> {
-        Ok(read(self.shard(hash_shard(hash))?))
+    /// Forgets suspended authorization requests expired at `now` (part of
+    /// [`TokenAdmin::purge_expired`]).
+    pub(super) fn purge_requests(&self, now: UnixTime) {
+        self.write().requests.retain(|_, r| r.expires_at > now);
     }
 
-    /// Write locks on the shards of `set`, in ascending order (so that two
-    /// callers never wait for each other crosswise).
-    fn lock(&self, set: ShardSet) -> Locked<'_> {
-        let mut shards = self.0.shards.iter().enumerate();
-        Locked(std::array::from_fn(|_| {
-            shards
-                .next()
-                .and_then(|(i, s)| (set & bit(i) != 0).then(|| write(&s.0)))
-        }))
+    // Every write below checks before it changes anything, so a panic
+    // cannot leave the tables half-written: a poisoned lock is safe to use.
+    fn read(&self) -> RwLockReadGuard<'_, Tables> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock_all(&self) -> Locked<'_> {
-        self.lock(ShardSet::MAX)
+    fn write(&self) -> RwLockWriteGuard<'_, Tables> {
+        self.0.write().unwrap_or_else(PoisonError::into_inner)
     }
-
-    fn jtis(&self) -> std::sync::MutexGuard<'_, HashMap<(ClientId, String), UnixTime>> {
-        self.0
-            .assertion_jtis
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-fn lock_requests(inner: &Inner) -> std::sync::MutexGuard<'_, HashMap<TokenHash, SuspendedRequest>> {
-    inner
-        .requests
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn duplicate() -> StoreError {
-    StoreError::msg("duplicate key")
 }
 
 #[async_trait]
 impl ClientStore for MemoryStore {
-    async fn find(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
-        Ok(read(&self.0.clients).get(id).cloned())
+    async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        Ok(self.client_now(id))
     }
+}
 
-    async fn insert(&self, client: Client) -> Result<(), StoreError> {
-        let mut s = write(&self.0.clients);
-        if s.contains_key(client.client_id()) {
+#[async_trait]
+impl ClientAdmin for MemoryStore {
+    async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
+        let mut t = self.write();
+        if t.clients.contains_key(client.client_id()) {
             return Err(duplicate());
         }
-        s.insert(client.client_id().clone(), Arc::new(client));
+        t.clients
+            .insert(client.client_id().clone(), Arc::new(client));
         Ok(())
     }
 
-    async fn update(&self, client: Client) -> Result<bool, StoreError> {
-        let mut s = write(&self.0.clients);
-        match s.get_mut(client.client_id()) {
+    async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
+        Ok(match self.write().clients.get_mut(client.client_id()) {
             Some(slot) => {
                 *slot = Arc::new(client);
-                Ok(true)
+                true
             }
-            None => Ok(false),
-        }
+            None => false,
+        })
     }
 
-    async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
-        Ok(write(&self.0.clients).remove(id).is_some())
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+        Ok(self.write().clients.remove(id).is_some())
     }
 
-    async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
-        Ok(read(&self.0.clients).values().cloned().collect())
+    async fn clients(&self) -> Result<Vec<Arc<Client>>, StoreError> {
+        Ok(self.read().clients.values().cloned().collect())
     }
 }
 
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-        let (home, index) = (hash_shard(&code.hash), grant_shard(&code.grant));
-        let mut locked = self.lock(bit(home) | bit(index));
-        if locked.tokens(home)?.codes.contains_key(&code.hash) {
+        let mut t = self.write();
+        if t.codes.contains_key(&code.hash) {
             return Err(duplicate());
         }
-        locked
-            .tokens(index)?
-            .index(code.grant, [Member::Code(code.hash)]);
-        locked.tokens(home)?.codes.insert(code.hash, code);
+        t.codes.insert(code.hash, code);
         Ok(())
     }
 
     async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-        Ok(self.reading(hash)?.codes.get(hash).cloned())
+        Ok(self.read().codes.get(hash).cloned())
     }
 
     async fn exchange_code(
@@ -638,37 +206,31 @@ impl TokenStore for MemoryStore {
         hash: &TokenHash,
         tokens: NewTokens,
     ) -> Result<Exchange, StoreError> {
-        let home = hash_shard(hash);
-        let mut locked = self.lock(bit(home) | shards_of(&tokens));
-        let Some(code) = locked.tokens(home)?.codes.get(hash) else {
-            return Ok(Exchange::Unknown);
-        };
-        if code.used {
-            return Ok(Exchange::AlreadyUsed(code.grant));
+        let mut t = self.write();
+        match t.codes.get(hash) {
+            None => return Ok(Exchange::Unknown),
+            Some(code) if code.used => return Ok(Exchange::AlreadyUsed(code.grant)),
+            Some(_) => {}
         }
-        // `store` changes nothing on error, so the code stays unused then.
-        locked.store(tokens)?;
-        if let Some(code) = locked.tokens(home)?.codes.get_mut(hash) {
+        // `store` changes nothing when it fails, so the code stays unused.
+        t.store(tokens)?;
+        if let Some(code) = t.codes.get_mut(hash) {
+            // Kept until it expires, so a replay is recognised (AC-02).
             code.used = true;
         }
         Ok(Exchange::Issued)
     }
 
     async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
-        let (hash, grant) = (tokens.access.hash, tokens.access.grant);
-        if tokens.refresh.is_none() && grant == GrantId::derive(&hash) {
-            // The common case: one shard, one lock.
-            return write(self.shard(hash_shard(&hash))?).store_alone(tokens.access);
-        }
-        self.lock(shards_of(&tokens)).store(tokens)
+        self.write().store(tokens)
     }
 
     async fn find_access(&self, hash: &TokenHash) -> Result<Option<AccessRecord>, StoreError> {
-        Ok(self.reading(hash)?.find_access(hash))
+        Ok(self.read().access.get(hash).cloned())
     }
 
     async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError> {
-        Ok(self.reading(hash)?.refresh.get(hash).cloned())
+        Ok(self.read().refresh.get(hash).cloned())
     }
 
     async fn rotate_refresh(
@@ -676,513 +238,153 @@ impl TokenStore for MemoryStore {
         old: &TokenHash,
         new: NewTokens,
     ) -> Result<Rotation, StoreError> {
-        let home = hash_shard(old);
-        let mut locked = self.lock(bit(home) | shards_of(&new));
-        let Some(r) = locked.tokens(home)?.refresh.get(old) else {
-            return Ok(Rotation::Unknown);
-        };
-        if r.used {
-            return Ok(Rotation::Replayed(r.grant));
+        let mut t = self.write();
+        match t.refresh.get(old) {
+            None => return Ok(Rotation::Unknown),
+            Some(r) if r.used => return Ok(Rotation::Replayed(r.grant)),
+            Some(_) => {}
         }
-        locked.store(new)?;
-        if let Some(r) = locked.tokens(home)?.refresh.get_mut(old) {
+        t.store(new)?;
+        if let Some(r) = t.refresh.get_mut(old) {
+            // Kept until it expires, so a replay revokes the grant (RT-02).
             r.used = true;
         }
         Ok(Rotation::Rotated)
     }
 
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
-        write(self.shard(hash_shard(hash))?).remove_access(hash);
+        self.write().access.remove(hash);
         Ok(())
     }
 
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
-        self.lock_all().revoke_grant(grant)?;
+        // Full scans keep this short; a database indexes the grant column.
+        let mut t = self.write();
+        t.codes.retain(|_, c| c.grant != *grant);
+        t.access.retain(|_, a| a.grant != *grant);
+        t.refresh.retain(|_, r| r.grant != *grant);
         Ok(())
-    }
-
-    async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
-        self.lock_all().revoke_where(|c, _| c == client)
-    }
-
-    async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
-        self.lock_all().revoke_where(|_, u| u == Some(user))
-    }
-
-    async fn use_assertion_jti(
-        &self,
-        client: &ClientId,
-        jti: &str,
-        expires_at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        let mut jtis = self.jtis();
-        let key = (client.clone(), jti.to_owned());
-        if jtis.contains_key(&key) {
-            return Ok(false);
-        }
-        jtis.insert(key, expires_at);
-        Ok(true)
-    }
-
-    async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
-        self.jtis().retain(|_, expires| *expires > now);
-        // Suspended authorization requests nobody resumed.
-        lock_requests(&self.0).retain(|_, r| r.expires_at > now);
-        let mut locked = self.lock_all();
-        let mut counts = PurgeCounts::default();
-        for t in locked.all() {
-            let (c, a, r) = (t.codes.len(), t.access_count(), t.refresh.len());
-            t.codes.retain(|_, v| v.expires_at > now);
-            t.own.retain(|_, v| v.expires_at() > now);
-            t.joined.retain(|_, v| v.token.expires_at() > now);
-            t.overflow.retain(|_, v| v.expires_at > now);
-            t.refresh.retain(|_, v| v.expires_at > now);
-            let gone = |before: usize, after: usize| (before - after) as u64;
-            counts.codes += gone(c, t.codes.len());
-            counts.access_tokens += gone(a, t.access_count());
-            counts.refresh_tokens += gone(r, t.refresh.len());
-        }
-        // Index entries: members may live in any shard, so take the index
-        // out of every shard, prune it against all of them, and put it back.
-        let mut index: Vec<DigestMap<GrantId, Vec<Member>>> = locked
-            .all()
-            .map(|t| std::mem::take(&mut t.grants))
-            .collect();
-        for grants in &mut index {
-            let mut keep = Vec::with_capacity(grants.len());
-            for (grant, mut members) in grants.drain() {
-                let mut live = Vec::with_capacity(members.len());
-                for m in members.drain(..) {
-                    let alive = match m {
-                        Member::Code(h) => locked.tokens(hash_shard(&h))?.codes.contains_key(&h),
-                        Member::Access(h) => locked.has_access(&h)?,
-                        Member::Refresh(h) => {
-                            locked.tokens(hash_shard(&h))?.refresh.contains_key(&h)
-                        }
-                    };
-                    if alive {
-                        live.push(m);
-                    }
-                }
-                if !live.is_empty() {
-                    keep.push((grant, live));
-                }
-            }
-            grants.extend(keep);
-        }
-        for (t, grants) in locked.all().zip(index) {
-            t.grants = grants;
-        }
-        Ok(counts)
     }
 }
 
 #[async_trait]
-impl AuthorizationRequestStore for MemoryStore {
-    async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
-        let mut requests = lock_requests(&self.0);
-        if requests.contains_key(&request.hash) {
-            return Err(duplicate());
-        }
-        requests.insert(request.hash, request);
-        Ok(())
+impl TokenAdmin for MemoryStore {
+    async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
+        Ok(self.write().remove_where(|c, _| c == client))
     }
 
-    async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
-        Ok(lock_requests(&self.0).remove(hash))
+    async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
+        Ok(self.write().remove_where(|_, u| u == Some(user)))
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
+        let mut t = self.write();
+        let before = (t.codes.len(), t.access.len(), t.refresh.len());
+        // Only what has expired. Used codes and rotated-out refresh tokens
+        // stay until then, so replays are still detected.
+        t.codes.retain(|_, c| c.expires_at > now);
+        t.access.retain(|_, a| a.expires_at > now);
+        t.refresh.retain(|_, r| r.expires_at > now);
+        // Suspended authorization requests nobody resumed.
+        t.requests.retain(|_, r| r.expires_at > now);
+        Ok(PurgeCounts {
+            codes: gone(before.0, t.codes.len()),
+            access_tokens: gone(before.1, t.access.len()),
+            refresh_tokens: gone(before.2, t.refresh.len()),
+        })
     }
 }
 
 #[async_trait]
 impl ConsentStore for MemoryStore {
-    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
-        Ok(read(&self.0.consents)
+    async fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<Consent>, StoreError> {
+        Ok(self
+            .read()
+            .consents
             .get(&(user.clone(), client.clone()))
             .cloned())
     }
 
-    async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
-        let mut s = write(&self.0.consents);
+    async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
+        let mut t = self.write();
         let key = (consent.user.clone(), consent.client_id.clone());
-        match s.get_mut(&key) {
+        match t.consents.get_mut(&key) {
             Some(old) => {
                 old.scope = old.scope.union(&consent.scope);
                 old.granted_at = consent.granted_at;
             }
             None => {
-                s.insert(key, consent);
+                t.consents.insert(key, consent);
             }
         }
         Ok(())
     }
+}
 
-    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
-        Ok(read(&self.0.consents)
+#[async_trait]
+impl ConsentAdmin for MemoryStore {
+    async fn consents(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
+        Ok(self
+            .read()
+            .consents
             .values()
             .filter(|c| &c.user == user)
             .cloned()
             .collect())
     }
 
-    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
-        Ok(write(&self.0.consents)
+    async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+        Ok(self
+            .write()
+            .consents
             .remove(&(user.clone(), client.clone()))
             .is_some())
     }
 }
 
-/// Resource owners with PBKDF2-hashed passwords, in memory: a
-/// [`PasswordVerifier`] for demos and tests.
-pub struct MemoryUsers {
-    users: RwLock<HashMap<String, (UserId, SecretHash)>>,
-    iterations: NonZeroU32,
-    random: Box<dyn RandomSource>,
-    dummy: SecretHash,
-}
-
-impl std::fmt::Debug for MemoryUsers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MemoryUsers")
-    }
-}
-
-impl MemoryUsers {
-    /// An empty user list hashing passwords with `iterations` rounds of
-    /// PBKDF2 ([`crate::client::PBKDF2_DEFAULT_ITERATIONS`] in production).
-    pub fn new(iterations: NonZeroU32) -> Result<Self, StoreError> {
-        let random = SystemRandom::new();
-        let dummy = SecretHash::pbkdf2("portcullis-no-such-user", iterations, &random)
-            .map_err(StoreError::new)?;
-        Ok(Self {
-            users: RwLock::new(HashMap::new()),
-            iterations,
-            random: Box::new(random),
-            dummy,
-        })
+#[async_trait]
+impl ReplayCache for MemoryStore {
+    async fn first_use(
+        &self,
+        scope: &ReplayScope,
+        id: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // Check and insert under one lock: of concurrent callers, one wins.
+        let mut t = self.write();
+        let key = (scope.clone(), id.to_owned());
+        if t.replays.contains_key(&key) {
+            return Ok(false);
+        }
+        t.replays.insert(key, expires_at);
+        Ok(true)
     }
 
-    /// Adds or replaces a user; the username is also the user id.
-    pub fn insert(&self, username: &str, password: &Secret<String>) -> Result<(), StoreError> {
-        let id = UserId::parse(username).ok_or(StoreError::msg("invalid username"))?;
-        let hash = SecretHash::pbkdf2(password.expose_secret(), self.iterations, &*self.random)
-            .map_err(StoreError::new)?;
-        self.users
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(username.to_owned(), (id, hash));
-        Ok(())
+    async fn purge_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut t = self.write();
+        let before = t.replays.len();
+        t.replays.retain(|_, expires| *expires > now);
+        Ok(gone(before, t.replays.len()))
     }
 }
 
 #[async_trait]
-impl PasswordVerifier for MemoryUsers {
-    async fn verify(
-        &self,
-        username: &str,
-        password: &Secret<String>,
-    ) -> Result<Option<UserId>, StoreError> {
-        let entry = self
-            .users
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(username)
-            .cloned();
-        Ok(match entry {
-            Some((id, hash)) => hash.verify(password.expose_secret()).then_some(id),
-            None => {
-                // Same cost as a real check: no user enumeration by timing.
-                let _ = self.dummy.verify(password.expose_secret());
-                None
-            }
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    const NOW: UnixTime = UnixTime::from_secs(1_000);
-
-    /// A hash whose first 16 bytes are `prefix` (so its shard is
-    /// `prefix % SHARDS`) and last 16 `tail`.
-    fn hash(prefix: u8, tail: u8) -> TokenHash {
-        let mut b = [tail; 32];
-        b[..16].fill(prefix);
-        TokenHash::from_bytes(b)
-    }
-
-    fn client(name: &str) -> ClientId {
-        ClientId::parse(name).unwrap()
-    }
-
-    fn access(hash: TokenHash, grant: GrantId, client_id: &str, life: u64) -> AccessRecord {
-        AccessRecord {
-            hash,
-            grant,
-            client_id: client(client_id),
-            subject: UserId::parse("u"),
-            scope: ScopeSet::parse("a").unwrap(),
-            issued_at: NOW,
-            expires_at: NOW.plus(Duration::from_secs(life)),
+impl AuthorizationRequestStore for MemoryStore {
+    async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
+        let mut t = self.write();
+        if t.requests.contains_key(&request.hash) {
+            return Err(duplicate());
         }
+        t.requests.insert(request.hash, request);
+        Ok(())
     }
 
-    fn refresh(hash: TokenHash, grant: GrantId) -> RefreshRecord {
-        RefreshRecord {
-            hash,
-            grant,
-            client_id: client("c"),
-            subject: UserId::parse("u"),
-            scope: ScopeSet::parse("a").unwrap(),
-            issued_at: NOW,
-            expires_at: NOW.plus(Duration::from_secs(100)),
-            used: false,
-        }
-    }
-
-    /// A token that starts its own grant, as client_credentials issues it.
-    fn alone(hash: TokenHash, client_id: &str) -> NewTokens {
-        NewTokens {
-            access: access(hash, GrantId::derive(&hash), client_id, 100),
-            refresh: None,
-        }
-    }
-
-    /// Runs a future that never waits (the memory store's never do).
-    fn run_now<F: std::future::Future>(f: F) -> F::Output {
-        use std::task::{Context, Poll, Waker};
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(out) => out,
-            Poll::Pending => panic!("the memory store never waits"),
-        }
-    }
-
-    fn index_len(store: &MemoryStore) -> usize {
-        store.lock_all().all().map(|t| t.grants.len()).sum()
-    }
-
-    fn overflow_len(store: &MemoryStore) -> usize {
-        store.lock_all().all().map(|t| t.overflow.len()).sum()
-    }
-
-    fn found(store: &MemoryStore, h: TokenHash) -> Option<TokenHash> {
-        run_now(store.find_access(&h)).unwrap().map(|a| a.hash)
-    }
-
-    #[test]
-    fn a_token_alone_in_its_grant_has_no_index_entry_and_is_revocable() {
-        let store = MemoryStore::new();
-        let h = hash(1, 1);
-        let tokens = alone(h, "c");
-        run_now(store.issue(tokens.clone())).unwrap();
-        assert_eq!(index_len(&store), 0);
-        assert_eq!(overflow_len(&store), 0);
-        assert_eq!(run_now(store.find_access(&h)).unwrap(), Some(tokens.access));
-        assert!(run_now(store.issue(alone(h, "c"))).is_err(), "duplicate");
-        assert_eq!(
-            store.lock_all().revoke_grant(&GrantId::derive(&h)).unwrap(),
-            1
-        );
-        assert!(found(&store, h).is_none());
-        assert_eq!(
-            store.lock_all().revoke_grant(&GrantId::derive(&h)).unwrap(),
-            0
-        );
-    }
-
-    #[test]
-    fn tokens_sharing_a_prefix_are_kept_apart() {
-        let store = MemoryStore::new();
-        let (first, second, third) = (hash(7, 1), hash(7, 2), hash(7, 3));
-        run_now(store.issue(alone(first, "c"))).unwrap();
-        // Same 16-byte prefix, different hash: stored whole in overflow,
-        // indexed under its grant (which is `first`'s, derived from the same
-        // bytes).
-        run_now(store.issue(alone(second, "c"))).unwrap();
-        assert_eq!(store.access_token_count(), 2);
-        assert_eq!(overflow_len(&store), 1);
-        assert!(
-            run_now(store.issue(alone(second, "c"))).is_err(),
-            "duplicate in overflow"
-        );
-        assert!(found(&store, third).is_none());
-        for h in [first, second] {
-            assert_eq!(found(&store, h), Some(h));
-        }
-        // Removing the first frees its slot; the second stays findable and
-        // a repeat of it is still a duplicate.
-        run_now(store.revoke_access(&first)).unwrap();
-        assert!(found(&store, first).is_none());
-        assert_eq!(found(&store, second), Some(second));
-        assert!(run_now(store.issue(alone(second, "c"))).is_err());
-        run_now(store.issue(alone(third, "c"))).unwrap();
-        assert_eq!(
-            store
-                .lock_all()
-                .revoke_grant(&GrantId::derive(&first))
-                .unwrap(),
-            2
-        );
-        assert_eq!(store.access_token_count(), 0);
-    }
-
-    #[test]
-    fn times_past_2106_are_kept_whole() {
-        let store = MemoryStore::new();
-        let h = hash(3, 3);
-        let mut tokens = alone(h, "c");
-        tokens.access.expires_at = UnixTime::from_secs(u64::MAX);
-        run_now(store.issue(tokens.clone())).unwrap();
-        assert_eq!(overflow_len(&store), 1);
-        assert_eq!(run_now(store.find_access(&h)).unwrap(), Some(tokens.access));
-        run_now(store.revoke_grant(&GrantId::derive(&h))).unwrap();
-        assert!(found(&store, h).is_none());
-    }
-
-    #[test]
-    fn grants_spanning_shards_are_indexed_and_revoked_whole() {
-        let store = MemoryStore::new();
-        let grant = GrantId::derive(&hash(9, 9));
-        // Two access tokens of one grant in two other shards, no refresh.
-        for h in [hash(1, 0), hash(2, 0)] {
-            run_now(store.issue(NewTokens {
-                access: access(h, grant, "c", 100),
-                refresh: None,
-            }))
-            .unwrap();
-        }
-        // A token alone in a grant with that id's own derivation joins it
-        // without an index entry; revoking the grant still takes it.
-        run_now(store.issue(alone(hash(9, 9), "c"))).unwrap();
-        // A token with a refresh token in a third shard.
-        let (ah, rh) = (hash(3, 0), hash(4, 0));
-        run_now(store.issue(NewTokens {
-            access: access(ah, GrantId::derive(&ah), "c", 100),
-            refresh: Some(refresh(rh, GrantId::derive(&ah))),
-        }))
-        .unwrap();
-        // A refresh clash changes nothing.
-        let clash = hash(5, 0);
-        assert!(
-            run_now(store.issue(NewTokens {
-                access: access(clash, GrantId::derive(&clash), "c", 100),
-                refresh: Some(refresh(rh, GrantId::derive(&clash))),
-            }))
-            .is_err()
-        );
-        assert!(found(&store, clash).is_none());
-        assert_eq!(store.lock_all().revoke_grant(&grant).unwrap(), 3);
-        assert_eq!(store.access_token_count(), 1);
-        assert_eq!(
-            store
-                .lock_all()
-                .revoke_grant(&GrantId::derive(&ah))
-                .unwrap(),
-            2
-        );
-        assert_eq!(store.access_token_count(), 0);
-        assert!(run_now(store.find_refresh(&rh)).unwrap().is_none());
-    }
-
-    #[test]
-    fn exchange_and_rotation_across_shards() {
-        let store = MemoryStore::new();
-        let code_hash = hash(10, 1);
-        let grant = GrantId::derive(&code_hash);
-        run_now(store.insert_code(CodeRecord {
-            hash: code_hash,
-            grant,
-            client_id: client("c"),
-            subject: UserId::parse("u").unwrap(),
-            scope: ScopeSet::parse("a").unwrap(),
-            redirect_uri: None,
-            challenge: None,
-            issued_at: NOW,
-            expires_at: NOW.plus(Duration::from_secs(60)),
-            used: false,
-        }))
-        .unwrap();
-        let (ah, rh) = (hash(11, 1), hash(12, 1));
-        let first = NewTokens {
-            access: access(ah, grant, "c", 100),
-            refresh: Some(refresh(rh, grant)),
-        };
-        assert_eq!(
-            run_now(store.exchange_code(&code_hash, first.clone())).unwrap(),
-            Exchange::Issued
-        );
-        assert_eq!(
-            run_now(store.exchange_code(&code_hash, first)).unwrap(),
-            Exchange::AlreadyUsed(grant)
-        );
-        let (ah2, rh2) = (hash(13, 1), hash(14, 1));
-        let next = NewTokens {
-            access: access(ah2, grant, "c", 100),
-            refresh: Some(refresh(rh2, grant)),
-        };
-        assert_eq!(
-            run_now(store.rotate_refresh(&rh, next.clone())).unwrap(),
-            Rotation::Rotated
-        );
-        assert_eq!(
-            run_now(store.rotate_refresh(&rh, next)).unwrap(),
-            Rotation::Replayed(grant)
-        );
-        // The code, both access tokens and both refresh tokens.
-        assert_eq!(store.lock_all().revoke_grant(&grant).unwrap(), 5);
-        assert_eq!(store.access_token_count(), 0);
-    }
-
-    #[test]
-    fn revoking_by_client_reaches_every_kind_of_entry() {
-        let store = MemoryStore::new();
-        run_now(store.issue(alone(hash(1, 0), "gone"))).unwrap();
-        run_now(store.issue(alone(hash(1, 1), "gone"))).unwrap(); // overflow
-        run_now(store.issue(alone(hash(2, 0), "kept"))).unwrap();
-        let (ah, rh) = (hash(3, 0), hash(4, 0));
-        run_now(store.issue(NewTokens {
-            access: access(ah, GrantId::derive(&ah), "gone", 100),
-            refresh: Some(refresh(rh, GrantId::derive(&ah))),
-        }))
-        .unwrap();
-        let n = run_now(store.revoke_client(&client("gone"))).unwrap();
-        assert_eq!(n, 4);
-        assert_eq!(store.access_token_count(), 1);
-        assert!(run_now(store.find_refresh(&rh)).unwrap().is_none());
-        assert!(found(&store, hash(2, 0)).is_some());
-    }
-
-    #[test]
-    fn purging_drops_expired_tokens_and_empty_index_entries() {
-        let store = MemoryStore::new();
-        for (h, life) in [(hash(1, 0), 10), (hash(1, 1), 10), (hash(2, 0), 100)] {
-            run_now(store.issue(NewTokens {
-                access: access(h, GrantId::derive(&h), "c", life),
-                refresh: None,
-            }))
-            .unwrap();
-        }
-        // A grant whose index lives in another shard than its tokens.
-        let grant = GrantId::derive(&hash(5, 5));
-        run_now(store.issue(NewTokens {
-            access: access(hash(6, 0), grant, "c", 10),
-            refresh: None,
-        }))
-        .unwrap();
-        assert_eq!(index_len(&store), 2);
-        let counts = run_now(store.purge_expired(NOW.plus(Duration::from_secs(50)))).unwrap();
-        assert_eq!(counts.access_tokens, 3);
-        assert_eq!(store.access_token_count(), 1);
-        assert_eq!(index_len(&store), 0);
-    }
-
-    #[test]
-    fn compact_entries_are_smaller_than_the_record() {
-        assert_eq!(std::mem::size_of::<AccessRecord>(), 112);
-        assert!(std::mem::size_of::<(GrantId, Compact)>() <= 88);
-        assert!(std::mem::size_of::<(GrantId, Joined)>() <= 104);
+    async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
+        // Removing is taking: of concurrent takers, one gets it.
+        Ok(self.write().requests.remove(hash))
     }
 }

@@ -111,7 +111,7 @@ pub enum Rotation {
     Unknown,
 }
 
-/// What [`TokenStore::purge_expired`] removed.
+/// What [`TokenAdmin::purge_expired`] removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PurgeCounts {
     /// Authorization codes removed.
@@ -122,13 +122,16 @@ pub struct PurgeCounts {
     pub refresh_tokens: u64,
 }
 
-/// Codes and tokens, keyed by [`TokenHash`]. Implementations never see a
-/// token in clear.
+/// Codes and tokens, keyed by [`TokenHash`]: the protocol steps every host
+/// implements. Implementations never see a token in clear.
 ///
 /// The atomic steps are the contract: `exchange_code` and `rotate_refresh`
 /// must let exactly one of any number of concurrent callers win, and must
 /// either store everything or change nothing. Validation (expiry, PKCE,
 /// client binding) stays in the core, between `find_*` and the step.
+///
+/// Operator work (revoking by client or user, purging) is [`TokenAdmin`],
+/// which the server never calls.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
     /// Stores a new authorization code. A duplicate hash is an error.
@@ -168,25 +171,21 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Revokes a whole grant: its code and every access and refresh token
     /// descending from it (AC-02, RT-02, RV-02).
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError>;
+}
 
+/// Operator work on codes and tokens: what the `portcullis` command, an
+/// admin page or a host's cron job uses. The server never calls it, so a
+/// host implements it only if it needs these operations.
+#[async_trait]
+pub trait TokenAdmin: Send + Sync + 'static {
     /// Revokes every code and token issued to `client`; returns how many.
     async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError>;
 
     /// Revokes every code and token issued for `user`; returns how many.
     async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError>;
 
-    /// Records that `client` used the assertion `jti` (RFC 7523 §3), kept
-    /// until `expires_at`; `Ok(false)` if it was already used (a replay).
-    /// Atomic: of concurrent callers with one `jti`, only one gets `true`.
-    async fn use_assertion_jti(
-        &self,
-        client: &ClientId,
-        jti: &str,
-        expires_at: UnixTime,
-    ) -> Result<bool, StoreError>;
-
-    /// Removes codes and tokens expired at `now`. Used refresh tokens and
-    /// codes are kept until they expire, so replays are still caught;
-    /// nothing live is removed.
+    /// Removes codes and tokens expired at `now` (`expires_at <= now`).
+    /// Used refresh tokens and codes are kept until they expire, so replays
+    /// are still caught; nothing live is removed.
     async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError>;
 }

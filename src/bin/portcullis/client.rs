@@ -217,7 +217,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure
         ClientCommand::Update(args) => update(ctx, args).await,
         ClientCommand::List => {
             let db = ctx.open(false).await?;
-            let result = db.clients().list().await;
+            let result = db.client_admin().clients().await;
             db.close().await;
             let clients = result.map_err(|e| Failure::store("list clients", &e))?;
             let views: Vec<ClientView> = clients.iter().map(|c| ClientView::of(c)).collect();
@@ -269,7 +269,7 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure
 
 async fn find(db: &crate::db::Db, id: &ClientId) -> Result<Client, Failure> {
     db.clients()
-        .find(id)
+        .client(id)
         .await
         .map_err(|e| Failure::store("find client", &e))?
         .map(|c| (*c).clone())
@@ -372,15 +372,15 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
     let result = async {
         if db
             .clients()
-            .find(&id)
+            .client(&id)
             .await
             .map_err(|e| Failure::store("find client", &e))?
             .is_some()
         {
             return Err(Failure::Input(format!("client {id} already exists")));
         }
-        db.clients()
-            .insert(client.clone())
+        db.client_admin()
+            .insert_client(client.clone())
             .await
             .map_err(|e| Failure::store("create client", &e))
     }
@@ -448,8 +448,8 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         let (client, secret) = edit(&current, a, jwks)?;
         let method = client.token_endpoint_auth_method();
         let updated = db
-            .clients()
-            .update(client.clone())
+            .client_admin()
+            .update_client(client.clone())
             .await
             .map_err(|e| Failure::store("update client", &e))?;
         if !updated {
@@ -575,8 +575,8 @@ async fn delete(db: &crate::db::Db, id: &ClientId) -> Result<Output, Failure> {
     find(db, id).await?;
     // Delete first, so no new token can be issued to it, then revoke.
     let deleted = db
-        .clients()
-        .delete(id)
+        .client_admin()
+        .delete_client(id)
         .await
         .map_err(|e| Failure::store("delete client", &e))?;
     if !deleted {
@@ -592,7 +592,7 @@ async fn delete(db: &crate::db::Db, id: &ClientId) -> Result<Output, Failure> {
     for user in db.consenting_users(id).await? {
         if db
             .consents()
-            .revoke(&user, id)
+            .revoke_consent(&user, id)
             .await
             .map_err(|e| {
                 Failure::store(

@@ -2,12 +2,12 @@
 //! answer, asked in SQL on the store's own pool:
 //!
 //! - how many codes and tokens a purge *would* delete (`tokens purge
-//!   --dry-run`): `TokenStore::purge_expired` deletes as it counts;
-//! - which users consented to a client (`client delete`): `ConsentStore`
+//!   --dry-run`): `TokenAdmin::purge_expired` deletes as it counts;
+//! - which users consented to a client (`client delete`): `ConsentAdmin`
 //!   lists by user only; each consent found is then withdrawn through
-//!   `ConsentStore::revoke`;
+//!   `ConsentAdmin::revoke_consent`;
 //! - revoking what one client holds for one user (`consent revoke`):
-//!   `TokenStore` revokes by client or by user, not by both.
+//!   `TokenAdmin` revokes by client or by user, not by both.
 //!
 //! The statements use the schema this crate ships (`portcullis_codes`,
 //! `portcullis_tokens`, `portcullis_consents`) and its indexes.
@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use portcullis::stores::{PostgresStore, SqliteStore};
 use portcullis::{
-    AuthorizationServer, ClientId, ClientStore, Config, ConsentStore, KeyProvider, PurgeCounts,
-    TokenStore, UnixTime, UserId,
+    AuthorizationServer, ClientAdmin, ClientId, ClientStore, Config, ConsentAdmin, KeyProvider,
+    PurgeCounts, ReplayCache, TokenAdmin, UnixTime, UserId,
 };
 use serde::Serialize;
 
@@ -134,14 +134,28 @@ impl Db {
         }
     }
 
-    pub(crate) fn tokens(&self) -> &dyn TokenStore {
+    pub(crate) fn client_admin(&self) -> &dyn ClientAdmin {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
         }
     }
 
-    pub(crate) fn consents(&self) -> &dyn ConsentStore {
+    pub(crate) fn tokens(&self) -> &dyn TokenAdmin {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+        }
+    }
+
+    pub(crate) fn replays(&self) -> &dyn ReplayCache {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+        }
+    }
+
+    pub(crate) fn consents(&self) -> &dyn ConsentAdmin {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
@@ -168,7 +182,7 @@ impl Db {
             .map_err(|e| Failure::Input(format!("server configuration: {e}")))
     }
 
-    /// What `TokenStore::purge_expired(now)` would delete, counted without
+    /// What `TokenAdmin::purge_expired(now)` would delete, counted without
     /// deleting anything.
     pub(crate) async fn count_expired(&self, now: UnixTime) -> Result<PurgeCounts, Failure> {
         let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);

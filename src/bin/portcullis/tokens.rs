@@ -84,6 +84,10 @@ async fn purge(
             .purge_expired(now)
             .await
             .map_err(|e| Failure::store("purge tokens", &e))?;
+        db.replays()
+            .purge_replays(now)
+            .await
+            .map_err(|e| Failure::store("purge the replay cache", &e))?;
         let keys = server
             .purge_keys()
             .await
@@ -120,7 +124,7 @@ async fn revoke(db: &crate::db::Db, args: RevokeArgs) -> Result<Output, Failure>
             // but say so, in case the id was mistyped.
             let known = db
                 .clients()
-                .find(&client)
+                .client(&client)
                 .await
                 .map_err(|e| Failure::store("find client", &e))?
                 .is_some();
@@ -175,7 +179,7 @@ pub(crate) async fn consent(ctx: &Ctx, cmd: ConsentCommand) -> Result<Output, Fa
     match cmd {
         ConsentCommand::List { user } => {
             let db = ctx.open(false).await?;
-            let result = db.consents().list(&user).await;
+            let result = db.consents().consents(&user).await;
             db.close().await;
             let consents = result.map_err(|e| Failure::store("list consent", &e))?;
             let views: Vec<ConsentView> = consents
@@ -217,7 +221,7 @@ pub(crate) async fn consent(ctx: &Ctx, cmd: ConsentCommand) -> Result<Output, Fa
             let result = async {
                 let consent_revoked = db
                     .consents()
-                    .revoke(&user, &client)
+                    .revoke_consent(&user, &client)
                     .await
                     .map_err(|e| Failure::store("withdraw consent", &e))?;
                 let tokens_revoked = if keep_tokens {

@@ -19,8 +19,9 @@ use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::stores::{
-    AccessRecord, AuthorizationRequestStore, ClientStore, CodeRecord, Consent, ConsentStore,
-    Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation, SuspendedRequest, TokenStore,
+    AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
+    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
+    ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;

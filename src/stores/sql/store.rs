@@ -212,13 +212,17 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl ClientStore for $name {
-            async fn find(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+            async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
                 let sql = const_format_where(CLIENT_SELECT, " WHERE c.client_id = $1");
                 let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
                 row.map(|r| Self::client_from(&r).map(Arc::new)).transpose()
             }
+        }
 
-            async fn insert(&self, client: Client) -> Result<(), StoreError> {
+        #[async_trait]
+        impl ClientAdmin for $name {
+
+            async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"), &client)
                     .execute(&mut *tx)
@@ -228,7 +232,7 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn update(&self, client: Client) -> Result<bool, StoreError> {
+            async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
@@ -245,7 +249,7 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
-            async fn delete(&self, id: &ClientId) -> Result<bool, StoreError> {
+            async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1"] {
                     sqlx::query(table).bind(id.as_str()).execute(&mut *tx).await?;
@@ -259,7 +263,7 @@ macro_rules! sql_store {
                 Ok(n > 0)
             }
 
-            async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
+            async fn clients(&self) -> Result<Vec<Arc<Client>>, StoreError> {
                 let sql = const_format_where(CLIENT_SELECT, " ORDER BY c.client_id");
                 let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
                 rows.iter().map(|r| Self::client_from(r).map(Arc::new)).collect()
@@ -402,6 +406,10 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+        }
+
+        #[async_trait]
+        impl TokenAdmin for $name {
             async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let mut n = 0;
@@ -424,24 +432,8 @@ macro_rules! sql_store {
                 Ok(n)
             }
 
-            async fn use_assertion_jti(&self, client: &ClientId, jti: &str, expires_at: UnixTime) -> Result<bool, StoreError> {
-                // The primary key makes this atomic: one insert wins.
-                let n = sqlx::query("INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(client.as_str())
-                    .bind(jti)
-                    .bind(secs(expires_at))
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                Ok(n == 1)
-            }
-
             async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1")
-                    .bind(secs(now))
-                    .execute(&mut *tx)
-                    .await?;
                 // Suspended authorization requests nobody resumed.
                 sqlx::query("DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1")
                     .bind(secs(now))
@@ -489,6 +481,34 @@ macro_rules! sql_store {
                     })),
                     None => Ok(None),
                 }
+            }
+        }
+
+        #[async_trait]
+        impl ReplayCache for $name {
+            async fn first_use(&self, scope: &ReplayScope, id: &str, expires_at: UnixTime) -> Result<bool, StoreError> {
+                // One table per kind; the primary key makes this atomic:
+                // of concurrent inserts, one wins.
+                let sql = match scope {
+                    ReplayScope::ClientAssertion(_) => "INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                };
+                let n = sqlx::query(sql)
+                    .bind(scope.issuer())
+                    .bind(id)
+                    .bind(secs(expires_at))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn purge_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
+                let n = sqlx::query("DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1")
+                    .bind(secs(now))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n)
             }
         }
 
@@ -554,7 +574,7 @@ macro_rules! sql_store {
 
         #[async_trait]
         impl ConsentStore for $name {
-            async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
+            async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
                 let sql = const_format_where(CONSENT_SELECT, " WHERE c.user_id = $1 AND c.client_id = $2");
                 let row = sqlx::query(&sql)
                     .bind(user.as_str())
@@ -564,7 +584,7 @@ macro_rules! sql_store {
                 row.map(|r| Self::consent_from(&r)).transpose()
             }
 
-            async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
+            async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at")
                     .bind(consent.user.as_str())
@@ -584,13 +604,17 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
+        }
+
+        #[async_trait]
+        impl ConsentAdmin for $name {
+            async fn consents(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
                 let sql = const_format_where(CONSENT_SELECT, " WHERE c.user_id = $1 ORDER BY c.client_id");
                 let rows = sqlx::query(&sql).bind(user.as_str()).fetch_all(&self.pool).await?;
                 rows.iter().map(Self::consent_from).collect()
             }
 
-            async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+            async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 sqlx::query("DELETE FROM portcullis_consent_scopes WHERE user_id = $1 AND client_id = $2")
                     .bind(user.as_str())
