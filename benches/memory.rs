@@ -1,4 +1,4 @@
-//! Bytes per stored opaque access token in `MemoryStore`, counted by a
+//! Bytes per stored opaque access token in `ShardedMemoryStore`, counted by a
 //! counting global allocator (`cap`), at 1,000,000 tokens and at the sizes
 //! around it (a hash table's load factor, hence its bytes per entry, moves
 //! between its doublings).
@@ -62,7 +62,7 @@ fn main() {
         ));
     }
     println!(
-        "MemoryStore, client_credentials access tokens (fields: size_of::<AccessRecord>() = {fields} bytes)\n"
+        "ShardedMemoryStore, client_credentials access tokens (fields: size_of::<AccessRecord>() = {fields} bytes)\n"
     );
     println!("{rows}");
     println!(

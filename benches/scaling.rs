@@ -1,5 +1,5 @@
 //! Multi-core scaling: throughput of opaque issuance and of opaque bearer
-//! validation on 1 and 2 threads sharing one server and one `MemoryStore`
+//! validation on 1 and 2 threads sharing one server and one `ShardedMemoryStore`
 //! (std threads, each polling portcullis in place as a runtime worker
 //! would). Beside them, a reference without shared state (32 bytes from the
 //! OS and a SHA-256, per operation) shows how far this machine itself

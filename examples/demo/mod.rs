@@ -23,10 +23,10 @@ use std::sync::{Arc, Mutex};
 
 use portcullis::http::{Request, Response};
 use portcullis::{
-    AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken, ClientId,
-    ClientStore, Clock, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
-    PasswordVerifier, RandomSource, ScopeSet, Secret, SystemClock, SystemRandom, Throttle,
-    TokenStore, UserId, Verdict, async_trait, generate_secret,
+    AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken, ClientAdmin,
+    ClientId, ClientStore, Clock, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
+    PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret, SystemClock, SystemRandom,
+    Throttle, TokenStore, UserId, Verdict, async_trait, generate_secret,
 };
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 
@@ -309,12 +309,20 @@ async fn open_and_build(
     }
 }
 
-async fn build<S: ClientStore + TokenStore + ConsentStore + AuthorizationRequestStore>(
+async fn build<S>(
     seed: Seed,
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
     limiter: Arc<Limiter>,
-) -> Result<Demo, String> {
+) -> Result<Demo, String>
+where
+    S: ClientStore
+        + ClientAdmin
+        + TokenStore
+        + ConsentStore
+        + AuthorizationRequestStore
+        + ReplayCache,
+{
     let Loaded {
         config,
         clients,

@@ -16,7 +16,7 @@
 use std::num::NonZeroU32;
 
 use portcullis::{
-    AccessTokenFormat, AuthMethod, Client, ClientId, ClientStore, Config, GrantType, MemoryUsers,
+    AccessTokenFormat, AuthMethod, Client, ClientAdmin, ClientId, Config, GrantType, MemoryUsers,
     RandomSource, RedirectUri, ScopeSet, Secret, SecretHash,
 };
 use serde::Deserialize;
@@ -156,18 +156,15 @@ pub(crate) fn load(
 /// keeps clients across restarts, and a later entry of the seed replaces an
 /// earlier one with the same id).
 pub(crate) async fn save_clients(
-    store: &dyn ClientStore,
+    store: &dyn ClientAdmin,
     clients: Vec<Client>,
 ) -> Result<(), String> {
     for client in clients {
         let id = client.client_id().as_str().to_owned();
-        let known = store
-            .find(client.client_id())
-            .await
-            .map_err(|e| format!("client {id}: {e}"))?;
-        let saved = match known {
-            Some(_) => store.update(client).await.map(|_| ()),
-            None => store.insert(client).await,
+        let saved = match store.update_client(client.clone()).await {
+            Ok(true) => Ok(()),
+            Ok(false) => store.insert_client(client).await,
+            Err(e) => Err(e),
         };
         saved.map_err(|e| format!("client {id}: {e}"))?;
     }

@@ -32,7 +32,7 @@ use portcullis::dangerous::DeterministicRandom;
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
     AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, AuthorizationServer, AuthorizeStep,
-    ChallengeMethod, Client, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, FixedClock,
+    ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, FixedClock,
     GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys, MemoryStore, MemoryUsers,
     NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash, TokenHash, TokenStore,
     UnixTime, UserId,
@@ -260,7 +260,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         .enabled(false),
     ];
     for c in clients {
-        ClientStore::insert(&store, c.build().expect("fixture client"))
+        store.insert_client(c.build().expect("fixture client"))
             .await
             .expect("client stored");
     }
@@ -843,7 +843,7 @@ pub fn client_metadata(data: &[u8]) -> String {
         .iter()
         .map(|u| u.as_str().to_owned())
         .collect();
-    if block_on(ClientStore::insert(&f.store, client)).is_err() {
+    if block_on(f.store.insert_client(client)).is_err() {
         return "taken".into(); // one of the fixture's own ids
     }
     let secret = m.client_secret.as_deref().unwrap_or_default();
@@ -1016,10 +1016,10 @@ pub fn seed_json(data: &[u8]) -> String {
         people.retain(|k| k.username != u.username);
         people.push(u);
     }
-    let stored = block_on(ClientStore::list(&store)).expect("list");
+    let stored = block_on(store.clients()).expect("list");
     assert_eq!(stored.len(), clients.len(), "stored clients");
     for c in &clients {
-        let found = block_on(ClientStore::find(&store, &id(&c.client_id))).expect("find");
+        let found = block_on(store.client(&id(&c.client_id))).expect("find");
         assert!(found.is_some(), "client {:?} not stored", c.client_id);
     }
     for u in &people {

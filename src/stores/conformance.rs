@@ -26,7 +26,9 @@
 //! section needs its protocol
 //! trait too: it checks through both). The factory is an `async fn` (or a
 //! closure returning a future) that makes the store; each clause calls it
-//! once, on its own multi-threaded tokio runtime. Clauses use fresh random
+//! once, on its own multi-threaded tokio runtime. The factory's path is
+//! resolved inside the generated modules (which `use super::*`): name a
+//! function in scope where you call the macro, or give a `crate::` path. Clauses use fresh random
 //! ids, so they may share one database and run in parallel; a factory that
 //! hands each clause a fresh store works as well. Each module also has
 //! `run_all()`, which runs its clauses in order and stops at the first

@@ -417,7 +417,7 @@ async fn client_lifecycle(db: &Db, method: &str) {
     // Stored hashed: the store holds a SHA-256 that verifies it, not it.
     let stored = db
         .clients
-        .find(&ClientId::parse(&id).unwrap())
+        .client(&ClientId::parse(&id).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -591,7 +591,7 @@ async fn client_lifecycle(db: &Db, method: &str) {
     let granted_at = UnixTime::from_secs(now.as_secs() - 10);
     for (client, scopes) in [(&id, "read write"), (&spa, "read")] {
         db.consents
-            .grant(Consent {
+            .grant_consent(Consent {
                 user: UserId::parse(&user).unwrap(),
                 client_id: ClientId::parse(client).unwrap(),
                 scope: scope(scopes),
@@ -1151,7 +1151,7 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
     // The secret did not change: only --rotate-secret changes it.
     let stored = db
         .clients
-        .find(&ClientId::parse(&id).unwrap())
+        .client(&ClientId::parse(&id).unwrap())
         .await
         .unwrap()
         .unwrap();

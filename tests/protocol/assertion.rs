@@ -8,7 +8,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{EncodingKey, Header};
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    Algorithm, AuthorizationServer, Client, ClientId, ClientStore, Config, FixedClock, GrantType,
+    Algorithm, AuthorizationServer, Client, ClientAdmin, ClientId, Config, FixedClock, GrantType,
     KeyId, KeyRecord, MemoryStore, ScopeSet, Secret, UnixTime,
 };
 use ring::signature::{EcdsaKeyPair, KeyPair as _};
@@ -70,8 +70,8 @@ async fn fixture() -> Fixture {
     .scope(scope)
     .build()
     .unwrap();
-    store.insert(pk).await.unwrap();
-    store.insert(sj).await.unwrap();
+    store.insert_client(pk).await.unwrap();
+    store.insert_client(sj).await.unwrap();
     Fixture {
         server,
         ec_key,

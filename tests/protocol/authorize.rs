@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AuthMethod, AuthorizationServer, AuthorizeStep, Client, ClientId, ClientStore, Config,
-    ConsentStore, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash, UnixTime,
+    AuthMethod, AuthorizationServer, AuthorizeStep, Client, ClientAdmin, ClientId, Config,
+    ConsentAdmin, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash, UnixTime,
     UserId,
 };
 
@@ -72,7 +72,7 @@ async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
             .enabled(false),
     ];
     for c in clients {
-        store.insert(c.build().unwrap()).await.unwrap();
+        store.insert_client(c.build().unwrap()).await.unwrap();
     }
     Fixture {
         server,
@@ -326,10 +326,10 @@ async fn consent_is_remembered_widened_revoked_and_skippable() {
     }
     // Consent can be listed and revoked; then it is asked again.
     let web = ClientId::parse("web").unwrap();
-    let listed = ConsentStore::list(&*f.store, &f.alice).await.unwrap();
+    let listed = f.store.consents(&f.alice).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].scope.to_string(), "read");
-    assert!(f.store.revoke(&f.alice, &web).await.unwrap());
+    assert!(f.store.revoke_consent(&f.alice, &web).await.unwrap());
     assert!(matches!(
         step(&f, &read, Some(&f.alice)).await,
         AuthorizeStep::Consent(_)

@@ -21,10 +21,10 @@ use std::time::Duration;
 use portcullis::http::{Method, Request};
 use portcullis::stores::{Fault, FaultyStore, StoreOp};
 use portcullis::{
-    AccessRecord, AccessTokenFormat, AuthorizeStep, Client, ClientId, ClientStore, Clock, Consent,
-    ConsentStore, GrantId, GrantType, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, NewTokens,
+    AccessRecord, AccessTokenFormat, AuthorizeStep, Client, ClientAdmin, ClientId, ClientStore,
+    Clock, Consent, ConsentAdmin, ConsentStore, GrantId, GrantType, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, NewTokens,
     PasswordVerifier, RefreshRecord, ScopeSet, Secret, SecretHash, StoreError, Throttle, TokenHash,
-    TokenStore, UnixTime, UserId, Verdict,
+    TokenAdmin, TokenStore, UnixTime, UserId, Verdict,
 };
 
 use crate::support::*;
@@ -42,7 +42,7 @@ fn committed(fault: Fault) -> bool {
 /// Everything of `client` still live in the store (codes, access and
 /// refresh tokens); revokes it all to count it, so call it last.
 async fn live_of(h: &Harness, client: &str) -> u64 {
-    TokenStore::revoke_client(&h.store, &id(client))
+    h.store.revoke_client(&id(client))
         .await
         .unwrap()
 }
@@ -294,7 +294,7 @@ async fn rb02_assertion_jti_under_every_fault() {
         let (h, flaky) = Harness::flaky(config()).await;
         register_jwt_client(&h, "jwt-client").await;
         let assertion = hs256_assertion("jwt-client", HMAC_SECRET, "jti-1");
-        flaky.fail_with(Op::UseAssertionJti, fault);
+        flaky.fail_with(Op::FirstUse, fault);
         assert_error(
             &assertion_request(&h, &assertion).await,
             500,
@@ -331,7 +331,7 @@ async fn consent_step(h: &Harness, user: &UserId) -> portcullis::PendingAuthoriz
 async fn stored_codes(h: &Harness) -> u64 {
     h.clock.advance(Duration::from_secs(3600));
     let now = h.clock.now();
-    TokenStore::purge_expired(&h.store, now)
+    h.store.purge_expired(now)
         .await
         .unwrap()
         .codes
@@ -362,7 +362,7 @@ async fn rb02_authorization_approval_under_every_fault() {
         // Consent is recorded before the code is minted: it stays when the
         // code fails, and when its own write committed; it is the user's
         // decision, not a credential.
-        let consent = ConsentStore::find(&h.store, &alice, &id("spa"))
+        let consent = h.store.consent(&alice, &id("spa"))
             .await
             .unwrap();
         let consent_kept = op == StoreOp::InsertCode || committed(fault);
@@ -507,21 +507,21 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
         let memory = MemoryStore::new();
         let store = FaultyStore::new(memory.clone());
         store.fail(StoreOp::InsertClient, fault);
-        assert!(ClientStore::insert(&store, client()).await.is_err());
-        let present = ClientStore::find(&memory, &id("admin-made"))
+        assert!(store.insert_client(client()).await.is_err());
+        let present = memory.client(&id("admin-made"))
             .await
             .unwrap()
             .is_some();
         assert_eq!(present, committed(fault), "insert {fault:?}");
         store.heal();
         if !present {
-            ClientStore::insert(&store, client()).await.unwrap();
+            store.insert_client(client()).await.unwrap();
         }
 
         store.fail(StoreOp::UpdateClient, fault);
         let disabled = client().into_builder().enabled(false).build().unwrap();
-        assert!(ClientStore::update(&store, disabled).await.is_err());
-        let now_enabled = ClientStore::find(&memory, &id("admin-made"))
+        assert!(store.update_client(disabled).await.is_err());
+        let now_enabled = memory.client(&id("admin-made"))
             .await
             .unwrap()
             .unwrap()
@@ -535,10 +535,10 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
             scope: scope("read"),
             granted_at: UnixTime::from_secs(T0),
         };
-        memory.grant(consent).await.unwrap();
+        memory.grant_consent(consent).await.unwrap();
         store.fail(StoreOp::RevokeConsent, fault);
-        assert!(store.revoke(&alice, &id("admin-made")).await.is_err());
-        let kept = ConsentStore::find(&memory, &alice, &id("admin-made"))
+        assert!(store.revoke_consent(&alice, &id("admin-made")).await.is_err());
+        let kept = memory.consent(&alice, &id("admin-made"))
             .await
             .unwrap()
             .is_some();
@@ -547,11 +547,11 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
 
         store.fail(StoreOp::DeleteClient, fault);
         assert!(
-            ClientStore::delete(&store, &id("admin-made"))
+            store.delete_client(&id("admin-made"))
                 .await
                 .is_err()
         );
-        let gone = ClientStore::find(&memory, &id("admin-made"))
+        let gone = memory.client(&id("admin-made"))
             .await
             .unwrap()
             .is_none();

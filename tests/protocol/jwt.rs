@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AccessTokenFormat, Algorithm, AuthorizationServer, ClaimsHook, Client, ClientId, ClientStore,
+    AccessTokenFormat, Algorithm, AuthorizationServer, ClaimsHook, Client, ClientAdmin, ClientId,
     Config, FixedClock, GrantType, MemoryKeys, MemoryStore, ScopeSet, SecretHash, UnixTime, UserId,
 };
 use serde_json::{Value, json};
@@ -62,7 +62,7 @@ async fn fixture(alg: Algorithm, configure: impl FnOnce(&mut Config)) -> Fixture
             .access_token_format(format)
             .build()
             .unwrap();
-        store.insert(c).await.unwrap();
+        store.insert_client(c).await.unwrap();
     }
     server.ensure_signing_key().await.unwrap();
     Fixture { server, clock }

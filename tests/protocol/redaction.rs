@@ -483,7 +483,7 @@ const TOKEN_PATH_WRITES: [Op; 7] = [
     Op::RotateRefresh,
     Op::RevokeAccess,
     Op::RevokeGrant,
-    Op::UseAssertionJti,
+    Op::FirstUse,
     Op::Issue,
     Op::InsertCode,
 ];
@@ -541,7 +541,7 @@ async fn rb03_store_failures_of_every_token_path_write_leak_nothing() {
             Op::RotateRefresh => h.refresh(Auth::Basic(&app), &refresh).await,
             Op::RevokeAccess => h.revoke(Auth::Basic(&app), &[("token", &access)]).await,
             Op::RevokeGrant => h.revoke(Auth::Basic(&app), &[("token", &refresh)]).await,
-            Op::UseAssertionJti => assertion_request(&h, &assertion).await,
+            Op::FirstUse => assertion_request(&h, &assertion).await,
             Op::Issue => {
                 h.token(
                     Auth::Basic(&app),
@@ -593,7 +593,7 @@ async fn rb03_store_failures_of_every_token_path_write_leak_nothing() {
         // Only a refused assertion fails before anything is minted.
         let minted = random.minted();
         assert!(
-            op == Op::UseAssertionJti || !minted.is_empty(),
+            op == Op::FirstUse || !minted.is_empty(),
             "{op:?} {fault:?}: nothing minted"
         );
         extra.extend(minted);

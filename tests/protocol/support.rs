@@ -14,10 +14,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::http::{Method, Request, Response};
 use portcullis::stores::{Fault, FaultyStore};
 use portcullis::{
-    AccessRecord, AuthorizationServer, ChallengeMethod, Client, ClientBuilder, ClientId,
-    ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore, Exchange, FixedClock,
-    GrantId, GrantType, MemoryStore, NewTokens, PurgeCounts, RedirectUri, RefreshRecord, Rotation,
-    ScopeSet, SecretHash, ServerBuilder, StoreError, TokenHash, TokenStore, UnixTime, UserId,
+    AccessRecord, AuthorizationServer, ChallengeMethod, Client, ClientAdmin, ClientBuilder,
+    ClientId, ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore, Exchange,
+    FixedClock, GrantId, GrantType, MemoryStore, NewTokens, RedirectUri, RefreshRecord,
+    ReplayCache, ReplayScope, Rotation, ScopeSet, SecretHash, ServerBuilder, StoreError, TokenHash,
+    TokenStore, UnixTime, UserId,
 };
 use serde_json::Value;
 
@@ -347,7 +348,8 @@ impl Harness {
 
     /// Registers `client`.
     pub(crate) async fn register(&self, client: Client) {
-        ClientStore::insert(&self.store, client)
+        self.store
+            .insert_client(client)
             .await
             .expect("client registers");
     }
@@ -355,7 +357,8 @@ impl Harness {
     /// Replaces a registered client.
     pub(crate) async fn update(&self, client: Client) {
         assert!(
-            ClientStore::update(&self.store, client)
+            self.store
+                .update_client(client)
                 .await
                 .expect("update")
         );
@@ -363,7 +366,9 @@ impl Harness {
 
     /// The registered client `id`.
     pub(crate) async fn client(&self, client_id: &str) -> Client {
-        let found = ClientStore::find(&self.store, &id(client_id))
+        let found = self
+            .store
+            .client(&id(client_id))
             .await
             .expect("find")
             .expect("registered");
@@ -637,20 +642,8 @@ impl FlakyStore {
 
 #[async_trait]
 impl ClientStore for FlakyStore {
-    async fn find(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
-        ClientStore::find(&self.faulty, client_id).await
-    }
-    async fn insert(&self, client: Client) -> Result<(), StoreError> {
-        ClientStore::insert(&self.faulty, client).await
-    }
-    async fn update(&self, client: Client) -> Result<bool, StoreError> {
-        ClientStore::update(&self.faulty, client).await
-    }
-    async fn delete(&self, client_id: &ClientId) -> Result<bool, StoreError> {
-        ClientStore::delete(&self.faulty, client_id).await
-    }
-    async fn list(&self) -> Result<Vec<Arc<Client>>, StoreError> {
-        ClientStore::list(&self.faulty).await
+    async fn client(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        self.faulty.client(client_id).await
     }
 }
 
@@ -672,17 +665,30 @@ impl portcullis::AuthorizationRequestStore for FlakyStore {
 
 #[async_trait]
 impl ConsentStore for FlakyStore {
-    async fn find(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
-        ConsentStore::find(&self.faulty, user, client).await
+    async fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<Consent>, StoreError> {
+        self.faulty.consent(user, client).await
     }
-    async fn grant(&self, consent: Consent) -> Result<(), StoreError> {
-        self.faulty.grant(consent).await
+    async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
+        self.faulty.grant_consent(consent).await
     }
-    async fn list(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
-        ConsentStore::list(&self.faulty, user).await
+}
+
+#[async_trait]
+impl ReplayCache for FlakyStore {
+    async fn first_use(
+        &self,
+        scope: &ReplayScope,
+        id: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.faulty.first_use(scope, id, expires_at).await
     }
-    async fn revoke(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
-        self.faulty.revoke(user, client).await
+    async fn purge_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.faulty.purge_replays(now).await
     }
 }
 
@@ -726,23 +732,6 @@ impl TokenStore for FlakyStore {
     }
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         self.faulty.revoke_grant(grant).await
-    }
-    async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
-        self.faulty.revoke_client(client).await
-    }
-    async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
-        self.faulty.revoke_user(user).await
-    }
-    async fn use_assertion_jti(
-        &self,
-        client: &ClientId,
-        jti: &str,
-        expires_at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        self.faulty.use_assertion_jti(client, jti, expires_at).await
-    }
-    async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
-        self.faulty.purge_expired(now).await
     }
 }
 

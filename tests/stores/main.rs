@@ -1,71 +1,128 @@
-//! The store conformance suite (`portcullis::stores::conformance`) run
-//! against every store we ship: memory, SQLite and PostgreSQL.
+//! The store conformance suite (`portcullis::store_conformance!`) run
+//! against every store we ship, the way a host runs it against its own:
+//! one test per clause, `<store>::<trait>::<clause>`.
 //!
-//! PostgreSQL: `PORTCULLIS_TEST_POSTGRES_URL` when set, else a throwaway
-//! cluster where PostgreSQL's server binaries are installed, else the test
-//! is skipped loudly (a failure under `PORTCULLIS_REQUIRE_POSTGRES=1`, as in
-//! `.ci/run`): see `tests/common/postgres.rs`.
+//! SQLite: every clause gets a fresh database file. PostgreSQL: set
+//! `PORTCULLIS_TEST_POSTGRES_URL` (`.ci/run` starts a local server and sets
+//! it); the clauses share that database, isolated by their random ids, and
+//! run in parallel. Without the variable the PostgreSQL tests fail, on
+//! purpose: a store we ship must not go untested silently.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
-use portcullis::MemoryStore;
-use portcullis::stores::conformance;
-
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrations;
-#[cfg(feature = "postgres")]
-#[path = "../common/postgres.rs"]
-mod postgres;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn memory_store_conforms() {
-    // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08
-    conformance::run(Arc::new(MemoryStore::new()))
-        .await
-        .unwrap();
-    conformance::run_keys(Arc::new(portcullis::MemoryKeys::new()))
-        .await
-        .unwrap();
-    conformance::run_requests(Arc::new(MemoryStore::new()))
-        .await
-        .unwrap();
+// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+mod memory {
+    use portcullis::MemoryStore;
+
+    async fn store() -> MemoryStore {
+        MemoryStore::new()
+    }
+
+    async fn keys() -> portcullis::MemoryKeys {
+        portcullis::MemoryKeys::new()
+    }
+
+    portcullis::store_conformance!(store =>
+        ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
+        AuthorizationRequestStore);
+    portcullis::store_conformance!(keys => KeyProvider);
 }
 
+// covers: AC-04, RT-04, RB-02, TK-02, CA-08, AZ-08
+mod sharded_memory {
+    use portcullis::stores::ShardedMemoryStore;
+
+    async fn store() -> ShardedMemoryStore {
+        ShardedMemoryStore::new()
+    }
+
+    portcullis::store_conformance!(store =>
+        ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
+        AuthorizationRequestStore);
+}
+
+// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "sqlite")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_store_conforms() {
-    // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08
+mod sqlite {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use portcullis::stores::SqliteStore;
-    let dir = std::env::temp_dir().join(format!("portcullis-conformance-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("store.db").display());
-    let store = SqliteStore::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    // Migrating twice is harmless.
-    store.migrate().await.unwrap();
-    let store = Arc::new(store);
-    conformance::run(store.clone()).await.unwrap();
-    conformance::run_keys(store.clone()).await.unwrap();
-    conformance::run_requests(store.clone()).await.unwrap();
-    // A second process (here: a second pool) sees the same state.
-    let again = SqliteStore::connect(&url).await.unwrap();
-    again.migrate().await.unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+
+    /// A fresh database file per clause, under cargo's scratch directory
+    /// for tests (`target/tmp`). The first call removes files of runs more
+    /// than an hour old.
+    async fn store() -> SqliteStore {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sqlite-conformance");
+        std::fs::create_dir_all(&dir).unwrap();
+        SWEEP.call_once(|| {
+            let hour = std::time::Duration::from_secs(3600);
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
+                if old {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        });
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let file = dir.join(format!("{}-{n}.db", std::process::id()));
+        let store = SqliteStore::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    portcullis::store_conformance!(store =>
+        ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
+        AuthorizationRequestStore, KeyProvider);
+
+    #[tokio::test]
+    async fn migrating_twice_is_harmless_and_a_second_pool_sees_the_schema() {
+        let store = store().await;
+        store.migrate().await.unwrap();
+        let url = store
+            .pool()
+            .connect_options()
+            .get_filename()
+            .display()
+            .to_string();
+        let again = SqliteStore::connect(&format!("sqlite://{url}")).await.unwrap();
+        again.migrate().await.unwrap();
+    }
 }
 
+// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "postgres")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_store_conforms() {
-    // covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08
+mod postgres {
     use portcullis::stores::PostgresStore;
-    let Some(url) = postgres::url() else { return };
-    let store = PostgresStore::connect(&url).await.unwrap();
-    store.migrate().await.unwrap();
-    store.migrate().await.unwrap();
-    let store = Arc::new(store);
-    conformance::run(store.clone()).await.unwrap();
-    conformance::run_keys(store.clone()).await.unwrap();
-    conformance::run_requests(store.clone()).await.unwrap();
+
+    /// A pool on the test database; the clauses isolate themselves by
+    /// random ids. Concurrent `migrate()` calls are serialised by the
+    /// migrator's advisory lock.
+    async fn store() -> PostgresStore {
+        let url = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!("set PORTCULLIS_TEST_POSTGRES_URL to a PostgreSQL database (see .ci/run)")
+        });
+        let store = PostgresStore::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    portcullis::store_conformance!(store =>
+        ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
+        AuthorizationRequestStore, KeyProvider);
+
+    #[tokio::test]
+    async fn migrating_twice_is_harmless() {
+        let store = store().await;
+        store.migrate().await.unwrap();
+    }
 }
