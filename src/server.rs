@@ -516,9 +516,7 @@ impl ServerBuilder {
     pub fn build(self) -> Result<AuthorizationServer, ConfigError> {
         self.config.validate()?;
         let missing = |store, needed_by| ConfigError::MissingStore { store, needed_by };
-        let clients = self
-            .clients
-            .ok_or(missing("ClientStore", "every server"))?;
+        let clients = self.clients.ok_or(missing("ClientStore", "every server"))?;
         let tokens = self.tokens.ok_or(missing("TokenStore", "every server"))?;
         if self.config.jwt_client_authentication && self.replay.is_none() {
             return Err(missing(

@@ -38,9 +38,9 @@ use ring::signature::{self as sig, KeyPair as _};
 use portcullis::http::{Method, Request};
 use portcullis::stores::ShardedMemoryStore;
 use portcullis::{
-    AccessTokenFormat, Algorithm, AuthorizationServer, ChallengeMethod, Client, ClientId,
-    ClientAdmin, CodeChallenge, CodeRecord, Config, GrantId, GrantType, MemoryKeys,
-    RedirectUri, ScopeSet, SecretHash, TokenHash, TokenStore, UnixTime, UserId,
+    AccessTokenFormat, Algorithm, AuthorizationServer, ChallengeMethod, Client, ClientAdmin,
+    ClientId, CodeChallenge, CodeRecord, Config, GrantId, GrantType, MemoryKeys, RedirectUri,
+    ScopeSet, SecretHash, TokenHash, TokenStore, UnixTime, UserId,
 };
 
 use oxide_auth::endpoint::{

@@ -32,10 +32,10 @@ use portcullis::dangerous::DeterministicRandom;
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
     AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, AuthorizationServer, AuthorizeStep,
-    ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, FixedClock,
-    GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys, MemoryStore, MemoryUsers,
-    NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash, TokenHash, TokenStore,
-    UnixTime, UserId,
+    ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge, CodeRecord, Config,
+    FixedClock, GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys, MemoryStore,
+    MemoryUsers, NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash, TokenHash,
+    TokenStore, UnixTime, UserId,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use serde::Deserialize;
@@ -260,7 +260,8 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         .enabled(false),
     ];
     for c in clients {
-        store.insert_client(c.build().expect("fixture client"))
+        store
+            .insert_client(c.build().expect("fixture client"))
             .await
             .expect("client stored");
     }

@@ -147,58 +147,72 @@ macro_rules! __conformance_section {
         $crate::__conformance_tests!(client_store, $f, [unknown_client_is_none]);
     };
     (ClientAdmin, $f:path) => {
-        $crate::__conformance_tests!(client_admin, $f, [
-            inserted_client_round_trips,
-            duplicate_insert_fails,
-            update_replaces_the_client,
-            update_of_a_missing_client_is_false,
-            list_includes_the_client,
-            jwt_clients_keep_their_keys,
-            delete_removes_the_client
-        ]);
+        $crate::__conformance_tests!(
+            client_admin,
+            $f,
+            [
+                inserted_client_round_trips,
+                duplicate_insert_fails,
+                update_replaces_the_client,
+                update_of_a_missing_client_is_false,
+                list_includes_the_client,
+                jwt_clients_keep_their_keys,
+                delete_removes_the_client
+            ]
+        );
     };
     (TokenStore, $f:path) => {
-        $crate::__conformance_tests!(token_store, $f, [
-            unknown_hashes_are_none,
-            code_round_trips_and_duplicates_fail,
-            exchange_is_won_once,
-            exchange_of_an_unknown_code,
-            tokens_round_trip_by_kind,
-            duplicate_issue_fails,
-            rotation_is_won_once,
-            revoke_access_of_one_token,
-            revoke_grant_takes_the_family,
-            failed_exchange_changes_nothing,
-            concurrent_exchange_has_one_winner,
-            concurrent_rotation_has_one_winner
-        ]);
+        $crate::__conformance_tests!(
+            token_store,
+            $f,
+            [
+                unknown_hashes_are_none,
+                code_round_trips_and_duplicates_fail,
+                exchange_is_won_once,
+                exchange_of_an_unknown_code,
+                tokens_round_trip_by_kind,
+                duplicate_issue_fails,
+                rotation_is_won_once,
+                revoke_access_of_one_token,
+                revoke_grant_takes_the_family,
+                failed_exchange_changes_nothing,
+                concurrent_exchange_has_one_winner,
+                concurrent_rotation_has_one_winner
+            ]
+        );
     };
     (TokenAdmin, $f:path) => {
-        $crate::__conformance_tests!(token_admin, $f, [
-            revoke_user_takes_only_that_user,
-            revoke_client_takes_only_that_client,
-            purge_removes_only_the_expired
-        ]);
+        $crate::__conformance_tests!(
+            token_admin,
+            $f,
+            [
+                revoke_user_takes_only_that_user,
+                revoke_client_takes_only_that_client,
+                purge_removes_only_the_expired
+            ]
+        );
     };
     (ConsentStore, $f:path) => {
-        $crate::__conformance_tests!(consent_store, $f, [
-            no_consent_is_none,
-            grants_accumulate
-        ]);
+        $crate::__conformance_tests!(consent_store, $f, [no_consent_is_none, grants_accumulate]);
     };
     (ConsentAdmin, $f:path) => {
-        $crate::__conformance_tests!(consent_admin, $f, [
-            list_by_user,
-            revoke_withdraws_one_client
-        ]);
+        $crate::__conformance_tests!(
+            consent_admin,
+            $f,
+            [list_by_user, revoke_withdraws_one_client]
+        );
     };
     (ReplayCache, $f:path) => {
-        $crate::__conformance_tests!(replay_cache, $f, [
-            second_use_is_a_replay,
-            ids_are_per_scope,
-            concurrent_first_use_has_one_winner,
-            purge_forgets_only_the_expired
-        ]);
+        $crate::__conformance_tests!(
+            replay_cache,
+            $f,
+            [
+                second_use_is_a_replay,
+                ids_are_per_scope,
+                concurrent_first_use_has_one_winner,
+                purge_forgets_only_the_expired
+            ]
+        );
     };
     (AuthorizationRequestStore, $f:path) => {
         $crate::__conformance_tests!(authorization_request_store, $f, [
@@ -209,10 +223,11 @@ macro_rules! __conformance_section {
         ]);
     };
     (KeyProvider, $f:path) => {
-        $crate::__conformance_tests!(key_provider, $f, [
-            key_round_trips_and_duplicates_fail,
-            retire_and_delete
-        ]);
+        $crate::__conformance_tests!(
+            key_provider,
+            $f,
+            [key_round_trips_and_duplicates_fail, retire_and_delete]
+        );
     };
 }
 
@@ -377,9 +392,7 @@ pub mod client_admin {
     }
 
     /// `clients()` lists an inserted client, ordered by id.
-    pub async fn list_includes_the_client<S: ClientStore + ClientAdmin>(
-        store: Arc<S>,
-    ) -> Outcome {
+    pub async fn list_includes_the_client<S: ClientStore + ClientAdmin>(store: Arc<S>) -> Outcome {
         const C: &str = "ClientAdmin: list";
         let f = Fixture::new();
         let (id, _) = inserted(C, &*store, &f).await?;
@@ -434,9 +447,7 @@ pub mod client_admin {
     }
 
     /// `delete_client` removes the client once: `true`, then `false`.
-    pub async fn delete_removes_the_client<S: ClientStore + ClientAdmin>(
-        store: Arc<S>,
-    ) -> Outcome {
+    pub async fn delete_removes_the_client<S: ClientStore + ClientAdmin>(store: Arc<S>) -> Outcome {
         const C: &str = "ClientAdmin: delete";
         let f = Fixture::new();
         let (id, _) = inserted(C, &*store, &f).await?;
@@ -987,9 +998,18 @@ pub mod consent_store {
         const C: &str = "ConsentStore: grants accumulate (AZ-08)";
         let f = Fixture::new();
         let (user, a, b) = (f.user()?, f.client_id()?, f.client_id()?);
-        store_ok(C, store.grant_consent(f.consent(&user, &a, "read", 10)).await)?;
-        store_ok(C, store.grant_consent(f.consent(&user, &a, "write", 20)).await)?;
-        store_ok(C, store.grant_consent(f.consent(&user, &b, "admin", 30)).await)?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &a, "read", 10)).await,
+        )?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &a, "write", 20)).await,
+        )?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &b, "admin", 30)).await,
+        )?;
         let found = store_ok(C, store.consent(&user, &a).await)?
             .ok_or_else(|| fail(C, "granted consent not found"))?;
         ensure!(
@@ -1030,9 +1050,18 @@ pub mod consent_admin {
         const C: &str = "ConsentAdmin: list";
         let f = Fixture::new();
         let (user, other, a, b) = (f.user()?, f.user()?, f.client_id()?, f.client_id()?);
-        store_ok(C, store.grant_consent(f.consent(&user, &a, "read", 10)).await)?;
-        store_ok(C, store.grant_consent(f.consent(&user, &b, "read", 10)).await)?;
-        store_ok(C, store.grant_consent(f.consent(&other, &a, "read", 10)).await)?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &a, "read", 10)).await,
+        )?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &b, "read", 10)).await,
+        )?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&other, &a, "read", 10)).await,
+        )?;
         let listed = store_ok(C, store.consents(&user).await)?;
         let clients: Vec<_> = listed.iter().map(|c| c.client_id.clone()).collect();
         let mut expected = vec![a, b];
@@ -1053,8 +1082,14 @@ pub mod consent_admin {
         const C: &str = "ConsentAdmin: revoke";
         let f = Fixture::new();
         let (user, a, b) = (f.user()?, f.client_id()?, f.client_id()?);
-        store_ok(C, store.grant_consent(f.consent(&user, &a, "read", 10)).await)?;
-        store_ok(C, store.grant_consent(f.consent(&user, &b, "read", 10)).await)?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &a, "read", 10)).await,
+        )?;
+        store_ok(
+            C,
+            store.grant_consent(f.consent(&user, &b, "read", 10)).await,
+        )?;
         ensure!(
             C,
             store_ok(C, store.revoke_consent(&user, &a).await)?,
@@ -1129,7 +1164,10 @@ pub mod replay_cache {
     pub async fn concurrent_first_use_has_one_winner<S: ReplayCache>(store: Arc<S>) -> Outcome {
         const C: &str = "ReplayCache: concurrent first use (CA-08)";
         let f = Fixture::new();
-        let (scope, id) = (ReplayScope::ClientAssertion(f.client_id()?), f.unique("jti"));
+        let (scope, id) = (
+            ReplayScope::ClientAssertion(f.client_id()?),
+            f.unique("jti"),
+        );
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let (store, scope, id, exp) = (store.clone(), scope.clone(), id.clone(), f.now.plus(Duration::from_secs(60)));
@@ -1355,7 +1393,9 @@ pub mod key_provider {
         );
         ensure!(
             C,
-            !store_ok(C, store.keys().await)?.iter().any(|k| k.kid == kid),
+            !store_ok(C, store.keys().await)?
+                .iter()
+                .any(|k| k.kid == kid),
             "deleted key still listed"
         );
         ensure!(
@@ -1493,7 +1533,11 @@ impl Fixture {
 
     /// Whether `found` is what [`Fixture::full_client`] built.
     fn check_full_client(&self, c: &'static str, found: &Client) -> Outcome {
-        ensure!(c, found.client_name() == "Conformance <client>", "client_name");
+        ensure!(
+            c,
+            found.client_name() == "Conformance <client>",
+            "client_name"
+        );
         ensure!(
             c,
             found

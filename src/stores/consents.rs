@@ -27,8 +27,11 @@ pub struct Consent {
 #[async_trait]
 pub trait ConsentStore: Send + Sync + 'static {
     /// The consent of `user` for `client`, or `Ok(None)`.
-    async fn consent(&self, user: &UserId, client: &ClientId)
-    -> Result<Option<Consent>, StoreError>;
+    async fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<Consent>, StoreError>;
 
     /// Records a grant: the stored scope becomes the union of the old and
     /// the new scopes, and `granted_at` the new time.

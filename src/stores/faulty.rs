@@ -541,8 +541,11 @@ impl<S: ConsentAdmin> ConsentAdmin for FaultyStore<S> {
             .await
     }
     async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
-        self.run(StoreOp::RevokeConsent, self.inner.revoke_consent(user, client))
-            .await
+        self.run(
+            StoreOp::RevokeConsent,
+            self.inner.revoke_consent(user, client),
+        )
+        .await
     }
 }
 

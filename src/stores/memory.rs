@@ -72,7 +72,8 @@ impl Tables {
     /// subject, so this removes whole grants.
     fn remove_where(&mut self, hit: impl Fn(&ClientId, Option<&UserId>) -> bool) -> u64 {
         let before = self.token_count();
-        self.codes.retain(|_, c| !hit(&c.client_id, Some(&c.subject)));
+        self.codes
+            .retain(|_, c| !hit(&c.client_id, Some(&c.subject)));
         self.access
             .retain(|_, a| !hit(&a.client_id, a.subject.as_ref()));
         self.refresh

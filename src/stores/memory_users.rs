@@ -79,4 +79,3 @@ impl PasswordVerifier for MemoryUsers {
         })
     }
 }
-

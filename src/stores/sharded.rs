@@ -21,8 +21,8 @@
 //! by another of their bytes. Inserted keys are always hashes of our own
 //! random tokens, so an attacker cannot cluster them.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 

@@ -22,9 +22,9 @@ use portcullis::http::{Method, Request};
 use portcullis::stores::{Fault, FaultyStore, StoreOp};
 use portcullis::{
     AccessRecord, AccessTokenFormat, AuthorizeStep, Client, ClientAdmin, ClientId, ClientStore,
-    Clock, Consent, ConsentAdmin, ConsentStore, GrantId, GrantType, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, NewTokens,
-    PasswordVerifier, RefreshRecord, ScopeSet, Secret, SecretHash, StoreError, Throttle, TokenHash,
-    TokenAdmin, TokenStore, UnixTime, UserId, Verdict,
+    Clock, Consent, ConsentAdmin, ConsentStore, GrantId, GrantType, KeyProvider, MemoryKeys,
+    MemoryStore, MemoryUsers, NewTokens, PasswordVerifier, RefreshRecord, ScopeSet, Secret,
+    SecretHash, StoreError, Throttle, TokenAdmin, TokenHash, TokenStore, UnixTime, UserId, Verdict,
 };
 
 use crate::support::*;
@@ -42,9 +42,7 @@ fn committed(fault: Fault) -> bool {
 /// Everything of `client` still live in the store (codes, access and
 /// refresh tokens); revokes it all to count it, so call it last.
 async fn live_of(h: &Harness, client: &str) -> u64 {
-    h.store.revoke_client(&id(client))
-        .await
-        .unwrap()
+    h.store.revoke_client(&id(client)).await.unwrap()
 }
 
 #[tokio::test]
@@ -331,10 +329,7 @@ async fn consent_step(h: &Harness, user: &UserId) -> portcullis::PendingAuthoriz
 async fn stored_codes(h: &Harness) -> u64 {
     h.clock.advance(Duration::from_secs(3600));
     let now = h.clock.now();
-    h.store.purge_expired(now)
-        .await
-        .unwrap()
-        .codes
+    h.store.purge_expired(now).await.unwrap().codes
 }
 
 #[tokio::test]
@@ -362,9 +357,7 @@ async fn rb02_authorization_approval_under_every_fault() {
         // Consent is recorded before the code is minted: it stays when the
         // code fails, and when its own write committed; it is the user's
         // decision, not a credential.
-        let consent = h.store.consent(&alice, &id("spa"))
-            .await
-            .unwrap();
+        let consent = h.store.consent(&alice, &id("spa")).await.unwrap();
         let consent_kept = op == StoreOp::InsertCode || committed(fault);
         assert_eq!(consent.is_some(), consent_kept, "{op:?} {fault:?}");
         // A code only exists if insert_code committed, and nobody has it.
@@ -508,10 +501,7 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
         let store = FaultyStore::new(memory.clone());
         store.fail(StoreOp::InsertClient, fault);
         assert!(store.insert_client(client()).await.is_err());
-        let present = memory.client(&id("admin-made"))
-            .await
-            .unwrap()
-            .is_some();
+        let present = memory.client(&id("admin-made")).await.unwrap().is_some();
         assert_eq!(present, committed(fault), "insert {fault:?}");
         store.heal();
         if !present {
@@ -521,7 +511,8 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
         store.fail(StoreOp::UpdateClient, fault);
         let disabled = client().into_builder().enabled(false).build().unwrap();
         assert!(store.update_client(disabled).await.is_err());
-        let now_enabled = memory.client(&id("admin-made"))
+        let now_enabled = memory
+            .client(&id("admin-made"))
             .await
             .unwrap()
             .unwrap()
@@ -537,8 +528,14 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
         };
         memory.grant_consent(consent).await.unwrap();
         store.fail(StoreOp::RevokeConsent, fault);
-        assert!(store.revoke_consent(&alice, &id("admin-made")).await.is_err());
-        let kept = memory.consent(&alice, &id("admin-made"))
+        assert!(
+            store
+                .revoke_consent(&alice, &id("admin-made"))
+                .await
+                .is_err()
+        );
+        let kept = memory
+            .consent(&alice, &id("admin-made"))
             .await
             .unwrap()
             .is_some();
@@ -546,15 +543,8 @@ async fn rb02_administrative_writes_fail_cleanly_or_commit_whole() {
         store.heal();
 
         store.fail(StoreOp::DeleteClient, fault);
-        assert!(
-            store.delete_client(&id("admin-made"))
-                .await
-                .is_err()
-        );
-        let gone = memory.client(&id("admin-made"))
-            .await
-            .unwrap()
-            .is_none();
+        assert!(store.delete_client(&id("admin-made")).await.is_err());
+        let gone = memory.client(&id("admin-made")).await.unwrap().is_none();
         assert_eq!(gone, committed(fault), "delete {fault:?}");
     }
 }

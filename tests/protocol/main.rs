@@ -17,6 +17,7 @@ mod assertion;
 mod authorization_code;
 mod authorize;
 mod boundary;
+mod builder;
 mod client_auth;
 mod client_credentials;
 mod concurrency;

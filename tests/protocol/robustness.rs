@@ -8,7 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    ClientAdmin, GrantType, MemoryUsers, PasswordVerifier, Secret, SecretHash, StoreError, TokenHash, TokenStore,
+    ClientAdmin, GrantType, MemoryUsers, PasswordVerifier, Secret, SecretHash, StoreError,
+    TokenHash, TokenStore,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -681,9 +682,7 @@ async fn rb02_a_failed_password_issue_is_a_500_and_stores_nothing() {
         .grant_type(GrantType::Password)
         .build()
         .unwrap();
-    store.insert_client(client)
-        .await
-        .unwrap();
+    store.insert_client(client).await.unwrap();
     let app = Creds {
         id: "app".into(),
         secret: Some("app-secret".into()),

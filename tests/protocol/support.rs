@@ -356,12 +356,7 @@ impl Harness {
 
     /// Replaces a registered client.
     pub(crate) async fn update(&self, client: Client) {
-        assert!(
-            self.store
-                .update_client(client)
-                .await
-                .expect("update")
-        );
+        assert!(self.store.update_client(client).await.expect("update"));
     }
 
     /// The registered client `id`.

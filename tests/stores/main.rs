@@ -94,7 +94,9 @@ mod sqlite {
             .get_filename()
             .display()
             .to_string();
-        let again = SqliteStore::connect(&format!("sqlite://{url}")).await.unwrap();
+        let again = SqliteStore::connect(&format!("sqlite://{url}"))
+            .await
+            .unwrap();
         again.migrate().await.unwrap();
     }
 }
