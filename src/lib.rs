@@ -156,7 +156,6 @@ macro_rules! guide {
         $(#[$attr])*
         #[doc = "[getting-started.md]: crate::guides::getting_started"]
         #[doc = "[getting-started-any-framework.md]: crate::guides::getting_started_any_framework"]
-        #[doc = "[implementing-a-store.md]: crate::guides::implementing_a_store"]
         #[doc = "[jwt-and-keys.md]: crate::guides::jwt_and_keys"]
         #[doc = "[security.md]: crate::guides::security"]
         #[doc = "[architecture.md]: crate::guides::architecture"]
@@ -165,11 +164,13 @@ macro_rules! guide {
         #[cfg_attr(feature = "axum", doc = "[getting-started-axum.md]: crate::guides::getting_started_axum")]
         #[cfg_attr(feature = "actix-web", doc = "[getting-started-actix-web.md]: crate::guides::getting_started_actix_web")]
         #[cfg_attr(feature = "hyper", doc = "[getting-started-hyper.md]: crate::guides::getting_started_hyper")]
+        #[cfg_attr(feature = "conformance", doc = "[implementing-a-store.md]: crate::guides::implementing_a_store")]
         #[cfg_attr(feature = "postgres", doc = "[sql-stores.md]: crate::guides::sql_stores")]
         #[cfg_attr(feature = "cli", doc = "[operator.md]: crate::guides::operator")]
         #[doc = concat!("[getting-started-axum.md]: ", source!("docs/getting-started-axum.md"))]
         #[doc = concat!("[getting-started-actix-web.md]: ", source!("docs/getting-started-actix-web.md"))]
         #[doc = concat!("[getting-started-hyper.md]: ", source!("docs/getting-started-hyper.md"))]
+        #[doc = concat!("[implementing-a-store.md]: ", source!("docs/implementing-a-store.md"))]
         #[doc = concat!("[sql-stores.md]: ", source!("docs/sql-stores.md"))]
         #[doc = concat!("[operator.md]: ", source!("docs/operator.md"))]
         #[doc = concat!("[../SECURITY.md]: ", source!("SECURITY.md"))]
@@ -213,7 +214,11 @@ pub mod guides {
         getting_started_hyper = "getting-started-hyper.md"
     );
     guide!(getting_started_any_framework = "getting-started-any-framework.md");
-    guide!(implementing_a_store = "implementing-a-store.md");
+    guide!(
+        // Its last block runs the conformance suite's macro.
+        #[cfg(feature = "conformance")]
+        implementing_a_store = "implementing-a-store.md"
+    );
     guide!(
         // Its example connects to PostgreSQL.
         #[cfg(feature = "postgres")]
