@@ -406,7 +406,7 @@ pub mod client_admin {
         );
         ensure!(
             C,
-            ids.windows(2).all(|w| w[0] <= w[1]),
+            ids.is_sorted(),
             "list must be ordered by id"
         );
         Ok(())
