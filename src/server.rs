@@ -24,8 +24,8 @@ use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
-    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache,
-    TokenStore,
+    AuthorizationRequestStore, ClientAdmin, ClientStore, ConsentAdmin, ConsentStore,
+    PasswordVerifier, ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
@@ -259,39 +259,44 @@ impl AuthorizationServer {
         });
     }
 
-    /// Registers a client in the client store and reports it
-    /// ([`Event::ClientRegistered`]). Hosts that write to the store directly
-    /// get no event.
-    pub async fn register_client(&self, client: Client) -> Result<(), StoreError> {
+    /// Registers a client through `store` (the server itself never needs
+    /// [`ClientAdmin`]) and reports it ([`Event::ClientRegistered`]). Hosts
+    /// that write to the store directly get no event.
+    pub async fn register_client(
+        &self,
+        store: &dyn ClientAdmin,
+        client: Client,
+    ) -> Result<(), StoreError> {
         let id = client.client_id().clone();
-        self.cx.clients.insert(client).await?;
+        store.insert_client(client).await?;
         self.cx.emit(|| Event::ClientRegistered { client_id: &id });
         Ok(())
     }
 
-    /// Replaces a client's registration and reports it
+    /// Replaces a client's registration through `store` and reports it
     /// ([`Event::ClientChanged`]); `false` if there is no such client.
-    pub async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
+    pub async fn update_client(
+        &self,
+        store: &dyn ClientAdmin,
+        client: Client,
+    ) -> Result<bool, StoreError> {
         let id = client.client_id().clone();
-        let changed = self.cx.clients.update(client).await?;
+        let changed = store.update_client(client).await?;
         if changed {
             self.cx.emit(|| Event::ClientChanged { client_id: &id });
         }
         Ok(changed)
     }
 
-    /// Revokes a user's consent to a client and reports it
-    /// ([`Event::ConsentRevoked`]); `false` if there was none (or no consent
-    /// store).
+    /// Revokes a user's consent to a client through `store` and reports it
+    /// ([`Event::ConsentRevoked`]); `false` if there was none.
     pub async fn revoke_consent(
         &self,
+        store: &dyn ConsentAdmin,
         user: &UserId,
         client: &ClientId,
     ) -> Result<bool, StoreError> {
-        let Some(consents) = &self.cx.consents else {
-            return Ok(false);
-        };
-        let revoked = consents.revoke(user, client).await?;
+        let revoked = store.revoke_consent(user, client).await?;
         if revoked {
             self.cx.emit(|| Event::ConsentRevoked {
                 user,

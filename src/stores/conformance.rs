@@ -404,11 +404,7 @@ pub mod client_admin {
             ids.contains(&&id) && ids.contains(&&other),
             "list must include both clients"
         );
-        ensure!(
-            C,
-            ids.is_sorted(),
-            "list must be ordered by id"
-        );
+        ensure!(C, ids.is_sorted(), "list must be ordered by id");
         Ok(())
     }
 

@@ -170,8 +170,11 @@ async fn consent_keys_and_clients_are_reported() {
         .scope(scope("read write"))
         .build()
         .unwrap();
-    h.server.register_client(app.clone()).await.unwrap();
-    assert!(h.server.update_client(app).await.unwrap());
+    h.server
+        .register_client(&h.store, app.clone())
+        .await
+        .unwrap();
+    assert!(h.server.update_client(&h.store, app).await.unwrap());
     assert_eq!(events.names(), ["client_registered", "client_changed"]);
 
     // Consent granted at approval, revoked through the server.
@@ -189,8 +192,18 @@ async fn consent_keys_and_clients_are_reported() {
     assert_eq!(seen[0].0, "consent_granted");
     assert!(seen[0].1.contains("alice") && seen[0].1.contains("\"app\""));
     assert!(seen[0].1.contains("read"));
-    assert!(h.server.revoke_consent(&alice, &id("app")).await.unwrap());
-    assert!(!h.server.revoke_consent(&alice, &id("app")).await.unwrap());
+    assert!(
+        h.server
+            .revoke_consent(&h.store, &alice, &id("app"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.server
+            .revoke_consent(&h.store, &alice, &id("app"))
+            .await
+            .unwrap()
+    );
     assert_eq!(events.names(), ["consent_revoked"]);
 
     // Keys: the first key and a rotation, each with its id.
