@@ -13,8 +13,7 @@ use crate::events::{Event, EventSink};
 use crate::keys::{KeyProvider, KeyRing};
 use crate::random::RandomSource;
 use crate::stores::{
-    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache,
-    TokenStore,
+    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;

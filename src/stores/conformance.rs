@@ -215,12 +215,16 @@ macro_rules! __conformance_section {
         );
     };
     (AuthorizationRequestStore, $f:path) => {
-        $crate::__conformance_tests!(authorization_request_store, $f, [
-            request_round_trips_and_is_taken_once,
-            duplicate_insert_fails,
-            expired_request_is_still_taken,
-            concurrent_take_has_one_winner
-        ]);
+        $crate::__conformance_tests!(
+            authorization_request_store,
+            $f,
+            [
+                request_round_trips_and_is_taken_once,
+                duplicate_insert_fails,
+                expired_request_is_still_taken,
+                concurrent_take_has_one_winner
+            ]
+        );
     };
     (KeyProvider, $f:path) => {
         $crate::__conformance_tests!(
@@ -268,8 +272,6 @@ macro_rules! __conformance_tests {
 /// [`ClientStore`](crate::ClientStore) clauses.
 pub mod client_store {
     use std::sync::Arc;
-    #[allow(unused_imports)]
-    use std::time::Duration;
 
     use super::{Fixture, Outcome, store_ok};
     use crate::stores::ClientStore;
@@ -291,8 +293,6 @@ pub mod client_store {
 /// [`ClientStore`](crate::ClientStore).
 pub mod client_admin {
     use std::sync::Arc;
-    #[allow(unused_imports)]
-    use std::time::Duration;
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::client::{Client, ClientId};
@@ -470,8 +470,6 @@ pub mod client_admin {
 /// AC-02, AC-04, RT-02, RT-04, RB-02, RV-02, TK-02).
 pub mod token_store {
     use std::sync::Arc;
-    #[allow(unused_imports)]
-    use std::time::Duration;
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::stores::{Exchange, Rotation, TokenStore};
@@ -844,7 +842,6 @@ pub mod token_store {
 /// [`TokenStore`](crate::TokenStore).
 pub mod token_admin {
     use std::sync::Arc;
-    #[allow(unused_imports)]
     use std::time::Duration;
 
     use super::{Fixture, Outcome, store_ok};
@@ -930,7 +927,12 @@ pub mod token_admin {
         let long_refresh = f.refresh_of(C, &long)?.hash;
         let next = f.tokens(long.access.grant, &client, Some(&user), 3600);
         store_ok(C, store.rotate_refresh(&long_refresh, next).await)?;
-        let counts = store_ok(C, store.purge_expired(f.now.plus(Duration::from_secs(100))).await)?;
+        let counts = store_ok(
+            C,
+            store
+                .purge_expired(f.now.plus(Duration::from_secs(100)))
+                .await,
+        )?;
         ensure!(
             C,
             counts.codes >= 1 && counts.access_tokens >= 1,
@@ -969,8 +971,6 @@ pub mod token_admin {
 /// [`ConsentStore`](crate::ConsentStore) clauses (AZ-08).
 pub mod consent_store {
     use std::sync::Arc;
-    #[allow(unused_imports)]
-    use std::time::Duration;
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::clock::UnixTime;
@@ -1035,8 +1035,6 @@ pub mod consent_store {
 /// [`ConsentStore`](crate::ConsentStore).
 pub mod consent_admin {
     use std::sync::Arc;
-    #[allow(unused_imports)]
-    use std::time::Duration;
 
     use super::{Fixture, Outcome, store_ok};
     use crate::stores::{ConsentAdmin, ConsentStore};
@@ -1113,7 +1111,6 @@ pub mod consent_admin {
 /// [`ReplayCache`](crate::ReplayCache) clauses (CA-08).
 pub mod replay_cache {
     use std::sync::Arc;
-    #[allow(unused_imports)]
     use std::time::Duration;
 
     use super::{Fixture, Outcome, fail, store_ok};
@@ -1127,12 +1124,22 @@ pub mod replay_cache {
         let id = f.unique("jti");
         ensure!(
             C,
-            store_ok(C, store.first_use(&scope, &id, f.now.plus(Duration::from_secs(60))).await)?,
+            store_ok(
+                C,
+                store
+                    .first_use(&scope, &id, f.now.plus(Duration::from_secs(60)))
+                    .await
+            )?,
             "first use must be accepted"
         );
         ensure!(
             C,
-            !store_ok(C, store.first_use(&scope, &id, f.now.plus(Duration::from_secs(60))).await)?,
+            !store_ok(
+                C,
+                store
+                    .first_use(&scope, &id, f.now.plus(Duration::from_secs(60)))
+                    .await
+            )?,
             "replayed id accepted"
         );
         Ok(())
@@ -1149,8 +1156,17 @@ pub mod replay_cache {
         let id = f.unique("jti");
         ensure!(
             C,
-            store_ok(C, store.first_use(&a, &id, f.now.plus(Duration::from_secs(60))).await)?
-                && store_ok(C, store.first_use(&b, &id, f.now.plus(Duration::from_secs(60))).await)?,
+            store_ok(
+                C,
+                store
+                    .first_use(&a, &id, f.now.plus(Duration::from_secs(60)))
+                    .await
+            )? && store_ok(
+                C,
+                store
+                    .first_use(&b, &id, f.now.plus(Duration::from_secs(60)))
+                    .await
+            )?,
             "an id is unique per scope, not globally"
         );
         Ok(())
@@ -1166,7 +1182,12 @@ pub mod replay_cache {
         );
         let mut tasks = Vec::new();
         for _ in 0..20 {
-            let (store, scope, id, exp) = (store.clone(), scope.clone(), id.clone(), f.now.plus(Duration::from_secs(60)));
+            let (store, scope, id, exp) = (
+                store.clone(),
+                scope.clone(),
+                id.clone(),
+                f.now.plus(Duration::from_secs(60)),
+            );
             tasks.push(tokio::spawn(async move {
                 store.first_use(&scope, &id, exp).await
             }));
@@ -1192,18 +1213,43 @@ pub mod replay_cache {
         let f = Fixture::new();
         let scope = ReplayScope::ClientAssertion(f.client_id()?);
         let (old, live) = (f.unique("jti"), f.unique("jti"));
-        store_ok(C, store.first_use(&scope, &old, f.now.plus(Duration::from_secs(10))).await)?;
-        store_ok(C, store.first_use(&scope, &live, f.now.plus(Duration::from_secs(600))).await)?;
-        let n = store_ok(C, store.purge_replays(f.now.plus(Duration::from_secs(10))).await)?;
+        store_ok(
+            C,
+            store
+                .first_use(&scope, &old, f.now.plus(Duration::from_secs(10)))
+                .await,
+        )?;
+        store_ok(
+            C,
+            store
+                .first_use(&scope, &live, f.now.plus(Duration::from_secs(600)))
+                .await,
+        )?;
+        let n = store_ok(
+            C,
+            store
+                .purge_replays(f.now.plus(Duration::from_secs(10)))
+                .await,
+        )?;
         ensure!(C, n >= 1, "purge_replays removed {n}");
         ensure!(
             C,
-            !store_ok(C, store.first_use(&scope, &live, f.now.plus(Duration::from_secs(600))).await)?,
+            !store_ok(
+                C,
+                store
+                    .first_use(&scope, &live, f.now.plus(Duration::from_secs(600)))
+                    .await
+            )?,
             "purge forgot an unexpired id"
         );
         ensure!(
             C,
-            store_ok(C, store.first_use(&scope, &old, f.now.plus(Duration::from_secs(700))).await)?,
+            store_ok(
+                C,
+                store
+                    .first_use(&scope, &old, f.now.plus(Duration::from_secs(700)))
+                    .await
+            )?,
             "purge kept an expired id"
         );
         Ok(())
@@ -1318,7 +1364,6 @@ pub mod authorization_request_store {
 /// [`KeyProvider`](crate::KeyProvider) clauses (JW-01).
 pub mod key_provider {
     use std::sync::Arc;
-    #[allow(unused_imports)]
     use std::time::Duration;
 
     use super::{Fixture, Outcome, fail, store_ok};
@@ -1326,7 +1371,13 @@ pub mod key_provider {
 
     fn key(c: &'static str, f: &Fixture) -> Result<KeyRecord, super::Failure> {
         let kid = KeyId::parse(&f.unique("kid")).ok_or_else(|| fail(c, "key id"))?;
-        KeyRecord::generate(Algorithm::Es256, kid, f.now, f.now.plus(Duration::from_secs(10))).map_err(|e| fail(c, e))
+        KeyRecord::generate(
+            Algorithm::Es256,
+            kid,
+            f.now,
+            f.now.plus(Duration::from_secs(10)),
+        )
+        .map_err(|e| fail(c, e))
     }
 
     /// A key comes back with its private key; a duplicate kid fails.
@@ -1363,7 +1414,13 @@ pub mod key_provider {
             C,
             store_ok(
                 C,
-                store.retire_key(&kid, f.now.plus(Duration::from_secs(20)), f.now.plus(Duration::from_secs(30))).await
+                store
+                    .retire_key(
+                        &kid,
+                        f.now.plus(Duration::from_secs(20)),
+                        f.now.plus(Duration::from_secs(30))
+                    )
+                    .await
             )?,
             "retire must return true"
         );
@@ -1570,7 +1627,8 @@ impl Fixture {
         );
         ensure!(
             c,
-            found.access_token_lifetime() == Some(Duration::from_secs(120)) && found.refresh_token_lifetime().is_none(),
+            found.access_token_lifetime() == Some(Duration::from_secs(120))
+                && found.refresh_token_lifetime().is_none(),
             "lifetimes"
         );
         ensure!(

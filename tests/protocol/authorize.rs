@@ -577,7 +577,8 @@ async fn consent_token_is_bound_to_its_user_and_request() {
     // A client removed since the request was suspended gets no code.
     let token = login_token(&f, &q).await;
     assert!(
-        ClientStore::delete(&*f.store, &ClientId::parse("web").unwrap())
+        f.store
+            .delete_client(&ClientId::parse("web").unwrap())
             .await
             .unwrap()
     );
@@ -650,10 +651,11 @@ async fn suspending_without_a_request_store_is_a_server_error_redirect() {
     let server = AuthorizationServer::builder(Config::new(ISSUER))
         .client_store(store.clone())
         .token_store(store.clone())
+        .replay_cache(store.clone())
         .build()
         .unwrap();
     store
-        .insert(
+        .insert_client(
             Client::public(ClientId::parse("spa").unwrap())
                 .redirect_uri(uri(CB))
                 .grant_type(GrantType::AuthorizationCode)

@@ -178,7 +178,7 @@ async fn the_protocol_steps_alone_serve_tokens_once_jwt_client_authentication_is
     // method.
     let claims = serde_json::json!({
         "iss": "sj", "sub": "sj", "aud": format!("{ISSUER}/token"),
-        "exp": server.clock().now().plus(60).as_secs(), "jti": "once",
+        "exp": server.clock().now().as_secs() + 60, "jti": "once",
     });
     let assertion = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
