@@ -36,6 +36,13 @@
 //!
 //! The clauses are public `async fn`s in the modules below ([`token_store`]
 //! and so on), taking an `Arc` of the store, for a harness of your own.
+//!
+//! A store that is not available on every machine (a database server) can
+//! have a factory returning `Option<Store>`:
+//! `store_conformance!(optional my_store => …)` passes a clause whose
+//! factory returns `None` without checking anything, so the factory should
+//! say why (ours print a banner, and fail instead when CI requires the
+//! database).
 
 use std::fmt;
 use std::future::Future;
@@ -109,12 +116,31 @@ where
     C: FnOnce(Arc<S>) -> CFut,
     CFut: Future<Output = Outcome>,
 {
+    run_clause_if(|| async { Some(factory().await) }, clause)
+}
+
+/// [`run_clause`] for a factory that may have no store to give (a database
+/// not available on this machine): `None` passes the clause without
+/// checking anything, so the factory should say why, loudly. What
+/// `store_conformance!(optional factory => …)` calls.
+pub fn run_clause_if<S, F, Fut, C, CFut>(factory: F, clause: C) -> Outcome
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Option<S>>,
+    C: FnOnce(Arc<S>) -> CFut,
+    CFut: Future<Output = Outcome>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
         .map_err(|e| fail("runtime", e))?;
-    runtime.block_on(async move { clause(Arc::new(factory().await)).await })
+    runtime.block_on(async move {
+        match factory().await {
+            Some(store) => clause(Arc::new(store)).await,
+            None => Ok(()),
+        }
+    })
 }
 
 /// One `#[test]` per clause of each listed store trait, in a module per
@@ -135,21 +161,25 @@ where
 /// ```
 #[macro_export]
 macro_rules! store_conformance {
+    (optional $factory:path => $($section:ident),+ $(,)?) => {
+        $( $crate::__conformance_section!($section, $factory, run_clause_if); )+
+    };
     ($factory:path => $($section:ident),+ $(,)?) => {
-        $( $crate::__conformance_section!($section, $factory); )+
+        $( $crate::__conformance_section!($section, $factory, run_clause); )+
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_section {
-    (ClientStore, $f:path) => {
-        $crate::__conformance_tests!(client_store, $f, [unknown_client_is_none]);
+    (ClientStore, $f:path, $run:ident) => {
+        $crate::__conformance_tests!(client_store, $f, $run, [unknown_client_is_none]);
     };
-    (ClientAdmin, $f:path) => {
+    (ClientAdmin, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             client_admin,
             $f,
+            $run,
             [
                 inserted_client_round_trips,
                 duplicate_insert_fails,
@@ -161,10 +191,11 @@ macro_rules! __conformance_section {
             ]
         );
     };
-    (TokenStore, $f:path) => {
+    (TokenStore, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             token_store,
             $f,
+            $run,
             [
                 unknown_hashes_are_none,
                 code_round_trips_and_duplicates_fail,
@@ -181,10 +212,11 @@ macro_rules! __conformance_section {
             ]
         );
     };
-    (TokenAdmin, $f:path) => {
+    (TokenAdmin, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             token_admin,
             $f,
+            $run,
             [
                 revoke_user_takes_only_that_user,
                 revoke_client_takes_only_that_client,
@@ -192,20 +224,27 @@ macro_rules! __conformance_section {
             ]
         );
     };
-    (ConsentStore, $f:path) => {
-        $crate::__conformance_tests!(consent_store, $f, [no_consent_is_none, grants_accumulate]);
+    (ConsentStore, $f:path, $run:ident) => {
+        $crate::__conformance_tests!(
+            consent_store,
+            $f,
+            $run,
+            [no_consent_is_none, grants_accumulate]
+        );
     };
-    (ConsentAdmin, $f:path) => {
+    (ConsentAdmin, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             consent_admin,
             $f,
+            $run,
             [list_by_user, revoke_withdraws_one_client]
         );
     };
-    (ReplayCache, $f:path) => {
+    (ReplayCache, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             replay_cache,
             $f,
+            $run,
             [
                 second_use_is_a_replay,
                 ids_are_per_scope,
@@ -214,10 +253,11 @@ macro_rules! __conformance_section {
             ]
         );
     };
-    (AuthorizationRequestStore, $f:path) => {
+    (AuthorizationRequestStore, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             authorization_request_store,
             $f,
+            $run,
             [
                 request_round_trips_and_is_taken_once,
                 duplicate_insert_fails,
@@ -226,10 +266,11 @@ macro_rules! __conformance_section {
             ]
         );
     };
-    (KeyProvider, $f:path) => {
+    (KeyProvider, $f:path, $run:ident) => {
         $crate::__conformance_tests!(
             key_provider,
             $f,
+            $run,
             [key_round_trips_and_duplicates_fail, retire_and_delete]
         );
     };
@@ -238,7 +279,7 @@ macro_rules! __conformance_section {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
-    ($module:ident, $f:path, [$($clause:ident),+ $(,)?]) => {
+    ($module:ident, $f:path, $run:ident, [$($clause:ident),+ $(,)?]) => {
         mod $module {
             #[allow(unused_imports)]
             use super::*;
@@ -246,7 +287,7 @@ macro_rules! __conformance_tests {
             $(
                 #[test]
                 fn $clause() -> ::core::result::Result<(), $crate::stores::conformance::Failure> {
-                    $crate::stores::conformance::run_clause(
+                    $crate::stores::conformance::$run(
                         $f,
                         $crate::stores::conformance::$module::$clause,
                     )
@@ -258,7 +299,7 @@ macro_rules! __conformance_tests {
             #[allow(dead_code)]
             pub fn run_all() -> ::core::result::Result<(), $crate::stores::conformance::Failure> {
                 $(
-                    $crate::stores::conformance::run_clause(
+                    $crate::stores::conformance::$run(
                         $f,
                         $crate::stores::conformance::$module::$clause,
                     )?;
