@@ -36,47 +36,14 @@ pub(crate) struct Context {
     pub(crate) throttle: Option<Arc<dyn Throttle>>,
     pub(crate) events: Option<Arc<dyn EventSink>>,
     /// The parsed signing keys, reloaded every `Config::key_cache_ttl`.
-    key_ring: RwLock<Option<Arc<KeyRing>>>,
+    pub(crate) key_ring: KeyCache,
 }
 
-/// The pieces a [`Context`] is made of (the builder's checked fields).
-pub(crate) struct Parts {
-    pub(crate) config: Config,
-    pub(crate) clients: Arc<dyn ClientStore>,
-    pub(crate) tokens: Arc<dyn TokenStore>,
-    pub(crate) consents: Option<Arc<dyn ConsentStore>>,
-    pub(crate) requests: Option<Arc<dyn AuthorizationRequestStore>>,
-    /// Present whenever `Config::jwt_client_authentication` is on.
-    pub(crate) replay: Option<Arc<dyn ReplayCache>>,
-    pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) random: Arc<dyn RandomSource>,
-    pub(crate) keys: Option<Arc<dyn KeyProvider>>,
-    pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
-    pub(crate) throttle: Option<Arc<dyn Throttle>>,
-    pub(crate) events: Option<Arc<dyn EventSink>>,
-}
+/// The cache of parsed signing keys (empty until first used).
+#[derive(Default)]
+pub(crate) struct KeyCache(RwLock<Option<Arc<KeyRing>>>);
 
 impl Context {
-    pub(crate) fn new(p: Parts) -> Self {
-        Self {
-            config: p.config,
-            clients: p.clients,
-            tokens: p.tokens,
-            consents: p.consents,
-            requests: p.requests,
-            replay: p.replay,
-            passwords: p.passwords,
-            clock: p.clock,
-            random: p.random,
-            keys: p.keys,
-            claims_hook: p.claims_hook,
-            throttle: p.throttle,
-            events: p.events,
-            key_ring: RwLock::new(None),
-        }
-    }
-
     /// Reports an audit event to the host's sink; without one, the event is
     /// never built.
     #[inline]
@@ -90,6 +57,7 @@ impl Context {
     pub(crate) fn forget_keys(&self) {
         *self
             .key_ring
+            .0
             .write()
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
@@ -99,6 +67,7 @@ impl Context {
         let now = self.clock.now();
         let cached = self
             .key_ring
+            .0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
@@ -114,6 +83,7 @@ impl Context {
         let ring = Arc::new(KeyRing::load(records, now));
         *self
             .key_ring
+            .0
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(ring.clone());
         Ok(ring)

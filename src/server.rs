@@ -13,7 +13,7 @@ use crate::scope::ScopeSet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::context::{Context, Parts};
+use crate::context::{Context, KeyCache};
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
 use crate::endpoints::authorize::{LoginRequired, PendingAuthorization};
@@ -548,7 +548,7 @@ impl ServerBuilder {
             None
         };
         Ok(AuthorizationServer {
-            cx: Context::new(Parts {
+            cx: Context {
                 config: self.config,
                 clients,
                 tokens,
@@ -562,7 +562,8 @@ impl ServerBuilder {
                 claims_hook: self.claims_hook,
                 throttle: self.throttle,
                 events: self.events,
-            }),
+                key_ring: KeyCache::default(),
+            },
             metadata,
         })
     }
