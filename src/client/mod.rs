@@ -55,11 +55,17 @@ impl FromStr for ClientId {
         if s.len() > 255 {
             return err("is longer than 255 bytes");
         }
-        if s.chars().any(char::is_control) {
-            return err("contains a control character");
-        }
+        // One pass over the bytes for the usual (ASCII) id; characters are
+        // decoded only to name what is wrong with one that is not.
         if !s.is_ascii() {
-            return err("contains a character outside ASCII");
+            return err(if s.chars().any(char::is_control) {
+                "contains a control character"
+            } else {
+                "contains a character outside ASCII"
+            });
+        }
+        if s.bytes().any(|b| b.is_ascii_control()) {
+            return err("contains a control character");
         }
         Ok(Self(s.into()))
     }

@@ -23,7 +23,7 @@ pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("revoke");
     let response = match in_span!(span, run(cx, req)) {
         // RFC 7009 §2.2: 200 with an empty body.
-        Ok(()) => Response::new(200, Vec::new()).with_header("Cache-Control", "no-store"),
+        Ok(()) => Response::empty_no_store(200),
         Err(e) => refuse("revoke", &e),
     };
     record_outcome(&span, &response);

@@ -82,6 +82,14 @@ impl Response {
         r
     }
 
+    /// An empty response that must not be cached (the revocation
+    /// endpoint's 200, RFC 7009 §2.2): a constant header, so nothing to check.
+    pub(crate) fn empty_no_store(status: u16) -> Self {
+        let mut r = Self::new(status, Vec::new());
+        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r
+    }
+
     /// `500 server_error` for a fault of the server's own making, never of
     /// the request's: the core's error JSON, never cached.
     pub(crate) fn server_error(fault: InternalFault) -> Self {
@@ -335,6 +343,7 @@ mod tests {
         let rendered = [
             Response::json_public(Vec::new()),
             Response::json_no_store(200, Vec::new()),
+            Response::empty_no_store(200),
             Response::server_error(InternalFault::NotWired),
             Response::redirect("https://app.example/cb?code=x&state=y".into(), None),
             Response::error_page(&Error::InvalidGrant(GrantFault::Expired)),
