@@ -148,6 +148,8 @@ where
 /// `consent_store`, `consent_admin`, `replay_cache`,
 /// `authorization_request_store`, `key_provider`), for
 /// the store `factory` makes. See the [module docs](crate::stores::conformance).
+/// Attributes written before the factory go on every generated test, e.g.
+/// `store_conformance!(#[ignore = "needs the staging database"] store => TokenStore)`.
 ///
 /// ```
 /// async fn store() -> portcullis::MemoryStore {
@@ -161,21 +163,29 @@ where
 /// ```
 #[macro_export]
 macro_rules! store_conformance {
-    (optional $factory:path => $($section:ident),+ $(,)?) => {
-        $( $crate::__conformance_section!($section, $factory, run_clause_if); )+
+    ($(#[$m:meta])* optional $factory:path => $($section:ident),+ $(,)?) => {
+        $crate::__conformance_sections!([$(#[$m])*] $factory, run_clause_if, $($section),+);
     };
-    ($factory:path => $($section:ident),+ $(,)?) => {
-        $( $crate::__conformance_section!($section, $factory, run_clause); )+
+    ($(#[$m:meta])* $factory:path => $($section:ident),+ $(,)?) => {
+        $crate::__conformance_sections!([$(#[$m])*] $factory, run_clause, $($section),+);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_sections {
+    ($attrs:tt $factory:path, $run:ident, $($section:ident),+) => {
+        $( $crate::__conformance_section!($section, $factory, $run, $attrs); )+
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_section {
-    (ClientStore, $f:path, $run:ident) => {
-        $crate::__conformance_tests!(client_store, $f, $run, [unknown_client_is_none]);
+    (ClientStore, $f:path, $run:ident, $attrs:tt) => {
+        $crate::__conformance_tests!(client_store, $f, $run, [unknown_client_is_none], $attrs);
     };
-    (ClientAdmin, $f:path, $run:ident) => {
+    (ClientAdmin, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             client_admin,
             $f,
@@ -188,10 +198,11 @@ macro_rules! __conformance_section {
                 list_includes_the_client,
                 jwt_clients_keep_their_keys,
                 delete_removes_the_client
-            ]
+            ],
+            $attrs
         );
     };
-    (TokenStore, $f:path, $run:ident) => {
+    (TokenStore, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             token_store,
             $f,
@@ -209,10 +220,11 @@ macro_rules! __conformance_section {
                 failed_exchange_changes_nothing,
                 concurrent_exchange_has_one_winner,
                 concurrent_rotation_has_one_winner
-            ]
+            ],
+            $attrs
         );
     };
-    (TokenAdmin, $f:path, $run:ident) => {
+    (TokenAdmin, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             token_admin,
             $f,
@@ -221,26 +233,29 @@ macro_rules! __conformance_section {
                 revoke_user_takes_only_that_user,
                 revoke_client_takes_only_that_client,
                 purge_removes_only_the_expired
-            ]
+            ],
+            $attrs
         );
     };
-    (ConsentStore, $f:path, $run:ident) => {
+    (ConsentStore, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             consent_store,
             $f,
             $run,
-            [no_consent_is_none, grants_accumulate]
+            [no_consent_is_none, grants_accumulate],
+            $attrs
         );
     };
-    (ConsentAdmin, $f:path, $run:ident) => {
+    (ConsentAdmin, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             consent_admin,
             $f,
             $run,
-            [list_by_user, revoke_withdraws_one_client]
+            [list_by_user, revoke_withdraws_one_client],
+            $attrs
         );
     };
-    (ReplayCache, $f:path, $run:ident) => {
+    (ReplayCache, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             replay_cache,
             $f,
@@ -250,10 +265,11 @@ macro_rules! __conformance_section {
                 ids_are_per_scope,
                 concurrent_first_use_has_one_winner,
                 purge_forgets_only_the_expired
-            ]
+            ],
+            $attrs
         );
     };
-    (AuthorizationRequestStore, $f:path, $run:ident) => {
+    (AuthorizationRequestStore, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             authorization_request_store,
             $f,
@@ -263,36 +279,42 @@ macro_rules! __conformance_section {
                 duplicate_insert_fails,
                 expired_request_is_still_taken,
                 concurrent_take_has_one_winner
-            ]
+            ],
+            $attrs
         );
     };
-    (KeyProvider, $f:path, $run:ident) => {
+    (KeyProvider, $f:path, $run:ident, $attrs:tt) => {
         $crate::__conformance_tests!(
             key_provider,
             $f,
             $run,
-            [key_round_trips_and_duplicates_fail, retire_and_delete]
+            [key_round_trips_and_duplicates_fail, retire_and_delete],
+            $attrs
         );
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
+macro_rules! __conformance_test {
+    ([$(#[$m:meta])*], $module:ident, $f:path, $run:ident, $clause:ident) => {
+        #[test]
+        $(#[$m])*
+        fn $clause() -> ::core::result::Result<(), $crate::stores::conformance::Failure> {
+            $crate::stores::conformance::$run($f, $crate::stores::conformance::$module::$clause)
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
 macro_rules! __conformance_tests {
-    ($module:ident, $f:path, $run:ident, [$($clause:ident),+ $(,)?]) => {
+    ($module:ident, $f:path, $run:ident, [$($clause:ident),+ $(,)?], $attrs:tt) => {
         mod $module {
             #[allow(unused_imports)]
             use super::*;
 
-            $(
-                #[test]
-                fn $clause() -> ::core::result::Result<(), $crate::stores::conformance::Failure> {
-                    $crate::stores::conformance::$run(
-                        $f,
-                        $crate::stores::conformance::$module::$clause,
-                    )
-                }
-            )+
+            $( $crate::__conformance_test!($attrs, $module, $f, $run, $clause); )+
 
             /// Runs every clause of this section in order; stops at the
             /// first failure.

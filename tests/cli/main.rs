@@ -674,6 +674,10 @@ async fn sqlite_client_lifecycle_through_the_token_endpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    portcullis_no_postgres,
+    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+)]
 async fn postgres_client_lifecycle_keys_and_errors() {
     let Some(db) = Db::postgres().await else {
         return;

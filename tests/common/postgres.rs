@@ -9,8 +9,11 @@
 //!    `nobody`, since `initdb` refuses root. A reaper process stops it and
 //!    removes the directory when the test process exits, however it exits
 //!    (the test harness runs no static destructors).
-//! 3. Otherwise the test is skipped, loudly: a `SKIPPED` line goes straight
-//!    to stderr (not captured by the harness). With
+//! 3. Otherwise the test is ignored: `build.rs` finds no binaries either and
+//!    sets the cfg `portcullis_no_postgres`, under which the PostgreSQL tests
+//!    carry `#[ignore = "no PostgreSQL here: …"]`. Should this helper still be
+//!    reached without PostgreSQL, it skips loudly: a `SKIPPED` line goes
+//!    straight to stderr (not captured by the harness). With
 //!    `PORTCULLIS_REQUIRE_POSTGRES=1` (`.ci/run` sets it) the test fails
 //!    instead.
 //!

@@ -112,9 +112,9 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// The same tests for each SQL store; `$fresh(tag)` gives a store on an
 /// empty database (and whatever must outlive the test), `$schema` the SQL
-/// of our migrations as shipped.
+/// of our migrations as shipped; attributes before them go on every test.
 macro_rules! migration_tests {
-    ($store:ty, $fresh:path, $cleanup:path, $schema:expr) => {
+    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $schema:expr) => {
         async fn versions(store: &$store, table: &str) -> Vec<(i64, String)> {
             sqlx::query_as(&format!(
                 "SELECT version, description FROM {table} ORDER BY version"
@@ -156,6 +156,8 @@ macro_rules! migration_tests {
         }
 
         #[tokio::test]
+
+        $(#[$m])*
         async fn host_migrations_first_then_ours_rerunnable() {
             let Some((store, guard)) = $fresh("host-first").await else { return };
             let host = HostMigrations::numbered_from_one(concat!(module_path!(), "-host-first"));
@@ -171,6 +173,8 @@ macro_rules! migration_tests {
         }
 
         #[tokio::test]
+
+        $(#[$m])*
         async fn ours_first_then_host_migrations_rerunnable() {
             let Some((store, guard)) = $fresh("ours-first").await else { return };
             let host = HostMigrations::numbered_from_one(concat!(module_path!(), "-ours-first"));
@@ -185,6 +189,8 @@ macro_rules! migration_tests {
         }
 
         #[tokio::test]
+
+        $(#[$m])*
         async fn adopts_the_rows_of_the_previous_release() {
             let Some((store, guard)) = $fresh("adopt").await else { return };
             // The previous layout: our versions 1 and 2 and a host's
@@ -242,6 +248,8 @@ macro_rules! migration_tests {
         }
 
         #[tokio::test]
+
+        $(#[$m])*
         async fn a_changed_migration_is_a_clear_error() {
             let Some((store, guard)) = $fresh("checksum").await else { return };
             store.migrate().await.unwrap();
@@ -260,6 +268,8 @@ macro_rules! migration_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+
+        $(#[$m])*
         async fn concurrent_migrators_all_succeed() {
             let Some((store, guard)) = $fresh("concurrent").await else { return };
             let others = [store.clone(), store.clone(), store.clone(), store.clone()];
@@ -359,6 +369,10 @@ mod postgres {
     }
 
     migration_tests!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
         PostgresStore,
         fresh,
         cleanup,
