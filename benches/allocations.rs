@@ -35,13 +35,7 @@ const PATHS: &[&str] = &[
 
 /// Allocations (and bytes) per operation of one workload.
 fn count(fixtures: &mut Fixtures, name: &str) -> (f64, f64) {
-    let mut op = fixtures.build(name);
-    let warm = 20;
-    op.prepare(warm);
-    for _ in 0..warm {
-        op.run();
-    }
-    op.prepare(N);
+    let mut op = fixtures.warmed(name, N);
     let region = Region::new(GLOBAL);
     for _ in 0..N {
         op.run();

@@ -29,15 +29,7 @@ fn main() {
         std::process::exit(2);
     };
     let mut fixtures = Fixtures::default();
-    let mut op = fixtures.build(name);
-    // Warm-up: lazy initialisation (key ring, first allocations) is not
-    // what a request costs.
-    let warm = 20;
-    op.prepare(warm);
-    for _ in 0..warm {
-        op.run();
-    }
-    op.prepare(n);
+    let mut op = fixtures.warmed(name, n);
     measure_ops(&mut *op, 0);
     measure_ops(&mut *op, n);
 }

@@ -1984,6 +1984,20 @@ impl Fixtures {
     }
 
     /// Builds the operation `name` (one of [`FUNCTIONS`]).
+    /// `build`, then a warm-up (lazy initialisation such as the key ring and
+    /// first allocations is not what a request costs), then `prepare(n)`:
+    /// ready for `n` measured runs.
+    pub fn warmed(&mut self, name: &str, n: u64) -> Box<dyn Op> {
+        let mut op = self.build(name);
+        let warm = 20;
+        op.prepare(warm);
+        for _ in 0..warm {
+            op.run();
+        }
+        op.prepare(n);
+        op
+    }
+
     pub fn build(&mut self, name: &str) -> Box<dyn Op> {
         let floor_jwt = |alg| {
             let token = jwt_server(alg, true, Arc::new(MemoryKeys::new())).issue_token();
