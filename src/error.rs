@@ -236,6 +236,10 @@ pub enum InternalFault {
     /// A value read from a store does not parse (e.g. a registered redirect
     /// URI).
     InvalidStoredValue,
+    /// `suspend_login`, `suspend_consent` or `resume` was called, but the
+    /// builder was given no `AuthorizationRequestStore` (a configuration
+    /// fault, not a store failure).
+    NoRequestStore,
     /// A response status or header no HTTP server can write (a header value
     /// with CR, LF or NUL, say), refused where it was set.
     InvalidResponse,
@@ -249,6 +253,7 @@ impl fmt::Display for InternalFault {
         f.write_str(match self {
             Self::Encoding => "response could not be encoded",
             Self::InvalidStoredValue => "a stored value does not parse",
+            Self::NoRequestStore => "no authorization request store configured",
             Self::InvalidResponse => "a response status or header is not valid HTTP",
             Self::NotWired => "the framework adapter is not wired to a server",
         })

@@ -67,8 +67,12 @@ impl AuthorizationServer {
 
     /// Suspends a request that needs a login: stores it (see
     /// [`AuthorizationRequestStore`]) and returns its resume token, the one
-    /// value the host carries through its login page (a hidden form field,
-    /// or a query parameter of its own login URL). The token is 256 random
+    /// value the host carries through its login page, in a hidden field of
+    /// its POSTed login form (not in a URL, where Referer headers and access
+    /// logs would copy it). Whoever holds the token can resume the request
+    /// as their own user, so keep it inside the browser session that made
+    /// the request: next to the form's CSRF token, which ties the form to
+    /// that session (the demo does this). The token is 256 random
     /// bits, names nothing, works once, and expires after
     /// `Config::authorization_request_lifetime`. The `Err` is the response
     /// to send (`server_error` to the client if the store fails).
@@ -99,7 +103,10 @@ impl AuthorizationServer {
     ///   another user, is an [`AuthorizeStep::Invalid`] error page.
     ///
     /// The client, its redirect URI, scope and grant are checked again, so
-    /// a client disabled meanwhile gets no code.
+    /// a client disabled meanwhile gets no code. The token is taken from the
+    /// store before the user is compared, so a refused call (another user,
+    /// or none, on a consent-stage token) uses it up too: the user starts
+    /// the authorization again.
     pub async fn resume(&self, token: &str, user: Option<&UserId>) -> AuthorizeStep {
         endpoints::authorize::resume(&self.cx, token, user).await
     }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::client::Client;
 use crate::client::ClientId;
 use crate::context::Context;
-use crate::error::{Cause, Error, InternalFault, RequestFault, StoreError};
+use crate::error::{Cause, Error, InternalFault, RequestFault};
 use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
@@ -428,9 +428,9 @@ struct Payload {
 }
 
 fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
-    cx.requests.as_deref().ok_or(Error::Store(StoreError::msg(
-        "no authorization request store configured",
-    )))
+    cx.requests
+        .as_deref()
+        .ok_or(Error::Internal(InternalFault::NoRequestStore))
 }
 
 /// Stores `request` (bound to `user` at the consent stage) under the hash

@@ -40,6 +40,11 @@ impl std::fmt::Debug for SuspendedRequest {
 /// The contract is single use across every instance sharing the store: of
 /// any number of concurrent `take_request` calls for one hash, at most one
 /// gets the record, and it is gone afterwards.
+///
+/// Records nobody resumes stay until deleted, and any visitor can create
+/// one by opening an authorization URL: a store of your own must delete
+/// records past `expires_at` periodically (the shipped stores do it in
+/// `TokenAdmin::purge_expired`, which `portcullis tokens purge` runs).
 #[async_trait]
 pub trait AuthorizationRequestStore: Send + Sync + 'static {
     /// Stores a suspended request. A duplicate hash is an error.

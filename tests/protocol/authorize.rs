@@ -670,9 +670,16 @@ async fn suspending_without_a_request_store_is_a_server_error_redirect() {
         other => panic!("{other:?}"),
     };
     let resp = server.suspend_login(&login).await.unwrap_err();
+    // A configuration fault the host's metrics can tell from a store failure.
+    let not_configured = Some(portcullis::Cause::Internal(
+        portcullis::InternalFault::NoRequestStore,
+    ));
+    assert_eq!(resp.cause(), not_configured);
     let url = location(&resp);
     assert_eq!(param(&url, "error").as_deref(), Some("server_error"));
     assert_eq!(param(&url, "state").as_deref(), Some("st ate"));
     let page = server.resume(&"A".repeat(43), None).await;
-    assert!(matches!(page, AuthorizeStep::Invalid(r) if r.status() == 500));
+    assert!(
+        matches!(page, AuthorizeStep::Invalid(r) if r.status() == 500 && r.cause() == not_configured)
+    );
 }
