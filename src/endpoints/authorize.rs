@@ -555,17 +555,17 @@ async fn take_back(cx: &Context, token: &str, user: Option<&UserId>) -> Authoriz
         Some(s) if s.is_subset_of(client.scope()) => s,
         _ => return fail(Error::InvalidScope),
     };
-    let challenge = match (
+    // The PKCE policy of now applies, as to the client and scope: a `plain`
+    // challenge suspended before the server or client stopped allowing it
+    // is refused.
+    let challenge = match pkce(
+        cx,
+        &client,
         p.code_challenge.as_deref(),
         p.code_challenge_method.as_deref(),
     ) {
-        (Some(value), Some(method)) => {
-            match ChallengeMethod::parse(method).and_then(|m| CodeChallenge::parse(m, value)) {
-                Some(c) => Some(c),
-                None => return fail(Error::invalid_param("code_challenge")),
-            }
-        }
-        _ => None,
+        Ok(c) => c,
+        Err(e) => return fail(e),
     };
     let request = Validated {
         client,

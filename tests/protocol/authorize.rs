@@ -683,3 +683,23 @@ async fn suspending_without_a_request_store_is_a_server_error_redirect() {
         matches!(page, AuthorizeStep::Invalid(r) if r.status() == 500 && r.cause() == not_configured)
     );
 }
+
+#[tokio::test]
+async fn resume_applies_the_pkce_policy_of_now() {
+    // covers: PK-02
+    let f = fixture(|c| c.dangerous_allow_plain_pkce = true).await;
+    let q = query("native", "")
+        .replace("code_challenge_method=S256", "code_challenge_method=plain")
+        .replace(&enc(CB), &enc("http://127.0.0.1/callback"));
+    let token = login_token(&f, &q).await;
+    // The operator withdraws the client's permission for `plain` meanwhile.
+    let native = Client::public(ClientId::parse("native").unwrap())
+        .redirect_uri(uri("http://127.0.0.1/callback"))
+        .grant_type(GrantType::AuthorizationCode)
+        .scope(ScopeSet::parse("read write admin").unwrap())
+        .build()
+        .unwrap();
+    assert!(f.store.update_client(native).await.unwrap());
+    let (error, _) = redirected_error(f.server.resume(&token, Some(&f.alice)).await);
+    assert_eq!(error, "invalid_request");
+}
