@@ -237,28 +237,26 @@ pub(crate) struct Credentials<'a> {
 pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Client>, Error> {
     let mut presented_id = None;
     let result = by_method(cx, c, &mut presented_id).await;
+    // Every party told of the outcome, in one place: the span, the audit
+    // sink, the throttle.
     match &result {
-        Ok(client) => record_client(client.client_id()),
+        Ok(client) => {
+            record_client(client.client_id());
+            if let Some(throttle) = &cx.throttle {
+                throttle.client_authenticated(client.client_id()).await;
+            }
+        }
         Err(Error::ClientAuthentication { .. }) => {
-            if let Some(id) = &presented_id {
+            let id = presented_id.as_ref();
+            if let Some(id) = id {
                 record_client(id);
             }
-            cx.emit(|| Event::ClientAuthenticationFailed {
-                client_id: presented_id.as_ref(),
-            });
+            cx.emit(|| Event::ClientAuthenticationFailed { client_id: id });
+            if let Some(throttle) = &cx.throttle {
+                throttle.client_authentication_failed(id).await;
+            }
         }
         Err(_) => {}
-    }
-    if let Some(throttle) = &cx.throttle {
-        match &result {
-            Ok(client) => throttle.client_authenticated(client.client_id()).await,
-            Err(Error::ClientAuthentication { .. }) => {
-                throttle
-                    .client_authentication_failed(presented_id.as_ref())
-                    .await;
-            }
-            Err(_) => {}
-        }
     }
     result
 }
