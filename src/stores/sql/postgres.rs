@@ -36,10 +36,12 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", schema = &[
+    agg = "string_agg", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED",
+    schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/postgres.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/postgres_3.sql") },
+        Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/postgres_4.sql") },
     ]
 }
 

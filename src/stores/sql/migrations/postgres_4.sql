@@ -1,0 +1,10 @@
+-- portcullis schema 4 (PostgreSQL): one row per grant, the lock that lets a
+-- revocation win against the steps in flight in its grant (RB-05). Every
+-- step that adds tokens to a grant (exchange, rotation, issue) writes its
+-- row first and refuses a revoked one; a revocation marks it revoked first,
+-- so it waits for those steps and the ones after it see the mark. Rows are
+-- created on first use, so grants older than this version need none here.
+CREATE TABLE portcullis_grants (
+    grant_id BYTEA PRIMARY KEY,
+    revoked  BOOLEAN NOT NULL
+);
