@@ -12,6 +12,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[macro_use]
+mod grants;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrations;
 #[cfg(feature = "postgres")]
 #[path = "../common/postgres.rs"]
@@ -88,6 +91,12 @@ mod sqlite {
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore, KeyProvider);
 
+    async fn some_store() -> Option<SqliteStore> {
+        Some(store().await)
+    }
+
+    grant_row_tests!(super::some_store);
+
     #[tokio::test]
     async fn migrating_twice_is_harmless_and_a_second_pool_sees_the_schema() {
         let store = store().await;
@@ -130,6 +139,14 @@ mod postgresql {
         optional store =>
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore, KeyProvider);
+
+    grant_row_tests!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        super::store
+    );
 
     #[tokio::test]
     #[cfg_attr(

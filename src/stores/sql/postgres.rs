@@ -26,8 +26,10 @@ use crate::user::UserId;
 
 sql_store! {
     /// Every store trait on PostgreSQL (sqlx). Atomic steps are single
-    /// transactions decided by a conditional `UPDATE`, so any number of
-    /// application instances can share one database.
+    /// transactions decided by a conditional `UPDATE`, and take the row lock
+    /// of their grant that a revocation takes too, so any number of
+    /// application instances can share one database, and a revocation wins
+    /// against every step in flight at the default READ COMMITTED isolation.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), portcullis::StoreError> {

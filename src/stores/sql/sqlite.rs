@@ -28,8 +28,9 @@ use crate::user::UserId;
 
 sql_store! {
     /// Every store trait on SQLite (sqlx). SQLite serialises writers, and
-    /// each atomic step is one transaction that starts with its deciding
-    /// `UPDATE`, so exactly one concurrent caller wins.
+    /// each atomic step is one transaction begun `IMMEDIATE` (it takes the
+    /// write lock at once), so exactly one concurrent caller wins and a
+    /// revocation falls wholly between two steps.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), portcullis::StoreError> {

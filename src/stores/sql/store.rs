@@ -5,10 +5,12 @@
 //!
 //! # How a revocation wins (RB-05)
 //!
-//! Every transaction that adds tokens to a grant (`exchange_code`,
-//! `rotate_refresh`, `issue`) first upserts the grant's row in
-//! `portcullis_grants` unless it is marked revoked (`LOCK_GRANT`), which
-//! takes that row's lock until it commits; a revoked grant stores nothing.
+//! Every transaction that adds tokens to an existing grant (`exchange_code`,
+//! `rotate_refresh`, and `issue` into a grant it does not start) first
+//! upserts the grant's row in `portcullis_grants` unless it is marked
+//! revoked (`LOCK_GRANT`), which takes that row's lock until it commits; a
+//! revoked grant stores nothing. Rows are created on first use, so a
+//! `client_credentials` token (a grant of its own) costs none.
 //! Every revocation (`revoke_grant`, `revoke_client`, `revoke_user`) first
 //! marks the rows of the grants it covers revoked, taking the same locks (in
 //! `grant_id` order when there are several, so two revocations cannot
@@ -386,7 +388,12 @@ macro_rules! sql_store {
 
             async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                if !Self::lock_grant(&mut tx, &tokens.access.grant).await? {
+                // A grant whose id derives from its new access token (every
+                // grant the server starts with `issue`) is unknown to anyone
+                // else, so nothing can revoke it yet: no lock, no row. Tokens
+                // joining an existing grant take its lock, as a rotation does.
+                let grant = &tokens.access.grant;
+                if *grant != GrantId::derive(&tokens.access.hash) && !Self::lock_grant(&mut tx, grant).await? {
                     tx.rollback().await?;
                     return Err(StoreError::msg("the grant is revoked"));
                 }
