@@ -4,12 +4,12 @@
 //! `purge_expired` forgets a row once nothing of its grant is stored. The
 //! race itself is a conformance clause (`revocation_wins_against_*`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use portcullis::RandomSource as _;
 use portcullis::{
-    AccessRecord, ClientId, CodeRecord, GrantId, NewTokens, RefreshRecord, ScopeSet, TokenHash,
-    UnixTime, UserId,
+    AccessRecord, ClientId, CodeRecord, GrantId, NewTokens, RefreshRecord, ScopeSet, SystemRandom,
+    TokenHash, UnixTime, UserId,
 };
 
 /// Far from the conformance clauses' times, so their purges and ours
@@ -18,16 +18,9 @@ pub(crate) const NOW: u64 = 1_500_000_000;
 
 /// A hash no other test (or earlier run on a shared database) has used.
 pub(crate) fn fresh_hash() -> TokenHash {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    TokenHash::of(&format!(
-        "grants-{}-{nanos}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ))
+    let mut bytes = [0u8; 16];
+    SystemRandom::new().fill(&mut bytes).unwrap();
+    TokenHash::of(&format!("grants-{bytes:?}"))
 }
 
 pub(crate) fn code(client: &ClientId, user: &UserId) -> CodeRecord {

@@ -20,7 +20,7 @@ mod migrations;
 #[path = "../common/postgres.rs"]
 mod postgres;
 
-// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 mod memory {
     use portcullis::MemoryStore;
 
@@ -38,7 +38,7 @@ mod memory {
     portcullis::store_conformance!(keys => KeyProvider);
 }
 
-// covers: AC-04, RT-04, RB-02, TK-02, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, CA-08, AZ-08
 mod sharded_memory {
     use portcullis::stores::ShardedMemoryStore;
 
@@ -51,7 +51,7 @@ mod sharded_memory {
         AuthorizationRequestStore);
 }
 
-// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -114,7 +114,7 @@ mod sqlite {
     }
 }
 
-// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "postgres")]
 mod postgresql {
     use portcullis::stores::PostgresStore;
