@@ -11,6 +11,7 @@
 //! revoked (`LOCK_GRANT`), which takes that row's lock until it commits; a
 //! revoked grant stores nothing. Rows are created on first use, so a
 //! `client_credentials` token (a grant of its own) costs none.
+//!
 //! Every revocation (`revoke_grant`, `revoke_client`, `revoke_user`) first
 //! marks the rows of the grants it covers revoked, taking the same locks (in
 //! `grant_id` order when there are several, so two revocations cannot
