@@ -219,7 +219,9 @@ macro_rules! __conformance_section {
                 revoke_grant_takes_the_family,
                 failed_exchange_changes_nothing,
                 concurrent_exchange_has_one_winner,
-                concurrent_rotation_has_one_winner
+                concurrent_rotation_has_one_winner,
+                revocation_wins_against_rotation,
+                revocation_wins_against_exchange
             ],
             $attrs
         );
@@ -232,7 +234,8 @@ macro_rules! __conformance_section {
             [
                 revoke_user_takes_only_that_user,
                 revoke_client_takes_only_that_client,
-                purge_removes_only_the_expired
+                purge_removes_only_the_expired,
+                operator_revocation_wins_against_rotation
             ],
             $attrs
         );
@@ -899,6 +902,36 @@ pub mod token_store {
         ensure!(C, rotated == 1, "{rotated} of 20 concurrent rotations won");
         Ok(())
     }
+
+    /// `revoke_grant` wins against rotations of the grant in flight: while
+    /// one task rotates the grant's refresh token in a loop (each step
+    /// rotating the token the last one issued), another revokes the grant;
+    /// once `revoke_grant` has returned, no access or refresh token of the
+    /// grant is found and no rotation of any of them succeeds, including the
+    /// ones minted by a rotation that was in flight (RB-05, RT-02, RV-02).
+    // issue 15 finding 1
+    pub async fn revocation_wins_against_rotation<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: revocation wins against rotation (RB-05)";
+        super::race::run(
+            C,
+            &store,
+            super::race::Start::Refresh,
+            |s, ids| async move { s.revoke_grant(&ids.grant).await },
+        )
+        .await
+    }
+
+    /// `revoke_grant` wins against the exchange of the grant's code (and the
+    /// rotations after it) in flight: once it has returned, the code does not
+    /// exchange and no token of the grant is found or rotates (RB-05, AC-02).
+    // issue 15 finding 1
+    pub async fn revocation_wins_against_exchange<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: revocation wins against exchange (RB-05)";
+        super::race::run(C, &store, super::race::Start::Code, |s, ids| async move {
+            s.revoke_grant(&ids.grant).await
+        })
+        .await
+    }
 }
 
 /// [`TokenAdmin`](crate::TokenAdmin) clauses, read back through
@@ -1028,6 +1061,30 @@ pub mod token_admin {
             "used, unexpired refresh token removed"
         );
         Ok(())
+    }
+
+    /// `revoke_client` and `revoke_user` win against rotations in flight of
+    /// the grants they cover, as `revoke_grant` does: once they have
+    /// returned, no token of the grant is found or rotates (RB-05).
+    // issue 15 finding 1
+    pub async fn operator_revocation_wins_against_rotation<S: TokenStore + TokenAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenAdmin: revoke_client/revoke_user win against rotation (RB-05)";
+        super::race::run(
+            C,
+            &store,
+            super::race::Start::Refresh,
+            |s, ids| async move {
+                // Alternately by client and by user.
+                if ids.trial % 2 == 0 {
+                    s.revoke_client(&ids.client).await.map(drop)
+                } else {
+                    s.revoke_user(&ids.user).await.map(drop)
+                }
+            },
+        )
+        .await
     }
 }
 
@@ -1520,6 +1577,249 @@ pub mod key_provider {
             "second delete must return false"
         );
         Ok(())
+    }
+}
+
+/// The revocation race of RB-05 (issue 15 finding 1): a grant's tokens
+/// rotated in a loop on one task while another task revokes the grant.
+mod race {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::{Failure, Fixture, Outcome, fail, store_ok};
+    use crate::client::ClientId;
+    use crate::error::StoreError;
+    use crate::stores::{Exchange, NewTokens, Rotation, TokenStore};
+    use crate::tokens::{GrantId, TokenHash};
+    use crate::user::UserId;
+
+    /// Races run per clause. On PostgreSQL at READ COMMITTED a bare
+    /// `DELETE … WHERE grant_id = $1` that waits for a rotation in flight
+    /// misses the rows it inserts: against that store, about half of the
+    /// races were lost, so 30 leave no doubt.
+    const TRIALS: usize = 30;
+
+    /// Rotations after the revocation returned at which a trial stops: one
+    /// is already a failure, a few show the grant is really alive.
+    const AFTER: usize = 3;
+
+    /// Token sets at which a trial stops if the revocation has not landed
+    /// (SQLite's busy handler may leave the revoking writer waiting).
+    const CAP: usize = 50;
+
+    /// How the racing task enters the grant.
+    #[derive(Clone, Copy)]
+    pub(super) enum Start {
+        /// Tokens issued beforehand; the task rotates their refresh token.
+        Refresh,
+        /// A code; the task exchanges it, then rotates what it got.
+        Code,
+    }
+
+    /// What the revoking task may use.
+    #[derive(Clone)]
+    pub(super) struct Ids {
+        pub(super) grant: GrantId,
+        pub(super) client: ClientId,
+        pub(super) user: UserId,
+        pub(super) trial: usize,
+    }
+
+    /// What one trial found wrong.
+    #[derive(Default)]
+    struct Breach {
+        /// Tokens of the grant still found after both tasks ended.
+        live: usize,
+        /// Tokens the racing task minted.
+        minted: usize,
+        /// Rotations that succeeded after the revocation had returned.
+        after: usize,
+        /// Whether the code still exchanged, or a last rotation succeeded.
+        step_won: bool,
+    }
+
+    impl Breach {
+        fn any(&self) -> bool {
+            self.live > 0 || self.after > 0 || self.step_won
+        }
+    }
+
+    /// Runs [`TRIALS`] races; fails with how many of them the revocation
+    /// lost, and what survived.
+    pub(super) async fn run<S, R, Fut>(
+        c: &'static str,
+        store: &Arc<S>,
+        start: Start,
+        revoke: R,
+    ) -> Outcome
+    where
+        S: TokenStore,
+        R: Fn(Arc<S>, Ids) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<(), StoreError>> + Send + 'static,
+    {
+        let mut lost = Vec::new();
+        let (mut live, mut after) = (0, 0);
+        for trial in 0..TRIALS {
+            let breach = once(c, store, start, revoke, trial).await?;
+            if breach.any() {
+                live += breach.live;
+                after += breach.after;
+                lost.push(format!(
+                    "trial {trial}: {} of {} minted tokens live, {} rotations after the revocation{}",
+                    breach.live,
+                    breach.minted,
+                    breach.after,
+                    if breach.step_won { ", a last step still won" } else { "" }
+                ));
+            }
+        }
+        ensure!(
+            c,
+            lost.is_empty(),
+            "the revocation lost {} of {TRIALS} races: {live} tokens of revoked grants still \
+             found, {after} rotations succeeded after the revocation had returned (first: {})",
+            lost.len(),
+            lost.first().map_or("", String::as_str)
+        );
+        Ok(())
+    }
+
+    async fn once<S, R, Fut>(
+        c: &'static str,
+        store: &Arc<S>,
+        start: Start,
+        revoke: R,
+        trial: usize,
+    ) -> Result<Breach, Failure>
+    where
+        S: TokenStore,
+        R: Fn(Arc<S>, Ids) -> Fut + Send + Sync + Copy + 'static,
+        Fut: Future<Output = Result<(), StoreError>> + Send + 'static,
+    {
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let code = f.code(&client, &user, 60);
+        let grant = code.grant;
+        let first = f.tokens(grant, &client, Some(&user), 3600);
+        match start {
+            Start::Refresh => store_ok(c, store.issue(first.clone()).await)?,
+            Start::Code => store_ok(c, store.insert_code(code.clone()).await)?,
+        }
+        let steps = Arc::new(AtomicUsize::new(0));
+        let revoked = Arc::new(AtomicBool::new(false));
+        let finished = Arc::new(AtomicBool::new(false));
+        let racer = {
+            let (store, steps, revoked, finished) = (
+                store.clone(),
+                steps.clone(),
+                revoked.clone(),
+                finished.clone(),
+            );
+            let (client, user, first, code_hash) =
+                (client.clone(), user.clone(), first.clone(), code.hash);
+            tokio::spawn(async move {
+                let result = racer(
+                    &*store, start, code_hash, first, &client, &user, &steps, &revoked,
+                )
+                .await;
+                finished.store(true, Ordering::SeqCst);
+                result
+            })
+        };
+        // Revoke after 0, 1 or 2 steps, to land at varying points of the loop.
+        let wait = trial % 3;
+        while steps.load(Ordering::SeqCst) < wait && !finished.load(Ordering::SeqCst) {
+            tokio::task::yield_now().await;
+        }
+        let ids = Ids {
+            grant,
+            client: client.clone(),
+            user: user.clone(),
+            trial,
+        };
+        store_ok(c, revoke(store.clone(), ids).await)?;
+        revoked.store(true, Ordering::SeqCst);
+        let (minted, after) = store_ok(c, racer.await.map_err(|e| fail(c, e))?)?;
+
+        let mut breach = Breach {
+            minted: minted.len() * 2,
+            after,
+            ..Breach::default()
+        };
+        let mut last = None;
+        for t in &minted {
+            if store_ok(c, store.find_access(&t.access.hash).await)?.is_some() {
+                breach.live += 1;
+            }
+            if let Some(r) = &t.refresh {
+                if store_ok(c, store.find_refresh(&r.hash).await)?.is_some() {
+                    breach.live += 1;
+                }
+                last = Some(r.hash);
+            }
+        }
+        // Nothing of the grant may step any more.
+        if let Some(hash) = last {
+            let next = f.tokens(grant, &client, Some(&user), 3600);
+            let r = store_ok(c, store.rotate_refresh(&hash, next).await)?;
+            breach.step_won |= r == Rotation::Rotated;
+        }
+        if let Start::Code = start {
+            let again = f.tokens(grant, &client, Some(&user), 3600);
+            let e = store_ok(c, store.exchange_code(&code.hash, again).await)?;
+            breach.step_won |= e == Exchange::Issued;
+        }
+        Ok(breach)
+    }
+
+    /// The racing task: enters the grant, then rotates the newest refresh
+    /// token until a rotation fails, [`AFTER`] rotations succeeded after the
+    /// revocation returned, or [`CAP`] rotations. Returns every token set it
+    /// minted (the issued one first) and how many rotations succeeded after
+    /// the revocation had returned.
+    #[allow(clippy::too_many_arguments)]
+    async fn racer<S: TokenStore>(
+        store: &S,
+        start: Start,
+        code: TokenHash,
+        first: NewTokens,
+        client: &ClientId,
+        user: &UserId,
+        steps: &AtomicUsize,
+        revoked: &AtomicBool,
+    ) -> Result<(Vec<NewTokens>, usize), StoreError> {
+        let f = Fixture::new();
+        let grant = first.access.grant;
+        let mut minted = Vec::new();
+        let mut after = 0;
+        if let Start::Code = start {
+            if store.exchange_code(&code, first.clone()).await? != Exchange::Issued {
+                return Ok((minted, after));
+            }
+            steps.fetch_add(1, Ordering::SeqCst);
+        }
+        minted.push(first);
+        while minted.len() < CAP && after < AFTER {
+            let Some(current) = minted
+                .last()
+                .and_then(|t| t.refresh.as_ref())
+                .map(|r| r.hash)
+            else {
+                break;
+            };
+            let was_revoked = revoked.load(Ordering::SeqCst);
+            let next = f.tokens(grant, client, Some(user), 3600);
+            if store.rotate_refresh(&current, next.clone()).await? != Rotation::Rotated {
+                break;
+            }
+            minted.push(next);
+            steps.fetch_add(1, Ordering::SeqCst);
+            if was_revoked {
+                after += 1;
+            }
+        }
+        Ok((minted, after))
     }
 }
 

@@ -6,7 +6,10 @@
 //! plain maps behind one lock, so each method is one critical section and
 //! each atomic step of the contract is atomic simply because it holds the
 //! lock from its first check to its last write. Every check that can fail
-//! runs before the first write, which makes each step all or nothing.
+//! runs before the first write, which makes each step all or nothing. A
+//! revocation holds the same lock, so it falls wholly between two steps: it
+//! removes everything a step before it stored, and a step after it finds its
+//! code or refresh token gone (revocation wins, RB-05).
 //!
 //! A database store gets the same guarantees from one transaction per
 //! step; see `docs/implementing-a-store.md`. For many cores issuing tokens

@@ -16,6 +16,15 @@
 //! grant, a client or a user, and purging, take them all. Every atomic step
 //! therefore still runs with everything it reads or writes locked.
 //!
+//! Revocation wins (RB-05) for the same reason. A rotation or exchange holds
+//! the shard of its old token or code and the shard of its grant's index
+//! entry from its check to its last write; a revocation holds all sixteen
+//! at once before it reads the index. So no step is half done while it
+//! runs: a step that finished first has indexed what it stored, which the
+//! revocation removes, and a step that starts after finds its token or
+//! code gone. (Locks are taken in ascending order by both, so neither
+//! waits for the other crosswise.) The hot paths take no extra lock.
+//!
 //! Keys are SHA-256 outputs, already uniform, so the maps hash them by taking
 //! eight of their bytes instead of running SipHash, and the shard is chosen
 //! by another of their bytes. Inserted keys are always hashes of our own

@@ -96,7 +96,8 @@ pub enum Exchange {
     Issued,
     /// The code was already consumed; the caller revokes this grant (AC-02).
     AlreadyUsed(GrantId),
-    /// No such code.
+    /// No such code: never issued, purged, or revoked with its grant
+    /// (including by a revocation that won the race against this call).
     Unknown,
 }
 
@@ -107,7 +108,8 @@ pub enum Rotation {
     Rotated,
     /// The token was already rotated out; the caller revokes this grant (RT-02).
     Replayed(GrantId),
-    /// No such token.
+    /// No such token: never issued, purged, or revoked with its grant
+    /// (including by a revocation that won the race against this call).
     Unknown,
 }
 
@@ -130,6 +132,21 @@ pub struct PurgeCounts {
 /// either store everything or change nothing. Validation (expiry, PKCE,
 /// client binding) stays in the core, between `find_*` and the step.
 ///
+/// **Revocation wins** (RB-05): `revoke_grant`, and [`TokenAdmin`]'s
+/// `revoke_client` and `revoke_user` for every grant they cover, must be
+/// atomic with respect to `exchange_code`, `rotate_refresh` and `issue` in
+/// the same grant: each takes effect wholly before the revocation (which
+/// then removes what it stored) or wholly after it, where an exchange or a
+/// rotation finds its code or refresh token gone and stores nothing. Once
+/// the revocation has returned, nothing of the grant is found and no
+/// exchange or rotation in it succeeds.
+/// Deleting the rows that a snapshot shows is not enough: a step that
+/// commits while the revocation runs must be waited for, or must see the
+/// revocation and store nothing. One lock per store does it; a database
+/// needs a lock both sides take, such as a row per grant that the steps
+/// lock and check and the revocation marks before it deletes
+/// (`docs/implementing-a-store.md`).
+///
 /// Operator work (revoking by client or user, purging) is [`TokenAdmin`],
 /// which the server never calls.
 #[async_trait]
@@ -142,14 +159,19 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Atomically: if the code exists and is unused, mark it used and store
     /// `tokens` (all or nothing), returning [`Exchange::Issued`]. At most one
-    /// caller ever gets `Issued` for a code (AC-04).
+    /// caller ever gets `Issued` for a code (AC-04). `tokens` belong to the
+    /// code's grant; a revocation of that grant wins (RB-05).
     async fn exchange_code(
         &self,
         hash: &TokenHash,
         tokens: NewTokens,
     ) -> Result<Exchange, StoreError>;
 
-    /// Stores freshly issued tokens (all or nothing).
+    /// Stores freshly issued tokens (all or nothing). The server issues only
+    /// tokens that start a grant (its id is [`GrantId::derive`] of the
+    /// access token's hash, so nobody can have revoked it yet). Tokens that
+    /// join an existing grant must lose to its revocation as a rotation does;
+    /// a store may refuse them with an error once the grant is revoked.
     async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError>;
 
     /// The access token with this hash, or `Ok(None)` (also once revoked).
@@ -161,7 +183,8 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Atomically: if the refresh token exists and is unused, mark it used
     /// and store `new` (all or nothing), returning [`Rotation::Rotated`]. At
-    /// most one caller ever rotates a token (RT-04).
+    /// most one caller ever rotates a token (RT-04). `new` belongs to the old
+    /// token's grant; a revocation of that grant wins (RB-05).
     async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens)
     -> Result<Rotation, StoreError>;
 
@@ -169,7 +192,9 @@ pub trait TokenStore: Send + Sync + 'static {
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError>;
 
     /// Revokes a whole grant: its code and every access and refresh token
-    /// descending from it (AC-02, RT-02, RV-02).
+    /// descending from it (AC-02, RT-02, RV-02), including those a step in
+    /// flight stores: when it returns, nothing of the grant is found and no
+    /// exchange or rotation in it succeeds any more (RB-05).
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError>;
 }
 
@@ -179,9 +204,13 @@ pub trait TokenStore: Send + Sync + 'static {
 #[async_trait]
 pub trait TokenAdmin: Send + Sync + 'static {
     /// Revokes every code and token issued to `client`; returns how many.
+    /// Wins against the steps in flight in those grants, as
+    /// [`TokenStore::revoke_grant`] does (RB-05).
     async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError>;
 
     /// Revokes every code and token issued for `user`; returns how many.
+    /// Wins against the steps in flight in those grants, as
+    /// [`TokenStore::revoke_grant`] does (RB-05).
     async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError>;
 
     /// Removes codes and tokens expired at `now` (`expires_at <= now`).

@@ -12,12 +12,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[macro_use]
+mod grants;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrations;
 #[cfg(feature = "postgres")]
 #[path = "../common/postgres.rs"]
 mod postgres;
 
-// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 mod memory {
     use portcullis::MemoryStore;
 
@@ -35,7 +38,7 @@ mod memory {
     portcullis::store_conformance!(keys => KeyProvider);
 }
 
-// covers: AC-04, RT-04, RB-02, TK-02, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, CA-08, AZ-08
 mod sharded_memory {
     use portcullis::stores::ShardedMemoryStore;
 
@@ -48,7 +51,7 @@ mod sharded_memory {
         AuthorizationRequestStore);
 }
 
-// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -88,6 +91,12 @@ mod sqlite {
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore, KeyProvider);
 
+    async fn some_store() -> Option<SqliteStore> {
+        Some(store().await)
+    }
+
+    grant_row_tests!(super::some_store);
+
     #[tokio::test]
     async fn migrating_twice_is_harmless_and_a_second_pool_sees_the_schema() {
         let store = store().await;
@@ -105,7 +114,7 @@ mod sqlite {
     }
 }
 
-// covers: AC-04, RT-04, RB-02, TK-02, JW-01, CA-08, AZ-08
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "postgres")]
 mod postgresql {
     use portcullis::stores::PostgresStore;
@@ -130,6 +139,14 @@ mod postgresql {
         optional store =>
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore, KeyProvider);
+
+    grant_row_tests!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        super::store
+    );
 
     #[tokio::test]
     #[cfg_attr(

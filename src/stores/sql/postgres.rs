@@ -26,8 +26,10 @@ use crate::user::UserId;
 
 sql_store! {
     /// Every store trait on PostgreSQL (sqlx). Atomic steps are single
-    /// transactions decided by a conditional `UPDATE`, so any number of
-    /// application instances can share one database.
+    /// transactions decided by a conditional `UPDATE`, and take the row lock
+    /// of their grant that a revocation takes too, so any number of
+    /// application instances can share one database, and a revocation wins
+    /// against every step in flight at the default READ COMMITTED isolation.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), portcullis::StoreError> {
@@ -36,10 +38,12 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", schema = &[
+    agg = "string_agg", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED",
+    schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/postgres.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/postgres_3.sql") },
+        Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/postgres_4.sql") },
     ]
 }
 

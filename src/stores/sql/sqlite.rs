@@ -28,8 +28,9 @@ use crate::user::UserId;
 
 sql_store! {
     /// Every store trait on SQLite (sqlx). SQLite serialises writers, and
-    /// each atomic step is one transaction that starts with its deciding
-    /// `UPDATE`, so exactly one concurrent caller wins.
+    /// each atomic step is one transaction begun `IMMEDIATE` (it takes the
+    /// write lock at once), so exactly one concurrent caller wins and a
+    /// revocation falls wholly between two steps.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), portcullis::StoreError> {
@@ -38,10 +39,12 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
-    agg = "group_concat", schema = &[
+    agg = "group_concat", begin = "BEGIN IMMEDIATE", skip_locked = "",
+    schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/sqlite.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/sqlite_2.sql") },
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/sqlite_3.sql") },
+        Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/sqlite_4.sql") },
     ]
 }
 

@@ -1,12 +1,46 @@
 //! `sql_store!`: the one implementation of every store trait over sqlx,
 //! instantiated for PostgreSQL and SQLite. The SQL is portable between the
-//! two except for the string aggregate, which is a parameter.
+//! two except for what the parameters carry: the string aggregate, how a
+//! write transaction begins, and row locking in `purge_expired`.
+//!
+//! # How a revocation wins (RB-05)
+//!
+//! Every transaction that adds tokens to an existing grant (`exchange_code`,
+//! `rotate_refresh`, and `issue` into a grant it does not start) first
+//! upserts the grant's row in `portcullis_grants` unless it is marked
+//! revoked (`LOCK_GRANT`), which takes that row's lock until it commits; a
+//! revoked grant stores nothing. Rows are created on first use, so a
+//! `client_credentials` token (a grant of its own) costs none.
+//!
+//! Every revocation (`revoke_grant`, `revoke_client`, `revoke_user`) first
+//! marks the rows of the grants it covers revoked, taking the same locks (in
+//! `grant_id` order when there are several, so two revocations cannot
+//! deadlock), and only then deletes the grant's codes and tokens.
+//!
+//! On PostgreSQL at READ COMMITTED that ordering is the whole argument: the
+//! marking statement waits for every step in flight that holds the lock,
+//! and re-reads the row once it commits; a step that comes later waits for
+//! the revocation and then finds the mark (an upsert re-checks its `WHERE`
+//! against the newest row version), so it stores nothing. The `DELETE`s run
+//! as later statements, each with a fresh snapshot that holds everything
+//! the waited-for steps committed. A `DELETE` alone waits only for rows its
+//! snapshot already had, and missed what a rotation inserted meanwhile:
+//! that was issue 15's finding. Locks are taken grant row first, then code
+//! or token rows, by steps and revocations alike, so they cannot deadlock;
+//! `purge_expired` takes grant rows last, in a statement of its own that
+//! skips locked rows.
+//!
+//! On SQLite a write transaction begins `IMMEDIATE`, taking the database's
+//! write lock at once: writers run one at a time (waiting, under the busy
+//! timeout, rather than failing on a stale read snapshot), and the same
+//! statements give the same answers.
 
 macro_rules! sql_store {
     (
         $(#[$doc:meta])*
         $name:ident, db = $db:ty, pool = $pool:ty, conn = $conn:ty,
-        agg = $agg:literal, schema = $schema:expr
+        agg = $agg:literal, begin = $begin:literal, skip_locked = $skip_locked:literal,
+        schema = $schema:expr
     ) => {
         $(#[$doc])*
         #[derive(Clone, Debug)]
@@ -55,6 +89,18 @@ macro_rules! sql_store {
                     Some(r) => Ok(Decision::Used(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
                     None => Ok(Decision::Unknown),
                 }
+            }
+
+            /// Takes the lock of `grant`'s row, creating it if missing, unless
+            /// the grant is revoked: `false` then, and the caller stores
+            /// nothing (RB-05; see the module docs).
+            async fn lock_grant(conn: &mut $conn, grant: &GrantId) -> Result<bool, StoreError> {
+                let n = sqlx::query(super::store::LOCK_GRANT)
+                    .bind(grant.as_bytes().as_slice())
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
             }
 
             /// Binds every column of a client row after `$1`, in the order
@@ -223,7 +269,7 @@ macro_rules! sql_store {
         impl ClientAdmin for $name {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"), &client)
                     .execute(&mut *tx)
                     .await?;
@@ -233,7 +279,7 @@ macro_rules! sql_store {
             }
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
@@ -250,7 +296,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1"] {
                     sqlx::query(table).bind(id.as_str()).execute(&mut *tx).await?;
                 }
@@ -314,7 +360,13 @@ macro_rules! sql_store {
             }
 
             async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
+                // The grant's lock first (RB-05): a revoked grant's code was
+                // deleted with it, so it is unknown now.
+                if !Self::lock_grant(&mut tx, &tokens.access.grant).await? {
+                    tx.rollback().await?;
+                    return Ok(Exchange::Unknown);
+                }
                 let decision = Self::decide(
                     &mut tx,
                     "UPDATE portcullis_codes SET used = TRUE WHERE hash = $1 AND used = FALSE",
@@ -336,7 +388,16 @@ macro_rules! sql_store {
             }
 
             async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
+                // A grant whose id derives from its new access token (every
+                // grant the server starts with `issue`) is unknown to anyone
+                // else, so nothing can revoke it yet: no lock, no row. Tokens
+                // joining an existing grant take its lock, as a rotation does.
+                let grant = &tokens.access.grant;
+                if *grant != GrantId::derive(&tokens.access.hash) && !Self::lock_grant(&mut tx, grant).await? {
+                    tx.rollback().await?;
+                    return Err(StoreError::msg("the grant is revoked"));
+                }
                 Self::insert_tokens(&mut tx, &tokens).await?;
                 tx.commit().await?;
                 Ok(())
@@ -368,7 +429,13 @@ macro_rules! sql_store {
             }
 
             async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
+                // The grant's lock first (RB-05): a revoked grant's tokens
+                // were deleted with it, so the old one is unknown now.
+                if !Self::lock_grant(&mut tx, &new.access.grant).await? {
+                    tx.rollback().await?;
+                    return Ok(Rotation::Unknown);
+                }
                 let decision = Self::decide(
                     &mut tx,
                     "UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE",
@@ -398,8 +465,14 @@ macro_rules! sql_store {
             }
 
             async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
-                for sql in ["DELETE FROM portcullis_tokens WHERE grant_id = $1", "DELETE FROM portcullis_codes WHERE grant_id = $1"] {
+                let mut tx = self.pool.begin_with($begin).await?;
+                // Mark first: this waits for the steps in flight in the grant,
+                // and the DELETEs after it see what they stored (RB-05).
+                for sql in [
+                    "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, TRUE) ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE",
+                    "DELETE FROM portcullis_tokens WHERE grant_id = $1",
+                    "DELETE FROM portcullis_codes WHERE grant_id = $1",
+                ] {
                     sqlx::query(sql).bind(grant.as_bytes().as_slice()).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
@@ -411,10 +484,11 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenAdmin for $name {
             async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
-                let mut tx = self.pool.begin().await?;
-                let mut n = 0;
+                let mut tx = self.pool.begin_with($begin).await?;
                 // Every member of a grant shares its client, so this removes
-                // whole grants.
+                // whole grants; their marks first, as in `revoke_grant`.
+                sqlx::query(super::store::MARK_CLIENT_GRANTS).bind(client.as_str()).execute(&mut *tx).await?;
+                let mut n = 0;
                 for sql in ["DELETE FROM portcullis_tokens WHERE client_id = $1", "DELETE FROM portcullis_codes WHERE client_id = $1"] {
                     n += sqlx::query(sql).bind(client.as_str()).execute(&mut *tx).await?.rows_affected();
                 }
@@ -423,7 +497,10 @@ macro_rules! sql_store {
             }
 
             async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
+                // Every member of a grant shares its subject: whole grants,
+                // marked first, as in `revoke_grant`.
+                sqlx::query(super::store::MARK_USER_GRANTS).bind(user.as_str()).execute(&mut *tx).await?;
                 let mut n = 0;
                 for sql in ["DELETE FROM portcullis_tokens WHERE subject = $1", "DELETE FROM portcullis_codes WHERE subject = $1"] {
                     n += sqlx::query(sql).bind(user.as_str()).execute(&mut *tx).await?.rows_affected();
@@ -433,7 +510,7 @@ macro_rules! sql_store {
             }
 
             async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 // Suspended authorization requests nobody resumed.
                 sqlx::query("DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1")
                     .bind(secs(now))
@@ -449,6 +526,19 @@ macro_rules! sql_store {
                     *count = sqlx::query(sql).bind(secs(now)).execute(&mut *tx).await?.rows_affected();
                 }
                 tx.commit().await?;
+                // Grant rows with no code or token left: nothing of the grant
+                // can come back (every step that adds to a grant needs one of
+                // its codes or tokens), so neither can its revoked mark matter.
+                // A statement of its own, holding no other lock, that skips
+                // grant rows a step holds (PostgreSQL), so it never waits.
+                sqlx::query(concat!(
+                    "DELETE FROM portcullis_grants WHERE grant_id IN (SELECT g.grant_id FROM portcullis_grants g ",
+                    "WHERE NOT EXISTS (SELECT 1 FROM portcullis_tokens t WHERE t.grant_id = g.grant_id) ",
+                    "AND NOT EXISTS (SELECT 1 FROM portcullis_codes c WHERE c.grant_id = g.grant_id)",
+                    $skip_locked, ")"
+                ))
+                .execute(&self.pool)
+                .await?;
                 let [codes, access_tokens, refresh_tokens] = counts;
                 Ok(PurgeCounts { codes, access_tokens, refresh_tokens })
             }
@@ -585,7 +675,7 @@ macro_rules! sql_store {
             }
 
             async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 sqlx::query("INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at")
                     .bind(consent.user.as_str())
                     .bind(consent.client_id.as_str())
@@ -615,7 +705,7 @@ macro_rules! sql_store {
             }
 
             async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
                 sqlx::query("DELETE FROM portcullis_consent_scopes WHERE user_id = $1 AND client_id = $2")
                     .bind(user.as_str())
                     .bind(client.as_str())
@@ -633,6 +723,31 @@ macro_rules! sql_store {
         }
     };
 }
+
+/// Upserts a grant's row unless it is marked revoked: one row changed means
+/// the grant is live and its row locked until the transaction ends; none,
+/// that it is revoked. On PostgreSQL an upsert that waits for the row's lock
+/// re-checks the `WHERE` against the newest version, so a step that waited
+/// for a revocation sees its mark. (`SET revoked = FALSE` only takes the
+/// lock.)
+pub(super) const LOCK_GRANT: &str = "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, FALSE) ON CONFLICT (grant_id) DO UPDATE SET revoked = FALSE WHERE portcullis_grants.revoked = FALSE";
+
+/// Marks revoked every grant with a code or token of client `$1`, in
+/// `grant_id` order, so that two revocations covering the same grants lock
+/// them in the same order and cannot deadlock. (`WHERE TRUE` keeps SQLite
+/// from reading `ON CONFLICT` as a join's `ON`.)
+pub(super) const MARK_CLIENT_GRANTS: &str = concat!(
+    "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+    "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $1",
+    ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
+);
+
+/// [`MARK_CLIENT_GRANTS`] for the grants of user `$1`.
+pub(super) const MARK_USER_GRANTS: &str = concat!(
+    "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+    "SELECT grant_id FROM portcullis_tokens WHERE subject = $1 UNION SELECT grant_id FROM portcullis_codes WHERE subject = $1",
+    ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
+);
 
 /// What the deciding `UPDATE` of an atomic step found.
 pub(super) enum Decision {

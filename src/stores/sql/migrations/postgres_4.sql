@@ -1,0 +1,12 @@
+-- portcullis schema 4 (PostgreSQL): the lock that lets a revocation win
+-- against the steps in flight in its grant (RB-05). A step that adds tokens
+-- to an existing grant (exchange, rotation) first writes the grant's row,
+-- creating it if missing, and refuses a revoked one; a revocation first
+-- marks the row revoked, so it waits for the steps holding it, and the
+-- steps after it see the mark. Rows are created on first use (grants older
+-- than this version need none here) and purged once nothing of the grant
+-- is stored.
+CREATE TABLE portcullis_grants (
+    grant_id BYTEA PRIMARY KEY,
+    revoked  BOOLEAN NOT NULL
+);
