@@ -131,6 +131,10 @@ pub enum RequestFault {
     InvalidHeader(&'static str),
     /// More than one client authentication method was used (CA-03).
     MultipleClientAuthentications,
+    /// Client credentials (`client_id`, `client_secret`,
+    /// `client_assertion`, `client_assertion_type`) were sent in the
+    /// request URI's query (CA-09).
+    CredentialsInQuery,
     /// A resume token is unknown, already used, expired, or bound to
     /// another user (see `AuthorizationServer::resume`).
     ResumeRefused,
@@ -150,6 +154,7 @@ impl fmt::Display for RequestFault {
             Self::MultipleClientAuthentications => {
                 f.write_str("more than one client authentication method used")
             }
+            Self::CredentialsInQuery => f.write_str("client credentials in the query string"),
             Self::ResumeRefused => {
                 f.write_str("resume token unknown, used, expired or not bound to this user")
             }
@@ -181,6 +186,9 @@ pub enum GrantFault {
     PkceDowngrade,
     /// The resource owner's credentials are wrong (PW-01).
     InvalidCredentials,
+    /// The client has since lost every scope of the grant it refreshes
+    /// (RT-03): the grant no longer authorizes anything.
+    ScopeWithdrawn,
 }
 
 impl fmt::Display for GrantFault {
@@ -195,6 +203,7 @@ impl fmt::Display for GrantFault {
             Self::PkceMismatch => "PKCE verification failed",
             Self::PkceDowngrade => "PKCE downgrade",
             Self::InvalidCredentials => "invalid resource owner credentials",
+            Self::ScopeWithdrawn => "every scope of the grant was withdrawn from the client",
         })
     }
 }
@@ -503,6 +512,9 @@ impl Error {
                 RequestFault::InvalidHeader(_) => "a header is malformed or repeated",
                 RequestFault::MultipleClientAuthentications => {
                     "more than one client authentication method was used"
+                }
+                RequestFault::CredentialsInQuery => {
+                    "client credentials must be sent in the request body, never in the URI"
                 }
                 RequestFault::ResumeRefused => {
                     "this authorization request has expired or was already completed; start again from the application"

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 use super::migrate::Migration;
-use super::rows::{ClientRow, challenge, grant_from, parsed, secs, time};
+use super::rows::{ClientRow, audiences_column, challenge, grant_from, parsed, secs, time};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
@@ -42,6 +42,10 @@ sql_store! {
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/sqlite.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/sqlite_2.sql") },
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/sqlite_3.sql") },
+        // Version 4 is reserved for the grants table of issue 15 (another
+        // branch); this stand-in changes nothing and is replaced by it.
+        Migration { description: "reserved", sql: "SELECT 1;" },
+        Migration { description: "resource-server audiences of clients", sql: include_str!("migrations/sqlite_5.sql") },
     ]
 }
 
