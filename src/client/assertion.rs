@@ -156,7 +156,11 @@ mod tests {
             (json!("https://as.example"), true, true),
             (json!("https://as.example/token"), false, true),
             (json!(["https://as.example"]), false, true),
-            (json!(["https://other.example", "https://as.example/token"]), false, true),
+            (
+                json!(["https://other.example", "https://as.example/token"]),
+                false,
+                true,
+            ),
             (json!(["https://other.example"]), false, false),
             (json!("https://as.example/"), false, false),
             (json!("https://other.example"), false, false),

@@ -243,7 +243,10 @@ mod tests {
         .unwrap();
         assert!(c.is_resource_server_for("https://api.example"));
         let back = serde_json::to_value(&c).unwrap();
-        assert_eq!(back["resource_server_audiences"], json!(["https://api.example"]));
+        assert_eq!(
+            back["resource_server_audiences"],
+            json!(["https://api.example"])
+        );
         // Not written when empty; a public client cannot be one; an
         // audience with whitespace is refused.
         let plain: Client = serde_json::from_value(json!({
@@ -251,7 +254,12 @@ mod tests {
             "grant_types": ["client_credentials"],
         }))
         .unwrap();
-        assert!(serde_json::to_value(&plain).unwrap().get("resource_server_audiences").is_none());
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("resource_server_audiences")
+                .is_none()
+        );
         let e = serde_json::from_value::<Client>(json!({
             "client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
             "resource_server_audiences": ["https://api.example"],
@@ -263,7 +271,10 @@ mod tests {
             "grant_types": [], "resource_server_audiences": ["a b"],
         }))
         .unwrap_err();
-        assert_eq!(e.to_string(), "audience: contains whitespace or a control character");
+        assert_eq!(
+            e.to_string(),
+            "audience: contains whitespace or a control character"
+        );
     }
 
     #[test]

@@ -70,8 +70,7 @@ pub(crate) fn client_form_post<'a, const N: usize>(
 fn names_credentials(query: &str) -> bool {
     query.split('&').any(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        !value.is_empty()
-            && form::decode(name.as_bytes()).is_ok_and(|n| CREDENTIALS.contains(&&*n))
+        !value.is_empty() && form::decode(name.as_bytes()).is_ok_and(|n| CREDENTIALS.contains(&&*n))
     })
 }
 

@@ -155,11 +155,19 @@ async fn ca08_the_audience_is_the_issuer_as_a_single_string() {
         let mut c = claims("pk", &format!("strict{i}"));
         c["aud"] = aud.clone();
         let r = token(&f, &es256(&f.ec_key, &c), None).await;
-        assert_eq!((r.status(), error(&r).as_str()), (401, "invalid_client"), "{aud}");
+        assert_eq!(
+            (r.status(), error(&r).as_str()),
+            (401, "invalid_client"),
+            "{aud}"
+        );
         let mut c = claims("sj", &format!("strict{i}"));
         c["aud"] = aud.clone();
         let r = token(&f, &hs256(&c), None).await;
-        assert_eq!((r.status(), error(&r).as_str()), (401, "invalid_client"), "{aud}");
+        assert_eq!(
+            (r.status(), error(&r).as_str()),
+            (401, "invalid_client"),
+            "{aud}"
+        );
     }
     let f = fixture_with(|c| c.dangerous_allow_legacy_assertion_audience = true).await;
     for (i, aud) in legacy.iter().enumerate() {

@@ -256,7 +256,13 @@ async fn in01_a_disabled_clients_tokens_are_inactive() {
     let svc = h.svc().await;
     let (cc, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
     assert!(h.active(&cc).await);
-    let disabled = h.client(SVC).await.into_builder().enabled(false).build().unwrap();
+    let disabled = h
+        .client(SVC)
+        .await
+        .into_builder()
+        .enabled(false)
+        .build()
+        .unwrap();
     h.update(disabled).await;
     let resp = h.introspect_as(Auth::Basic(&h.rs), &cc).await;
     assert_eq!(resp.body(), INACTIVE);

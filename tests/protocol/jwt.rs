@@ -246,8 +246,18 @@ async fn bearer_validation_answers_401_and_403_as_rfc_6750_says() {
 /// Enables or disables a registered client.
 async fn set_enabled(f: &Fixture, id: &str, enabled: bool) {
     use portcullis::ClientStore as _;
-    let c = f.store.client(&ClientId::parse(id).unwrap()).await.unwrap().unwrap();
-    let c = (*c).clone().into_builder().enabled(enabled).build().unwrap();
+    let c = f
+        .store
+        .client(&ClientId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let c = (*c)
+        .clone()
+        .into_builder()
+        .enabled(enabled)
+        .build()
+        .unwrap();
     assert!(f.store.update_client(c).await.unwrap());
 }
 
@@ -257,7 +267,10 @@ async fn tk04_a_disabled_or_deleted_clients_tokens_stop_working() {
     // issue 15 finding 7: disabling a client left its tokens valid at
     // bearer validation and introspection.
     for revocation_check in [true, false] {
-        let f = fixture(Algorithm::Es256, |c| c.jwt_revocation_check = revocation_check).await;
+        let f = fixture(Algorithm::Es256, |c| {
+            c.jwt_revocation_check = revocation_check
+        })
+        .await;
         let opaque = access_token(&f, "opaque-svc", "read").await;
         let jwt = access_token(&f, "jwt-svc", "read").await;
         let active = |token: String| {

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use portcullis::{
-    AccessTokenFormat, Audience, AuthMethod, Client, ClientError, ClientId, GrantType, RandomSource as _,
-    RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
+    AccessTokenFormat, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
+    RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
 };
 use serde::Serialize;
 
