@@ -119,6 +119,9 @@ pub enum RequestFault {
     ContentType,
     /// The body is larger than the configured limit (413).
     BodyTooLarge,
+    /// The query string is longer than the body limit
+    /// (`Config::max_body_size`), which bounds it too.
+    QueryTooLong,
     /// A parameter appears more than once.
     DuplicateParameter(&'static str),
     /// A required parameter is missing or empty.
@@ -146,6 +149,7 @@ impl fmt::Display for RequestFault {
             Self::MethodNotAllowed => f.write_str("method not allowed"),
             Self::ContentType => f.write_str("body must be application/x-www-form-urlencoded"),
             Self::BodyTooLarge => f.write_str("request body too large"),
+            Self::QueryTooLong => f.write_str("query string too long"),
             Self::DuplicateParameter(p) => write!(f, "parameter `{p}` repeated"),
             Self::MissingParameter(p) => write!(f, "parameter `{p}` missing"),
             Self::InvalidParameter(p) => write!(f, "parameter `{p}` malformed"),
@@ -505,6 +509,7 @@ impl Error {
                 RequestFault::MethodNotAllowed => "method not allowed",
                 RequestFault::ContentType => "the body must be application/x-www-form-urlencoded",
                 RequestFault::BodyTooLarge => "the request body is too large",
+                RequestFault::QueryTooLong => "the query string is too long",
                 RequestFault::DuplicateParameter(_) => "a parameter was sent more than once",
                 RequestFault::MissingParameter(_) => "a required parameter is missing",
                 RequestFault::InvalidParameter(_) => "a parameter is malformed",

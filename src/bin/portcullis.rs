@@ -101,9 +101,9 @@ enum Command {
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Register a client; a generated secret is printed once and stored hashed.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Change a client: redirect URIs, grants, scopes, flags; rotate its secret.
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// List every client.
     List,
     /// Show one client.

@@ -55,8 +55,13 @@ pub(crate) fn client_form_post<'a, const N: usize>(
     names: &[&'static str; N],
 ) -> Result<[Option<Cow<'a, str>>; N], Error> {
     let values = form_post(config, req, names)?;
-    if req.query_str().is_some_and(names_credentials) {
-        return Err(Error::InvalidRequest(RequestFault::CredentialsInQuery));
+    if let Some(query) = req.query_str() {
+        if query.len() > config.max_body_size {
+            return Err(Error::InvalidRequest(RequestFault::QueryTooLong));
+        }
+        if names_credentials(query) {
+            return Err(Error::InvalidRequest(RequestFault::CredentialsInQuery));
+        }
     }
     Ok(values)
 }

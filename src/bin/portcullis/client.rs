@@ -234,8 +234,8 @@ impl Spec {
 
 pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure> {
     match cmd {
-        ClientCommand::Create(args) => create(ctx, args).await,
-        ClientCommand::Update(args) => update(ctx, args).await,
+        ClientCommand::Create(args) => create(ctx, *args).await,
+        ClientCommand::Update(args) => update(ctx, *args).await,
         ClientCommand::List => {
             let db = ctx.open(false).await?;
             let result = db.client_admin().clients().await;
