@@ -1,6 +1,7 @@
 //! The resource-server side (RFC 6750): parse `Authorization: Bearer`,
 //! validate an opaque token against the store or a JWT by signature and
-//! claims, check the required scopes (TK-04, TK-05).
+//! claims, check that the token's client is still enabled, check the
+//! required scopes (TK-04, TK-05).
 
 use crate::client::ClientId;
 use crate::clock::UnixTime;
@@ -215,6 +216,15 @@ async fn validate(
         }
         from_record(record, false)
     };
+    // A disabled or deleted client's tokens stop working (issue 15 finding
+    // 7), whatever their format or the revocation-check setting.
+    let enabled = cx
+        .client_enabled(&validated.client_id)
+        .await
+        .map_err(|e| crate::observe::refuse("bearer", &Error::Store(e)))?;
+    if !enabled {
+        return Err(invalid());
+    }
     require_scope(&validated, required)?;
     Ok(validated)
 }

@@ -139,6 +139,14 @@ pub struct Config {
     /// without one. When `false`, metadata does not list these methods and
     /// such clients cannot authenticate.
     pub jwt_client_authentication: bool,
+    /// Whether a client assertion's `aud` may also be the token endpoint
+    /// URL, or an array naming the issuer or the token endpoint (default
+    /// `false`; CA-08). By default `aud` must be the issuer identifier as a
+    /// single string (draft-ietf-oauth-rfc7523bis), which closes an
+    /// audience-injection attack in which an assertion made for another
+    /// server is accepted here. Turn it on only while legacy clients that
+    /// send the older forms are moved over.
+    pub dangerous_allow_legacy_assertion_audience: bool,
 }
 
 impl Config {
@@ -168,6 +176,7 @@ impl Config {
             leeway: Duration::from_secs(30),
             jwt_revocation_check: true,
             jwt_client_authentication: true,
+            dangerous_allow_legacy_assertion_audience: false,
         }
     }
 
@@ -269,6 +278,7 @@ struct ConfigFile {
     leeway: Option<Duration>,
     jwt_revocation_check: Option<bool>,
     jwt_client_authentication: Option<bool>,
+    dangerous_allow_legacy_assertion_audience: Option<bool>,
 }
 
 #[cfg(feature = "serde")]
@@ -304,6 +314,9 @@ impl TryFrom<ConfigFile> for Config {
             jwt_client_authentication: f
                 .jwt_client_authentication
                 .unwrap_or(d.jwt_client_authentication),
+            dangerous_allow_legacy_assertion_audience: f
+                .dangerous_allow_legacy_assertion_audience
+                .unwrap_or(d.dangerous_allow_legacy_assertion_audience),
             issuer: d.issuer,
         };
         c.validate()?;

@@ -6,9 +6,10 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
+use crate::client::ClientId;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, StoreError};
 use crate::events::{Event, EventSink};
 use crate::keys::{KeyProvider, KeyRing};
 use crate::random::RandomSource;
@@ -51,6 +52,22 @@ impl Context {
         if let Some(sink) = &self.events {
             sink.event(&event());
         }
+    }
+
+    /// Whether the client a token was issued to is still registered and
+    /// enabled: a disabled or deleted client's tokens stop working at
+    /// bearer validation and introspection (issue 15 finding 7). One
+    /// lookup; with the memory stores it shares the stored client.
+    pub(crate) async fn client_enabled(&self, id: &ClientId) -> Result<bool, StoreError> {
+        let enabled = self
+            .clients
+            .client(id)
+            .await?
+            .is_some_and(|c| c.is_enabled());
+        if !enabled {
+            tracing::debug!(client_id = %id, "token of a disabled or unknown client refused");
+        }
+        Ok(enabled)
     }
 
     /// Drops the cached keys, so the next use reloads them from the provider.

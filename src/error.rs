@@ -119,6 +119,9 @@ pub enum RequestFault {
     ContentType,
     /// The body is larger than the configured limit (413).
     BodyTooLarge,
+    /// The query string is longer than the body limit
+    /// (`Config::max_body_size`), which bounds it too.
+    QueryTooLong,
     /// A parameter appears more than once.
     DuplicateParameter(&'static str),
     /// A required parameter is missing or empty.
@@ -131,6 +134,10 @@ pub enum RequestFault {
     InvalidHeader(&'static str),
     /// More than one client authentication method was used (CA-03).
     MultipleClientAuthentications,
+    /// Client credentials (`client_id`, `client_secret`,
+    /// `client_assertion`, `client_assertion_type`) were sent in the
+    /// request URI's query (CA-09).
+    CredentialsInQuery,
     /// A resume token is unknown, already used, expired, or bound to
     /// another user (see `AuthorizationServer::resume`).
     ResumeRefused,
@@ -142,6 +149,7 @@ impl fmt::Display for RequestFault {
             Self::MethodNotAllowed => f.write_str("method not allowed"),
             Self::ContentType => f.write_str("body must be application/x-www-form-urlencoded"),
             Self::BodyTooLarge => f.write_str("request body too large"),
+            Self::QueryTooLong => f.write_str("query string too long"),
             Self::DuplicateParameter(p) => write!(f, "parameter `{p}` repeated"),
             Self::MissingParameter(p) => write!(f, "parameter `{p}` missing"),
             Self::InvalidParameter(p) => write!(f, "parameter `{p}` malformed"),
@@ -150,6 +158,7 @@ impl fmt::Display for RequestFault {
             Self::MultipleClientAuthentications => {
                 f.write_str("more than one client authentication method used")
             }
+            Self::CredentialsInQuery => f.write_str("client credentials in the query string"),
             Self::ResumeRefused => {
                 f.write_str("resume token unknown, used, expired or not bound to this user")
             }
@@ -181,6 +190,9 @@ pub enum GrantFault {
     PkceDowngrade,
     /// The resource owner's credentials are wrong (PW-01).
     InvalidCredentials,
+    /// The client has since lost every scope of the grant it refreshes
+    /// (RT-03): the grant no longer authorizes anything.
+    ScopeWithdrawn,
 }
 
 impl fmt::Display for GrantFault {
@@ -195,6 +207,7 @@ impl fmt::Display for GrantFault {
             Self::PkceMismatch => "PKCE verification failed",
             Self::PkceDowngrade => "PKCE downgrade",
             Self::InvalidCredentials => "invalid resource owner credentials",
+            Self::ScopeWithdrawn => "every scope of the grant was withdrawn from the client",
         })
     }
 }
@@ -496,6 +509,7 @@ impl Error {
                 RequestFault::MethodNotAllowed => "method not allowed",
                 RequestFault::ContentType => "the body must be application/x-www-form-urlencoded",
                 RequestFault::BodyTooLarge => "the request body is too large",
+                RequestFault::QueryTooLong => "the query string is too long",
                 RequestFault::DuplicateParameter(_) => "a parameter was sent more than once",
                 RequestFault::MissingParameter(_) => "a required parameter is missing",
                 RequestFault::InvalidParameter(_) => "a parameter is malformed",
@@ -503,6 +517,9 @@ impl Error {
                 RequestFault::InvalidHeader(_) => "a header is malformed or repeated",
                 RequestFault::MultipleClientAuthentications => {
                     "more than one client authentication method was used"
+                }
+                RequestFault::CredentialsInQuery => {
+                    "client credentials must be sent in the request body, never in the URI"
                 }
                 RequestFault::ResumeRefused => {
                     "this authorization request has expired or was already completed; start again from the application"

@@ -78,6 +78,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapters;
+mod audience;
 mod bearer;
 mod client;
 mod clock;
@@ -107,6 +108,7 @@ mod user;
 
 // Public interface.
 pub use async_trait::async_trait;
+pub use audience::Audience;
 pub use bearer::BearerToken;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,

@@ -88,6 +88,12 @@ impl FromStr for RedirectUri {
 
     fn from_str(s: &str) -> Result<Self, ParseError> {
         let err = |reason| Err(ParseError::new("redirect URI", reason));
+        // `Url::parse` drops tabs and newlines and tolerates spaces, so the
+        // URI compared and stored would not be the one parsed; stores also
+        // keep a client's URIs in one separated list (issue 15 finding 7).
+        if s.chars().any(|c| c.is_ascii_whitespace() || c.is_control()) {
+            return err("contains whitespace or a control character");
+        }
         let Ok(url) = url::Url::parse(s) else {
             return err("is not an absolute URI");
         };
@@ -130,6 +136,34 @@ mod tests {
         assert!(r6.matches("http://[::1]:9999/cb"));
         let l = RedirectUri::parse("http://localhost:80/cb").unwrap();
         assert!(!l.matches("http://localhost:81/cb"));
+    }
+
+    #[test]
+    fn whitespace_and_control_characters_are_refused() {
+        // covers: AZ-02
+        // issue 15 finding 7: a URI with a space came back from the SQL
+        // stores as two URIs.
+        for bad in [
+            "https://a.example/cb https://evil.example/cb",
+            "https://a.example/c b",
+            " https://a.example/cb",
+            "https://a.example/cb ",
+            "https://a.example/c\tb",
+            "https://a.example/c\nb",
+            "https://a.example/c\rb",
+            "https://a.example/c\u{c}b",
+            "https://a.example/c\u{0}b",
+            "https://a.example/c\u{7f}b",
+            "https://a.example/c\u{85}b",
+        ] {
+            let e = bad.parse::<RedirectUri>().unwrap_err();
+            assert_eq!(
+                e.reason(),
+                "contains whitespace or a control character",
+                "{bad:?}"
+            );
+        }
+        assert!(RedirectUri::parse("https://a.example/c%20b").is_some());
     }
 
     #[test]

@@ -138,6 +138,21 @@ impl ScopeSet {
         )
     }
 
+    /// The scopes in both sets. When `self` is within `other` the result is
+    /// `self` itself (shared, no allocation).
+    pub fn intersection(&self, other: &Self) -> Self {
+        if self.is_subset_of(other) {
+            return self.clone();
+        }
+        Self::from_sorted(
+            self.as_slice()
+                .iter()
+                .filter(|s| other.contains(s.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
     /// The union of both sets.
     pub fn union(&self, other: &Self) -> Self {
         Self::from_scopes(self.as_slice().iter().chain(other.as_slice()).cloned())
@@ -336,6 +351,18 @@ mod tests {
         assert!(ab.is_subset_of(&all));
         assert!(!all.is_subset_of(&ab));
         assert_eq!(all.difference(&ab).to_string(), "c");
+        let bd = ScopeSet::parse("b d").unwrap();
+        assert_eq!(all.intersection(&bd).to_string(), "b");
+        assert_eq!(bd.intersection(&all).to_string(), "b");
+        assert!(ab.intersection(&ScopeSet::parse("d").unwrap()).is_empty());
+        let shared = ab.intersection(&all);
+        assert!(
+            shared
+                .0
+                .as_ref()
+                .zip(ab.0.as_ref())
+                .is_some_and(|(x, y)| Arc::ptr_eq(x, y))
+        );
         assert_eq!(
             ab.union(&ScopeSet::parse("d").unwrap()).to_string(),
             "a b d"

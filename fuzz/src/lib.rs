@@ -236,7 +236,10 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
             SecretHash::sha256(SVC_SECRET),
         ))
         .grant_type(GrantType::ClientCredentials)
-        .grant_type(GrantType::Password),
+        .grant_type(GrantType::Password)
+        // A resource server for every access token (IN-01), so the
+        // harness can introspect other clients' tokens as `svc`.
+        .resource_server_for(portcullis::Audience::parse(ISSUER).expect("audience")),
         Client::confidential(id("post"), SecretHash::sha256(POST_SECRET))
             .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
             .grant_type(GrantType::ClientCredentials)

@@ -34,7 +34,8 @@ use std::time::Duration;
 use clap::builder::{StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portcullis::{
-    AccessTokenFormat, Algorithm, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet, UserId,
+    AccessTokenFormat, Algorithm, Audience, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet,
+    UserId,
 };
 
 use crate::output::Output;
@@ -100,9 +101,9 @@ enum Command {
 #[derive(Subcommand)]
 enum ClientCommand {
     /// Register a client; a generated secret is printed once and stored hashed.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Change a client: redirect URIs, grants, scopes, flags; rotate its secret.
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// List every client.
     List,
     /// Show one client.
@@ -157,6 +158,12 @@ struct CreateArgs {
     /// Let the client use PKCE `plain` (the server must allow it too).
     #[arg(long)]
     allow_plain_pkce: bool,
+    /// Register the client as a resource server for this audience
+    /// (repeatable): it may introspect access tokens meant for it, whoever
+    /// they were issued to. Every access token's audience is the server's
+    /// JWT audience (default: the issuer).
+    #[arg(long, value_name = "AUDIENCE")]
+    resource_server_for: Vec<Audience>,
     /// The access token format: opaque (default) or jwt.
     #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
@@ -206,6 +213,13 @@ struct UpdateArgs {
     /// Whether the client may use PKCE `plain`: true or false.
     #[arg(long, value_name = "BOOL")]
     allow_plain_pkce: Option<bool>,
+    /// Register the client as a resource server for an audience
+    /// (repeatable).
+    #[arg(long, value_name = "AUDIENCE")]
+    add_resource_server_for: Vec<Audience>,
+    /// Withdraw a resource-server audience (repeatable).
+    #[arg(long, value_name = "AUDIENCE")]
+    remove_resource_server_for: Vec<Audience>,
     /// The access token format: opaque or jwt.
     #[arg(long, value_name = "FORMAT")]
     access_token_format: Option<AccessTokenFormat>,
@@ -225,8 +239,9 @@ struct UpdateArgs {
     /// Enable the client.
     #[arg(long, conflicts_with = "disable")]
     enable: bool,
-    /// Disable the client: it can no longer authenticate or authorize.
-    /// Its tokens stay valid until they expire (see `tokens revoke`).
+    /// Disable the client: it can no longer authenticate or authorize, its
+    /// tokens stop working at once, and they are revoked, so enabling it
+    /// again does not bring them back.
     #[arg(long)]
     disable: bool,
 }

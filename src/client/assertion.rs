@@ -1,7 +1,9 @@
 //! Client authentication with a signed JWT (RFC 7523 §2.2, RFC 7521 §4.2):
 //! `private_key_jwt` and `client_secret_jwt` (CA-08). `iss` = `sub` = the
-//! client id; `aud` names the issuer or the token endpoint; `exp` in the
-//! future; `jti` used once; the signature checked with the algorithm of the
+//! client id; `aud` is the issuer identifier as a single string
+//! (draft-ietf-oauth-rfc7523bis; the token endpoint URL or an array only
+//! where `Config::dangerous_allow_legacy_assertion_audience` opts in); `exp`
+//! in the future; `jti` used once; the signature checked with the algorithm of the
 //! registered key, never one the assertion picks, so `none` and algorithm
 //! confusion fail.
 
@@ -11,6 +13,7 @@ use ring::hmac;
 use serde_json::Value;
 
 use crate::client::{AuthMethod, Client, ClientId};
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::keys::Algorithm;
@@ -82,16 +85,7 @@ pub(crate) async fn authenticate(
         return Err(fail());
     }
     let config = &cx.config;
-    let token_endpoint = config.url(&config.paths.token);
-    let audiences = [config.issuer.as_str(), token_endpoint.as_str()];
-    let aud_ok = match jws.claims.get("aud") {
-        Some(Value::String(a)) => audiences.contains(&a.as_str()),
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|a| audiences.contains(&a)),
-        _ => false,
-    };
+    let aud_ok = audience_ok(config, jws.claims.get("aud"));
     let now = cx.clock.now();
     let exp = jws
         .claims
@@ -122,4 +116,63 @@ pub(crate) async fn authenticate(
         return Err(fail());
     }
     Ok(client)
+}
+
+/// Whether an assertion's `aud` names this server: the issuer identifier
+/// as a single string; with the legacy opt-in also the token endpoint URL,
+/// or an array holding either (CA-08).
+///
+/// Why strict by default (draft-ietf-oauth-rfc7523bis, audience
+/// injection): a malicious server can publish this server's token endpoint
+/// URL as one of its own endpoints, have a client that uses the same key
+/// with both sign an assertion for that URL, and replay it here. It cannot
+/// publish this server's issuer identifier as its own, since clients check
+/// the issuer against the metadata's location (RFC 8414 §3.3). An array
+/// would make one assertion good at several servers.
+fn audience_ok(config: &Config, aud: Option<&Value>) -> bool {
+    if !config.dangerous_allow_legacy_assertion_audience {
+        return matches!(aud, Some(Value::String(a)) if *a == config.issuer);
+    }
+    let token_endpoint = config.url(&config.paths.token);
+    let ours = |a: &str| a == config.issuer || a == token_endpoint;
+    match aud {
+        Some(Value::String(a)) => ours(a),
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(ours),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_audience_is_the_issuer_as_one_string_unless_legacy_is_allowed() {
+        // covers: CA-08
+        // issue 15 finding 4
+        let mut config = Config::new("https://as.example");
+        let cases = [
+            (json!("https://as.example"), true, true),
+            (json!("https://as.example/token"), false, true),
+            (json!(["https://as.example"]), false, true),
+            (
+                json!(["https://other.example", "https://as.example/token"]),
+                false,
+                true,
+            ),
+            (json!(["https://other.example"]), false, false),
+            (json!("https://as.example/"), false, false),
+            (json!("https://other.example"), false, false),
+            (json!(1), false, false),
+            (json!(null), false, false),
+        ];
+        for (aud, strict, legacy) in &cases {
+            config.dangerous_allow_legacy_assertion_audience = false;
+            assert_eq!(audience_ok(&config, Some(aud)), *strict, "{aud}");
+            config.dangerous_allow_legacy_assertion_audience = true;
+            assert_eq!(audience_ok(&config, Some(aud)), *legacy, "{aud} (legacy)");
+        }
+        assert!(!audience_ok(&config, None));
+    }
 }

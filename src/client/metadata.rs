@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{AuthMethod, Client, ClientBuilder, ClientError, ClientId, SecretHash};
+use crate::audience::Audience;
 use crate::grant_type::GrantType;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -67,6 +68,9 @@ struct ClientMetadata {
     allow_plain_pkce: bool,
     #[serde(default)]
     access_token_format: AccessTokenFormat,
+    /// The audiences this client introspects for as a resource server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resource_server_audiences: Vec<Audience>,
     #[serde(
         default,
         with = "crate::conversions::duration_secs::option",
@@ -102,6 +106,7 @@ impl From<&Client> for ClientMetadata {
             skip_consent: c.skip_consent,
             allow_plain_pkce: c.allow_plain_pkce,
             access_token_format: c.access_token_format,
+            resource_server_audiences: c.resource_server_audiences.clone(),
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
         }
@@ -128,6 +133,9 @@ impl TryFrom<ClientMetadata> for Client {
         }
         for grant in m.grant_types {
             b = b.grant_type(grant);
+        }
+        for audience in m.resource_server_audiences {
+            b = b.resource_server_for(audience);
         }
         b = b
             .scope(m.scope)
@@ -220,6 +228,53 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(e.to_string(), "redirect URI: has a fragment");
+    }
+
+    #[test]
+    fn resource_server_audiences_round_trip() {
+        // covers: IN-01
+        // issue 15 finding 5
+        let c: Client = serde_json::from_value(json!({
+            "client_id": "api",
+            "client_secret_hash": SecretHash::sha256("s").encode(),
+            "grant_types": [],
+            "resource_server_audiences": ["https://api.example", "https://api.example"],
+        }))
+        .unwrap();
+        assert!(c.is_resource_server_for("https://api.example"));
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            back["resource_server_audiences"],
+            json!(["https://api.example"])
+        );
+        // Not written when empty; a public client cannot be one; an
+        // audience with whitespace is refused.
+        let plain: Client = serde_json::from_value(json!({
+            "client_id": "svc", "client_secret_hash": SecretHash::sha256("s").encode(),
+            "grant_types": ["client_credentials"],
+        }))
+        .unwrap();
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("resource_server_audiences")
+                .is_none()
+        );
+        let e = serde_json::from_value::<Client>(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+            "resource_server_audiences": ["https://api.example"],
+        }))
+        .unwrap_err();
+        assert_eq!(e.to_string(), ClientError::PublicResourceServer.to_string());
+        let e = serde_json::from_value::<Client>(json!({
+            "client_id": "api", "client_secret_hash": SecretHash::sha256("s").encode(),
+            "grant_types": [], "resource_server_audiences": ["a b"],
+        }))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "audience: contains whitespace or a control character"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audience::Audience;
 use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
 use crate::grant_type::GrantType;
@@ -143,8 +144,8 @@ serde_as_str!(ClientId, AuthMethod);
 /// document (`client_id`, `client_name`, `redirect_uris`, `grant_types`,
 /// `token_endpoint_auth_method`, `scope`, `jwks`, and our own
 /// `client_secret_hash`, `default_scope`, `enabled`, `skip_consent`,
-/// `allow_plain_pkce`, `access_token_format`, `access_token_lifetime` and
-/// `refresh_token_lifetime` in seconds). Deserialising checks the client as
+/// `allow_plain_pkce`, `access_token_format`, `resource_server_audiences`,
+/// `access_token_lifetime` and `refresh_token_lifetime` in seconds). Deserialising checks the client as
 /// [`ClientBuilder::build`] does; serialising never writes a clear secret
 /// (the shared secret of a `client_secret_jwt` client is left out).
 ///
@@ -176,6 +177,7 @@ pub struct Client {
     access_token_format: AccessTokenFormat,
     jwks: Option<String>,
     jwt_secret: Option<Secret<String>>,
+    resource_server_audiences: Vec<Audience>,
 }
 
 /// Why a client registration is inconsistent.
@@ -209,6 +211,10 @@ pub enum ClientError {
     /// unencrypted (RFC 9700 §2.6; loopback per RFC 8252 §7.3, §8.3).
     #[error("redirect URIs must use https (plain http only on loopback)")]
     InsecureRedirectUri,
+    /// Only a confidential client may be a resource server: introspection
+    /// needs an authenticated caller (IN-01).
+    #[error("a public client cannot be registered as a resource server")]
+    PublicResourceServer,
 }
 
 /// Whether `uri` may receive authorization responses: anything but plain
@@ -335,6 +341,19 @@ impl Client {
     pub fn access_token_format(&self) -> AccessTokenFormat {
         self.access_token_format
     }
+    /// The audiences this client serves as a resource server: at the
+    /// introspection endpoint it learns whether access tokens for these
+    /// audiences are active, whoever they were issued to (IN-01).
+    pub fn resource_server_audiences(&self) -> &[Audience] {
+        &self.resource_server_audiences
+    }
+    /// Whether this client is registered as a resource server for
+    /// `audience`.
+    pub fn is_resource_server_for(&self, audience: &str) -> bool {
+        self.resource_server_audiences
+            .iter()
+            .any(|a| a.as_str() == audience)
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -360,6 +379,7 @@ impl ClientBuilder {
             access_token_format: AccessTokenFormat::Opaque,
             jwks: None,
             jwt_secret: None,
+            resource_server_audiences: Vec::new(),
         })
     }
 
@@ -456,6 +476,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Registers this (confidential) client as a resource server for
+    /// `audience`: it may introspect access tokens issued to any client
+    /// for that audience. Every access token's audience is
+    /// `Config::audience()` (IN-01).
+    #[must_use]
+    pub fn resource_server_for(mut self, audience: Audience) -> Self {
+        if !self.0.resource_server_audiences.contains(&audience) {
+            self.0.resource_server_audiences.push(audience);
+        }
+        self
+    }
+    /// Withdraws a resource-server audience.
+    #[must_use]
+    pub fn remove_resource_server_for(mut self, audience: &Audience) -> Self {
+        self.0.resource_server_audiences.retain(|a| a != audience);
+        self
+    }
+
     /// Sets the access token format (opaque by default).
     #[must_use]
     pub fn access_token_format(mut self, format: AccessTokenFormat) -> Self {
@@ -498,6 +536,9 @@ impl ClientBuilder {
         }
         if !c.redirect_uris.iter().all(transport_ok) {
             return Err(ClientError::InsecureRedirectUri);
+        }
+        if public && !c.resource_server_audiences.is_empty() {
+            return Err(ClientError::PublicResourceServer);
         }
         if let Some(d) = &c.default_scope {
             if !d.is_subset_of(&c.scope) {

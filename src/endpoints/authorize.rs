@@ -277,7 +277,15 @@ pub(crate) async fn handle(
 async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
     let input: &[u8] = match req.method() {
         // HEAD is refused: it must not mint a code as a side effect.
-        Method::Get => req.query_str().unwrap_or_default().as_bytes(),
+        Method::Get => {
+            // Held to the body's limit, so the work is bounded whatever the
+            // HTTP server in front allows.
+            let query = req.query_str().unwrap_or_default();
+            if query.len() > cx.config.max_body_size {
+                return invalid(&Error::InvalidRequest(RequestFault::QueryTooLong));
+            }
+            query.as_bytes()
+        }
         // RFC 6749 §3.1: POST with a form body is allowed too.
         Method::Post => {
             if req.body_bytes().len() > cx.config.max_body_size {

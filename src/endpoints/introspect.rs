@@ -1,10 +1,11 @@
 //! The introspection endpoint (RFC 7662): confidential-client
-//! authentication; active tokens are described, anything else is only
-//! `{"active":false}` (IN-01).
+//! authentication; an active token is described only to its own client or,
+//! for an access token, to a client registered as a resource server for
+//! its audience; anything else is only `{"active":false}` (IN-01).
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
-use crate::endpoints::form_post;
+use crate::endpoints::client_form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
@@ -78,7 +79,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         client_secret,
         assertion_type,
         assertion,
-    ] = form_post(&cx.config, req, &PARAMS)?;
+    ] = client_form_post(&cx.config, req, &PARAMS)?;
     let caller = client(
         cx,
         Credentials {
@@ -152,6 +153,22 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         return inactive();
     };
     if !live || exp <= now {
+        return inactive();
+    }
+    // IN-01, RFC 7662 §4: only the token's own client or, for an access
+    // token, a resource server for its audience (every access token's is
+    // `Config::audience()` for now) learns that it is active. A refresh
+    // token is only ever its own client's business.
+    let own = client_id == *caller.client_id();
+    let resource_server =
+        token_type == "Bearer" && caller.is_resource_server_for(cx.config.audience());
+    if !own && !resource_server {
+        return inactive();
+    }
+    // A disabled or deleted client's tokens are inactive (issue 15 finding
+    // 7). The caller is the token's client when `own`, and just
+    // authenticated, so it is enabled.
+    if !own && !cx.client_enabled(&client_id).await? {
         return inactive();
     }
     let body = Active {

@@ -38,6 +38,47 @@ pub(crate) fn form_post<'a, const N: usize>(
     form::parse(req.body_bytes(), names)
 }
 
+/// The parameters that identify or authenticate a client.
+const CREDENTIALS: [&str; 4] = [
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
+
+/// [`form_post`] for the endpoints that authenticate clients (token,
+/// revocation, introspection), which also refuse client credentials in the
+/// request URI (CA-09).
+pub(crate) fn client_form_post<'a, const N: usize>(
+    config: &Config,
+    req: &Request<'a>,
+    names: &[&'static str; N],
+) -> Result<[Option<Cow<'a, str>>; N], Error> {
+    let values = form_post(config, req, names)?;
+    if let Some(query) = req.query_str() {
+        if query.len() > config.max_body_size {
+            return Err(Error::InvalidRequest(RequestFault::QueryTooLong));
+        }
+        if names_credentials(query) {
+            return Err(Error::InvalidRequest(RequestFault::CredentialsInQuery));
+        }
+    }
+    Ok(values)
+}
+
+/// Whether a query string carries a client credential parameter with a
+/// value (RFC 6749 §2.3.1: they "MUST NOT be included in the request URI").
+/// `client_id` counts too: it is how a public client authenticates
+/// (`none`), and §3.2.1 sends it with the other token request parameters,
+/// in the body. An empty value counts as absent, as in the body (TOK-03);
+/// a value is never decoded, so a malformed one cannot hide the name.
+fn names_credentials(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        !value.is_empty() && form::decode(name.as_bytes()).is_ok_and(|n| CREDENTIALS.contains(&&*n))
+    })
+}
+
 /// `application/x-www-form-urlencoded`, parameters (e.g. charset) tolerated.
 fn is_form(value: &[u8]) -> bool {
     let essence = value.split(|&b| b == b';').next().unwrap_or_default();
@@ -49,6 +90,34 @@ fn is_form(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_the_query_are_found() {
+        // covers: CA-09
+        // issue 15 finding 6
+        for q in [
+            "client_id=svc",
+            "x=1&client_secret=s",
+            "client_assertion=a.b.c",
+            "client_assertion_type=urn%3Aietf",
+            "client%5Fsecret=s",
+            "client_secret=%ZZ",
+            "client+id=x&client_id=y",
+        ] {
+            assert!(names_credentials(q), "{q}");
+        }
+        for q in [
+            "",
+            "client_id=",
+            "client_id",
+            "x=client_id",
+            "client_ids=a",
+            "client+id=x",
+            "%ZZ=1",
+        ] {
+            assert!(!names_credentials(q), "{q}");
+        }
+    }
 
     #[test]
     fn form_content_type_tolerates_charset() {

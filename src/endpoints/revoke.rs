@@ -4,7 +4,7 @@
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
-use crate::endpoints::form_post;
+use crate::endpoints::client_form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
@@ -38,7 +38,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<(), Error> {
         client_secret,
         assertion_type,
         assertion,
-    ] = form_post(&cx.config, req, &PARAMS)?;
+    ] = client_form_post(&cx.config, req, &PARAMS)?;
     let client = client(
         cx,
         Credentials {

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
-use crate::endpoints::form_post;
+use crate::endpoints::client_form_post;
 use crate::error::Error;
 use crate::events::Event;
 use crate::grant_type::GrantType;
@@ -53,7 +53,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         client_secret,
         assertion_type,
         assertion,
-    ] = form_post(&cx.config, req, &PARAMS)?;
+    ] = client_form_post(&cx.config, req, &PARAMS)?;
     let grant_type = grant_type.ok_or(Error::missing("grant_type"))?;
     // TOK-07: unknown, or not offered by this server.
     let grant = GrantType::parse(&grant_type)

@@ -38,9 +38,20 @@ pub(super) async fn rotate(
     if record.expires_at <= cx.clock.now() {
         return Err(Error::InvalidGrant(GrantFault::Expired));
     }
+    // The grant keeps only the scopes the client still has (issue 15
+    // finding 7): an operator's withdrawal of a scope reaches grants made
+    // before it. One that lost every scope authorizes nothing any more:
+    // `invalid_grant`, as for a revoked grant, and the client must ask the
+    // user again. (Not `invalid_scope`: the client asked for nothing
+    // wrong, and no narrower request can succeed.) Usually the grant is
+    // within the client's scope and this shares it, allocating nothing.
+    let granted = record.scope.intersection(client.scope());
+    if granted.is_empty() && !record.scope.is_empty() {
+        return Err(Error::InvalidGrant(GrantFault::ScopeWithdrawn));
+    }
     // RT-03: the access token may be narrowed; the refresh token keeps the
     // grant's scope (RFC 6749 §6).
-    let scope = requested_scope(params.scope.as_deref(), &record.scope, Some(&record.scope))?;
+    let scope = requested_scope(params.scope.as_deref(), &granted, Some(&granted))?;
     let (records, issued) = mint_tokens(
         cx,
         Mint {
@@ -48,7 +59,7 @@ pub(super) async fn rotate(
             subject: record.subject.clone(),
             scope,
             grant: Some(record.grant),
-            refresh_scope: Some(record.scope.clone()),
+            refresh_scope: Some(granted),
         },
     )
     .await?;

@@ -49,6 +49,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audience::Audience;
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::grant_type::GrantType;
@@ -1943,8 +1944,14 @@ impl Fixture {
             .skip_consent(true)
             .access_token_lifetime(Duration::from_secs(120))
             .access_token_format(AccessTokenFormat::Jwt)
+            .resource_server_for(self.audience(c, "https://api.example")?)
+            .resource_server_for(self.audience(c, "urn:example:reports")?)
             .build()
             .map_err(|e| fail(c, e))
+    }
+
+    fn audience(&self, c: &'static str, s: &str) -> Result<Audience, Failure> {
+        Audience::parse(s).ok_or_else(|| fail(c, "audience"))
     }
 
     /// Whether `found` is what [`Fixture::full_client`] built.
@@ -1998,6 +2005,14 @@ impl Fixture {
             c,
             found.access_token_format() == AccessTokenFormat::Jwt,
             "access token format"
+        );
+        ensure!(
+            c,
+            found.resource_server_audiences().len() == 2
+                && found.is_resource_server_for("https://api.example")
+                && found.is_resource_server_for("urn:example:reports"),
+            "resource-server audiences (IN-01): {:?}",
+            found.resource_server_audiences()
         );
         Ok(())
     }

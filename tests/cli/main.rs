@@ -193,7 +193,7 @@ fn names(list: &[&str]) -> Vec<String> {
     v
 }
 
-const CLIENT_FIELDS: [&str; 14] = [
+const CLIENT_FIELDS: [&str; 15] = [
     "client_id",
     "client_name",
     "client_type",
@@ -208,6 +208,7 @@ const CLIENT_FIELDS: [&str; 14] = [
     "access_token_format",
     "access_token_lifetime",
     "refresh_token_lifetime",
+    "resource_server_audiences",
 ];
 
 const KEY_FIELDS: [&str; 8] = [
@@ -457,10 +458,24 @@ async fn client_lifecycle(db: &Db, method: &str) {
     assert_eq!(body["expires_in"], json!(600));
     assert_eq!(body["scope"], json!("read"));
 
-    // Disabled: authentication refused at once.
+    // Disabled: authentication refused at once, and its tokens revoked,
+    // so enabling it again does not bring them back (issue 15 finding 7).
+    let live = store_tokens(
+        db,
+        &id,
+        None,
+        UnixTime::from_secs(1),
+        UnixTime::from_secs(u64::from(u32::MAX)),
+    )
+    .await;
     let disabled = db.json(&["client", "update", &id, "--disable"]);
     assert_eq!(disabled["enabled"], json!(false));
     assert_eq!(disabled["client_secret"], json!(null));
+    count(db, &disabled, "tokens_revoked", 3);
+    for hash in [live.0, live.1] {
+        assert!(db.tokens.find_access(&hash).await.unwrap().is_none());
+        assert!(db.tokens.find_refresh(&hash).await.unwrap().is_none());
+    }
     let (status, body) = server.token(method, &id, &secret).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"], json!("invalid_client"));
@@ -542,11 +557,12 @@ async fn client_lifecycle(db: &Db, method: &str) {
             .is_some()
     );
 
-    // Revoke by client: the two tokens the server issued and the live pair.
+    // Revoke by client: the token the server issued since `--disable`
+    // revoked the rest, and the live pair.
     let revoked = db.json(&["tokens", "revoke", "--client", &id]);
     assert_eq!(
         revoked,
-        json!({"client_id": id, "user_id": null, "revoked": 4})
+        json!({"client_id": id, "user_id": null, "revoked": 3})
     );
     assert!(db.tokens.find_access(&live_access).await.unwrap().is_none());
 
@@ -910,8 +926,17 @@ async fn bad_input_is_one_line_on_stderr_and_a_nonzero_exit() {
     assert!(assert_fails(&r, 2).contains("PORTCULLIS_DATABASE_URL"));
     let r = db.run(&["client", "create", "--grant-type", "implicit"]);
     assert!(assert_fails(&r, 2).contains("grant type: is not one of authorization_code"));
-    let r = db.run(&["client", "create", "--redirect-uri", "not a uri"]);
+    let r = db.run(&["client", "create", "--redirect-uri", "not-a-uri"]);
     assert!(assert_fails(&r, 2).contains("redirect URI: is not an absolute URI"));
+    let r = db.run(&[
+        "client",
+        "create",
+        "--redirect-uri",
+        "https://a.example/cb https://b.example/cb",
+    ]);
+    assert!(
+        assert_fails(&r, 2).contains("redirect URI: contains whitespace or a control character")
+    );
     let r = db.run(&[
         "client",
         "update",
@@ -1130,6 +1155,10 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
         "120",
         "--refresh-token-lifetime",
         "7200",
+        "--add-resource-server-for",
+        "urn:example:reports",
+        "--add-resource-server-for",
+        "https://api.example",
     ]);
     assert_eq!(keys_of(&updated), with(&CLIENT_FIELDS, &["client_secret"]));
     assert_eq!(
@@ -1149,6 +1178,7 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
             "access_token_format": "jwt",
             "access_token_lifetime": 120,
             "refresh_token_lifetime": 7200,
+            "resource_server_audiences": ["https://api.example", "urn:example:reports"],
             "client_secret": null
         })
     );
@@ -1171,8 +1201,30 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
         "false",
         "--access-token-format",
         "opaque",
+        "--remove-resource-server-for",
+        "urn:example:reports",
     ]);
     assert_eq!(back["default_scope"], json!(null));
+    assert_eq!(
+        back["resource_server_audiences"],
+        json!(["https://api.example"])
+    );
+    let r = db.run(&[
+        "client",
+        "update",
+        &id,
+        "--remove-resource-server-for",
+        "urn:nope",
+    ]);
+    assert!(assert_fails(&r, 2).contains("is no resource server for urn:nope"));
+    let r = db.run(&[
+        "client",
+        "update",
+        &id,
+        "--add-resource-server-for",
+        "two words",
+    ]);
+    assert!(assert_fails(&r, 2).contains("audience: contains whitespace"));
     assert_eq!(back["access_token_lifetime"], json!(null));
     assert_eq!(back["refresh_token_lifetime"], json!(7200));
     assert_eq!(back["skip_consent"], json!(false));
@@ -1190,6 +1242,17 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
     let spa_id = spa["client_id"].as_str().unwrap();
     let r = db.run(&["client", "update", spa_id, "--rotate-secret"]);
     assert!(assert_fails(&r, 2).contains("no secret to rotate"));
+    // A public client cannot introspect, so it is no resource server.
+    let r = db.run(&[
+        "client",
+        "update",
+        spa_id,
+        "--add-resource-server-for",
+        "https://api.example",
+    ]);
+    assert!(
+        assert_fails(&r, 2).contains("public client cannot be registered as a resource server")
+    );
     let jwt = db.run(&[
         "client",
         "create",

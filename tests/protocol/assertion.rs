@@ -44,8 +44,14 @@ fn new_ec_key() -> (EncodingKey, Vec<u8>) {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+async fn fixture_with(configure: impl FnOnce(&mut Config)) -> Fixture {
     let store = Arc::new(MemoryStore::new());
-    let server = AuthorizationServer::builder(Config::new(ISSUER))
+    let mut config = Config::new(ISSUER);
+    configure(&mut config);
+    let server = AuthorizationServer::builder(config)
         .store(store.clone())
         .clock(Arc::new(FixedClock::new(UnixTime::from_secs(NOW))))
         .build()
@@ -81,7 +87,7 @@ async fn fixture() -> Fixture {
 }
 
 fn claims(client: &str, jti: &str) -> Value {
-    json!({"iss": client, "sub": client, "aud": format!("{ISSUER}/token"), "exp": NOW + 60, "iat": NOW, "jti": jti})
+    json!({"iss": client, "sub": client, "aud": ISSUER, "exp": NOW + 60, "iat": NOW, "jti": jti})
 }
 
 fn es256(key: &EncodingKey, claims: &Value) -> String {
@@ -131,10 +137,52 @@ async fn private_key_jwt_and_client_secret_jwt_authenticate() {
         token(&f, &hs256(&claims("sj", "b1")), None).await.status(),
         200
     );
-    // `aud` may be the issuer itself.
-    let mut c = claims("pk", "a2");
-    c["aud"] = json!(ISSUER);
-    assert_eq!(token(&f, &es256(&f.ec_key, &c), None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn ca08_the_audience_is_the_issuer_as_a_single_string() {
+    // covers: CA-08
+    // issue 15 finding 4: the token endpoint URL and arrays were accepted;
+    // draft-ietf-oauth-rfc7523bis allows them only where the server opts in
+    // for legacy clients.
+    let legacy = [
+        json!(format!("{ISSUER}/token")),
+        json!([ISSUER]),
+        json!(["https://other.example", format!("{ISSUER}/token")]),
+    ];
+    let f = fixture().await;
+    for (i, aud) in legacy.iter().enumerate() {
+        let mut c = claims("pk", &format!("strict{i}"));
+        c["aud"] = aud.clone();
+        let r = token(&f, &es256(&f.ec_key, &c), None).await;
+        assert_eq!(
+            (r.status(), error(&r).as_str()),
+            (401, "invalid_client"),
+            "{aud}"
+        );
+        let mut c = claims("sj", &format!("strict{i}"));
+        c["aud"] = aud.clone();
+        let r = token(&f, &hs256(&c), None).await;
+        assert_eq!(
+            (r.status(), error(&r).as_str()),
+            (401, "invalid_client"),
+            "{aud}"
+        );
+    }
+    let f = fixture_with(|c| c.dangerous_allow_legacy_assertion_audience = true).await;
+    for (i, aud) in legacy.iter().enumerate() {
+        let mut c = claims("pk", &format!("legacy{i}"));
+        c["aud"] = aud.clone();
+        let r = token(&f, &es256(&f.ec_key, &c), None).await;
+        assert_eq!(r.status(), 200, "{aud}");
+    }
+    // The issuer itself still works, and another server still does not.
+    let r = token(&f, &hs256(&claims("sj", "legacy-iss")), None).await;
+    assert_eq!(r.status(), 200);
+    let mut c = claims("sj", "legacy-other");
+    c["aud"] = json!(["https://other.example"]);
+    let r = token(&f, &hs256(&c), None).await;
+    assert_eq!((r.status(), error(&r).as_str()), (401, "invalid_client"));
 }
 
 #[tokio::test]

@@ -177,7 +177,7 @@ async fn the_protocol_steps_alone_serve_tokens_once_jwt_client_authentication_is
     // the setting on accepts it) is refused: the server does not offer the
     // method.
     let claims = serde_json::json!({
-        "iss": "sj", "sub": "sj", "aud": format!("{ISSUER}/token"),
+        "iss": "sj", "sub": "sj", "aud": ISSUER,
         "exp": server.clock().now().as_secs() + 60, "jti": "once",
     });
     let assertion = jsonwebtoken::encode(

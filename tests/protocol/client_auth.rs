@@ -375,3 +375,59 @@ async fn ca07_a_disabled_client_cannot_authenticate_anywhere() {
     h.update(enabled_spa).await;
     assert_eq!(h.redeem(Auth::IdOnly(&spa), &code).await.status(), 200);
 }
+
+#[tokio::test]
+async fn ca09_credentials_in_the_query_string_are_invalid_request() {
+    // covers: CA-09
+    // issue 15 finding 6: credentials in the request URI were ignored; RFC
+    // 6749 §2.3.1 says they must never be there, so they are refused, even
+    // beside valid credentials in the header or the body.
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let (live, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    let body = form(&[("grant_type", "client_credentials"), ("token", &live)]);
+    let post_body = form(&[
+        ("grant_type", "client_credentials"),
+        ("token", &live),
+        ("client_id", SVC),
+        ("client_secret", SVC_SECRET),
+    ]);
+    let basic = svc.basic();
+    let queries = [
+        format!("client_secret={SVC_SECRET}"),
+        format!("client_id={SVC}"),
+        format!("client_id={SVC}&client_secret={SVC_SECRET}"),
+        "client_assertion=e30.e30.sig".to_owned(),
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+            .to_owned(),
+        format!("x=1&client%5Fsecret={SVC_SECRET}"),
+    ];
+    for endpoint in ENDPOINTS {
+        for query in &queries {
+            // Valid credentials in the header, or in the body.
+            for (body, header) in [(&body, Some(basic.as_bytes())), (&post_body, None)] {
+                let req = form_request(body.as_bytes(), header).query(query);
+                let resp = send(&h.server, endpoint, &req).await;
+                assert_error(&resp, 400, "invalid_request");
+                assert_eq!(
+                    resp.cause(),
+                    Some(portcullis::Cause::InvalidRequest(
+                        portcullis::RequestFault::CredentialsInQuery
+                    )),
+                    "{endpoint:?} {query}"
+                );
+            }
+        }
+    }
+    // The refused revocations revoked nothing.
+    assert!(h.active(&live).await);
+    // Other query parameters, or an empty credential, change nothing.
+    let body = form(&[("grant_type", "client_credentials"), ("token", "unknown")]);
+    for endpoint in ENDPOINTS {
+        for query in ["foo=bar", "client_id=", "client_ids=x"] {
+            let req = form_request(body.as_bytes(), Some(basic.as_bytes())).query(query);
+            let resp = send(&h.server, endpoint, &req).await;
+            assert_eq!(resp.status(), 200, "{endpoint:?} {query}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::fmt::{Debug, Display};
 use std::str::FromStr;
 
 use portcullis::{
-    AccessTokenFormat, Algorithm, AuthMethod, ChallengeMethod, ClientId, CodeChallenge,
+    AccessTokenFormat, Algorithm, Audience, AuthMethod, ChallengeMethod, ClientId, CodeChallenge,
     CodeVerifier, ErrorCode, GrantId, GrantType, KeyId, ParseError, RedirectUri, Scope, ScopeSet,
     SecretHash, TokenHash, UserId,
 };
@@ -136,6 +136,31 @@ fn redirect_uris_round_trip_exactly() {
     refused::<RedirectUri>(
         "mailto:a@example.com",
         "redirect URI: has no authority or path (only urn: URIs may)",
+    );
+    // issue 15 finding 7: a registered URI with whitespace came back from
+    // the SQL stores as two URIs.
+    for bad in [
+        "https://app.example/cb https://evil.example/cb",
+        "https://app.example/c\tb",
+        "https://app.example/cb\n",
+        "https://app.example/c\u{0}b",
+    ] {
+        refused::<RedirectUri>(
+            bad,
+            "redirect URI: contains whitespace or a control character",
+        );
+    }
+}
+
+#[test]
+fn audiences_round_trip_exactly() {
+    // covers: IN-01
+    round_trips::<Audience>("https://api.example", "https://api.example");
+    round_trips::<Audience>("urn:example:api", "urn:example:api");
+    refused::<Audience>("", "audience: is empty");
+    refused::<Audience>(
+        "a b",
+        "audience: contains whitespace or a control character",
     );
 }
 
@@ -319,6 +344,7 @@ proptest! {
         check::<Scope>(&s)?;
         check::<ScopeSet>(&s)?;
         check::<RedirectUri>(&s)?;
+        check::<Audience>(&s)?;
         check::<KeyId>(&s)?;
         check::<TokenHash>(&s)?;
         check::<GrantId>(&s)?;

@@ -32,7 +32,8 @@ async fn in01_introspection_requires_an_authenticated_caller() {
     let resp = h.introspect_as(Auth::Basic(&wrong), &token).await;
     assert_error(&resp, 401, "invalid_client");
     assert!(resp.header("WWW-Authenticate").is_some());
-    // Any authenticated confidential client may ask.
+    // The harness's resource server is registered for the tokens'
+    // audience, so it may ask about svc's token.
     let resp = h.introspect_as(Auth::Basic(&h.rs), &token).await;
     assert_eq!(json(&resp)["active"], true);
     assert_eq!(resp.header("Cache-Control"), Some("no-store"));
@@ -90,7 +91,7 @@ async fn in01_anything_else_is_only_active_false() {
     let resp = call(
         &h.server,
         Endpoint::Introspect,
-        Auth::Basic(&h.rs),
+        Auth::Basic(&svc),
         &[("token", &refresh), ("token_type_hint", "refresh_token")],
     )
     .await;
@@ -155,10 +156,12 @@ async fn in01_the_hint_does_not_change_the_answer() {
     let refresh = refresh.unwrap();
     for hint in ["access_token", "refresh_token", "nonsense"] {
         for (token, kind) in [(&access, "Bearer"), (&refresh, "refresh_token")] {
+            // The owner sees both (a resource server, only the access
+            // token: IN-01).
             let resp = call(
                 &h.server,
                 Endpoint::Introspect,
-                Auth::Basic(&h.rs),
+                Auth::Basic(&svc),
                 &[("token", token), ("token_type_hint", hint)],
             )
             .await;
@@ -167,4 +170,100 @@ async fn in01_the_hint_does_not_change_the_answer() {
             assert_eq!(v["token_type"], kind, "hint {hint}");
         }
     }
+}
+
+/// The exact answer for a token the caller may not learn about.
+const INACTIVE: &[u8] = br#"{"active":false}"#;
+
+#[tokio::test]
+async fn in01_only_the_tokens_client_or_a_resource_server_for_its_audience_learns_it_is_active() {
+    // covers: IN-01
+    // issue 15 finding 5: any authenticated confidential client could
+    // introspect any token, other clients' refresh tokens included.
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let other = h.confidential("other", "other-secret", |b| b).await;
+    let elsewhere = h
+        .confidential("elsewhere-rs", "elsewhere-secret", |b| {
+            b.resource_server_for(portcullis::Audience::parse("https://api.other.example").unwrap())
+        })
+        .await;
+    let code = h.issue_code(CodeSpec::new(SVC)).await;
+    let (access, refresh) = tokens(&h.redeem(Auth::Basic(&svc), &code).await);
+    let refresh = refresh.unwrap();
+    let (cc, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    let ask = |who: &Creds, token: &str, hint: Option<&str>| {
+        let (who, token, hint) = (who.clone(), token.to_owned(), hint.map(str::to_owned));
+        let server = h.server.clone();
+        async move {
+            let mut params = vec![("token", token.as_str())];
+            if let Some(hint) = &hint {
+                params.push(("token_type_hint", hint));
+            }
+            let resp = call(&server, Endpoint::Introspect, Auth::Basic(&who), &params).await;
+            assert_eq!(resp.status(), 200);
+            resp
+        }
+    };
+    for hint in [None, Some("access_token"), Some("refresh_token")] {
+        // The owner learns about all three.
+        for token in [&access, &refresh, &cc] {
+            assert_eq!(json(&ask(&svc, token, hint).await)["active"], true);
+        }
+        // Another client, and a resource server for another audience,
+        // learn nothing: not even that the token exists.
+        for who in [&other, &elsewhere] {
+            for token in [&access, &refresh, &cc] {
+                assert_eq!(ask(who, token, hint).await.body(), INACTIVE, "{}", who.id);
+            }
+        }
+        // The resource server for the tokens' audience: access tokens only.
+        assert_eq!(json(&ask(&h.rs, &access, hint).await)["client_id"], SVC);
+        assert_eq!(json(&ask(&h.rs, &cc, hint).await)["active"], true);
+        assert_eq!(ask(&h.rs, &refresh, hint).await.body(), INACTIVE);
+    }
+}
+
+#[tokio::test]
+async fn in01_the_audience_is_the_servers_jwt_audience() {
+    // covers: IN-01
+    // issue 15 finding 5: with `Config::jwt_audience` set, that is every
+    // access token's audience, and a resource server for the issuer is no
+    // resource server for these tokens.
+    let mut config = config();
+    config.jwt_audience = Some("https://api.example".into());
+    let h = Harness::with_config(config).await;
+    let svc = h.svc().await;
+    let api = h
+        .confidential("api", "api-secret", |b| {
+            b.resource_server_for(portcullis::Audience::parse("https://api.example").unwrap())
+        })
+        .await;
+    let (cc, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    let resp = h.introspect_as(Auth::Basic(&h.rs), &cc).await;
+    assert_eq!(resp.body(), INACTIVE);
+    let resp = h.introspect_as(Auth::Basic(&api), &cc).await;
+    assert_eq!(json(&resp)["active"], true);
+    assert_eq!(json(&resp)["client_id"], SVC);
+}
+
+#[tokio::test]
+async fn in01_a_disabled_clients_tokens_are_inactive() {
+    // covers: IN-01, TK-05
+    // issue 15 finding 7: disabling a client left its tokens active at
+    // introspection.
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let (cc, _) = tokens(&h.client_credentials(Auth::Basic(&svc), None).await);
+    assert!(h.active(&cc).await);
+    let disabled = h
+        .client(SVC)
+        .await
+        .into_builder()
+        .enabled(false)
+        .build()
+        .unwrap();
+    h.update(disabled).await;
+    let resp = h.introspect_as(Auth::Basic(&h.rs), &cc).await;
+    assert_eq!(resp.body(), INACTIVE);
 }

@@ -21,6 +21,7 @@ const START: u64 = 1_800_000_000;
 struct Fixture {
     server: AuthorizationServer,
     clock: Arc<FixedClock>,
+    store: Arc<MemoryStore>,
 }
 
 struct Hook;
@@ -45,6 +46,7 @@ async fn fixture(alg: Algorithm, configure: impl FnOnce(&mut Config)) -> Fixture
     let mut config = Config::new(ISSUER);
     config.signing_algorithm = alg;
     configure(&mut config);
+    let audience = portcullis::Audience::parse(config.audience()).unwrap();
     let server = AuthorizationServer::builder(config)
         .store(store.clone())
         .key_provider(Arc::new(MemoryKeys::new()))
@@ -56,16 +58,25 @@ async fn fixture(alg: Algorithm, configure: impl FnOnce(&mut Config)) -> Fixture
         ("jwt-svc", AccessTokenFormat::Jwt),
         ("opaque-svc", AccessTokenFormat::Opaque),
     ] {
-        let c = Client::confidential(ClientId::parse(id).unwrap(), SecretHash::sha256("secret"))
-            .grant_type(GrantType::ClientCredentials)
-            .scope(ScopeSet::parse("read write").unwrap())
-            .access_token_format(format)
-            .build()
-            .unwrap();
+        let mut c =
+            Client::confidential(ClientId::parse(id).unwrap(), SecretHash::sha256("secret"))
+                .grant_type(GrantType::ClientCredentials)
+                .scope(ScopeSet::parse("read write").unwrap())
+                .access_token_format(format);
+        if id == "opaque-svc" {
+            // Introspects the other client's tokens as their resource
+            // server (IN-01).
+            c = c.resource_server_for(audience.clone());
+        }
+        let c = c.build().unwrap();
         store.insert_client(c).await.unwrap();
     }
     server.ensure_signing_key().await.unwrap();
-    Fixture { server, clock }
+    Fixture {
+        server,
+        clock,
+        store,
+    }
 }
 
 fn form(body: &str, client: &str) -> (String, String) {
@@ -230,6 +241,77 @@ async fn bearer_validation_answers_401_and_403_as_rfc_6750_says() {
     assert!(bearer(&f, &jwt, "").await.is_ok(), "within the leeway");
     f.clock.advance(Duration::from_secs(30));
     assert_eq!(bearer(&f, &jwt, "").await.unwrap_err().status(), 401);
+}
+
+/// Enables or disables a registered client.
+async fn set_enabled(f: &Fixture, id: &str, enabled: bool) {
+    use portcullis::ClientStore as _;
+    let c = f
+        .store
+        .client(&ClientId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let c = (*c)
+        .clone()
+        .into_builder()
+        .enabled(enabled)
+        .build()
+        .unwrap();
+    assert!(f.store.update_client(c).await.unwrap());
+}
+
+#[tokio::test]
+async fn tk04_a_disabled_or_deleted_clients_tokens_stop_working() {
+    // covers: TK-04, TK-05, IN-01
+    // issue 15 finding 7: disabling a client left its tokens valid at
+    // bearer validation and introspection.
+    for revocation_check in [true, false] {
+        let f = fixture(Algorithm::Es256, |c| {
+            c.jwt_revocation_check = revocation_check
+        })
+        .await;
+        let opaque = access_token(&f, "opaque-svc", "read").await;
+        let jwt = access_token(&f, "jwt-svc", "read").await;
+        let active = |token: String| {
+            let f = &f;
+            async move {
+                let r = post(f, "introspect", &format!("token={token}"), "opaque-svc").await;
+                let v: Value = serde_json::from_slice(r.body()).unwrap();
+                v["active"] == json!(true)
+            }
+        };
+        assert!(bearer(&f, &jwt, "read").await.is_ok());
+        assert!(active(jwt.clone()).await);
+
+        set_enabled(&f, "jwt-svc", false).await;
+        // 401 invalid_token, even where the scope would have been missing.
+        for scope in ["read", "write"] {
+            let r = bearer(&f, &jwt, scope).await.unwrap_err();
+            assert_eq!(r.status(), 401, "{revocation_check}");
+            assert!(challenge(&r).contains("error=\"invalid_token\""));
+        }
+        assert!(!active(jwt.clone()).await, "{revocation_check}");
+        // Another client's tokens are untouched.
+        assert!(bearer(&f, &opaque, "read").await.is_ok());
+        // The library only refuses them while the client is disabled (the
+        // `portcullis` command's --disable also revokes them).
+        set_enabled(&f, "jwt-svc", true).await;
+        assert!(bearer(&f, &jwt, "read").await.is_ok());
+
+        set_enabled(&f, "opaque-svc", false).await;
+        assert_eq!(bearer(&f, &opaque, "read").await.unwrap_err().status(), 401);
+        set_enabled(&f, "opaque-svc", true).await;
+        // Deleted: the same.
+        assert!(
+            f.store
+                .delete_client(&ClientId::parse("jwt-svc").unwrap())
+                .await
+                .unwrap()
+        );
+        assert_eq!(bearer(&f, &jwt, "read").await.unwrap_err().status(), 401);
+        assert!(!active(jwt.clone()).await);
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use portcullis::GrantType;
+use portcullis::{Client, GrantType, SecretHash};
 
 use crate::support::*;
 
@@ -192,6 +192,85 @@ async fn rt03_a_wider_scope_is_invalid_scope() {
     }
     // Refused requests do not consume the token.
     assert_eq!(h.refresh(Auth::Basic(&svc), &refresh).await.status(), 200);
+}
+
+#[tokio::test]
+async fn rt03_a_refresh_keeps_only_the_scopes_the_client_still_has() {
+    // covers: RT-03
+    // issue 15 finding 7: a refresh kept scopes the client had since lost.
+    let h = Harness::new().await;
+    let svc = h.svc().await;
+    let (_, refresh) = grant(&h, Auth::Basic(&svc), SVC).await;
+    let (_, untouched) = grant(&h, Auth::Basic(&svc), SVC).await;
+    // The operator withdraws `write` (and the default scope with it).
+    let narrowed = Client::confidential(id(SVC), SecretHash::sha256(SVC_SECRET))
+        .redirect_uri(redirect(REDIRECT))
+        .grant_type(GrantType::AuthorizationCode)
+        .grant_type(GrantType::RefreshToken)
+        .grant_type(GrantType::ClientCredentials)
+        .scope(scope("read"))
+        .build()
+        .unwrap();
+    h.update(narrowed).await;
+    // Asking for the lost scope is asking for more than the grant now
+    // holds; the refusal does not consume the token.
+    let resp = h
+        .token(
+            Auth::Basic(&svc),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("scope", "read write"),
+            ],
+        )
+        .await;
+    assert_error(&resp, 400, "invalid_scope");
+    // Without a scope: the access token and the rotated grant keep `read`.
+    let resp = h.refresh(Auth::Basic(&svc), &refresh).await;
+    assert_eq!(json(&resp)["scope"], "read");
+    let (access, rotated) = tokens(&resp);
+    assert_eq!(h.introspect(&access).await["scope"], "read");
+    let rotated = rotated.unwrap();
+    assert_eq!(h.introspect(&rotated).await["scope"], "read");
+    // Giving `write` back does not bring it back to the rotated grant.
+    let restored = h
+        .client(SVC)
+        .await
+        .into_builder()
+        .scope(scope("read write"))
+        .build()
+        .unwrap();
+    h.update(restored).await;
+    let resp = h.refresh(Auth::Basic(&svc), &rotated).await;
+    assert_eq!(json(&resp)["scope"], "read");
+    // A grant that loses every scope authorizes nothing: invalid_grant.
+    let none = h
+        .client(SVC)
+        .await
+        .into_builder()
+        .scope(scope("admin"))
+        .build()
+        .unwrap();
+    h.update(none).await;
+    let resp = h.refresh(Auth::Basic(&svc), &untouched).await;
+    assert_error(&resp, 400, "invalid_grant");
+    assert_eq!(
+        resp.cause(),
+        Some(portcullis::Cause::InvalidGrant(
+            portcullis::GrantFault::ScopeWithdrawn
+        ))
+    );
+    // Not consumed either: with its scope back, it refreshes.
+    let back = h
+        .client(SVC)
+        .await
+        .into_builder()
+        .scope(scope("read write"))
+        .build()
+        .unwrap();
+    h.update(back).await;
+    let resp = h.refresh(Auth::Basic(&svc), &untouched).await;
+    assert_eq!(json(&resp)["scope"], "read write");
 }
 
 #[tokio::test]

@@ -275,6 +275,10 @@ pub(crate) struct Harness {
     pub(crate) clock: Arc<FixedClock>,
     pub(crate) rs: Creds,
     next: AtomicU64,
+    /// The secrets of the confidential clients registered through
+    /// [`Harness::confidential`], so a refresh token can be introspected by
+    /// its own client (IN-01).
+    secrets: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Harness {
@@ -338,8 +342,12 @@ impl Harness {
                 secret: Some(RS_SECRET.to_owned()),
             },
             next: AtomicU64::new(0),
+            secrets: Mutex::default(),
         };
+        // A resource server for the tokens' audience (the issuer), so it
+        // may introspect every client's access tokens (IN-01).
         let rs = Client::confidential(id(RS), SecretHash::sha256(RS_SECRET))
+            .resource_server_for(portcullis::Audience::parse(ISSUER).unwrap())
             .build()
             .expect("resource server client");
         h.register(rs).await;
@@ -389,6 +397,10 @@ impl Harness {
             .default_scope(scope("read"));
         self.register(configure(builder).build().expect("client builds"))
             .await;
+        self.secrets
+            .lock()
+            .unwrap()
+            .insert(client_id.to_owned(), secret.to_owned());
         Creds {
             id: client_id.to_owned(),
             secret: Some(secret.to_owned()),
@@ -526,9 +538,24 @@ impl Harness {
         .await
     }
 
-    /// Introspects `token` as the resource server.
+    /// Introspects `token` as a party entitled to know (IN-01): a refresh
+    /// token as its own client (when the harness registered it with a
+    /// secret), anything else as the resource server.
     pub(crate) async fn introspect(&self, token: &str) -> Value {
-        let resp = self.introspect_as(Auth::Basic(&self.rs), token).await;
+        let owner = match self.store.find_refresh(&TokenHash::of(token)).await {
+            Ok(Some(r)) => self
+                .secrets
+                .lock()
+                .unwrap()
+                .get(r.client_id.as_str())
+                .map(|secret| Creds {
+                    id: r.client_id.to_string(),
+                    secret: Some(secret.clone()),
+                }),
+            _ => None,
+        };
+        let caller = owner.as_ref().unwrap_or(&self.rs);
+        let resp = self.introspect_as(Auth::Basic(caller), token).await;
         assert_eq!(
             resp.status(),
             200,

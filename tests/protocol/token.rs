@@ -391,6 +391,53 @@ async fn tok08_bodies_over_the_limit_are_refused_with_413() {
 }
 
 #[tokio::test]
+async fn tok08_a_query_string_is_held_to_the_body_limit() {
+    // covers: TOK-08
+    // issue 15 finding 9: "bounded work per request" held for bodies only;
+    // a query string was bounded only by the HTTP server in front.
+    let mut config: Config = config();
+    config.max_body_size = 256;
+    let h = Harness::with_config(config).await;
+    let svc = h.svc().await;
+    let auth = svc.basic();
+    let body = format!("{}&token=unknown", cc_body());
+    for (len, refused) in [(256, false), (257, true)] {
+        let query = format!("pad={}", "a".repeat(len - 4));
+        for endpoint in ENDPOINTS {
+            let req = form_request(body.as_bytes(), Some(auth.as_bytes())).query(&query);
+            let resp = send(&h.server, endpoint, &req).await;
+            if refused {
+                assert_error(&resp, 400, "invalid_request");
+                assert_eq!(
+                    resp.cause(),
+                    Some(portcullis::Cause::InvalidRequest(
+                        portcullis::RequestFault::QueryTooLong
+                    ))
+                );
+            } else {
+                assert!(resp.status() < 300, "{endpoint:?} {}", resp.status());
+            }
+        }
+        let req = Request::new(Method::Get).query(&query);
+        match h.server.authorize(&req, None).await {
+            portcullis::AuthorizeStep::Invalid(r) if refused => assert_eq!(
+                r.cause(),
+                Some(portcullis::Cause::InvalidRequest(
+                    portcullis::RequestFault::QueryTooLong
+                ))
+            ),
+            portcullis::AuthorizeStep::Invalid(r) => assert_ne!(
+                r.cause(),
+                Some(portcullis::Cause::InvalidRequest(
+                    portcullis::RequestFault::QueryTooLong
+                ))
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn tok08_the_body_limit_is_configurable() {
     // covers: TOK-08
     let mut config: Config = config();

@@ -98,6 +98,51 @@ mod sqlite {
     grant_row_tests!(super::some_store);
 
     #[tokio::test]
+    async fn a_stored_redirect_uri_with_whitespace_fails_to_decode() {
+        // covers: AZ-02
+        // issue 15 finding 7: such a row came back as two URIs. A release
+        // before the fix could store one (`RedirectUri` then accepted
+        // inner whitespace); now the client no longer decodes, so every
+        // lookup of it is a store error (a 500) naming the fault, never a
+        // silently different set of redirect URIs.
+        use portcullis::{Client, ClientAdmin, ClientId, ClientStore, GrantType, RedirectUri};
+        let store = store().await;
+        let id = ClientId::parse("spa").unwrap();
+        let client = Client::public(id.clone())
+            .redirect_uri(RedirectUri::parse("https://a.example/cb").unwrap())
+            .redirect_uri(RedirectUri::parse("https://a.example/other").unwrap())
+            .grant_type(GrantType::AuthorizationCode)
+            .build()
+            .unwrap();
+        store.insert_client(client).await.unwrap();
+        assert_eq!(
+            store
+                .client(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .redirect_uris()
+                .len(),
+            2
+        );
+        sqlx::query("UPDATE portcullis_client_redirect_uris SET redirect_uri = 'https://a.example/cb https://evil.example/cb' WHERE redirect_uri = 'https://a.example/cb'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let e = store.client(&id).await.unwrap_err();
+        let mut chain = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            chain = format!("{chain}: {s}");
+            source = s.source();
+        }
+        assert!(
+            chain.contains("redirect URI: contains whitespace or a control character"),
+            "{chain}"
+        );
+    }
+
+    #[tokio::test]
     async fn migrating_twice_is_harmless_and_a_second_pool_sees_the_schema() {
         let store = store().await;
         store.migrate().await.unwrap();

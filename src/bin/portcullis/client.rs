@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use portcullis::{
-    AccessTokenFormat, AuthMethod, Client, ClientError, ClientId, GrantType, RandomSource as _,
-    RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
+    AccessTokenFormat, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
+    RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
 };
 use serde::Serialize;
 
@@ -29,6 +29,7 @@ pub(crate) struct ClientView {
     access_token_format: &'static str,
     access_token_lifetime: Option<u64>,
     refresh_token_lifetime: Option<u64>,
+    resource_server_audiences: Vec<String>,
 }
 
 impl ClientView {
@@ -43,6 +44,12 @@ impl ClientView {
         redirect_uris.sort_unstable();
         let mut grants = c.grant_types().to_vec();
         grants.sort_unstable();
+        let mut audiences: Vec<String> = c
+            .resource_server_audiences()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
+        audiences.sort_unstable();
         Self {
             client_id: c.client_id().to_string(),
             client_name: c.client_name().to_owned(),
@@ -62,6 +69,7 @@ impl ClientView {
             access_token_format: c.access_token_format().as_str(),
             access_token_lifetime: c.access_token_lifetime().map(|d| d.as_secs()),
             refresh_token_lifetime: c.refresh_token_lifetime().map(|d| d.as_secs()),
+            resource_server_audiences: audiences,
         }
     }
 
@@ -92,6 +100,10 @@ impl ClientView {
                 self.refresh_token_lifetime
                     .map_or_else(|| "server default".to_owned(), |s| format!("{s} s")),
             ),
+            (
+                "resource_server_audiences",
+                list(&self.resource_server_audiences),
+            ),
         ]
     }
 }
@@ -111,6 +123,10 @@ struct WithSecret {
     #[serde(flatten)]
     client: ClientView,
     client_secret: Option<String>,
+    /// `client update --disable` only: how many codes and tokens of the
+    /// client were revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tokens_revoked: Option<u64>,
 }
 
 /// `client delete`.
@@ -146,6 +162,7 @@ struct Spec {
     format: AccessTokenFormat,
     access_lifetime: Option<Duration>,
     refresh_lifetime: Option<Duration>,
+    audiences: Vec<Audience>,
 }
 
 impl Spec {
@@ -174,6 +191,7 @@ impl Spec {
             format: c.access_token_format(),
             access_lifetime: c.access_token_lifetime(),
             refresh_lifetime: c.refresh_token_lifetime(),
+            audiences: c.resource_server_audiences().to_vec(),
         }
     }
 
@@ -198,6 +216,9 @@ impl Spec {
         for g in self.grants {
             b = b.grant_type(g);
         }
+        for a in self.audiences {
+            b = b.resource_server_for(a);
+        }
         if let Some(d) = self.default_scope {
             b = b.default_scope(d);
         }
@@ -213,8 +234,8 @@ impl Spec {
 
 pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure> {
     match cmd {
-        ClientCommand::Create(args) => create(ctx, args).await,
-        ClientCommand::Update(args) => update(ctx, args).await,
+        ClientCommand::Create(args) => create(ctx, *args).await,
+        ClientCommand::Update(args) => update(ctx, *args).await,
         ClientCommand::List => {
             let db = ctx.open(false).await?;
             let result = db.client_admin().clients().await;
@@ -365,6 +386,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         format: a.access_token_format.unwrap_or_default(),
         access_lifetime: a.access_token_lifetime.map(Duration::from_secs),
         refresh_lifetime: a.refresh_token_lifetime.map(Duration::from_secs),
+        audiences: a.resource_server_for,
     };
     let client = spec.build().map_err(invalid(&id))?;
 
@@ -387,7 +409,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
     .await;
     db.close().await;
     result?;
-    with_secret(&client, secret, method)
+    with_secret(&client, secret, method, None)
 }
 
 /// The output of `create` and `update`: the client, the secret if new.
@@ -395,10 +417,14 @@ fn with_secret(
     client: &Client,
     secret: Option<Secret<String>>,
     method: AuthMethod,
+    tokens_revoked: Option<u64>,
 ) -> Result<Output, Failure> {
     let shown = secret.is_some();
     let view = ClientView::of(client);
     let mut pairs = view.fields();
+    if let Some(n) = tokens_revoked {
+        pairs.push(("tokens_revoked", n.to_string()));
+    }
     if let Some(s) = &secret {
         pairs.push(("client_secret", s.expose_secret().clone()));
     }
@@ -407,6 +433,7 @@ fn with_secret(
         &WithSecret {
             client: view,
             client_secret: secret.map(Secret::into_inner),
+            tokens_revoked,
         },
         text,
     )?;
@@ -429,6 +456,8 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         || a.clear_default_scope
         || a.skip_consent.is_some()
         || a.allow_plain_pkce.is_some()
+        || !a.add_resource_server_for.is_empty()
+        || !a.remove_resource_server_for.is_empty()
         || a.access_token_format.is_some()
         || a.access_token_lifetime.is_some()
         || a.refresh_token_lifetime.is_some()
@@ -442,6 +471,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         ));
     }
     let jwks = a.jwks.as_deref().map(read_jwks).transpose()?;
+    let disable = a.disable;
     let db = ctx.open(false).await?;
     let result = async {
         let current = find(&db, &a.client_id).await?;
@@ -458,7 +488,21 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
                 client.client_id()
             )));
         }
-        with_secret(&client, secret, method)
+        // Disabled first, so no new token can be issued to it, then its
+        // tokens revoked: they stop working while it is disabled anyway,
+        // and enabling it again must not bring them back.
+        let tokens_revoked = if disable {
+            let id = client.client_id();
+            Some(db.tokens().revoke_client(id).await.map_err(|e| {
+                Failure::store(
+                    &format!("client {id} was disabled, but revoking its tokens failed (run `portcullis tokens revoke --client {id}`)"),
+                    &e,
+                )
+            })?)
+        } else {
+            None
+        };
+        with_secret(&client, secret, method, tokens_revoked)
     }
     .await;
     db.close().await;
@@ -486,6 +530,15 @@ fn edit(
         s.redirect_uris.retain(|x| x != u);
     }
     s.redirect_uris.extend(a.add_redirect_uri);
+    for r in &a.remove_resource_server_for {
+        if !s.audiences.contains(r) {
+            return Err(Failure::Input(format!(
+                "client {id} is no resource server for {r}"
+            )));
+        }
+        s.audiences.retain(|x| x != r);
+    }
+    s.audiences.extend(a.add_resource_server_for);
     for g in &a.remove_grant_type {
         if !s.grants.contains(g) {
             return Err(Failure::Input(format!("client {id} has no grant type {g}")));

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::migrate::Migration;
-use super::rows::{ClientRow, challenge, grant_from, parsed, secs, time};
+use super::rows::{ClientRow, audiences_column, challenge, grant_from, parsed, secs, time};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
@@ -44,6 +44,7 @@ sql_store! {
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/postgres_3.sql") },
         Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/postgres_4.sql") },
+        Migration { description: "resource-server audiences of clients", sql: include_str!("migrations/postgres_5.sql") },
     ]
 }
 

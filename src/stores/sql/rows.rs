@@ -6,6 +6,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::audience::Audience;
 use crate::client::{Client, ClientId};
 use crate::conversions::ParseError;
 use crate::error::StoreError;
@@ -52,6 +53,19 @@ pub(super) fn challenge(
     }
 }
 
+/// The `resource_server_audiences` column of a client: its audiences,
+/// space-separated (`Audience` holds no whitespace), or NULL for none.
+pub(super) fn audiences_column(client: &Client) -> Option<String> {
+    let audiences = client.resource_server_audiences();
+    (!audiences.is_empty()).then(|| {
+        audiences
+            .iter()
+            .map(Audience::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 /// The columns of one client row, decoded into a [`Client`].
 pub(super) struct ClientRow {
     pub(super) client_id: String,
@@ -65,13 +79,15 @@ pub(super) struct ClientRow {
     pub(super) allow_plain_pkce: bool,
     pub(super) access_token_lifetime: Option<i64>,
     pub(super) refresh_token_lifetime: Option<i64>,
-    /// Space-separated, from the child table.
+    /// Newline-separated, from the child table.
     pub(super) redirect_uris: Option<String>,
     /// Space-separated, from the child table.
     pub(super) grant_types: Option<String>,
     pub(super) access_token_format: String,
     pub(super) jwks: Option<String>,
     pub(super) jwt_secret: Option<String>,
+    /// Space-separated; NULL for none.
+    pub(super) resource_server_audiences: Option<String>,
 }
 
 impl ClientRow {
@@ -107,12 +123,21 @@ impl ClientRow {
             .redirect_uris
             .as_deref()
             .unwrap_or_default()
-            .split(' ')
+            .split('\n')
             .filter(|s| !s.is_empty())
             .collect();
         uris.sort_unstable();
         for u in uris {
             b = b.redirect_uri(parsed::<RedirectUri>(u)?);
+        }
+        for a in self
+            .resource_server_audiences
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+        {
+            b = b.resource_server_for(parsed::<Audience>(a)?);
         }
         let mut grants: Vec<GrantType> = Vec::new();
         for g in self

@@ -9,7 +9,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 use super::migrate::Migration;
-use super::rows::{ClientRow, challenge, grant_from, parsed, secs, time};
+use super::rows::{ClientRow, audiences_column, challenge, grant_from, parsed, secs, time};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
@@ -45,6 +45,7 @@ sql_store! {
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/sqlite_2.sql") },
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/sqlite_3.sql") },
         Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/sqlite_4.sql") },
+        Migration { description: "resource-server audiences of clients", sql: include_str!("migrations/sqlite_5.sql") },
     ]
 }
 

@@ -123,6 +123,7 @@ macro_rules! sql_store {
                     .bind(client.access_token_format().as_str())
                     .bind(client.jwks())
                     .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
+                    .bind(audiences_column(client))
             }
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
@@ -236,6 +237,7 @@ macro_rules! sql_store {
                     access_token_format: r.try_get("access_token_format")?,
                     jwks: r.try_get("jwks")?,
                     jwt_secret: r.try_get("jwt_secret")?,
+                    resource_server_audiences: r.try_get("resource_server_audiences")?,
                 }
                 .into_client()
             }
@@ -244,8 +246,10 @@ macro_rules! sql_store {
         const CLIENT_SELECT: &str = concat!(
             "SELECT c.client_id, c.client_name, c.secret_hash, c.token_endpoint_auth_method, c.scope, c.default_scope, ",
             "c.enabled, c.skip_consent, c.allow_plain_pkce, c.access_token_lifetime, c.refresh_token_lifetime, ",
-            "c.access_token_format, c.jwks, c.jwt_secret, ",
-            "(SELECT ", $agg, "(r.redirect_uri, ' ') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
+            "c.access_token_format, c.jwks, c.jwt_secret, c.resource_server_audiences, ",
+            // Joined by a newline, which no `RedirectUri` holds: a stored URI
+            // with whitespace fails to decode instead of coming back as two.
+            "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
             "(SELECT ", $agg, "(g.grant_type, ' ') FROM portcullis_client_grants g WHERE g.client_id = c.client_id) AS grant_types ",
             "FROM portcullis_clients c"
         );
@@ -270,7 +274,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"), &client)
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -280,7 +284,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
