@@ -226,20 +226,33 @@ impl Db {
         user: &UserId,
         client: &ClientId,
     ) -> Result<u64, Failure> {
+        // The grants of this user and client are marked revoked first (the
+        // store's grant rows, schema 4), so a refresh or code exchange in
+        // flight cannot add a token after the DELETEs (RB-05).
         let statements = [
+            concat!(
+                "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+                "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 AND subject = $2 ",
+                "UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $1 AND subject = $2",
+                ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
+            ),
             "DELETE FROM portcullis_tokens WHERE client_id = $1 AND subject = $2",
             "DELETE FROM portcullis_codes WHERE client_id = $1 AND subject = $2",
         ];
         let result: Result<u64, sqlx::Error> = on_pool!(self, pool => async {
             let mut tx = pool.begin().await?;
             let mut n = 0;
-            for sql in statements {
-                n += sqlx::query(sql)
+            for (i, sql) in statements.into_iter().enumerate() {
+                let affected = sqlx::query(sql)
                     .bind(client.as_str())
                     .bind(user.as_str())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                // The marks are not revoked tokens: count only the DELETEs.
+                if i > 0 {
+                    n += affected;
+                }
             }
             tx.commit().await?;
             Ok(n)
