@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::hook::{Account, Attempt, Outcome, Throttle, Verdict};
 use super::lru::{Key, Lru};
-use super::{Account, Attempt, Outcome, Throttle, Verdict};
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::http::Source;
 
