@@ -28,8 +28,9 @@ async fn authorize(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
 }
 
 async fn login(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
-    let body = req.as_request().body_bytes();
-    demo.login(cookie(req.http_request()), body).await
+    let core = req.as_request();
+    demo.login(cookie(req.http_request()), core.body_bytes(), core.source())
+        .await
 }
 
 async fn consent(demo: web::Data<Demo>, req: OwnedRequest) -> Response {

@@ -50,7 +50,11 @@ async fn route(
             Err(refused) => refused,
         },
         (Method::POST, "/login") => match OwnedRequest::read(req, server).await {
-            Ok(r) => demo.login(cookie(&r), r.as_request().body_bytes()).await,
+            Ok(r) => {
+                let core = r.as_request();
+                demo.login(cookie(&r), core.body_bytes(), core.source())
+                    .await
+            }
             Err(refused) => refused,
         },
         (Method::POST, "/consent") => match OwnedRequest::read(req, server).await {
@@ -107,13 +111,16 @@ async fn main() {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
+                let Ok((stream, peer)) = accepted else {
                     // Out of descriptors, say: back off instead of spinning.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
                 let (demo, endpoints) = (demo.clone(), endpoints.clone());
-                let service = service_fn(move |req| {
+                // The peer's address, for portcullis's throttle: the
+                // adapter reads it from the request's extensions.
+                let service = service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(peer);
                     logged(demo.clone(), endpoints.clone(), static_json, req)
                 });
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);

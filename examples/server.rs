@@ -48,8 +48,8 @@ async fn authorize(State(App(demo)): State<App>, req: OwnedRequest) -> Response 
 }
 
 async fn login(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
-    let body = req.as_request().body_bytes();
-    demo.login(cookie(req.headers()), body)
+    let core = req.as_request();
+    demo.login(cookie(req.headers()), core.body_bytes(), core.source())
         .await
         .into_response()
 }
@@ -102,8 +102,13 @@ async fn main() {
         .and_then(tokio::net::TcpListener::from_std)
         .expect("listening socket");
     started.announce();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(demo::shutdown_signal())
-        .await
-        .expect("server error");
+    // With the peer's address in each request (`ConnectInfo`), which
+    // portcullis takes as the request's source for its throttle.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(demo::shutdown_signal())
+    .await
+    .expect("server error");
 }

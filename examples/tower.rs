@@ -58,7 +58,11 @@ where
             Err(refused) => refused,
         },
         (Method::POST, "/login") => match OwnedRequest::read(req, server).await {
-            Ok(r) => demo.login(cookie(&r), r.as_request().body_bytes()).await,
+            Ok(r) => {
+                let core = r.as_request();
+                demo.login(cookie(&r), core.body_bytes(), core.source())
+                    .await
+            }
             Err(refused) => refused,
         },
         (Method::POST, "/consent") => match OwnedRequest::read(req, server).await {
@@ -127,12 +131,19 @@ async fn main() {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
+                let Ok((stream, peer)) = accepted else {
                     // Out of descriptors, say: back off instead of spinning.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
-                let service = TowerToHyperService::new(app.clone());
+                // The peer's address, for portcullis's throttle: the
+                // adapter reads it from the request's extensions.
+                let service = TowerToHyperService::new(app.clone().map_request(
+                    move |mut req: Request<Incoming>| {
+                        req.extensions_mut().insert(peer);
+                        req
+                    },
+                ));
                 let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

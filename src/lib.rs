@@ -139,7 +139,7 @@ pub use stores::{
     ReplayCache, ReplayScope, Rotation, TokenAdmin, TokenStore,
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
-pub use throttle::{Throttle, Verdict};
+pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;

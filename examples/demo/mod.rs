@@ -8,8 +8,9 @@
 //!
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
 //! [--max-failures N] [--static-token-json]`. `--max-failures` (default 5)
-//! is the brute-force limit: failed attempts allowed per client id and per
-//! username in each minute (see [`Limiter`]). `--static-token-json` adds
+//! is the brute-force limit: failed attempts allowed per client id or
+//! username from one source in each minute (see [`throttle`]).
+//! `--static-token-json` adds
 //! `POST /static/token`, a fixed JSON body the size of a token response, for
 //! the HTTP load benchmark (`benches/http_load.sh`).
 //!
@@ -21,12 +22,12 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use portcullis::http::{Request, Response};
+use portcullis::http::{Request, Response, Source};
+use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
     AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken, ClientAdmin,
-    ClientId, ClientStore, Clock, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
-    PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret, SystemClock, SystemRandom,
-    Throttle, TokenStore, UserId, Verdict, async_trait, generate_secret,
+    ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
+    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
 };
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 
@@ -41,10 +42,6 @@ const DEFAULT_MAX_FAILURES: u32 = 5;
 
 /// The length of one throttling window, in seconds.
 const WINDOW_SECS: u64 = 60;
-
-/// Keys kept before old windows are swept (bounds the limiter's memory:
-/// its keys are client ids and usernames an attacker chooses).
-const MAX_KEYS: usize = 10_000;
 
 /// Where `--static-token-json` serves its fixed body.
 pub(crate) const STATIC_TOKEN_PATH: &str = "/static/token";
@@ -165,114 +162,30 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     Ok((seed, banner))
 }
 
-/// The demo's brute-force protection: a fixed-window counter of failures,
-/// keyed `client:<id>` and `user:<name>`, each key's minute starting at its
-/// first failure. After `max_failures` failures of a key in its minute,
-/// further attempts for that key are refused unchecked until the minute
-/// ends (portcullis answers them exactly like a
-/// wrong secret or password). It is wired into portcullis through the
-/// [`Throttle`] hook, and into the demo's own login form, which guesses
-/// the same passwords.
-///
-/// A real deployment would add a per-address limit in its HTTP layer (the
-/// core never sees addresses) and could use a crate such as `governor`
-/// behind the same hook; with several instances, the counts belong in a
-/// shared store.
-pub(crate) struct Limiter {
-    max_failures: u32,
-    /// Key → (when its window began, failures in it). A key's window begins
-    /// at its first failure, so a run of failures is never split in two by a
-    /// clock-aligned boundary.
-    counts: Mutex<HashMap<String, (u64, u32)>>,
-}
-
-impl Limiter {
-    pub(crate) fn new(max_failures: u32) -> Self {
-        Self {
-            max_failures,
-            counts: Mutex::default(),
-        }
-    }
-
-    fn now() -> u64 {
-        SystemClock.now().as_secs()
-    }
-
-    /// Whether a window that began at `start` is still open at `now`.
-    fn open(start: u64, now: u64) -> bool {
-        now.saturating_sub(start) < WINDOW_SECS
-    }
-
-    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, u32)>> {
-        self.counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Whether `key` may make another attempt in its window.
-    pub(crate) fn allows(&self, key: &str) -> bool {
-        let now = Self::now();
-        !self
-            .counts()
-            .get(key)
-            .is_some_and(|&(start, n)| Self::open(start, now) && n >= self.max_failures)
-    }
-
-    /// Counts a failure of `key`.
-    pub(crate) fn failed(&self, key: String) {
-        let now = Self::now();
-        let mut counts = self.counts();
-        if counts.len() >= MAX_KEYS {
-            counts.retain(|_, (start, _)| Self::open(*start, now));
-        }
-        if counts.len() >= MAX_KEYS {
-            // Still full of open windows: forget them rather than grow.
-            counts.clear();
-        }
-        let entry = counts.entry(key).or_insert((now, 0));
-        if !Self::open(entry.0, now) {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-        drop(counts);
-    }
-
-    fn verdict(&self, key: &str) -> Verdict {
-        if self.allows(key) {
-            Verdict::Allow
-        } else {
-            tracing::warn!("too many failed attempts: refusing until the key's minute ends");
-            Verdict::Refuse
-        }
-    }
-}
-
-#[async_trait]
-impl Throttle for Limiter {
-    async fn check_client(&self, client_id: &ClientId) -> Verdict {
-        self.verdict(&format!("client:{}", client_id.as_str()))
-    }
-
-    async fn client_authentication_failed(&self, client_id: Option<&ClientId>) {
-        if let Some(id) = client_id {
-            self.failed(format!("client:{}", id.as_str()));
-        }
-    }
-
-    async fn check_password(&self, _client: &ClientId, username: &str) -> Verdict {
-        self.verdict(&format!("user:{username}"))
-    }
-
-    async fn password_failed(&self, _client: &ClientId, username: &str) {
-        self.failed(format!("user:{username}"));
-    }
+/// The demo's brute-force protection: portcullis's [`MemoryThrottle`],
+/// wired into the server through the `Throttle` hook and into the demo's
+/// own login form, which guesses the same passwords (as the same
+/// `Account::User`). Per minute: `max_failures` guesses per account from
+/// one source, four times that per account from sources that have not
+/// signed in to it before, twenty times that per source. A wrong secret
+/// from one address therefore never locks the client out at another
+/// (RB-04). The adapters give each request its peer address as its source;
+/// behind a reverse proxy the demo would set the client's address from the
+/// proxy's header instead.
+fn throttle(max_failures: u32) -> MemoryThrottle {
+    let mut limits = ThrottleLimits::default();
+    limits.per_account_and_source = max_failures;
+    limits.per_account = max_failures.saturating_mul(4);
+    limits.per_source = max_failures.saturating_mul(20);
+    limits.window = std::time::Duration::from_secs(WINDOW_SECS);
+    MemoryThrottle::new(limits)
 }
 
 /// Opens the store named by `--database`, or memory without it.
 async fn open_and_build(
     seed: Seed,
     database: Option<&str>,
-    limiter: Arc<Limiter>,
+    throttle: Arc<MemoryThrottle>,
 ) -> Result<Demo, String> {
     match database {
         None => {
@@ -280,7 +193,7 @@ async fn open_and_build(
                 seed,
                 Arc::new(MemoryStore::new()),
                 Arc::new(MemoryKeys::new()),
-                limiter,
+                throttle,
             )
             .await
         }
@@ -291,7 +204,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {url}: {e}"))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store, limiter).await
+            build(seed, store.clone(), store, throttle).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
@@ -300,7 +213,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {url}: {e}"))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store, limiter).await
+            build(seed, store.clone(), store, throttle).await
         }
         Some(url) => Err(format!(
             "unsupported database URL {url}: use sqlite://PATH or postgres://… \
@@ -313,7 +226,7 @@ async fn build<S>(
     seed: Seed,
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
-    limiter: Arc<Limiter>,
+    throttle: Arc<MemoryThrottle>,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -335,7 +248,7 @@ where
         .store(store)
         .key_provider(keys)
         .password_verifier(verifier)
-        .throttle(limiter.clone())
+        .throttle(throttle.clone())
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens: make sure a key signs.
@@ -346,7 +259,7 @@ where
     Ok(Demo {
         server: Arc::new(server),
         users,
-        limiter,
+        throttle,
         sessions: Mutex::default(),
     })
 }
@@ -408,8 +321,8 @@ pub(crate) async fn start(program: &str) -> Started {
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())
             .unwrap_or_else(|e| fail(1, e)),
     };
-    let limiter = Arc::new(Limiter::new(args.max_failures));
-    let demo = open_and_build(seed, args.database.as_deref(), limiter)
+    let throttle = Arc::new(throttle(args.max_failures));
+    let demo = open_and_build(seed, args.database.as_deref(), throttle)
         .await
         .unwrap_or_else(|e| fail(2, e));
     Started {
@@ -457,7 +370,7 @@ pub(crate) struct Demo {
     pub(crate) server: Arc<AuthorizationServer>,
     users: Arc<MemoryUsers>,
     /// Also guards the login form: it guesses the same passwords.
-    limiter: Arc<Limiter>,
+    throttle: Arc<MemoryThrottle>,
     sessions: Mutex<HashMap<String, Session>>,
 }
 
@@ -643,10 +556,15 @@ impl Demo {
     }
 
     /// `POST /login`: checks the CSRF token and the password (throttled per
-    /// username, like the password grant), starts a fresh session (no
-    /// fixation) and resumes the suspended authorization request for the
-    /// user: the consent page, or the redirect to the client.
-    pub(crate) async fn login(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
+    /// username and source, like the password grant), starts a fresh
+    /// session (no fixation) and resumes the suspended authorization request
+    /// for the user: the consent page, or the redirect to the client.
+    pub(crate) async fn login(
+        &self,
+        cookie: Option<&[u8]>,
+        form: &[u8],
+        source: Option<Source<'_>>,
+    ) -> Response {
         let Some([form_csrf, resume, username, password]) =
             form_fields(form, ["csrf", "resume", "username", "password"])
         else {
@@ -656,16 +574,20 @@ impl Demo {
         if csrf != form_csrf {
             return text(403, "invalid CSRF token");
         }
-        let key = format!("user:{username}");
-        let verified = if self.limiter.allows(&key) {
-            self.users.verify(&username, &Secret::new(password)).await
+        let attempt = Attempt::new(Some(Account::User(&username)), source);
+        let verified = if self.throttle.attempt(&attempt).await == Verdict::Allow {
+            let verified = self.users.verify(&username, &Secret::new(password)).await;
+            let outcome = match &verified {
+                Ok(Some(_)) => Outcome::Succeeded,
+                Ok(None) => Outcome::Failed,
+                Err(_) => Outcome::Unjudged,
+            };
+            self.throttle.settle(&attempt, outcome).await;
+            verified
         } else {
             // Throttled: the same answer as a wrong password, nothing checked.
             Ok(None)
         };
-        if !matches!(verified, Ok(Some(_))) {
-            self.limiter.failed(key);
-        }
         let Ok(Some(user)) = verified else {
             // The resume token was not used: the same form can try again.
             return html(401, login_page(&resume, &csrf, true));

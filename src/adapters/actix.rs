@@ -17,7 +17,7 @@ use actix_web::http::{StatusCode, header::HeaderName, header::HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError, dev, web};
 
 use crate::error::InternalFault::InvalidResponse;
-use crate::http::{Method, Request, Response};
+use crate::http::{Method, Request, Response, Source};
 use crate::routes::{BodyLimit, Endpoint, Refusal};
 use crate::{bearer::BearerToken, scope::ScopeSet, server::AuthorizationServer};
 
@@ -80,11 +80,16 @@ fn server_of(req: &HttpRequest) -> Result<Arc<AuthorizationServer>, Rejection> {
 }
 
 /// The core's view of an actix-web request's head: method, query, every
-/// header line. Add the body with [`Request::body`].
+/// header line, and the connection's peer address as its [`Source`] (not
+/// `connection_info().realip_remote_addr()`, which trusts headers any client
+/// can write). Add the body with [`Request::body`].
 fn core_request(head: &HttpRequest) -> Request<'_> {
     let mut req = Request::new(Method::parse(head.method().as_str()));
     if let Some(q) = head.uri().query() {
         req = req.query(q);
+    }
+    if let Some(peer) = head.peer_addr() {
+        req = req.with_source(Source::Ip(peer.ip()));
     }
     head.headers().iter().fold(req, |req, (name, value)| {
         req.header(name.as_str(), value.as_bytes())
@@ -184,6 +189,19 @@ mod tests {
         assert_eq!(out.status(), 401);
         let values: Vec<_> = out.headers().get_all("www-authenticate").collect();
         assert_eq!(values, ["Basic realm=\"a\"", "Bearer realm=\"b\""]);
+    }
+
+    #[test]
+    fn the_peer_address_is_the_source() {
+        // covers: RB-04
+        let peer: std::net::SocketAddr = "192.0.2.8:4000".parse().unwrap();
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr(peer)
+            .insert_header(("x-forwarded-for", "203.0.113.1"))
+            .to_http_request();
+        assert_eq!(core_request(&req).source(), Some(Source::Ip(peer.ip())));
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        assert_eq!(core_request(&req).source(), None);
     }
 
     #[test]

@@ -16,9 +16,11 @@ use crate::client::{AuthMethod, Client, ClientId};
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
+use crate::http::Source;
 use crate::keys::Algorithm;
 use crate::keys::jwk::parse_jwks;
 use crate::stores::ReplayScope;
+use crate::throttle::{Attempt, Reserved, reserve};
 use crate::tokens::jwt;
 
 /// `client_assertion_type` for JWT assertions.
@@ -32,6 +34,8 @@ pub(crate) async fn authenticate(
     client_id: Option<&str>,
     assertion: &str,
     presented_id: &mut Option<ClientId>,
+    source: Option<Source<'_>>,
+    reserved: &mut Reserved,
 ) -> Result<Arc<Client>, Error> {
     let fail = || Error::ClientAuthentication { via_basic: false };
     // Off in the configuration: the metadata does not list the method, and
@@ -47,10 +51,17 @@ pub(crate) async fn authenticate(
     }
     let id = ClientId::parse(iss).ok_or_else(fail)?;
     *presented_id = Some(id.clone());
-    // Before any lookup or signature check, as for secrets (see `Throttle`).
-    if !crate::throttle::throttle_allows(cx.throttle.as_deref(), &id).await {
+    // Before any lookup or signature check, as for secrets (see `Throttle`),
+    // but against the source only: anyone can write a victim's id into
+    // `iss`, and nothing proves this attempt is about that client until the
+    // signature verifies (issue 15 finding 7).
+    if !reserve(cx.throttle.as_deref(), &Attempt::new(None, source)).await {
+        *reserved = Reserved::Refused;
         return Err(fail());
     }
+    *reserved = Reserved::Allowed {
+        with_account: false,
+    };
     let client = cx.clients.client(&id).await?.ok_or_else(fail)?;
     if !client.is_enabled() {
         crate::observe::warn_disabled_client(client.client_id());

@@ -15,10 +15,10 @@ use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::context::Context;
 use crate::error::{Error, RequestFault};
 use crate::events::Event;
-use crate::http::Header;
 use crate::http::form::{decode_in_place, has_escapes};
+use crate::http::{Header, Source};
 use crate::observe::{record_client, warn_disabled_client};
-use crate::throttle::throttle_allows;
+use crate::throttle::{Account, Attempt, Outcome, Reserved, count_failure, reserve, settle};
 
 /// Basic credentials are standard base64; tolerate missing padding.
 const BASIC: GeneralPurpose = GeneralPurpose::new(
@@ -171,12 +171,15 @@ fn decode_basic(value: &[u8]) -> Option<BasicCredentials> {
 /// Checks the presented credentials against the client store. Unknown
 /// client, wrong secret, wrong method and disabled client all give the same
 /// error (CA-06, CA-07). A presented secret is first put to the host's
-/// [`Throttle`](crate::Throttle), before the client is looked up; a refusal
-/// gives that same error without checking anything.
+/// [`Throttle`](crate::Throttle) as an attempt on the presented id from
+/// `source`, before the client is looked up; a refusal gives that same error
+/// without checking anything.
 pub(crate) async fn authenticate(
     cx: &Context,
     presented: Presented<'_>,
     presented_id: &mut Option<ClientId>,
+    source: Option<Source<'_>>,
+    reserved: &mut Reserved,
 ) -> Result<Arc<Client>, Error> {
     let via_basic = presented.via_basic();
     let fail = || Error::ClientAuthentication { via_basic };
@@ -186,13 +189,22 @@ pub(crate) async fn authenticate(
         Presented::IdOnly { id } => (id, None, AuthMethod::None),
     };
     *presented_id = ClientId::parse(id);
-    let client = match presented_id.as_ref() {
-        Some(client_id) => {
-            if secret.is_some() && !throttle_allows(cx.throttle.as_deref(), client_id).await {
-                return Err(fail());
+    if secret.is_some() {
+        let account = presented_id.as_ref().map(Account::Client);
+        let allowed = reserve(cx.throttle.as_deref(), &Attempt::new(account, source)).await;
+        *reserved = if allowed {
+            Reserved::Allowed {
+                with_account: account.is_some(),
             }
-            cx.clients.client(client_id).await?
+        } else {
+            Reserved::Refused
+        };
+        if !allowed {
+            return Err(fail());
         }
+    }
+    let client = match presented_id.as_ref() {
+        Some(client_id) => cx.clients.client(client_id).await?,
         None => None,
     };
     let Some(client) = client else {
@@ -229,22 +241,24 @@ pub(crate) struct Credentials<'a> {
     pub(crate) client_secret: Option<Cow<'a, str>>,
     pub(crate) assertion_type: Option<Cow<'a, str>>,
     pub(crate) assertion: Option<Cow<'a, str>>,
+    /// Who sent the request, for the throttle.
+    pub(crate) source: Option<Source<'a>>,
 }
 
 /// Authenticates the client of a token, revocation or introspection
 /// request by whichever single method it used (CA-01..08), and tells the
 /// host's [`Throttle`](crate::Throttle) how it went.
 pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Client>, Error> {
+    let source = c.source;
     let mut presented_id = None;
-    let result = by_method(cx, c, &mut presented_id).await;
+    let mut reserved = Reserved::Nothing;
+    let result = by_method(cx, c, &mut presented_id, &mut reserved).await;
     // Every party told of the outcome, in one place: the span, the audit
     // sink, the throttle.
-    match &result {
+    let outcome = match &result {
         Ok(client) => {
             record_client(client.client_id());
-            if let Some(throttle) = &cx.throttle {
-                throttle.client_authenticated(client.client_id()).await;
-            }
+            Outcome::Succeeded
         }
         Err(Error::ClientAuthentication { .. }) => {
             let id = presented_id.as_ref();
@@ -252,11 +266,29 @@ pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Clien
                 record_client(id);
             }
             cx.emit(|| Event::ClientAuthenticationFailed { client_id: id });
-            if let Some(throttle) = &cx.throttle {
-                throttle.client_authentication_failed(id).await;
-            }
+            Outcome::Failed
         }
-        Err(_) => {}
+        // A store or the replay cache failed: nothing was judged.
+        Err(e) if e.code() == crate::error::ErrorCode::ServerError => Outcome::Unjudged,
+        // Malformed credentials (two methods at once, a `client_id` that
+        // disagrees with the header, a missing assertion part).
+        Err(_) => Outcome::Failed,
+    };
+    let throttle = cx.throttle.as_deref();
+    match reserved {
+        Reserved::Allowed { with_account } => {
+            let account = presented_id
+                .as_ref()
+                .filter(|_| with_account)
+                .map(Account::Client);
+            settle(throttle, &Attempt::new(account, source), outcome).await;
+        }
+        // A failure that guessed nothing (malformed, or a public client's
+        // id alone) counts against the source only, and is never refused.
+        Reserved::Nothing if outcome == Outcome::Failed => {
+            count_failure(throttle, &Attempt::new(None, source)).await;
+        }
+        Reserved::Nothing | Reserved::Refused => {}
     }
     result
 }
@@ -265,6 +297,7 @@ async fn by_method(
     cx: &Context,
     c: Credentials<'_>,
     presented_id: &mut Option<ClientId>,
+    reserved: &mut Reserved,
 ) -> Result<Arc<Client>, Error> {
     match (c.assertion_type, c.assertion) {
         (None, None) => {
@@ -272,7 +305,7 @@ async fn by_method(
                 *presented_id = ClientId::parse(id);
             }
             let presented = presented(c.authorization, c.client_id, c.client_secret)?;
-            authenticate(cx, presented, presented_id).await
+            authenticate(cx, presented, presented_id, c.source, reserved).await
         }
         (Some(kind), Some(assertion)) => {
             *presented_id = c.client_id.as_deref().and_then(ClientId::parse);
@@ -290,6 +323,8 @@ async fn by_method(
                 c.client_id.as_deref(),
                 &assertion,
                 presented_id,
+                c.source,
+                reserved,
             )
             .await
         }

@@ -88,6 +88,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
             client_secret,
             assertion_type,
             assertion,
+            source: req.source(),
         },
     )
     .await?;

@@ -47,6 +47,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<(), Error> {
             client_secret,
             assertion_type,
             assertion,
+            source: req.source(),
         },
     )
     .await?;

@@ -68,6 +68,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
             client_secret,
             assertion_type,
             assertion,
+            source: req.source(),
         },
     )
     .await?;
@@ -82,6 +83,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         scope,
         username,
         password,
+        source: req.source(),
     };
     let issued = dispatch(cx, &client, grant, params).await?;
     cx.emit(|| {

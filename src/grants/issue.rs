@@ -8,6 +8,7 @@ use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Error, SigningFault};
 use crate::events::{Event, Replayed};
+use crate::http::Source;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
@@ -26,6 +27,8 @@ pub(crate) struct TokenParams<'a> {
     pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) username: Option<Cow<'a, str>>,
     pub(crate) password: Option<Cow<'a, str>>,
+    /// Who sent the request, for the throttle (password grant).
+    pub(crate) source: Option<Source<'a>>,
 }
 
 /// What a successful grant hands back to the endpoint for rendering.

@@ -1,8 +1,9 @@
 //! `password` (RFC 6749 §4.3): off unless the server enables it and the
 //! client is registered for it (PW-01). Bad credentials are `invalid_grant`
 //! and reach the host's failed-attempt hooks (`PasswordVerifier::failed_attempt`
-//! and `Throttle`), and the `Throttle` may refuse an attempt before the
-//! password is checked, so the host can throttle (RFC 6749 §4.3.2, §10.10).
+//! and `Throttle`); every attempt is put to the `Throttle` before the
+//! password is checked, per username and source, so the host can throttle
+//! (RFC 6749 §4.3.2, §10.10; RB-04).
 
 use crate::client::Client;
 use crate::context::Context;
@@ -10,7 +11,7 @@ use crate::error::{Error, GrantFault};
 use crate::grant_type::GrantType;
 use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
 use crate::secret::Secret;
-use crate::throttle::Verdict;
+use crate::throttle::{Account, Attempt, Outcome, reserve, settle};
 
 pub(super) async fn issue(
     cx: &Context,
@@ -32,29 +33,30 @@ pub(super) async fn issue(
         client.scope(),
         client.default_scope(),
     )?;
+    // Reserved before the password is checked, against the username from
+    // this source (RB-04); settled once judged.
     let throttle = cx.throttle.as_deref();
-    let allowed = match throttle {
-        Some(t) => t.check_password(client.client_id(), &username).await == Verdict::Allow,
-        None => true,
-    };
-    if !allowed {
-        tracing::debug!("password attempt refused by the throttle");
-    }
+    let attempt = Attempt::new(Some(Account::User(&username)), params.source);
+    let allowed = reserve(throttle, &attempt).await;
     let user = if allowed {
-        verifier.verify(&username, &password).await?
+        match verifier.verify(&username, &password).await {
+            Ok(user) => user,
+            Err(e) => {
+                settle(throttle, &attempt, Outcome::Unjudged).await;
+                return Err(e.into());
+            }
+        }
     } else {
         None
     };
     let Some(user) = user else {
         verifier.failed_attempt(client.client_id(), &username).await;
-        if let Some(t) = throttle {
-            t.password_failed(client.client_id(), &username).await;
+        if allowed {
+            settle(throttle, &attempt, Outcome::Failed).await;
         }
         return Err(Error::InvalidGrant(GrantFault::InvalidCredentials));
     };
-    if let Some(t) = throttle {
-        t.password_accepted(client.client_id(), &username).await;
-    }
+    settle(throttle, &attempt, Outcome::Succeeded).await;
     let refresh_scope = client
         .allows_grant(GrantType::RefreshToken)
         .then(|| scope.clone());

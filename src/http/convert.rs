@@ -8,8 +8,10 @@
 //! repeats kept) and body; the core checks every status and header where it
 //! is set, so nothing is dropped on the way.
 
+use std::net::{IpAddr, SocketAddr};
+
 use super::field::InvalidHeader;
-use super::{Method, Request, Response};
+use super::{Method, Request, Response, Source};
 
 impl From<&http::Method> for Method {
     fn from(method: &http::Method) -> Self {
@@ -18,20 +20,27 @@ impl From<&http::Method> for Method {
 }
 
 impl<'a> Request<'a> {
-    /// The core's view of an `http` request's head: method, query and every
-    /// header line. The body is not read (it may still be streaming): add
-    /// the bytes read with [`Request::body`].
+    /// The core's view of an `http` request's head: method, query, every
+    /// header line, and the peer's address as its [`Source`] when the
+    /// server put it in the extensions (see [`Request::with_source`]). The
+    /// body is not read (it may still be streaming): add the bytes read with
+    /// [`Request::body`].
     pub fn from_http<B>(req: &'a http::Request<B>) -> Self {
-        Self::from_head(req.method(), req.uri(), req.headers())
+        Self::from_head(req.method(), req.uri(), req.headers(), req.extensions())
     }
 
     /// As [`Request::from_http`], from a request split into its parts (e.g.
     /// to read the body while the head is kept).
     pub fn from_http_parts(parts: &'a http::request::Parts) -> Self {
-        Self::from_head(&parts.method, &parts.uri, &parts.headers)
+        Self::from_head(&parts.method, &parts.uri, &parts.headers, &parts.extensions)
     }
 
-    fn from_head(method: &http::Method, uri: &'a http::Uri, headers: &'a http::HeaderMap) -> Self {
+    fn from_head(
+        method: &http::Method,
+        uri: &'a http::Uri,
+        headers: &'a http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Self {
         let mut req = Self::new(method.into());
         if let Some(query) = uri.query() {
             req = req.query(query);
@@ -39,8 +48,26 @@ impl<'a> Request<'a> {
         for (name, value) in headers {
             req = req.header(name.as_str(), value.as_bytes());
         }
-        req
+        match peer(extensions) {
+            Some(ip) => req.with_source(Source::Ip(ip)),
+            None => req,
+        }
     }
+}
+
+/// The connection's peer address, where the server recorded it: axum's
+/// `ConnectInfo<SocketAddr>`, or a `SocketAddr` or `IpAddr` a hyper or
+/// tower host inserted from its accept loop. Only the fact is translated:
+/// no header is read here.
+fn peer(extensions: &http::Extensions) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0.ip());
+    }
+    extensions
+        .get::<SocketAddr>()
+        .map(SocketAddr::ip)
+        .or_else(|| extensions.get::<IpAddr>().copied())
 }
 
 /// One header of a core response as the `http` crate's types.
@@ -125,6 +152,43 @@ mod tests {
         assert_eq!(core.body_bytes(), b"grant_type=client_credentials");
         let (parts, _) = req.into_parts();
         assert_eq!(Request::from_http_parts(&parts).body_bytes(), b"");
+    }
+
+    #[test]
+    fn the_peer_address_in_the_extensions_is_the_source() {
+        // covers: RB-04
+        let peer: SocketAddr = "198.51.100.4:5555".parse().unwrap();
+        let mut req = http::Request::post("/token").body(()).unwrap();
+        assert_eq!(Request::from_http(&req).source(), None);
+        req.extensions_mut().insert(peer);
+        assert_eq!(
+            Request::from_http(&req).source(),
+            Some(Source::Ip(peer.ip()))
+        );
+        // The host's own proxy knows better: its value wins.
+        let client: IpAddr = "203.0.113.1".parse().unwrap();
+        let core = Request::from_http(&req).with_source(Source::Ip(client));
+        assert_eq!(core.source(), Some(Source::Ip(client)));
+        let (mut parts, ()) = http::Request::post("/token").body(()).unwrap().into_parts();
+        parts.extensions.insert(client);
+        assert_eq!(
+            Request::from_http_parts(&parts).source(),
+            Some(Source::Ip(client))
+        );
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn axum_connect_info_is_the_source() {
+        // covers: RB-04
+        let peer: SocketAddr = "[2001:db8::7]:443".parse().unwrap();
+        let mut req = http::Request::post("/token").body(()).unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        assert_eq!(
+            Request::from_http(&req).source(),
+            Some(Source::Ip(peer.ip()))
+        );
     }
 
     #[test]

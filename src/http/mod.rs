@@ -12,7 +12,9 @@ mod field;
 pub(crate) mod form;
 mod request;
 mod response;
+mod source;
 
 pub use field::InvalidHeader;
 pub use request::{Header, Method, Request};
 pub use response::Response;
+pub use source::Source;

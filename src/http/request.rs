@@ -49,6 +49,8 @@ impl<'a> Header<'a> {
     }
 }
 
+use super::source::Source;
+
 /// One HTTP request as the core sees it.
 ///
 /// Adapters build it with [`Request::new`], feed every header through
@@ -69,6 +71,7 @@ pub struct Request<'a> {
     content_type: Header<'a>,
     authorization: Header<'a>,
     body: &'a [u8],
+    source: Option<Source<'a>>,
 }
 
 /// `Debug` shows the request's shape only: the query, the `Authorization`
@@ -86,6 +89,7 @@ impl std::fmt::Debug for Request<'_> {
             .field("content_type", &self.content_type)
             .field("authorization", &authorization)
             .field("body_len", &self.body.len())
+            .field("source", &self.source)
             .finish()
     }
 }
@@ -99,6 +103,7 @@ impl<'a> Request<'a> {
             content_type: Header::Absent,
             authorization: Header::Absent,
             body: &[],
+            source: None,
         }
     }
 
@@ -126,6 +131,33 @@ impl<'a> Request<'a> {
     pub const fn body(mut self, body: &'a [u8]) -> Self {
         self.body = body;
         self
+    }
+
+    /// Sets who sent the request, for the brute-force
+    /// [`Throttle`](crate::Throttle) (RB-04). The adapters set the
+    /// connection's peer address where their framework gives it: actix-web's
+    /// `peer_addr`; on `http` 1.x ([`Request::from_http`]) an
+    /// `axum::extract::ConnectInfo<SocketAddr>` (axum's
+    /// `into_make_service_with_connect_info`), a `SocketAddr` or an `IpAddr`
+    /// in the request's extensions. Behind the host's own proxy, call this
+    /// afterwards with the client's address as the proxy reported it: the
+    /// last call wins.
+    ///
+    /// ```
+    /// use portcullis::http::{Method, Request, Source};
+    /// let ip = "203.0.113.9".parse().unwrap();
+    /// let req = Request::new(Method::Post).with_source(Source::Ip(ip));
+    /// assert_eq!(req.source(), Some(Source::Ip(ip)));
+    /// ```
+    #[must_use]
+    pub const fn with_source(mut self, source: Source<'a>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Who sent the request, if the host or adapter said.
+    pub const fn source(&self) -> Option<Source<'a>> {
+        self.source
     }
 
     /// The method.

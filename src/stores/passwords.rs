@@ -22,9 +22,10 @@ pub trait PasswordVerifier: Send + Sync + 'static {
 
     /// Called after every failed attempt (including one the server's
     /// `Throttle` refused unchecked), keyed by client and username, so the
-    /// host can throttle (RFC 6749 §4.3.2, §10.10). Does nothing by default.
-    /// A [`Throttle`](crate::Throttle) set on the server builder receives the
-    /// same event and can also refuse attempts before they are checked.
+    /// host can count (RFC 6749 §4.3.2, §10.10). Does nothing by default.
+    /// For throttling, prefer a [`Throttle`](crate::Throttle) on the server
+    /// builder: it also sees the request's source, counts when it checks, and
+    /// can refuse attempts before they are checked (RB-04).
     async fn failed_attempt(&self, client: &ClientId, username: &str) {
         let _ = (client, username);
     }

@@ -1,12 +1,31 @@
-//! The example server's rate limiter (PW-01, CA-06), wired through portcullis's
-//! `Throttle` hook: repeated wrong client secrets and passwords get the
-//! client id and the username refused, right credentials included, while
-//! other clients and users carry on.
+//! The example server's brute-force protection (PW-01, CA-06, RB-04):
+//! portcullis's `MemoryThrottle` behind the `Throttle` hook, each request's
+//! source being the connection's peer address as the adapter reports it.
+//! Repeated wrong client secrets and passwords from one address get that
+//! address refused for the account, right credentials included, while the
+//! holder connecting from another address is served (issue 15 finding 2).
+
+use std::net::IpAddr;
 
 use crate::harness::{self, Backend, Framework, Server};
 
-async fn token(server: &Server, user: (&str, &str), form: &str) -> (u16, String) {
-    let r = harness::http_client()
+/// An HTTP client whose connections come from `local` (any 127.0.0.0/8
+/// address is this machine's loopback).
+fn client_from(local: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(local.parse::<IpAddr>().unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn token(
+    client: &reqwest::Client,
+    server: &Server,
+    user: (&str, &str),
+    form: &str,
+) -> (u16, String) {
+    let r = client
         .post(format!("{}/token", server.base))
         .basic_auth(user.0, Some(user.1))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -17,35 +36,65 @@ async fn token(server: &Server, user: (&str, &str), form: &str) -> (u16, String)
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-#[tokio::test]
-async fn repeated_wrong_secrets_and_passwords_are_throttled() {
-    // covers: PW-01, CA-06
-    // The example's default: 5 failures per key per minute.
-    let server = Server::start_on(Framework::Axum, Backend::Memory).await;
+async fn wrong_attempts_from_one_address_never_lock_the_holder_out(framework: Framework) {
+    // covers: RB-04, PW-01, CA-06
+    // issue 15 finding 2
+    // The example's default: 5 failures per account and address per minute.
+    let server = Server::start_on(framework, Backend::Memory).await;
+    let (attacker, holder) = (client_from("127.0.0.1"), client_from("127.0.0.2"));
     let cc = "grant_type=client_credentials";
     for _ in 0..5 {
-        let (status, body) = token(&server, ("svc", "wrong"), cc).await;
+        let (status, body) = token(&attacker, &server, ("svc", "wrong"), cc).await;
         assert_eq!(status, 401, "{body}");
     }
-    // svc is throttled: even its real secret gets the wrong-secret answer.
-    let (status, body) = token(&server, ("svc", harness::SVC_SECRET), cc).await;
+    // Past the limit, the attacker's address gets the wrong-secret answer
+    // even for the real secret...
+    let (status, body) = token(&attacker, &server, ("svc", harness::SVC_SECRET), cc).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("\"invalid_client\""), "{body}");
-    // Another client is not affected.
-    let (status, body) = token(&server, ("jwtsvc", harness::SVC_SECRET), cc).await;
+    // ...while the holder, from its own address, is served.
+    let (status, body) = token(&holder, &server, ("svc", harness::SVC_SECRET), cc).await;
+    assert_eq!(status, 200, "{body}");
+    // Another client is not affected, even from the attacker's address.
+    let (status, body) = token(&attacker, &server, ("jwtsvc", harness::SVC_SECRET), cc).await;
     assert_eq!(status, 200, "{body}");
 
     let pw = |password: &str| format!("grant_type=password&username=alice&password={password}");
+    let creds = ("pw", harness::PW_SECRET);
     for _ in 0..5 {
-        let (status, body) = token(&server, ("pw", harness::PW_SECRET), &pw("wrong")).await;
+        let (status, body) = token(&attacker, &server, creds, &pw("wrong")).await;
         assert_eq!(status, 400, "{body}");
     }
     let right = pw(&harness::ALICE_PASSWORD.replace(' ', "+"));
-    let (status, body) = token(&server, ("pw", harness::PW_SECRET), &right).await;
+    let (status, body) = token(&attacker, &server, creds, &right).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("\"invalid_grant\""), "{body}");
+    let (status, body) = token(&holder, &server, creds, &right).await;
+    assert_eq!(status, 200, "{body}");
     let (_, logs) = server.terminate();
     assert!(logs.contains("too many failed attempts"), "{logs}");
     assert!(!logs.contains(harness::ALICE_PASSWORD));
     assert!(!logs.contains(harness::SVC_SECRET));
+}
+
+#[tokio::test]
+async fn axum_serves_the_holder_and_refuses_the_guesser() {
+    wrong_attempts_from_one_address_never_lock_the_holder_out(Framework::Axum).await;
+}
+
+#[cfg(feature = "actix-web")]
+#[tokio::test]
+async fn actix_serves_the_holder_and_refuses_the_guesser() {
+    wrong_attempts_from_one_address_never_lock_the_holder_out(Framework::Actix).await;
+}
+
+#[cfg(feature = "hyper")]
+#[tokio::test]
+async fn hyper_serves_the_holder_and_refuses_the_guesser() {
+    wrong_attempts_from_one_address_never_lock_the_holder_out(Framework::Hyper).await;
+}
+
+#[tokio::test]
+async fn tower_serves_the_holder_and_refuses_the_guesser() {
+    wrong_attempts_from_one_address_never_lock_the_holder_out(Framework::Tower).await;
 }

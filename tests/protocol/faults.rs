@@ -21,10 +21,11 @@ use std::time::Duration;
 use portcullis::http::{Method, Request};
 use portcullis::stores::{Fault, FaultyStore, StoreOp};
 use portcullis::{
-    AccessRecord, AccessTokenFormat, AuthorizeStep, Client, ClientAdmin, ClientId, ClientStore,
-    Clock, Consent, ConsentAdmin, ConsentStore, GrantId, GrantType, KeyProvider, MemoryKeys,
-    MemoryStore, MemoryUsers, NewTokens, PasswordVerifier, RefreshRecord, ScopeSet, Secret,
-    SecretHash, StoreError, Throttle, TokenAdmin, TokenHash, TokenStore, UnixTime, UserId, Verdict,
+    AccessRecord, AccessTokenFormat, Account, Attempt, AuthorizeStep, Client, ClientAdmin,
+    ClientId, ClientStore, Clock, Consent, ConsentAdmin, ConsentStore, GrantId, GrantType,
+    KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, NewTokens, Outcome, PasswordVerifier,
+    RefreshRecord, ScopeSet, Secret, SecretHash, StoreError, Throttle, TokenAdmin, TokenHash,
+    TokenStore, UnixTime, UserId, Verdict,
 };
 
 use crate::support::*;
@@ -816,15 +817,19 @@ impl PasswordEvents {
 
 #[portcullis::async_trait]
 impl Throttle for PasswordEvents {
-    async fn check_password(&self, _: &ClientId, username: &str) -> Verdict {
-        self.0.lock().unwrap().push(format!("check {username}"));
+    async fn attempt(&self, attempt: &Attempt<'_>) -> Verdict {
+        if let Some(Account::User(username)) = attempt.account() {
+            self.0.lock().unwrap().push(format!("attempt {username}"));
+        }
         Verdict::Allow
     }
-    async fn password_failed(&self, _: &ClientId, username: &str) {
-        self.0.lock().unwrap().push(format!("failed {username}"));
-    }
-    async fn password_accepted(&self, _: &ClientId, username: &str) {
-        self.0.lock().unwrap().push(format!("accepted {username}"));
+    async fn settle(&self, attempt: &Attempt<'_>, outcome: Outcome) {
+        if let Some(Account::User(username)) = attempt.account() {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{outcome:?} {username}"));
+        }
     }
 }
 
@@ -877,14 +882,21 @@ async fn rb02_a_failing_password_verifier_is_a_500_not_a_failed_attempt() {
         }
         assert_eq!(users.verifies.load(Ordering::SeqCst), 1, "{state:?}");
         assert_eq!(h.store.access_token_count(), 0, "{state:?}");
-        assert_eq!(events.take(), ["check alice"], "{state:?}");
+        // Judged nothing: the reservation is released (`Unjudged`), or, when
+        // the host dropped the hung request, never settled.
+        let settled: &[&str] = if state == Directory::Hung {
+            &["attempt alice"]
+        } else {
+            &["attempt alice", "Unjudged alice"]
+        };
+        assert_eq!(events.take(), settled, "{state:?}");
         assert_eq!(users.failed_attempts.load(Ordering::SeqCst), 0, "{state:?}");
 
         // The directory is back: the same request succeeds at once.
         *users.state.lock().unwrap() = Directory::Up;
         let (access, _) = tokens(&h.token(Auth::Basic(&app), &params).await);
         assert!(h.active(&access).await);
-        assert_eq!(events.take(), ["check alice", "accepted alice"]);
+        assert_eq!(events.take(), ["attempt alice", "Succeeded alice"]);
         assert_eq!(users.failed_attempts.load(Ordering::SeqCst), 0);
     }
 }

@@ -19,8 +19,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::http::{Method, Request, Response};
 use portcullis::stores::Fault;
 use portcullis::{
-    AccessTokenFormat, AuthorizeStep, Client, ClientId, GrantType, MemoryKeys, MemoryUsers,
-    RandomError, RandomSource, ScopeSet, Secret, SystemRandom, Throttle, UserId, Verdict,
+    AccessTokenFormat, Account, Attempt, AuthorizeStep, Client, ClientId, GrantType, MemoryKeys,
+    MemoryUsers, Outcome, RandomError, RandomSource, ScopeSet, Secret, SystemRandom, Throttle,
+    UserId, Verdict,
 };
 
 use crate::support::*;
@@ -60,20 +61,14 @@ struct Locks;
 
 #[portcullis::async_trait]
 impl Throttle for Locks {
-    async fn check_client(&self, client_id: &ClientId) -> Verdict {
-        if client_id.as_str() == "locked-client" {
-            Verdict::Refuse
-        } else {
-            Verdict::Allow
+    async fn attempt(&self, attempt: &Attempt<'_>) -> Verdict {
+        match attempt.account() {
+            Some(Account::Client(id)) if id.as_str() == "locked-client" => Verdict::Refuse,
+            Some(Account::User("locked")) => Verdict::Refuse,
+            _ => Verdict::Allow,
         }
     }
-    async fn check_password(&self, _: &ClientId, username: &str) -> Verdict {
-        if username == "locked" {
-            Verdict::Refuse
-        } else {
-            Verdict::Allow
-        }
-    }
+    async fn settle(&self, _: &Attempt<'_>, _: Outcome) {}
 }
 
 /// How `Debug` prints a byte slice, without the brackets.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use portcullis::http::{Method, Request, Response};
+use portcullis::http::{Method, Request, Response, Source};
 use portcullis::stores::{Fault, FaultyStore};
 use portcullis::{
     AccessRecord, AuthorizationServer, ChallengeMethod, Client, ClientAdmin, ClientBuilder,
@@ -132,6 +132,17 @@ pub(crate) async fn call(
     auth: Auth<'_>,
     params: &[(&str, &str)],
 ) -> Response {
+    call_from(server, endpoint, auth, params, None).await
+}
+
+/// [`call`], sent from `source` (see `Request::with_source`).
+pub(crate) async fn call_from(
+    server: &AuthorizationServer,
+    endpoint: Endpoint,
+    auth: Auth<'_>,
+    params: &[(&str, &str)],
+    source: Option<Source<'_>>,
+) -> Response {
     let mut pairs: Vec<(&str, &str)> = params.to_vec();
     let mut header: Option<String> = None;
     match auth {
@@ -146,6 +157,10 @@ pub(crate) async fn call(
     }
     let body = form(&pairs);
     let req = form_request(body.as_bytes(), header.as_deref().map(str::as_bytes));
+    let req = match source {
+        Some(source) => req.with_source(source),
+        None => req,
+    };
     send(server, endpoint, &req).await
 }
 
