@@ -35,6 +35,7 @@ use portcullis::{
 };
 use serde_json::{Value, json};
 
+mod database_url;
 #[path = "../common/examples.rs"]
 mod examples;
 #[path = "../common/postgres.rs"]
@@ -1031,15 +1032,14 @@ async fn bad_input_is_one_line_on_stderr_and_a_nonzero_exit() {
     let r = db.run(&["consent", "revoke", "--user", "nobody", "--client", &id]);
     assert_fails(&r, 3);
 
-    // The database: exit 1, the password never shown.
+    // The database: exit 1, the password never shown (given the preferred
+    // way, in the environment; `database_url.rs` has it in argv).
     let r = run_raw(
-        &[
-            "--database",
+        &["client", "list"],
+        &[(
+            "PORTCULLIS_DATABASE_URL",
             "postgres://portcullis:hunter2@127.0.0.1:1/nothing",
-            "client",
-            "list",
-        ],
-        &[],
+        )],
     );
     let msg = assert_fails(&r, 1);
     assert!(
