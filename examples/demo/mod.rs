@@ -108,7 +108,9 @@ fn parse_args(program: &str) -> Result<Args, String> {
                     .map_err(|_| format!("--max-sessions: not a number: {v}"))?;
             }
             "--session-idle" => {
-                let v = it.next().ok_or("--session-idle needs a number of seconds")?;
+                let v = it
+                    .next()
+                    .ok_or("--session-idle needs a number of seconds")?;
                 args.session_idle = v
                     .parse()
                     .map_err(|_| format!("--session-idle: not a number: {v}"))?;
@@ -312,11 +314,7 @@ fn redact(url: &str) -> String {
 }
 
 /// Opens the store named by `--database`, or memory without it.
-async fn open_and_build(
-    seed: Seed,
-    args: &Args,
-    limiter: Arc<Limiter>,
-) -> Result<Demo, String> {
+async fn open_and_build(seed: Seed, args: &Args, limiter: Arc<Limiter>) -> Result<Demo, String> {
     let sessions = |secure| Sessions::new(args.max_sessions, args.session_idle, secure);
     match args.database.as_deref() {
         None => {

@@ -33,7 +33,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 
 use portcullis::{
-    AccessTokenFormat, AuthMethod, Client, ClientAdmin, ClientError, ClientId, ClaimsHook, Config,
+    AccessTokenFormat, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientError, ClientId, Config,
     GrantType, MemoryUsers, RandomSource, RedirectUri, ScopeSet, Secret, SecretHash, UserId,
 };
 use serde::Deserialize;
@@ -217,7 +217,10 @@ pub(crate) fn seed_client(
         notes.note("client_secret", format!("a {method} client has no secret"));
     }
     if c.jwks.is_some() && method != AuthMethod::PrivateKeyJwt {
-        notes.note("jwks", format!("a {method} client does not sign assertions"));
+        notes.note(
+            "jwks",
+            format!("a {method} client does not sign assertions"),
+        );
     }
     if let Some(name) = &c.client_name {
         b = b.client_name(name);
@@ -307,7 +310,12 @@ const SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
 ];
 
 impl ClaimsHook for SeedClaims {
-    fn claims(&self, _client: &Client, user: Option<&UserId>, scope: &ScopeSet) -> Map<String, Value> {
+    fn claims(
+        &self,
+        _client: &Client,
+        user: Option<&UserId>,
+        scope: &ScopeSet,
+    ) -> Map<String, Value> {
         let Some(claims) = user.and_then(|u| self.by_user.get(u.as_str())) else {
             return Map::new();
         };

@@ -34,12 +34,29 @@ pub(crate) struct Session {
 
 struct Entry {
     session: Session,
+    /// When it was last used, in seconds, for the idle timeout.
     last_seen: u64,
+    /// The order of last use, for eviction (many uses share a second).
+    used: u64,
+}
+
+#[derive(Default)]
+struct Map {
+    entries: HashMap<String, Entry>,
+    /// Counts uses.
+    ticks: u64,
+}
+
+impl Map {
+    fn tick(&mut self) -> u64 {
+        self.ticks += 1;
+        self.ticks
+    }
 }
 
 /// The session map, bounded in size and idle time.
 pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Entry>>,
+    map: Mutex<Map>,
     max: usize,
     idle: u64,
     secure: bool,
@@ -83,7 +100,7 @@ impl Sessions {
         }
     }
 
-    fn map(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn map(&self) -> MutexGuard<'_, Map> {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -98,12 +115,14 @@ impl Sessions {
         let sid = cookie_sid(cookie)?;
         let now = now();
         let mut map = self.map();
-        let entry = map.get_mut(sid)?;
+        let used = map.tick();
+        let entry = map.entries.get_mut(sid)?;
         if self.expired(entry, now) {
-            map.remove(sid);
+            map.entries.remove(sid);
             return None;
         }
         entry.last_seen = now;
+        entry.used = used;
         Some((sid.to_owned(), entry.session.clone()))
     }
 
@@ -112,28 +131,31 @@ impl Sessions {
     pub(crate) fn insert(&self, old: Option<&str>, sid: String, session: Session) {
         let now = now();
         let mut map = self.map();
+        let used = map.tick();
+        let entries = &mut map.entries;
         if let Some(old) = old {
-            map.remove(old);
+            entries.remove(old);
         }
-        if map.len() >= self.max {
-            map.retain(|_, e| !self.expired(e, now));
+        if entries.len() >= self.max {
+            entries.retain(|_, e| !self.expired(e, now));
         }
-        while map.len() >= self.max {
+        while entries.len() >= self.max {
             // Anonymous sessions first, then the least recently used.
-            let victim = map
+            let victim = entries
                 .iter()
-                .min_by_key(|(_, e)| (e.session.user.is_some(), e.last_seen))
+                .min_by_key(|(_, e)| (e.session.user.is_some(), e.used))
                 .map(|(k, _)| k.clone());
             match victim {
-                Some(k) => map.remove(&k),
+                Some(k) => entries.remove(&k),
                 None => break,
             };
         }
-        map.insert(
+        entries.insert(
             sid,
             Entry {
                 session,
                 last_seen: now,
+                used,
             },
         );
     }

@@ -1027,7 +1027,10 @@ pub fn seed_json(data: &[u8]) -> String {
     clients.retain(|c| !left_out.contains(&c.client_id));
     for id in &left_out {
         let entry = format!("client {id}");
-        assert!(ignored.iter().any(|n| n.entry == entry), "{id} left out silently");
+        assert!(
+            ignored.iter().any(|n| n.entry == entry),
+            "{id} left out silently"
+        );
     }
     let mut people: Vec<&seed::SeedUser> = Vec::new();
     for u in &parsed.users {

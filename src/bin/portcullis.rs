@@ -501,7 +501,8 @@ async fn run(cli: Cli) -> Result<Output, Failure> {
 /// Warns when the database password was given on the command line, where
 /// other local users can read it (`ps`, `/proc`) and shells keep it.
 fn warn_password_in_argv(cli: &Cli, matches: &clap::ArgMatches) {
-    let from_argv = matches.value_source("database") == Some(clap::parser::ValueSource::CommandLine);
+    let from_argv =
+        matches.value_source("database") == Some(clap::parser::ValueSource::CommandLine);
     if from_argv && cli.database.as_deref().is_some_and(db::has_password) {
         eprintln!(
             "warning: the database password in --database is visible to other local users \

@@ -30,7 +30,11 @@ fn a_password_in_argv_is_warned_about_and_never_printed() {
         assert_eq!(lines.len(), 2, "a warning, then the error: {:?}", r.stderr);
         assert!(lines[0].starts_with(WARNING), "{:?}", r.stderr);
         assert!(lines[0].contains("PORTCULLIS_DATABASE_URL"));
-        assert!(lines[1].starts_with("error: cannot open database"), "{:?}", r.stderr);
+        assert!(
+            lines[1].starts_with("error: cannot open database"),
+            "{:?}",
+            r.stderr
+        );
         assert!(!r.stderr.contains("hunter2"), "{:?}", r.stderr);
     }
 }
@@ -52,7 +56,10 @@ fn no_warning_from_the_environment_or_without_a_password() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.join("auth.db")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("auth.db"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let _ = std::fs::remove_dir_all(&dir);

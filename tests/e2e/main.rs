@@ -23,6 +23,8 @@
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;
+mod seed_v2;
+mod sessions;
 mod throttle;
 
 use harness::{Backend, CALLBACK, Framework, Server, Session};
