@@ -28,10 +28,8 @@ pub(crate) fn seed(base: &str) -> Value {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    use portcullis::Clock as _;
+    portcullis::SystemClock.now().as_secs()
 }
 
 /// An RFC 7523 client assertion of `pkjwt-client`, signed with its key.
