@@ -5,15 +5,20 @@
 //! bad seed is an `Err` with a message naming what is wrong (never a secret
 //! or a password).
 //!
-//! The format is the seed contract v2 (`docs/operator.md`, "The demo's seed
-//! file"): `{"issuer": "...", "clients": [{"client_id", "client_secret"
+//! The format is version 2 of the seed contract shared with outside test
+//! suites (`tests/fixtures/seed_v2.json` is a full example):
+//! `{"issuer": "...", "clients": [{"client_id", "client_secret"
 //! (absent for public and `private_key_jwt` clients), "client_name",
 //! "redirect_uris", "grant_types", "response_types", "scope",
 //! "token_endpoint_auth_method", "jwks" (inline, for `private_key_jwt`),
 //! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
 //! (seconds), "subject_type"}], "users": [{"username", "password",
 //! "claims"}]}`. A client id given twice is defined by its last entry, as is
-//! a username.
+//! a username. Without `token_endpoint_auth_method`, a client with a secret
+//! uses `client_secret_basic`, one with `jwks` `private_key_jwt`, and one
+//! with neither is public (`none`). A user's `claims` go into their JWT
+//! access tokens by scope ([`SeedClaims`]); their subject stays the
+//! username.
 //!
 //! What the server supports is honoured; a field, grant type or response
 //! type it does not support yet (`post_logout_redirect_uris`,
