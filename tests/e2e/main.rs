@@ -20,6 +20,7 @@
     clippy::indexing_slicing
 )]
 
+mod database_url;
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;
