@@ -160,10 +160,10 @@ impl Db {
         })
     }
 
+    /// Runs with the database in the environment, as an operator should
+    /// when the URL has a password.
     fn run(&self, args: &[&str]) -> Run {
-        let mut all = vec!["--database", &self.url];
-        all.extend_from_slice(args);
-        run_raw(&all, &[])
+        run_raw(args, &[("PORTCULLIS_DATABASE_URL", &self.url)])
     }
 
     /// Runs with `--format json`, expects success, parses stdout.
@@ -173,9 +173,9 @@ impl Db {
 }
 
 fn cli(url: &str, args: &[&str]) -> Value {
-    let mut all = vec!["--database", url, "--format", "json"];
+    let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let r = run_raw(&all, &[]);
+    let r = run_raw(&all, &[("PORTCULLIS_DATABASE_URL", url)]);
     assert_eq!(r.code, 0, "{args:?} failed: {}", r.stderr);
     serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", r.stdout))
