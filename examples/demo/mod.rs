@@ -7,32 +7,40 @@
 //! wiring of one framework.
 //!
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
-//! [--max-failures N] [--static-token-json]`. `--max-failures` (default 5)
+//! [--max-failures N] [--max-sessions N] [--session-idle SECONDS]
+//! [--static-token-json]`. `--max-failures` (default 5)
 //! is the brute-force limit: failed attempts allowed per client id or
 //! username from one source in each minute (see [`throttle`]).
+//! `--max-sessions` and `--session-idle` bound the browser sessions
+//! (`sessions.rs`).
 //! `--static-token-json` adds
 //! `POST /static/token`, a fixed JSON body the size of a token response, for
-//! the HTTP load benchmark (`benches/http_load.sh`).
+//! the HTTP load benchmark (`benches/http_load.sh`). A database URL is never
+//! printed with its password.
 //!
 //! The seed file's format, parsing and checks are in `seed.rs`, which the
-//! fuzz harness (`fuzz/src/lib.rs`, target `seed_json`) includes too.
+//! fuzz harness (`fuzz/src/lib.rs`, target `seed_json`) includes too; what
+//! a seed asks for that the demo does not support yet is logged, one line
+//! per field, and left out.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use portcullis::http::{Request, Response, Source};
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
     AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken, ClientAdmin,
     ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
-    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
+    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, generate_secret,
 };
 use seed::{Loaded, Seed, SeedClient, SeedUser};
+use sessions::{Session, Sessions, csrf_matches};
 
 #[path = "seed.rs"]
 mod seed;
+#[path = "sessions.rs"]
+mod sessions;
 
 /// PBKDF2 rounds for the demo's people-chosen secrets and passwords.
 const DEMO_ITERATIONS: u32 = 100_000;
@@ -52,6 +60,10 @@ pub(crate) struct Args {
     database: Option<String>,
     /// Failed attempts allowed per client id and per username per minute.
     max_failures: u32,
+    /// Browser sessions kept at most.
+    max_sessions: usize,
+    /// Seconds after which an unused browser session is forgotten.
+    session_idle: u64,
     /// Serve [`STATIC_TOKEN_PATH`].
     pub(crate) static_token_json: bool,
 }
@@ -64,6 +76,8 @@ fn parse_args(program: &str) -> Result<Args, String> {
         seed: None,
         database: None,
         max_failures: DEFAULT_MAX_FAILURES,
+        max_sessions: sessions::DEFAULT_MAX_SESSIONS,
+        session_idle: sessions::DEFAULT_IDLE_SECS,
         static_token_json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -83,12 +97,26 @@ fn parse_args(program: &str) -> Result<Args, String> {
                     .parse()
                     .map_err(|_| format!("--max-failures: not a number: {v}"))?;
             }
+            "--max-sessions" => {
+                let v = it.next().ok_or("--max-sessions needs a number")?;
+                args.max_sessions = v
+                    .parse()
+                    .map_err(|_| format!("--max-sessions: not a number: {v}"))?;
+            }
+            "--session-idle" => {
+                let v = it
+                    .next()
+                    .ok_or("--session-idle needs a number of seconds")?;
+                args.session_idle = v
+                    .parse()
+                    .map_err(|_| format!("--session-idle: not a number: {v}"))?;
+            }
             "--static-token-json" => args.static_token_json = true,
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL] [--max-failures N] \
-                     [--static-token-json]"
+                     [--max-sessions N] [--session-idle SECONDS] [--static-token-json]"
                 );
                 std::process::exit(0);
             }
@@ -124,9 +152,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
                 redirect_uris: if uris { vec![redirect.clone()] } else { vec![] },
                 grant_types: grants.iter().map(|g| g.to_string()).collect(),
                 scope: scope.into(),
-                token_endpoint_auth_method: None,
-                access_token_format: None,
-                access_token_lifetime: None,
+                ..SeedClient::default()
             }
         };
     let seed = Seed {
@@ -157,7 +183,10 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
         users: vec![SeedUser {
             username: "alice".into(),
             password: password.into_inner(),
+            claims: None,
+            other: Default::default(),
         }],
+        other: Default::default(),
     };
     Ok((seed, banner))
 }
@@ -181,19 +210,36 @@ fn throttle(max_failures: u32) -> MemoryThrottle {
     MemoryThrottle::new(limits)
 }
 
+/// `url` as it may be shown: any password (in the userinfo or a
+/// `password=` parameter) masked. A URL that does not parse is not shown.
+fn redact(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "(unparsable URL)".to_owned();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some_and(|q| q.contains("password")) {
+        parsed.set_query(Some("***"));
+    }
+    parsed.to_string()
+}
+
 /// Opens the store named by `--database`, or memory without it.
 async fn open_and_build(
     seed: Seed,
-    database: Option<&str>,
+    args: &Args,
     throttle: Arc<MemoryThrottle>,
 ) -> Result<Demo, String> {
-    match database {
+    let sessions = |secure| Sessions::new(args.max_sessions, args.session_idle, secure);
+    match args.database.as_deref() {
         None => {
             build(
                 seed,
                 Arc::new(MemoryStore::new()),
                 Arc::new(MemoryKeys::new()),
                 throttle,
+                sessions,
             )
             .await
         }
@@ -201,23 +247,24 @@ async fn open_and_build(
         Some(url) if url.starts_with("sqlite:") => {
             let store = portcullis::stores::SqliteStore::connect(url)
                 .await
-                .map_err(|e| format!("database {url}: {e}"))?;
+                .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store, throttle).await
+            build(seed, store.clone(), store, throttle, sessions).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
             let store = portcullis::stores::PostgresStore::connect(url)
                 .await
-                .map_err(|e| format!("database {url}: {e}"))?;
+                .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store, throttle).await
+            build(seed, store.clone(), store, throttle, sessions).await
         }
         Some(url) => Err(format!(
-            "unsupported database URL {url}: use sqlite://PATH or postgres://… \
-             (built with --features sqlite / --features postgres)"
+            "unsupported database URL {}: use sqlite://PATH or postgres://… \
+             (built with --features sqlite / --features postgres)",
+            redact(url)
         )),
     }
 }
@@ -227,6 +274,7 @@ async fn build<S>(
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
     throttle: Arc<MemoryThrottle>,
+    sessions: impl FnOnce(bool) -> Sessions,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -240,8 +288,16 @@ where
         config,
         clients,
         users,
+        claims,
+        ignored,
+        ..
     } = seed::load(&seed, iterations(), &SystemRandom::new())?;
+    for note in &ignored {
+        tracing::warn!(entry = %note.entry, field = %note.field, "ignored from the seed: {}", note.why);
+    }
     seed::save_clients(&*store, clients).await?;
+    // Behind a TLS-terminating proxy: the session cookie is https-only too.
+    let secure = config.issuer.starts_with("https://");
     let users = Arc::new(users);
     let verifier: Arc<dyn PasswordVerifier> = users.clone();
     let server = AuthorizationServer::builder(config)
@@ -249,6 +305,7 @@ where
         .key_provider(keys)
         .password_verifier(verifier)
         .throttle(throttle.clone())
+        .claims_hook(Arc::new(claims))
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens: make sure a key signs.
@@ -260,7 +317,7 @@ where
         server: Arc::new(server),
         users,
         throttle,
-        sessions: Mutex::default(),
+        sessions: sessions(secure),
     })
 }
 
@@ -322,7 +379,7 @@ pub(crate) async fn start(program: &str) -> Started {
             .unwrap_or_else(|e| fail(1, e)),
     };
     let throttle = Arc::new(throttle(args.max_failures));
-    let demo = open_and_build(seed, args.database.as_deref(), throttle)
+    let demo = open_and_build(seed, &args, throttle)
         .await
         .unwrap_or_else(|e| fail(2, e));
     Started {
@@ -359,19 +416,13 @@ pub(crate) fn log_request(method: &str, path: &str, status: u16) {
     tracing::info!(%method, %path, status, "request");
 }
 
-#[derive(Default)]
-struct Session {
-    user: Option<UserId>,
-    csrf: String,
-}
-
 /// The demo's state: the server, its users and the browser sessions.
 pub(crate) struct Demo {
     pub(crate) server: Arc<AuthorizationServer>,
     users: Arc<MemoryUsers>,
     /// Also guards the login form: it guesses the same passwords.
     throttle: Arc<MemoryThrottle>,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Sessions,
 }
 
 fn esc(s: &str) -> String {
@@ -380,15 +431,6 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-fn cookie_sid(cookie: Option<&[u8]>) -> Option<String> {
-    let cookies = std::str::from_utf8(cookie?).ok()?;
-    cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == "sid")
-        .map(|(_, v)| v.to_owned())
 }
 
 fn page(title: &str, body: &str) -> String {
@@ -464,10 +506,6 @@ fn text(status: u16, body: &str) -> Response {
         .with_header("Content-Type", "text/plain; charset=utf-8")
 }
 
-fn session_cookie(sid: &str) -> String {
-    format!("sid={sid}; Path=/; HttpOnly; SameSite=Lax")
-}
-
 /// The fields of a submitted form; `None` if one is missing or repeated.
 fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[String; N]> {
     let mut found: [Option<String>; N] = [const { None }; N];
@@ -493,29 +531,16 @@ impl Demo {
             .unwrap_or_default()
     }
 
-    /// The session for this `Cookie` header: (id, user, CSRF token,
-    /// `Set-Cookie` value if it was just created).
-    fn session(&self, cookie: Option<&[u8]>) -> (String, Option<UserId>, String, Option<String>) {
-        let mut sessions = self
-            .sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(sid) = cookie_sid(cookie) {
-            if let Some(s) = sessions.get(&sid) {
-                return (sid, s.user.clone(), s.csrf.clone(), None);
-            }
-        }
-        let sid = self.random_token();
-        let csrf = self.random_token();
-        sessions.insert(
-            sid.clone(),
-            Session {
-                user: None,
-                csrf: csrf.clone(),
-            },
-        );
-        let cookie = session_cookie(&sid);
-        (sid, None, csrf, Some(cookie))
+    /// A new anonymous session: its CSRF token and `Set-Cookie` value.
+    fn new_session(&self) -> (String, String) {
+        let (sid, csrf) = (self.random_token(), self.random_token());
+        let session = Session {
+            user: None,
+            csrf: csrf.clone(),
+        };
+        let cookie = self.sessions.cookie(&sid);
+        self.sessions.insert(None, sid, session);
+        (csrf, cookie)
     }
 
     /// What the browser sees for a step of the authorization: the login or
@@ -545,9 +570,20 @@ impl Demo {
 
     /// The authorization route (GET or POST `/authorize`): the core decides,
     /// the demo shows its login or consent page when asked to.
+    /// A browser without a session gets one only for a page with a form.
     pub(crate) async fn authorize(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
-        let (_, user, csrf, set_cookie) = self.session(cookie);
+        let session = self.sessions.find(cookie).map(|(_, s)| s);
+        let user = session.as_ref().and_then(|s| s.user.clone());
         let step = self.server.authorize(req, user.as_ref()).await;
+        let page = matches!(step, AuthorizeStep::Login(_) | AuthorizeStep::Consent(_));
+        let (csrf, set_cookie) = match session {
+            Some(s) => (s.csrf, None),
+            None if page => {
+                let (csrf, cookie) = self.new_session();
+                (csrf, Some(cookie))
+            }
+            None => (String::new(), None),
+        };
         let resp = self.show(step, &csrf).await;
         match set_cookie {
             Some(c) => resp.with_header("Set-Cookie", c),
@@ -570,8 +606,10 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let (sid, _, csrf, _) = self.session(cookie);
-        if csrf != form_csrf {
+        let Some((sid, Session { csrf, .. })) = self.sessions.find(cookie) else {
+            return text(403, "invalid CSRF token");
+        };
+        if !csrf_matches(&csrf, &form_csrf) {
             return text(403, "invalid CSRF token");
         }
         let attempt = Attempt::new(Some(Account::User(&username)), source);
@@ -593,24 +631,19 @@ impl Demo {
             return html(401, login_page(&resume, &csrf, true));
         };
         let (new_sid, new_csrf) = (self.random_token(), self.random_token());
-        {
-            let mut sessions = self
-                .sessions
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            sessions.remove(&sid);
-            sessions.insert(
-                new_sid.clone(),
-                Session {
-                    user: Some(user.clone()),
-                    csrf: new_csrf.clone(),
-                },
-            );
-        }
+        let set_cookie = self.sessions.cookie(&new_sid);
+        self.sessions.insert(
+            Some(&sid),
+            new_sid,
+            Session {
+                user: Some(user.clone()),
+                csrf: new_csrf.clone(),
+            },
+        );
         let step = self.server.resume(&resume, Some(&user)).await;
         self.show(step, &new_csrf)
             .await
-            .with_header("Set-Cookie", session_cookie(&new_sid))
+            .with_header("Set-Cookie", set_cookie)
     }
 
     /// `POST /consent`: checks the CSRF token, resumes the suspended
@@ -621,8 +654,10 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let (_, user, csrf, _) = self.session(cookie);
-        if csrf != form_csrf {
+        let Some((_, Session { user, csrf })) = self.sessions.find(cookie) else {
+            return text(403, "invalid CSRF token");
+        };
+        if !csrf_matches(&csrf, &form_csrf) {
             return text(403, "invalid CSRF token");
         }
         match self.server.resume(&resume, user.as_ref()).await {

@@ -5,21 +5,44 @@
 //! bad seed is an `Err` with a message naming what is wrong (never a secret
 //! or a password).
 //!
-//! The format: `{"issuer": "...", "clients": [{"client_id", "client_secret"
-//! (absent for public clients), "client_name", "redirect_uris",
-//! "grant_types", "response_types", "scope", "token_endpoint_auth_method",
+//! The format is version 2 of the seed contract shared with outside test
+//! suites (`tests/fixtures/seed_v2.json` is a full example):
+//! `{"issuer": "...", "clients": [{"client_id", "client_secret"
+//! (absent for public and `private_key_jwt` clients), "client_name",
+//! "redirect_uris", "grant_types", "response_types", "scope",
+//! "token_endpoint_auth_method", "jwks" (inline, for `private_key_jwt`),
 //! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
-//! (seconds)}], "users": [{"username", "password"}]}`. Unknown fields are
-//! ignored. A client id given twice is defined by its last entry, as is a
+//! (seconds), "subject_type"}], "users": [{"username", "password",
+//! "claims"}]}`. A client id given twice is defined by its last entry, as is
+//! a username. Without `token_endpoint_auth_method`, a client with a secret
+//! uses `client_secret_basic`, one with `jwks` `private_key_jwt`, and one
+//! with neither is public (`none`). A user's `claims` go into their JWT
+//! access tokens by scope ([`SeedClaims`]); their subject stays the
 //! username.
+//!
+//! What the server supports is honoured; a field, grant type or response
+//! type it does not support yet (`post_logout_redirect_uris`,
+//! `backchannel_logout_uri`, `dpop_bound_access_tokens`,
+//! `require_pushed_authorization_requests`, `subject_type: pairwise`,
+//! `id_token_signed_response_alg`, the device grant, `resources`,
+//! `registration`, any unknown field, ...) is ignored and reported as an
+//! [`Ignored`] note, one per field, which the demo logs: a seed written for
+//! a fuller server must still start this one. A client whose way of
+//! authenticating is not supported (`tls_client_auth`, `private_key_jwt`
+//! without inline keys the server can use) is left out, with a note. Only a
+//! malformed value (a bad client id, redirect URI or scope, a secret-based
+//! method without a secret) refuses the seed.
 
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 use std::num::NonZeroU32;
 
 use portcullis::{
-    AccessTokenFormat, AuthMethod, Client, ClientAdmin, ClientId, Config, GrantType, MemoryUsers,
-    RandomSource, RedirectUri, ScopeSet, Secret, SecretHash,
+    AccessTokenFormat, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientError, ClientId, Config,
+    GrantType, MemoryUsers, RandomSource, RedirectUri, ScopeSet, Secret, SecretHash, UserId,
 };
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// A parsed seed file.
 #[derive(Deserialize)]
@@ -29,10 +52,13 @@ pub(crate) struct Seed {
     pub(crate) clients: Vec<SeedClient>,
     #[serde(default)]
     pub(crate) users: Vec<SeedUser>,
+    /// `resources`, `registration` and any other field: not supported yet.
+    #[serde(flatten)]
+    pub(crate) other: BTreeMap<String, Value>,
 }
 
 /// One client of the seed file.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub(crate) struct SeedClient {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
@@ -44,13 +70,23 @@ pub(crate) struct SeedClient {
     pub(crate) redirect_uris: Vec<String>,
     #[serde(default)]
     pub(crate) grant_types: Vec<String>,
+    /// Only `code` is supported; the core checks `response_type` itself.
+    #[serde(default)]
+    pub(crate) response_types: Vec<String>,
     #[serde(default)]
     pub(crate) scope: String,
     pub(crate) token_endpoint_auth_method: Option<String>,
+    /// The client's public keys (`{"keys": [...]}`), for `private_key_jwt`.
+    pub(crate) jwks: Option<Value>,
     /// `opaque` (default) or `jwt`.
     pub(crate) access_token_format: Option<String>,
     /// Access token lifetime in seconds (the server's default otherwise).
     pub(crate) access_token_lifetime: Option<u64>,
+    /// `public` is what the server does; `pairwise` is not supported yet.
+    pub(crate) subject_type: Option<String>,
+    /// Every other field: not supported yet.
+    #[serde(flatten)]
+    pub(crate) other: BTreeMap<String, Value>,
 }
 
 /// One user of the seed file.
@@ -58,6 +94,54 @@ pub(crate) struct SeedClient {
 pub(crate) struct SeedUser {
     pub(crate) username: String,
     pub(crate) password: String,
+    /// OpenID Connect standard claims (Core 5.1), added by scope to the
+    /// user's JWT access tokens (see [`SeedClaims`]).
+    pub(crate) claims: Option<Map<String, Value>>,
+    /// Every other field: not supported yet.
+    #[serde(flatten)]
+    pub(crate) other: BTreeMap<String, Value>,
+}
+
+/// Something in the seed the server does not support yet, left out: one
+/// per field (or grant type, or response type). Names the entry and the
+/// field, never a value that could be a secret.
+pub(crate) struct Ignored {
+    /// `seed`, `client <id>` or `user <name>`.
+    pub(crate) entry: String,
+    /// The field, with the value when that is the unsupported part
+    /// (`grant_types urn:...:device_code`).
+    pub(crate) field: String,
+    /// What was done about it.
+    pub(crate) why: String,
+}
+
+impl fmt::Display for Ignored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ignored: {}", self.entry, self.field, self.why)
+    }
+}
+
+/// Collects the notes of one seed entry.
+struct Notes<'a> {
+    entry: String,
+    out: &'a mut Vec<Ignored>,
+}
+
+impl Notes<'_> {
+    fn note(&mut self, field: impl Into<String>, why: impl Into<String>) {
+        self.out.push(Ignored {
+            entry: self.entry.clone(),
+            field: field.into(),
+            why: why.into(),
+        });
+    }
+
+    /// One note per field the server does not know or support yet.
+    fn unsupported(&mut self, other: &BTreeMap<String, Value>) {
+        for field in other.keys() {
+            self.note(field.clone(), "not supported yet");
+        }
+    }
 }
 
 /// Parses a seed file's bytes (JSON).
@@ -65,24 +149,84 @@ pub(crate) fn parse(text: &[u8]) -> Result<Seed, String> {
     serde_json::from_slice(text).map_err(|e| format!("not a seed file: {e}"))
 }
 
-/// The client a seed entry describes. People-chosen secrets are hashed
+/// How a seeded client authenticates: its `token_endpoint_auth_method`, or
+/// when absent `client_secret_basic` with a secret, `private_key_jwt` with
+/// keys and `none` with neither. `None` for a method the server does not
+/// support.
+fn auth_method(c: &SeedClient) -> Option<AuthMethod> {
+    match &c.token_endpoint_auth_method {
+        Some(m) => AuthMethod::parse(m),
+        None if c.client_secret.is_some() => Some(AuthMethod::ClientSecretBasic),
+        None if c.jwks.is_some() => Some(AuthMethod::PrivateKeyJwt),
+        None => Some(AuthMethod::None),
+    }
+}
+
+/// The client a seed entry describes, or `None` when the server cannot
+/// authenticate it (noted in `ignored`). People-chosen secrets are hashed
 /// with `iterations` rounds of PBKDF2 (the demo's cost in the demo, one
 /// round when fuzzing).
 pub(crate) fn seed_client(
     c: &SeedClient,
     iterations: NonZeroU32,
     random: &dyn RandomSource,
-) -> Result<Client, String> {
+    ignored: &mut Vec<Ignored>,
+) -> Result<Option<Client>, String> {
     let id = ClientId::parse(&c.client_id).ok_or(format!("bad client_id {:?}", c.client_id))?;
-    let mut b = match &c.client_secret {
-        Some(secret) if c.generated => Client::confidential(id, SecretHash::sha256(secret)),
-        // Seed secrets are chosen by people: hash them slowly.
-        Some(secret) => Client::confidential(
-            id,
-            SecretHash::pbkdf2(secret, iterations, random).map_err(|e| e.to_string())?,
-        ),
-        None => Client::public(id),
+    let mut notes = Notes {
+        entry: format!("client {}", c.client_id),
+        out: ignored,
     };
+    let Some(method) = auth_method(c) else {
+        let m = c.token_endpoint_auth_method.as_deref().unwrap_or_default();
+        notes.note(
+            format!("token_endpoint_auth_method {m}"),
+            "not supported yet; the client is not registered",
+        );
+        return Ok(None);
+    };
+    let needs_secret = || format!("client {}: {method} needs a client_secret", c.client_id);
+    let mut b = match method {
+        AuthMethod::None => Client::public(id),
+        AuthMethod::PrivateKeyJwt => {
+            let Some(jwks) = &c.jwks else {
+                notes.note(
+                    "token_endpoint_auth_method private_key_jwt",
+                    "only inline jwks are supported; the client is not registered",
+                );
+                return Ok(None);
+            };
+            Client::private_key_jwt(id, jwks.to_string())
+        }
+        AuthMethod::ClientSecretJwt => {
+            let secret = c.client_secret.clone().ok_or_else(needs_secret)?;
+            Client::client_secret_jwt(id, Secret::new(secret))
+        }
+        // client_secret_basic, client_secret_post (and any later method).
+        _ => {
+            let secret = c.client_secret.as_deref().ok_or_else(needs_secret)?;
+            let hash = if c.generated {
+                SecretHash::sha256(secret)
+            } else {
+                // Seed secrets are chosen by people: hash them slowly.
+                SecretHash::pbkdf2(secret, iterations, random).map_err(|e| e.to_string())?
+            };
+            Client::confidential(id, hash).token_endpoint_auth_method(method)
+        }
+    };
+    let uses_secret = matches!(
+        method,
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost | AuthMethod::ClientSecretJwt
+    );
+    if c.client_secret.is_some() && !uses_secret {
+        notes.note("client_secret", format!("a {method} client has no secret"));
+    }
+    if c.jwks.is_some() && method != AuthMethod::PrivateKeyJwt {
+        notes.note(
+            "jwks",
+            format!("a {method} client does not sign assertions"),
+        );
+    }
     if let Some(name) = &c.client_name {
         b = b.client_name(name);
     }
@@ -90,9 +234,22 @@ pub(crate) fn seed_client(
         b = b.redirect_uri(RedirectUri::parse(uri).ok_or(format!("bad redirect URI {uri}"))?);
     }
     for g in &c.grant_types {
-        b = b.grant_type(GrantType::parse(g).ok_or(format!("unsupported grant type {g}"))?);
+        match GrantType::parse(g) {
+            Some(grant) => b = b.grant_type(grant),
+            None => notes.note(format!("grant_types {g}"), "grant type not supported yet"),
+        }
     }
-    b = b.scope(ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?);
+    for r in c.response_types.iter().filter(|r| *r != "code") {
+        notes.note(format!("response_types {r}"), "only code is supported");
+    }
+    let scope = ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?;
+    if scope.iter().any(|s| s.as_str() == "openid") {
+        notes.note(
+            "scope openid",
+            "granted as a plain scope: no ID tokens or userinfo yet",
+        );
+    }
+    b = b.scope(scope);
     if let Some(f) = &c.access_token_format {
         b = b.access_token_format(
             AccessTokenFormat::parse(f).ok_or(format!("unknown access token format {f}"))?,
@@ -101,21 +258,94 @@ pub(crate) fn seed_client(
     if let Some(secs) = c.access_token_lifetime {
         b = b.access_token_lifetime(std::time::Duration::from_secs(secs));
     }
-    if let Some(m) = &c.token_endpoint_auth_method {
-        b = b.token_endpoint_auth_method(
-            AuthMethod::parse(m).ok_or(format!("unsupported auth method {m}"))?,
+    if let Some(t) = c.subject_type.as_deref().filter(|t| *t != "public") {
+        notes.note(
+            format!("subject_type {t}"),
+            "only public subjects are supported",
         );
     }
-    b.build()
-        .map_err(|e| format!("client {}: {e}", c.client_id))
+    notes.unsupported(&c.other);
+    match b.build() {
+        Ok(client) => Ok(Some(client)),
+        // No key the server can check a signature with (a P-384 key, say).
+        Err(ClientError::InvalidJwks) => {
+            notes.note(
+                "jwks",
+                "no key the server supports (EC P-256, Ed25519, RSA); the client is not registered",
+            );
+            Ok(None)
+        }
+        Err(e) => Err(format!("client {}: {e}", c.client_id)),
+    }
+}
+
+/// The seeded users' claims (OpenID Connect Core 5.1), added to their JWT
+/// access tokens by scope (Core 5.4: `profile`, `email`, `address`,
+/// `phone`), unchanged: numbers stay numbers, `address` an object. The
+/// subject stays the username (the core owns `sub`).
+#[derive(Default)]
+pub(crate) struct SeedClaims {
+    by_user: HashMap<String, Map<String, Value>>,
+}
+
+/// The claims each scope value releases (OpenID Connect Core 5.4).
+const SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
+impl ClaimsHook for SeedClaims {
+    fn claims(
+        &self,
+        _client: &Client,
+        user: Option<&UserId>,
+        scope: &ScopeSet,
+    ) -> Map<String, Value> {
+        let Some(claims) = user.and_then(|u| self.by_user.get(u.as_str())) else {
+            return Map::new();
+        };
+        SCOPE_CLAIMS
+            .iter()
+            .filter(|(s, _)| scope.iter().any(|granted| granted.as_str() == *s))
+            .flat_map(|(_, names)| names.iter())
+            .filter_map(|name| Some(((*name).to_owned(), claims.get(*name)?.clone())))
+            .collect()
+    }
 }
 
 /// A checked seed: the server's configuration (the issuer, and the password
-/// grant if a client uses it), its clients and its users.
+/// grant if a client uses it), its clients, its users and their claims, and
+/// what was ignored.
 pub(crate) struct Loaded {
     pub(crate) config: Config,
     pub(crate) clients: Vec<Client>,
     pub(crate) users: MemoryUsers,
+    pub(crate) claims: SeedClaims,
+    pub(crate) ignored: Vec<Ignored>,
+    /// The ids of the clients left out (each also has a note in `ignored`,
+    /// which the demo logs; the fuzz harness checks them).
+    #[allow(dead_code)]
+    pub(crate) left_out: Vec<String>,
 }
 
 /// Checks every entry of `seed` and hashes its secrets and passwords with
@@ -126,29 +356,58 @@ pub(crate) fn load(
     iterations: NonZeroU32,
     random: &dyn RandomSource,
 ) -> Result<Loaded, String> {
+    let mut ignored = Vec::new();
+    Notes {
+        entry: "seed".into(),
+        out: &mut ignored,
+    }
+    .unsupported(&seed.other);
     let mut config = Config::new(seed.issuer.clone());
-    if seed
-        .clients
-        .iter()
-        .any(|c| c.grant_types.iter().any(|g| g == "password"))
-    {
+    let (mut clients, mut left_out) = (Vec::new(), Vec::new());
+    for c in &seed.clients {
+        // A later entry of a client id replaces an earlier one, even when
+        // the later one cannot be registered.
+        clients.retain(|k: &Client| k.client_id().as_str() != c.client_id);
+        left_out.retain(|k| *k != c.client_id);
+        match seed_client(c, iterations, random, &mut ignored)? {
+            Some(client) => clients.push(client),
+            None => left_out.push(c.client_id.clone()),
+        }
+    }
+    if clients.iter().any(|c| c.allows_grant(GrantType::Password)) {
         config.grant_types.push(GrantType::Password);
     }
-    let clients = seed
-        .clients
-        .iter()
-        .map(|c| seed_client(c, iterations, random))
-        .collect::<Result<Vec<_>, _>>()?;
     let users = MemoryUsers::new(iterations).map_err(|e| e.to_string())?;
+    let mut claims = SeedClaims::default();
     for u in &seed.users {
         users
             .insert(&u.username, &Secret::new(u.password.clone()))
             .map_err(|e| format!("user {:?}: {e}", u.username))?;
+        let mut notes = Notes {
+            entry: format!("user {}", u.username),
+            out: &mut ignored,
+        };
+        notes.unsupported(&u.other);
+        let given = u.claims.clone().unwrap_or_default();
+        if given
+            .get("sub")
+            .is_some_and(|sub| sub.as_str() != Some(&u.username))
+        {
+            notes.note(
+                "claims.sub",
+                "a subject other than the username is not supported yet",
+            );
+        }
+        // The last entry of a username defines it, claims included.
+        claims.by_user.insert(u.username.clone(), given);
     }
     Ok(Loaded {
         config,
         clients,
         users,
+        claims,
+        ignored,
+        left_out,
     })
 }
 

@@ -988,7 +988,14 @@ pub fn seed_json(data: &[u8]) -> String {
         mut config,
         clients,
         users,
+        claims,
+        ignored,
+        left_out,
     } = loaded;
+    // What is ignored is named, so the demo can log it.
+    for note in &ignored {
+        assert!(!note.entry.is_empty() && !note.field.is_empty() && !note.why.is_empty());
+    }
     config.signing_algorithm = Algorithm::EdDsa;
     let store = MemoryStore::new();
     block_on(seed::save_clients(&store, clients)).expect("the memory store never fails");
@@ -997,6 +1004,7 @@ pub fn seed_json(data: &[u8]) -> String {
         .store(Arc::new(store.clone()))
         .key_provider(Arc::new(block_on(signing_keys())))
         .password_verifier(users.clone())
+        .claims_hook(Arc::new(claims))
         .clock(Arc::new(FixedClock::new(UnixTime::from_secs(T0))))
         .random(Arc::new(DeterministicRandom::new(7)))
         .build();
@@ -1009,11 +1017,20 @@ pub fn seed_json(data: &[u8]) -> String {
         Some(parsed.issuer.as_str())
     );
 
-    // The last entry of each client id and of each username.
+    // The last entry of each client id and of each username; a client the
+    // server cannot authenticate is left out (and noted).
     let mut clients: Vec<&seed::SeedClient> = Vec::new();
     for c in &parsed.clients {
         clients.retain(|k| k.client_id != c.client_id);
         clients.push(c);
+    }
+    clients.retain(|c| !left_out.contains(&c.client_id));
+    for id in &left_out {
+        let entry = format!("client {id}");
+        assert!(
+            ignored.iter().any(|n| n.entry == entry),
+            "{id} left out silently"
+        );
     }
     let mut people: Vec<&seed::SeedUser> = Vec::new();
     for u in &parsed.users {

@@ -498,9 +498,29 @@ async fn run(cli: Cli) -> Result<Output, Failure> {
     }
 }
 
+/// Warns when the database password was given on the command line, where
+/// other local users can read it (`ps`, `/proc`) and shells keep it.
+fn warn_password_in_argv(cli: &Cli, matches: &clap::ArgMatches) {
+    let from_argv =
+        matches.value_source("database") == Some(clap::parser::ValueSource::CommandLine);
+    if from_argv && cli.database.as_deref().is_some_and(db::has_password) {
+        eprintln!(
+            "warning: the database password in --database is visible to other local users \
+             and kept in shell history; set PORTCULLIS_DATABASE_URL instead"
+        );
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((cli, matches)) => {
+            warn_password_in_argv(&cli, &matches);
+            cli
+        }
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {

@@ -35,6 +35,7 @@ use portcullis::{
 };
 use serde_json::{Value, json};
 
+mod database_url;
 #[path = "../common/examples.rs"]
 mod examples;
 #[path = "../common/postgres.rs"]
@@ -159,10 +160,10 @@ impl Db {
         })
     }
 
+    /// Runs with the database in the environment, as an operator should
+    /// when the URL has a password.
     fn run(&self, args: &[&str]) -> Run {
-        let mut all = vec!["--database", &self.url];
-        all.extend_from_slice(args);
-        run_raw(&all, &[])
+        run_raw(args, &[("PORTCULLIS_DATABASE_URL", &self.url)])
     }
 
     /// Runs with `--format json`, expects success, parses stdout.
@@ -172,9 +173,9 @@ impl Db {
 }
 
 fn cli(url: &str, args: &[&str]) -> Value {
-    let mut all = vec!["--database", url, "--format", "json"];
+    let mut all = vec!["--format", "json"];
     all.extend_from_slice(args);
-    let r = run_raw(&all, &[]);
+    let r = run_raw(&all, &[("PORTCULLIS_DATABASE_URL", url)]);
     assert_eq!(r.code, 0, "{args:?} failed: {}", r.stderr);
     serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", r.stdout))
@@ -1031,15 +1032,14 @@ async fn bad_input_is_one_line_on_stderr_and_a_nonzero_exit() {
     let r = db.run(&["consent", "revoke", "--user", "nobody", "--client", &id]);
     assert_fails(&r, 3);
 
-    // The database: exit 1, the password never shown.
+    // The database: exit 1, the password never shown (given the preferred
+    // way, in the environment; `database_url.rs` has it in argv).
     let r = run_raw(
-        &[
-            "--database",
+        &["client", "list"],
+        &[(
+            "PORTCULLIS_DATABASE_URL",
             "postgres://portcullis:hunter2@127.0.0.1:1/nothing",
-            "client",
-            "list",
-        ],
-        &[],
+        )],
     );
     let msg = assert_fails(&r, 1);
     assert!(

@@ -134,6 +134,35 @@ impl Server {
             ],
             "users": [{"username": "alice", "password": ALICE_PASSWORD}]
         });
+        let args = database.map(|d| vec!["--database", d]).unwrap_or_default();
+        Self::spawn(framework, port, &seed, &args).await
+    }
+
+    /// Starts the example on a free port with the seed `seed(base)` makes
+    /// for the server's base URL, and these further arguments.
+    pub(crate) async fn start_seeded(
+        framework: Framework,
+        seed: impl FnOnce(&str) -> serde_json::Value,
+        args: &[&str],
+    ) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let seed = seed(&format!("http://127.0.0.1:{port}"));
+        Self::spawn(framework, port, &seed, args).await
+    }
+
+    /// Writes the seed file and starts the example with it on `port`;
+    /// returns once it says it is listening.
+    async fn spawn(
+        framework: Framework,
+        port: u16,
+        seed: &serde_json::Value,
+        args: &[&str],
+    ) -> Self {
+        let base = format!("http://127.0.0.1:{port}");
         let path = std::env::temp_dir().join(format!(
             "portcullis-seed-{port}-{}.json",
             std::process::id()
@@ -144,7 +173,7 @@ impl Server {
         let mut child = Command::new(example_binary(framework))
             .args(["--addr", &format!("127.0.0.1:{port}"), "--seed"])
             .arg(&path)
-            .args(database.map(|d| vec!["--database", d]).unwrap_or_default())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .env("RUST_LOG", "debug")

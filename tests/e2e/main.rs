@@ -20,9 +20,12 @@
     clippy::indexing_slicing
 )]
 
+mod database_url;
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;
+mod seed_v2;
+mod sessions;
 mod throttle;
 
 use harness::{Backend, CALLBACK, Framework, Server, Session};

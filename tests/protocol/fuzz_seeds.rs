@@ -68,7 +68,7 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 34] = [
+const EXPECTED: [(&str, &str, &str); 36] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -101,6 +101,12 @@ const EXPECTED: [(&str, &str, &str); 34] = [
     // every seeded secret and password works.
     ("seed_json", "e2e_harness", "ok 6 1 200 200 200 200"),
     ("seed_json", "demo", "ok 3 1 200"),
+    // Contract v2 (issue 15 finding 8): every client registered, what is
+    // not supported yet ignored, the people-chosen secret working.
+    ("seed_json", "contract_v2", "ok 7 2 200 200 200"),
+    // An authentication method not supported: the client left out, the
+    // seed accepted.
+    ("seed_json", "bad_auth_method", "ok 0 0"),
     ("seed_json", "escaped_credentials", "ok 1 1 200 200"),
     ("seed_json", "duplicate_entries", "ok 1 1 200 200"),
     ("seed_json", "huge_lifetime", "ok 2 0 200 200"),

@@ -19,6 +19,8 @@ mod migrations;
 #[cfg(feature = "postgres")]
 #[path = "../common/postgres.rs"]
 mod postgres;
+#[cfg(all(feature = "sqlite", unix))]
+mod sqlite_file;
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 mod memory {

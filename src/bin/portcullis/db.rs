@@ -70,6 +70,13 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// Whether `url` carries a password (in its userinfo or a `password=`
+/// parameter).
+pub(crate) fn has_password(url: &str) -> bool {
+    url::Url::parse(url)
+        .is_ok_and(|u| u.password().is_some() || u.query_pairs().any(|(k, _)| k == "password"))
+}
+
 impl Db {
     /// Connects to `url` (`sqlite:` or `postgres:`/`postgresql:`). Without
     /// `create`, a missing SQLite file is an error rather than created.

@@ -53,13 +53,44 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://path`),
     /// in WAL mode with foreign keys on and a busy timeout, so concurrent
     /// writers wait instead of failing.
+    ///
+    /// A database file this creates is readable and writable by its owner
+    /// only (mode 0600 on Unix, whatever the process umask): it holds
+    /// signing keys, secret hashes and token hashes. SQLite gives its `-wal`
+    /// and `-shm` files the database file's mode. An existing file keeps
+    /// its mode.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        if on_disk_read_write(url) {
+            create_private(options.get_filename())?;
+        }
+        let options = options
             .create_if_missing(true)
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().connect_with(options).await?;
         Ok(Self::from_pool(pool))
+    }
+}
+
+/// Whether `url` names a database file opened for writing (not an
+/// in-memory database, not `mode=ro`).
+fn on_disk_read_write(url: &str) -> bool {
+    !(url.contains(":memory:") || url.contains("mode=memory") || url.contains("mode=ro"))
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist, so SQLite
+/// never creates it with the umask's (usually world-readable) mode.
+fn create_private(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        // Already there (perhaps created a moment ago by another process).
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::new(e)),
     }
 }
