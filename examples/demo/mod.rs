@@ -10,8 +10,10 @@
 //! [--max-failures N] [--static-token-json]`. `--max-failures` (default 5)
 //! is the brute-force limit: failed attempts allowed per client id and per
 //! username in each minute (see [`Limiter`]). `--static-token-json` adds
-//! `POST /static/token`, a fixed JSON body the size of a token response, for
-//! the HTTP load benchmark (`benches/http_load.sh`).
+//! `POST /static/token`, a fixed JSON body the size of a token response, and
+//! (without `--seed`) the client `demo-person`, whose secret is hashed as a
+//! people-chosen one (PBKDF2), for the HTTP load benchmark
+//! (`benches/http_load.sh`).
 //!
 //! The seed file's format, parsing and checks are in `seed.rs`, which the
 //! fuzz harness (`fuzz/src/lib.rs`, target `seed_json`) includes too.
@@ -162,6 +164,34 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             password: password.into_inner(),
         }],
     };
+    Ok((seed, banner))
+}
+
+/// For the HTTP benchmark (`--static-token-json` without `--seed`): adds
+/// `demo-person`, a `client_credentials` client like `demo-service` whose
+/// secret is hashed as people-chosen secrets are (PBKDF2, the demo's
+/// rounds) rather than with one SHA-256, so the benchmark can compare the
+/// two in one run. The secret itself is random, and printed once.
+fn with_person_client(
+    mut seed: Seed,
+    banner: String,
+    random: &dyn RandomSource,
+) -> Result<(Seed, String), String> {
+    let (secret, _) = generate_secret(random).map_err(|e| e.to_string())?;
+    // Through serde, as a seed file's entry: `generated` stays false.
+    let client: SeedClient = serde_json::from_value(serde_json::json!({
+        "client_id": "demo-person",
+        "client_secret": secret.expose_secret(),
+        "client_name": "Demo demo-person",
+        "grant_types": ["client_credentials"],
+        "scope": "read",
+    }))
+    .map_err(|e| e.to_string())?;
+    seed.clients.push(client);
+    let banner = format!(
+        "{banner}\nbenchmark client:\n  demo-person   confidential  secret {}  (hashed as people-chosen: PBKDF2)  grants client_credentials  scope \"read\"",
+        secret.expose_secret()
+    );
     Ok((seed, banner))
 }
 
@@ -324,10 +354,12 @@ where
         + ReplayCache,
 {
     let Loaded {
-        config,
+        mut config,
         clients,
         users,
     } = seed::load(&seed, iterations(), &SystemRandom::new())?;
+    // An unknown client costs what one with a people-chosen secret does.
+    config.unknown_client_iterations = iterations();
     seed::save_clients(&*store, clients).await?;
     let users = Arc::new(users);
     let verifier: Arc<dyn PasswordVerifier> = users.clone();
@@ -335,6 +367,8 @@ where
         .store(store)
         .key_provider(keys)
         .password_verifier(verifier)
+        // One pool, one bound, for passwords and client secrets (RB-06).
+        .hash_pool(users.hash_pool().clone())
         .throttle(limiter.clone())
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
@@ -407,6 +441,11 @@ pub(crate) async fn start(program: &str) -> Started {
         }
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())
             .unwrap_or_else(|e| fail(1, e)),
+    };
+    let (seed, banner) = if args.static_token_json && args.seed.is_none() {
+        with_person_client(seed, banner, &SystemRandom::new()).unwrap_or_else(|e| fail(1, e))
+    } else {
+        (seed, banner)
     };
     let limiter = Arc::new(Limiter::new(args.max_failures));
     let demo = open_and_build(seed, args.database.as_deref(), limiter)
@@ -657,18 +696,26 @@ impl Demo {
             return text(403, "invalid CSRF token");
         }
         let key = format!("user:{username}");
+        // `MemoryUsers` checks the password on the server's hash pool, off
+        // this runtime's threads (RB-06).
         let verified = if self.limiter.allows(&key) {
             self.users.verify(&username, &Secret::new(password)).await
         } else {
             // Throttled: the same answer as a wrong password, nothing checked.
             Ok(None)
         };
-        if !matches!(verified, Ok(Some(_))) {
-            self.limiter.failed(key);
-        }
-        let Ok(Some(user)) = verified else {
-            // The resume token was not used: the same form can try again.
-            return html(401, login_page(&resume, &csrf, true));
+        let user = match verified {
+            Ok(Some(user)) => user,
+            // Too busy to check: nothing was judged, so no failure counts.
+            Err(e) if e.is_busy() => {
+                return html(503, page("Busy", "<p>Please try again in a moment.</p>"))
+                    .with_header("Retry-After", "1");
+            }
+            Ok(None) | Err(_) => {
+                self.limiter.failed(key);
+                // The resume token was not used: the same form can try again.
+                return html(401, login_page(&resume, &csrf, true));
+            }
         };
         let (new_sid, new_csrf) = (self.random_token(), self.random_token());
         {
