@@ -75,18 +75,26 @@ pub struct HashPoolStats {
     pub started: usize,
     /// Jobs waiting for a thread now.
     pub queued: usize,
-    /// Jobs run to completion (or to a panic).
+    /// Jobs a thread has taken and finished: run to completion or to a
+    /// panic, or skipped because their future was dropped.
     pub completed: u64,
     /// Jobs refused because the queue was full.
     pub refused: u64,
 }
 
-type Task = Box<dyn FnOnce() + Send + 'static>;
+/// A queued job: runs the hash and returns what hands its result over.
+/// The worker counts itself free between the two, so the awaiting task
+/// never sees its result before the pool sees the thread free again.
+type Task = Box<dyn FnOnce() -> Deliver + Send + 'static>;
+type Deliver = Box<dyn FnOnce() + Send + 'static>;
 
 struct State {
     queue: VecDeque<Task>,
     started: usize,
+    /// Threads waiting for a job.
     idle: usize,
+    /// Threads running a job.
+    busy: usize,
     closed: bool,
 }
 
@@ -154,6 +162,7 @@ impl HashPool {
                     queue: VecDeque::new(),
                     started: 0,
                     idle: 0,
+                    busy: 0,
                     closed: false,
                 }),
                 work: Condvar::new(),
@@ -183,13 +192,16 @@ impl HashPool {
         let sender = Sender(slot.clone());
         let task: Task = Box::new(move || {
             if sender.abandoned() {
-                return;
+                return Box::new(move || drop(sender));
             }
             // A panicking job loses its result (the sender's drop reports
             // `Failed`) but not the thread.
-            if let Ok(value) = std::panic::catch_unwind(AssertUnwindSafe(job)) {
-                sender.send(Ok(value));
-            }
+            let result = std::panic::catch_unwind(AssertUnwindSafe(job));
+            Box::new(move || {
+                if let Ok(value) = result {
+                    sender.send(Ok(value));
+                }
+            })
         });
         if let Err(e) = self.submit(task) {
             // The refused task (and its sender) is gone: this result stands.
@@ -201,9 +213,9 @@ impl HashPool {
 
     fn submit(&self, task: Task) -> Result<(), HashPoolError> {
         let mut state = self.shared.state();
-        // Jobs not yet taken may fill the idle threads, the threads not
-        // started yet, and the queue.
-        let takers = state.idle + self.threads.saturating_sub(state.started);
+        // Jobs not yet taken may fill the threads not running a job (idle
+        // or not started yet), and the queue.
+        let takers = self.threads.saturating_sub(state.busy);
         if state.queue.len() >= self.queue.saturating_add(takers) {
             drop(state);
             self.shared.refused.fetch_add(1, Ordering::Relaxed);
@@ -270,9 +282,12 @@ fn worker(shared: &Shared) {
     let mut state = shared.state();
     loop {
         if let Some(task) = state.queue.pop_front() {
+            state.busy += 1;
             drop(state);
-            task();
+            let deliver = task();
             shared.completed.fetch_add(1, Ordering::Relaxed);
+            shared.state().busy -= 1;
+            deliver();
             state = shared.state();
         } else if state.closed {
             state.started -= 1;

@@ -227,8 +227,8 @@ mod tests {
         assert!(cache.verify(&pool, "b", &stored, "pw").await.unwrap());
         assert_eq!(pool.stats().completed, 4);
         // A changed stored hash of the same secret misses.
-        let rehashed = SecretHash::pbkdf2("pw", NonZeroU32::MIN, &DeterministicRandom::new(9))
-            .unwrap();
+        let rehashed =
+            SecretHash::pbkdf2("pw", NonZeroU32::MIN, &DeterministicRandom::new(9)).unwrap();
         assert_ne!(rehashed, stored);
         assert!(cache.verify(&pool, "a", &rehashed, "pw").await.unwrap());
         assert_eq!((pool.stats().completed, cache.hits()), (5, 1));
@@ -241,7 +241,12 @@ mod tests {
         let pool = HashPool::new(HashPoolConfig::default());
         let cache = VerifiedSecrets::new(16, &DeterministicRandom::new(2)).unwrap();
         let stored = SecretHash::sha256("generated");
-        assert!(cache.verify(&pool, "a", &stored, "generated").await.unwrap());
+        assert!(
+            cache
+                .verify(&pool, "a", &stored, "generated")
+                .await
+                .unwrap()
+        );
         assert!(!cache.verify(&pool, "a", &stored, "x").await.unwrap());
         assert_eq!((pool.stats().completed, pool.stats().started), (0, 0));
         assert!(cache.is_empty());
