@@ -178,7 +178,7 @@ impl HashPool {
     /// resolves to its result. Fails at once with [`HashPoolError::Busy`]
     /// when the queue is full. A job whose future is dropped before a
     /// thread takes it is skipped.
-    pub fn run<T, F>(&self, job: F) -> Job<T>
+    pub fn run<T, F>(&self, job: F) -> HashJob<T>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -208,7 +208,7 @@ impl HashPool {
             let mut s = lock(&slot);
             s.result = Some(Err(e));
         }
-        Job { slot }
+        HashJob { slot }
     }
 
     fn submit(&self, task: Task) -> Result<(), HashPoolError> {
@@ -349,17 +349,17 @@ impl<T> Drop for Sender<T> {
 
 /// The result of a job on a [`HashPool`], to await.
 #[must_use = "a job is skipped if its future is dropped before it starts"]
-pub struct Job<T> {
+pub struct HashJob<T> {
     slot: Arc<Mutex<Slot<T>>>,
 }
 
-impl<T> fmt::Debug for Job<T> {
+impl<T> fmt::Debug for HashJob<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Job")
+        f.write_str("HashJob")
     }
 }
 
-impl<T> Future for Job<T> {
+impl<T> Future for HashJob<T> {
     type Output = Result<T, HashPoolError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -377,7 +377,7 @@ impl<T> Future for Job<T> {
     }
 }
 
-impl<T> Drop for Job<T> {
+impl<T> Drop for HashJob<T> {
     fn drop(&mut self) {
         let mut s = lock(&self.slot);
         s.abandoned = true;

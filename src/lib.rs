@@ -125,7 +125,7 @@ pub use error::{
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;
-pub use hash_pool::{HashPool, HashPoolConfig, HashPoolError, HashPoolStats, Job};
+pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};

@@ -55,7 +55,7 @@ impl Gate {
     }
 
     /// Occupies every thread of `pool` until the gate opens.
-    async fn occupy(self: &Arc<Self>, pool: &HashPool) -> Vec<portcullis::Job<()>> {
+    async fn occupy(self: &Arc<Self>, pool: &HashPool) -> Vec<portcullis::HashJob<()>> {
         let jobs: Vec<_> = (0..pool.threads())
             .map(|_| {
                 let gate = self.clone();
