@@ -15,6 +15,13 @@
 # credentials of the demo's `demo-service` client, whose generated secret is
 # stored as one SHA-256) through the same adapter; the difference between
 # the two rates is the work of portcullis's core and store.
+#
+# The token endpoint is then driven a second time, in the same run and
+# against the same server, with the credentials of `demo-person`, whose
+# secret is stored as a people-chosen one (PBKDF2, the demo's 100 000
+# rounds): the slow hash runs on the server's hash pool once, and later
+# requests find the secret in the cache of verified secrets (RB-06). The
+# target is a people-chosen rate of at least 80 % of the generated one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +40,16 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --quiet --features axum,actix-web,hyper \
-  --example server --example actix --example hyper
+# Build only the hosts this run drives.
+features=""
+examples=""
+for host in $HOSTS; do
+  case $host in server) f=axum ;; actix) f=actix-web ;; *) f=$host ;; esac
+  features="$features${features:+,}$f"
+  examples="$examples --example $host"
+done
+# shellcheck disable=SC2086 # one word per example
+cargo build --release --quiet --features "$features" $examples
 
 # wrk reports latencies as 123.45us / 1.23ms / 1.02s: print milliseconds.
 to_ms() {
@@ -66,16 +81,26 @@ for host in $HOSTS; do
   pid=$!
   for _ in $(seq 1 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done
   grep -q '^listening on ' "$log" || { echo "$host did not start" >&2; cat "$OUT/$host.err" >&2; exit 1; }
-  secret=$(awk '$1 == "demo-service" { print $4 }' "$log")
-  basic=$(printf 'demo-service:%s' "$secret" | base64 -w0)
-  script="$OUT/client_credentials.lua"
-  cat >"$script" <<EOF
+  # route:client: the static route, the token endpoint with a generated
+  # secret, the token endpoint with a people-chosen secret.
+  for run in static/token:demo-service token:demo-service token:demo-person; do
+    route=${run%%:*}
+    client=${run#*:}
+    secret=$(awk -v c="$client" '$1 == c { print $4 }' "$log")
+    [ -n "$secret" ] || { echo "$name: no secret for $client in the banner" >&2; exit 1; }
+    basic=$(printf '%s:%s' "$client" "$secret" | base64 -w0)
+    script="$OUT/client_credentials-$client.lua"
+    cat >"$script" <<EOF
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials&scope=read"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic $basic"
 EOF
-  for route in static/token token; do
+    case "$route:$client" in
+      *:demo-person) label="POST /$route (people-chosen secret)" ;;
+      token:*) label="POST /$route (generated secret)" ;;
+      *) label="POST /$route" ;;
+    esac
     url="http://127.0.0.1:$port/$route"
     # One request first: it must succeed, and its body size is recorded.
     size=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' -X POST \
@@ -83,7 +108,7 @@ EOF
       --data 'grant_type=client_credentials&scope=read' "$url")
     [ "${size%% *}" = 200 ] || { echo "$name $route: HTTP ${size%% *}" >&2; exit 1; }
     taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$script" "$url" >/dev/null
-    result="$OUT/$host-${route//\//-}.txt"
+    result="$OUT/$host-${route//\//-}-$client.txt"
     cpu0=$(cpu_ticks "$pid")
     taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" >"$result"
     cpu1=$(cpu_ticks "$pid")
@@ -95,7 +120,7 @@ EOF
     # The server's CPU time in the run: busy share of its core, and per request.
     cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v n="$requests" -v s="$seconds" \
       'BEGIN { printf "%.0f%% | %.1f", 100 * t / hz / s, 1e6 * t / hz / n }')
-    echo "| $name | POST /$route | $rps | $p99 | $cpu | ${non2xx:-0} | ${size#* } |" >>"$summary"
+    echo "| $name | $label | $rps | $p99 | $cpu | ${non2xx:-0} | ${size#* } |" >>"$summary"
   done
   cleanup
   pid=""
@@ -106,8 +131,12 @@ echo "CPU: $(lscpu | sed -n 's/^Model name: *//p')"
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency; server on CPU $SERVER_CPUS, wrk on CPU $WRK_CPUS"
 echo
 cat "$summary"
-# The target: the token endpoint reaches at least half the static rate.
+# The targets: the token endpoint reaches at least half the static rate
+# (generated secret), and with a people-chosen secret at least 80 % of the
+# rate with a generated one (RB-06).
 awk -F'|' 'NR > 2 {
     gsub(/ /, "", $2);
-    if ($3 ~ /static/) s[$2] = $4 + 0; else t[$2] = $4 + 0 }
-  END { for (h in t) printf "%s: token/static = %.2f %s\n", h, t[h] / s[h], (t[h] * 2 >= s[h] ? "(target met)" : "(below the 0.5 target)") }' "$summary"
+    if ($3 ~ /static/) s[$2] = $4 + 0; else if ($3 ~ /people-chosen/) p[$2] = $4 + 0; else t[$2] = $4 + 0 }
+  END { for (h in t) {
+      printf "%s: token/static = %.2f %s\n", h, t[h] / s[h], (t[h] * 2 >= s[h] ? "(target met)" : "(below the 0.5 target)");
+      printf "%s: people-chosen/generated = %.2f (%d / %d requests/s) %s\n", h, p[h] / t[h], p[h], t[h], (p[h] >= 0.8 * t[h] ? "(target met)" : "(below the 0.8 target)") } }' "$summary"

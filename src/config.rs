@@ -1,10 +1,13 @@
 //! `Config`: issuer, endpoint paths, lifetimes, enabled grants, PKCE policy,
 //! body limit. `Config::new` is secure by default (OAuth 2.1, RFC 9700).
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use crate::client::PBKDF2_DEFAULT_ITERATIONS;
 use crate::error::ConfigError;
 use crate::grant_type::GrantType;
+use crate::hash_pool::HashPoolConfig;
 use crate::keys::Algorithm;
 use crate::scope::ScopeSet;
 
@@ -147,6 +150,23 @@ pub struct Config {
     /// server is accepted here. Turn it on only while legacy clients that
     /// send the older forms are moved over.
     pub dangerous_allow_legacy_assertion_audience: bool,
+    /// The threads and queue of the server's [`HashPool`](crate::HashPool),
+    /// where slow hashes run (RB-06): by default as many threads as the
+    /// machine's available parallelism, and 64 waiting jobs, beyond which a
+    /// request that needs a slow hash is answered `temporarily_unavailable`
+    /// (503). Ignored when the builder is given a pool.
+    pub hash_pool: HashPoolConfig,
+    /// How many people-chosen (PBKDF2) client secrets that verified
+    /// recently are remembered, so that the next request with the same
+    /// secret costs one HMAC instead of a PBKDF2 (default 1024; 0 remembers
+    /// none). See [`VerifiedSecrets`](crate::VerifiedSecrets).
+    pub verified_secret_cache: usize,
+    /// The PBKDF2 rounds spent on a secret presented for a client id no
+    /// client has (default [`PBKDF2_DEFAULT_ITERATIONS`]), so that an
+    /// unknown client costs what a client with a people-chosen secret does
+    /// (CA-06, RB-06). Set it to the rounds your people-chosen secrets are
+    /// hashed with.
+    pub unknown_client_iterations: NonZeroU32,
 }
 
 impl Config {
@@ -177,6 +197,9 @@ impl Config {
             jwt_revocation_check: true,
             jwt_client_authentication: true,
             dangerous_allow_legacy_assertion_audience: false,
+            hash_pool: HashPoolConfig::default(),
+            verified_secret_cache: 1024,
+            unknown_client_iterations: PBKDF2_DEFAULT_ITERATIONS,
         }
     }
 
@@ -279,6 +302,10 @@ struct ConfigFile {
     jwt_revocation_check: Option<bool>,
     jwt_client_authentication: Option<bool>,
     dangerous_allow_legacy_assertion_audience: Option<bool>,
+    #[serde(default)]
+    hash_pool: HashPoolConfig,
+    verified_secret_cache: Option<usize>,
+    unknown_client_iterations: Option<NonZeroU32>,
 }
 
 #[cfg(feature = "serde")]
@@ -317,6 +344,11 @@ impl TryFrom<ConfigFile> for Config {
             dangerous_allow_legacy_assertion_audience: f
                 .dangerous_allow_legacy_assertion_audience
                 .unwrap_or(d.dangerous_allow_legacy_assertion_audience),
+            hash_pool: f.hash_pool,
+            verified_secret_cache: f.verified_secret_cache.unwrap_or(d.verified_secret_cache),
+            unknown_client_iterations: f
+                .unknown_client_iterations
+                .unwrap_or(d.unknown_client_iterations),
             issuer: d.issuer,
         };
         c.validate()?;

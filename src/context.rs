@@ -6,11 +6,12 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::client::ClientId;
+use crate::client::{ClientId, VerifiedSecrets};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, StoreError};
 use crate::events::{Event, EventSink};
+use crate::hash_pool::HashPool;
 use crate::keys::{KeyProvider, KeyRing};
 use crate::random::RandomSource;
 use crate::stores::{
@@ -38,6 +39,10 @@ pub(crate) struct Context {
     pub(crate) events: Option<Arc<dyn EventSink>>,
     /// The parsed signing keys, reloaded every `Config::key_cache_ttl`.
     pub(crate) key_ring: KeyCache,
+    /// Where slow hashes run (RB-06).
+    pub(crate) hash_pool: Arc<HashPool>,
+    /// Recently verified people-chosen client secrets (RB-06).
+    pub(crate) verified: VerifiedSecrets,
 }
 
 /// The cache of parsed signing keys (empty until first used).

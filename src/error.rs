@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::hash_pool::HashPoolError;
+
 /// An error code as sent on the wire.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -259,6 +261,9 @@ pub enum InternalFault {
     /// A framework adapter was not given the server it needs (a wiring
     /// fault of the host).
     NotWired,
+    /// A slow hash was lost on the `HashPool` (it panicked, or no thread
+    /// could be started).
+    HashPool,
 }
 
 impl fmt::Display for InternalFault {
@@ -269,6 +274,7 @@ impl fmt::Display for InternalFault {
             Self::NoRequestStore => "no authorization request store configured",
             Self::InvalidResponse => "a response status or header is not valid HTTP",
             Self::NotWired => "the framework adapter is not wired to a server",
+            Self::HashPool => "a slow hash could not be run",
         })
     }
 }
@@ -321,6 +327,9 @@ pub enum Cause {
     Internal(InternalFault),
     /// A bearer token was refused at a resource.
     Bearer(BearerFault),
+    /// The server is too busy to check a credential now: the queue of its
+    /// `HashPool` is full (RB-06).
+    Overloaded,
 }
 
 impl Cause {
@@ -345,6 +354,7 @@ impl Cause {
             Self::Bearer(BearerFault::Invalid) => ErrorCode::InvalidToken,
             Self::Bearer(BearerFault::InsufficientScope) => ErrorCode::InsufficientScope,
             Self::Bearer(BearerFault::Missing) => return None,
+            Self::Overloaded => ErrorCode::TemporarilyUnavailable,
         })
     }
 }
@@ -368,6 +378,13 @@ impl StoreError {
     /// A store error with only a static message.
     pub fn msg(message: &'static str) -> Self {
         Self::new(StaticMessage(message))
+    }
+
+    /// Whether the cause is a full [`HashPool`](crate::HashPool) queue
+    /// ([`HashPoolError::Busy`]): the server answers such a failure
+    /// `temporarily_unavailable` (503), not `server_error`.
+    pub fn is_busy(&self) -> bool {
+        self.source.downcast_ref::<HashPoolError>() == Some(&HashPoolError::Busy)
     }
 }
 
@@ -456,7 +473,7 @@ pub enum Error {
     UnsupportedResponseType,
     /// A host store failed.
     #[error("storage failure")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// The random source failed.
     #[error("random source failed")]
     Random(#[from] crate::random::RandomError),
@@ -466,6 +483,32 @@ pub enum Error {
     /// An internal fault (not a store failure).
     #[error("internal: {0}")]
     Internal(InternalFault),
+    /// The server is too busy to check a credential now (its `HashPool`'s
+    /// queue is full; RB-06): `temporarily_unavailable` (503) with
+    /// `Retry-After`. Nothing was checked, so it is no failed attempt.
+    #[error("too busy to check credentials")]
+    Overloaded,
+}
+
+/// A store failure, or, when a `PasswordVerifier` reports that the
+/// `HashPool` is busy ([`StoreError::is_busy`]), [`Error::Overloaded`].
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        if e.is_busy() {
+            Self::Overloaded
+        } else {
+            Self::Store(e)
+        }
+    }
+}
+
+impl From<HashPoolError> for Error {
+    fn from(e: HashPoolError) -> Self {
+        match e {
+            HashPoolError::Busy => Self::Overloaded,
+            HashPoolError::Failed => Self::Internal(InternalFault::HashPool),
+        }
+    }
 }
 
 impl Error {
@@ -484,6 +527,7 @@ impl Error {
             Self::Random(_) => Cause::Random,
             Self::Signing(fault) => Cause::Signing(*fault),
             Self::Internal(fault) => Cause::Internal(*fault),
+            Self::Overloaded => Cause::Overloaded,
         }
     }
 
@@ -537,6 +581,7 @@ impl Error {
             Self::Store(_) | Self::Random(_) | Self::Signing(_) | Self::Internal(_) => {
                 "the server could not complete the request"
             }
+            Self::Overloaded => "the server is busy; retry shortly",
         }
     }
 

@@ -91,6 +91,7 @@ mod error;
 mod events;
 mod grant_type;
 mod grants;
+mod hash_pool;
 pub mod http;
 pub mod keys;
 mod observe;
@@ -112,7 +113,7 @@ pub use audience::Audience;
 pub use bearer::BearerToken;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,
-    SecretHash, generate_secret,
+    SecretHash, VerifiedSecrets, generate_secret,
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
@@ -124,6 +125,7 @@ pub use error::{
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;
+pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};

@@ -90,7 +90,7 @@ pub(crate) fn record_cause(span: &Span, cause: Option<Cause>) {
 const fn is_server_fault(cause: Cause) -> bool {
     matches!(
         cause,
-        Cause::Store | Cause::Random | Cause::Signing(_) | Cause::Internal(_)
+        Cause::Store | Cause::Random | Cause::Signing(_) | Cause::Internal(_) | Cause::Overloaded
     )
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::bearer::BearerToken;
-use crate::client::{Client, ClientId};
+use crate::client::{Client, ClientId, VerifiedSecrets};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::rotation::{self, RotationError};
@@ -20,6 +20,7 @@ use crate::endpoints::authorize::{LoginRequired, PendingAuthorization};
 use crate::error::ConfigError;
 use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
+use crate::hash_pool::HashPool;
 use crate::http::{Request, Response};
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
@@ -357,6 +358,20 @@ impl AuthorizationServer {
     pub fn random(&self) -> &dyn RandomSource {
         &*self.cx.random
     }
+
+    /// The pool where the server runs slow hashes (RB-06): its
+    /// [`stats`](HashPool::stats) are worth a metric, and a host's
+    /// `PasswordVerifier` should run its own slow hash on it (see
+    /// [`HashPool`]).
+    pub fn hash_pool(&self) -> &Arc<HashPool> {
+        &self.cx.hash_pool
+    }
+
+    /// The cache of recently verified people-chosen client secrets
+    /// (`Config::verified_secret_cache`), for its statistics.
+    pub fn verified_secrets(&self) -> &VerifiedSecrets {
+        &self.cx.verified
+    }
 }
 
 /// Builds an [`AuthorizationServer`]. A [`ClientStore`] and a
@@ -377,6 +392,7 @@ pub struct ServerBuilder {
     events: Option<Arc<dyn EventSink>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
+    hash_pool: Option<Arc<HashPool>>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -402,6 +418,7 @@ impl ServerBuilder {
             events: None,
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
+            hash_pool: None,
         }
     }
 
@@ -519,6 +536,16 @@ impl ServerBuilder {
         self
     }
 
+    /// Runs the server's slow hashes on `pool` instead of a pool of its own
+    /// (sized by `Config::hash_pool`): give the same pool to the
+    /// `PasswordVerifier` (e.g. [`MemoryUsers::hash_pool`](crate::MemoryUsers::hash_pool)),
+    /// so that one bound covers client secrets and passwords alike (RB-06).
+    #[must_use]
+    pub fn hash_pool(mut self, pool: Arc<HashPool>) -> Self {
+        self.hash_pool = Some(pool);
+        self
+    }
+
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
@@ -554,6 +581,15 @@ impl ServerBuilder {
         } else {
             None
         };
+        let hash_pool = self
+            .hash_pool
+            .unwrap_or_else(|| Arc::new(HashPool::new(self.config.hash_pool)));
+        // The cache only saves work: without a key, it caches nothing.
+        let verified = VerifiedSecrets::new(self.config.verified_secret_cache, &*self.random)
+            .unwrap_or_else(|_| {
+                tracing::warn!("random source failed: verified secrets will not be cached");
+                VerifiedSecrets::disabled()
+            });
         Ok(AuthorizationServer {
             cx: Context {
                 config: self.config,
@@ -570,6 +606,8 @@ impl ServerBuilder {
                 throttle: self.throttle,
                 events: self.events,
                 key_ring: KeyCache::default(),
+                hash_pool,
+                verified,
             },
             metadata,
         })

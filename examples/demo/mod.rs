@@ -15,8 +15,9 @@
 //! (`sessions.rs`).
 //! `--static-token-json` adds
 //! `POST /static/token`, a fixed JSON body the size of a token response, for
-//! the HTTP load benchmark (`benches/http_load.sh`). A database URL is never
-//! printed with its password.
+//! the HTTP load benchmark (`benches/http_load.sh`), and (without `--seed`)
+//! the client `demo-person`, whose secret is hashed as a people-chosen one
+//! (PBKDF2). A database URL is never printed with its password.
 //!
 //! The seed file's format, parsing and checks are in `seed.rs`, which the
 //! fuzz harness (`fuzz/src/lib.rs`, target `seed_json`) includes too; what
@@ -210,6 +211,34 @@ fn throttle(max_failures: u32) -> MemoryThrottle {
     MemoryThrottle::new(limits)
 }
 
+/// For the HTTP benchmark (`--static-token-json` without `--seed`): adds
+/// `demo-person`, a `client_credentials` client like `demo-service` whose
+/// secret is hashed as people-chosen secrets are (PBKDF2, the demo's
+/// rounds) rather than with one SHA-256, so the benchmark can compare the
+/// two in one run. The secret itself is random, and printed once.
+fn with_person_client(
+    mut seed: Seed,
+    banner: String,
+    random: &dyn RandomSource,
+) -> Result<(Seed, String), String> {
+    let (secret, _) = generate_secret(random).map_err(|e| e.to_string())?;
+    // Through serde, as a seed file's entry: `generated` stays false.
+    let client: SeedClient = serde_json::from_value(serde_json::json!({
+        "client_id": "demo-person",
+        "client_secret": secret.expose_secret(),
+        "client_name": "Demo demo-person",
+        "grant_types": ["client_credentials"],
+        "scope": "read",
+    }))
+    .map_err(|e| e.to_string())?;
+    seed.clients.push(client);
+    let banner = format!(
+        "{banner}\nbenchmark client:\n  demo-person   confidential  secret {}  (hashed as people-chosen: PBKDF2)  grants client_credentials  scope \"read\"",
+        secret.expose_secret()
+    );
+    Ok((seed, banner))
+}
+
 /// `url` as it may be shown: any password (in the userinfo or a
 /// `password=` parameter) masked. A URL that does not parse is not shown.
 fn redact(url: &str) -> String {
@@ -285,7 +314,7 @@ where
         + ReplayCache,
 {
     let Loaded {
-        config,
+        mut config,
         clients,
         users,
         claims,
@@ -295,6 +324,8 @@ where
     for note in &ignored {
         tracing::warn!(entry = %note.entry, field = %note.field, "ignored from the seed: {}", note.why);
     }
+    // An unknown client costs what one with a people-chosen secret does.
+    config.unknown_client_iterations = iterations();
     seed::save_clients(&*store, clients).await?;
     // Behind a TLS-terminating proxy: the session cookie is https-only too.
     let secure = config.issuer.starts_with("https://");
@@ -304,6 +335,8 @@ where
         .store(store)
         .key_provider(keys)
         .password_verifier(verifier)
+        // One pool, one bound, for passwords and client secrets (RB-06).
+        .hash_pool(users.hash_pool().clone())
         .throttle(throttle.clone())
         .claims_hook(Arc::new(claims))
         .build()
@@ -377,6 +410,11 @@ pub(crate) async fn start(program: &str) -> Started {
         }
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())
             .unwrap_or_else(|e| fail(1, e)),
+    };
+    let (seed, banner) = if args.static_token_json && args.seed.is_none() {
+        with_person_client(seed, banner, &SystemRandom::new()).unwrap_or_else(|e| fail(1, e))
+    } else {
+        (seed, banner)
     };
     let throttle = Arc::new(throttle(args.max_failures));
     let demo = open_and_build(seed, &args, throttle)
@@ -626,9 +664,18 @@ impl Demo {
             // Throttled: the same answer as a wrong password, nothing checked.
             Ok(None)
         };
-        let Ok(Some(user)) = verified else {
-            // The resume token was not used: the same form can try again.
-            return html(401, login_page(&resume, &csrf, true));
+        let user = match verified {
+            Ok(Some(user)) => user,
+            // Too busy to check: nothing was judged (the attempt was settled
+            // `Unjudged`), so no failure counts.
+            Err(e) if e.is_busy() => {
+                return html(503, page("Busy", "<p>Please try again in a moment.</p>"))
+                    .with_header("Retry-After", "1");
+            }
+            Ok(None) | Err(_) => {
+                // The resume token was not used: the same form can try again.
+                return html(401, login_page(&resume, &csrf, true));
+            }
         };
         let (new_sid, new_csrf) = (self.random_token(), self.random_token());
         let set_cookie = self.sessions.cookie(&new_sid);

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::client::{AuthMethod, Client, ClientId, SecretHash};
+use crate::client::{AuthMethod, Client, ClientId, VerifiedSecrets};
 use crate::context::Context;
 use crate::error::{Error, RequestFault};
 use crate::events::Event;
@@ -208,18 +208,30 @@ pub(crate) async fn authenticate(
         None => None,
     };
     let Some(client) = client else {
-        // Spend the work of a check against a generated (SHA-256) secret, so
-        // timing does not tell an unknown client from a wrong secret (CA-06).
-        // Clients holding a people-chosen PBKDF2 secret cost more to check;
-        // that reveals only that the client id exists, and client ids are
-        // not secret (RFC 6749 §2.2).
+        // Spend what checking a people-chosen (PBKDF2) secret costs, on the
+        // hash pool, so timing does not tell an unknown client from a wrong
+        // secret (CA-06, RB-06). A client with a generated (SHA-256) secret
+        // answers faster; that reveals only that its id exists, and client
+        // ids are not secret (RFC 6749 §2.2). A busy pool is `Overloaded`.
         if let Some(secret) = secret {
-            let _ = SecretHash::sha256("portcullis-unknown-client").verify(secret);
+            VerifiedSecrets::verify_unknown(
+                &cx.hash_pool,
+                cx.config.unknown_client_iterations,
+                secret,
+            )
+            .await?;
         }
         return Err(fail());
     };
+    // A PBKDF2 hash is checked on the hash pool, or found in the cache of
+    // recent successes; a SHA-256 one inline (RB-06).
     let secret_ok = match (client.secret_hash(), secret) {
-        (Some(hash), Some(secret)) => hash.verify(secret),
+        (Some(hash), Some(secret)) => {
+            let account = client.client_id().as_str();
+            cx.verified
+                .verify(&cx.hash_pool, account, hash, secret)
+                .await?
+        }
         (None, None) => true,
         _ => false,
     };
@@ -268,8 +280,17 @@ pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Clien
             cx.emit(|| Event::ClientAuthenticationFailed { client_id: id });
             Outcome::Failed
         }
-        // A store or the replay cache failed: nothing was judged.
-        Err(e) if e.code() == crate::error::ErrorCode::ServerError => Outcome::Unjudged,
+        // A store or the replay cache failed, or the hash pool was full:
+        // nothing was judged (RB-06: a busy pool counts against no one).
+        Err(e)
+            if matches!(
+                e.code(),
+                crate::error::ErrorCode::ServerError
+                    | crate::error::ErrorCode::TemporarilyUnavailable
+            ) =>
+        {
+            Outcome::Unjudged
+        }
         // Malformed credentials (two methods at once, a `client_id` that
         // disagrees with the header, a missing assertion part).
         Err(_) => Outcome::Failed,

@@ -5,6 +5,7 @@ pub(crate) mod authenticate;
 #[cfg(feature = "serde")]
 mod metadata;
 pub(crate) mod secret_hash;
+mod verified_secrets;
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +21,7 @@ use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
+pub use verified_secrets::VerifiedSecrets;
 
 /// A client identifier: 1 to 255 visible ASCII characters (RFC 6749 A.1).
 /// Cloning shares the string (no allocation).

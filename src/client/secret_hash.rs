@@ -68,7 +68,31 @@ impl SecretHash {
         }))
     }
 
+    /// A PBKDF2 hash that no secret matches, for an account that does not
+    /// exist: verifying against it costs what checking a real hash of
+    /// `iterations` rounds costs, so timing does not tell an unknown account
+    /// from a wrong secret. Costs nothing to make (its salt and hash are
+    /// zeros; a salt is pointless where nothing can match).
+    pub fn decoy(iterations: NonZeroU32) -> Self {
+        Self(Kind::Pbkdf2 {
+            iterations,
+            salt: [0; 16],
+            hash: [0; 32],
+        })
+    }
+
+    /// Whether checking a secret against this hash is slow work (PBKDF2)
+    /// that belongs on a [`HashPool`](crate::HashPool), not on an async
+    /// executor's thread. A SHA-256 check is not.
+    pub fn is_slow(&self) -> bool {
+        matches!(self.0, Kind::Pbkdf2 { .. })
+    }
+
     /// Whether `presented` is the secret; constant-time in its content.
+    ///
+    /// For a [slow](SecretHash::is_slow) hash this blocks the calling thread
+    /// for the whole PBKDF2: in async code, run it on a
+    /// [`HashPool`](crate::HashPool).
     pub fn verify(&self, presented: &str) -> bool {
         match &self.0 {
             Kind::Sha256(h) => constant_time_eq_32(h, &sha256(presented.as_bytes())),

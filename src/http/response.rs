@@ -292,6 +292,10 @@ impl From<&Error> for Response {
             Error::InvalidRequest(RequestFault::MethodNotAllowed) => {
                 r.headers.push(("Allow", Cow::Borrowed("POST")));
             }
+            // RFC 9110 §10.2.3: when to try again (RB-06).
+            Error::Overloaded => {
+                r.headers.push(("Retry-After", Cow::Borrowed("1")));
+            }
             _ => {}
         }
         r
@@ -352,6 +356,7 @@ mod tests {
             Response::payload_too_large(),
             Response::from(&Error::ClientAuthentication { via_basic: true }),
             Response::from(&Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+            Response::from(&Error::Overloaded),
         ];
         for r in rendered {
             for (name, value) in r.headers() {

@@ -33,6 +33,7 @@ mod redaction;
 mod refresh_token;
 mod revoke;
 mod robustness;
+mod slow_hashes;
 mod throttle;
 mod token;
 mod tokens;
