@@ -563,22 +563,24 @@ fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[String;
 }
 
 impl Demo {
-    fn random_token(&self) -> String {
+    /// A fresh 256-bit value; `None` if the random source failed (then no
+    /// session may be made: an empty id would be every session's).
+    fn random_token(&self) -> Option<String> {
         generate_secret(self.server.random())
+            .ok()
             .map(|(s, _)| s.into_inner())
-            .unwrap_or_default()
     }
 
     /// A new anonymous session: its CSRF token and `Set-Cookie` value.
-    fn new_session(&self) -> (String, String) {
-        let (sid, csrf) = (self.random_token(), self.random_token());
+    fn new_session(&self) -> Option<(String, String)> {
+        let (sid, csrf) = (self.random_token()?, self.random_token()?);
         let session = Session {
             user: None,
             csrf: csrf.clone(),
         };
         let cookie = self.sessions.cookie(&sid);
         self.sessions.insert(None, sid, session);
-        (csrf, cookie)
+        Some((csrf, cookie))
     }
 
     /// What the browser sees for a step of the authorization: the login or
@@ -617,7 +619,9 @@ impl Demo {
         let (csrf, set_cookie) = match session {
             Some(s) => (s.csrf, None),
             None if page => {
-                let (csrf, cookie) = self.new_session();
+                let Some((csrf, cookie)) = self.new_session() else {
+                    return text(500, "no randomness for a session");
+                };
                 (csrf, Some(cookie))
             }
             None => (String::new(), None),
@@ -677,7 +681,9 @@ impl Demo {
                 return html(401, login_page(&resume, &csrf, true));
             }
         };
-        let (new_sid, new_csrf) = (self.random_token(), self.random_token());
+        let (Some(new_sid), Some(new_csrf)) = (self.random_token(), self.random_token()) else {
+            return text(500, "no randomness for a session");
+        };
         let set_cookie = self.sessions.cookie(&new_sid);
         self.sessions.insert(
             Some(&sid),

@@ -43,6 +43,14 @@ pub struct ThrottleLimits {
     /// before, but a holder on a source never seen before waits the window
     /// out.
     pub per_account: u32,
+    /// First tries per account per window (default 200): over
+    /// `per_account`, a source that has not tried the account in this
+    /// window (no failure, nothing in flight) still gets one try until the
+    /// account's count reaches this. An attack from a handful of addresses
+    /// therefore does not lock out a holder arriving from a new one; to do
+    /// that it needs more than this many addresses in one window, and every
+    /// one of them gets a single guess.
+    pub per_account_first_tries: u32,
     /// Guesses per source per window over the accounts it is not known for
     /// (default 100). Behind a proxy that the host does not see through,
     /// every request has the proxy's address: set the real one with
@@ -66,6 +74,7 @@ impl Default for ThrottleLimits {
         Self {
             per_account_and_source: 5,
             per_account: 20,
+            per_account_first_tries: 200,
             per_source: 100,
             window: Duration::from_secs(15 * 60),
             known_source_for: Duration::from_secs(30 * 24 * 3600),
@@ -87,7 +96,9 @@ impl Default for ThrottleLimits {
 ///   and lock out a new one only when they come from more sources than the
 ///   pair limit allows one (more than *A*/*P*).
 /// - **Check and count are one step** under one lock: concurrent attempts
-///   cannot all pass a check none of them has counted yet.
+///   cannot all pass a check none of them has counted yet. A source known
+///   for the account is held to its failures only, so the holder's own
+///   concurrent requests are not refused for being in flight.
 /// - **Bounded memory.** Keys are SHA-256 hashes (16 bytes), whatever the
 ///   length of the id, username or host key; at most `max_keys` counters and
 ///   `max_known_sources` known pairs are kept, and a full table forgets its
@@ -124,7 +135,10 @@ struct State {
 #[derive(Clone, Copy)]
 struct Count {
     start: u64,
+    /// Attempts counted in the window: failures, and attempts in flight.
     n: u32,
+    /// Of those, attempts in flight (allowed, not yet settled).
+    pending: u32,
 }
 
 impl fmt::Debug for MemoryThrottle {
@@ -190,11 +204,18 @@ impl MemoryThrottle {
     /// The count of `key` in its window at `now` (0 if unknown or over),
     /// marking it used: a key an attacker keeps running into, refused or
     /// not, is never the one a flood of new keys evicts.
-    fn count(&self, state: &mut State, key: Option<&Key>, now: u64) -> u32 {
+    fn count(&self, state: &mut State, key: Option<&Key>, now: u64) -> Count {
         let window = self.window();
         key.and_then(|k| state.counts.get_mut(k))
             .filter(|c| now.saturating_sub(c.start) < window)
-            .map_or(0, |c| c.n)
+            .map_or(
+                Count {
+                    start: now,
+                    n: 0,
+                    pending: 0,
+                },
+                |c| *c,
+            )
     }
 
     fn keys(attempt: &Attempt<'_>) -> Keys {
@@ -229,11 +250,31 @@ impl Throttle for MemoryThrottle {
         let pair = self.count(&mut state, keys.pair.as_ref(), now);
         let account = self.count(&mut state, keys.account.as_ref(), now);
         let source = self.count(&mut state, keys.source.as_ref(), now);
-        let over = if keys.pair.is_some() && pair >= limits.per_account_and_source {
+        // A source known for the account is refused on its failures only,
+        // not on attempts still in flight: a holder's concurrent requests
+        // (a service with many workers behind one address) are not its
+        // guesses. Its guesses stay bounded: each one in flight becomes a
+        // failure when settled, and a slow hash has to queue for the
+        // bounded hash pool (RB-06). Any other source counts in-flight
+        // attempts too, so concurrent guesses cannot all pass one check.
+        // (Its attempts in flight are still capped, at `per_account`.)
+        let pair_over = if known {
+            pair.n.saturating_sub(pair.pending) >= limits.per_account_and_source
+                || pair.pending >= limits.per_account
+        } else {
+            pair.n >= limits.per_account_and_source
+        };
+        // A source with nothing counted for this account in the window.
+        let first_try = keys.pair.is_some() && pair.n == 0;
+        let (account, source) = (account.n, source.n);
+        let over = if keys.pair.is_some() && pair_over {
             Some("account and source")
         } else if known {
             None
-        } else if keys.account.is_some() && account >= limits.per_account {
+        } else if keys.account.is_some()
+            && account >= limits.per_account
+            && !(first_try && account < limits.per_account_first_tries)
+        {
             Some("account")
         } else if keys.source.is_some() && source >= limits.per_source {
             Some("source")
@@ -242,7 +283,8 @@ impl Throttle for MemoryThrottle {
         };
         if let Some(limit) = over {
             drop(state);
-            tracing::warn!(
+            // `debug`: a flood of refusals must not be a flood of log lines.
+            tracing::debug!(
                 limit,
                 "too many failed attempts: refused until the window ends"
             );
@@ -250,11 +292,17 @@ impl Throttle for MemoryThrottle {
         }
         let window = self.window();
         for k in [keys.source, keys.account, keys.pair].into_iter().flatten() {
-            if let Some(c) = state.counts.entry(k, || Count { start: now, n: 0 }) {
+            let fresh = Count {
+                start: now,
+                n: 0,
+                pending: 0,
+            };
+            if let Some(c) = state.counts.entry(k, || fresh) {
                 if now.saturating_sub(c.start) >= window {
-                    *c = Count { start: now, n: 0 };
+                    *c = fresh;
                 }
                 c.n = c.n.saturating_add(1);
+                c.pending = c.pending.saturating_add(1);
             }
         }
         drop(state);
@@ -262,20 +310,21 @@ impl Throttle for MemoryThrottle {
     }
 
     async fn settle(&self, attempt: &Attempt<'_>, outcome: Outcome) {
-        if outcome == Outcome::Failed {
-            return;
-        }
         let keys = Self::keys(attempt);
         let now = self.clock.now();
         let mut state = self.state();
-        // Release the reservation. (Had its window ended meanwhile, this
-        // takes one off the new window: at most one per attempt in flight.)
+        // No longer in flight; a failure keeps its count, anything else
+        // releases it. (Had its window ended meanwhile, this takes one off
+        // the new window: at most one per attempt in flight.)
         for k in [&keys.source, &keys.account, &keys.pair]
             .into_iter()
             .flatten()
         {
             if let Some(c) = state.counts.get_mut(k) {
-                c.n = c.n.saturating_sub(1);
+                c.pending = c.pending.saturating_sub(1);
+                if outcome != Outcome::Failed {
+                    c.n = c.n.saturating_sub(1);
+                }
             }
         }
         if outcome == Outcome::Succeeded {
@@ -349,10 +398,55 @@ mod tests {
         ThrottleLimits {
             per_account_and_source: pair,
             per_account: account,
+            // No first tries beyond the account's limit unless a test asks.
+            per_account_first_tries: account,
             per_source: source,
             window: Duration::from_secs(60),
             ..ThrottleLimits::default()
         }
+    }
+
+    #[tokio::test]
+    async fn over_the_account_limit_a_new_source_still_gets_a_first_try() {
+        // covers: RB-04
+        // A holder arriving from an address never seen before is not locked
+        // out by an attack from a handful of addresses; an attack from more
+        // addresses than `per_account_first_tries` allows is bounded by it.
+        let (t, _) = throttle(ThrottleLimits {
+            per_account_first_tries: 30,
+            ..limits(5, 20, 1_000)
+        });
+        let alice = Some(Account::User("alice"));
+        // Four attacking addresses use up the account's 20.
+        for i in 0..4 {
+            let a = Attempt::new(alice, Some(ip(&format!("192.0.2.{i}"))));
+            for _ in 0..5 {
+                assert_eq!(t.attempt(&a).await, Verdict::Allow);
+                t.settle(&a, Outcome::Failed).await;
+            }
+            assert_eq!(t.attempt(&a).await, Verdict::Refuse);
+        }
+        // The holder, from a new address: one try, and it succeeds.
+        let holder = Attempt::new(alice, Some(ip("198.51.100.7")));
+        assert_eq!(t.attempt(&holder).await, Verdict::Allow);
+        t.settle(&holder, Outcome::Succeeded).await;
+        // An attacker's new address also gets exactly one try...
+        let fresh = Attempt::new(alice, Some(ip("192.0.2.50")));
+        assert_eq!(t.attempt(&fresh).await, Verdict::Allow);
+        t.settle(&fresh, Outcome::Failed).await;
+        assert_eq!(t.attempt(&fresh).await, Verdict::Refuse, "one try only");
+        // ...and first tries stop at the cap: 21 counted, 9 more.
+        let mut allowed = 0;
+        for i in 100..120 {
+            let a = Attempt::new(alice, Some(ip(&format!("192.0.2.{i}"))));
+            if t.attempt(&a).await == Verdict::Allow {
+                allowed += 1;
+                t.settle(&a, Outcome::Failed).await;
+            }
+        }
+        assert_eq!(allowed, 9, "the bound per account with first tries");
+        // The holder's address is known now: still served.
+        assert_eq!(t.attempt(&holder).await, Verdict::Allow);
     }
 
     fn ip(s: &str) -> Source<'static> {
@@ -517,6 +611,31 @@ mod tests {
             }
         }
         assert_eq!(allowed, 5);
+    }
+
+    #[tokio::test]
+    async fn a_known_sources_requests_in_flight_are_not_its_guesses() {
+        // covers: RB-04
+        // A service with many workers behind one address: once its source
+        // has succeeded, its concurrent requests are not refused for being
+        // in flight; its failures still are counted and bounded.
+        let (t, _) = throttle(limits(5, 100, 100));
+        let id = ClientId::parse("svc").unwrap();
+        let a = Attempt::new(Some(Account::Client(&id)), Some(ip("192.0.2.1")));
+        assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        t.settle(&a, Outcome::Succeeded).await;
+        for _ in 0..64 {
+            assert_eq!(t.attempt(&a).await, Verdict::Allow, "in flight, not failed");
+        }
+        for _ in 0..64 {
+            t.settle(&a, Outcome::Succeeded).await;
+        }
+        // Five failures from the known source, then it is refused.
+        for _ in 0..5 {
+            assert_eq!(t.attempt(&a).await, Verdict::Allow);
+            t.settle(&a, Outcome::Failed).await;
+        }
+        assert_eq!(t.attempt(&a).await, Verdict::Refuse);
     }
 
     #[tokio::test]

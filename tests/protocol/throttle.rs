@@ -477,7 +477,9 @@ async fn rb04_another_partys_wrong_secrets_do_not_lock_the_holder_out() {
 #[tokio::test]
 async fn rb04_guessing_from_many_sources_is_bounded_per_account_and_the_known_source_served() {
     // covers: RB-04
-    let (h, flaky, _, clock) = with_memory_throttle(limits(2, 6, 100)).await;
+    let mut l = limits(2, 6, 100);
+    l.per_account_first_tries = 12;
+    let (h, flaky, _, clock) = with_memory_throttle(l).await;
     let svc = h.svc().await;
     // The holder has used its source before.
     tokens(&cc_from(&h, Auth::Basic(&svc), HOLDER).await);
@@ -492,11 +494,13 @@ async fn rb04_guessing_from_many_sources_is_bounded_per_account_and_the_known_so
             assert_error(&r, 401, "invalid_client");
         }
     }
-    // Forty guesses from twenty sources: six were checked, the account's
-    // bound.
-    assert_eq!(flaky.faulty().calls(Op::FindClient) - lookups, 6);
-    // The holder's known source is still served; a source never seen
-    // before waits for the window, whatever it sends.
+    // Forty guesses from twenty sources: twelve were checked, the
+    // account's bound (six, then one first try per new source up to
+    // twelve).
+    assert_eq!(flaky.faulty().calls(Op::FindClient) - lookups, 12);
+    // The holder's known source is still served; once the first tries are
+    // used up too, a source never seen before waits for the window,
+    // whatever it sends.
     tokens(&cc_from(&h, Auth::Basic(&svc), HOLDER).await);
     assert_error(
         &cc_from(&h, Auth::Basic(&svc), "203.0.113.9").await,
