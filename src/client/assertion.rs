@@ -20,7 +20,7 @@ use crate::http::Source;
 use crate::keys::Algorithm;
 use crate::keys::jwk::parse_jwks;
 use crate::stores::ReplayScope;
-use crate::throttle::{Attempt, Reserved, reserve};
+use crate::throttle::{Account, Attempt, Outcome, Reserved, reserve, settle};
 use crate::tokens::jwt;
 
 /// `client_assertion_type` for JWT assertions.
@@ -63,6 +63,21 @@ pub(crate) async fn authenticate(
         with_account: false,
     };
     let client = cx.clients.client(&id).await?.ok_or_else(fail)?;
+    // A `client_secret_jwt` assertion is a guess of a shared secret, which
+    // a person may have chosen: it counts against the client it names too,
+    // as a secret sent in a `Basic` header does (RB-04). The source-only
+    // reservation is released and the attempt reserved anew with the
+    // account. A `private_key_jwt` signature cannot be guessed: it stays
+    // counted against its source only.
+    if client.token_endpoint_auth_method() == AuthMethod::ClientSecretJwt {
+        let throttle = cx.throttle.as_deref();
+        settle(throttle, &Attempt::new(None, source), Outcome::Unjudged).await;
+        if !reserve(throttle, &Attempt::new(Some(Account::Client(&id)), source)).await {
+            *reserved = Reserved::Refused;
+            return Err(fail());
+        }
+        *reserved = Reserved::Allowed { with_account: true };
+    }
     if !client.is_enabled() {
         crate::observe::warn_disabled_client(client.client_id());
         return Err(fail());

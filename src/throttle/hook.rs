@@ -2,6 +2,8 @@
 //! [`Attempt`] on an [`Account`] from a [`Source`]) and how it settles it,
 //! and the core's helpers to do so exactly once per attempt.
 
+use std::fmt;
+
 use async_trait::async_trait;
 
 use crate::client::ClientId;
@@ -19,9 +21,11 @@ pub enum Verdict {
     Refuse,
 }
 
-/// The account an attempt guesses the credentials of.
+/// The account an attempt guesses the credentials of. Its `Debug` shows a
+/// client id but not a username: people sometimes type their password into
+/// the username field, and a host may log attempts (RB-03).
 #[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Account<'a> {
     /// A client, by the id presented with a secret (whether or not a client
     /// has that id).
@@ -29,6 +33,15 @@ pub enum Account<'a> {
     /// A resource owner of the password grant, by the username presented
     /// (whether or not such a user exists), whichever client sent it.
     User(&'a str),
+}
+
+impl fmt::Debug for Account<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Client(id) => f.debug_tuple("Client").field(id).finish(),
+            Self::User(_) => f.write_str("User([redacted])"),
+        }
+    }
 }
 
 /// One attempt at guessing credentials: the account it guesses, if the
@@ -202,4 +215,22 @@ pub(crate) enum Reserved {
         /// The attempt named the account.
         with_account: bool,
     },
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn a_username_never_shows_in_debug_output() {
+        // covers: RB-03
+        // A password typed into the username field must not reach a log
+        // line that formats an attempt.
+        let attempt = Attempt::new(Some(Account::User("hunter2-typed-here")), None);
+        let shown = format!("{attempt:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("User([redacted])"), "{shown}");
+        let id = ClientId::parse("svc").unwrap();
+        assert!(format!("{:?}", Account::Client(&id)).contains("svc"));
+    }
 }

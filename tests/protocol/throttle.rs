@@ -238,13 +238,30 @@ async fn th01_every_client_authentication_is_reserved_and_settled() {
 }
 
 #[tokio::test]
-async fn rb04_an_assertion_counts_against_its_source_never_the_client_it_names() {
+async fn rb04_an_assertion_counts_against_its_source_and_a_shared_secret_against_its_client() {
     // covers: CA-08, RB-04
     // issue 15 finding 7: `iss` was counted as a failure before the
-    // signature was checked, so anyone could count against any client.
+    // signature was checked, so anyone could count against any client. A
+    // `private_key_jwt` signature cannot be guessed: a forged one counts
+    // against its source only. A `client_secret_jwt` assertion is a guess
+    // of a shared secret a person may have chosen: once the client it names
+    // is known to use one, it counts against that client too, as a secret
+    // in a `Basic` header does.
     let rec = Arc::new(Recorder::default());
     let (h, _, _) = harness(rec.clone()).await;
     register_jwt_client(&h, "jwt-client").await;
+    let jwks = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]});
+    let pk = portcullis::Client::private_key_jwt(
+        portcullis::ClientId::parse("pk-client").unwrap(),
+        jwks.to_string(),
+    )
+    .grant_type(GrantType::ClientCredentials)
+    .scope(portcullis::ScopeSet::parse("read").unwrap())
+    .build()
+    .unwrap();
+    h.register(pk).await;
     let send = |assertion: String| {
         let h = &h;
         async move {
@@ -262,31 +279,60 @@ async fn rb04_an_assertion_counts_against_its_source_never_the_client_it_names()
             .await
         }
     };
-    let forged = hs256_assertion("jwt-client", "not-the-secret-0123456789abcdef-xyz", "j1");
+    // Forged for the private_key_jwt client: the source only.
+    let forged = hs256_assertion("pk-client", "not-the-secret-0123456789abcdef-xyz", "p1");
     assert_error(&send(forged).await, 401, "invalid_client");
     assert_eq!(
         rec.events(),
         [format!("attempt -@{PEER}"), format!("Failed -@{PEER}")]
     );
-    let good = hs256_assertion("jwt-client", HMAC_SECRET, "j2");
-    tokens(&send(good.clone()).await);
-    assert_eq!(
-        rec.events(),
-        [format!("attempt -@{PEER}"), format!("Succeeded -@{PEER}")]
-    );
-    // A replay is a failure, of the source.
-    assert_error(&send(good).await, 401, "invalid_client");
+    // Refusing that client's account changes nothing for its assertions.
+    rec.refuse("client:pk-client");
+    let forged = hs256_assertion("pk-client", "not-the-secret-0123456789abcdef-xyz", "p2");
+    assert_error(&send(forged).await, 401, "invalid_client");
     assert_eq!(
         rec.events(),
         [format!("attempt -@{PEER}"), format!("Failed -@{PEER}")]
     );
-    // Refusing the client's account changes nothing for its assertions...
+    // A wrong shared secret for the client_secret_jwt client: the source's
+    // reservation is released and the guess counted against the client.
+    let forged = hs256_assertion("jwt-client", "not-the-secret-0123456789abcdef-xyz", "j1");
+    assert_error(&send(forged).await, 401, "invalid_client");
+    assert_eq!(
+        rec.events(),
+        [
+            format!("attempt -@{PEER}"),
+            format!("Unjudged -@{PEER}"),
+            format!("attempt client:jwt-client@{PEER}"),
+            format!("Failed client:jwt-client@{PEER}"),
+        ]
+    );
+    let good = hs256_assertion("jwt-client", HMAC_SECRET, "j2");
+    tokens(&send(good.clone()).await);
+    assert_eq!(
+        rec.events(),
+        [
+            format!("attempt -@{PEER}"),
+            format!("Unjudged -@{PEER}"),
+            format!("attempt client:jwt-client@{PEER}"),
+            format!("Succeeded client:jwt-client@{PEER}"),
+        ]
+    );
+    // Refusing the client's account refuses its assertions, unchecked.
     rec.refuse("client:jwt-client");
-    tokens(&send(hs256_assertion("jwt-client", HMAC_SECRET, "j3")).await);
-    rec.events();
-    // ...a refused source is refused, unchecked.
+    let refused = send(hs256_assertion("jwt-client", HMAC_SECRET, "j3")).await;
+    assert_error(&refused, 401, "invalid_client");
+    assert_eq!(
+        rec.events(),
+        [
+            format!("attempt -@{PEER}"),
+            format!("Unjudged -@{PEER}"),
+            format!("attempt client:jwt-client@{PEER}"),
+        ]
+    );
+    // A refused source is refused before any lookup.
     rec.refuse("-");
-    let refused = send(hs256_assertion("jwt-client", HMAC_SECRET, "j4")).await;
+    let refused = send(hs256_assertion("pk-client", HMAC_SECRET, "p3")).await;
     assert_error(&refused, 401, "invalid_client");
     assert_eq!(rec.events(), [format!("attempt -@{PEER}")]);
 }
