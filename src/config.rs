@@ -151,8 +151,8 @@ pub struct Config {
     /// send the older forms are moved over.
     pub dangerous_allow_legacy_assertion_audience: bool,
     /// The threads and queue of the server's [`HashPool`](crate::HashPool),
-    /// where slow hashes run (RB-06): by default as many threads as the
-    /// machine's available parallelism, and 64 waiting jobs, beyond which a
+    /// where slow hashes run (RB-06): by default one thread fewer than the
+    /// machine's available parallelism (at least one), and 64 waiting jobs, beyond which a
     /// request that needs a slow hash is answered `temporarily_unavailable`
     /// (503). Ignored when the builder is given a pool.
     pub hash_pool: HashPoolConfig,

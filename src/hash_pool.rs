@@ -47,7 +47,9 @@ pub enum HashPoolError {
 #[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct HashPoolConfig {
     /// How many slow hashes may run at once: the number of threads. `None`
-    /// (the default) takes the machine's available parallelism. Threads are
+    /// (the default) takes the machine's available parallelism less one
+    /// (at least one), so a flood of slow checks always leaves a core to
+    /// the async executor. Threads are
     /// started when work arrives, so a server whose secrets are all
     /// generated (one SHA-256 each, checked inline) starts none.
     pub threads: Option<NonZeroUsize>,
@@ -154,8 +156,13 @@ impl HashPool {
     pub fn new(config: HashPoolConfig) -> Self {
         let threads = config
             .threads
-            .or_else(|| std::thread::available_parallelism().ok())
-            .map_or(1, NonZeroUsize::get);
+            .map(NonZeroUsize::get)
+            .or_else(|| {
+                std::thread::available_parallelism()
+                    .ok()
+                    .map(|n| n.get().saturating_sub(1))
+            })
+            .map_or(1, |n| n.max(1));
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
