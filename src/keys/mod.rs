@@ -462,7 +462,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(n.len(), 256);
-        assert!(k.get("d").is_none() && k.get("p").is_none(), "no private part");
+        assert!(
+            k.get("d").is_none() && k.get("p").is_none(),
+            "no private part"
+        );
     }
 
     #[test]
