@@ -195,7 +195,8 @@ impl KeyRecord {
                 .to_vec(),
             #[cfg(feature = "rsa-keygen")]
             Algorithm::Rs256 => {
-                let pkcs8 = rsa_keygen::generate_pkcs8(rsa_keygen::RSA_BITS)?;
+                let pkcs8 =
+                    rsa_keygen::generate_pkcs8(rsa_keygen::RSA_BITS).ok_or(KeyError::Random)?;
                 // What ring cannot load is not a key we hand out.
                 Signer::load(alg, &pkcs8)?;
                 pkcs8

@@ -7,22 +7,21 @@
 use rsa::pkcs8::EncodePrivateKey as _;
 use rsa::rand_core::{CryptoRng, RngCore};
 
-use super::KeyError;
-
 /// The modulus size of a generated RS256 key: 2048 bits, what RFC 7518
 /// §3.3 requires at least and what relying parties expect.
 pub(crate) const RSA_BITS: usize = 2048;
 
-/// A fresh RSA private key of `bits`, as PKCS#8 DER.
-pub(crate) fn generate_pkcs8(bits: usize) -> Result<Vec<u8>, KeyError> {
+/// A fresh RSA private key of `bits`, as PKCS#8 DER; `None` if the random
+/// source failed (or, never for our sizes, `rsa` refused).
+pub(crate) fn generate_pkcs8(bits: usize) -> Option<Vec<u8>> {
     let mut rng = RingRng { failed: false };
-    let key = rsa::RsaPrivateKey::new(&mut rng, bits).map_err(|_| KeyError::Random)?;
+    let key = rsa::RsaPrivateKey::new(&mut rng, bits).ok()?;
     // A failed fill left zeros in the candidate primes: refuse the key.
     if rng.failed {
-        return Err(KeyError::Random);
+        return None;
     }
-    let der = key.to_pkcs8_der().map_err(|_| KeyError::Random)?;
-    Ok(der.as_bytes().to_vec())
+    let der = key.to_pkcs8_der().ok()?;
+    Some(der.as_bytes().to_vec())
 }
 
 /// `rand_core`'s traits over `ring`'s OS CSPRNG, the one `ring`'s own key
