@@ -31,9 +31,10 @@ use std::sync::Arc;
 use portcullis::http::{Request, Response, Source};
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
-    AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken, ClientAdmin,
-    ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
-    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, generate_secret,
+    Algorithm, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken,
+    ClientAdmin, ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
+    PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore,
+    generate_secret,
 };
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 use sessions::{Session, Sessions, csrf_matches};
@@ -67,6 +68,9 @@ pub(crate) struct Args {
     session_idle: u64,
     /// Serve [`STATIC_TOKEN_PATH`].
     pub(crate) static_token_json: bool,
+    /// The algorithm of the signing key made at start when none signs
+    /// (ES256 unless `--signing-algorithm` says otherwise).
+    signing_algorithm: Option<Algorithm>,
 }
 
 fn parse_args(program: &str) -> Result<Args, String> {
@@ -80,6 +84,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
         max_sessions: sessions::DEFAULT_MAX_SESSIONS,
         session_idle: sessions::DEFAULT_IDLE_SECS,
         static_token_json: false,
+        signing_algorithm: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -113,11 +118,19 @@ fn parse_args(program: &str) -> Result<Args, String> {
                     .map_err(|_| format!("--session-idle: not a number: {v}"))?;
             }
             "--static-token-json" => args.static_token_json = true,
+            "--signing-algorithm" => {
+                let v = it
+                    .next()
+                    .ok_or("--signing-algorithm needs ES256, EdDSA or RS256")?;
+                args.signing_algorithm =
+                    Some(v.parse().map_err(|e| format!("--signing-algorithm: {e}"))?);
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL] [--max-failures N] \
-                     [--max-sessions N] [--session-idle SECONDS] [--static-token-json]"
+                     [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
+                     [--signing-algorithm ES256|EdDSA|RS256]"
                 );
                 std::process::exit(0);
             }
@@ -269,6 +282,7 @@ async fn open_and_build(
                 Arc::new(MemoryKeys::new()),
                 throttle,
                 sessions,
+                args.signing_algorithm,
             )
             .await
         }
@@ -279,7 +293,15 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store, throttle, sessions).await
+            build(
+                seed,
+                store.clone(),
+                store,
+                throttle,
+                sessions,
+                args.signing_algorithm,
+            )
+            .await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
@@ -288,7 +310,15 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(seed, store.clone(), store, throttle, sessions).await
+            build(
+                seed,
+                store.clone(),
+                store,
+                throttle,
+                sessions,
+                args.signing_algorithm,
+            )
+            .await
         }
         Some(url) => Err(format!(
             "unsupported database URL {}: use sqlite://PATH or postgres://… \
@@ -304,6 +334,7 @@ async fn build<S>(
     keys: Arc<dyn KeyProvider>,
     throttle: Arc<MemoryThrottle>,
     sessions: impl FnOnce(bool) -> Sessions,
+    signing_algorithm: Option<Algorithm>,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -323,6 +354,10 @@ where
     } = seed::load(&seed, iterations(), &SystemRandom::new())?;
     for note in &ignored {
         tracing::warn!(entry = %note.entry, field = %note.field, "ignored from the seed: {}", note.why);
+    }
+    if let Some(alg) = signing_algorithm {
+        // RS256 needs the `rsa-keygen` feature (the `cli` feature has it).
+        config.signing_algorithm = alg;
     }
     // An unknown client costs what one with a people-chosen secret does.
     config.unknown_client_iterations = iterations();

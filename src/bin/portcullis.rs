@@ -31,7 +31,6 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::builder::{StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portcullis::{
     AccessTokenFormat, Algorithm, Audience, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet,
@@ -278,8 +277,8 @@ enum KeysCommand {
     Generate {
         #[command(flatten)]
         server: ServerArgs,
-        /// ES256 (default) or EdDSA.
-        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = generated_algorithm())]
+        /// ES256 (default), EdDSA or RS256 (a 2048-bit RSA key).
+        #[arg(long, value_name = "ALG", default_value = "ES256")]
         algorithm: Algorithm,
         /// Generate a new key even if one signs now; it signs at once and
         /// the current keys stop signing (resource servers that cached the
@@ -293,11 +292,12 @@ enum KeysCommand {
     Rotate {
         #[command(flatten)]
         server: ServerArgs,
-        /// ES256 (default) or EdDSA.
-        #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = generated_algorithm())]
+        /// ES256 (default), EdDSA or RS256 (a 2048-bit RSA key).
+        #[arg(long, value_name = "ALG", default_value = "ES256")]
         algorithm: Algorithm,
     },
-    /// Rotate in a private key from a PKCS#8 DER file (the way to use RS256).
+    /// Rotate in a private key from a PKCS#8 DER file (e.g. an RSA key of
+    /// another size than 2048 bits).
     Import {
         #[command(flatten)]
         server: ServerArgs,
@@ -374,16 +374,6 @@ impl FromStr for Lifetime {
             _ => Err("expected a positive number of seconds, or `default`"),
         }
     }
-}
-
-/// An algorithm `ring` can generate keys for (not RS256).
-fn generated_algorithm() -> impl TypedValueParser<Value = Algorithm> {
-    StringValueParser::new().try_map(|s| match s.parse::<Algorithm>()? {
-        Algorithm::Rs256 => Err(Box::<dyn std::error::Error + Send + Sync>::from(
-            "RS256 keys cannot be generated; import one with `keys import`",
-        )),
-        alg => Ok(alg),
-    })
 }
 
 /// Why a command failed; each kind has its exit code.

@@ -9,6 +9,8 @@
 
 pub(crate) mod jwk;
 pub(crate) mod rotation;
+#[cfg(feature = "rsa-keygen")]
+mod rsa_keygen;
 
 use std::fmt;
 use std::str::FromStr;
@@ -30,8 +32,9 @@ pub enum Algorithm {
     Es256,
     /// `EdDSA` with Ed25519.
     EdDsa,
-    /// `RS256`: RSASSA-PKCS1-v1_5 with SHA-256 (2048 to 8192 bits). `ring`
-    /// cannot generate RSA keys: import one with [`KeyRecord::from_pkcs8`].
+    /// `RS256`: RSASSA-PKCS1-v1_5 with SHA-256 (2048 to 8192 bits). Import a
+    /// key with [`KeyRecord::from_pkcs8`], or generate a 2048-bit one with
+    /// feature `rsa-keygen` (`ring` signs with RSA keys but cannot make them).
     Rs256,
 }
 
@@ -135,8 +138,11 @@ pub enum KeyError {
     /// The PKCS#8 document is not a key of this algorithm.
     #[error("the PKCS#8 document is not a valid {0} private key")]
     Rejected(Algorithm),
-    /// `ring` cannot generate keys of this algorithm (RSA): import one.
-    #[error("cannot generate {0} keys; import a PKCS#8 key instead")]
+    /// Keys of this algorithm cannot be generated in this build (RS256
+    /// without feature `rsa-keygen`): import one.
+    #[error(
+        "cannot generate {0} keys (RS256 needs the `rsa-keygen` feature); import a PKCS#8 key instead"
+    )]
     CannotGenerate(Algorithm),
     /// The OS random source failed.
     #[error("random source failed")]
@@ -164,7 +170,11 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
-    /// Generates a fresh key (ES256 or EdDSA) that signs from `not_before`.
+    /// Generates a fresh key that signs from `not_before`: ES256 or EdDSA
+    /// with `ring`; RS256 (2048 bits) with feature `rsa-keygen`, otherwise
+    /// [`KeyError::CannotGenerate`]. RSA generation takes a CPU-bound
+    /// moment (tens of milliseconds to a second): call it off the executor
+    /// where that matters.
     pub fn generate(
         alg: Algorithm,
         kid: KeyId,
@@ -183,6 +193,15 @@ impl KeyRecord {
                 .map_err(|_| KeyError::Random)?
                 .as_ref()
                 .to_vec(),
+            #[cfg(feature = "rsa-keygen")]
+            Algorithm::Rs256 => {
+                let pkcs8 =
+                    rsa_keygen::generate_pkcs8(rsa_keygen::RSA_BITS).ok_or(KeyError::Random)?;
+                // What ring cannot load is not a key we hand out.
+                Signer::load(alg, &pkcs8)?;
+                pkcs8
+            }
+            #[cfg(not(feature = "rsa-keygen"))]
             Algorithm::Rs256 => return Err(KeyError::CannotGenerate(alg)),
         };
         Ok(Self::current(alg, kid, pkcs8, now, not_before))
@@ -400,15 +419,53 @@ mod tests {
             assert!(public.verify(b"msg", &sig).is_ok());
             assert!(public.verify(b"other", &sig).is_err());
         }
+    }
+
+    #[cfg(not(feature = "rsa-keygen"))]
+    #[test]
+    fn rs256_cannot_be_generated_without_the_feature() {
+        let now = UnixTime::default();
         assert_eq!(
-            KeyRecord::generate(
-                Algorithm::Rs256,
-                kid("r"),
-                UnixTime::default(),
-                UnixTime::default()
-            )
-            .unwrap_err(),
+            KeyRecord::generate(Algorithm::Rs256, kid("r"), now, now).unwrap_err(),
             KeyError::CannotGenerate(Algorithm::Rs256)
+        );
+    }
+
+    // issue 16 item 1: RS256 keys are generated without OpenSSL and sign in ring.
+    #[cfg(feature = "rsa-keygen")]
+    #[test]
+    fn generated_rs256_key_signs_verifies_and_is_published() {
+        let now = UnixTime::from_secs(100);
+        let rec = KeyRecord::generate(Algorithm::Rs256, kid("rsa1"), now, now).unwrap();
+        // ring loads the PKCS#8 document as it would an imported key.
+        let rsa = RsaKeyPair::from_pkcs8(rec.private_pkcs8.expose_secret()).unwrap();
+        assert_eq!(rsa.public().modulus_len(), 256, "2048-bit modulus");
+        let signer = Signer::load(Algorithm::Rs256, rec.private_pkcs8.expose_secret()).unwrap();
+        let sig = signer.sign(b"msg").unwrap();
+        let public =
+            signature::UnparsedPublicKey::new(Algorithm::Rs256.verification(), signer.public_key());
+        assert!(public.verify(b"msg", &sig).is_ok());
+        assert!(public.verify(b"other", &sig).is_err());
+
+        let ring = KeyRing::load(vec![rec], now);
+        let jwks: serde_json::Value = serde_json::from_slice(&jwk::jwks(&ring, now)).unwrap();
+        let keys = jwks["keys"].as_array().unwrap();
+        assert_eq!(keys.len(), 1);
+        let k = &keys[0];
+        assert_eq!(k["kty"], "RSA");
+        assert_eq!(k["alg"], "RS256");
+        assert_eq!(k["kid"], "rsa1");
+        assert_eq!(k["use"], "sig");
+        assert_eq!(k["e"], "AQAB");
+        let n = base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            k["n"].as_str().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(n.len(), 256);
+        assert!(
+            k.get("d").is_none() && k.get("p").is_none(),
+            "no private part"
         );
     }
 

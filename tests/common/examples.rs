@@ -25,6 +25,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("sqlite", cfg!(feature = "sqlite")),
     ("conformance", cfg!(feature = "conformance")),
     ("cli", cfg!(feature = "cli")),
+    ("rsa-keygen", cfg!(feature = "rsa-keygen")),
 ];
 
 /// The path of example `name` (`examples/<name>.rs`), built if needed.

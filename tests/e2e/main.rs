@@ -947,6 +947,62 @@ on_every_host!(
     http_handling_is_the_same_on_every_host,
 );
 
+// issue 16 item 1: asked for RS256, the demo generates a 2048-bit RSA key at
+// start, and its tokens verify with an independent library through the JWKS.
+#[cfg(feature = "rsa-keygen")]
+#[tokio::test]
+async fn demo_signs_with_a_generated_rs256_key_when_asked() {
+    // covers: JW-01, TK-03
+    let seed = |base: &str| {
+        serde_json::json!({
+            "issuer": base,
+            "clients": [
+                {"client_id": "jwtsvc", "client_secret": harness::SVC_SECRET, "redirect_uris": [],
+                 "grant_types": ["client_credentials"], "scope": "read",
+                 "access_token_format": "jwt",
+                 "token_endpoint_auth_method": "client_secret_basic"}
+            ],
+            "users": []
+        })
+    };
+    let server =
+        Server::start_seeded(Framework::Axum, seed, &["--signing-algorithm", "RS256"]).await;
+    let http = harness::http_client();
+    let token = oauth_client(&server, "jwtsvc", Some(harness::SVC_SECRET))
+        .exchange_client_credentials()
+        .add_scope(Scope::new("read".into()))
+        .request_async(&http)
+        .await
+        .unwrap()
+        .access_token()
+        .secret()
+        .clone();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwks_text = http
+        .get(format!("{}/jwks.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks: serde_json::Value = serde_json::from_str(&jwks_text).unwrap();
+    let jwk = &jwks["keys"][0];
+    assert_eq!(jwk["kty"], "RSA");
+    assert_eq!(jwk["alg"], "RS256");
+    assert_eq!(jwk["use"], "sig");
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(&header.kid.unwrap()).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[server.base.as_str()]);
+    v.set_issuer(&[server.base.as_str()]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["client_id"], "jwtsvc");
+}
+
 /// `--database` on every host: state survives a restart.
 #[cfg(feature = "sqlite")]
 mod restart {
