@@ -6,8 +6,10 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::grant_type::GrantType;
 
+/// The RFC 8414 members; the OpenID Provider document
+/// (`endpoints::discovery`) flattens them into its own.
 #[derive(Serialize)]
-struct Metadata<'a> {
+pub(crate) struct Metadata<'a> {
     issuer: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     authorization_endpoint: Option<String>,
@@ -54,6 +56,11 @@ const SECRET_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_p
 const ALL_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
 pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
+    serde_json::to_vec(&members(config, has_keys)).unwrap_or_default()
+}
+
+/// The members of the RFC 8414 document of this configuration.
+pub(crate) fn members(config: &Config, has_keys: bool) -> Metadata<'_> {
     let code_flow = config.offers(GrantType::AuthorizationCode);
     let jwt = config.jwt_client_authentication;
     let (all_methods, secret_methods, assertion_algs) = if jwt {
@@ -61,7 +68,7 @@ pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
     } else {
         (ALL_METHODS_NO_JWT, SECRET_METHODS_NO_JWT, None)
     };
-    let m = Metadata {
+    Metadata {
         issuer: &config.issuer,
         authorization_endpoint: code_flow.then(|| config.url(&config.paths.authorization)),
         token_endpoint: config.url(&config.paths.token),
@@ -92,6 +99,5 @@ pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
             &["S256"]
         },
         authorization_response_iss_parameter_supported: true,
-    };
-    serde_json::to_vec(&m).unwrap_or_default()
+    }
 }
