@@ -139,8 +139,43 @@ pub(crate) async fn authenticate(
     req: &Request<'_>,
     required: &ScopeSet,
 ) -> Result<BearerToken, Response> {
+    traced(cx, from_header(req.authorization()), required).await
+}
+
+/// [`authenticate`] for a token sent in a form body's `access_token`
+/// (RFC 6750 §2.2), which the caller has read: the same syntax (a token68),
+/// validation and scope check as a header's token.
+pub(crate) async fn authenticate_form_token(
+    cx: &Context,
+    token: &str,
+    required: &ScopeSet,
+) -> Result<BearerToken, Response> {
+    let presented = token68(token.as_bytes()).ok_or_else(invalid);
+    traced(cx, presented, required).await
+}
+
+/// The token of an `Authorization` header: none is the bare challenge, a
+/// repeated or malformed header an error.
+fn from_header(authorization: Header<'_>) -> Result<Presented<'_>, Response> {
+    match authorization {
+        // RFC 6750 §3.1: no credentials, no error code.
+        Header::Absent => Err(Response::bearer_challenge(BearerFault::Missing, None)),
+        Header::Repeated => Err(Response::bearer_challenge(BearerFault::Malformed, None)),
+        Header::One(value) => bearer_value(value).ok_or_else(invalid),
+    }
+}
+
+/// Validates a presented token inside the `bearer` span.
+async fn traced(
+    cx: &Context,
+    presented: Result<Presented<'_>, Response>,
+    required: &ScopeSet,
+) -> Result<BearerToken, Response> {
     let span = endpoint_span("bearer");
-    let result = in_span!(span, validate(cx, req, required));
+    let result = match presented {
+        Ok(token) => in_span!(span, validate(cx, token, required)),
+        Err(refused) => Err(refused),
+    };
     match &result {
         Ok(token) => {
             if !span.is_disabled() {
@@ -155,17 +190,9 @@ pub(crate) async fn authenticate(
 
 async fn validate(
     cx: &Context,
-    req: &Request<'_>,
+    token: Presented<'_>,
     required: &ScopeSet,
 ) -> Result<BearerToken, Response> {
-    let token = match req.authorization() {
-        // RFC 6750 §3.1: no credentials, no error code.
-        Header::Absent => return Err(Response::bearer_challenge(BearerFault::Missing, None)),
-        Header::Repeated => {
-            return Err(Response::bearer_challenge(BearerFault::Malformed, None));
-        }
-        Header::One(value) => bearer_value(value).ok_or_else(invalid)?,
-    };
     let Presented { token, dotted } = token;
     let now = cx.clock.now();
     let validated = if dotted {

@@ -30,6 +30,9 @@ pub struct EndpointPaths {
     pub metadata: String,
     /// JWKS document (default `/jwks.json`).
     pub jwks: String,
+    /// OpenID Connect UserInfo endpoint (default `/userinfo`), served only
+    /// when the server has a [`UserClaims`](crate::oidc::UserClaims).
+    pub userinfo: String,
 }
 
 impl Default for EndpointPaths {
@@ -41,6 +44,7 @@ impl Default for EndpointPaths {
             introspection: "/introspect".into(),
             metadata: "/.well-known/oauth-authorization-server".into(),
             jwks: "/jwks.json".into(),
+            userinfo: "/userinfo".into(),
         }
     }
 }
@@ -259,6 +263,7 @@ impl Config {
             ("introspection", &p.introspection),
             ("metadata", &p.metadata),
             ("jwks", &p.jwks),
+            ("userinfo", &p.userinfo),
         ] {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));

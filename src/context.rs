@@ -13,6 +13,7 @@ use crate::error::{Error, StoreError};
 use crate::events::{Event, EventSink};
 use crate::hash_pool::HashPool;
 use crate::keys::{KeyProvider, KeyRing};
+use crate::oidc::UserClaims;
 use crate::random::RandomSource;
 use crate::stores::{
     AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache, TokenStore,
@@ -35,6 +36,9 @@ pub(crate) struct Context {
     pub(crate) random: Arc<dyn RandomSource>,
     pub(crate) keys: Option<Arc<dyn KeyProvider>>,
     pub(crate) claims_hook: Option<Arc<dyn ClaimsHook>>,
+    /// The host's claims about its users; the UserInfo endpoint is served
+    /// only with one.
+    pub(crate) user_claims: Option<Arc<dyn UserClaims>>,
     pub(crate) throttle: Option<Arc<dyn Throttle>>,
     pub(crate) events: Option<Arc<dyn EventSink>>,
     /// The parsed signing keys, reloaded every `Config::key_cache_ttl`.
@@ -73,6 +77,13 @@ impl Context {
             tracing::debug!(client_id = %id, "token of a disabled or unknown client refused");
         }
         Ok(enabled)
+    }
+
+    /// Whether the UserInfo endpoint is served: only when the host gave
+    /// [`UserClaims`] (so the discovery document lists `userinfo_endpoint`
+    /// exactly then).
+    pub(crate) fn serves_userinfo(&self) -> bool {
+        self.user_claims.is_some()
     }
 
     /// Drops the cached keys, so the next use reloads them from the provider.

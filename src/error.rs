@@ -287,6 +287,12 @@ pub enum BearerFault {
     Missing,
     /// The header is repeated or not a bearer token68 (`invalid_request`).
     Malformed,
+    /// The token was sent in more than one way, e.g. in the `Authorization`
+    /// header and in the form body (RFC 6750 §2: `invalid_request`).
+    MultipleMethods,
+    /// The token was sent in the request URI's query, which this server
+    /// never accepts (RFC 6750 §2.3, RFC 9700 §2.5: `invalid_request`).
+    InQuery,
     /// The token is unknown, revoked, expired, or its signature or claims do
     /// not verify (`invalid_token`).
     Invalid,
@@ -338,9 +344,10 @@ impl Cause {
     /// 6750 §3.1 answers with a bare challenge.
     pub const fn code(self) -> Option<ErrorCode> {
         Some(match self {
-            Self::InvalidRequest(_) | Self::Bearer(BearerFault::Malformed) => {
-                ErrorCode::InvalidRequest
-            }
+            Self::InvalidRequest(_)
+            | Self::Bearer(
+                BearerFault::Malformed | BearerFault::MultipleMethods | BearerFault::InQuery,
+            ) => ErrorCode::InvalidRequest,
             Self::ClientAuthentication => ErrorCode::InvalidClient,
             Self::InvalidGrant(_) => ErrorCode::InvalidGrant,
             Self::UnauthorizedClient => ErrorCode::UnauthorizedClient,

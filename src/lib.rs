@@ -129,7 +129,7 @@ pub use grant_type::GrantType;
 pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
-pub use oidc::{ClaimsRequest, ClaimsRequestError, RequestedClaim};
+pub use oidc::{ClaimsQuery, ClaimsRequest, ClaimsRequestError, RequestedClaim, UserClaims};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;

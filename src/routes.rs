@@ -24,16 +24,23 @@ pub enum Endpoint {
     Metadata,
     /// The JWKS document.
     Jwks,
+    /// The OpenID Connect UserInfo endpoint (Core §5.3), served only by a
+    /// server with a [`UserClaims`](crate::oidc::UserClaims) (see
+    /// `AuthorizationServer::serves`).
+    UserInfo,
 }
 
 impl Endpoint {
-    /// Every endpoint served by path, for adapters that mount them one by one.
-    pub const ALL: [Self; 5] = [
+    /// Every endpoint the core can serve by path. A server serves some of
+    /// them only when configured to: adapters mount
+    /// `AuthorizationServer::endpoints`.
+    pub const ALL: [Self; 6] = [
         Self::Token,
         Self::Revocation,
         Self::Introspection,
         Self::Metadata,
         Self::Jwks,
+        Self::UserInfo,
     ];
 
     /// The path this endpoint is served at.
@@ -44,6 +51,7 @@ impl Endpoint {
             Self::Introspection => &paths.introspection,
             Self::Metadata => &paths.metadata,
             Self::Jwks => &paths.jwks,
+            Self::UserInfo => &paths.userinfo,
         }
     }
 
@@ -53,23 +61,36 @@ impl Endpoint {
     }
 
     /// Whether the endpoint reads a form body; the documents read none, so
-    /// an adapter need not read it.
+    /// an adapter need not read it. UserInfo does: a POST may carry the
+    /// access token in its form body (RFC 6750 §2.2).
     pub const fn reads_body(self) -> bool {
-        matches!(self, Self::Token | Self::Revocation | Self::Introspection)
+        matches!(
+            self,
+            Self::Token | Self::Revocation | Self::Introspection | Self::UserInfo
+        )
     }
 
     /// Whether the endpoint answers `method`. The form endpoints take every
     /// method here and refuse all but POST themselves, with an OAuth error
-    /// and `Allow: POST`; the documents answer GET and HEAD only.
+    /// and `Allow: POST`; the documents answer GET and HEAD only; UserInfo
+    /// GET and POST (Core §5.3.1).
     pub fn admits(self, method: Method) -> Result<(), Refusal> {
         match self {
             Self::Metadata | Self::Jwks if !matches!(method, Method::Get | Method::Head) => {
                 Err(Refusal::MethodNotAllowed { allow: "GET, HEAD" })
             }
+            Self::UserInfo if !matches!(method, Method::Get | Method::Post) => {
+                Err(USERINFO_METHODS)
+            }
             _ => Ok(()),
         }
     }
 }
+
+/// What UserInfo answers a method other than GET and POST.
+const USERINFO_METHODS: Refusal = Refusal::MethodNotAllowed {
+    allow: "GET, POST",
+};
 
 /// The largest request body the core reads (`Config::max_body_size`),
 /// and the check an adapter makes with it (TOK-08).
@@ -166,6 +187,23 @@ mod tests {
         }
         // The form endpoints refuse other methods themselves (with Allow: POST).
         assert_eq!(Endpoint::Token.admits(Method::Get), Ok(()));
+    }
+
+    #[test]
+    fn userinfo_answers_get_and_post_and_reads_the_body() {
+        // covers: OI-05
+        // issue 16
+        let e = Endpoint::UserInfo;
+        assert_eq!(e.admits(Method::Get), Ok(()));
+        assert_eq!(e.admits(Method::Post), Ok(()));
+        for method in [Method::Head, Method::Other] {
+            let refused = Response::from(e.admits(method).unwrap_err());
+            assert_eq!(refused.status(), 405);
+            assert_eq!(refused.header("allow"), Some("GET, POST"));
+        }
+        assert!(e.reads_body());
+        let config = Config::new("https://auth.example.com");
+        assert_eq!(e.path(&config.paths), "/userinfo");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
 use crate::hash_pool::HashPool;
 use crate::http::{Request, Response};
+use crate::oidc::UserClaims;
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
@@ -154,14 +155,54 @@ impl AuthorizationServer {
         }
     }
 
+    /// The OpenID Connect UserInfo endpoint (Core §5.3, OI-05): GET or
+    /// POST, the access token as `Authorization: Bearer` or in a POSTed
+    /// form's `access_token`; answers `sub` and the claims the token's grant
+    /// releases, read from the host's [`UserClaims`], never cached. Without
+    /// a `UserClaims` (see [`ServerBuilder::user_claims`]) it answers `sub`
+    /// alone, and [`AuthorizationServer::handle`] does not route it.
+    pub async fn userinfo(&self, req: &Request<'_>) -> Response {
+        endpoints::userinfo::handle(&self.cx, req).await
+    }
+
+    /// Whether this server serves the UserInfo endpoint: only with a
+    /// [`UserClaims`], so that a plain OAuth server leaves the path to the
+    /// host and its discovery document lists no `userinfo_endpoint`.
+    pub fn serves_userinfo(&self) -> bool {
+        self.cx.serves_userinfo()
+    }
+
+    /// Whether this server serves `endpoint` by path: every endpoint of
+    /// [`crate::routes::Endpoint`] but UserInfo always, UserInfo when
+    /// [`AuthorizationServer::serves_userinfo`].
+    pub fn serves(&self, endpoint: crate::routes::Endpoint) -> bool {
+        match endpoint {
+            crate::routes::Endpoint::UserInfo => self.serves_userinfo(),
+            _ => true,
+        }
+    }
+
+    /// The endpoints this server serves by path, which an adapter mounts
+    /// (at `endpoint.path(&config.paths)`).
+    pub fn endpoints(&self) -> impl Iterator<Item = crate::routes::Endpoint> + '_ {
+        crate::routes::Endpoint::ALL
+            .into_iter()
+            .filter(|e| self.serves(*e))
+    }
+
+    /// The endpoint this server serves at `path`, if any.
+    pub fn endpoint_at(&self, path: &str) -> Option<crate::routes::Endpoint> {
+        crate::routes::Endpoint::find(&self.config().paths, path).filter(|e| self.serves(*e))
+    }
+
     /// Answers a request for the endpoint served at `path` (one of
-    /// [`crate::routes::Endpoint`], at the paths of `Config::paths`): 404
-    /// for any other path, 405 for a method the endpoint does not answer.
-    /// The body, if the endpoint reads one, must already be read within
-    /// [`crate::routes::BodyLimit`]. This is what every adapter calls.
+    /// [`AuthorizationServer::endpoints`], at the paths of `Config::paths`):
+    /// 404 for any other path, 405 for a method the endpoint does not
+    /// answer. The body, if the endpoint reads one, must already be read
+    /// within [`crate::routes::BodyLimit`]. This is what every adapter calls.
     pub async fn handle(&self, req: &Request<'_>, path: &str) -> Response {
         use crate::routes::{Endpoint, Refusal};
-        let Some(endpoint) = Endpoint::find(&self.config().paths, path) else {
+        let Some(endpoint) = self.endpoint_at(path) else {
             return Refusal::NotFound.into();
         };
         if let Err(refused) = endpoint.admits(req.method()) {
@@ -173,6 +214,7 @@ impl AuthorizationServer {
             Endpoint::Introspection => self.introspect(req).await,
             Endpoint::Metadata => self.metadata(),
             Endpoint::Jwks => self.jwks().await,
+            Endpoint::UserInfo => self.userinfo(req).await,
         }
     }
 
@@ -388,6 +430,7 @@ pub struct ServerBuilder {
     passwords: Option<Arc<dyn PasswordVerifier>>,
     keys: Option<Arc<dyn KeyProvider>>,
     claims_hook: Option<Arc<dyn ClaimsHook>>,
+    user_claims: Option<Arc<dyn UserClaims>>,
     throttle: Option<Arc<dyn Throttle>>,
     events: Option<Arc<dyn EventSink>>,
     clock: Arc<dyn Clock>,
@@ -414,6 +457,7 @@ impl ServerBuilder {
             passwords: None,
             keys: None,
             claims_hook: None,
+            user_claims: None,
             throttle: None,
             events: None,
             clock: Arc::new(SystemClock),
@@ -500,6 +544,16 @@ impl ServerBuilder {
     #[must_use]
     pub fn claims_hook(mut self, hook: Arc<dyn ClaimsHook>) -> Self {
         self.claims_hook = Some(hook);
+        self
+    }
+
+    /// Sets the host's source of claims about its users (OI-11): the
+    /// UserInfo endpoint is served with it (at `Config::paths.userinfo`) and
+    /// releases what it returns, selected by the granted scope and `claims`
+    /// request.
+    #[must_use]
+    pub fn user_claims(mut self, claims: Arc<dyn UserClaims>) -> Self {
+        self.user_claims = Some(claims);
         self
     }
 
@@ -603,6 +657,7 @@ impl ServerBuilder {
                 random: self.random,
                 keys: self.keys,
                 claims_hook: self.claims_hook,
+                user_claims: self.user_claims,
                 throttle: self.throttle,
                 events: self.events,
                 key_ring: KeyCache::default(),

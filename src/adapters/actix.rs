@@ -1,7 +1,7 @@
 //! actix-web 4 integration: its own small bridge (actix-web is on `http`
 //! 0.2, so the `http` 1.x conversions do not apply) between actix-web and
-//! the core, and a service configuration mounting the token, revocation,
-//! introspection, metadata and JWKS endpoints. No OAuth logic and no HTTP
+//! the core, and a service configuration mounting the server's endpoints
+//! (token, revocation, introspection, metadata, JWKS, UserInfo). No OAuth logic and no HTTP
 //! decision lives here: paths, methods, the body limit and every answer are
 //! the core's ([`crate::routes`]).
 //!
@@ -18,7 +18,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError
 
 use crate::error::InternalFault::InvalidResponse;
 use crate::http::{Method, Request, Response, Source};
-use crate::routes::{BodyLimit, Endpoint, Refusal};
+use crate::routes::{BodyLimit, Refusal};
 use crate::{bearer::BearerToken, scope::ScopeSet, server::AuthorizationServer};
 
 type Server = web::Data<AuthorizationServer>;
@@ -152,14 +152,15 @@ impl FromRequest for BearerToken {
     }
 }
 
-/// Registers the server as `web::Data<AuthorizationServer>` and serves the
-/// token, revocation, introspection, metadata and JWKS endpoints at the
-/// paths of its [`crate::Config`]:
+/// Registers the server as `web::Data<AuthorizationServer>` and serves its
+/// endpoints ([`AuthorizationServer::endpoints`]: token, revocation,
+/// introspection, metadata, JWKS, and UserInfo when it has a `UserClaims`)
+/// at the paths of its [`crate::Config`]:
 /// `App::new().configure(configure(server.clone()))`.
 pub fn configure(server: Arc<AuthorizationServer>) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::from(server.clone()));
-        for endpoint in Endpoint::ALL {
+        for endpoint in server.endpoints() {
             let route = if endpoint.reads_body() {
                 web::route().to(move |server: Server, req: OwnedRequest| async move {
                     let path = endpoint.path(&server.config().paths);

@@ -18,7 +18,6 @@ use axum::response::IntoResponse;
 pub use super::tower::{BearerLayer, Endpoints, OwnedRequest};
 use crate::bearer::BearerToken;
 use crate::http::{Request, Response};
-use crate::routes::Endpoint;
 use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
 
@@ -43,19 +42,22 @@ impl IntoResponse for Response {
     }
 }
 
-/// A router serving the token, revocation, introspection, metadata and JWKS
-/// endpoints at the paths of the server's [`crate::Config`] (one
-/// [`Endpoints`] service at each); merge it into the host's router.
+/// A router serving the endpoints of the server
+/// ([`AuthorizationServer::endpoints`]: token, revocation, introspection,
+/// metadata, JWKS, and UserInfo when it has a `UserClaims`) at the paths of
+/// its [`crate::Config`] (one [`Endpoints`] service at each); merge it into
+/// the host's router.
 pub fn routes<S>(server: Arc<AuthorizationServer>) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
     let endpoints = Endpoints::new(server);
-    let paths = endpoints.server().config().paths.clone();
-    Endpoint::ALL
-        .into_iter()
+    let paths = &endpoints.server().config().paths;
+    endpoints
+        .server()
+        .endpoints()
         .fold(Router::new(), |router, endpoint| {
-            router.route_service(endpoint.path(&paths), endpoints.clone())
+            router.route_service(endpoint.path(paths), endpoints.clone())
         })
 }
 

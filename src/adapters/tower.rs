@@ -1,6 +1,6 @@
 //! The HTTP boundary as tower services (feature `tower`): [`Endpoints`], a
-//! `tower::Service` serving the token, revocation, introspection, metadata
-//! and JWKS endpoints, and [`BearerLayer`], a `tower::Layer` guarding a
+//! `tower::Service` serving the token, revocation, introspection, metadata,
+//! JWKS and (with a `UserClaims`) UserInfo endpoints, and [`BearerLayer`], a `tower::Layer` guarding a
 //! resource route with required scopes. axum (`Router::route_service`,
 //! `nest_service`), hyper (through `hyper_util::service::TowerToHyperService`)
 //! and other tower hosts mount them as they are; the axum and hyper adapters
@@ -88,9 +88,10 @@ impl OwnedRequest {
     }
 }
 
-/// A `tower::Service` serving the token, revocation, introspection,
-/// metadata and JWKS endpoints at the paths of the server's
-/// [`crate::Config`], matched against the request's path as the service
+/// A `tower::Service` serving the endpoints of the server
+/// ([`AuthorizationServer::endpoints`]: token, revocation, introspection,
+/// metadata, JWKS, and UserInfo when it has a `UserClaims`) at the paths of
+/// its [`crate::Config`], matched against the request's path as the service
 /// sees it; any other path is the core's 404. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Endpoints {
@@ -111,7 +112,7 @@ impl Endpoints {
     /// Whether `path` is one of the endpoints (so a host router can send
     /// the request on to [`Endpoints::handle`]).
     pub fn serves(&self, path: &str) -> bool {
-        Endpoint::find(&self.server.config().paths, path).is_some()
+        self.server.endpoint_at(path).is_some()
     }
 
     /// Answers one request.
@@ -121,7 +122,7 @@ impl Endpoints {
         B::Error: Into<BoxError>,
     {
         let server = &*self.server;
-        let endpoint = Endpoint::find(&server.config().paths, req.uri().path());
+        let endpoint = server.endpoint_at(req.uri().path());
         let resp = if endpoint.is_some_and(Endpoint::reads_body) {
             match OwnedRequest::read(req, server).await {
                 Ok(req) => server.handle(&req.as_request(), req.uri().path()).await,

@@ -5,6 +5,7 @@ pub(crate) mod introspect;
 pub(crate) mod metadata;
 pub(crate) mod revoke;
 pub(crate) mod token;
+pub(crate) mod userinfo;
 
 use std::borrow::Cow;
 
@@ -73,14 +74,21 @@ pub(crate) fn client_form_post<'a, const N: usize>(
 /// in the body. An empty value counts as absent, as in the body (TOK-03);
 /// a value is never decoded, so a malformed one cannot hide the name.
 fn names_credentials(query: &str) -> bool {
+    query_names(query, &CREDENTIALS)
+}
+
+/// Whether a query string carries one of `names` with a non-empty value;
+/// names are decoded, values never (so a malformed value cannot hide the
+/// name).
+pub(crate) fn query_names(query: &str, names: &[&str]) -> bool {
     query.split('&').any(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        !value.is_empty() && form::decode(name.as_bytes()).is_ok_and(|n| CREDENTIALS.contains(&&*n))
+        !value.is_empty() && form::decode(name.as_bytes()).is_ok_and(|n| names.contains(&&*n))
     })
 }
 
 /// `application/x-www-form-urlencoded`, parameters (e.g. charset) tolerated.
-fn is_form(value: &[u8]) -> bool {
+pub(crate) fn is_form(value: &[u8]) -> bool {
     let essence = value.split(|&b| b == b';').next().unwrap_or_default();
     essence
         .trim_ascii()

@@ -1,0 +1,143 @@
+//! The UserInfo endpoint (OpenID Connect Core 1.0 §5.3, OI-05): GET or
+//! POST with an access token whose scope holds `openid`; answers `sub` and
+//! the claims the grant releases (§5.4, §5.5), read from the host's
+//! [`UserClaims`](crate::oidc::UserClaims) and selected by the core
+//! ([`WantedClaims`]).
+//!
+//! The token comes as `Authorization: Bearer` (GET or POST) or, on a POST
+//! with a form body, as its `access_token` parameter (RFC 6750 §2.1, §2.2),
+//! and is validated as every bearer token is (`bearer.rs`: opaque and JWT
+//! access tokens, expiry, revocation, the client still enabled). Refusals
+//! follow RFC 6750 §3.1:
+//! - no token: 401 with a bare `Bearer` challenge;
+//! - a token sent two ways, in the query string (never accepted, RFC 9700
+//!   §2.5), or a malformed request: 400 `invalid_request`;
+//! - an unknown, expired or revoked token: 401 `invalid_token`;
+//! - a token whose scope lacks `openid`: 403 `insufficient_scope`,
+//!   `scope="openid"`;
+//! - a token with no end-user (`client_credentials`): 401 `invalid_token`,
+//!   since no scope could make it one: the client needs a token from the
+//!   authorization code flow.
+
+use std::borrow::Cow;
+
+use serde_json::Map;
+
+use crate::bearer::{self, BearerToken};
+use crate::context::Context;
+use crate::endpoints::{is_form, query_names};
+use crate::error::{BearerFault, Error, InternalFault};
+use crate::http::{Header, Method, Request, Response, form};
+use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
+use crate::oidc::{ClaimsQuery, ClaimsRequest, WantedClaims};
+use crate::routes::Endpoint;
+use crate::scope::ScopeSet;
+
+/// The scope value every UserInfo request needs (Core §5.3).
+const OPENID: &str = "openid";
+
+/// The form parameter of RFC 6750 §2.2 (and the query parameter of §2.3,
+/// refused).
+const ACCESS_TOKEN: [&str; 1] = ["access_token"];
+
+pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
+    let span = endpoint_span("userinfo");
+    let response = in_span!(span, run(cx, req)).unwrap_or_else(|refused| refused);
+    record_outcome(&span, &response);
+    response
+}
+
+/// Where the request carries its access token.
+enum Carried<'a> {
+    /// In the `Authorization` header, or nowhere (the bearer validation
+    /// answers the bare challenge).
+    Header,
+    /// In the form body's `access_token`.
+    Form(Cow<'a, str>),
+}
+
+async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
+    Endpoint::UserInfo.admits(req.method())?;
+    let Some(openid) = ScopeSet::parse(OPENID) else {
+        return Err(refuse(
+            "userinfo",
+            &Error::Internal(InternalFault::InvalidResponse),
+        ));
+    };
+    let token = match carried(cx, req)? {
+        Carried::Header => bearer::authenticate(cx, req, &openid).await?,
+        Carried::Form(token) => bearer::authenticate_form_token(cx, &token, &openid).await?,
+    };
+    // #16 wiring: claims request from the access record (the grant's
+    // `OpenIdGrant::claims`, once `AccessRecord` keeps `openid`).
+    let claims_request: Option<&ClaimsRequest> = None;
+    let claims = released(cx, &token, claims_request).await?;
+    let body = serde_json::to_vec(&claims)
+        .map_err(|_| refuse("userinfo", &Error::Internal(InternalFault::Encoding)))?;
+    Ok(Response::json_no_store(200, body))
+}
+
+/// Finds the token: in the header, or in a POSTed form's `access_token`;
+/// never in the query, never two ways at once (RFC 6750 §2).
+fn carried<'a>(cx: &Context, req: &Request<'a>) -> Result<Carried<'a>, Response> {
+    let refuse = |fault| Response::bearer_challenge(fault, None);
+    if req.query_str().is_some_and(|q| query_names(q, &ACCESS_TOKEN)) {
+        return Err(refuse(BearerFault::InQuery));
+    }
+    let in_body = match (req.method(), req.content_type()) {
+        (Method::Post, Header::One(value)) if is_form(value) => {
+            if req.body_bytes().len() > cx.config.max_body_size {
+                return Err(Response::payload_too_large());
+            }
+            let [token] = form::parse(req.body_bytes(), &ACCESS_TOKEN)
+                .map_err(|_| refuse(BearerFault::Malformed))?;
+            token
+        }
+        (Method::Post, Header::Repeated) => return Err(refuse(BearerFault::Malformed)),
+        _ => None,
+    };
+    match (req.authorization(), in_body) {
+        (Header::Absent, Some(token)) => Ok(Carried::Form(token)),
+        (_, Some(_)) => Err(refuse(BearerFault::MultipleMethods)),
+        (_, None) => Ok(Carried::Header),
+    }
+}
+
+/// `sub` and the claims the token's grant releases, from the host's
+/// `UserClaims` (without one, `sub` alone).
+async fn released(
+    cx: &Context,
+    token: &BearerToken,
+    claims_request: Option<&ClaimsRequest>,
+) -> Result<Map<String, serde_json::Value>, Response> {
+    // A token without an end-user (client_credentials): no scope would
+    // make it one, so it is not valid here (see the module documentation).
+    let Some(user) = token.user() else {
+        tracing::debug!("userinfo: token without an end-user refused");
+        return Err(Response::bearer_challenge(BearerFault::Invalid, None));
+    };
+    // #16 wiring: subject_for(client, user, salt) (pairwise subjects,
+    // OI-04); for now the public subject, the user id.
+    let subject = user.as_str();
+    let wanted = WantedClaims::for_grant(token.scope(), claims_request);
+    let from_host = match &cx.user_claims {
+        Some(host) if !wanted.is_empty() => {
+            let query = ClaimsQuery::new(user, token.client_id(), &wanted);
+            host.claims(&query)
+                .await
+                .map_err(|e| refuse("userinfo", &Error::Store(e)))?
+        }
+        _ => Map::new(),
+    };
+    Ok(wanted.select(subject, from_host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openid_is_a_scope() {
+        assert!(ScopeSet::parse(OPENID).is_some());
+    }
+}
