@@ -88,9 +88,7 @@ impl Endpoint {
 }
 
 /// What UserInfo answers a method other than GET and POST.
-const USERINFO_METHODS: Refusal = Refusal::MethodNotAllowed {
-    allow: "GET, POST",
-};
+const USERINFO_METHODS: Refusal = Refusal::MethodNotAllowed { allow: "GET, POST" };
 
 /// The largest request body the core reads (`Config::max_body_size`),
 /// and the check an adapter makes with it (TOK-08).

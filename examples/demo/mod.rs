@@ -43,6 +43,8 @@ use sessions::{Session, Sessions, csrf_matches};
 mod seed;
 #[path = "sessions.rs"]
 mod sessions;
+#[path = "user_claims.rs"]
+mod user_claims;
 
 /// PBKDF2 rounds for the demo's people-chosen secrets and passwords.
 const DEMO_ITERATIONS: u32 = 100_000;
@@ -374,6 +376,7 @@ where
         .hash_pool(users.hash_pool().clone())
         .throttle(throttle.clone())
         .claims_hook(Arc::new(claims))
+        .user_claims(Arc::new(user_claims::DemoUserClaims::from_seed(&seed)))
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens: make sure a key signs.

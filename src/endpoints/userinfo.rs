@@ -81,7 +81,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
 /// never in the query, never two ways at once (RFC 6750 §2).
 fn carried<'a>(cx: &Context, req: &Request<'a>) -> Result<Carried<'a>, Response> {
     let refuse = |fault| Response::bearer_challenge(fault, None);
-    if req.query_str().is_some_and(|q| query_names(q, &ACCESS_TOKEN)) {
+    if req
+        .query_str()
+        .is_some_and(|q| query_names(q, &ACCESS_TOKEN))
+    {
         return Err(refuse(BearerFault::InQuery));
     }
     let in_body = match (req.method(), req.content_type()) {

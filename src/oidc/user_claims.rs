@@ -346,8 +346,8 @@ mod tests {
             ClaimsRequest::parse(r#"{"userinfo":{"email":{"value":"bob@example.com"}}}"#).unwrap();
         let out = WantedClaims::for_grant(&granted, Some(&request)).select("alice", everything());
         assert_eq!(names(&out), ["email_verified", "sub"]);
-        let request = ClaimsRequest::parse(r#"{"userinfo":{"email":{"value":"email-value"}}}"#)
-            .unwrap();
+        let request =
+            ClaimsRequest::parse(r#"{"userinfo":{"email":{"value":"email-value"}}}"#).unwrap();
         let out = WantedClaims::for_grant(&granted, Some(&request)).select("alice", everything());
         assert_eq!(names(&out), ["email", "email_verified", "sub"]);
     }

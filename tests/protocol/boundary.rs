@@ -104,6 +104,61 @@ mod tower {
     }
 
     #[tokio::test]
+    async fn the_endpoints_service_serves_userinfo_with_user_claims() {
+        // covers: OI-05
+        // issue 16
+        struct Nobody;
+        #[portcullis::async_trait]
+        impl portcullis::UserClaims for Nobody {
+            async fn claims(
+                &self,
+                _: &portcullis::ClaimsQuery<'_>,
+            ) -> Result<serde_json::Map<String, serde_json::Value>, portcullis::StoreError>
+            {
+                Ok(serde_json::Map::new())
+            }
+        }
+        let get = |token: Option<&str>| {
+            let mut req = http::Request::get("/userinfo")
+                .body(Body::default())
+                .unwrap();
+            if let Some(t) = token {
+                req.headers_mut()
+                    .insert("authorization", format!("Bearer {t}").parse().unwrap());
+            }
+            req
+        };
+        let h = Harness::with(config(), |b| b.user_claims(Arc::new(Nobody))).await;
+        let endpoints = Endpoints::new(h.server.clone());
+        assert!(endpoints.serves("/userinfo"));
+        let (status, headers, _) = read(endpoints.clone().oneshot(get(None)).await.unwrap()).await;
+        assert_eq!(status, 401);
+        assert_eq!(headers["www-authenticate"], "Bearer realm=\"oauth\"");
+        // The token in a POSTed form body: the service reads the body.
+        let rp = h
+            .confidential("rp", "rp-secret", |b| b.scope(scope("openid read")))
+            .await;
+        let code = h.issue_code(CodeSpec::new("rp").scope("openid")).await;
+        let (token, _) = tokens(&h.redeem(Auth::Basic(&rp), &code).await);
+        let (status, headers, body) =
+            read(endpoints.clone().oneshot(get(Some(&token))).await.unwrap()).await;
+        assert_eq!((status, body.as_slice()), (200, &br#"{"sub":"alice"}"#[..]));
+        assert_eq!(headers["cache-control"], "no-store");
+        let post = http::Request::post("/userinfo")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("access_token={token}")))
+            .unwrap();
+        let (status, _, body) = read(endpoints.clone().oneshot(post).await.unwrap()).await;
+        assert_eq!((status, body.as_slice()), (200, &br#"{"sub":"alice"}"#[..]));
+
+        // Without a UserClaims the path is not the server's.
+        let plain = Endpoints::new(Harness::new().await.server.clone());
+        assert!(!plain.serves("/userinfo"));
+        let (status, _, _) = read(plain.oneshot(get(None)).await.unwrap()).await;
+        assert_eq!(status, 404);
+    }
+
+    #[tokio::test]
     async fn the_bearer_layer_guards_with_scopes_and_hands_on_the_token() {
         // covers: TK-04, TK-05
         let h = Harness::new().await;

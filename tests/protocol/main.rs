@@ -37,3 +37,4 @@ mod slow_hashes;
 mod throttle;
 mod token;
 mod tokens;
+mod userinfo;

@@ -1,0 +1,489 @@
+//! The OpenID Connect UserInfo endpoint (Core 1.0 §5.3) and the host's
+//! `UserClaims`: GET and POST, the token in the header or the form body,
+//! RFC 6750 challenges, the claims of each scope exactly and of the
+//! `claims` request, `sub` always the core's.
+// issue 16
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use portcullis::http::{Method, Request, Response};
+use portcullis::oidc::{ClaimsQuery, UserClaims, WantedClaims};
+use portcullis::{
+    AccessTokenFormat, ClaimsRequest, MemoryKeys, ScopeSet, StoreError, UserId, async_trait,
+};
+use serde_json::{Map, Value, json};
+
+use crate::support::*;
+
+const RP: &str = "rp";
+const RP_SECRET: &str = "rp-secret-5e6f7a8b";
+const ALL_SCOPES: &str = "openid profile email address phone read";
+
+/// Everything the host knows about alice, `sub` and a claim no scope
+/// releases included: the core must pick.
+fn alice() -> Map<String, Value> {
+    json!({
+        "sub": "forged-by-the-host",
+        "name": "Alice Adams", "given_name": "Alice", "family_name": "Adams",
+        "middle_name": "Ann", "nickname": "Al", "preferred_username": "alice",
+        "profile": "https://example.com/alice", "picture": "https://example.com/alice.png",
+        "website": "https://alice.example", "gender": "female", "birthdate": "1990-01-01",
+        "zoneinfo": "Europe/Paris", "locale": "en-US", "updated_at": 1_767_225_600,
+        "email": "alice@example.com", "email_verified": true,
+        "address": {"street_address": "1 Main Street", "locality": "Anytown", "country": "US"},
+        "phone_number": "+1 202 555 0147", "phone_number_verified": false,
+        "groups": ["admins"]
+    })
+    .as_object()
+    .unwrap()
+    .clone()
+}
+
+/// A host directory that answers everything it has, whatever was asked,
+/// and remembers what it was asked for.
+#[derive(Default)]
+struct Directory {
+    asked: Mutex<Vec<Vec<String>>>,
+    fail: bool,
+}
+
+#[async_trait]
+impl UserClaims for Directory {
+    async fn claims(&self, query: &ClaimsQuery<'_>) -> Result<Map<String, Value>, StoreError> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(query.wanted().iter().map(str::to_owned).collect());
+        if self.fail {
+            return Err(StoreError::msg("directory down"));
+        }
+        Ok(if query.user().as_str() == "alice" {
+            alice()
+        } else {
+            Map::new()
+        })
+    }
+}
+
+struct Fixture {
+    h: Harness,
+    directory: Arc<Directory>,
+}
+
+async fn fixture_with(directory: Directory) -> Fixture {
+    let directory = Arc::new(directory);
+    let host: Arc<dyn UserClaims> = directory.clone();
+    let h = Harness::with(config(), |b| {
+        b.user_claims(host)
+            .key_provider(Arc::new(MemoryKeys::new()))
+    })
+    .await;
+    h.server.ensure_signing_key().await.unwrap();
+    h.confidential(RP, RP_SECRET, |b| b.scope(scope(ALL_SCOPES)))
+        .await;
+    h.confidential("rp-jwt", RP_SECRET, |b| {
+        b.scope(scope(ALL_SCOPES))
+            .access_token_format(AccessTokenFormat::Jwt)
+    })
+    .await;
+    h.confidential("m2m", RP_SECRET, |b| b.scope(scope("openid read")))
+        .await;
+    Fixture { h, directory }
+}
+
+async fn fixture() -> Fixture {
+    fixture_with(Directory::default()).await
+}
+
+impl Fixture {
+    /// An access token for alice through the code flow, issued to `client`.
+    async fn token_of(&self, client: &str, granted: &str) -> String {
+        let code = self
+            .h
+            .issue_code(CodeSpec::new(client).scope(granted))
+            .await;
+        let creds = Creds {
+            id: client.to_owned(),
+            secret: Some(RP_SECRET.to_owned()),
+        };
+        tokens(&self.h.redeem(Auth::Basic(&creds), &code).await).0
+    }
+
+    async fn token(&self, granted: &str) -> String {
+        self.token_of(RP, granted).await
+    }
+
+    /// `GET /userinfo` with `Authorization: Bearer <token>`.
+    async fn get(&self, token: &str) -> Response {
+        let header = format!("Bearer {token}");
+        let req = Request::new(Method::Get).header("Authorization", header.as_bytes());
+        self.h.server.userinfo(&req).await
+    }
+}
+
+#[track_caller]
+fn claims(resp: &Response) -> Map<String, Value> {
+    let body = String::from_utf8_lossy(resp.body()).into_owned();
+    assert_eq!(resp.status(), 200, "{body}");
+    assert_eq!(resp.header("Content-Type"), Some("application/json"));
+    assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+    json(resp).as_object().unwrap().clone()
+}
+
+fn names(m: &Map<String, Value>) -> Vec<&str> {
+    m.keys().map(String::as_str).collect()
+}
+
+#[track_caller]
+fn assert_challenge(resp: &Response, status: u16, challenge: &str) {
+    assert_eq!(
+        resp.status(),
+        status,
+        "{}",
+        String::from_utf8_lossy(resp.body())
+    );
+    assert_eq!(resp.header("WWW-Authenticate"), Some(challenge));
+}
+
+#[tokio::test]
+async fn get_and_post_with_the_header_or_the_form_body() {
+    // covers: OI-05
+    let f = fixture().await;
+    let token = f.token("openid email").await;
+    let expected = json!({"sub": "alice", "email": "alice@example.com", "email_verified": true});
+
+    let by_get = claims(&f.get(&token).await);
+    assert_eq!(Value::Object(by_get), expected);
+
+    // POST with the header, with or without a body.
+    let header = format!("Bearer {token}");
+    let req = Request::new(Method::Post).header("Authorization", header.as_bytes());
+    assert_eq!(
+        Value::Object(claims(&f.h.server.userinfo(&req).await)),
+        expected
+    );
+    let req = form_request(b"unrelated=1", Some(header.as_bytes()));
+    assert_eq!(
+        Value::Object(claims(&f.h.server.userinfo(&req).await)),
+        expected
+    );
+
+    // POST with the token in the form body (RFC 6750 §2.2).
+    let body = form(&[("access_token", &token)]);
+    let req = form_request(body.as_bytes(), None);
+    let resp = f.h.server.userinfo(&req).await;
+    assert_eq!(resp.header("Pragma"), Some("no-cache"));
+    assert_eq!(Value::Object(claims(&resp)), expected);
+    // A form body on GET is not a place for the token: no credentials.
+    let req = Request::new(Method::Get)
+        .header("Content-Type", b"application/x-www-form-urlencoded")
+        .body(body.as_bytes());
+    assert_challenge(
+        &f.h.server.userinfo(&req).await,
+        401,
+        "Bearer realm=\"oauth\"",
+    );
+}
+
+#[tokio::test]
+async fn two_ways_at_once_or_the_query_string_is_invalid_request() {
+    // covers: OI-05
+    let f = fixture().await;
+    let token = f.token("openid email").await;
+    let header = format!("Bearer {token}");
+    let bad = "Bearer realm=\"oauth\", error=\"invalid_request\"";
+
+    // Header and form body.
+    let body = form(&[("access_token", &token)]);
+    let req = form_request(body.as_bytes(), Some(header.as_bytes()));
+    let resp = f.h.server.userinfo(&req).await;
+    assert_challenge(&resp, 400, bad);
+    assert_eq!(json(&resp)["error"], "invalid_request");
+    // In the query string, alone or beside a valid header.
+    let query = format!("access_token={token}");
+    for method in [Method::Get, Method::Post] {
+        let req = Request::new(method).query(&query);
+        assert_challenge(&f.h.server.userinfo(&req).await, 400, bad);
+        let req = req.header("Authorization", header.as_bytes());
+        assert_challenge(&f.h.server.userinfo(&req).await, 400, bad);
+    }
+    // Twice in the body.
+    let body = form(&[("access_token", &token), ("access_token", &token)]);
+    let req = form_request(body.as_bytes(), None);
+    assert_challenge(&f.h.server.userinfo(&req).await, 400, bad);
+    // Another method: 405.
+    let resp = f.h.server.userinfo(&Request::new(Method::Other)).await;
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.header("Allow"), Some("GET, POST"));
+}
+
+#[tokio::test]
+async fn no_token_is_the_bare_challenge() {
+    // covers: OI-05, TK-04
+    let f = fixture().await;
+    let resp = f.h.server.userinfo(&Request::new(Method::Get)).await;
+    assert_challenge(&resp, 401, "Bearer realm=\"oauth\"");
+    assert!(resp.body().is_empty());
+    let resp = f.h.server.userinfo(&form_request(b"", None)).await;
+    assert_challenge(&resp, 401, "Bearer realm=\"oauth\"");
+}
+
+#[tokio::test]
+async fn bad_expired_or_revoked_tokens_are_invalid_token() {
+    // covers: OI-05, TK-05
+    let f = fixture().await;
+    let invalid = "Bearer realm=\"oauth\", error=\"invalid_token\"";
+    assert_challenge(&f.get("not-a-token").await, 401, invalid);
+    let req = form_request(b"access_token=not-a-token", None);
+    assert_challenge(&f.h.server.userinfo(&req).await, 401, invalid);
+    let req = form_request(b"access_token=has%20space", None);
+    assert_challenge(&f.h.server.userinfo(&req).await, 401, invalid);
+
+    // Revoked, opaque and JWT alike.
+    for client in [RP, "rp-jwt"] {
+        let token = f.token_of(client, "openid profile").await;
+        assert_eq!(f.get(&token).await.status(), 200);
+        let creds = Creds {
+            id: client.to_owned(),
+            secret: Some(RP_SECRET.to_owned()),
+        };
+        assert_eq!(
+            f.h.revoke(Auth::Basic(&creds), &[("token", &token)])
+                .await
+                .status(),
+            200
+        );
+        assert_challenge(&f.get(&token).await, 401, invalid);
+    }
+
+    // Expired: access tokens live an hour by default.
+    let token = f.token("openid profile").await;
+    let jwt = f.token_of("rp-jwt", "openid profile").await;
+    assert!(jwt.contains('.'), "a JWT access token");
+    assert_eq!(f.get(&jwt).await.status(), 200);
+    f.h.clock.advance(Duration::from_secs(3600 + 60));
+    assert_challenge(&f.get(&token).await, 401, invalid);
+    assert_challenge(&f.get(&jwt).await, 401, invalid);
+}
+
+#[tokio::test]
+async fn a_scope_without_openid_is_insufficient_scope() {
+    // covers: OI-05, TK-04
+    let f = fixture().await;
+    let token = f.token("profile email read").await;
+    let resp = f.get(&token).await;
+    assert_challenge(
+        &resp,
+        403,
+        "Bearer realm=\"oauth\", error=\"insufficient_scope\", scope=\"openid\"",
+    );
+    assert_eq!(json(&resp)["error"], "insufficient_scope");
+    assert!(f.directory.asked.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_client_credentials_token_has_no_user_info() {
+    // covers: OI-05
+    // A token without an end-user is not valid at UserInfo (401
+    // invalid_token) even with `openid`: no scope would make it one.
+    let f = fixture().await;
+    let m2m = Creds {
+        id: "m2m".into(),
+        secret: Some(RP_SECRET.into()),
+    };
+    let (token, _) = tokens(
+        &f.h.client_credentials(Auth::Basic(&m2m), Some("openid read"))
+            .await,
+    );
+    assert_challenge(
+        &f.get(&token).await,
+        401,
+        "Bearer realm=\"oauth\", error=\"invalid_token\"",
+    );
+    // Without openid, the scope check answers first.
+    let (token, _) = tokens(
+        &f.h.client_credentials(Auth::Basic(&m2m), Some("read"))
+            .await,
+    );
+    assert_eq!(f.get(&token).await.status(), 403);
+    assert!(f.directory.asked.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn each_scope_releases_exactly_its_claims_unchanged() {
+    // covers: OI-05, OI-11
+    let f = fixture().await;
+    let cases: [(&str, &[&str]); 5] = [
+        ("openid", &["sub"]),
+        (
+            "openid profile",
+            &[
+                "birthdate",
+                "family_name",
+                "gender",
+                "given_name",
+                "locale",
+                "middle_name",
+                "name",
+                "nickname",
+                "picture",
+                "preferred_username",
+                "profile",
+                "sub",
+                "updated_at",
+                "website",
+                "zoneinfo",
+            ],
+        ),
+        ("openid email", &["email", "email_verified", "sub"]),
+        ("openid address", &["address", "sub"]),
+        (
+            "openid phone",
+            &["phone_number", "phone_number_verified", "sub"],
+        ),
+    ];
+    for (granted, expected) in cases {
+        let out = claims(&f.get(&f.token(granted).await).await);
+        assert_eq!(names(&out), expected, "{granted}");
+        assert_eq!(out["sub"], "alice", "{granted}");
+    }
+    // `openid` alone: the host is not even asked.
+    let asked = f.directory.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 4);
+    assert!(asked.iter().all(|names| !names.contains(&"sub".to_owned())));
+
+    // Every scope: numbers, booleans and the address object as the host
+    // gave them; `groups` (no scope releases it) and the host's `sub` left out.
+    let out = claims(&f.get(&f.token(ALL_SCOPES).await).await);
+    let mut expected = alice();
+    expected.remove("groups");
+    expected.insert("sub".into(), json!("alice"));
+    assert_eq!(out, expected);
+    assert_eq!(out["updated_at"], json!(1_767_225_600));
+    assert_eq!(out["email_verified"], json!(true));
+    assert_eq!(out["phone_number_verified"], json!(false));
+    assert_eq!(out["address"]["locality"], "Anytown");
+}
+
+#[tokio::test]
+async fn sub_is_never_the_hosts() {
+    // covers: OI-11
+    let f = fixture().await;
+    let out = claims(&f.get(&f.token("openid profile").await).await);
+    assert_eq!(out["sub"], "alice");
+    assert_ne!(out["sub"], alice()["sub"]);
+}
+
+#[tokio::test]
+async fn the_claims_request_member_is_honoured() {
+    // covers: OI-09
+    // The selection step with a parsed `claims` request (the endpoint gets
+    // the grant's request once the access record keeps it).
+    let request = ClaimsRequest::parse(
+        r#"{"userinfo": {"email": {"essential": true}, "groups": null,
+                         "locale": {"value": "fr-FR"},
+                         "website": {"values": ["https://alice.example", "https://a.example"]},
+                         "no_such_claim": null,
+                         "sub": {"value": "someone-else"}},
+            "id_token": {"phone_number": null}}"#,
+    )
+    .unwrap();
+    let granted = ScopeSet::parse("openid").unwrap();
+    let wanted = WantedClaims::for_grant(&granted, Some(&request));
+    // The host is asked for the named claims, never for `sub`.
+    let asked: Vec<&str> = wanted.iter().collect();
+    assert_eq!(
+        asked,
+        ["email", "groups", "locale", "no_such_claim", "website"]
+    );
+    let user = UserId::parse("alice").unwrap();
+    let client = portcullis::ClientId::parse(RP).unwrap();
+    let query = ClaimsQuery::new(&user, &client, &wanted);
+    let from_host = Directory::default().claims(&query).await.unwrap();
+    let out = wanted.select("alice", from_host);
+    // `locale` does not match its value; `no_such_claim` the host lacks;
+    // the `id_token` member is not UserInfo's.
+    assert_eq!(names(&out), ["email", "groups", "sub", "website"]);
+    assert_eq!(out["sub"], "alice");
+    assert_eq!(out["groups"], json!(["admins"]));
+}
+
+#[tokio::test]
+async fn a_host_failure_is_server_error() {
+    // covers: RB-02
+    let f = fixture_with(Directory {
+        fail: true,
+        ..Directory::default()
+    })
+    .await;
+    let resp = f.get(&f.token("openid profile").await).await;
+    assert_error(&resp, 500, "server_error");
+}
+
+#[tokio::test]
+async fn the_route_is_served_only_with_user_claims() {
+    // covers: OI-05
+    let f = fixture().await;
+    assert!(f.h.server.serves_userinfo());
+    let token = f.token("openid email").await;
+    let header = format!("Bearer {token}");
+    let get = Request::new(Method::Get).header("Authorization", header.as_bytes());
+    assert_eq!(
+        claims(&f.h.server.handle(&get, "/userinfo").await)["sub"],
+        "alice"
+    );
+    let body = form(&[("access_token", &token)]);
+    let post = form_request(body.as_bytes(), None);
+    assert_eq!(
+        claims(&f.h.server.handle(&post, "/userinfo").await)["sub"],
+        "alice"
+    );
+    let resp =
+        f.h.server
+            .handle(&Request::new(Method::Head), "/userinfo")
+            .await;
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.header("Allow"), Some("GET, POST"));
+
+    // A plain OAuth server leaves the path to the host: 404, not listed;
+    // called directly, UserInfo answers `sub` alone.
+    let plain = Harness::new().await;
+    assert!(!plain.server.serves_userinfo());
+    assert!(
+        !plain
+            .server
+            .endpoints()
+            .any(|e| e == portcullis::routes::Endpoint::UserInfo)
+    );
+    let rp = plain
+        .confidential(RP, RP_SECRET, |b| b.scope(scope(ALL_SCOPES)))
+        .await;
+    let code = plain
+        .issue_code(CodeSpec::new(RP).scope("openid profile"))
+        .await;
+    let (token, _) = tokens(&plain.redeem(Auth::Basic(&rp), &code).await);
+    let header = format!("Bearer {token}");
+    let get = Request::new(Method::Get).header("Authorization", header.as_bytes());
+    assert_eq!(plain.server.handle(&get, "/userinfo").await.status(), 404);
+    let out = claims(&plain.server.userinfo(&get).await);
+    assert_eq!(Value::Object(out), json!({"sub": "alice"}));
+}
+
+#[tokio::test]
+async fn the_path_is_configurable() {
+    let mut config = config();
+    config.paths.userinfo = "/oidc/me".into();
+    let host: Arc<dyn UserClaims> = Arc::new(Directory::default());
+    let h = Harness::with(config, |b| b.user_claims(host)).await;
+    let resp = h
+        .server
+        .handle(&Request::new(Method::Get), "/oidc/me")
+        .await;
+    assert_challenge(&resp, 401, "Bearer realm=\"oauth\"");
+    let resp = h
+        .server
+        .handle(&Request::new(Method::Get), "/userinfo")
+        .await;
+    assert_eq!(resp.status(), 404);
+}
