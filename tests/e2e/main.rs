@@ -27,6 +27,7 @@ mod harness;
 mod seed_v2;
 mod sessions;
 mod throttle;
+mod userinfo;
 
 use harness::{Backend, CALLBACK, Framework, Server, Session};
 use oauth2::basic::BasicClient;
