@@ -152,7 +152,7 @@ mod tower {
         assert_eq!((status, body.as_slice()), (200, &br#"{"sub":"alice"}"#[..]));
 
         // Without a UserClaims the path is not the server's.
-        let plain = Endpoints::new(Harness::new().await.server.clone());
+        let plain = Endpoints::new(Harness::new().await.server);
         assert!(!plain.serves("/userinfo"));
         let (status, _, _) = read(plain.oneshot(get(None)).await.unwrap()).await;
         assert_eq!(status, 404);
