@@ -1,9 +1,13 @@
 //! OpenID Connect: the vocabulary of an OpenID Provider (the `claims`
-//! request parameter, …). This folder only declares and re-exports; each
-//! concept has its own file.
+//! request parameter, ID Tokens and `id_token_hint`, Logout Tokens, …).
+//! This folder only declares and re-exports; each concept has its own file.
 
 mod claims_request;
+pub(crate) mod id_token;
+pub(crate) mod logout_token;
 
 pub use claims_request::{
     ClaimsRequest, ClaimsRequestError, MAX_CLAIM_NAME_LEN, MAX_CLAIMS_PER_MEMBER, RequestedClaim,
 };
+pub use id_token::{HintError, IdTokenClaims, MAX_ID_TOKEN_HINT_LEN, VerifiedHint, at_hash};
+pub use logout_token::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_LIFETIME, LogoutSubject};
