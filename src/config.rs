@@ -114,8 +114,17 @@ pub struct Config {
     pub scopes_supported: Option<ScopeSet>,
     /// Largest request body accepted, in bytes (default 64 KiB, TOK-08).
     pub max_body_size: usize,
-    /// The algorithm of generated signing keys (default `ES256`).
+    /// The algorithm of the keys `ensure_signing_key` and `rotate_keys`
+    /// generate when `access_token_signing_alg` is `None` (default `ES256`).
     pub signing_algorithm: Algorithm,
+    /// The algorithm whose key signs JWT access tokens. `None` (the
+    /// default): the newest key that signs now, whatever its algorithm,
+    /// which is right while every key is of one algorithm. Set it when keys
+    /// of several algorithms sign side by side (an OpenID Provider's RS256
+    /// ID Token key beside ES256 access tokens, say), so that rotating
+    /// another algorithm's key never changes how access tokens are signed;
+    /// `ensure_signing_key` and `rotate_keys` then work on this algorithm.
+    pub access_token_signing_alg: Option<Algorithm>,
     /// The `aud` of JWT access tokens, and the audience bearer validation
     /// expects (default: the issuer).
     pub jwt_audience: Option<String>,
@@ -193,6 +202,7 @@ impl Config {
             scopes_supported: None,
             max_body_size: 64 * 1024,
             signing_algorithm: Algorithm::Es256,
+            access_token_signing_alg: None,
             jwt_audience: None,
             jwt_max_lifetime: Duration::from_secs(24 * 3600),
             key_publish_lead: Duration::from_secs(15 * 60),
@@ -295,6 +305,7 @@ struct ConfigFile {
     scopes_supported: Option<ScopeSet>,
     max_body_size: Option<usize>,
     signing_algorithm: Option<Algorithm>,
+    access_token_signing_alg: Option<Algorithm>,
     jwt_audience: Option<String>,
     #[serde(default, with = "crate::conversions::duration_secs::option")]
     jwt_max_lifetime: Option<Duration>,
@@ -337,6 +348,7 @@ impl TryFrom<ConfigFile> for Config {
             scopes_supported: f.scopes_supported,
             max_body_size: f.max_body_size.unwrap_or(d.max_body_size),
             signing_algorithm: f.signing_algorithm.unwrap_or(d.signing_algorithm),
+            access_token_signing_alg: f.access_token_signing_alg,
             jwt_audience: f.jwt_audience,
             jwt_max_lifetime: f.jwt_max_lifetime.unwrap_or(d.jwt_max_lifetime),
             key_publish_lead: f.key_publish_lead.unwrap_or(d.key_publish_lead),

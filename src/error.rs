@@ -224,6 +224,12 @@ pub enum SigningFault {
     NoKeyProvider,
     /// No key signs now: call `ensure_signing_key` or rotate one in.
     NoSigningKey,
+    /// No key of this algorithm signs now (an ID Token or Logout Token for
+    /// a client registered for it, or access tokens with
+    /// `Config::access_token_signing_alg`): call `ensure_signing_keys` with
+    /// it, or rotate one in. The algorithm's JOSE name (`Algorithm::as_str`:
+    /// this vocabulary module sits below `keys`).
+    NoKeyForAlgorithm(&'static str),
     /// The signature could not be computed.
     SignatureFailed,
     /// The claims could not be encoded.
@@ -235,6 +241,7 @@ impl fmt::Display for SigningFault {
         f.write_str(match self {
             Self::NoKeyProvider => "no key provider configured",
             Self::NoSigningKey => "no key signs now",
+            Self::NoKeyForAlgorithm(alg) => return write!(f, "no {alg} key signs now"),
             Self::SignatureFailed => "signature failed",
             Self::ClaimsEncoding => "claims could not be encoded",
         })

@@ -129,7 +129,11 @@ pub use grant_type::GrantType;
 pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
-pub use oidc::{ClaimsQuery, ClaimsRequest, ClaimsRequestError, RequestedClaim, UserClaims};
+pub use oidc::{
+    BACKCHANNEL_LOGOUT_EVENT, ClaimsQuery, ClaimsRequest, ClaimsRequestError, HintError,
+    IdTokenClaims, LOGOUT_TOKEN_LIFETIME, LogoutSubject, MAX_ID_TOKEN_HINT_LEN, RequestedClaim,
+    UserClaims, VerifiedHint, at_hash,
+};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use crate::bearer::BearerToken;
 use crate::client::{Client, ClientId, VerifiedSecrets};
 use crate::clock::UnixTime;
-use crate::error::StoreError;
+use crate::error::{Error, StoreError};
 use crate::keys::rotation::{self, RotationError};
 use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
+use crate::oidc::id_token::{self, HintError, IdTokenClaims, VerifiedHint};
+use crate::oidc::logout_token::{self, LogoutSubject, LogoutTokenClaims};
 use crate::scope::ScopeSet;
 
 use crate::clock::{Clock, SystemClock};
@@ -236,59 +238,176 @@ impl AuthorizationServer {
         crate::bearer::require_scope(token, required)
     }
 
-    /// Makes sure a signing key exists, generating one of
-    /// `Config::signing_algorithm` that signs at once if none does. Returns
-    /// the key that signs now.
+    /// Makes sure a key that signs access tokens exists, and returns it.
+    /// With `Config::access_token_signing_alg` set, that is a key of that
+    /// algorithm (generated, signing at once, if none signs); without, any
+    /// key that signs now (the newest), else a new one of
+    /// `Config::signing_algorithm`. For the keys of other algorithms (an
+    /// OpenID Provider's RS256 ID Token key) see
+    /// [`AuthorizationServer::ensure_signing_keys`].
     pub async fn ensure_signing_key(&self) -> Result<KeyId, RotationError> {
+        if let Some(alg) = self.cx.config.access_token_signing_alg {
+            return self.ensure_key_of(alg).await;
+        }
         let provider = self.key_provider()?;
         let now = self.cx.clock.now();
         let records = provider.keys().await?;
         if let Some(k) = records
             .iter()
             .filter(|k| k.signs_at(now))
-            .max_by_key(|k| k.not_before)
+            .max_by_key(|k| (k.not_before, k.created_at))
         {
             return Ok(k.kid.clone());
         }
-        let kid = rotation::rotate(
+        self.generate_now(self.cx.config.signing_algorithm).await
+    }
+
+    /// Makes sure a key of each of `algs` signs now, generating (signing
+    /// at once) one of each algorithm that has none; returns the key that
+    /// signs for each, in the order of `algs`. An OpenID Provider calls it
+    /// with every algorithm its clients sign ID Tokens with: `RS256` (the
+    /// default, OpenID Connect Core 15.1) and its access-token algorithm,
+    /// say. Generating an RS256 key needs feature `rsa-keygen` (else
+    /// [`KeyError::CannotGenerate`](crate::KeyError::CannotGenerate):
+    /// import one with [`AuthorizationServer::rotate_in_key`]) and takes a
+    /// CPU-bound moment.
+    pub async fn ensure_signing_keys(
+        &self,
+        algs: &[Algorithm],
+    ) -> Result<Vec<KeyId>, RotationError> {
+        let mut kids = Vec::with_capacity(algs.len());
+        for &alg in algs {
+            kids.push(self.ensure_key_of(alg).await?);
+        }
+        Ok(kids)
+    }
+
+    /// The newest key of `alg` that signs now, generated if there is none.
+    async fn ensure_key_of(&self, alg: Algorithm) -> Result<KeyId, RotationError> {
+        let provider = self.key_provider()?;
+        let now = self.cx.clock.now();
+        let records = provider.keys().await?;
+        if let Some(k) = records
+            .iter()
+            .filter(|k| k.alg == alg && k.signs_at(now))
+            .max_by_key(|k| (k.not_before, k.created_at))
+        {
+            return Ok(k.kid.clone());
+        }
+        self.generate_now(alg).await
+    }
+
+    /// Generates a key of `alg` that signs at once, retiring the keys of
+    /// `alg` without an end (none of which signs now).
+    async fn generate_now(&self, alg: Algorithm) -> Result<KeyId, RotationError> {
+        let provider = self.key_provider()?;
+        let now = self.cx.clock.now();
+        let (kid, signs_from) = rotation::rotate(
             provider,
             &*self.cx.random,
-            self.cx.config.signing_algorithm,
+            alg,
             now,
             std::time::Duration::ZERO,
             self.cx.config.jwt_max_lifetime,
         )
         .await?;
-        self.key_added(&kid, self.cx.config.signing_algorithm, now);
+        self.key_added(&kid, alg, signs_from);
         Ok(kid)
     }
 
-    /// Rotates the signing key: a new key of `Config::signing_algorithm` is
-    /// published now and signs after `Config::key_publish_lead`; the current
-    /// key signs until then and stays published `Config::jwt_max_lifetime`
-    /// longer (JW-01).
+    /// Rotates the access-token key: that of
+    /// `Config::access_token_signing_alg`, or of `Config::signing_algorithm`
+    /// when it is `None`. See [`AuthorizationServer::rotate_keys_for`].
     pub async fn rotate_keys(&self) -> Result<KeyId, RotationError> {
+        let config = &self.cx.config;
+        self.rotate_keys_for(
+            config
+                .access_token_signing_alg
+                .unwrap_or(config.signing_algorithm),
+        )
+        .await
+    }
+
+    /// Rotates the key of one algorithm: a new key of `alg` is published
+    /// now and signs after `Config::key_publish_lead` (at once if no key
+    /// of any algorithm exists yet); the current keys of `alg` sign until
+    /// then and stay published `Config::jwt_max_lifetime` longer (JW-01).
+    /// Keys of other algorithms go on signing.
+    pub async fn rotate_keys_for(&self, alg: Algorithm) -> Result<KeyId, RotationError> {
         let provider = self.key_provider()?;
         let now = self.cx.clock.now();
-        let kid = rotation::rotate(
+        let (kid, signs_from) = rotation::rotate(
             provider,
             &*self.cx.random,
-            self.cx.config.signing_algorithm,
+            alg,
             now,
             self.cx.config.key_publish_lead,
             self.cx.config.jwt_max_lifetime,
         )
         .await?;
-        self.key_added(
-            &kid,
-            self.cx.config.signing_algorithm,
-            now.plus(self.cx.config.key_publish_lead),
-        );
+        self.key_added(&kid, alg, signs_from);
         Ok(kid)
     }
 
+    /// Signs an ID Token (OpenID Connect Core 2) with the current key of
+    /// `alg`, the client's `id_token_signed_response_alg` (RS256 unless it
+    /// registered another): header `{"alg","kid","typ":"JWT"}`. The token
+    /// endpoint issues ID Tokens itself; this is for a host that mints one
+    /// elsewhere. `claims.iss` should be `Config::issuer`. No key of `alg`
+    /// signing now is `Error::Signing(SigningFault::NoKeyForAlgorithm)`
+    /// (see [`AuthorizationServer::ensure_signing_keys`]).
+    pub async fn sign_id_token(
+        &self,
+        claims: &IdTokenClaims,
+        alg: Algorithm,
+    ) -> Result<String, Error> {
+        let ring = self.cx.key_ring().await?;
+        id_token::sign(&ring, claims, alg, self.cx.clock.now()).map_err(Error::Signing)
+    }
+
+    /// A Logout Token (Back-Channel Logout 1.0 §2.4) for the client
+    /// `client_id`, signed with `alg` (its ID Token algorithm), for the host
+    /// to POST as `logout_token` to the client's `backchannel_logout_uri`:
+    /// `typ` `logout+jwt`, valid [`LOGOUT_TOKEN_LIFETIME`](crate::LOGOUT_TOKEN_LIFETIME),
+    /// a fresh `jti`, `sub` and/or `sid` as `subject` says (LO-02).
+    pub async fn logout_token(
+        &self,
+        client_id: &ClientId,
+        subject: LogoutSubject,
+        alg: Algorithm,
+    ) -> Result<String, Error> {
+        // #16 wiring: the end-session step will take `alg` from the client's
+        // `id_token_signed_response_alg` once the client model has it.
+        let now = self.cx.clock.now();
+        let claims = LogoutTokenClaims::new(
+            &self.cx.config.issuer,
+            client_id.clone(),
+            subject,
+            now,
+            &*self.cx.random,
+        )?;
+        let ring = self.cx.key_ring().await?;
+        logout_token::sign(&ring, &claims, alg, now).map_err(Error::Signing)
+    }
+
+    /// Checks an `id_token_hint` (Core 3.1.2.1, RP-Initiated Logout 1.0
+    /// §2): an ID Token this server signed with a key it still publishes,
+    /// `typ` `JWT`, `iss` this issuer. An expired one is accepted (OI-08,
+    /// LO-01). Any other input is a [`HintError`], after bounded work.
+    pub async fn verify_id_token_hint(&self, token: &str) -> Result<VerifiedHint, HintError> {
+        if token.len() > crate::oidc::MAX_ID_TOKEN_HINT_LEN {
+            return Err(HintError::TooLong);
+        }
+        let ring = self.cx.key_ring().await.map_err(|e| {
+            tracing::error!(error = %e, "signing keys unavailable for an id_token_hint");
+            HintError::KeysUnavailable
+        })?;
+        id_token::verify_id_token_hint(&ring, token, &self.cx.config.issuer, self.cx.clock.now())
+    }
+
     /// Adds an imported key (e.g. RS256 from PKCS#8) the same way
-    /// [`AuthorizationServer::rotate_keys`] adds a generated one.
+    /// [`AuthorizationServer::rotate_keys_for`] adds a generated one: the
+    /// current keys of its algorithm stop signing when it starts.
     pub async fn rotate_in_key(&self, key: KeyRecord) -> Result<KeyId, RotationError> {
         let provider = self.key_provider()?;
         let (alg, signs_from) = (key.alg, key.not_before);

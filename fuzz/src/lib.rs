@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -52,6 +52,7 @@ pub const TARGETS: [&str; 8] = [
     "client_assertion",
     "client_metadata",
     "seed_json",
+    "id_token_hint",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -68,6 +69,7 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "client_assertion" => client_assertion(data),
         "client_metadata" => client_metadata(data),
         "seed_json" => seed_json(data),
+        "id_token_hint" => id_token_hint(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -700,6 +702,33 @@ pub fn access_token_jwt(data: &[u8]) -> String {
         );
     }
     outcome
+}
+
+/// `id_token_hint`: a JWS of fuzzed header and claims JSON, signed with the
+/// server's own key (so the checks after the signature are reached), or
+/// unsigned (selector bits 0–1 = 0, 1), or the raw bytes (2: header and
+/// claims joined by a dot, 3: as they are), checked as an `id_token_hint`
+/// (OI-08, LO-01). Only a token the server signed may pass. Returns `ok`
+/// or the `HintError`.
+pub fn id_token_hint(data: &[u8]) -> String {
+    let Some((sel, header, claims)) = split_jws_input(data) else {
+        return SKIP.into();
+    };
+    let token = match sel & 3 {
+        0 => compact(header, claims, |m| ed25519(&keys().server, m)),
+        1 => compact(header, claims, |_| Vec::new()),
+        2 => String::from_utf8_lossy(&[header, b".", claims].concat()).into_owned(),
+        _ => String::from_utf8_lossy(&[header, claims].concat()).into_owned(),
+    };
+    let f = fixture();
+    match block_on(f.server.verify_id_token_hint(&token)) {
+        Ok(hint) => {
+            assert_eq!(sel & 3, 0, "a hint we did not sign was accepted: {token}");
+            assert!(!hint.audiences().is_empty(), "a hint without audience");
+            "ok".into()
+        }
+        Err(e) => format!("{e:?}"),
+    }
 }
 
 /// `client_assertion`: a JWS of fuzzed header and claims JSON, signed as

@@ -272,8 +272,8 @@ struct ServerArgs {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Make sure a key signs now, generating one only if none does;
-    /// with --force, generate a new key that signs at once.
+    /// Make sure a key of --algorithm signs now, generating one only if
+    /// none does; with --force, generate a new key that signs at once.
     Generate {
         #[command(flatten)]
         server: ServerArgs,
@@ -281,14 +281,16 @@ enum KeysCommand {
         #[arg(long, value_name = "ALG", default_value = "ES256")]
         algorithm: Algorithm,
         /// Generate a new key even if one signs now; it signs at once and
-        /// the current keys stop signing (resource servers that cached the
-        /// JWKS may refuse its tokens until they reload it: prefer `keys rotate`).
+        /// the current keys of its algorithm stop signing (resource servers
+        /// that cached the JWKS may refuse its tokens until they reload it:
+        /// prefer `keys rotate`).
         #[arg(long)]
         force: bool,
     },
-    /// Rotate: a new key is published now and signs after --publish-lead;
-    /// the current key signs until then and stays published
-    /// --jwt-max-lifetime longer.
+    /// Rotate the keys of --algorithm: a new key is published now and signs
+    /// after --publish-lead; the current key of that algorithm signs until
+    /// then and stays published --jwt-max-lifetime longer. Keys of other
+    /// algorithms go on signing.
     Rotate {
         #[command(flatten)]
         server: ServerArgs,
@@ -297,7 +299,7 @@ enum KeysCommand {
         algorithm: Algorithm,
     },
     /// Rotate in a private key from a PKCS#8 DER file (e.g. an RSA key of
-    /// another size than 2048 bits).
+    /// another size than 2048 bits); it replaces the keys of its algorithm.
     Import {
         #[command(flatten)]
         server: ServerArgs,

@@ -70,7 +70,8 @@ pub(crate) struct Mint<'a> {
     pub(crate) refresh_scope: Option<ScopeSet>,
 }
 
-/// Signs an RFC 9068 access token with the current key (TK-03).
+/// Signs an RFC 9068 access token with the current key of the access-token
+/// algorithm (TK-03).
 async fn jwt_access_token(
     cx: &Context,
     m: &Mint<'_>,
@@ -80,8 +81,11 @@ async fn jwt_access_token(
     use serde_json::Value;
     let ring = cx.key_ring().await?;
     let key = ring
-        .signing_key(now)
-        .ok_or(Error::Signing(SigningFault::NoSigningKey))?;
+        .access_token_key(cx.config.access_token_signing_alg, now)
+        .ok_or(Error::Signing(match cx.config.access_token_signing_alg {
+            Some(alg) => SigningFault::NoKeyForAlgorithm(alg.as_str()),
+            None => SigningFault::NoSigningKey,
+        }))?;
     let jti = random_value(&*cx.random)?;
     let config = &cx.config;
     let client_id = m.client.client_id().as_str();

@@ -336,8 +336,11 @@ pub(crate) struct LoadedKey {
     pub(crate) record: KeyRecord,
     pub(crate) signer: Signer,
     pub(crate) public: Vec<u8>,
-    /// `base64url({"alg":…,"typ":"at+jwt","kid":…})`, computed once.
+    /// `base64url({"alg":…,"kid":…,"typ":"at+jwt"})`, computed once.
     pub(crate) jwt_header: String,
+    /// `base64url({"alg":…,"kid":…,"typ":"JWT"})`: the ID Token header
+    /// (OpenID Connect Core 2), computed once.
+    pub(crate) id_token_header: String,
 }
 
 /// The keys of one moment, parsed once and shared.
@@ -356,12 +359,14 @@ impl KeyRing {
             match Signer::load(record.alg, record.private_pkcs8.expose_secret()) {
                 Ok(signer) => {
                     let public = signer.public_key();
-                    let jwt_header = jwt_header(record.alg, &record.kid);
+                    let jwt_header = jws_header(record.alg, &record.kid, "at+jwt");
+                    let id_token_header = jws_header(record.alg, &record.kid, "JWT");
                     keys.push(Arc::new(LoadedKey {
                         record,
                         signer,
                         public,
                         jwt_header,
+                        id_token_header,
                     }));
                 }
                 Err(e) => {
@@ -375,12 +380,37 @@ impl KeyRing {
         }
     }
 
-    /// The key that signs at `now`: the newest one whose window holds `now`.
+    /// The newest key of any algorithm whose window holds `now`.
     pub(crate) fn signing_key(&self, now: UnixTime) -> Option<&Arc<LoadedKey>> {
-        self.keys
-            .iter()
-            .filter(|k| k.record.signs_at(now))
-            .max_by_key(|k| (k.record.not_before, k.record.created_at))
+        newest(self.keys.iter().filter(|k| k.record.signs_at(now)))
+    }
+
+    /// The key of `alg` that signs at `now`: the newest of that algorithm
+    /// whose window holds `now`. The ring holds a current key per
+    /// algorithm (rotation retires only keys of the same algorithm), so an
+    /// ID Token signed with a client's algorithm and an access token signed
+    /// with another never take each other's key.
+    pub(crate) fn signing_key_for(&self, alg: Algorithm, now: UnixTime) -> Option<&Arc<LoadedKey>> {
+        newest(
+            self.keys
+                .iter()
+                .filter(|k| k.record.alg == alg && k.record.signs_at(now)),
+        )
+    }
+
+    /// The key that signs access tokens at `now`: the newest key of
+    /// `alg` when one is configured (`Config::access_token_signing_alg`),
+    /// else the newest key of any algorithm (the rule from before keys of
+    /// several algorithms could sign side by side).
+    pub(crate) fn access_token_key(
+        &self,
+        alg: Option<Algorithm>,
+        now: UnixTime,
+    ) -> Option<&Arc<LoadedKey>> {
+        match alg {
+            Some(alg) => self.signing_key_for(alg, now),
+            None => self.signing_key(now),
+        }
     }
 
     /// The published key with this id.
@@ -391,9 +421,14 @@ impl KeyRing {
     }
 }
 
-/// `base64url` of the protected header of our access tokens.
-fn jwt_header(alg: Algorithm, kid: &KeyId) -> String {
-    let json = serde_json::json!({"alg": alg.as_str(), "typ": "at+jwt", "kid": kid.as_str()});
+/// The newest of `keys`: the latest `not_before`, then the latest creation.
+fn newest<'a>(keys: impl Iterator<Item = &'a Arc<LoadedKey>>) -> Option<&'a Arc<LoadedKey>> {
+    keys.max_by_key(|k| (k.record.not_before, k.record.created_at))
+}
+
+/// `base64url` of a protected header `{"alg","kid","typ"}` of ours.
+pub(crate) fn jws_header(alg: Algorithm, kid: &KeyId, typ: &str) -> String {
+    let json = serde_json::json!({"alg": alg.as_str(), "typ": typ, "kid": kid.as_str()});
     base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         json.to_string(),
@@ -467,6 +502,53 @@ mod tests {
             k.get("d").is_none() && k.get("p").is_none(),
             "no private part"
         );
+    }
+
+    // issue 16 item 1: a current key per algorithm.
+    #[test]
+    fn a_signing_key_per_algorithm() {
+        // covers: JW-01
+        let at = UnixTime::from_secs;
+        let gen_key = |alg, id: &str, nb| KeyRecord::generate(alg, kid(id), at(0), at(nb)).unwrap();
+        let ring = KeyRing::load(
+            vec![
+                gen_key(Algorithm::Es256, "es-old", 0),
+                gen_key(Algorithm::EdDsa, "ed", 5),
+                gen_key(Algorithm::Es256, "es-new", 10),
+            ],
+            at(0),
+        );
+        let kid_of = |k: Option<&Arc<LoadedKey>>| k.map(|k| k.record.kid.to_string());
+        let es = |now| kid_of(ring.signing_key_for(Algorithm::Es256, at(now)));
+        assert_eq!(es(9).as_deref(), Some("es-old"));
+        assert_eq!(es(10).as_deref(), Some("es-new"));
+        assert_eq!(
+            kid_of(ring.signing_key_for(Algorithm::EdDsa, at(20))).as_deref(),
+            Some("ed")
+        );
+        assert!(ring.signing_key_for(Algorithm::Rs256, at(20)).is_none());
+        // Access tokens: the configured algorithm's key, or the newest of any.
+        let access = |alg, now| kid_of(ring.access_token_key(alg, at(now)));
+        assert_eq!(access(None, 7).as_deref(), Some("ed"));
+        assert_eq!(access(Some(Algorithm::Es256), 7).as_deref(), Some("es-old"));
+        assert_eq!(access(None, 10).as_deref(), Some("es-new"));
+        assert_eq!(access(Some(Algorithm::EdDsa), 10).as_deref(), Some("ed"));
+        assert_eq!(access(Some(Algorithm::Rs256), 10), None);
+        // Each key's ID Token header names its own algorithm and id.
+        for k in &ring.keys {
+            let h: serde_json::Value = serde_json::from_slice(
+                &base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    &k.id_token_header,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(
+                h,
+                serde_json::json!({"alg": k.record.alg.as_str(), "kid": k.record.kid.as_str(), "typ": "JWT"})
+            );
+        }
     }
 
     #[test]

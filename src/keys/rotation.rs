@@ -1,6 +1,10 @@
 //! Key rotation (JW-01): a new key is published `key_publish_lead` before it
 //! signs; the keys it replaces stop signing then and stay published for
 //! `jwt_max_lifetime` more, so the JWKS never lacks the key of a live token.
+//!
+//! Rotation is per algorithm: a new key replaces only the keys of its own
+//! algorithm, so the ring keeps a current key per algorithm (an RS256 key
+//! for ID Tokens beside an ES256 key for access tokens, say; issue 16).
 
 use std::time::Duration;
 
@@ -35,8 +39,9 @@ pub(crate) fn new_kid(random: &dyn RandomSource) -> Result<KeyId, KeyError> {
     KeyId::parse(&s).ok_or(KeyError::Random)
 }
 
-/// Adds `key`; every key that signs now (or later) without an end stops
-/// signing when `key` starts, and is dropped `max_lifetime` after that.
+/// Adds `key`; every key of the same algorithm that signs now (or later)
+/// without an end stops signing when `key` starts, and is dropped
+/// `max_lifetime` after that. Keys of other algorithms are left alone.
 pub(crate) async fn rotate_in(
     provider: &dyn KeyProvider,
     key: KeyRecord,
@@ -48,7 +53,7 @@ pub(crate) async fn rotate_in(
         .keys()
         .await?
         .into_iter()
-        .filter(|k| k.not_after.is_none() && k.kid != kid)
+        .filter(|k| k.alg == key.alg && k.not_after.is_none() && k.kid != kid)
         .collect();
     // Publish first, then retire: at no instant is there no signing key.
     provider.insert_key(key).await?;
@@ -60,8 +65,10 @@ pub(crate) async fn rotate_in(
     Ok(kid)
 }
 
-/// Generates a key of `alg` and rotates it in. With no current key it signs
-/// at once; otherwise `lead` seconds from `now`.
+/// Generates a key of `alg` and rotates it in. With no current key (of any
+/// algorithm: a server that publishes keys already may be cached by
+/// resource servers and relying parties) it signs at once; otherwise
+/// `lead` seconds from `now`. Returns the key and when it starts signing.
 pub(crate) async fn rotate(
     provider: &dyn KeyProvider,
     random: &dyn RandomSource,
@@ -69,11 +76,11 @@ pub(crate) async fn rotate(
     now: UnixTime,
     lead: Duration,
     max_lifetime: Duration,
-) -> Result<KeyId, RotationError> {
+) -> Result<(KeyId, UnixTime), RotationError> {
     let has_current = provider.keys().await?.iter().any(|k| k.not_after.is_none());
     let starts = if has_current { now.plus(lead) } else { now };
     let key = KeyRecord::generate(alg, new_kid(random)?, now, starts)?;
-    rotate_in(provider, key, max_lifetime).await
+    Ok((rotate_in(provider, key, max_lifetime).await?, starts))
 }
 
 /// Deletes keys dropped from the JWKS before `now`; returns how many.

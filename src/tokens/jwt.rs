@@ -33,14 +33,20 @@ pub(crate) fn sign(key: &LoadedKey, claims: &Map<String, Value>) -> Option<Strin
     sign_payload(key, &serde_json::to_vec(claims).ok()?)
 }
 
-/// Signs a JSON payload with `key`: the compact JWS, its header computed
-/// once per key.
+/// Signs a JSON payload with `key` as an access token: the compact JWS,
+/// its header (`typ` `at+jwt`) computed once per key.
 pub(crate) fn sign_payload(key: &LoadedKey, payload: &[u8]) -> Option<String> {
+    sign_with_header(key, &key.jwt_header, payload)
+}
+
+/// Signs a JSON payload with `key` under `header`, the base64url protected
+/// header (which must name `key`'s algorithm and id): the compact JWS, or
+/// `None` only if `ring` reports an internal failure.
+pub(crate) fn sign_with_header(key: &LoadedKey, header: &str, payload: &[u8]) -> Option<String> {
     // Header, payload and a signature of up to 512 bytes (RS256 at 4096
     // bits), each base64url: one allocation.
-    let mut token =
-        String::with_capacity(key.jwt_header.len() + payload.len().div_ceil(3) * 4 + 2 + 684);
-    token.push_str(&key.jwt_header);
+    let mut token = String::with_capacity(header.len() + payload.len().div_ceil(3) * 4 + 2 + 684);
+    token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut token);
     let sig = key.signer.sign(token.as_bytes())?;
@@ -109,9 +115,13 @@ pub(crate) struct Jws<'a> {
     pub(crate) claims: Map<String, Value>,
 }
 
+/// The longest compact JWS we parse: larger input is refused before any
+/// decoding, so the work on any input is bounded.
+pub(crate) const MAX_JWS_LEN: usize = 16 * 1024;
+
 /// Splits and decodes a compact JWS. Anything malformed is `None`.
 pub(crate) fn parse(token: &str) -> Option<Jws<'_>> {
-    if token.len() > 16 * 1024 {
+    if token.len() > MAX_JWS_LEN {
         return None;
     }
     let mut parts = token.split('.');

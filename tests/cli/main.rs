@@ -816,8 +816,9 @@ async fn keys_generate_rotate_import_list_and_purge() {
         second["not_before"].as_u64().unwrap() + 86_400
     );
 
-    // A second rotation with other timing and algorithm: the pending key
-    // is retired before it ever signs.
+    // A rotation of another algorithm, with other timing: it replaces only
+    // keys of its own algorithm (none here), so the ES256 keys are left
+    // alone; a key is current already, so it signs after the lead (issue 16).
     let third = db.json(&[
         "keys",
         "rotate",
@@ -829,46 +830,74 @@ async fn keys_generate_rotate_import_list_and_purge() {
         "120",
     ]);
     assert_eq!(third["algorithm"], json!("EdDSA"));
-    assert_eq!(third["retired"], json!([second["kid"]]));
+    assert_eq!(third["retired"], json!([]));
     assert_eq!(
         third["not_before"].as_u64().unwrap() - third["created_at"].as_u64().unwrap(),
         60
     );
+    let states = |listed: &Value| -> Vec<(Value, Value)> {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| (k["kid"].clone(), k["state"].clone()))
+            .collect()
+    };
     let listed = db.json(&["keys", "list"]);
-    let states: Vec<(&Value, &Value)> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (&k["kid"], &k["state"]))
-        .collect();
-    assert!(states.contains(&(&first["kid"], &json!("signing"))));
-    assert!(states.contains(&(&second["kid"], &json!("retired"))));
-    assert!(states.contains(&(&third["kid"], &json!("pending"))));
+    let now = states(&listed);
+    assert!(now.contains(&(first["kid"].clone(), json!("signing"))));
+    assert!(now.contains(&(second["kid"].clone(), json!("pending"))));
+    assert!(now.contains(&(third["kid"].clone(), json!("pending"))));
+    // A second rotation of ES256: the pending ES256 key is retired before
+    // it ever signs (the first already has its end); the EdDSA key is
+    // untouched.
+    let fourth = db.json(&["keys", "rotate", "--publish-lead", "60"]);
+    assert_eq!(fourth["retired"], json!([second["kid"]]));
+    let now = states(&db.json(&["keys", "list"]));
+    assert!(now.contains(&(first["kid"].clone(), json!("signing"))));
+    assert!(now.contains(&(second["kid"].clone(), json!("retired"))));
+    assert!(now.contains(&(third["kid"].clone(), json!("pending"))));
 
-    // An RSA key can be imported from PKCS#8 too.
+    // An RSA key can be imported from PKCS#8 too; it is the first RS256
+    // key, so it replaces none.
     let pkcs8 = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rsa2048.pk8");
     let r = db.run(&["keys", "import", "--algorithm", "ES256", "--pkcs8", pkcs8]);
     assert!(assert_fails(&r, 2).contains("not a valid ES256 private key"));
     let imported = db.json(&["keys", "import", "--algorithm", "RS256", "--pkcs8", pkcs8]);
     assert_eq!(imported["algorithm"], json!("RS256"));
     assert_eq!(imported["state"], json!("pending"));
-    assert_eq!(imported["retired"], json!([third["kid"]]));
+    assert_eq!(imported["retired"], json!([]));
 
-    // `generate --force`: a new key signs at once, and nothing else does.
+    // `keys generate --algorithm RS256` makes sure an RS256 key signs: the
+    // imported one is pending, so a new one is made that signs at once
+    // (and the pending one will never sign).
+    let rs = db.json(&["keys", "generate", "--algorithm", "RS256"]);
+    assert_eq!(rs["generated"], json!(true));
+    assert_eq!(rs["state"], json!("signing"));
+
+    // `generate --force`: a new EdDSA key signs at once, and no other
+    // EdDSA key does; the keys of other algorithms go on signing.
     let forced = db.json(&["keys", "generate", "--force", "--algorithm", "EdDSA"]);
     assert_eq!(forced["generated"], json!(true));
     assert_eq!(forced["state"], json!("signing"));
-    let retired = forced["retired"].as_array().unwrap();
-    assert!(retired.contains(&first["kid"]) && retired.contains(&imported["kid"]));
+    assert_eq!(forced["retired"], json!([third["kid"]]));
     let listed = db.json(&["keys", "list"]);
-    let signing: Vec<&Value> = listed
+    let mut signing: Vec<(&Value, &Value)> = listed
         .as_array()
         .unwrap()
         .iter()
         .filter(|k| k["state"] == json!("signing"))
-        .map(|k| &k["kid"])
+        .map(|k| (&k["algorithm"], &k["kid"]))
         .collect();
-    assert_eq!(signing, vec![&forced["kid"]]);
+    signing.sort_by_key(|(alg, _)| alg.as_str().unwrap().to_owned());
+    assert_eq!(
+        signing,
+        vec![
+            (&json!("ES256"), &first["kid"]),
+            (&json!("EdDSA"), &forced["kid"]),
+            (&json!("RS256"), &rs["kid"]),
+        ]
+    );
 
     // A key past its drop time is listed as dropped, counted by a dry
     // run, and deleted by the purge.

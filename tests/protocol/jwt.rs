@@ -435,6 +435,97 @@ async fn rotation_publishes_before_signing_and_keeps_old_keys_for_live_tokens() 
     assert_eq!(f.server.purge_keys().await.unwrap(), 1);
 }
 
+// issue 16 item 1: the ring holds a current key per algorithm; rotating
+// one algorithm's key leaves the others signing.
+#[tokio::test]
+async fn keys_of_two_algorithms_rotate_independently() {
+    // covers: JW-01, TK-03
+    let f = fixture(Algorithm::Es256, |c| {
+        c.key_cache_ttl = Duration::from_secs(1);
+        c.access_token_signing_alg = Some(Algorithm::Es256);
+    })
+    .await;
+    let lead = f.server.config().key_publish_lead;
+    let kid_of = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    let es = f.server.ensure_signing_key().await.unwrap();
+    let kids = f
+        .server
+        .ensure_signing_keys(&[Algorithm::Es256, Algorithm::EdDsa])
+        .await
+        .unwrap();
+    assert_eq!(kids[0], es, "the ES256 key is kept");
+    let ed = kids[1].clone();
+    // Asking again makes nothing new.
+    assert_eq!(
+        f.server
+            .ensure_signing_keys(&[Algorithm::EdDsa, Algorithm::Es256])
+            .await
+            .unwrap(),
+        vec![ed.clone(), es.clone()]
+    );
+    let id_token = |alg| {
+        let now = portcullis::Clock::now(&*f.clock);
+        let claims = portcullis::IdTokenClaims::new(
+            ISSUER,
+            "alice",
+            ClientId::parse("app").unwrap(),
+            now,
+            now.plus(Duration::from_secs(60)),
+        );
+        let server = &f.server;
+        async move { server.sign_id_token(&claims, alg).await.unwrap() }
+    };
+    // Access tokens keep the configured algorithm beside the EdDSA key.
+    assert_eq!(
+        kid_of(&access_token(&f, "jwt-svc", "read").await),
+        es.as_str()
+    );
+    assert_eq!(kid_of(&id_token(Algorithm::EdDsa).await), ed.as_str());
+
+    // Rotating EdDSA: the new key signs after the lead; ES256 goes on.
+    let ed2 = f.server.rotate_keys_for(Algorithm::EdDsa).await.unwrap();
+    f.clock.advance(lead);
+    assert_eq!(kid_of(&id_token(Algorithm::EdDsa).await), ed2.as_str());
+    assert_eq!(kid_of(&id_token(Algorithm::Es256).await), es.as_str());
+    assert_eq!(
+        kid_of(&access_token(&f, "jwt-svc", "read").await),
+        es.as_str()
+    );
+    // Rotating the access-token key leaves the EdDSA key signing.
+    let es2 = f.server.rotate_keys().await.unwrap();
+    f.clock.advance(lead);
+    assert_eq!(
+        kid_of(&access_token(&f, "jwt-svc", "read").await),
+        es2.as_str()
+    );
+    assert_eq!(kid_of(&id_token(Algorithm::EdDsa).await), ed2.as_str());
+    // Every key whose tokens may live is still published, each with its
+    // own algorithm.
+    let doc = jwks(&f).await;
+    let published: Vec<(String, String)> = doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_owned(),
+                k["alg"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (kid, alg) in [
+        (&es, "ES256"),
+        (&es2, "ES256"),
+        (&ed, "EdDSA"),
+        (&ed2, "EdDSA"),
+    ] {
+        assert!(
+            published.contains(&(kid.to_string(), alg.to_owned())),
+            "{kid} {alg}: {published:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn metadata_lists_jwks_uri_only_with_keys() {
     // covers: MD-01, JW-01
@@ -459,7 +550,11 @@ async fn rs256_keys_are_imported_rotated_in_and_verify_independently() {
         c.key_cache_ttl = Duration::from_secs(1)
     })
     .await;
-    let now = UnixTime::from_secs(START);
+    // Imported a moment after the ES256 key: the ES256 key goes on signing
+    // beside it (rotation is per algorithm), and without
+    // `Config::access_token_signing_alg` access tokens take the newest key.
+    f.clock.advance(Duration::from_secs(1));
+    let now = UnixTime::from_secs(START + 1);
     let kid = portcullis::KeyId::parse("rsa-1").unwrap();
     assert!(
         portcullis::KeyRecord::from_pkcs8(Algorithm::EdDsa, kid.clone(), pkcs8.clone(), now, now)

@@ -25,6 +25,7 @@ mod conversions;
 mod events;
 mod faults;
 mod fuzz_seeds;
+mod id_token;
 mod introspect;
 mod jwt;
 mod metadata;

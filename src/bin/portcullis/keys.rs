@@ -1,6 +1,9 @@
 //! `keys generate | rotate | import | list`: through the server's own
-//! rotation (`ensure_signing_key`, `rotate_keys`, `rotate_in_key`), so the
-//! timing rules are the library's. A private key is never printed.
+//! rotation (`ensure_signing_keys`, `rotate_keys_for`, `rotate_in_key`), so
+//! the timing rules are the library's. Each command works on the keys of
+//! one algorithm (`--algorithm`): the ring keeps a current key per
+//! algorithm, e.g. RS256 for ID Tokens beside ES256 for access tokens. A
+//! private key is never printed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -195,9 +198,9 @@ pub(crate) async fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<Output, Failure> 
             let db = ctx.open(false).await?;
             let result = async {
                 let server = db.server(config)?;
-                let current = current_kids(&db).await?;
+                let current = current_kids(&db, algorithm).await?;
                 let kid = server
-                    .rotate_keys()
+                    .rotate_keys_for(algorithm)
                     .await
                     .map_err(rotation_failure("rotate keys"))?;
                 rotated(&db, &kid, current).await
@@ -217,11 +220,13 @@ pub(crate) async fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<Output, Failure> 
             let db = ctx.open(false).await?;
             let result = async {
                 let server = db.server(config)?;
-                let current = current_kids(&db).await?;
+                let current = current_kids(&db, algorithm).await?;
                 let now = SystemClock.now();
                 // As a rotation: published now, signing after the lead when
-                // a key signs already, at once otherwise.
-                let starts = if current.is_empty() {
+                // a key (of any algorithm) is current already, at once
+                // otherwise.
+                let any_current = records(&db).await?.iter().any(|k| k.not_after.is_none());
+                let starts = if !any_current {
                     now
                 } else {
                     now.plus(server.config().key_publish_lead)
@@ -241,12 +246,13 @@ pub(crate) async fn run(ctx: &Ctx, cmd: KeysCommand) -> Result<Output, Failure> 
     }
 }
 
-/// The keys without an end: the ones a rotation retires.
-async fn current_kids(db: &crate::db::Db) -> Result<Vec<String>, Failure> {
+/// The keys of `alg` without an end: the ones a rotation to a new key of
+/// `alg` retires.
+async fn current_kids(db: &crate::db::Db, alg: Algorithm) -> Result<Vec<String>, Failure> {
     Ok(records(db)
         .await?
         .iter()
-        .filter(|k| k.not_after.is_none())
+        .filter(|k| k.alg == alg && k.not_after.is_none())
         .map(|k| k.kid.to_string())
         .collect())
 }
@@ -282,10 +288,11 @@ async fn generate(
             .rotate_in_key(key)
             .await
             .map_err(rotation_failure("generate key"))?;
-        // Every other key that signs now or would sign later stops now, so
-        // only the new key signs; each stays published as long as a token
-        // it signed may live.
-        for k in &before {
+        // Every other key of the algorithm that signs now or would sign
+        // later stops now, so only the new key signs for it; each stays
+        // published as long as a token it signed may live. Keys of other
+        // algorithms go on signing.
+        for k in before.iter().filter(|k| k.alg == algorithm) {
             let active = k.published_at(now) && k.not_after.is_none_or(|t| t > now);
             if active && k.kid != kid {
                 db.keys()
@@ -298,9 +305,11 @@ async fn generate(
         kid
     } else {
         server
-            .ensure_signing_key()
+            .ensure_signing_keys(&[algorithm])
             .await
             .map_err(rotation_failure("generate key"))?
+            .pop()
+            .ok_or_else(|| Failure::Store("no key was ensured".into()))?
     };
     let generated = !before.iter().any(|k| k.kid == kid);
     let view = KeyView::of(&record(db, &kid).await?, SystemClock.now());
