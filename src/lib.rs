@@ -119,17 +119,20 @@ pub use client::{
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
 pub use conversions::ParseError;
-pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
+pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
 pub use error::{
-    BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, InternalFault, RequestFault,
-    SigningFault, StoreError,
+    BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, Interaction, InternalFault,
+    OpenIdUnsupported, RequestFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;
 pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
-pub use oidc::{ClaimsQuery, ClaimsRequest, ClaimsRequestError, RequestedClaim, UserClaims};
+pub use oidc::{
+    Authentication, ClaimsQuery, ClaimsRequest, ClaimsRequestError, OpenIdGrant, OpenIdRequest,
+    RequestedClaim, SessionId, UserClaims,
+};
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;

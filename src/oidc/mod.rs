@@ -1,12 +1,25 @@
-//! OpenID Connect: the vocabulary of an OpenID Provider (the `claims`
-//! request parameter, the host's claims about its users, …). This folder
-//! only declares and re-exports; each concept has its own file.
+//! OpenID Connect: the vocabulary of an OpenID Provider (the host's login
+//! result, the OpenID parameters of an authorization request, the facts kept
+//! with a grant, the `claims` request parameter, the host's claims about its
+//! users, …). This folder only declares and re-exports; each concept has its
+//! own file.
 
+mod authentication;
 mod claims_request;
+mod grant;
+mod request;
 mod user_claims;
 
+pub use authentication::{Authentication, MAX_SESSION_ID_LEN, SessionId};
 pub use claims_request::{
     ClaimsRequest, ClaimsRequestError, MAX_CLAIM_NAME_LEN, MAX_CLAIMS_PER_MEMBER, RequestedClaim,
+};
+pub use grant::OpenIdGrant;
+pub(crate) use request::RawOpenId;
+pub use request::{
+    DisplayMode, IdTokenHint, LanguageTag, LoginHint, MAX_ACR_LEN, MAX_ACR_VALUES,
+    MAX_ID_TOKEN_HINT_LEN, MAX_LOCALES, MAX_LOGIN_HINT_LEN, MAX_NONCE_LEN, Nonce, OpenIdRequest,
+    Prompt, PromptSet,
 };
 pub use user_claims::{
     ADDRESS_CLAIMS, ClaimsQuery, EMAIL_CLAIMS, PHONE_CLAIMS, PROFILE_CLAIMS, UserClaims,

@@ -1876,6 +1876,7 @@ impl Fixture {
             issued_at: self.now,
             expires_at: self.now.plus(Duration::from_secs(expires_in)),
             used: false,
+            openid: None,
         }
     }
 
@@ -1897,6 +1898,7 @@ impl Fixture {
                 scope: scope("read"),
                 issued_at: self.now,
                 expires_at: self.now.plus(Duration::from_secs(life)),
+                openid: None,
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),
@@ -1907,6 +1909,7 @@ impl Fixture {
                 issued_at: self.now,
                 expires_at: self.now.plus(Duration::from_secs(life * 10)),
                 used: false,
+                openid: None,
             }),
         }
     }
