@@ -22,7 +22,7 @@ use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
 use crate::hash_pool::HashPool;
 use crate::http::{Request, Response};
-use crate::oidc::UserClaims;
+use crate::oidc::{Authentication, UserClaims};
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
@@ -31,7 +31,6 @@ use crate::stores::{
 };
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
-use crate::oidc::Authentication;
 use crate::user::UserId;
 
 /// The authorization server: configuration, the host's stores, a clock and

@@ -31,11 +31,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::dangerous::DeterministicRandom;
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, Authentication, AuthorizationServer, AuthorizeStep,
-    ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge, CodeRecord, Config,
-    FixedClock, GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys, MemoryStore,
-    MemoryUsers, NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash, TokenHash,
-    TokenStore, UnixTime, UserId,
+    AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, Authentication, AuthorizationServer,
+    AuthorizeStep, ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge,
+    CodeRecord, Config, FixedClock, GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys,
+    MemoryStore, MemoryUsers, NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash,
+    TokenHash, TokenStore, UnixTime, UserId,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use serde::Deserialize;

@@ -543,8 +543,7 @@ fn too_old(request: &Validated, auth: &Authentication, now: UnixTime) -> bool {
         return false;
     }
     o.prompt().contains(Prompt::Login)
-        || o
-            .max_age()
+        || o.max_age()
             .is_some_and(|max_age| auth.auth_time().plus(max_age) < now)
 }
 

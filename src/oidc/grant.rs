@@ -272,7 +272,12 @@ mod tests {
 
     #[test]
     fn corrupt_stored_values_are_errors() {
-        for bad in ["", "{}", r#"{"auth_time":-1}"#, r#"{"auth_time":1,"sid":""}"#] {
+        for bad in [
+            "",
+            "{}",
+            r#"{"auth_time":-1}"#,
+            r#"{"auth_time":1,"sid":""}"#,
+        ] {
             assert!(OpenIdGrant::from_json(bad).is_err(), "{bad}");
         }
     }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversions::{ParseError, try_from_str};
+use crate::conversions::{ParseError, deserialize_from_str, serde_as_str, try_from_str};
 use crate::error::{Error, OpenIdUnsupported};
 use crate::oidc::ClaimsRequest;
 
@@ -102,7 +102,10 @@ impl FromStr for Prompt {
         Self::ALL
             .into_iter()
             .find(|p| p.as_str() == s)
-            .ok_or(ParseError::new("prompt", "is not none, login, consent or select_account"))
+            .ok_or(ParseError::new(
+                "prompt",
+                "is not none, login, consent or select_account",
+            ))
     }
 }
 
@@ -157,7 +160,14 @@ impl fmt::Display for PromptSet {
     }
 }
 
+impl fmt::Display for Prompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 try_from_str!(Prompt, PromptSet);
+serde_as_str!(Prompt, PromptSet);
 
 /// The `display` parameter: how the host should lay out its pages.
 #[non_exhaustive]
@@ -194,12 +204,24 @@ impl FromStr for DisplayMode {
             "popup" => Self::Popup,
             "touch" => Self::Touch,
             "wap" => Self::Wap,
-            _ => return Err(ParseError::new("display", "is not page, popup, touch or wap")),
+            _ => {
+                return Err(ParseError::new(
+                    "display",
+                    "is not page, popup, touch or wap",
+                ));
+            }
         })
     }
 }
 
+impl fmt::Display for DisplayMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 try_from_str!(DisplayMode);
+serde_as_str!(DisplayMode);
 
 /// A BCP 47 language tag as `ui_locales` and `claims_locales` carry it
 /// (`en`, `fr-CA`, `zh-Hant-TW`): subtags of one to eight ASCII letters or
@@ -220,8 +242,9 @@ impl FromStr for LanguageTag {
     fn from_str(s: &str) -> Result<Self, ParseError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.split('-')
-                .all(|sub| (1..=8).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric()));
+            && s.split('-').all(|sub| {
+                (1..=8).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -237,6 +260,7 @@ impl fmt::Display for LanguageTag {
 }
 
 try_from_str!(LanguageTag);
+serde_as_str!(LanguageTag);
 
 /// The `login_hint` parameter: how the client names the user it expects
 /// (an email address, a phone number…), for the host's login page. Not
@@ -266,6 +290,7 @@ impl fmt::Display for LoginHint {
 }
 
 try_from_str!(LoginHint);
+serde_as_str!(LoginHint);
 
 /// The `id_token_hint` parameter: an ID Token this server issued earlier,
 /// naming the user the client expects. Kept opaque here, as sent (at most
@@ -306,6 +331,8 @@ impl FromStr for IdTokenHint {
 }
 
 try_from_str!(IdTokenHint);
+// Read, never written out by serde (it carries the user's claims).
+deserialize_from_str!(IdTokenHint);
 
 /// The `nonce` parameter: a value the client binds its session to,
 /// returned exactly as sent in the ID Token (OI-02). At most
@@ -335,6 +362,7 @@ impl fmt::Display for Nonce {
 }
 
 try_from_str!(Nonce);
+serde_as_str!(Nonce);
 
 /// The OpenID Connect parameters of a valid authorization request whose
 /// scope holds `openid`: what the host reads from
@@ -488,7 +516,8 @@ impl OpenIdRequest {
             ui_locales: join(&self.ui_locales),
             claims_locales: join(&self.claims_locales),
             display: self.display.map(|d| Cow::Borrowed(d.as_str())),
-            acr_values: (!self.acr_values.is_empty()).then(|| Cow::Owned(self.acr_values.join(" "))),
+            acr_values: (!self.acr_values.is_empty())
+                .then(|| Cow::Owned(self.acr_values.join(" "))),
             nonce: self.nonce.as_ref().map(|n| owned(n.as_str())),
             claims: self.claims.as_ref().map(|c| Cow::Owned(c.to_json())),
             request: None,

@@ -45,8 +45,8 @@
 //! database).
 
 use std::fmt;
-use std::str::FromStr as _;
 use std::future::Future;
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 

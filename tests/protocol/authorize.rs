@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AuthMethod, Authentication, AuthorizationServer, AuthorizeStep, Client, ClientAdmin, ClientId, Config,
-    ConsentAdmin, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash, UnixTime,
-    UserId,
+    AuthMethod, Authentication, AuthorizationServer, AuthorizeStep, Client, ClientAdmin, ClientId,
+    Config, ConsentAdmin, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash,
+    UnixTime, UserId,
 };
 
 const CB: &str = "https://app.example/cb";
@@ -556,7 +556,10 @@ async fn resume_token_expires() {
 #[tokio::test]
 async fn consent_token_is_bound_to_its_user_and_request() {
     let f = fixture(|_| {}).await;
-    let bob = Authentication::new(UserId::parse("bob").unwrap(), portcullis::Clock::now(&*f.clock));
+    let bob = Authentication::new(
+        UserId::parse("bob").unwrap(),
+        portcullis::Clock::now(&*f.clock),
+    );
     let q = query("web", "");
     let pending = consent_step(&f, &login_token(&f, &q).await, &f.alice).await;
     let consent = f.server.suspend_consent(&pending).await.unwrap();

@@ -318,10 +318,7 @@ async fn consent_step(h: &Harness, user: &UserId) -> portcullis::PendingAuthoriz
     let q = authorization_query("spa");
     match h
         .server
-        .authorize(
-            &Request::new(Method::Get).query(&q),
-            Some(&signed_in(user)),
-        )
+        .authorize(&Request::new(Method::Get).query(&q), Some(&signed_in(user)))
         .await
     {
         AuthorizeStep::Consent(p) => p,

@@ -28,6 +28,7 @@ mod fuzz_seeds;
 mod introspect;
 mod jwt;
 mod metadata;
+mod openid_authorize;
 mod password;
 mod redaction;
 mod refresh_token;

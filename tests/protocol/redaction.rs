@@ -358,9 +358,9 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     let step = h
         .server
         .authorize(
-                &Request::new(Method::Get).query(&q),
-                Some(&signed_in(&alice)),
-            )
+            &Request::new(Method::Get).query(&q),
+            Some(&signed_in(&alice)),
+        )
         .await;
     steps.push(format!("{step:?}"));
     let AuthorizeStep::Consent(pending) = step else {
@@ -372,9 +372,9 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     let AuthorizeStep::Redirect(approved) = h
         .server
         .authorize(
-                &Request::new(Method::Get).query(&q),
-                Some(&signed_in(&alice)),
-            )
+            &Request::new(Method::Get).query(&q),
+            Some(&signed_in(&alice)),
+        )
         .await
     else {
         panic!("remembered consent redirects with a code");
@@ -560,9 +560,9 @@ async fn rb03_store_failures_of_every_token_path_write_leak_nothing() {
                 let step = h
                     .server
                     .authorize(
-                &Request::new(Method::Get).query(&q),
-                Some(&signed_in(&alice)),
-            )
+                        &Request::new(Method::Get).query(&q),
+                        Some(&signed_in(&alice)),
+                    )
                     .await;
                 let AuthorizeStep::Consent(pending) = step else {
                     panic!("consent expected");

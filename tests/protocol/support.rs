@@ -14,9 +14,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::http::{Method, Request, Response, Source};
 use portcullis::stores::{Fault, FaultyStore};
 use portcullis::{
-    AccessRecord, Authentication, AuthorizationServer, ChallengeMethod, Client, ClientAdmin, ClientBuilder,
-    ClientId, ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore, Exchange,
-    FixedClock, GrantId, GrantType, MemoryStore, NewTokens, RedirectUri, RefreshRecord,
+    AccessRecord, Authentication, AuthorizationServer, ChallengeMethod, Client, ClientAdmin,
+    ClientBuilder, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore,
+    Exchange, FixedClock, GrantId, GrantType, MemoryStore, NewTokens, RedirectUri, RefreshRecord,
     ReplayCache, ReplayScope, Rotation, ScopeSet, SecretHash, ServerBuilder, StoreError, TokenHash,
     TokenStore, UnixTime, UserId,
 };

@@ -7,9 +7,7 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::migrate::Migration;
-use super::rows::{
-    ClientRow, audiences_column, challenge, grant_from, openid, parsed, secs, time,
-};
+use super::rows::{ClientRow, audiences_column, challenge, grant_from, openid, parsed, secs, time};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;

@@ -9,9 +9,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 use super::migrate::Migration;
-use super::rows::{
-    ClientRow, audiences_column, challenge, grant_from, openid, parsed, secs, time,
-};
+use super::rows::{ClientRow, audiences_column, challenge, grant_from, openid, parsed, secs, time};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
