@@ -1,5 +1,6 @@
 //! The one public error type and its single mapping onto the wire codes of
-//! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1 and RFC 7009 §2.2.1.
+//! RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and OpenID
+//! Connect Core 1.0 §3.1.2.6.
 //!
 //! Every cause carries only static data (parameter names, small enums), so a
 //! token, code, secret or password can never reach `Display` or `Debug` (RB-03).
@@ -38,6 +39,26 @@ pub enum ErrorCode {
     InsufficientScope,
     /// `unsupported_token_type` (RFC 7009).
     UnsupportedTokenType,
+    /// `login_required` (OpenID Connect Core §3.1.2.6): `prompt=none`, but
+    /// the user must log in.
+    LoginRequired,
+    /// `consent_required` (Core §3.1.2.6): `prompt=none`, but the user
+    /// must consent.
+    ConsentRequired,
+    /// `interaction_required` (Core §3.1.2.6): `prompt=none`, but the user
+    /// must act in another way.
+    InteractionRequired,
+    /// `account_selection_required` (Core §3.1.2.6): `prompt=none`, but
+    /// the user must choose an account.
+    AccountSelectionRequired,
+    /// `request_not_supported` (Core §3.1.2.6): the `request` parameter.
+    RequestNotSupported,
+    /// `request_uri_not_supported` (Core §3.1.2.6): the `request_uri`
+    /// parameter.
+    RequestUriNotSupported,
+    /// `registration_not_supported` (Core §3.1.2.6): the `registration`
+    /// parameter.
+    RegistrationNotSupported,
 }
 
 impl ErrorCode {
@@ -57,6 +78,13 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::AccountSelectionRequired => "account_selection_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::RegistrationNotSupported => "registration_not_supported",
         }
     }
 
@@ -98,10 +126,17 @@ impl std::str::FromStr for ErrorCode {
             "invalid_token" => Self::InvalidToken,
             "insufficient_scope" => Self::InsufficientScope,
             "unsupported_token_type" => Self::UnsupportedTokenType,
+            "login_required" => Self::LoginRequired,
+            "consent_required" => Self::ConsentRequired,
+            "interaction_required" => Self::InteractionRequired,
+            "account_selection_required" => Self::AccountSelectionRequired,
+            "request_not_supported" => Self::RequestNotSupported,
+            "request_uri_not_supported" => Self::RequestUriNotSupported,
+            "registration_not_supported" => Self::RegistrationNotSupported,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
-                    "is not an error code of RFC 6749, 6750 or 7009",
+                    "is not an error code of RFC 6749, 6750, 7009 or OpenID Connect Core",
                 ));
             }
         })
@@ -307,6 +342,37 @@ pub enum BearerFault {
     InsufficientScope,
 }
 
+/// What the user would have to do for a `prompt=none` request to succeed
+/// (OpenID Connect Core §3.1.2.6, OI-06): the request is answered with the
+/// matching error instead of a page.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interaction {
+    /// Log in, or log in anew (`login_required`).
+    Login,
+    /// Consent (`consent_required`).
+    Consent,
+    /// Choose an account (`account_selection_required`).
+    AccountSelection,
+    /// Something else on a page (`interaction_required`).
+    Other,
+}
+
+/// An OpenID Connect request parameter this server does not support
+/// (Core §3.1.2.6, §6), refused by redirect.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenIdUnsupported {
+    /// `request`: a request object by value (`request_not_supported`).
+    Request,
+    /// `request_uri`: a request object by reference
+    /// (`request_uri_not_supported`).
+    RequestUri,
+    /// `registration`: client metadata in the request
+    /// (`registration_not_supported`).
+    Registration,
+}
+
 /// The precise cause of a refused request, without any request data: what a
 /// host counts in its metrics. Every error [`Response`](crate::http::Response)
 /// carries one ([`Response::cause`](crate::http::Response::cause)), and
@@ -343,6 +409,10 @@ pub enum Cause {
     /// The server is too busy to check a credential now: the queue of its
     /// `HashPool` is full (RB-06).
     Overloaded,
+    /// `prompt=none`, but the user would have to act (OI-06).
+    InteractionRequired(Interaction),
+    /// An OpenID Connect parameter this server does not support.
+    NotSupported(OpenIdUnsupported),
 }
 
 impl Cause {
@@ -369,6 +439,17 @@ impl Cause {
             Self::Bearer(BearerFault::InsufficientScope) => ErrorCode::InsufficientScope,
             Self::Bearer(BearerFault::Missing) => return None,
             Self::Overloaded => ErrorCode::TemporarilyUnavailable,
+            Self::InteractionRequired(Interaction::Login) => ErrorCode::LoginRequired,
+            Self::InteractionRequired(Interaction::Consent) => ErrorCode::ConsentRequired,
+            Self::InteractionRequired(Interaction::AccountSelection) => {
+                ErrorCode::AccountSelectionRequired
+            }
+            Self::InteractionRequired(Interaction::Other) => ErrorCode::InteractionRequired,
+            Self::NotSupported(OpenIdUnsupported::Request) => ErrorCode::RequestNotSupported,
+            Self::NotSupported(OpenIdUnsupported::RequestUri) => ErrorCode::RequestUriNotSupported,
+            Self::NotSupported(OpenIdUnsupported::Registration) => {
+                ErrorCode::RegistrationNotSupported
+            }
         })
     }
 }
@@ -502,6 +583,14 @@ pub enum Error {
     /// `Retry-After`. Nothing was checked, so it is no failed attempt.
     #[error("too busy to check credentials")]
     Overloaded,
+    /// `prompt=none`, but the user would have to log in, consent or
+    /// otherwise act (OpenID Connect Core §3.1.2.6, OI-06).
+    #[error("user interaction required: {0:?}")]
+    InteractionRequired(Interaction),
+    /// An OpenID Connect parameter this server does not support (`request`,
+    /// `request_uri`, `registration`).
+    #[error("unsupported OpenID Connect parameter: {0:?}")]
+    NotSupported(OpenIdUnsupported),
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -542,6 +631,8 @@ impl Error {
             Self::Signing(fault) => Cause::Signing(*fault),
             Self::Internal(fault) => Cause::Internal(*fault),
             Self::Overloaded => Cause::Overloaded,
+            Self::InteractionRequired(i) => Cause::InteractionRequired(*i),
+            Self::NotSupported(p) => Cause::NotSupported(*p),
         }
     }
 
@@ -596,6 +687,17 @@ impl Error {
                 "the server could not complete the request"
             }
             Self::Overloaded => "the server is busy; retry shortly",
+            Self::InteractionRequired(i) => match i {
+                Interaction::Login => "the user must log in",
+                Interaction::Consent => "the user must consent",
+                Interaction::AccountSelection => "the user must select an account",
+                Interaction::Other => "the user must interact with the server",
+            },
+            Self::NotSupported(p) => match p {
+                OpenIdUnsupported::Request => "the request parameter is not supported",
+                OpenIdUnsupported::RequestUri => "the request_uri parameter is not supported",
+                OpenIdUnsupported::Registration => "the registration parameter is not supported",
+            },
         }
     }
 

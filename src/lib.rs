@@ -119,10 +119,10 @@ pub use client::{
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
 pub use conversions::ParseError;
-pub use endpoints::authorize::{AuthorizeStep, LoginRequired, PendingAuthorization};
+pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
 pub use error::{
-    BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, InternalFault, RequestFault,
-    SigningFault, StoreError,
+    BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, Interaction, InternalFault,
+    OpenIdUnsupported, RequestFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;
@@ -130,9 +130,9 @@ pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolSt
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use oidc::{
-    BACKCHANNEL_LOGOUT_EVENT, ClaimsQuery, ClaimsRequest, ClaimsRequestError, HintError,
-    IdTokenClaims, LOGOUT_TOKEN_LIFETIME, LogoutSubject, MAX_ID_TOKEN_HINT_LEN, RequestedClaim,
-    UserClaims, VerifiedHint, at_hash,
+    Authentication, BACKCHANNEL_LOGOUT_EVENT, ClaimsQuery, ClaimsRequest, ClaimsRequestError,
+    HintError, IdTokenClaims, LOGOUT_TOKEN_LIFETIME, LogoutSubject, MAX_ID_TOKEN_HINT_LEN,
+    OpenIdGrant, OpenIdRequest, RequestedClaim, SessionId, UserClaims, VerifiedHint, at_hash,
 };
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use random::{RandomError, RandomSource, SystemRandom};

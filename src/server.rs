@@ -24,7 +24,7 @@ use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
 use crate::hash_pool::HashPool;
 use crate::http::{Request, Response};
-use crate::oidc::UserClaims;
+use crate::oidc::{Authentication, UserClaims};
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
@@ -62,10 +62,18 @@ impl AuthorizationServer {
         &self.cx.config
     }
 
-    /// The authorization endpoint (RFC 6749 §3.1): validates the request and
-    /// tells the host what to do next. `user` is the logged-in resource
-    /// owner, if any.
-    pub async fn authorize(&self, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
+    /// The authorization endpoint (RFC 6749 §3.1, OpenID Connect Core
+    /// §3.1.2): validates the request and tells the host what to do next.
+    /// `user` is the logged-in resource owner's [`Authentication`], if any:
+    /// who, and when they really authenticated (kept in the host's session
+    /// since the login, not "now"). `prompt`, `max_age` and the other OpenID
+    /// parameters of a request whose scope holds `openid` are enforced
+    /// against it (OI-06, OI-07).
+    pub async fn authorize(
+        &self,
+        req: &Request<'_>,
+        user: Option<&Authentication>,
+    ) -> AuthorizeStep {
         endpoints::authorize::handle(&self.cx, req, user).await
     }
 
@@ -100,9 +108,14 @@ impl AuthorizationServer {
     ///
     /// - A login-stage token with a user continues as `authorize` would:
     ///   [`AuthorizeStep::Consent`], or a code redirect when consent is not
-    ///   needed. Without a user it is [`AuthorizeStep::Login`] again.
+    ///   needed. Without a user it is [`AuthorizeStep::Login`] again, and so
+    ///   it is with an authentication older than the request's
+    ///   `prompt=login` or `max_age` allow: a login made after the request
+    ///   arrived always passes. `prompt=select_account` is satisfied by
+    ///   the account resumed with.
     /// - A consent-stage token gives [`AuthorizeStep::Consent`] back, only
-    ///   for the user it is bound to.
+    ///   for the user it is bound to, with the authentication facts it was
+    ///   suspended with.
     /// - An unknown, used, expired or tampered token, or one bound to
     ///   another user, is an [`AuthorizeStep::Invalid`] error page.
     ///
@@ -111,7 +124,7 @@ impl AuthorizationServer {
     /// store before the user is compared, so a refused call (another user,
     /// or none, on a consent-stage token) uses it up too: the user starts
     /// the authorization again.
-    pub async fn resume(&self, token: &str, user: Option<&UserId>) -> AuthorizeStep {
+    pub async fn resume(&self, token: &str, user: Option<&Authentication>) -> AuthorizeStep {
         endpoints::authorize::resume(&self.cx, token, user).await
     }
 

@@ -435,6 +435,7 @@ impl Op for PcCode {
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(HOUR)),
                 used: false,
+                openid: None,
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&code_body(&code));
@@ -495,6 +496,7 @@ impl PcRefresh {
                     scope: scope.clone(),
                     issued_at: now,
                     expires_at: now.plus(Duration::from_secs(HOUR)),
+                    openid: None,
                 },
                 refresh: Some(portcullis::RefreshRecord {
                     hash: rh,
@@ -505,6 +507,7 @@ impl PcRefresh {
                     issued_at: now,
                     expires_at: now.plus(Duration::from_secs(30 * 24 * HOUR)),
                     used: false,
+                    openid: None,
                 }),
             }),
         )

@@ -31,10 +31,10 @@ use std::sync::Arc;
 use portcullis::http::{Request, Response, Source};
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
-    Algorithm, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BearerToken,
-    ClientAdmin, ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
-    PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore,
-    generate_secret,
+    Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
+    BearerToken, ClientAdmin, ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore,
+    MemoryUsers, PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom,
+    TokenStore, generate_secret,
 };
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 use sessions::{Session, Sessions, csrf_matches};
@@ -723,6 +723,9 @@ impl Demo {
             return text(500, "no randomness for a session");
         };
         let set_cookie = self.sessions.cookie(&new_sid);
+        // The time of this login, kept with the session: it is the
+        // `auth_time` of every authorization the session makes.
+        let user = Authentication::new(user, self.server.clock().now());
         self.sessions.insert(
             Some(&sid),
             new_sid,

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use portcullis::{Clock, SystemClock, UserId};
+use portcullis::{Authentication, Clock, SystemClock};
 
 /// `--max-sessions` when not given.
 pub(crate) const DEFAULT_MAX_SESSIONS: usize = 10_000;
@@ -28,7 +28,9 @@ pub(crate) const DEFAULT_IDLE_SECS: u64 = 30 * 60;
 /// What the server keeps for one browser.
 #[derive(Clone)]
 pub(crate) struct Session {
-    pub(crate) user: Option<UserId>,
+    /// The logged-in user and when they logged in (the `auth_time` that
+    /// `prompt=login` and `max_age` are judged by).
+    pub(crate) user: Option<Authentication>,
     pub(crate) csrf: String,
 }
 

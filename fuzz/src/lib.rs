@@ -31,11 +31,11 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::dangerous::DeterministicRandom;
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, AuthorizationServer, AuthorizeStep,
-    ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge, CodeRecord, Config,
-    FixedClock, GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys, MemoryStore,
-    MemoryUsers, NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash, TokenHash,
-    TokenStore, UnixTime, UserId,
+    AccessRecord, AccessTokenFormat, Algorithm, AuthMethod, Authentication, AuthorizationServer,
+    AuthorizeStep, ChallengeMethod, Client, ClientAdmin, ClientId, ClientStore, CodeChallenge,
+    CodeRecord, Config, FixedClock, GrantId, GrantType, KeyId, KeyProvider, KeyRecord, MemoryKeys,
+    MemoryStore, MemoryUsers, NewTokens, RedirectUri, RefreshRecord, ScopeSet, Secret, SecretHash,
+    TokenHash, TokenStore, UnixTime, UserId,
 };
 use ring::signature::{Ed25519KeyPair, KeyPair as _};
 use serde::Deserialize;
@@ -300,6 +300,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(60)),
                 used: false,
+                openid: None,
             })
             .await
             .expect("code stored");
@@ -317,6 +318,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 scope: scope("read write"),
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(3600)),
+                openid: None,
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),
@@ -327,6 +329,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(86_400)),
                 used: false,
+                openid: None,
             }),
         })
         .await
@@ -599,7 +602,7 @@ pub fn authorize_query(data: &[u8]) -> String {
             .header("Content-Type", b"application/x-www-form-urlencoded")
             .body(rest)
     };
-    let alice = UserId::parse("alice").expect("user");
+    let alice = alice();
     let user = (sel & 2 != 0).then_some(&alice);
     let mut step = block_on(f.server.authorize(&req, user));
     if sel & 8 != 0 {
@@ -608,12 +611,20 @@ pub fn authorize_query(data: &[u8]) -> String {
     check_step(&f.server, step, sel & 4 != 0, &[REDIRECT.to_owned()]).1
 }
 
+/// `alice`, who logged in a minute before the fixture's clock.
+fn alice() -> Authentication {
+    Authentication::new(
+        UserId::parse("alice").expect("user"),
+        UnixTime::from_secs(T0 - 60),
+    )
+}
+
 /// Suspends a login or consent step, resumes it for `alice`, and checks
 /// that the token is then spent. Other steps pass through.
 fn suspend_and_resume(
     server: &AuthorizationServer,
     step: AuthorizeStep,
-    alice: &UserId,
+    alice: &Authentication,
 ) -> AuthorizeStep {
     let (token, consent) = match &step {
         AuthorizeStep::Login(login) => (block_on(server.suspend_login(login)), false),
@@ -922,7 +933,7 @@ pub fn client_metadata(data: &[u8]) -> String {
         .append_pair("code_challenge", &s256(VERIFIER))
         .append_pair("code_challenge_method", "S256")
         .finish();
-    let alice = UserId::parse("alice").expect("user");
+    let alice = alice();
     let req = Request::new(Method::Get).query(&query);
     let step = block_on(f.server.authorize(&req, Some(&alice)));
     let (resp, step_outcome) = check_step(&f.server, step, true, &registered);

@@ -12,18 +12,28 @@
 //! and `resume` takes it back, once, before it expires. The browser carries
 //! only the handle, so a POSTed request survives the login and consent pages
 //! as well as a GET one, and nothing the browser sends can change it.
+//!
+//! When the scope holds `openid`, the OpenID Connect parameters are parsed
+//! into an [`OpenIdRequest`] and their rules enforced here (OI-06, OI-07):
+//! `prompt=none` never reaches a page, `prompt=login` and `max_age` send a
+//! user whose authentication is older than allowed back to the login step,
+//! `prompt=consent` always asks, `prompt=select_account` goes through the
+//! login step once. A code of such a request carries the login's facts
+//! ([`OpenIdGrant`]).
 
 use std::sync::Arc;
 
 use crate::client::Client;
 use crate::client::ClientId;
+use crate::clock::UnixTime;
 use crate::context::Context;
-use crate::error::{Cause, Error, InternalFault, RequestFault};
+use crate::error::{Cause, Error, Interaction, InternalFault, RequestFault};
 use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
 use crate::http::{Method, Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
+use crate::oidc::{Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, SessionId};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -34,7 +44,7 @@ use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 use serde::{Deserialize, Serialize};
 
-const PARAMS: [&str; 7] = [
+const PARAMS: [&str; 20] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -42,6 +52,20 @@ const PARAMS: [&str; 7] = [
     "state",
     "code_challenge",
     "code_challenge_method",
+    // OpenID Connect (read only when the scope holds `openid`).
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "ui_locales",
+    "claims_locales",
+    "display",
+    "acr_values",
+    "nonce",
+    "claims",
+    "request",
+    "request_uri",
+    "registration",
 ];
 
 /// What the host does next with an authorization request.
@@ -54,20 +78,42 @@ pub enum AuthorizeStep {
     /// Send this redirect to the user agent: a code, or an error for the
     /// client (AZ-04).
     Redirect(Response),
-    /// No user is logged in: show the login page, carrying the handle from
-    /// [`AuthorizationServer::suspend_login`](crate::AuthorizationServer::suspend_login),
+    /// The user must log in ([`LoginRequired::reason`] says why: no
+    /// session, a session too old for `prompt=login` or `max_age`, or
+    /// `prompt=select_account`): show the login page, carrying the handle
+    /// from [`AuthorizationServer::suspend_login`](crate::AuthorizationServer::suspend_login),
     /// then call [`AuthorizationServer::resume`](crate::AuthorizationServer::resume)
-    /// with it and the user (or call `authorize` again with the same request
-    /// and the user). Nothing can be approved from here, so consent cannot
-    /// be skipped by mistake.
+    /// with it and the user's [`Authentication`]. (A plain OAuth request may
+    /// also be sent to `authorize` again; an OpenID request with
+    /// `prompt=login` or `prompt=select_account` must be resumed, since it
+    /// is judged against the time it arrived.) Nothing can be approved from
+    /// here, so consent cannot be skipped by mistake. Never returned for
+    /// `prompt=none` (OI-06).
     Login(LoginRequired),
     /// Ask the user for consent to [`PendingAuthorization::scope`], then
     /// call [`AuthorizationServer::approve`](crate::AuthorizationServer::approve)
     /// or [`AuthorizationServer::deny`](crate::AuthorizationServer::deny). A
     /// consent page in its own request carries the handle from
     /// [`AuthorizationServer::suspend_consent`](crate::AuthorizationServer::suspend_consent)
-    /// and gets this step back from `resume`.
+    /// and gets this step back from `resume`. Never returned for
+    /// `prompt=none` (OI-06).
     Consent(PendingAuthorization),
+}
+
+/// Why the user must log in.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginReason {
+    /// No one is logged in.
+    NotLoggedIn,
+    /// The user is logged in, but must authenticate anew: `prompt=login`,
+    /// or the authentication is older than `max_age` (OI-06, OI-07). A
+    /// login after the request arrived satisfies both.
+    Reauthenticate,
+    /// `prompt=select_account`: show an account chooser (or the login
+    /// page), then resume with the account chosen, which may be the one
+    /// already signed in without a new login.
+    SelectAccount,
 }
 
 /// The validated parts of an authorization request: what a code is issued
@@ -83,6 +129,12 @@ struct Validated {
     scope: ScopeSet,
     state: Option<String>,
     challenge: Option<CodeChallenge>,
+    /// The OpenID Connect parameters: `Some` exactly when the scope holds
+    /// `openid`.
+    openid: Option<OpenIdRequest>,
+    /// When the request first arrived: `prompt=login` and `max_age` accept
+    /// a login made since (OI-06, OI-07).
+    requested_at: UnixTime,
 }
 
 impl Validated {
@@ -95,6 +147,7 @@ impl Validated {
 #[derive(Debug)]
 pub struct LoginRequired {
     request: Validated,
+    reason: LoginReason,
 }
 
 impl LoginRequired {
@@ -108,6 +161,19 @@ impl LoginRequired {
         &self.request.scope
     }
 
+    /// Why the user must log in: show an account chooser for
+    /// [`LoginReason::SelectAccount`].
+    pub fn reason(&self) -> LoginReason {
+        self.reason
+    }
+
+    /// The OpenID Connect parameters (`login_hint`, `id_token_hint`,
+    /// `ui_locales`, `display`, `acr_values`…), when the scope holds
+    /// `openid` (OI-08).
+    pub fn openid(&self) -> Option<&OpenIdRequest> {
+        self.request.openid.as_ref()
+    }
+
     /// Stores the request and returns its resume token.
     pub(crate) async fn suspend(&self, cx: &Context) -> Result<Secret<String>, Response> {
         suspend(cx, &self.request, None).await
@@ -119,7 +185,7 @@ impl LoginRequired {
 /// that was passed to `authorize` or `resume`.
 #[derive(Debug)]
 pub struct PendingAuthorization {
-    user: UserId,
+    auth: Authentication,
     request: Validated,
     previously_granted: ScopeSet,
 }
@@ -147,12 +213,25 @@ impl PendingAuthorization {
 
     /// The user who is asked.
     pub fn user(&self) -> &UserId {
-        &self.user
+        self.auth.user()
     }
 
-    /// Stores the request, bound to the user, and returns its resume token.
+    /// The user's authentication, as passed to `authorize` or `resume`
+    /// (its facts go with the code of an OpenID request).
+    pub fn authentication(&self) -> &Authentication {
+        &self.auth
+    }
+
+    /// The OpenID Connect parameters (`ui_locales`, `display`, the `claims`
+    /// asked for…), when the scope holds `openid`.
+    pub fn openid(&self) -> Option<&OpenIdRequest> {
+        self.request.openid.as_ref()
+    }
+
+    /// Stores the request, bound to the user and their authentication,
+    /// and returns its resume token.
     pub(crate) async fn suspend(&self, cx: &Context) -> Result<Secret<String>, Response> {
-        suspend(cx, &self.request, Some(&self.user)).await
+        suspend(cx, &self.request, Some(&self.auth)).await
     }
 
     /// The user approved: records consent (AZ-08) and redirects with a code.
@@ -160,7 +239,7 @@ impl PendingAuthorization {
         if !self.request.client.skips_consent() {
             if let Some(consents) = &cx.consents {
                 let consent = Consent {
-                    user: self.user.clone(),
+                    user: self.auth.user().clone(),
                     client_id: self.request.client.client_id().clone(),
                     scope: self.request.scope.clone(),
                     granted_at: cx.clock.now(),
@@ -169,7 +248,7 @@ impl PendingAuthorization {
                     return self.request.redirect_error(cx, &Error::Store(e));
                 }
                 cx.emit(|| Event::ConsentGranted {
-                    user: &self.user,
+                    user: self.auth.user(),
                     client_id: self.request.client.client_id(),
                     scope: &self.request.scope,
                 });
@@ -190,17 +269,26 @@ impl PendingAuthorization {
             Err(e) => return r.redirect_error(cx, &Error::Random(e)),
         };
         let now = cx.clock.now();
+        // The login's facts and the request's nonce, claims and max_age go
+        // with the code of an OpenID request (OI-02, OI-09).
+        let openid = r.openid.as_ref().map(|o| {
+            OpenIdGrant::from_authentication(&self.auth)
+                .with_nonce(o.nonce().cloned())
+                .with_claims(o.claims().cloned())
+                .with_max_age_sent(o.max_age().is_some())
+        });
         let record = CodeRecord {
             hash: minted.hash,
             grant: GrantId::derive(&minted.hash),
             client_id: r.client.client_id().clone(),
-            subject: self.user.clone(),
+            subject: self.auth.user().clone(),
             scope: r.scope.clone(),
             redirect_uri: r.redirect_param.clone(),
             challenge: r.challenge.clone(),
             issued_at: now,
             expires_at: now.plus(cx.config.code_lifetime),
             used: false,
+            openid,
         };
         if let Err(e) = cx.tokens.insert_code(record).await {
             return r.redirect_error(cx, &Error::Store(e));
@@ -262,7 +350,7 @@ fn invalid(error: &Error) -> AuthorizeStep {
 pub(crate) async fn handle(
     cx: &Context,
     req: &Request<'_>,
-    user: Option<&UserId>,
+    user: Option<&Authentication>,
 ) -> AuthorizeStep {
     let span = endpoint_span("authorize");
     let step = in_span!(span, validate(cx, req, user));
@@ -274,7 +362,7 @@ pub(crate) async fn handle(
     step
 }
 
-async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> AuthorizeStep {
+async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>) -> AuthorizeStep {
     let input: &[u8] = match req.method() {
         // HEAD is refused: it must not mint a code as a side effect.
         Method::Get => {
@@ -306,6 +394,19 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> Aut
         state,
         challenge,
         challenge_method,
+        prompt,
+        max_age,
+        login_hint,
+        id_token_hint,
+        ui_locales,
+        claims_locales,
+        display,
+        acr_values,
+        nonce,
+        claims,
+        request_object,
+        request_uri,
+        registration,
     ] = values;
     // Until the client and redirect URI are established, every error is an
     // error page (AZ-03); a duplicated client_id or redirect_uri is one too.
@@ -360,6 +461,31 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> Aut
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    // OI-03: only an OpenID request reads the OpenID parameters; a plain
+    // OAuth request ignores them (RFC 6749 §3.1).
+    let openid = if scope.contains("openid") {
+        let raw = RawOpenId {
+            prompt,
+            max_age,
+            login_hint,
+            id_token_hint,
+            ui_locales,
+            claims_locales,
+            display,
+            acr_values,
+            nonce,
+            claims,
+            request: request_object,
+            request_uri,
+            registration,
+        };
+        match OpenIdRequest::parse(&raw) {
+            Ok(o) => Some(o),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
     let challenge = match pkce(
         cx,
         &client,
@@ -376,8 +502,10 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&UserId>) -> Aut
         scope,
         state,
         challenge,
+        openid,
+        requested_at: cx.clock.now(),
     };
-    proceed(cx, request, user).await
+    proceed(cx, request, user, Stage::Arrived).await
 }
 
 /// The consent the user has given this client so far (empty without a
@@ -394,25 +522,93 @@ async fn granted(cx: &Context, user: &UserId, client: &Client) -> Result<ScopeSe
     }
 }
 
-/// A validated request meets the user (if any): log in, ask, or issue.
-async fn proceed(cx: &Context, request: Validated, user: Option<&UserId>) -> AuthorizeStep {
-    let Some(user) = user else {
-        return AuthorizeStep::Login(LoginRequired { request });
+/// Where a request meets the user: as it arrives (`authorize`), or when a
+/// login-stage handle is resumed after the host's login step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Arrived,
+    Resumed,
+}
+
+/// Whether `auth` is too old for the request (OI-06, OI-07): with
+/// `prompt=login`, or with `max_age` when more than `max_age` seconds have
+/// passed since `auth_time` (`max_age=0`: any earlier second). A login made
+/// since the request arrived always satisfies it, so the login step cannot
+/// loop, however long it took.
+fn too_old(request: &Validated, auth: &Authentication, now: UnixTime) -> bool {
+    let Some(o) = &request.openid else {
+        return false;
     };
-    let previously_granted = match granted(cx, user, &request.client).await {
+    if auth.auth_time() >= request.requested_at {
+        return false;
+    }
+    o.prompt().contains(Prompt::Login)
+        || o.max_age()
+            .is_some_and(|max_age| auth.auth_time().plus(max_age) < now)
+}
+
+/// A validated request meets the user (if any): log in, ask, or issue.
+/// With `prompt=none`, wherever a page would be shown the client gets the
+/// error that names it instead (OI-06).
+async fn proceed(
+    cx: &Context,
+    request: Validated,
+    auth: Option<&Authentication>,
+    stage: Stage,
+) -> AuthorizeStep {
+    let prompt = request
+        .openid
+        .as_ref()
+        .map(OpenIdRequest::prompt)
+        .unwrap_or_default();
+    let silent = prompt.contains(Prompt::None);
+    let login = match auth {
+        None => Some(LoginReason::NotLoggedIn),
+        Some(a) if too_old(&request, a, cx.clock.now()) => Some(LoginReason::Reauthenticate),
+        // The account chooser is shown once, by the login step; the
+        // account the host resumes with is the one chosen.
+        Some(_) if prompt.contains(Prompt::SelectAccount) && stage == Stage::Arrived => {
+            Some(LoginReason::SelectAccount)
+        }
+        Some(_) => None,
+    };
+    let auth = match (login, auth) {
+        (None, Some(auth)) => auth,
+        (Some(_), _) if silent => {
+            let e = Error::InteractionRequired(Interaction::Login);
+            return AuthorizeStep::Redirect(request.redirect_error(cx, &e));
+        }
+        (reason, _) => {
+            return AuthorizeStep::Login(LoginRequired {
+                request,
+                reason: reason.unwrap_or(LoginReason::NotLoggedIn),
+            });
+        }
+    };
+    // #16 wiring: id_token_hint — verify `request.openid`'s hint (signed by
+    // this server, expired allowed); one naming another user than
+    // `auth.user()` answers `login_required` with prompt=none, and sends the
+    // user to the login step otherwise (OI-08).
+    let previously_granted = match granted(cx, auth.user(), &request.client).await {
         Ok(g) => g,
         Err(e) => return AuthorizeStep::Redirect(request.redirect_error(cx, &e)),
     };
     let pending = PendingAuthorization {
-        user: user.clone(),
+        auth: auth.clone(),
         request,
         previously_granted,
     };
     // AZ-08: skip_consent clients and consent already covering the request
-    // go straight to a code; anything new asks again.
+    // go straight to a code; anything new asks again, and so does
+    // `prompt=consent` (OI-06), whatever was remembered.
     let r = &pending.request;
-    if r.client.skips_consent() || r.scope.is_subset_of(&pending.previously_granted) {
+    let covered = r.client.skips_consent() || r.scope.is_subset_of(&pending.previously_granted);
+    if covered && !prompt.contains(Prompt::Consent) {
         return AuthorizeStep::Redirect(pending.issue_code(cx).await);
+    }
+    if silent {
+        let e = Error::InteractionRequired(Interaction::Consent);
+        return AuthorizeStep::Redirect(pending.request.redirect_error(cx, &e));
     }
     AuthorizeStep::Consent(pending)
 }
@@ -433,6 +629,21 @@ struct Payload {
     code_challenge_method: Option<String>,
     /// Set once the user logged in: the handle then resumes only for them.
     user: Option<String>,
+    /// The facts of the user's authentication (consent stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auth_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    /// When the request arrived (Unix seconds).
+    #[serde(default)]
+    requested_at: Option<u64>,
+    /// The OpenID Connect parameters, in their wire form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    openid: Option<RawOpenId<'static>>,
 }
 
 fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
@@ -441,12 +652,12 @@ fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
         .ok_or(Error::Internal(InternalFault::NoRequestStore))
 }
 
-/// Stores `request` (bound to `user` at the consent stage) under the hash
-/// of a fresh handle, and returns the handle.
+/// Stores `request` (bound to the user and their authentication at the
+/// consent stage) under the hash of a fresh handle, and returns the handle.
 async fn suspend(
     cx: &Context,
     request: &Validated,
-    user: Option<&UserId>,
+    auth: Option<&Authentication>,
 ) -> Result<Secret<String>, Response> {
     let fail = |e: Error| request.redirect_error(cx, &e);
     let store = requests(cx).map_err(fail)?;
@@ -461,7 +672,13 @@ async fn suspend(
             .challenge
             .as_ref()
             .map(|c| c.method().as_str().to_owned()),
-        user: user.map(|u| u.as_str().to_owned()),
+        user: auth.map(|a| a.user().as_str().to_owned()),
+        auth_time: auth.map(|a| a.auth_time().as_secs()),
+        acr: auth.and_then(|a| a.acr().map(str::to_owned)),
+        amr: auth.map(|a| a.amr().to_vec()).unwrap_or_default(),
+        sid: auth.and_then(|a| a.session_id().map(|s| s.as_str().to_owned())),
+        requested_at: Some(request.requested_at.as_secs()),
+        openid: request.openid.as_ref().map(OpenIdRequest::to_raw),
     };
     let payload = serde_json::to_string(&payload)
         .map_err(|_| fail(Error::Internal(InternalFault::Encoding)))?;
@@ -490,7 +707,11 @@ fn refused(why: &'static str) -> AuthorizeStep {
 
 /// Takes back a suspended request (once) and continues it for `user`, in
 /// the authorization endpoint's span.
-pub(crate) async fn resume(cx: &Context, token: &str, user: Option<&UserId>) -> AuthorizeStep {
+pub(crate) async fn resume(
+    cx: &Context,
+    token: &str,
+    user: Option<&Authentication>,
+) -> AuthorizeStep {
     let span = endpoint_span("authorize");
     let step = in_span!(span, take_back(cx, token, user));
     let cause = match &step {
@@ -501,7 +722,7 @@ pub(crate) async fn resume(cx: &Context, token: &str, user: Option<&UserId>) -> 
     step
 }
 
-async fn take_back(cx: &Context, token: &str, user: Option<&UserId>) -> AuthorizeStep {
+async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> AuthorizeStep {
     let store = match requests(cx) {
         Ok(s) => s,
         Err(e) => return invalid(&e),
@@ -521,12 +742,17 @@ async fn take_back(cx: &Context, token: &str, user: Option<&UserId>) -> Authoriz
     let Ok(p) = serde_json::from_str::<Payload>(&record.payload) else {
         return invalid(&Error::Internal(InternalFault::InvalidStoredValue));
     };
-    let bound = match p.user.as_deref().map(UserId::parse) {
-        None => None,
-        Some(Some(u)) => Some(u),
-        Some(None) => {
-            return invalid(&Error::Internal(InternalFault::InvalidStoredValue));
-        }
+    // When the request was suspended, at the latest: for payloads of an
+    // earlier release, which lack the times below.
+    let suspended_at = UnixTime::from_secs(
+        record
+            .expires_at
+            .as_secs()
+            .saturating_sub(cx.config.authorization_request_lifetime.as_secs()),
+    );
+    let bound = match stored_authentication(&p, suspended_at) {
+        Ok(bound) => bound,
+        Err(e) => return invalid(&e),
     };
     // The client may have been disabled, or lost the redirect URI, scope
     // or grant since: check again what `handle` checked.
@@ -563,6 +789,15 @@ async fn take_back(cx: &Context, token: &str, user: Option<&UserId>) -> Authoriz
         Some(s) if s.is_subset_of(client.scope()) => s,
         _ => return fail(Error::InvalidScope),
     };
+    // Parsed as at the edge, so a stored request is as valid as a sent one.
+    let openid = if scope.contains("openid") {
+        match OpenIdRequest::parse(p.openid.as_ref().unwrap_or(&RawOpenId::default())) {
+            Ok(o) => Some(o),
+            Err(_) => return invalid(&Error::Internal(InternalFault::InvalidStoredValue)),
+        }
+    } else {
+        None
+    };
     // The PKCE policy of now applies, as to the client and scope: a `plain`
     // challenge suspended before the server or client stopped allowing it
     // is refused.
@@ -582,25 +817,51 @@ async fn take_back(cx: &Context, token: &str, user: Option<&UserId>) -> Authoriz
         scope,
         state: p.state,
         challenge,
+        openid,
+        requested_at: p.requested_at.map_or(suspended_at, UnixTime::from_secs),
     };
     match (bound, user) {
         // The consent stage: only the user who logged in may decide, and
-        // the decision is theirs even if consent was given meanwhile.
-        (Some(bound), Some(user)) if &bound == user => {
-            let previously_granted = match granted(cx, user, &request.client).await {
+        // the decision is theirs even if consent was given meanwhile. The
+        // facts are those of the login the request was suspended with.
+        (Some(bound), Some(user)) if bound.user() == user.user() => {
+            let previously_granted = match granted(cx, bound.user(), &request.client).await {
                 Ok(g) => g,
                 Err(e) => return AuthorizeStep::Redirect(request.redirect_error(cx, &e)),
             };
             AuthorizeStep::Consent(PendingAuthorization {
-                user: bound,
+                auth: bound,
                 request,
                 previously_granted,
             })
         }
         (Some(_), _) => refused("bound to another user"),
         // The login stage: continue as `handle` would with this user.
-        (None, user) => proceed(cx, request, user).await,
+        (None, user) => proceed(cx, request, user, Stage::Resumed).await,
     }
+}
+
+/// The authentication a consent-stage payload is bound to (`None` at the
+/// login stage). A payload of an earlier release has no `auth_time`: the
+/// user logged in at the latest when it was suspended.
+fn stored_authentication(
+    p: &Payload,
+    suspended_at: UnixTime,
+) -> Result<Option<Authentication>, Error> {
+    let corrupt = || Error::Internal(InternalFault::InvalidStoredValue);
+    let Some(user) = p.user.as_deref() else {
+        return Ok(None);
+    };
+    let user = UserId::parse(user).ok_or_else(corrupt)?;
+    let auth_time = p.auth_time.map_or(suspended_at, UnixTime::from_secs);
+    let mut auth = Authentication::new(user, auth_time).with_amr(p.amr.iter().cloned());
+    if let Some(acr) = &p.acr {
+        auth = auth.with_acr(acr.clone());
+    }
+    if let Some(sid) = &p.sid {
+        auth = auth.with_session_id(SessionId::parse(sid).ok_or_else(corrupt)?);
+    }
+    Ok(Some(auth))
 }
 
 /// The PKCE policy (PK-01, PK-02): S256 by default; `plain` only when both

@@ -77,6 +77,9 @@ pub(super) async fn redeem(
             scope: record.scope.clone(),
             grant: Some(record.grant),
             refresh_scope,
+            // The code's facts, nonce included: the tokens keep them
+            // without it, the ID Token states the nonce.
+            openid: record.openid.clone(),
         },
     )
     .await?;

@@ -27,6 +27,7 @@ pub(super) async fn issue(
             scope,
             grant: None,
             refresh_scope: None,
+            openid: None,
         },
     )
     .await?;

@@ -9,6 +9,7 @@ use crate::context::Context;
 use crate::error::{Error, SigningFault};
 use crate::events::{Event, Replayed};
 use crate::http::Source;
+use crate::oidc::OpenIdGrant;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
@@ -41,6 +42,12 @@ pub(crate) struct Issued {
     /// audit event).
     pub(crate) grant: GrantId,
     pub(crate) subject: Option<UserId>,
+    /// The OpenID Connect facts of the grant when the access token's scope
+    /// holds `openid` (with the `nonce` after a code exchange, without it
+    /// after a refresh): what an ID Token states.
+    // #16 wiring: the token endpoint builds the ID Token from this.
+    #[allow(dead_code)]
+    pub(crate) openid: Option<OpenIdGrant>,
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
@@ -68,6 +75,17 @@ pub(crate) struct Mint<'a> {
     pub(crate) grant: Option<GrantId>,
     /// The scope of the refresh token to issue with it, if any.
     pub(crate) refresh_scope: Option<ScopeSet>,
+    /// The OpenID Connect facts of the grant, if it has them. Kept (without
+    /// `nonce`) on each token whose scope holds `openid`.
+    pub(crate) openid: Option<OpenIdGrant>,
+}
+
+/// The facts a token with `scope` keeps: `None` unless the scope holds
+/// `openid` (OI-03), and never the `nonce`.
+fn openid_for(openid: Option<&OpenIdGrant>, scope: &ScopeSet) -> Option<OpenIdGrant> {
+    openid
+        .filter(|_| scope.contains("openid"))
+        .map(OpenIdGrant::without_nonce)
 }
 
 /// Signs an RFC 9068 access token with the current key of the access-token
@@ -181,6 +199,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             scope: m.scope.clone(),
             issued_at: now,
             expires_at: now.plus(access_life),
+            openid: openid_for(m.openid.as_ref(), &m.scope),
         },
         refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
             hash: minted.hash,
@@ -191,6 +210,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             issued_at: now,
             expires_at: now.plus(*life),
             used: false,
+            openid: openid_for(m.openid.as_ref(), scope),
         }),
     };
     let issued = Issued {
@@ -198,6 +218,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
         // Whole seconds on the wire (RFC 6749 §5.1).
         expires_in: access_life.as_secs(),
         refresh_token: refresh.map(|(minted, _, _)| minted.value),
+        openid: m.openid.filter(|_| m.scope.contains("openid")),
         scope: m.scope,
         grant,
         subject: m.subject,

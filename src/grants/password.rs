@@ -68,6 +68,7 @@ pub(super) async fn issue(
             scope,
             grant: None,
             refresh_scope,
+            openid: None,
         },
     )
     .await?;

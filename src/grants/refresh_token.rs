@@ -60,6 +60,8 @@ pub(super) async fn rotate(
             scope,
             grant: Some(record.grant),
             refresh_scope: Some(granted),
+            // Unchanged by rotation: the original auth_time (Core §12.2).
+            openid: record.openid.clone(),
         },
     )
     .await?;

@@ -46,6 +46,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,6 +54,7 @@ use crate::audience::Audience;
 use crate::client::{AuthMethod, Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::grant_type::GrantType;
+use crate::oidc::{ClaimsRequest, Nonce, OpenIdGrant, SessionId};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::random::{RandomSource, SystemRandom};
 use crate::redirect_uri::RedirectUri;
@@ -216,6 +218,7 @@ macro_rules! __conformance_section {
                 tokens_round_trip_by_kind,
                 duplicate_issue_fails,
                 rotation_is_won_once,
+                openid_facts_round_trip,
                 revoke_access_of_one_token,
                 revoke_grant_takes_the_family,
                 failed_exchange_changes_nothing,
@@ -539,7 +542,7 @@ pub mod token_store {
     use std::sync::Arc;
 
     use super::{Fixture, Outcome, fail, store_ok};
-    use crate::stores::{Exchange, Rotation, TokenStore};
+    use crate::stores::{Exchange, NewTokens, Rotation, TokenStore};
     use crate::tokens::GrantId;
 
     /// Unknown hashes are `Ok(None)` for codes, access and refresh tokens.
@@ -735,6 +738,76 @@ pub mod token_store {
         let unknown = f.tokens(refresh.grant, &client, None, 60);
         let r = store_ok(C, store.rotate_refresh(&f.hash(), unknown).await)?;
         ensure!(C, r == Rotation::Unknown, "unknown rotation: {r:?}");
+        Ok(())
+    }
+
+    /// The OpenID Connect facts of a grant ([`OpenIdGrant`]) come back as
+    /// stored on a code (with its nonce), on the access and refresh tokens
+    /// an exchange stores, and on those a rotation stores; a revocation of
+    /// the grant takes such tokens too (OI-02, OI-10).
+    ///
+    /// [`OpenIdGrant`]: crate::oidc::OpenIdGrant
+    pub async fn openid_facts_round_trip<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: OpenID Connect facts (OI-02, OI-10)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let facts = f.openid(C)?;
+        let mut code = f.code(&client, &user, 60);
+        code.openid = Some(facts.clone());
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let found = store_ok(C, store.find_code(&code.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&code),
+            "a code's facts must round-trip: {found:?}"
+        );
+        let with_facts = |mut t: NewTokens| {
+            t.access.openid = Some(facts.without_nonce());
+            if let Some(r) = &mut t.refresh {
+                r.openid = Some(facts.without_nonce());
+            }
+            t
+        };
+        let tokens = with_facts(f.tokens(code.grant, &client, Some(&user), 3600));
+        let outcome = store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
+        ensure!(C, outcome == Exchange::Issued, "exchange: {outcome:?}");
+        let access = store_ok(C, store.find_access(&tokens.access.hash).await)?;
+        ensure!(
+            C,
+            access.as_ref() == Some(&tokens.access),
+            "an access token's facts must round-trip: {access:?}"
+        );
+        let refresh = f.refresh_of(C, &tokens)?;
+        let found = store_ok(C, store.find_refresh(&refresh.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&refresh),
+            "a refresh token's facts must round-trip: {found:?}"
+        );
+        let next = with_facts(f.tokens(code.grant, &client, Some(&user), 3600));
+        let r = store_ok(C, store.rotate_refresh(&refresh.hash, next.clone()).await)?;
+        ensure!(C, r == Rotation::Rotated, "rotation: {r:?}");
+        let successor = f.refresh_of(C, &next)?;
+        let found = store_ok(C, store.find_refresh(&successor.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&successor),
+            "a rotated-in refresh token's facts must round-trip: {found:?}"
+        );
+        let found = store_ok(C, store.find_access(&next.access.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&next.access),
+            "a rotated-in access token's facts must round-trip: {found:?}"
+        );
+        store_ok(C, store.revoke_grant(&code.grant).await)?;
+        for hash in [tokens.access.hash, next.access.hash] {
+            ensure!(
+                C,
+                store_ok(C, store.find_access(&hash).await)?.is_none(),
+                "a revoked grant's access token with facts is still found"
+            );
+        }
         Ok(())
     }
 
@@ -1876,6 +1949,7 @@ impl Fixture {
             issued_at: self.now,
             expires_at: self.now.plus(Duration::from_secs(expires_in)),
             used: false,
+            openid: None,
         }
     }
 
@@ -1897,6 +1971,7 @@ impl Fixture {
                 scope: scope("read"),
                 issued_at: self.now,
                 expires_at: self.now.plus(Duration::from_secs(life)),
+                openid: None,
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),
@@ -1907,8 +1982,26 @@ impl Fixture {
                 issued_at: self.now,
                 expires_at: self.now.plus(Duration::from_secs(life * 10)),
                 used: false,
+                openid: None,
             }),
         }
+    }
+
+    /// Every fact an OpenID grant can keep, the nonce included.
+    fn openid(&self, c: &'static str) -> Result<OpenIdGrant, Failure> {
+        let sid = SessionId::parse(&self.unique("sid")).ok_or_else(|| fail(c, "sid"))?;
+        let nonce = Nonce::from_str("n-0S6_WzA2Mj").map_err(|e| fail(c, e))?;
+        let claims = ClaimsRequest::parse(
+            r#"{"userinfo":{"email":{"essential":true}},"id_token":{"acr":{"values":["urn:a"]}}}"#,
+        )
+        .map_err(|e| fail(c, e))?;
+        Ok(OpenIdGrant::new(self.now)
+            .with_acr("urn:example:loa:2")
+            .with_amr(["pwd", "otp"])
+            .with_session_id(sid)
+            .with_nonce(Some(nonce))
+            .with_claims(Some(claims))
+            .with_max_age_sent(true))
     }
 
     fn refresh_of(&self, c: &'static str, tokens: &NewTokens) -> Result<RefreshRecord, Failure> {

@@ -113,10 +113,11 @@ fn join(key: &GrantId, tail: &[u8; 16]) -> TokenHash {
 
 /// An access token as most are kept: under the first half of its hash (the
 /// map key), with the second half, and its times as 32-bit seconds (until
-/// 2106): 72 bytes beside its key, against 112 for an `AccessRecord`. A
+/// 2106): 72 bytes beside its key, against 120 for an `AccessRecord`. A
 /// token that starts its own grant keeps no grant id (it is the key); one
 /// that joins another grant keeps it beside ([`Joined`]). A token whose
-/// times do not fit, or whose key is taken, is kept whole in `overflow`.
+/// times do not fit, whose key is taken, or which keeps OpenID Connect
+/// facts, is kept whole in `overflow`.
 struct Compact {
     tail: [u8; 16],
     client_id: ClientId,
@@ -134,8 +135,12 @@ struct Joined {
 
 impl Compact {
     /// The compact form and the grant, or the record back if its times do
-    /// not fit.
+    /// not fit or it keeps OpenID Connect facts (kept whole, in `overflow`:
+    /// the compact form stays small for the many tokens without them).
     fn new(r: AccessRecord) -> Result<(Self, GrantId), AccessRecord> {
+        if r.openid.is_some() {
+            return Err(r);
+        }
         match (
             u32::try_from(r.issued_at.as_secs()),
             u32::try_from(r.expires_at.as_secs()),
@@ -164,6 +169,7 @@ impl Compact {
             scope: self.scope.clone(),
             issued_at: UnixTime::from_secs(u64::from(self.issued_at)),
             expires_at: self.expires_at(),
+            openid: None,
         }
     }
 
@@ -827,6 +833,7 @@ mod tests {
             scope: ScopeSet::parse("a").unwrap(),
             issued_at: NOW,
             expires_at: NOW.plus(Duration::from_secs(life)),
+            openid: None,
         }
     }
 
@@ -840,6 +847,7 @@ mod tests {
             issued_at: NOW,
             expires_at: NOW.plus(Duration::from_secs(100)),
             used: false,
+            openid: None,
         }
     }
 
@@ -1004,6 +1012,7 @@ mod tests {
             issued_at: NOW,
             expires_at: NOW.plus(Duration::from_secs(60)),
             used: false,
+            openid: None,
         }))
         .unwrap();
         let (ah, rh) = (hash(11, 1), hash(12, 1));
@@ -1082,7 +1091,7 @@ mod tests {
 
     #[test]
     fn compact_entries_are_smaller_than_the_record() {
-        assert_eq!(std::mem::size_of::<AccessRecord>(), 112);
+        assert_eq!(std::mem::size_of::<AccessRecord>(), 120);
         assert!(std::mem::size_of::<(GrantId, Compact)>() <= 88);
         assert!(std::mem::size_of::<(GrantId, Joined)>() <= 104);
     }

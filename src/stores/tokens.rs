@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
+use crate::oidc::OpenIdGrant;
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -37,6 +38,9 @@ pub struct CodeRecord {
     /// Whether it was already exchanged (kept until expiry so a replay is
     /// detected, AC-02).
     pub used: bool,
+    /// The OpenID Connect facts of the grant, with the request's `nonce`:
+    /// `Some` exactly when the scope holds `openid`.
+    pub openid: Option<OpenIdGrant>,
 }
 
 /// An access token, as stored.
@@ -56,6 +60,9 @@ pub struct AccessRecord {
     pub issued_at: UnixTime,
     /// Expiry.
     pub expires_at: UnixTime,
+    /// The OpenID Connect facts of the grant, without `nonce`: `Some`
+    /// exactly when the grant's scope holds `openid`.
+    pub openid: Option<OpenIdGrant>,
 }
 
 /// A refresh token, as stored.
@@ -78,6 +85,10 @@ pub struct RefreshRecord {
     /// Whether it was rotated out (kept until expiry so a replay is
     /// detected, RT-02).
     pub used: bool,
+    /// The OpenID Connect facts of the grant, without `nonce`, unchanged by
+    /// rotation (Core 1.0 §12.2: the original `auth_time`): `Some` exactly
+    /// when the grant's scope holds `openid`.
+    pub openid: Option<OpenIdGrant>,
 }
 
 /// The tokens one successful token request issues, stored together.

@@ -323,6 +323,7 @@ async fn store_tokens(
                 scope: scope("read"),
                 issued_at,
                 expires_at,
+                openid: None,
             },
             refresh: Some(RefreshRecord {
                 hash: refresh,
@@ -333,6 +334,7 @@ async fn store_tokens(
                 issued_at,
                 expires_at,
                 used: false,
+                openid: None,
             }),
         })
         .await
@@ -355,6 +357,7 @@ async fn store_code(db: &Db, client: &str, user: &str, expires_at: UnixTime) -> 
             issued_at: UnixTime::from_secs(expires_at.as_secs().saturating_sub(60)),
             expires_at,
             used: false,
+            openid: None,
         })
         .await
         .unwrap();

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use portcullis::http::{Method, Request, Response};
 use portcullis::{
-    AuthMethod, AuthorizationServer, AuthorizeStep, Client, ClientAdmin, ClientId, Config,
-    ConsentAdmin, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash, UnixTime,
-    UserId,
+    AuthMethod, Authentication, AuthorizationServer, AuthorizeStep, Client, ClientAdmin, ClientId,
+    Config, ConsentAdmin, FixedClock, GrantType, MemoryStore, RedirectUri, ScopeSet, SecretHash,
+    UnixTime, UserId,
 };
 
 const CB: &str = "https://app.example/cb";
@@ -21,7 +21,7 @@ struct Fixture {
     server: AuthorizationServer,
     store: Arc<MemoryStore>,
     clock: Arc<FixedClock>,
-    alice: UserId,
+    alice: Authentication,
 }
 
 fn uri(s: &str) -> RedirectUri {
@@ -78,7 +78,11 @@ async fn fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         server,
         store,
         clock,
-        alice: UserId::parse("alice").unwrap(),
+        // Logged in a minute before the fixture's clock.
+        alice: Authentication::new(
+            UserId::parse("alice").unwrap(),
+            UnixTime::from_secs(1_700_000_000 - 60),
+        ),
     }
 }
 
@@ -94,7 +98,7 @@ fn query(client: &str, extra: &str) -> String {
     )
 }
 
-async fn step(f: &Fixture, q: &str, user: Option<&UserId>) -> AuthorizeStep {
+async fn step(f: &Fixture, q: &str, user: Option<&Authentication>) -> AuthorizeStep {
     f.server
         .authorize(&Request::new(Method::Get).query(q), user)
         .await
@@ -326,10 +330,10 @@ async fn consent_is_remembered_widened_revoked_and_skippable() {
     }
     // Consent can be listed and revoked; then it is asked again.
     let web = ClientId::parse("web").unwrap();
-    let listed = f.store.consents(&f.alice).await.unwrap();
+    let listed = f.store.consents(f.alice.user()).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].scope.to_string(), "read");
-    assert!(f.store.revoke_consent(&f.alice, &web).await.unwrap());
+    assert!(f.store.revoke_consent(f.alice.user(), &web).await.unwrap());
     assert!(matches!(
         step(&f, &read, Some(&f.alice)).await,
         AuthorizeStep::Consent(_)
@@ -419,7 +423,11 @@ async fn login_token(f: &Fixture, q: &str) -> String {
 }
 
 /// Resumes `token` for `user` and expects the consent step.
-async fn consent_step(f: &Fixture, token: &str, user: &UserId) -> portcullis::PendingAuthorization {
+async fn consent_step(
+    f: &Fixture,
+    token: &str,
+    user: &Authentication,
+) -> portcullis::PendingAuthorization {
     match f.server.resume(token, Some(user)).await {
         AuthorizeStep::Consent(p) => p,
         other => panic!("expected consent, got {other:?}"),
@@ -442,7 +450,7 @@ async fn posted_request_survives_login_and_consent_through_resume_tokens() {
     assert_eq!(pending.client().client_id().as_str(), "web");
     assert_eq!(pending.scope().to_string(), "read write");
     assert_eq!(pending.state(), Some("st ate"));
-    assert_eq!(pending.user(), &f.alice);
+    assert_eq!(pending.user(), f.alice.user());
     // The consent page carries its own handle, bound to alice.
     let consent = f
         .server
@@ -548,7 +556,10 @@ async fn resume_token_expires() {
 #[tokio::test]
 async fn consent_token_is_bound_to_its_user_and_request() {
     let f = fixture(|_| {}).await;
-    let bob = UserId::parse("bob").unwrap();
+    let bob = Authentication::new(
+        UserId::parse("bob").unwrap(),
+        portcullis::Clock::now(&*f.clock),
+    );
     let q = query("web", "");
     let pending = consent_step(&f, &login_token(&f, &q).await, &f.alice).await;
     let consent = f.server.suspend_consent(&pending).await.unwrap();
@@ -570,7 +581,7 @@ async fn consent_token_is_bound_to_its_user_and_request() {
     let p = consent_step(&f, &spa, &bob).await;
     assert_eq!(p.client().client_id().as_str(), "spa");
     assert_eq!(p.scope().to_string(), "admin");
-    assert_eq!(p.user(), &bob);
+    assert_eq!(p.user(), bob.user());
     let p = consent_step(&f, &web, &f.alice).await;
     assert_eq!(p.client().client_id().as_str(), "web");
     assert_eq!(p.scope().to_string(), "read");

@@ -215,12 +215,20 @@ fn wire_enums_round_trip_every_variant() {
         ErrorCode::InvalidToken,
         ErrorCode::InsufficientScope,
         ErrorCode::UnsupportedTokenType,
+        // OpenID Connect Core §3.1.2.6 (issue 16).
+        ErrorCode::LoginRequired,
+        ErrorCode::ConsentRequired,
+        ErrorCode::InteractionRequired,
+        ErrorCode::AccountSelectionRequired,
+        ErrorCode::RequestNotSupported,
+        ErrorCode::RequestUriNotSupported,
+        ErrorCode::RegistrationNotSupported,
     ] {
         round_trips::<ErrorCode>(code.as_str(), code.as_str());
     }
     refused::<ErrorCode>(
-        "login_required",
-        "error code: is not an error code of RFC 6749, 6750 or 7009",
+        "invalid_dpop_proof",
+        "error code: is not an error code of RFC 6749, 6750, 7009 or OpenID Connect Core",
     );
 }
 

@@ -181,7 +181,10 @@ async fn consent_keys_and_clients_are_reported() {
     let query = authorization_query("app");
     let step = h
         .server
-        .authorize(&Request::new(Method::Get).query(&query), Some(&alice))
+        .authorize(
+            &Request::new(Method::Get).query(&query),
+            Some(&signed_in(&alice)),
+        )
         .await;
     let AuthorizeStep::Consent(pending) = step else {
         panic!("expected consent, got {step:?}");

@@ -318,7 +318,7 @@ async fn consent_step(h: &Harness, user: &UserId) -> portcullis::PendingAuthoriz
     let q = authorization_query("spa");
     match h
         .server
-        .authorize(&Request::new(Method::Get).query(&q), Some(user))
+        .authorize(&Request::new(Method::Get).query(&q), Some(&signed_in(user)))
         .await
     {
         AuthorizeStep::Consent(p) => p,
@@ -566,6 +566,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             scope: scope("read"),
             issued_at: UnixTime::from_secs(T0 - 100),
             expires_at: UnixTime::from_secs(expires),
+            openid: None,
         },
         refresh: Some(RefreshRecord {
             hash: refresh,
@@ -576,6 +577,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             issued_at: UnixTime::from_secs(T0 - 100),
             expires_at: UnixTime::from_secs(expires),
             used: false,
+            openid: None,
         }),
     }
 }

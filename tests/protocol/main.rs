@@ -29,6 +29,7 @@ mod id_token;
 mod introspect;
 mod jwt;
 mod metadata;
+mod openid_authorize;
 mod password;
 mod redaction;
 mod refresh_token;

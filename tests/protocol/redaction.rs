@@ -341,6 +341,7 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
         ];
         pairs.extend(leaky);
         let q = form_body(&pairs);
+        let alice = signed_in(&alice);
         for user in [None, Some(&alice)] {
             let step = h
                 .server
@@ -356,7 +357,10 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     let q = authorization_query(&spa.id);
     let step = h
         .server
-        .authorize(&Request::new(Method::Get).query(&q), Some(&alice))
+        .authorize(
+            &Request::new(Method::Get).query(&q),
+            Some(&signed_in(&alice)),
+        )
         .await;
     steps.push(format!("{step:?}"));
     let AuthorizeStep::Consent(pending) = step else {
@@ -367,7 +371,10 @@ async fn rb03_no_secret_reaches_logs_responses_or_debug_on_any_error_path() {
     flaky.heal();
     let AuthorizeStep::Redirect(approved) = h
         .server
-        .authorize(&Request::new(Method::Get).query(&q), Some(&alice))
+        .authorize(
+            &Request::new(Method::Get).query(&q),
+            Some(&signed_in(&alice)),
+        )
         .await
     else {
         panic!("remembered consent redirects with a code");
@@ -552,7 +559,10 @@ async fn rb03_store_failures_of_every_token_path_write_leak_nothing() {
                 let q = authorization_query(&spa.id);
                 let step = h
                     .server
-                    .authorize(&Request::new(Method::Get).query(&q), Some(&alice))
+                    .authorize(
+                        &Request::new(Method::Get).query(&q),
+                        Some(&signed_in(&alice)),
+                    )
                     .await;
                 let AuthorizeStep::Consent(pending) = step else {
                     panic!("consent expected");

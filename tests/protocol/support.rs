@@ -14,9 +14,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use portcullis::http::{Method, Request, Response, Source};
 use portcullis::stores::{Fault, FaultyStore};
 use portcullis::{
-    AccessRecord, AuthorizationServer, ChallengeMethod, Client, ClientAdmin, ClientBuilder,
-    ClientId, ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore, Exchange,
-    FixedClock, GrantId, GrantType, MemoryStore, NewTokens, RedirectUri, RefreshRecord,
+    AccessRecord, Authentication, AuthorizationServer, ChallengeMethod, Client, ClientAdmin,
+    ClientBuilder, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore,
+    Exchange, FixedClock, GrantId, GrantType, MemoryStore, NewTokens, RedirectUri, RefreshRecord,
     ReplayCache, ReplayScope, Rotation, ScopeSet, SecretHash, ServerBuilder, StoreError, TokenHash,
     TokenStore, UnixTime, UserId,
 };
@@ -34,6 +34,12 @@ pub(crate) const SVC_SECRET: &str = "svc-secret-4b1d0c7e";
 /// A confidential client registered by every harness, to introspect with.
 pub(crate) const RS: &str = "resource-server";
 pub(crate) const RS_SECRET: &str = "rs-secret-9f8e7d6c";
+
+/// `user`, logged in a minute before [`T0`]: what a host passes to
+/// `authorize` and `resume`.
+pub(crate) fn signed_in(user: &UserId) -> Authentication {
+    Authentication::new(user.clone(), UnixTime::from_secs(T0 - 60))
+}
 
 /// The default configuration of the test server.
 pub(crate) fn config() -> Config {
@@ -483,6 +489,7 @@ impl Harness {
             issued_at: now,
             expires_at: now.plus(Duration::from_secs(spec.lifetime)),
             used: false,
+            openid: None,
         };
         self.store.insert_code(record).await.expect("code stored");
         IssuedCode {

@@ -36,6 +36,7 @@ pub(crate) fn code(client: &ClientId, user: &UserId) -> CodeRecord {
         issued_at: UnixTime::from_secs(NOW),
         expires_at: UnixTime::from_secs(NOW + 60),
         used: false,
+        openid: None,
     }
 }
 
@@ -56,6 +57,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             scope: ScopeSet::parse("read").unwrap(),
             issued_at: now,
             expires_at: later,
+            openid: None,
         },
         refresh: refresh.then(|| RefreshRecord {
             hash: fresh_hash(),
@@ -66,6 +68,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             issued_at: now,
             expires_at: later,
             used: false,
+            openid: None,
         }),
     }
 }

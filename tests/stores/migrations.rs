@@ -112,9 +112,11 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// The same tests for each SQL store; `$fresh(tag)` gives a store on an
 /// empty database (and whatever must outlive the test), `$schema` the SQL
-/// of our migrations as shipped; attributes before them go on every test.
+/// of our first migrations as shipped, `$before_openid` every migration
+/// before the OpenID Connect columns; attributes before them go on every
+/// test.
 macro_rules! migration_tests {
-    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $schema:expr) => {
+    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $schema:expr, $before_openid:expr) => {
         async fn versions(store: &$store, table: &str) -> Vec<(i64, String)> {
             sqlx::query_as(&format!(
                 "SELECT version, description FROM {table} ORDER BY version"
@@ -152,7 +154,7 @@ macro_rules! migration_tests {
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect();
-            assert_eq!(ours, vec![1, 2, 3, 4, 5]);
+            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6]);
         }
 
         #[tokio::test]
@@ -228,7 +230,7 @@ macro_rules! migration_tests {
             .unwrap();
             // Versions 1 and 2 adopted as they were, the later versions applied anew.
             assert_eq!(adopted.get(..2), Some(&before[..]), "our versions and checksums moved over");
-            assert_eq!(adopted.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+            assert_eq!(adopted.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
             assert_eq!(
                 versions(&store, "_sqlx_migrations").await,
                 vec![(20240101000000, "users".to_owned())],
@@ -267,6 +269,44 @@ macro_rules! migration_tests {
             $cleanup(store, guard).await;
         }
 
+        // covers: OI-02
+        // issue 16: the codes and tokens of a database from before the
+        // OpenID Connect columns read back without facts, and new ones keep
+        // theirs.
+        #[tokio::test]
+
+        $(#[$m])*
+        async fn rows_from_before_the_openid_columns_read_without_facts() {
+            use portcullis::{OpenIdGrant, TokenHash, TokenStore as _, UnixTime};
+            let Some((store, guard)) = $fresh("openid-columns").await else { return };
+            previous_release_migrator($before_openid).await.run(store.pool()).await.unwrap();
+            let (code, token) = (TokenHash::of("old code"), TokenHash::of("old token"));
+            sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used) VALUES ($1, $2, 'c', 'alice', 'openid', NULL, NULL, NULL, 1, 4000000000, FALSE)")
+                .bind(code.as_bytes().to_vec())
+                .bind(code.as_bytes()[..16].to_vec())
+                .execute(store.pool())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 0, $2, 'c', 'alice', 'openid', 1, 4000000000, FALSE)")
+                .bind(token.as_bytes().to_vec())
+                .bind(code.as_bytes()[..16].to_vec())
+                .execute(store.pool())
+                .await
+                .unwrap();
+
+            store.migrate().await.unwrap();
+
+            let mut old = store.find_code(&code).await.unwrap().expect("the code is kept");
+            assert_eq!(old.openid, None);
+            let access = store.find_access(&token).await.unwrap().expect("the token is kept");
+            assert_eq!(access.openid, None);
+            old.hash = TokenHash::of("new code");
+            old.openid = Some(OpenIdGrant::new(UnixTime::from_secs(5)).with_acr("urn:x"));
+            store.insert_code(old.clone()).await.unwrap();
+            assert_eq!(store.find_code(&old.hash).await.unwrap(), Some(old));
+            $cleanup(store, guard).await;
+        }
+
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 
         $(#[$m])*
@@ -282,7 +322,7 @@ macro_rules! migration_tests {
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect();
-            assert_eq!(ours, vec![1, 2, 3, 4, 5]);
+            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6]);
             $cleanup(store, guard).await;
         }
     };
@@ -317,6 +357,13 @@ mod sqlite {
         &[
             include_str!("../../src/stores/sql/migrations/sqlite.sql"),
             include_str!("../../src/stores/sql/migrations/sqlite_2.sql"),
+        ],
+        &[
+            include_str!("../../src/stores/sql/migrations/sqlite.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_2.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_3.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_4.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_5.sql"),
         ]
     );
 }
@@ -379,6 +426,13 @@ mod postgres {
         &[
             include_str!("../../src/stores/sql/migrations/postgres.sql"),
             include_str!("../../src/stores/sql/migrations/postgres_2.sql"),
+        ],
+        &[
+            include_str!("../../src/stores/sql/migrations/postgres.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_2.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_3.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_4.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_5.sql"),
         ]
     );
 }

@@ -41,6 +41,18 @@ pub(super) fn secs(t: crate::clock::UnixTime) -> i64 {
     i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// The `openid` column of a code or token: the JSON of
+/// [`OpenIdGrant::to_json`](crate::oidc::OpenIdGrant::to_json), or NULL.
+pub(super) fn openid(
+    column: Option<String>,
+) -> Result<Option<crate::oidc::OpenIdGrant>, StoreError> {
+    column
+        .as_deref()
+        .map(crate::oidc::OpenIdGrant::from_json)
+        .transpose()
+        .map_err(corrupt)
+}
+
 pub(super) fn challenge(
     value: Option<String>,
     method: Option<String>,

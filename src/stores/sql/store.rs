@@ -128,9 +128,9 @@ macro_rules! sql_store {
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
-                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at).await?;
+                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref()).await?;
                 if let Some(r) = &tokens.refresh {
-                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at).await?;
+                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref()).await?;
                 }
                 Ok(())
             }
@@ -146,11 +146,12 @@ macro_rules! sql_store {
                 scope: &ScopeSet,
                 issued_at: UnixTime,
                 expires_at: UnixTime,
+                openid: Option<&OpenIdGrant>,
             ) -> Result<(), StoreError> {
                 let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8)"
                 } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8)"
                 };
                 sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -160,6 +161,7 @@ macro_rules! sql_store {
                     .bind(scope.to_string())
                     .bind(secs(issued_at))
                     .bind(secs(expires_at))
+                    .bind(openid.map(OpenIdGrant::to_json))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -186,9 +188,9 @@ macro_rules! sql_store {
 
             async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
                 let sql = if refresh {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
                 } else {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
                 let row = sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -204,6 +206,7 @@ macro_rules! sql_store {
                         issued_at: time(r.try_get("issued_at")?),
                         expires_at: time(r.try_get("expires_at")?),
                         used: r.try_get("used")?,
+                        openid: openid(r.try_get("openid")?)?,
                     })
                 })
                 .transpose()
@@ -323,7 +326,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenStore for $name {
             async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                     .bind(code.hash.as_bytes().as_slice())
                     .bind(code.grant.as_bytes().as_slice())
                     .bind(code.client_id.as_str())
@@ -335,13 +338,14 @@ macro_rules! sql_store {
                     .bind(secs(code.issued_at))
                     .bind(secs(code.expires_at))
                     .bind(code.used)
+                    .bind(code.openid.as_ref().map(OpenIdGrant::to_json))
                     .execute(&self.pool)
                     .await?;
                 Ok(())
             }
 
             async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used FROM portcullis_codes WHERE hash = $1")
+                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid FROM portcullis_codes WHERE hash = $1")
                     .bind(hash.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -360,6 +364,7 @@ macro_rules! sql_store {
                     issued_at: time(r.try_get("issued_at")?),
                     expires_at: time(r.try_get("expires_at")?),
                     used: r.try_get("used")?,
+                    openid: openid(r.try_get("openid")?)?,
                 }))
             }
 
@@ -416,6 +421,7 @@ macro_rules! sql_store {
                     scope: t.scope,
                     issued_at: t.issued_at,
                     expires_at: t.expires_at,
+                    openid: t.openid,
                 }))
             }
 
@@ -429,6 +435,7 @@ macro_rules! sql_store {
                     issued_at: t.issued_at,
                     expires_at: t.expires_at,
                     used: t.used,
+                    openid: t.openid,
                 }))
             }
 
@@ -772,6 +779,7 @@ pub(super) struct TokenRow {
     pub(super) issued_at: crate::clock::UnixTime,
     pub(super) expires_at: crate::clock::UnixTime,
     pub(super) used: bool,
+    pub(super) openid: Option<crate::oidc::OpenIdGrant>,
 }
 
 /// Appends a clause to one of the shared SELECTs.

@@ -1,0 +1,571 @@
+//! The authorization endpoint of an OpenID Provider (issue 16): `prompt`,
+//! `max_age`, the hints and other OpenID parameters reaching the host, the
+//! parameters refused, and the login's facts kept with the code and the
+//! tokens it yields. Every time comes from the harness's `FixedClock`.
+
+use std::time::Duration;
+
+use portcullis::http::{Method, Request, Response};
+use portcullis::oidc::{DisplayMode, Prompt, SessionId};
+use portcullis::{
+    Authentication, AuthorizeStep, Clock as _, LoginReason, LoginRequired, OpenIdGrant,
+    PendingAuthorization, TokenHash, TokenStore as _, UnixTime, UserId,
+};
+
+use crate::support::*;
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const RP: &str = "rp";
+const RP_SECRET: &str = "rp-secret-0a1b2c3d";
+/// A client that skips consent (a first-party app).
+const FIRST: &str = "first-party";
+
+/// A server with an OpenID relying party (`rp`) and a first-party client
+/// that skips consent, both allowed `openid read write`.
+async fn harness() -> (Harness, Creds) {
+    let h = Harness::new().await;
+    let rp = h
+        .confidential(RP, RP_SECRET, |b| b.scope(scope("openid read write")))
+        .await;
+    h.public(FIRST, |b| {
+        b.scope(scope("openid read write")).skip_consent(true)
+    })
+    .await;
+    (h, rp)
+}
+
+fn alice() -> UserId {
+    UserId::parse("alice").unwrap()
+}
+
+/// Alice's session: she logged in at `at`.
+fn session(at: u64) -> Authentication {
+    Authentication::new(alice(), UnixTime::from_secs(at))
+}
+
+/// A code-flow request of `client` for `scope`, state `xyz`, S256, plus
+/// `extra` parameters.
+fn query(client: &str, scope: &str, extra: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("response_type", "code")
+        .append_pair("client_id", client)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", scope)
+        .append_pair("state", "xyz")
+        .append_pair("code_challenge", &s256(VERIFIER))
+        .append_pair("code_challenge_method", "S256");
+    for (k, v) in extra {
+        q.append_pair(k, v);
+    }
+    q.finish()
+}
+
+async fn authorize(h: &Harness, q: &str, auth: Option<&Authentication>) -> AuthorizeStep {
+    h.server
+        .authorize(&Request::new(Method::Get).query(q), auth)
+        .await
+}
+
+fn location(resp: &Response) -> url::Url {
+    assert_eq!(resp.status(), 302, "{:?}", resp.header("Location"));
+    url::Url::parse(resp.header("Location").unwrap()).unwrap()
+}
+
+fn param(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The redirect of `step`, which must be one.
+fn redirected(step: AuthorizeStep) -> url::Url {
+    match step {
+        AuthorizeStep::Redirect(r) => location(&r),
+        other => panic!("expected a redirect, got {other:?}"),
+    }
+}
+
+/// The error a redirect carries, after checking `state` and `iss` came
+/// with it (AZ-04, AZ-05).
+fn redirected_error(step: AuthorizeStep) -> String {
+    let url = redirected(step);
+    assert!(url.as_str().starts_with(REDIRECT), "{url}");
+    assert_eq!(param(&url, "state").as_deref(), Some("xyz"));
+    assert_eq!(param(&url, "iss").as_deref(), Some(ISSUER));
+    assert!(param(&url, "code").is_none());
+    param(&url, "error").expect("an error")
+}
+
+/// The code a redirect carries.
+fn code_of(step: AuthorizeStep) -> String {
+    let url = redirected(step);
+    assert_eq!(param(&url, "error"), None, "{url}");
+    param(&url, "code").expect("a code")
+}
+
+fn login(step: AuthorizeStep) -> LoginRequired {
+    match step {
+        AuthorizeStep::Login(l) => l,
+        other => panic!("expected the login step, got {other:?}"),
+    }
+}
+
+fn consent(step: AuthorizeStep) -> PendingAuthorization {
+    match step {
+        AuthorizeStep::Consent(p) => p,
+        other => panic!("expected the consent step, got {other:?}"),
+    }
+}
+
+/// Alice consents to `rp` for `openid read` once, so consent is remembered.
+async fn remember_consent(h: &Harness) {
+    let q = query(RP, "openid read", &[]);
+    let pending = consent(authorize(h, &q, Some(&session(T0 - 60))).await);
+    code_of(AuthorizeStep::Redirect(h.server.approve(pending).await));
+}
+
+async fn stored_code(h: &Harness, code: &str) -> portcullis::CodeRecord {
+    h.store
+        .find_code(&TokenHash::of(code))
+        .await
+        .unwrap()
+        .expect("the code is stored")
+}
+
+fn now(h: &Harness) -> u64 {
+    h.clock.now().as_secs()
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_none_without_a_session_is_login_required_by_redirect() {
+    let (h, _) = harness().await;
+    let q = query(RP, "openid read", &[("prompt", "none")]);
+    assert_eq!(
+        redirected_error(authorize(&h, &q, None).await),
+        "login_required"
+    );
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_none_with_a_session_but_no_consent_is_consent_required() {
+    let (h, _) = harness().await;
+    let q = query(RP, "openid read", &[("prompt", "none")]);
+    let step = authorize(&h, &q, Some(&session(T0 - 60))).await;
+    assert_eq!(redirected_error(step), "consent_required");
+    // Consent remembered for `openid read` does not cover `write`.
+    remember_consent(&h).await;
+    let wider = query(RP, "openid read write", &[("prompt", "none")]);
+    let step = authorize(&h, &wider, Some(&session(T0 - 60))).await;
+    assert_eq!(redirected_error(step), "consent_required");
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_none_with_a_session_and_remembered_consent_issues_a_code() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    let q = query(RP, "openid read", &[("prompt", "none")]);
+    let code = code_of(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert_eq!(stored_code(&h, &code).await.subject, alice());
+    // A client that skips consent needs none remembered.
+    let q = query(FIRST, "openid", &[("prompt", "none")]);
+    code_of(authorize(&h, &q, Some(&session(T0 - 60))).await);
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_none_with_max_age_exceeded_is_login_required() {
+    let (h, _) = harness().await;
+    // max_age exceeded with prompt=none: login_required, not the login page.
+    let q = query(RP, "openid read", &[("prompt", "none"), ("max_age", "30")]);
+    let step = authorize(&h, &q, Some(&session(T0 - 60))).await;
+    assert_eq!(redirected_error(step), "login_required");
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_login_sends_an_existing_session_to_the_login_step_until_a_new_login() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    let q = query(RP, "openid read", &[("prompt", "login")]);
+    // The host passes the session it has: the user must log in again.
+    let step = login(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert_eq!(step.reason(), LoginReason::Reauthenticate);
+    let token = h.server.suspend_login(&step).await.unwrap();
+    // The login page takes 30 seconds; passing the old session again
+    // still gets the login step.
+    h.clock.advance(Duration::from_secs(30));
+    let again = login(
+        h.server
+            .resume(token.expose_secret(), Some(&session(T0 - 60)))
+            .await,
+    );
+    assert_eq!(again.reason(), LoginReason::Reauthenticate);
+    // A login made after the request arrived satisfies it, and the
+    // remembered consent then gives a code at once.
+    let token = h.server.suspend_login(&again).await.unwrap();
+    let fresh = session(now(&h));
+    let code = code_of(h.server.resume(token.expose_secret(), Some(&fresh)).await);
+    let record = stored_code(&h, &code).await;
+    assert_eq!(
+        record.openid.as_ref().map(OpenIdGrant::auth_time),
+        Some(UnixTime::from_secs(now(&h)))
+    );
+    // Without prompt=login the old session is good enough.
+    let plain = query(RP, "openid read", &[]);
+    code_of(authorize(&h, &plain, Some(&session(T0 - 60))).await);
+}
+
+// covers: OI-07
+// issue 16
+#[tokio::test]
+async fn max_age_forces_a_new_login_only_when_exceeded() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    // Logged in 60 s ago: within 120 s, a code; beyond 30 s, the login step.
+    let within = query(RP, "openid read", &[("max_age", "120")]);
+    code_of(authorize(&h, &within, Some(&session(T0 - 60))).await);
+    let exact = query(RP, "openid read", &[("max_age", "60")]);
+    code_of(authorize(&h, &exact, Some(&session(T0 - 60))).await);
+    let exceeded = query(RP, "openid read", &[("max_age", "30")]);
+    let step = login(authorize(&h, &exceeded, Some(&session(T0 - 60))).await);
+    assert_eq!(step.reason(), LoginReason::Reauthenticate);
+    assert_eq!(
+        step.openid().unwrap().max_age(),
+        Some(Duration::from_secs(30))
+    );
+    // The user logs in anew, and the login page took longer than max_age:
+    // a login after the request arrived still satisfies it.
+    let token = h.server.suspend_login(&step).await.unwrap();
+    h.clock.advance(Duration::from_secs(5));
+    let logged_in = session(now(&h));
+    h.clock.advance(Duration::from_secs(40));
+    let code = code_of(
+        h.server
+            .resume(token.expose_secret(), Some(&logged_in))
+            .await,
+    );
+    let facts = stored_code(&h, &code).await.openid.unwrap();
+    assert_eq!(facts.auth_time(), logged_in.auth_time());
+    assert!(
+        facts.max_age_sent(),
+        "auth_time is then required in the ID Token"
+    );
+}
+
+// covers: OI-07
+// issue 16
+#[tokio::test]
+async fn max_age_zero_behaves_as_prompt_login() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    let q = query(RP, "openid read", &[("max_age", "0")]);
+    let step = login(authorize(&h, &q, Some(&session(T0 - 1))).await);
+    assert_eq!(step.reason(), LoginReason::Reauthenticate);
+    let token = h.server.suspend_login(&step).await.unwrap();
+    h.clock.advance(Duration::from_secs(3));
+    let logged_in = session(now(&h));
+    h.clock.advance(Duration::from_secs(3));
+    code_of(
+        h.server
+            .resume(token.expose_secret(), Some(&logged_in))
+            .await,
+    );
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_consent_asks_even_when_consent_is_remembered() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    let q = query(RP, "openid read", &[("prompt", "consent")]);
+    let pending = consent(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert!(pending.new_scopes().is_empty(), "nothing new, asked anyway");
+    assert!(pending.openid().unwrap().prompt().contains(Prompt::Consent));
+    // Even a client that skips consent is asked when it says so.
+    let q = query(FIRST, "openid", &[("prompt", "consent")]);
+    consent(authorize(&h, &q, Some(&session(T0 - 60))).await);
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_select_account_goes_through_the_login_step_once() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    let q = query(RP, "openid read", &[("prompt", "select_account")]);
+    let step = login(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert_eq!(step.reason(), LoginReason::SelectAccount);
+    // The user picks the account already signed in: no new login needed.
+    let token = h.server.suspend_login(&step).await.unwrap();
+    code_of(
+        h.server
+            .resume(token.expose_secret(), Some(&session(T0 - 60)))
+            .await,
+    );
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn prompt_none_with_another_value_or_an_unknown_value_is_invalid_request() {
+    let (h, _) = harness().await;
+    for prompt in ["none login", "consent none", "login sideways"] {
+        let q = query(RP, "openid read", &[("prompt", prompt)]);
+        for auth in [None, Some(&session(T0 - 60))] {
+            assert_eq!(
+                redirected_error(authorize(&h, &q, auth).await),
+                "invalid_request",
+                "{prompt}"
+            );
+        }
+    }
+    let q = query(RP, "openid read", &[("max_age", "-1")]);
+    assert_eq!(
+        redirected_error(authorize(&h, &q, None).await),
+        "invalid_request"
+    );
+}
+
+// covers: OI-09
+// issue 16
+#[tokio::test]
+async fn a_malformed_claims_parameter_is_invalid_request() {
+    let (h, _) = harness().await;
+    for claims in ["{", r#"{"userinfo":[]}"#, r#"{"id_token":{"acr":true}}"#] {
+        let q = query(RP, "openid read", &[("claims", claims)]);
+        assert_eq!(
+            redirected_error(authorize(&h, &q, Some(&session(T0 - 60))).await),
+            "invalid_request",
+            "{claims}"
+        );
+    }
+}
+
+// covers: OI-06
+// issue 16
+#[tokio::test]
+async fn request_objects_and_registration_are_refused_with_their_codes() {
+    let (h, _) = harness().await;
+    for (name, code) in [
+        ("request", "request_not_supported"),
+        ("request_uri", "request_uri_not_supported"),
+        ("registration", "registration_not_supported"),
+    ] {
+        let q = query(RP, "openid read", &[(name, "eyJhbGciOiJub25lIn0.e30.")]);
+        assert_eq!(redirected_error(authorize(&h, &q, None).await), code);
+    }
+}
+
+// covers: OI-08
+// issue 16
+#[tokio::test]
+async fn login_hint_and_the_other_parameters_reach_the_login_and_consent_steps() {
+    let (h, _) = harness().await;
+    let q = query(
+        RP,
+        "openid read",
+        &[
+            ("login_hint", "alice@example.com"),
+            (
+                "id_token_hint",
+                "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln",
+            ),
+            ("ui_locales", "fr-CA en"),
+            ("claims_locales", "de"),
+            ("display", "popup"),
+            ("acr_values", "urn:example:loa:2"),
+        ],
+    );
+    let step = login(authorize(&h, &q, None).await);
+    assert_eq!(step.reason(), LoginReason::NotLoggedIn);
+    let check = |o: &portcullis::OpenIdRequest| {
+        assert_eq!(o.login_hint().unwrap().as_str(), "alice@example.com");
+        assert!(
+            o.id_token_hint()
+                .unwrap()
+                .as_str()
+                .starts_with("eyJhbGciOiJSUzI1NiJ9.")
+        );
+        assert_eq!(o.ui_locales()[0].as_str(), "fr-CA");
+        assert_eq!(o.claims_locales()[0].as_str(), "de");
+        assert_eq!(o.display(), Some(DisplayMode::Popup));
+        assert_eq!(o.acr_values(), ["urn:example:loa:2"]);
+    };
+    check(step.openid().unwrap());
+    // They survive the suspended request, to the login and consent pages.
+    let token = h.server.suspend_login(&step).await.unwrap();
+    let again = login(h.server.resume(token.expose_secret(), None).await);
+    check(again.openid().unwrap());
+    let token = h.server.suspend_login(&again).await.unwrap();
+    let pending = consent(
+        h.server
+            .resume(token.expose_secret(), Some(&session(T0)))
+            .await,
+    );
+    check(pending.openid().unwrap());
+}
+
+// covers: OI-02, OI-10, OI-03
+// issue 16
+#[tokio::test]
+async fn the_logins_facts_reach_the_code_and_the_tokens_it_yields() {
+    let (h, rp) = harness().await;
+    let sid = SessionId::parse("sess-42").unwrap();
+    let auth = session(T0 - 60)
+        .with_acr("urn:example:loa:2")
+        .with_amr(["pwd", "otp"])
+        .with_session_id(sid.clone());
+    let q = query(
+        RP,
+        "openid read",
+        &[
+            ("nonce", "n-0S6_WzA2Mj"),
+            ("max_age", "600"),
+            ("claims", r#"{"userinfo":{"email":{"essential":true}}}"#),
+        ],
+    );
+    let pending = consent(authorize(&h, &q, Some(&auth)).await);
+    // The consent page is its own request: the facts are those of the
+    // login the request was suspended with, whatever is passed on resume.
+    let token = h.server.suspend_consent(&pending).await.unwrap();
+    let later = session(T0).with_acr("urn:other");
+    let pending = consent(h.server.resume(token.expose_secret(), Some(&later)).await);
+    assert_eq!(pending.authentication(), &auth);
+    let code = code_of(AuthorizeStep::Redirect(h.server.approve(pending).await));
+
+    let facts = stored_code(&h, &code).await.openid.expect("an openid code");
+    assert_eq!(facts.auth_time(), UnixTime::from_secs(T0 - 60));
+    assert_eq!(facts.acr(), Some("urn:example:loa:2"));
+    assert_eq!(facts.amr(), ["pwd", "otp"]);
+    assert_eq!(facts.session_id(), Some(&sid));
+    assert_eq!(facts.nonce().unwrap().as_str(), "n-0S6_WzA2Mj");
+    assert!(facts.max_age_sent());
+    assert_eq!(facts.claims().unwrap().userinfo()[0].name(), "email");
+
+    // Exchange: the tokens keep the facts, without the nonce.
+    let issued = IssuedCode {
+        code,
+        verifier: Some(VERIFIER.into()),
+        redirect_uri: Some(REDIRECT.into()),
+    };
+    let (access, refresh) = tokens(&h.redeem(Auth::Basic(&rp), &issued).await);
+    let refresh = refresh.expect("a refresh token");
+    let without_nonce = facts.without_nonce();
+    let a = h
+        .store
+        .find_access(&TokenHash::of(&access))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.openid.as_ref(), Some(&without_nonce));
+    assert!(without_nonce.nonce().is_none());
+    let r = h
+        .store
+        .find_refresh(&TokenHash::of(&refresh))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.openid.as_ref(), Some(&without_nonce));
+
+    // A refresh an hour later: the original auth_time (Core §12.2).
+    h.clock.advance(Duration::from_secs(3600));
+    let (access, refresh) = tokens(&h.refresh(Auth::Basic(&rp), &refresh).await);
+    let a = h
+        .store
+        .find_access(&TokenHash::of(&access))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.openid.as_ref(), Some(&without_nonce));
+    let refresh = refresh.unwrap();
+    let r = h
+        .store
+        .find_refresh(&TokenHash::of(&refresh))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.openid.as_ref().map(OpenIdGrant::auth_time),
+        Some(UnixTime::from_secs(T0 - 60))
+    );
+
+    // OI-03: an access token narrowed to a scope without openid keeps no
+    // facts; the refresh token, with the grant's scope, still does.
+    let narrowed = h
+        .token(
+            Auth::Basic(&rp),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("scope", "read"),
+            ],
+        )
+        .await;
+    let (access, refresh) = tokens(&narrowed);
+    let a = h
+        .store
+        .find_access(&TokenHash::of(&access))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.openid, None);
+    let r = h
+        .store
+        .find_refresh(&TokenHash::of(&refresh.unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.openid.as_ref(), Some(&without_nonce));
+}
+
+// covers: OI-03
+// issue 16
+#[tokio::test]
+async fn a_plain_oauth_request_ignores_the_openid_parameters() {
+    let (h, rp) = harness().await;
+    let junk = [
+        ("prompt", "none login"),
+        ("max_age", "soon"),
+        ("claims", "{"),
+        ("nonce", "n"),
+        ("request", "x"),
+        ("request_uri", "urn:x"),
+    ];
+    let q = query(RP, "read", &junk);
+    // No login_required, no invalid_request: the login step, as ever.
+    let step = login(authorize(&h, &q, None).await);
+    assert!(step.openid().is_none());
+    let pending = consent(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert!(pending.openid().is_none());
+    let code = code_of(AuthorizeStep::Redirect(h.server.approve(pending).await));
+    assert_eq!(stored_code(&h, &code).await.openid, None);
+    let issued = IssuedCode {
+        code,
+        verifier: Some(VERIFIER.into()),
+        redirect_uri: Some(REDIRECT.into()),
+    };
+    let (access, refresh) = tokens(&h.redeem(Auth::Basic(&rp), &issued).await);
+    let a = h
+        .store
+        .find_access(&TokenHash::of(&access))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.openid, None);
+    let r = h
+        .store
+        .find_refresh(&TokenHash::of(&refresh.unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.openid, None);
+}
