@@ -7,12 +7,15 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::migrate::Migration;
-use super::rows::{ClientRow, audiences_column, challenge, grant_from, parsed, secs, time};
+use super::rows::{
+    ClientRow, OpenIdColumns, audiences_column, challenge, grant_from, parsed, post_logout_column,
+    secs, time,
+};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::keys::{KeyId, KeyProvider, KeyRecord};
+use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -23,6 +26,7 @@ use crate::stores::{
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
+use crate::web_url::WebUrl;
 
 sql_store! {
     /// Every store trait on PostgreSQL (sqlx). Atomic steps are single
@@ -45,6 +49,7 @@ sql_store! {
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/postgres_3.sql") },
         Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/postgres_4.sql") },
         Migration { description: "resource-server audiences of clients", sql: include_str!("migrations/postgres_5.sql") },
+        Migration { description: "OpenID Connect registration of clients", sql: include_str!("migrations/postgres_6.sql") },
     ]
 }
 
