@@ -1491,7 +1491,7 @@ async fn client_openid_connect_registration_on_create_update_and_show() {
     assert_eq!(updated["tos_uri"], json!("https://a.example/terms-v2"));
     assert_eq!(updated["policy_uri"], json!("https://a.example/privacy"));
     assert_eq!(db.json(&["client", "show", "rp"]), {
-        let mut v = updated.clone();
+        let mut v = updated;
         v.as_object_mut().unwrap().remove("client_secret");
         v
     });
