@@ -470,7 +470,6 @@ mod serde_forms {
         // The OpenID Connect registration fields, by their names (issue 16).
         let url = |s: &str| portcullis::WebUrl::parse(s).unwrap();
         let rp = web
-            .clone()
             .into_builder()
             .id_token_signed_response_alg(portcullis::Algorithm::Rs256)
             .subject_type(portcullis::SubjectType::Pairwise)
