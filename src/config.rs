@@ -10,6 +10,7 @@ use crate::grant_type::GrantType;
 use crate::hash_pool::HashPoolConfig;
 use crate::keys::Algorithm;
 use crate::scope::ScopeSet;
+use crate::secret::Secret;
 
 /// Where each endpoint is mounted, relative to the issuer. Used for the
 /// metadata document and by adapters that mount the routes.
@@ -180,7 +181,21 @@ pub struct Config {
     /// (CA-06, RB-06). Set it to the rounds your people-chosen secrets are
     /// hashed with.
     pub unknown_client_iterations: NonZeroU32,
+    /// The server's secret salt of pairwise subjects (OpenID Connect Core
+    /// 1.0 §8.1; OI-04), at least 16 bytes, e.g. 32 random bytes (default
+    /// `None`). A `pairwise` client needs it: without it,
+    /// [`pairwise_subject`](crate::oidc::pairwise_subject) refuses to
+    /// compute such a client's `sub`. Keep it stable and secret: changing
+    /// it changes every pairwise `sub`, and whoever knows it can link a
+    /// pairwise `sub` to a user id they guess. Set it from code (a
+    /// configuration file does not hold it, and it is never serialised);
+    /// `Debug` prints it redacted.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub pairwise_salt: Option<Secret<Vec<u8>>>,
 }
+
+/// The shortest [`Config::pairwise_salt`] accepted, in bytes.
+const MIN_PAIRWISE_SALT_LEN: usize = 16;
 
 impl Config {
     /// Secure defaults for this issuer.
@@ -214,6 +229,7 @@ impl Config {
             hash_pool: HashPoolConfig::default(),
             verified_secret_cache: 1024,
             unknown_client_iterations: PBKDF2_DEFAULT_ITERATIONS,
+            pairwise_salt: None,
         }
     }
 
@@ -278,6 +294,13 @@ impl Config {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));
             }
+        }
+        if self
+            .pairwise_salt
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < MIN_PAIRWISE_SALT_LEN)
+        {
+            return Err(ConfigError::WeakPairwiseSalt);
         }
         Ok(())
     }
@@ -366,6 +389,7 @@ impl TryFrom<ConfigFile> for Config {
             unknown_client_iterations: f
                 .unknown_client_iterations
                 .unwrap_or(d.unknown_client_iterations),
+            pairwise_salt: None,
             issuer: d.issuer,
         };
         c.validate()?;
@@ -388,6 +412,23 @@ mod tests {
         );
         assert!(Config::new("https://a.example/").validate().is_err());
         assert!(Config::new("https://a.example?x=1").validate().is_err());
+    }
+
+    #[test]
+    fn a_pairwise_salt_is_long_and_redacted() {
+        // covers: OI-04
+        // issue 16
+        let mut c = Config::new("https://a.example");
+        c.pairwise_salt = Some(Secret::new(b"fifteen bytes!!".to_vec()));
+        assert_eq!(c.validate(), Err(ConfigError::WeakPairwiseSalt));
+        c.pairwise_salt = Some(Secret::new(b"sixteen bytes!!!".to_vec()));
+        assert!(c.validate().is_ok());
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("pairwise_salt: Some(Secret([redacted]))"),
+            "{shown}"
+        );
+        assert!(!shown.contains("sixteen"), "{shown}");
     }
 
     #[test]

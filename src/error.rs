@@ -532,6 +532,10 @@ pub enum ConfigError {
     /// An endpoint path must start with `/`.
     #[error("endpoint path for {0} must start with '/'")]
     InvalidPath(&'static str),
+    /// `Config::pairwise_salt` is shorter than 16 bytes: pairwise subjects
+    /// would be as guessable as the user ids they hide (OI-04).
+    #[error("pairwise_salt must be at least 16 bytes")]
+    WeakPairwiseSalt,
 }
 
 /// Everything that can go wrong while answering a request.

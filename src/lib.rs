@@ -107,6 +107,7 @@ pub mod stores;
 mod throttle;
 mod tokens;
 mod user;
+mod web_url;
 
 // Public interface.
 pub use async_trait::async_trait;
@@ -114,7 +115,7 @@ pub use audience::Audience;
 pub use bearer::BearerToken;
 pub use client::{
     AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,
-    SecretHash, VerifiedSecrets, generate_secret,
+    SecretHash, SubjectType, VerifiedSecrets, generate_secret,
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
@@ -132,7 +133,8 @@ pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use oidc::{
     Authentication, BACKCHANNEL_LOGOUT_EVENT, ClaimsQuery, ClaimsRequest, ClaimsRequestError,
     HintError, IdTokenClaims, LOGOUT_TOKEN_LIFETIME, LogoutSubject, MAX_ID_TOKEN_HINT_LEN,
-    OpenIdGrant, OpenIdRequest, RequestedClaim, SessionId, UserClaims, VerifiedHint, at_hash,
+    OpenIdGrant, OpenIdRequest, RequestedClaim, SessionId, Subject, SubjectError, UserClaims,
+    VerifiedHint, at_hash,
 };
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use random::{RandomError, RandomSource, SystemRandom};
@@ -151,6 +153,7 @@ pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, Throttle
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
+pub use web_url::WebUrl;
 
 // The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

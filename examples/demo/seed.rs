@@ -12,8 +12,8 @@
 //! "redirect_uris", "grant_types", "response_types", "scope",
 //! "token_endpoint_auth_method", "jwks" (inline, for `private_key_jwt`),
 //! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
-//! (seconds), "subject_type"}], "users": [{"username", "password",
-//! "claims"}]}`. A client id given twice is defined by its last entry, as is
+//! (seconds), and the OpenID Connect registration fields (see
+//! [`SeedOpenId`])}], "users": [{"username", "password", "claims"}]}`. A client id given twice is defined by its last entry, as is
 //! a username. Without `token_endpoint_auth_method`, a client with a secret
 //! uses `client_secret_basic`, one with `jwks` `private_key_jwt`, and one
 //! with neither is public (`none`). A user's `claims` go into their JWT
@@ -21,25 +21,27 @@
 //! username.
 //!
 //! What the server supports is honoured; a field, grant type or response
-//! type it does not support yet (`post_logout_redirect_uris`,
-//! `backchannel_logout_uri`, `dpop_bound_access_tokens`,
-//! `require_pushed_authorization_requests`, `subject_type: pairwise`,
-//! `id_token_signed_response_alg`, the device grant, `resources`,
+//! type it does not support yet (`dpop_bound_access_tokens`,
+//! `require_pushed_authorization_requests`, the device grant, `resources`,
 //! `registration`, any unknown field, ...) is ignored and reported as an
 //! [`Ignored`] note, one per field, which the demo logs: a seed written for
 //! a fuller server must still start this one. A client whose way of
 //! authenticating is not supported (`tls_client_auth`, `private_key_jwt`
-//! without inline keys the server can use) is left out, with a note. Only a
-//! malformed value (a bad client id, redirect URI or scope, a secret-based
-//! method without a secret) refuses the seed.
+//! without inline keys the server can use) is left out, with a note. A bad
+//! value of an OpenID Connect registration field (a `logo_uri` that is no
+//! URL, `subject_type: pairwise` without a sector, ...) leaves that field
+//! out, with a note: an outside client's seed must start the server. Only a
+//! malformed value of an OAuth field (a bad client id, redirect URI or
+//! scope, a secret-based method without a secret) refuses the seed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::num::NonZeroU32;
 
 use portcullis::{
-    AccessTokenFormat, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientError, ClientId, Config,
-    GrantType, MemoryUsers, RandomSource, RedirectUri, ScopeSet, Secret, SecretHash, UserId,
+    AccessTokenFormat, Algorithm, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientBuilder,
+    ClientError, ClientId, Config, GrantType, MemoryUsers, RandomSource, RedirectUri, ScopeSet,
+    Secret, SecretHash, SubjectType, UserId, WebUrl,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -82,11 +84,38 @@ pub(crate) struct SeedClient {
     pub(crate) access_token_format: Option<String>,
     /// Access token lifetime in seconds (the server's default otherwise).
     pub(crate) access_token_lifetime: Option<u64>,
-    /// `public` is what the server does; `pairwise` is not supported yet.
-    pub(crate) subject_type: Option<String>,
+    /// The OpenID Connect registration fields.
+    #[serde(flatten)]
+    pub(crate) openid: SeedOpenId,
     /// Every other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
+}
+
+/// The OpenID Connect registration fields of a seed client (OpenID Connect
+/// Registration 1.0 §2, RP-Initiated Logout 1.0 §3.1, Back-Channel Logout
+/// 1.0 §2.2), by their registration names. Kept as JSON values and read by
+/// [`seed_client`], so that a bad value (of any JSON type) costs a note and
+/// that field only, never the seed.
+#[derive(Deserialize, Default)]
+pub(crate) struct SeedOpenId {
+    /// Exact-match URIs, like `redirect_uris`.
+    pub(crate) post_logout_redirect_uris: Option<Value>,
+    pub(crate) backchannel_logout_uri: Option<Value>,
+    pub(crate) backchannel_logout_session_required: Option<Value>,
+    /// `public` or `pairwise`.
+    pub(crate) subject_type: Option<Value>,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub(crate) id_token_signed_response_alg: Option<Value>,
+    pub(crate) userinfo_signed_response_alg: Option<Value>,
+    pub(crate) sector_identifier_uri: Option<Value>,
+    pub(crate) require_auth_time: Option<Value>,
+    /// Seconds.
+    pub(crate) default_max_age: Option<Value>,
+    pub(crate) logo_uri: Option<Value>,
+    pub(crate) policy_uri: Option<Value>,
+    pub(crate) tos_uri: Option<Value>,
+    pub(crate) client_uri: Option<Value>,
 }
 
 /// One user of the seed file.
@@ -258,12 +287,7 @@ pub(crate) fn seed_client(
     if let Some(secs) = c.access_token_lifetime {
         b = b.access_token_lifetime(std::time::Duration::from_secs(secs));
     }
-    if let Some(t) = c.subject_type.as_deref().filter(|t| *t != "public") {
-        notes.note(
-            format!("subject_type {t}"),
-            "only public subjects are supported",
-        );
-    }
+    b = seed_openid(b, &c.openid, method, &mut notes);
     notes.unsupported(&c.other);
     match b.build() {
         Ok(client) => Ok(Some(client)),
@@ -277,6 +301,156 @@ pub(crate) fn seed_client(
         }
         Err(e) => Err(format!("client {}: {e}", c.client_id)),
     }
+}
+
+/// Reads one OpenID Connect field: `None` when absent; a note and `None`
+/// when its value does not parse.
+fn field<T>(
+    notes: &mut Notes<'_>,
+    name: &str,
+    value: Option<&Value>,
+    parse: impl FnOnce(&Value) -> Result<T, String>,
+) -> Option<T> {
+    match parse(value?) {
+        Ok(v) => Some(v),
+        Err(why) => {
+            notes.note(name, why);
+            None
+        }
+    }
+}
+
+fn string<T: std::str::FromStr>(v: &Value) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    v.as_str()
+        .ok_or_else(|| "not a string".to_owned())?
+        .parse()
+        .map_err(|e: T::Err| e.to_string())
+}
+
+fn boolean(v: &Value) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| "not true or false".to_owned())
+}
+
+/// Whether a URI would carry a response in the clear over the network: plain
+/// `http` to a host other than the loopback interface (the client model
+/// refuses such logout URIs).
+fn off_loopback_http(uri: &RedirectUri) -> bool {
+    WebUrl::parse(uri.as_str()).is_some_and(|u| !u.is_https() && !u.is_loopback())
+}
+
+/// Sets the OpenID Connect registration fields of `o` on `b`; a field
+/// whose value is bad, or that the client model would refuse (plain `http`
+/// logout URIs off loopback, `pairwise` without a sector), is left out
+/// with a note.
+fn seed_openid(
+    mut b: ClientBuilder,
+    o: &SeedOpenId,
+    method: AuthMethod,
+    notes: &mut Notes<'_>,
+) -> ClientBuilder {
+    let uris = o.post_logout_redirect_uris.as_ref();
+    let list = field(notes, "post_logout_redirect_uris", uris, |v| {
+        v.as_array()
+            .ok_or_else(|| "not a list".to_owned())?
+            .iter()
+            .map(string::<RedirectUri>)
+            .collect::<Result<Vec<_>, _>>()
+    });
+    for uri in list.unwrap_or_default() {
+        if off_loopback_http(&uri) {
+            notes.note(
+                "post_logout_redirect_uris",
+                "plain http is allowed on loopback only; that URI is not registered",
+            );
+        } else {
+            b = b.post_logout_redirect_uri(uri);
+        }
+    }
+    let bcl = field(
+        notes,
+        "backchannel_logout_uri",
+        o.backchannel_logout_uri.as_ref(),
+        string::<WebUrl>,
+    );
+    match bcl {
+        Some(u) if !u.is_https() && method == AuthMethod::None => notes.note(
+            "backchannel_logout_uri",
+            "plain http is allowed for confidential clients only",
+        ),
+        Some(u) => b = b.backchannel_logout_uri(u),
+        None => {}
+    }
+    let v = o.backchannel_logout_session_required.as_ref();
+    if let Some(v) = field(notes, "backchannel_logout_session_required", v, boolean) {
+        b = b.backchannel_logout_session_required(v);
+    }
+    let v = o.require_auth_time.as_ref();
+    if let Some(v) = field(notes, "require_auth_time", v, boolean) {
+        b = b.require_auth_time(v);
+    }
+    let v = o.default_max_age.as_ref();
+    if let Some(secs) = field(notes, "default_max_age", v, |v| {
+        v.as_u64()
+            .ok_or_else(|| "not a number of seconds".to_owned())
+    }) {
+        b = b.default_max_age(std::time::Duration::from_secs(secs));
+    }
+    let v = o.id_token_signed_response_alg.as_ref();
+    if let Some(alg) = field(
+        notes,
+        "id_token_signed_response_alg",
+        v,
+        string::<Algorithm>,
+    ) {
+        b = b.id_token_signed_response_alg(alg);
+    }
+    let v = o.userinfo_signed_response_alg.as_ref();
+    if let Some(alg) = field(
+        notes,
+        "userinfo_signed_response_alg",
+        v,
+        string::<Algorithm>,
+    ) {
+        b = b.userinfo_signed_response_alg(alg);
+    }
+    for (name, value, set) in [
+        (
+            "logo_uri",
+            &o.logo_uri,
+            ClientBuilder::logo_uri as fn(_, _) -> _,
+        ),
+        ("policy_uri", &o.policy_uri, ClientBuilder::policy_uri),
+        ("tos_uri", &o.tos_uri, ClientBuilder::tos_uri),
+        ("client_uri", &o.client_uri, ClientBuilder::client_uri),
+    ] {
+        if let Some(u) = field(notes, name, value.as_ref(), string::<WebUrl>) {
+            b = set(b, Some(u));
+        }
+    }
+    let v = o.sector_identifier_uri.as_ref();
+    match field(notes, "sector_identifier_uri", v, string::<WebUrl>) {
+        Some(u) if !u.is_https() && !u.is_loopback() => notes.note(
+            "sector_identifier_uri",
+            "must use https (plain http on loopback only)",
+        ),
+        Some(u) => b = b.sector_identifier_uri(u),
+        None => {}
+    }
+    let v = o.subject_type.as_ref();
+    if let Some(t) = field(notes, "subject_type", v, string::<SubjectType>) {
+        let with = b.clone().subject_type(t);
+        match with.clone().build() {
+            Err(ClientError::MissingSectorIdentifier) => notes.note(
+                "subject_type pairwise",
+                "needs a sector_identifier_uri or redirect URIs on one host; subjects stay public",
+            ),
+            _ => b = with,
+        }
+    }
+    b
 }
 
 /// The seeded users' claims (OpenID Connect Core 5.1), added to their JWT
@@ -376,6 +550,18 @@ pub(crate) fn load(
     }
     if clients.iter().any(|c| c.allows_grant(GrantType::Password)) {
         config.grant_types.push(GrantType::Password);
+    }
+    if clients
+        .iter()
+        .any(|c| c.subject_type() == SubjectType::Pairwise)
+    {
+        // The demo's pairwise salt lives as long as the process: pairwise
+        // subjects change when it restarts. A real server keeps its salt.
+        let mut salt = vec![0; 32];
+        random
+            .fill(&mut salt)
+            .map_err(|e| format!("cannot generate the pairwise salt: {e}"))?;
+        config.pairwise_salt = Some(Secret::new(salt));
     }
     let users = MemoryUsers::new(iterations).map_err(|e| e.to_string())?;
     let mut claims = SeedClaims::default();

@@ -34,7 +34,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portcullis::{
     AccessTokenFormat, Algorithm, Audience, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet,
-    UserId,
+    SubjectType, UserId, WebUrl,
 };
 
 use crate::output::Output;
@@ -172,6 +172,58 @@ struct CreateArgs {
     /// Refresh token lifetime in seconds (default: the server's).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     refresh_token_lifetime: Option<u64>,
+    #[command(flatten)]
+    openid: OpenIdCreateArgs,
+}
+
+/// `client create`: the OpenID Connect registration fields.
+#[derive(Args)]
+struct OpenIdCreateArgs {
+    /// How ID Tokens are signed: RS256 (the server's default), ES256 or
+    /// EdDSA.
+    #[arg(long, value_name = "ALG")]
+    id_token_signed_response_alg: Option<Algorithm>,
+    /// Sign UserInfo answers with this algorithm (default: plain JSON).
+    #[arg(long, value_name = "ALG")]
+    userinfo_signed_response_alg: Option<Algorithm>,
+    /// public (default) or pairwise: a pairwise client's users get a
+    /// different `sub` per sector (needs one redirect URI host or
+    /// --sector-identifier-uri).
+    #[arg(long, value_name = "TYPE")]
+    subject_type: Option<SubjectType>,
+    /// An https URL whose host is the sector of pairwise subjects (it is
+    /// not fetched).
+    #[arg(long, value_name = "URL")]
+    sector_identifier_uri: Option<WebUrl>,
+    /// Where the browser may be sent after logout (repeatable; matched
+    /// exactly, like redirect URIs).
+    #[arg(long, value_name = "URI")]
+    post_logout_redirect_uri: Vec<RedirectUri>,
+    /// Where back-channel Logout Tokens are POSTed (https; http only for
+    /// confidential clients).
+    #[arg(long, value_name = "URL")]
+    backchannel_logout_uri: Option<WebUrl>,
+    /// Logout Tokens and ID Tokens carry the session id (`sid`).
+    #[arg(long)]
+    backchannel_logout_session_required: bool,
+    /// ID Tokens always carry `auth_time`.
+    #[arg(long)]
+    require_auth_time: bool,
+    /// The `max_age` of requests that send none, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    default_max_age: Option<u64>,
+    /// The client's logo, shown on login and consent pages.
+    #[arg(long, value_name = "URL")]
+    logo_uri: Option<WebUrl>,
+    /// The client's privacy policy, linked on the consent page.
+    #[arg(long, value_name = "URL")]
+    policy_uri: Option<WebUrl>,
+    /// The client's terms of service, linked on the consent page.
+    #[arg(long, value_name = "URL")]
+    tos_uri: Option<WebUrl>,
+    /// The client's home page.
+    #[arg(long, value_name = "URL")]
+    client_uri: Option<WebUrl>,
 }
 
 /// `client update`: every change is checked before anything is written.
@@ -243,7 +295,107 @@ struct UpdateArgs {
     /// again does not bring them back.
     #[arg(long)]
     disable: bool,
+    #[command(flatten)]
+    openid: OpenIdUpdateArgs,
 }
+
+/// `client update`: the OpenID Connect registration fields.
+#[derive(Args)]
+struct OpenIdUpdateArgs {
+    /// How ID Tokens are signed: RS256, ES256, EdDSA, or `default` (RS256).
+    #[arg(long, value_name = "ALG|default")]
+    id_token_signed_response_alg: Option<OrDefault<Algorithm>>,
+    /// Sign UserInfo answers with this algorithm, or `default` (plain
+    /// JSON).
+    #[arg(long, value_name = "ALG|default")]
+    userinfo_signed_response_alg: Option<OrDefault<Algorithm>>,
+    /// public or pairwise.
+    #[arg(long, value_name = "TYPE")]
+    subject_type: Option<SubjectType>,
+    /// The sector of pairwise subjects (an https URL), or `none`.
+    #[arg(long, value_name = "URL|none")]
+    sector_identifier_uri: Option<OrNone<WebUrl>>,
+    /// Add a post-logout redirect URI (repeatable).
+    #[arg(long, value_name = "URI")]
+    add_post_logout_redirect_uri: Vec<RedirectUri>,
+    /// Remove a post-logout redirect URI (repeatable).
+    #[arg(long, value_name = "URI")]
+    remove_post_logout_redirect_uri: Vec<RedirectUri>,
+    /// Where back-channel Logout Tokens are POSTed, or `none`.
+    #[arg(long, value_name = "URL|none")]
+    backchannel_logout_uri: Option<OrNone<WebUrl>>,
+    /// Whether Logout Tokens and ID Tokens carry `sid`: true or false.
+    #[arg(long, value_name = "BOOL")]
+    backchannel_logout_session_required: Option<bool>,
+    /// Whether ID Tokens always carry `auth_time`: true or false.
+    #[arg(long, value_name = "BOOL")]
+    require_auth_time: Option<bool>,
+    /// The `max_age` of requests that send none, in seconds, or `none`.
+    #[arg(long, value_name = "SECONDS|none")]
+    default_max_age: Option<OrNone<u64>>,
+    /// The client's logo, or `none`.
+    #[arg(long, value_name = "URL|none")]
+    logo_uri: Option<OrNone<WebUrl>>,
+    /// The client's privacy policy, or `none`.
+    #[arg(long, value_name = "URL|none")]
+    policy_uri: Option<OrNone<WebUrl>>,
+    /// The client's terms of service, or `none`.
+    #[arg(long, value_name = "URL|none")]
+    tos_uri: Option<OrNone<WebUrl>>,
+    /// The client's home page, or `none`.
+    #[arg(long, value_name = "URL|none")]
+    client_uri: Option<OrNone<WebUrl>>,
+}
+
+impl OpenIdUpdateArgs {
+    /// Whether any field is to change.
+    fn any(&self) -> bool {
+        self.id_token_signed_response_alg.is_some()
+            || self.userinfo_signed_response_alg.is_some()
+            || self.subject_type.is_some()
+            || self.sector_identifier_uri.is_some()
+            || !self.add_post_logout_redirect_uri.is_empty()
+            || !self.remove_post_logout_redirect_uri.is_empty()
+            || self.backchannel_logout_uri.is_some()
+            || self.backchannel_logout_session_required.is_some()
+            || self.require_auth_time.is_some()
+            || self.default_max_age.is_some()
+            || self.logo_uri.is_some()
+            || self.policy_uri.is_some()
+            || self.tos_uri.is_some()
+            || self.client_uri.is_some()
+    }
+}
+
+/// A value, or the word `default` for the server's default (`None`).
+#[derive(Clone, Debug)]
+struct OrDefault<T>(Option<T>);
+
+/// A value, or the word `none` to remove it (`None`).
+#[derive(Clone, Debug)]
+struct OrNone<T>(Option<T>);
+
+macro_rules! or_word {
+    ($t:ident, $word:literal) => {
+        impl<T: FromStr> FromStr for $t<T>
+        where
+            T::Err: std::fmt::Display,
+        {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                if s == $word {
+                    return Ok(Self(None));
+                }
+                s.parse()
+                    .map(|v| Self(Some(v)))
+                    .map_err(|e| format!("{e} (or `{}`)", $word))
+            }
+        }
+    };
+}
+or_word!(OrDefault, "default");
+or_word!(OrNone, "none");
 
 /// A per-client lifetime, or `None` for the server's default.
 #[derive(Clone, Copy, Debug)]

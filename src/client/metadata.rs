@@ -4,7 +4,8 @@
 //! `grant_types`, `token_endpoint_auth_method`, `scope`, `jwks`) and its
 //! defaults (`token_endpoint_auth_method` `client_secret_basic`,
 //! `grant_types` `["authorization_code"]`), plus our own fields for what the
-//! RFC does not cover. Reading goes through [`ClientBuilder::build`], so a
+//! RFC does not cover, and the OpenID Connect Registration 1.0 §2 fields
+//! by their registration names (`default_max_age` in seconds). Reading goes through [`ClientBuilder::build`], so a
 //! document is accepted exactly when the builder would accept the client.
 //!
 //! No clear secret is ever written: a secret-based client is written with
@@ -16,13 +17,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{AuthMethod, Client, ClientBuilder, ClientError, ClientId, SecretHash};
+use super::{AuthMethod, Client, ClientBuilder, ClientError, ClientId, SecretHash, SubjectType};
 use crate::audience::Audience;
 use crate::grant_type::GrantType;
+use crate::keys::Algorithm;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
+use crate::web_url::WebUrl;
 
 fn default_auth_method() -> AuthMethod {
     AuthMethod::ClientSecretBasic
@@ -83,6 +86,84 @@ struct ClientMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     refresh_token_lifetime: Option<Duration>,
+    #[serde(flatten)]
+    openid: OpenIdMetadata,
+}
+
+/// The OpenID Connect Registration 1.0 §2 fields (and RP-Initiated and
+/// Back-Channel Logout's).
+#[derive(Serialize, Deserialize)]
+struct OpenIdMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token_signed_response_alg: Option<Algorithm>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    userinfo_signed_response_alg: Option<Algorithm>,
+    #[serde(default)]
+    subject_type: SubjectType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sector_identifier_uri: Option<WebUrl>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    post_logout_redirect_uris: Vec<RedirectUri>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backchannel_logout_uri: Option<WebUrl>,
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
+    #[serde(default)]
+    require_auth_time: bool,
+    #[serde(
+        default,
+        with = "crate::conversions::duration_secs::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    default_max_age: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    logo_uri: Option<WebUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy_uri: Option<WebUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tos_uri: Option<WebUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_uri: Option<WebUrl>,
+}
+
+impl From<&Client> for OpenIdMetadata {
+    fn from(c: &Client) -> Self {
+        Self {
+            id_token_signed_response_alg: c.id_token_signed_response_alg(),
+            userinfo_signed_response_alg: c.userinfo_signed_response_alg(),
+            subject_type: c.subject_type(),
+            sector_identifier_uri: c.sector_identifier_uri().cloned(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris().to_vec(),
+            backchannel_logout_uri: c.backchannel_logout_uri().cloned(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required(),
+            require_auth_time: c.require_auth_time(),
+            default_max_age: c.default_max_age(),
+            logo_uri: c.logo_uri().cloned(),
+            policy_uri: c.policy_uri().cloned(),
+            tos_uri: c.tos_uri().cloned(),
+            client_uri: c.client_uri().cloned(),
+        }
+    }
+}
+
+impl OpenIdMetadata {
+    fn apply(self, mut b: ClientBuilder) -> ClientBuilder {
+        for uri in self.post_logout_redirect_uris {
+            b = b.post_logout_redirect_uri(uri);
+        }
+        b.id_token_signed_response_alg(self.id_token_signed_response_alg)
+            .userinfo_signed_response_alg(self.userinfo_signed_response_alg)
+            .subject_type(self.subject_type)
+            .sector_identifier_uri(self.sector_identifier_uri)
+            .backchannel_logout_uri(self.backchannel_logout_uri)
+            .backchannel_logout_session_required(self.backchannel_logout_session_required)
+            .require_auth_time(self.require_auth_time)
+            .default_max_age(self.default_max_age)
+            .logo_uri(self.logo_uri)
+            .policy_uri(self.policy_uri)
+            .tos_uri(self.tos_uri)
+            .client_uri(self.client_uri)
+    }
 }
 
 impl From<&Client> for ClientMetadata {
@@ -109,6 +190,7 @@ impl From<&Client> for ClientMetadata {
             resource_server_audiences: c.resource_server_audiences.clone(),
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
+            openid: OpenIdMetadata::from(c),
         }
     }
 }
@@ -146,7 +228,7 @@ impl TryFrom<ClientMetadata> for Client {
         b.0.default_scope = m.default_scope;
         b.0.access_token_lifetime = m.access_token_lifetime;
         b.0.refresh_token_lifetime = m.refresh_token_lifetime;
-        b.build()
+        m.openid.apply(b).build()
     }
 }
 
@@ -275,6 +357,79 @@ mod tests {
             e.to_string(),
             "audience: contains whitespace or a control character"
         );
+    }
+
+    #[test]
+    fn openid_registration_fields_round_trip_by_their_names() {
+        // covers: OI-04, LO-01, LO-02
+        // issue 16
+        let doc = json!({
+            "client_id": "rp",
+            "client_secret_hash": SecretHash::sha256("s").encode(),
+            "redirect_uris": ["https://a.example/cb", "https://b.example/cb"],
+            "id_token_signed_response_alg": "ES256",
+            "userinfo_signed_response_alg": "RS256",
+            "subject_type": "pairwise",
+            "sector_identifier_uri": "https://sector.example/uris.json",
+            "post_logout_redirect_uris": ["https://a.example/bye"],
+            "backchannel_logout_uri": "https://a.example/bcl",
+            "backchannel_logout_session_required": true,
+            "require_auth_time": true,
+            "default_max_age": 3600,
+            "logo_uri": "https://a.example/logo.png",
+            "policy_uri": "https://a.example/privacy",
+            "tos_uri": "https://a.example/terms",
+            "client_uri": "https://a.example/",
+        });
+        let c: Client = serde_json::from_value(doc.clone()).unwrap();
+        assert_eq!(c.subject_type(), SubjectType::Pairwise);
+        assert_eq!(c.sector_identifier(), Some("sector.example"));
+        assert_eq!(c.default_max_age(), Some(Duration::from_secs(3600)));
+        let back = serde_json::to_value(&c).unwrap();
+        for (field, value) in doc.as_object().unwrap() {
+            if field != "client_secret_hash" && field != "redirect_uris" {
+                assert_eq!(&back[field], value, "{field}");
+            }
+        }
+        // Defaults: public, nothing optional written.
+        let plain: Client = serde_json::from_value(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://a.example/cb"],
+        }))
+        .unwrap();
+        let back = serde_json::to_value(&plain).unwrap();
+        assert_eq!(back["subject_type"], json!("public"));
+        assert_eq!(back["require_auth_time"], json!(false));
+        for absent in [
+            "id_token_signed_response_alg",
+            "post_logout_redirect_uris",
+            "logo_uri",
+            "default_max_age",
+        ] {
+            assert!(back.get(absent).is_none(), "{absent}");
+        }
+        // Refused as build() refuses, and bad values named.
+        for (doc, err) in [
+            (
+                json!({"client_id": "spa", "token_endpoint_auth_method": "none",
+                       "redirect_uris": ["https://a.example/cb", "https://b.example/cb"],
+                       "subject_type": "pairwise"}),
+                ClientError::MissingSectorIdentifier.to_string(),
+            ),
+            (
+                json!({"client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+                       "id_token_signed_response_alg": "none"}),
+                "algorithm: is not ES256, EdDSA or RS256 (names are case-sensitive)".to_owned(),
+            ),
+            (
+                json!({"client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+                       "logo_uri": "javascript:alert(1)"}),
+                "URL: is not an http or https URL".to_owned(),
+            ),
+        ] {
+            let e = serde_json::from_value::<Client>(doc).unwrap_err();
+            assert_eq!(e.to_string(), err);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub(crate) mod assertion;
 pub(crate) mod authenticate;
 #[cfg(feature = "serde")]
 mod metadata;
+mod openid;
 pub(crate) mod secret_hash;
 mod verified_secrets;
 
@@ -16,10 +17,14 @@ use crate::audience::Audience;
 use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
 use crate::grant_type::GrantType;
+use crate::keys::Algorithm;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
+use crate::web_url::WebUrl;
+use openid::OpenIdRegistration;
+pub use openid::SubjectType;
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 pub use verified_secrets::VerifiedSecrets;
 
@@ -147,7 +152,13 @@ serde_as_str!(ClientId, AuthMethod);
 /// `token_endpoint_auth_method`, `scope`, `jwks`, and our own
 /// `client_secret_hash`, `default_scope`, `enabled`, `skip_consent`,
 /// `allow_plain_pkce`, `access_token_format`, `resource_server_audiences`,
-/// `access_token_lifetime` and `refresh_token_lifetime` in seconds). Deserialising checks the client as
+/// `access_token_lifetime` and `refresh_token_lifetime` in seconds), with
+/// the OpenID Connect Registration 1.0 fields by their registration names
+/// (`id_token_signed_response_alg`, `userinfo_signed_response_alg`,
+/// `subject_type`, `sector_identifier_uri`, `post_logout_redirect_uris`,
+/// `backchannel_logout_uri`, `backchannel_logout_session_required`,
+/// `require_auth_time`, `default_max_age` in seconds, `logo_uri`,
+/// `policy_uri`, `tos_uri`, `client_uri`). Deserialising checks the client as
 /// [`ClientBuilder::build`] does; serialising never writes a clear secret
 /// (the shared secret of a `client_secret_jwt` client is left out).
 ///
@@ -180,6 +191,8 @@ pub struct Client {
     jwks: Option<String>,
     jwt_secret: Option<Secret<String>>,
     resource_server_audiences: Vec<Audience>,
+    /// Shared until changed, so a clone stays cheap.
+    openid: Arc<OpenIdRegistration>,
 }
 
 /// Why a client registration is inconsistent.
@@ -217,6 +230,26 @@ pub enum ClientError {
     /// needs an authenticated caller (IN-01).
     #[error("a public client cannot be registered as a resource server")]
     PublicResourceServer,
+    /// A post-logout redirect URI uses plain `http` on a host other than
+    /// the loopback interface (the rule of redirect URIs; LO-01).
+    #[error("post_logout_redirect_uris must use https (plain http only on loopback)")]
+    InsecurePostLogoutRedirectUri,
+    /// `backchannel_logout_uri` uses plain `http` for a public client:
+    /// Back-Channel Logout 1.0 §2.2 allows `http` only for confidential
+    /// clients (LO-02).
+    #[error("backchannel_logout_uri must use https (plain http only for confidential clients)")]
+    InsecureBackchannelLogoutUri,
+    /// `sector_identifier_uri` must use `https` (OpenID Connect
+    /// Registration 1.0 §2; plain `http` only on loopback).
+    #[error("sector_identifier_uri must use https (plain http only on loopback)")]
+    InsecureSectorIdentifierUri,
+    /// A `pairwise` client needs a sector identifier: a
+    /// `sector_identifier_uri`, or redirect URIs that all share one host
+    /// (Core 1.0 §8.1; OI-04).
+    #[error(
+        "a pairwise client needs a sector_identifier_uri unless its redirect URIs share one host"
+    )]
+    MissingSectorIdentifier,
 }
 
 /// Whether `uri` may receive authorization responses: anything but plain
@@ -356,6 +389,83 @@ impl Client {
             .iter()
             .any(|a| a.as_str() == audience)
     }
+
+    /// `id_token_signed_response_alg`: how this client's ID Tokens are
+    /// signed; `None` means the server's default, `RS256` (Core 1.0 §15.1).
+    pub fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
+        self.openid.id_token_signed_response_alg
+    }
+    /// `userinfo_signed_response_alg`: `None` for plain JSON UserInfo
+    /// answers, else a JWT signed with this algorithm.
+    pub fn userinfo_signed_response_alg(&self) -> Option<Algorithm> {
+        self.openid.userinfo_signed_response_alg
+    }
+    /// `subject_type`: `public` (default) or `pairwise` (OI-04).
+    pub fn subject_type(&self) -> SubjectType {
+        self.openid.subject_type
+    }
+    /// `sector_identifier_uri`, as registered. The server does no network
+    /// I/O: it does not fetch the document, it only takes its host as the
+    /// sector identifier.
+    pub fn sector_identifier_uri(&self) -> Option<&WebUrl> {
+        self.openid.sector_identifier_uri.as_ref()
+    }
+    /// The sector identifier pairwise subjects are computed for (Core 1.0
+    /// §8.1): the host of `sector_identifier_uri` when registered, else
+    /// the host every redirect URI shares. Always `Some` for a `pairwise`
+    /// client; `None` for a `public` one whose redirect URIs name no single
+    /// host.
+    pub fn sector_identifier(&self) -> Option<&str> {
+        self.openid.sector_identifier.as_deref()
+    }
+    /// `post_logout_redirect_uris` (RP-Initiated Logout 1.0 §3.1; LO-01).
+    pub fn post_logout_redirect_uris(&self) -> &[RedirectUri] {
+        &self.openid.post_logout_redirect_uris
+    }
+    /// The registered post-logout redirect URI that `requested` names, by
+    /// the rule of redirect URIs (exact string comparison; a loopback IP
+    /// URI may differ in its port); `None` if none does (LO-01).
+    pub fn post_logout_redirect_uri(&self, requested: &str) -> Option<&RedirectUri> {
+        self.openid
+            .post_logout_redirect_uris
+            .iter()
+            .find(|u| u.matches(requested))
+    }
+    /// `backchannel_logout_uri`: where the host POSTs this client's Logout
+    /// Tokens (Back-Channel Logout 1.0 §2.2; LO-02).
+    pub fn backchannel_logout_uri(&self) -> Option<&WebUrl> {
+        self.openid.backchannel_logout_uri.as_ref()
+    }
+    /// `backchannel_logout_session_required`: whether Logout Tokens (and
+    /// ID Tokens) must carry `sid` (LO-02).
+    pub fn backchannel_logout_session_required(&self) -> bool {
+        self.openid.backchannel_logout_session_required
+    }
+    /// `require_auth_time`: whether ID Tokens always carry `auth_time`.
+    pub fn require_auth_time(&self) -> bool {
+        self.openid.require_auth_time
+    }
+    /// `default_max_age`: the `max_age` applied when a request sends none
+    /// (whole seconds).
+    pub fn default_max_age(&self) -> Option<Duration> {
+        self.openid.default_max_age
+    }
+    /// `logo_uri`: the client's logo, for login and consent pages.
+    pub fn logo_uri(&self) -> Option<&WebUrl> {
+        self.openid.logo_uri.as_ref()
+    }
+    /// `policy_uri`: the client's privacy policy, shown to users.
+    pub fn policy_uri(&self) -> Option<&WebUrl> {
+        self.openid.policy_uri.as_ref()
+    }
+    /// `tos_uri`: the client's terms of service, shown to users.
+    pub fn tos_uri(&self) -> Option<&WebUrl> {
+        self.openid.tos_uri.as_ref()
+    }
+    /// `client_uri`: the client's home page.
+    pub fn client_uri(&self) -> Option<&WebUrl> {
+        self.openid.client_uri.as_ref()
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -382,7 +492,13 @@ impl ClientBuilder {
             jwks: None,
             jwt_secret: None,
             resource_server_audiences: Vec::new(),
+            openid: Arc::default(),
         })
+    }
+
+    /// The OpenID Connect fields, copied only if shared.
+    fn openid(&mut self) -> &mut OpenIdRegistration {
+        Arc::make_mut(&mut self.0.openid)
     }
 
     /// Sets `client_name` (shown on the consent page).
@@ -503,8 +619,106 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets `id_token_signed_response_alg`; `None` for the server's
+    /// default (`RS256`).
+    #[must_use]
+    pub fn id_token_signed_response_alg(mut self, alg: impl Into<Option<Algorithm>>) -> Self {
+        self.openid().id_token_signed_response_alg = alg.into();
+        self
+    }
+    /// Sets `userinfo_signed_response_alg`; `None` for plain JSON UserInfo
+    /// answers.
+    #[must_use]
+    pub fn userinfo_signed_response_alg(mut self, alg: impl Into<Option<Algorithm>>) -> Self {
+        self.openid().userinfo_signed_response_alg = alg.into();
+        self
+    }
+    /// Sets `subject_type`. A `pairwise` client needs a sector identifier:
+    /// a `sector_identifier_uri`, or redirect URIs on one host; the server
+    /// needs `Config::pairwise_salt`.
+    #[must_use]
+    pub fn subject_type(mut self, subject_type: SubjectType) -> Self {
+        self.openid().subject_type = subject_type;
+        self
+    }
+    /// Sets `sector_identifier_uri` (`https`; plain `http` only on
+    /// loopback); `None` to remove it. Only its host is used: the server
+    /// does not fetch it.
+    #[must_use]
+    pub fn sector_identifier_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.openid().sector_identifier_uri = uri.into();
+        self
+    }
+    /// Adds a post-logout redirect URI (the transport rule of redirect
+    /// URIs applies).
+    #[must_use]
+    pub fn post_logout_redirect_uri(mut self, uri: RedirectUri) -> Self {
+        let uris = &mut self.openid().post_logout_redirect_uris;
+        if !uris.contains(&uri) {
+            uris.push(uri);
+        }
+        self
+    }
+    /// Removes a post-logout redirect URI.
+    #[must_use]
+    pub fn remove_post_logout_redirect_uri(mut self, uri: &RedirectUri) -> Self {
+        self.openid().post_logout_redirect_uris.retain(|u| u != uri);
+        self
+    }
+    /// Sets `backchannel_logout_uri` (`https`; plain `http` only for a
+    /// confidential client); `None` to remove it.
+    #[must_use]
+    pub fn backchannel_logout_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.openid().backchannel_logout_uri = uri.into();
+        self
+    }
+    /// Sets `backchannel_logout_session_required`.
+    #[must_use]
+    pub fn backchannel_logout_session_required(mut self, required: bool) -> Self {
+        self.openid().backchannel_logout_session_required = required;
+        self
+    }
+    /// Sets `require_auth_time`.
+    #[must_use]
+    pub fn require_auth_time(mut self, required: bool) -> Self {
+        self.openid().require_auth_time = required;
+        self
+    }
+    /// Sets `default_max_age`, in whole seconds (a fraction is dropped;
+    /// zero means every request re-authenticates); `None` to remove it.
+    #[must_use]
+    pub fn default_max_age(mut self, max_age: impl Into<Option<Duration>>) -> Self {
+        self.openid().default_max_age = max_age.into().map(|d| Duration::from_secs(d.as_secs()));
+        self
+    }
+    /// Sets `logo_uri`; `None` to remove it.
+    #[must_use]
+    pub fn logo_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.openid().logo_uri = uri.into();
+        self
+    }
+    /// Sets `policy_uri`; `None` to remove it.
+    #[must_use]
+    pub fn policy_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.openid().policy_uri = uri.into();
+        self
+    }
+    /// Sets `tos_uri`; `None` to remove it.
+    #[must_use]
+    pub fn tos_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.openid().tos_uri = uri.into();
+        self
+    }
+    /// Sets `client_uri`; `None` to remove it.
+    #[must_use]
+    pub fn client_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.openid().client_uri = uri.into();
+        self
+    }
+
     /// Checks the registration and returns the client.
-    pub fn build(self) -> Result<Client, ClientError> {
+    pub fn build(mut self) -> Result<Client, ClientError> {
+        self.check_openid()?;
         let c = self.0;
         let method = c.token_endpoint_auth_method;
         let public = method == AuthMethod::None;
@@ -552,6 +766,38 @@ impl ClientBuilder {
             return Err(ClientError::ZeroLifetime);
         }
         Ok(c)
+    }
+}
+
+impl ClientBuilder {
+    /// Checks the OpenID Connect fields and derives the sector identifier.
+    fn check_openid(&mut self) -> Result<(), ClientError> {
+        let confidential = self.0.token_endpoint_auth_method != AuthMethod::None;
+        let o = &self.0.openid;
+        if !o.post_logout_redirect_uris.iter().all(transport_ok) {
+            return Err(ClientError::InsecurePostLogoutRedirectUri);
+        }
+        if o.backchannel_logout_uri
+            .as_ref()
+            .is_some_and(|u| !u.is_https() && !confidential)
+        {
+            return Err(ClientError::InsecureBackchannelLogoutUri);
+        }
+        if o.sector_identifier_uri
+            .as_ref()
+            .is_some_and(|u| !u.is_https() && !u.is_loopback())
+        {
+            return Err(ClientError::InsecureSectorIdentifierUri);
+        }
+        let sector =
+            openid::sector_identifier(o.sector_identifier_uri.as_ref(), &self.0.redirect_uris);
+        if o.subject_type == SubjectType::Pairwise && sector.is_none() {
+            return Err(ClientError::MissingSectorIdentifier);
+        }
+        if o.sector_identifier != sector {
+            self.openid().sector_identifier = sector;
+        }
+        Ok(())
     }
 }
 
@@ -608,6 +854,196 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    fn url(s: &str) -> WebUrl {
+        WebUrl::parse(s).unwrap()
+    }
+
+    fn uri(s: &str) -> RedirectUri {
+        RedirectUri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn openid_fields_default_and_round_trip_through_the_builder() {
+        // issue 16
+        let plain = Client::public(id("spa"))
+            .redirect_uri(uri("https://a.example/cb"))
+            .build()
+            .unwrap();
+        assert_eq!(plain.subject_type(), SubjectType::Public);
+        assert_eq!(plain.id_token_signed_response_alg(), None);
+        assert_eq!(plain.sector_identifier(), Some("a.example"));
+        assert!(plain.post_logout_redirect_uris().is_empty());
+        assert!(!plain.require_auth_time() && !plain.backchannel_logout_session_required());
+        let c = plain
+            .into_builder()
+            .id_token_signed_response_alg(Algorithm::Es256)
+            .userinfo_signed_response_alg(Algorithm::Rs256)
+            .post_logout_redirect_uri(uri("https://a.example/bye"))
+            .require_auth_time(true)
+            .default_max_age(Duration::from_millis(90_500))
+            .logo_uri(url("https://a.example/logo.png"))
+            .policy_uri(url("https://a.example/privacy"))
+            .tos_uri(url("https://a.example/terms"))
+            .client_uri(url("https://a.example/"))
+            .build()
+            .unwrap();
+        assert_eq!(c.id_token_signed_response_alg(), Some(Algorithm::Es256));
+        assert_eq!(c.userinfo_signed_response_alg(), Some(Algorithm::Rs256));
+        assert_eq!(c.default_max_age(), Some(Duration::from_secs(90)));
+        assert_eq!(
+            c.logo_uri().map(WebUrl::as_str),
+            Some("https://a.example/logo.png")
+        );
+        assert_eq!(
+            c.policy_uri().map(WebUrl::as_str),
+            Some("https://a.example/privacy")
+        );
+        assert_eq!(
+            c.tos_uri().map(WebUrl::as_str),
+            Some("https://a.example/terms")
+        );
+        assert_eq!(
+            c.client_uri().map(WebUrl::as_str),
+            Some("https://a.example/")
+        );
+        assert!(c.require_auth_time());
+        // Cleared with None.
+        let cleared = c
+            .clone()
+            .into_builder()
+            .id_token_signed_response_alg(None)
+            .logo_uri(None)
+            .default_max_age(None)
+            .build()
+            .unwrap();
+        assert_eq!(cleared.id_token_signed_response_alg(), None);
+        assert!(cleared.logo_uri().is_none() && cleared.default_max_age().is_none());
+        // The original is untouched (the fields are shared until changed).
+        assert_eq!(c.id_token_signed_response_alg(), Some(Algorithm::Es256));
+    }
+
+    #[test]
+    fn post_logout_redirect_uris_follow_the_redirect_uri_rules() {
+        // covers: LO-01
+        // issue 16
+        let c = Client::public(id("spa"))
+            .post_logout_redirect_uri(uri("https://a.example/bye"))
+            .post_logout_redirect_uri(uri("http://127.0.0.1:8765/logged-out"))
+            .build()
+            .unwrap();
+        assert_eq!(c.post_logout_redirect_uris().len(), 2);
+        assert!(
+            c.post_logout_redirect_uri("https://a.example/bye")
+                .is_some()
+        );
+        assert!(
+            c.post_logout_redirect_uri("https://a.example/bye/")
+                .is_none()
+        );
+        assert!(
+            c.post_logout_redirect_uri("https://a.example/bye?x=1")
+                .is_none()
+        );
+        // A loopback IP URI may differ in its port (RFC 8252 §7.3).
+        assert!(
+            c.post_logout_redirect_uri("http://127.0.0.1:9999/logged-out")
+                .is_some()
+        );
+        let without = c
+            .into_builder()
+            .remove_post_logout_redirect_uri(&uri("https://a.example/bye"))
+            .build()
+            .unwrap();
+        assert!(
+            without
+                .post_logout_redirect_uri("https://a.example/bye")
+                .is_none()
+        );
+        let insecure = Client::public(id("spa"))
+            .post_logout_redirect_uri(uri("http://a.example/bye"))
+            .build();
+        assert_eq!(
+            insecure.unwrap_err(),
+            ClientError::InsecurePostLogoutRedirectUri
+        );
+    }
+
+    #[test]
+    fn backchannel_logout_uri_is_https_or_http_for_confidential_clients() {
+        // covers: LO-02
+        // issue 16
+        let http = url("http://127.0.0.1:8766/backchannel-logout");
+        let conf = Client::confidential(id("rp"), SecretHash::sha256("s"))
+            .backchannel_logout_uri(http.clone())
+            .backchannel_logout_session_required(true)
+            .build()
+            .unwrap();
+        assert_eq!(conf.backchannel_logout_uri(), Some(&http));
+        assert!(conf.backchannel_logout_session_required());
+        assert_eq!(
+            Client::public(id("spa"))
+                .backchannel_logout_uri(http)
+                .build()
+                .unwrap_err(),
+            ClientError::InsecureBackchannelLogoutUri
+        );
+        assert!(
+            Client::public(id("spa"))
+                .backchannel_logout_uri(url("https://a.example/bcl"))
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_pairwise_client_needs_one_sector() {
+        // covers: OI-04
+        // issue 16
+        let spread = || {
+            Client::public(id("spa"))
+                .redirect_uri(uri("https://a.example/cb"))
+                .redirect_uri(uri("https://b.example/cb"))
+        };
+        assert_eq!(spread().build().unwrap().sector_identifier(), None);
+        assert_eq!(
+            spread()
+                .subject_type(SubjectType::Pairwise)
+                .build()
+                .unwrap_err(),
+            ClientError::MissingSectorIdentifier
+        );
+        let c = spread()
+            .subject_type(SubjectType::Pairwise)
+            .sector_identifier_uri(url("https://sector.example/uris.json"))
+            .build()
+            .unwrap();
+        assert_eq!(c.sector_identifier(), Some("sector.example"));
+        // Without redirect URIs (a device or service client) the sector
+        // must be registered.
+        assert_eq!(
+            Client::public(id("tv"))
+                .subject_type(SubjectType::Pairwise)
+                .build()
+                .unwrap_err(),
+            ClientError::MissingSectorIdentifier
+        );
+        // Removing the sector URI re-derives the sector at build().
+        let derived = c
+            .into_builder()
+            .sector_identifier_uri(None)
+            .remove_redirect_uri(&uri("https://b.example/cb"))
+            .build()
+            .unwrap();
+        assert_eq!(derived.sector_identifier(), Some("a.example"));
+        assert_eq!(
+            spread()
+                .sector_identifier_uri(url("http://sector.example/uris.json"))
+                .build()
+                .unwrap_err(),
+            ClientError::InsecureSectorIdentifierUri
+        );
     }
 
     #[test]

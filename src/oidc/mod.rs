@@ -10,6 +10,7 @@ mod grant;
 pub(crate) mod id_token;
 pub(crate) mod logout_token;
 mod request;
+mod subject;
 mod user_claims;
 
 pub use authentication::{Authentication, MAX_SESSION_ID_LEN, SessionId};
@@ -24,6 +25,7 @@ pub use request::{
     DisplayMode, IdTokenHint, LanguageTag, LoginHint, MAX_ACR_LEN, MAX_ACR_VALUES, MAX_LOCALES,
     MAX_LOGIN_HINT_LEN, MAX_NONCE_LEN, Nonce, OpenIdRequest, Prompt, PromptSet,
 };
+pub use subject::{Subject, SubjectError, pairwise_subject, subject_for};
 pub use user_claims::{
     ADDRESS_CLAIMS, ClaimsQuery, EMAIL_CLAIMS, PHONE_CLAIMS, PROFILE_CLAIMS, UserClaims,
     WantedClaims, scope_claims, standard_claims,

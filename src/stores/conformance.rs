@@ -51,9 +51,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audience::Audience;
-use crate::client::{AuthMethod, Client, ClientId, SecretHash};
+use crate::client::{AuthMethod, Client, ClientId, SecretHash, SubjectType};
 use crate::clock::UnixTime;
 use crate::grant_type::GrantType;
+use crate::keys::Algorithm;
 use crate::oidc::{ClaimsRequest, Nonce, OpenIdGrant, SessionId};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::random::{RandomSource, SystemRandom};
@@ -63,6 +64,7 @@ use crate::stores::{AccessRecord, CodeRecord, NewTokens, RefreshRecord};
 use crate::tokens::AccessTokenFormat;
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
+use crate::web_url::WebUrl;
 
 /// A contract clause the store broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,8 +367,9 @@ pub mod client_admin {
     use std::sync::Arc;
 
     use super::{Fixture, Outcome, fail, store_ok};
-    use crate::client::{Client, ClientId};
+    use crate::client::{Client, ClientId, SubjectType};
     use crate::grant_type::GrantType;
+    use crate::keys::Algorithm;
     use crate::stores::{ClientAdmin, ClientStore};
 
     async fn inserted<S: ClientStore + ClientAdmin>(
@@ -419,6 +422,14 @@ pub mod client_admin {
             .enabled(false)
             .remove_redirect_uri(&f.uri(C, "http://127.0.0.1/cb")?)
             .remove_grant_type(GrantType::RefreshToken)
+            .remove_post_logout_redirect_uri(&f.uri(C, "http://127.0.0.1/bye")?)
+            .subject_type(SubjectType::Public)
+            .sector_identifier_uri(None)
+            .id_token_signed_response_alg(None)
+            .backchannel_logout_uri(None)
+            .require_auth_time(false)
+            .default_max_age(None)
+            .logo_uri(None)
             .build()
             .map_err(|e| fail(C, e))?;
         ensure!(
@@ -434,6 +445,21 @@ pub mod client_admin {
                 && found.redirect_uris().len() == 1
                 && !found.allows_grant(GrantType::RefreshToken),
             "update not applied"
+        );
+        ensure!(
+            C,
+            found.post_logout_redirect_uris().len() == 1
+                && found.subject_type() == SubjectType::Public
+                && found.sector_identifier_uri().is_none()
+                && found.sector_identifier() == Some("a.example")
+                && found.id_token_signed_response_alg().is_none()
+                && found.userinfo_signed_response_alg() == Some(Algorithm::Rs256)
+                && found.backchannel_logout_uri().is_none()
+                && !found.require_auth_time()
+                && found.default_max_age().is_none()
+                && found.logo_uri().is_none()
+                && found.policy_uri().is_some(),
+            "update of the OpenID Connect registration not applied"
         );
         Ok(())
     }
@@ -2039,8 +2065,26 @@ impl Fixture {
             .access_token_format(AccessTokenFormat::Jwt)
             .resource_server_for(self.audience(c, "https://api.example")?)
             .resource_server_for(self.audience(c, "urn:example:reports")?)
+            .id_token_signed_response_alg(Algorithm::Es256)
+            .userinfo_signed_response_alg(Algorithm::Rs256)
+            .subject_type(SubjectType::Pairwise)
+            .sector_identifier_uri(self.web_url(c, "https://sector.example/uris.json")?)
+            .post_logout_redirect_uri(self.uri(c, "https://a.example/bye")?)
+            .post_logout_redirect_uri(self.uri(c, "http://127.0.0.1/bye")?)
+            .backchannel_logout_uri(self.web_url(c, "http://127.0.0.1:8766/bcl?x=1")?)
+            .backchannel_logout_session_required(true)
+            .require_auth_time(true)
+            .default_max_age(Duration::from_secs(300))
+            .logo_uri(self.web_url(c, "https://a.example/logo.png")?)
+            .policy_uri(self.web_url(c, "https://a.example/privacy")?)
+            .tos_uri(self.web_url(c, "https://a.example/terms")?)
+            .client_uri(self.web_url(c, "https://a.example/")?)
             .build()
             .map_err(|e| fail(c, e))
+    }
+
+    fn web_url(&self, c: &'static str, s: &str) -> Result<WebUrl, Failure> {
+        WebUrl::parse(s).ok_or_else(|| fail(c, "URL"))
     }
 
     fn audience(&self, c: &'static str, s: &str) -> Result<Audience, Failure> {
@@ -2106,6 +2150,62 @@ impl Fixture {
                 && found.is_resource_server_for("urn:example:reports"),
             "resource-server audiences (IN-01): {:?}",
             found.resource_server_audiences()
+        );
+        // The OpenID Connect registration (issue 16).
+        ensure!(
+            c,
+            found.id_token_signed_response_alg() == Some(Algorithm::Es256)
+                && found.userinfo_signed_response_alg() == Some(Algorithm::Rs256),
+            "signing algorithms"
+        );
+        ensure!(
+            c,
+            found.subject_type() == SubjectType::Pairwise
+                && found.sector_identifier_uri().map(WebUrl::as_str)
+                    == Some("https://sector.example/uris.json")
+                && found.sector_identifier() == Some("sector.example"),
+            "subject type and sector identifier (OI-04)"
+        );
+        let mut post_logout: Vec<&str> = found
+            .post_logout_redirect_uris()
+            .iter()
+            .map(RedirectUri::as_str)
+            .collect();
+        post_logout.sort_unstable();
+        ensure!(
+            c,
+            post_logout == ["http://127.0.0.1/bye", "https://a.example/bye"],
+            "post-logout redirect URIs (LO-01): {post_logout:?}"
+        );
+        ensure!(
+            c,
+            found.backchannel_logout_uri().map(WebUrl::as_str)
+                == Some("http://127.0.0.1:8766/bcl?x=1")
+                && found.backchannel_logout_session_required(),
+            "back-channel logout (LO-02)"
+        );
+        ensure!(
+            c,
+            found.require_auth_time() && found.default_max_age() == Some(Duration::from_secs(300)),
+            "require_auth_time and default_max_age"
+        );
+        let links = [
+            found.logo_uri(),
+            found.policy_uri(),
+            found.tos_uri(),
+            found.client_uri(),
+        ]
+        .map(|u| u.map(WebUrl::as_str));
+        ensure!(
+            c,
+            links
+                == [
+                    Some("https://a.example/logo.png"),
+                    Some("https://a.example/privacy"),
+                    Some("https://a.example/terms"),
+                    Some("https://a.example/"),
+                ],
+            "logo, policy, terms and client URIs: {links:?}"
         );
         Ok(())
     }

@@ -194,7 +194,7 @@ fn names(list: &[&str]) -> Vec<String> {
     v
 }
 
-const CLIENT_FIELDS: [&str; 15] = [
+const CLIENT_FIELDS: [&str; 29] = [
     "client_id",
     "client_name",
     "client_type",
@@ -210,6 +210,20 @@ const CLIENT_FIELDS: [&str; 15] = [
     "access_token_lifetime",
     "refresh_token_lifetime",
     "resource_server_audiences",
+    "id_token_signed_response_alg",
+    "userinfo_signed_response_alg",
+    "subject_type",
+    "sector_identifier_uri",
+    "sector_identifier",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "require_auth_time",
+    "default_max_age",
+    "logo_uri",
+    "policy_uri",
+    "tos_uri",
+    "client_uri",
 ];
 
 const KEY_FIELDS: [&str; 8] = [
@@ -1237,6 +1251,20 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
             "access_token_lifetime": 120,
             "refresh_token_lifetime": 7200,
             "resource_server_audiences": ["https://api.example", "urn:example:reports"],
+            "id_token_signed_response_alg": null,
+            "userinfo_signed_response_alg": null,
+            "subject_type": "public",
+            "sector_identifier_uri": null,
+            "sector_identifier": "127.0.0.1",
+            "post_logout_redirect_uris": [],
+            "backchannel_logout_uri": null,
+            "backchannel_logout_session_required": false,
+            "require_auth_time": false,
+            "default_max_age": null,
+            "logo_uri": null,
+            "policy_uri": null,
+            "tos_uri": null,
+            "client_uri": null,
             "client_secret": null
         })
     );
@@ -1341,4 +1369,181 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
     );
     assert_eq!(lines.count(), 3);
     assert!(table.stdout.contains(&id) && table.stdout.contains(spa_id));
+}
+
+#[tokio::test]
+async fn client_openid_connect_registration_on_create_update_and_show() {
+    // covers: OI-04, LO-01, LO-02
+    // issue 16
+    let db = Db::sqlite().await;
+    let created = db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        "rp",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--redirect-uri",
+        "https://b.example/cb",
+        "--scope",
+        "openid profile",
+        "--id-token-signed-response-alg",
+        "ES256",
+        "--userinfo-signed-response-alg",
+        "RS256",
+        "--subject-type",
+        "pairwise",
+        "--sector-identifier-uri",
+        "https://sector.example/uris.json",
+        "--post-logout-redirect-uri",
+        "https://a.example/bye",
+        "--post-logout-redirect-uri",
+        "https://b.example/bye",
+        "--backchannel-logout-uri",
+        "http://127.0.0.1:8766/backchannel-logout",
+        "--backchannel-logout-session-required",
+        "--require-auth-time",
+        "--default-max-age",
+        "3600",
+        "--logo-uri",
+        "https://a.example/logo.png",
+        "--policy-uri",
+        "https://a.example/privacy",
+        "--tos-uri",
+        "https://a.example/terms",
+        "--client-uri",
+        "https://a.example/",
+    ]);
+    let expected = json!({
+        "id_token_signed_response_alg": "ES256",
+        "userinfo_signed_response_alg": "RS256",
+        "subject_type": "pairwise",
+        "sector_identifier_uri": "https://sector.example/uris.json",
+        "sector_identifier": "sector.example",
+        "post_logout_redirect_uris": ["https://a.example/bye", "https://b.example/bye"],
+        "backchannel_logout_uri": "http://127.0.0.1:8766/backchannel-logout",
+        "backchannel_logout_session_required": true,
+        "require_auth_time": true,
+        "default_max_age": 3600,
+        "logo_uri": "https://a.example/logo.png",
+        "policy_uri": "https://a.example/privacy",
+        "tos_uri": "https://a.example/terms",
+        "client_uri": "https://a.example/",
+    });
+    let shown = db.json(&["client", "show", "rp"]);
+    for (field, value) in expected.as_object().unwrap() {
+        assert_eq!(&created[field], value, "create: {field}");
+        assert_eq!(&shown[field], value, "show: {field}");
+    }
+    let stored = db
+        .clients
+        .client(&ClientId::parse("rp").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored
+            .post_logout_redirect_uri("https://b.example/bye")
+            .is_some()
+    );
+
+    // Update: each field changed or removed; the sector is derived again.
+    let updated = db.json(&[
+        "client",
+        "update",
+        "rp",
+        "--remove-redirect-uri",
+        "https://b.example/cb",
+        "--id-token-signed-response-alg",
+        "default",
+        "--userinfo-signed-response-alg",
+        "EdDSA",
+        "--sector-identifier-uri",
+        "none",
+        "--remove-post-logout-redirect-uri",
+        "https://b.example/bye",
+        "--add-post-logout-redirect-uri",
+        "https://a.example/again",
+        "--backchannel-logout-uri",
+        "none",
+        "--backchannel-logout-session-required",
+        "false",
+        "--require-auth-time",
+        "false",
+        "--default-max-age",
+        "none",
+        "--logo-uri",
+        "none",
+        "--tos-uri",
+        "https://a.example/terms-v2",
+    ]);
+    assert_eq!(updated["id_token_signed_response_alg"], json!(null));
+    assert_eq!(updated["userinfo_signed_response_alg"], json!("EdDSA"));
+    assert_eq!(updated["subject_type"], json!("pairwise"));
+    assert_eq!(updated["sector_identifier_uri"], json!(null));
+    assert_eq!(updated["sector_identifier"], json!("a.example"));
+    assert_eq!(
+        updated["post_logout_redirect_uris"],
+        json!(["https://a.example/again", "https://a.example/bye"])
+    );
+    assert_eq!(updated["backchannel_logout_uri"], json!(null));
+    assert_eq!(updated["backchannel_logout_session_required"], json!(false));
+    assert_eq!(updated["require_auth_time"], json!(false));
+    assert_eq!(updated["default_max_age"], json!(null));
+    assert_eq!(updated["logo_uri"], json!(null));
+    assert_eq!(updated["tos_uri"], json!("https://a.example/terms-v2"));
+    assert_eq!(updated["policy_uri"], json!("https://a.example/privacy"));
+    assert_eq!(db.json(&["client", "show", "rp"]), {
+        let mut v = updated;
+        v.as_object_mut().unwrap().remove("client_secret");
+        v
+    });
+
+    // Refusals name what is wrong, and change nothing.
+    for (args, message) in [
+        (
+            &["--add-redirect-uri", "https://c.example/cb"][..],
+            "pairwise client needs a sector_identifier_uri",
+        ),
+        (
+            &["--id-token-signed-response-alg", "none"][..],
+            "algorithm: is not ES256, EdDSA or RS256",
+        ),
+        (
+            &["--logo-uri", "javascript:alert(1)"][..],
+            "URL: is not an http or https URL",
+        ),
+        (
+            &["--add-post-logout-redirect-uri", "http://a.example/bye"][..],
+            "post_logout_redirect_uris must use https",
+        ),
+        (
+            &["--remove-post-logout-redirect-uri", "https://nope.example/"][..],
+            "has no post-logout redirect URI https://nope.example/",
+        ),
+        (
+            &["--subject-type", "secret"][..],
+            "subject type: is not one of public, pairwise",
+        ),
+    ] {
+        let mut all = vec!["client", "update", "rp"];
+        all.extend_from_slice(args);
+        let r = db.run(&all);
+        let err = assert_fails(&r, 2);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    let r = db.run(&[
+        "client",
+        "create",
+        "--public",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--backchannel-logout-uri",
+        "http://a.example/bcl",
+    ]);
+    assert!(assert_fails(&r, 2).contains("backchannel_logout_uri must use https"));
+    assert_eq!(
+        db.json(&["client", "show", "rp"])["tos_uri"],
+        json!("https://a.example/terms-v2")
+    );
 }

@@ -16,6 +16,11 @@ use serde_json::{Value, json};
 
 use crate::harness::{self, Framework, Server, Session};
 
+/// The demo's own seed reader, the code that reads a seed at start-up.
+#[path = "../../examples/demo/seed.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod demo_seed;
+
 const FIXTURE: &str = include_str!("../fixtures/seed_v2.json");
 const PKJWT_KEY: &[u8] = include_bytes!("../fixtures/seed_v2_pkjwt_p256.pk8");
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -84,17 +89,12 @@ fn plain(log: &str) -> String {
 }
 
 /// Every seed field the demo does not support yet, as `entry=... field=...`.
-const IGNORED: [&str; 13] = [
+const IGNORED: [&str; 8] = [
     "entry=seed field=registration",
     "entry=seed field=resources",
-    "entry=client oidc-rp field=post_logout_redirect_uris",
-    "entry=client oidc-rp field=backchannel_logout_uri",
-    "entry=client oidc-rp field=backchannel_logout_session_required",
-    "entry=client oidc-rp field=id_token_signed_response_alg",
     "entry=client oidc-rp field=scope openid",
     "entry=client dpop-spa field=dpop_bound_access_tokens",
     "entry=client par-only field=require_pushed_authorization_requests",
-    "entry=client pairwise-rp field=subject_type pairwise",
     "entry=client pairwise-rp field=scope openid",
     "entry=client device-tv field=grant_types urn:ietf:params:oauth:grant-type:device_code",
     "entry=user alice field=claims.sub",
@@ -261,4 +261,150 @@ async fn hyper() {
 #[tokio::test]
 async fn tower() {
     a_v2_seed_starts_the_demo_and_its_private_key_jwt_client_gets_tokens(Framework::Tower).await;
+}
+
+/// The fixture's clients as the demo reads them, and the notes.
+fn load_seed(seed: &Value) -> (Vec<portcullis::Client>, Vec<String>, portcullis::Config) {
+    let text = serde_json::to_vec(seed).unwrap();
+    let parsed = demo_seed::parse(&text).unwrap();
+    let loaded = demo_seed::load(
+        &parsed,
+        std::num::NonZeroU32::MIN,
+        &portcullis::SystemRandom::new(),
+    )
+    .unwrap();
+    let notes = loaded.ignored.iter().map(ToString::to_string).collect();
+    (loaded.clients, notes, loaded.config)
+}
+
+#[test]
+fn the_seed_s_openid_connect_client_fields_reach_the_clients() {
+    // covers: OI-04, LO-01, LO-02
+    // issue 16
+    use portcullis::{Algorithm, SubjectType};
+    let (clients, notes, config) = load_seed(&seed("http://127.0.0.1:9400"));
+    let client = |id: &str| {
+        clients
+            .iter()
+            .find(|c| c.client_id().as_str() == id)
+            .unwrap_or_else(|| panic!("{id} registered"))
+    };
+    let rp = client("oidc-rp");
+    assert_eq!(
+        rp.post_logout_redirect_uris()
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>(),
+        ["http://127.0.0.1:8765/logged-out"]
+    );
+    assert_eq!(
+        rp.backchannel_logout_uri().map(|u| u.as_str()),
+        Some("http://127.0.0.1:8766/backchannel-logout")
+    );
+    assert!(rp.backchannel_logout_session_required());
+    assert_eq!(rp.id_token_signed_response_alg(), Some(Algorithm::Rs256));
+    assert_eq!(rp.subject_type(), SubjectType::Public);
+    let pairwise = client("pairwise-rp");
+    assert_eq!(pairwise.subject_type(), SubjectType::Pairwise);
+    assert_eq!(pairwise.sector_identifier(), Some("127.0.0.1"));
+    // A pairwise client needs the server's salt: the demo makes one.
+    assert!(config.pairwise_salt.is_some());
+    for field in [
+        "post_logout_redirect_uris",
+        "backchannel_logout",
+        "subject_type",
+        "id_token_signed_response_alg",
+    ] {
+        assert!(
+            !notes.iter().any(|n| n.contains(field)),
+            "{field} is honoured, not ignored: {notes:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_openid_connect_values_cost_a_note_and_that_field_only() {
+    // covers: LO-01, LO-02, OI-04
+    // issue 16
+    use portcullis::SubjectType;
+    let seed = json!({
+        "issuer": "http://127.0.0.1:9400",
+        "clients": [{
+            "client_id": "odd", "client_secret": "odd secret",
+            "redirect_uris": ["https://a.example/cb", "https://b.example/cb"],
+            "grant_types": ["authorization_code"], "scope": "openid",
+            "post_logout_redirect_uris": ["https://a.example/bye", "http://a.example/bye"],
+            "backchannel_logout_uri": "not a url",
+            "backchannel_logout_session_required": "yes",
+            "subject_type": "pairwise",
+            "id_token_signed_response_alg": "none",
+            "userinfo_signed_response_alg": "ES256",
+            "require_auth_time": true,
+            "default_max_age": -1,
+            "logo_uri": "javascript:alert(1)",
+            "policy_uri": "https://a.example/privacy",
+            "tos_uri": 7,
+            "client_uri": "https://a.example/",
+            "sector_identifier_uri": "http://sector.example/x.json"
+        }, {
+            "client_id": "spa", "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://a.example/cb"],
+            "backchannel_logout_uri": "http://a.example/bcl",
+            "subject_type": "sideways"
+        }]
+    });
+    let (clients, notes, config) = load_seed(&seed);
+    assert_eq!(clients.len(), 2, "the seed still loads: {notes:?}");
+    let odd = &clients[0];
+    assert_eq!(
+        odd.post_logout_redirect_uris()
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>(),
+        ["https://a.example/bye"]
+    );
+    assert!(odd.backchannel_logout_uri().is_none());
+    assert!(!odd.backchannel_logout_session_required());
+    // Its redirect URIs span two hosts and its sector URI was refused.
+    assert_eq!(odd.subject_type(), SubjectType::Public);
+    assert!(config.pairwise_salt.is_none());
+    assert_eq!(odd.id_token_signed_response_alg(), None);
+    assert_eq!(
+        odd.userinfo_signed_response_alg(),
+        Some(portcullis::Algorithm::Es256)
+    );
+    assert!(odd.require_auth_time());
+    assert_eq!(odd.default_max_age(), None);
+    assert!(odd.logo_uri().is_none() && odd.tos_uri().is_none());
+    assert_eq!(
+        odd.policy_uri().map(|u| u.as_str()),
+        Some("https://a.example/privacy")
+    );
+    assert!(odd.client_uri().is_some() && odd.sector_identifier_uri().is_none());
+    let spa = &clients[1];
+    assert!(spa.backchannel_logout_uri().is_none());
+    assert_eq!(spa.subject_type(), SubjectType::Public);
+    let noted = |entry: &str, field: &str| {
+        notes
+            .iter()
+            .filter(|n| n.starts_with(&format!("client {entry}: {field} ignored")))
+            .count()
+    };
+    for field in [
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
+        "backchannel_logout_session_required",
+        "subject_type pairwise",
+        "id_token_signed_response_alg",
+        "default_max_age",
+        "logo_uri",
+        "tos_uri",
+        "sector_identifier_uri",
+    ] {
+        assert_eq!(noted("odd", field), 1, "{field}: {notes:?}");
+    }
+    assert_eq!(noted("spa", "backchannel_logout_uri"), 1, "{notes:?}");
+    assert_eq!(noted("spa", "subject_type"), 1, "{notes:?}");
+    // Notes name the field and what is wrong, never the value.
+    assert!(!notes.iter().any(|n| n.contains("javascript")), "{notes:?}");
 }

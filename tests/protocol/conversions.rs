@@ -468,9 +468,46 @@ mod serde_forms {
                 "access_token_format": "jwt",
                 "access_token_lifetime": 600,
                 "refresh_token_lifetime": 7200,
+                "subject_type": "public",
+                "backchannel_logout_session_required": false,
+                "require_auth_time": false,
             })
         );
         assert!(!doc.to_string().contains("correct horse"));
+
+        // The OpenID Connect registration fields, by their names (issue 16).
+        let url = |s: &str| portcullis::WebUrl::parse(s).unwrap();
+        let rp = web
+            .into_builder()
+            .id_token_signed_response_alg(portcullis::Algorithm::Rs256)
+            .subject_type(portcullis::SubjectType::Pairwise)
+            .sector_identifier_uri(url("https://app.example/sector.json"))
+            .post_logout_redirect_uri(RedirectUri::parse("https://app.example/bye").unwrap())
+            .backchannel_logout_uri(url("https://app.example/bcl"))
+            .backchannel_logout_session_required(true)
+            .default_max_age(Duration::from_secs(60))
+            .tos_uri(url("https://app.example/terms"))
+            .build()
+            .unwrap();
+        let doc = client_round_trips(&rp);
+        for (field, value) in [
+            ("id_token_signed_response_alg", json!("RS256")),
+            ("subject_type", json!("pairwise")),
+            (
+                "sector_identifier_uri",
+                json!("https://app.example/sector.json"),
+            ),
+            (
+                "post_logout_redirect_uris",
+                json!(["https://app.example/bye"]),
+            ),
+            ("backchannel_logout_uri", json!("https://app.example/bcl")),
+            ("backchannel_logout_session_required", json!(true)),
+            ("default_max_age", json!(60)),
+            ("tos_uri", json!("https://app.example/terms")),
+        ] {
+            assert_eq!(doc[field], value, "{field}");
+        }
 
         let spa = Client::public(id("spa"))
             .redirect_uri(RedirectUri::parse("com.example.app:/cb").unwrap())

@@ -112,11 +112,12 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// The same tests for each SQL store; `$fresh(tag)` gives a store on an
 /// empty database (and whatever must outlive the test), `$schema` the SQL
-/// of our first migrations as shipped, `$before_openid` every migration
-/// before the OpenID Connect columns; attributes before them go on every
+/// of our first migrations as shipped, `$before_oidc` those before the
+/// OpenID Connect client fields, `$before_openid` those before the OpenID
+/// Connect columns of codes and tokens; attributes before them go on every
 /// test.
 macro_rules! migration_tests {
-    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $schema:expr, $before_openid:expr) => {
+    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $schema:expr, $before_oidc:expr, $before_openid:expr) => {
         async fn versions(store: &$store, table: &str) -> Vec<(i64, String)> {
             sqlx::query_as(&format!(
                 "SELECT version, description FROM {table} ORDER BY version"
@@ -154,7 +155,7 @@ macro_rules! migration_tests {
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect();
-            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6]);
+            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6, 7]);
         }
 
         #[tokio::test]
@@ -230,7 +231,7 @@ macro_rules! migration_tests {
             .unwrap();
             // Versions 1 and 2 adopted as they were, the later versions applied anew.
             assert_eq!(adopted.get(..2), Some(&before[..]), "our versions and checksums moved over");
-            assert_eq!(adopted.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+            assert_eq!(adopted.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 7]);
             assert_eq!(
                 versions(&store, "_sqlx_migrations").await,
                 vec![(20240101000000, "users".to_owned())],
@@ -246,6 +247,37 @@ macro_rules! migration_tests {
             host.migrator().await.run(store.pool()).await.unwrap();
             store.migrate().await.unwrap();
             host.migrator().await.run(store.pool()).await.unwrap();
+            $cleanup(store, guard).await;
+        }
+
+        #[tokio::test]
+
+        $(#[$m])*
+        async fn clients_stored_before_openid_connect_read_back_as_plain_oauth_clients() {
+            // issue 16: the schema that adds the OpenID Connect client fields
+            // keeps every client stored before it, as a public-subject
+            // client without logout URIs.
+            use portcullis::{ClientId, ClientStore as _, SubjectType};
+            let Some((store, guard)) = $fresh("oidc-upgrade").await else { return };
+            previous_release_migrator($before_oidc).await.run(store.pool()).await.unwrap();
+            sqlx::query(
+                "INSERT INTO portcullis_clients (client_id, client_name, token_endpoint_auth_method, scope, enabled, skip_consent, allow_plain_pkce, access_token_format) VALUES ('old', 'Old client', 'none', 'read', TRUE, FALSE, FALSE, 'opaque')",
+            )
+            .execute(store.pool())
+            .await
+            .unwrap();
+            store.migrate().await.unwrap();
+            let old = store
+                .client(&ClientId::parse("old").unwrap())
+                .await
+                .unwrap()
+                .expect("the client stored before the migration");
+            assert_eq!(old.client_name(), "Old client");
+            assert_eq!(old.subject_type(), SubjectType::Public);
+            assert!(old.post_logout_redirect_uris().is_empty());
+            assert!(old.backchannel_logout_uri().is_none() && !old.backchannel_logout_session_required());
+            assert!(old.id_token_signed_response_alg().is_none() && old.default_max_age().is_none());
+            assert!(!old.require_auth_time() && old.logo_uri().is_none());
             $cleanup(store, guard).await;
         }
 
@@ -322,7 +354,7 @@ macro_rules! migration_tests {
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect();
-            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6]);
+            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6, 7]);
             $cleanup(store, guard).await;
         }
     };
@@ -364,6 +396,14 @@ mod sqlite {
             include_str!("../../src/stores/sql/migrations/sqlite_3.sql"),
             include_str!("../../src/stores/sql/migrations/sqlite_4.sql"),
             include_str!("../../src/stores/sql/migrations/sqlite_5.sql"),
+        ],
+        &[
+            include_str!("../../src/stores/sql/migrations/sqlite.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_2.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_3.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_4.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_5.sql"),
+            include_str!("../../src/stores/sql/migrations/sqlite_6.sql"),
         ]
     );
 }
@@ -433,6 +473,14 @@ mod postgres {
             include_str!("../../src/stores/sql/migrations/postgres_3.sql"),
             include_str!("../../src/stores/sql/migrations/postgres_4.sql"),
             include_str!("../../src/stores/sql/migrations/postgres_5.sql"),
+        ],
+        &[
+            include_str!("../../src/stores/sql/migrations/postgres.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_2.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_3.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_4.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_5.sql"),
+            include_str!("../../src/stores/sql/migrations/postgres_6.sql"),
         ]
     );
 }

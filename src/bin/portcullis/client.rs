@@ -3,13 +3,16 @@
 use std::time::Duration;
 
 use portcullis::{
-    AccessTokenFormat, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
-    RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom, generate_secret,
+    AccessTokenFormat, Algorithm, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
+    RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SubjectType, SystemRandom,
+    WebUrl, generate_secret,
 };
 use serde::Serialize;
 
 use crate::output::{Output, fields, list, opt, table};
-use crate::{ClientCommand, CreateArgs, Ctx, Failure, UpdateArgs};
+use crate::{
+    ClientCommand, CreateArgs, Ctx, Failure, OpenIdCreateArgs, OpenIdUpdateArgs, UpdateArgs,
+};
 
 /// A client as printed: the RFC 7591 names, and never a secret or a hash.
 #[derive(Serialize)]
@@ -30,6 +33,27 @@ pub(crate) struct ClientView {
     access_token_lifetime: Option<u64>,
     refresh_token_lifetime: Option<u64>,
     resource_server_audiences: Vec<String>,
+    /// `null`: the server's default (RS256).
+    id_token_signed_response_alg: Option<&'static str>,
+    /// `null`: plain JSON.
+    userinfo_signed_response_alg: Option<&'static str>,
+    subject_type: &'static str,
+    sector_identifier_uri: Option<String>,
+    /// Derived: the host pairwise subjects are computed for.
+    sector_identifier: Option<String>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
+    require_auth_time: bool,
+    default_max_age: Option<u64>,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
+    client_uri: Option<String>,
+}
+
+fn url(u: Option<&WebUrl>) -> Option<String> {
+    u.map(|u| u.as_str().to_owned())
 }
 
 impl ClientView {
@@ -50,6 +74,12 @@ impl ClientView {
             .map(|a| a.as_str().to_owned())
             .collect();
         audiences.sort_unstable();
+        let mut post_logout_redirect_uris: Vec<String> = c
+            .post_logout_redirect_uris()
+            .iter()
+            .map(|u| u.as_str().to_owned())
+            .collect();
+        post_logout_redirect_uris.sort_unstable();
         Self {
             client_id: c.client_id().to_string(),
             client_name: c.client_name().to_owned(),
@@ -70,6 +100,20 @@ impl ClientView {
             access_token_lifetime: c.access_token_lifetime().map(|d| d.as_secs()),
             refresh_token_lifetime: c.refresh_token_lifetime().map(|d| d.as_secs()),
             resource_server_audiences: audiences,
+            id_token_signed_response_alg: c.id_token_signed_response_alg().map(Algorithm::as_str),
+            userinfo_signed_response_alg: c.userinfo_signed_response_alg().map(Algorithm::as_str),
+            subject_type: c.subject_type().as_str(),
+            sector_identifier_uri: url(c.sector_identifier_uri()),
+            sector_identifier: c.sector_identifier().map(str::to_owned),
+            post_logout_redirect_uris,
+            backchannel_logout_uri: url(c.backchannel_logout_uri()),
+            backchannel_logout_session_required: c.backchannel_logout_session_required(),
+            require_auth_time: c.require_auth_time(),
+            default_max_age: c.default_max_age().map(|d| d.as_secs()),
+            logo_uri: url(c.logo_uri()),
+            policy_uri: url(c.policy_uri()),
+            tos_uri: url(c.tos_uri()),
+            client_uri: url(c.client_uri()),
         }
     }
 
@@ -104,6 +148,46 @@ impl ClientView {
                 "resource_server_audiences",
                 list(&self.resource_server_audiences),
             ),
+            (
+                "id_token_signed_response_alg",
+                self.id_token_signed_response_alg
+                    .unwrap_or("server default (RS256)")
+                    .to_owned(),
+            ),
+            (
+                "userinfo_signed_response_alg",
+                self.userinfo_signed_response_alg
+                    .unwrap_or("none (plain JSON)")
+                    .to_owned(),
+            ),
+            ("subject_type", self.subject_type.to_owned()),
+            (
+                "sector_identifier_uri",
+                opt(self.sector_identifier_uri.as_deref()),
+            ),
+            ("sector_identifier", opt(self.sector_identifier.as_deref())),
+            (
+                "post_logout_redirect_uris",
+                list(&self.post_logout_redirect_uris),
+            ),
+            (
+                "backchannel_logout_uri",
+                opt(self.backchannel_logout_uri.as_deref()),
+            ),
+            (
+                "backchannel_logout_session_required",
+                self.backchannel_logout_session_required.to_string(),
+            ),
+            ("require_auth_time", self.require_auth_time.to_string()),
+            (
+                "default_max_age",
+                self.default_max_age
+                    .map_or_else(|| "-".to_owned(), |s| format!("{s} s")),
+            ),
+            ("logo_uri", opt(self.logo_uri.as_deref())),
+            ("policy_uri", opt(self.policy_uri.as_deref())),
+            ("tos_uri", opt(self.tos_uri.as_deref())),
+            ("client_uri", opt(self.client_uri.as_deref())),
         ]
     }
 }
@@ -163,6 +247,131 @@ struct Spec {
     access_lifetime: Option<Duration>,
     refresh_lifetime: Option<Duration>,
     audiences: Vec<Audience>,
+    openid: OpenId,
+}
+
+/// The OpenID Connect registration of a client, as `client create` and
+/// `client update` edit it.
+struct OpenId {
+    id_token_alg: Option<Algorithm>,
+    userinfo_alg: Option<Algorithm>,
+    subject_type: SubjectType,
+    sector_identifier_uri: Option<WebUrl>,
+    post_logout_redirect_uris: Vec<RedirectUri>,
+    backchannel_logout_uri: Option<WebUrl>,
+    backchannel_logout_session_required: bool,
+    require_auth_time: bool,
+    default_max_age: Option<Duration>,
+    logo_uri: Option<WebUrl>,
+    policy_uri: Option<WebUrl>,
+    tos_uri: Option<WebUrl>,
+    client_uri: Option<WebUrl>,
+}
+
+impl OpenId {
+    fn of(c: &Client) -> Self {
+        Self {
+            id_token_alg: c.id_token_signed_response_alg(),
+            userinfo_alg: c.userinfo_signed_response_alg(),
+            subject_type: c.subject_type(),
+            sector_identifier_uri: c.sector_identifier_uri().cloned(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris().to_vec(),
+            backchannel_logout_uri: c.backchannel_logout_uri().cloned(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required(),
+            require_auth_time: c.require_auth_time(),
+            default_max_age: c.default_max_age(),
+            logo_uri: c.logo_uri().cloned(),
+            policy_uri: c.policy_uri().cloned(),
+            tos_uri: c.tos_uri().cloned(),
+            client_uri: c.client_uri().cloned(),
+        }
+    }
+
+    fn of_create(a: OpenIdCreateArgs) -> Self {
+        Self {
+            id_token_alg: a.id_token_signed_response_alg,
+            userinfo_alg: a.userinfo_signed_response_alg,
+            subject_type: a.subject_type.unwrap_or_default(),
+            sector_identifier_uri: a.sector_identifier_uri,
+            post_logout_redirect_uris: a.post_logout_redirect_uri,
+            backchannel_logout_uri: a.backchannel_logout_uri,
+            backchannel_logout_session_required: a.backchannel_logout_session_required,
+            require_auth_time: a.require_auth_time,
+            default_max_age: a.default_max_age.map(Duration::from_secs),
+            logo_uri: a.logo_uri,
+            policy_uri: a.policy_uri,
+            tos_uri: a.tos_uri,
+            client_uri: a.client_uri,
+        }
+    }
+
+    /// Applies `client update`'s changes.
+    fn edit(&mut self, id: &ClientId, a: OpenIdUpdateArgs) -> Result<(), Failure> {
+        for u in &a.remove_post_logout_redirect_uri {
+            if !self.post_logout_redirect_uris.contains(u) {
+                return Err(Failure::Input(format!(
+                    "client {id} has no post-logout redirect URI {}",
+                    u.as_str()
+                )));
+            }
+            self.post_logout_redirect_uris.retain(|x| x != u);
+        }
+        self.post_logout_redirect_uris
+            .extend(a.add_post_logout_redirect_uri);
+        if let Some(v) = a.id_token_signed_response_alg {
+            self.id_token_alg = v.0;
+        }
+        if let Some(v) = a.userinfo_signed_response_alg {
+            self.userinfo_alg = v.0;
+        }
+        if let Some(v) = a.subject_type {
+            self.subject_type = v;
+        }
+        if let Some(v) = a.sector_identifier_uri {
+            self.sector_identifier_uri = v.0;
+        }
+        if let Some(v) = a.backchannel_logout_uri {
+            self.backchannel_logout_uri = v.0;
+        }
+        if let Some(v) = a.backchannel_logout_session_required {
+            self.backchannel_logout_session_required = v;
+        }
+        if let Some(v) = a.require_auth_time {
+            self.require_auth_time = v;
+        }
+        if let Some(v) = a.default_max_age {
+            self.default_max_age = v.0.map(Duration::from_secs);
+        }
+        for (field, v) in [
+            (&mut self.logo_uri, a.logo_uri),
+            (&mut self.policy_uri, a.policy_uri),
+            (&mut self.tos_uri, a.tos_uri),
+            (&mut self.client_uri, a.client_uri),
+        ] {
+            if let Some(v) = v {
+                *field = v.0;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(self, mut b: portcullis::ClientBuilder) -> portcullis::ClientBuilder {
+        for u in self.post_logout_redirect_uris {
+            b = b.post_logout_redirect_uri(u);
+        }
+        b.id_token_signed_response_alg(self.id_token_alg)
+            .userinfo_signed_response_alg(self.userinfo_alg)
+            .subject_type(self.subject_type)
+            .sector_identifier_uri(self.sector_identifier_uri)
+            .backchannel_logout_uri(self.backchannel_logout_uri)
+            .backchannel_logout_session_required(self.backchannel_logout_session_required)
+            .require_auth_time(self.require_auth_time)
+            .default_max_age(self.default_max_age)
+            .logo_uri(self.logo_uri)
+            .policy_uri(self.policy_uri)
+            .tos_uri(self.tos_uri)
+            .client_uri(self.client_uri)
+    }
 }
 
 impl Spec {
@@ -192,6 +401,7 @@ impl Spec {
             access_lifetime: c.access_token_lifetime(),
             refresh_lifetime: c.refresh_token_lifetime(),
             audiences: c.resource_server_audiences().to_vec(),
+            openid: OpenId::of(c),
         }
     }
 
@@ -228,7 +438,7 @@ impl Spec {
         if let Some(l) = self.refresh_lifetime {
             b = b.refresh_token_lifetime(l);
         }
-        b.build()
+        self.openid.apply(b).build()
     }
 }
 
@@ -387,6 +597,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         access_lifetime: a.access_token_lifetime.map(Duration::from_secs),
         refresh_lifetime: a.refresh_token_lifetime.map(Duration::from_secs),
         audiences: a.resource_server_for,
+        openid: OpenId::of_create(a.openid),
     };
     let client = spec.build().map_err(invalid(&id))?;
 
@@ -464,7 +675,8 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         || a.rotate_secret
         || a.jwks.is_some()
         || a.enable
-        || a.disable;
+        || a.disable
+        || a.openid.any();
     if !changes {
         return Err(Failure::Input(
             "nothing to change: give at least one option (see `client update --help`)".into(),
@@ -585,6 +797,7 @@ fn edit(
     if a.disable {
         s.enabled = false;
     }
+    s.openid.edit(&id, a.openid)?;
     if let Some(j) = jwks {
         if s.method != AuthMethod::PrivateKeyJwt {
             return Err(Failure::Input(format!(

@@ -7,12 +7,15 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::migrate::Migration;
-use super::rows::{ClientRow, audiences_column, challenge, grant_from, openid, parsed, secs, time};
+use super::rows::{
+    ClientRow, OpenIdColumns, audiences_column, challenge, grant_from, openid, parsed,
+    post_logout_column, secs, time,
+};
 use super::store::{Decision, TokenRow, const_format_where};
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::keys::{KeyId, KeyProvider, KeyRecord};
+use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
 use crate::oidc::OpenIdGrant;
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
@@ -24,6 +27,7 @@ use crate::stores::{
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
+use crate::web_url::WebUrl;
 
 sql_store! {
     /// Every store trait on PostgreSQL (sqlx). Atomic steps are single
@@ -46,7 +50,7 @@ sql_store! {
         Migration { description: "authorization requests carried across login and consent", sql: include_str!("migrations/postgres_3.sql") },
         Migration { description: "grants, locked by the steps that add tokens and marked by revocation", sql: include_str!("migrations/postgres_4.sql") },
         Migration { description: "resource-server audiences of clients", sql: include_str!("migrations/postgres_5.sql") },
-        // #16: numbered 7 beside the client columns of schema 6; the merge orders them.
+        Migration { description: "OpenID Connect registration of clients", sql: include_str!("migrations/postgres_6.sql") },
         Migration { description: "OpenID Connect facts of codes and tokens", sql: include_str!("migrations/postgres_7.sql") },
     ]
 }

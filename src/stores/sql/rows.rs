@@ -7,13 +7,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::audience::Audience;
-use crate::client::{Client, ClientId};
+use crate::client::{Client, ClientBuilder, ClientId, SubjectType};
 use crate::conversions::ParseError;
 use crate::error::StoreError;
 use crate::grant_type::GrantType;
+use crate::keys::Algorithm;
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::tokens::GrantId;
+use crate::web_url::WebUrl;
 
 /// A stored value that does not parse as its type: the row is corrupt.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,71 @@ pub(super) fn audiences_column(client: &Client) -> Option<String> {
     })
 }
 
+/// The `post_logout_redirect_uris` column of a client: newline-separated
+/// (no `RedirectUri` holds whitespace), or NULL for none.
+pub(super) fn post_logout_column(client: &Client) -> Option<String> {
+    let uris = client.post_logout_redirect_uris();
+    (!uris.is_empty()).then(|| {
+        uris.iter()
+            .map(RedirectUri::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The columns of a client's OpenID Connect registration (schema 6).
+pub(super) struct OpenIdColumns {
+    pub(super) id_token_signed_response_alg: Option<String>,
+    pub(super) userinfo_signed_response_alg: Option<String>,
+    pub(super) subject_type: String,
+    pub(super) sector_identifier_uri: Option<String>,
+    /// Newline-separated; NULL for none.
+    pub(super) post_logout_redirect_uris: Option<String>,
+    pub(super) backchannel_logout_uri: Option<String>,
+    pub(super) backchannel_logout_session_required: bool,
+    pub(super) require_auth_time: bool,
+    /// Seconds.
+    pub(super) default_max_age: Option<i64>,
+    pub(super) logo_uri: Option<String>,
+    pub(super) policy_uri: Option<String>,
+    pub(super) tos_uri: Option<String>,
+    pub(super) client_uri: Option<String>,
+}
+
+impl OpenIdColumns {
+    fn apply(self, mut b: ClientBuilder) -> Result<ClientBuilder, StoreError> {
+        let url = |s: Option<String>| s.as_deref().map(parsed::<WebUrl>).transpose();
+        let alg = |s: Option<String>| s.as_deref().map(parsed::<Algorithm>).transpose();
+        for u in self
+            .post_logout_redirect_uris
+            .as_deref()
+            .unwrap_or_default()
+            .split('\n')
+            .filter(|s| !s.is_empty())
+        {
+            b = b.post_logout_redirect_uri(parsed::<RedirectUri>(u)?);
+        }
+        Ok(
+            b.id_token_signed_response_alg(alg(self.id_token_signed_response_alg)?)
+                .userinfo_signed_response_alg(alg(self.userinfo_signed_response_alg)?)
+                .subject_type(parsed::<SubjectType>(&self.subject_type)?)
+                .sector_identifier_uri(url(self.sector_identifier_uri)?)
+                .backchannel_logout_uri(url(self.backchannel_logout_uri)?)
+                .backchannel_logout_session_required(self.backchannel_logout_session_required)
+                .require_auth_time(self.require_auth_time)
+                .default_max_age(
+                    self.default_max_age
+                        .and_then(|s| u64::try_from(s).ok())
+                        .map(Duration::from_secs),
+                )
+                .logo_uri(url(self.logo_uri)?)
+                .policy_uri(url(self.policy_uri)?)
+                .tos_uri(url(self.tos_uri)?)
+                .client_uri(url(self.client_uri)?),
+        )
+    }
+}
+
 /// The columns of one client row, decoded into a [`Client`].
 pub(super) struct ClientRow {
     pub(super) client_id: String,
@@ -100,6 +167,7 @@ pub(super) struct ClientRow {
     pub(super) jwt_secret: Option<String>,
     /// Space-separated; NULL for none.
     pub(super) resource_server_audiences: Option<String>,
+    pub(super) openid: OpenIdColumns,
 }
 
 impl ClientRow {
@@ -165,6 +233,6 @@ impl ClientRow {
         for g in grants {
             b = b.grant_type(g);
         }
-        b.build().map_err(StoreError::new)
+        self.openid.apply(b)?.build().map_err(StoreError::new)
     }
 }

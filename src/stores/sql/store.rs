@@ -124,6 +124,19 @@ macro_rules! sql_store {
                     .bind(client.jwks())
                     .bind(client.jwt_secret().map(|s| s.expose_secret().as_str()))
                     .bind(audiences_column(client))
+                    .bind(client.id_token_signed_response_alg().map(Algorithm::as_str))
+                    .bind(client.userinfo_signed_response_alg().map(Algorithm::as_str))
+                    .bind(client.subject_type().as_str())
+                    .bind(client.sector_identifier_uri().map(WebUrl::as_str))
+                    .bind(post_logout_column(client))
+                    .bind(client.backchannel_logout_uri().map(WebUrl::as_str))
+                    .bind(client.backchannel_logout_session_required())
+                    .bind(client.require_auth_time())
+                    .bind(client.default_max_age().and_then(|a| i64::try_from(a.as_secs()).ok()))
+                    .bind(client.logo_uri().map(WebUrl::as_str))
+                    .bind(client.policy_uri().map(WebUrl::as_str))
+                    .bind(client.tos_uri().map(WebUrl::as_str))
+                    .bind(client.client_uri().map(WebUrl::as_str))
             }
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
@@ -241,6 +254,21 @@ macro_rules! sql_store {
                     jwks: r.try_get("jwks")?,
                     jwt_secret: r.try_get("jwt_secret")?,
                     resource_server_audiences: r.try_get("resource_server_audiences")?,
+                    openid: OpenIdColumns {
+                        id_token_signed_response_alg: r.try_get("id_token_signed_response_alg")?,
+                        userinfo_signed_response_alg: r.try_get("userinfo_signed_response_alg")?,
+                        subject_type: r.try_get("subject_type")?,
+                        sector_identifier_uri: r.try_get("sector_identifier_uri")?,
+                        post_logout_redirect_uris: r.try_get("post_logout_redirect_uris")?,
+                        backchannel_logout_uri: r.try_get("backchannel_logout_uri")?,
+                        backchannel_logout_session_required: r.try_get("backchannel_logout_session_required")?,
+                        require_auth_time: r.try_get("require_auth_time")?,
+                        default_max_age: r.try_get("default_max_age")?,
+                        logo_uri: r.try_get("logo_uri")?,
+                        policy_uri: r.try_get("policy_uri")?,
+                        tos_uri: r.try_get("tos_uri")?,
+                        client_uri: r.try_get("client_uri")?,
+                    },
                 }
                 .into_client()
             }
@@ -250,6 +278,9 @@ macro_rules! sql_store {
             "SELECT c.client_id, c.client_name, c.secret_hash, c.token_endpoint_auth_method, c.scope, c.default_scope, ",
             "c.enabled, c.skip_consent, c.allow_plain_pkce, c.access_token_lifetime, c.refresh_token_lifetime, ",
             "c.access_token_format, c.jwks, c.jwt_secret, c.resource_server_audiences, ",
+            "c.id_token_signed_response_alg, c.userinfo_signed_response_alg, c.subject_type, c.sector_identifier_uri, ",
+            "c.post_logout_redirect_uris, c.backchannel_logout_uri, c.backchannel_logout_session_required, ",
+            "c.require_auth_time, c.default_max_age, c.logo_uri, c.policy_uri, c.tos_uri, c.client_uri, ",
             // Joined by a newline, which no `RedirectUri` holds: a stored URI
             // with whitespace fails to decode instead of coming back as two.
             "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
@@ -277,7 +308,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"), &client)
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -287,7 +318,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
