@@ -150,6 +150,13 @@ impl PendingAuthorization {
         &self.user
     }
 
+    /// Where the browser is sent after the decision: the requested redirect
+    /// URI, or the client's one registered URI when the request named none.
+    /// For the consent page to tell the user (the origin, say).
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.request.redirect_to
+    }
+
     /// Stores the request, bound to the user, and returns its resume token.
     pub(crate) async fn suspend(&self, cx: &Context) -> Result<Secret<String>, Response> {
         suspend(cx, &self.request, Some(&self.user)).await
