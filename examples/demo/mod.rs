@@ -600,7 +600,7 @@ impl Demo {
                     let client = (client.client_id().as_str(), client.client_name());
                     html(
                         200,
-                        pages::login_page(Some(client), resume.expose_secret(), csrf, false),
+                        pages::login_page(Some(client), resume.expose_secret(), csrf, None),
                     )
                 }
                 Err(r) => error_page(r),
@@ -608,15 +608,18 @@ impl Demo {
             AuthorizeStep::Consent(p) => match self.server.suspend_consent(&p).await {
                 Ok(resume) => {
                     let username = p.user().as_str();
+                    let mut scopes: Vec<_> = p
+                        .scope()
+                        .iter()
+                        .map(|s| (s.as_str(), self.scope_words.describe(s.as_str())))
+                        .collect();
+                    // Who you are first, then the rest in the set's order.
+                    scopes.sort_by_key(|(s, _)| *s != "openid");
                     let consent = pages::Consent {
                         client_name: p.client().client_name(),
                         user_name: self.names.get(username).map(String::as_str),
                         username,
-                        scopes: p
-                            .scope()
-                            .iter()
-                            .map(|s| (s.as_str(), self.scope_words.describe(s.as_str())))
-                            .collect(),
+                        scopes,
                         destination: pages::destination(p.redirect_uri().as_str()),
                         resume: resume.expose_secret(),
                         csrf,
@@ -630,7 +633,7 @@ impl Demo {
 
     /// The login page again after a failed attempt, naming the client of
     /// the form's `client_id` when it is a registered one.
-    async fn login_again(&self, form: &[u8], resume: &str, csrf: &str) -> Response {
+    async fn login_again(&self, form: &[u8], resume: &str, csrf: &str, username: &str) -> Response {
         let id = form_urlencoded::parse(form)
             .find(|(k, _)| k == "client_id")
             .and_then(|(_, v)| ClientId::parse(&v));
@@ -641,7 +644,7 @@ impl Demo {
         let client = client
             .as_ref()
             .map(|c| (c.client_id().as_str(), c.client_name()));
-        html(401, pages::login_page(client, resume, csrf, true))
+        html(401, pages::login_page(client, resume, csrf, Some(username)))
     }
 
     /// The authorization route (GET or POST `/authorize`): the core decides,
@@ -713,7 +716,7 @@ impl Demo {
             }
             Ok(None) | Err(_) => {
                 // The resume token was not used: the same form can try again.
-                return self.login_again(form, &resume, &csrf).await;
+                return self.login_again(form, &resume, &csrf, &username).await;
             }
         };
         let (Some(new_sid), Some(new_csrf)) = (self.random_token(), self.random_token()) else {

@@ -41,12 +41,13 @@ button.primary:hover{background:var(--brand-dark)}\
 .user{background:var(--bg);border-radius:8px;padding:8px 12px;margin:0 0 20px;font-size:.95rem}\
 .muted{color:var(--muted)}\
 ul.scopes{list-style:none;padding:0;margin:8px 0 0;border:1px solid var(--line);border-radius:8px}\
-ul.scopes li{padding:10px 12px;border-top:1px solid var(--line)}\
+ul.scopes li{display:flex;justify-content:space-between;align-items:baseline;gap:12px;\
+padding:10px 12px;border-top:1px solid var(--line)}\
 ul.scopes li:first-child{border-top:0}\
-.scope{display:block;font-size:.8rem;color:var(--muted)}\
+.scope{font-size:.8rem;color:var(--muted);white-space:nowrap}\
 code{font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;font-size:.9em}\
 .note{font-size:.9rem;color:var(--muted);margin:20px 0 0}\
-.note strong{color:var(--ink);word-break:break-all}";
+.note strong{color:var(--ink);overflow-wrap:anywhere}";
 
 /// The pages' Content-Security-Policy: nothing but the stylesheet above,
 /// allowed by its hash; never framed. No `form-action`: browsers apply it
@@ -105,15 +106,17 @@ fn tokens(csrf: &str, resume: &str) -> String {
     )
 }
 
-/// The login page for `client_name` (`None` when not known: a form sent
-/// again without the client's id). `client_id` goes back with the form
-/// only so that a failed attempt can name the client again; the demo looks
-/// its name up and never shows what the form says.
+/// The login page for `client` (its id and name; `None` when not known: a
+/// form sent again without the client's id). `client_id` goes back with the
+/// form only so that a failed attempt can name the client again; the demo
+/// looks its name up and never shows what the form says. After a failed
+/// attempt (`retry` holds the username typed) the page says so and keeps
+/// the username.
 pub(crate) fn login_page(
     client: Option<(&str, &str)>,
     resume: &str,
     csrf: &str,
-    error: bool,
+    retry: Option<&str>,
 ) -> String {
     let lead = match client {
         Some((_, name)) => format!("to continue to <strong>{}</strong>", esc(name)),
@@ -125,21 +128,26 @@ pub(crate) fn login_page(
             esc(id)
         )
     });
-    let msg = if error {
-        "<p class=\"alert\" role=\"alert\">Wrong username or password. Please try again.</p>"
-    } else {
-        ""
+    let (msg, username, focus) = match retry {
+        Some(username) => (
+            "<p class=\"alert\" role=\"alert\">Wrong username or password. Please try again.</p>",
+            esc(username),
+            ("", " autofocus"),
+        ),
+        None => ("", String::new(), (" autofocus", "")),
     };
     layout(
         "Sign in",
         &format!(
             "<p class=\"lead\">{lead}</p>{msg}<form method=\"post\" action=\"/login\">{}{client_field}\
              <label for=\"username\">Username</label>\
-             <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus>\
+             <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required{}>\
              <label for=\"password\">Password</label>\
-             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{}>\
              <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>",
-            tokens(csrf, resume)
+            tokens(csrf, resume),
+            focus.0,
+            focus.1
         ),
     )
 }
@@ -175,7 +183,7 @@ pub(crate) fn consent_page(c: &Consent<'_>) -> String {
         .iter()
         .map(|(scope, words)| match words {
             Some(w) => format!(
-                "<li>{}<span class=\"scope\">{}</span></li>",
+                "<li><span>{}</span><code class=\"scope\">{}</code></li>",
                 esc(w),
                 esc(scope)
             ),

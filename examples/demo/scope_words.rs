@@ -9,18 +9,12 @@ use std::collections::HashMap;
 
 /// The words of the standard scopes.
 const STANDARD: [(&str, &str); 6] = [
-    ("openid", "Confirm who you are (your account identifier)"),
-    (
-        "profile",
-        "See your basic profile: name, username, picture and locale",
-    ),
+    ("openid", "Confirm who you are"),
+    ("profile", "See your name and basic profile"),
     ("email", "See your email address"),
     ("address", "See your postal address"),
     ("phone", "See your phone number"),
-    (
-        "offline_access",
-        "Keep this access while you are not using the application",
-    ),
+    ("offline_access", "Keep access while you are away"),
 ];
 
 /// Scope value to the words shown for it.
