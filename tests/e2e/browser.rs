@@ -433,3 +433,46 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
     client.close().await.unwrap();
     drop(driver);
 }
+
+#[tokio::test]
+async fn the_pages_inline_stylesheet_is_allowed_by_its_hash_not_by_unsafe_inline() {
+    // covers: AZ-03
+    // issue 16
+    // Without a browser too: the policy names the SHA-256 of the page's one
+    // <style>, allows nothing else, and refuses framing.
+    let server = Server::start_seeded(
+        Framework::Axum,
+        |issuer| json!({"issuer": issuer, "clients": [], "users": []}),
+        &[],
+    )
+    .await;
+    let resp = crate::harness::http_client()
+        .get(format!(
+            "{}/authorize?response_type=code&client_id=ghost",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = resp.text().await.unwrap();
+    assert_eq!(body.matches("<style>").count(), 1, "{body}");
+    assert!(
+        !body.contains("<script") && !body.contains(" style="),
+        "{body}"
+    );
+    let start = body.find("<style>").unwrap() + "<style>".len();
+    let end = body.find("</style>").unwrap();
+    let digest = ring::digest::digest(&ring::digest::SHA256, body[start..end].as_bytes());
+    let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest);
+    assert_eq!(
+        csp,
+        format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'"
+        )
+    );
+}
