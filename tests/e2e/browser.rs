@@ -467,7 +467,7 @@ async fn the_pages_inline_stylesheet_is_allowed_by_its_hash_not_by_unsafe_inline
     );
     let start = body.find("<style>").unwrap() + "<style>".len();
     let end = body.find("</style>").unwrap();
-    let digest = ring::digest::digest(&ring::digest::SHA256, body[start..end].as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, &body.as_bytes()[start..end]);
     let hash = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, digest);
     assert_eq!(
         csp,
