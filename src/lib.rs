@@ -61,6 +61,7 @@
 //! shipped adapter, [`getting_started_any_framework`](guides::getting_started_any_framework)
 //! (an adapter for a framework we don't ship),
 //! [`implementing_a_store`](guides::implementing_a_store),
+//! [`openid_connect`](guides::openid_connect),
 //! [`architecture`](guides::architecture), [`security`](guides::security)
 //! (the threat model, RFC 9700 point by point, the [`Throttle`] hook and what
 //! happens when a store fails) and more.
@@ -174,6 +175,7 @@ macro_rules! guide {
         #[doc = "[architecture.md]: crate::guides::architecture"]
         #[doc = "[performance.md]: crate::guides::performance"]
         #[doc = "[requirements.md]: crate::guides::requirements"]
+        #[doc = "[openid-connect.md]: crate::guides::openid_connect"]
         #[cfg_attr(feature = "axum", doc = "[getting-started-axum.md]: crate::guides::getting_started_axum")]
         #[cfg_attr(feature = "actix-web", doc = "[getting-started-actix-web.md]: crate::guides::getting_started_actix_web")]
         #[cfg_attr(feature = "hyper", doc = "[getting-started-hyper.md]: crate::guides::getting_started_hyper")]
@@ -189,6 +191,10 @@ macro_rules! guide {
         #[doc = concat!("[../SECURITY.md]: ", source!("SECURITY.md"))]
         #[doc = concat!("[../examples/server.rs]: ", source!("examples/server.rs"))]
         #[doc = concat!("[../src/adapters/]: ", source!("src/adapters/"))]
+        #[doc = concat!("[login.png]: ", image!("login.png"))]
+        #[doc = concat!("[login-error.png]: ", image!("login-error.png"))]
+        #[doc = concat!("[consent.png]: ", image!("consent.png"))]
+        #[doc = concat!("[error.png]: ", image!("error.png"))]
         #[doc = ""]
         #[doc = include_str!(concat!("../docs/", $file))]
         pub mod $name {}
@@ -203,6 +209,18 @@ macro_rules! source {
             env!("CARGO_PKG_VERSION"),
             "/source/",
             $path
+        )
+    };
+}
+
+/// A screenshot of `docs/images/` (not in the published crate), from the
+/// repository.
+macro_rules! image {
+    ($file:literal) => {
+        concat!(
+            env!("CARGO_PKG_REPOSITORY"),
+            "/raw/main/docs/images/",
+            $file
         )
     };
 }
@@ -238,6 +256,7 @@ pub mod guides {
         sql_stores = "sql-stores.md"
     );
     guide!(jwt_and_keys = "jwt-and-keys.md");
+    guide!(openid_connect = "openid-connect.md");
     guide!(
         #[cfg(feature = "cli")]
         operator = "operator.md"

@@ -1,7 +1,8 @@
 //! The demo server's framework-independent half, shared by the axum
 //! (`server.rs`), actix-web (`actix.rs`) and hyper (`hyper.rs`) examples:
 //! command line, seed file, stores, sessions with CSRF tokens, the login and
-//! consent pages, and the handlers of the authorization route, the login and
+//! consent pages (`pages.rs`, with the scopes in words of `scope_words.rs`),
+//! and the handlers of the authorization route, the login and
 //! consent forms and the protected `/api/me` route. The handlers take and
 //! return the core's `Request` and `Response`, so each example is only the
 //! wiring of one framework.
@@ -24,21 +25,28 @@
 //! a seed asks for that the demo does not support yet is logged, one line
 //! per field, and left out.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use pages::html;
 use portcullis::http::{Request, Response, Source};
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
-    BearerToken, ClientAdmin, ClientStore, ConsentStore, KeyProvider, MemoryKeys, MemoryStore,
-    MemoryUsers, PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom,
-    TokenStore, generate_secret,
+    BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore, KeyProvider, MemoryKeys,
+    MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret,
+    SystemRandom, TokenStore, generate_secret,
 };
+use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 use sessions::{Session, Sessions, csrf_matches};
 
+#[path = "pages.rs"]
+mod pages;
+#[path = "scope_words.rs"]
+mod scope_words;
 #[path = "seed.rs"]
 mod seed;
 #[path = "sessions.rs"]
@@ -202,6 +210,10 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             claims: None,
             other: Default::default(),
         }],
+        scope_descriptions: [("read", "Read your data"), ("write", "Change your data")]
+            .into_iter()
+            .map(|(s, w)| (s.to_owned(), w.to_owned()))
+            .collect(),
         other: Default::default(),
     };
     Ok((seed, banner))
@@ -346,6 +358,15 @@ where
         + AuthorizationRequestStore
         + ReplayCache,
 {
+    let names = seed
+        .users
+        .iter()
+        .filter_map(|u| {
+            let name = u.claims.as_ref()?.get("name")?.as_str()?;
+            Some((u.username.clone(), name.to_owned()))
+        })
+        .collect();
+    let scope_words = ScopeWords::new(&seed.scope_descriptions);
     let Loaded {
         mut config,
         clients,
@@ -389,6 +410,8 @@ where
         users,
         throttle,
         sessions: sessions(secure),
+        names,
+        scope_words,
     })
 }
 
@@ -499,82 +522,25 @@ pub(crate) struct Demo {
     /// Also guards the login form: it guesses the same passwords.
     throttle: Arc<MemoryThrottle>,
     sessions: Sessions,
+    /// The seeded users' `name` claims, by username: who is signed in, on
+    /// the consent page.
+    names: HashMap<String, String>,
+    /// The scopes in words, on the consent page.
+    scope_words: ScopeWords,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
-    )
-}
-
-/// The login page. Its form carries the CSRF token and the resume token
-/// portcullis gave for the suspended authorization request, nothing else:
-/// not the request's query or body.
-fn login_page(resume: &str, csrf: &str, error: bool) -> String {
-    let msg = if error {
-        "<p role=\"alert\">Wrong username or password.</p>"
-    } else {
-        ""
-    };
-    page(
-        "Sign in",
-        &format!(
-            "{msg}<form method=\"post\" action=\"/login\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"resume\" value=\"{}\">\
-             <label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\"></label>\
-             <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label>\
-             <button type=\"submit\">Sign in</button></form>",
-            esc(csrf),
-            esc(resume)
-        ),
-    )
-}
-
-/// The consent page; like the login page, its form carries only the CSRF
-/// and resume tokens.
-fn consent_page(client_name: &str, scopes: &ScopeSet, resume: &str, csrf: &str) -> String {
-    let items: String = scopes
-        .iter()
-        .map(|s| format!("<li>{}</li>", esc(s.as_str())))
-        .collect();
-    page(
-        "Authorize access",
-        &format!(
-            "<p><strong>{}</strong> asks for access to:</p><ul>{items}</ul>\
-             <form method=\"post\" action=\"/consent\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"resume\" value=\"{}\">\
-             <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
-             <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
-            esc(client_name),
-            esc(csrf),
-            esc(resume)
-        ),
-    )
-}
-
-/// The login and consent pages: never framed (clickjacking, RFC 9700
-/// §4.16), never leaking the query (which names the client and its state)
-/// through `Referer` (§4.2), no script or foreign resource at all.
-fn html(status: u16, body: String) -> Response {
-    Response::new(status, body.into_bytes())
-        .with_header("Content-Type", "text/html; charset=utf-8")
-        .with_header("Cache-Control", "no-store")
-        .with_header("X-Frame-Options", "DENY")
-        // No `form-action`: browsers apply it to the redirect that follows
-        // the consent form, which goes to the client.
-        .with_header(
-            "Content-Security-Policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        )
-        .with_header("Referrer-Policy", "no-referrer")
+/// The demo's error page in place of the core's minimal one (an HTML
+/// page, never a redirect: AZ-03), with the same status; any other
+/// response (a redirect, JSON) as it is.
+fn error_page(r: Response) -> Response {
+    if !r
+        .header("Content-Type")
+        .is_some_and(|t| t.starts_with("text/html"))
+    {
+        return r;
+    }
+    let code = r.error().map(|c| c.as_str());
+    html(r.status(), pages::error_page(r.cause(), code))
 }
 
 fn text(status: u16, body: &str) -> Response {
@@ -623,27 +589,62 @@ impl Demo {
 
     /// What the browser sees for a step of the authorization: the login or
     /// consent page (the request suspended in portcullis, the page carrying
-    /// its resume token), or the core's own redirect or error page.
+    /// its resume token), the core's redirect, or the demo's error page.
     async fn show(&self, step: AuthorizeStep, csrf: &str) -> Response {
         match step {
-            AuthorizeStep::Invalid(r) | AuthorizeStep::Redirect(r) => r,
+            AuthorizeStep::Redirect(r) => r,
+            AuthorizeStep::Invalid(r) => error_page(r),
             AuthorizeStep::Login(login) => match self.server.suspend_login(&login).await {
-                Ok(resume) => html(200, login_page(resume.expose_secret(), csrf, false)),
-                Err(r) => r,
+                Ok(resume) => {
+                    let client = login.client();
+                    let client = (client.client_id().as_str(), client.client_name());
+                    html(
+                        200,
+                        pages::login_page(Some(client), resume.expose_secret(), csrf, None),
+                    )
+                }
+                Err(r) => error_page(r),
             },
             AuthorizeStep::Consent(p) => match self.server.suspend_consent(&p).await {
-                Ok(resume) => html(
-                    200,
-                    consent_page(
-                        p.client().client_name(),
-                        p.scope(),
-                        resume.expose_secret(),
+                Ok(resume) => {
+                    let username = p.user().as_str();
+                    let mut scopes: Vec<_> = p
+                        .scope()
+                        .iter()
+                        .map(|s| (s.as_str(), self.scope_words.describe(s.as_str())))
+                        .collect();
+                    // Who you are first, then the rest in the set's order.
+                    scopes.sort_by_key(|(s, _)| *s != "openid");
+                    let consent = pages::Consent {
+                        client_name: p.client().client_name(),
+                        user_name: self.names.get(username).map(String::as_str),
+                        username,
+                        scopes,
+                        destination: pages::destination(p.redirect_uri().as_str()),
+                        resume: resume.expose_secret(),
                         csrf,
-                    ),
-                ),
-                Err(r) => r,
+                    };
+                    html(200, pages::consent_page(&consent))
+                }
+                Err(r) => error_page(r),
             },
         }
+    }
+
+    /// The login page again after a failed attempt, naming the client of
+    /// the form's `client_id` when it is a registered one.
+    async fn login_again(&self, form: &[u8], resume: &str, csrf: &str, username: &str) -> Response {
+        let id = form_urlencoded::parse(form)
+            .find(|(k, _)| k == "client_id")
+            .and_then(|(_, v)| ClientId::parse(&v));
+        let client = match id {
+            Some(id) => self.server.clients().client(&id).await.ok().flatten(),
+            None => None,
+        };
+        let client = client
+            .as_ref()
+            .map(|c| (c.client_id().as_str(), c.client_name()));
+        html(401, pages::login_page(client, resume, csrf, Some(username)))
     }
 
     /// The authorization route (GET or POST `/authorize`): the core decides,
@@ -711,12 +712,11 @@ impl Demo {
             // Too busy to check: nothing was judged (the attempt was settled
             // `Unjudged`), so no failure counts.
             Err(e) if e.is_busy() => {
-                return html(503, page("Busy", "<p>Please try again in a moment.</p>"))
-                    .with_header("Retry-After", "1");
+                return html(503, pages::busy_page()).with_header("Retry-After", "1");
             }
             Ok(None) | Err(_) => {
                 // The resume token was not used: the same form can try again.
-                return html(401, login_page(&resume, &csrf, true));
+                return self.login_again(form, &resume, &csrf, &username).await;
             }
         };
         let (Some(new_sid), Some(new_csrf)) = (self.random_token(), self.random_token()) else {

@@ -13,7 +13,8 @@
 //! "token_endpoint_auth_method", "jwks" (inline, for `private_key_jwt`),
 //! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
 //! (seconds), and the OpenID Connect registration fields (see
-//! [`SeedOpenId`])}], "users": [{"username", "password", "claims"}]}`. A client id given twice is defined by its last entry, as is
+//! [`SeedOpenId`])}], "users": [{"username", "password", "claims"}], "scope_descriptions":
+//! {"scope": "words for the consent page"}}` (the last is the demo's own). A client id given twice is defined by its last entry, as is
 //! a username. Without `token_endpoint_auth_method`, a client with a secret
 //! uses `client_secret_basic`, one with `jwks` `private_key_jwt`, and one
 //! with neither is public (`none`). A user's `claims` go into their JWT
@@ -54,6 +55,11 @@ pub(crate) struct Seed {
     pub(crate) clients: Vec<SeedClient>,
     #[serde(default)]
     pub(crate) users: Vec<SeedUser>,
+    /// The demo's own: words for scopes on the consent page
+    /// (`{"read": "Read your documents"}`, see `scope_words.rs`).
+    #[serde(default)]
+    #[allow(dead_code)] // read by the demo, not by the fuzz harness
+    pub(crate) scope_descriptions: BTreeMap<String, String>,
     /// `resources`, `registration` and any other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,

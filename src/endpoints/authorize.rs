@@ -228,6 +228,13 @@ impl PendingAuthorization {
         self.request.openid.as_ref()
     }
 
+    /// Where the browser is sent after the decision: the requested redirect
+    /// URI, or the client's one registered URI when the request named none.
+    /// For the consent page to tell the user (the origin, say).
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.request.redirect_to
+    }
+
     /// Stores the request, bound to the user and their authentication,
     /// and returns its resume token.
     pub(crate) async fn suspend(&self, cx: &Context) -> Result<Secret<String>, Response> {

@@ -75,6 +75,19 @@ fn build(name: &str) -> Result<PathBuf, String> {
             cmd.arg("--target-dir").arg(target_dir);
         }
     }
+    // cargo sets the package's variables for this test process (its
+    // manifest directory, name, version, `OUT_DIR`...); a build script that watches
+    // them (ring's does) would see them changed and rebuild, and with it
+    // everything above it, once for the examples and again for the tests.
+    for (var, _) in std::env::vars_os() {
+        if var.to_str().is_some_and(|v| {
+            v.starts_with("CARGO_PKG_")
+                || v.starts_with("CARGO_MANIFEST_")
+                || matches!(v, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "OUT_DIR")
+        }) {
+            cmd.env_remove(var);
+        }
+    }
     let out = cmd
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())

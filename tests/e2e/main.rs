@@ -20,6 +20,7 @@
     clippy::indexing_slicing
 )]
 
+mod browser;
 mod database_url;
 #[path = "../common/examples.rs"]
 mod examples;
