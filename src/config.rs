@@ -34,6 +34,10 @@ pub struct EndpointPaths {
     /// OpenID Connect UserInfo endpoint (default `/userinfo`), served only
     /// when the server has a [`UserClaims`](crate::oidc::UserClaims).
     pub userinfo: String,
+    /// OpenID Connect end-session endpoint (RP-Initiated Logout 1.0; default
+    /// `/end_session`). The host mounts it (it needs the host's session and
+    /// pages); discovery names it when [`Config::rp_initiated_logout`] is on.
+    pub end_session: String,
 }
 
 impl Default for EndpointPaths {
@@ -46,6 +50,7 @@ impl Default for EndpointPaths {
             metadata: "/.well-known/oauth-authorization-server".into(),
             jwks: "/jwks.json".into(),
             userinfo: "/userinfo".into(),
+            end_session: "/end_session".into(),
         }
     }
 }
@@ -192,6 +197,22 @@ pub struct Config {
     /// `Debug` prints it redacted.
     #[cfg_attr(feature = "serde", serde(skip))]
     pub pairwise_salt: Option<Secret<Vec<u8>>>,
+    /// How long an ID Token is valid (`exp - iat`; default 1 hour).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub id_token_lifetime: Duration,
+    /// The algorithms ID Tokens (and signed UserInfo responses) are signed
+    /// with, as discovery lists them (`id_token_signing_alg_values_supported`;
+    /// default RS256, which OpenID Connect Core §15.1 requires, ES256 and
+    /// EdDSA). A client's `id_token_signed_response_alg` must be one of them;
+    /// the server needs a current key of each (`ensure_signing_keys`).
+    pub id_token_signing_algs: Vec<Algorithm>,
+    /// The host serves RP-Initiated Logout at [`EndpointPaths::end_session`]
+    /// (default `false`): discovery then names `end_session_endpoint`.
+    pub rp_initiated_logout: bool,
+    /// The host delivers Back-Channel Logout tokens to clients that register
+    /// a `backchannel_logout_uri` (default `false`): discovery then says
+    /// `backchannel_logout_supported` and `backchannel_logout_session_supported`.
+    pub backchannel_logout: bool,
 }
 
 /// The shortest [`Config::pairwise_salt`] accepted, in bytes.
@@ -230,6 +251,10 @@ impl Config {
             verified_secret_cache: 1024,
             unknown_client_iterations: PBKDF2_DEFAULT_ITERATIONS,
             pairwise_salt: None,
+            id_token_lifetime: Duration::from_secs(3600),
+            id_token_signing_algs: vec![Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa],
+            rp_initiated_logout: false,
+            backchannel_logout: false,
         }
     }
 
@@ -275,6 +300,7 @@ impl Config {
                 u64::MAX,
             ),
             ("JWT access tokens", self.jwt_max_lifetime, u64::MAX),
+            ("ID Tokens", self.id_token_lifetime, u64::MAX),
         ] {
             let secs = life.as_secs();
             if secs == 0 || secs > max {
@@ -290,6 +316,7 @@ impl Config {
             ("metadata", &p.metadata),
             ("jwks", &p.jwks),
             ("userinfo", &p.userinfo),
+            ("end_session", &p.end_session),
         ] {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));
@@ -345,6 +372,11 @@ struct ConfigFile {
     hash_pool: HashPoolConfig,
     verified_secret_cache: Option<usize>,
     unknown_client_iterations: Option<NonZeroU32>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    id_token_lifetime: Option<Duration>,
+    id_token_signing_algs: Option<Vec<Algorithm>>,
+    rp_initiated_logout: Option<bool>,
+    backchannel_logout: Option<bool>,
 }
 
 #[cfg(feature = "serde")]
@@ -390,6 +422,10 @@ impl TryFrom<ConfigFile> for Config {
                 .unknown_client_iterations
                 .unwrap_or(d.unknown_client_iterations),
             pairwise_salt: None,
+            id_token_lifetime: f.id_token_lifetime.unwrap_or(d.id_token_lifetime),
+            id_token_signing_algs: f.id_token_signing_algs.unwrap_or(d.id_token_signing_algs),
+            rp_initiated_logout: f.rp_initiated_logout.unwrap_or(d.rp_initiated_logout),
+            backchannel_logout: f.backchannel_logout.unwrap_or(d.backchannel_logout),
             issuer: d.issuer,
         };
         c.validate()?;
