@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 9] = [
+pub const TARGETS: [&str; 10] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -53,6 +53,7 @@ pub const TARGETS: [&str; 9] = [
     "client_metadata",
     "seed_json",
     "id_token_hint",
+    "claims_parameter",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -70,6 +71,7 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "client_metadata" => client_metadata(data),
         "seed_json" => seed_json(data),
         "id_token_hint" => id_token_hint(data),
+        "claims_parameter" => claims_parameter(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -239,7 +241,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         b.redirect_uri(redirect.clone())
             .grant_type(GrantType::AuthorizationCode)
             .grant_type(GrantType::RefreshToken)
-            .scope(scope("read write"))
+            .scope(scope("openid read write"))
             .default_scope(scope("read"))
     };
     let jwks = serde_json::json!({"keys": [{
@@ -712,6 +714,54 @@ pub fn access_token_jwt(data: &[u8]) -> String {
             &form_request(body.as_bytes(), Some(auth.as_bytes())),
         );
     }
+    outcome
+}
+
+/// `claims_parameter`: the bytes after the selector are an OpenID Connect
+/// `claims` request parameter (Core 5.5) on an otherwise valid `openid`
+/// authorization request of `spa` (selector bit 1: `alice` logged in; bit
+/// 2: approve). The endpoint refuses it (`invalid_request`, redirected) if
+/// and only if `ClaimsRequest::parse` does; what parses survives its own
+/// JSON form unchanged, and a code's stored facts keep it.
+pub fn claims_parameter(data: &[u8]) -> String {
+    let Some((&sel, rest)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let claims = String::from_utf8_lossy(rest);
+    let parsed = portcullis::ClaimsRequest::parse(&claims);
+    if let Ok(r) = &parsed {
+        let again = portcullis::ClaimsRequest::parse(&r.to_json()).expect("own JSON form");
+        assert_eq!(&again, r, "the JSON form changes the request");
+    }
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "spa")
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", "openid read")
+        .append_pair("state", "xyz")
+        .append_pair("nonce", "n-0S6_WzA2Mj")
+        .append_pair(
+            "code_challenge",
+            "1nSOJuWjmimVtGHANPkZpV_SfXp_-vgbhcpIIUQXbEs",
+        )
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("claims", &claims)
+        .finish();
+    let f = fixture();
+    let req = Request::new(Method::Get).query(&query);
+    let alice = alice();
+    let user = (sel & 1 != 0).then_some(&alice);
+    let step = block_on(f.server.authorize(&req, user));
+    let (resp, outcome) = check_step(&f.server, step, sel & 2 != 0, &[REDIRECT.to_owned()]);
+    let refused = resp
+        .as_ref()
+        .and_then(|r| r.error())
+        .is_some_and(|e| e.as_str() == "invalid_request");
+    assert_eq!(
+        refused,
+        parsed.is_err(),
+        "the endpoint and the parser disagree on {claims:?}"
+    );
     outcome
 }
 

@@ -43,7 +43,7 @@ fn corpus(target: &str) -> Vec<PathBuf> {
 /// Targets not fuzzed yet, so without a minimised corpus: added where no
 /// cargo-fuzz toolchain ran; the first `fuzz/run.sh` and `fuzz/cmin.sh`
 /// give them one (then remove them from here).
-const NOT_YET_FUZZED: [&str; 1] = ["id_token_hint"];
+const NOT_YET_FUZZED: [&str; 2] = ["id_token_hint", "claims_parameter"];
 
 /// The minimised corpus, or nothing for a target not fuzzed yet.
 fn corpus_or_none(target: &str) -> Vec<PathBuf> {
@@ -84,7 +84,7 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 46] = [
+const EXPECTED: [(&str, &str, &str); 53] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -141,6 +141,15 @@ const EXPECTED: [(&str, &str, &str); 46] = [
     ("id_token_hint", "alg_confusion", "Algorithm"),
     ("id_token_hint", "no_sub", "Claims"),
     ("id_token_hint", "raw", "Malformed"),
+    // issue 16: the `claims` parameter (OI-09) through the authorization
+    // endpoint: well formed is issued, malformed refused before any page.
+    ("claims_parameter", "core_example", "302 code"),
+    ("claims_parameter", "sub_value", "302 code"),
+    ("claims_parameter", "member_not_object", "302 error"),
+    ("claims_parameter", "essential_not_bool", "302 error"),
+    ("claims_parameter", "not_json", "302 error"),
+    ("claims_parameter", "not_logged_in", "login"),
+    ("claims_parameter", "deny", "302 error"),
 ];
 
 #[test]
