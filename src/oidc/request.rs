@@ -33,9 +33,6 @@ use crate::oidc::id_token::MAX_ID_TOKEN_HINT_LEN;
 pub const MAX_NONCE_LEN: usize = 512;
 /// Longest accepted `login_hint`, in bytes.
 pub const MAX_LOGIN_HINT_LEN: usize = 512;
-/// Longest accepted `id_token_hint`, in bytes (our ID Tokens are far
-/// smaller).
-
 /// At most this many `acr_values`.
 pub const MAX_ACR_VALUES: usize = 16;
 /// Longest accepted ACR value, in bytes.
