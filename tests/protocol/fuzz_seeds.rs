@@ -84,7 +84,7 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 53] = [
+const EXPECTED: [(&str, &str, &str); 54] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -150,6 +150,8 @@ const EXPECTED: [(&str, &str, &str); 53] = [
     ("claims_parameter", "not_json", "302 error"),
     ("claims_parameter", "not_logged_in", "login"),
     ("claims_parameter", "deny", "302 error"),
+    // Found by fuzzing: an empty `claims` is an absent one (RFC 6749 §3.1).
+    ("claims_parameter", "regression-empty-value", "302 code"),
 ];
 
 #[test]
