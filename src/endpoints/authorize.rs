@@ -155,7 +155,17 @@ struct Validated {
     requested_at: UnixTime,
     /// The request's `id_token_hint`, verified as one of our ID Tokens
     /// issued to this client (OI-08).
-    hint: Option<VerifiedHint>,
+    hint: Option<Hint>,
+}
+
+/// A verified `id_token_hint`. `Debug` shows none of its claims: they are
+/// the user's, and the hint itself is redacted too.
+struct Hint(VerifiedHint);
+
+impl std::fmt::Debug for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hint(<verified>)")
+    }
 }
 
 impl Validated {
@@ -555,7 +565,7 @@ async fn verified_hint(
     cx: &Context,
     client: &Client,
     openid: Option<&OpenIdRequest>,
-) -> Result<Option<VerifiedHint>, Error> {
+) -> Result<Option<Hint>, Error> {
     let Some(hint) = openid.and_then(OpenIdRequest::id_token_hint) else {
         return Ok(None);
     };
@@ -569,7 +579,7 @@ async fn verified_hint(
         tracing::debug!("id_token_hint issued to another client refused");
         return Err(Error::invalid_param("id_token_hint"));
     }
-    Ok(Some(verified))
+    Ok(Some(Hint(verified)))
 }
 
 /// Whether the request's verified `id_token_hint` names another user than
@@ -595,7 +605,7 @@ fn hint_names_another_user(
         cx.config.pairwise_salt.as_ref(),
     )
     .map_err(|_| Error::Internal(InternalFault::NoPairwiseSalt))?;
-    Ok(subject.as_str() != hint.subject())
+    Ok(subject.as_str() != hint.0.subject())
 }
 
 /// The consent the user has given this client so far (empty without a
