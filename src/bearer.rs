@@ -9,6 +9,7 @@ use crate::context::Context;
 use crate::error::{BearerFault, Error};
 use crate::http::{Header, Request, Response};
 use crate::observe::{endpoint_span, in_span, record_cause};
+use crate::oidc::{ClaimsRequest, OpenIdGrant};
 use crate::scope::ScopeSet;
 use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
@@ -23,6 +24,10 @@ pub struct BearerToken {
     scope: ScopeSet,
     expires_at: UnixTime,
     jwt: bool,
+    /// The OpenID Connect facts of the token's grant, from its stored
+    /// record (`AccessRecord::openid`); `None` for a JWT access token whose
+    /// record was not looked up (see [`Lookup`]).
+    openid: Option<OpenIdGrant>,
 }
 
 impl BearerToken {
@@ -57,6 +62,27 @@ impl BearerToken {
     pub fn is_jwt(&self) -> bool {
         self.jwt
     }
+
+    /// The `claims` request parameter of the token's grant (Core §5.5),
+    /// for UserInfo (OI-09); `None` without one, or when the record was
+    /// not looked up.
+    pub(crate) fn claims_request(&self) -> Option<&ClaimsRequest> {
+        self.openid.as_ref().and_then(OpenIdGrant::claims)
+    }
+}
+
+/// Whether validation reads a JWT access token's stored record. An opaque
+/// token is always looked up (the record is the token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// As `Config::jwt_revocation_check` says: a resource server may trust
+    /// a JWT's signature alone.
+    AsConfigured,
+    /// Always: the UserInfo endpoint needs the grant's `claims` request,
+    /// which a JWT access token does not carry, and releases personal data
+    /// only for a token that is still in the store (not revoked), whatever
+    /// `Config::jwt_revocation_check` says.
+    Always,
 }
 
 /// The token68 characters (RFC 7235 §2.1) before any trailing `=`.
@@ -138,8 +164,9 @@ pub(crate) async fn authenticate(
     cx: &Context,
     req: &Request<'_>,
     required: &ScopeSet,
+    lookup: Lookup,
 ) -> Result<BearerToken, Response> {
-    traced(cx, from_header(req.authorization()), required).await
+    traced(cx, from_header(req.authorization()), required, lookup).await
 }
 
 /// [`authenticate`] for a token sent in a form body's `access_token`
@@ -149,9 +176,10 @@ pub(crate) async fn authenticate_form_token(
     cx: &Context,
     token: &str,
     required: &ScopeSet,
+    lookup: Lookup,
 ) -> Result<BearerToken, Response> {
     let presented = token68(token.as_bytes()).ok_or_else(invalid);
-    traced(cx, presented, required).await
+    traced(cx, presented, required, lookup).await
 }
 
 /// The token of an `Authorization` header: none is the bare challenge, a
@@ -170,10 +198,11 @@ async fn traced(
     cx: &Context,
     presented: Result<Presented<'_>, Response>,
     required: &ScopeSet,
+    lookup: Lookup,
 ) -> Result<BearerToken, Response> {
     let span = endpoint_span("bearer");
     let result = match presented {
-        Ok(token) => in_span!(span, validate(cx, token, required)),
+        Ok(token) => in_span!(span, validate(cx, token, required, lookup)),
         Err(refused) => Err(refused),
     };
     match &result {
@@ -192,6 +221,7 @@ async fn validate(
     cx: &Context,
     token: Presented<'_>,
     required: &ScopeSet,
+    lookup: Lookup,
 ) -> Result<BearerToken, Response> {
     let Presented { token, dotted } = token;
     let now = cx.clock.now();
@@ -213,7 +243,7 @@ async fn validate(
             tracing::debug!(?fault, "bearer JWT refused");
             invalid()
         })?;
-        if config.jwt_revocation_check {
+        if config.jwt_revocation_check || lookup == Lookup::Always {
             from_record(stored(cx, token).await?, true)
         } else {
             let s = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
@@ -234,6 +264,7 @@ async fn validate(
                         .unwrap_or(0),
                 ),
                 jwt: true,
+                openid: None,
             }
         }
     } else {
@@ -274,6 +305,7 @@ fn from_record(record: AccessRecord, jwt: bool) -> BearerToken {
         scope: record.scope,
         expires_at: record.expires_at,
         jwt,
+        openid: record.openid,
     }
 }
 

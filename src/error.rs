@@ -306,6 +306,10 @@ pub enum InternalFault {
     /// A slow hash was lost on the `HashPool` (it panicked, or no thread
     /// could be started).
     HashPool,
+    /// A `pairwise` client's subject was needed, but the server has no
+    /// `Config::pairwise_salt` (a configuration fault: without the salt an
+    /// outsider could compute the subject from the user id).
+    NoPairwiseSalt,
 }
 
 impl fmt::Display for InternalFault {
@@ -317,6 +321,7 @@ impl fmt::Display for InternalFault {
             Self::InvalidResponse => "a response status or header is not valid HTTP",
             Self::NotWired => "the framework adapter is not wired to a server",
             Self::HashPool => "a slow hash could not be run",
+            Self::NoPairwiseSalt => "a pairwise client needs Config::pairwise_salt",
         })
     }
 }

@@ -242,7 +242,8 @@ impl AuthorizationServer {
         req: &Request<'_>,
         required: &ScopeSet,
     ) -> Result<BearerToken, Response> {
-        crate::bearer::authenticate(&self.cx, req, required).await
+        crate::bearer::authenticate(&self.cx, req, required, crate::bearer::Lookup::AsConfigured)
+            .await
     }
 
     /// Checks that a validated token carries every scope in `required`;

@@ -18,8 +18,13 @@
 //! `prompt=none` never reaches a page, `prompt=login` and `max_age` send a
 //! user whose authentication is older than allowed back to the login step,
 //! `prompt=consent` always asks, `prompt=select_account` goes through the
-//! login step once. A code of such a request carries the login's facts
-//! ([`OpenIdGrant`]).
+//! login step once. The client's registered `default_max_age` stands in
+//! for an absent `max_age`. An `id_token_hint` must be an ID Token of ours
+//! (expired allowed) issued to the requesting client, else
+//! `invalid_request`; one naming another user than the signed-in one sends
+//! the user to the login step, or answers `login_required` with
+//! `prompt=none` (OI-08). A code of such a request carries the login's
+//! facts ([`OpenIdGrant`]).
 
 use std::sync::Arc;
 
@@ -33,7 +38,11 @@ use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
 use crate::http::{Method, Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
-use crate::oidc::{Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, SessionId};
+use crate::oidc::id_token::verify_id_token_hint;
+use crate::oidc::{
+    Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, SessionId, VerifiedHint,
+    pairwise_subject,
+};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -79,8 +88,9 @@ pub enum AuthorizeStep {
     /// client (AZ-04).
     Redirect(Response),
     /// The user must log in ([`LoginRequired::reason`] says why: no
-    /// session, a session too old for `prompt=login` or `max_age`, or
-    /// `prompt=select_account`): show the login page, carrying the handle
+    /// session, a session too old for `prompt=login` or `max_age`, an
+    /// `id_token_hint` naming another user, or `prompt=select_account`):
+    /// show the login page, carrying the handle
     /// from [`AuthorizationServer::suspend_login`](crate::AuthorizationServer::suspend_login),
     /// then call [`AuthorizationServer::resume`](crate::AuthorizationServer::resume)
     /// with it and the user's [`Authentication`]. (A plain OAuth request may
@@ -107,9 +117,17 @@ pub enum LoginReason {
     /// No one is logged in.
     NotLoggedIn,
     /// The user is logged in, but must authenticate anew: `prompt=login`,
-    /// or the authentication is older than `max_age` (OI-06, OI-07). A
-    /// login after the request arrived satisfies both.
+    /// or the authentication is older than `max_age` (or, when the request
+    /// sends none, the client's registered `default_max_age`; OI-06,
+    /// OI-07). A login after the request arrived satisfies both.
     Reauthenticate,
+    /// The request's `id_token_hint` (an ID Token of ours for this client)
+    /// names another user than the one signed in (OI-08): show the login
+    /// page, where the user may sign in as the hinted user (the host may
+    /// end or keep its current session, as it does for any new login). A
+    /// login after the request arrived is the user's answer and is
+    /// accepted, whoever it is; the client sees that user's `sub`.
+    OtherUser,
     /// `prompt=select_account`: show an account chooser (or the login
     /// page), then resume with the account chosen, which may be the one
     /// already signed in without a new login.
@@ -135,6 +153,19 @@ struct Validated {
     /// When the request first arrived: `prompt=login` and `max_age` accept
     /// a login made since (OI-06, OI-07).
     requested_at: UnixTime,
+    /// The request's `id_token_hint`, verified as one of our ID Tokens
+    /// issued to this client (OI-08).
+    hint: Option<Hint>,
+}
+
+/// A verified `id_token_hint`. `Debug` shows none of its claims: they are
+/// the user's, and the hint itself is redacted too.
+struct Hint(VerifiedHint);
+
+impl std::fmt::Debug for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hint(<verified>)")
+    }
 }
 
 impl Validated {
@@ -277,12 +308,18 @@ impl PendingAuthorization {
         };
         let now = cx.clock.now();
         // The login's facts and the request's nonce, claims and max_age go
-        // with the code of an OpenID request (OI-02, OI-09).
+        // with the code of an OpenID request (OI-02, OI-09). `auth_time` is
+        // then required in the ID Token when a max_age was in force (the
+        // request's or the client's `default_max_age`) or the client
+        // registered `require_auth_time` (Core §2, Registration §2).
         let openid = r.openid.as_ref().map(|o| {
+            let auth_time_required = o.max_age().is_some()
+                || r.client.default_max_age().is_some()
+                || r.client.require_auth_time();
             OpenIdGrant::from_authentication(&self.auth)
                 .with_nonce(o.nonce().cloned())
                 .with_claims(o.claims().cloned())
-                .with_max_age_sent(o.max_age().is_some())
+                .with_max_age_sent(auth_time_required)
         });
         let record = CodeRecord {
             hash: minted.hash,
@@ -493,6 +530,10 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
     } else {
         None
     };
+    let hint = match verified_hint(cx, &client, openid.as_ref()).await {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
     let challenge = match pkce(
         cx,
         &client,
@@ -511,8 +552,60 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         challenge,
         openid,
         requested_at: cx.clock.now(),
+        hint,
     };
     proceed(cx, request, user, Stage::Arrived).await
+}
+
+/// The request's `id_token_hint`, verified (OI-08): an ID Token this
+/// server signed (a key it publishes, `typ` `JWT`, our `iss`; expired
+/// allowed) whose `aud` names `client`. Anything else is `invalid_request`;
+/// the keys failing to load is a server error.
+async fn verified_hint(
+    cx: &Context,
+    client: &Client,
+    openid: Option<&OpenIdRequest>,
+) -> Result<Option<Hint>, Error> {
+    let Some(hint) = openid.and_then(OpenIdRequest::id_token_hint) else {
+        return Ok(None);
+    };
+    let ring = cx.key_ring().await?;
+    let verified = verify_id_token_hint(&ring, hint.as_str(), &cx.config.issuer, cx.clock.now())
+        .map_err(|fault| {
+            tracing::debug!(%fault, "id_token_hint refused");
+            Error::invalid_param("id_token_hint")
+        })?;
+    if !verified.is_for(client.client_id()) {
+        tracing::debug!("id_token_hint issued to another client refused");
+        return Err(Error::invalid_param("id_token_hint"));
+    }
+    Ok(Some(Hint(verified)))
+}
+
+/// Whether the request's verified `id_token_hint` names another user than
+/// `auth`'s (OI-08): its `sub` against the subject this client sees for
+/// the signed-in user (public or pairwise, as in the ID Tokens we issue).
+/// A login made since the request arrived is the user's answer to the
+/// login step ([`LoginReason::OtherUser`]), so it is not held against the
+/// hint and the step cannot loop.
+fn hint_names_another_user(
+    cx: &Context,
+    request: &Validated,
+    auth: &Authentication,
+) -> Result<bool, Error> {
+    let Some(hint) = &request.hint else {
+        return Ok(false);
+    };
+    if auth.auth_time() >= request.requested_at {
+        return Ok(false);
+    }
+    let subject = pairwise_subject(
+        &request.client,
+        auth.user(),
+        cx.config.pairwise_salt.as_ref(),
+    )
+    .map_err(|_| Error::Internal(InternalFault::NoPairwiseSalt))?;
+    Ok(subject.as_str() != hint.0.subject())
 }
 
 /// The consent the user has given this client so far (empty without a
@@ -539,9 +632,11 @@ enum Stage {
 
 /// Whether `auth` is too old for the request (OI-06, OI-07): with
 /// `prompt=login`, or with `max_age` when more than `max_age` seconds have
-/// passed since `auth_time` (`max_age=0`: any earlier second). A login made
-/// since the request arrived always satisfies it, so the login step cannot
-/// loop, however long it took.
+/// passed since `auth_time` (`max_age=0`: any earlier second). Without a
+/// `max_age` in the request the client's registered `default_max_age`
+/// applies, by the same rule (Registration §2). A login made since the
+/// request arrived always satisfies it, so the login step cannot loop,
+/// however long it took.
 fn too_old(request: &Validated, auth: &Authentication, now: UnixTime) -> bool {
     let Some(o) = &request.openid else {
         return false;
@@ -551,6 +646,7 @@ fn too_old(request: &Validated, auth: &Authentication, now: UnixTime) -> bool {
     }
     o.prompt().contains(Prompt::Login)
         || o.max_age()
+            .or_else(|| request.client.default_max_age())
             .is_some_and(|max_age| auth.auth_time().plus(max_age) < now)
 }
 
@@ -569,9 +665,16 @@ async fn proceed(
         .map(OpenIdRequest::prompt)
         .unwrap_or_default();
     let silent = prompt.contains(Prompt::None);
+    let other_user = match auth.map(|a| hint_names_another_user(cx, &request, a)) {
+        Some(Err(e)) => return AuthorizeStep::Redirect(request.redirect_error(cx, &e)),
+        Some(Ok(other)) => other,
+        None => false,
+    };
     let login = match auth {
         None => Some(LoginReason::NotLoggedIn),
         Some(a) if too_old(&request, a, cx.clock.now()) => Some(LoginReason::Reauthenticate),
+        // OI-08: with prompt=none this is `login_required` below.
+        Some(_) if other_user => Some(LoginReason::OtherUser),
         // The account chooser is shown once, by the login step; the
         // account the host resumes with is the one chosen.
         Some(_) if prompt.contains(Prompt::SelectAccount) && stage == Stage::Arrived => {
@@ -592,10 +695,6 @@ async fn proceed(
             });
         }
     };
-    // #16 wiring: id_token_hint — verify `request.openid`'s hint (signed by
-    // this server, expired allowed); one naming another user than
-    // `auth.user()` answers `login_required` with prompt=none, and sends the
-    // user to the login step otherwise (OI-08).
     let previously_granted = match granted(cx, auth.user(), &request.client).await {
         Ok(g) => g,
         Err(e) => return AuthorizeStep::Redirect(request.redirect_error(cx, &e)),
@@ -805,6 +904,11 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
     } else {
         None
     };
+    // Verified again, as at the edge: the keys may have changed since.
+    let hint = match verified_hint(cx, &client, openid.as_ref()).await {
+        Ok(h) => h,
+        Err(e) => return fail(e),
+    };
     // The PKCE policy of now applies, as to the client and scope: a `plain`
     // challenge suspended before the server or client stopped allowing it
     // is refused.
@@ -826,6 +930,7 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
         challenge,
         openid,
         requested_at: p.requested_at.map_or(suspended_at, UnixTime::from_secs),
+        hint,
     };
     match (bound, user) {
         // The consent stage: only the user who logged in may decide, and

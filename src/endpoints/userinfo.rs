@@ -18,20 +18,33 @@
 //! - a token with no end-user (`client_credentials`): 401 `invalid_token`,
 //!   since no scope could make it one: the client needs a token from the
 //!   authorization code flow.
+//!
+//! `sub` is the subject the token's client sees (public or pairwise, the
+//! same as in its ID Tokens, OI-04); a pairwise client on a server without
+//! `Config::pairwise_salt` is a logged 500 `server_error`. The claims are
+//! those of the granted scope and of the grant's `claims` request
+//! (`userinfo` member, OI-09), which the token's stored record keeps: so
+//! UserInfo reads the record of every token, JWT access tokens included,
+//! whatever `Config::jwt_revocation_check` says (a revoked JWT releases
+//! nothing here). A client registered with `userinfo_signed_response_alg`
+//! gets the claims as a JWS signed with that algorithm only
+//! (`application/jwt`, Core §5.3.2; no key of it is a logged 500).
 
 use std::borrow::Cow;
 
 use serde_json::Map;
 
-use crate::bearer::{self, BearerToken};
+use crate::bearer::{self, BearerToken, Lookup};
 use crate::context::Context;
 use crate::endpoints::{is_form, query_names};
 use crate::error::{BearerFault, Error, InternalFault};
 use crate::http::{Header, Method, Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
-use crate::oidc::{ClaimsQuery, ClaimsRequest, WantedClaims};
+use crate::oidc::signed_userinfo;
+use crate::oidc::{ClaimsQuery, Subject, WantedClaims, pairwise_subject};
 use crate::routes::Endpoint;
 use crate::scope::ScopeSet;
+use crate::user::UserId;
 
 /// The scope value every UserInfo request needs (Core §5.3).
 const OPENID: &str = "openid";
@@ -64,17 +77,53 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
             &Error::Internal(InternalFault::InvalidResponse),
         ));
     };
+    // The record is always read, JWT access tokens included: it holds the
+    // grant's `claims` request, and a revoked token releases nothing
+    // (see the module documentation).
     let token = match carried(cx, req)? {
-        Carried::Header => bearer::authenticate(cx, req, &openid).await?,
-        Carried::Form(token) => bearer::authenticate_form_token(cx, &token, &openid).await?,
+        Carried::Header => bearer::authenticate(cx, req, &openid, Lookup::Always).await?,
+        Carried::Form(token) => {
+            bearer::authenticate_form_token(cx, &token, &openid, Lookup::Always).await?
+        }
     };
-    // #16 wiring: claims request from the access record (the grant's
-    // `OpenIdGrant::claims`, once `AccessRecord` keeps `openid`).
-    let claims_request: Option<&ClaimsRequest> = None;
-    let claims = released(cx, &token, claims_request).await?;
-    let body = serde_json::to_vec(&claims)
-        .map_err(|_| refuse("userinfo", &Error::Internal(InternalFault::Encoding)))?;
-    Ok(Response::json_no_store(200, body))
+    // A token without an end-user (client_credentials): no scope would
+    // make it one, so it is not valid here (see the module documentation).
+    let Some(user) = token.user() else {
+        tracing::debug!("userinfo: token without an end-user refused");
+        return Err(Response::bearer_challenge(BearerFault::Invalid, None));
+    };
+    let client = match cx.clients.client(token.client_id()).await {
+        Ok(Some(client)) => client,
+        // Deleted since the token was validated.
+        Ok(None) => return Err(Response::bearer_challenge(BearerFault::Invalid, None)),
+        Err(e) => return Err(refuse("userinfo", &Error::Store(e))),
+    };
+    // The `sub` this client sees, the same as in its ID Tokens (OI-04).
+    let subject = pairwise_subject(&client, user, cx.config.pairwise_salt.as_ref())
+        .map_err(|_| refuse("userinfo", &Error::Internal(InternalFault::NoPairwiseSalt)))?;
+    let claims = released(cx, &token, user, &subject).await?;
+    match client.userinfo_signed_response_alg() {
+        None => {
+            let body = serde_json::to_vec(&claims)
+                .map_err(|_| refuse("userinfo", &Error::Internal(InternalFault::Encoding)))?;
+            Ok(Response::json_no_store(200, body))
+        }
+        // Core §5.3.2: signed with the registered algorithm only.
+        Some(alg) => {
+            let ring = cx.key_ring().await.map_err(|e| refuse("userinfo", &e))?;
+            let now = cx.clock.now();
+            let jws = signed_userinfo::sign(
+                &ring,
+                claims,
+                &cx.config.issuer,
+                client.client_id(),
+                alg,
+                now,
+            )
+            .map_err(|fault| refuse("userinfo", &Error::Signing(fault)))?;
+            Ok(Response::jwt_no_store(jws.into_bytes()))
+        }
+    }
 }
 
 /// Finds the token: in the header, or in a POSTed form's `access_token`;
@@ -106,23 +155,16 @@ fn carried<'a>(cx: &Context, req: &Request<'a>) -> Result<Carried<'a>, Response>
     }
 }
 
-/// `sub` and the claims the token's grant releases, from the host's
-/// `UserClaims` (without one, `sub` alone).
+/// `subject` and the claims the token's grant releases: those of its
+/// scope and of its `claims` request's `userinfo` member (OI-09), from the
+/// host's `UserClaims` (without one, `sub` alone).
 async fn released(
     cx: &Context,
     token: &BearerToken,
-    claims_request: Option<&ClaimsRequest>,
+    user: &UserId,
+    subject: &Subject,
 ) -> Result<Map<String, serde_json::Value>, Response> {
-    // A token without an end-user (client_credentials): no scope would
-    // make it one, so it is not valid here (see the module documentation).
-    let Some(user) = token.user() else {
-        tracing::debug!("userinfo: token without an end-user refused");
-        return Err(Response::bearer_challenge(BearerFault::Invalid, None));
-    };
-    // #16 wiring: subject_for(client, user, salt) (pairwise subjects,
-    // OI-04); for now the public subject, the user id.
-    let subject = user.as_str();
-    let wanted = WantedClaims::for_grant(token.scope(), claims_request);
+    let wanted = WantedClaims::for_grant(token.scope(), token.claims_request());
     let from_host = match &cx.user_claims {
         Some(host) if !wanted.is_empty() => {
             let query = ClaimsQuery::new(user, token.client_id(), &wanted);
@@ -132,7 +174,7 @@ async fn released(
         }
         _ => Map::new(),
     };
-    Ok(wanted.select(subject, from_host))
+    Ok(wanted.select(subject.as_str(), from_host))
 }
 
 #[cfg(test)]

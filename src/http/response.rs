@@ -82,6 +82,18 @@ impl Response {
         r
     }
 
+    /// A `200` signed JWT (a signed UserInfo response, OpenID Connect Core
+    /// §5.3.2): `application/jwt`, never cached.
+    pub(crate) fn jwt_no_store(body: Vec<u8>) -> Self {
+        let mut r = Self::new(200, body);
+        r.headers.reserve_exact(3);
+        r.headers
+            .push(("Content-Type", Cow::Borrowed("application/jwt")));
+        r.headers.push(("Cache-Control", Cow::Borrowed("no-store")));
+        r.headers.push(("Pragma", Cow::Borrowed("no-cache")));
+        r
+    }
+
     /// An empty response that must not be cached (the revocation
     /// endpoint's 200, RFC 7009 §2.2): a constant header, so nothing to check.
     pub(crate) fn empty_no_store(status: u16) -> Self {

@@ -10,6 +10,7 @@ mod grant;
 pub(crate) mod id_token;
 pub(crate) mod logout_token;
 mod request;
+pub(crate) mod signed_userinfo;
 mod subject;
 mod user_claims;
 

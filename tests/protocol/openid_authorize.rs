@@ -119,8 +119,13 @@ fn consent(step: AuthorizeStep) -> PendingAuthorization {
 
 /// Alice consents to `rp` for `openid read` once, so consent is remembered.
 async fn remember_consent(h: &Harness) {
+    remember_consent_at(h, T0 - 60).await;
+}
+
+/// [`remember_consent`] with a session started at `logged_in`.
+async fn remember_consent_at(h: &Harness, logged_in: u64) {
     let q = query(RP, "openid read", &[]);
-    let pending = consent(authorize(h, &q, Some(&session(T0 - 60))).await);
+    let pending = consent(authorize(h, &q, Some(&session(logged_in))).await);
     code_of(AuthorizeStep::Redirect(h.server.approve(pending).await));
 }
 
@@ -369,16 +374,14 @@ async fn request_objects_and_registration_are_refused_with_their_codes() {
 // issue 16
 #[tokio::test]
 async fn login_hint_and_the_other_parameters_reach_the_login_and_consent_steps() {
-    let (h, _) = harness().await;
+    let (h, _) = keyed_harness(|c| c).await;
+    let hint = id_token(&h, "alice", RP, T0 + 300).await;
     let q = query(
         RP,
         "openid read",
         &[
             ("login_hint", "alice@example.com"),
-            (
-                "id_token_hint",
-                "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln",
-            ),
+            ("id_token_hint", &hint),
             ("ui_locales", "fr-CA en"),
             ("claims_locales", "de"),
             ("display", "popup"),
@@ -389,12 +392,7 @@ async fn login_hint_and_the_other_parameters_reach_the_login_and_consent_steps()
     assert_eq!(step.reason(), LoginReason::NotLoggedIn);
     let check = |o: &portcullis::OpenIdRequest| {
         assert_eq!(o.login_hint().unwrap().as_str(), "alice@example.com");
-        assert!(
-            o.id_token_hint()
-                .unwrap()
-                .as_str()
-                .starts_with("eyJhbGciOiJSUzI1NiJ9.")
-        );
+        assert_eq!(o.id_token_hint().unwrap().as_str(), hint);
         assert_eq!(o.ui_locales()[0].as_str(), "fr-CA");
         assert_eq!(o.claims_locales()[0].as_str(), "de");
         assert_eq!(o.display(), Some(DisplayMode::Popup));
@@ -568,4 +566,251 @@ async fn a_plain_oauth_request_ignores_the_openid_parameters() {
         .unwrap()
         .unwrap();
     assert_eq!(r.openid, None);
+}
+
+// ---------------------------------------------------------------------
+// Issue 16 wiring: `id_token_hint` (OI-08) and the client's
+// `default_max_age` and `require_auth_time` (OI-07).
+
+const SALT: &[u8] = b"a pairwise salt of 32 bytes, ok!";
+/// A pairwise client (its sector is the redirect URI's host).
+const PAIRWISE: &str = "pairwise";
+
+/// [`harness`] with a signing key (ES256), a pairwise salt and a pairwise
+/// client beside `rp` and the first-party client; `configure_rp` adds
+/// OpenID fields to `rp`.
+async fn keyed_harness(
+    configure_rp: impl FnOnce(portcullis::ClientBuilder) -> portcullis::ClientBuilder,
+) -> (Harness, Creds) {
+    let mut config = config();
+    config.pairwise_salt = Some(portcullis::Secret::new(SALT.to_vec()));
+    let h = Harness::with(config, |b| {
+        b.key_provider(std::sync::Arc::new(portcullis::MemoryKeys::new()))
+    })
+    .await;
+    h.server
+        .ensure_signing_keys(&[portcullis::Algorithm::Es256])
+        .await
+        .unwrap();
+    let rp = h
+        .confidential(RP, RP_SECRET, |b| {
+            configure_rp(b.scope(scope("openid read write")))
+        })
+        .await;
+    h.public(FIRST, |b| {
+        b.scope(scope("openid read write")).skip_consent(true)
+    })
+    .await;
+    h.public(PAIRWISE, |b| {
+        b.scope(scope("openid read"))
+            .skip_consent(true)
+            .subject_type(portcullis::SubjectType::Pairwise)
+    })
+    .await;
+    (h, rp)
+}
+
+/// An ID Token of this server about `sub`, issued to `aud`, expiring at
+/// `exp` (signed through the public API, as the token endpoint will).
+async fn id_token(h: &Harness, sub: &str, aud: &str, exp: u64) -> String {
+    let claims = portcullis::IdTokenClaims::new(
+        ISSUER,
+        sub,
+        portcullis::ClientId::parse(aud).unwrap(),
+        UnixTime::from_secs(T0 - 60),
+        UnixTime::from_secs(exp),
+    );
+    h.server
+        .sign_id_token(&claims, portcullis::Algorithm::Es256)
+        .await
+        .unwrap()
+}
+
+fn silent_with_hint(client: &str, scope: &str, hint: &str) -> String {
+    query(
+        client,
+        scope,
+        &[("prompt", "none"), ("id_token_hint", hint)],
+    )
+}
+
+// covers: OI-08
+// issue 16
+#[tokio::test]
+async fn an_id_token_hint_of_the_signed_in_user_with_prompt_none_gives_a_code() {
+    let (h, _) = keyed_harness(|b| b).await;
+    remember_consent(&h).await;
+    let hint = id_token(&h, "alice", RP, T0 + 300).await;
+    let q = silent_with_hint(RP, "openid read", &hint);
+    let code = code_of(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert_eq!(stored_code(&h, &code).await.subject, alice());
+    // Expired long ago, but ours: still a good hint.
+    h.clock.advance(Duration::from_secs(86_400));
+    let q = silent_with_hint(FIRST, "openid", &id_token(&h, "alice", FIRST, T0 + 1).await);
+    code_of(authorize(&h, &q, Some(&session(T0 - 60))).await);
+}
+
+// covers: OI-08, OI-04
+// issue 16
+#[tokio::test]
+async fn a_pairwise_hint_is_matched_against_the_pairwise_subject() {
+    let (h, _) = keyed_harness(|b| b).await;
+    let client = h.client(PAIRWISE).await;
+    let sub = portcullis::oidc::subject_for(&client, &alice(), SALT);
+    let hint = id_token(&h, sub.as_str(), PAIRWISE, T0 + 300).await;
+    let q = silent_with_hint(PAIRWISE, "openid", &hint);
+    code_of(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    // The user id is not this client's subject for alice.
+    let hint = id_token(&h, "alice", PAIRWISE, T0 + 300).await;
+    let q = silent_with_hint(PAIRWISE, "openid", &hint);
+    assert_eq!(
+        redirected_error(authorize(&h, &q, Some(&session(T0 - 60))).await),
+        "login_required"
+    );
+}
+
+// covers: OI-08
+// issue 16
+#[tokio::test]
+async fn an_id_token_hint_of_another_user_is_login_required_or_the_login_step() {
+    let (h, _) = keyed_harness(|b| b).await;
+    remember_consent(&h).await;
+    let bob = id_token(&h, "bob", RP, T0 + 300).await;
+    // prompt=none: login_required, with or without a session.
+    let q = silent_with_hint(RP, "openid read", &bob);
+    for auth in [Some(&session(T0 - 60)), None] {
+        assert_eq!(
+            redirected_error(authorize(&h, &q, auth).await),
+            "login_required"
+        );
+    }
+    // Without prompt=none: the login step, which says why.
+    let q = query(RP, "openid read", &[("id_token_hint", &bob)]);
+    let step = login(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert_eq!(step.reason(), LoginReason::OtherUser);
+    // Resumed with the same old session: asked again.
+    let token = h.server.suspend_login(&step).await.unwrap();
+    let again = login(
+        h.server
+            .resume(token.expose_secret(), Some(&session(T0 - 60)))
+            .await,
+    );
+    assert_eq!(again.reason(), LoginReason::OtherUser);
+    // A login made since the request arrived is the user's answer: whoever
+    // signs in gets the code (here bob, whose consent is asked).
+    let token = h.server.suspend_login(&again).await.unwrap();
+    h.clock.advance(Duration::from_secs(5));
+    let bob_login = Authentication::new(UserId::parse("bob").unwrap(), h.clock.now());
+    let pending = consent(
+        h.server
+            .resume(token.expose_secret(), Some(&bob_login))
+            .await,
+    );
+    assert_eq!(pending.user().as_str(), "bob");
+}
+
+// covers: OI-08
+// issue 16
+#[tokio::test]
+async fn a_foreign_altered_or_malformed_hint_is_invalid_request() {
+    let (h, _) = keyed_harness(|b| b).await;
+    remember_consent(&h).await;
+    let ours = id_token(&h, "alice", RP, T0 + 300).await;
+    // Another server's ID Token, signed with its own key.
+    let (other, _) = keyed_harness(|b| b).await;
+    let foreign = id_token(&other, "alice", RP, T0 + 300).await;
+    // Ours, with `sub` changed after signing.
+    let parts: Vec<&str> = ours.split('.').collect();
+    let mut payload: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1])
+            .unwrap(),
+    )
+    .unwrap();
+    payload["sub"] = "bob".into();
+    let altered = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            payload.to_string()
+        ),
+        parts[2]
+    );
+    let unsigned = format!("{}.{}.", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0", parts[1]);
+    for bad in [foreign.as_str(), &altered, &unsigned, "not-a-jwt"] {
+        for prompt in [&[("prompt", "none")][..], &[]] {
+            let mut extra = vec![("id_token_hint", bad)];
+            extra.extend_from_slice(prompt);
+            let q = query(RP, "openid read", &extra);
+            for auth in [Some(&session(T0 - 60)), None] {
+                assert_eq!(
+                    redirected_error(authorize(&h, &q, auth).await),
+                    "invalid_request",
+                    "{bad}"
+                );
+            }
+        }
+    }
+    // The genuine hint passes.
+    code_of(
+        authorize(
+            &h,
+            &silent_with_hint(RP, "openid read", &ours),
+            Some(&session(T0 - 60)),
+        )
+        .await,
+    );
+}
+
+// covers: OI-08
+// issue 16
+#[tokio::test]
+async fn a_hint_issued_to_another_client_is_invalid_request() {
+    let (h, _) = keyed_harness(|b| b).await;
+    remember_consent(&h).await;
+    let to_first = id_token(&h, "alice", FIRST, T0 + 300).await;
+    let q = silent_with_hint(RP, "openid read", &to_first);
+    assert_eq!(
+        redirected_error(authorize(&h, &q, Some(&session(T0 - 60))).await),
+        "invalid_request"
+    );
+}
+
+// covers: OI-07
+// issue 16
+#[tokio::test]
+async fn the_clients_default_max_age_applies_when_the_request_sends_none() {
+    let (h, _) = keyed_harness(|b| b.default_max_age(Duration::from_secs(30))).await;
+    remember_consent_at(&h, T0).await;
+    // Logged in 60 s ago, default_max_age 30 s: log in again.
+    let q = query(RP, "openid read", &[]);
+    let step = login(authorize(&h, &q, Some(&session(T0 - 60))).await);
+    assert_eq!(step.reason(), LoginReason::Reauthenticate);
+    // prompt=none: login_required.
+    let silent = query(RP, "openid read", &[("prompt", "none")]);
+    assert_eq!(
+        redirected_error(authorize(&h, &silent, Some(&session(T0 - 60))).await),
+        "login_required"
+    );
+    // Within it: a code, whose grant requires auth_time in the ID Token.
+    let code = code_of(authorize(&h, &q, Some(&session(T0 - 10))).await);
+    let facts = stored_code(&h, &code).await.openid.unwrap();
+    assert!(facts.max_age_sent(), "default_max_age was in force");
+    // The request's own max_age wins over the default.
+    let q = query(RP, "openid read", &[("max_age", "120")]);
+    code_of(authorize(&h, &q, Some(&session(T0 - 60))).await);
+}
+
+// covers: OI-07, OI-02
+// issue 16
+#[tokio::test]
+async fn require_auth_time_marks_the_grant() {
+    let (h, _) = keyed_harness(|b| b.require_auth_time(true)).await;
+    remember_consent(&h).await;
+    let code =
+        code_of(authorize(&h, &query(RP, "openid read", &[]), Some(&session(T0 - 60))).await);
+    assert!(stored_code(&h, &code).await.openid.unwrap().max_age_sent());
+    // Without it (and without max_age), auth_time is not required.
+    let code = code_of(authorize(&h, &query(FIRST, "openid", &[]), Some(&session(T0 - 60))).await);
+    assert!(!stored_code(&h, &code).await.openid.unwrap().max_age_sent());
 }

@@ -378,8 +378,8 @@ async fn sub_is_never_the_hosts() {
 #[tokio::test]
 async fn the_claims_request_member_is_honoured() {
     // covers: OI-09
-    // The selection step with a parsed `claims` request (the endpoint gets
-    // the grant's request once the access record keeps it).
+    // The selection step with a parsed `claims` request (end to end
+    // through the endpoint: `the_grants_claims_request_reaches_userinfo`).
     let request = ClaimsRequest::parse(
         r#"{"userinfo": {"email": {"essential": true}, "groups": null,
                          "locale": {"value": "fr-FR"},
@@ -486,4 +486,342 @@ async fn the_path_is_configurable() {
         .handle(&Request::new(Method::Get), "/userinfo")
         .await;
     assert_eq!(resp.status(), 404);
+}
+
+// ---------------------------------------------------------------------
+// Issue 16 wiring: `sub` per client, the grant's `claims` request, signed
+// UserInfo responses.
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const SALT: &[u8] = b"a pairwise salt of 32 bytes, ok!";
+
+/// A server with the host's directory, a pairwise salt (unless `salt` is
+/// false), and current keys of ES256 (generated) and RS256 (imported).
+async fn keyed(salt: bool, configure: impl FnOnce(&mut portcullis::Config)) -> Fixture {
+    let directory = Arc::new(Directory::default());
+    let host: Arc<dyn UserClaims> = directory.clone();
+    let mut config = config();
+    if salt {
+        config.pairwise_salt = Some(portcullis::Secret::new(SALT.to_vec()));
+    }
+    configure(&mut config);
+    let h = Harness::with(config, |b| {
+        b.user_claims(host)
+            .key_provider(Arc::new(MemoryKeys::new()))
+    })
+    .await;
+    let now = portcullis::Clock::now(&*h.clock);
+    let rsa = portcullis::KeyRecord::from_pkcs8(
+        portcullis::Algorithm::Rs256,
+        portcullis::KeyId::parse("rsa-1").unwrap(),
+        include_bytes!("../fixtures/rsa2048.pk8").to_vec(),
+        now,
+        now,
+    )
+    .unwrap();
+    h.server.rotate_in_key(rsa).await.unwrap();
+    h.server
+        .ensure_signing_keys(&[portcullis::Algorithm::Rs256, portcullis::Algorithm::Es256])
+        .await
+        .unwrap();
+    Fixture { h, directory }
+}
+
+fn alice_id() -> UserId {
+    UserId::parse("alice").unwrap()
+}
+
+impl Fixture {
+    /// Registers a confidential client allowed every scope; `configure`
+    /// adds its OpenID Connect fields.
+    async fn rp(
+        &self,
+        client: &str,
+        configure: impl FnOnce(portcullis::ClientBuilder) -> portcullis::ClientBuilder,
+    ) {
+        self.h
+            .confidential(client, RP_SECRET, |b| configure(b.scope(scope(ALL_SCOPES))))
+            .await;
+    }
+
+    /// An access token for alice through the authorization endpoint, for
+    /// `granted` with these extra request parameters (a `claims` request,
+    /// say): the code carries the grant's OpenID facts, as in production.
+    async fn authorized(&self, client: &str, granted: &str, extra: &[(&str, &str)]) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", granted)
+            .append_pair("code_challenge", &s256(VERIFIER))
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        let q = q.finish();
+        let req = Request::new(Method::Get).query(&q);
+        let step = self
+            .h
+            .server
+            .authorize(&req, Some(&signed_in(&alice_id())))
+            .await;
+        // Consent once; remembered afterwards.
+        let resp = match step {
+            portcullis::AuthorizeStep::Consent(pending) => self.h.server.approve(pending).await,
+            portcullis::AuthorizeStep::Redirect(resp) => resp,
+            other => panic!("expected consent or a code, got {other:?}"),
+        };
+        let location = url::Url::parse(resp.header("Location").unwrap()).unwrap();
+        let code = location
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .expect("a code");
+        let issued = IssuedCode {
+            code,
+            verifier: Some(VERIFIER.into()),
+            redirect_uri: Some(REDIRECT.into()),
+        };
+        let creds = Creds {
+            id: client.to_owned(),
+            secret: Some(RP_SECRET.to_owned()),
+        };
+        tokens(&self.h.redeem(Auth::Basic(&creds), &issued).await).0
+    }
+}
+
+#[tokio::test]
+async fn sub_is_the_clients_subject_public_or_pairwise() {
+    // covers: OI-04
+    // issue 16
+    let f = keyed(true, |_| {}).await;
+    f.rp("public", |b| b).await;
+    f.rp("web", |b| b.subject_type(portcullis::SubjectType::Pairwise))
+        .await;
+    // Same sector as `web` through its sector identifier URI.
+    f.rp("admin", |b| {
+        b.subject_type(portcullis::SubjectType::Pairwise)
+            .sector_identifier_uri(portcullis::WebUrl::parse("https://app.example/s.json").unwrap())
+    })
+    .await;
+    f.rp("other", |b| {
+        b.subject_type(portcullis::SubjectType::Pairwise)
+            .sector_identifier_uri(
+                portcullis::WebUrl::parse("https://elsewhere.example/s.json").unwrap(),
+            )
+    })
+    .await;
+    let sub_of = |resp: Response| claims(&resp)["sub"].as_str().unwrap().to_owned();
+
+    // Public: the user id.
+    assert_eq!(
+        sub_of(f.get(&f.token_of("public", "openid").await).await),
+        "alice"
+    );
+
+    // Pairwise: what `subject_for` computes (the function the ID Token
+    // uses), stable from one token to the next, not the user id.
+    let web = f.h.client("web").await;
+    let expected = portcullis::oidc::subject_for(&web, &alice_id(), SALT);
+    let first = sub_of(f.get(&f.token_of("web", "openid email").await).await);
+    assert_eq!(first, expected.as_str());
+    assert_ne!(first, "alice");
+    let second = sub_of(f.get(&f.token_of("web", "openid").await).await);
+    assert_eq!(first, second, "stable");
+    // Through the authorization endpoint and a JWT access token too.
+    f.rp("web-jwt", |b| {
+        b.subject_type(portcullis::SubjectType::Pairwise)
+            .access_token_format(AccessTokenFormat::Jwt)
+    })
+    .await;
+    let jwt = f.authorized("web-jwt", "openid", &[]).await;
+    assert_eq!(sub_of(f.get(&jwt).await), first, "same sector, same sub");
+    // One sector shares it; another sector gets another.
+    assert_eq!(
+        sub_of(f.get(&f.token_of("admin", "openid").await).await),
+        first
+    );
+    let other = sub_of(f.get(&f.token_of("other", "openid").await).await);
+    assert_ne!(other, first);
+    assert_ne!(other, "alice");
+}
+
+#[tokio::test]
+async fn a_pairwise_client_without_a_salt_is_a_server_error() {
+    // covers: OI-04
+    // issue 16
+    let f = keyed(false, |_| {}).await;
+    f.rp("web", |b| b.subject_type(portcullis::SubjectType::Pairwise))
+        .await;
+    let resp = f.get(&f.token_of("web", "openid email").await).await;
+    assert_error(&resp, 500, "server_error");
+    // The user id is never sent instead.
+    assert!(!String::from_utf8_lossy(resp.body()).contains("alice"));
+}
+
+#[tokio::test]
+async fn the_grants_claims_request_reaches_userinfo() {
+    // covers: OI-09, OI-05
+    // issue 16
+    // JWT access tokens are looked up at UserInfo even where resource
+    // servers trust their signature alone.
+    let f = keyed(true, |c| c.jwt_revocation_check = false).await;
+    f.rp("rp", |b| b).await;
+    f.rp("rp-jwt", |b| b.access_token_format(AccessTokenFormat::Jwt))
+        .await;
+    for client in ["rp", "rp-jwt"] {
+        // Scope `openid` alone: only the claims request releases email.
+        let essential =
+            r#"{"userinfo":{"email":{"essential":true}},"id_token":{"phone_number":null}}"#;
+        let token = f
+            .authorized(client, "openid", &[("claims", essential)])
+            .await;
+        let out = claims(&f.get(&token).await);
+        assert_eq!(
+            Value::Object(out),
+            json!({"sub": "alice", "email": "alice@example.com"}),
+            "{client}"
+        );
+        // A `value` the user's claim does not have: not released.
+        let mismatch =
+            r#"{"userinfo":{"email":{"value":"bob@example.com"},"locale":{"value":"en-US"}}}"#;
+        let token = f
+            .authorized(client, "openid", &[("claims", mismatch)])
+            .await;
+        let out = claims(&f.get(&token).await);
+        assert_eq!(
+            Value::Object(out),
+            json!({"sub": "alice", "locale": "en-US"}),
+            "{client}"
+        );
+        // Without a claims request, the scope alone.
+        let token = f.authorized(client, "openid", &[]).await;
+        assert_eq!(
+            Value::Object(claims(&f.get(&token).await)),
+            json!({"sub": "alice"})
+        );
+    }
+    // The revocation check then applies at UserInfo all the same.
+    let token = f
+        .authorized(
+            "rp-jwt",
+            "openid",
+            &[("claims", r#"{"userinfo":{"email":null}}"#)],
+        )
+        .await;
+    let creds = Creds {
+        id: "rp-jwt".into(),
+        secret: Some(RP_SECRET.into()),
+    };
+    assert_eq!(
+        f.h.revoke(Auth::Basic(&creds), &[("token", &token)])
+            .await
+            .status(),
+        200
+    );
+    assert_challenge(
+        &f.get(&token).await,
+        401,
+        "Bearer realm=\"oauth\", error=\"invalid_token\"",
+    );
+}
+
+/// Verifies a signed UserInfo response with `jsonwebtoken` and the key of
+/// our JWKS its `kid` names; returns the header's `typ` and the claims.
+async fn verify_independently(
+    f: &Fixture,
+    jws: &str,
+    jalg: jsonwebtoken::Algorithm,
+    aud: &str,
+) -> (Option<String>, Value) {
+    let header = jsonwebtoken::decode_header(jws).unwrap();
+    assert_eq!(header.alg, jalg);
+    let kid = header.kid.expect("kid in the header");
+    let doc: Value = serde_json::from_slice(f.h.server.jwks().await.body()).unwrap();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(doc).unwrap();
+    let jwk = set.find(&kid).expect("the signing key is in the JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jalg);
+    validation.set_audience(&[aud]);
+    validation.set_issuer(&[ISSUER]);
+    // A UserInfo response has no `exp` (Core §5.3.2).
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<Value>(jws, &key, &validation).unwrap();
+    (header.typ, data.claims)
+}
+
+#[tokio::test]
+async fn signed_userinfo_verifies_independently_via_our_jwks() {
+    // covers: OI-05, OI-04
+    // issue 16
+    let f = keyed(true, |_| {}).await;
+    let cases = [
+        (
+            "signed-rs",
+            portcullis::Algorithm::Rs256,
+            jsonwebtoken::Algorithm::RS256,
+        ),
+        (
+            "signed-es",
+            portcullis::Algorithm::Es256,
+            jsonwebtoken::Algorithm::ES256,
+        ),
+    ];
+    for (client, alg, jalg) in cases {
+        f.rp(client, |b| {
+            b.userinfo_signed_response_alg(alg)
+                .subject_type(portcullis::SubjectType::Pairwise)
+        })
+        .await;
+        let token = f
+            .authorized(
+                client,
+                "openid email",
+                &[("claims", r#"{"userinfo":{"locale":null}}"#)],
+            )
+            .await;
+        let resp = f.get(&token).await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{}",
+            String::from_utf8_lossy(resp.body())
+        );
+        assert_eq!(resp.header("Content-Type"), Some("application/jwt"));
+        assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+        let jws = std::str::from_utf8(resp.body()).unwrap();
+        let (typ, c) = verify_independently(&f, jws, jalg, client).await;
+        assert_eq!(typ.as_deref(), Some("JWT"));
+        let registered = f.h.client(client).await;
+        let sub = portcullis::oidc::subject_for(&registered, &alice_id(), SALT);
+        assert_eq!(
+            c,
+            json!({"iss": ISSUER, "aud": client, "iat": T0, "sub": sub.as_str(),
+                   "email": "alice@example.com", "email_verified": true, "locale": "en-US"}),
+            "{client}"
+        );
+        // POST with the form body: the same signed answer.
+        let body = form(&[("access_token", &token)]);
+        let resp =
+            f.h.server
+                .userinfo(&form_request(body.as_bytes(), None))
+                .await;
+        assert_eq!(resp.header("Content-Type"), Some("application/jwt"));
+    }
+}
+
+#[tokio::test]
+async fn no_key_of_the_registered_algorithm_is_a_server_error_never_another_alg() {
+    // covers: OI-05
+    // issue 16
+    let f = keyed(true, |_| {}).await;
+    f.rp("signed-ed", |b| {
+        b.userinfo_signed_response_alg(portcullis::Algorithm::EdDsa)
+    })
+    .await;
+    let resp = f.get(&f.token_of("signed-ed", "openid email").await).await;
+    assert_error(&resp, 500, "server_error");
+    assert_eq!(resp.header("Content-Type"), Some("application/json"));
+    assert!(!String::from_utf8_lossy(resp.body()).contains("alice"));
 }
