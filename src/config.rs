@@ -29,6 +29,9 @@ pub struct EndpointPaths {
     pub introspection: String,
     /// Metadata document (default `/.well-known/oauth-authorization-server`).
     pub metadata: String,
+    /// OpenID Provider configuration document (OpenID Connect Discovery
+    /// 1.0; default `/.well-known/openid-configuration`).
+    pub openid_configuration: String,
     /// JWKS document (default `/jwks.json`).
     pub jwks: String,
     /// OpenID Connect UserInfo endpoint (default `/userinfo`), served only
@@ -48,6 +51,7 @@ impl Default for EndpointPaths {
             revocation: "/revoke".into(),
             introspection: "/introspect".into(),
             metadata: "/.well-known/oauth-authorization-server".into(),
+            openid_configuration: "/.well-known/openid-configuration".into(),
             jwks: "/jwks.json".into(),
             userinfo: "/userinfo".into(),
             end_session: "/end_session".into(),
@@ -314,6 +318,7 @@ impl Config {
             ("revocation", &p.revocation),
             ("introspection", &p.introspection),
             ("metadata", &p.metadata),
+            ("openid_configuration", &p.openid_configuration),
             ("jwks", &p.jwks),
             ("userinfo", &p.userinfo),
             ("end_session", &p.end_session),

@@ -265,6 +265,11 @@ pub enum SigningFault {
     /// it, or rotate one in. The algorithm's JOSE name (`Algorithm::as_str`:
     /// this vocabulary module sits below `keys`).
     NoKeyForAlgorithm(&'static str),
+    /// A client is registered to have its ID Tokens signed with an
+    /// algorithm that is not in `Config::id_token_signing_algs`: the server
+    /// refuses to sign with it (and never falls back to another algorithm
+    /// or to `none`). The algorithm's JOSE name.
+    AlgorithmNotOffered(&'static str),
     /// The signature could not be computed.
     SignatureFailed,
     /// The claims could not be encoded.
@@ -277,6 +282,9 @@ impl fmt::Display for SigningFault {
             Self::NoKeyProvider => "no key provider configured",
             Self::NoSigningKey => "no key signs now",
             Self::NoKeyForAlgorithm(alg) => return write!(f, "no {alg} key signs now"),
+            Self::AlgorithmNotOffered(alg) => {
+                return write!(f, "{alg} is not in Config::id_token_signing_algs");
+            }
             Self::SignatureFailed => "signature failed",
             Self::ClaimsEncoding => "claims could not be encoded",
         })

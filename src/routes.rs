@@ -22,6 +22,9 @@ pub enum Endpoint {
     Introspection,
     /// The authorization server metadata document (RFC 8414).
     Metadata,
+    /// The OpenID Provider configuration document (OpenID Connect
+    /// Discovery 1.0 §4, `/.well-known/openid-configuration`).
+    OpenIdConfiguration,
     /// The JWKS document.
     Jwks,
     /// The OpenID Connect UserInfo endpoint (Core §5.3), served only by a
@@ -34,11 +37,12 @@ impl Endpoint {
     /// Every endpoint the core can serve by path. A server serves some of
     /// them only when configured to: adapters mount
     /// `AuthorizationServer::endpoints`.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Token,
         Self::Revocation,
         Self::Introspection,
         Self::Metadata,
+        Self::OpenIdConfiguration,
         Self::Jwks,
         Self::UserInfo,
     ];
@@ -50,6 +54,7 @@ impl Endpoint {
             Self::Revocation => &paths.revocation,
             Self::Introspection => &paths.introspection,
             Self::Metadata => &paths.metadata,
+            Self::OpenIdConfiguration => &paths.openid_configuration,
             Self::Jwks => &paths.jwks,
             Self::UserInfo => &paths.userinfo,
         }
@@ -76,7 +81,8 @@ impl Endpoint {
     /// GET and POST (Core §5.3.1).
     pub fn admits(self, method: Method) -> Result<(), Refusal> {
         match self {
-            Self::Metadata | Self::Jwks if !matches!(method, Method::Get | Method::Head) => {
+            Self::Metadata | Self::OpenIdConfiguration | Self::Jwks
+                if !matches!(method, Method::Get | Method::Head) => {
                 Err(Refusal::MethodNotAllowed { allow: "GET, HEAD" })
             }
             Self::UserInfo if !matches!(method, Method::Get | Method::Post) => {
@@ -176,7 +182,11 @@ mod tests {
 
     #[test]
     fn documents_answer_get_and_head_only() {
-        for e in [Endpoint::Metadata, Endpoint::Jwks] {
+        for e in [
+            Endpoint::Metadata,
+            Endpoint::OpenIdConfiguration,
+            Endpoint::Jwks,
+        ] {
             assert_eq!(e.admits(Method::Get), Ok(()));
             assert_eq!(e.admits(Method::Head), Ok(()));
             let refused = Response::from(e.admits(Method::Post).unwrap_err());

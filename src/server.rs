@@ -41,6 +41,7 @@ use crate::user::UserId;
 pub struct AuthorizationServer {
     cx: Context,
     metadata: Vec<u8>,
+    openid_configuration: Vec<u8>,
 }
 
 impl std::fmt::Debug for AuthorizationServer {
@@ -160,6 +161,14 @@ impl AuthorizationServer {
         Response::json_public(self.metadata.clone())
     }
 
+    /// The OpenID Provider configuration document (OpenID Connect
+    /// Discovery 1.0 §4, OI-01): the RFC 8414 members and the OpenID ones,
+    /// rendered once at build from the configuration and the host's hooks,
+    /// so that it names only what this server does.
+    pub fn openid_configuration(&self) -> Response {
+        Response::json_public(self.openid_configuration.clone())
+    }
+
     /// The JWKS document: the public keys of every published signing key
     /// (JW-01). Without a key provider, an empty set.
     pub async fn jwks(&self) -> Response {
@@ -228,6 +237,7 @@ impl AuthorizationServer {
             Endpoint::Revocation => self.revoke(req).await,
             Endpoint::Introspection => self.introspect(req).await,
             Endpoint::Metadata => self.metadata(),
+            Endpoint::OpenIdConfiguration => self.openid_configuration(),
             Endpoint::Jwks => self.jwks().await,
             Endpoint::UserInfo => self.userinfo(req).await,
         }
@@ -754,6 +764,19 @@ impl ServerBuilder {
             return Err(ConfigError::MissingPasswordVerifier);
         }
         let metadata = endpoints::metadata::render(&self.config, self.keys.is_some());
+        let openid_configuration = endpoints::discovery::render(
+            &self.config,
+            self.keys.is_some(),
+            &endpoints::discovery::OpenIdFeatures {
+                userinfo: self.user_claims.is_some(),
+                end_session: self.config.rp_initiated_logout,
+                backchannel_logout: self.config.backchannel_logout,
+                id_token_algs: &self.config.id_token_signing_algs,
+                // Signed UserInfo responses use the ID Token algorithms.
+                userinfo_algs: &self.config.id_token_signing_algs,
+                pairwise: self.config.pairwise_salt.is_some(),
+            },
+        );
         // The password verifier only counts when the grant is offered, so the
         // grant cannot run unless the metadata advertises it (MD-01).
         let passwords = if self.config.offers(GrantType::Password) {
@@ -798,6 +821,7 @@ impl ServerBuilder {
                 verified,
             },
             metadata,
+            openid_configuration,
         })
     }
 }

@@ -19,7 +19,7 @@ pub(crate) struct Metadata<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     jwks_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    scopes_supported: Option<Vec<&'a str>>,
+    pub(crate) scopes_supported: Option<Vec<&'a str>>,
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
     grant_types_supported: Vec<&'static str>,

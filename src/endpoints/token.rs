@@ -120,6 +120,10 @@ fn render(issued: &Issued) -> Response {
                 .as_ref()
                 .map_or(0, |r| r.expose_secret().len())
             + issued
+                .id_token
+                .as_ref()
+                .map_or(0, |t| t.expose_secret().len() + 14)
+            + issued
                 .scope
                 .iter()
                 .map(|s| s.as_str().len() + 1)
@@ -132,6 +136,12 @@ fn render(issued: &Issued) -> Response {
     if let Some(refresh) = &issued.refresh_token {
         body.extend_from_slice(b",\"refresh_token\":\"");
         body.extend_from_slice(refresh.expose_secret().as_bytes());
+        body.push(b'"');
+    }
+    // A compact JWS is base64url and dots: nothing to escape either.
+    if let Some(id_token) = &issued.id_token {
+        body.extend_from_slice(b",\"id_token\":\"");
+        body.extend_from_slice(id_token.expose_secret().as_bytes());
         body.push(b'"');
     }
     if !issued.scope.is_empty() {

@@ -42,12 +42,10 @@ pub(crate) struct Issued {
     /// audit event).
     pub(crate) grant: GrantId,
     pub(crate) subject: Option<UserId>,
-    /// The OpenID Connect facts of the grant when the access token's scope
-    /// holds `openid` (with the `nonce` after a code exchange, without it
-    /// after a refresh): what an ID Token states.
-    // #16 wiring: the token endpoint builds the ID Token from this.
-    #[allow(dead_code)]
-    pub(crate) openid: Option<OpenIdGrant>,
+    /// The ID Token issued with the access token when its scope holds
+    /// `openid` and the grant has OpenID Connect facts and an end-user
+    /// (OI-02, OI-10); never otherwise (OI-03).
+    pub(crate) id_token: Option<Secret<String>>,
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
@@ -213,12 +211,31 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             openid: openid_for(m.openid.as_ref(), scope),
         }),
     };
+    // OI-02, OI-10: an ID Token beside an access token whose scope holds
+    // `openid`, for a grant with OpenID Connect facts and an end-user.
+    let id_token = match (
+        m.openid.as_ref().filter(|_| m.scope.contains("openid")),
+        m.subject.as_ref(),
+    ) {
+        (Some(openid), Some(user)) => Some(
+            crate::grants::id_token::issue(
+                cx,
+                m.client,
+                user,
+                openid,
+                access.value.expose_secret(),
+                now,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     let issued = Issued {
         access_token: access.value,
         // Whole seconds on the wire (RFC 6749 §5.1).
         expires_in: access_life.as_secs(),
         refresh_token: refresh.map(|(minted, _, _)| minted.value),
-        openid: m.openid.filter(|_| m.scope.contains("openid")),
+        id_token,
         scope: m.scope,
         grant,
         subject: m.subject,

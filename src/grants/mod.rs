@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+pub(crate) mod id_token;
 pub(crate) mod issue;
 mod password;
 mod refresh_token;

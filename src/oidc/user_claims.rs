@@ -101,6 +101,21 @@ impl<'a> WantedClaims<'a> {
         Self { names }
     }
 
+    /// The claims the `id_token` member of a grant's `claims` request asks
+    /// to have in its ID Tokens (Core §5.5), each with its `value`/`values`
+    /// condition. The scope's claims are not among them: with an access
+    /// token issued, they are released at UserInfo (Core §5.4).
+    pub fn for_id_token(request: Option<&'a ClaimsRequest>) -> Self {
+        let mut names: BTreeMap<&'a str, Option<&'a RequestedClaim>> = request
+            .map(ClaimsRequest::id_token)
+            .unwrap_or_default()
+            .iter()
+            .map(|claim| (claim.name(), Some(claim)))
+            .collect();
+        names.remove("sub");
+        Self { names }
+    }
+
     /// The names asked for, in order, each once.
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.names.keys().copied()
