@@ -26,6 +26,7 @@ mod events;
 mod faults;
 mod fuzz_seeds;
 mod id_token;
+mod id_token_flow;
 mod introspect;
 mod jwt;
 mod metadata;

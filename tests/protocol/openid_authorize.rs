@@ -23,9 +23,19 @@ const FIRST: &str = "first-party";
 /// A server with an OpenID relying party (`rp`) and a first-party client
 /// that skips consent, both allowed `openid read write`.
 async fn harness() -> (Harness, Creds) {
-    let h = Harness::new().await;
+    // Codes of `openid` grants redeem for ID Tokens: the server needs a
+    // key of the RP's algorithm (ES256, generated without `rsa-keygen`).
+    let keys = std::sync::Arc::new(portcullis::MemoryKeys::new());
+    let h = Harness::with(config(), |b| b.key_provider(keys)).await;
+    h.server
+        .ensure_signing_keys(&[portcullis::Algorithm::Es256])
+        .await
+        .unwrap();
     let rp = h
-        .confidential(RP, RP_SECRET, |b| b.scope(scope("openid read write")))
+        .confidential(RP, RP_SECRET, |b| {
+            b.scope(scope("openid read write"))
+                .id_token_signed_response_alg(portcullis::Algorithm::Es256)
+        })
         .await;
     h.public(FIRST, |b| {
         b.scope(scope("openid read write")).skip_consent(true)
