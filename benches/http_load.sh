@@ -49,7 +49,8 @@ for host in $HOSTS; do
   examples="$examples --example $host"
 done
 # shellcheck disable=SC2086 # one word per example
-cargo build --release --quiet --features "$features" $examples
+# The demo makes an RS256 ID Token key at start: `rsa-keygen`.
+cargo build --release --quiet --features "$features,rsa-keygen" $examples
 
 # wrk reports latencies as 123.45us / 1.23ms / 1.02s: print milliseconds.
 to_ms() {

@@ -2,7 +2,7 @@
 //! endpoints, login and consent pages, protected `/api/me` route and
 //! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
 //!
-//! Run: `cargo run --example actix --features actix-web`.
+//! Run: `cargo run --example actix --features actix-web,rsa-keygen`.
 //!
 //! This file is only the actix-web wiring; everything else is in
 //! `demo/mod.rs`.

@@ -2,7 +2,7 @@
 //! endpoints, login and consent pages, protected `/api/me` route and
 //! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
 //!
-//! Run: `cargo run --example hyper --features hyper`.
+//! Run: `cargo run --example hyper --features hyper,rsa-keygen`.
 //!
 //! This file is only the hyper wiring (a router by path in front of the
 //! adapter's `Endpoints` service, and an accept loop); everything else is in

@@ -2,10 +2,10 @@
 //! portcullis's public API: login and consent pages, the token, revocation,
 //! introspection, metadata and JWKS endpoints, and a protected `/api/me`.
 //!
-//! Run: `cargo run --example server --features axum` (listens on
+//! Run: `cargo run --example server --features axum,rsa-keygen` (listens on
 //! 127.0.0.1:9400 and prints demo clients and a demo user), or
-//! `cargo run --example server --features axum -- --addr 127.0.0.1:0 --seed seed.json`,
-//! and with `--features axum,sqlite` (or `axum,postgres`)
+//! `cargo run --example server --features axum,rsa-keygen -- --addr 127.0.0.1:0 --seed seed.json`,
+//! and with `--features axum,rsa-keygen,sqlite` (or `axum,rsa-keygen,postgres`)
 //! `-- --database sqlite://auth.db` keeps clients, consent and tokens across
 //! restarts.
 //!

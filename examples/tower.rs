@@ -5,7 +5,7 @@
 //! `TowerToHyperService`. Same endpoints, pages and command line
 //! (`--addr`, `--seed`, `--database`, `--static-token-json`).
 //!
-//! Run: `cargo run --example tower --features tower`.
+//! Run: `cargo run --example tower --features tower,rsa-keygen`.
 //!
 //! This file is only the tower wiring (a router by path in front of the
 //! `Endpoints` service, and an accept loop); everything else is in

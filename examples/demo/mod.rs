@@ -382,6 +382,17 @@ where
         // RS256 needs the `rsa-keygen` feature (the `cli` feature has it).
         config.signing_algorithm = alg;
     }
+    // Access tokens keep their algorithm whatever other keys exist: adding
+    // or rotating the RS256 key of ID Tokens never changes it.
+    let access_alg = config.signing_algorithm;
+    config.access_token_signing_alg = Some(access_alg);
+    // A current key for every ID Token algorithm discovery lists (RS256, the
+    // default of OpenID Connect Core 15.1, needs `rsa-keygen`) and for
+    // access tokens.
+    let mut key_algs = config.id_token_signing_algs.clone();
+    if !key_algs.contains(&access_alg) {
+        key_algs.push(access_alg);
+    }
     // An unknown client costs what one with a people-chosen secret does.
     config.unknown_client_iterations = iterations();
     seed::save_clients(&*store, clients).await?;
@@ -400,11 +411,12 @@ where
         .user_claims(Arc::new(user_claims::DemoUserClaims::from_seed(&seed)))
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
-    // Clients may ask for JWT access tokens: make sure a key signs.
+    // Clients may ask for JWT access tokens, and OpenID clients get ID
+    // Tokens signed with their algorithm: make sure a key of each signs.
     server
-        .ensure_signing_key()
+        .ensure_signing_keys(&key_algs)
         .await
-        .map_err(|e| format!("signing key: {e}"))?;
+        .map_err(|e| format!("signing keys: {e}"))?;
     Ok(Demo {
         server: Arc::new(server),
         users,
