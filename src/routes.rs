@@ -82,7 +82,8 @@ impl Endpoint {
     pub fn admits(self, method: Method) -> Result<(), Refusal> {
         match self {
             Self::Metadata | Self::OpenIdConfiguration | Self::Jwks
-                if !matches!(method, Method::Get | Method::Head) => {
+                if !matches!(method, Method::Get | Method::Head) =>
+            {
                 Err(Refusal::MethodNotAllowed { allow: "GET, HEAD" })
             }
             Self::UserInfo if !matches!(method, Method::Get | Method::Post) => {

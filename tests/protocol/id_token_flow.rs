@@ -14,8 +14,7 @@ use portcullis::http::{Method, Request};
 use portcullis::oidc::{ClaimsQuery, SessionId, UserClaims};
 use portcullis::{
     Algorithm, Authentication, AuthorizeStep, Config, KeyId, KeyRecord, MemoryKeys, Secret,
-    SubjectType,
-    StoreError, UnixTime, UserId, WebUrl, async_trait,
+    StoreError, SubjectType, UnixTime, UserId, WebUrl, async_trait,
 };
 use serde_json::{Map, Value, json};
 
@@ -107,10 +106,13 @@ fn creds(client: &str) -> Creds {
 /// Alice's session: logged in at `AUTH_TIME` with a password and a one-time
 /// code, at level 2, in session `sid-1`.
 fn session() -> Authentication {
-    Authentication::new(UserId::parse("alice").unwrap(), UnixTime::from_secs(AUTH_TIME))
-        .with_acr("urn:example:loa:2")
-        .with_amr(["pwd", "otp"])
-        .with_session_id(SessionId::parse("sid-1").unwrap())
+    Authentication::new(
+        UserId::parse("alice").unwrap(),
+        UnixTime::from_secs(AUTH_TIME),
+    )
+    .with_acr("urn:example:loa:2")
+    .with_amr(["pwd", "otp"])
+    .with_session_id(SessionId::parse("sid-1").unwrap())
 }
 
 /// A code for `client` through the authorization step, with S256, the
@@ -425,7 +427,10 @@ async fn discovery_is_served_at_its_well_known_path() {
     assert_eq!(doc["userinfo_endpoint"], format!("{ISSUER}/userinfo"));
     assert_eq!(doc["end_session_endpoint"], format!("{ISSUER}/end_session"));
     assert_eq!(doc["jwks_uri"], format!("{ISSUER}/jwks.json"));
-    assert_eq!(doc["subject_types_supported"], json!(["public", "pairwise"]));
+    assert_eq!(
+        doc["subject_types_supported"],
+        json!(["public", "pairwise"])
+    );
     assert!(doc.get("backchannel_logout_supported").is_none());
     let resp = h
         .server
