@@ -185,6 +185,20 @@ const ROWS: &[Row] = &[
         None,
     ),
     opaque(
+        "code redemption with an RS256 ID Token",
+        "portcullis_code_id_token_rs256",
+        "floor_code_id_token_rs256",
+        None,
+        None,
+    ),
+    opaque(
+        "code redemption with an ES256 ID Token",
+        "portcullis_code_id_token_es256",
+        "floor_code_id_token_es256",
+        None,
+        None,
+    ),
+    opaque(
         "refresh rotation (chained)",
         "portcullis_refresh",
         "floor_refresh",

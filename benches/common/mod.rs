@@ -1930,6 +1930,227 @@ impl Op for OxBearer {
 }
 
 // ---------------------------------------------------------------------------
+// Code redemption with an ID Token (OpenID Connect, issue 16)
+
+/// The RSA key of the RS256 ID Tokens (the test fixture: generating one
+/// takes a moment and is not what a request costs).
+const RSA_PKCS8: &[u8] = include_bytes!("../../tests/fixtures/rsa2048.pk8");
+/// The relying party of the ID Token paths: public, PKCE.
+pub const RP_ID: &str = "rp";
+pub const OPENID_SCOPE: &str = "openid invoices:read";
+const NONCE: &str = "n-0S6_WzA2Mj";
+
+/// The code path of an `openid` grant: the opaque code redemption of
+/// `portcullis_code`, and an ID Token signed with `alg` in the response.
+pub struct PcCodeIdToken {
+    p: Portcullis,
+    rng: ring::rand::SystemRandom,
+    bodies: Packed,
+}
+
+impl PcCodeIdToken {
+    pub fn new(alg: Algorithm) -> Self {
+        let keys = Arc::new(MemoryKeys::new());
+        let mut config = Config::new(ISSUER);
+        config.access_token_signing_alg = Some(Algorithm::Es256);
+        let p = Portcullis::with(config, AccessTokenFormat::Opaque, Some(keys));
+        let now = UnixTime::from_secs(now_secs());
+        let rsa = portcullis::KeyRecord::from_pkcs8(
+            Algorithm::Rs256,
+            portcullis::KeyId::parse("rsa-1").unwrap(),
+            RSA_PKCS8.to_vec(),
+            now,
+            now,
+        )
+        .unwrap();
+        let rp = Client::public(ClientId::parse(RP_ID).unwrap())
+            .redirect_uri(RedirectUri::parse(REDIRECT).unwrap())
+            .grant_type(GrantType::AuthorizationCode)
+            .grant_type(GrantType::RefreshToken)
+            .scope(ScopeSet::parse(OPENID_SCOPE).unwrap())
+            .id_token_signed_response_alg(alg)
+            .build()
+            .expect("client");
+        p.rt.block_on(async {
+            p.server.rotate_in_key(rsa).await.unwrap();
+            p.server
+                .ensure_signing_keys(&[Algorithm::Es256])
+                .await
+                .unwrap();
+            p.store.insert_client(rp).await.unwrap();
+        });
+        Self {
+            p,
+            rng: os_rng(),
+            bodies: Packed::default(),
+        }
+    }
+}
+
+pub fn rp_code_body(code: &str) -> String {
+    format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&client_id={RP_ID}&code_verifier={VERIFIER}",
+        form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+    )
+}
+
+impl Op for PcCodeIdToken {
+    fn prepare(&mut self, n: u64) {
+        self.bodies.clear();
+        let now = UnixTime::from_secs(now_secs());
+        let client = ClientId::parse(RP_ID).unwrap();
+        let scope = ScopeSet::parse(OPENID_SCOPE).unwrap();
+        let redirect = RedirectUri::parse(REDIRECT).unwrap();
+        let challenge = CodeChallenge::parse(ChallengeMethod::S256, CHALLENGE).unwrap();
+        let openid =
+            portcullis::OpenIdGrant::new(now).with_nonce(Some(NONCE.parse().unwrap()));
+        for _ in 0..n {
+            let code = random_token(&self.rng);
+            let hash = TokenHash::of(&code);
+            let record = CodeRecord {
+                hash,
+                grant: GrantId::derive(&hash),
+                client_id: client.clone(),
+                subject: UserId::parse(USER).unwrap(),
+                scope: scope.clone(),
+                redirect_uri: Some(redirect.clone()),
+                challenge: Some(challenge.clone()),
+                issued_at: now,
+                expires_at: now.plus(Duration::from_secs(HOUR)),
+                used: false,
+                openid: Some(openid.clone()),
+            };
+            run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
+            self.bodies.push(&rp_code_body(&code));
+        }
+    }
+
+    fn run(&mut self) {
+        let body = self.bodies.next_once();
+        let resp = run_now(
+            &self.p.rt,
+            self.p
+                .server
+                .token(black_box(&form_request(body.as_bytes()))),
+        );
+        debug_assert!(
+            resp.status() == 200 && resp.body().windows(10).any(|w| w == b"\"id_token\""),
+            "{}",
+            String::from_utf8_lossy(resp.body())
+        );
+        black_box(resp);
+    }
+}
+
+/// An ID Token signer of `alg` with ring alone: the one signature the
+/// floor adds to the opaque code path.
+enum IdSigner {
+    Rsa(sig::RsaKeyPair),
+    Ecdsa(sig::EcdsaKeyPair),
+}
+
+#[derive(serde::Serialize)]
+struct FloorIdClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: u64,
+    iat: u64,
+    auth_time: u64,
+    nonce: &'a str,
+    at_hash: &'a str,
+}
+
+/// The floor of code redemption with an ID Token: `floor_code`, plus the ID
+/// Token's claims (with `at_hash`), encoded and signed once with `alg`.
+pub struct FloorCodeIdToken {
+    code: FloorCodeOp,
+    signer: IdSigner,
+    header: String,
+    rng: ring::rand::SystemRandom,
+}
+
+impl FloorCodeIdToken {
+    pub fn new(alg: Algorithm) -> Self {
+        let rng = os_rng();
+        let (signer, name) = match alg {
+            Algorithm::Rs256 => (
+                IdSigner::Rsa(sig::RsaKeyPair::from_pkcs8(RSA_PKCS8).unwrap()),
+                "RS256",
+            ),
+            _ => {
+                let doc = sig::EcdsaKeyPair::generate_pkcs8(
+                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    &rng,
+                )
+                .unwrap();
+                (
+                    IdSigner::Ecdsa(
+                        sig::EcdsaKeyPair::from_pkcs8(
+                            &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+                            doc.as_ref(),
+                            &rng,
+                        )
+                        .unwrap(),
+                    ),
+                    "ES256",
+                )
+            }
+        };
+        let header = URL_SAFE_NO_PAD.encode(format!(
+            "{{\"alg\":\"{name}\",\"kid\":\"k1\",\"typ\":\"JWT\"}}"
+        ));
+        Self {
+            code: FloorCodeOp::new(),
+            signer,
+            header,
+            rng,
+        }
+    }
+}
+
+impl Op for FloorCodeIdToken {
+    fn prepare(&mut self, n: u64) {
+        self.code.prepare(n);
+    }
+
+    fn run(&mut self) {
+        self.code.run();
+        let now = now_secs();
+        // at_hash of a 43-character access token.
+        let access = [b'A'; 43];
+        let h = sha256(&access);
+        let at_hash = URL_SAFE_NO_PAD.encode(&h[..16]);
+        let claims = serde_json::to_vec(&FloorIdClaims {
+            iss: ISSUER,
+            sub: USER,
+            aud: RP_ID,
+            exp: now + HOUR,
+            iat: now,
+            auth_time: now,
+            nonce: NONCE,
+            at_hash: &at_hash,
+        })
+        .unwrap();
+        let input = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(&claims));
+        let signature = match &self.signer {
+            IdSigner::Rsa(key) => {
+                let mut out = vec![0u8; key.public().modulus_len()];
+                key.sign(&sig::RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut out)
+                    .unwrap();
+                out
+            }
+            IdSigner::Ecdsa(key) => key
+                .sign(&self.rng, input.as_bytes())
+                .unwrap()
+                .as_ref()
+                .to_vec(),
+        };
+        black_box(format!("{input}.{}", URL_SAFE_NO_PAD.encode(&signature)));
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The catalogue
 
 /// Every measured function, by name: `<side>_<path>`. `sign_*` and
@@ -1942,6 +2163,10 @@ pub const FUNCTIONS: &[&str] = &[
     "portcullis_code",
     "floor_code",
     "oxide_code",
+    "portcullis_code_id_token_rs256",
+    "floor_code_id_token_rs256",
+    "portcullis_code_id_token_es256",
+    "floor_code_id_token_es256",
     "portcullis_refresh",
     "floor_refresh",
     "oxide_refresh",
@@ -2014,6 +2239,10 @@ impl Fixtures {
             "portcullis_code" => Box::new(PcCode::new()),
             "floor_code" => Box::new(FloorCodeOp::new()),
             "oxide_code" => Box::new(OxCode::new()),
+            "portcullis_code_id_token_rs256" => Box::new(PcCodeIdToken::new(Algorithm::Rs256)),
+            "floor_code_id_token_rs256" => Box::new(FloorCodeIdToken::new(Algorithm::Rs256)),
+            "portcullis_code_id_token_es256" => Box::new(PcCodeIdToken::new(Algorithm::Es256)),
+            "floor_code_id_token_es256" => Box::new(FloorCodeIdToken::new(Algorithm::Es256)),
             "portcullis_refresh" => Box::new(PcRefresh::new()),
             "floor_refresh" => Box::new(FloorRefresh::new()),
             "oxide_refresh" => Box::new(OxRefresh::new()),
