@@ -2002,8 +2002,7 @@ impl Op for PcCodeIdToken {
         let scope = ScopeSet::parse(OPENID_SCOPE).unwrap();
         let redirect = RedirectUri::parse(REDIRECT).unwrap();
         let challenge = CodeChallenge::parse(ChallengeMethod::S256, CHALLENGE).unwrap();
-        let openid =
-            portcullis::OpenIdGrant::new(now).with_nonce(Some(NONCE.parse().unwrap()));
+        let openid = portcullis::OpenIdGrant::new(now).with_nonce(Some(NONCE.parse().unwrap()));
         for _ in 0..n {
             let code = random_token(&self.rng);
             let hash = TokenHash::of(&code);
@@ -2079,11 +2078,9 @@ impl FloorCodeIdToken {
                 "RS256",
             ),
             _ => {
-                let doc = sig::EcdsaKeyPair::generate_pkcs8(
-                    &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &rng,
-                )
-                .unwrap();
+                let doc =
+                    sig::EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                        .unwrap();
                 (
                     IdSigner::Ecdsa(
                         sig::EcdsaKeyPair::from_pkcs8(
@@ -2136,8 +2133,13 @@ impl Op for FloorCodeIdToken {
         let signature = match &self.signer {
             IdSigner::Rsa(key) => {
                 let mut out = vec![0u8; key.public().modulus_len()];
-                key.sign(&sig::RSA_PKCS1_SHA256, &self.rng, input.as_bytes(), &mut out)
-                    .unwrap();
+                key.sign(
+                    &sig::RSA_PKCS1_SHA256,
+                    &self.rng,
+                    input.as_bytes(),
+                    &mut out,
+                )
+                .unwrap();
                 out
             }
             IdSigner::Ecdsa(key) => key
