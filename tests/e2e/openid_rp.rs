@@ -202,10 +202,10 @@ async fn relying_party_signs_in_refreshes_and_reads_userinfo(framework: Framewor
     let server = Server::start_seeded(framework, seed, &[]).await;
     let rp = rp(&server, "oidc-rp", RP_SECRET, REDIRECT).await;
     let session = Session::new(&server);
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let before = {
+        use portcullis::Clock as _;
+        portcullis::SystemClock.now().as_secs()
+    };
     let (token, claims) = code_flow(
         &server,
         &session,
