@@ -991,7 +991,15 @@ async fn demo_signs_with_a_generated_rs256_key_when_asked() {
         .await
         .unwrap();
     let jwks: serde_json::Value = serde_json::from_str(&jwks_text).unwrap();
-    let jwk = &jwks["keys"][0];
+    // The demo also publishes its ES256 and EdDSA ID Token keys (issue 16):
+    // the token's key is the one its `kid` names.
+    let kid = header.kid.clone().unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap();
     assert_eq!(jwk["kty"], "RSA");
     assert_eq!(jwk["alg"], "RS256");
     assert_eq!(jwk["use"], "sig");
