@@ -1,6 +1,7 @@
 //! One module per endpoint. Each turns a `Request` into a `Response`.
 
 pub(crate) mod authorize;
+pub(crate) mod end_session;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
 pub(crate) mod revoke;
