@@ -446,7 +446,10 @@ impl AuthorizationServer {
     /// expiring after `Config::authorization_request_lifetime`; it never
     /// resumes an authorization request, nor an authorization handle a
     /// logout. The `Err` is an error page to show.
-    pub async fn suspend_logout(&self, request: &LogoutRequest) -> Result<Secret<String>, Response> {
+    pub async fn suspend_logout(
+        &self,
+        request: &LogoutRequest,
+    ) -> Result<Secret<String>, Response> {
         endpoints::end_session::suspend(&self.cx, request).await
     }
 

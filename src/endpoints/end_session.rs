@@ -49,8 +49,7 @@ use crate::keys::Algorithm;
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::logout_token::{self, LogoutSubject, LogoutTokenClaims};
 use crate::oidc::{
-    Authentication, HintError, LanguageTag, LoginHint, MAX_LOCALES, VerifiedHint,
-    pairwise_subject,
+    Authentication, HintError, LanguageTag, LoginHint, MAX_LOCALES, VerifiedHint, pairwise_subject,
 };
 use crate::redirect_uri::RedirectUri;
 use crate::secret::Secret;
@@ -529,11 +528,7 @@ pub(crate) async fn resume(cx: &Context, handle: &str) -> Result<LogoutRequest, 
         state: s.state,
         hint,
         logout_hint: s.logout_hint.and_then(|h| h.parse().ok()),
-        ui_locales: s
-            .ui_locales
-            .iter()
-            .filter_map(|t| t.parse().ok())
-            .collect(),
+        ui_locales: s.ui_locales.iter().filter_map(|t| t.parse().ok()).collect(),
         confirm: s.confirm,
     })
 }
