@@ -391,8 +391,8 @@ impl AuthorizationServer {
         subject: LogoutSubject,
         alg: Algorithm,
     ) -> Result<String, Error> {
-        // #16 wiring: the end-session step will take `alg` from the client's
-        // `id_token_signed_response_alg` once the client model has it.
+        // `backchannel_logout` takes `alg` from the client itself
+        // (`id_token_signed_response_alg`, RS256 by default).
         let now = self.cx.clock.now();
         let claims = LogoutTokenClaims::new(
             &self.cx.config.issuer,
