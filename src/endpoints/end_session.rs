@@ -188,6 +188,7 @@ impl BackchannelLogout {
 /// What ending a session gives the host: the redirect to send the browser
 /// (`None`: show a "you are logged out" page), and the Logout Tokens to
 /// deliver.
+#[non_exhaustive]
 #[derive(Debug)]
 pub struct LoggedOut {
     /// A `302` to the registered post-logout URI with `state`, if any.
