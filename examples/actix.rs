@@ -1,5 +1,5 @@
 //! The demo authorization server of `server.rs`, on actix-web 4: the same
-//! endpoints, login and consent pages, protected `/api/me` route and
+//! endpoints, login, consent and logout pages, protected `/api/me` route and
 //! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
 //!
 //! Run: `cargo run --example actix --features actix-web,rsa-keygen`.
@@ -38,6 +38,16 @@ async fn consent(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
     demo.consent(cookie(req.http_request()), body).await
 }
 
+async fn end_session(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    demo.end_session(&req.as_request(), cookie(req.http_request()))
+        .await
+}
+
+async fn logout_form(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    let body = req.as_request().body_bytes();
+    demo.logout_form(cookie(req.http_request()), body).await
+}
+
 /// A protected resource: the `BearerToken` extractor answers 401 for a
 /// missing or invalid token; `me` checks the scope.
 async fn me(demo: web::Data<Demo>, token: BearerToken) -> Response {
@@ -55,6 +65,7 @@ fn main() -> std::io::Result<()> {
         let started = demo::start("actix").await;
         let demo = web::Data::from(started.demo.clone());
         let static_json = started.args.static_token_json;
+        let end_session_path = demo.server.config().paths.end_session.clone();
         let listener = started.listener.try_clone()?;
         let http = HttpServer::new(move || {
             let mut app = App::new()
@@ -64,6 +75,9 @@ fn main() -> std::io::Result<()> {
                 .route("/authorize", web::post().to(authorize))
                 .route("/login", web::post().to(login))
                 .route("/consent", web::post().to(consent))
+                .route(&end_session_path, web::get().to(end_session))
+                .route(&end_session_path, web::post().to(end_session))
+                .route(demo::LOGOUT_FORM_PATH, web::post().to(logout_form))
                 .route("/api/me", web::get().to(me));
             if static_json {
                 app = app.route(demo::STATIC_TOKEN_PATH, web::post().to(static_token));

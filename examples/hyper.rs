@@ -1,5 +1,5 @@
 //! The demo authorization server of `server.rs`, on hyper 1: the same
-//! endpoints, login and consent pages, protected `/api/me` route and
+//! endpoints, login, consent and logout pages, protected `/api/me` route and
 //! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
 //!
 //! Run: `cargo run --example hyper --features hyper,rsa-keygen`.
@@ -59,6 +59,21 @@ async fn route(
         },
         (Method::POST, "/consent") => match OwnedRequest::read(req, server).await {
             Ok(r) => demo.consent(cookie(&r), r.as_request().body_bytes()).await,
+            Err(refused) => refused,
+        },
+        // RP-Initiated Logout, at the configured path, and its
+        // confirmation form.
+        (Method::GET | Method::POST, path) if path == server.config().paths.end_session => {
+            match OwnedRequest::read(req, server).await {
+                Ok(r) => demo.end_session(&r.as_request(), cookie(&r)).await,
+                Err(refused) => refused,
+            }
+        }
+        (Method::POST, demo::LOGOUT_FORM_PATH) => match OwnedRequest::read(req, server).await {
+            Ok(r) => {
+                demo.logout_form(cookie(&r), r.as_request().body_bytes())
+                    .await
+            }
             Err(refused) => refused,
         },
         // A protected resource: `bearer` answers 401 for a missing or

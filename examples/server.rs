@@ -1,5 +1,5 @@
 //! A complete small OAuth 2.1 authorization server on axum, built only from
-//! portcullis's public API: login and consent pages, the token, revocation,
+//! portcullis's public API: login, consent and logout pages, the token, revocation,
 //! introspection, metadata and JWKS endpoints, and a protected `/api/me`.
 //!
 //! Run: `cargo run --example server --features axum,rsa-keygen` (listens on
@@ -54,6 +54,19 @@ async fn login(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
         .into_response()
 }
 
+async fn end_session(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
+    demo.end_session(&req.as_request(), cookie(req.headers()))
+        .await
+        .into_response()
+}
+
+async fn logout_form(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
+    let body = req.as_request().body_bytes();
+    demo.logout_form(cookie(req.headers()), body)
+        .await
+        .into_response()
+}
+
 async fn consent(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
     let body = req.as_request().body_bytes();
     demo.consent(cookie(req.headers()), body)
@@ -88,6 +101,11 @@ async fn main() {
         .route("/authorize", get(authorize).post(authorize))
         .route("/login", post(login))
         .route("/consent", post(consent))
+        .route(
+            &server.config().paths.end_session,
+            get(end_session).post(end_session),
+        )
+        .route(demo::LOGOUT_FORM_PATH, post(logout_form))
         .route("/api/me", get(me));
     if started.args.static_token_json {
         app = app.route(demo::STATIC_TOKEN_PATH, post(static_token));

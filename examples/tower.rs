@@ -69,6 +69,21 @@ where
             Ok(r) => demo.consent(cookie(&r), r.as_request().body_bytes()).await,
             Err(refused) => refused,
         },
+        // RP-Initiated Logout, at the configured path, and its
+        // confirmation form.
+        (Method::GET | Method::POST, path) if path == server.config().paths.end_session => {
+            match OwnedRequest::read(req, server).await {
+                Ok(r) => demo.end_session(&r.as_request(), cookie(&r)).await,
+                Err(refused) => refused,
+            }
+        }
+        (Method::POST, demo::LOGOUT_FORM_PATH) => match OwnedRequest::read(req, server).await {
+            Ok(r) => {
+                demo.logout_form(cookie(&r), r.as_request().body_bytes())
+                    .await
+            }
+            Err(refused) => refused,
+        },
         // A protected resource behind the `BearerLayer`.
         (Method::GET, "/api/me") => {
             let Ok(resp) = me.oneshot(req).await;

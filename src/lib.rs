@@ -122,6 +122,7 @@ pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};
 pub use conversions::ParseError;
 pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
+pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
     BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, Interaction, InternalFault,
     OpenIdUnsupported, RequestFault, SigningFault, StoreError,

@@ -19,6 +19,7 @@ use crate::context::{Context, KeyCache};
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
 use crate::endpoints::authorize::{LoginRequired, PendingAuthorization};
+use crate::endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 use crate::error::ConfigError;
 use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
@@ -400,8 +401,8 @@ impl AuthorizationServer {
         subject: LogoutSubject,
         alg: Algorithm,
     ) -> Result<String, Error> {
-        // #16 wiring: the end-session step will take `alg` from the client's
-        // `id_token_signed_response_alg` once the client model has it.
+        // `backchannel_logout` takes `alg` from the client itself
+        // (`id_token_signed_response_alg`, RS256 by default).
         let now = self.cx.clock.now();
         let claims = LogoutTokenClaims::new(
             &self.cx.config.issuer,
@@ -427,6 +428,91 @@ impl AuthorizationServer {
             HintError::KeysUnavailable
         })?;
         id_token::verify_id_token_hint(&ring, token, &self.cx.config.issuer, self.cx.clock.now())
+    }
+
+    /// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0;
+    /// LO-01), which the host mounts at `Config::paths.end_session` for GET
+    /// and POST: validates `id_token_hint` (ours, signature, `iss`; an
+    /// expired one is good), `client_id`, `post_logout_redirect_uri`
+    /// (exactly one the client registered, else no redirect), `state`,
+    /// `logout_hint` and `ui_locales`, and says what to do next: an error
+    /// page (never a redirect), or a [`LogoutRequest`] telling whether to
+    /// ask the user to confirm. `session` is the host's signed-in user, if
+    /// any. Then: [`AuthorizationServer::suspend_logout`] for a
+    /// confirmation page, [`AuthorizationServer::resume_logout`] when it is
+    /// submitted, and [`AuthorizationServer::finish_logout`] once the host
+    /// has ended its session.
+    pub async fn end_session(
+        &self,
+        req: &Request<'_>,
+        session: Option<&Authentication>,
+    ) -> EndSessionStep {
+        endpoints::end_session::handle(&self.cx, req, session).await
+    }
+
+    /// Suspends a logout request while the host shows its confirmation
+    /// page: returns the resume handle the page carries in a hidden field of
+    /// its POSTed form (beside the CSRF token). 256 random bits, single use,
+    /// expiring after `Config::authorization_request_lifetime`; it never
+    /// resumes an authorization request, nor an authorization handle a
+    /// logout. The `Err` is an error page to show.
+    pub async fn suspend_logout(
+        &self,
+        request: &LogoutRequest,
+    ) -> Result<Secret<String>, Response> {
+        endpoints::end_session::suspend(&self.cx, request).await
+    }
+
+    /// Takes back a suspended logout request (once: a second call with the
+    /// same handle is refused). The client and its post-logout URI are
+    /// checked again. The `Err` is an error page to show (an unknown, used
+    /// or expired handle is `invalid_request`, cause `ResumeRefused`).
+    pub async fn resume_logout(&self, handle: &str) -> Result<LogoutRequest, Response> {
+        endpoints::end_session::resume(&self.cx, handle).await
+    }
+
+    /// The user confirmed (or no confirmation was needed) and the host has
+    /// ended `session`: the redirect to the registered post-logout URI with
+    /// `state` (or `None`: show a "you are logged out" page), and, when
+    /// `Config::backchannel_logout` is on, the Logout Tokens for the
+    /// clients that took part in the session (`clients`, as the host
+    /// tracked them; see [`AuthorizationServer::backchannel_logout`]). A
+    /// user who cancels gets no redirect: drop the request.
+    pub async fn finish_logout(
+        &self,
+        request: LogoutRequest,
+        session: Option<&Authentication>,
+        clients: &[ClientId],
+    ) -> LoggedOut {
+        let backchannel = match session {
+            Some(auth) if self.cx.config.backchannel_logout => {
+                endpoints::end_session::backchannel(&self.cx, auth, clients).await
+            }
+            _ => Vec::new(),
+        };
+        LoggedOut {
+            redirect: endpoints::end_session::redirect(&request),
+            backchannel,
+        }
+    }
+
+    /// Back-Channel Logout (LO-02) for a session that ends, however it ends
+    /// (RP-Initiated Logout, the host's own logout, an expiry): one Logout
+    /// Token per client among `clients` (the ones the host saw take part in
+    /// the session) that registered a `backchannel_logout_uri`, with `sub`
+    /// as that client sees the user, `sid` the session's id when
+    /// `session` has one, signed with the client's
+    /// `id_token_signed_response_alg` (RS256 by default), for the host to
+    /// POST ([`BackchannelLogout::form_body`]). A client that requires
+    /// `sid` while the session has none gets a token with `sub` only (a
+    /// warning is logged); one whose token cannot be signed is logged and
+    /// left out.
+    pub async fn backchannel_logout(
+        &self,
+        session: &Authentication,
+        clients: &[ClientId],
+    ) -> Vec<BackchannelLogout> {
+        endpoints::end_session::backchannel(&self.cx, session, clients).await
     }
 
     /// Adds an imported key (e.g. RS256 from PKCS#8) the same way

@@ -3,7 +3,13 @@
 //! command line, seed file, stores, sessions with CSRF tokens, the login and
 //! consent pages (`pages.rs`, with the scopes in words of `scope_words.rs`),
 //! and the handlers of the authorization route, the login and
-//! consent forms and the protected `/api/me` route. The handlers take and
+//! consent forms, the end-session route (RP-Initiated Logout at
+//! `Config::paths.end_session`, its confirmation form at `/logout`, and
+//! Back-Channel Logout delivery) and the protected `/api/me` route. A login
+//! session has a random session id of its own (the `sid` of ID and Logout
+//! Tokens, not the cookie's value) and remembers the clients that got a
+//! code in it: they are the ones told, by a POST to their
+//! `backchannel_logout_uri`, when it ends. The handlers take and
 //! return the core's `Request` and `Response`, so each example is only the
 //! wiring of one framework.
 //!
@@ -32,12 +38,13 @@ use std::sync::Arc;
 
 use pages::html;
 use portcullis::http::{Request, Response, Source};
+use portcullis::oidc::SessionId;
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
-    BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore, KeyProvider, MemoryKeys,
-    MemoryStore, MemoryUsers, PasswordVerifier, RandomSource, ReplayCache, ScopeSet, Secret,
-    SystemRandom, TokenStore, generate_secret,
+    BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore,
+    EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
+    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, generate_secret,
 };
 use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};
@@ -62,6 +69,9 @@ const DEFAULT_MAX_FAILURES: u32 = 5;
 
 /// The length of one throttling window, in seconds.
 const WINDOW_SECS: u64 = 60;
+
+/// Where the logout confirmation form posts.
+pub(crate) const LOGOUT_FORM_PATH: &str = "/logout";
 
 /// Where `--static-token-json` serves its fixed body.
 pub(crate) const STATIC_TOKEN_PATH: &str = "/static/token";
@@ -395,6 +405,10 @@ where
     }
     // An unknown client costs what one with a people-chosen secret does.
     config.unknown_client_iterations = iterations();
+    // The demo serves RP-Initiated Logout at `paths.end_session` and
+    // delivers Back-Channel Logout tokens (`deliver_backchannel`).
+    config.rp_initiated_logout = true;
+    config.backchannel_logout = true;
     seed::save_clients(&*store, clients).await?;
     // Behind a TLS-terminating proxy: the session cookie is https-only too.
     let secure = config.issuer.starts_with("https://");
@@ -578,7 +592,30 @@ fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[String;
     Some(out)
 }
 
+/// The `client_id` of a form or query, if it is one.
+fn form_client_id(form: &[u8]) -> Option<ClientId> {
+    form_urlencoded::parse(form)
+        .find(|(k, _)| k == "client_id")
+        .and_then(|(_, v)| ClientId::parse(&v))
+}
+
+/// Whether `r` sends the browser back to a client with a code.
+fn carries_code(r: &Response) -> bool {
+    r.status() == 302
+        && r.header("Location")
+            .and_then(|l| url::Url::parse(l).ok())
+            .is_some_and(|u| u.query_pairs().any(|(k, _)| k == "code"))
+}
+
 impl Demo {
+    /// Notes that `client` took part in session `sid` when `resp` gives it
+    /// a code: its back-channel logout URI hears of the session's end.
+    fn note_code(&self, sid: &str, client: ClientId, resp: &Response) {
+        if carries_code(resp) {
+            self.sessions.add_client(sid, client);
+        }
+    }
+
     /// A fresh 256-bit value; `None` if the random source failed (then no
     /// session may be made: an empty id would be every session's).
     fn random_token(&self) -> Option<String> {
@@ -593,6 +630,7 @@ impl Demo {
         let session = Session {
             user: None,
             csrf: csrf.clone(),
+            clients: Vec::new(),
         };
         let cookie = self.sessions.cookie(&sid);
         self.sessions.insert(None, sid, session);
@@ -663,9 +701,20 @@ impl Demo {
     /// the demo shows its login or consent page when asked to.
     /// A browser without a session gets one only for a page with a form.
     pub(crate) async fn authorize(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
-        let session = self.sessions.find(cookie).map(|(_, s)| s);
+        let found = self.sessions.find(cookie);
+        let sid = found.as_ref().map(|(sid, _)| sid.clone());
+        let session = found.map(|(_, s)| s);
         let user = session.as_ref().and_then(|s| s.user.clone());
         let step = self.server.authorize(req, user.as_ref()).await;
+        if let (AuthorizeStep::Redirect(r), Some(sid)) = (&step, &sid) {
+            let params = match req.method() {
+                portcullis::http::Method::Post => req.body_bytes(),
+                _ => req.query_str().unwrap_or_default().as_bytes(),
+            };
+            if let Some(client) = form_client_id(params) {
+                self.note_code(sid, client, r);
+            }
+        }
         let page = matches!(step, AuthorizeStep::Login(_) | AuthorizeStep::Consent(_));
         let (csrf, set_cookie) = match session {
             Some(s) => (s.csrf, None),
@@ -736,20 +785,28 @@ impl Demo {
         };
         let set_cookie = self.sessions.cookie(&new_sid);
         // The time of this login, kept with the session: it is the
-        // `auth_time` of every authorization the session makes.
-        let user = Authentication::new(user, self.server.clock().now());
+        // `auth_time` of every authorization the session makes. The login
+        // session's id (`sid` in ID and Logout Tokens) is random and not the
+        // cookie's value, which only this browser may know.
+        let Some(login_id) = self.random_token().and_then(|t| SessionId::parse(&t)) else {
+            return text(500, "no randomness for a session");
+        };
+        let user = Authentication::new(user, self.server.clock().now()).with_session_id(login_id);
         self.sessions.insert(
             Some(&sid),
-            new_sid,
+            new_sid.clone(),
             Session {
                 user: Some(user.clone()),
                 csrf: new_csrf.clone(),
+                clients: Vec::new(),
             },
         );
         let step = self.server.resume(&resume, Some(&user)).await;
-        self.show(step, &new_csrf)
-            .await
-            .with_header("Set-Cookie", set_cookie)
+        let resp = self.show(step, &new_csrf).await;
+        if let Some(client) = form_client_id(form) {
+            self.note_code(&new_sid, client, &resp);
+        }
+        resp.with_header("Set-Cookie", set_cookie)
     }
 
     /// `POST /consent`: checks the CSRF token, resumes the suspended
@@ -760,17 +817,109 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let Some((_, Session { user, csrf })) = self.sessions.find(cookie) else {
+        let Some((sid, Session { user, csrf, .. })) = self.sessions.find(cookie) else {
             return text(403, "invalid CSRF token");
         };
         if !csrf_matches(&csrf, &form_csrf) {
             return text(403, "invalid CSRF token");
         }
         match self.server.resume(&resume, user.as_ref()).await {
-            AuthorizeStep::Consent(p) if decision == "allow" => self.server.approve(p).await,
+            AuthorizeStep::Consent(p) if decision == "allow" => {
+                let client = p.client().client_id().clone();
+                let resp = self.server.approve(p).await;
+                self.note_code(&sid, client, &resp);
+                resp
+            }
             AuthorizeStep::Consent(p) => self.server.deny(p),
             other => self.show(other, &csrf).await,
         }
+    }
+
+    /// The end-session route (GET or POST at `Config::paths.end_session`,
+    /// RP-Initiated Logout 1.0): the core validates the request; the demo
+    /// asks the signed-in user to confirm when the core says so, else ends
+    /// the session at once. Nobody signed in: nothing to end, the logout
+    /// completes.
+    pub(crate) async fn end_session(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
+        let found = self.sessions.find(cookie);
+        let user = found.as_ref().and_then(|(_, s)| s.user.clone());
+        let request = match self.server.end_session(req, user.as_ref()).await {
+            EndSessionStep::Invalid(r) => return error_page(r),
+            EndSessionStep::Logout(request) => request,
+        };
+        match found {
+            Some((_, session)) if session.user.is_some() && request.needs_confirmation() => {
+                match self.server.suspend_logout(&request).await {
+                    Ok(resume) => {
+                        let name = request.client().map(|c| c.client_name());
+                        html(
+                            200,
+                            pages::logout_page(
+                                name,
+                                LOGOUT_FORM_PATH,
+                                &session.csrf,
+                                &[("resume", resume.expose_secret())],
+                            ),
+                        )
+                    }
+                    Err(r) => error_page(r),
+                }
+            }
+            Some((sid, session)) => self.log_out(request, Some((&sid, session))).await,
+            None => self.log_out(request, None).await,
+        }
+    }
+
+    /// `POST /logout`, the confirmation form: checks the CSRF token, takes
+    /// the suspended logout request back (once) and logs out, or on
+    /// Cancel leaves the session as it is and sends the browser nowhere
+    /// (`state` going back to the client would say the logout happened).
+    pub(crate) async fn logout_form(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
+        let Some([form_csrf, resume, decision]) = form_fields(form, ["csrf", "resume", "decision"])
+        else {
+            return text(400, "incomplete form");
+        };
+        let Some((sid, session)) = self.sessions.find(cookie) else {
+            return text(403, "invalid CSRF token");
+        };
+        if !csrf_matches(&session.csrf, &form_csrf) {
+            return text(403, "invalid CSRF token");
+        }
+        let request = match self.server.resume_logout(&resume).await {
+            Ok(r) => r,
+            Err(r) => return error_page(r),
+        };
+        if decision == "logout" {
+            self.log_out(request, Some((&sid, session))).await
+        } else {
+            html(200, pages::still_signed_in_page())
+        }
+    }
+
+    /// Ends the session (if any), hands the Logout Tokens to a background
+    /// task, and sends the browser to the client's post-logout URI with
+    /// `state`, or shows the signed-out page.
+    async fn log_out(
+        &self,
+        request: portcullis::LogoutRequest,
+        session: Option<(&str, Session)>,
+    ) -> Response {
+        let (user, clients) = match session {
+            Some((sid, s)) => {
+                self.sessions.remove(sid);
+                (s.user, s.clients)
+            }
+            None => (None, Vec::new()),
+        };
+        let done = self
+            .server
+            .finish_logout(request, user.as_ref(), &clients)
+            .await;
+        deliver_backchannel(done.backchannel);
+        let resp = done
+            .redirect
+            .unwrap_or_else(|| html(200, pages::logged_out_page()));
+        resp.with_header("Set-Cookie", self.sessions.clear_cookie())
     }
 
     /// `GET /api/me`, a protected resource: who is calling, for a validated
@@ -788,6 +937,56 @@ impl Demo {
         Response::new(200, body.to_string().into_bytes())
             .with_header("Content-Type", "application/json")
     }
+}
+
+/// How long one Back-Channel Logout delivery may take.
+const BACKCHANNEL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// POSTs each Logout Token to its client's `backchannel_logout_uri`
+/// (`logout_token=<jwt>`, Back-Channel Logout 1.0 §2.5) in a background
+/// task, off the browser's way, each bounded by [`BACKCHANNEL_TIMEOUT`];
+/// the outcome is logged (never the token).
+fn deliver_backchannel(tokens: Vec<BackchannelLogout>) {
+    if tokens.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let http = match reqwest::Client::builder()
+            .timeout(BACKCHANNEL_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client for back-channel logout");
+                return;
+            }
+        };
+        for t in tokens {
+            let sent = http
+                .post(t.uri().as_str())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(t.form_body())
+                .send()
+                .await;
+            let client_id = t.client_id().as_str();
+            match sent {
+                Ok(r) if r.status().is_success() => {
+                    tracing::info!(client_id, "back-channel logout delivered");
+                }
+                Ok(r) => {
+                    tracing::warn!(
+                        client_id,
+                        status = r.status().as_u16(),
+                        "back-channel logout refused"
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(client_id, error = %e, "back-channel logout not delivered")
+                }
+            }
+        }
+    });
 }
 
 /// The `--static-token-json` answer: a fixed body shaped and sized like an

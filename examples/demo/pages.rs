@@ -289,7 +289,6 @@ pub(crate) fn busy_page() -> String {
 /// The logout confirmation page: a form posting to `action` with the CSRF
 /// token and `hidden` fields, a Log out and a Cancel submit button
 /// (`decision` = `logout` or `cancel`), as the seed contract's Logout asks.
-#[allow(dead_code)] // #16 wiring: end_session
 pub(crate) fn logout_page(
     client_name: Option<&str>,
     action: &str,
@@ -324,5 +323,23 @@ pub(crate) fn logout_page(
             esc(action),
             esc(csrf)
         ),
+    )
+}
+
+/// After a logout that sends the browser nowhere (no registered
+/// post-logout URI was asked for).
+pub(crate) fn logged_out_page() -> String {
+    layout(
+        "You are signed out",
+        "<p class=\"lead\">You have signed out of this server. You can close this window.</p>",
+    )
+}
+
+/// After the user chose Cancel on the logout confirmation page: nothing
+/// changed, and the browser is sent nowhere.
+pub(crate) fn still_signed_in_page() -> String {
+    layout(
+        "You are still signed in",
+        "<p class=\"lead\">You chose not to sign out. You can go back to the application you came from.</p>",
     )
 }

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use portcullis::{Authentication, Clock, SystemClock};
+use portcullis::{Authentication, ClientId, Clock, SystemClock};
 
 /// `--max-sessions` when not given.
 pub(crate) const DEFAULT_MAX_SESSIONS: usize = 10_000;
@@ -32,6 +32,9 @@ pub(crate) struct Session {
     /// `prompt=login` and `max_age` are judged by).
     pub(crate) user: Option<Authentication>,
     pub(crate) csrf: String,
+    /// The clients that got a code in this login session: the ones told
+    /// by Back-Channel Logout when it ends.
+    pub(crate) clients: Vec<ClientId>,
 }
 
 struct Entry {
@@ -160,6 +163,26 @@ impl Sessions {
                 used,
             },
         );
+    }
+
+    /// Notes that `client` got a code in session `sid` (once).
+    pub(crate) fn add_client(&self, sid: &str, client: ClientId) {
+        if let Some(e) = self.map().entries.get_mut(sid) {
+            if !e.session.clients.contains(&client) {
+                e.session.clients.push(client);
+            }
+        }
+    }
+
+    /// Ends session `sid`: it is gone, whatever the browser sends.
+    pub(crate) fn remove(&self, sid: &str) {
+        self.map().entries.remove(sid);
+    }
+
+    /// The `Set-Cookie` value that makes the browser forget its session.
+    pub(crate) fn clear_cookie(&self) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}")
     }
 
     /// The `Set-Cookie` value for session `sid`.

@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -54,6 +54,7 @@ pub const TARGETS: [&str; 10] = [
     "seed_json",
     "id_token_hint",
     "claims_parameter",
+    "end_session",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -72,6 +73,7 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "seed_json" => seed_json(data),
         "id_token_hint" => id_token_hint(data),
         "claims_parameter" => claims_parameter(data),
+        "end_session" => end_session(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -89,6 +91,10 @@ pub const ISSUER: &str = "https://as.example";
 pub const T0: u64 = 1_700_000_000;
 /// The redirect URI of the fixture's code-flow clients.
 pub const REDIRECT: &str = "https://app.example/cb";
+/// The post-logout redirect URIs of the fixture's `rp`.
+pub const LOGGED_OUT: &str = "https://app.example/out";
+/// `rp`'s other post-logout redirect URI, with a query of its own.
+pub const LOGGED_OUT_Q: &str = "https://app.example/bye?from=op";
 /// The PKCE verifier of the fixture's codes (`code-svc`, `code-spa`).
 pub const VERIFIER: &str = "fuzz-verifier-0123456789-0123456789-0123456789";
 /// The secret of `svc` (`client_secret_basic`).
@@ -274,6 +280,14 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
         Client::private_key_jwt(id("pk"), jwks.to_string())
             .grant_type(GrantType::ClientCredentials)
             .scope(scope("read")),
+        // An OpenID relying party with RP-Initiated and Back-Channel Logout
+        // (ID and Logout Tokens in EdDSA, the fixture's one key).
+        code_grants(Client::public(id("rp")))
+            .post_logout_redirect_uri(RedirectUri::parse(LOGGED_OUT).expect("uri"))
+            .post_logout_redirect_uri(RedirectUri::parse(LOGGED_OUT_Q).expect("uri"))
+            .backchannel_logout_uri(portcullis::WebUrl::parse("https://app.example/bcl"))
+            .backchannel_logout_session_required(true)
+            .id_token_signed_response_alg(Algorithm::EdDsa),
         code_grants(Client::confidential(
             id("off"),
             SecretHash::sha256(SVC_SECRET),
@@ -1201,4 +1215,121 @@ pub fn seed_json(data: &[u8]) -> String {
         }
     }
     outcome
+}
+
+/// `end_session`: `[selector][claims length][claims][parameters]`. The
+/// claims JSON, when not empty, is signed with the server's key as an ID
+/// Token and sent as `id_token_hint` before the fuzzed parameters.
+/// Selector bit 0: POST (else GET); bit 1: `alice` is signed in (session
+/// `s1`); bit 2: the request is suspended and resumed (a confirmation
+/// page), its handle checked single use and useless at the authorization
+/// endpoint; bit 3: `rp` and `svc` took part in the session. What must
+/// hold: an error is a 4xx page and never a redirect; a redirect goes only
+/// to a post-logout URI the request's client registered, exactly; without
+/// a hint the user is always asked; no answer is a 5xx. Returns `page`
+/// (an error page), `redirect`, `confirm` or `done`.
+pub fn end_session(data: &[u8]) -> String {
+    let Some((sel, claims, params)) = split_jws_input(data) else {
+        return SKIP.into();
+    };
+    let f = fixture();
+    let mut input = Vec::new();
+    if !claims.is_empty() {
+        let header = format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{KID}"}}"#);
+        let token = compact(header.as_bytes(), claims, |m| ed25519(&keys().server, m));
+        input.extend_from_slice(b"id_token_hint=");
+        input.extend_from_slice(token.as_bytes());
+        input.push(b'&');
+    }
+    input.extend_from_slice(params);
+    let query = String::from_utf8_lossy(&input).into_owned();
+    let req = if sel & 1 == 0 {
+        Request::new(Method::Get).query(&query)
+    } else {
+        Request::new(Method::Post)
+            .header("Content-Type", b"application/x-www-form-urlencoded")
+            .body(&input)
+    };
+    let session = alice().with_session_id(portcullis::oidc::SessionId::parse("s1").expect("sid"));
+    let user = (sel & 2 != 0).then_some(&session);
+    let mut request = match block_on(f.server.end_session(&req, user)) {
+        portcullis::EndSessionStep::Invalid(page) => {
+            assert!(
+                (400..500).contains(&page.status()),
+                "an end-session error is a 4xx page: {}",
+                page.status()
+            );
+            assert!(
+                page.header("Location").is_none(),
+                "an error page redirected"
+            );
+            return "page".into();
+        }
+        portcullis::EndSessionStep::Logout(r) => r,
+    };
+    if request.id_token_hint().is_none() {
+        assert!(request.needs_confirmation(), "no hint, no confirmation");
+    }
+    if let Some(uri) = request.post_logout_redirect_uri() {
+        let client = request.client().expect("a redirect needs a client");
+        assert!(
+            client
+                .post_logout_redirect_uris()
+                .iter()
+                .any(|u| u.as_str() == uri.as_str()),
+            "redirect to an unregistered URI {uri:?}"
+        );
+    }
+    if sel & 4 != 0 {
+        let handle =
+            block_on(f.server.suspend_logout(&request)).expect("the memory store suspends");
+        let handle = handle.expose_secret();
+        assert!(
+            matches!(
+                block_on(f.server.resume(handle, Some(&session))),
+                AuthorizeStep::Invalid(_)
+            ),
+            "a logout handle resumed an authorization"
+        );
+        let back = block_on(f.server.resume_logout(handle)).expect("the handle resumes once");
+        assert_eq!(back.state(), request.state());
+        assert_eq!(
+            back.post_logout_redirect_uri().map(RedirectUri::as_str),
+            request.post_logout_redirect_uri().map(RedirectUri::as_str)
+        );
+        assert!(
+            block_on(f.server.resume_logout(handle)).is_err(),
+            "a handle works twice"
+        );
+        request = back;
+    }
+    let confirm = request.needs_confirmation();
+    let registered = request
+        .post_logout_redirect_uri()
+        .map(|u| u.as_str().to_owned());
+    let clients = if sel & 8 != 0 {
+        vec![id("rp"), id("svc")]
+    } else {
+        Vec::new()
+    };
+    let done = block_on(f.server.finish_logout(request, user, &clients));
+    for b in &done.backchannel {
+        assert_eq!(
+            b.client_id().as_str(),
+            "rp",
+            "only rp has a back-channel URI"
+        );
+        assert_eq!(b.token().expose_secret().split('.').count(), 3);
+    }
+    match (done.redirect, registered) {
+        (Some(r), Some(uri)) => {
+            assert_eq!(r.status(), 302);
+            let location = r.header("Location").expect("a Location");
+            assert!(location.starts_with(&uri), "{location} is not under {uri}");
+            "redirect".into()
+        }
+        (None, None) if confirm => "confirm".into(),
+        (None, None) => "done".into(),
+        (r, uri) => panic!("redirect {:?} for {uri:?}", r.map(|r| r.status())),
+    }
 }

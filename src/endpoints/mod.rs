@@ -2,6 +2,7 @@
 
 pub(crate) mod authorize;
 pub(crate) mod discovery;
+pub(crate) mod end_session;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
 pub(crate) mod revoke;

@@ -225,6 +225,17 @@ pub struct VerifiedHint {
 }
 
 impl VerifiedHint {
+    /// A hint's facts as verified before (a suspended logout request keeps
+    /// them).
+    pub(crate) fn from_parts(
+        sub: String,
+        aud: Vec<String>,
+        sid: Option<String>,
+        exp: UnixTime,
+    ) -> Self {
+        Self { sub, aud, sid, exp }
+    }
+
     /// `sub`: the subject the ID Token was issued about.
     pub fn subject(&self) -> &str {
         &self.sub

@@ -1,4 +1,4 @@
-//! The demo's login, consent and error pages in a real browser: headless
+//! The demo's login, consent, error and logout pages in a real browser: headless
 //! Chromium (Debian's `chromium`), driven through `chromedriver` (Debian's
 //! `chromium-driver`) by the `fantoccini` WebDriver client. The browser
 //! fills in and submits the forms as a person would; what it shows is
@@ -190,12 +190,17 @@ async fn callback_listener() -> (String, mpsc::UnboundedReceiver<String>) {
 
 /// The next request to the callback path (Chromium may ask for a favicon).
 async fn next_callback(rx: &mut mpsc::UnboundedReceiver<String>) -> url::Url {
+    next_hit(rx, "/callback").await
+}
+
+/// The next request to the client's `path`.
+async fn next_hit(rx: &mut mpsc::UnboundedReceiver<String>, path: &str) -> url::Url {
     loop {
         let target = tokio::time::timeout(WAIT, rx.recv())
             .await
             .expect("the browser reaches the client")
             .expect("the listener runs");
-        if target.starts_with("/callback") {
+        if target.starts_with(path) {
             return url::Url::parse(&format!("http://client{target}")).unwrap();
         }
     }
@@ -278,14 +283,17 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
         return;
     };
     let (callback, mut hits) = callback_listener().await;
+    let logged_out = callback.replace("/callback", "/logged-out");
     let seed = {
         let callback = callback.clone();
+        let logged_out = logged_out.clone();
         move |issuer: &str| {
             json!({
                 "issuer": issuer,
                 "clients": [{
                     "client_id": "photos", "client_secret": "photos-secret",
                     "client_name": "Photo Album", "redirect_uris": [callback],
+                    "post_logout_redirect_uris": [logged_out],
                     "grant_types": ["authorization_code", "refresh_token"],
                     "response_types": ["code"], "scope": "openid profile email phone read write",
                     "token_endpoint_auth_method": "client_secret_basic"}],
@@ -425,6 +433,39 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
                 .starts_with(&server.base)
         );
         screenshot(&client, "error").await;
+
+        // RP-Initiated Logout without an ID Token: the confirmation page
+        // names the client, has Log out and Cancel and the CSRF token;
+        // Log out ends the session and lands on the registered
+        // post-logout URI with the state (LO-01).
+        let mut url = url::Url::parse(&format!("{}/end_session", server.base)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", "photos")
+            .append_pair("post_logout_redirect_uri", &logged_out)
+            .append_pair("state", "st-4");
+        client.goto(url.as_str()).await.unwrap();
+        assert_eq!(text_of(&client, "h1").await, "Log out?");
+        assert!(text_of(&client, "main").await.contains("Photo Album"));
+        assert_eq!(count(&client, "input[type=hidden][name=csrf]").await, 1);
+        assert_eq!(count(&client, "button[value=logout]").await, 1);
+        assert_eq!(count(&client, "button[value=cancel]").await, 1);
+        assert_eq!(count(&client, "script").await, 0);
+        let logout = client.find(Locator::Css("button[value=logout]")).await;
+        assert_eq!(logout.unwrap().text().await.unwrap(), "Log out");
+        screenshot(&client, "logout").await;
+        client
+            .find(Locator::Css("button[value=logout]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let back = next_hit(&mut hits, "/logged-out").await;
+        assert_eq!(param(&back, "state").as_deref(), Some("st-4"));
+        // Signed out: the next authorization asks for a login.
+        let url = authorize_url(&server, &callback, "openid", "st-5");
+        client.goto(&url).await.unwrap();
+        assert_eq!(text_of(&client, "h1").await, "Sign in");
     };
     tokio::time::timeout(Duration::from_secs(180), flow)
         .await

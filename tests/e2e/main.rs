@@ -25,6 +25,7 @@ mod database_url;
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;
+mod logout;
 mod openid_rp;
 mod seed_v2;
 mod sessions;

@@ -1,0 +1,654 @@
+//! RP-Initiated Logout (LO-01) and Back-Channel Logout (LO-02) through the
+//! public API, one test per behaviour of the OpenID Foundation's
+//! RP-Initiated Logout OP certification modules (named on each test), the
+//! logout resume handle, and Logout Tokens checked by an independent
+//! library (`jsonwebtoken`) reading our JWKS (issue 16).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis::http::{Method, Request, Response};
+use portcullis::oidc::SessionId;
+use portcullis::{
+    Algorithm, Authentication, AuthorizationServer, AuthorizeStep, BACKCHANNEL_LOGOUT_EVENT,
+    Client, ClientAdmin as _, ClientId, Clock as _, Config, EndSessionStep, FixedClock, GrantType,
+    IdTokenClaims, KeyId, KeyRecord, LogoutRequest, MemoryKeys, MemoryStore, RedirectUri, ScopeSet,
+    SubjectType, UnixTime, UserId, WebUrl,
+};
+use serde_json::Value;
+
+const ISSUER: &str = "https://op.example";
+const START: u64 = 1_800_000_000;
+const RP: &str = "rp";
+const LOGGED_OUT: &str = "https://rp.example/logged-out";
+const BACKCHANNEL: &str = "https://rp.example/backchannel";
+
+struct Op {
+    server: AuthorizationServer,
+    clock: Arc<FixedClock>,
+}
+
+fn id(s: &str) -> ClientId {
+    ClientId::parse(s).unwrap()
+}
+
+fn alice() -> UserId {
+    UserId::parse("alice").unwrap()
+}
+
+/// Alice's session, with session id `s1`.
+fn session() -> Authentication {
+    Authentication::new(alice(), UnixTime::from_secs(START - 60))
+        .with_session_id(SessionId::parse("s1").unwrap())
+}
+
+/// An OpenID Provider with RS256 (imported) and ES256 keys; clients:
+/// `rp` (a registered post-logout URI, back-channel, ID Tokens in RS256 by
+/// default), `es` (ES256, back-channel, requires `sid`), `pairwise`
+/// (pairwise subjects), `quiet` (nothing registered for logout).
+async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
+    let clock = Arc::new(FixedClock::new(UnixTime::from_secs(START)));
+    let mut config = Config::new(ISSUER);
+    config.access_token_signing_alg = Some(Algorithm::Es256);
+    config.pairwise_salt = Some(portcullis::Secret::new(b"0123456789abcdef0123".to_vec()));
+    config.rp_initiated_logout = true;
+    config.backchannel_logout = true;
+    configure(&mut config);
+    let store = Arc::new(MemoryStore::new());
+    let server = AuthorizationServer::builder(config)
+        .store(store.clone())
+        .key_provider(Arc::new(MemoryKeys::new()))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let now = clock.now();
+    let pkcs8 = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
+    let rsa = KeyRecord::from_pkcs8(
+        Algorithm::Rs256,
+        KeyId::parse("rsa-1").unwrap(),
+        pkcs8,
+        now,
+        now,
+    )
+    .unwrap();
+    server.rotate_in_key(rsa).await.unwrap();
+    server
+        .ensure_signing_keys(&[Algorithm::Rs256, Algorithm::Es256])
+        .await
+        .unwrap();
+    let rp = |name: &str, host: &str| {
+        Client::public(id(name))
+            .redirect_uri(RedirectUri::parse(&format!("https://{host}/cb")).unwrap())
+            .scope(ScopeSet::parse("openid").unwrap())
+            .grant_type(GrantType::AuthorizationCode)
+    };
+    let clients = [
+        rp(RP, "rp.example")
+            .post_logout_redirect_uri(RedirectUri::parse(LOGGED_OUT).unwrap())
+            .post_logout_redirect_uri(RedirectUri::parse("https://rp.example/bye?from=op").unwrap())
+            .backchannel_logout_uri(WebUrl::parse(BACKCHANNEL).unwrap()),
+        rp("es", "es.example")
+            .id_token_signed_response_alg(Algorithm::Es256)
+            .backchannel_logout_uri(WebUrl::parse("https://es.example/bcl").unwrap())
+            .backchannel_logout_session_required(true),
+        rp("pairwise", "pw.example")
+            .subject_type(SubjectType::Pairwise)
+            .post_logout_redirect_uri(RedirectUri::parse("https://pw.example/out").unwrap()),
+        rp("quiet", "quiet.example"),
+    ];
+    for c in clients {
+        store.insert_client(c.build().unwrap()).await.unwrap();
+    }
+    Op { server, clock }
+}
+
+async fn op() -> Op {
+    op_with(|_| {}).await
+}
+
+/// An ID Token of ours for `client` about `sub` (session `s1`), as the
+/// token endpoint would issue it (RS256).
+async fn hint_for(op: &Op, client: &str, sub: &str) -> String {
+    hint_signed(op, client, sub, Algorithm::Rs256).await
+}
+
+async fn hint_signed(op: &Op, client: &str, sub: &str, alg: Algorithm) -> String {
+    let now = op.clock.now();
+    let mut c = IdTokenClaims::new(
+        ISSUER,
+        sub,
+        id(client),
+        now,
+        now.plus(Duration::from_secs(300)),
+    );
+    c.sid = Some("s1".into());
+    op.server.sign_id_token(&c, alg).await.unwrap()
+}
+
+async fn hint(op: &Op) -> String {
+    hint_for(op, RP, "alice").await
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    q.finish()
+}
+
+/// The end-session request by GET and by POST: both must give the same
+/// step (LO-01: GET and POST). Returns the GET one.
+async fn end_session(
+    op: &Op,
+    pairs: &[(&str, &str)],
+    session: Option<&Authentication>,
+) -> EndSessionStep {
+    let q = query(pairs);
+    let get = op
+        .server
+        .end_session(&Request::new(Method::Get).query(&q), session)
+        .await;
+    let post = op
+        .server
+        .end_session(
+            &Request::new(Method::Post)
+                .header("Content-Type", b"application/x-www-form-urlencoded")
+                .body(q.as_bytes()),
+            session,
+        )
+        .await;
+    match (&get, &post) {
+        (EndSessionStep::Logout(a), EndSessionStep::Logout(b)) => {
+            assert_eq!(describe(a), describe(b), "GET and POST agree");
+        }
+        (EndSessionStep::Invalid(a), EndSessionStep::Invalid(b)) => {
+            assert_eq!((a.status(), a.cause()), (b.status(), b.cause()));
+        }
+        _ => panic!("GET and POST disagree: {get:?} / {post:?}"),
+    }
+    get
+}
+
+fn describe(r: &LogoutRequest) -> (Option<String>, Option<String>, Option<String>, bool) {
+    (
+        r.client().map(|c| c.client_id().as_str().to_owned()),
+        r.post_logout_redirect_uri().map(|u| u.as_str().to_owned()),
+        r.state().map(str::to_owned),
+        r.needs_confirmation(),
+    )
+}
+
+fn logout(step: EndSessionStep) -> LogoutRequest {
+    match step {
+        EndSessionStep::Logout(r) => r,
+        EndSessionStep::Invalid(r) => panic!("error page: {:?}", r.cause()),
+    }
+}
+
+/// An error page: HTML, 4xx, and never a redirect.
+fn assert_error_page(step: EndSessionStep, param: &str) {
+    let EndSessionStep::Invalid(r) = step else {
+        panic!("expected an error page for {param}");
+    };
+    assert_eq!(r.status(), 400);
+    assert!(r.header("Location").is_none());
+    assert!(r.header("Content-Type").unwrap().starts_with("text/html"));
+    assert!(
+        format!("{:?}", r.cause()).contains(param),
+        "{:?}",
+        r.cause()
+    );
+}
+
+/// Finishes `request` for `session` with `clients` and returns the
+/// redirect's Location, if any.
+async fn finish_location(
+    op: &Op,
+    request: LogoutRequest,
+    session: Option<&Authentication>,
+) -> Option<String> {
+    let done = op.server.finish_logout(request, session, &[]).await;
+    done.redirect.map(|r: Response| {
+        assert_eq!(r.status(), 302);
+        assert_eq!(r.header("Cache-Control"), Some("no-store"));
+        r.header("Location").unwrap().to_owned()
+    })
+}
+
+#[tokio::test]
+async fn valid_hint_registered_uri_and_state_redirect_with_state() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout)
+    let op = op().await;
+    let hint = hint(&op).await;
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st 1/&"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    assert_eq!(r.client().unwrap().client_id().as_str(), RP);
+    assert!(!r.needs_confirmation(), "the hint names the session's user");
+    assert_eq!(r.id_token_hint().unwrap().subject(), "alice");
+    let location = finish_location(&op, r, Some(&session())).await.unwrap();
+    assert_eq!(location, "https://rp.example/logged-out?state=st+1%2F%26");
+    // A registered URI keeps its own query; state is added to it.
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", "https://rp.example/bye?from=op"),
+        ("state", "s"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let location = finish_location(&op, r, Some(&session())).await.unwrap();
+    assert_eq!(location, "https://rp.example/bye?from=op&state=s");
+}
+
+#[tokio::test]
+async fn expired_hint_and_client_id_among_its_audiences_are_accepted() {
+    // covers: LO-01
+    let op = op().await;
+    let hint = hint(&op).await;
+    op.clock.advance(Duration::from_secs(7 * 24 * 3600));
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("client_id", RP),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "xyz"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    assert!(!r.needs_confirmation());
+    let location = finish_location(&op, r, None).await.unwrap();
+    assert_eq!(location, "https://rp.example/logged-out?state=xyz");
+}
+
+#[tokio::test]
+async fn no_state_redirects_without_state() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-no-state)
+    let op = op().await;
+    let hint = hint(&op).await;
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let location = finish_location(&op, r, Some(&session())).await.unwrap();
+    assert_eq!(location, LOGGED_OUT);
+}
+
+#[tokio::test]
+async fn no_post_logout_redirect_uri_means_no_redirect() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-no-post-logout-redirect-uri)
+    let op = op().await;
+    let hint = hint(&op).await;
+    let params = [("id_token_hint", hint.as_str()), ("state", "xyz")];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    assert_eq!(r.client().unwrap().client_id().as_str(), RP);
+    assert!(!r.needs_confirmation());
+    assert_eq!(finish_location(&op, r, Some(&session())).await, None);
+}
+
+#[tokio::test]
+async fn unregistered_post_logout_uri_means_no_redirect() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-bad-post-logout-redirect-uri)
+    let op = op().await;
+    let hint = hint(&op).await;
+    for uri in [
+        "https://attacker.example/logged-out",
+        "https://rp.example/logged-out/",
+        "https://RP.example/logged-out",
+        "https://rp.example/cb",
+        // Registered for another client.
+        "https://pw.example/out",
+        "not a uri",
+    ] {
+        let params = [
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", uri),
+            ("state", "xyz"),
+        ];
+        let r = logout(end_session(&op, &params, Some(&session())).await);
+        assert!(r.post_logout_redirect_uri().is_none(), "{uri}");
+        assert_eq!(finish_location(&op, r, Some(&session())).await, None);
+    }
+}
+
+#[tokio::test]
+async fn a_query_added_to_a_registered_uri_is_no_match() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-query-added-to-post-logout-redirect-uri)
+    let op = op().await;
+    let hint = hint(&op).await;
+    for uri in [
+        "https://rp.example/logged-out?foo=bar",
+        "https://rp.example/bye?from=op&x=1",
+        "https://rp.example/logged-out#frag",
+    ] {
+        let params = [
+            ("id_token_hint", hint.as_str()),
+            ("post_logout_redirect_uri", uri),
+            ("state", "xyz"),
+        ];
+        let r = logout(end_session(&op, &params, Some(&session())).await);
+        assert_eq!(
+            finish_location(&op, r, Some(&session())).await,
+            None,
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn modified_or_bad_hints_are_an_error_page() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-modified-id-token-hint,
+    // oidcc-rp-initiated-logout-bad-id-token-hint)
+    let other = op().await;
+    let op = op().await;
+    let hint = hint(&op).await;
+    // The signature altered.
+    let mut modified = hint.clone().into_bytes();
+    let last = modified.len() - 5;
+    modified[last] = if modified[last] == b'A' { b'B' } else { b'A' };
+    let modified = String::from_utf8(modified).unwrap();
+    // The claims altered (another subject), the signature kept.
+    let parts: Vec<&str> = hint.split('.').collect();
+    let other_claims = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut c: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        c["sub"] = "mallory".into();
+        format!("{}.{}.{}", parts[0], b64.encode(c.to_string()), parts[2])
+    };
+    // Signed by another server (its own ES256 key, our issuer name).
+    let foreign = hint_signed(&other, RP, "alice", Algorithm::Es256).await;
+    for bad in [
+        modified.as_str(),
+        other_claims.as_str(),
+        foreign.as_str(),
+        "not-a-jwt",
+        "e30.e30.",
+    ] {
+        let params = [
+            ("id_token_hint", bad),
+            ("post_logout_redirect_uri", LOGGED_OUT),
+            ("state", "xyz"),
+        ];
+        assert_error_page(
+            end_session(&op, &params, Some(&session())).await,
+            "id_token_hint",
+        );
+    }
+}
+
+#[tokio::test]
+async fn client_id_not_among_the_hints_audiences_is_an_error_page() {
+    // covers: LO-01
+    let op = op().await;
+    let hint = hint(&op).await;
+    for client in ["es", "unknown-client"] {
+        let params = [
+            ("id_token_hint", hint.as_str()),
+            ("client_id", client),
+            ("post_logout_redirect_uri", LOGGED_OUT),
+        ];
+        assert_error_page(
+            end_session(&op, &params, Some(&session())).await,
+            "client_id",
+        );
+    }
+    // An unknown client_id without a hint, and a repeated parameter.
+    assert_error_page(
+        end_session(&op, &[("client_id", "unknown-client")], None).await,
+        "client_id",
+    );
+    assert_error_page(
+        end_session(&op, &[("state", "a"), ("state", "b")], None).await,
+        "state",
+    );
+}
+
+#[tokio::test]
+async fn no_hint_asks_for_confirmation_and_redirects_only_with_a_client() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-no-id-token-hint)
+    let op = op().await;
+    // No client at all: nothing to check the URI against, no redirect.
+    let params = [("post_logout_redirect_uri", LOGGED_OUT), ("state", "xyz")];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    assert!(r.needs_confirmation());
+    assert!(r.client().is_none());
+    assert_eq!(finish_location(&op, r, Some(&session())).await, None);
+    // With client_id the URI is checked against its registration; the user
+    // still confirms.
+    let params = [
+        ("client_id", RP),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "xyz"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    assert!(r.needs_confirmation());
+    let location = finish_location(&op, r, Some(&session())).await.unwrap();
+    assert_eq!(location, "https://rp.example/logged-out?state=xyz");
+}
+
+#[tokio::test]
+async fn only_state_or_no_params_ask_for_confirmation_without_redirect() {
+    // covers: LO-01
+    // issue 16 (oidcc-rp-initiated-logout-only-state, oidcc-rp-initiated-logout-no-params)
+    let op = op().await;
+    for params in [&[("state", "xyz")][..], &[]] {
+        let r = logout(end_session(&op, params, Some(&session())).await);
+        assert!(r.needs_confirmation());
+        assert!(r.client().is_none());
+        assert_eq!(finish_location(&op, r, Some(&session())).await, None);
+    }
+}
+
+#[tokio::test]
+async fn a_hint_about_another_user_or_session_asks_for_confirmation() {
+    // covers: LO-01
+    let op = op().await;
+    let bob = hint_for(&op, RP, "bob").await;
+    let params = [("id_token_hint", bob.as_str())];
+    assert!(logout(end_session(&op, &params, Some(&session())).await).needs_confirmation());
+    // The same user in another session.
+    let other_session = Authentication::new(alice(), UnixTime::from_secs(START))
+        .with_session_id(SessionId::parse("s2").unwrap());
+    let alice_hint = hint(&op).await;
+    let params = [("id_token_hint", alice_hint.as_str())];
+    assert!(logout(end_session(&op, &params, Some(&other_session)).await).needs_confirmation());
+    // No session: nothing to ask.
+    assert!(!logout(end_session(&op, &params, None).await).needs_confirmation());
+    // A pairwise client's hint names the user by the pairwise subject.
+    let client = op.server.clients().client(&id("pairwise")).await.unwrap();
+    let pairwise =
+        portcullis::oidc::subject_for(&client.unwrap(), &alice(), b"0123456789abcdef0123");
+    assert_ne!(pairwise.as_str(), "alice");
+    let good = hint_for(&op, "pairwise", pairwise.as_str()).await;
+    let params = [("id_token_hint", good.as_str())];
+    assert!(!logout(end_session(&op, &params, Some(&session())).await).needs_confirmation());
+    let plain = hint_for(&op, "pairwise", "alice").await;
+    let params = [("id_token_hint", plain.as_str())];
+    assert!(logout(end_session(&op, &params, Some(&session())).await).needs_confirmation());
+}
+
+#[tokio::test]
+async fn the_logout_handle_works_once_and_never_at_the_authorization_endpoint() {
+    // covers: LO-01
+    let op = op().await;
+    let params = [
+        ("client_id", RP),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "xyz"),
+        ("ui_locales", "fr-CA en !!"),
+        ("logout_hint", "alice@example.com"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let handle = op.server.suspend_logout(&r).await.unwrap();
+    let handle = handle.expose_secret();
+    // Not an authorization request's handle: refused there, and not used up.
+    let AuthorizeStep::Invalid(page) = op.server.resume(handle, Some(&session())).await else {
+        panic!("a logout handle resumed an authorization request");
+    };
+    assert!(page.header("Location").is_none());
+    let back = op.server.resume_logout(handle).await.unwrap();
+    assert_eq!(describe(&back), describe(&r));
+    assert_eq!(back.ui_locales().len(), 2);
+    assert_eq!(back.logout_hint().unwrap().as_str(), "alice@example.com");
+    // Single use.
+    let again = op.server.resume_logout(handle).await.unwrap_err();
+    assert_eq!(again.status(), 400);
+    assert!(again.header("Location").is_none());
+    assert!(format!("{:?}", again.cause()).contains("ResumeRefused"));
+    let location = finish_location(&op, back, Some(&session())).await.unwrap();
+    assert_eq!(location, "https://rp.example/logged-out?state=xyz");
+    // A hint survives suspension.
+    let hint = hint(&op).await;
+    let r = logout(end_session(&op, &[("id_token_hint", hint.as_str())], None).await);
+    let h = op.server.suspend_logout(&r).await.unwrap();
+    let back = op.server.resume_logout(h.expose_secret()).await.unwrap();
+    assert_eq!(back.id_token_hint(), r.id_token_hint());
+    // Expired.
+    let h = op.server.suspend_logout(&back).await.unwrap();
+    op.clock
+        .advance(op.server.config().authorization_request_lifetime);
+    assert!(op.server.resume_logout(h.expose_secret()).await.is_err());
+    // Garbage.
+    assert!(op.server.resume_logout("short").await.is_err());
+}
+
+#[tokio::test]
+async fn an_authorization_handle_never_resumes_a_logout() {
+    // covers: LO-01
+    let op = op().await;
+    let q = query(&[
+        ("response_type", "code"),
+        ("client_id", RP),
+        ("redirect_uri", "https://rp.example/cb"),
+        ("scope", "openid"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ]);
+    let step = op
+        .server
+        .authorize(&Request::new(Method::Get).query(&q), None)
+        .await;
+    let AuthorizeStep::Login(login) = step else {
+        panic!("expected the login step, not {step:?}");
+    };
+    let handle = op.server.suspend_login(&login).await.unwrap();
+    assert!(
+        op.server
+            .resume_logout(handle.expose_secret())
+            .await
+            .is_err()
+    );
+    // Still usable where it belongs.
+    assert!(matches!(
+        op.server
+            .resume(handle.expose_secret(), Some(&session()))
+            .await,
+        AuthorizeStep::Consent(_)
+    ));
+}
+
+/// Verifies a Logout Token with `jsonwebtoken` and our JWKS, for `aud`.
+async fn verify_logout_token(op: &Op, token: &str, aud: &str) -> (jsonwebtoken::Header, Value) {
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let kid = header.kid.clone().expect("kid");
+    let doc: Value = serde_json::from_slice(op.server.jwks().await.body()).unwrap();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(doc).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[aud]);
+    validation.set_issuer(&[ISSUER]);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap();
+    (header, data.claims)
+}
+
+#[tokio::test]
+async fn logout_tokens_go_to_each_backchannel_client_of_the_session() {
+    // covers: LO-02
+    // issue 16 (oidcc-backchannel-rp-initiated-logout)
+    let op = op().await;
+    let hint = hint(&op).await;
+    let params = [("id_token_hint", hint.as_str())];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let clients = [id(RP), id("es"), id("quiet"), id(RP), id("gone")];
+    let done = op.server.finish_logout(r, Some(&session()), &clients).await;
+    assert!(done.redirect.is_none());
+    // `quiet` has no back-channel URI, `gone` is no client, `rp` once.
+    let got: Vec<(&str, &str)> = done
+        .backchannel
+        .iter()
+        .map(|b| (b.client_id().as_str(), b.uri().as_str()))
+        .collect();
+    assert_eq!(got, [(RP, BACKCHANNEL), ("es", "https://es.example/bcl")]);
+    let now = op.clock.now().as_secs();
+    let mut jtis = Vec::new();
+    for (b, alg) in done.backchannel.iter().zip([
+        jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::Algorithm::ES256,
+    ]) {
+        let token = b.token().expose_secret();
+        assert!(!format!("{b:?}").contains(token.as_str()), "Debug redacts");
+        let body = String::from_utf8(b.form_body()).unwrap();
+        assert_eq!(body, format!("logout_token={token}"));
+        let (header, c) = verify_logout_token(&op, token, b.client_id().as_str()).await;
+        assert_eq!(header.alg, alg);
+        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+        assert_eq!(c["iss"], ISSUER);
+        assert_eq!(c["aud"], b.client_id().as_str());
+        assert_eq!(c["iat"], now);
+        assert!(c["exp"].as_u64().unwrap() > now);
+        assert!(c["jti"].as_str().unwrap().len() >= 32);
+        assert_eq!(
+            c["events"],
+            serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} })
+        );
+        assert_eq!(c["sub"], "alice");
+        assert_eq!(c["sid"], "s1");
+        assert!(c.get("nonce").is_none());
+        jtis.push(c["jti"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(jtis[0], jtis[1]);
+}
+
+#[tokio::test]
+async fn a_session_without_id_gets_sub_only_and_the_switch_is_honoured() {
+    // covers: LO-02
+    let op = op().await;
+    let no_sid = Authentication::new(alice(), UnixTime::from_secs(START));
+    // `es` requires sid: without one it still gets a token with sub.
+    let tokens = op.server.backchannel_logout(&no_sid, &[id("es")]).await;
+    assert_eq!(tokens.len(), 1);
+    let (_, c) = verify_logout_token(&op, tokens[0].token().expose_secret(), "es").await;
+    assert_eq!(c["sub"], "alice");
+    assert!(c.get("sid").is_none());
+    // With `Config::backchannel_logout` off, finishing hands out none.
+    let off = op_with(|c| c.backchannel_logout = false).await;
+    let r = logout(end_session(&off, &[], Some(&session())).await);
+    let done = off
+        .server
+        .finish_logout(r, Some(&session()), &[id(RP)])
+        .await;
+    assert!(done.backchannel.is_empty());
+    // Nor without a session: nobody to log out.
+    let r = logout(end_session(&op, &[], None).await);
+    assert!(
+        op.server
+            .finish_logout(r, None, &[id(RP)])
+            .await
+            .backchannel
+            .is_empty()
+    );
+}
