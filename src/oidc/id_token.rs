@@ -216,12 +216,22 @@ pub enum HintError {
 }
 
 /// What an `id_token_hint` of ours says: who it was issued about and to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` shows the audiences and expiry, not the subject or session.
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedHint {
     sub: String,
     aud: Vec<String>,
     sid: Option<String>,
     exp: UnixTime,
+}
+
+impl std::fmt::Debug for VerifiedHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedHint")
+            .field("aud", &self.aud)
+            .field("exp", &self.exp)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifiedHint {
@@ -331,6 +341,24 @@ pub(crate) fn verify_id_token_hint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // covers: RB-03
+    // issue 16 review: a verified hint's subject and session stay out of logs.
+    #[test]
+    fn verified_hint_debug_shows_no_subject_or_session() {
+        let hint = VerifiedHint::from_parts(
+            "alice-subject".into(),
+            vec!["rp".into()],
+            Some("session-42".into()),
+            UnixTime::from_secs(1),
+        );
+        let shown = format!("{hint:?}");
+        assert!(shown.contains("rp"), "{shown}");
+        assert!(
+            !shown.contains("alice-subject") && !shown.contains("session-42"),
+            "{shown}"
+        );
+    }
     use crate::keys::{KeyId, KeyRecord};
     use serde_json::json;
 

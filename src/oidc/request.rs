@@ -535,7 +535,9 @@ fn locales(s: Option<&str>) -> Vec<LanguageTag> {
 }
 
 /// The OpenID parameters as sent (or as a suspended request stores them).
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// `Debug` leaves out the values that name or carry a user (`id_token_hint`,
+/// `login_hint`, `nonce`, `claims`): it says only whether they were sent.
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct RawOpenId<'a> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) prompt: Option<Cow<'a, str>>,
@@ -565,9 +567,50 @@ pub(crate) struct RawOpenId<'a> {
     pub(crate) registration: Option<Cow<'a, str>>,
 }
 
+impl std::fmt::Debug for RawOpenId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sent = |v: &Option<Cow<'_, str>>| v.is_some();
+        f.debug_struct("RawOpenId")
+            .field("prompt", &self.prompt)
+            .field("max_age", &self.max_age)
+            .field("display", &self.display)
+            .field("ui_locales", &self.ui_locales)
+            .field("claims_locales", &self.claims_locales)
+            .field("acr_values", &self.acr_values)
+            .field("login_hint_sent", &sent(&self.login_hint))
+            .field("id_token_hint_sent", &sent(&self.id_token_hint))
+            .field("nonce_sent", &sent(&self.nonce))
+            .field("claims_sent", &sent(&self.claims))
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // covers: RB-03
+    // issue 16 review: the raw parameters' Debug never carries a hint,
+    // nonce or claims request, only whether one was sent.
+    #[test]
+    fn raw_parameters_debug_hides_hints_nonce_and_claims() {
+        let raw = RawOpenId {
+            prompt: Some(Cow::Borrowed("none")),
+            id_token_hint: Some(Cow::Borrowed("eyJhbGciOiJSUzI1NiJ9.secret.sig")),
+            login_hint: Some(Cow::Borrowed("alice@example.com")),
+            nonce: Some(Cow::Borrowed("n-0S6_WzA2Mj")),
+            claims: Some(Cow::Borrowed(r#"{"userinfo":{"email":null}}"#)),
+            ..RawOpenId::default()
+        };
+        let shown = format!("{raw:?}");
+        assert!(
+            shown.contains("none") && shown.contains("id_token_hint_sent: true"),
+            "{shown}"
+        );
+        for hidden in ["secret", "alice@example.com", "n-0S6_WzA2Mj", "userinfo"] {
+            assert!(!shown.contains(hidden), "{hidden} in {shown}");
+        }
+    }
     use crate::error::{ErrorCode, RequestFault};
 
     fn parse(pairs: &[(&str, &str)]) -> Result<OpenIdRequest, Error> {
