@@ -422,14 +422,15 @@ impl Client {
     pub fn post_logout_redirect_uris(&self) -> &[RedirectUri] {
         &self.openid.post_logout_redirect_uris
     }
-    /// The registered post-logout redirect URI that `requested` names, by
-    /// the rule of redirect URIs (exact string comparison; a loopback IP
-    /// URI may differ in its port); `None` if none does (LO-01).
+    /// The registered post-logout redirect URI that is exactly `requested`
+    /// (simple string comparison, with no allowance for a loopback port, an
+    /// added query or a changed case: the end-session step's rule); `None`
+    /// if none is (LO-01).
     pub fn post_logout_redirect_uri(&self, requested: &str) -> Option<&RedirectUri> {
         self.openid
             .post_logout_redirect_uris
             .iter()
-            .find(|u| u.matches(requested))
+            .find(|u| u.as_str() == requested)
     }
     /// `backchannel_logout_uri`: where the host POSTs this client's Logout
     /// Tokens (Back-Channel Logout 1.0 §2.2; LO-02).
@@ -946,9 +947,14 @@ mod tests {
             c.post_logout_redirect_uri("https://a.example/bye?x=1")
                 .is_none()
         );
-        // A loopback IP URI may differ in its port (RFC 8252 §7.3).
+        // Unlike redirect URIs, no loopback port allowance: the end-session
+        // step compares exactly (issue 16 review).
         assert!(
             c.post_logout_redirect_uri("http://127.0.0.1:9999/logged-out")
+                .is_none()
+        );
+        assert!(
+            c.post_logout_redirect_uri("http://127.0.0.1:8765/logged-out")
                 .is_some()
         );
         let without = c

@@ -353,13 +353,10 @@ async fn validate(
 
 /// The registered post-logout URI that is exactly `requested`: simple string
 /// comparison (Core 1.0 §3.1.2.1, as for redirect URIs), with no allowance
-/// for a loopback port, an added query or a changed case.
+/// for a loopback port, an added query or a changed case
+/// ([`Client::post_logout_redirect_uri`], the one rule).
 fn registered(client: &Client, requested: &str) -> Option<RedirectUri> {
-    client
-        .post_logout_redirect_uris()
-        .iter()
-        .find(|u| u.as_str() == requested)
-        .cloned()
+    client.post_logout_redirect_uri(requested).cloned()
 }
 
 /// See [`LogoutRequest::needs_confirmation`].
