@@ -115,8 +115,8 @@ pub use async_trait::async_trait;
 pub use audience::Audience;
 pub use bearer::BearerToken;
 pub use client::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, PBKDF2_DEFAULT_ITERATIONS,
-    SecretHash, SubjectType, VerifiedSecrets, generate_secret,
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, OpenIdRegistration,
+    PBKDF2_DEFAULT_ITERATIONS, SecretHash, SubjectType, VerifiedSecrets, generate_secret,
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, EndpointPaths};

@@ -17,15 +17,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{AuthMethod, Client, ClientBuilder, ClientError, ClientId, SecretHash, SubjectType};
+use super::{
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, OpenIdRegistration, SecretHash,
+};
 use crate::audience::Audience;
 use crate::grant_type::GrantType;
-use crate::keys::Algorithm;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
-use crate::web_url::WebUrl;
 
 fn default_auth_method() -> AuthMethod {
     AuthMethod::ClientSecretBasic
@@ -87,83 +87,7 @@ struct ClientMetadata {
     )]
     refresh_token_lifetime: Option<Duration>,
     #[serde(flatten)]
-    openid: OpenIdMetadata,
-}
-
-/// The OpenID Connect Registration 1.0 §2 fields (and RP-Initiated and
-/// Back-Channel Logout's).
-#[derive(Serialize, Deserialize)]
-struct OpenIdMetadata {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id_token_signed_response_alg: Option<Algorithm>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    userinfo_signed_response_alg: Option<Algorithm>,
-    #[serde(default)]
-    subject_type: SubjectType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sector_identifier_uri: Option<WebUrl>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    post_logout_redirect_uris: Vec<RedirectUri>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    backchannel_logout_uri: Option<WebUrl>,
-    #[serde(default)]
-    backchannel_logout_session_required: bool,
-    #[serde(default)]
-    require_auth_time: bool,
-    #[serde(
-        default,
-        with = "crate::conversions::duration_secs::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    default_max_age: Option<Duration>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    logo_uri: Option<WebUrl>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    policy_uri: Option<WebUrl>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tos_uri: Option<WebUrl>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    client_uri: Option<WebUrl>,
-}
-
-impl From<&Client> for OpenIdMetadata {
-    fn from(c: &Client) -> Self {
-        Self {
-            id_token_signed_response_alg: c.id_token_signed_response_alg(),
-            userinfo_signed_response_alg: c.userinfo_signed_response_alg(),
-            subject_type: c.subject_type(),
-            sector_identifier_uri: c.sector_identifier_uri().cloned(),
-            post_logout_redirect_uris: c.post_logout_redirect_uris().to_vec(),
-            backchannel_logout_uri: c.backchannel_logout_uri().cloned(),
-            backchannel_logout_session_required: c.backchannel_logout_session_required(),
-            require_auth_time: c.require_auth_time(),
-            default_max_age: c.default_max_age(),
-            logo_uri: c.logo_uri().cloned(),
-            policy_uri: c.policy_uri().cloned(),
-            tos_uri: c.tos_uri().cloned(),
-            client_uri: c.client_uri().cloned(),
-        }
-    }
-}
-
-impl OpenIdMetadata {
-    fn apply(self, mut b: ClientBuilder) -> ClientBuilder {
-        for uri in self.post_logout_redirect_uris {
-            b = b.post_logout_redirect_uri(uri);
-        }
-        b.id_token_signed_response_alg(self.id_token_signed_response_alg)
-            .userinfo_signed_response_alg(self.userinfo_signed_response_alg)
-            .subject_type(self.subject_type)
-            .sector_identifier_uri(self.sector_identifier_uri)
-            .backchannel_logout_uri(self.backchannel_logout_uri)
-            .backchannel_logout_session_required(self.backchannel_logout_session_required)
-            .require_auth_time(self.require_auth_time)
-            .default_max_age(self.default_max_age)
-            .logo_uri(self.logo_uri)
-            .policy_uri(self.policy_uri)
-            .tos_uri(self.tos_uri)
-            .client_uri(self.client_uri)
-    }
+    openid: OpenIdRegistration,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -190,7 +114,7 @@ impl From<&Client> for ClientMetadata {
             resource_server_audiences: c.resource_server_audiences.clone(),
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
-            openid: OpenIdMetadata::from(c),
+            openid: c.openid_registration().clone(),
         }
     }
 }
@@ -228,7 +152,7 @@ impl TryFrom<ClientMetadata> for Client {
         b.0.default_scope = m.default_scope;
         b.0.access_token_lifetime = m.access_token_lifetime;
         b.0.refresh_token_lifetime = m.refresh_token_lifetime;
-        m.openid.apply(b).build()
+        b.openid_registration(m.openid).build()
     }
 }
 
@@ -248,6 +172,7 @@ impl<'de> Deserialize<'de> for Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::SubjectType;
     use serde_json::json;
 
     #[test]

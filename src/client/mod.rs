@@ -23,8 +23,7 @@ use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
 use crate::web_url::WebUrl;
-use openid::OpenIdRegistration;
-pub use openid::SubjectType;
+pub use openid::{OpenIdRegistration, SubjectType};
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 pub use verified_secrets::VerifiedSecrets;
 
@@ -390,6 +389,11 @@ impl Client {
             .any(|a| a.as_str() == audience)
     }
 
+    /// All the OpenID Connect registration fields, as one value (each also
+    /// has its getter below).
+    pub fn openid_registration(&self) -> &OpenIdRegistration {
+        &self.openid
+    }
     /// `id_token_signed_response_alg`: how this client's ID Tokens are
     /// signed; `None` means the server's default, `RS256` (Core 1.0 §15.1).
     pub fn id_token_signed_response_alg(&self) -> Option<Algorithm> {
@@ -620,6 +624,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets all the OpenID Connect registration fields at once (as the
+    /// setters below do one by one); `build()` checks them.
+    #[must_use]
+    pub fn openid_registration(mut self, registration: OpenIdRegistration) -> Self {
+        let max_age = registration.default_max_age;
+        *self.openid() = registration;
+        self.default_max_age(max_age)
+    }
     /// Sets `id_token_signed_response_alg`; `None` for the server's
     /// default (`RS256`).
     #[must_use]

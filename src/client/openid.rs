@@ -65,25 +65,105 @@ impl FromStr for SubjectType {
 try_from_str!(SubjectType);
 serde_as_str!(SubjectType);
 
-/// The OpenID Connect fields of a client, kept behind one `Arc` so that
-/// cloning a client costs what it did before they were added.
+/// A client's OpenID Connect registration fields (OpenID Connect
+/// Registration 1.0 §2, RP-Initiated Logout 1.0 §3.1, Back-Channel Logout
+/// 1.0 §2.2), as one value: read with [`Client::openid_registration`](super::Client::openid_registration),
+/// set with [`ClientBuilder::openid_registration`](super::ClientBuilder::openid_registration)
+/// (or field by field with the builder's setters), which checks them at
+/// `build()`. With the `serde` feature it (de)serialises as those members of the RFC 7591 client
+/// metadata. A client keeps it behind one `Arc`, so that cloning a client
+/// costs what it did before these fields were added.
+///
+/// ```
+/// use portcullis::{OpenIdRegistration, SubjectType};
+///
+/// let mut openid = OpenIdRegistration::default();
+/// openid.subject_type = SubjectType::Pairwise;
+/// openid.require_auth_time = true;
+/// assert_eq!(openid.id_token_signed_response_alg, None); // RS256
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct OpenIdRegistration {
-    pub(super) id_token_signed_response_alg: Option<Algorithm>,
-    pub(super) userinfo_signed_response_alg: Option<Algorithm>,
-    pub(super) subject_type: SubjectType,
-    pub(super) sector_identifier_uri: Option<WebUrl>,
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct OpenIdRegistration {
+    /// `id_token_signed_response_alg`; `None` for the server's default,
+    /// `RS256` (Core 1.0 §15.1).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub id_token_signed_response_alg: Option<Algorithm>,
+    /// `userinfo_signed_response_alg`; `None` for plain JSON UserInfo
+    /// answers.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub userinfo_signed_response_alg: Option<Algorithm>,
+    /// `subject_type`: `public` (the default) or `pairwise` (OI-04).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub subject_type: SubjectType,
+    /// `sector_identifier_uri`: only its host is used (the server does not
+    /// fetch it).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub sector_identifier_uri: Option<WebUrl>,
     /// Derived at `build()`: see [`sector_identifier`].
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub(super) sector_identifier: Option<Box<str>>,
-    pub(super) post_logout_redirect_uris: Vec<RedirectUri>,
-    pub(super) backchannel_logout_uri: Option<WebUrl>,
-    pub(super) backchannel_logout_session_required: bool,
-    pub(super) require_auth_time: bool,
-    pub(super) default_max_age: Option<Duration>,
-    pub(super) logo_uri: Option<WebUrl>,
-    pub(super) policy_uri: Option<WebUrl>,
-    pub(super) tos_uri: Option<WebUrl>,
-    pub(super) client_uri: Option<WebUrl>,
+    /// `post_logout_redirect_uris` (LO-01).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// `backchannel_logout_uri` (LO-02).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub backchannel_logout_uri: Option<WebUrl>,
+    /// `backchannel_logout_session_required`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub backchannel_logout_session_required: bool,
+    /// `require_auth_time`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub require_auth_time: bool,
+    /// `default_max_age`, whole seconds (a fraction is dropped at `build()`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            with = "crate::conversions::duration_secs::option",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
+    pub default_max_age: Option<Duration>,
+    /// `logo_uri`, shown on login and consent pages.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub logo_uri: Option<WebUrl>,
+    /// `policy_uri`, the client's privacy policy.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub policy_uri: Option<WebUrl>,
+    /// `tos_uri`, the client's terms of service.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub tos_uri: Option<WebUrl>,
+    /// `client_uri`, the client's home page.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub client_uri: Option<WebUrl>,
 }
 
 /// The sector identifier (Core 1.0 §8.1): the host of

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use portcullis::{
     AccessTokenFormat, Algorithm, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
-    RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SubjectType, SystemRandom,
+    OpenIdRegistration, RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom,
     WebUrl, generate_secret,
 };
 use serde::Serialize;
@@ -247,131 +247,81 @@ struct Spec {
     access_lifetime: Option<Duration>,
     refresh_lifetime: Option<Duration>,
     audiences: Vec<Audience>,
-    openid: OpenId,
+    openid: OpenIdRegistration,
 }
 
-/// The OpenID Connect registration of a client, as `client create` and
-/// `client update` edit it.
-struct OpenId {
-    id_token_alg: Option<Algorithm>,
-    userinfo_alg: Option<Algorithm>,
-    subject_type: SubjectType,
-    sector_identifier_uri: Option<WebUrl>,
-    post_logout_redirect_uris: Vec<RedirectUri>,
-    backchannel_logout_uri: Option<WebUrl>,
-    backchannel_logout_session_required: bool,
-    require_auth_time: bool,
-    default_max_age: Option<Duration>,
-    logo_uri: Option<WebUrl>,
-    policy_uri: Option<WebUrl>,
-    tos_uri: Option<WebUrl>,
-    client_uri: Option<WebUrl>,
+/// The OpenID Connect registration `client create` gives a client.
+fn openid_of_create(a: OpenIdCreateArgs) -> OpenIdRegistration {
+    let mut o = OpenIdRegistration::default();
+    o.id_token_signed_response_alg = a.id_token_signed_response_alg;
+    o.userinfo_signed_response_alg = a.userinfo_signed_response_alg;
+    o.subject_type = a.subject_type.unwrap_or_default();
+    o.sector_identifier_uri = a.sector_identifier_uri;
+    o.post_logout_redirect_uris = a.post_logout_redirect_uri;
+    o.backchannel_logout_uri = a.backchannel_logout_uri;
+    o.backchannel_logout_session_required = a.backchannel_logout_session_required;
+    o.require_auth_time = a.require_auth_time;
+    o.default_max_age = a.default_max_age.map(Duration::from_secs);
+    o.logo_uri = a.logo_uri;
+    o.policy_uri = a.policy_uri;
+    o.tos_uri = a.tos_uri;
+    o.client_uri = a.client_uri;
+    o
 }
 
-impl OpenId {
-    fn of(c: &Client) -> Self {
-        Self {
-            id_token_alg: c.id_token_signed_response_alg(),
-            userinfo_alg: c.userinfo_signed_response_alg(),
-            subject_type: c.subject_type(),
-            sector_identifier_uri: c.sector_identifier_uri().cloned(),
-            post_logout_redirect_uris: c.post_logout_redirect_uris().to_vec(),
-            backchannel_logout_uri: c.backchannel_logout_uri().cloned(),
-            backchannel_logout_session_required: c.backchannel_logout_session_required(),
-            require_auth_time: c.require_auth_time(),
-            default_max_age: c.default_max_age(),
-            logo_uri: c.logo_uri().cloned(),
-            policy_uri: c.policy_uri().cloned(),
-            tos_uri: c.tos_uri().cloned(),
-            client_uri: c.client_uri().cloned(),
+/// Applies `client update`'s changes to a client's OpenID Connect
+/// registration.
+fn edit_openid(
+    o: &mut OpenIdRegistration,
+    id: &ClientId,
+    a: OpenIdUpdateArgs,
+) -> Result<(), Failure> {
+    for u in &a.remove_post_logout_redirect_uri {
+        if !o.post_logout_redirect_uris.contains(u) {
+            return Err(Failure::Input(format!(
+                "client {id} has no post-logout redirect URI {}",
+                u.as_str()
+            )));
+        }
+        o.post_logout_redirect_uris.retain(|x| x != u);
+    }
+    o.post_logout_redirect_uris
+        .extend(a.add_post_logout_redirect_uri);
+    if let Some(v) = a.id_token_signed_response_alg {
+        o.id_token_signed_response_alg = v.0;
+    }
+    if let Some(v) = a.userinfo_signed_response_alg {
+        o.userinfo_signed_response_alg = v.0;
+    }
+    if let Some(v) = a.subject_type {
+        o.subject_type = v;
+    }
+    if let Some(v) = a.sector_identifier_uri {
+        o.sector_identifier_uri = v.0;
+    }
+    if let Some(v) = a.backchannel_logout_uri {
+        o.backchannel_logout_uri = v.0;
+    }
+    if let Some(v) = a.backchannel_logout_session_required {
+        o.backchannel_logout_session_required = v;
+    }
+    if let Some(v) = a.require_auth_time {
+        o.require_auth_time = v;
+    }
+    if let Some(v) = a.default_max_age {
+        o.default_max_age = v.0.map(Duration::from_secs);
+    }
+    for (field, v) in [
+        (&mut o.logo_uri, a.logo_uri),
+        (&mut o.policy_uri, a.policy_uri),
+        (&mut o.tos_uri, a.tos_uri),
+        (&mut o.client_uri, a.client_uri),
+    ] {
+        if let Some(v) = v {
+            *field = v.0;
         }
     }
-
-    fn of_create(a: OpenIdCreateArgs) -> Self {
-        Self {
-            id_token_alg: a.id_token_signed_response_alg,
-            userinfo_alg: a.userinfo_signed_response_alg,
-            subject_type: a.subject_type.unwrap_or_default(),
-            sector_identifier_uri: a.sector_identifier_uri,
-            post_logout_redirect_uris: a.post_logout_redirect_uri,
-            backchannel_logout_uri: a.backchannel_logout_uri,
-            backchannel_logout_session_required: a.backchannel_logout_session_required,
-            require_auth_time: a.require_auth_time,
-            default_max_age: a.default_max_age.map(Duration::from_secs),
-            logo_uri: a.logo_uri,
-            policy_uri: a.policy_uri,
-            tos_uri: a.tos_uri,
-            client_uri: a.client_uri,
-        }
-    }
-
-    /// Applies `client update`'s changes.
-    fn edit(&mut self, id: &ClientId, a: OpenIdUpdateArgs) -> Result<(), Failure> {
-        for u in &a.remove_post_logout_redirect_uri {
-            if !self.post_logout_redirect_uris.contains(u) {
-                return Err(Failure::Input(format!(
-                    "client {id} has no post-logout redirect URI {}",
-                    u.as_str()
-                )));
-            }
-            self.post_logout_redirect_uris.retain(|x| x != u);
-        }
-        self.post_logout_redirect_uris
-            .extend(a.add_post_logout_redirect_uri);
-        if let Some(v) = a.id_token_signed_response_alg {
-            self.id_token_alg = v.0;
-        }
-        if let Some(v) = a.userinfo_signed_response_alg {
-            self.userinfo_alg = v.0;
-        }
-        if let Some(v) = a.subject_type {
-            self.subject_type = v;
-        }
-        if let Some(v) = a.sector_identifier_uri {
-            self.sector_identifier_uri = v.0;
-        }
-        if let Some(v) = a.backchannel_logout_uri {
-            self.backchannel_logout_uri = v.0;
-        }
-        if let Some(v) = a.backchannel_logout_session_required {
-            self.backchannel_logout_session_required = v;
-        }
-        if let Some(v) = a.require_auth_time {
-            self.require_auth_time = v;
-        }
-        if let Some(v) = a.default_max_age {
-            self.default_max_age = v.0.map(Duration::from_secs);
-        }
-        for (field, v) in [
-            (&mut self.logo_uri, a.logo_uri),
-            (&mut self.policy_uri, a.policy_uri),
-            (&mut self.tos_uri, a.tos_uri),
-            (&mut self.client_uri, a.client_uri),
-        ] {
-            if let Some(v) = v {
-                *field = v.0;
-            }
-        }
-        Ok(())
-    }
-
-    fn apply(self, mut b: portcullis::ClientBuilder) -> portcullis::ClientBuilder {
-        for u in self.post_logout_redirect_uris {
-            b = b.post_logout_redirect_uri(u);
-        }
-        b.id_token_signed_response_alg(self.id_token_alg)
-            .userinfo_signed_response_alg(self.userinfo_alg)
-            .subject_type(self.subject_type)
-            .sector_identifier_uri(self.sector_identifier_uri)
-            .backchannel_logout_uri(self.backchannel_logout_uri)
-            .backchannel_logout_session_required(self.backchannel_logout_session_required)
-            .require_auth_time(self.require_auth_time)
-            .default_max_age(self.default_max_age)
-            .logo_uri(self.logo_uri)
-            .policy_uri(self.policy_uri)
-            .tos_uri(self.tos_uri)
-            .client_uri(self.client_uri)
-    }
+    Ok(())
 }
 
 impl Spec {
@@ -401,7 +351,7 @@ impl Spec {
             access_lifetime: c.access_token_lifetime(),
             refresh_lifetime: c.refresh_token_lifetime(),
             audiences: c.resource_server_audiences().to_vec(),
-            openid: OpenId::of(c),
+            openid: c.openid_registration().clone(),
         }
     }
 
@@ -438,7 +388,7 @@ impl Spec {
         if let Some(l) = self.refresh_lifetime {
             b = b.refresh_token_lifetime(l);
         }
-        self.openid.apply(b).build()
+        b.openid_registration(self.openid).build()
     }
 }
 
@@ -597,7 +547,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         access_lifetime: a.access_token_lifetime.map(Duration::from_secs),
         refresh_lifetime: a.refresh_token_lifetime.map(Duration::from_secs),
         audiences: a.resource_server_for,
-        openid: OpenId::of_create(a.openid),
+        openid: openid_of_create(a.openid),
     };
     let client = spec.build().map_err(invalid(&id))?;
 
@@ -797,7 +747,7 @@ fn edit(
     if a.disable {
         s.enabled = false;
     }
-    s.openid.edit(&id, a.openid)?;
+    edit_openid(&mut s.openid, &id, a.openid)?;
     if let Some(j) = jwks {
         if s.method != AuthMethod::PrivateKeyJwt {
             return Err(Failure::Input(format!(
