@@ -43,7 +43,8 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
 use crate::context::Context;
-use crate::error::{Error, InternalFault, RequestFault};
+use crate::error::{Error, InternalFault, RequestFault, StoreError};
+use crate::events::Event;
 use crate::http::{Method, Request, Response, form};
 use crate::keys::Algorithm;
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
@@ -186,8 +187,8 @@ impl BackchannelLogout {
 }
 
 /// What ending a session gives the host: the redirect to send the browser
-/// (`None`: show a "you are logged out" page), and the Logout Tokens to
-/// deliver.
+/// (`None`: show a "you are logged out" page), the Logout Tokens to
+/// deliver, and how many of the session's codes and tokens were revoked.
 #[non_exhaustive]
 #[derive(Debug)]
 pub struct LoggedOut {
@@ -196,6 +197,14 @@ pub struct LoggedOut {
     /// One Logout Token per client of the session with a
     /// `backchannel_logout_uri` (when `Config::backchannel_logout` is on).
     pub backchannel: Vec<BackchannelLogout>,
+    /// The codes and tokens of the session that the logout revoked
+    /// ([`TokenStore::revoke_session`](crate::TokenStore::revoke_session):
+    /// its access tokens, and its grants without `offline_access` whole;
+    /// refresh tokens with `offline_access` outlive it). `Ok(0)` without a
+    /// session or a session id. A store failure is logged and given here:
+    /// the user is logged out all the same, and the host may retry with
+    /// [`AuthorizationServer::revoke_session`](crate::AuthorizationServer::revoke_session).
+    pub revoked: Result<u64, StoreError>,
 }
 
 fn invalid(error: &Error) -> EndSessionStep {
@@ -544,6 +553,35 @@ pub(crate) fn redirect(request: &LogoutRequest) -> Option<Response> {
         url.query_pairs_mut().append_pair("state", state);
     }
     Some(Response::redirect(url.into(), None))
+}
+
+/// Revokes what the end of `session` ends
+/// ([`TokenStore::revoke_session`](crate::TokenStore::revoke_session)):
+/// nothing without a session id. A store failure is logged (and returned).
+pub(crate) async fn revoke_session(
+    cx: &Context,
+    session: &Authentication,
+) -> Result<u64, StoreError> {
+    let Some(sid) = session.session_id() else {
+        return Ok(0);
+    };
+    match cx.tokens.revoke_session(sid).await {
+        Ok(n) => {
+            tracing::info!(
+                tokens_revoked = n,
+                "the logged-out session's grants revoked"
+            );
+            cx.emit(|| Event::SessionEnded {
+                user: session.user(),
+                tokens_revoked: n,
+            });
+            Ok(n)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the logged-out session's grants could not be revoked");
+            Err(e)
+        }
+    }
 }
 
 /// The Logout Tokens for the clients among `clients` (each once) that
