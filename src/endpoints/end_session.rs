@@ -88,8 +88,11 @@ pub enum EndSessionStep {
     Logout(LogoutRequest),
 }
 
-/// A validated RP-Initiated Logout request.
-#[derive(Debug)]
+/// A validated RP-Initiated Logout request. `Debug` shows the client, the
+/// redirect and the verified hint (itself redacted), and only whether
+/// `state` and `logout_hint` were sent: `state` is the client's own value,
+/// which may carry its CSRF secret, and `logout_hint` names an account
+/// (RB-03).
 pub struct LogoutRequest {
     client: Option<Arc<Client>>,
     redirect: Option<RedirectUri>,
@@ -98,6 +101,20 @@ pub struct LogoutRequest {
     logout_hint: Option<LoginHint>,
     ui_locales: Vec<LanguageTag>,
     confirm: bool,
+}
+
+impl std::fmt::Debug for LogoutRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogoutRequest")
+            .field("client", &self.client.as_ref().map(|c| c.client_id()))
+            .field("post_logout_redirect_uri", &self.redirect)
+            .field("state_sent", &self.state.is_some())
+            .field("id_token_hint", &self.hint)
+            .field("logout_hint_sent", &self.logout_hint.is_some())
+            .field("ui_locales", &self.ui_locales)
+            .field("needs_confirmation", &self.confirm)
+            .finish()
+    }
 }
 
 impl LogoutRequest {
@@ -670,4 +687,42 @@ pub(crate) async fn sign(
     )?;
     let ring = cx.key_ring().await?;
     logout_token::sign(&ring, &claims, alg, now).map_err(Error::Signing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // covers: RB-03
+    // issue 16: a logout request's Debug (what a host's `{:?}` logs) never
+    // carries `state` or `logout_hint`, only whether they were sent, and
+    // the hint's subject and session stay hidden as VerifiedHint hides them.
+    #[test]
+    fn logout_request_debug_hides_state_and_logout_hint() {
+        let request = LogoutRequest {
+            client: None,
+            redirect: RedirectUri::parse("https://rp.example/bye"),
+            state: Some("csrf-7f3a9c".to_owned()),
+            hint: Some(VerifiedHint::from_parts(
+                "alice-sub".to_owned(),
+                vec!["rp".to_owned()],
+                Some("sid-42".to_owned()),
+                UnixTime::from_secs(1),
+            )),
+            logout_hint: "alice@example.com".parse().ok(),
+            ui_locales: Vec::new(),
+            confirm: true,
+        };
+        assert!(request.logout_hint().is_some() && request.state().is_some());
+        let shown = format!("{request:?}");
+        assert!(
+            shown.contains("state_sent: true")
+                && shown.contains("logout_hint_sent: true")
+                && shown.contains("https://rp.example/bye"),
+            "{shown}"
+        );
+        for hidden in ["csrf-7f3a9c", "alice@example.com", "alice-sub", "sid-42"] {
+            assert!(!shown.contains(hidden), "{hidden} in {shown}");
+        }
+    }
 }
