@@ -95,6 +95,9 @@ pub enum EndSessionStep {
 /// (RB-03).
 pub struct LogoutRequest {
     client: Option<Arc<Client>>,
+    /// The `client_id` parameter, and the `id_token_hint` as sent: what a
+    /// suspended request keeps, to validate again on resuming.
+    sent: Sent,
     redirect: Option<RedirectUri>,
     state: Option<String>,
     hint: Option<VerifiedHint>,
@@ -162,6 +165,13 @@ impl LogoutRequest {
     pub fn needs_confirmation(&self) -> bool {
         self.confirm
     }
+}
+
+/// The parameters of a logout request that name its client, as sent.
+#[derive(Default)]
+struct Sent {
+    client_id: Option<ClientId>,
+    id_token_hint: Option<Secret<String>>,
 }
 
 /// A Logout Token for one client, to POST to its `backchannel_logout_uri`
@@ -293,21 +303,14 @@ async fn validate(
             tracing::debug!(reason = %HintError::TooLong, "id_token_hint refused");
             return invalid(&Error::invalid_param("id_token_hint"));
         }
-        Some(token) => {
-            let ring = match cx.key_ring().await {
-                Ok(r) => r,
-                Err(e) => return invalid(&e),
-            };
-            let now = cx.clock.now();
-            match crate::oidc::id_token::verify_id_token_hint(&ring, token, &cx.config.issuer, now)
-            {
-                Ok(h) => Some(h),
-                Err(why) => {
-                    tracing::debug!(reason = %why, "id_token_hint refused");
-                    return invalid(&Error::invalid_param("id_token_hint"));
-                }
+        Some(token) => match verify_hint(cx, token).await {
+            Ok(Ok(h)) => Some(h),
+            Ok(Err(why)) => {
+                tracing::debug!(reason = %why, "id_token_hint refused");
+                return invalid(&Error::invalid_param("id_token_hint"));
             }
-        }
+            Err(e) => return invalid(&e),
+        },
     };
     let client_id = match client_id.as_deref().map(ClientId::parse) {
         None => None,
@@ -368,6 +371,12 @@ async fn validate(
     let confirm = needs_confirmation(cx, client.as_deref(), hint.as_ref(), session);
     EndSessionStep::Logout(LogoutRequest {
         client,
+        sent: Sent {
+            client_id,
+            id_token_hint: hint
+                .as_ref()
+                .and(id_token_hint.map(|t| Secret::new(t.into_owned()))),
+        },
         redirect,
         state: state.map(|s| s.into_owned()),
         hint,
@@ -375,6 +384,23 @@ async fn validate(
         ui_locales,
         confirm,
     })
+}
+
+/// Verifies `token` as an `id_token_hint` with the keys published now: the
+/// outer `Err` is a failure to read the keys, the inner one a hint that
+/// does not verify.
+async fn verify_hint(cx: &Context, token: &str) -> Result<Result<VerifiedHint, HintError>, Error> {
+    if token.len() > crate::oidc::MAX_ID_TOKEN_HINT_LEN {
+        return Ok(Err(HintError::TooLong));
+    }
+    let ring = cx.key_ring().await?;
+    let now = cx.clock.now();
+    Ok(crate::oidc::id_token::verify_id_token_hint(
+        &ring,
+        token,
+        &cx.config.issuer,
+        now,
+    ))
 }
 
 /// The registered post-logout URI that is exactly `requested`: simple string
@@ -421,16 +447,19 @@ struct Suspended {
     end_session: Stored,
 }
 
+/// What a suspended logout keeps: the parameters as sent, so that resuming
+/// validates them again (issue 16: nothing verified before is taken on
+/// trust, neither the hint, which must still verify with the keys published
+/// then, nor the client, which must still be registered and enabled).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Stored {
+    /// The `client_id` parameter, as sent (not the client the hint named).
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
-    hint_sub: Option<String>,
-    hint_aud: Vec<String>,
-    hint_sid: Option<String>,
-    hint_exp: Option<u64>,
+    /// The `id_token_hint` as sent, when it verified.
+    id_token_hint: Option<String>,
     logout_hint: Option<String>,
     ui_locales: Vec<String>,
     confirm: bool,
@@ -457,19 +486,20 @@ pub(crate) async fn suspend(
         Response::error_page(&e)
     };
     let store = requests(cx).map_err(fail)?;
-    let hint = request.hint.as_ref();
     let stored = Suspended {
         end_session: Stored {
             client_id: request
-                .client
+                .sent
+                .client_id
                 .as_ref()
-                .map(|c| c.client_id().as_str().to_owned()),
+                .map(|c| c.as_str().to_owned()),
             post_logout_redirect_uri: request.redirect.as_ref().map(|u| u.as_str().to_owned()),
             state: request.state.clone(),
-            hint_sub: hint.map(|h| h.subject().to_owned()),
-            hint_aud: hint.map(|h| h.audiences().to_vec()).unwrap_or_default(),
-            hint_sid: hint.and_then(|h| h.session_id().map(str::to_owned)),
-            hint_exp: hint.map(|h| h.expires_at().as_secs()),
+            id_token_hint: request
+                .sent
+                .id_token_hint
+                .as_ref()
+                .map(|t| t.expose_secret().clone()),
             logout_hint: request.logout_hint.as_ref().map(|h| h.as_str().to_owned()),
             ui_locales: request
                 .ui_locales
@@ -522,38 +552,66 @@ pub(crate) async fn resume(cx: &Context, handle: &str) -> Result<LogoutRequest, 
     else {
         return Err(corrupt());
     };
-    let client = match s.client_id.as_deref() {
-        None => None,
-        Some(id) => {
-            let id = ClientId::parse(id).ok_or_else(corrupt)?;
-            match cx.clients.client(&id).await {
-                Ok(Some(c)) if c.is_enabled() => Some(c),
-                Ok(_) => None,
-                Err(e) => return Err(fail(Error::Store(e))),
+    // The hint again, with the keys published now (RP-Initiated Logout 1.0
+    // §4: information that fails to validate must not be used). One that no
+    // longer verifies (its key was dropped meanwhile, say) is dropped with
+    // what it alone named: the client, and so the redirect. The user has
+    // confirmed the logout itself, which needs no hint.
+    let (hint, hint_dropped) = match s.id_token_hint.as_deref() {
+        None => (None, false),
+        Some(token) => match verify_hint(cx, token).await {
+            Ok(Ok(h)) => (Some(h), false),
+            Ok(Err(why)) => {
+                tracing::info!(reason = %why, "id_token_hint no longer verifies on resuming: dropped");
+                (None, true)
             }
+            Err(e) => return Err(fail(e)),
+        },
+    };
+    let client_id = match s.client_id.as_deref() {
+        None => None,
+        Some(id) => Some(ClientId::parse(id).ok_or_else(corrupt)?),
+    };
+    if let (Some(h), Some(id)) = (&hint, &client_id) {
+        // Checked when the request came; a payload where it fails was not
+        // written by `suspend`.
+        if !h.is_for(id) {
+            return Err(corrupt());
         }
+    }
+    // The client as `validate` finds it, except that one deleted or
+    // disabled meanwhile means no redirect rather than an error page.
+    let named = client_id
+        .clone()
+        .or_else(|| match hint.as_ref().map(VerifiedHint::audiences) {
+            Some([aud]) => ClientId::parse(aud),
+            _ => None,
+        });
+    let client = match named {
+        None => None,
+        Some(id) => match cx.clients.client(&id).await {
+            Ok(Some(c)) if c.is_enabled() => Some(c),
+            Ok(_) => None,
+            Err(e) => return Err(fail(Error::Store(e))),
+        },
     };
     let redirect = match (&client, s.post_logout_redirect_uri.as_deref()) {
         (Some(c), Some(uri)) => registered(c, uri),
         _ => None,
     };
-    let hint = match (s.hint_sub, s.hint_exp) {
-        (Some(sub), Some(exp)) => Some(VerifiedHint::from_parts(
-            sub,
-            s.hint_aud,
-            s.hint_sid,
-            UnixTime::from_secs(exp),
-        )),
-        _ => None,
-    };
+    let id_token_hint = hint.as_ref().and(s.id_token_hint).map(Secret::new);
     Ok(LogoutRequest {
         client,
+        sent: Sent {
+            client_id,
+            id_token_hint,
+        },
         redirect,
         state: s.state,
         hint,
         logout_hint: s.logout_hint.and_then(|h| h.parse().ok()),
         ui_locales: s.ui_locales.iter().filter_map(|t| t.parse().ok()).collect(),
-        confirm: s.confirm,
+        confirm: s.confirm || hint_dropped,
     })
 }
 
@@ -701,6 +759,10 @@ mod tests {
     fn logout_request_debug_hides_state_and_logout_hint() {
         let request = LogoutRequest {
             client: None,
+            sent: Sent {
+                client_id: None,
+                id_token_hint: Some(Secret::new("eyJhbGciOiJSUzI1NiJ9.raw-hint.sig".to_owned())),
+            },
             redirect: RedirectUri::parse("https://rp.example/bye"),
             state: Some("csrf-7f3a9c".to_owned()),
             hint: Some(VerifiedHint::from_parts(
@@ -721,7 +783,13 @@ mod tests {
                 && shown.contains("https://rp.example/bye"),
             "{shown}"
         );
-        for hidden in ["csrf-7f3a9c", "alice@example.com", "alice-sub", "sid-42"] {
+        for hidden in [
+            "csrf-7f3a9c",
+            "alice@example.com",
+            "alice-sub",
+            "sid-42",
+            "raw-hint",
+        ] {
             assert!(!shown.contains(hidden), "{hidden} in {shown}");
         }
     }

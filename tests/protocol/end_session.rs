@@ -26,6 +26,7 @@ const BACKCHANNEL: &str = "https://rp.example/backchannel";
 struct Op {
     server: AuthorizationServer,
     clock: Arc<FixedClock>,
+    keys: Arc<MemoryKeys>,
 }
 
 fn id(s: &str) -> ClientId {
@@ -55,9 +56,10 @@ async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
     config.backchannel_logout = true;
     configure(&mut config);
     let store = Arc::new(MemoryStore::new());
+    let keys = Arc::new(MemoryKeys::new());
     let server = AuthorizationServer::builder(config)
         .store(store.clone())
-        .key_provider(Arc::new(MemoryKeys::new()))
+        .key_provider(keys.clone())
         .clock(clock.clone())
         .build()
         .unwrap();
@@ -99,7 +101,11 @@ async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
     for c in clients {
         store.insert_client(c.build().unwrap()).await.unwrap();
     }
-    Op { server, clock }
+    Op {
+        server,
+        clock,
+        keys,
+    }
 }
 
 async fn op() -> Op {
@@ -519,6 +525,101 @@ async fn the_logout_handle_works_once_and_never_at_the_authorization_endpoint() 
     assert!(op.server.resume_logout(h.expose_secret()).await.is_err());
     // Garbage.
     assert!(op.server.resume_logout("short").await.is_err());
+}
+
+#[tokio::test]
+async fn resuming_verifies_the_hint_again_and_drops_one_whose_key_is_gone() {
+    // covers: LO-01
+    // issue 16: a suspended logout keeps the hint as sent and verifies it
+    // again on resuming (RP-Initiated Logout 1.0 §4: information that fails
+    // to validate must not be used). Keys are read afresh at every use.
+    let op = op_with(|c| c.key_cache_ttl = Duration::ZERO).await;
+    let hint = hint(&op).await;
+    let with_hint = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &with_hint, Some(&session())).await);
+    let kept = op.server.suspend_logout(&r).await.unwrap();
+    // A rotation leaves the old key published: the hint still verifies.
+    op.server.rotate_keys_for(Algorithm::Rs256).await.unwrap();
+    let back = op.server.resume_logout(kept.expose_secret()).await.unwrap();
+    assert_eq!(back.id_token_hint().unwrap().subject(), "alice");
+    assert_eq!(describe(&back), describe(&r));
+
+    // The key that signed the hint is dropped while the user reads the
+    // confirmation page: resuming drops the hint and what it alone named
+    // (the client, so the redirect with state), and still logs out.
+    let r = logout(end_session(&op, &with_hint, Some(&session())).await);
+    let dropped = op.server.suspend_logout(&r).await.unwrap();
+    let with_client = [
+        ("id_token_hint", hint.as_str()),
+        ("client_id", RP),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &with_client, Some(&session())).await);
+    let named = op.server.suspend_logout(&r).await.unwrap();
+    use portcullis::KeyProvider as _;
+    assert!(
+        op.keys
+            .delete_key(&KeyId::parse("rsa-1").unwrap())
+            .await
+            .unwrap()
+    );
+    let back = op
+        .server
+        .resume_logout(dropped.expose_secret())
+        .await
+        .unwrap();
+    assert!(back.id_token_hint().is_none());
+    assert!(back.client().is_none());
+    assert!(back.post_logout_redirect_uri().is_none());
+    assert!(back.needs_confirmation(), "without a valid hint");
+    assert_eq!(finish_location(&op, back, Some(&session())).await, None);
+    // With `client_id` too, the client stays named, as without a hint:
+    // the redirect (after the confirmation the user gave) still happens.
+    let back = op
+        .server
+        .resume_logout(named.expose_secret())
+        .await
+        .unwrap();
+    assert!(back.id_token_hint().is_none());
+    assert_eq!(back.client().unwrap().client_id().as_str(), RP);
+    assert_eq!(
+        finish_location(&op, back, Some(&session())).await.unwrap(),
+        "https://rp.example/logged-out?state=st"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_handle_resumes_nothing_and_leaves_the_real_one_usable() {
+    // covers: LO-01
+    // issue 16: the handle is the only thing the browser brings back; any
+    // change to it finds nothing (an error page, never a redirect), and
+    // does not use up the real one.
+    let op = op().await;
+    let hint = hint(&op).await;
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let handle = op.server.suspend_logout(&r).await.unwrap();
+    let real = handle.expose_secret();
+    let mut chars: Vec<char> = real.chars().collect();
+    chars[0] = if chars[0] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    for wrong in [tampered.as_str(), &real[1..], &format!("{real}A")] {
+        let page = op.server.resume_logout(wrong).await.unwrap_err();
+        assert_eq!(page.status(), 400);
+        assert!(page.header("Location").is_none());
+        assert!(format!("{:?}", page.cause()).contains("ResumeRefused"));
+    }
+    let back = op.server.resume_logout(real).await.unwrap();
+    assert_eq!(back.id_token_hint().unwrap().subject(), "alice");
 }
 
 #[tokio::test]
