@@ -29,10 +29,14 @@
 //! [`AuthorizationRequestStore`] under a hash of its own domain and with a
 //! payload of its own shape, so that a logout handle never resumes an
 //! authorization request and an authorization handle never resumes a
-//! logout. After the user confirms,
+//! logout. Resuming validates the parameters kept again: the hint must
+//! still verify with the keys published then (else it is dropped, with the
+//! client it alone named). After the user confirms,
 //! [`AuthorizationServer::finish_logout`](crate::AuthorizationServer::finish_logout)
-//! gives the redirect (with `state`) and the Logout Tokens for the clients
-//! that took part in the session. If the user cancels, the host drops the
+//! revokes the session's tokens (its access tokens, and its grants without
+//! `offline_access` whole: Back-Channel Logout 1.0 §2.7) and gives the
+//! redirect (with `state`) and the Logout Tokens for the clients that took
+//! part in the session. If the user cancels, the host drops the
 //! request and sends nobody anywhere: `state` coming back to the client
 //! says "the logout happened", which would then be false.
 
