@@ -118,6 +118,15 @@ pub enum Event<'a> {
         /// The client.
         client_id: &'a ClientId,
     },
+    /// A login session with a session id ended (RP-Initiated Logout, or
+    /// the host's own through `backchannel_logout`) and its codes and
+    /// tokens were revoked as `TokenStore::revoke_session` says (LO-02).
+    SessionEnded {
+        /// The session's user.
+        user: &'a UserId,
+        /// How many codes and tokens were revoked.
+        tokens_revoked: u64,
+    },
 }
 
 impl Event<'_> {
@@ -134,6 +143,7 @@ impl Event<'_> {
             Self::KeyRotated { .. } => "key_rotated",
             Self::ClientRegistered { .. } => "client_registered",
             Self::ClientChanged { .. } => "client_changed",
+            Self::SessionEnded { .. } => "session_ended",
         }
     }
 }

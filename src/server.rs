@@ -472,8 +472,12 @@ impl AuthorizationServer {
     }
 
     /// The user confirmed (or no confirmation was needed) and the host has
-    /// ended `session`: the redirect to the registered post-logout URI with
-    /// `state` (or `None`: show a "you are logged out" page), and, when
+    /// ended `session`: revokes the session's codes and tokens
+    /// ([`AuthorizationServer::revoke_session`]: its access tokens, its
+    /// grants without `offline_access` whole; a refresh token with
+    /// `offline_access` outlives the session, Back-Channel Logout 1.0
+    /// §2.7), and gives the redirect to the registered post-logout URI with
+    /// `state` (or `None`: show a "you are logged out" page) and, when
     /// `Config::backchannel_logout` is on, the Logout Tokens for the
     /// clients that took part in the session (`clients`, as the host
     /// tracked them; see [`AuthorizationServer::backchannel_logout`]). A
@@ -484,6 +488,10 @@ impl AuthorizationServer {
         session: Option<&Authentication>,
         clients: &[ClientId],
     ) -> LoggedOut {
+        let revoked = match session {
+            Some(auth) => endpoints::end_session::revoke_session(&self.cx, auth).await,
+            None => Ok(0),
+        };
         let backchannel = match session {
             Some(auth) if self.cx.config.backchannel_logout => {
                 endpoints::end_session::backchannel(&self.cx, auth, clients).await
@@ -493,7 +501,24 @@ impl AuthorizationServer {
         LoggedOut {
             redirect: endpoints::end_session::redirect(&request),
             backchannel,
+            revoked,
         }
+    }
+
+    /// Revokes what the end of the host's login session `session` ends
+    /// (Back-Channel Logout 1.0 §2.7; [`TokenStore::revoke_session`]): the
+    /// access tokens issued in it, and whole every grant of it without
+    /// `offline_access` (and every code of it not yet exchanged); refresh
+    /// tokens with `offline_access` are what the user granted beyond the
+    /// session and stay. Returns how many codes and tokens went, and emits
+    /// [`Event::SessionEnded`]. [`AuthorizationServer::finish_logout`]
+    /// and [`AuthorizationServer::backchannel_logout`] call it; a host
+    /// calls it itself only to retry after a store failure they reported.
+    ///
+    /// # Errors
+    /// A store failure, logged.
+    pub async fn revoke_session(&self, session: &Authentication) -> Result<u64, StoreError> {
+        endpoints::end_session::revoke_session(&self.cx, session).await
     }
 
     /// Back-Channel Logout (LO-02) for a session that ends, however it ends
@@ -506,12 +531,15 @@ impl AuthorizationServer {
     /// POST ([`BackchannelLogout::form_body`]). A client that requires
     /// `sid` while the session has none gets a token with `sub` only (a
     /// warning is logged); one whose token cannot be signed is logged and
-    /// left out.
+    /// left out. The session's codes and tokens are revoked first, as
+    /// [`AuthorizationServer::revoke_session`] does (a store failure is
+    /// logged; call that to know, or to retry).
     pub async fn backchannel_logout(
         &self,
         session: &Authentication,
         clients: &[ClientId],
     ) -> Vec<BackchannelLogout> {
+        let _logged = endpoints::end_session::revoke_session(&self.cx, session).await;
         endpoints::end_session::backchannel(&self.cx, session, clients).await
     }
 

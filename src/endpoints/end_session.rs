@@ -29,10 +29,14 @@
 //! [`AuthorizationRequestStore`] under a hash of its own domain and with a
 //! payload of its own shape, so that a logout handle never resumes an
 //! authorization request and an authorization handle never resumes a
-//! logout. After the user confirms,
+//! logout. Resuming validates the parameters kept again: the hint must
+//! still verify with the keys published then (else it is dropped, with the
+//! client it alone named). After the user confirms,
 //! [`AuthorizationServer::finish_logout`](crate::AuthorizationServer::finish_logout)
-//! gives the redirect (with `state`) and the Logout Tokens for the clients
-//! that took part in the session. If the user cancels, the host drops the
+//! revokes the session's tokens (its access tokens, and its grants without
+//! `offline_access` whole: Back-Channel Logout 1.0 §2.7) and gives the
+//! redirect (with `state`) and the Logout Tokens for the clients that took
+//! part in the session. If the user cancels, the host drops the
 //! request and sends nobody anywhere: `state` coming back to the client
 //! says "the logout happened", which would then be false.
 
@@ -43,7 +47,8 @@ use serde::{Deserialize, Serialize};
 use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
 use crate::context::Context;
-use crate::error::{Error, InternalFault, RequestFault};
+use crate::error::{Error, InternalFault, RequestFault, StoreError};
+use crate::events::Event;
 use crate::http::{Method, Request, Response, form};
 use crate::keys::Algorithm;
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
@@ -87,16 +92,36 @@ pub enum EndSessionStep {
     Logout(LogoutRequest),
 }
 
-/// A validated RP-Initiated Logout request.
-#[derive(Debug)]
+/// A validated RP-Initiated Logout request. `Debug` shows the client, the
+/// redirect and the verified hint (itself redacted), and only whether
+/// `state` and `logout_hint` were sent: `state` is the client's own value,
+/// which may carry its CSRF secret, and `logout_hint` names an account
+/// (RB-03).
 pub struct LogoutRequest {
     client: Option<Arc<Client>>,
+    /// The `client_id` parameter, and the `id_token_hint` as sent: what a
+    /// suspended request keeps, to validate again on resuming.
+    sent: Sent,
     redirect: Option<RedirectUri>,
     state: Option<String>,
     hint: Option<VerifiedHint>,
     logout_hint: Option<LoginHint>,
     ui_locales: Vec<LanguageTag>,
     confirm: bool,
+}
+
+impl std::fmt::Debug for LogoutRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogoutRequest")
+            .field("client", &self.client.as_ref().map(|c| c.client_id()))
+            .field("post_logout_redirect_uri", &self.redirect)
+            .field("state_sent", &self.state.is_some())
+            .field("id_token_hint", &self.hint)
+            .field("logout_hint_sent", &self.logout_hint.is_some())
+            .field("ui_locales", &self.ui_locales)
+            .field("needs_confirmation", &self.confirm)
+            .finish()
+    }
 }
 
 impl LogoutRequest {
@@ -146,6 +171,13 @@ impl LogoutRequest {
     }
 }
 
+/// The parameters of a logout request that name its client, as sent.
+#[derive(Default)]
+struct Sent {
+    client_id: Option<ClientId>,
+    id_token_hint: Option<Secret<String>>,
+}
+
 /// A Logout Token for one client, to POST to its `backchannel_logout_uri`
 /// as the form body [`BackchannelLogout::form_body`] gives
 /// (`Content-Type: application/x-www-form-urlencoded`; Back-Channel Logout
@@ -186,8 +218,8 @@ impl BackchannelLogout {
 }
 
 /// What ending a session gives the host: the redirect to send the browser
-/// (`None`: show a "you are logged out" page), and the Logout Tokens to
-/// deliver.
+/// (`None`: show a "you are logged out" page), the Logout Tokens to
+/// deliver, and how many of the session's codes and tokens were revoked.
 #[non_exhaustive]
 #[derive(Debug)]
 pub struct LoggedOut {
@@ -196,6 +228,14 @@ pub struct LoggedOut {
     /// One Logout Token per client of the session with a
     /// `backchannel_logout_uri` (when `Config::backchannel_logout` is on).
     pub backchannel: Vec<BackchannelLogout>,
+    /// The codes and tokens of the session that the logout revoked
+    /// ([`TokenStore::revoke_session`](crate::TokenStore::revoke_session):
+    /// its access tokens, and its grants without `offline_access` whole;
+    /// refresh tokens with `offline_access` outlive it). `Ok(0)` without a
+    /// session or a session id. A store failure is logged and given here:
+    /// the user is logged out all the same, and the host may retry with
+    /// [`AuthorizationServer::revoke_session`](crate::AuthorizationServer::revoke_session).
+    pub revoked: Result<u64, StoreError>,
 }
 
 fn invalid(error: &Error) -> EndSessionStep {
@@ -267,21 +307,14 @@ async fn validate(
             tracing::debug!(reason = %HintError::TooLong, "id_token_hint refused");
             return invalid(&Error::invalid_param("id_token_hint"));
         }
-        Some(token) => {
-            let ring = match cx.key_ring().await {
-                Ok(r) => r,
-                Err(e) => return invalid(&e),
-            };
-            let now = cx.clock.now();
-            match crate::oidc::id_token::verify_id_token_hint(&ring, token, &cx.config.issuer, now)
-            {
-                Ok(h) => Some(h),
-                Err(why) => {
-                    tracing::debug!(reason = %why, "id_token_hint refused");
-                    return invalid(&Error::invalid_param("id_token_hint"));
-                }
+        Some(token) => match verify_hint(cx, token).await {
+            Ok(Ok(h)) => Some(h),
+            Ok(Err(why)) => {
+                tracing::debug!(reason = %why, "id_token_hint refused");
+                return invalid(&Error::invalid_param("id_token_hint"));
             }
-        }
+            Err(e) => return invalid(&e),
+        },
     };
     let client_id = match client_id.as_deref().map(ClientId::parse) {
         None => None,
@@ -342,6 +375,12 @@ async fn validate(
     let confirm = needs_confirmation(cx, client.as_deref(), hint.as_ref(), session);
     EndSessionStep::Logout(LogoutRequest {
         client,
+        sent: Sent {
+            client_id,
+            id_token_hint: hint
+                .as_ref()
+                .and(id_token_hint.map(|t| Secret::new(t.into_owned()))),
+        },
         redirect,
         state: state.map(|s| s.into_owned()),
         hint,
@@ -349,6 +388,23 @@ async fn validate(
         ui_locales,
         confirm,
     })
+}
+
+/// Verifies `token` as an `id_token_hint` with the keys published now: the
+/// outer `Err` is a failure to read the keys, the inner one a hint that
+/// does not verify.
+async fn verify_hint(cx: &Context, token: &str) -> Result<Result<VerifiedHint, HintError>, Error> {
+    if token.len() > crate::oidc::MAX_ID_TOKEN_HINT_LEN {
+        return Ok(Err(HintError::TooLong));
+    }
+    let ring = cx.key_ring().await?;
+    let now = cx.clock.now();
+    Ok(crate::oidc::id_token::verify_id_token_hint(
+        &ring,
+        token,
+        &cx.config.issuer,
+        now,
+    ))
 }
 
 /// The registered post-logout URI that is exactly `requested`: simple string
@@ -395,16 +451,19 @@ struct Suspended {
     end_session: Stored,
 }
 
+/// What a suspended logout keeps: the parameters as sent, so that resuming
+/// validates them again (issue 16: nothing verified before is taken on
+/// trust, neither the hint, which must still verify with the keys published
+/// then, nor the client, which must still be registered and enabled).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Stored {
+    /// The `client_id` parameter, as sent (not the client the hint named).
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
-    hint_sub: Option<String>,
-    hint_aud: Vec<String>,
-    hint_sid: Option<String>,
-    hint_exp: Option<u64>,
+    /// The `id_token_hint` as sent, when it verified.
+    id_token_hint: Option<String>,
     logout_hint: Option<String>,
     ui_locales: Vec<String>,
     confirm: bool,
@@ -431,19 +490,20 @@ pub(crate) async fn suspend(
         Response::error_page(&e)
     };
     let store = requests(cx).map_err(fail)?;
-    let hint = request.hint.as_ref();
     let stored = Suspended {
         end_session: Stored {
             client_id: request
-                .client
+                .sent
+                .client_id
                 .as_ref()
-                .map(|c| c.client_id().as_str().to_owned()),
+                .map(|c| c.as_str().to_owned()),
             post_logout_redirect_uri: request.redirect.as_ref().map(|u| u.as_str().to_owned()),
             state: request.state.clone(),
-            hint_sub: hint.map(|h| h.subject().to_owned()),
-            hint_aud: hint.map(|h| h.audiences().to_vec()).unwrap_or_default(),
-            hint_sid: hint.and_then(|h| h.session_id().map(str::to_owned)),
-            hint_exp: hint.map(|h| h.expires_at().as_secs()),
+            id_token_hint: request
+                .sent
+                .id_token_hint
+                .as_ref()
+                .map(|t| t.expose_secret().clone()),
             logout_hint: request.logout_hint.as_ref().map(|h| h.as_str().to_owned()),
             ui_locales: request
                 .ui_locales
@@ -496,38 +556,66 @@ pub(crate) async fn resume(cx: &Context, handle: &str) -> Result<LogoutRequest, 
     else {
         return Err(corrupt());
     };
-    let client = match s.client_id.as_deref() {
-        None => None,
-        Some(id) => {
-            let id = ClientId::parse(id).ok_or_else(corrupt)?;
-            match cx.clients.client(&id).await {
-                Ok(Some(c)) if c.is_enabled() => Some(c),
-                Ok(_) => None,
-                Err(e) => return Err(fail(Error::Store(e))),
+    // The hint again, with the keys published now (RP-Initiated Logout 1.0
+    // §4: information that fails to validate must not be used). One that no
+    // longer verifies (its key was dropped meanwhile, say) is dropped with
+    // what it alone named: the client, and so the redirect. The user has
+    // confirmed the logout itself, which needs no hint.
+    let (hint, hint_dropped) = match s.id_token_hint.as_deref() {
+        None => (None, false),
+        Some(token) => match verify_hint(cx, token).await {
+            Ok(Ok(h)) => (Some(h), false),
+            Ok(Err(why)) => {
+                tracing::info!(reason = %why, "id_token_hint no longer verifies on resuming: dropped");
+                (None, true)
             }
+            Err(e) => return Err(fail(e)),
+        },
+    };
+    let client_id = match s.client_id.as_deref() {
+        None => None,
+        Some(id) => Some(ClientId::parse(id).ok_or_else(corrupt)?),
+    };
+    if let (Some(h), Some(id)) = (&hint, &client_id) {
+        // Checked when the request came; a payload where it fails was not
+        // written by `suspend`.
+        if !h.is_for(id) {
+            return Err(corrupt());
         }
+    }
+    // The client as `validate` finds it, except that one deleted or
+    // disabled meanwhile means no redirect rather than an error page.
+    let named = client_id
+        .clone()
+        .or_else(|| match hint.as_ref().map(VerifiedHint::audiences) {
+            Some([aud]) => ClientId::parse(aud),
+            _ => None,
+        });
+    let client = match named {
+        None => None,
+        Some(id) => match cx.clients.client(&id).await {
+            Ok(Some(c)) if c.is_enabled() => Some(c),
+            Ok(_) => None,
+            Err(e) => return Err(fail(Error::Store(e))),
+        },
     };
     let redirect = match (&client, s.post_logout_redirect_uri.as_deref()) {
         (Some(c), Some(uri)) => registered(c, uri),
         _ => None,
     };
-    let hint = match (s.hint_sub, s.hint_exp) {
-        (Some(sub), Some(exp)) => Some(VerifiedHint::from_parts(
-            sub,
-            s.hint_aud,
-            s.hint_sid,
-            UnixTime::from_secs(exp),
-        )),
-        _ => None,
-    };
+    let id_token_hint = hint.as_ref().and(s.id_token_hint).map(Secret::new);
     Ok(LogoutRequest {
         client,
+        sent: Sent {
+            client_id,
+            id_token_hint,
+        },
         redirect,
         state: s.state,
         hint,
         logout_hint: s.logout_hint.and_then(|h| h.parse().ok()),
         ui_locales: s.ui_locales.iter().filter_map(|t| t.parse().ok()).collect(),
-        confirm: s.confirm,
+        confirm: s.confirm || hint_dropped,
     })
 }
 
@@ -544,6 +632,35 @@ pub(crate) fn redirect(request: &LogoutRequest) -> Option<Response> {
         url.query_pairs_mut().append_pair("state", state);
     }
     Some(Response::redirect(url.into(), None))
+}
+
+/// Revokes what the end of `session` ends
+/// ([`TokenStore::revoke_session`](crate::TokenStore::revoke_session)):
+/// nothing without a session id. A store failure is logged (and returned).
+pub(crate) async fn revoke_session(
+    cx: &Context,
+    session: &Authentication,
+) -> Result<u64, StoreError> {
+    let Some(sid) = session.session_id() else {
+        return Ok(0);
+    };
+    match cx.tokens.revoke_session(sid).await {
+        Ok(n) => {
+            tracing::info!(
+                tokens_revoked = n,
+                "the logged-out session's grants revoked"
+            );
+            cx.emit(|| Event::SessionEnded {
+                user: session.user(),
+                tokens_revoked: n,
+            });
+            Ok(n)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the logged-out session's grants could not be revoked");
+            Err(e)
+        }
+    }
 }
 
 /// The Logout Tokens for the clients among `clients` (each once) that
@@ -632,4 +749,52 @@ pub(crate) async fn sign(
     )?;
     let ring = cx.key_ring().await?;
     logout_token::sign(&ring, &claims, alg, now).map_err(Error::Signing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // covers: RB-03
+    // issue 16: a logout request's Debug (what a host's `{:?}` logs) never
+    // carries `state` or `logout_hint`, only whether they were sent, and
+    // the hint's subject and session stay hidden as VerifiedHint hides them.
+    #[test]
+    fn logout_request_debug_hides_state_and_logout_hint() {
+        let request = LogoutRequest {
+            client: None,
+            sent: Sent {
+                client_id: None,
+                id_token_hint: Some(Secret::new("eyJhbGciOiJSUzI1NiJ9.raw-hint.sig".to_owned())),
+            },
+            redirect: RedirectUri::parse("https://rp.example/bye"),
+            state: Some("csrf-7f3a9c".to_owned()),
+            hint: Some(VerifiedHint::from_parts(
+                "alice-sub".to_owned(),
+                vec!["rp".to_owned()],
+                Some("sid-42".to_owned()),
+                UnixTime::from_secs(1),
+            )),
+            logout_hint: "alice@example.com".parse().ok(),
+            ui_locales: Vec::new(),
+            confirm: true,
+        };
+        assert!(request.logout_hint().is_some() && request.state().is_some());
+        let shown = format!("{request:?}");
+        assert!(
+            shown.contains("state_sent: true")
+                && shown.contains("logout_hint_sent: true")
+                && shown.contains("https://rp.example/bye"),
+            "{shown}"
+        );
+        for hidden in [
+            "csrf-7f3a9c",
+            "alice@example.com",
+            "alice-sub",
+            "sid-42",
+            "raw-hint",
+        ] {
+            assert!(!shown.contains(hidden), "{hidden} in {shown}");
+        }
+    }
 }

@@ -235,8 +235,9 @@ impl std::fmt::Debug for VerifiedHint {
 }
 
 impl VerifiedHint {
-    /// A hint's facts as verified before (a suspended logout request keeps
-    /// them).
+    /// A hint's facts, for tests (a suspended logout request keeps the
+    /// hint itself and verifies it again on resuming).
+    #[cfg(test)]
     pub(crate) fn from_parts(
         sub: String,
         aud: Vec<String>,

@@ -227,7 +227,9 @@ macro_rules! __conformance_section {
                 concurrent_exchange_has_one_winner,
                 concurrent_rotation_has_one_winner,
                 revocation_wins_against_rotation,
-                revocation_wins_against_exchange
+                revocation_wins_against_exchange,
+                revoke_session_takes_what_the_logout_ends,
+                session_revocation_wins_against_exchange
             ],
             $attrs
         );
@@ -568,6 +570,7 @@ pub mod token_store {
     use std::sync::Arc;
 
     use super::{Fixture, Outcome, fail, store_ok};
+    use crate::oidc::OpenIdGrant;
     use crate::stores::{Exchange, NewTokens, Rotation, TokenStore};
     use crate::tokens::GrantId;
 
@@ -912,6 +915,158 @@ pub mod token_store {
         Ok(())
     }
 
+    /// `revoke_session` takes what a logout of the session ends and nothing
+    /// else (LO-02, Back-Channel Logout 1.0 §2.7): a grant without
+    /// `offline_access` whole (code, access and refresh tokens, rotations
+    /// included), a code not yet exchanged, and the access tokens of an
+    /// `offline_access` grant, whose refresh token still rotates; another
+    /// session's grant and a grant without OpenID Connect facts stay. It
+    /// counts what went.
+    // issue 16
+    pub async fn revoke_session_takes_what_the_logout_ends<S: TokenStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenStore: revoke_session (LO-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let session = f.openid(C)?.without_nonce();
+        let other = f.openid(C)?.without_nonce();
+        let sid = session
+            .session_id()
+            .cloned()
+            .ok_or_else(|| fail(C, "sid"))?;
+        let stamp = |mut t: NewTokens, facts: &OpenIdGrant, scope: &str| {
+            t.access.openid = Some(facts.clone());
+            if let Some(r) = &mut t.refresh {
+                r.openid = Some(facts.clone());
+                r.scope = super::scope(scope);
+            }
+            t
+        };
+        // Exchanges a code of `facts` with `scope` into stamped tokens.
+        let exchanged = |facts: &OpenIdGrant, scope: &str| {
+            let mut code = f.code(&client, &user, 60);
+            code.scope = super::scope(scope);
+            code.openid = Some(facts.clone());
+            let tokens = stamp(
+                f.tokens(code.grant, &client, Some(&user), 3600),
+                facts,
+                scope,
+            );
+            (code, tokens)
+        };
+        // An online grant of the session, rotated once.
+        let (online_code, online) = exchanged(&session, "openid read");
+        store_ok(C, store.insert_code(online_code.clone()).await)?;
+        store_ok(
+            C,
+            store.exchange_code(&online_code.hash, online.clone()).await,
+        )?;
+        let rotated = stamp(
+            f.tokens(online_code.grant, &client, Some(&user), 3600),
+            &session,
+            "openid read",
+        );
+        let first = f.refresh_of(C, &online)?;
+        store_ok(C, store.rotate_refresh(&first.hash, rotated.clone()).await)?;
+        // An offline grant of the session, exchanged.
+        let (offline_code, offline) = exchanged(&session, "openid offline_access");
+        store_ok(C, store.insert_code(offline_code.clone()).await)?;
+        store_ok(
+            C,
+            store
+                .exchange_code(&offline_code.hash, offline.clone())
+                .await,
+        )?;
+        // An offline code of the session, not yet exchanged.
+        let (pending, _) = exchanged(&session, "openid offline_access");
+        store_ok(C, store.insert_code(pending.clone()).await)?;
+        // Another session's grant, and a plain OAuth grant.
+        let (other_code, elsewhere) = exchanged(&other, "openid read");
+        store_ok(C, store.insert_code(other_code.clone()).await)?;
+        store_ok(
+            C,
+            store
+                .exchange_code(&other_code.hash, elsewhere.clone())
+                .await,
+        )?;
+        let plain = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(plain.clone()).await)?;
+
+        let n = store_ok(C, store.revoke_session(&sid).await)?;
+
+        for t in [&online, &rotated, &offline] {
+            ensure!(
+                C,
+                store_ok(C, store.find_access(&t.access.hash).await)?.is_none(),
+                "an access token of the session survived its logout"
+            );
+        }
+        for t in [&online, &rotated] {
+            let r = f.refresh_of(C, t)?;
+            ensure!(
+                C,
+                store_ok(C, store.find_refresh(&r.hash).await)?.is_none_or(|r| r.used),
+                "a refresh token without offline_access survived its session's logout unused"
+            );
+        }
+        for code in [&online_code, &pending] {
+            ensure!(
+                C,
+                store_ok(C, store.find_code(&code.hash).await)?.is_none_or(|c| c.used),
+                "a code of the session survived its logout unused"
+            );
+        }
+        let kept = f.refresh_of(C, &offline)?;
+        ensure!(
+            C,
+            store_ok(C, store.find_refresh(&kept.hash).await)?.is_some_and(|r| !r.used),
+            "an offline_access refresh token must outlive the session"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&offline_code.hash).await)?.is_some_and(|c| c.used),
+            "the used code of an offline_access grant must stay, to catch a replay"
+        );
+        for t in [&elsewhere, &plain] {
+            ensure!(
+                C,
+                store_ok(C, store.find_access(&t.access.hash).await)?.is_some(),
+                "another session's or a plain grant's access token was revoked"
+            );
+            let r = f.refresh_of(C, t)?;
+            ensure!(
+                C,
+                store_ok(C, store.find_refresh(&r.hash).await)?.is_some(),
+                "another session's or a plain grant's refresh token was revoked"
+            );
+        }
+        ensure!(
+            C,
+            n == 7,
+            "revoke_session must count the codes and tokens it removed: 2 codes, \
+             3 access and 2 refresh tokens, not {n}"
+        );
+        let next = stamp(
+            f.tokens(offline_code.grant, &client, Some(&user), 3600),
+            &session,
+            "openid offline_access",
+        );
+        let r = store_ok(C, store.rotate_refresh(&kept.hash, next).await)?;
+        ensure!(
+            C,
+            r == Rotation::Rotated,
+            "the offline_access refresh token must still rotate: {r:?}"
+        );
+        let again = store_ok(C, store.revoke_session(&sid).await)?;
+        ensure!(
+            C,
+            again == 1,
+            "a second logout takes only the access token the rotation issued, not {again}"
+        );
+        Ok(())
+    }
+
     /// An exchange whose tokens cannot be stored fails and leaves the code
     /// unused and no token stored (RB-02).
     pub async fn failed_exchange_changes_nothing<S: TokenStore>(store: Arc<S>) -> Outcome {
@@ -1030,6 +1185,21 @@ pub mod token_store {
         super::race::run(C, &store, super::race::Start::Code, |s, ids| async move {
             s.revoke_grant(&ids.grant).await
         })
+        .await
+    }
+
+    /// `revoke_session` wins against the exchange of a code of the session
+    /// and the rotations after it, as `revoke_grant` does (RB-05, LO-02):
+    /// once it has returned, nothing of the grant is found or steps.
+    // issue 16
+    pub async fn session_revocation_wins_against_exchange<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: revoke_session wins against exchange (RB-05, LO-02)";
+        super::race::run(
+            C,
+            &store,
+            super::race::Start::SessionCode,
+            |s, ids| async move { s.revoke_session(&ids.session).await.map(drop) },
+        )
         .await
     }
 }
@@ -1690,6 +1860,7 @@ mod race {
     use super::{Failure, Fixture, Outcome, fail, store_ok};
     use crate::client::ClientId;
     use crate::error::StoreError;
+    use crate::oidc::{OpenIdGrant, SessionId};
     use crate::stores::{Exchange, NewTokens, Rotation, TokenStore};
     use crate::tokens::{GrantId, TokenHash};
     use crate::user::UserId;
@@ -1715,6 +1886,16 @@ mod race {
         Refresh,
         /// A code; the task exchanges it, then rotates what it got.
         Code,
+        /// As `Code`, with every code and token of the grant issued in a
+        /// login session ([`Ids::session`]), with neither `offline_access`
+        /// nor any other reason to outlive it.
+        SessionCode,
+    }
+
+    impl Start {
+        fn code_first(self) -> bool {
+            matches!(self, Self::Code | Self::SessionCode)
+        }
     }
 
     /// What the revoking task may use.
@@ -1724,6 +1905,18 @@ mod race {
         pub(super) client: ClientId,
         pub(super) user: UserId,
         pub(super) trial: usize,
+        /// The login session of the grant's codes and tokens
+        /// ([`Start::SessionCode`]; otherwise they have none).
+        pub(super) session: SessionId,
+    }
+
+    /// `tokens` stamped with `facts`, if any.
+    fn stamped(mut tokens: NewTokens, facts: Option<&OpenIdGrant>) -> NewTokens {
+        tokens.access.openid = facts.cloned();
+        if let Some(r) = &mut tokens.refresh {
+            r.openid = facts.cloned();
+        }
+        tokens
     }
 
     /// What one trial found wrong.
@@ -1799,12 +1992,17 @@ mod race {
     {
         let f = Fixture::new();
         let (client, user) = (f.client_id()?, f.user()?);
-        let code = f.code(&client, &user, 60);
+        let session = SessionId::parse(&f.unique("sid")).ok_or_else(|| fail(c, "sid"))?;
+        let facts = matches!(start, Start::SessionCode)
+            .then(|| OpenIdGrant::new(f.now).with_session_id(session.clone()));
+        let mut code = f.code(&client, &user, 60);
+        code.openid = facts.clone();
         let grant = code.grant;
-        let first = f.tokens(grant, &client, Some(&user), 3600);
-        match start {
-            Start::Refresh => store_ok(c, store.issue(first.clone()).await)?,
-            Start::Code => store_ok(c, store.insert_code(code.clone()).await)?,
+        let first = stamped(f.tokens(grant, &client, Some(&user), 3600), facts.as_ref());
+        if start.code_first() {
+            store_ok(c, store.insert_code(code.clone()).await)?;
+        } else {
+            store_ok(c, store.issue(first.clone()).await)?;
         }
         let steps = Arc::new(AtomicUsize::new(0));
         let revoked = Arc::new(AtomicBool::new(false));
@@ -1816,11 +2014,22 @@ mod race {
                 revoked.clone(),
                 finished.clone(),
             );
-            let (client, user, first, code_hash) =
-                (client.clone(), user.clone(), first.clone(), code.hash);
+            let (client, user, first, code_hash, facts) = (
+                client.clone(),
+                user.clone(),
+                first.clone(),
+                code.hash,
+                facts.clone(),
+            );
             tokio::spawn(async move {
                 let result = racer(
-                    &*store, start, code_hash, first, &client, &user, &steps, &revoked,
+                    &*store,
+                    start,
+                    code_hash,
+                    first,
+                    (&client, &user, facts.as_ref()),
+                    &steps,
+                    &revoked,
                 )
                 .await;
                 finished.store(true, Ordering::SeqCst);
@@ -1837,6 +2046,7 @@ mod race {
             client: client.clone(),
             user: user.clone(),
             trial,
+            session,
         };
         store_ok(c, revoke(store.clone(), ids).await)?;
         revoked.store(true, Ordering::SeqCst);
@@ -1861,12 +2071,12 @@ mod race {
         }
         // Nothing of the grant may step any more.
         if let Some(hash) = last {
-            let next = f.tokens(grant, &client, Some(&user), 3600);
+            let next = stamped(f.tokens(grant, &client, Some(&user), 3600), facts.as_ref());
             let r = store_ok(c, store.rotate_refresh(&hash, next).await)?;
             breach.step_won |= r == Rotation::Rotated;
         }
-        if let Start::Code = start {
-            let again = f.tokens(grant, &client, Some(&user), 3600);
+        if start.code_first() {
+            let again = stamped(f.tokens(grant, &client, Some(&user), 3600), facts.as_ref());
             let e = store_ok(c, store.exchange_code(&code.hash, again).await)?;
             breach.step_won |= e == Exchange::Issued;
         }
@@ -1878,14 +2088,12 @@ mod race {
     /// revocation returned, or [`CAP`] rotations. Returns every token set it
     /// minted (the issued one first) and how many rotations succeeded after
     /// the revocation had returned.
-    #[allow(clippy::too_many_arguments)]
     async fn racer<S: TokenStore>(
         store: &S,
         start: Start,
         code: TokenHash,
         first: NewTokens,
-        client: &ClientId,
-        user: &UserId,
+        (client, user, facts): (&ClientId, &UserId, Option<&OpenIdGrant>),
         steps: &AtomicUsize,
         revoked: &AtomicBool,
     ) -> Result<(Vec<NewTokens>, usize), StoreError> {
@@ -1893,7 +2101,7 @@ mod race {
         let grant = first.access.grant;
         let mut minted = Vec::new();
         let mut after = 0;
-        if let Start::Code = start {
+        if start.code_first() {
             if store.exchange_code(&code, first.clone()).await? != Exchange::Issued {
                 return Ok((minted, after));
             }
@@ -1909,7 +2117,7 @@ mod race {
                 break;
             };
             let was_revoked = revoked.load(Ordering::SeqCst);
-            let next = f.tokens(grant, client, Some(user), 3600);
+            let next = stamped(f.tokens(grant, client, Some(user), 3600), facts);
             if store.rotate_refresh(&current, next.clone()).await? != Rotation::Rotated {
                 break;
             }

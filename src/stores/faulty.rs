@@ -13,6 +13,7 @@ use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::{KeyId, KeyProvider, KeyRecord};
+use crate::oidc::SessionId;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
     ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
@@ -53,6 +54,8 @@ pub enum StoreOp {
     RevokeAccess,
     /// [`TokenStore::revoke_grant`] (writes).
     RevokeGrant,
+    /// [`TokenStore::revoke_session`] (writes).
+    RevokeSession,
     /// [`TokenAdmin::revoke_client`] (writes).
     RevokeClient,
     /// [`TokenAdmin::revoke_user`] (writes).
@@ -87,7 +90,7 @@ pub enum StoreOp {
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 30] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -102,6 +105,7 @@ impl StoreOp {
         Self::RotateRefresh,
         Self::RevokeAccess,
         Self::RevokeGrant,
+        Self::RevokeSession,
         Self::RevokeClient,
         Self::RevokeUser,
         Self::PurgeExpired,
@@ -478,6 +482,10 @@ impl<S: TokenStore> TokenStore for FaultyStore<S> {
     }
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         self.run(StoreOp::RevokeGrant, self.inner.revoke_grant(grant))
+            .await
+    }
+    async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
+        self.run(StoreOp::RevokeSession, self.inner.revoke_session(session))
             .await
     }
 }

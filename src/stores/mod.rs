@@ -42,6 +42,6 @@ pub use replay::{ReplayCache, ReplayScope};
 pub use requests::{AuthorizationRequestStore, SuspendedRequest};
 pub use sharded::ShardedMemoryStore;
 pub use tokens::{
-    AccessRecord, CodeRecord, Exchange, NewTokens, PurgeCounts, RefreshRecord, Rotation,
-    TokenAdmin, TokenStore,
+    AccessRecord, CodeRecord, Exchange, NewTokens, OFFLINE_ACCESS, PurgeCounts, RefreshRecord,
+    Rotation, TokenAdmin, TokenStore,
 };

@@ -40,6 +40,7 @@ use async_trait::async_trait;
 use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
+use crate::oidc::SessionId;
 use crate::scope::ScopeSet;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
@@ -484,6 +485,44 @@ impl Locked<'_> {
     }
 }
 
+impl Locked<'_> {
+    /// [`TokenStore::revoke_session`]: the grants that end with the session
+    /// whole, then the session's other access tokens. Every shard must be
+    /// locked. Access tokens with OpenID Connect facts are never compact,
+    /// so they all sit in `overflow`.
+    fn revoke_session(&mut self, session: &SessionId) -> Result<u64, StoreError> {
+        let mut grants: Vec<GrantId> = Vec::new();
+        for t in self.all() {
+            grants.extend(
+                t.codes
+                    .values()
+                    .filter(|c| c.session_id() == Some(session) && !c.outlives_session())
+                    .map(|c| c.grant),
+            );
+            grants.extend(
+                t.refresh
+                    .values()
+                    .filter(|r| r.session_id() == Some(session) && !r.outlives_session())
+                    .map(|r| r.grant),
+            );
+        }
+        grants.sort_unstable();
+        grants.dedup();
+        let mut n = 0;
+        for g in &grants {
+            n += self.revoke_grant(g)?;
+        }
+        // Their index entries stay until `purge_expired` prunes them, as
+        // after `revoke_access`.
+        for t in self.all() {
+            let before = t.overflow.len();
+            t.overflow.retain(|_, a| a.session_id() != Some(session));
+            n += (before - t.overflow.len()) as u64;
+        }
+        Ok(n)
+    }
+}
+
 /// The shards a `store` of `tokens` writes to.
 fn shards_of(tokens: &NewTokens) -> ShardSet {
     let mut set = bit(hash_shard(&tokens.access.hash)) | bit(grant_shard(&tokens.access.grant));
@@ -688,6 +727,10 @@ impl TokenStore for ShardedMemoryStore {
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         self.lock_all().revoke_grant(grant)?;
         Ok(())
+    }
+
+    async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
+        self.lock_all().revoke_session(session)
     }
 }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::StoreError;
-use crate::oidc::OpenIdGrant;
+use crate::oidc::{OpenIdGrant, SessionId};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
@@ -207,6 +207,71 @@ pub trait TokenStore: Send + Sync + 'static {
     /// flight stores: when it returns, nothing of the grant is found and no
     /// exchange or rotation in it succeeds any more (RB-05).
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError>;
+
+    /// Revokes what the host's login session `session` leaves behind when
+    /// it is logged out (Back-Channel Logout 1.0 §2.7, LO-02): the codes
+    /// and tokens whose [`OpenIdGrant::session_id`] is `session`, as
+    /// follows, and returns how many codes and tokens went.
+    ///
+    /// - Every access token of the session goes.
+    /// - A grant goes whole, as [`TokenStore::revoke_grant`] takes it
+    ///   (revocation wins, RB-05), when one of its codes or refresh tokens
+    ///   of the session does not [outlive the
+    ///   session](RefreshRecord::outlives_session): its scope lacks
+    ///   [`OFFLINE_ACCESS`], or (a code) it is not yet exchanged.
+    /// - So a grant whose scope holds `offline_access` and whose code was
+    ///   exchanged keeps its refresh tokens (and its used code, which still
+    ///   catches a replay): offline access is what the user granted, and it
+    ///   outlives the login session (§2.7: "normally SHOULD NOT be
+    ///   revoked"). Its next refresh issues a new access token.
+    ///
+    /// Codes and tokens without OpenID Connect facts, or of another
+    /// session, are untouched. The scope that decides is the record's own
+    /// (a code's and a refresh token's scope is the grant's; an access
+    /// token's may be narrower, so access tokens never decide).
+    async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError>;
+}
+
+/// The scope value (OpenID Connect Core 1.0 §11) whose refresh tokens a
+/// logout leaves alone ([`TokenStore::revoke_session`]).
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+impl CodeRecord {
+    /// The host's login session this code was issued in, if any (from
+    /// [`CodeRecord::openid`]).
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.openid.as_ref().and_then(OpenIdGrant::session_id)
+    }
+
+    /// Whether this code's grant outlives the logout of its session
+    /// ([`TokenStore::revoke_session`]): it was exchanged, and its scope
+    /// holds [`OFFLINE_ACCESS`]. Otherwise the logout revokes the grant.
+    pub fn outlives_session(&self) -> bool {
+        self.used && self.scope.contains(OFFLINE_ACCESS)
+    }
+}
+
+impl AccessRecord {
+    /// The host's login session this token was issued in, if any (from
+    /// [`AccessRecord::openid`]). A logout of that session revokes it.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.openid.as_ref().and_then(OpenIdGrant::session_id)
+    }
+}
+
+impl RefreshRecord {
+    /// The host's login session this token's grant started in, if any
+    /// (from [`RefreshRecord::openid`]).
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.openid.as_ref().and_then(OpenIdGrant::session_id)
+    }
+
+    /// Whether this token's grant outlives the logout of its session
+    /// ([`TokenStore::revoke_session`]): its scope holds
+    /// [`OFFLINE_ACCESS`]. Otherwise the logout revokes the grant.
+    pub fn outlives_session(&self) -> bool {
+        self.scope.contains(OFFLINE_ACCESS)
+    }
 }
 
 /// Operator work on codes and tokens: what the `portcullis` command, an

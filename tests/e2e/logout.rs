@@ -7,6 +7,12 @@
 //! `state`, her session is gone, and a Logout Token reaches the client's
 //! `backchannel_logout_uri` (a small listener here, given in a test seed),
 //! where it verifies through the demo's JWKS with an independent library.
+//!
+//! `relying_party`: the same with a real relying-party library on the
+//! client side (`openidconnect`: discovery, the code flow, its own logout
+//! request), then what the logout revoked (Back-Channel Logout 1.0 §2.7)
+//! and a second logout with an older ID Token, confirmed on the demo's
+//! page.
 
 use std::time::Duration;
 
@@ -21,47 +27,80 @@ const REDIRECT: &str = "http://127.0.0.1:8765/oidc-callback";
 const LOGGED_OUT: &str = "http://127.0.0.1:8765/logged-out";
 const RP_SECRET: &str = "rp secret: 100% ~/+";
 
-/// A one-request HTTP listener standing in for the client's back-channel
-/// logout endpoint: answers 200 and hands over the request's head and
-/// body.
-async fn backchannel_listener() -> (String, tokio::sync::oneshot::Receiver<(String, Vec<u8>)>) {
+/// An HTTP listener standing in for the client's back-channel logout
+/// endpoint: answers 200 to each request and hands over its head and body,
+/// in order.
+async fn backchannel_listener() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!(
         "http://{}/backchannel-logout",
         listener.local_addr().unwrap()
     );
-    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
-        let (mut conn, _) = listener.accept().await.unwrap();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let (head, body_start) = loop {
-            let n = conn.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed before the request's end");
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break (String::from_utf8(buf[..i].to_vec()).unwrap(), i + 4);
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, body_start) = loop {
+                let n = conn.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "connection closed before the request's end");
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break (String::from_utf8(buf[..i].to_vec()).unwrap(), i + 4);
+                }
+            };
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().unwrap())
+                })
+                .expect("a Content-Length");
+            while buf.len() < body_start + len {
+                let n = conn.read(&mut chunk).await.unwrap();
+                assert!(n > 0);
+                buf.extend_from_slice(&chunk[..n]);
             }
-        };
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().unwrap())
-            })
-            .expect("a Content-Length");
-        while buf.len() < body_start + len {
-            let n = conn.read(&mut chunk).await.unwrap();
-            assert!(n > 0);
-            buf.extend_from_slice(&chunk[..n]);
+            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            if tx
+                .send((head, buf[body_start..body_start + len].to_vec()))
+                .is_err()
+            {
+                return;
+            }
         }
-        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            .await
-            .unwrap();
-        let _ = tx.send((head, buf[body_start..body_start + len].to_vec()));
     });
     (uri, rx)
+}
+
+/// The next Logout Token delivered to the listener, within 10 s: checks
+/// the request's shape and returns the token.
+async fn next_delivery(
+    delivered: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) -> String {
+    let (head, body) = tokio::time::timeout(Duration::from_secs(10), delivered.recv())
+        .await
+        .expect("a back-channel delivery within 10 s")
+        .expect("the listener runs");
+    assert!(
+        head.starts_with("POST /backchannel-logout HTTP/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/x-www-form-urlencoded")
+    );
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    assert_eq!(form.len(), 1);
+    assert_eq!(form[0].0, "logout_token");
+    form[0].1.clone()
 }
 
 /// Alice's code for `oidc-rp` through the demo's pages, redeemed: the token
@@ -138,7 +177,7 @@ async fn verify(server: &Server, token: &str) -> (jsonwebtoken::Header, Value) {
 
 async fn logout_with_state_and_backchannel(framework: Framework, method: reqwest::Method) {
     // covers: LO-01, LO-02
-    let (backchannel, delivered) = backchannel_listener().await;
+    let (backchannel, mut delivered) = backchannel_listener().await;
     let server = Server::start_seeded(
         framework,
         |base| {
@@ -215,22 +254,8 @@ async fn logout_with_state_and_backchannel(framework: Framework, method: reqwest
     assert_eq!(again.status, 200);
     assert!(again.body.contains("type=\"password\""), "the login page");
     // The Logout Token reached the client's back-channel URI.
-    let (head, body) = tokio::time::timeout(Duration::from_secs(10), delivered)
-        .await
-        .expect("a back-channel delivery within 10 s")
-        .unwrap();
-    assert!(
-        head.starts_with("POST /backchannel-logout HTTP/1.1"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: application/x-www-form-urlencoded")
-    );
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    assert_eq!(form.len(), 1);
-    assert_eq!(form[0].0, "logout_token");
-    let (header, claims) = verify(&server, &form[0].1).await;
+    let token = next_delivery(&mut delivered).await;
+    let (header, claims) = verify(&server, &token).await;
     assert_eq!(
         header.alg,
         jsonwebtoken::Algorithm::RS256,
@@ -340,4 +365,309 @@ async fn cancel_keeps_the_session_and_bad_requests_are_pages() {
     assert!(bad.location.is_none());
     let (clean, _) = server.terminate();
     assert!(clean);
+}
+
+/// RP-Initiated Logout driven by a real relying-party library: the
+/// `openidconnect` crate discovers the demo (`end_session_endpoint`
+/// included, `ProviderMetadataWithLogout`), signs alice in through the code
+/// flow and validates the ID Tokens itself, then builds the logout request
+/// with its own `LogoutRequest` (`id_token_hint`, `post_logout_redirect_uri`,
+/// `state`).
+mod relying_party {
+    use openidconnect::core::{
+        CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreIdTokenClaims, CoreTokenResponse,
+        CoreUserInfoClaims,
+    };
+    use openidconnect::{
+        ClientId, ClientSecret, CsrfToken, EndSessionUrl, IssuerUrl, LogoutRequest, Nonce,
+        OAuth2TokenResponse as _, PkceCodeChallenge, PostLogoutRedirectUrl,
+        ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse as _,
+    };
+    use serde_json::{Value, json};
+
+    use super::{
+        LOGGED_OUT, REDIRECT, RP_SECRET, backchannel_listener, hidden, next_delivery, verify,
+    };
+    use crate::harness::{ALICE_PASSWORD, Framework, Page, Server, Session};
+    use crate::seed_v2::seed;
+
+    type Rp = CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >;
+
+    /// The RP's HTTP client: no redirects followed.
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// `oidc-rp`, configured from the demo's discovery document alone, and
+    /// the end-session endpoint the library read there.
+    async fn rp(server: &Server) -> (Rp, EndSessionUrl) {
+        let issuer = IssuerUrl::new(server.base.clone()).unwrap();
+        let metadata = ProviderMetadataWithLogout::discover_async(issuer, &http())
+            .await
+            .expect("discovery");
+        let end_session = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+            .expect("end_session_endpoint in the discovery document");
+        let rp = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new("oidc-rp".into()),
+            Some(ClientSecret::new(RP_SECRET.into())),
+        )
+        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+        (rp, end_session)
+    }
+
+    fn param(url: &url::Url, name: &str) -> Option<String> {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The code flow with `scopes` through the browser (`fresh`: a login
+    /// first); the library checks `state` here and validates the ID Token
+    /// (signature through the JWKS, `iss`, `aud`, `exp`, `nonce`).
+    async fn sign_in(
+        session: &Session,
+        rp: &Rp,
+        scopes: &[&str],
+        fresh: bool,
+    ) -> (CoreTokenResponse, CoreIdTokenClaims) {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut req = rp
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for s in scopes {
+            req = req.add_scope(Scope::new((*s).into()));
+        }
+        let (url, state, nonce) = req.url();
+        let page = if fresh {
+            log_in_like_a_browser(session, url.as_str()).await
+        } else {
+            session.get(url.as_str()).await
+        };
+        let callback = if page.status == 302 {
+            url::Url::parse(&page.location.unwrap()).unwrap()
+        } else {
+            session.decide(&page, "allow").await
+        };
+        assert_eq!(
+            param(&callback, "state").as_deref(),
+            Some(state.secret().as_str())
+        );
+        let code = openidconnect::AuthorizationCode::new(param(&callback, "code").expect("a code"));
+        let token = rp
+            .exchange_code(code)
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http())
+            .await
+            .expect("the token request");
+        let claims = token
+            .id_token()
+            .expect("an ID Token")
+            .claims(&rp.id_token_verifier(), &nonce)
+            .expect("the ID Token validates")
+            .clone();
+        (token, claims)
+    }
+
+    /// Submits the login page at `url` as a browser does: every field of
+    /// its form (the hidden `client_id` too, by which the demo notes the
+    /// client that gets a code straight after the login, for its Logout
+    /// Token), with alice's credentials. The consent page or the redirect.
+    async fn log_in_like_a_browser(session: &Session, url: &str) -> Page {
+        let page = session.get(url).await;
+        assert_eq!(page.status, 200, "the login page: {}", page.body);
+        let fields = ["csrf", "resume", "client_id"].map(|f| hidden(&page.body, f));
+        let [csrf, resume, client_id] = &fields;
+        session
+            .post(
+                "/login",
+                &[
+                    ("csrf", csrf),
+                    ("resume", resume),
+                    ("client_id", client_id),
+                    ("username", "alice"),
+                    ("password", ALICE_PASSWORD),
+                ],
+            )
+            .await
+    }
+
+    /// The `sid` of an ID Token the library validated (a claim it does not
+    /// model): read from its payload.
+    fn sid(id_token: &CoreIdToken) -> String {
+        use base64::Engine as _;
+        let text = id_token.to_string();
+        let payload = text.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let claims: Value = serde_json::from_slice(&bytes).unwrap();
+        claims["sid"].as_str().expect("a sid").to_owned()
+    }
+
+    /// The logout request as the library builds it.
+    fn logout_url(end_session: &EndSessionUrl, hint: &CoreIdToken, state: &CsrfToken) -> String {
+        LogoutRequest::from(end_session.clone())
+            .set_id_token_hint(hint)
+            .set_post_logout_redirect_uri(PostLogoutRedirectUrl::new(LOGGED_OUT.into()).unwrap())
+            .set_state(state.clone())
+            .http_get_url()
+            .to_string()
+    }
+
+    /// Where a logout sent the browser: the registered URI with our `state`.
+    fn assert_back_with_state(page: &Page, state: &CsrfToken) {
+        assert_eq!(page.status, 302, "{}", page.body);
+        let to = url::Url::parse(page.location.as_deref().unwrap()).unwrap();
+        assert_eq!(&to[..url::Position::AfterPath], LOGGED_OUT);
+        assert_eq!(
+            param(&to, "state").as_deref(),
+            Some(state.secret().as_str())
+        );
+    }
+
+    async fn openidconnect_rp_logs_out(framework: Framework) {
+        // covers: LO-01, LO-02
+        // issue 16
+        let (backchannel, mut delivered) = backchannel_listener().await;
+        let server = Server::start_seeded(
+            framework,
+            |base| {
+                let mut s = seed(base);
+                for c in s["clients"].as_array_mut().unwrap() {
+                    if c["client_id"] == "oidc-rp" {
+                        c["backchannel_logout_uri"] = json!(backchannel);
+                        c["scope"] = json!("openid profile offline_access");
+                    }
+                }
+                s
+            },
+            &[],
+        )
+        .await;
+        let (rp, end_session) = rp(&server).await;
+        let session = Session::new(&server);
+        let (online, claims) = sign_in(&session, &rp, &["profile"], true).await;
+        assert_eq!(claims.subject().as_str(), "alice");
+        let (offline, _) = sign_in(&session, &rp, &["offline_access"], false).await;
+        let hint = online.id_token().unwrap().clone();
+        let sid_1 = sid(&hint);
+
+        // The hint names alice's session: no question asked, straight back
+        // to the registered URI with the state the library sent.
+        let state = CsrfToken::new_random();
+        let page = session.get(&logout_url(&end_session, &hint, &state)).await;
+        assert_back_with_state(&page, &state);
+        // The Logout Token, verified by an independent library through the
+        // JWKS, names the session of the ID Token.
+        let (header, token) = verify(&server, &next_delivery(&mut delivered).await).await;
+        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+        assert_eq!(token["sid"], sid_1.as_str());
+        assert_eq!(token["sub"], "alice");
+        assert_eq!(
+            token["events"],
+            json!({"http://schemas.openid.net/event/backchannel-logout": {}})
+        );
+        // The session's tokens are revoked (Back-Channel Logout 1.0 §2.7):
+        // UserInfo refuses both access tokens, the refresh token without
+        // offline_access is refused, the one with it still works.
+        for t in [&online, &offline] {
+            let refused: Result<CoreUserInfoClaims, _> = rp
+                .user_info(t.access_token().clone(), None)
+                .unwrap()
+                .request_async(&http())
+                .await;
+            assert!(refused.is_err(), "UserInfo after the logout");
+        }
+        let refused = rp
+            .exchange_refresh_token(online.refresh_token().expect("a refresh token"))
+            .unwrap()
+            .request_async(&http())
+            .await;
+        assert!(
+            refused.is_err(),
+            "the online refresh token after the logout"
+        );
+        let refreshed = rp
+            .exchange_refresh_token(offline.refresh_token().expect("a refresh token"))
+            .unwrap()
+            .request_async(&http())
+            .await
+            .expect("the offline_access refresh token outlives the session");
+        let _: CoreUserInfoClaims = rp
+            .user_info(refreshed.access_token().clone(), None)
+            .unwrap()
+            .request_async(&http())
+            .await
+            .expect("UserInfo with the refreshed access token");
+
+        // A new login, and a logout with the old session's ID Token: the
+        // hint names another session, so the demo asks; alice confirms on
+        // its page and lands on the registered URI with the state.
+        let (second, _) = sign_in(&session, &rp, &["profile"], true).await;
+        let sid_2 = sid(second.id_token().unwrap());
+        assert_ne!(sid_1, sid_2);
+        let state = CsrfToken::new_random();
+        let page = session.get(&logout_url(&end_session, &hint, &state)).await;
+        assert_eq!(page.status, 200, "the confirmation page: {}", page.body);
+        assert!(page.body.contains("Log out") && page.body.contains("Cancel"));
+        let (csrf, resume) = (hidden(&page.body, "csrf"), hidden(&page.body, "resume"));
+        let landed = session
+            .post(
+                "/logout",
+                &[("csrf", &csrf), ("resume", &resume), ("decision", "logout")],
+            )
+            .await;
+        assert_back_with_state(&landed, &state);
+        let (_, token) = verify(&server, &next_delivery(&mut delivered).await).await;
+        assert_eq!(token["sid"], sid_2.as_str(), "the session that ended");
+        let refused: Result<CoreUserInfoClaims, _> = rp
+            .user_info(second.access_token().clone(), None)
+            .unwrap()
+            .request_async(&http())
+            .await;
+        assert!(refused.is_err(), "UserInfo after the second logout");
+        let (clean, _) = server.terminate();
+        assert!(clean);
+    }
+
+    #[tokio::test]
+    async fn axum() {
+        openidconnect_rp_logs_out(Framework::Axum).await;
+    }
+
+    #[cfg(feature = "actix-web")]
+    #[tokio::test]
+    async fn actix() {
+        openidconnect_rp_logs_out(Framework::Actix).await;
+    }
+
+    #[cfg(feature = "hyper")]
+    #[tokio::test]
+    async fn hyper() {
+        openidconnect_rp_logs_out(Framework::Hyper).await;
+    }
+
+    #[tokio::test]
+    async fn tower() {
+        openidconnect_rp_logs_out(Framework::Tower).await;
+    }
 }

@@ -9,8 +9,8 @@ use portcullis::http::{Method, Request};
 use portcullis::{
     AccessRecord, AuthMethod, AuthorizationServer, Client, ClientAdmin, ClientId, ClientStore,
     CodeRecord, Config, ConfigError, Exchange, GrantId, GrantType, MemoryStore, NewTokens,
-    RefreshRecord, Rotation, ScopeSet, Secret, SecretHash, StoreError, TokenHash, TokenStore,
-    async_trait,
+    RefreshRecord, Rotation, ScopeSet, Secret, SecretHash, SessionId, StoreError, TokenHash,
+    TokenStore, async_trait,
 };
 use serde_json::Value;
 
@@ -64,6 +64,9 @@ impl TokenStore for ProtocolOnly {
     }
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         self.0.revoke_grant(grant).await
+    }
+    async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
+        self.0.revoke_session(session).await
     }
 }
 

@@ -26,6 +26,7 @@ const BACKCHANNEL: &str = "https://rp.example/backchannel";
 struct Op {
     server: AuthorizationServer,
     clock: Arc<FixedClock>,
+    keys: Arc<MemoryKeys>,
 }
 
 fn id(s: &str) -> ClientId {
@@ -55,9 +56,10 @@ async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
     config.backchannel_logout = true;
     configure(&mut config);
     let store = Arc::new(MemoryStore::new());
+    let keys = Arc::new(MemoryKeys::new());
     let server = AuthorizationServer::builder(config)
         .store(store.clone())
-        .key_provider(Arc::new(MemoryKeys::new()))
+        .key_provider(keys.clone())
         .clock(clock.clone())
         .build()
         .unwrap();
@@ -99,7 +101,11 @@ async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
     for c in clients {
         store.insert_client(c.build().unwrap()).await.unwrap();
     }
-    Op { server, clock }
+    Op {
+        server,
+        clock,
+        keys,
+    }
 }
 
 async fn op() -> Op {
@@ -522,6 +528,101 @@ async fn the_logout_handle_works_once_and_never_at_the_authorization_endpoint() 
 }
 
 #[tokio::test]
+async fn resuming_verifies_the_hint_again_and_drops_one_whose_key_is_gone() {
+    // covers: LO-01
+    // issue 16: a suspended logout keeps the hint as sent and verifies it
+    // again on resuming (RP-Initiated Logout 1.0 §4: information that fails
+    // to validate must not be used). Keys are read afresh at every use.
+    let op = op_with(|c| c.key_cache_ttl = Duration::ZERO).await;
+    let hint = hint(&op).await;
+    let with_hint = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &with_hint, Some(&session())).await);
+    let kept = op.server.suspend_logout(&r).await.unwrap();
+    // A rotation leaves the old key published: the hint still verifies.
+    op.server.rotate_keys_for(Algorithm::Rs256).await.unwrap();
+    let back = op.server.resume_logout(kept.expose_secret()).await.unwrap();
+    assert_eq!(back.id_token_hint().unwrap().subject(), "alice");
+    assert_eq!(describe(&back), describe(&r));
+
+    // The key that signed the hint is dropped while the user reads the
+    // confirmation page: resuming drops the hint and what it alone named
+    // (the client, so the redirect with state), and still logs out.
+    let r = logout(end_session(&op, &with_hint, Some(&session())).await);
+    let dropped = op.server.suspend_logout(&r).await.unwrap();
+    let with_client = [
+        ("id_token_hint", hint.as_str()),
+        ("client_id", RP),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &with_client, Some(&session())).await);
+    let named = op.server.suspend_logout(&r).await.unwrap();
+    use portcullis::KeyProvider as _;
+    assert!(
+        op.keys
+            .delete_key(&KeyId::parse("rsa-1").unwrap())
+            .await
+            .unwrap()
+    );
+    let back = op
+        .server
+        .resume_logout(dropped.expose_secret())
+        .await
+        .unwrap();
+    assert!(back.id_token_hint().is_none());
+    assert!(back.client().is_none());
+    assert!(back.post_logout_redirect_uri().is_none());
+    assert!(back.needs_confirmation(), "without a valid hint");
+    assert_eq!(finish_location(&op, back, Some(&session())).await, None);
+    // With `client_id` too, the client stays named, as without a hint:
+    // the redirect (after the confirmation the user gave) still happens.
+    let back = op
+        .server
+        .resume_logout(named.expose_secret())
+        .await
+        .unwrap();
+    assert!(back.id_token_hint().is_none());
+    assert_eq!(back.client().unwrap().client_id().as_str(), RP);
+    assert_eq!(
+        finish_location(&op, back, Some(&session())).await.unwrap(),
+        "https://rp.example/logged-out?state=st"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_handle_resumes_nothing_and_leaves_the_real_one_usable() {
+    // covers: LO-01
+    // issue 16: the handle is the only thing the browser brings back; any
+    // change to it finds nothing (an error page, never a redirect), and
+    // does not use up the real one.
+    let op = op().await;
+    let hint = hint(&op).await;
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let handle = op.server.suspend_logout(&r).await.unwrap();
+    let real = handle.expose_secret();
+    let mut chars: Vec<char> = real.chars().collect();
+    chars[0] = if chars[0] == 'A' { 'B' } else { 'A' };
+    let tampered: String = chars.into_iter().collect();
+    for wrong in [tampered.as_str(), &real[1..], &format!("{real}A")] {
+        let page = op.server.resume_logout(wrong).await.unwrap_err();
+        assert_eq!(page.status(), 400);
+        assert!(page.header("Location").is_none());
+        assert!(format!("{:?}", page.cause()).contains("ResumeRefused"));
+    }
+    let back = op.server.resume_logout(real).await.unwrap();
+    assert_eq!(back.id_token_hint().unwrap().subject(), "alice");
+}
+
+#[tokio::test]
 async fn an_authorization_handle_never_resumes_a_logout() {
     // covers: LO-01
     let op = op().await;
@@ -651,4 +752,203 @@ async fn a_session_without_id_gets_sub_only_and_the_switch_is_honoured() {
             .backchannel
             .is_empty()
     );
+}
+
+/// The revocation at logout (Back-Channel Logout 1.0 §2.7) through the
+/// real authorization and token endpoints: a `Harness` OpenID Provider
+/// whose client `app` may ask `openid offline_access read`, and an event
+/// sink that keeps the `SessionEnded` events.
+mod revocation {
+    use std::sync::{Arc, Mutex};
+
+    use portcullis::http::{Method, Request};
+    use portcullis::oidc::SessionId;
+    use portcullis::{
+        Algorithm, Authentication, AuthorizeStep, EndSessionStep, Event, EventSink, MemoryKeys,
+        UnixTime, UserId,
+    };
+    use serde_json::Value;
+
+    use crate::support::*;
+
+    const SECRET: &str = "app-secret-5e6f7a8b";
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+    #[derive(Default)]
+    struct Ended(Mutex<Vec<String>>);
+
+    impl EventSink for Ended {
+        fn event(&self, event: &Event<'_>) {
+            if let Event::SessionEnded { .. } = event {
+                self.0.lock().unwrap().push(format!("{event:?}"));
+            }
+        }
+    }
+
+    async fn op() -> (Harness, Creds, Arc<Ended>) {
+        let ended = Arc::new(Ended::default());
+        let sink = ended.clone();
+        let mut config = config();
+        config.rp_initiated_logout = true;
+        let h = Harness::with(config, move |b| {
+            b.key_provider(Arc::new(MemoryKeys::new())).events(sink)
+        })
+        .await;
+        h.server
+            .ensure_signing_keys(&[Algorithm::Rs256])
+            .await
+            .unwrap();
+        let app = h
+            .confidential("app", SECRET, |b| {
+                b.scope(scope("openid offline_access read"))
+                    .skip_consent(true)
+            })
+            .await;
+        (h, app, ended)
+    }
+
+    fn session(sid: &str) -> Authentication {
+        Authentication::new(
+            UserId::parse("alice").unwrap(),
+            UnixTime::from_secs(T0 - 60),
+        )
+        .with_session_id(SessionId::parse(sid).unwrap())
+    }
+
+    /// The token response of a code flow with `scope` in `session`.
+    async fn sign_in(h: &Harness, app: &Creds, scope: &str, session: &Authentication) -> Value {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", "app")
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", scope)
+            .append_pair("code_challenge", &s256(VERIFIER))
+            .append_pair("code_challenge_method", "S256");
+        let q = q.finish();
+        let step = h
+            .server
+            .authorize(&Request::new(Method::Get).query(&q), Some(session))
+            .await;
+        let AuthorizeStep::Redirect(resp) = step else {
+            panic!("expected a redirect, got {step:?}");
+        };
+        let url = url::Url::parse(resp.header("Location").unwrap()).unwrap();
+        let code = url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let resp = h
+            .token(
+                Auth::Basic(app),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{}",
+            String::from_utf8_lossy(resp.body())
+        );
+        json(&resp)
+    }
+
+    fn field<'a>(v: &'a Value, name: &str) -> &'a str {
+        v[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name} in {v}"))
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_the_sessions_tokens_but_not_offline_access_refresh_tokens() {
+        // covers: LO-01, LO-02
+        // issue 16: Back-Channel Logout 1.0 §2.7 — refresh tokens issued
+        // without offline_access to a session being logged out are
+        // revoked; those with it are not.
+        let (h, app, ended) = op().await;
+        let s1 = session("s-logout");
+        let online = sign_in(&h, &app, "openid read", &s1).await;
+        let offline = sign_in(&h, &app, "openid offline_access read", &s1).await;
+        let elsewhere = sign_in(&h, &app, "openid read", &session("s-other")).await;
+        for t in [&online, &offline, &elsewhere] {
+            assert!(h.active(field(t, "access_token")).await);
+        }
+
+        let hint = field(&online, "id_token");
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", hint)
+            .finish();
+        let EndSessionStep::Logout(request) = h
+            .server
+            .end_session(&Request::new(Method::Get).query(&q), Some(&s1))
+            .await
+        else {
+            panic!("the hint is valid");
+        };
+        assert!(!request.needs_confirmation());
+        let done = h.server.finish_logout(request, Some(&s1), &[]).await;
+        // The online grant whole (its used code, access and refresh token)
+        // and the offline grant's access token.
+        assert_eq!(done.revoked.unwrap(), 4);
+
+        // The session's access tokens introspect inactive, offline or not.
+        assert!(!h.active(field(&online, "access_token")).await);
+        assert!(!h.active(field(&offline, "access_token")).await);
+        // The refresh token without offline_access is refused…
+        let resp = h
+            .refresh(Auth::Basic(&app), field(&online, "refresh_token"))
+            .await;
+        assert_error(&resp, 400, "invalid_grant");
+        // …the one with offline_access still works, and its new access
+        // token is active.
+        let resp = h
+            .refresh(Auth::Basic(&app), field(&offline, "refresh_token"))
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{}",
+            String::from_utf8_lossy(resp.body())
+        );
+        assert!(h.active(field(&json(&resp), "access_token")).await);
+        // Another session of the same user and client is untouched.
+        assert!(h.active(field(&elsewhere, "access_token")).await);
+        let resp = h
+            .refresh(Auth::Basic(&app), field(&elsewhere, "refresh_token"))
+            .await;
+        assert_eq!(resp.status(), 200);
+
+        let seen = ended.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert!(seen[0].contains("tokens_revoked: 4"), "{seen:?}");
+        assert!(
+            !seen[0].contains("s-logout"),
+            "the session id stays out of events: {seen:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_hosts_own_logout_through_backchannel_logout_revokes_too() {
+        // covers: LO-02
+        // issue 16: a session that ends without RP-Initiated Logout (the
+        // host's own logout, an expiry) is revoked the same way.
+        let (h, app, _) = op().await;
+        let s1 = session("s-expired");
+        let online = sign_in(&h, &app, "openid read", &s1).await;
+        let _ = h.server.backchannel_logout(&s1, &[]).await;
+        assert!(!h.active(field(&online, "access_token")).await);
+        let resp = h
+            .refresh(Auth::Basic(&app), field(&online, "refresh_token"))
+            .await;
+        assert_error(&resp, 400, "invalid_grant");
+        // Without a session id there is nothing to find, and nothing fails.
+        let anonymous =
+            Authentication::new(UserId::parse("alice").unwrap(), UnixTime::from_secs(T0));
+        assert_eq!(h.server.revoke_session(&anonymous).await.unwrap(), 0);
+    }
 }

@@ -17,8 +17,8 @@ use portcullis::{
     AccessRecord, Authentication, AuthorizationServer, ChallengeMethod, Client, ClientAdmin,
     ClientBuilder, ClientId, ClientStore, CodeChallenge, CodeRecord, Config, Consent, ConsentStore,
     Exchange, FixedClock, GrantId, GrantType, MemoryStore, NewTokens, RedirectUri, RefreshRecord,
-    ReplayCache, ReplayScope, Rotation, ScopeSet, SecretHash, ServerBuilder, StoreError, TokenHash,
-    TokenStore, UnixTime, UserId,
+    ReplayCache, ReplayScope, Rotation, ScopeSet, SecretHash, ServerBuilder, SessionId, StoreError,
+    TokenHash, TokenStore, UnixTime, UserId,
 };
 use serde_json::Value;
 
@@ -776,6 +776,9 @@ impl TokenStore for FlakyStore {
     }
     async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
         self.faulty.revoke_grant(grant).await
+    }
+    async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
+        self.faulty.revoke_session(session).await
     }
 }
 

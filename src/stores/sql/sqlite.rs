@@ -18,14 +18,14 @@ use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::keys::{Algorithm, KeyId, KeyProvider, KeyRecord};
-use crate::oidc::OpenIdGrant;
+use crate::oidc::{OpenIdGrant, SessionId};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::scope::ScopeSet;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
-    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
-    ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
+    ConsentAdmin, ConsentStore, Exchange, NewTokens, OFFLINE_ACCESS, PurgeCounts, RefreshRecord,
+    ReplayCache, ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -53,6 +53,7 @@ sql_store! {
         Migration { description: "resource-server audiences of clients", sql: include_str!("migrations/sqlite_5.sql") },
         Migration { description: "OpenID Connect registration of clients", sql: include_str!("migrations/sqlite_6.sql") },
         Migration { description: "OpenID Connect facts of codes and tokens", sql: include_str!("migrations/sqlite_7.sql") },
+        Migration { description: "login session of codes and tokens, for revocation at logout", sql: include_str!("migrations/sqlite_8.sql") },
     ]
 }
 

@@ -162,9 +162,9 @@ macro_rules! sql_store {
                 openid: Option<&OpenIdGrant>,
             ) -> Result<(), StoreError> {
                 let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9)"
                 } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9)"
                 };
                 sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -175,6 +175,7 @@ macro_rules! sql_store {
                     .bind(secs(issued_at))
                     .bind(secs(expires_at))
                     .bind(openid.map(OpenIdGrant::to_json))
+                    .bind(openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -357,7 +358,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenStore for $name {
             async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
                     .bind(code.hash.as_bytes().as_slice())
                     .bind(code.grant.as_bytes().as_slice())
                     .bind(code.client_id.as_str())
@@ -370,6 +371,7 @@ macro_rules! sql_store {
                     .bind(secs(code.expires_at))
                     .bind(code.used)
                     .bind(code.openid.as_ref().map(OpenIdGrant::to_json))
+                    .bind(code.session_id().map(SessionId::as_str))
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -521,6 +523,59 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+
+            async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
+                let mut tx = self.pool.begin_with($begin).await?;
+                // The grants that end with the session, decided in Rust from
+                // each record's scope and `used` (as the memory stores do),
+                // then revoked one by one as `revoke_grant` does: mark first,
+                // in `grant_id` order, then delete (RB-05). A grant is taken
+                // as this first read saw it: one whose code an exchange in
+                // flight consumes goes whole all the same.
+                let sid = session.as_str();
+                let mut grants: Vec<Vec<u8>> = Vec::new();
+                for r in sqlx::query("SELECT grant_id, scope, used FROM portcullis_codes WHERE session_id = $1")
+                    .bind(sid)
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    let scope: ScopeSet = parsed(&r.try_get::<String, _>("scope")?)?;
+                    let used: bool = r.try_get("used")?;
+                    if !(used && scope.contains(OFFLINE_ACCESS)) {
+                        grants.push(r.try_get("grant_id")?);
+                    }
+                }
+                for r in sqlx::query("SELECT grant_id, scope FROM portcullis_tokens WHERE session_id = $1 AND kind = 1")
+                    .bind(sid)
+                    .fetch_all(&mut *tx)
+                    .await?
+                {
+                    let scope: ScopeSet = parsed(&r.try_get::<String, _>("scope")?)?;
+                    if !scope.contains(OFFLINE_ACCESS) {
+                        grants.push(r.try_get("grant_id")?);
+                    }
+                }
+                grants.sort_unstable();
+                grants.dedup();
+                let mut n = 0;
+                for grant in &grants {
+                    sqlx::query("INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, TRUE) ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE")
+                        .bind(grant.as_slice())
+                        .execute(&mut *tx)
+                        .await?;
+                    for sql in ["DELETE FROM portcullis_tokens WHERE grant_id = $1", "DELETE FROM portcullis_codes WHERE grant_id = $1"] {
+                        n += sqlx::query(sql).bind(grant.as_slice()).execute(&mut *tx).await?.rows_affected();
+                    }
+                }
+                // The session's access tokens in the grants that outlive it.
+                n += sqlx::query("DELETE FROM portcullis_tokens WHERE session_id = $1 AND kind = 0")
+                    .bind(sid)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(n)
+            }
         }
 
         #[async_trait]
