@@ -44,7 +44,7 @@ use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
     BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore,
     EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
-    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, generate_secret,
+    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
 };
 use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};
@@ -368,23 +368,34 @@ where
         + AuthorizationRequestStore
         + ReplayCache,
 {
-    let names = seed
-        .users
-        .iter()
-        .filter_map(|u| {
-            let name = u.claims.as_ref()?.get("name")?.as_str()?;
-            Some((u.username.clone(), name.to_owned()))
-        })
-        .collect();
     let scope_words = ScopeWords::new(&seed.scope_descriptions);
     let Loaded {
         mut config,
         clients,
         users,
+        people,
         claims,
         ignored,
         ..
     } = seed::load(&seed, iterations(), &SystemRandom::new())?;
+    let user_claims = user_claims::DemoUserClaims::new(&people);
+    let names = people
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .claims
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned);
+            (
+                p.subject,
+                Shown {
+                    username: p.username,
+                    name,
+                },
+            )
+        })
+        .collect();
     for note in &ignored {
         tracing::warn!(entry = %note.entry, field = %note.field, "ignored from the seed: {}", note.why);
     }
@@ -422,7 +433,7 @@ where
         .hash_pool(users.hash_pool().clone())
         .throttle(throttle.clone())
         .claims_hook(Arc::new(claims))
-        .user_claims(Arc::new(user_claims::DemoUserClaims::from_seed(&seed)))
+        .user_claims(Arc::new(user_claims))
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens, and OpenID clients get ID
@@ -548,11 +559,18 @@ pub(crate) struct Demo {
     /// Also guards the login form: it guesses the same passwords.
     throttle: Arc<MemoryThrottle>,
     sessions: Sessions,
-    /// The seeded users' `name` claims, by username: who is signed in, on
-    /// the consent page.
-    names: HashMap<String, String>,
+    /// Who each seeded user is on the pages, by subject (the user id a
+    /// session and a pending authorization hold).
+    names: HashMap<UserId, Shown>,
     /// The scopes in words, on the consent page.
     scope_words: ScopeWords,
+}
+
+/// A user as the pages name them: the username they sign in with, and
+/// their `name` claim when the seed gives one.
+struct Shown {
+    username: String,
+    name: Option<String>,
 }
 
 /// The demo's error page in place of the core's minimal one (an HTML
@@ -657,7 +675,10 @@ impl Demo {
             },
             AuthorizeStep::Consent(p) => match self.server.suspend_consent(&p).await {
                 Ok(resume) => {
-                    let username = p.user().as_str();
+                    // The login name, not the subject (which may be
+                    // an opaque number).
+                    let shown = self.names.get(p.user());
+                    let username = shown.map_or(p.user().as_str(), |s| s.username.as_str());
                     let mut scopes: Vec<_> = p
                         .scope()
                         .iter()
@@ -667,7 +688,7 @@ impl Demo {
                     scopes.sort_by_key(|(s, _)| *s != "openid");
                     let consent = pages::Consent {
                         client_name: p.client().client_name(),
-                        user_name: self.names.get(username).map(String::as_str),
+                        user_name: shown.and_then(|s| s.name.as_deref()),
                         username,
                         scopes,
                         destination: pages::destination(p.redirect_uri().as_str()),
