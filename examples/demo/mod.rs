@@ -663,14 +663,10 @@ impl Demo {
             AuthorizeStep::Redirect(r) => r,
             AuthorizeStep::Invalid(r) => error_page(r),
             AuthorizeStep::Login(login) => match self.server.suspend_login(&login).await {
-                Ok(resume) => {
-                    let client = login.client();
-                    let client = (client.client_id().as_str(), client.client_name());
-                    html(
-                        200,
-                        pages::login_page(Some(client), resume.expose_secret(), csrf, None),
-                    )
-                }
+                Ok(resume) => html(
+                    200,
+                    pages::login_page(Some(login.client()), resume.expose_secret(), csrf, None),
+                ),
                 Err(r) => error_page(r),
             },
             AuthorizeStep::Consent(p) => match self.server.suspend_consent(&p).await {
@@ -688,6 +684,7 @@ impl Demo {
                     scopes.sort_by_key(|(s, _)| *s != "openid");
                     let consent = pages::Consent {
                         client_name: p.client().client_name(),
+                        branding: pages::Branding::of(p.client()),
                         user_name: shown.and_then(|s| s.name.as_deref()),
                         username,
                         scopes,
@@ -712,10 +709,10 @@ impl Demo {
             Some(id) => self.server.clients().client(&id).await.ok().flatten(),
             None => None,
         };
-        let client = client
-            .as_ref()
-            .map(|c| (c.client_id().as_str(), c.client_name()));
-        html(401, pages::login_page(client, resume, csrf, Some(username)))
+        html(
+            401,
+            pages::login_page(client.as_deref(), resume, csrf, Some(username)),
+        )
     }
 
     /// The authorization route (GET or POST `/authorize`): the core decides,
