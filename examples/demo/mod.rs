@@ -49,6 +49,7 @@ use portcullis::{
 use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 use sessions::{Session, Sessions, csrf_matches};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 #[path = "pages.rs"]
 mod pages;
@@ -357,7 +358,7 @@ async fn build<S>(
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
     throttle: Arc<MemoryThrottle>,
-    sessions: impl FnOnce(bool) -> Sessions,
+    sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
     signing_algorithm: Option<Algorithm>,
 ) -> Result<Demo, String>
 where
@@ -442,14 +443,47 @@ where
         .ensure_signing_keys(&key_algs)
         .await
         .map_err(|e| format!("signing keys: {e}"))?;
+    let server = Arc::new(server);
+    let (sessions, ended) = sessions(secure);
+    let sessions = Arc::new(sessions);
+    tokio::spawn(end_sessions(server.clone(), sessions.clone(), ended));
     Ok(Demo {
-        server: Arc::new(server),
+        server,
         users,
         throttle,
-        sessions: sessions(secure),
+        sessions,
         names,
         scope_words,
     })
+}
+
+/// For as long as the demo runs: sweeps the expired sessions away every
+/// [`Sessions::sweep_every`], and tells the clients of every login session
+/// that ends without a logout (idle, pushed out, replaced by another
+/// user's login) with Back-Channel Logout, as a logout does. The Logout
+/// Tokens are signed here and delivered by [`deliver_backchannel`]'s own
+/// task: no page ever waits for either.
+async fn end_sessions(
+    server: Arc<AuthorizationServer>,
+    sessions: Arc<Sessions>,
+    mut ended: UnboundedReceiver<sessions::Ended>,
+) {
+    let mut sweep = tokio::time::interval(sessions.sweep_every());
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            end = ended.recv() => {
+                let Some(end) = end else { return };
+                tracing::info!(
+                    reason = end.reason.as_str(),
+                    clients = end.clients.len(),
+                    "login session ended; telling its clients"
+                );
+                deliver_backchannel(server.backchannel_logout(&end.user, &end.clients).await);
+            }
+            _ = sweep.tick() => sessions.sweep(),
+        }
+    }
 }
 
 /// A running demo's listening socket, state and start-up banner.
@@ -558,7 +592,7 @@ pub(crate) struct Demo {
     users: Arc<MemoryUsers>,
     /// Also guards the login form: it guesses the same passwords.
     throttle: Arc<MemoryThrottle>,
-    sessions: Sessions,
+    sessions: Arc<Sessions>,
     /// Who each seeded user is on the pages, by subject (the user id a
     /// session and a pending authorization hold).
     names: HashMap<UserId, Shown>,
@@ -753,8 +787,10 @@ impl Demo {
 
     /// `POST /login`: checks the CSRF token and the password (throttled per
     /// username and source, like the password grant), starts a fresh
-    /// session (no fixation) and resumes the suspended authorization request
-    /// for the user: the consent page, or the redirect to the client.
+    /// session (no fixation; a previous login session of another user in
+    /// this browser ends, and its clients are told) and resumes the
+    /// suspended authorization request for the user: the consent page, or
+    /// the redirect to the client.
     pub(crate) async fn login(
         &self,
         cookie: Option<&[u8]>,
@@ -766,7 +802,15 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let Some((sid, Session { csrf, .. })) = self.sessions.find(cookie) else {
+        let Some((
+            sid,
+            Session {
+                csrf,
+                user: signed_in,
+                ..
+            },
+        )) = self.sessions.find(cookie)
+        else {
             return text(403, "invalid CSRF token");
         };
         if !csrf_matches(&csrf, &form_csrf) {
@@ -805,8 +849,16 @@ impl Demo {
         // The time of this login, kept with the session: it is the
         // `auth_time` of every authorization the session makes. The login
         // session's id (`sid` in ID and Logout Tokens) is random and not the
-        // cookie's value, which only this browser may know.
-        let Some(login_id) = self.random_token().and_then(|t| SessionId::parse(&t)) else {
+        // cookie's value, which only this browser may know. The same user
+        // signing in again (`prompt=login`, `max_age`) continues their
+        // login session: its id and clients stay. Another user's login
+        // ends the one before, whose clients are told (`Sessions::insert`).
+        let continued = signed_in
+            .filter(|a| *a.user() == user)
+            .and_then(|a| a.session_id().cloned());
+        let Some(login_id) =
+            continued.or_else(|| self.random_token().and_then(|t| SessionId::parse(&t)))
+        else {
             return text(500, "no randomness for a session");
         };
         let user = Authentication::new(user, self.server.clock().now()).with_session_id(login_id);
