@@ -9,7 +9,9 @@
 //! session has a random session id of its own (the `sid` of ID and Logout
 //! Tokens, not the cookie's value) and remembers the clients that got a
 //! code in it: they are the ones told, by a POST to their
-//! `backchannel_logout_uri`, when it ends. The handlers take and
+//! `backchannel_logout_uri`, when it ends, by a logout or otherwise (idle,
+//! pushed out, replaced by another user's login: `sessions.rs`). A seed
+//! user's `claims.sub` is their subject (`seed.rs`). The handlers take and
 //! return the core's `Request` and `Response`, so each example is only the
 //! wiring of one framework.
 //!
