@@ -9,7 +9,9 @@
 //! session has a random session id of its own (the `sid` of ID and Logout
 //! Tokens, not the cookie's value) and remembers the clients that got a
 //! code in it: they are the ones told, by a POST to their
-//! `backchannel_logout_uri`, when it ends. The handlers take and
+//! `backchannel_logout_uri`, when it ends, by a logout or otherwise (idle,
+//! pushed out, replaced by another user's login: `sessions.rs`). A seed
+//! user's `claims.sub` is their subject (`seed.rs`). The handlers take and
 //! return the core's `Request` and `Response`, so each example is only the
 //! wiring of one framework.
 //!
@@ -44,11 +46,12 @@ use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
     BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore,
     EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
-    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, generate_secret,
+    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
 };
 use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};
 use sessions::{Session, Sessions, csrf_matches};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 #[path = "pages.rs"]
 mod pages;
@@ -357,7 +360,7 @@ async fn build<S>(
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
     throttle: Arc<MemoryThrottle>,
-    sessions: impl FnOnce(bool) -> Sessions,
+    sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
     signing_algorithm: Option<Algorithm>,
 ) -> Result<Demo, String>
 where
@@ -368,23 +371,34 @@ where
         + AuthorizationRequestStore
         + ReplayCache,
 {
-    let names = seed
-        .users
-        .iter()
-        .filter_map(|u| {
-            let name = u.claims.as_ref()?.get("name")?.as_str()?;
-            Some((u.username.clone(), name.to_owned()))
-        })
-        .collect();
     let scope_words = ScopeWords::new(&seed.scope_descriptions);
     let Loaded {
         mut config,
         clients,
         users,
+        people,
         claims,
         ignored,
         ..
     } = seed::load(&seed, iterations(), &SystemRandom::new())?;
+    let user_claims = user_claims::DemoUserClaims::new(&people);
+    let names = people
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .claims
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned);
+            (
+                p.subject,
+                Shown {
+                    username: p.username,
+                    name,
+                },
+            )
+        })
+        .collect();
     for note in &ignored {
         tracing::warn!(entry = %note.entry, field = %note.field, "ignored from the seed: {}", note.why);
     }
@@ -422,7 +436,7 @@ where
         .hash_pool(users.hash_pool().clone())
         .throttle(throttle.clone())
         .claims_hook(Arc::new(claims))
-        .user_claims(Arc::new(user_claims::DemoUserClaims::from_seed(&seed)))
+        .user_claims(Arc::new(user_claims))
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens, and OpenID clients get ID
@@ -431,14 +445,47 @@ where
         .ensure_signing_keys(&key_algs)
         .await
         .map_err(|e| format!("signing keys: {e}"))?;
+    let server = Arc::new(server);
+    let (sessions, ended) = sessions(secure);
+    let sessions = Arc::new(sessions);
+    tokio::spawn(end_sessions(server.clone(), sessions.clone(), ended));
     Ok(Demo {
-        server: Arc::new(server),
+        server,
         users,
         throttle,
-        sessions: sessions(secure),
+        sessions,
         names,
         scope_words,
     })
+}
+
+/// For as long as the demo runs: sweeps the expired sessions away every
+/// [`Sessions::sweep_every`], and tells the clients of every login session
+/// that ends without a logout (idle, pushed out, replaced by another
+/// user's login) with Back-Channel Logout, as a logout does. The Logout
+/// Tokens are signed here and delivered by [`deliver_backchannel`]'s own
+/// task: no page ever waits for either.
+async fn end_sessions(
+    server: Arc<AuthorizationServer>,
+    sessions: Arc<Sessions>,
+    mut ended: UnboundedReceiver<sessions::Ended>,
+) {
+    let mut sweep = tokio::time::interval(sessions.sweep_every());
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            end = ended.recv() => {
+                let Some(end) = end else { return };
+                tracing::info!(
+                    reason = end.reason.as_str(),
+                    clients = end.clients.len(),
+                    "login session ended; telling its clients"
+                );
+                deliver_backchannel(server.backchannel_logout(&end.user, &end.clients).await);
+            }
+            _ = sweep.tick() => sessions.sweep(),
+        }
+    }
 }
 
 /// A running demo's listening socket, state and start-up banner.
@@ -547,12 +594,19 @@ pub(crate) struct Demo {
     users: Arc<MemoryUsers>,
     /// Also guards the login form: it guesses the same passwords.
     throttle: Arc<MemoryThrottle>,
-    sessions: Sessions,
-    /// The seeded users' `name` claims, by username: who is signed in, on
-    /// the consent page.
-    names: HashMap<String, String>,
+    sessions: Arc<Sessions>,
+    /// Who each seeded user is on the pages, by subject (the user id a
+    /// session and a pending authorization hold).
+    names: HashMap<UserId, Shown>,
     /// The scopes in words, on the consent page.
     scope_words: ScopeWords,
+}
+
+/// A user as the pages name them: the username they sign in with, and
+/// their `name` claim when the seed gives one.
+struct Shown {
+    username: String,
+    name: Option<String>,
 }
 
 /// The demo's error page in place of the core's minimal one (an HTML
@@ -645,19 +699,18 @@ impl Demo {
             AuthorizeStep::Redirect(r) => r,
             AuthorizeStep::Invalid(r) => error_page(r),
             AuthorizeStep::Login(login) => match self.server.suspend_login(&login).await {
-                Ok(resume) => {
-                    let client = login.client();
-                    let client = (client.client_id().as_str(), client.client_name());
-                    html(
-                        200,
-                        pages::login_page(Some(client), resume.expose_secret(), csrf, None),
-                    )
-                }
+                Ok(resume) => html(
+                    200,
+                    pages::login_page(Some(login.client()), resume.expose_secret(), csrf, None),
+                ),
                 Err(r) => error_page(r),
             },
             AuthorizeStep::Consent(p) => match self.server.suspend_consent(&p).await {
                 Ok(resume) => {
-                    let username = p.user().as_str();
+                    // The login name, not the subject (which may be
+                    // an opaque number).
+                    let shown = self.names.get(p.user());
+                    let username = shown.map_or(p.user().as_str(), |s| s.username.as_str());
                     let mut scopes: Vec<_> = p
                         .scope()
                         .iter()
@@ -667,7 +720,8 @@ impl Demo {
                     scopes.sort_by_key(|(s, _)| *s != "openid");
                     let consent = pages::Consent {
                         client_name: p.client().client_name(),
-                        user_name: self.names.get(username).map(String::as_str),
+                        branding: pages::Branding::of(p.client()),
+                        user_name: shown.and_then(|s| s.name.as_deref()),
                         username,
                         scopes,
                         destination: pages::destination(p.redirect_uri().as_str()),
@@ -691,10 +745,10 @@ impl Demo {
             Some(id) => self.server.clients().client(&id).await.ok().flatten(),
             None => None,
         };
-        let client = client
-            .as_ref()
-            .map(|c| (c.client_id().as_str(), c.client_name()));
-        html(401, pages::login_page(client, resume, csrf, Some(username)))
+        html(
+            401,
+            pages::login_page(client.as_deref(), resume, csrf, Some(username)),
+        )
     }
 
     /// The authorization route (GET or POST `/authorize`): the core decides,
@@ -735,8 +789,10 @@ impl Demo {
 
     /// `POST /login`: checks the CSRF token and the password (throttled per
     /// username and source, like the password grant), starts a fresh
-    /// session (no fixation) and resumes the suspended authorization request
-    /// for the user: the consent page, or the redirect to the client.
+    /// session (no fixation; a previous login session of another user in
+    /// this browser ends, and its clients are told) and resumes the
+    /// suspended authorization request for the user: the consent page, or
+    /// the redirect to the client.
     pub(crate) async fn login(
         &self,
         cookie: Option<&[u8]>,
@@ -748,7 +804,15 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let Some((sid, Session { csrf, .. })) = self.sessions.find(cookie) else {
+        let Some((
+            sid,
+            Session {
+                csrf,
+                user: signed_in,
+                ..
+            },
+        )) = self.sessions.find(cookie)
+        else {
             return text(403, "invalid CSRF token");
         };
         if !csrf_matches(&csrf, &form_csrf) {
@@ -787,8 +851,16 @@ impl Demo {
         // The time of this login, kept with the session: it is the
         // `auth_time` of every authorization the session makes. The login
         // session's id (`sid` in ID and Logout Tokens) is random and not the
-        // cookie's value, which only this browser may know.
-        let Some(login_id) = self.random_token().and_then(|t| SessionId::parse(&t)) else {
+        // cookie's value, which only this browser may know. The same user
+        // signing in again (`prompt=login`, `max_age`) continues their
+        // login session: its id and clients stay. Another user's login
+        // ends the one before, whose clients are told (`Sessions::insert`).
+        let continued = signed_in
+            .filter(|a| *a.user() == user)
+            .and_then(|a| a.session_id().cloned());
+        let Some(login_id) =
+            continued.or_else(|| self.random_token().and_then(|t| SessionId::parse(&t)))
+        else {
             return text(500, "no randomness for a session");
         };
         let user = Authentication::new(user, self.server.clock().now()).with_session_id(login_id);

@@ -9,12 +9,19 @@
 //! with no `'unsafe-inline'`: an injected `<style>` or `<script>` would not
 //! run. Every value from a client registration, a seed or a request is
 //! escaped ([`esc`]); no style attribute is used (a hash does not allow one).
+//!
+//! The login and consent pages show what a client registered about itself
+//! ([`Branding`]): its logo, and links to its privacy policy and terms of
+//! service. A page that shows a logo allows images from the logo's origin
+//! and nowhere else (`img-src <origin>`, see [`Page`]); links open a new
+//! tab with `rel="noopener noreferrer"`, so the client's page neither gets
+//! a handle on ours nor learns its address.
 
 use std::sync::LazyLock;
 
 use base64::Engine as _;
 use portcullis::http::Response;
-use portcullis::{Cause, RequestFault};
+use portcullis::{Cause, Client, RequestFault, WebUrl};
 
 /// The one stylesheet, inline in every page.
 const STYLE: &str = "\
@@ -47,11 +54,16 @@ ul.scopes li:first-child{border-top:0}\
 .scope{font-size:.8rem;color:var(--muted);white-space:nowrap}\
 code{font-family:ui-monospace,\"DejaVu Sans Mono\",monospace;font-size:.9em}\
 .note{font-size:.9rem;color:var(--muted);margin:20px 0 0}\
-.note strong{color:var(--ink);overflow-wrap:anywhere}";
+.note strong{color:var(--ink);overflow-wrap:anywhere}\
+.logo{display:block;width:64px;height:64px;object-fit:contain;margin:0 0 16px;border-radius:12px}\
+.links{font-size:.85rem;color:var(--muted);margin:20px 0 0}\
+.links a{color:var(--brand)}";
 
 /// The pages' Content-Security-Policy: nothing but the stylesheet above,
 /// allowed by its hash; never framed. No `form-action`: browsers apply it
 /// to the redirect that follows the consent form, which goes to the client.
+/// A page showing a client's logo adds `img-src` for the logo's origin
+/// ([`Page`]).
 static CSP: LazyLock<String> = LazyLock::new(|| {
     let digest = ring::digest::digest(&ring::digest::SHA256, STYLE.as_bytes());
     let hash = base64::engine::general_purpose::STANDARD.encode(digest.as_ref());
@@ -72,27 +84,129 @@ pub(crate) fn esc(s: &str) -> String {
 /// The layout every page shares: the brand line, then a card with the
 /// title as its heading and `body` (HTML, already escaped) under it.
 pub(crate) fn layout(title: &str, body: &str) -> String {
+    layout_under("", title, body)
+}
+
+/// [`layout`] with `top` (HTML, already escaped: a client's logo) above
+/// the heading.
+fn layout_under(top: &str, title: &str, body: &str) -> String {
     let title = esc(title);
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · portcullis demo</title><style>{STYLE}</style></head>\
-         <body><p class=\"brand\">portcullis demo</p><main><h1>{title}</h1>{body}</main></body></html>"
+         <body><p class=\"brand\">portcullis demo</p><main>{top}<h1>{title}</h1>{body}</main></body></html>"
     )
+}
+
+/// A page's HTML and the one origin it may load images from (a client's
+/// logo), so that the policy allows exactly what the page shows.
+pub(crate) struct Page {
+    body: String,
+    /// The `img-src` source: an origin (`https://rp.example`), never
+    /// anything a header could be split on.
+    img_src: Option<String>,
+}
+
+impl From<String> for Page {
+    /// A page without images.
+    fn from(body: String) -> Self {
+        Self {
+            body,
+            img_src: None,
+        }
+    }
 }
 
 /// A page as the browser gets it: never cached, never framed
 /// (clickjacking, RFC 9700 §4.16), never leaking the query (which names the
 /// client and its state) through `Referer` (§4.2), and no script or foreign
-/// resource at all (the policy allows only [`STYLE`]).
-pub(crate) fn html(status: u16, body: String) -> Response {
-    let csp: &'static str = CSP.as_str();
-    Response::new(status, body.into_bytes())
+/// resource at all (the policy allows only [`STYLE`], and a client's logo
+/// from its own origin when the page shows one).
+pub(crate) fn html(status: u16, page: impl Into<Page>) -> Response {
+    let page = page.into();
+    let csp: std::borrow::Cow<'static, str> = match &page.img_src {
+        None => CSP.as_str().into(),
+        Some(origin) => format!("{}; img-src {origin}", CSP.as_str()).into(),
+    };
+    Response::new(status, page.body.into_bytes())
         .with_header("Content-Type", "text/html; charset=utf-8")
         .with_header("Cache-Control", "no-store")
         .with_header("X-Frame-Options", "DENY")
         .with_header("Content-Security-Policy", csp)
         .with_header("Referrer-Policy", "no-referrer")
+}
+
+/// What a client registered to be shown beside its name (OpenID Connect
+/// Registration 1.0 §2): its logo and its privacy policy and terms of
+/// service. Each is a [`WebUrl`], so only `http` or `https` (never
+/// `javascript:` or `data:`).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Branding<'a> {
+    logo: Option<&'a WebUrl>,
+    policy: Option<&'a WebUrl>,
+    tos: Option<&'a WebUrl>,
+}
+
+impl<'a> Branding<'a> {
+    /// What `client` registered.
+    pub(crate) fn of(client: &'a Client) -> Self {
+        Self {
+            logo: client.logo_uri(),
+            policy: client.policy_uri(),
+            tos: client.tos_uri(),
+        }
+    }
+
+    /// The logo's origin, for `img-src`; `None` without a logo (or one
+    /// whose origin cannot be written, which is then not shown).
+    fn logo_origin(&self) -> Option<String> {
+        let url = url::Url::parse(self.logo?.as_str()).ok()?;
+        let origin = url.origin();
+        origin.is_tuple().then(|| origin.ascii_serialization())
+    }
+
+    /// The `<img>` of the logo (with the client's name as its text), and
+    /// the origin the page must allow images from.
+    fn logo(&self, client_name: &str) -> (String, Option<String>) {
+        match (self.logo, self.logo_origin()) {
+            (Some(logo), Some(origin)) => (
+                format!(
+                    "<img class=\"logo\" src=\"{}\" alt=\"{}\" width=\"64\" height=\"64\">",
+                    esc(logo.as_str()),
+                    esc(client_name)
+                ),
+                Some(origin),
+            ),
+            _ => (String::new(), None),
+        }
+    }
+
+    /// The links to the client's privacy policy and terms, if it
+    /// registered them: a line at the foot of the page.
+    fn links(&self, client_name: &str) -> String {
+        let link = |url: &WebUrl, words: &str| {
+            format!(
+                "<a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">{words}</a>",
+                esc(url.as_str())
+            )
+        };
+        let links: Vec<String> = [
+            self.policy.map(|u| link(u, "Privacy policy")),
+            self.tos.map(|u| link(u, "Terms of service")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if links.is_empty() {
+            return String::new();
+        }
+        format!(
+            "<p class=\"links\">{}: {}</p>",
+            esc(client_name),
+            links.join(" · ")
+        )
+    }
 }
 
 /// The two hidden fields every form of the authorization carries: the CSRF
@@ -106,28 +220,32 @@ fn tokens(csrf: &str, resume: &str) -> String {
     )
 }
 
-/// The login page for `client` (its id and name; `None` when not known: a
-/// form sent again without the client's id). `client_id` goes back with the
-/// form only so that a failed attempt can name the client again; the demo
-/// looks its name up and never shows what the form says. After a failed
-/// attempt (`retry` holds the username typed) the page says so and keeps
-/// the username.
+/// The login page for `client` (`None` when not known: a form sent again
+/// without the client's id): its name, and its logo and links when it
+/// registered them ([`Branding`]). `client_id` goes back with the form only
+/// so that a failed attempt can name the client again; the demo looks the
+/// client up and never shows what the form says. After a failed attempt
+/// (`retry` holds the username typed) the page says so and keeps the
+/// username.
 pub(crate) fn login_page(
-    client: Option<(&str, &str)>,
+    client: Option<&Client>,
     resume: &str,
     csrf: &str,
     retry: Option<&str>,
-) -> String {
+) -> Page {
     let lead = match client {
-        Some((_, name)) => format!("to continue to <strong>{}</strong>", esc(name)),
+        Some(c) => format!("to continue to <strong>{}</strong>", esc(c.client_name())),
         None => "to continue".to_owned(),
     };
-    let client_field = client.map_or_else(String::new, |(id, _)| {
+    let client_field = client.map_or_else(String::new, |c| {
         format!(
             "<input type=\"hidden\" name=\"client_id\" value=\"{}\">",
-            esc(id)
+            esc(c.client_id().as_str())
         )
     });
+    let branding = client.map(Branding::of).unwrap_or_default();
+    let name = client.map_or("", Client::client_name);
+    let (logo, img_src) = branding.logo(name);
     let (msg, username, focus) = match retry {
         Some(username) => (
             "<p class=\"alert\" role=\"alert\">Wrong username or password. Please try again.</p>",
@@ -136,7 +254,8 @@ pub(crate) fn login_page(
         ),
         None => ("", String::new(), (" autofocus", "")),
     };
-    layout(
+    let body = layout_under(
+        &logo,
         "Sign in",
         &format!(
             "<p class=\"lead\">{lead}</p>{msg}<form method=\"post\" action=\"/login\">{}{client_field}\
@@ -144,17 +263,21 @@ pub(crate) fn login_page(
              <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required{}>\
              <label for=\"password\">Password</label>\
              <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{}>\
-             <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>",
+             <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>{}",
             tokens(csrf, resume),
             focus.0,
-            focus.1
+            focus.1,
+            branding.links(name)
         ),
-    )
+    );
+    Page { body, img_src }
 }
 
 /// What the consent page shows.
 pub(crate) struct Consent<'a> {
     pub(crate) client_name: &'a str,
+    /// The client's logo and links, when it registered them.
+    pub(crate) branding: Branding<'a>,
     /// The signed-in user: their name when known, and their username.
     pub(crate) user_name: Option<&'a str>,
     pub(crate) username: &'a str,
@@ -166,10 +289,12 @@ pub(crate) struct Consent<'a> {
     pub(crate) csrf: &'a str,
 }
 
-/// The consent page: who asks, who is signed in, what for (in words), and
-/// where the browser goes next; Deny and Allow as submit buttons.
-pub(crate) fn consent_page(c: &Consent<'_>) -> String {
+/// The consent page: who asks (with its logo and links when registered),
+/// who is signed in, what for (in words), and where the browser goes next;
+/// Deny and Allow as submit buttons.
+pub(crate) fn consent_page(c: &Consent<'_>) -> Page {
     let client = esc(c.client_name);
+    let (logo, img_src) = c.branding.logo(c.client_name);
     let user = match c.user_name {
         Some(name) => format!(
             "<strong>{}</strong> <span class=\"muted\">({})</span>",
@@ -190,7 +315,8 @@ pub(crate) fn consent_page(c: &Consent<'_>) -> String {
             None => format!("<li><code>{}</code></li>", esc(scope)),
         })
         .collect();
-    layout(
+    let body = layout_under(
+        &logo,
         &format!("{} wants to access your account", c.client_name),
         &format!(
             "<p class=\"user\">Signed in as {user}</p>\
@@ -199,11 +325,13 @@ pub(crate) fn consent_page(c: &Consent<'_>) -> String {
              <form method=\"post\" action=\"/consent\">{}<div class=\"actions\">\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
              <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Allow</button>\
-             </div></form>",
+             </div></form>{}",
             esc(&c.destination),
-            tokens(c.csrf, c.resume)
+            tokens(c.csrf, c.resume),
+            c.branding.links(c.client_name)
         ),
-    )
+    );
+    Page { body, img_src }
 }
 
 /// How a redirect URI is shown to the user: the origin of an http(s) URI

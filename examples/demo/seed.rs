@@ -18,8 +18,9 @@
 //! a username. Without `token_endpoint_auth_method`, a client with a secret
 //! uses `client_secret_basic`, one with `jwks` `private_key_jwt`, and one
 //! with neither is public (`none`). A user's `claims` go into their JWT
-//! access tokens by scope ([`SeedClaims`]); their subject stays the
-//! username.
+//! access tokens by scope ([`SeedClaims`]); their `claims.sub`, when
+//! given, is their subject (the user id, `sub` of every token and of
+//! UserInfo), else their username is ([`Person`]).
 //!
 //! What the server supports is honoured; a field, grant type or response
 //! type it does not support yet (`dpop_bound_access_tokens`,
@@ -278,12 +279,6 @@ pub(crate) fn seed_client(
         notes.note(format!("response_types {r}"), "only code is supported");
     }
     let scope = ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?;
-    if scope.iter().any(|s| s.as_str() == "openid") {
-        notes.note(
-            "scope openid",
-            "granted as a plain scope: no ID tokens or userinfo yet",
-        );
-    }
     b = b.scope(scope);
     if let Some(f) = &c.access_token_format {
         b = b.access_token_format(
@@ -461,11 +456,11 @@ fn seed_openid(
 
 /// The seeded users' claims (OpenID Connect Core 5.1), added to their JWT
 /// access tokens by scope (Core 5.4: `profile`, `email`, `address`,
-/// `phone`), unchanged: numbers stay numbers, `address` an object. The
-/// subject stays the username (the core owns `sub`).
+/// `phone`), unchanged: numbers stay numbers, `address` an object. Keyed
+/// by subject (the user id tokens carry); the core writes `sub` itself.
 #[derive(Default)]
 pub(crate) struct SeedClaims {
-    by_user: HashMap<String, Map<String, Value>>,
+    by_user: HashMap<UserId, Map<String, Value>>,
 }
 
 /// The claims each scope value releases (OpenID Connect Core 5.4).
@@ -501,7 +496,7 @@ impl ClaimsHook for SeedClaims {
         user: Option<&UserId>,
         scope: &ScopeSet,
     ) -> Map<String, Value> {
-        let Some(claims) = user.and_then(|u| self.by_user.get(u.as_str())) else {
+        let Some(claims) = user.and_then(|u| self.by_user.get(u)) else {
             return Map::new();
         };
         SCOPE_CLAIMS
@@ -520,6 +515,8 @@ pub(crate) struct Loaded {
     pub(crate) config: Config,
     pub(crate) clients: Vec<Client>,
     pub(crate) users: MemoryUsers,
+    /// Each user once (the last entry of a username), in seed order.
+    pub(crate) people: Vec<Person>,
     pub(crate) claims: SeedClaims,
     pub(crate) ignored: Vec<Ignored>,
     /// The ids of the clients left out (each also has a note in `ignored`,
@@ -570,37 +567,108 @@ pub(crate) fn load(
         config.pairwise_salt = Some(Secret::new(salt));
     }
     let users = MemoryUsers::new(iterations).map_err(|e| e.to_string())?;
+    let people = people(&seed.users, &mut ignored)?;
     let mut claims = SeedClaims::default();
-    for u in &seed.users {
+    for (u, p) in people.iter() {
         users
-            .insert(&u.username, &Secret::new(u.password.clone()))
-            .map_err(|e| format!("user {:?}: {e}", u.username))?;
-        let mut notes = Notes {
-            entry: format!("user {}", u.username),
-            out: &mut ignored,
-        };
-        notes.unsupported(&u.other);
-        let given = u.claims.clone().unwrap_or_default();
-        if given
-            .get("sub")
-            .is_some_and(|sub| sub.as_str() != Some(&u.username))
-        {
-            notes.note(
-                "claims.sub",
-                "a subject other than the username is not supported yet",
-            );
-        }
-        // The last entry of a username defines it, claims included.
-        claims.by_user.insert(u.username.clone(), given);
+            .insert_with_id(
+                &p.username,
+                p.subject.clone(),
+                &Secret::new(u.password.clone()),
+            )
+            .map_err(|e| format!("user {:?}: {e}", p.username))?;
+        claims.by_user.insert(p.subject.clone(), p.claims.clone());
     }
+    let people = people.into_iter().map(|(_, p)| p).collect();
     Ok(Loaded {
         config,
         clients,
         users,
+        people,
         claims,
         ignored,
         left_out,
     })
+}
+
+/// A seeded user as the server knows them: the name they sign in with,
+/// their subject (the user id, `sub` of their tokens) and their claims.
+pub(crate) struct Person {
+    pub(crate) username: String,
+    /// The seed's `claims.sub` when it is a usable one, else the username.
+    pub(crate) subject: UserId,
+    /// The seed's `claims`, `sub` included.
+    pub(crate) claims: Map<String, Value>,
+}
+
+/// Each user of the seed once (the last entry of a username defines it,
+/// claims included), with their subject: the seed's `claims.sub` (the
+/// contract: "With a `sub` given, that is the user's subject"), or without
+/// one the username, which is the stable identifier the server picks (a
+/// seed's usernames are unique and do not change while the seed keeps
+/// the user). A `sub` that is no user id (not a string, empty, over 255
+/// bytes, a control character) or that would make two users one (another
+/// user's `sub`, or another user's username, which that user's subject
+/// may be) is left out with a note: that user's subject is their
+/// username. Subjects are therefore unique, and a username never changes
+/// owner. A username that is no user id refuses the seed, as before
+/// subjects could differ from usernames.
+fn people<'a>(
+    users: &'a [SeedUser],
+    ignored: &mut Vec<Ignored>,
+) -> Result<Vec<(&'a SeedUser, Person)>, String> {
+    let mut last: Vec<&SeedUser> = Vec::new();
+    for u in users {
+        last.retain(|k| k.username != u.username);
+        last.push(u);
+    }
+    let mut out: Vec<(&SeedUser, Person)> = Vec::with_capacity(last.len());
+    for u in &last {
+        let mut notes = Notes {
+            entry: format!("user {}", u.username),
+            out: ignored,
+        };
+        notes.unsupported(&u.other);
+        let claims = u.claims.clone().unwrap_or_default();
+        let given = claims.get("sub").map(|sub| {
+            sub.as_str().ok_or("not a string").and_then(|s| {
+                UserId::parse(s).ok_or("not a user id (1 to 255 bytes, no control character)")
+            })
+        });
+        let subject = match given {
+            Some(Ok(sub)) if sub.as_str() == u.username => Some(sub),
+            Some(Ok(sub)) => {
+                let taken = last.iter().any(|k| k.username == sub.as_str())
+                    || out.iter().any(|(_, p)| p.subject == sub);
+                if taken {
+                    notes.note(
+                        "claims.sub",
+                        "another user has this subject or username; the subject is the username",
+                    );
+                    None
+                } else {
+                    Some(sub)
+                }
+            }
+            Some(Err(why)) => {
+                notes.note("claims.sub", format!("{why}; the subject is the username"));
+                None
+            }
+            None => None,
+        };
+        let Some(subject) = subject.or_else(|| UserId::parse(&u.username)) else {
+            return Err(format!("user {:?}: invalid username", u.username));
+        };
+        out.push((
+            u,
+            Person {
+                username: u.username.clone(),
+                subject,
+                claims,
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// Stores the clients, replacing those already there (a persistent store

@@ -13,11 +13,27 @@
 //!
 //! The cookie is `HttpOnly; SameSite=Lax`, and `Secure` when the issuer is
 //! https (the demo then sits behind a TLS-terminating proxy).
+//!
+//! A login session can end without a logout: it is forgotten idle (found
+//! expired, or swept: [`Sessions::sweep`] runs every
+//! [`Sessions::sweep_every`]), pushed out of a full map, or replaced when
+//! another user signs in in the same browser. Each such end is treated as
+//! a logout: the clients remembered for the session (Back-Channel Logout
+//! 1.0 §2.3) are sent Logout Tokens (§2.5), since a client that still
+//! believes in a session the OP has forgotten would outlive it. So each
+//! such end is sent as an [`Ended`] to the receiver
+//! [`Sessions::new`] returns, where the demo signs and delivers the
+//! tokens in the background. A new login of the same user in the same
+//! browser continues the login session instead (its `sid` and its clients
+//! stay), and the logout pages end sessions themselves
+//! ([`Sessions::remove`] announces nothing).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use portcullis::{Authentication, ClientId, Clock, SystemClock};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// `--max-sessions` when not given.
 pub(crate) const DEFAULT_MAX_SESSIONS: usize = 10_000;
@@ -35,6 +51,35 @@ pub(crate) struct Session {
     /// The clients that got a code in this login session: the ones told
     /// by Back-Channel Logout when it ends.
     pub(crate) clients: Vec<ClientId>,
+}
+
+/// Why a login session ended without a logout, for the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndReason {
+    /// Unused for longer than `--session-idle`.
+    Idle,
+    /// Pushed out of a full map (`--max-sessions`).
+    Evicted,
+    /// Another user signed in in the same browser.
+    Replaced,
+}
+
+impl EndReason {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Evicted => "evicted",
+            Self::Replaced => "replaced by another user's login",
+        }
+    }
+}
+
+/// A login session that ended without a logout, and the clients that
+/// took part in it: they are sent Logout Tokens.
+pub(crate) struct Ended {
+    pub(crate) user: Authentication,
+    pub(crate) clients: Vec<ClientId>,
+    pub(crate) reason: EndReason,
 }
 
 struct Entry {
@@ -65,6 +110,8 @@ pub(crate) struct Sessions {
     max: usize,
     idle: u64,
     secure: bool,
+    /// Where the login sessions that end without a logout are sent.
+    ended: UnboundedSender<Ended>,
 }
 
 /// The `sid` value of a `Cookie` header.
@@ -95,14 +142,18 @@ fn now() -> u64 {
 
 impl Sessions {
     /// At most `max` sessions (at least one), each forgotten after `idle`
-    /// seconds unused; cookies marked `Secure` when `secure`.
-    pub(crate) fn new(max: usize, idle: u64, secure: bool) -> Self {
-        Self {
+    /// seconds unused; cookies marked `Secure` when `secure`. The receiver
+    /// gets every login session that ends without a logout.
+    pub(crate) fn new(max: usize, idle: u64, secure: bool) -> (Self, UnboundedReceiver<Ended>) {
+        let (ended, rx) = unbounded_channel();
+        let sessions = Self {
             map: Mutex::default(),
             max: max.max(1),
             idle,
             secure,
-        }
+            ended,
+        };
+        (sessions, rx)
     }
 
     fn map(&self) -> MutexGuard<'_, Map> {
@@ -113,9 +164,56 @@ impl Sessions {
         now.saturating_sub(e.last_seen) >= self.idle
     }
 
+    /// Announces that `session` ended for `reason`, if it was a login
+    /// session some client took part in (else nobody needs telling).
+    /// Called with the map unlocked: sending never waits, but the lock is
+    /// held no longer than the map needs it.
+    fn end(&self, session: Session, reason: EndReason) {
+        let Session { user, clients, .. } = session;
+        if let Some(user) = user.filter(|_| !clients.is_empty()) {
+            // The receiver lives as long as the demo; if it is gone, so is
+            // everyone to tell.
+            let _ = self.ended.send(Ended {
+                user,
+                clients,
+                reason,
+            });
+        }
+    }
+
+    /// How often [`Sessions::sweep`] should run: the idle timeout, between
+    /// one second and a minute, so an idle session is announced at most
+    /// that long after it expires.
+    pub(crate) fn sweep_every(&self) -> Duration {
+        Duration::from_secs(self.idle.clamp(1, 60))
+    }
+
+    /// Forgets every expired session, announcing the login sessions among
+    /// them ([`EndReason::Idle`]): a browser that never comes back still
+    /// ends its session at the clients.
+    pub(crate) fn sweep(&self) {
+        let now = now();
+        let expired: Vec<Session> = {
+            let mut map = self.map();
+            let ids: Vec<String> = map
+                .entries
+                .iter()
+                .filter(|(_, e)| self.expired(e, now))
+                .map(|(k, _)| k.clone())
+                .collect();
+            ids.iter()
+                .filter_map(|k| map.entries.remove(k))
+                .map(|e| e.session)
+                .collect()
+        };
+        for session in expired {
+            self.end(session, EndReason::Idle);
+        }
+    }
+
     /// The session the `Cookie` header names, if it is still there: its id
     /// and contents. Using a session keeps it alive; an expired one is
-    /// removed.
+    /// removed (and announced).
     pub(crate) fn find(&self, cookie: Option<&[u8]>) -> Option<(String, Session)> {
         let sid = cookie_sid(cookie)?;
         let now = now();
@@ -123,7 +221,11 @@ impl Sessions {
         let used = map.tick();
         let entry = map.entries.get_mut(sid)?;
         if self.expired(entry, now) {
-            map.entries.remove(sid);
+            let gone = map.entries.remove(sid);
+            drop(map);
+            if let Some(e) = gone {
+                self.end(e.session, EndReason::Idle);
+            }
             return None;
         }
         entry.last_seen = now;
@@ -132,37 +234,67 @@ impl Sessions {
     }
 
     /// Stores `session` under `sid`, after removing `old` (a login starts a
-    /// fresh session: no fixation), making room if the map is full.
-    pub(crate) fn insert(&self, old: Option<&str>, sid: String, session: Session) {
+    /// fresh session: no fixation), making room if the map is full. When
+    /// `session` continues `old`'s login session (the same login session
+    /// id: the same user signed in again), `old`'s clients carry over;
+    /// otherwise `old`'s login session ends ([`EndReason::Replaced`]).
+    /// Sessions pushed out are announced too.
+    pub(crate) fn insert(&self, old: Option<&str>, sid: String, mut session: Session) {
         let now = now();
-        let mut map = self.map();
-        let used = map.tick();
-        let entries = &mut map.entries;
-        if let Some(old) = old {
-            entries.remove(old);
+        let mut gone: Vec<(Session, EndReason)> = Vec::new();
+        {
+            let mut map = self.map();
+            let used = map.tick();
+            let entries = &mut map.entries;
+            if let Some(prev) = old.and_then(|old| entries.remove(old)) {
+                let login_id = |s: &Session| s.user.as_ref().and_then(|u| u.session_id().cloned());
+                let continues = login_id(&prev.session).is_some()
+                    && login_id(&prev.session) == login_id(&session);
+                if continues {
+                    for client in prev.session.clients {
+                        if !session.clients.contains(&client) {
+                            session.clients.push(client);
+                        }
+                    }
+                } else {
+                    gone.push((prev.session, EndReason::Replaced));
+                }
+            }
+            if entries.len() >= self.max {
+                let expired: Vec<String> = entries
+                    .iter()
+                    .filter(|(_, e)| self.expired(e, now))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in expired {
+                    if let Some(e) = entries.remove(&k) {
+                        gone.push((e.session, EndReason::Idle));
+                    }
+                }
+            }
+            while entries.len() >= self.max {
+                // Anonymous sessions first, then the least recently used.
+                let victim = entries
+                    .iter()
+                    .min_by_key(|(_, e)| (e.session.user.is_some(), e.used))
+                    .map(|(k, _)| k.clone());
+                match victim.and_then(|k| entries.remove(&k)) {
+                    Some(e) => gone.push((e.session, EndReason::Evicted)),
+                    None => break,
+                };
+            }
+            entries.insert(
+                sid,
+                Entry {
+                    session,
+                    last_seen: now,
+                    used,
+                },
+            );
         }
-        if entries.len() >= self.max {
-            entries.retain(|_, e| !self.expired(e, now));
+        for (session, reason) in gone {
+            self.end(session, reason);
         }
-        while entries.len() >= self.max {
-            // Anonymous sessions first, then the least recently used.
-            let victim = entries
-                .iter()
-                .min_by_key(|(_, e)| (e.session.user.is_some(), e.used))
-                .map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => entries.remove(&k),
-                None => break,
-            };
-        }
-        entries.insert(
-            sid,
-            Entry {
-                session,
-                last_seen: now,
-                used,
-            },
-        );
     }
 
     /// Notes that `client` got a code in session `sid` (once).
@@ -174,7 +306,8 @@ impl Sessions {
         }
     }
 
-    /// Ends session `sid`: it is gone, whatever the browser sends.
+    /// Ends session `sid`: it is gone, whatever the browser sends. Nothing
+    /// is announced: the caller (a logout) tells the clients itself.
     pub(crate) fn remove(&self, sid: &str) {
         self.map().entries.remove(sid);
     }

@@ -2,29 +2,27 @@
 //! 5.1), served at the UserInfo endpoint as they are in the seed file. The
 //! demo returns everything it has for the user; portcullis releases only
 //! what the grant allows (scope and `claims` request) and writes `sub`
-//! itself.
+//! itself (the user's subject: their seed `claims.sub`, or username).
 
 use std::collections::HashMap;
 
 use portcullis::oidc::{ClaimsQuery, UserClaims};
-use portcullis::{StoreError, async_trait};
+use portcullis::{StoreError, UserId, async_trait};
 use serde_json::{Map, Value};
 
-use super::seed::Seed;
+use super::seed::Person;
 
-/// Each seeded user's claims, by username.
+/// Each seeded user's claims, by subject (the user id the core asks with).
 pub(crate) struct DemoUserClaims {
-    by_user: HashMap<String, Map<String, Value>>,
+    by_user: HashMap<UserId, Map<String, Value>>,
 }
 
 impl DemoUserClaims {
-    /// The claims of the seed's users; the last entry of a username
-    /// defines it, as when the seed is loaded.
-    pub(crate) fn from_seed(seed: &Seed) -> Self {
-        let by_user = seed
-            .users
+    /// The claims of the seed's users, as loaded (each username once).
+    pub(crate) fn new(people: &[Person]) -> Self {
+        let by_user = people
             .iter()
-            .map(|u| (u.username.clone(), u.claims.clone().unwrap_or_default()))
+            .map(|p| (p.subject.clone(), p.claims.clone()))
             .collect();
         Self { by_user }
     }
@@ -33,7 +31,7 @@ impl DemoUserClaims {
 #[async_trait]
 impl UserClaims for DemoUserClaims {
     async fn claims(&self, query: &ClaimsQuery<'_>) -> Result<Map<String, Value>, StoreError> {
-        let Some(all) = self.by_user.get(query.user().as_str()) else {
+        let Some(all) = self.by_user.get(query.user()) else {
             return Ok(Map::new());
         };
         Ok(query

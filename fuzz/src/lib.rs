@@ -1083,7 +1083,8 @@ fn seeded_basic(c: &seed::SeedClient) -> bool {
 /// - a metadata document naming that issuer;
 /// - every client stored (a repeated id: its last entry), and no other;
 /// - every user's password accepted by the password check (a repeated
-///   username: its last entry);
+///   username: its last entry), giving their subject: the seed's
+///   `claims.sub` or the username, no two users the same;
 /// - for every confidential `client_secret_basic` client, its seeded secret
 ///   working: a `client_credentials` request gets tokens (200) if the
 ///   client has that grant, and a `password` request with each user's
@@ -1108,6 +1109,7 @@ pub fn seed_json(data: &[u8]) -> String {
         mut config,
         clients,
         users,
+        people: subjects,
         claims,
         ignored,
         left_out,
@@ -1170,13 +1172,29 @@ pub fn seed_json(data: &[u8]) -> String {
             &Secret::new(u.password.clone()),
         ))
         .expect("memory users never fail");
+        // Their subject: the seed's `claims.sub` when usable, else the
+        // username; never another user's.
+        let loaded = subjects
+            .iter()
+            .find(|p| p.username == u.username)
+            .expect("every user is loaded");
         assert_eq!(
-            user.as_ref().map(UserId::as_str),
-            Some(u.username.as_str()),
+            user.as_ref(),
+            Some(&loaded.subject),
             "user {:?} does not log in",
             u.username
         );
+        let seeded = u.claims.as_ref().and_then(|c| c.get("sub")?.as_str());
+        assert!(
+            loaded.subject.as_str() == u.username || Some(loaded.subject.as_str()) == seeded,
+            "user {:?}: a subject from nowhere",
+            u.username
+        );
     }
+    let mut distinct: Vec<&UserId> = subjects.iter().map(|p| &p.subject).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), subjects.len(), "two users share a subject");
 
     let mut outcome = format!("ok {} {}", clients.len(), people.len());
     for c in clients.iter().filter(|c| seeded_basic(c)) {

@@ -78,6 +78,33 @@ impl MemoryUsers {
     /// Adds or replaces a user; the username is also the user id.
     pub fn insert(&self, username: &str, password: &Secret<String>) -> Result<(), StoreError> {
         let id = UserId::parse(username).ok_or(StoreError::msg("invalid username"))?;
+        self.insert_with_id(username, id, password)
+    }
+
+    /// Adds or replaces the user who signs in as `username`, with `id` as
+    /// their user id (the `sub` of their tokens): a stable identifier
+    /// distinct from the login name, as most user databases have, so that
+    /// renaming a login never changes a subject. Two usernames given the
+    /// same id are one user to the server; keeping ids unique is the
+    /// caller's part.
+    ///
+    /// ```
+    /// use portcullis::{MemoryUsers, PasswordVerifier, Secret, UserId};
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let users = MemoryUsers::new(std::num::NonZeroU32::MIN)?;
+    /// let sub = UserId::parse("248289761001").unwrap();
+    /// users.insert_with_id("alice", sub.clone(), &Secret::new("pw".into()))?;
+    /// let found = users.verify("alice", &Secret::new("pw".into())).await?;
+    /// assert_eq!(found, Some(sub));
+    /// # Ok::<(), portcullis::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn insert_with_id(
+        &self,
+        username: &str,
+        id: UserId,
+        password: &Secret<String>,
+    ) -> Result<(), StoreError> {
         let hash = SecretHash::pbkdf2(password.expose_secret(), self.iterations, &*self.random)
             .map_err(StoreError::new)?;
         self.users

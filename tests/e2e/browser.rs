@@ -147,9 +147,17 @@ async fn browser() -> Option<(Chromedriver, Client)> {
     Some((guard, client))
 }
 
+/// The logo the `photos` client registers (served by its listener): a
+/// small picture of a photo, drawn here.
+const LOGO_SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\">\
+<rect width=\"64\" height=\"64\" rx=\"14\" fill=\"#f59e0b\"/>\
+<rect x=\"12\" y=\"16\" width=\"40\" height=\"32\" rx=\"4\" fill=\"#fff\"/>\
+<circle cx=\"24\" cy=\"27\" r=\"4\" fill=\"#f59e0b\"/>\
+<path d=\"M14 46l12-12 8 8 6-6 10 10z\" fill=\"#b45309\"/></svg>";
+
 /// A client's redirect URI, played by a local listener: each request's
 /// target (path and query) goes to the channel, and the browser gets a
-/// small page back.
+/// small page back; `/logo.svg` is the client's logo (not reported).
 async fn callback_listener() -> (String, mpsc::UnboundedReceiver<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let uri = format!("http://{}/callback", listener.local_addr().unwrap());
@@ -168,14 +176,20 @@ async fn callback_listener() -> (String, mpsc::UnboundedReceiver<String>) {
                     }
                 }
                 let head = String::from_utf8_lossy(&head);
-                if let Some(target) = head.split(' ').nth(1) {
+                let target = head.split(' ').nth(1).unwrap_or_default();
+                let (kind, body) = if target == "/logo.svg" {
+                    ("image/svg+xml", LOGO_SVG)
+                } else {
                     let _ = tx.send(target.to_owned());
-                }
-                let body = "<!doctype html><title>Back at the client</title><p>Back at the client.";
+                    (
+                        "text/html",
+                        "<!doctype html><title>Back at the client</title><p>Back at the client.",
+                    )
+                };
                 let _ = stream
                     .write_all(
                         format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                            "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
                              Connection: close\r\n\r\n{body}",
                             body.len()
                         )
@@ -242,6 +256,49 @@ async fn count(client: &Client, css: &str) -> usize {
     client.find_all(Locator::Css(css)).await.unwrap().len()
 }
 
+/// The page shows the `photos` client's logo, loaded (the policy allowed
+/// it), and links to its privacy policy and terms that open apart from
+/// this page.
+async fn assert_logo_and_links(client: &Client, origin: &str) {
+    let logo = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("img.logo"))
+        .await
+        .expect("the client's logo");
+    assert_eq!(
+        logo.attr("src").await.unwrap().as_deref(),
+        Some(format!("{origin}/logo.svg").as_str())
+    );
+    assert_eq!(
+        logo.attr("alt").await.unwrap().as_deref(),
+        Some("Photo Album")
+    );
+    // Loaded and decoded: `complete` with a width of its own.
+    let loaded = client
+        .execute(
+            "const i = arguments[0]; return i.complete && i.naturalWidth > 0;",
+            vec![serde_json::to_value(&logo).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(loaded, json!(true), "the logo was blocked or not served");
+    for (path, words) in [
+        ("/privacy", "Privacy policy"),
+        ("/terms", "Terms of service"),
+    ] {
+        let link = client
+            .find(Locator::Css(&format!("a[href=\"{origin}{path}\"]")))
+            .await
+            .unwrap_or_else(|_| panic!("a link to {path}"));
+        assert_eq!(link.text().await.unwrap(), words);
+        assert_eq!(
+            link.attr("rel").await.unwrap().as_deref(),
+            Some("noopener noreferrer")
+        );
+    }
+}
+
 /// Types into the login form and submits it.
 async fn sign_in(client: &Client, username: &str, password: &str) {
     for (css, value) in [
@@ -284,9 +341,11 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
     };
     let (callback, mut hits) = callback_listener().await;
     let logged_out = callback.replace("/callback", "/logged-out");
+    let client_origin = callback.trim_end_matches("/callback").to_owned();
     let seed = {
         let callback = callback.clone();
         let logged_out = logged_out.clone();
+        let origin = client_origin.clone();
         move |issuer: &str| {
             json!({
                 "issuer": issuer,
@@ -294,6 +353,9 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
                     "client_id": "photos", "client_secret": "photos-secret",
                     "client_name": "Photo Album", "redirect_uris": [callback],
                     "post_logout_redirect_uris": [logged_out],
+                    "logo_uri": format!("{origin}/logo.svg"),
+                    "policy_uri": format!("{origin}/privacy"),
+                    "tos_uri": format!("{origin}/terms"),
                     "grant_types": ["authorization_code", "refresh_token"],
                     "response_types": ["code"], "scope": "openid profile email phone read write",
                     "token_endpoint_auth_method": "client_secret_basic"}],
@@ -325,6 +387,9 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
             "rgba(36, 85, 195, 1)",
             "the stylesheet applies: its hash is in the Content-Security-Policy"
         );
+        // The client's logo loads (the policy allows its origin), and its
+        // policy and terms are linked.
+        assert_logo_and_links(&client, &client_origin).await;
         screenshot(&client, "login").await;
 
         // A wrong password: the form again, with a message; nothing issued.
@@ -371,6 +436,7 @@ async fn a_headless_browser_signs_in_consents_and_denies_on_the_demo_pages() {
         );
         assert_eq!(count(&client, "input[type=hidden][name=csrf]").await, 1);
         assert_eq!(count(&client, "script").await, 0);
+        assert_logo_and_links(&client, &client_origin).await;
         screenshot(&client, "consent").await;
 
         // Allow: the browser lands on the client's redirect URI with a code
@@ -516,4 +582,89 @@ async fn the_pages_inline_stylesheet_is_allowed_by_its_hash_not_by_unsafe_inline
             "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; frame-ancestors 'none'"
         )
     );
+}
+
+#[tokio::test]
+async fn a_clients_logo_and_links_are_escaped_and_only_the_logos_origin_may_serve_images() {
+    // covers: AZ-03
+    // issue 16 (item 6: the client's logo, policy and terms links)
+    // Without a browser: what the login page says and the policy it is
+    // sent with, for a client whose registration tries to break out of
+    // the attributes, and for one without a logo.
+    let seed = |issuer: &str| {
+        json!({"issuer": issuer, "clients": [{
+            "client_id": "odd", "client_name": "<b>\"Eve's\" & co</b>",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://odd.example/cb"], "scope": "read",
+            "grant_types": ["authorization_code"],
+            "logo_uri": "https://cdn.example:8443/logo.png?v=\"><script>alert(1)</script>",
+            "policy_uri": "https://odd.example/privacy?a=1&b='x'",
+            "tos_uri": "https://odd.example/terms"
+        }, {
+            "client_id": "plain", "client_name": "Plain",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://plain.example/cb"], "scope": "read",
+            "grant_types": ["authorization_code"]
+        }], "users": []})
+    };
+    let server = Server::start_seeded(Framework::Axum, seed, &[]).await;
+    let login = |client: &str, redirect: &str| {
+        let mut url = url::Url::parse(&format!("{}/authorize", server.base)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", redirect)
+            .append_pair("scope", "read")
+            .append_pair("code_challenge", CHALLENGE)
+            .append_pair("code_challenge_method", "S256");
+        crate::harness::http_client().get(url.as_str()).send()
+    };
+    let resp = login("odd", "https://odd.example/cb").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = resp.text().await.unwrap();
+    // Exactly the logo's origin, after the strict base policy.
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(
+        csp.ends_with("; frame-ancestors 'none'; img-src https://cdn.example:8443"),
+        "{csp}"
+    );
+    assert!(!body.contains("<script") && !body.contains("<b>"), "{body}");
+    assert!(
+        body.contains(
+            "<img class=\"logo\" src=\"https://cdn.example:8443/logo.png?v=&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\" \
+             alt=\"&lt;b&gt;&quot;Eve&#39;s&quot; &amp; co&lt;/b&gt;\""
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "<a href=\"https://odd.example/privacy?a=1&amp;b=&#39;x&#39;\" target=\"_blank\" \
+             rel=\"noopener noreferrer\">Privacy policy</a>"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "<a href=\"https://odd.example/terms\" target=\"_blank\" \
+             rel=\"noopener noreferrer\">Terms of service</a>"
+        ),
+        "{body}"
+    );
+    // No logo, no links: no image allowed at all.
+    let resp = login("plain", "https://plain.example/cb").await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = resp.text().await.unwrap();
+    assert!(!csp.contains("img-src"), "{csp}");
+    assert!(!body.contains("<img") && !body.contains("<a "), "{body}");
 }

@@ -262,7 +262,7 @@ async fn logout_with_state_and_backchannel(framework: Framework, method: reqwest
         "the client's alg"
     );
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
-    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["sub"], "248289761001", "alice's seeded subject");
     assert!(claims["sid"].as_str().is_some_and(|s| s.len() >= 32));
     assert!(claims["jti"].is_string());
     assert_eq!(

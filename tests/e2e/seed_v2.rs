@@ -89,15 +89,14 @@ fn plain(log: &str) -> String {
 }
 
 /// Every seed field the demo does not support yet, as `entry=... field=...`.
-const IGNORED: [&str; 8] = [
+/// (`openid` and alice's `claims.sub` are honoured: ID Tokens, UserInfo,
+/// her subject.)
+const IGNORED: [&str; 5] = [
     "entry=seed field=registration",
     "entry=seed field=resources",
-    "entry=client oidc-rp field=scope openid",
     "entry=client dpop-spa field=dpop_bound_access_tokens",
     "entry=client par-only field=require_pushed_authorization_requests",
-    "entry=client pairwise-rp field=scope openid",
     "entry=client device-tv field=grant_types urn:ietf:params:oauth:grant-type:device_code",
-    "entry=user alice field=claims.sub",
 ];
 
 async fn a_v2_seed_starts_the_demo_and_its_private_key_jwt_client_gets_tokens(
@@ -162,6 +161,35 @@ async fn a_v2_seed_starts_the_demo_and_its_private_key_jwt_client_gets_tokens(
     )
     .await;
     assert_eq!(status, 200, "{body}");
+
+    // The password grant: alice's tokens carry her seeded `sub`, bob's
+    // (no `sub` in the seed) his username; introspection says so.
+    // issue 16 (seed contract: a seeded `sub` is the user's subject)
+    for (user, password, sub) in [
+        ("alice", "correct horse battery staple", "248289761001"),
+        ("bob", "bob's password", "bob"),
+    ] {
+        let basic = Some(("conf-basic", "p@ss:w+rd%/~ 2b!x"));
+        let form = [
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("scope", "read"),
+        ];
+        let (status, body) = post_token(&server, basic, &form).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap();
+        let mut req = harness::http_client()
+            .post(format!("{}/introspect", server.base))
+            .form(&[("token", token)]);
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let pair = STANDARD.encode(format!("conf-basic:{}", enc("p@ss:w+rd%/~ 2b!x")));
+        req = req.header("authorization", format!("Basic {pair}"));
+        let info: Value =
+            serde_json::from_str(&req.send().await.unwrap().text().await.unwrap()).unwrap();
+        assert_eq!(info["active"], true, "{info}");
+        assert_eq!(info["sub"], sub, "{info}");
+    }
 
     let (clean, log) = server.terminate();
     assert!(clean);
@@ -235,8 +263,8 @@ async fn seeded_claims_reach_jwt_access_tokens_by_scope() {
     // Not asked for: address and phone stay out.
     assert!(claims.get("address").is_none(), "{claims}");
     assert!(claims.get("phone_number").is_none(), "{claims}");
-    // The core owns `sub`: the username.
-    assert_eq!(claims["sub"], "alice");
+    // The core owns `sub`: alice's, as the seed gives it.
+    assert_eq!(claims["sub"], "248289761001");
 }
 
 #[cfg(feature = "axum")]
@@ -407,4 +435,74 @@ fn bad_openid_connect_values_cost_a_note_and_that_field_only() {
     assert_eq!(noted("spa", "subject_type"), 1, "{notes:?}");
     // Notes name the field and what is wrong, never the value.
     assert!(!notes.iter().any(|n| n.contains("javascript")), "{notes:?}");
+}
+
+#[test]
+fn a_seeded_sub_is_the_users_subject_unless_unusable_or_anothers() {
+    // covers: OI-04
+    // issue 16 (seed contract: "With a `sub` given, that is the user's
+    // subject; without one the server picks a stable one")
+    let seed = json!({
+        "issuer": "https://as.example",
+        "users": [
+            {"username": "alice", "password": "a", "claims": {"sub": "248289761001"}},
+            {"username": "bob", "password": "b", "claims": {"sub": "alice"}},
+            {"username": "carol", "password": "c", "claims": {"sub": 7}},
+            {"username": "dave", "password": "d", "claims": {"sub": "x"}},
+            {"username": "erin", "password": "e", "claims": {"sub": "x"}},
+            {"username": "frank", "password": "f", "claims": {"sub": "frank"}},
+            {"username": "gina", "password": "g"}
+        ]
+    });
+    let text = serde_json::to_vec(&seed).unwrap();
+    let parsed = demo_seed::parse(&text).unwrap();
+    let loaded = demo_seed::load(
+        &parsed,
+        std::num::NonZeroU32::MIN,
+        &portcullis::SystemRandom::new(),
+    )
+    .unwrap();
+    let subjects: Vec<(&str, &str)> = loaded
+        .people
+        .iter()
+        .map(|p| (p.username.as_str(), p.subject.as_str()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("alice", "248289761001"),
+            // alice's username: it would make bob and (the login) alice one.
+            ("bob", "bob"),
+            // Not a string.
+            ("carol", "carol"),
+            ("dave", "x"),
+            // dave's already.
+            ("erin", "erin"),
+            ("frank", "frank"),
+            // No `sub`: the username, stable while the seed keeps gina.
+            ("gina", "gina"),
+        ]
+    );
+    let notes: Vec<String> = loaded.ignored.iter().map(ToString::to_string).collect();
+    for user in ["bob", "carol", "erin"] {
+        let prefix = format!("user {user}: claims.sub ignored");
+        assert_eq!(
+            notes.iter().filter(|n| n.starts_with(&prefix)).count(),
+            1,
+            "{notes:?}"
+        );
+    }
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    // The login name still signs in, as the subject.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let found = rt
+        .block_on(portcullis::PasswordVerifier::verify(
+            &loaded.users,
+            "alice",
+            &portcullis::Secret::new("a".into()),
+        ))
+        .unwrap();
+    assert_eq!(found.as_ref().map(|u| u.as_str()), Some("248289761001"));
 }

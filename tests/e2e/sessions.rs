@@ -1,9 +1,19 @@
 //! The demo's browser sessions (`examples/demo/sessions.rs`): created only
 //! for a page with a form, bounded in number (anonymous sessions give way
 //! first), forgotten when idle, checked against their own CSRF token, and
-//! carried in a cookie that is `Secure` behind an https issuer.
+//! carried in a cookie that is `Secure` behind an https issuer. A login
+//! session that ends without a logout (another user signs in in the same
+//! browser, it expires idle, it is pushed out of a full map) is announced
+//! to its clients by Back-Channel Logout, as a logout is; the same user
+//! signing in again continues it.
 
+use std::time::Duration;
+
+use base64::Engine as _;
+use oauth2::PkceCodeChallenge;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::mpsc;
 
 use crate::harness::{self, ALICE_PASSWORD, CALLBACK, Framework, Page, Server, Session};
 use crate::seed_v2::seed;
@@ -168,4 +178,262 @@ async fn only_the_sessions_own_csrf_token_is_accepted() {
     }
     let r = login_with_csrf(&s, &page, &csrf).await;
     assert_eq!(r.status, 200, "{}", r.body);
+}
+
+const RP_REDIRECT: &str = "http://127.0.0.1:8765/oidc-callback";
+const RP_SECRET: &str = "rp secret: 100% ~/+";
+const BOB_PASSWORD: &str = "bob's password";
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// The client's back-channel logout endpoint, played by a local listener:
+/// the claims of each Logout Token POSTed to it (payload decoded; the
+/// signature is `logout.rs`'s business) go to the channel, and it answers
+/// 200.
+async fn backchannel_listener() -> (String, mpsc::UnboundedReceiver<Value>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!(
+        "http://{}/backchannel-logout",
+        listener.local_addr().unwrap()
+    );
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, start) = loop {
+                    let n = conn.read(&mut chunk).await.unwrap();
+                    assert!(n > 0, "connection closed before the request's end");
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break (String::from_utf8(buf[..i].to_vec()).unwrap(), i + 4);
+                    }
+                };
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().unwrap())
+                    })
+                    .expect("a Content-Length");
+                while buf.len() < start + len {
+                    let n = conn.read(&mut chunk).await.unwrap();
+                    assert!(n > 0);
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await
+                .unwrap();
+                let token = url::form_urlencoded::parse(&buf[start..start + len])
+                    .find(|(k, _)| k == "logout_token")
+                    .map(|(_, v)| v.into_owned())
+                    .expect("a logout_token");
+                let _ = tx.send(payload(&token));
+            });
+        }
+    });
+    (uri, rx)
+}
+
+/// A JWT's claims, unverified.
+fn payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The v2 fixture with `oidc-rp`'s back-channel logout URI at `uri`.
+fn seed_with_backchannel(uri: &str) -> impl FnOnce(&str) -> Value {
+    let uri = uri.to_owned();
+    move |base| {
+        let mut s = seed(base);
+        for c in s["clients"].as_array_mut().unwrap() {
+            if c["client_id"] == "oidc-rp" {
+                c["backchannel_logout_uri"] = json!(uri);
+            }
+        }
+        s
+    }
+}
+
+/// An `oidc-rp` authorization request (`prompt=login` when `again`).
+fn rp_authorize_url(server: &Server, again: bool) -> (String, PkceCodeChallenge, String) {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("response_type", "code")
+        .append_pair("client_id", "oidc-rp")
+        .append_pair("redirect_uri", RP_REDIRECT)
+        .append_pair("scope", "openid")
+        .append_pair("state", "s")
+        .append_pair("nonce", "n")
+        .append_pair("code_challenge", challenge.as_str())
+        .append_pair("code_challenge_method", "S256");
+    if again {
+        q.append_pair("prompt", "login");
+    }
+    (
+        format!("{}/authorize?{}", server.base, q.finish()),
+        challenge,
+        verifier.secret().clone(),
+    )
+}
+
+/// `user` signs in to `oidc-rp` in `browser` (consenting if asked): the
+/// ID Token's claims. `again`: the browser has a session already, and the
+/// client asks for a new login (`prompt=login`).
+async fn sign_in_to_rp(
+    server: &Server,
+    browser: &Session,
+    user: &str,
+    password: &str,
+    again: bool,
+) -> Value {
+    if again {
+        // `auth_time` counts whole seconds, and a login of the request's
+        // own second satisfies `prompt=login`: let one pass.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let (url, _challenge, verifier) = rp_authorize_url(server, again);
+    let login = browser.get(&url).await;
+    assert!(
+        is_login_page(&login),
+        "{} {:?} {}",
+        login.status,
+        login.location,
+        login.body
+    );
+    let next = browser.submit_login(&login.body, user, password).await;
+    let callback = if next.status == 302 {
+        url::Url::parse(&next.location.unwrap()).unwrap()
+    } else {
+        browser.decide(&next, "allow").await
+    };
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    let secret: String = url::form_urlencoded::byte_serialize(RP_SECRET.as_bytes()).collect();
+    let resp = harness::http_client()
+        .post(format!("{}/token", server.base))
+        .basic_auth("oidc-rp", Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", &verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    payload(body["id_token"].as_str().expect("an ID Token"))
+}
+
+/// The next Logout Token the client receives, within 10 s.
+async fn next_logout(rx: &mut mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a back-channel logout within 10 s")
+        .expect("the listener runs")
+}
+
+/// The Logout Token ends the session of this ID Token at `oidc-rp`.
+fn ends(logout: &Value, id_token: &Value) {
+    assert_eq!(logout["aud"], "oidc-rp", "{logout}");
+    assert_eq!(logout["sub"], id_token["sub"], "{logout}");
+    assert_eq!(logout["sid"], id_token["sid"], "{logout}");
+    assert!(
+        logout["events"].get(BACKCHANNEL_EVENT).is_some(),
+        "{logout}"
+    );
+}
+
+#[tokio::test]
+async fn another_users_login_in_the_browser_ends_the_previous_login_session_at_its_clients() {
+    // covers: LO-02
+    // issue 16 (item 6: the demo keeps a login session and delivers
+    // back-channel logout)
+    let (uri, mut logouts) = backchannel_listener().await;
+    let server = Server::start_seeded(Framework::Axum, seed_with_backchannel(&uri), &[]).await;
+    let browser = Session::new(&server);
+    let first = sign_in_to_rp(&server, &browser, "alice", ALICE_PASSWORD, false).await;
+    assert_eq!(first["sub"], "248289761001");
+    let sid = first["sid"]
+        .as_str()
+        .expect("oidc-rp requires sid")
+        .to_owned();
+    // alice signs in again (prompt=login): the same login session, told
+    // nothing.
+    let again = sign_in_to_rp(&server, &browser, "alice", ALICE_PASSWORD, true).await;
+    assert_eq!(
+        again["sid"],
+        sid.as_str(),
+        "alice's login session continues"
+    );
+    assert!(again["auth_time"].as_u64() > first["auth_time"].as_u64());
+    // bob signs in in the same browser: alice's session ends, and oidc-rp
+    // hears of it; bob's is a new one.
+    let bobs = sign_in_to_rp(&server, &browser, "bob", BOB_PASSWORD, true).await;
+    assert_eq!(bobs["sub"], "bob");
+    assert_ne!(bobs["sid"], sid.as_str());
+    let logout = next_logout(&mut logouts).await;
+    ends(&logout, &first);
+    // The page did not wait for the delivery, and nothing else was sent:
+    // the re-login ended nothing.
+    let (clean, _) = server.terminate();
+    assert!(clean);
+    assert!(logouts.try_recv().is_err(), "one logout only");
+}
+
+#[tokio::test]
+async fn an_idle_login_session_is_announced_to_its_clients() {
+    // covers: LO-02
+    // issue 16 (item 6)
+    let (uri, mut logouts) = backchannel_listener().await;
+    let server = Server::start_seeded(
+        Framework::Axum,
+        seed_with_backchannel(&uri),
+        &["--session-idle", "3"],
+    )
+    .await;
+    let browser = Session::new(&server);
+    let id_token = sign_in_to_rp(&server, &browser, "alice", ALICE_PASSWORD, false).await;
+    // Nobody uses the session again: the sweep ends it, and tells oidc-rp.
+    let logout = next_logout(&mut logouts).await;
+    ends(&logout, &id_token);
+    let (url, _, _) = rp_authorize_url(&server, false);
+    assert!(is_login_page(&browser.get(&url).await), "signed out");
+}
+
+#[tokio::test]
+async fn a_login_session_pushed_out_of_a_full_map_is_announced_to_its_clients() {
+    // covers: LO-02
+    // issue 16 (item 6)
+    let (uri, mut logouts) = backchannel_listener().await;
+    let server = Server::start_seeded(
+        Framework::Axum,
+        seed_with_backchannel(&uri),
+        &["--max-sessions", "1"],
+    )
+    .await;
+    let alice = Session::new(&server);
+    let id_token = sign_in_to_rp(&server, &alice, "alice", ALICE_PASSWORD, false).await;
+    // Another browser's login page takes the only place.
+    let other = Session::new(&server);
+    let (url, _, _) = rp_authorize_url(&server, false);
+    assert!(is_login_page(&other.get(&url).await));
+    let logout = next_logout(&mut logouts).await;
+    ends(&logout, &id_token);
+    assert!(
+        is_login_page(&alice.get(&url).await),
+        "alice was pushed out"
+    );
 }

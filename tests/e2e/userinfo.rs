@@ -1,20 +1,22 @@
 //! UserInfo against the demo on every host: a token from the demo's code
 //! flow (the seed's `oidc-rp`, scope `openid profile email`) reads alice's
-//! seeded claims, by GET with the header and by POST with the form body;
-//! the route answers the RFC 6750 challenges through each adapter.
+//! seeded claims, by GET with the header and by POST with the form body,
+//! with her seeded `sub` as the subject (bob, seeded without one, has his
+//! username); the route answers the RFC 6750 challenges through each
+//! adapter.
 // issue 16
 
 use oauth2::PkceCodeChallenge;
 use serde_json::{Value, json};
 
-use crate::harness::{self, Framework, Server, Session};
+use crate::harness::{self, ALICE_PASSWORD, Framework, Server, Session};
 use crate::seed_v2::seed;
 
 const REDIRECT: &str = "http://127.0.0.1:8765/oidc-callback";
 const RP_SECRET: &str = "rp secret: 100% ~/+";
 
-/// An access token for alice, through the demo's login and consent pages.
-async fn token(server: &Server, scope: &str) -> String {
+/// An access token for `user`, through the demo's login and consent pages.
+async fn token_of(server: &Server, scope: &str, user: &str, password: &str) -> String {
     let session = Session::new(server);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let query = url::form_urlencoded::Serializer::new(String::new())
@@ -26,9 +28,11 @@ async fn token(server: &Server, scope: &str) -> String {
         .append_pair("code_challenge", challenge.as_str())
         .append_pair("code_challenge_method", "S256")
         .finish();
-    let callback = session
-        .browse_to_callback(&format!("{}/authorize?{query}", server.base), true)
+    let login = session
+        .get(&format!("{}/authorize?{query}", server.base))
         .await;
+    let consent = session.submit_login(&login.body, user, password).await;
+    let callback = session.decide(&consent, "allow").await;
     let code = callback
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -62,14 +66,15 @@ fn url_encoded(s: &str) -> String {
 
 async fn userinfo_reads_alices_seeded_claims(framework: Framework) {
     // covers: OI-05, OI-11
+    // issue 16 (seed contract: a seeded `sub` is the user's subject)
     let server = Server::start_seeded(framework, seed, &[]).await;
     let http = harness::http_client();
     let url = format!("{}/userinfo", server.base);
-    let token = token(&server, "openid profile email").await;
-    // Exactly the profile and email claims alice has, unchanged; `sub` the
-    // core's (the username), not the seed's `claims.sub`.
+    let token = token_of(&server, "openid profile email", "alice", ALICE_PASSWORD).await;
+    // Exactly the profile and email claims alice has, unchanged; `sub` her
+    // seeded one, not her username.
     let expected = json!({
-        "sub": "alice",
+        "sub": "248289761001",
         "name": "Alice Adams", "given_name": "Alice", "family_name": "Adams",
         "preferred_username": "alice", "locale": "en-US", "updated_at": 1_767_225_600,
         "email": "alice@example.com", "email_verified": true
@@ -88,6 +93,12 @@ async fn userinfo_reads_alices_seeded_claims(framework: Framework) {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(json_of(resp).await, expected);
+
+    // bob has no claims and no seeded `sub`: his subject is his username.
+    let bobs = token_of(&server, "openid profile", "bob", "bob's password").await;
+    let resp = http.get(&url).bearer_auth(&bobs).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json_of(resp).await, json!({"sub": "bob"}));
 
     // No token: the bare challenge; both ways at once: invalid_request.
     let resp = http.get(&url).send().await.unwrap();
