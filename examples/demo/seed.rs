@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::num::NonZeroU32;
 
+use portcullis::oidc::scope_claims;
 use portcullis::{
     AccessTokenFormat, Algorithm, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientBuilder,
     ClientError, ClientId, Config, GrantType, MemoryUsers, RandomSource, RedirectUri, ScopeSet,
@@ -463,32 +464,6 @@ pub(crate) struct SeedClaims {
     by_user: HashMap<UserId, Map<String, Value>>,
 }
 
-/// The claims each scope value releases (OpenID Connect Core 5.4).
-const SCOPE_CLAIMS: [(&str, &[&str]); 4] = [
-    (
-        "profile",
-        &[
-            "name",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "nickname",
-            "preferred_username",
-            "profile",
-            "picture",
-            "website",
-            "gender",
-            "birthdate",
-            "zoneinfo",
-            "locale",
-            "updated_at",
-        ],
-    ),
-    ("email", &["email", "email_verified"]),
-    ("address", &["address"]),
-    ("phone", &["phone_number", "phone_number_verified"]),
-];
-
 impl ClaimsHook for SeedClaims {
     fn claims(
         &self,
@@ -499,10 +474,9 @@ impl ClaimsHook for SeedClaims {
         let Some(claims) = user.and_then(|u| self.by_user.get(u)) else {
             return Map::new();
         };
-        SCOPE_CLAIMS
+        scope
             .iter()
-            .filter(|(s, _)| scope.iter().any(|granted| granted.as_str() == *s))
-            .flat_map(|(_, names)| names.iter())
+            .flat_map(|granted| scope_claims(granted.as_str()))
             .filter_map(|name| Some(((*name).to_owned(), claims.get(*name)?.clone())))
             .collect()
     }
