@@ -566,7 +566,7 @@ mod relying_party {
         let (rp, end_session) = rp(&server).await;
         let session = Session::new(&server);
         let (online, claims) = sign_in(&session, &rp, &["profile"], true).await;
-        assert_eq!(claims.subject().as_str(), "alice");
+        assert_eq!(claims.subject().as_str(), "248289761001");
         let (offline, _) = sign_in(&session, &rp, &["offline_access"], false).await;
         let hint = online.id_token().unwrap().clone();
         let sid_1 = sid(&hint);
@@ -581,7 +581,7 @@ mod relying_party {
         let (header, token) = verify(&server, &next_delivery(&mut delivered).await).await;
         assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
         assert_eq!(token["sid"], sid_1.as_str());
-        assert_eq!(token["sub"], "alice");
+        assert_eq!(token["sub"], "248289761001");
         assert_eq!(
             token["events"],
             json!({"http://schemas.openid.net/event/backchannel-logout": {}})
