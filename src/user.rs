@@ -35,18 +35,24 @@ impl FromStr for UserId {
     type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        let err = |reason| Err(ParseError::new("user id", reason));
-        if s.is_empty() {
-            return err("is empty");
-        }
-        if s.len() > 255 {
-            return err("is longer than 255 bytes");
-        }
-        if s.chars().any(char::is_control) {
-            return err("contains a control character");
-        }
-        Ok(Self(s.into()))
+        identifier("user id", s).map(Self)
     }
+}
+
+/// The rule user ids and subject identifiers share (Core 1.0 §2 for `sub`):
+/// not empty, at most 255 bytes, no control character. `what` names the
+/// value in the error.
+pub(crate) fn identifier(what: &'static str, s: &str) -> Result<Arc<str>, ParseError> {
+    let reason = if s.is_empty() {
+        "is empty"
+    } else if s.len() > 255 {
+        "is longer than 255 bytes"
+    } else if s.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(s.into());
+    };
+    Err(ParseError::new(what, reason))
 }
 
 try_from_str!(UserId);

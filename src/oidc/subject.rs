@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::client::{Client, SubjectType};
 use crate::conversions::{ParseError, serde_as_str, try_from_str};
 use crate::secret::Secret;
-use crate::user::UserId;
+use crate::user::{UserId, identifier};
 
 /// A subject identifier (`sub`): at most 255 bytes, not empty, without a
 /// control character (Core 1.0 §2). Cloning shares the string.
@@ -50,17 +50,7 @@ impl FromStr for Subject {
     type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        let err = |reason| Err(ParseError::new("subject", reason));
-        if s.is_empty() {
-            return err("is empty");
-        }
-        if s.len() > 255 {
-            return err("is longer than 255 bytes");
-        }
-        if s.chars().any(char::is_control) {
-            return err("contains a control character");
-        }
-        Ok(Self(s.into()))
+        identifier("subject", s).map(Self)
     }
 }
 
