@@ -407,8 +407,13 @@ impl Default for PcCode {
 }
 
 pub fn code_body(code: &str) -> String {
+    code_body_of(APP_ID, code)
+}
+
+/// A code redemption's form body for `client_id` (a public client: PKCE).
+fn code_body_of(client_id: &str, code: &str) -> String {
     format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&client_id={APP_ID}&code_verifier={VERIFIER}",
+        "grant_type=authorization_code&code={code}&redirect_uri={}&client_id={client_id}&code_verifier={VERIFIER}",
         form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
     )
 }
@@ -1988,10 +1993,7 @@ impl PcCodeIdToken {
 }
 
 pub fn rp_code_body(code: &str) -> String {
-    format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&client_id={RP_ID}&code_verifier={VERIFIER}",
-        form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
-    )
+    code_body_of(RP_ID, code)
 }
 
 impl Op for PcCodeIdToken {
