@@ -40,8 +40,8 @@ use crate::http::{Method, Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::id_token::verify_id_token_hint;
 use crate::oidc::{
-    Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, SessionId, VerifiedHint,
-    pairwise_subject,
+    Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, RequestedClaim, SessionId,
+    VerifiedHint, claim_scope, implied_scope, pairwise_subject,
 };
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
@@ -100,7 +100,9 @@ pub enum AuthorizeStep {
     /// here, so consent cannot be skipped by mistake. Never returned for
     /// `prompt=none` (OI-06).
     Login(LoginRequired),
-    /// Ask the user for consent to [`PendingAuthorization::scope`], then
+    /// Ask the user for consent to [`PendingAuthorization::scope`] and to
+    /// [`PendingAuthorization::claims_scope`] (the claims the request
+    /// names, [`PendingAuthorization::requested_claims`]), then
     /// call [`AuthorizationServer::approve`](crate::AuthorizationServer::approve)
     /// or [`AuthorizationServer::deny`](crate::AuthorizationServer::deny). A
     /// consent page in its own request carries the handle from
@@ -172,6 +174,23 @@ impl Validated {
     fn redirect_error(&self, cx: &Context, error: &Error) -> Response {
         redirect_error(cx, &self.redirect_to, self.state.as_deref(), error)
     }
+
+    /// The scope values the `claims` request's standard claims need consent
+    /// for (Core §5.4: `email` for `email_verified`), within the client's
+    /// registered scope: a claim whose scope value the client may not be
+    /// granted is not released, so it needs no consent (issue 16).
+    fn claims_scope(&self) -> ScopeSet {
+        self.openid
+            .as_ref()
+            .and_then(OpenIdRequest::claims)
+            .map(|c| implied_scope(c).intersection(self.client.scope()))
+            .unwrap_or_default()
+    }
+
+    /// What the user consents to: the scope and the claims' scope values.
+    fn consent_scope(&self) -> ScopeSet {
+        self.scope.union(&self.claims_scope())
+    }
 }
 
 /// A valid authorization request that needs a logged-in user first.
@@ -237,6 +256,44 @@ impl PendingAuthorization {
         self.request.scope.difference(&self.previously_granted)
     }
 
+    /// The scope values the `claims` request asks the user to consent to
+    /// beyond [`scope`](Self::scope) (OpenID Connect Core §5.4, §5.5): the
+    /// value of each standard claim it names, `email` for `email_verified`
+    /// (see [`requested_claims`](Self::requested_claims) for the claims
+    /// themselves). Show them on the consent page as you show scopes:
+    /// approval records them with the scope in the remembered consent, so
+    /// the next request for them does not ask again, and releases those
+    /// claims for this grant; they are never added to the token's `scope`.
+    /// Values the client is not registered for are left out: their claims
+    /// are never released to it. Empty without a `claims` request.
+    pub fn claims_scope(&self) -> ScopeSet {
+        self.request.claims_scope().difference(&self.request.scope)
+    }
+
+    /// The standard claims the `claims` request names whose consent is
+    /// [`claims_scope`](Self::claims_scope) (not already covered by the
+    /// scope), sorted, each once: `["email_verified"]` for a request of
+    /// `scope=openid` naming it. Claims outside the standard lists are not
+    /// among them: the host judges those itself
+    /// ([`UserClaims`](crate::oidc::UserClaims)).
+    pub fn requested_claims(&self) -> Vec<&str> {
+        let extra = self.claims_scope();
+        let mut names: Vec<&str> = self
+            .request
+            .openid
+            .as_ref()
+            .and_then(OpenIdRequest::claims)
+            .map(|c| c.userinfo().iter().chain(c.id_token()))
+            .into_iter()
+            .flatten()
+            .map(RequestedClaim::name)
+            .filter(|n| claim_scope(n).is_some_and(|s| extra.contains(s)))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The `state` the client sent, returned unchanged (AZ-05).
     pub fn state(&self) -> Option<&str> {
         self.request.state.as_deref()
@@ -272,14 +329,17 @@ impl PendingAuthorization {
         suspend(cx, &self.request, Some(&self.auth)).await
     }
 
-    /// The user approved: records consent (AZ-08) and redirects with a code.
+    /// The user approved: records consent (AZ-08) to the scope and to the
+    /// scope values of the claims requested (issue 16), and redirects with
+    /// a code.
     pub(crate) async fn approve(self, cx: &Context) -> Response {
         if !self.request.client.skips_consent() {
             if let Some(consents) = &cx.consents {
+                let scope = self.request.consent_scope();
                 let consent = Consent {
                     user: self.auth.user().clone(),
                     client_id: self.request.client.client_id().clone(),
-                    scope: self.request.scope.clone(),
+                    scope: scope.clone(),
                     granted_at: cx.clock.now(),
                 };
                 if let Err(e) = consents.grant_consent(consent).await {
@@ -288,7 +348,7 @@ impl PendingAuthorization {
                 cx.emit(|| Event::ConsentGranted {
                     user: self.auth.user(),
                     client_id: self.request.client.client_id(),
-                    scope: &self.request.scope,
+                    scope: &scope,
                 });
             }
         }
@@ -308,7 +368,10 @@ impl PendingAuthorization {
         };
         let now = cx.clock.now();
         // The login's facts and the request's nonce, claims and max_age go
-        // with the code of an OpenID request (OI-02, OI-09). `auth_time` is
+        // with the code of an OpenID request (OI-02, OI-09), and so does
+        // the consent to the claims' scope values: a code is issued only
+        // once the consent covers them (approved, remembered, or a client
+        // that skips consent), so release is a pure check (issue 16). `auth_time` is
         // then required in the ID Token when a max_age was in force (the
         // request's or the client's `default_max_age`) or the client
         // registered `require_auth_time` (Core §2, Registration §2).
@@ -319,6 +382,7 @@ impl PendingAuthorization {
             OpenIdGrant::from_authentication(&self.auth)
                 .with_nonce(o.nonce().cloned())
                 .with_claims(o.claims().cloned())
+                .with_claims_consent(r.claims_scope())
                 .with_max_age_sent(auth_time_required)
         });
         let record = CodeRecord {
@@ -706,9 +770,12 @@ async fn proceed(
     };
     // AZ-08: skip_consent clients and consent already covering the request
     // go straight to a code; anything new asks again, and so does
-    // `prompt=consent` (OI-06), whatever was remembered.
+    // `prompt=consent` (OI-06), whatever was remembered. The consent needed
+    // is the scope and the scope values of the standard claims the
+    // `claims` request names (issue 16): naming a claim is not consent.
     let r = &pending.request;
-    let covered = r.client.skips_consent() || r.scope.is_subset_of(&pending.previously_granted);
+    let covered =
+        r.client.skips_consent() || r.consent_scope().is_subset_of(&pending.previously_granted);
     if covered && !prompt.contains(Prompt::Consent) {
         return AuthorizeStep::Redirect(pending.issue_code(cx).await);
     }

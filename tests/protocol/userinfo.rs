@@ -390,7 +390,9 @@ async fn the_claims_request_member_is_honoured() {
     )
     .unwrap();
     let granted = ScopeSet::parse("openid").unwrap();
-    let wanted = WantedClaims::for_grant(&granted, Some(&request));
+    // The user consented to `email` and `profile` for this request.
+    let consented = ScopeSet::parse("email profile").unwrap();
+    let wanted = WantedClaims::for_grant(&granted, Some(&request), &consented);
     // The host is asked for the named claims, never for `sub`.
     let asked: Vec<&str> = wanted.iter().collect();
     assert_eq!(
