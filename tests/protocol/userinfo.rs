@@ -1113,7 +1113,8 @@ async fn signed_userinfo_verifies_independently_via_our_jwks() {
         assert_eq!(resp.header("Cache-Control"), Some("no-store"));
         let jws = std::str::from_utf8(resp.body()).unwrap();
         let (typ, c) = verify_independently(&f, jws, jalg, client).await;
-        assert_eq!(typ.as_deref(), Some("JWT"));
+        // issue 16: no `typ` (an ID Token's is `JWT`), no `exp`.
+        assert_eq!(typ, None);
         let registered = f.h.client(client).await;
         let sub = portcullis::oidc::subject_for(&registered, &alice_id(), SALT);
         assert_eq!(
@@ -1122,6 +1123,27 @@ async fn signed_userinfo_verifies_independently_via_our_jwks() {
                    "email": "alice@example.com", "email_verified": true, "locale": "en-US"}),
             "{client}"
         );
+        // issue 16: not an ID Token, though signed by our key for this
+        // client: refused as an `id_token_hint`.
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", "openid")
+            .append_pair("state", "xyz")
+            .append_pair("code_challenge", &s256(VERIFIER))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("prompt", "none")
+            .append_pair("id_token_hint", jws);
+        let q = q.finish();
+        let step =
+            f.h.server
+                .authorize(
+                    &Request::new(Method::Get).query(&q),
+                    Some(&signed_in(&alice_id())),
+                )
+                .await;
+        assert_eq!(redirected_error(step), "invalid_request", "{client}");
         // POST with the form body: the same signed answer.
         let body = form(&[("access_token", &token)]);
         let resp =
