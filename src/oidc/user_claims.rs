@@ -148,9 +148,14 @@ pub fn standard_claims() -> impl Iterator<Item = &'static str> {
 /// (`essential`, `value`/`values`) if it has one. `sub` is never among
 /// them: the core writes it.
 ///
-/// A standard claim is wanted only with consent to its scope value (see
-/// the [module documentation](self)); a claim outside the standard lists
-/// only when the `claims` request names it, for the host to decide.
+/// Naming a claim is not consent (issue 16): a standard claim is wanted
+/// only with the user's consent to its scope value ([`claim_scope`]), the
+/// token's scope holding it or the user having consented to it for the
+/// grant's `claims` request
+/// ([`OpenIdGrant::claims_consent`](crate::oidc::OpenIdGrant::claims_consent),
+/// which also says what a refresh that narrows the scope keeps). A claim
+/// outside the standard lists is wanted only when the `claims` request
+/// names it, for the host to decide ([`UserClaims`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WantedClaims<'a> {
     /// Claim name → its request in the `claims` parameter, if it has one.
