@@ -69,6 +69,15 @@ impl BearerToken {
     pub(crate) fn claims_request(&self) -> Option<&ClaimsRequest> {
         self.openid.as_ref().and_then(OpenIdGrant::claims)
     }
+
+    /// The scope values the user consented to for that `claims` request
+    /// (issue 16); empty without one.
+    pub(crate) fn claims_consent(&self) -> ScopeSet {
+        self.openid
+            .as_ref()
+            .map(|o| o.claims_consent().clone())
+            .unwrap_or_default()
+    }
 }
 
 /// Whether validation reads a JWT access token's stored record. An opaque

@@ -89,7 +89,9 @@ pub enum Event<'a> {
         user: &'a UserId,
         /// The client.
         client_id: &'a ClientId,
-        /// The scope granted.
+        /// The scope consented to: the scope asked for and the scope
+        /// values of the standard claims an OpenID `claims` request named
+        /// (`email` for `email_verified`), as remembered (issue 16).
         scope: &'a ScopeSet,
     },
     /// A user's consent to a client was revoked.

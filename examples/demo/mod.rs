@@ -718,12 +718,23 @@ impl Demo {
                         .collect();
                     // Who you are first, then the rest in the set's order.
                     scopes.sort_by_key(|(s, _)| *s != "openid");
+                    // Claims named in the `claims` request need consent
+                    // to their scope value too (issue 16).
+                    let claims = p
+                        .requested_claims()
+                        .into_iter()
+                        .map(|c| {
+                            let scope = portcullis::oidc::claim_scope(c);
+                            (c, scope.and_then(|s| self.scope_words.describe(s)))
+                        })
+                        .collect();
                     let consent = pages::Consent {
                         client_name: p.client().client_name(),
                         branding: pages::Branding::of(p.client()),
                         user_name: shown.and_then(|s| s.name.as_deref()),
                         username,
                         scopes,
+                        claims,
                         destination: pages::destination(p.redirect_uri().as_str()),
                         resume: resume.expose_secret(),
                         csrf,

@@ -283,6 +283,10 @@ pub(crate) struct Consent<'a> {
     pub(crate) username: &'a str,
     /// Each scope asked for, with its words when there are any.
     pub(crate) scopes: Vec<(&'a str, Option<&'a str>)>,
+    /// Each standard claim the request names beyond the scopes (its
+    /// `claims` parameter), with the words of the scope it falls under:
+    /// consenting shares it too (issue 16).
+    pub(crate) claims: Vec<(&'a str, Option<&'a str>)>,
     /// Where the browser is sent afterwards (see [`destination`]).
     pub(crate) destination: String,
     pub(crate) resume: &'a str,
@@ -315,12 +319,29 @@ pub(crate) fn consent_page(c: &Consent<'_>) -> Page {
             None => format!("<li><code>{}</code></li>", esc(scope)),
         })
         .collect();
+    // The claims asked for by name, in the words of their scope.
+    let claims: String = if c.claims.is_empty() {
+        String::new()
+    } else {
+        let items: String = c
+            .claims
+            .iter()
+            .map(|(claim, words)| {
+                format!(
+                    "<li><span>{}</span><code class=\"scope\">{}</code></li>",
+                    esc(words.unwrap_or("Share this detail")),
+                    esc(claim)
+                )
+            })
+            .collect();
+        format!("<p>It also asks for these details by name:</p><ul class=\"scopes\">{items}</ul>")
+    };
     let body = layout_under(
         &logo,
         &format!("{} wants to access your account", c.client_name),
         &format!(
             "<p class=\"user\">Signed in as {user}</p>\
-             <p>This will allow <strong>{client}</strong> to:</p><ul class=\"scopes\">{items}</ul>\
+             <p>This will allow <strong>{client}</strong> to:</p><ul class=\"scopes\">{items}</ul>{claims}\
              <p class=\"note\">After you choose, you will be sent to <strong>{}</strong>.</p>\
              <form method=\"post\" action=\"/consent\">{}<div class=\"actions\">\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\

@@ -16,7 +16,10 @@
 //! When the scope holds `openid`, the OpenID Connect parameters are parsed
 //! into an [`OpenIdRequest`] and their rules enforced here (OI-06, OI-07):
 //! `prompt=none` never reaches a page, `prompt=login` and `max_age` send a
-//! user whose authentication is older than allowed back to the login step,
+//! user whose authentication is older than allowed back to the login step
+//! (`prompt=login` and `max_age=0` any session the request meets, and
+//! accept only the login the host resumes with, told apart from that
+//! session even within its second),
 //! `prompt=consent` always asks, `prompt=select_account` goes through the
 //! login step once. The client's registered `default_max_age` stands in
 //! for an absent `max_age`. An `id_token_hint` must be an ID Token of ours
@@ -40,8 +43,8 @@ use crate::http::{Method, Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::id_token::verify_id_token_hint;
 use crate::oidc::{
-    Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, SessionId, VerifiedHint,
-    pairwise_subject,
+    Authentication, OpenIdGrant, OpenIdRequest, Prompt, RawOpenId, RequestedClaim, SessionId,
+    VerifiedHint, claim_scope, implied_scope, pairwise_subject,
 };
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
@@ -95,12 +98,15 @@ pub enum AuthorizeStep {
     /// then call [`AuthorizationServer::resume`](crate::AuthorizationServer::resume)
     /// with it and the user's [`Authentication`]. (A plain OAuth request may
     /// also be sent to `authorize` again; an OpenID request with
-    /// `prompt=login` or `prompt=select_account` must be resumed, since it
-    /// is judged against the time it arrived.) Nothing can be approved from
+    /// `prompt=login`, `max_age` or `prompt=select_account` must be
+    /// resumed: only a login passed to `resume` can be one made for it.)
+    /// Nothing can be approved from
     /// here, so consent cannot be skipped by mistake. Never returned for
     /// `prompt=none` (OI-06).
     Login(LoginRequired),
-    /// Ask the user for consent to [`PendingAuthorization::scope`], then
+    /// Ask the user for consent to [`PendingAuthorization::scope`] and to
+    /// [`PendingAuthorization::claims_scope`] (the claims the request
+    /// names, [`PendingAuthorization::requested_claims`]), then
     /// call [`AuthorizationServer::approve`](crate::AuthorizationServer::approve)
     /// or [`AuthorizationServer::deny`](crate::AuthorizationServer::deny). A
     /// consent page in its own request carries the handle from
@@ -116,17 +122,24 @@ pub enum AuthorizeStep {
 pub enum LoginReason {
     /// No one is logged in.
     NotLoggedIn,
-    /// The user is logged in, but must authenticate anew: `prompt=login`,
-    /// or the authentication is older than `max_age` (or, when the request
-    /// sends none, the client's registered `default_max_age`; OI-06,
-    /// OI-07). A login after the request arrived satisfies both.
+    /// The user is logged in, but must authenticate anew: `prompt=login`
+    /// or `max_age=0`, or the authentication is older than `max_age` (or,
+    /// when the request sends none, the client's registered
+    /// `default_max_age`; OI-06, OI-07). The login the host then passes to
+    /// `resume` satisfies them: one made at or after the second the request
+    /// arrived that is not the session the request met (another session
+    /// id, or a later `auth_time`). Resumed with that session unchanged,
+    /// the request asks for the login again; a session passed to
+    /// `authorize`, even one of the request's own second, never satisfies
+    /// `prompt=login` or `max_age=0`.
     Reauthenticate,
     /// The request's `id_token_hint` (an ID Token of ours for this client)
     /// names another user than the one signed in (OI-08): show the login
     /// page, where the user may sign in as the hinted user (the host may
     /// end or keep its current session, as it does for any new login). A
-    /// login after the request arrived is the user's answer and is
-    /// accepted, whoever it is; the client sees that user's `sub`.
+    /// login passed to `resume`, made after the request arrived (as for
+    /// [`Reauthenticate`](Self::Reauthenticate)), is the user's answer and
+    /// is accepted, whoever it is; the client sees that user's `sub`.
     OtherUser,
     /// `prompt=select_account`: show an account chooser (or the login
     /// page), then resume with the account chosen, which may be the one
@@ -156,6 +169,49 @@ struct Validated {
     /// The request's `id_token_hint`, verified as one of our ID Tokens
     /// issued to this client (OI-08).
     hint: Option<Hint>,
+    /// The session the request met that the login step must replace
+    /// (`prompt=login`, `max_age`, another user than the hint's): resumed
+    /// with it again, it is not a new login, even within the same second.
+    superseded: Option<Superseded>,
+}
+
+/// The authentication a login step was asked to replace, told apart from
+/// a new login by its user, `auth_time` and session id. `Debug` shows none
+/// of them.
+#[derive(Clone, PartialEq, Eq)]
+struct Superseded {
+    user: UserId,
+    auth_time: UnixTime,
+    sid: Option<SessionId>,
+}
+
+impl Superseded {
+    fn of(auth: &Authentication) -> Self {
+        Self {
+            user: auth.user().clone(),
+            auth_time: auth.auth_time(),
+            sid: auth.session_id().cloned(),
+        }
+    }
+
+    fn is(&self, auth: &Authentication) -> bool {
+        *self == Self::of(auth)
+    }
+}
+
+impl std::fmt::Debug for Superseded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Superseded(<login>)")
+    }
+}
+
+/// [`Superseded`] as a suspended request stores it.
+#[derive(Serialize, Deserialize)]
+struct StoredLogin {
+    user: String,
+    auth_time: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
 }
 
 /// A verified `id_token_hint`. `Debug` shows none of its claims: they are
@@ -171,6 +227,23 @@ impl std::fmt::Debug for Hint {
 impl Validated {
     fn redirect_error(&self, cx: &Context, error: &Error) -> Response {
         redirect_error(cx, &self.redirect_to, self.state.as_deref(), error)
+    }
+
+    /// The scope values the `claims` request's standard claims need consent
+    /// for (Core §5.4: `email` for `email_verified`), within the client's
+    /// registered scope: a claim whose scope value the client may not be
+    /// granted is not released, so it needs no consent (issue 16).
+    fn claims_scope(&self) -> ScopeSet {
+        self.openid
+            .as_ref()
+            .and_then(OpenIdRequest::claims)
+            .map(|c| implied_scope(c).intersection(self.client.scope()))
+            .unwrap_or_default()
+    }
+
+    /// What the user consents to: the scope and the claims' scope values.
+    fn consent_scope(&self) -> ScopeSet {
+        self.scope.union(&self.claims_scope())
     }
 }
 
@@ -237,6 +310,44 @@ impl PendingAuthorization {
         self.request.scope.difference(&self.previously_granted)
     }
 
+    /// The scope values the `claims` request asks the user to consent to
+    /// beyond [`scope`](Self::scope) (OpenID Connect Core §5.4, §5.5): the
+    /// value of each standard claim it names, `email` for `email_verified`
+    /// (see [`requested_claims`](Self::requested_claims) for the claims
+    /// themselves). Show them on the consent page as you show scopes:
+    /// approval records them with the scope in the remembered consent, so
+    /// the next request for them does not ask again, and releases those
+    /// claims for this grant; they are never added to the token's `scope`.
+    /// Values the client is not registered for are left out: their claims
+    /// are never released to it. Empty without a `claims` request.
+    pub fn claims_scope(&self) -> ScopeSet {
+        self.request.claims_scope().difference(&self.request.scope)
+    }
+
+    /// The standard claims the `claims` request names whose consent is
+    /// [`claims_scope`](Self::claims_scope) (not already covered by the
+    /// scope), sorted, each once: `["email_verified"]` for a request of
+    /// `scope=openid` naming it. Claims outside the standard lists are not
+    /// among them: the host judges those itself
+    /// ([`UserClaims`](crate::oidc::UserClaims)).
+    pub fn requested_claims(&self) -> Vec<&str> {
+        let extra = self.claims_scope();
+        let mut names: Vec<&str> = self
+            .request
+            .openid
+            .as_ref()
+            .and_then(OpenIdRequest::claims)
+            .map(|c| c.userinfo().iter().chain(c.id_token()))
+            .into_iter()
+            .flatten()
+            .map(RequestedClaim::name)
+            .filter(|n| claim_scope(n).is_some_and(|s| extra.contains(s)))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The `state` the client sent, returned unchanged (AZ-05).
     pub fn state(&self) -> Option<&str> {
         self.request.state.as_deref()
@@ -272,14 +383,17 @@ impl PendingAuthorization {
         suspend(cx, &self.request, Some(&self.auth)).await
     }
 
-    /// The user approved: records consent (AZ-08) and redirects with a code.
+    /// The user approved: records consent (AZ-08) to the scope and to the
+    /// scope values of the claims requested (issue 16), and redirects with
+    /// a code.
     pub(crate) async fn approve(self, cx: &Context) -> Response {
         if !self.request.client.skips_consent() {
             if let Some(consents) = &cx.consents {
+                let scope = self.request.consent_scope();
                 let consent = Consent {
                     user: self.auth.user().clone(),
                     client_id: self.request.client.client_id().clone(),
-                    scope: self.request.scope.clone(),
+                    scope: scope.clone(),
                     granted_at: cx.clock.now(),
                 };
                 if let Err(e) = consents.grant_consent(consent).await {
@@ -288,7 +402,7 @@ impl PendingAuthorization {
                 cx.emit(|| Event::ConsentGranted {
                     user: self.auth.user(),
                     client_id: self.request.client.client_id(),
-                    scope: &self.request.scope,
+                    scope: &scope,
                 });
             }
         }
@@ -308,7 +422,10 @@ impl PendingAuthorization {
         };
         let now = cx.clock.now();
         // The login's facts and the request's nonce, claims and max_age go
-        // with the code of an OpenID request (OI-02, OI-09). `auth_time` is
+        // with the code of an OpenID request (OI-02, OI-09), and so does
+        // the consent to the claims' scope values: a code is issued only
+        // once the consent covers them (approved, remembered, or a client
+        // that skips consent), so release is a pure check (issue 16). `auth_time` is
         // then required in the ID Token when a max_age was in force (the
         // request's or the client's `default_max_age`) or the client
         // registered `require_auth_time` (Core §2, Registration §2).
@@ -319,6 +436,7 @@ impl PendingAuthorization {
             OpenIdGrant::from_authentication(&self.auth)
                 .with_nonce(o.nonce().cloned())
                 .with_claims(o.claims().cloned())
+                .with_claims_consent(r.claims_scope())
                 .with_max_age_sent(auth_time_required)
         });
         let record = CodeRecord {
@@ -553,6 +671,7 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         openid,
         requested_at: cx.clock.now(),
         hint,
+        superseded: None,
     };
     proceed(cx, request, user, Stage::Arrived).await
 }
@@ -592,11 +711,12 @@ fn hint_names_another_user(
     cx: &Context,
     request: &Validated,
     auth: &Authentication,
+    stage: Stage,
 ) -> Result<bool, Error> {
     let Some(hint) = &request.hint else {
         return Ok(false);
     };
-    if auth.auth_time() >= request.requested_at {
+    if made_for_request(request, auth, stage) {
         return Ok(false);
     }
     let subject = pairwise_subject(
@@ -630,24 +750,40 @@ enum Stage {
     Resumed,
 }
 
-/// Whether `auth` is too old for the request (OI-06, OI-07): with
-/// `prompt=login`, or with `max_age` when more than `max_age` seconds have
-/// passed since `auth_time` (`max_age=0`: any earlier second). Without a
-/// `max_age` in the request the client's registered `default_max_age`
-/// applies, by the same rule (Registration §2). A login made since the
-/// request arrived always satisfies it, so the login step cannot loop,
-/// however long it took.
-fn too_old(request: &Validated, auth: &Authentication, now: UnixTime) -> bool {
+/// Whether `auth` is a login the host made in answer to this request's
+/// login step (OI-06..08): it is resumed from the login stage
+/// ([`Stage::Resumed`]), at or after the second the request arrived, and
+/// it is not the session the login step was asked to replace. A session
+/// passed to `authorize` never is: it was there before the request. So
+/// the login the host performs is accepted and the step cannot loop, while
+/// an earlier login, even of the request's own second, is not taken for a
+/// new one (times are whole seconds; a host that reuses the same session
+/// id for a new login in that same second gets its login step once more).
+fn made_for_request(request: &Validated, auth: &Authentication, stage: Stage) -> bool {
+    stage == Stage::Resumed
+        && auth.auth_time() >= request.requested_at
+        && !request.superseded.as_ref().is_some_and(|s| s.is(auth))
+}
+
+/// Whether `auth` is too old for the request (OI-06, OI-07). A login made
+/// for the request ([`made_for_request`]) never is. Otherwise:
+/// `prompt=login` and `max_age=0` ask for a new login, whatever the
+/// session's age (even a login of the request's own second); a `max_age`
+/// above zero when more than `max_age` seconds have passed since
+/// `auth_time`. Without a `max_age` in the request the client's registered
+/// `default_max_age` applies, by the same rule (Registration §2).
+fn too_old(request: &Validated, auth: &Authentication, now: UnixTime, stage: Stage) -> bool {
     let Some(o) = &request.openid else {
         return false;
     };
-    if auth.auth_time() >= request.requested_at {
+    if made_for_request(request, auth, stage) {
         return false;
     }
-    o.prompt().contains(Prompt::Login)
-        || o.max_age()
-            .or_else(|| request.client.default_max_age())
-            .is_some_and(|max_age| auth.auth_time().plus(max_age) < now)
+    let max_age = o.max_age().or_else(|| request.client.default_max_age());
+    if o.prompt().contains(Prompt::Login) || max_age.is_some_and(|m| m.is_zero()) {
+        return true;
+    }
+    max_age.is_some_and(|max_age| auth.auth_time().plus(max_age) < now)
 }
 
 /// A validated request meets the user (if any): log in, ask, or issue.
@@ -665,14 +801,14 @@ async fn proceed(
         .map(OpenIdRequest::prompt)
         .unwrap_or_default();
     let silent = prompt.contains(Prompt::None);
-    let other_user = match auth.map(|a| hint_names_another_user(cx, &request, a)) {
+    let other_user = match auth.map(|a| hint_names_another_user(cx, &request, a, stage)) {
         Some(Err(e)) => return AuthorizeStep::Redirect(request.redirect_error(cx, &e)),
         Some(Ok(other)) => other,
         None => false,
     };
     let login = match auth {
         None => Some(LoginReason::NotLoggedIn),
-        Some(a) if too_old(&request, a, cx.clock.now()) => Some(LoginReason::Reauthenticate),
+        Some(a) if too_old(&request, a, cx.clock.now(), stage) => Some(LoginReason::Reauthenticate),
         // OI-08: with prompt=none this is `login_required` below.
         Some(_) if other_user => Some(LoginReason::OtherUser),
         // The account chooser is shown once, by the login step; the
@@ -688,11 +824,15 @@ async fn proceed(
             let e = Error::InteractionRequired(Interaction::Login);
             return AuthorizeStep::Redirect(request.redirect_error(cx, &e));
         }
-        (reason, _) => {
-            return AuthorizeStep::Login(LoginRequired {
-                request,
-                reason: reason.unwrap_or(LoginReason::NotLoggedIn),
-            });
+        (reason, auth) => {
+            let reason = reason.unwrap_or(LoginReason::NotLoggedIn);
+            let mut request = request;
+            // The session the login step must replace (not for an account
+            // chooser, which may keep it).
+            if matches!(reason, LoginReason::Reauthenticate | LoginReason::OtherUser) {
+                request.superseded = auth.map(Superseded::of);
+            }
+            return AuthorizeStep::Login(LoginRequired { request, reason });
         }
     };
     let previously_granted = match granted(cx, auth.user(), &request.client).await {
@@ -706,9 +846,12 @@ async fn proceed(
     };
     // AZ-08: skip_consent clients and consent already covering the request
     // go straight to a code; anything new asks again, and so does
-    // `prompt=consent` (OI-06), whatever was remembered.
+    // `prompt=consent` (OI-06), whatever was remembered. The consent needed
+    // is the scope and the scope values of the standard claims the
+    // `claims` request names (issue 16): naming a claim is not consent.
     let r = &pending.request;
-    let covered = r.client.skips_consent() || r.scope.is_subset_of(&pending.previously_granted);
+    let covered =
+        r.client.skips_consent() || r.consent_scope().is_subset_of(&pending.previously_granted);
     if covered && !prompt.contains(Prompt::Consent) {
         return AuthorizeStep::Redirect(pending.issue_code(cx).await);
     }
@@ -750,6 +893,9 @@ struct Payload {
     /// The OpenID Connect parameters, in their wire form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     openid: Option<RawOpenId<'static>>,
+    /// The session the login step must replace (login stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    superseded: Option<StoredLogin>,
 }
 
 fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
@@ -785,6 +931,11 @@ async fn suspend(
         sid: auth.and_then(|a| a.session_id().map(|s| s.as_str().to_owned())),
         requested_at: Some(request.requested_at.as_secs()),
         openid: request.openid.as_ref().map(OpenIdRequest::to_raw),
+        superseded: request.superseded.as_ref().map(|s| StoredLogin {
+            user: s.user.as_str().to_owned(),
+            auth_time: s.auth_time.as_secs(),
+            sid: s.sid.as_ref().map(|sid| sid.as_str().to_owned()),
+        }),
     };
     let payload = serde_json::to_string(&payload)
         .map_err(|_| fail(Error::Internal(InternalFault::Encoding)))?;
@@ -904,6 +1055,10 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
     } else {
         None
     };
+    let superseded = match p.superseded.as_ref().map(stored_login).transpose() {
+        Ok(s) => s,
+        Err(e) => return invalid(&e),
+    };
     // Verified again, as at the edge: the keys may have changed since.
     let hint = match verified_hint(cx, &client, openid.as_ref()).await {
         Ok(h) => h,
@@ -931,6 +1086,7 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
         openid,
         requested_at: p.requested_at.map_or(suspended_at, UnixTime::from_secs),
         hint,
+        superseded,
     };
     match (bound, user) {
         // The consent stage: only the user who logged in may decide, and
@@ -974,6 +1130,20 @@ fn stored_authentication(
         auth = auth.with_session_id(SessionId::parse(sid).ok_or_else(corrupt)?);
     }
     Ok(Some(auth))
+}
+
+/// The superseded session a login-stage payload names.
+fn stored_login(s: &StoredLogin) -> Result<Superseded, Error> {
+    let corrupt = || Error::Internal(InternalFault::InvalidStoredValue);
+    Ok(Superseded {
+        user: UserId::parse(&s.user).ok_or_else(corrupt)?,
+        auth_time: UnixTime::from_secs(s.auth_time),
+        sid: s
+            .sid
+            .as_deref()
+            .map(|sid| SessionId::parse(sid).ok_or_else(corrupt))
+            .transpose()?,
+    })
 }
 
 /// The PKCE policy (PK-01, PK-02): S256 by default; `plain` only when both

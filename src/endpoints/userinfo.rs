@@ -23,7 +23,9 @@
 //! same as in its ID Tokens, OI-04); a pairwise client on a server without
 //! `Config::pairwise_salt` is a logged 500 `server_error`. The claims are
 //! those of the granted scope and of the grant's `claims` request
-//! (`userinfo` member, OI-09), which the token's stored record keeps: so
+//! (`userinfo` member, OI-09), a standard claim only when the user
+//! consented to its scope value (`oidc/user_claims.rs`, issue 16); the
+//! token's stored record keeps the request and that consent: so
 //! UserInfo reads the record of every token, JWT access tokens included,
 //! whatever `Config::jwt_revocation_check` says (a revoked JWT releases
 //! nothing here). A client registered with `userinfo_signed_response_alg`
@@ -101,7 +103,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
     // The `sub` this client sees, the same as in its ID Tokens (OI-04).
     let subject = pairwise_subject(&client, user, cx.config.pairwise_salt.as_ref())
         .map_err(|_| refuse("userinfo", &Error::Internal(InternalFault::NoPairwiseSalt)))?;
-    let claims = released(cx, &token, user, &subject).await?;
+    // The consent given for the claims request, within what the client
+    // may still be granted (an operator's withdrawal reaches it).
+    let consented = token.claims_consent().intersection(client.scope());
+    let claims = released(cx, &token, user, &subject, &consented).await?;
     match client.userinfo_signed_response_alg() {
         None => {
             let body = serde_json::to_vec(&claims)
@@ -156,15 +161,17 @@ fn carried<'a>(cx: &Context, req: &Request<'a>) -> Result<Carried<'a>, Response>
 }
 
 /// `subject` and the claims the token's grant releases: those of its
-/// scope and of its `claims` request's `userinfo` member (OI-09), from the
-/// host's `UserClaims` (without one, `sub` alone).
+/// scope and of its `claims` request's `userinfo` member (OI-09), a
+/// standard one only with consent to its scope value (`consented`, issue
+/// 16), from the host's `UserClaims` (without one, `sub` alone).
 async fn released(
     cx: &Context,
     token: &BearerToken,
     user: &UserId,
     subject: &Subject,
+    consented: &ScopeSet,
 ) -> Result<Map<String, serde_json::Value>, Response> {
-    let wanted = WantedClaims::for_grant(token.scope(), token.claims_request());
+    let wanted = WantedClaims::for_grant(token.scope(), token.claims_request(), consented);
     let from_host = match &cx.user_claims {
         Some(host) if !wanted.is_empty() => {
             let query = ClaimsQuery::new(user, token.client_id(), &wanted);

@@ -11,7 +11,9 @@
 //!   never keep it, so a refreshed ID Token has none (Core §12.2).
 //! - `at_hash` binds the access token issued beside it.
 //! - The claims the `id_token` member of the `claims` request names come from
-//!   the host's `UserClaims`, selected by the core (OI-09).
+//!   the host's `UserClaims`, selected by the core (OI-09): a standard claim
+//!   only when its scope value is in the access token's scope or was
+//!   consented to for the request (issue 16, `oidc/user_claims.rs`).
 //! - Signed with the client's `id_token_signed_response_alg`, RS256 by
 //!   default (Core §15.1); an algorithm the configuration does not offer, or
 //!   one without a current key, is a signing fault (`server_error`), never
@@ -26,6 +28,7 @@ use crate::error::{Error, InternalFault, SigningFault};
 use crate::keys::Algorithm;
 use crate::oidc::id_token::{IdTokenClaims, sign};
 use crate::oidc::{ClaimsQuery, OpenIdGrant, SessionId, WantedClaims, pairwise_subject};
+use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::user::UserId;
 
@@ -44,6 +47,13 @@ pub(crate) fn algorithm_for(cx: &Context, client: &Client) -> Result<Algorithm, 
     }
 }
 
+/// The access token an ID Token is issued beside: its value (for
+/// `at_hash`) and its scope (for the claims it releases).
+pub(crate) struct Beside<'a> {
+    pub(crate) value: &'a str,
+    pub(crate) scope: &'a ScopeSet,
+}
+
 /// Signs the ID Token issued beside `access_token` to `client` about
 /// `user`, stating `openid`'s facts.
 pub(crate) async fn issue(
@@ -51,7 +61,7 @@ pub(crate) async fn issue(
     client: &Client,
     user: &UserId,
     openid: &OpenIdGrant,
-    access_token: &str,
+    access_token: Beside<'_>,
     now: UnixTime,
 ) -> Result<Secret<String>, Error> {
     let alg = algorithm_for(cx, client)?;
@@ -70,23 +80,28 @@ pub(crate) async fn issue(
     claims.acr = openid.acr().map(str::to_owned);
     claims.amr = openid.amr().to_vec();
     claims.sid = openid.session_id().map(|s| SessionId::as_str(s).to_owned());
-    claims.bind_access_token(access_token, alg);
-    claims.extra = requested_claims(cx, client, user, openid, sub.as_str()).await?;
+    claims.bind_access_token(access_token.value, alg);
+    claims.extra =
+        requested_claims(cx, client, user, openid, access_token.scope, sub.as_str()).await?;
     let ring = cx.key_ring().await?;
     let token = sign(&ring, &claims, alg, now).map_err(Error::Signing)?;
     Ok(Secret::new(token))
 }
 
-/// The claims the grant's `claims` request asks for in the ID Token, from
-/// the host's `UserClaims` (none without one, or without such a request).
+/// The claims the grant's `claims` request asks for in the ID Token and
+/// the consent allows (`scope` of the access token beside it, or consent
+/// to the request within what the client may still be granted), from the
+/// host's `UserClaims` (none without one, or without such a request).
 async fn requested_claims(
     cx: &Context,
     client: &Client,
     user: &UserId,
     openid: &OpenIdGrant,
+    scope: &ScopeSet,
     sub: &str,
 ) -> Result<Map<String, serde_json::Value>, Error> {
-    let wanted = WantedClaims::for_id_token(openid.claims());
+    let consented = openid.claims_consent().intersection(client.scope());
+    let wanted = WantedClaims::for_id_token(scope, openid.claims(), &consented);
     let Some(host) = cx.user_claims.as_deref().filter(|_| !wanted.is_empty()) else {
         return Ok(Map::new());
     };

@@ -223,7 +223,10 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
                 m.client,
                 user,
                 openid,
-                access.value.expose_secret(),
+                crate::grants::id_token::Beside {
+                    value: access.value.expose_secret(),
+                    scope: &m.scope,
+                },
                 now,
             )
             .await?,

@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 use crate::conversions::ParseError;
 use crate::oidc::{Authentication, ClaimsRequest, Nonce, SessionId};
+use crate::scope::ScopeSet;
 
 /// The facts of an OpenID Connect grant: when and how the user
-/// authenticated, the `nonce` (on the code only), the `claims` request, and
-/// whether `max_age` was sent (then the ID Token must carry `auth_time`,
+/// authenticated, the `nonce` (on the code only), the `claims` request and
+/// the consent given for it, and whether `max_age` was sent (then the ID Token must carry `auth_time`,
 /// Core §3.1.2.1). Stored as [`CodeRecord::openid`](crate::CodeRecord::openid),
 /// [`AccessRecord::openid`](crate::AccessRecord::openid) and
 /// [`RefreshRecord::openid`](crate::RefreshRecord::openid); SQL stores keep
@@ -33,6 +34,7 @@ struct Facts {
     sid: Option<SessionId>,
     nonce: Option<Nonce>,
     claims: Option<ClaimsRequest>,
+    claims_consent: ScopeSet,
     max_age_sent: bool,
 }
 
@@ -50,6 +52,7 @@ impl OpenIdGrant {
             sid: None,
             nonce: None,
             claims: None,
+            claims_consent: ScopeSet::empty(),
             max_age_sent: false,
         }))
     }
@@ -64,6 +67,7 @@ impl OpenIdGrant {
             sid: auth.session_id().cloned(),
             nonce: None,
             claims: None,
+            claims_consent: ScopeSet::empty(),
             max_age_sent: false,
         }))
     }
@@ -103,6 +107,13 @@ impl OpenIdGrant {
     #[must_use]
     pub fn with_claims(self, claims: Option<ClaimsRequest>) -> Self {
         self.edit(|f| f.claims = claims)
+    }
+
+    /// With the scope values the user consented to for the `claims`
+    /// request (see [`claims_consent`](Self::claims_consent)).
+    #[must_use]
+    pub fn with_claims_consent(self, consented: ScopeSet) -> Self {
+        self.edit(|f| f.claims_consent = consented)
     }
 
     /// Whether the authorization request carried `max_age`.
@@ -152,6 +163,23 @@ impl OpenIdGrant {
         self.0.claims.as_ref()
     }
 
+    /// The scope values (Core §5.4) the user consented to, at the
+    /// authorization, for the standard claims the `claims` request names:
+    /// `email` for a request naming `email_verified`. A standard claim the
+    /// request names is released only when its scope value is here or in
+    /// the token's scope; empty for a grant of an earlier release, whose
+    /// `claims` request then releases only what its scope allows.
+    ///
+    /// It is the grant's, never narrowed by a refresh: a refresh that
+    /// narrows the scope stops the claims the dropped scope values
+    /// released, but a claim the request named and the user consented to
+    /// stays released for the grant's life. (The operator's withdrawal of a
+    /// scope from the client reaches it: only the values the client may
+    /// still be granted count.)
+    pub fn claims_consent(&self) -> &ScopeSet {
+        &self.0.claims_consent
+    }
+
     /// Whether the authorization request carried `max_age` (then the ID
     /// Token carries `auth_time`).
     pub fn max_age_sent(&self) -> bool {
@@ -169,6 +197,7 @@ impl OpenIdGrant {
             sid: f.sid.as_ref().map(SessionId::as_str),
             nonce: f.nonce.as_ref().map(Nonce::as_str),
             claims: f.claims.clone(),
+            claims_consent: (!f.claims_consent.is_empty()).then(|| f.claims_consent.to_string()),
             max_age_sent: f.max_age_sent,
         };
         // Strings, numbers and a `ClaimsRequest` always encode.
@@ -187,6 +216,10 @@ impl OpenIdGrant {
             sid: stored.sid.as_deref().map(str::parse).transpose()?,
             nonce: stored.nonce.as_deref().map(str::parse).transpose()?,
             claims: stored.claims,
+            claims_consent: match stored.claims_consent.as_deref() {
+                None => ScopeSet::empty(),
+                Some(s) => s.parse()?,
+            },
             max_age_sent: stored.max_age_sent,
         })))
     }
@@ -205,6 +238,8 @@ struct Stored<'a> {
     nonce: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     claims: Option<ClaimsRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims_consent: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     max_age_sent: bool,
 }
@@ -222,6 +257,8 @@ struct StoredOwned {
     nonce: Option<String>,
     #[serde(default)]
     claims: Option<ClaimsRequest>,
+    #[serde(default)]
+    claims_consent: Option<String>,
     #[serde(default)]
     max_age_sent: bool,
 }
@@ -241,6 +278,7 @@ mod tests {
             .with_claims(Some(
                 ClaimsRequest::parse(r#"{"userinfo":{"email":null}}"#).unwrap(),
             ))
+            .with_claims_consent(ScopeSet::parse("email").unwrap())
             .with_max_age_sent(true)
     }
 
@@ -257,6 +295,11 @@ mod tests {
         assert_eq!(g.nonce().unwrap().as_str(), "n-1");
         assert!(g.max_age_sent());
         assert_eq!(g.claims().unwrap().userinfo()[0].name(), "email");
+        assert_eq!(g.claims_consent().to_string(), "email");
+        // A grant of an earlier release: no consent for its claims request.
+        let old = OpenIdGrant::from_json(r#"{"auth_time":7,"claims":{"userinfo":{"email":null}}}"#)
+            .unwrap();
+        assert!(old.claims_consent().is_empty());
     }
 
     #[test]
@@ -277,6 +320,7 @@ mod tests {
             "{}",
             r#"{"auth_time":-1}"#,
             r#"{"auth_time":1,"sid":""}"#,
+            r#"{"auth_time":1,"claims_consent":"a\"b"}"#,
         ] {
             assert!(OpenIdGrant::from_json(bad).is_err(), "{bad}");
         }

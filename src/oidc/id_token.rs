@@ -201,7 +201,8 @@ pub enum HintError {
     #[error("id_token_hint signature does not verify")]
     Signature,
     /// Signed by us but not an ID Token (`typ` is not `JWT`: an access
-    /// token or a Logout Token, say).
+    /// token, a Logout Token, or a signed UserInfo response, which has no
+    /// `typ` and no `exp`; issue 16).
     #[error("id_token_hint is not an ID Token")]
     Type,
     /// `iss` is not this server's issuer.

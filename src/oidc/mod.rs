@@ -29,5 +29,5 @@ pub use request::{
 pub use subject::{Subject, SubjectError, pairwise_subject, subject_for};
 pub use user_claims::{
     ADDRESS_CLAIMS, ClaimsQuery, EMAIL_CLAIMS, PHONE_CLAIMS, PROFILE_CLAIMS, UserClaims,
-    WantedClaims, scope_claims, standard_claims,
+    WantedClaims, claim_scope, implied_scope, scope_claims, standard_claims,
 };

@@ -1,12 +1,32 @@
 //! Claims about the end-user (OpenID Connect Core 1.0 §5): the host's
 //! [`UserClaims`] trait, the standard claims each scope value releases
-//! (Core §5.4), and the selection of what a UserInfo response releases
-//! (OI-05, OI-09, OI-11).
+//! (Core §5.4), and the selection of what a UserInfo response and an ID
+//! Token release (OI-05, OI-09, OI-11).
 //!
 //! The library stores no profile data: the host answers for a user with
 //! the claims it has. The core decides what is released and never trusts
 //! the host to filter: it asks only for the claims the grant allows, keeps
 //! only those from the answer, and always writes `sub` itself.
+//!
+//! # Consent covers every standard claim (issue 16)
+//!
+//! The user consents to scope values, and a standard claim (the Core §5.4
+//! lists below) is released only with the user's consent to its scope
+//! value ([`claim_scope`]): because the token's granted scope holds it, or
+//! because the grant's `claims` request named the claim and the user
+//! consented to its scope value for this grant
+//! ([`OpenIdGrant::claims_consent`](crate::oidc::OpenIdGrant::claims_consent)).
+//! Naming `email_verified` in a `claims` request therefore asks the user
+//! for `email`, as `scope=email` would ([`implied_scope`]); the
+//! authorization endpoint shows the consent page for it (or answers
+//! `consent_required` to `prompt=none`) unless remembered consent covers
+//! it. A refresh that narrows the scope narrows what the scope releases;
+//! claims the `claims` request named and the user consented to stay
+//! released for the grant's life.
+//!
+//! Claims outside the standard lists (`groups`, say) cannot be judged by
+//! the library: named in a `claims` request they are passed to the host,
+//! which decides (see [`UserClaims`]).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +35,7 @@ use serde_json::{Map, Value};
 use super::claims_request::{ClaimsRequest, RequestedClaim};
 use crate::client::ClientId;
 use crate::error::StoreError;
-use crate::scope::ScopeSet;
+use crate::scope::{Scope, ScopeSet};
 use crate::user::UserId;
 
 /// The claims the `profile` scope value releases (Core §5.4).
@@ -63,6 +83,55 @@ pub fn scope_claims(scope: &str) -> &'static [&'static str] {
     }
 }
 
+/// The scope value whose consent releases a standard claim (Core §5.4):
+/// `email` for `email_verified`, `profile` for `locale`…; `None` for `sub`
+/// (always released) and for any claim outside the standard lists.
+///
+/// ```
+/// use portcullis::oidc::claim_scope;
+/// assert_eq!(claim_scope("email_verified"), Some("email"));
+/// assert_eq!(claim_scope("groups"), None);
+/// ```
+pub fn claim_scope(claim: &str) -> Option<&'static str> {
+    ["profile", "email", "address", "phone"]
+        .into_iter()
+        .find(|scope| scope_claims(scope).contains(&claim))
+}
+
+/// The scope values a `claims` request asks the user to consent to: that
+/// of each standard claim it names, in either member (`email` for a
+/// request naming `email_verified`). Claims outside the standard lists
+/// imply none.
+///
+/// ```
+/// use portcullis::ClaimsRequest;
+/// use portcullis::oidc::implied_scope;
+/// let r = ClaimsRequest::parse(
+///     r#"{"userinfo":{"email_verified":null,"groups":null},"id_token":{"locale":null}}"#,
+/// ).unwrap();
+/// assert_eq!(implied_scope(&r).to_string(), "email profile");
+/// ```
+pub fn implied_scope(request: &ClaimsRequest) -> ScopeSet {
+    ScopeSet::from_scopes(
+        request
+            .userinfo()
+            .iter()
+            .chain(request.id_token())
+            .filter_map(|c| claim_scope(c.name()))
+            .filter_map(Scope::parse),
+    )
+}
+
+/// Names that are never a claim about the user: JWT and ID Token members
+/// the core writes or that have a meaning of their own. Asked for in a
+/// `claims` request they are ignored, so no host answer can put an `exp`,
+/// a `nonce` or an `aud` into a UserInfo response (which would then look
+/// more like an ID Token, see `signed_userinfo.rs`).
+const NOT_USER_CLAIMS: [&str; 13] = [
+    "sub", "iss", "aud", "exp", "iat", "nbf", "jti", "nonce", "azp", "at_hash", "c_hash", "s_hash",
+    "events",
+];
+
 /// Every claim this server can release by scope, `sub` first (for the
 /// discovery document's `claims_supported`).
 pub fn standard_claims() -> impl Iterator<Item = &'static str> {
@@ -73,11 +142,20 @@ pub fn standard_claims() -> impl Iterator<Item = &'static str> {
         .chain(PHONE_CLAIMS)
 }
 
-/// The claims one grant may release at UserInfo: the standard claims of its
-/// granted scope values (Core §5.4) and the claims named in the `userinfo`
-/// member of its `claims` request (Core §5.5), each with that request's
-/// `value`/`values` condition if it has one. `sub` is never among them: the
-/// core writes it.
+/// The claims one grant may release, at UserInfo
+/// ([`for_grant`](Self::for_grant)) or in an ID Token
+/// ([`for_id_token`](Self::for_id_token)), each with its `claims` request
+/// (`essential`, `value`/`values`) if it has one. `sub` is never among
+/// them: the core writes it.
+///
+/// Naming a claim is not consent (issue 16): a standard claim is wanted
+/// only with the user's consent to its scope value ([`claim_scope`]), the
+/// token's scope holding it or the user having consented to it for the
+/// grant's `claims` request
+/// ([`OpenIdGrant::claims_consent`](crate::oidc::OpenIdGrant::claims_consent),
+/// which also says what a refresh that narrows the scope keeps). A claim
+/// outside the standard lists is wanted only when the `claims` request
+/// names it, for the host to decide ([`UserClaims`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WantedClaims<'a> {
     /// Claim name → its request in the `claims` parameter, if it has one.
@@ -85,34 +163,61 @@ pub struct WantedClaims<'a> {
 }
 
 impl<'a> WantedClaims<'a> {
-    /// The claims `scope` and `request` (the grant's `claims` parameter, if
-    /// it had one) ask for at UserInfo.
-    pub fn for_grant(scope: &ScopeSet, request: Option<&'a ClaimsRequest>) -> Self {
+    /// The claims a token releases at UserInfo: the standard claims of its
+    /// `scope` (Core §5.4), and the claims the `userinfo` member of its
+    /// grant's `claims` request names, a standard one only when its scope
+    /// value is in `scope` or in `consented` (the scope values the user
+    /// consented to for the claims request,
+    /// [`OpenIdGrant::claims_consent`](crate::oidc::OpenIdGrant::claims_consent)).
+    pub fn for_grant(
+        scope: &ScopeSet,
+        request: Option<&'a ClaimsRequest>,
+        consented: &ScopeSet,
+    ) -> Self {
         let mut names = BTreeMap::new();
         for s in scope.iter() {
             for name in scope_claims(s.as_str()) {
                 names.insert(*name, None);
             }
         }
-        for claim in request.map(ClaimsRequest::userinfo).unwrap_or_default() {
-            names.insert(claim.name(), Some(claim));
-        }
-        names.remove("sub");
-        Self { names }
+        let named = request.map(ClaimsRequest::userinfo).unwrap_or_default();
+        Self::named(names, named, scope, consented)
     }
 
     /// The claims the `id_token` member of a grant's `claims` request asks
     /// to have in its ID Tokens (Core §5.5), each with its `value`/`values`
-    /// condition. The scope's claims are not among them: with an access
-    /// token issued, they are released at UserInfo (Core §5.4).
-    pub fn for_id_token(request: Option<&'a ClaimsRequest>) -> Self {
-        let mut names: BTreeMap<&'a str, Option<&'a RequestedClaim>> = request
-            .map(ClaimsRequest::id_token)
-            .unwrap_or_default()
-            .iter()
-            .map(|claim| (claim.name(), Some(claim)))
-            .collect();
-        names.remove("sub");
+    /// condition, a standard one only when its scope value is in `scope`
+    /// (the scope of the access token issued beside the ID Token) or in
+    /// `consented`. The scope's claims are not otherwise among them: with
+    /// an access token issued, they are released at UserInfo (Core §5.4).
+    pub fn for_id_token(
+        scope: &ScopeSet,
+        request: Option<&'a ClaimsRequest>,
+        consented: &ScopeSet,
+    ) -> Self {
+        let named = request.map(ClaimsRequest::id_token).unwrap_or_default();
+        Self::named(BTreeMap::new(), named, scope, consented)
+    }
+
+    /// `names` and the claims of `named` the consent allows.
+    fn named(
+        mut names: BTreeMap<&'a str, Option<&'a RequestedClaim>>,
+        named: &'a [RequestedClaim],
+        scope: &ScopeSet,
+        consented: &ScopeSet,
+    ) -> Self {
+        for claim in named {
+            let allowed = match claim_scope(claim.name()) {
+                Some(s) => scope.contains(s) || consented.contains(s),
+                None => true,
+            };
+            if allowed {
+                names.insert(claim.name(), Some(claim));
+            }
+        }
+        for name in NOT_USER_CLAIMS {
+            names.remove(name);
+        }
         Self { names }
     }
 
@@ -124,6 +229,13 @@ impl<'a> WantedClaims<'a> {
     /// Whether `name` is asked for.
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains_key(name)
+    }
+
+    /// The `claims` request's entry for `name`, when the request named it
+    /// (`essential`, `value`/`values`); `None` for a claim wanted only
+    /// because of the granted scope, or not wanted at all.
+    pub fn request(&self, name: &str) -> Option<&'a RequestedClaim> {
+        self.names.get(name).copied().flatten()
     }
 
     /// How many claims are asked for.
@@ -207,9 +319,21 @@ impl<'a> ClaimsQuery<'a> {
 /// Return the claims you have among [`ClaimsQuery::wanted`], as JSON
 /// values in the form Core §5.1 gives them: strings, `email_verified` a
 /// boolean, `updated_at` a number of seconds, `address` an object. Leave
-/// out what you do not have. There is no need to filter: the core releases
-/// only what the grant allows, and always writes `sub` itself (a `sub` you
-/// return is ignored). An `Err` answers `server_error` (500).
+/// out what you do not have. An `Err` answers `server_error` (500).
+///
+/// The standard claims (Core §5.4: [`PROFILE_CLAIMS`], [`EMAIL_CLAIMS`],
+/// [`ADDRESS_CLAIMS`], [`PHONE_CLAIMS`]) need no filtering: the core asks
+/// for one only when the user consented to its scope value, releases only
+/// what it asked for, and always writes `sub` itself (a `sub` you return
+/// is ignored).
+///
+/// **Other claims are yours to judge.** A claim outside those lists
+/// (`groups`, `employee_id`…) is wanted only when the client named it in
+/// its `claims` request ([`WantedClaims::request`] gives its entry); the
+/// core cannot know what it reveals, so the user's consent to scope values
+/// does not cover it and the core releases whatever you return for it.
+/// Return such a claim only to a client that may see it (decide by
+/// [`ClaimsQuery::client_id`]), and leave it out otherwise.
 ///
 /// ```
 /// use portcullis::oidc::{ClaimsQuery, UserClaims};
@@ -244,6 +368,11 @@ mod tests {
         ScopeSet::parse(s).unwrap()
     }
 
+    /// No consent beyond the scope.
+    fn none() -> ScopeSet {
+        ScopeSet::empty()
+    }
+
     /// Every standard claim, with values of each JSON kind.
     fn everything() -> Map<String, Value> {
         let mut all: Map<String, Value> = standard_claims()
@@ -276,7 +405,7 @@ mod tests {
             ("phone", &PHONE_CLAIMS[..]),
         ] {
             let granted = scope(&format!("openid {s} read"));
-            let wanted = WantedClaims::for_grant(&granted, None);
+            let wanted = WantedClaims::for_grant(&granted, None, &none());
             let out = wanted.select("alice", everything());
             let mut want: Vec<&str> = expected.iter().copied().chain(["sub"]).collect();
             want.sort_unstable();
@@ -285,7 +414,7 @@ mod tests {
         }
         // Only openid: `sub` alone, and nothing to ask the host.
         let granted = scope("openid read");
-        let wanted = WantedClaims::for_grant(&granted, None);
+        let wanted = WantedClaims::for_grant(&granted, None, &none());
         assert!(wanted.is_empty());
         assert_eq!(names(&wanted.select("alice", everything())), ["sub"]);
     }
@@ -294,7 +423,7 @@ mod tests {
     fn values_are_released_unchanged() {
         // covers: OI-05
         let granted = scope("openid profile email address phone");
-        let out = WantedClaims::for_grant(&granted, None).select("alice", everything());
+        let out = WantedClaims::for_grant(&granted, None, &none()).select("alice", everything());
         assert_eq!(out["email_verified"], json!(true));
         assert_eq!(out["phone_number_verified"], json!(false));
         assert_eq!(out["updated_at"], json!(1_767_225_600));
@@ -308,7 +437,7 @@ mod tests {
         // covers: OI-11
         let granted = scope("openid profile");
         let request = ClaimsRequest::parse(r#"{"userinfo":{"sub":{"value":"forged"}}}"#).unwrap();
-        let wanted = WantedClaims::for_grant(&granted, Some(&request));
+        let wanted = WantedClaims::for_grant(&granted, Some(&request), &none());
         assert!(!wanted.contains("sub"), "the host is never asked for sub");
         let out = wanted.select("alice", everything());
         assert_eq!(out["sub"], "alice");
@@ -318,13 +447,13 @@ mod tests {
     fn null_and_empty_values_are_omitted() {
         let granted = scope("openid profile");
         let host = json!({"name": null, "nickname": "", "given_name": "Alice"});
-        let out = WantedClaims::for_grant(&granted, None)
+        let out = WantedClaims::for_grant(&granted, None, &none())
             .select("alice", host.as_object().unwrap().clone());
         assert_eq!(names(&out), ["given_name", "sub"]);
     }
 
     #[test]
-    fn the_claims_request_adds_claims_and_its_values_restrict_them() {
+    fn the_claims_request_adds_consented_claims_and_its_values_restrict_them() {
         // covers: OI-09
         // issue 16
         let granted = scope("openid");
@@ -334,23 +463,75 @@ mod tests {
                 "groups": null,
                 "locale": {"value": "fr-FR"},
                 "address": {"values": [{"country": "FR"}, {"street_address": "1 Main Street", "country": "US"}]},
-                "unknown_claim": null
+                "phone_number": null,
+                "unknown_claim": null,
+                "exp": null,
+                "nonce": null
               },
               "id_token": {"name": null}}"#,
         )
         .unwrap();
-        let wanted = WantedClaims::for_grant(&granted, Some(&request));
+        // The user consented to email, profile and address for this
+        // grant (not phone): the claims request releases those.
+        let consented = scope("email profile address");
+        let wanted = WantedClaims::for_grant(&granted, Some(&request), &consented);
         assert_eq!(
             wanted.iter().collect::<Vec<_>>(),
             ["address", "email", "groups", "locale", "unknown_claim"]
         );
+        assert!(wanted.request("email").unwrap().is_essential());
         let mut host = everything();
         host.insert("locale".into(), json!("en-US"));
+        host.insert("exp".into(), json!(4_000_000_000_u64));
         let out = wanted.select("alice", host);
         // The `id_token` member releases nothing here; `locale` does not
-        // match its value; the host has no `unknown_claim`.
+        // match its value; the host has no `unknown_claim`; `exp` and
+        // `nonce` are never claims about the user.
         assert_eq!(names(&out), ["address", "email", "groups", "sub"]);
         assert_eq!(out["groups"], json!(["admins"]));
+    }
+
+    #[test]
+    fn a_named_standard_claim_without_consent_is_never_wanted() {
+        // covers: OI-09, OI-05
+        // issue 16: the privacy finding. Naming a claim is not consent.
+        let request = ClaimsRequest::parse(
+            r#"{"userinfo":{"email_verified":{"essential":true},"groups":null},
+                "id_token":{"phone_number":null,"birthdate":null}}"#,
+        )
+        .unwrap();
+        let granted = scope("openid profile");
+        let wanted = WantedClaims::for_grant(&granted, Some(&request), &none());
+        assert!(!wanted.contains("email_verified"));
+        assert!(wanted.contains("groups"), "the host decides");
+        assert!(wanted.request("name").is_none(), "by scope, not named");
+        let out = wanted.select("alice", everything());
+        assert!(out.get("email_verified").is_none());
+        // In the ID Token: `birthdate` by the scope's consent, `phone_number`
+        // not at all.
+        let id = WantedClaims::for_id_token(&granted, Some(&request), &none());
+        assert_eq!(id.iter().collect::<Vec<_>>(), ["birthdate"]);
+        let id = WantedClaims::for_id_token(&granted, Some(&request), &scope("phone"));
+        assert_eq!(id.iter().collect::<Vec<_>>(), ["birthdate", "phone_number"]);
+    }
+
+    #[test]
+    fn each_standard_claim_has_its_scope_value() {
+        // covers: OI-09
+        // issue 16
+        for s in ["profile", "email", "address", "phone"] {
+            for claim in scope_claims(s) {
+                assert_eq!(claim_scope(claim), Some(s), "{claim}");
+            }
+        }
+        assert_eq!(claim_scope("sub"), None);
+        assert_eq!(claim_scope("groups"), None);
+        let r = ClaimsRequest::parse(
+            r#"{"userinfo":{"email_verified":null,"x":null},"id_token":{"address":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(implied_scope(&r), scope("address email"));
+        assert!(implied_scope(&ClaimsRequest::default()).is_empty());
     }
 
     #[test]
@@ -359,11 +540,13 @@ mod tests {
         let granted = scope("openid email");
         let request =
             ClaimsRequest::parse(r#"{"userinfo":{"email":{"value":"bob@example.com"}}}"#).unwrap();
-        let out = WantedClaims::for_grant(&granted, Some(&request)).select("alice", everything());
+        let out = WantedClaims::for_grant(&granted, Some(&request), &none())
+            .select("alice", everything());
         assert_eq!(names(&out), ["email_verified", "sub"]);
         let request =
             ClaimsRequest::parse(r#"{"userinfo":{"email":{"value":"email-value"}}}"#).unwrap();
-        let out = WantedClaims::for_grant(&granted, Some(&request)).select("alice", everything());
+        let out = WantedClaims::for_grant(&granted, Some(&request), &none())
+            .select("alice", everything());
         assert_eq!(names(&out), ["email", "email_verified", "sub"]);
     }
 

@@ -16,7 +16,9 @@ pub struct Consent {
     pub user: UserId,
     /// The client.
     pub client_id: ClientId,
-    /// Every scope granted so far.
+    /// Every scope granted so far, with the scope values consented to for
+    /// the standard claims of OpenID `claims` requests (`email` for
+    /// `email_verified`; issue 16).
     pub scope: ScopeSet,
     /// When consent was last given.
     pub granted_at: UnixTime,

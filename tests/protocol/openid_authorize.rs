@@ -295,6 +295,65 @@ async fn max_age_zero_behaves_as_prompt_login() {
     );
 }
 
+// covers: OI-06, OI-07
+// issue 16: times are whole seconds. With the clock standing still, a
+// login of the request's own second made before it never satisfies
+// `prompt=login` or `max_age=0`, and the login the host makes in answer to
+// the login step, in that same second, always does (no loop).
+#[tokio::test]
+async fn prompt_login_and_max_age_zero_within_one_second() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        // Alice signed in at t in session s-old; the request arrives at t.
+        let t = now(&h);
+        let old = session(t).with_session_id(SessionId::parse("s-old").unwrap());
+        let q = query(RP, "openid read", &[extra]);
+        let step = login(authorize(&h, &q, Some(&old)).await);
+        assert_eq!(step.reason(), LoginReason::Reauthenticate, "{extra:?}");
+        // Sent to `authorize` again, the session is still not a new login.
+        let step = login(authorize(&h, &q, Some(&old)).await);
+        // Resumed with the same session: the login step again.
+        let token = h.server.suspend_login(&step).await.unwrap();
+        let again = login(h.server.resume(token.expose_secret(), Some(&old)).await);
+        assert_eq!(again.reason(), LoginReason::Reauthenticate, "{extra:?}");
+        // The login the host makes, still at t, with its new session id:
+        // accepted, and remembered consent gives a code at once.
+        let token = h.server.suspend_login(&again).await.unwrap();
+        let new = session(t).with_session_id(SessionId::parse("s-new").unwrap());
+        let code = code_of(h.server.resume(token.expose_secret(), Some(&new)).await);
+        let facts = stored_code(&h, &code).await.openid.unwrap();
+        assert_eq!(facts.session_id().map(SessionId::as_str), Some("s-new"));
+        // A host without session ids: a login of a later second is told
+        // apart by its `auth_time`.
+        let step = login(authorize(&h, &q, Some(&session(t))).await);
+        let token = h.server.suspend_login(&step).await.unwrap();
+        let again = login(
+            h.server
+                .resume(token.expose_secret(), Some(&session(t)))
+                .await,
+        );
+        h.clock.advance(Duration::from_secs(1));
+        let token = h.server.suspend_login(&again).await.unwrap();
+        code_of(
+            h.server
+                .resume(token.expose_secret(), Some(&session(now(&h))))
+                .await,
+        );
+    }
+    // Without a session when the request arrived, the login resumed with,
+    // in the request's second, is the one made for it.
+    let q = query(RP, "openid read", &[("prompt", "login")]);
+    let step = login(authorize(&h, &q, None).await);
+    assert_eq!(step.reason(), LoginReason::NotLoggedIn);
+    let token = h.server.suspend_login(&step).await.unwrap();
+    code_of(
+        h.server
+            .resume(token.expose_secret(), Some(&session(now(&h))))
+            .await,
+    );
+}
+
 // covers: OI-06
 // issue 16
 #[tokio::test]

@@ -390,7 +390,9 @@ async fn the_claims_request_member_is_honoured() {
     )
     .unwrap();
     let granted = ScopeSet::parse("openid").unwrap();
-    let wanted = WantedClaims::for_grant(&granted, Some(&request));
+    // The user consented to `email` and `profile` for this request.
+    let consented = ScopeSet::parse("email profile").unwrap();
+    let wanted = WantedClaims::for_grant(&granted, Some(&request), &consented);
     // The host is asked for the named claims, never for `sub`.
     let asked: Vec<&str> = wanted.iter().collect();
     assert_eq!(
@@ -660,9 +662,10 @@ async fn a_pairwise_client_without_a_salt_is_a_server_error() {
 }
 
 #[tokio::test]
-async fn the_grants_claims_request_reaches_userinfo() {
+async fn the_grants_claims_request_reaches_userinfo_once_consented() {
     // covers: OI-09, OI-05
-    // issue 16
+    // issue 16: the privacy finding. This test used to show email released
+    // by a `claims` request that consent to `openid` alone had allowed.
     // JWT access tokens are looked up at UserInfo even where resource
     // servers trust their signature alone.
     let f = keyed(true, |c| c.jwt_revocation_check = false).await;
@@ -670,12 +673,27 @@ async fn the_grants_claims_request_reaches_userinfo() {
     f.rp("rp-jwt", |b| b.access_token_format(AccessTokenFormat::Jwt))
         .await;
     for client in ["rp", "rp-jwt"] {
-        // Scope `openid` alone: only the claims request releases email.
+        // Consent to `openid` alone is remembered first.
+        let token = f.authorized(client, "openid", &[]).await;
+        assert_eq!(
+            Value::Object(claims(&f.get(&token).await)),
+            json!({"sub": "alice"})
+        );
+        // Scope `openid` and a claims request naming email: the user is
+        // asked for `email`, and only then is it released.
         let essential =
             r#"{"userinfo":{"email":{"essential":true}},"id_token":{"phone_number":null}}"#;
-        let token = f
-            .authorized(client, "openid", &[("claims", essential)])
-            .await;
+        let step = f.step(client, "openid", &[("claims", essential)]).await;
+        let portcullis::AuthorizeStep::Consent(pending) = step else {
+            panic!("the consent page, got {step:?}");
+        };
+        assert_eq!(pending.scope().to_string(), "openid");
+        assert_eq!(pending.claims_scope().to_string(), "email phone");
+        assert_eq!(pending.requested_claims(), ["email", "phone_number"]);
+        let token = f.approved(client, pending).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let out = claims(&f.get(&token).await);
         assert_eq!(
             Value::Object(out),
@@ -724,6 +742,309 @@ async fn the_grants_claims_request_reaches_userinfo() {
         401,
         "Bearer realm=\"oauth\", error=\"invalid_token\"",
     );
+}
+
+// ---------------------------------------------------------------------
+// Issue 16 privacy finding: a standard claim named in the `claims` request
+// is released only with the user's consent to its scope value (Core §5.4),
+// at UserInfo and in the ID Token alike.
+
+impl Fixture {
+    /// The authorization step for alice (signed in) of a request of
+    /// `client` for `granted` with these extra parameters.
+    async fn step(
+        &self,
+        client: &str,
+        granted: &str,
+        extra: &[(&str, &str)],
+    ) -> portcullis::AuthorizeStep {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", granted)
+            .append_pair("state", "xyz")
+            .append_pair("code_challenge", &s256(VERIFIER))
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        let q = q.finish();
+        let req = Request::new(Method::Get).query(&q);
+        self.h
+            .server
+            .authorize(&req, Some(&signed_in(&alice_id())))
+            .await
+    }
+
+    /// Approves `pending` and redeems the code: the token response.
+    async fn approved(&self, client: &str, pending: portcullis::PendingAuthorization) -> Value {
+        let resp = self.h.server.approve(pending).await;
+        self.redeemed(client, &resp).await
+    }
+
+    /// Redeems the code of the redirect `resp`: the token response.
+    async fn redeemed(&self, client: &str, resp: &Response) -> Value {
+        let location = url::Url::parse(resp.header("Location").unwrap()).unwrap();
+        let code = location
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("a code in {location}"));
+        let issued = IssuedCode {
+            code,
+            verifier: Some(VERIFIER.into()),
+            redirect_uri: Some(REDIRECT.into()),
+        };
+        let resp = self.h.redeem(Auth::Basic(&rp_creds(client)), &issued).await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{}",
+            String::from_utf8_lossy(resp.body())
+        );
+        json(&resp)
+    }
+
+    /// The claims of the ID Token of a token response, verified.
+    async fn id_token_claims(&self, body: &Value, client: &str) -> Value {
+        let jws = body["id_token"].as_str().expect("an id_token");
+        let (typ, c) =
+            verify_independently(self, jws, jsonwebtoken::Algorithm::RS256, client).await;
+        assert_eq!(typ.as_deref(), Some("JWT"));
+        c
+    }
+}
+
+fn rp_creds(client: &str) -> Creds {
+    Creds {
+        id: client.to_owned(),
+        secret: Some(RP_SECRET.to_owned()),
+    }
+}
+
+/// The `error` of a redirect step.
+fn redirected_error(step: portcullis::AuthorizeStep) -> String {
+    let portcullis::AuthorizeStep::Redirect(resp) = step else {
+        panic!("a redirect, got {step:?}");
+    };
+    let location = url::Url::parse(resp.header("Location").unwrap()).unwrap();
+    location
+        .query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("an error in {location}"))
+}
+
+const EMAIL_VERIFIED: &str =
+    r#"{"userinfo":{"email_verified":null},"id_token":{"email_verified":{"essential":true}}}"#;
+
+#[tokio::test]
+async fn a_claim_not_consented_with_prompt_none_is_consent_required() {
+    // covers: OI-09, OI-06
+    // issue 16: remembered consent to `openid` does not cover a claim.
+    let f = keyed(true, |_| {}).await;
+    f.rp("rp", |b| b).await;
+    f.authorized("rp", "openid", &[]).await;
+    let silent = [("prompt", "none"), ("claims", EMAIL_VERIFIED)];
+    assert_eq!(
+        redirected_error(f.step("rp", "openid", &silent).await),
+        "consent_required"
+    );
+    // A claim outside the standard lists needs no consent: the host
+    // decides (`UserClaims`).
+    let groups = [
+        ("prompt", "none"),
+        ("claims", r#"{"userinfo":{"groups":null}}"#),
+    ];
+    let portcullis::AuthorizeStep::Redirect(resp) = f.step("rp", "openid", &groups).await else {
+        panic!("a code without a page");
+    };
+    let token = f.redeemed("rp", &resp).await;
+    let out = claims(&f.get(token["access_token"].as_str().unwrap()).await);
+    assert_eq!(
+        Value::Object(out),
+        json!({"sub": "alice", "groups": ["admins"]})
+    );
+}
+
+#[tokio::test]
+async fn a_consented_claim_is_released_in_userinfo_and_the_id_token_and_remembered() {
+    // covers: OI-09, OI-05, OI-02
+    // issue 16
+    let f = keyed(true, |_| {}).await;
+    f.rp("rp", |b| b).await;
+    f.authorized("rp", "openid", &[]).await;
+    let with_claims = [("claims", EMAIL_VERIFIED)];
+    let step = f.step("rp", "openid", &with_claims).await;
+    let portcullis::AuthorizeStep::Consent(pending) = step else {
+        panic!("the consent page, got {step:?}");
+    };
+    assert_eq!(pending.claims_scope().to_string(), "email");
+    assert_eq!(pending.requested_claims(), ["email_verified"]);
+    assert!(pending.new_scopes().is_empty(), "the scope was consented");
+    let body = f.approved("rp", pending).await;
+    // The claim's scope value is consented, not granted: `scope` unchanged.
+    assert_eq!(body["scope"], "openid");
+    let id = f.id_token_claims(&body, "rp").await;
+    assert_eq!(id["email_verified"], json!(true));
+    assert!(id.get("email").is_none(), "not named, not in the scope");
+    let out = claims(&f.get(body["access_token"].as_str().unwrap()).await);
+    assert_eq!(
+        Value::Object(out),
+        json!({"sub": "alice", "email_verified": true})
+    );
+    // Remembered: the next request for it issues a code without a page,
+    // `prompt=none` included.
+    let silent = [("prompt", "none"), ("claims", EMAIL_VERIFIED)];
+    let portcullis::AuthorizeStep::Redirect(resp) = f.step("rp", "openid", &silent).await else {
+        panic!("a code without a page");
+    };
+    let body = f.redeemed("rp", &resp).await;
+    assert_eq!(f.id_token_claims(&body, "rp").await["email_verified"], true);
+    // And the consent covers `scope=email` too: what the user agreed to
+    // is the scope value.
+    assert!(matches!(
+        f.step("rp", "openid email", &[("prompt", "none")]).await,
+        portcullis::AuthorizeStep::Redirect(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_claim_not_consented_is_never_released() {
+    // covers: OI-09, OI-05
+    // issue 16
+    let f = keyed(true, |_| {}).await;
+    // A client that may not be granted `phone`: its claims request for
+    // phone_number is not put to the user, and never released.
+    f.h.confidential("no-phone", RP_SECRET, |b| {
+        b.scope(scope("openid profile email read"))
+    })
+    .await;
+    let both =
+        r#"{"userinfo":{"phone_number":null,"email":null},"id_token":{"phone_number":null}}"#;
+    let step = f.step("no-phone", "openid", &[("claims", both)]).await;
+    let portcullis::AuthorizeStep::Consent(pending) = step else {
+        panic!("the consent page, got {step:?}");
+    };
+    assert_eq!(pending.claims_scope().to_string(), "email");
+    assert_eq!(pending.requested_claims(), ["email"]);
+    let body = f.approved("no-phone", pending).await;
+    let out = claims(&f.get(body["access_token"].as_str().unwrap()).await);
+    assert_eq!(
+        Value::Object(out),
+        json!({"sub": "alice", "email": "alice@example.com"})
+    );
+    assert!(
+        f.id_token_claims(&body, "no-phone")
+            .await
+            .get("phone_number")
+            .is_none()
+    );
+    // A denied consent issues nothing.
+    f.rp("rp", |b| b).await;
+    let step = f.step("rp", "openid", &[("claims", both)]).await;
+    let portcullis::AuthorizeStep::Consent(pending) = step else {
+        panic!("the consent page, got {step:?}");
+    };
+    let denied = f.h.server.deny(pending);
+    assert!(
+        denied
+            .header("Location")
+            .unwrap()
+            .contains("error=access_denied")
+    );
+    // A grant stored before consent covered claims (an earlier release):
+    // its claims request releases only what its scope allows.
+    let request = ClaimsRequest::parse(both).unwrap();
+    let code = "code-of-an-earlier-release";
+    let hash = portcullis::TokenHash::of(code);
+    let now = portcullis::UnixTime::from_secs(T0);
+    let record = portcullis::CodeRecord {
+        hash,
+        grant: portcullis::GrantId::derive(&hash),
+        client_id: portcullis::ClientId::parse("rp").unwrap(),
+        subject: alice_id(),
+        scope: scope("openid email"),
+        redirect_uri: Some(portcullis::RedirectUri::parse(REDIRECT).unwrap()),
+        challenge: portcullis::CodeChallenge::parse(
+            portcullis::ChallengeMethod::S256,
+            &s256(VERIFIER),
+        ),
+        issued_at: now,
+        expires_at: now.plus(Duration::from_secs(60)),
+        used: false,
+        openid: Some(portcullis::OpenIdGrant::new(now).with_claims(Some(request))),
+    };
+    portcullis::TokenStore::insert_code(&f.h.store, record)
+        .await
+        .unwrap();
+    let issued = IssuedCode {
+        code: code.into(),
+        verifier: Some(VERIFIER.into()),
+        redirect_uri: Some(REDIRECT.into()),
+    };
+    let resp = f.h.redeem(Auth::Basic(&rp_creds("rp")), &issued).await;
+    let body = json(&resp);
+    let out = claims(&f.get(body["access_token"].as_str().unwrap()).await);
+    assert_eq!(
+        names(&out),
+        ["email", "email_verified", "sub"],
+        "phone_number named but never consented"
+    );
+    assert!(
+        f.id_token_claims(&body, "rp")
+            .await
+            .get("phone_number")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_narrowing_the_scope_keeps_only_the_claims_named_and_consented() {
+    // covers: OI-09, OI-10
+    // issue 16: the rule for narrowing. Claims released only by a scope
+    // value the refresh drops stop; claims the `claims` request named and
+    // the user consented to stay.
+    let f = keyed(true, |_| {}).await;
+    f.rp("rp", |b| b).await;
+    let named = r#"{"userinfo":{"email":null},"id_token":{"name":null}}"#;
+    let step = f
+        .step("rp", "openid profile email", &[("claims", named)])
+        .await;
+    let portcullis::AuthorizeStep::Consent(pending) = step else {
+        panic!("the consent page, got {step:?}");
+    };
+    assert!(pending.claims_scope().is_empty(), "within the scope");
+    let body = f.approved("rp", pending).await;
+    let before = claims(&f.get(body["access_token"].as_str().unwrap()).await);
+    assert!(before.contains_key("family_name") && before.contains_key("email_verified"));
+    let resp =
+        f.h.token(
+            Auth::Basic(&rp_creds("rp")),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(resp.body())
+    );
+    let narrowed = json(&resp);
+    assert_eq!(narrowed["scope"], "openid");
+    let after = claims(&f.get(narrowed["access_token"].as_str().unwrap()).await);
+    assert_eq!(
+        Value::Object(after),
+        json!({"sub": "alice", "email": "alice@example.com"})
+    );
+    let id = f.id_token_claims(&narrowed, "rp").await;
+    assert_eq!(id["name"], "Alice Adams");
+    assert!(id.get("email").is_none());
 }
 
 /// Verifies a signed UserInfo response with `jsonwebtoken` and the key of
@@ -792,7 +1113,8 @@ async fn signed_userinfo_verifies_independently_via_our_jwks() {
         assert_eq!(resp.header("Cache-Control"), Some("no-store"));
         let jws = std::str::from_utf8(resp.body()).unwrap();
         let (typ, c) = verify_independently(&f, jws, jalg, client).await;
-        assert_eq!(typ.as_deref(), Some("JWT"));
+        // issue 16: no `typ` (an ID Token's is `JWT`), no `exp`.
+        assert_eq!(typ, None);
         let registered = f.h.client(client).await;
         let sub = portcullis::oidc::subject_for(&registered, &alice_id(), SALT);
         assert_eq!(
@@ -801,6 +1123,27 @@ async fn signed_userinfo_verifies_independently_via_our_jwks() {
                    "email": "alice@example.com", "email_verified": true, "locale": "en-US"}),
             "{client}"
         );
+        // issue 16: not an ID Token, though signed by our key for this
+        // client: refused as an `id_token_hint`.
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("response_type", "code")
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("scope", "openid")
+            .append_pair("state", "xyz")
+            .append_pair("code_challenge", &s256(VERIFIER))
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("prompt", "none")
+            .append_pair("id_token_hint", jws);
+        let q = q.finish();
+        let step =
+            f.h.server
+                .authorize(
+                    &Request::new(Method::Get).query(&q),
+                    Some(&signed_in(&alice_id())),
+                )
+                .await;
+        assert_eq!(redirected_error(step), "invalid_request", "{client}");
         // POST with the form body: the same signed answer.
         let body = form(&[("access_token", &token)]);
         let resp =
