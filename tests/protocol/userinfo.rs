@@ -379,7 +379,7 @@ async fn sub_is_never_the_hosts() {
 async fn the_claims_request_member_is_honoured() {
     // covers: OI-09
     // The selection step with a parsed `claims` request (end to end
-    // through the endpoint: `the_grants_claims_request_reaches_userinfo`).
+    // through the endpoint: `the_grants_claims_request_reaches_userinfo_once_consented`).
     let request = ClaimsRequest::parse(
         r#"{"userinfo": {"email": {"essential": true}, "groups": null,
                          "locale": {"value": "fr-FR"},
