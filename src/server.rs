@@ -479,24 +479,23 @@ impl AuthorizationServer {
     /// §2.7), and gives the redirect to the registered post-logout URI with
     /// `state` (or `None`: show a "you are logged out" page) and, when
     /// `Config::backchannel_logout` is on, the Logout Tokens for the
-    /// clients that took part in the session (`clients`, as the host
-    /// tracked them; see [`AuthorizationServer::backchannel_logout`]). A
-    /// user who cancels gets no redirect: drop the request.
+    /// clients that took part in the session, found as
+    /// [`AuthorizationServer::backchannel_logout`] finds them: the token
+    /// store's clients of the session's id, and `clients` (pass `&[]`
+    /// unless the host tracks clients the store cannot know). A user who
+    /// cancels gets no redirect: drop the request.
     pub async fn finish_logout(
         &self,
         request: LogoutRequest,
         session: Option<&Authentication>,
         clients: &[ClientId],
     ) -> LoggedOut {
-        let revoked = match session {
-            Some(auth) => endpoints::end_session::revoke_session(&self.cx, auth).await,
-            None => Ok(0),
-        };
-        let backchannel = match session {
-            Some(auth) if self.cx.config.backchannel_logout => {
-                endpoints::end_session::backchannel(&self.cx, auth, clients).await
+        let (revoked, backchannel) = match session {
+            Some(auth) => {
+                let announce = self.cx.config.backchannel_logout;
+                endpoints::end_session::end(&self.cx, auth, clients, announce).await
             }
-            _ => Vec::new(),
+            None => (Ok(0), Vec::new()),
         };
         LoggedOut {
             redirect: endpoints::end_session::redirect(&request),
@@ -523,24 +522,36 @@ impl AuthorizationServer {
 
     /// Back-Channel Logout (LO-02) for a session that ends, however it ends
     /// (RP-Initiated Logout, the host's own logout, an expiry): one Logout
-    /// Token per client among `clients` (the ones the host saw take part in
-    /// the session) that registered a `backchannel_logout_uri`, with `sub`
-    /// as that client sees the user, `sid` the session's id when
-    /// `session` has one, signed with the client's
-    /// `id_token_signed_response_alg` (RS256 by default), for the host to
-    /// POST ([`BackchannelLogout::form_body`]). A client that requires
-    /// `sid` while the session has none gets a token with `sub` only (a
-    /// warning is logged); one whose token cannot be signed is logged and
-    /// left out. The session's codes and tokens are revoked first, as
-    /// [`AuthorizationServer::revoke_session`] does (a store failure is
-    /// logged; call that to know, or to retry).
+    /// Token per client of the session that registered a
+    /// `backchannel_logout_uri`, with `sub` as that client sees the user,
+    /// `sid` the session's id when `session` has one, signed with the
+    /// client's `id_token_signed_response_alg` (RS256 by default), for the
+    /// host to POST ([`BackchannelLogout::form_body`]).
+    ///
+    /// The clients of the session are found in the token store
+    /// ([`TokenStore::session_clients`]): every client with a code or token
+    /// issued in the session's id, still stored (used or expired ones
+    /// count; what [`TokenAdmin::purge_expired`](crate::TokenAdmin::purge_expired)
+    /// removed after its expiry, or a grant revoked whole before, does
+    /// not). So a host whose [`Authentication`] carries a session id need
+    /// not track them, and instances sharing a store agree. `clients` adds
+    /// the host's own (a session without an id is announced to these
+    /// alone); each client is told once. A store failure reading them is
+    /// logged, and `clients` are still told.
+    ///
+    /// A client that requires `sid` while the session has none gets a
+    /// token with `sub` only (a warning is logged); one whose token cannot
+    /// be signed is logged and left out. The session's codes and tokens are
+    /// revoked as [`AuthorizationServer::revoke_session`] does, after its
+    /// clients are read (a store failure is logged; call that to know, or
+    /// to retry).
     pub async fn backchannel_logout(
         &self,
         session: &Authentication,
         clients: &[ClientId],
     ) -> Vec<BackchannelLogout> {
-        let _logged = endpoints::end_session::revoke_session(&self.cx, session).await;
-        endpoints::end_session::backchannel(&self.cx, session, clients).await
+        let (_logged, tokens) = endpoints::end_session::end(&self.cx, session, clients, true).await;
+        tokens
     }
 
     /// Adds an imported key (e.g. RS256 from PKCS#8) the same way

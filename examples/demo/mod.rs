@@ -7,10 +7,12 @@
 //! `Config::paths.end_session`, its confirmation form at `/logout`, and
 //! Back-Channel Logout delivery) and the protected `/api/me` route. A login
 //! session has a random session id of its own (the `sid` of ID and Logout
-//! Tokens, not the cookie's value) and remembers the clients that got a
-//! code in it: they are the ones told, by a POST to their
-//! `backchannel_logout_uri`, when it ends, by a logout or otherwise (idle,
-//! pushed out, replaced by another user's login: `sessions.rs`). A seed
+//! Tokens, not the cookie's value), which every code and token issued in
+//! it records: the clients that got one are the ones told, by a POST to
+//! their `backchannel_logout_uri`, when it ends, by a logout or otherwise
+//! (idle, pushed out, replaced by another user's login: `sessions.rs`).
+//! The library finds them in the token store
+//! (`TokenStore::session_clients`), so the demo tracks none. A seed
 //! user's `claims.sub` is their subject (`seed.rs`). The handlers take and
 //! return the core's `Request` and `Response`, so each example is only the
 //! wiring of one framework.
@@ -478,10 +480,10 @@ async fn end_sessions(
                 let Some(end) = end else { return };
                 tracing::info!(
                     reason = end.reason.as_str(),
-                    clients = end.clients.len(),
                     "login session ended; telling its clients"
                 );
-                deliver_backchannel(server.backchannel_logout(&end.user, &end.clients).await);
+                // The store knows the session's clients: no list to pass.
+                deliver_backchannel(server.backchannel_logout(&end.user, &[]).await);
             }
             _ = sweep.tick() => sessions.sweep(),
         }
@@ -646,30 +648,7 @@ fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[String;
     Some(out)
 }
 
-/// The `client_id` of a form or query, if it is one.
-fn form_client_id(form: &[u8]) -> Option<ClientId> {
-    form_urlencoded::parse(form)
-        .find(|(k, _)| k == "client_id")
-        .and_then(|(_, v)| ClientId::parse(&v))
-}
-
-/// Whether `r` sends the browser back to a client with a code.
-fn carries_code(r: &Response) -> bool {
-    r.status() == 302
-        && r.header("Location")
-            .and_then(|l| url::Url::parse(l).ok())
-            .is_some_and(|u| u.query_pairs().any(|(k, _)| k == "code"))
-}
-
 impl Demo {
-    /// Notes that `client` took part in session `sid` when `resp` gives it
-    /// a code: its back-channel logout URI hears of the session's end.
-    fn note_code(&self, sid: &str, client: ClientId, resp: &Response) {
-        if carries_code(resp) {
-            self.sessions.add_client(sid, client);
-        }
-    }
-
     /// A fresh 256-bit value; `None` if the random source failed (then no
     /// session may be made: an empty id would be every session's).
     fn random_token(&self) -> Option<String> {
@@ -684,7 +663,6 @@ impl Demo {
         let session = Session {
             user: None,
             csrf: csrf.clone(),
-            clients: Vec::new(),
         };
         let cookie = self.sessions.cookie(&sid);
         self.sessions.insert(None, sid, session);
@@ -766,20 +744,9 @@ impl Demo {
     /// the demo shows its login or consent page when asked to.
     /// A browser without a session gets one only for a page with a form.
     pub(crate) async fn authorize(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
-        let found = self.sessions.find(cookie);
-        let sid = found.as_ref().map(|(sid, _)| sid.clone());
-        let session = found.map(|(_, s)| s);
+        let session = self.sessions.find(cookie).map(|(_, s)| s);
         let user = session.as_ref().and_then(|s| s.user.clone());
         let step = self.server.authorize(req, user.as_ref()).await;
-        if let (AuthorizeStep::Redirect(r), Some(sid)) = (&step, &sid) {
-            let params = match req.method() {
-                portcullis::http::Method::Post => req.body_bytes(),
-                _ => req.query_str().unwrap_or_default().as_bytes(),
-            };
-            if let Some(client) = form_client_id(params) {
-                self.note_code(sid, client, r);
-            }
-        }
         let page = matches!(step, AuthorizeStep::Login(_) | AuthorizeStep::Consent(_));
         let (csrf, set_cookie) = match session {
             Some(s) => (s.csrf, None),
@@ -881,14 +848,10 @@ impl Demo {
             Session {
                 user: Some(user.clone()),
                 csrf: new_csrf.clone(),
-                clients: Vec::new(),
             },
         );
         let step = self.server.resume(&resume, Some(&user)).await;
         let resp = self.show(step, &new_csrf).await;
-        if let Some(client) = form_client_id(form) {
-            self.note_code(&new_sid, client, &resp);
-        }
         resp.with_header("Set-Cookie", set_cookie)
     }
 
@@ -900,19 +863,14 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let Some((sid, Session { user, csrf, .. })) = self.sessions.find(cookie) else {
+        let Some((_, Session { user, csrf })) = self.sessions.find(cookie) else {
             return text(403, "invalid CSRF token");
         };
         if !csrf_matches(&csrf, &form_csrf) {
             return text(403, "invalid CSRF token");
         }
         match self.server.resume(&resume, user.as_ref()).await {
-            AuthorizeStep::Consent(p) if decision == "allow" => {
-                let client = p.client().client_id().clone();
-                let resp = self.server.approve(p).await;
-                self.note_code(&sid, client, &resp);
-                resp
-            }
+            AuthorizeStep::Consent(p) if decision == "allow" => self.server.approve(p).await,
             AuthorizeStep::Consent(p) => self.server.deny(p),
             other => self.show(other, &csrf).await,
         }
@@ -987,17 +945,13 @@ impl Demo {
         request: portcullis::LogoutRequest,
         session: Option<(&str, Session)>,
     ) -> Response {
-        let (user, clients) = match session {
-            Some((sid, s)) => {
-                self.sessions.remove(sid);
-                (s.user, s.clients)
-            }
-            None => (None, Vec::new()),
-        };
-        let done = self
-            .server
-            .finish_logout(request, user.as_ref(), &clients)
-            .await;
+        let user = session.and_then(|(sid, s)| {
+            self.sessions.remove(sid);
+            s.user
+        });
+        // The clients of the session are the token store's to find (every
+        // code and token records the session's id): no list to pass.
+        let done = self.server.finish_logout(request, user.as_ref(), &[]).await;
         deliver_backchannel(done.backchannel);
         let resp = done
             .redirect

@@ -18,21 +18,21 @@
 //! expired, or swept: [`Sessions::sweep`] runs every
 //! [`Sessions::sweep_every`]), pushed out of a full map, or replaced when
 //! another user signs in in the same browser. Each such end is treated as
-//! a logout: the clients remembered for the session (Back-Channel Logout
-//! 1.0 §2.3) are sent Logout Tokens (§2.5), since a client that still
-//! believes in a session the OP has forgotten would outlive it. So each
-//! such end is sent as an [`Ended`] to the receiver
-//! [`Sessions::new`] returns, where the demo signs and delivers the
-//! tokens in the background. A new login of the same user in the same
-//! browser continues the login session instead (its `sid` and its clients
-//! stay), and the logout pages end sessions themselves
-//! ([`Sessions::remove`] announces nothing).
+//! a logout: the clients of the login session (Back-Channel Logout 1.0
+//! §2.3, which the library finds in the token store by the session's id)
+//! are sent Logout Tokens (§2.5), since a client that still believes in a
+//! session the OP has forgotten would outlive it. So each such end is sent
+//! as an [`Ended`] to the receiver [`Sessions::new`] returns, where the
+//! demo signs and delivers the tokens in the background. A new login of
+//! the same user in the same browser continues the login session instead
+//! (its `sid` stays, and with it its clients), and the logout pages end
+//! sessions themselves ([`Sessions::remove`] announces nothing).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use portcullis::{Authentication, ClientId, Clock, SystemClock};
+use portcullis::{Authentication, Clock, SystemClock};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// `--max-sessions` when not given.
@@ -48,9 +48,6 @@ pub(crate) struct Session {
     /// `prompt=login` and `max_age` are judged by).
     pub(crate) user: Option<Authentication>,
     pub(crate) csrf: String,
-    /// The clients that got a code in this login session: the ones told
-    /// by Back-Channel Logout when it ends.
-    pub(crate) clients: Vec<ClientId>,
 }
 
 /// Why a login session ended without a logout, for the log.
@@ -74,11 +71,10 @@ impl EndReason {
     }
 }
 
-/// A login session that ended without a logout, and the clients that
-/// took part in it: they are sent Logout Tokens.
+/// A login session that ended without a logout: the clients that took
+/// part in it are sent Logout Tokens.
 pub(crate) struct Ended {
     pub(crate) user: Authentication,
-    pub(crate) clients: Vec<ClientId>,
     pub(crate) reason: EndReason,
 }
 
@@ -165,19 +161,15 @@ impl Sessions {
     }
 
     /// Announces that `session` ended for `reason`, if it was a login
-    /// session some client took part in (else nobody needs telling).
-    /// Called with the map unlocked: sending never waits, but the lock is
-    /// held no longer than the map needs it.
+    /// session (an anonymous one has nobody to tell; a login session's
+    /// clients, if any, are found by its id). Called with the map unlocked:
+    /// sending never waits, but the lock is held no longer than the map
+    /// needs it.
     fn end(&self, session: Session, reason: EndReason) {
-        let Session { user, clients, .. } = session;
-        if let Some(user) = user.filter(|_| !clients.is_empty()) {
+        if let Some(user) = session.user {
             // The receiver lives as long as the demo; if it is gone, so is
             // everyone to tell.
-            let _ = self.ended.send(Ended {
-                user,
-                clients,
-                reason,
-            });
+            let _ = self.ended.send(Ended { user, reason });
         }
     }
 
@@ -236,10 +228,10 @@ impl Sessions {
     /// Stores `session` under `sid`, after removing `old` (a login starts a
     /// fresh session: no fixation), making room if the map is full. When
     /// `session` continues `old`'s login session (the same login session
-    /// id: the same user signed in again), `old`'s clients carry over;
-    /// otherwise `old`'s login session ends ([`EndReason::Replaced`]).
-    /// Sessions pushed out are announced too.
-    pub(crate) fn insert(&self, old: Option<&str>, sid: String, mut session: Session) {
+    /// id: the same user signed in again), nothing ends; otherwise `old`'s
+    /// login session ends ([`EndReason::Replaced`]). Sessions pushed out
+    /// are announced too.
+    pub(crate) fn insert(&self, old: Option<&str>, sid: String, session: Session) {
         let now = now();
         let mut gone: Vec<(Session, EndReason)> = Vec::new();
         {
@@ -250,13 +242,7 @@ impl Sessions {
                 let login_id = |s: &Session| s.user.as_ref().and_then(|u| u.session_id().cloned());
                 let continues = login_id(&prev.session).is_some()
                     && login_id(&prev.session) == login_id(&session);
-                if continues {
-                    for client in prev.session.clients {
-                        if !session.clients.contains(&client) {
-                            session.clients.push(client);
-                        }
-                    }
-                } else {
+                if !continues {
                     gone.push((prev.session, EndReason::Replaced));
                 }
             }
@@ -294,15 +280,6 @@ impl Sessions {
         }
         for (session, reason) in gone {
             self.end(session, reason);
-        }
-    }
-
-    /// Notes that `client` got a code in session `sid` (once).
-    pub(crate) fn add_client(&self, sid: &str, client: ClientId) {
-        if let Some(e) = self.map().entries.get_mut(sid) {
-            if !e.session.clients.contains(&client) {
-                e.session.clients.push(client);
-            }
         }
     }
 

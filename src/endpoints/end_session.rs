@@ -36,7 +36,8 @@
 //! revokes the session's tokens (its access tokens, and its grants without
 //! `offline_access` whole: Back-Channel Logout 1.0 §2.7) and gives the
 //! redirect (with `state`) and the Logout Tokens for the clients that took
-//! part in the session. If the user cancels, the host drops the
+//! part in the session: those the token store finds with a code or token
+//! of the session (read before the revocation), and any the host names. If the user cancels, the host drops the
 //! request and sends nobody anywhere: `state` coming back to the client
 //! says "the logout happened", which would then be false.
 
@@ -226,7 +227,9 @@ pub struct LoggedOut {
     /// A `302` to the registered post-logout URI with `state`, if any.
     pub redirect: Option<Response>,
     /// One Logout Token per client of the session with a
-    /// `backchannel_logout_uri` (when `Config::backchannel_logout` is on).
+    /// `backchannel_logout_uri` (when `Config::backchannel_logout` is on):
+    /// the clients the token store found with a code or token of the
+    /// session, and those the host named.
     pub backchannel: Vec<BackchannelLogout>,
     /// The codes and tokens of the session that the logout revoked
     /// ([`TokenStore::revoke_session`](crate::TokenStore::revoke_session):
@@ -661,6 +664,67 @@ pub(crate) async fn revoke_session(
             Err(e)
         }
     }
+}
+
+/// Ends the host's login session `auth` at the core: finds the clients to
+/// tell (when `announce`), revokes what the session leaves behind
+/// ([`revoke_session`]) and signs their Logout Tokens ([`backchannel`]).
+/// The clients are read before the revocation, which removes records that
+/// name them.
+pub(crate) async fn end(
+    cx: &Context,
+    auth: &Authentication,
+    host_clients: &[ClientId],
+    announce: bool,
+) -> (Result<u64, StoreError>, Vec<BackchannelLogout>) {
+    let told = if announce {
+        clients_to_tell(cx, auth, host_clients).await
+    } else {
+        Vec::new()
+    };
+    let revoked = revoke_session(cx, auth).await;
+    let tokens = if announce {
+        backchannel(cx, auth, &told).await
+    } else {
+        Vec::new()
+    };
+    (revoked, tokens)
+}
+
+/// The clients of `auth`'s session: the host's list (`host_clients`, in
+/// its order), then the clients the token store finds with a code or
+/// token of the session ([`TokenStore::session_clients`](crate::TokenStore::session_clients),
+/// by id), each once. Without a session id, the host's list alone. A store
+/// failure is logged, and the host's list still goes.
+async fn clients_to_tell(
+    cx: &Context,
+    auth: &Authentication,
+    host_clients: &[ClientId],
+) -> Vec<ClientId> {
+    let mut clients: Vec<ClientId> = Vec::with_capacity(host_clients.len());
+    for id in host_clients {
+        if !clients.contains(id) {
+            clients.push(id.clone());
+        }
+    }
+    let Some(sid) = auth.session_id() else {
+        return clients;
+    };
+    match cx.tokens.session_clients(sid).await {
+        Ok(mut found) => {
+            found.sort_unstable();
+            for id in found {
+                if !clients.contains(&id) {
+                    clients.push(id);
+                }
+            }
+        }
+        Err(e) => tracing::error!(
+            error = %e,
+            "the logged-out session's clients could not be read: only the host's are told"
+        ),
+    }
+    clients
 }
 
 /// The Logout Tokens for the clients among `clients` (each once) that

@@ -229,7 +229,8 @@ macro_rules! __conformance_section {
                 revocation_wins_against_rotation,
                 revocation_wins_against_exchange,
                 revoke_session_takes_what_the_logout_ends,
-                session_revocation_wins_against_exchange
+                session_revocation_wins_against_exchange,
+                session_clients_names_each_client_once
             ],
             $attrs
         );
@@ -1201,6 +1202,98 @@ pub mod token_store {
             |s, ids| async move { s.revoke_session(&ids.session).await.map(drop) },
         )
         .await
+    }
+
+    /// `session_clients` names every client with a code or token of the
+    /// session still stored, each once, whatever the record's state: a
+    /// code never exchanged (and expired), a code exchanged and its tokens
+    /// rotated, tokens issued without a code, an access token alone, a
+    /// refresh token whose access token was revoked. A client of another
+    /// session only, or of a grant without OpenID Connect facts, is not
+    /// named; an unknown session has none (LO-02).
+    // issue 16
+    pub async fn session_clients_names_each_client_once<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: session_clients (LO-02)";
+        let f = Fixture::new();
+        let user = f.user()?;
+        let session = f.openid(C)?;
+        let other = f.openid(C)?;
+        let sid = session
+            .session_id()
+            .cloned()
+            .ok_or_else(|| fail(C, "sid"))?;
+        let stamp = |mut t: NewTokens, facts: &OpenIdGrant| {
+            let facts = facts.without_nonce();
+            t.access.openid = Some(facts.clone());
+            if let Some(r) = &mut t.refresh {
+                r.openid = Some(facts);
+            }
+            t
+        };
+        let (pending, exchanged, issued) = (f.client_id()?, f.client_id()?, f.client_id()?);
+        let (access_only, elsewhere, plain) = (f.client_id()?, f.client_id()?, f.client_id()?);
+        // A code of the session, never exchanged, already expired.
+        let mut code = f.code(&pending, &user, 0);
+        code.openid = Some(session.clone());
+        store_ok(C, store.insert_code(code).await)?;
+        // A code exchanged, and its refresh token rotated: four records.
+        let mut code = f.code(&exchanged, &user, 60);
+        code.openid = Some(session.clone());
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let tokens = stamp(
+            f.tokens(code.grant, &exchanged, Some(&user), 3600),
+            &session,
+        );
+        store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
+        let next = stamp(
+            f.tokens(code.grant, &exchanged, Some(&user), 3600),
+            &session,
+        );
+        let first = f.refresh_of(C, &tokens)?;
+        store_ok(C, store.rotate_refresh(&first.hash, next).await)?;
+        // Tokens without a code, whose access token was then revoked.
+        let tokens = stamp(
+            f.tokens(GrantId::derive(&f.hash()), &issued, Some(&user), 3600),
+            &session,
+        );
+        store_ok(C, store.issue(tokens.clone()).await)?;
+        store_ok(C, store.revoke_access(&tokens.access.hash).await)?;
+        // An access token alone.
+        let mut alone = stamp(
+            f.tokens(GrantId::derive(&f.hash()), &access_only, Some(&user), 3600),
+            &session,
+        );
+        alone.refresh = None;
+        alone.access.grant = GrantId::derive(&alone.access.hash);
+        store_ok(C, store.issue(alone).await)?;
+        // Another session's code and tokens, and a plain OAuth grant.
+        let mut code = f.code(&elsewhere, &user, 60);
+        code.openid = Some(other.clone());
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let tokens = stamp(f.tokens(code.grant, &elsewhere, Some(&user), 3600), &other);
+        store_ok(C, store.exchange_code(&code.hash, tokens).await)?;
+        let tokens = f.tokens(GrantId::derive(&f.hash()), &plain, Some(&user), 3600);
+        store_ok(C, store.issue(tokens).await)?;
+
+        let mut found = store_ok(C, store.session_clients(&sid).await)?;
+        found.sort();
+        let mut expected = vec![pending, exchanged, issued, access_only];
+        expected.sort();
+        ensure!(
+            C,
+            found == expected,
+            "session_clients must name each client of the session once, and no \
+             other: {found:?}, not {expected:?}"
+        );
+        let unknown =
+            crate::oidc::SessionId::parse(&f.unique("sid")).ok_or_else(|| fail(C, "sid"))?;
+        let none = store_ok(C, store.session_clients(&unknown).await)?;
+        ensure!(
+            C,
+            none.is_empty(),
+            "an unknown session has no clients, not {none:?}"
+        );
+        Ok(())
     }
 }
 

@@ -56,6 +56,8 @@ pub enum StoreOp {
     RevokeGrant,
     /// [`TokenStore::revoke_session`] (writes).
     RevokeSession,
+    /// [`TokenStore::session_clients`].
+    SessionClients,
     /// [`TokenAdmin::revoke_client`] (writes).
     RevokeClient,
     /// [`TokenAdmin::revoke_user`] (writes).
@@ -90,7 +92,7 @@ pub enum StoreOp {
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 30] = [
+    pub const ALL: [Self; 31] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -106,6 +108,7 @@ impl StoreOp {
         Self::RevokeAccess,
         Self::RevokeGrant,
         Self::RevokeSession,
+        Self::SessionClients,
         Self::RevokeClient,
         Self::RevokeUser,
         Self::PurgeExpired,
@@ -133,6 +136,7 @@ impl StoreOp {
                 | Self::FindCode
                 | Self::FindAccess
                 | Self::FindRefresh
+                | Self::SessionClients
                 | Self::FindConsent
                 | Self::ListConsents
                 | Self::Keys
@@ -486,6 +490,10 @@ impl<S: TokenStore> TokenStore for FaultyStore<S> {
     }
     async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
         self.run(StoreOp::RevokeSession, self.inner.revoke_session(session))
+            .await
+    }
+    async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
+        self.run(StoreOp::SessionClients, self.inner.session_clients(session))
             .await
     }
 }

@@ -16,7 +16,7 @@
 //! at once, [`ShardedMemoryStore`](crate::stores::ShardedMemoryStore)
 //! spreads codes and tokens over sixteen locks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -292,6 +292,30 @@ impl TokenStore for MemoryStore {
         t.access
             .retain(|_, a| !grants.contains(&a.grant) && a.session_id() != Some(session));
         Ok(gone(before, t.token_count()))
+    }
+
+    async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
+        let t = self.read();
+        let of_session = t
+            .codes
+            .values()
+            .filter(|c| c.session_id() == Some(session))
+            .map(|c| &c.client_id)
+            .chain(
+                t.access
+                    .values()
+                    .filter(|a| a.session_id() == Some(session))
+                    .map(|a| &a.client_id),
+            )
+            .chain(
+                t.refresh
+                    .values()
+                    .filter(|r| r.session_id() == Some(session))
+                    .map(|r| &r.client_id),
+            );
+        // A set: each client once, however many codes and tokens it got.
+        let clients: BTreeSet<&ClientId> = of_session.collect();
+        Ok(clients.into_iter().cloned().collect())
     }
 }
 

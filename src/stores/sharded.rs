@@ -30,8 +30,8 @@
 //! by another of their bytes. Inserted keys are always hashes of our own
 //! random tokens, so an attacker cannot cluster them.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -731,6 +731,35 @@ impl TokenStore for ShardedMemoryStore {
 
     async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
         self.lock_all().revoke_session(session)
+    }
+
+    async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
+        // One shard at a time: a read needs no snapshot across shards (no
+        // record moves between them). Access tokens with OpenID Connect
+        // facts are never compact, so they all sit in `overflow`.
+        let mut clients: BTreeSet<ClientId> = BTreeSet::new();
+        for shard in &self.0.shards {
+            let t = read(&shard.0);
+            let of_session = t
+                .codes
+                .values()
+                .filter(|c| c.session_id() == Some(session))
+                .map(|c| &c.client_id)
+                .chain(
+                    t.overflow
+                        .values()
+                        .filter(|a| a.session_id() == Some(session))
+                        .map(|a| &a.client_id),
+                )
+                .chain(
+                    t.refresh
+                        .values()
+                        .filter(|r| r.session_id() == Some(session))
+                        .map(|r| &r.client_id),
+                );
+            clients.extend(of_session.cloned());
+        }
+        Ok(clients.into_iter().collect())
     }
 }
 

@@ -230,6 +230,25 @@ pub trait TokenStore: Send + Sync + 'static {
     /// (a code's and a refresh token's scope is the grant's; an access
     /// token's may be narrower, so access tokens never decide).
     async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError>;
+
+    /// The clients that took part in the host's login session `session`
+    /// (Back-Channel Logout 1.0 §2.7, LO-02): the distinct client ids of
+    /// the codes, access tokens and refresh tokens still stored whose
+    /// [`OpenIdGrant::session_id`] is `session`, each once, in no
+    /// particular order. They are the clients a logout of the session
+    /// sends Logout Tokens to, so the host need not track them.
+    ///
+    /// Every record the store still holds counts, whatever its state: a
+    /// code already exchanged (or never), a token expired or rotated out,
+    /// an `offline_access` grant that outlived an earlier logout. A client
+    /// that got tokens has a session of its own to end even when they
+    /// expired. What is no longer stored is not found: a grant revoked
+    /// whole (by [`TokenStore::revoke_grant`], a code replay, the
+    /// operator, or [`TokenStore::revoke_session`] itself, which is why a
+    /// logout asks this first), and records that
+    /// [`TokenAdmin::purge_expired`] removed, which it keeps until they
+    /// expire. A read: it changes nothing.
+    async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError>;
 }
 
 /// The scope value (OpenID Connect Core 1.0 §11) whose refresh tokens a

@@ -488,9 +488,9 @@ mod relying_party {
     }
 
     /// Submits the login page at `url` as a browser does: every field of
-    /// its form (the hidden `client_id` too, by which the demo notes the
-    /// client that gets a code straight after the login, for its Logout
-    /// Token), with alice's credentials. The consent page or the redirect.
+    /// its form (the hidden `client_id` too, by which a failed attempt
+    /// names the client again), with alice's credentials. The consent page
+    /// or the redirect.
     async fn log_in_like_a_browser(session: &Session, url: &str) -> Page {
         let page = session.get(url).await;
         assert_eq!(page.status, 200, "the login page: {}", page.body);

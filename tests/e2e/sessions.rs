@@ -294,6 +294,19 @@ async fn sign_in_to_rp(
     password: &str,
     again: bool,
 ) -> Value {
+    let (id_token, _) = sign_in_to_rp_raw(server, browser, user, password, again).await;
+    payload(&id_token)
+}
+
+/// [`sign_in_to_rp`], giving the ID Token as issued, and whether the code
+/// came straight from the login form (no consent page between).
+async fn sign_in_to_rp_raw(
+    server: &Server,
+    browser: &Session,
+    user: &str,
+    password: &str,
+    again: bool,
+) -> (String, bool) {
     if again {
         // `auth_time` counts whole seconds, and a login of the request's
         // own second satisfies `prompt=login`: let one pass.
@@ -309,7 +322,8 @@ async fn sign_in_to_rp(
         login.body
     );
     let next = browser.submit_login(&login.body, user, password).await;
-    let callback = if next.status == 302 {
+    let straight = next.status == 302;
+    let callback = if straight {
         url::Url::parse(&next.location.unwrap()).unwrap()
     } else {
         browser.decide(&next, "allow").await
@@ -334,7 +348,8 @@ async fn sign_in_to_rp(
         .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
-    payload(body["id_token"].as_str().expect("an ID Token"))
+    let id_token = body["id_token"].as_str().expect("an ID Token").to_owned();
+    (id_token, straight)
 }
 
 /// The next Logout Token the client receives, within 10 s.
@@ -436,4 +451,39 @@ async fn a_login_session_pushed_out_of_a_full_map_is_announced_to_its_clients() 
         is_login_page(&alice.get(&url).await),
         "alice was pushed out"
     );
+}
+
+#[tokio::test]
+async fn a_code_from_a_login_form_without_client_id_is_announced() {
+    // covers: LO-02
+    // issue 16: the demo no longer tracks which clients got a code (it
+    // read the login form's hidden `client_id`, which a script may leave
+    // out); the library finds them in the token store by the session id.
+    let (uri, mut logouts) = backchannel_listener().await;
+    let server = Server::start_seeded(Framework::Axum, seed_with_backchannel(&uri), &[]).await;
+    // alice consents to oidc-rp once, in one browser…
+    let first = Session::new(&server);
+    let _ = sign_in_to_rp(&server, &first, "alice", ALICE_PASSWORD, false).await;
+    // …so in another, the login form alone (csrf, resume and credentials:
+    // no `client_id`) sends the code to oidc-rp.
+    let browser = Session::new(&server);
+    let (raw, straight) =
+        sign_in_to_rp_raw(&server, &browser, "alice", ALICE_PASSWORD, false).await;
+    assert!(straight, "the code came straight from the login form");
+    let id_token = payload(&raw);
+    // oidc-rp logs her out of this browser's session (RP-Initiated Logout,
+    // no confirmation: the hint names the session's user and sid).
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("id_token_hint", &raw)
+        .finish();
+    let page = browser
+        .get(&format!("{}/end_session?{q}", server.base))
+        .await;
+    assert_eq!(page.status, 200, "the signed-out page: {}", page.body);
+    let logout = next_logout(&mut logouts).await;
+    ends(&logout, &id_token);
+    // The first browser's session goes on: nobody else was told.
+    let (clean, _) = server.terminate();
+    assert!(clean);
+    assert!(logouts.try_recv().is_err(), "one logout only");
 }

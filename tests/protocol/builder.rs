@@ -68,6 +68,9 @@ impl TokenStore for ProtocolOnly {
     async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
         self.0.revoke_session(session).await
     }
+    async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
+        self.0.session_clients(session).await
+    }
 }
 
 fn missing(store: &'static str, err: ConfigError) {

@@ -761,11 +761,13 @@ async fn a_session_without_id_gets_sub_only_and_the_switch_is_honoured() {
 mod revocation {
     use std::sync::{Arc, Mutex};
 
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use portcullis::http::{Method, Request};
     use portcullis::oidc::SessionId;
     use portcullis::{
-        Algorithm, Authentication, AuthorizeStep, EndSessionStep, Event, EventSink, MemoryKeys,
-        UnixTime, UserId,
+        Algorithm, Authentication, AuthorizeStep, BackchannelLogout, EndSessionStep, Event,
+        EventSink, MemoryKeys, UnixTime, UserId, WebUrl,
     };
     use serde_json::Value;
 
@@ -815,11 +817,11 @@ mod revocation {
         .with_session_id(SessionId::parse(sid).unwrap())
     }
 
-    /// The token response of a code flow with `scope` in `session`.
-    async fn sign_in(h: &Harness, app: &Creds, scope: &str, session: &Authentication) -> Value {
+    /// A code for `app` with `scope` in `session`, not yet exchanged.
+    async fn code(h: &Harness, app: &Creds, scope: &str, session: &Authentication) -> String {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         q.append_pair("response_type", "code")
-            .append_pair("client_id", "app")
+            .append_pair("client_id", &app.id)
             .append_pair("redirect_uri", REDIRECT)
             .append_pair("scope", scope)
             .append_pair("code_challenge", &s256(VERIFIER))
@@ -833,11 +835,15 @@ mod revocation {
             panic!("expected a redirect, got {step:?}");
         };
         let url = url::Url::parse(resp.header("Location").unwrap()).unwrap();
-        let code = url
-            .query_pairs()
+        url.query_pairs()
             .find(|(k, _)| k == "code")
             .map(|(_, v)| v.into_owned())
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The token response of a code flow with `scope` in `session`.
+    async fn sign_in(h: &Harness, app: &Creds, scope: &str, session: &Authentication) -> Value {
+        let code = code(h, app, scope, session).await;
         let resp = h
             .token(
                 Auth::Basic(app),
@@ -950,5 +956,164 @@ mod revocation {
         let anonymous =
             Authentication::new(UserId::parse("alice").unwrap(), UnixTime::from_secs(T0));
         assert_eq!(h.server.revoke_session(&anonymous).await.unwrap(), 0);
+    }
+
+    /// An OpenID Provider announcing Back-Channel Logout, over a
+    /// [`FlakyStore`]: clients `app`, `app2` and `bystander` with a
+    /// back-channel URI each, and `quiet` without, all skipping consent.
+    async fn announcing() -> (Harness, Arc<FlakyStore>, [Creds; 4]) {
+        let mut config = config();
+        config.rp_initiated_logout = true;
+        config.backchannel_logout = true;
+        let (h, flaky) =
+            Harness::flaky_with(config, |b| b.key_provider(Arc::new(MemoryKeys::new()))).await;
+        h.server
+            .ensure_signing_keys(&[Algorithm::Rs256])
+            .await
+            .unwrap();
+        let mut creds = Vec::new();
+        for name in ["app", "app2", "bystander", "quiet"] {
+            let uri = (name != "quiet")
+                .then(|| WebUrl::parse(&format!("https://{name}.example/bcl")).unwrap());
+            let c = h
+                .confidential(name, SECRET, |b| {
+                    b.scope(scope("openid offline_access read"))
+                        .skip_consent(true)
+                        .backchannel_logout_uri(uri)
+                })
+                .await;
+            creds.push(c);
+        }
+        (h, flaky, creds.try_into().unwrap())
+    }
+
+    /// Who the Logout Tokens are for, in order, after checking that each
+    /// names the session `sid` (claims read without verification: the
+    /// tokens themselves are `logout_tokens_go_to_each_backchannel_client_of_the_session`'s
+    /// business).
+    fn told(tokens: &[BackchannelLogout], sid: &str) -> Vec<String> {
+        tokens
+            .iter()
+            .map(|t| {
+                let part = t
+                    .token()
+                    .expose_secret()
+                    .split('.')
+                    .nth(1)
+                    .unwrap()
+                    .to_owned();
+                let claims: Value =
+                    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap();
+                assert_eq!(claims["sid"], sid, "{claims}");
+                assert_eq!(claims["aud"], t.client_id().as_str(), "{claims}");
+                assert_eq!(
+                    t.uri().as_str(),
+                    format!("https://{}.example/bcl", t.client_id().as_str())
+                );
+                t.client_id().as_str().to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_store_names_the_clients_of_the_session() {
+        // covers: LO-02
+        // issue 16: the host passes no clients; the core finds those that
+        // got a code or tokens in the session in the token store, before
+        // the logout revokes the records that name them.
+        let (h, _, [app, app2, bystander, quiet]) = announcing().await;
+        let s1 = session("s-mine");
+        // `app` signs in (its grant ends with the logout), `app2` only got
+        // a code it never exchanged, `quiet` registered no back-channel URI.
+        let online = sign_in(&h, &app, "openid read", &s1).await;
+        let _ = code(&h, &app2, "openid read", &s1).await;
+        let _ = sign_in(&h, &quiet, "openid read", &s1).await;
+        // `bystander` took part in another session of alice's only.
+        let theirs = sign_in(&h, &bystander, "openid read", &session("s-theirs")).await;
+
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", field(&online, "id_token"))
+            .finish();
+        let EndSessionStep::Logout(request) = h
+            .server
+            .end_session(&Request::new(Method::Get).query(&q), Some(&s1))
+            .await
+        else {
+            panic!("the hint is valid");
+        };
+        let done = h.server.finish_logout(request, Some(&s1), &[]).await;
+        // The online grant whole, the unexchanged code, quiet's grant.
+        assert_eq!(done.revoked.unwrap(), 7);
+        assert_eq!(told(&done.backchannel, "s-mine"), ["app", "app2"]);
+        // The other session is neither told nor revoked.
+        assert!(h.active(field(&theirs, "access_token")).await);
+    }
+
+    #[tokio::test]
+    async fn the_hosts_clients_join_the_stores_each_once() {
+        // covers: LO-02
+        // issue 16: a host that still tracks clients is heard, without
+        // duplicates; a session without an id is announced to the host's
+        // list alone.
+        let (h, _, [app, _, _, quiet]) = announcing().await;
+        let s1 = session("s-listed");
+        let _ = sign_in(&h, &app, "openid read", &s1).await;
+        let _ = sign_in(&h, &quiet, "openid read", &s1).await;
+        let host = [id("app2"), id("app"), id("quiet"), id("app2")];
+        let tokens = h.server.backchannel_logout(&s1, &host).await;
+        assert_eq!(told(&tokens, "s-listed"), ["app2", "app"]);
+
+        let anonymous =
+            Authentication::new(UserId::parse("alice").unwrap(), UnixTime::from_secs(T0));
+        let none = h.server.backchannel_logout(&anonymous, &[]).await;
+        assert!(none.is_empty());
+        let listed = h
+            .server
+            .backchannel_logout(&anonymous, &[id("bystander")])
+            .await;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].client_id().as_str(), "bystander");
+    }
+
+    #[tokio::test]
+    async fn a_client_of_another_session_is_not_told() {
+        // covers: LO-02
+        // issue 16: the same user's other login session, with clients of
+        // its own and one they share, is not this session's.
+        let (h, _, [app, app2, bystander, _]) = announcing().await;
+        let (s1, s2) = (session("s-one"), session("s-two"));
+        let _ = sign_in(&h, &app, "openid read", &s1).await;
+        let _ = sign_in(&h, &app, "openid read", &s2).await;
+        let _ = sign_in(&h, &app2, "openid read", &s2).await;
+        let _ = code(&h, &bystander, "openid", &s2).await;
+        let tokens = h.server.backchannel_logout(&s1, &[]).await;
+        assert_eq!(told(&tokens, "s-one"), ["app"]);
+        let tokens = h.server.backchannel_logout(&s2, &[]).await;
+        assert_eq!(told(&tokens, "s-two"), ["app", "app2", "bystander"]);
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_finding_the_clients_still_logs_out() {
+        // covers: LO-02, RB-02
+        // issue 16: when the store cannot say who took part, the session
+        // is revoked all the same and the host's clients are still told.
+        let (h, flaky, [app, _, _, _]) = announcing().await;
+        let s1 = session("s-flaky");
+        let online = sign_in(&h, &app, "openid read", &s1).await;
+        flaky.fail(Op::SessionClients);
+        let r = h
+            .server
+            .end_session(&Request::new(Method::Get), Some(&s1))
+            .await;
+        let EndSessionStep::Logout(request) = r else {
+            panic!("a logout request without parameters is valid");
+        };
+        let done = h
+            .server
+            .finish_logout(request, Some(&s1), &[id("app2")])
+            .await;
+        assert_eq!(done.revoked.unwrap(), 3);
+        assert_eq!(told(&done.backchannel, "s-flaky"), ["app2"]);
+        assert!(!h.active(field(&online, "access_token")).await);
     }
 }

@@ -780,6 +780,9 @@ impl TokenStore for FlakyStore {
     async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
         self.faulty.revoke_session(session).await
     }
+    async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
+        self.faulty.session_clients(session).await
+    }
 }
 
 /// Holds arriving threads until `parties` have arrived; then lets everyone

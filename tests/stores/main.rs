@@ -53,6 +53,21 @@ mod sharded_memory {
         AuthorizationRequestStore);
 }
 
+// covers: AC-04, RT-04, RB-02, RB-05, TK-02, LO-02
+// issue 16: `FaultyStore` with no fault set passes every call through, so
+// a store wrapped for a failure test keeps the contract (session_clients
+// and revoke_session included).
+mod faulty {
+    use portcullis::MemoryStore;
+    use portcullis::stores::FaultyStore;
+
+    async fn store() -> FaultyStore<MemoryStore> {
+        FaultyStore::new(MemoryStore::new())
+    }
+
+    portcullis::store_conformance!(store => TokenStore, TokenAdmin);
+}
+
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 #[cfg(feature = "sqlite")]
 mod sqlite {

@@ -576,6 +576,16 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 Ok(n)
             }
+
+            async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
+                let rows = sqlx::query(super::store::SESSION_CLIENTS)
+                    .bind(session.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| parsed(&r.try_get::<String, _>("client_id")?))
+                    .collect()
+            }
         }
 
         #[async_trait]
@@ -845,6 +855,11 @@ pub(super) const MARK_USER_GRANTS: &str = concat!(
     "SELECT grant_id FROM portcullis_tokens WHERE subject = $1 UNION SELECT grant_id FROM portcullis_codes WHERE subject = $1",
     ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
 );
+
+/// The clients of the codes and tokens of login session `$1`
+/// (`TokenStore::session_clients`), each once: each side reads the partial
+/// index on `session_id` (schema 8), which `session_id = $1` implies.
+pub(super) const SESSION_CLIENTS: &str = "SELECT client_id FROM portcullis_codes WHERE session_id = $1 UNION SELECT client_id FROM portcullis_tokens WHERE session_id = $1";
 
 /// What the deciding `UPDATE` of an atomic step found.
 pub(super) enum Decision {
