@@ -627,9 +627,15 @@ impl ClientBuilder {
     /// Sets all the OpenID Connect registration fields at once (as the
     /// setters below do one by one); `build()` checks them.
     #[must_use]
-    pub fn openid_registration(mut self, registration: OpenIdRegistration) -> Self {
+    pub fn openid_registration(mut self, mut registration: OpenIdRegistration) -> Self {
         let max_age = registration.default_max_age;
+        // Each post-logout URI once, in the order given, as
+        // `post_logout_redirect_uri` keeps them.
+        let uris = std::mem::take(&mut registration.post_logout_redirect_uris);
         *self.openid() = registration;
+        for uri in uris {
+            self = self.post_logout_redirect_uri(uri);
+        }
         self.default_max_age(max_age)
     }
     /// Sets `id_token_signed_response_alg`; `None` for the server's
@@ -875,6 +881,22 @@ mod tests {
 
     fn uri(s: &str) -> RedirectUri {
         RedirectUri::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_whole_registration_keeps_each_post_logout_uri_once() {
+        // Review finding: setting the registration as one value (RFC 7591
+        // metadata, the CLI) must not store a URI twice.
+        let a = RedirectUri::parse("https://rp.example/bye").unwrap();
+        let b = RedirectUri::parse("https://rp.example/later").unwrap();
+        let mut openid = OpenIdRegistration::default();
+        openid.post_logout_redirect_uris = vec![a.clone(), b.clone(), a.clone()];
+        let c = Client::public(ClientId::parse("rp").unwrap())
+            .redirect_uri(RedirectUri::parse("https://rp.example/cb").unwrap())
+            .openid_registration(openid)
+            .build()
+            .unwrap();
+        assert_eq!(c.post_logout_redirect_uris(), [a, b]);
     }
 
     #[test]
