@@ -103,8 +103,9 @@ fn layout_under(top: &str, title: &str, body: &str) -> String {
 /// logo), so that the policy allows exactly what the page shows.
 pub(crate) struct Page {
     body: String,
-    /// The `img-src` source: an origin (`https://rp.example`), never
-    /// anything a header could be split on.
+    /// The `img-src` source: an origin (`https://rp.example`) whose host is
+    /// a plain name or an IP address, never a wildcard or anything a
+    /// header could be split on.
     img_src: Option<String>,
 }
 
@@ -162,8 +163,17 @@ impl<'a> Branding<'a> {
     /// whose origin cannot be written, which is then not shown).
     fn logo_origin(&self) -> Option<String> {
         let url = url::Url::parse(self.logo?.as_str()).ok()?;
+        // A URL parser accepts `*`, `;`, `,` and `'` in a host: written
+        // into the policy they would widen `img-src` (`https://*`) or add a
+        // directive. Only a plain host name or an IP address is a source.
+        let plain = match url.host()? {
+            url::Host::Domain(d) => d
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'),
+            url::Host::Ipv4(_) | url::Host::Ipv6(_) => true,
+        };
         let origin = url.origin();
-        origin.is_tuple().then(|| origin.ascii_serialization())
+        (plain && origin.is_tuple()).then(|| origin.ascii_serialization())
     }
 
     /// The `<img>` of the logo (with the client's name as its text), and

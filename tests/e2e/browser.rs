@@ -605,6 +605,18 @@ async fn a_clients_logo_and_links_are_escaped_and_only_the_logos_origin_may_serv
             "token_endpoint_auth_method": "none",
             "redirect_uris": ["https://plain.example/cb"], "scope": "read",
             "grant_types": ["authorization_code"]
+        }, {
+            "client_id": "wild", "client_name": "Wild",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://wild.example/cb"], "scope": "read",
+            "grant_types": ["authorization_code"],
+            "logo_uri": "https://*/logo.png"
+        }, {
+            "client_id": "split", "client_name": "Split",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://split.example/cb"], "scope": "read",
+            "grant_types": ["authorization_code"],
+            "logo_uri": "https://x;script-src/logo.png"
         }], "users": []})
     };
     let server = Server::start_seeded(Framework::Axum, seed, &[]).await;
@@ -667,4 +679,23 @@ async fn a_clients_logo_and_links_are_escaped_and_only_the_logos_origin_may_serv
     let body = resp.text().await.unwrap();
     assert!(!csp.contains("img-src"), "{csp}");
     assert!(!body.contains("<img") && !body.contains("<a "), "{body}");
+    // A logo whose host would widen or split the policy (review finding):
+    // not shown, and no image allowed.
+    for (client, redirect) in [
+        ("wild", "https://wild.example/cb"),
+        ("split", "https://split.example/cb"),
+    ] {
+        let resp = login(client, redirect).await.unwrap();
+        assert_eq!(resp.status(), 200, "{client}");
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = resp.text().await.unwrap();
+        assert!(
+            !csp.contains("img-src") && !csp.contains("script-src"),
+            "{csp}"
+        );
+        assert!(!body.contains("<img"), "{body}");
+    }
 }
