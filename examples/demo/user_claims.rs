@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use portcullis::oidc::{ClaimsQuery, UserClaims};
+use portcullis::oidc::{ClaimsQuery, UserClaims, claim_scope};
 use portcullis::{StoreError, UserId, async_trait};
 use serde_json::{Map, Value};
 
@@ -34,9 +34,15 @@ impl UserClaims for DemoUserClaims {
         let Some(all) = self.by_user.get(query.user()) else {
             return Ok(Map::new());
         };
+        // Only standard claims (the seed contract's "OpenID Connect standard
+        // claims"): the core decides their release by consent, but hands any
+        // other name a `claims` request asks for to the host, and this demo
+        // has no rule for them, so it releases none (`groups` in a seed
+        // stays in the seed).
         Ok(query
             .wanted()
             .iter()
+            .filter(|name| claim_scope(name).is_some())
             .filter_map(|name| Some((name.to_owned(), all.get(name)?.clone())))
             .collect())
     }

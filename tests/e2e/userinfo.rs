@@ -17,17 +17,33 @@ const RP_SECRET: &str = "rp secret: 100% ~/+";
 
 /// An access token for `user`, through the demo's login and consent pages.
 async fn token_of(server: &Server, scope: &str, user: &str, password: &str) -> String {
+    token_with(server, scope, None, user, password).await
+}
+
+/// Like [`token_of`], the authorization request carrying a `claims`
+/// parameter when one is given.
+async fn token_with(
+    server: &Server,
+    scope: &str,
+    claims: Option<&Value>,
+    user: &str,
+    password: &str,
+) -> String {
     let session = Session::new(server);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let query = url::form_urlencoded::Serializer::new(String::new())
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query
         .append_pair("response_type", "code")
         .append_pair("client_id", "oidc-rp")
         .append_pair("redirect_uri", REDIRECT)
         .append_pair("scope", scope)
         .append_pair("state", "s1")
         .append_pair("code_challenge", challenge.as_str())
-        .append_pair("code_challenge_method", "S256")
-        .finish();
+        .append_pair("code_challenge_method", "S256");
+    if let Some(claims) = claims {
+        query.append_pair("claims", &claims.to_string());
+    }
+    let query = query.finish();
     let login = session
         .get(&format!("{}/authorize?{query}", server.base))
         .await;
@@ -121,6 +137,41 @@ async fn userinfo_reads_alices_seeded_claims(framework: Framework) {
 #[tokio::test]
 async fn axum() {
     userinfo_reads_alices_seeded_claims(Framework::Axum).await;
+}
+
+#[tokio::test]
+async fn the_demo_releases_no_claim_outside_the_standard_ones() {
+    // covers: OI-09, OI-11
+    // issue 16 (review finding: the core hands claims outside Core 5.4 to
+    // the host to decide; the demo's seed holds standard claims only, so it
+    // answers with nothing else, even when a `claims` request names one)
+    let server = Server::start_seeded(
+        Framework::Axum,
+        |base| {
+            let mut s = seed(base);
+            let users = s["users"].as_array_mut().unwrap();
+            let alice = users.iter_mut().find(|u| u["username"] == "alice").unwrap();
+            alice["claims"]["groups"] = json!(["admins"]);
+            s
+        },
+        &[],
+    )
+    .await;
+    let claims = json!({"userinfo": {"groups": {"essential": true}, "email": null}});
+    let token = token_with(&server, "openid", Some(&claims), "alice", ALICE_PASSWORD).await;
+    let resp = harness::http_client()
+        .get(format!("{}/userinfo", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // `email`, named and consented on the consent page, comes; `groups`
+    // never does.
+    assert_eq!(
+        json_of(resp).await,
+        json!({"sub": "248289761001", "email": "alice@example.com"})
+    );
 }
 
 #[cfg(feature = "actix-web")]
