@@ -889,8 +889,10 @@ mod tests {
         // metadata, the CLI) must not store a URI twice.
         let a = RedirectUri::parse("https://rp.example/bye").unwrap();
         let b = RedirectUri::parse("https://rp.example/later").unwrap();
-        let mut openid = OpenIdRegistration::default();
-        openid.post_logout_redirect_uris = vec![a.clone(), b.clone(), a.clone()];
+        let openid = OpenIdRegistration {
+            post_logout_redirect_uris: vec![a.clone(), b.clone(), a.clone()],
+            ..OpenIdRegistration::default()
+        };
         let c = Client::public(ClientId::parse("rp").unwrap())
             .redirect_uri(RedirectUri::parse("https://rp.example/cb").unwrap())
             .openid_registration(openid)
