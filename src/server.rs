@@ -476,7 +476,9 @@ impl AuthorizationServer {
     /// ([`AuthorizationServer::revoke_session`]: its access tokens, its
     /// grants without `offline_access` whole; a refresh token with
     /// `offline_access` outlives the session, Back-Channel Logout 1.0
-    /// §2.7), and gives the redirect to the registered post-logout URI with
+    /// §2.7; a JWT access token a resource server checks on its own stays
+    /// good until it expires, and one a refresh issued without `openid`
+    /// carries no session to be found by), and gives the redirect to the registered post-logout URI with
     /// `state` (or `None`: show a "you are logged out" page) and, when
     /// `Config::backchannel_logout` is on, the Logout Tokens for the
     /// clients that took part in the session, found as
