@@ -25,6 +25,7 @@ use crate::client::{Client, ClientId};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::oidc::SessionId;
+use crate::stores::tokens::clients_in_session;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
     ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
@@ -296,23 +297,12 @@ impl TokenStore for MemoryStore {
 
     async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
         let t = self.read();
-        let of_session = t
-            .codes
-            .values()
-            .filter(|c| c.session_id() == Some(session))
-            .map(|c| &c.client_id)
-            .chain(
-                t.access
-                    .values()
-                    .filter(|a| a.session_id() == Some(session))
-                    .map(|a| &a.client_id),
-            )
-            .chain(
-                t.refresh
-                    .values()
-                    .filter(|r| r.session_id() == Some(session))
-                    .map(|r| &r.client_id),
-            );
+        let of_session = clients_in_session(
+            session,
+            t.codes.values(),
+            t.access.values(),
+            t.refresh.values(),
+        );
         // A set: each client once, however many codes and tokens it got.
         let clients: BTreeSet<&ClientId> = of_session.collect();
         Ok(clients.into_iter().cloned().collect())

@@ -42,6 +42,7 @@ use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::oidc::SessionId;
 use crate::scope::ScopeSet;
+use crate::stores::tokens::clients_in_session;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
     ConsentAdmin, ConsentStore, Exchange, MemoryStore, NewTokens, PurgeCounts, RefreshRecord,
@@ -740,23 +741,12 @@ impl TokenStore for ShardedMemoryStore {
         let mut clients: BTreeSet<ClientId> = BTreeSet::new();
         for shard in &self.0.shards {
             let t = read(&shard.0);
-            let of_session = t
-                .codes
-                .values()
-                .filter(|c| c.session_id() == Some(session))
-                .map(|c| &c.client_id)
-                .chain(
-                    t.overflow
-                        .values()
-                        .filter(|a| a.session_id() == Some(session))
-                        .map(|a| &a.client_id),
-                )
-                .chain(
-                    t.refresh
-                        .values()
-                        .filter(|r| r.session_id() == Some(session))
-                        .map(|r| &r.client_id),
-                );
+            let of_session = clients_in_session(
+                session,
+                t.codes.values(),
+                t.overflow.values(),
+                t.refresh.values(),
+            );
             clients.extend(of_session.cloned());
         }
         Ok(clients.into_iter().collect())

@@ -255,6 +255,31 @@ pub trait TokenStore: Send + Sync + 'static {
 /// logout leaves alone ([`TokenStore::revoke_session`]).
 pub const OFFLINE_ACCESS: &str = "offline_access";
 
+/// The clients of the codes and tokens among these that were issued in
+/// `session`, with repeats (for the in-memory stores'
+/// [`TokenStore::session_clients`]).
+pub(crate) fn clients_in_session<'a>(
+    session: &'a SessionId,
+    codes: impl Iterator<Item = &'a CodeRecord> + 'a,
+    access: impl Iterator<Item = &'a AccessRecord> + 'a,
+    refresh: impl Iterator<Item = &'a RefreshRecord> + 'a,
+) -> impl Iterator<Item = &'a ClientId> + 'a {
+    let mine = move |s: Option<&SessionId>| s == Some(session);
+    codes
+        .filter(move |c| mine(c.session_id()))
+        .map(|c| &c.client_id)
+        .chain(
+            access
+                .filter(move |a| mine(a.session_id()))
+                .map(|a| &a.client_id),
+        )
+        .chain(
+            refresh
+                .filter(move |r| mine(r.session_id()))
+                .map(|r| &r.client_id),
+        )
+}
+
 impl CodeRecord {
     /// The host's login session this code was issued in, if any (from
     /// [`CodeRecord::openid`]).
