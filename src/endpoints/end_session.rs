@@ -836,12 +836,7 @@ mod tests {
                 && shown.contains("https://rp.example/bye"),
             "{shown}"
         );
-        for hidden in [
-            "csrf-7f3a9c",
-            "alice@example.com",
-            "alice-sub",
-            "sid-42",
-        ] {
+        for hidden in ["csrf-7f3a9c", "alice@example.com", "alice-sub", "sid-42"] {
             assert!(!shown.contains(hidden), "{hidden} in {shown}");
         }
     }

@@ -604,7 +604,7 @@ mod tests {
         let kept: KeptHint = serde_json::from_str(&stored).unwrap();
         // The same key, even much later: the same hint.
         let later = UnixTime::from_secs(50_000);
-        assert_eq!(kept.restore(&r, later).unwrap(), Ok(hint.clone()));
+        assert_eq!(kept.restore(&r, later).unwrap(), Ok(hint));
         // The key gone, or another key under the same kid: not restored.
         assert_eq!(
             kept.restore(&KeyRing::default(), now).unwrap(),

@@ -10,10 +10,11 @@ use std::time::Duration;
 use portcullis::http::{Method, Request, Response};
 use portcullis::oidc::SessionId;
 use portcullis::{
-    Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep, BACKCHANNEL_LOGOUT_EVENT,
-    Client, ClientAdmin as _, ClientId, Clock as _, Config, EndSessionStep, FixedClock, GrantType,
-    IdTokenClaims, KeyId, KeyRecord, LogoutRequest, MemoryKeys, MemoryStore, RedirectUri, ScopeSet,
-    StoreError, SubjectType, SuspendedRequest, TokenHash, UnixTime, UserId, WebUrl,
+    Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
+    BACKCHANNEL_LOGOUT_EVENT, Client, ClientAdmin as _, ClientId, Clock as _, Config,
+    EndSessionStep, FixedClock, GrantType, IdTokenClaims, KeyId, KeyRecord, LogoutRequest,
+    MemoryKeys, MemoryStore, RedirectUri, ScopeSet, StoreError, SubjectType, SuspendedRequest,
+    TokenHash, UnixTime, UserId, WebUrl,
 };
 use serde_json::Value;
 
@@ -635,7 +636,13 @@ async fn a_suspended_logout_stores_no_id_token_and_none_of_its_claims() {
     });
     let op = op_storing_requests_in(|_| {}, Some(recording.clone())).await;
     let now = op.clock.now();
-    let mut c = IdTokenClaims::new(ISSUER, "alice", id(RP), now, now.plus(Duration::from_secs(300)));
+    let mut c = IdTokenClaims::new(
+        ISSUER,
+        "alice",
+        id(RP),
+        now,
+        now.plus(Duration::from_secs(300)),
+    );
     c.sid = Some("s1".into());
     c.extra = serde_json::json!({"email": "alice@example.com", "name": "Alice Liddell"})
         .as_object()
