@@ -134,7 +134,7 @@ pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};
 pub use oidc::{
     Authentication, BACKCHANNEL_LOGOUT_EVENT, ClaimsQuery, ClaimsRequest, ClaimsRequestError,
-    HintError, IdTokenClaims, LOGOUT_TOKEN_LIFETIME, LogoutSubject, MAX_ID_TOKEN_HINT_LEN,
+    HintError, IdTokenClaims, LOGOUT_TOKEN_LIFETIME, LoginId, LogoutSubject, MAX_ID_TOKEN_HINT_LEN,
     OpenIdGrant, OpenIdRequest, RequestedClaim, SessionId, Subject, SubjectError, UserClaims,
     VerifiedHint, at_hash,
 };

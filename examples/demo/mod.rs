@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use pages::html;
 use portcullis::http::{Request, Response, Source};
-use portcullis::oidc::SessionId;
+use portcullis::oidc::{LoginId, SessionId};
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
@@ -833,15 +833,21 @@ impl Demo {
         // signing in again (`prompt=login`, `max_age`) continues their
         // login session: its id and clients stay. Another user's login
         // ends the one before, whose clients are told (`Sessions::insert`).
+        // Every login gets a fresh login id: with the session id kept, it
+        // is what tells this login from the one before in the same second
+        // (`prompt=login`, `max_age=0`).
         let continued = signed_in
             .filter(|a| *a.user() == user)
             .and_then(|a| a.session_id().cloned());
-        let Some(login_id) =
-            continued.or_else(|| self.random_token().and_then(|t| SessionId::parse(&t)))
-        else {
+        let (Some(session_id), Some(login_id)) = (
+            continued.or_else(|| self.random_token().and_then(|t| SessionId::parse(&t))),
+            self.random_token().and_then(|t| LoginId::parse(&t)),
+        ) else {
             return text(500, "no randomness for a session");
         };
-        let user = Authentication::new(user, self.server.clock().now()).with_session_id(login_id);
+        let user = Authentication::new(user, self.server.clock().now())
+            .with_session_id(session_id)
+            .with_login_id(login_id);
         self.sessions.insert(
             Some(&sid),
             new_sid.clone(),

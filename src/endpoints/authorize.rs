@@ -19,7 +19,8 @@
 //! user whose authentication is older than allowed back to the login step
 //! (`prompt=login` and `max_age=0` any session the request meets, and
 //! accept only the login the host resumes with, told apart from that
-//! session even within its second),
+//! session even within its second by a new session id or
+//! [`LoginId`](crate::oidc::LoginId)),
 //! `prompt=consent` always asks, `prompt=select_account` goes through the
 //! login step once. The client's registered `default_max_age` stands in
 //! for an absent `max_age`. An `id_token_hint` must be an ID Token of ours
@@ -127,8 +128,9 @@ pub enum LoginReason {
     /// when the request sends none, the client's registered
     /// `default_max_age`; OI-06, OI-07). The login the host then passes to
     /// `resume` satisfies them: one made at or after the second the request
-    /// arrived that is not the session the request met (another session
-    /// id, or a later `auth_time`). Resumed with that session unchanged,
+    /// arrived that is not the session the request met (a later
+    /// `auth_time`, another session id or another
+    /// [`LoginId`](crate::oidc::LoginId)). Resumed with that session unchanged,
     /// the request asks for the login again; a session passed to
     /// `authorize`, even one of the request's own second, never satisfies
     /// `prompt=login` or `max_age=0`.
@@ -176,13 +178,15 @@ struct Validated {
 }
 
 /// The authentication a login step was asked to replace, told apart from
-/// a new login by its user, `auth_time` and session id. `Debug` shows none
-/// of them.
+/// a new login by its user, `auth_time`, session id and login id (kept as
+/// its SHA-256: the host's value stays out of the request store). `Debug`
+/// shows none of them.
 #[derive(Clone, PartialEq, Eq)]
 struct Superseded {
     user: UserId,
     auth_time: UnixTime,
     sid: Option<SessionId>,
+    login: Option<TokenHash>,
 }
 
 impl Superseded {
@@ -191,6 +195,7 @@ impl Superseded {
             user: auth.user().clone(),
             auth_time: auth.auth_time(),
             sid: auth.session_id().cloned(),
+            login: auth.login_id().map(|l| TokenHash::of(l.as_str())),
         }
     }
 
@@ -212,6 +217,9 @@ struct StoredLogin {
     auth_time: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
+    /// The SHA-256 of the login id, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login: Option<String>,
 }
 
 /// A verified `id_token_hint`. `Debug` shows none of its claims: they are
@@ -757,8 +765,10 @@ enum Stage {
 /// passed to `authorize` never is: it was there before the request. So
 /// the login the host performs is accepted and the step cannot loop, while
 /// an earlier login, even of the request's own second, is not taken for a
-/// new one (times are whole seconds; a host that reuses the same session
-/// id for a new login in that same second gets its login step once more).
+/// new one. Times are whole seconds: a new login in that same second is
+/// told apart by a new session id or a new login id
+/// ([`Authentication::with_login_id`]); a host that keeps both gets its
+/// login step once more.
 fn made_for_request(request: &Validated, auth: &Authentication, stage: Stage) -> bool {
     stage == Stage::Resumed
         && auth.auth_time() >= request.requested_at
@@ -935,6 +945,7 @@ async fn suspend(
             user: s.user.as_str().to_owned(),
             auth_time: s.auth_time.as_secs(),
             sid: s.sid.as_ref().map(|sid| sid.as_str().to_owned()),
+            login: s.login.as_ref().map(TokenHash::to_hex),
         }),
     };
     let payload = serde_json::to_string(&payload)
@@ -1142,6 +1153,11 @@ fn stored_login(s: &StoredLogin) -> Result<Superseded, Error> {
             .sid
             .as_deref()
             .map(|sid| SessionId::parse(sid).ok_or_else(corrupt))
+            .transpose()?,
+        login: s
+            .login
+            .as_deref()
+            .map(|h| TokenHash::from_hex(h).ok_or_else(corrupt))
             .transpose()?,
     })
 }

@@ -29,8 +29,10 @@
 //! [`AuthorizationRequestStore`] under a hash of its own domain and with a
 //! payload of its own shape, so that a logout handle never resumes an
 //! authorization request and an authorization handle never resumes a
-//! logout. Resuming validates the parameters kept again: the hint must
-//! still verify with the keys published then (else it is dropped, with the
+//! logout. It keeps of a verified hint only its facts and the key that
+//! signed it, never the token (which may carry the user's claims).
+//! Resuming validates the parameters kept again: the key that signed the
+//! hint must still be published (else the hint is dropped, with the
 //! client it alone named). After the user confirms,
 //! [`AuthorizationServer::finish_logout`](crate::AuthorizationServer::finish_logout)
 //! revokes the session's tokens (its access tokens, and its grants without
@@ -53,6 +55,7 @@ use crate::events::Event;
 use crate::http::{Method, Request, Response, form};
 use crate::keys::Algorithm;
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
+use crate::oidc::id_token::{CorruptHint, KeptHint};
 use crate::oidc::logout_token::{self, LogoutSubject, LogoutTokenClaims};
 use crate::oidc::{
     Authentication, HintError, LanguageTag, LoginHint, MAX_LOCALES, VerifiedHint, pairwise_subject,
@@ -100,9 +103,9 @@ pub enum EndSessionStep {
 /// (RB-03).
 pub struct LogoutRequest {
     client: Option<Arc<Client>>,
-    /// The `client_id` parameter, and the `id_token_hint` as sent: what a
-    /// suspended request keeps, to validate again on resuming.
-    sent: Sent,
+    /// The `client_id` parameter as sent: what a suspended request keeps,
+    /// to validate again on resuming (not the client the hint named).
+    sent_client_id: Option<ClientId>,
     redirect: Option<RedirectUri>,
     state: Option<String>,
     hint: Option<VerifiedHint>,
@@ -170,13 +173,6 @@ impl LogoutRequest {
     pub fn needs_confirmation(&self) -> bool {
         self.confirm
     }
-}
-
-/// The parameters of a logout request that name its client, as sent.
-#[derive(Default)]
-struct Sent {
-    client_id: Option<ClientId>,
-    id_token_hint: Option<Secret<String>>,
 }
 
 /// A Logout Token for one client, to POST to its `backchannel_logout_uri`
@@ -378,12 +374,7 @@ async fn validate(
     let confirm = needs_confirmation(cx, client.as_deref(), hint.as_ref(), session);
     EndSessionStep::Logout(LogoutRequest {
         client,
-        sent: Sent {
-            client_id,
-            id_token_hint: hint
-                .as_ref()
-                .and(id_token_hint.map(|t| Secret::new(t.into_owned()))),
-        },
+        sent_client_id: client_id,
         redirect,
         state: state.map(|s| s.into_owned()),
         hint,
@@ -456,7 +447,7 @@ struct Suspended {
 
 /// What a suspended logout keeps: the parameters as sent, so that resuming
 /// validates them again (issue 16: nothing verified before is taken on
-/// trust, neither the hint, which must still verify with the keys published
+/// trust, neither the hint, whose signing key must still be published
 /// then, nor the client, which must still be registered and enabled).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -465,8 +456,9 @@ struct Stored {
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
-    /// The `id_token_hint` as sent, when it verified.
-    id_token_hint: Option<String>,
+    /// The verified `id_token_hint`'s facts and signing key, not the
+    /// token: an ID Token may carry the user's claims (issue 16).
+    id_token_hint: Option<KeptHint>,
     logout_hint: Option<String>,
     ui_locales: Vec<String>,
     confirm: bool,
@@ -496,17 +488,12 @@ pub(crate) async fn suspend(
     let stored = Suspended {
         end_session: Stored {
             client_id: request
-                .sent
-                .client_id
+                .sent_client_id
                 .as_ref()
                 .map(|c| c.as_str().to_owned()),
             post_logout_redirect_uri: request.redirect.as_ref().map(|u| u.as_str().to_owned()),
             state: request.state.clone(),
-            id_token_hint: request
-                .sent
-                .id_token_hint
-                .as_ref()
-                .map(|t| t.expose_secret().clone()),
+            id_token_hint: request.hint.as_ref().map(VerifiedHint::kept),
             logout_hint: request.logout_hint.as_ref().map(|h| h.as_str().to_owned()),
             ui_locales: request
                 .ui_locales
@@ -559,21 +546,26 @@ pub(crate) async fn resume(cx: &Context, handle: &str) -> Result<LogoutRequest, 
     else {
         return Err(corrupt());
     };
-    // The hint again, with the keys published now (RP-Initiated Logout 1.0
-    // §4: information that fails to validate must not be used). One that no
-    // longer verifies (its key was dropped meanwhile, say) is dropped with
-    // what it alone named: the client, and so the redirect. The user has
-    // confirmed the logout itself, which needs no hint.
-    let (hint, hint_dropped) = match s.id_token_hint.as_deref() {
+    // The hint again, against the keys published now (RP-Initiated Logout
+    // 1.0 §4: information that fails to validate must not be used): its
+    // signature verified when it was kept, so its key still being
+    // published stands for verifying it again. One whose key was dropped
+    // meanwhile is dropped with what it alone named: the client, and so the
+    // redirect. The user has confirmed the logout itself, which needs no
+    // hint.
+    let (hint, hint_dropped) = match &s.id_token_hint {
         None => (None, false),
-        Some(token) => match verify_hint(cx, token).await {
-            Ok(Ok(h)) => (Some(h), false),
-            Ok(Err(why)) => {
-                tracing::info!(reason = %why, "id_token_hint no longer verifies on resuming: dropped");
-                (None, true)
+        Some(kept) => {
+            let ring = cx.key_ring().await.map_err(fail)?;
+            match kept.restore(&ring, cx.clock.now()) {
+                Ok(Ok(h)) => (Some(h), false),
+                Ok(Err(why)) => {
+                    tracing::info!(reason = %why, "id_token_hint's key no longer published on resuming: dropped");
+                    (None, true)
+                }
+                Err(CorruptHint) => return Err(corrupt()),
             }
-            Err(e) => return Err(fail(e)),
-        },
+        }
     };
     let client_id = match s.client_id.as_deref() {
         None => None,
@@ -606,13 +598,9 @@ pub(crate) async fn resume(cx: &Context, handle: &str) -> Result<LogoutRequest, 
         (Some(c), Some(uri)) => registered(c, uri),
         _ => None,
     };
-    let id_token_hint = hint.as_ref().and(s.id_token_hint).map(Secret::new);
     Ok(LogoutRequest {
         client,
-        sent: Sent {
-            client_id,
-            id_token_hint,
-        },
+        sent_client_id: client_id,
         redirect,
         state: s.state,
         hint,
@@ -827,10 +815,7 @@ mod tests {
     fn logout_request_debug_hides_state_and_logout_hint() {
         let request = LogoutRequest {
             client: None,
-            sent: Sent {
-                client_id: None,
-                id_token_hint: Some(Secret::new("eyJhbGciOiJSUzI1NiJ9.raw-hint.sig".to_owned())),
-            },
+            sent_client_id: None,
             redirect: RedirectUri::parse("https://rp.example/bye"),
             state: Some("csrf-7f3a9c".to_owned()),
             hint: Some(VerifiedHint::from_parts(
@@ -851,13 +836,7 @@ mod tests {
                 && shown.contains("https://rp.example/bye"),
             "{shown}"
         );
-        for hidden in [
-            "csrf-7f3a9c",
-            "alice@example.com",
-            "alice-sub",
-            "sid-42",
-            "raw-hint",
-        ] {
+        for hidden in ["csrf-7f3a9c", "alice@example.com", "alice-sub", "sid-42"] {
             assert!(!shown.contains(hidden), "{hidden} in {shown}");
         }
     }

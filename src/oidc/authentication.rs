@@ -64,6 +64,61 @@ impl FromStr for SessionId {
 try_from_str!(SessionId);
 serde_as_str!(SessionId);
 
+/// Longest accepted login id, in bytes.
+pub const MAX_LOGIN_ID_LEN: usize = 255;
+
+/// The host's id of one login (one time the user authenticated), distinct
+/// from the [`SessionId`] when a host keeps its session across re-logins.
+/// The core only compares it: `prompt=login` and `max_age=0` accept at
+/// [`resume`](crate::AuthorizationServer::resume) a login that is not the
+/// session the request met, and a new login id tells a new login apart
+/// from that session even within the same second of `auth_time`. A random
+/// value or a per-session counter serves. The core keeps only its SHA-256
+/// with a suspended request, and `Debug` redacts it, in case a host uses a
+/// value of its own session that must not be seen. Non-empty, at most
+/// [`MAX_LOGIN_ID_LEN`] bytes, printable ASCII without spaces.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct LoginId(String);
+
+impl LoginId {
+    /// Parses a login id; `None` if it is not one. `str::parse` and
+    /// `TryFrom` say what is wrong.
+    pub fn parse(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+
+    /// The id, for the host to keep with its session.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LoginId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoginId(<redacted>)")
+    }
+}
+
+impl FromStr for LoginId {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let err = |reason| Err(ParseError::new("login id", reason));
+        if s.is_empty() {
+            return err("is empty");
+        }
+        if s.len() > MAX_LOGIN_ID_LEN {
+            return err("is longer than 255 bytes");
+        }
+        if !s.bytes().all(|b| b.is_ascii_graphic()) {
+            return err("is not printable ASCII without spaces");
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+try_from_str!(LoginId);
+
 /// Who is signed in, and how: what the host passes to
 /// [`AuthorizationServer::authorize`](crate::AuthorizationServer::authorize)
 /// and [`resume`](crate::AuthorizationServer::resume).
@@ -75,6 +130,17 @@ serde_as_str!(SessionId);
 /// Token as `auth_time`. A host that passes "now" on every request makes
 /// every session look fresh, and `prompt=login` and `max_age` lose their
 /// meaning.
+///
+/// `prompt=login` and `max_age=0` accept at
+/// [`resume`](crate::AuthorizationServer::resume) only a login that is not
+/// the session the request met, told apart by user, `auth_time` (whole
+/// seconds), session id and login id. A host that gives each login a new
+/// session id needs nothing more. A host that keeps its session id when
+/// the same user signs in again (so that a later logout still finds the
+/// earlier tokens by `sid`) must set a fresh [`LoginId`] on every login
+/// ([`with_login_id`](Self::with_login_id)): without one, a new login in
+/// the same second as the one before is taken for that session, and the
+/// user is sent back to the login step.
 ///
 /// A plain OAuth host needs only the two required facts:
 ///
@@ -95,6 +161,7 @@ pub struct Authentication {
     acr: Option<String>,
     amr: Vec<String>,
     session_id: Option<SessionId>,
+    login_id: Option<LoginId>,
 }
 
 impl Authentication {
@@ -106,6 +173,7 @@ impl Authentication {
             acr: None,
             amr: Vec::new(),
             session_id: None,
+            login_id: None,
         }
     }
 
@@ -132,6 +200,15 @@ impl Authentication {
         self
     }
 
+    /// The id of this login, fresh each time the user authenticates
+    /// (see [`LoginId`]): needed by a host that keeps its session id
+    /// across re-logins.
+    #[must_use]
+    pub fn with_login_id(mut self, id: LoginId) -> Self {
+        self.login_id = Some(id);
+        self
+    }
+
     /// The user who is signed in.
     pub fn user(&self) -> &UserId {
         &self.user
@@ -155,6 +232,11 @@ impl Authentication {
     /// The host's session id, if it gave one.
     pub fn session_id(&self) -> Option<&SessionId> {
         self.session_id.as_ref()
+    }
+
+    /// The host's id of this login, if it gave one.
+    pub fn login_id(&self) -> Option<&LoginId> {
+        self.login_id.as_ref()
     }
 }
 
@@ -191,5 +273,23 @@ mod tests {
         let plain = Authentication::new(user, UnixTime::from_secs(5));
         assert_eq!((plain.acr(), plain.amr().len()), (None, 0));
         assert!(plain.session_id().is_none());
+        assert!(plain.login_id().is_none());
+    }
+
+    // covers: RB-03
+    // issue 16: a login id may be a value of the host's session; logs
+    // never show it.
+    #[test]
+    fn login_ids_are_bounded_and_redacted_in_debug() {
+        assert!(LoginId::parse("").is_none());
+        assert!(LoginId::parse("a b").is_none());
+        assert!(LoginId::parse(&"l".repeat(MAX_LOGIN_ID_LEN + 1)).is_none());
+        let id = LoginId::parse("login-secret-7").unwrap();
+        assert_eq!(id.as_str(), "login-secret-7");
+        let auth = Authentication::new(UserId::parse("alice").unwrap(), UnixTime::from_secs(5))
+            .with_login_id(id.clone());
+        assert_eq!(auth.login_id(), Some(&id));
+        let shown = format!("{auth:?}");
+        assert!(!shown.contains("login-secret-7"), "{shown}");
     }
 }

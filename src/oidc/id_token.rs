@@ -3,7 +3,9 @@
 //! algorithm (header `{"alg","kid","typ":"JWT"}`, never `none`; OI-02), and
 //! the verification of our own ID Tokens when a client sends one back as
 //! `id_token_hint` (Core §3.1.2.1, RP-Initiated Logout 1.0 §2), where an
-//! expired token is still a good hint (OI-08, LO-01).
+//! expired token is still a good hint (OI-08, LO-01). A verified hint is
+//! kept with a suspended request as its facts and the key that signed it
+//! ([`KeptHint`]), never as the token, which may carry the user's claims.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,8 +16,8 @@ use serde_json::{Map, Value};
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::SigningFault;
-use crate::keys::{Algorithm, KeyRing};
-use crate::tokens::jwt;
+use crate::keys::{Algorithm, KeyRing, LoadedKey};
+use crate::tokens::{TokenHash, jwt};
 
 /// Claim names an ID Token's own fields set, and JWT claims with a meaning
 /// of their own (`nbf`, `jti`, the other hashes, a Logout Token's
@@ -224,6 +226,104 @@ pub struct VerifiedHint {
     aud: Vec<String>,
     sid: Option<String>,
     exp: UnixTime,
+    signed_by: SignedBy,
+}
+
+/// The key whose signature over the hint verified: its `kid`, its
+/// algorithm, and the SHA-256 of its public key (so that another key
+/// given the same `kid` later is not taken for it).
+#[derive(Clone, PartialEq, Eq)]
+struct SignedBy {
+    kid: String,
+    alg: Algorithm,
+    public: TokenHash,
+}
+
+impl SignedBy {
+    fn of(key: &LoadedKey) -> Self {
+        Self {
+            kid: key.record.kid.as_str().to_owned(),
+            alg: key.record.alg,
+            public: public_key_hash(key),
+        }
+    }
+
+    /// Whether this key is still among the ring's published keys at `now`.
+    fn is_published(&self, ring: &KeyRing, now: UnixTime) -> Result<(), HintError> {
+        let key = ring.find(&self.kid, now).ok_or(HintError::UnknownKey)?;
+        if key.record.alg != self.alg || public_key_hash(key) != self.public {
+            return Err(HintError::UnknownKey);
+        }
+        Ok(())
+    }
+}
+
+fn public_key_hash(key: &LoadedKey) -> TokenHash {
+    let d = digest::digest(&digest::SHA256, &key.public);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    TokenHash::from_bytes(out)
+}
+
+/// A verified hint as a suspended request keeps it (issue 16): the facts
+/// the request needs (`sub`, `aud`, `sid`, `exp`) and the key that signed
+/// it, never the token itself, whose other claims (those of a `claims`
+/// request, say) are the user's and have no business in the request store.
+/// [`restore`](Self::restore) checks that the key is still published:
+/// the signature verified when the hint was kept, so this stands for
+/// verifying it again. `Debug` shows none of it (RB-03).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeptHint {
+    sub: String,
+    aud: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    exp: u64,
+    kid: String,
+    alg: String,
+    /// The SHA-256 of the signing key's public key, in hex.
+    key_sha256: String,
+}
+
+impl std::fmt::Debug for KeptHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptHint(<verified>)")
+    }
+}
+
+/// A [`KeptHint`] that was not written by [`VerifiedHint::kept`].
+#[derive(Debug)]
+pub(crate) struct CorruptHint;
+
+impl KeptHint {
+    /// The hint again, if the key that signed it is still published at
+    /// `now` (the outer `Err`: a kept hint that does not parse; the inner
+    /// one: the key is gone, the hint must not be used).
+    pub(crate) fn restore(
+        &self,
+        ring: &KeyRing,
+        now: UnixTime,
+    ) -> Result<Result<VerifiedHint, HintError>, CorruptHint> {
+        let signed_by = SignedBy {
+            kid: self.kid.clone(),
+            alg: Algorithm::parse(&self.alg).ok_or(CorruptHint)?,
+            public: TokenHash::from_hex(&self.key_sha256).ok_or(CorruptHint)?,
+        };
+        if self.aud.is_empty() {
+            return Err(CorruptHint);
+        }
+        if let Err(e) = signed_by.is_published(ring, now) {
+            return Ok(Err(e));
+        }
+        Ok(Ok(VerifiedHint {
+            sub: self.sub.clone(),
+            aud: self.aud.clone(),
+            sid: self.sid.clone(),
+            exp: UnixTime::from_secs(self.exp),
+            signed_by,
+        }))
+    }
 }
 
 impl std::fmt::Debug for VerifiedHint {
@@ -236,8 +336,7 @@ impl std::fmt::Debug for VerifiedHint {
 }
 
 impl VerifiedHint {
-    /// A hint's facts, for tests (a suspended logout request keeps the
-    /// hint itself and verifies it again on resuming).
+    /// A hint's facts, for tests, as if signed by an ES256 key `test-kid`.
     #[cfg(test)]
     pub(crate) fn from_parts(
         sub: String,
@@ -245,7 +344,31 @@ impl VerifiedHint {
         sid: Option<String>,
         exp: UnixTime,
     ) -> Self {
-        Self { sub, aud, sid, exp }
+        let signed_by = SignedBy {
+            kid: "test-kid".into(),
+            alg: Algorithm::Es256,
+            public: TokenHash::from_bytes([7; 32]),
+        };
+        Self {
+            sub,
+            aud,
+            sid,
+            exp,
+            signed_by,
+        }
+    }
+
+    /// What a suspended request keeps of the hint (see [`KeptHint`]).
+    pub(crate) fn kept(&self) -> KeptHint {
+        KeptHint {
+            sub: self.sub.clone(),
+            aud: self.aud.clone(),
+            sid: self.sid.clone(),
+            exp: self.exp.as_secs(),
+            kid: self.signed_by.kid.clone(),
+            alg: self.signed_by.alg.as_str().to_owned(),
+            key_sha256: self.signed_by.public.to_hex(),
+        }
     }
 
     /// `sub`: the subject the ID Token was issued about.
@@ -337,6 +460,7 @@ pub(crate) fn verify_id_token_hint(
         aud,
         sid,
         exp: UnixTime::from_secs(exp),
+        signed_by: SignedBy::of(key),
     })
 }
 
@@ -453,6 +577,48 @@ mod tests {
             sign(&r, &claims(), Algorithm::Rs256, now),
             Err(SigningFault::NoKeyForAlgorithm("RS256"))
         );
+    }
+
+    // covers: LO-01, RB-03
+    // issue 16 review finding 2: a suspended request keeps a hint's facts
+    // and its signing key, never the token with the user's other claims;
+    // restored only while that very key is published.
+    #[test]
+    fn a_kept_hint_holds_no_personal_claims_and_restores_while_its_key_is_published() {
+        let r = ring(&[Algorithm::Es256]);
+        let now = UnixTime::from_secs(1000);
+        let mut c = claims();
+        c.extra = json!({"email": "alice@example.com", "name": "Alice Liddell"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let t = sign(&r, &c, Algorithm::Es256, now).unwrap();
+        let hint = verify_id_token_hint(&r, &t, ISS, now).unwrap();
+        let kept = hint.kept();
+        let stored = serde_json::to_string(&kept).unwrap();
+        for personal in ["alice@example.com", "Alice Liddell", &t] {
+            assert!(!stored.contains(personal), "{personal} in {stored}");
+        }
+        let shown = format!("{kept:?}");
+        assert!(!shown.contains("alice") && !shown.contains("s1"), "{shown}");
+        let kept: KeptHint = serde_json::from_str(&stored).unwrap();
+        // The same key, even much later: the same hint.
+        let later = UnixTime::from_secs(50_000);
+        assert_eq!(kept.restore(&r, later).unwrap(), Ok(hint));
+        // The key gone, or another key under the same kid: not restored.
+        assert_eq!(
+            kept.restore(&KeyRing::default(), now).unwrap(),
+            Err(HintError::UnknownKey)
+        );
+        let other = ring(&[Algorithm::Es256]);
+        assert_eq!(
+            kept.restore(&other, now).unwrap(),
+            Err(HintError::UnknownKey)
+        );
+        // A kept hint that was altered in the store does not parse.
+        let bad = stored.replace("ES256", "none");
+        let bad: KeptHint = serde_json::from_str(&bad).unwrap();
+        assert!(bad.restore(&r, now).is_err());
     }
 
     #[test]

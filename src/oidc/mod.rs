@@ -14,7 +14,9 @@ pub(crate) mod signed_userinfo;
 mod subject;
 mod user_claims;
 
-pub use authentication::{Authentication, MAX_SESSION_ID_LEN, SessionId};
+pub use authentication::{
+    Authentication, LoginId, MAX_LOGIN_ID_LEN, MAX_SESSION_ID_LEN, SessionId,
+};
 pub use claims_request::{
     ClaimsRequest, ClaimsRequestError, MAX_CLAIM_NAME_LEN, MAX_CLAIMS_PER_MEMBER, RequestedClaim,
 };

@@ -16,8 +16,9 @@ pub struct SuspendedRequest {
     pub hash: TokenHash,
     /// The validated request, serialised by the core. Opaque to the store:
     /// keep it as given. It names the client, redirect URI, scope, `state`,
-    /// PKCE challenge and, once the user has logged in, the user; it holds
-    /// no secret.
+    /// PKCE challenge and, once the user has logged in, the user (for a
+    /// suspended logout: its parameters and the verified `id_token_hint`'s
+    /// facts, never the token); it holds no secret.
     pub payload: String,
     /// When the handle stops working. The core refuses an expired request;
     /// the store may delete it any time after this.

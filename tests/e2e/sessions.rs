@@ -307,11 +307,11 @@ async fn sign_in_to_rp_raw(
     password: &str,
     again: bool,
 ) -> (String, bool) {
-    if again {
-        // `auth_time` counts whole seconds, and a login of the request's
-        // own second satisfies `prompt=login`: let one pass.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-    }
+    // With `again`, no pause: the demo keeps the session id when the same
+    // user signs in again, and `auth_time` counts whole seconds, so a
+    // re-login within the second of the login before is told apart by the
+    // fresh login id the demo sets on every login (issue 16 review
+    // finding 1: without it, the login page would come back).
     let (url, _challenge, verifier) = rp_authorize_url(server, again);
     let login = browser.get(&url).await;
     assert!(
@@ -393,7 +393,9 @@ async fn another_users_login_in_the_browser_ends_the_previous_login_session_at_i
         sid.as_str(),
         "alice's login session continues"
     );
-    assert!(again["auth_time"].as_u64() > first["auth_time"].as_u64());
+    // Most often in the same second as the first login (no pause): the
+    // new login was accepted all the same, by its fresh login id.
+    assert!(again["auth_time"].as_u64() >= first["auth_time"].as_u64());
     // bob signs in in the same browser: alice's session ends, and oidc-rp
     // hears of it; bob's is a new one.
     let bobs = sign_in_to_rp(&server, &browser, "bob", BOB_PASSWORD, true).await;

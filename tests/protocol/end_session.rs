@@ -10,10 +10,11 @@ use std::time::Duration;
 use portcullis::http::{Method, Request, Response};
 use portcullis::oidc::SessionId;
 use portcullis::{
-    Algorithm, Authentication, AuthorizationServer, AuthorizeStep, BACKCHANNEL_LOGOUT_EVENT,
-    Client, ClientAdmin as _, ClientId, Clock as _, Config, EndSessionStep, FixedClock, GrantType,
-    IdTokenClaims, KeyId, KeyRecord, LogoutRequest, MemoryKeys, MemoryStore, RedirectUri, ScopeSet,
-    SubjectType, UnixTime, UserId, WebUrl,
+    Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
+    BACKCHANNEL_LOGOUT_EVENT, Client, ClientAdmin as _, ClientId, Clock as _, Config,
+    EndSessionStep, FixedClock, GrantType, IdTokenClaims, KeyId, KeyRecord, LogoutRequest,
+    MemoryKeys, MemoryStore, RedirectUri, ScopeSet, StoreError, SubjectType, SuspendedRequest,
+    TokenHash, UnixTime, UserId, WebUrl,
 };
 use serde_json::Value;
 
@@ -48,6 +49,14 @@ fn session() -> Authentication {
 /// default), `es` (ES256, back-channel, requires `sid`), `pairwise`
 /// (pairwise subjects), `quiet` (nothing registered for logout).
 async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
+    op_storing_requests_in(configure, None).await
+}
+
+/// [`op_with`], with suspended requests kept in `requests` when given.
+async fn op_storing_requests_in(
+    configure: impl FnOnce(&mut Config),
+    requests: Option<Arc<dyn AuthorizationRequestStore>>,
+) -> Op {
     let clock = Arc::new(FixedClock::new(UnixTime::from_secs(START)));
     let mut config = Config::new(ISSUER);
     config.access_token_signing_alg = Some(Algorithm::Es256);
@@ -57,12 +66,14 @@ async fn op_with(configure: impl FnOnce(&mut Config)) -> Op {
     configure(&mut config);
     let store = Arc::new(MemoryStore::new());
     let keys = Arc::new(MemoryKeys::new());
-    let server = AuthorizationServer::builder(config)
+    let mut builder = AuthorizationServer::builder(config)
         .store(store.clone())
         .key_provider(keys.clone())
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+        .clock(clock.clone());
+    if let Some(requests) = requests {
+        builder = builder.authorization_request_store(requests);
+    }
+    let server = builder.build().unwrap();
     let now = clock.now();
     let pkcs8 = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
     let rsa = KeyRecord::from_pkcs8(
@@ -530,8 +541,9 @@ async fn the_logout_handle_works_once_and_never_at_the_authorization_endpoint() 
 #[tokio::test]
 async fn resuming_verifies_the_hint_again_and_drops_one_whose_key_is_gone() {
     // covers: LO-01
-    // issue 16: a suspended logout keeps the hint as sent and verifies it
-    // again on resuming (RP-Initiated Logout 1.0 §4: information that fails
+    // issue 16: a suspended logout keeps the verified hint's facts and the
+    // key that signed it, and on resuming uses them only while that key is
+    // still published (RP-Initiated Logout 1.0 §4: information that fails
     // to validate must not be used). Keys are read afresh at every use.
     let op = op_with(|c| c.key_cache_ttl = Duration::ZERO).await;
     let hint = hint(&op).await;
@@ -587,6 +599,83 @@ async fn resuming_verifies_the_hint_again_and_drops_one_whose_key_is_gone() {
         .unwrap();
     assert!(back.id_token_hint().is_none());
     assert_eq!(back.client().unwrap().client_id().as_str(), RP);
+    assert_eq!(
+        finish_location(&op, back, Some(&session())).await.unwrap(),
+        "https://rp.example/logged-out?state=st"
+    );
+}
+
+/// A request store that keeps a copy of every payload it is given.
+struct Recording {
+    inner: MemoryStore,
+    payloads: std::sync::Mutex<Vec<String>>,
+}
+
+#[portcullis::async_trait]
+impl AuthorizationRequestStore for Recording {
+    async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
+        self.payloads.lock().unwrap().push(request.payload.clone());
+        self.inner.insert_request(request).await
+    }
+
+    async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
+        self.inner.take_request(hash).await
+    }
+}
+
+#[tokio::test]
+async fn a_suspended_logout_stores_no_id_token_and_none_of_its_claims() {
+    // covers: LO-01, RB-03
+    // issue 16 review finding 2: an ID Token may carry the user's claims
+    // (a `claims` request puts them there). The request store gets what
+    // the logout needs of the hint, never the token or its other claims,
+    // and the hint comes back whole on resuming.
+    let recording = Arc::new(Recording {
+        inner: MemoryStore::new(),
+        payloads: std::sync::Mutex::new(Vec::new()),
+    });
+    let op = op_storing_requests_in(|_| {}, Some(recording.clone())).await;
+    let now = op.clock.now();
+    let mut c = IdTokenClaims::new(
+        ISSUER,
+        "alice",
+        id(RP),
+        now,
+        now.plus(Duration::from_secs(300)),
+    );
+    c.sid = Some("s1".into());
+    c.extra = serde_json::json!({"email": "alice@example.com", "name": "Alice Liddell"})
+        .as_object()
+        .unwrap()
+        .clone();
+    let hint = op.server.sign_id_token(&c, Algorithm::Rs256).await.unwrap();
+    let params = [
+        ("id_token_hint", hint.as_str()),
+        ("post_logout_redirect_uri", LOGGED_OUT),
+        ("state", "st"),
+    ];
+    let r = logout(end_session(&op, &params, Some(&session())).await);
+    let handle = op.server.suspend_logout(&r).await.unwrap();
+    let payloads = recording.payloads.lock().unwrap().clone();
+    assert_eq!(payloads.len(), 1);
+    let signature = hint.rsplit('.').next().unwrap();
+    for kept_out in [
+        hint.as_str(),
+        signature,
+        "alice@example.com",
+        "Alice Liddell",
+    ] {
+        assert!(!payloads[0].contains(kept_out), "{kept_out} stored");
+    }
+    let back = op
+        .server
+        .resume_logout(handle.expose_secret())
+        .await
+        .unwrap();
+    assert_eq!(back.id_token_hint(), r.id_token_hint());
+    assert_eq!(back.id_token_hint().unwrap().subject(), "alice");
+    assert_eq!(back.id_token_hint().unwrap().session_id(), Some("s1"));
+    assert!(!back.needs_confirmation());
     assert_eq!(
         finish_location(&op, back, Some(&session())).await.unwrap(),
         "https://rp.example/logged-out?state=st"

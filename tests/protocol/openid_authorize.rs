@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use portcullis::http::{Method, Request, Response};
-use portcullis::oidc::{DisplayMode, Prompt, SessionId};
+use portcullis::oidc::{DisplayMode, LoginId, Prompt, SessionId};
 use portcullis::{
     Authentication, AuthorizeStep, Clock as _, LoginReason, LoginRequired, OpenIdGrant,
     PendingAuthorization, TokenHash, TokenStore as _, UnixTime, UserId,
@@ -352,6 +352,55 @@ async fn prompt_login_and_max_age_zero_within_one_second() {
             .resume(token.expose_secret(), Some(&session(now(&h))))
             .await,
     );
+}
+
+// covers: OI-06, OI-07
+// issue 16 (review finding 1): a host that keeps its session id when the
+// same user signs in again (so a later logout still finds the earlier
+// tokens by `sid`) tells the new login apart by a fresh login id. The same
+// user, the same session id, the same second: with a new login id the
+// login is accepted; without one (or with the old one) it is taken for the
+// session the request met, and the user is sent back to the login step,
+// as `Authentication` documents.
+#[tokio::test]
+async fn a_relogin_in_the_same_second_and_session_is_told_apart_by_its_login_id() {
+    let (h, _) = harness().await;
+    remember_consent(&h).await;
+    let sid = || SessionId::parse("s-kept").unwrap();
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        let t = now(&h);
+        let first = session(t)
+            .with_session_id(sid())
+            .with_login_id(LoginId::parse("login-1").unwrap());
+        let q = query(RP, "openid read", &[extra]);
+        let step = login(authorize(&h, &q, Some(&first)).await);
+        assert_eq!(step.reason(), LoginReason::Reauthenticate, "{extra:?}");
+        // The host kept the login id: the same login, the login step again.
+        let token = h.server.suspend_login(&step).await.unwrap();
+        let again = login(h.server.resume(token.expose_secret(), Some(&first)).await);
+        assert_eq!(again.reason(), LoginReason::Reauthenticate, "{extra:?}");
+        // A new login in the same second and session, with a fresh login
+        // id: accepted, with the session id kept.
+        let token = h.server.suspend_login(&again).await.unwrap();
+        let second = session(t)
+            .with_session_id(sid())
+            .with_login_id(LoginId::parse("login-2").unwrap());
+        let code = code_of(h.server.resume(token.expose_secret(), Some(&second)).await);
+        let facts = stored_code(&h, &code).await.openid.unwrap();
+        assert_eq!(facts.session_id().map(SessionId::as_str), Some("s-kept"));
+
+        // A host that sets no login id: the re-login of the same second
+        // and session is indistinguishable and loops back to the login step.
+        let plain = session(t).with_session_id(sid());
+        let step = login(authorize(&h, &q, Some(&plain)).await);
+        let token = h.server.suspend_login(&step).await.unwrap();
+        let back = login(h.server.resume(token.expose_secret(), Some(&plain)).await);
+        assert_eq!(back.reason(), LoginReason::Reauthenticate, "{extra:?}");
+        // Setting one on the new login is enough.
+        let token = h.server.suspend_login(&back).await.unwrap();
+        let fresh = plain.with_login_id(LoginId::parse("login-3").unwrap());
+        code_of(h.server.resume(token.expose_secret(), Some(&fresh)).await);
+    }
 }
 
 // covers: OI-06
