@@ -17,6 +17,7 @@ use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::SigningFault;
 use crate::keys::{Algorithm, KeyRing, LoadedKey};
+use crate::tokens::jwt::JwsType;
 use crate::tokens::{TokenHash, jwt};
 
 /// Claim names an ID Token's own fields set, and JWT claims with a meaning
@@ -170,12 +171,7 @@ pub(crate) fn sign(
     alg: Algorithm,
     now: UnixTime,
 ) -> Result<String, SigningFault> {
-    let key = ring
-        .signing_key_for(alg, now)
-        .ok_or(SigningFault::NoKeyForAlgorithm(alg.as_str()))?;
-    let payload =
-        serde_json::to_vec(&claims.to_json()).map_err(|_| SigningFault::ClaimsEncoding)?;
-    jwt::sign_with_header(key, &key.id_token_header, &payload).ok_or(SigningFault::SignatureFailed)
+    jwt::sign_current(ring, alg, now, JwsType::IdToken, &claims.to_json())
 }
 
 /// The longest `id_token_hint` we look at; longer ones are refused before

@@ -12,9 +12,10 @@ use serde_json::{Map, Value, json};
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::error::SigningFault;
-use crate::keys::{Algorithm, KeyRing, jws_header};
+use crate::keys::{Algorithm, KeyRing};
 use crate::random::{RandomError, RandomSource};
 use crate::tokens::jwt;
+use crate::tokens::jwt::JwsType;
 use crate::tokens::opaque::random_value;
 
 /// The member of `events` that makes a JWT a Logout Token.
@@ -117,13 +118,13 @@ pub(crate) fn sign(
     alg: Algorithm,
     now: UnixTime,
 ) -> Result<String, SigningFault> {
-    let key = ring
-        .signing_key_for(alg, now)
-        .ok_or(SigningFault::NoKeyForAlgorithm(alg.as_str()))?;
-    let payload =
-        serde_json::to_vec(&claims.to_json()).map_err(|_| SigningFault::ClaimsEncoding)?;
-    let header = jws_header(alg, &key.record.kid, "logout+jwt");
-    jwt::sign_with_header(key, &header, &payload).ok_or(SigningFault::SignatureFailed)
+    jwt::sign_current(
+        ring,
+        alg,
+        now,
+        JwsType::Typ("logout+jwt"),
+        &claims.to_json(),
+    )
 }
 
 #[cfg(test)]

@@ -30,8 +30,6 @@
 //! (panva's oidc-provider signs UserInfo with its ID Token code and an
 //! `exp`; we chose not to, for the reasons above.)
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::client::ClientId;
@@ -39,6 +37,7 @@ use crate::clock::UnixTime;
 use crate::error::SigningFault;
 use crate::keys::{Algorithm, KeyRing};
 use crate::tokens::jwt;
+use crate::tokens::jwt::JwsType;
 
 /// Claims a signed UserInfo response never carries: those that make a JWT
 /// an ID Token, a Logout Token or an access token (see the module
@@ -60,19 +59,13 @@ pub(crate) fn sign(
     alg: Algorithm,
     now: UnixTime,
 ) -> Result<String, SigningFault> {
-    let key = ring
-        .signing_key_for(alg, now)
-        .ok_or(SigningFault::NoKeyForAlgorithm(alg.as_str()))?;
     for name in NEVER {
         claims.remove(name);
     }
     claims.insert("iss".into(), Value::from(iss));
     claims.insert("aud".into(), Value::from(aud.as_str()));
     claims.insert("iat".into(), Value::from(now.as_secs()));
-    let payload = serde_json::to_vec(&claims).map_err(|_| SigningFault::ClaimsEncoding)?;
-    let header = serde_json::json!({"alg": alg.as_str(), "kid": key.record.kid.as_str()});
-    let header = URL_SAFE_NO_PAD.encode(header.to_string());
-    jwt::sign_with_header(key, &header, &payload).ok_or(SigningFault::SignatureFailed)
+    jwt::sign_current(ring, alg, now, JwsType::Untyped, &claims)
 }
 
 #[cfg(test)]
@@ -81,6 +74,8 @@ mod tests {
     use crate::keys::{KeyId, KeyRecord};
     use crate::oidc::HintError;
     use crate::oidc::id_token::verify_id_token_hint;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
     fn decode(part: &str) -> Value {

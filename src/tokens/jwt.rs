@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use std::time::Duration;
 
 use crate::clock::UnixTime;
-use crate::keys::{Algorithm, KeyRing, LoadedKey};
+use crate::error::SigningFault;
+use crate::keys::{Algorithm, KeyRing, LoadedKey, jws_header};
 use crate::scope::ScopeSet;
 
 /// Claims a host's claims hook may not set (RFC 9068 §2.2, RFC 7519 §4.1).
@@ -53,6 +54,42 @@ pub(crate) fn sign_with_header(key: &LoadedKey, header: &str, payload: &[u8]) ->
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(sig, &mut token);
     Some(token)
+}
+
+/// The `typ` of an OpenID Connect JWS signed by [`sign_current`].
+pub(crate) enum JwsType<'a> {
+    /// `JWT`, the ID Token's header, computed once per key.
+    IdToken,
+    /// This `typ` (`logout+jwt`).
+    Typ(&'a str),
+    /// No `typ` (a signed UserInfo response).
+    Untyped,
+}
+
+/// Signs `claims` with `ring`'s current key of `alg` at `now`, under the
+/// header `{"alg","kid"}` with the `typ` of `kind`. No key of `alg` signing
+/// now is [`SigningFault::NoKeyForAlgorithm`]: another algorithm is never
+/// used instead.
+pub(crate) fn sign_current(
+    ring: &KeyRing,
+    alg: Algorithm,
+    now: UnixTime,
+    kind: JwsType<'_>,
+    claims: &impl serde::Serialize,
+) -> Result<String, SigningFault> {
+    let key = ring
+        .signing_key_for(alg, now)
+        .ok_or(SigningFault::NoKeyForAlgorithm(alg.as_str()))?;
+    let payload = serde_json::to_vec(claims).map_err(|_| SigningFault::ClaimsEncoding)?;
+    let header: std::borrow::Cow<'_, str> = match kind {
+        JwsType::IdToken => key.id_token_header.as_str().into(),
+        JwsType::Typ(typ) => jws_header(alg, &key.record.kid, typ).into(),
+        JwsType::Untyped => {
+            let json = serde_json::json!({"alg": alg.as_str(), "kid": key.record.kid.as_str()});
+            URL_SAFE_NO_PAD.encode(json.to_string()).into()
+        }
+    };
+    sign_with_header(key, &header, &payload).ok_or(SigningFault::SignatureFailed)
 }
 
 /// The claims of an access token when the host adds none of its own,
