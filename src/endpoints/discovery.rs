@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::endpoints::metadata::{self, Metadata};
 use crate::keys::Algorithm;
+use crate::oidc::id_token::ID_TOKEN_CLAIMS;
 
 /// What the server was built with, beyond its `Config`: the parts of the
 /// document that depend on the host's hooks.
@@ -27,22 +28,6 @@ pub(crate) struct OpenIdFeatures<'a> {
     /// Pairwise subjects can be computed (a pairwise salt is configured).
     pub(crate) pairwise: bool,
 }
-
-/// The claims of an ID Token besides the standard claims (`sub` is among
-/// those): what `claims_supported` adds to `oidc::standard_claims()`.
-const ID_TOKEN_CLAIMS: [&str; 11] = [
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "nonce",
-    "acr",
-    "amr",
-    "azp",
-    "at_hash",
-    "sid",
-];
 
 /// `openid` and the scopes of Core §5.4, listed when the configuration
 /// names no scopes (any client scope is accepted then).

@@ -20,12 +20,10 @@ use crate::keys::{Algorithm, KeyRing, LoadedKey};
 use crate::tokens::jwt::JwsType;
 use crate::tokens::{TokenHash, jwt};
 
-/// Claim names an ID Token's own fields set, and JWT claims with a meaning
-/// of their own (`nbf`, `jti`, the other hashes, a Logout Token's
-/// `events`): extra claims with these names are dropped, never sent.
-const REGISTERED: [&str; 16] = [
+/// The claims an ID Token's own fields set, besides `sub` (Core 1.0 §2):
+/// what discovery's `claims_supported` adds to the standard claims.
+pub(crate) const ID_TOKEN_CLAIMS: [&str; 11] = [
     "iss",
-    "sub",
     "aud",
     "exp",
     "iat",
@@ -35,12 +33,16 @@ const REGISTERED: [&str; 16] = [
     "amr",
     "azp",
     "at_hash",
-    "c_hash",
-    "s_hash",
     "sid",
-    "nbf",
-    "events",
 ];
+
+/// Whether extra claims named `name` are dropped, never sent: the names an
+/// ID Token's own fields set, and JWT claims with a meaning of their own
+/// (`nbf`, `jti`, the other hashes, a Logout Token's `events`).
+fn registered(name: &str) -> bool {
+    ID_TOKEN_CLAIMS.contains(&name)
+        || ["sub", "c_hash", "s_hash", "nbf", "jti", "events"].contains(&name)
+}
 
 /// The claims of an ID Token (OpenID Connect Core 1.0 §2). Build it with
 /// [`IdTokenClaims::new`] and set the optional fields; an empty `amr` is
@@ -118,7 +120,7 @@ impl IdTokenClaims {
         let mut m: Map<String, Value> = self
             .extra
             .iter()
-            .filter(|(k, _)| !REGISTERED.contains(&k.as_str()))
+            .filter(|(k, _)| !registered(k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         m.insert("iss".into(), Value::from(self.iss.as_str()));
