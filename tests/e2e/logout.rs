@@ -30,7 +30,7 @@ const RP_SECRET: &str = "rp secret: 100% ~/+";
 /// An HTTP listener standing in for the client's back-channel logout
 /// endpoint: answers 200 to each request and hands over its head and body,
 /// in order.
-async fn backchannel_listener() -> (
+pub(crate) async fn backchannel_listener() -> (
     String,
     tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
 ) {

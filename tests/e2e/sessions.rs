@@ -12,7 +12,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use oauth2::PkceCodeChallenge;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 
 use crate::harness::{self, ALICE_PASSWORD, CALLBACK, Framework, Page, Server, Session};
@@ -190,50 +189,17 @@ const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-log
 /// signature is `logout.rs`'s business) go to the channel, and it answers
 /// 200.
 async fn backchannel_listener() -> (String, mpsc::UnboundedReceiver<Value>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let uri = format!(
-        "http://{}/backchannel-logout",
-        listener.local_addr().unwrap()
-    );
+    let (uri, mut delivered) = crate::logout::backchannel_listener().await;
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head, start) = loop {
-                    let n = conn.read(&mut chunk).await.unwrap();
-                    assert!(n > 0, "connection closed before the request's end");
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break (String::from_utf8(buf[..i].to_vec()).unwrap(), i + 4);
-                    }
-                };
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().unwrap())
-                    })
-                    .expect("a Content-Length");
-                while buf.len() < start + len {
-                    let n = conn.read(&mut chunk).await.unwrap();
-                    assert!(n > 0);
-                    buf.extend_from_slice(&chunk[..n]);
-                }
-                conn.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                )
-                .await
-                .unwrap();
-                let token = url::form_urlencoded::parse(&buf[start..start + len])
-                    .find(|(k, _)| k == "logout_token")
-                    .map(|(_, v)| v.into_owned())
-                    .expect("a logout_token");
-                let _ = tx.send(payload(&token));
-            });
+        while let Some((_, body)) = delivered.recv().await {
+            let token = url::form_urlencoded::parse(&body)
+                .find(|(k, _)| k == "logout_token")
+                .map(|(_, v)| v.into_owned())
+                .expect("a logout_token");
+            if tx.send(payload(&token)).is_err() {
+                return;
+            }
         }
     });
     (uri, rx)
