@@ -147,6 +147,22 @@ async fn stored_code(h: &Harness, code: &str) -> portcullis::CodeRecord {
         .expect("the code is stored")
 }
 
+async fn access_record(h: &Harness, token: &str) -> portcullis::AccessRecord {
+    h.store
+        .find_access(&TokenHash::of(token))
+        .await
+        .unwrap()
+        .expect("the access token is stored")
+}
+
+async fn refresh_record(h: &Harness, token: &str) -> portcullis::RefreshRecord {
+    h.store
+        .find_refresh(&TokenHash::of(token))
+        .await
+        .unwrap()
+        .expect("the refresh token is stored")
+}
+
 fn now(h: &Harness) -> u64 {
     h.clock.now().as_secs()
 }
@@ -576,39 +592,19 @@ async fn the_logins_facts_reach_the_code_and_the_tokens_it_yields() {
     let (access, refresh) = tokens(&h.redeem(Auth::Basic(&rp), &issued).await);
     let refresh = refresh.expect("a refresh token");
     let without_nonce = facts.without_nonce();
-    let a = h
-        .store
-        .find_access(&TokenHash::of(&access))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = access_record(&h, &access).await;
     assert_eq!(a.openid.as_ref(), Some(&without_nonce));
     assert!(without_nonce.nonce().is_none());
-    let r = h
-        .store
-        .find_refresh(&TokenHash::of(&refresh))
-        .await
-        .unwrap()
-        .unwrap();
+    let r = refresh_record(&h, &refresh).await;
     assert_eq!(r.openid.as_ref(), Some(&without_nonce));
 
     // A refresh an hour later: the original auth_time (Core §12.2).
     h.clock.advance(Duration::from_secs(3600));
     let (access, refresh) = tokens(&h.refresh(Auth::Basic(&rp), &refresh).await);
-    let a = h
-        .store
-        .find_access(&TokenHash::of(&access))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = access_record(&h, &access).await;
     assert_eq!(a.openid.as_ref(), Some(&without_nonce));
     let refresh = refresh.unwrap();
-    let r = h
-        .store
-        .find_refresh(&TokenHash::of(&refresh))
-        .await
-        .unwrap()
-        .unwrap();
+    let r = refresh_record(&h, &refresh).await;
     assert_eq!(
         r.openid.as_ref().map(OpenIdGrant::auth_time),
         Some(UnixTime::from_secs(T0 - 60))
@@ -627,19 +623,9 @@ async fn the_logins_facts_reach_the_code_and_the_tokens_it_yields() {
         )
         .await;
     let (access, refresh) = tokens(&narrowed);
-    let a = h
-        .store
-        .find_access(&TokenHash::of(&access))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = access_record(&h, &access).await;
     assert_eq!(a.openid, None);
-    let r = h
-        .store
-        .find_refresh(&TokenHash::of(&refresh.unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
+    let r = refresh_record(&h, &refresh.unwrap()).await;
     assert_eq!(r.openid.as_ref(), Some(&without_nonce));
 }
 
@@ -670,19 +656,9 @@ async fn a_plain_oauth_request_ignores_the_openid_parameters() {
         redirect_uri: Some(REDIRECT.into()),
     };
     let (access, refresh) = tokens(&h.redeem(Auth::Basic(&rp), &issued).await);
-    let a = h
-        .store
-        .find_access(&TokenHash::of(&access))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = access_record(&h, &access).await;
     assert_eq!(a.openid, None);
-    let r = h
-        .store
-        .find_refresh(&TokenHash::of(&refresh.unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
+    let r = refresh_record(&h, &refresh.unwrap()).await;
     assert_eq!(r.openid, None);
 }
 
