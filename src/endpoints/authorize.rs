@@ -40,7 +40,7 @@ use crate::error::{Cause, Error, Interaction, InternalFault, RequestFault};
 use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
-use crate::http::{Method, Request, Response, form};
+use crate::http::{Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::id_token::verify_id_token_hint;
 use crate::oidc::{
@@ -533,27 +533,10 @@ pub(crate) async fn handle(
 }
 
 async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>) -> AuthorizeStep {
-    let input: &[u8] = match req.method() {
-        // HEAD is refused: it must not mint a code as a side effect.
-        Method::Get => {
-            // Held to the body's limit, so the work is bounded whatever the
-            // HTTP server in front allows.
-            let query = req.query_str().unwrap_or_default();
-            if query.len() > cx.config.max_body_size {
-                return invalid(&Error::InvalidRequest(RequestFault::QueryTooLong));
-            }
-            query.as_bytes()
-        }
-        // RFC 6749 §3.1: POST with a form body is allowed too.
-        Method::Post => {
-            if req.body_bytes().len() > cx.config.max_body_size {
-                return invalid(&Error::InvalidRequest(RequestFault::BodyTooLarge));
-            }
-            req.body_bytes()
-        }
-        Method::Head | Method::Other => {
-            return invalid(&Error::InvalidRequest(RequestFault::MethodNotAllowed));
-        }
+    // HEAD is refused: it must not act as a side effect.
+    let input = match crate::endpoints::browser_params(req, &cx.config) {
+        Ok(input) => input,
+        Err(e) => return invalid(&e),
     };
     let (values, fault) = form::parse_lenient(input, &PARAMS);
     let [

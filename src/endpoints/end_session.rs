@@ -52,7 +52,7 @@ use crate::clock::UnixTime;
 use crate::context::Context;
 use crate::error::{Error, InternalFault, RequestFault, StoreError};
 use crate::events::Event;
-use crate::http::{Method, Request, Response, form};
+use crate::http::{Request, Response, form};
 use crate::keys::Algorithm;
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::id_token::{CorruptHint, KeptHint};
@@ -271,23 +271,10 @@ async fn validate(
     req: &Request<'_>,
     session: Option<&Authentication>,
 ) -> EndSessionStep {
-    let input: &[u8] = match req.method() {
-        Method::Get => {
-            let query = req.query_str().unwrap_or_default();
-            if query.len() > cx.config.max_body_size {
-                return invalid(&Error::InvalidRequest(RequestFault::QueryTooLong));
-            }
-            query.as_bytes()
-        }
-        Method::Post => {
-            if req.body_bytes().len() > cx.config.max_body_size {
-                return invalid(&Error::InvalidRequest(RequestFault::BodyTooLarge));
-            }
-            req.body_bytes()
-        }
-        Method::Head | Method::Other => {
-            return invalid(&Error::InvalidRequest(RequestFault::MethodNotAllowed));
-        }
+    // HEAD is refused: it must not act as a side effect.
+    let input = match crate::endpoints::browser_params(req, &cx.config) {
+        Ok(input) => input,
+        Err(e) => return invalid(&e),
     };
     let [
         id_token_hint,

@@ -79,6 +79,31 @@ fn names_credentials(query: &str) -> bool {
     query_names(query, &CREDENTIALS)
 }
 
+/// The parameters of a request the browser brings (the authorization and
+/// end-session endpoints): the query of a GET, or the form body of a POST
+/// (RFC 6749 §3.1), either held to `config.max_body_size`, so the work is
+/// bounded whatever the HTTP server in front allows. HEAD is refused: it
+/// must not act as a side effect.
+pub(crate) fn browser_params<'r>(req: &'r Request<'_>, config: &Config) -> Result<&'r [u8], Error> {
+    match req.method() {
+        Method::Get => {
+            let query = req.query_str().unwrap_or_default();
+            if query.len() > config.max_body_size {
+                return Err(Error::InvalidRequest(RequestFault::QueryTooLong));
+            }
+            Ok(query.as_bytes())
+        }
+        Method::Post => {
+            let body = req.body_bytes();
+            if body.len() > config.max_body_size {
+                return Err(Error::InvalidRequest(RequestFault::BodyTooLarge));
+            }
+            Ok(body)
+        }
+        Method::Head | Method::Other => Err(Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+    }
+}
+
 /// Whether a query string carries one of `names` with a non-empty value;
 /// names are decoded, values never (so a malformed value cannot hide the
 /// name).
