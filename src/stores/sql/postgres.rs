@@ -53,6 +53,7 @@ sql_store! {
         Migration { description: "OpenID Connect registration of clients", sql: include_str!("migrations/postgres_6.sql") },
         Migration { description: "OpenID Connect facts of codes and tokens", sql: include_str!("migrations/postgres_7.sql") },
         Migration { description: "login session of codes and tokens, for revocation at logout", sql: include_str!("migrations/postgres_8.sql") },
+        Migration { description: "DPoP, pushed and signed requests, resource indicators", sql: include_str!("migrations/postgres_9.sql") },
     ]
 }
 
