@@ -429,7 +429,7 @@ enum KeysCommand {
     Generate {
         #[command(flatten)]
         server: ServerArgs,
-        /// ES256 (default), EdDSA or RS256 (a 2048-bit RSA key).
+        /// ES256 (default), EdDSA, RS256 or PS256 (a 2048-bit RSA key).
         #[arg(long, value_name = "ALG", default_value = "ES256")]
         algorithm: Algorithm,
         /// Generate a new key even if one signs now; it signs at once and
@@ -446,7 +446,7 @@ enum KeysCommand {
     Rotate {
         #[command(flatten)]
         server: ServerArgs,
-        /// ES256 (default), EdDSA or RS256 (a 2048-bit RSA key).
+        /// ES256 (default), EdDSA, RS256 or PS256 (a 2048-bit RSA key).
         #[arg(long, value_name = "ALG", default_value = "ES256")]
         algorithm: Algorithm,
     },
@@ -455,7 +455,7 @@ enum KeysCommand {
     Import {
         #[command(flatten)]
         server: ServerArgs,
-        /// The key's algorithm: RS256, ES256 or EdDSA.
+        /// The key's algorithm: RS256, PS256, ES256 or EdDSA.
         #[arg(long, value_name = "ALG")]
         algorithm: Algorithm,
         /// The PKCS#8 DER file.

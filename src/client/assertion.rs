@@ -91,9 +91,9 @@ pub(crate) async fn authenticate(
                 .ok_or_else(fail)?;
             parse_jwks(&doc)
                 .iter()
-                .filter(|k| k.alg == alg)
+                .filter(|k| k.allows(alg))
                 .filter(|k| jws.header.kid.is_none() || k.kid == jws.header.kid)
-                .any(|k| k.verify(jws.signing_input, &jws.signature))
+                .any(|k| k.verify_as(alg, jws.signing_input, &jws.signature))
         }
         AuthMethod::ClientSecretJwt => {
             let secret = client.jwt_secret().ok_or_else(fail)?;

@@ -344,7 +344,8 @@ mod tests {
             (
                 json!({"client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
                        "id_token_signed_response_alg": "none"}),
-                "algorithm: is not ES256, EdDSA or RS256 (names are case-sensitive)".to_owned(),
+                "algorithm: is not ES256, EdDSA, RS256 or PS256 (names are case-sensitive)"
+                    .to_owned(),
             ),
             (
                 json!({"client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],

@@ -37,7 +37,7 @@ pub(crate) struct Metadata<'a> {
 }
 
 /// RFC 8414 §2: required when a JWT client authentication method is listed.
-const ASSERTION_ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "HS256"];
+const ASSERTION_ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "PS256", "HS256"];
 const SECRET_METHODS: &[&str] = &[
     "client_secret_basic",
     "client_secret_post",

@@ -30,7 +30,7 @@ pub(crate) fn public_jwk(key: &LoadedKey) -> Value {
         Signer::EdDsa(_) => {
             json!({"kty": "OKP", "crv": "Ed25519", "x": b64(&key.public), "kid": kid, "alg": alg, "use": "sig"})
         }
-        Signer::Rs256(k) => {
+        Signer::Rs256(k) | Signer::Ps256(k) => {
             let c = RsaPublicKeyComponents::<Vec<u8>>::from(k.public());
             json!({"kty": "RSA", "n": b64(&c.n), "e": b64(&c.e), "kid": kid, "alg": alg, "use": "sig"})
         }
@@ -53,7 +53,12 @@ pub(crate) fn jwks(ring: &KeyRing, now: UnixTime) -> Vec<u8> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PublicJwk {
     pub(crate) kid: Option<String>,
+    /// The key's algorithm: the one its `alg` names, else its key type's
+    /// (RS256 for an RSA key without `alg`, which also verifies PS256:
+    /// see [`PublicJwk::allows`]).
     pub(crate) alg: Algorithm,
+    /// An RSA key without `alg`: RS256 and PS256 both verify with it.
+    rsa_any: bool,
     key: PublicKey,
 }
 
@@ -91,8 +96,13 @@ impl PublicJwk {
                 (x.len() == 32).then_some(())?;
                 (Algorithm::EdDsa, PublicKey::Raw(x))
             }
+            // An RSA key signs RS256 or PS256: its `alg`, when present,
+            // says which one (else both, see `allows`).
             ("RSA", _) => (
-                Algorithm::Rs256,
+                match s("alg") {
+                    Some("PS256") => Algorithm::Ps256,
+                    _ => Algorithm::Rs256,
+                },
                 PublicKey::Rsa {
                     n: bytes("n")?,
                     e: bytes("e")?,
@@ -106,19 +116,44 @@ impl PublicJwk {
         Some(Self {
             kid: s("kid").map(str::to_owned),
             alg,
+            rsa_any: matches!(key, PublicKey::Rsa { .. }) && s("alg").is_none(),
             key,
         })
     }
 
+    /// Whether a signature of `alg` may be checked with this key: its own
+    /// algorithm, or, for an RSA key registered without `alg`, either RSA
+    /// algorithm (RS256 or PS256: RFC 7517 §4.4 makes `alg` optional, and
+    /// FAPI 2.0 clients sign PS256 with keys registered without it). A key
+    /// of one family never verifies another's (no algorithm confusion).
+    pub(crate) fn allows(&self, alg: Algorithm) -> bool {
+        self.alg == alg || (self.rsa_any && matches!(alg, Algorithm::Rs256 | Algorithm::Ps256))
+    }
+
     /// Checks a signature made with this key's own algorithm.
+    #[allow(dead_code)] // kept for callers that know only the key's algorithm
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        self.verify_as(self.alg, message, sig)
+    }
+
+    /// Checks a signature of `alg`, which the key must [allow](Self::allows).
+    pub(crate) fn verify_as(&self, alg: Algorithm, message: &[u8], sig: &[u8]) -> bool {
+        if !self.allows(alg) {
+            return false;
+        }
         match &self.key {
-            PublicKey::Raw(k) => UnparsedPublicKey::new(self.alg.verification(), k)
+            PublicKey::Raw(k) => UnparsedPublicKey::new(alg.verification(), k)
                 .verify(message, sig)
                 .is_ok(),
-            PublicKey::Rsa { n, e } => RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, sig)
-                .is_ok(),
+            PublicKey::Rsa { n, e } => {
+                let params = match alg {
+                    Algorithm::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
+                    _ => &signature::RSA_PKCS1_2048_8192_SHA256,
+                };
+                RsaPublicKeyComponents { n, e }
+                    .verify(params, message, sig)
+                    .is_ok()
+            }
         }
     }
 }

@@ -36,6 +36,11 @@ pub enum Algorithm {
     /// key with [`KeyRecord::from_pkcs8`], or generate a 2048-bit one with
     /// feature `rsa-keygen` (`ring` signs with RSA keys but cannot make them).
     Rs256,
+    /// `PS256`: RSASSA-PSS with SHA-256 and MGF1 with SHA-256 (RFC 7518
+    /// §3.5; 2048 to 8192 bits), which the FAPI 2.0 Security Profile
+    /// allows. Keys are imported or generated as for RS256; a key is of
+    /// one of the two algorithms, never both.
+    Ps256,
 }
 
 impl Algorithm {
@@ -45,6 +50,7 @@ impl Algorithm {
             Self::Es256 => "ES256",
             Self::EdDsa => "EdDSA",
             Self::Rs256 => "RS256",
+            Self::Ps256 => "PS256",
         }
     }
 
@@ -59,6 +65,7 @@ impl Algorithm {
             Self::Es256 => &signature::ECDSA_P256_SHA256_FIXED,
             Self::EdDsa => &signature::ED25519,
             Self::Rs256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            Self::Ps256 => &signature::RSA_PSS_2048_8192_SHA256,
         }
     }
 }
@@ -77,9 +84,10 @@ impl FromStr for Algorithm {
             "ES256" => Ok(Self::Es256),
             "EdDSA" => Ok(Self::EdDsa),
             "RS256" => Ok(Self::Rs256),
+            "PS256" => Ok(Self::Ps256),
             _ => Err(ParseError::new(
                 "algorithm",
-                "is not ES256, EdDSA or RS256 (names are case-sensitive)",
+                "is not ES256, EdDSA, RS256 or PS256 (names are case-sensitive)",
             )),
         }
     }
@@ -138,10 +146,10 @@ pub enum KeyError {
     /// The PKCS#8 document is not a key of this algorithm.
     #[error("the PKCS#8 document is not a valid {0} private key")]
     Rejected(Algorithm),
-    /// Keys of this algorithm cannot be generated in this build (RS256
-    /// without feature `rsa-keygen`): import one.
+    /// Keys of this algorithm cannot be generated in this build (RS256 or
+    /// PS256 without feature `rsa-keygen`): import one.
     #[error(
-        "cannot generate {0} keys (RS256 needs the `rsa-keygen` feature); import a PKCS#8 key instead"
+        "cannot generate {0} keys (RSA keys need the `rsa-keygen` feature); import a PKCS#8 key instead"
     )]
     CannotGenerate(Algorithm),
     /// The OS random source failed.
@@ -171,7 +179,7 @@ pub struct KeyRecord {
 
 impl KeyRecord {
     /// Generates a fresh key that signs from `not_before`: ES256 or EdDSA
-    /// with `ring`; RS256 (2048 bits) with feature `rsa-keygen`, otherwise
+    /// with `ring`; RS256 or PS256 (2048 bits) with feature `rsa-keygen`, otherwise
     /// [`KeyError::CannotGenerate`]. RSA generation takes a CPU-bound
     /// moment (tens of milliseconds to a second): call it off the executor
     /// where that matters.
@@ -194,7 +202,7 @@ impl KeyRecord {
                 .as_ref()
                 .to_vec(),
             #[cfg(feature = "rsa-keygen")]
-            Algorithm::Rs256 => {
+            Algorithm::Rs256 | Algorithm::Ps256 => {
                 let pkcs8 =
                     rsa_keygen::generate_pkcs8(rsa_keygen::RSA_BITS).ok_or(KeyError::Random)?;
                 // What ring cannot load is not a key we hand out.
@@ -202,7 +210,7 @@ impl KeyRecord {
                 pkcs8
             }
             #[cfg(not(feature = "rsa-keygen"))]
-            Algorithm::Rs256 => return Err(KeyError::CannotGenerate(alg)),
+            Algorithm::Rs256 | Algorithm::Ps256 => return Err(KeyError::CannotGenerate(alg)),
         };
         Ok(Self::current(alg, kid, pkcs8, now, not_before))
     }
@@ -277,6 +285,7 @@ pub(crate) enum Signer {
     Es256(EcdsaKeyPair),
     EdDsa(Ed25519KeyPair),
     Rs256(RsaKeyPair),
+    Ps256(RsaKeyPair),
 }
 
 impl Signer {
@@ -295,6 +304,7 @@ impl Signer {
                 Self::EdDsa(Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8).map_err(rejected)?)
             }
             Algorithm::Rs256 => Self::Rs256(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
+            Algorithm::Ps256 => Self::Ps256(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
         })
     }
 
@@ -306,17 +316,8 @@ impl Signer {
                 .ok()
                 .map(|s| s.as_ref().to_vec()),
             Self::EdDsa(k) => Some(k.sign(message).as_ref().to_vec()),
-            Self::Rs256(k) => {
-                let mut sig = vec![0u8; k.public().modulus_len()];
-                k.sign(
-                    &signature::RSA_PKCS1_SHA256,
-                    crate::random::ring_rng(),
-                    message,
-                    &mut sig,
-                )
-                .ok()
-                .map(|()| sig)
-            }
+            Self::Rs256(k) => rsa_sign(k, &signature::RSA_PKCS1_SHA256, message),
+            Self::Ps256(k) => rsa_sign(k, &signature::RSA_PSS_SHA256, message),
         }
     }
 
@@ -326,9 +327,22 @@ impl Signer {
         match self {
             Self::Es256(k) => k.public_key().as_ref().to_vec(),
             Self::EdDsa(k) => k.public_key().as_ref().to_vec(),
-            Self::Rs256(k) => k.public().as_ref().to_vec(),
+            Self::Rs256(k) | Self::Ps256(k) => k.public().as_ref().to_vec(),
         }
     }
+}
+
+/// An RSA signature with `padding` (PKCS#1 v1.5 or PSS); `None` only if
+/// `ring` reports an internal failure.
+fn rsa_sign(
+    k: &RsaKeyPair,
+    padding: &'static dyn signature::RsaEncoding,
+    message: &[u8],
+) -> Option<Vec<u8>> {
+    let mut sig = vec![0u8; k.public().modulus_len()];
+    k.sign(padding, crate::random::ring_rng(), message, &mut sig)
+        .ok()
+        .map(|()| sig)
 }
 
 /// One key, parsed and ready: what the server signs and verifies with.
@@ -502,6 +516,38 @@ mod tests {
             k.get("d").is_none() && k.get("p").is_none(),
             "no private part"
         );
+    }
+
+    // issue 17: PS256 keys sign with RSASSA-PSS, which PKCS#1 v1.5
+    // verification refuses, and are published as RSA keys with `alg` PS256.
+    #[test]
+    fn imported_ps256_key_signs_pss() {
+        let now = UnixTime::from_secs(100);
+        let pkcs8 = include_bytes!("../../tests/fixtures/rsa2048.pk8").to_vec();
+        let rec = KeyRecord::from_pkcs8(Algorithm::Ps256, kid("ps1"), pkcs8, now, now).unwrap();
+        assert_eq!("PS256".parse::<Algorithm>().unwrap(), Algorithm::Ps256);
+        let signer = Signer::load(Algorithm::Ps256, rec.private_pkcs8.expose_secret()).unwrap();
+        let sig = signer.sign(b"msg").unwrap();
+        let pss =
+            signature::UnparsedPublicKey::new(Algorithm::Ps256.verification(), signer.public_key());
+        assert!(pss.verify(b"msg", &sig).is_ok());
+        assert!(pss.verify(b"other", &sig).is_err());
+        let pkcs1 =
+            signature::UnparsedPublicKey::new(Algorithm::Rs256.verification(), signer.public_key());
+        assert!(pkcs1.verify(b"msg", &sig).is_err());
+        let ring = KeyRing::load(vec![rec], now);
+        let jwks: serde_json::Value = serde_json::from_slice(&jwk::jwks(&ring, now)).unwrap();
+        let k = &jwks["keys"][0];
+        assert_eq!(
+            (k["kty"].as_str(), k["alg"].as_str()),
+            (Some("RSA"), Some("PS256"))
+        );
+        // Our published JWK reads back as a PS256-only key.
+        let parsed = jwk::parse_jwks(&jwks);
+        assert_eq!(parsed.len(), 1);
+        let key = parsed.first().unwrap();
+        assert!(key.verify_as(Algorithm::Ps256, b"msg", &sig));
+        assert!(!key.allows(Algorithm::Rs256));
     }
 
     // issue 16 item 1: a current key per algorithm.

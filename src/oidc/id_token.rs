@@ -150,13 +150,13 @@ impl IdTokenClaims {
 
 /// `at_hash` (Core §3.1.3.6): the left half of the hash of the ASCII access
 /// token, base64url without padding. The hash is the one of the JWS
-/// algorithm: SHA-256 for `RS256` and `ES256`. For `EdDSA` with Ed25519 the
+/// algorithm: SHA-256 for `RS256`, `PS256` and `ES256`. For `EdDSA` with Ed25519 the
 /// specifications name no hash; we use SHA-512, the hash Ed25519 itself
 /// uses, as the OpenID Foundation's certification suite and panva's
 /// `oidc-provider` do, so relying parties built against either agree.
 pub fn at_hash(access_token: &str, alg: Algorithm) -> String {
     let hash = match alg {
-        Algorithm::Es256 | Algorithm::Rs256 => &digest::SHA256,
+        Algorithm::Es256 | Algorithm::Rs256 | Algorithm::Ps256 => &digest::SHA256,
         Algorithm::EdDsa => &digest::SHA512,
     };
     let d = digest::digest(hash, access_token.as_bytes());

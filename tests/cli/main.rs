@@ -1507,7 +1507,7 @@ async fn client_openid_connect_registration_on_create_update_and_show() {
         ),
         (
             &["--id-token-signed-response-alg", "none"][..],
-            "algorithm: is not ES256, EdDSA or RS256",
+            "algorithm: is not ES256, EdDSA, RS256 or PS256",
         ),
         (
             &["--logo-uri", "javascript:alert(1)"][..],

@@ -21,6 +21,7 @@ const TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 struct Fixture {
     server: AuthorizationServer,
+    store: Arc<MemoryStore>,
     ec_key: EncodingKey,
     other_key: EncodingKey,
     ec_public: Vec<u8>,
@@ -80,6 +81,7 @@ async fn fixture_with(configure: impl FnOnce(&mut Config)) -> Fixture {
     store.insert_client(sj).await.unwrap();
     Fixture {
         server,
+        store,
         ec_key,
         other_key,
         ec_public,
@@ -255,4 +257,84 @@ async fn an_assertion_with_another_method_is_invalid_request() {
     let basic = format!("Basic {}", STANDARD.encode("pk:secret"));
     let r = token(&f, &es256(&f.ec_key, &claims("pk", "m1")), Some(&basic)).await;
     assert_eq!((r.status(), error(&r).as_str()), (400, "invalid_request"));
+}
+
+/// The test RSA key as PKCS#8 PEM (for `jsonwebtoken`) and its public JWK
+/// members `n`, `e`.
+fn rsa_key() -> (EncodingKey, String, String) {
+    let der = include_bytes!("../fixtures/rsa2048.pk8");
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        STANDARD.encode(der)
+    );
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(der).unwrap();
+    let c = ring::signature::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
+    (
+        EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+        URL_SAFE_NO_PAD.encode(&c.n),
+        URL_SAFE_NO_PAD.encode(&c.e),
+    )
+}
+
+#[tokio::test]
+async fn ps256_assertions_verify_with_rsa_keys_that_allow_it() {
+    // covers: CA-08 (PS256, issue 17)
+    let f = fixture().await;
+    let (key, n, e) = rsa_key();
+    let store_client = |id: &str, alg: Option<&str>| {
+        let mut jwk = json!({"kty": "RSA", "n": n, "e": e, "kid": "r1"});
+        if let Some(alg) = alg {
+            jwk["alg"] = json!(alg);
+        }
+        Client::private_key_jwt(
+            ClientId::parse(id).unwrap(),
+            json!({"keys": [jwk]}).to_string(),
+        )
+        .grant_type(GrantType::ClientCredentials)
+        .scope(ScopeSet::parse("read").unwrap())
+        .build()
+        .unwrap()
+    };
+    let clients = [
+        ("rsa-any", None),
+        ("rsa-ps", Some("PS256")),
+        ("rsa-rs", Some("RS256")),
+    ];
+    for (id, alg) in clients {
+        f.store.insert_client(store_client(id, alg)).await.unwrap();
+    }
+    let sign = |alg, client: &str, jti: &str| {
+        let mut h = Header::new(alg);
+        h.kid = Some("r1".into());
+        jsonwebtoken::encode(&h, &claims(client, jti), &key).unwrap()
+    };
+    let ps = jsonwebtoken::Algorithm::PS256;
+    let rs = jsonwebtoken::Algorithm::RS256;
+    for (client, alg, ok) in [
+        // Without `alg`, an RSA key verifies RS256 and PS256.
+        ("rsa-any", ps, true),
+        ("rsa-any", rs, true),
+        // With `alg`, only that one.
+        ("rsa-ps", ps, true),
+        ("rsa-ps", rs, false),
+        ("rsa-rs", rs, true),
+        ("rsa-rs", ps, false),
+    ] {
+        let jti = format!("{client}-{alg:?}");
+        let r = token(&f, &sign(alg, client, &jti), None).await;
+        assert_eq!(
+            r.status() == 200,
+            ok,
+            "{client} {alg:?}: {:?}",
+            String::from_utf8_lossy(r.body())
+        );
+    }
+    // A PS256 signature relabelled RS256 (or the reverse) never verifies.
+    let good = sign(ps, "rsa-any", "relabel");
+    let (_, rest) = good.split_once('.').unwrap();
+    let mut h = Header::new(rs);
+    h.kid = Some("r1".into());
+    let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&h).unwrap());
+    let relabelled = format!("{header}.{rest}");
+    assert_eq!(error(&token(&f, &relabelled, None).await), "invalid_client");
 }

@@ -195,7 +195,7 @@ fn wire_enums_round_trip_every_variant() {
     }
     refused::<Algorithm>(
         "es256",
-        "algorithm: is not ES256, EdDSA or RS256 (names are case-sensitive)",
+        "algorithm: is not ES256, EdDSA, RS256 or PS256 (names are case-sensitive)",
     );
     for m in [ChallengeMethod::S256, ChallengeMethod::Plain] {
         round_trips::<ChallengeMethod>(m.as_str(), m.as_str());

@@ -145,6 +145,8 @@ async fn jwt_access_tokens_verify_with_an_independent_library_via_our_jwks() {
     // 2048-bit RSA key) signs tokens the independent library verifies.
     if cfg!(feature = "rsa-keygen") {
         algs.push((Algorithm::Rs256, jsonwebtoken::Algorithm::RS256));
+        // PS256 (RSASSA-PSS), which FAPI 2.0 allows, from a generated key too.
+        algs.push((Algorithm::Ps256, jsonwebtoken::Algorithm::PS256));
     }
     for (alg, jalg) in algs {
         let f = fixture(alg, |_| {}).await;
@@ -178,7 +180,7 @@ async fn jwt_access_tokens_verify_with_an_independent_library_via_our_jwks() {
         for k in jwks(&f).await["keys"].as_array().unwrap() {
             assert!(k.get("d").is_none() && k.get("p").is_none());
             assert!(k["kid"].is_string() && k["alg"] == alg.as_str() && k["use"] == "sig");
-            if alg == Algorithm::Rs256 {
+            if matches!(alg, Algorithm::Rs256 | Algorithm::Ps256) {
                 assert_eq!(k["kty"], "RSA");
                 assert!(k["n"].is_string() && k["e"] == "AQAB");
             }
@@ -574,4 +576,53 @@ async fn rs256_keys_are_imported_rotated_in_and_verify_independently() {
     v.validate_exp = false;
     jsonwebtoken::decode::<Value>(&token, &key, &v).unwrap();
     assert!(bearer(&f, &token, "read").await.is_ok());
+}
+
+#[tokio::test]
+async fn ps256_keys_are_imported_and_sign_tokens_that_verify_independently() {
+    // covers: TK-03, JW-01 (PS256 for the FAPI 2.0 preset, issue 17)
+    let pkcs8 = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
+    let f = fixture(Algorithm::Es256, |c| {
+        c.key_cache_ttl = Duration::from_secs(1);
+        c.access_token_signing_alg = Some(Algorithm::Ps256);
+    })
+    .await;
+    let now = UnixTime::from_secs(START);
+    let kid = portcullis::KeyId::parse("ps-1").unwrap();
+    let record = portcullis::KeyRecord::from_pkcs8(Algorithm::Ps256, kid, pkcs8, now, now).unwrap();
+    assert_eq!(record.alg.as_str(), "PS256");
+    f.server.rotate_in_key(record).await.unwrap();
+    let token = access_token(&f, "jwt-svc", "read").await;
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::PS256);
+    assert_eq!(header.kid.as_deref(), Some("ps-1"));
+    let doc = jwks(&f).await;
+    let jwk = doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == "ps-1")
+        .unwrap();
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["alg"].as_str()),
+        (Some("RSA"), Some("PS256"))
+    );
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(doc.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find("ps-1").unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::PS256);
+    v.set_audience(&[ISSUER]);
+    v.validate_exp = false;
+    jsonwebtoken::decode::<Value>(&token, &key, &v).unwrap();
+    // The same key read as RS256 does not verify: PSS is not PKCS#1 v1.5.
+    let mut rs = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    rs.set_audience(&[ISSUER]);
+    rs.validate_exp = false;
+    let (h, rest) = token.split_once('.').unwrap();
+    let mut hv: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).unwrap()).unwrap();
+    hv["alg"] = json!("RS256");
+    let relabelled = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(hv.to_string()));
+    assert!(jsonwebtoken::decode::<Value>(&relabelled, &key, &rs).is_err());
+    // Our bearer validation accepts it, and refuses the relabelled one.
+    assert!(bearer(&f, &token, "read").await.is_ok());
+    assert!(bearer(&f, &relabelled, "read").await.is_err());
 }

@@ -57,7 +57,7 @@ async fn md01_metadata_lists_issuer_endpoints_and_capabilities() {
     // RFC 8414 §2: JWT methods need the algorithms listed (CA-08).
     assert_eq!(
         strings(&m["token_endpoint_auth_signing_alg_values_supported"]),
-        ["ES256", "EdDSA", "RS256", "HS256"]
+        ["ES256", "EdDSA", "RS256", "PS256", "HS256"]
     );
     assert!(m["revocation_endpoint_auth_methods_supported"].is_array());
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
