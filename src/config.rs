@@ -41,6 +41,11 @@ pub struct EndpointPaths {
     /// `/end_session`). The host mounts it (it needs the host's session and
     /// pages); discovery names it when [`Config::rp_initiated_logout`] is on.
     pub end_session: String,
+    /// Pushed authorization request endpoint (RFC 9126; default `/par`),
+    /// served when the server has an
+    /// [`AuthorizationRequestStore`](crate::AuthorizationRequestStore) and
+    /// offers the code flow.
+    pub pushed_authorization_request: String,
 }
 
 impl Default for EndpointPaths {
@@ -55,6 +60,7 @@ impl Default for EndpointPaths {
             jwks: "/jwks.json".into(),
             userinfo: "/userinfo".into(),
             end_session: "/end_session".into(),
+            pushed_authorization_request: "/par".into(),
         }
     }
 }
@@ -217,6 +223,16 @@ pub struct Config {
     /// a `backchannel_logout_uri` (default `false`): discovery then says
     /// `backchannel_logout_supported` and `backchannel_logout_session_supported`.
     pub backchannel_logout: bool,
+    /// How long a pushed authorization request's `request_uri` can be used
+    /// (RFC 9126 §2.2 `expires_in`; default 60 s, under 600 s as the FAPI
+    /// 2.0 Security Profile requires; PA-01).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub pushed_request_lifetime: Duration,
+    /// Whether every authorization request must be pushed first (RFC 9126
+    /// §5, metadata `require_pushed_authorization_requests`; default
+    /// `false`; PA-02). A client can be required to on its own
+    /// (`ClientBuilder::require_pushed_authorization_requests`).
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The shortest [`Config::pairwise_salt`] accepted, in bytes.
@@ -259,6 +275,8 @@ impl Config {
             id_token_signing_algs: vec![Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa],
             rp_initiated_logout: false,
             backchannel_logout: false,
+            pushed_request_lifetime: Duration::from_secs(60),
+            require_pushed_authorization_requests: false,
         }
     }
 
@@ -305,6 +323,11 @@ impl Config {
             ),
             ("JWT access tokens", self.jwt_max_lifetime, u64::MAX),
             ("ID Tokens", self.id_token_lifetime, u64::MAX),
+            (
+                "pushed authorization requests",
+                self.pushed_request_lifetime,
+                599,
+            ),
         ] {
             let secs = life.as_secs();
             if secs == 0 || secs > max {
@@ -322,6 +345,10 @@ impl Config {
             ("jwks", &p.jwks),
             ("userinfo", &p.userinfo),
             ("end_session", &p.end_session),
+            (
+                "pushed_authorization_request",
+                &p.pushed_authorization_request,
+            ),
         ] {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));
@@ -382,6 +409,9 @@ struct ConfigFile {
     id_token_signing_algs: Option<Vec<Algorithm>>,
     rp_initiated_logout: Option<bool>,
     backchannel_logout: Option<bool>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    pushed_request_lifetime: Option<Duration>,
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 #[cfg(feature = "serde")]
@@ -431,6 +461,12 @@ impl TryFrom<ConfigFile> for Config {
             id_token_signing_algs: f.id_token_signing_algs.unwrap_or(d.id_token_signing_algs),
             rp_initiated_logout: f.rp_initiated_logout.unwrap_or(d.rp_initiated_logout),
             backchannel_logout: f.backchannel_logout.unwrap_or(d.backchannel_logout),
+            pushed_request_lifetime: f
+                .pushed_request_lifetime
+                .unwrap_or(d.pushed_request_lifetime),
+            require_pushed_authorization_requests: f
+                .require_pushed_authorization_requests
+                .unwrap_or(d.require_pushed_authorization_requests),
             issuer: d.issuer,
         };
         c.validate()?;

@@ -59,6 +59,12 @@ pub enum ErrorCode {
     /// `registration_not_supported` (Core §3.1.2.6): the `registration`
     /// parameter.
     RegistrationNotSupported,
+    /// `invalid_request_object` (RFC 9101 §6.3): the `request` object is
+    /// unsigned, badly signed, expired or otherwise invalid (JR-01).
+    InvalidRequestObject,
+    /// `invalid_request_uri` (RFC 9101 §6.3, RFC 9126 §4): the
+    /// `request_uri` is unknown, used, expired or another client's (PA-02).
+    InvalidRequestUri,
 }
 
 impl ErrorCode {
@@ -85,6 +91,8 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidRequestObject => "invalid_request_object",
+            Self::InvalidRequestUri => "invalid_request_uri",
         }
     }
 
@@ -133,6 +141,8 @@ impl std::str::FromStr for ErrorCode {
             "request_not_supported" => Self::RequestNotSupported,
             "request_uri_not_supported" => Self::RequestUriNotSupported,
             "registration_not_supported" => Self::RegistrationNotSupported,
+            "invalid_request_object" => Self::InvalidRequestObject,
+            "invalid_request_uri" => Self::InvalidRequestUri,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
@@ -178,6 +188,12 @@ pub enum RequestFault {
     /// A resume token is unknown, already used, expired, or bound to
     /// another user (see `AuthorizationServer::resume`).
     ResumeRefused,
+    /// The server or the client requires pushed authorization requests
+    /// (RFC 9126 §5), and this one came without a `request_uri` (PA-02).
+    PushedRequestRequired,
+    /// The client requires signed request objects (RFC 9101 §10.5), and
+    /// this request came without one (JR-01).
+    SignedRequestObjectRequired,
 }
 
 impl fmt::Display for RequestFault {
@@ -198,6 +214,12 @@ impl fmt::Display for RequestFault {
             Self::CredentialsInQuery => f.write_str("client credentials in the query string"),
             Self::ResumeRefused => {
                 f.write_str("resume token unknown, used, expired or not bound to this user")
+            }
+            Self::PushedRequestRequired => {
+                f.write_str("authorization requests must be pushed first")
+            }
+            Self::SignedRequestObjectRequired => {
+                f.write_str("authorization requests must come in a signed request object")
             }
         }
     }
@@ -386,6 +408,47 @@ pub enum OpenIdUnsupported {
     Registration,
 }
 
+/// Why a request object (RFC 9101, JR-01) was refused: for logs and tests;
+/// the wire says `invalid_request_object`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestObjectFault {
+    /// Not a compact JWS, or too long.
+    Malformed,
+    /// `alg` `none` or an algorithm this server does not verify.
+    Unsigned,
+    /// The `typ` header names another kind of token.
+    WrongType,
+    /// No registered key of the client verifies the signature.
+    BadSignature,
+    /// `iss` is not the client, or the `client_id` inside or outside
+    /// differs.
+    WrongClient,
+    /// `aud` does not name this server's issuer.
+    WrongAudience,
+    /// `exp` is missing, past, or too far ahead; `nbf` ahead or too far
+    /// back.
+    Expired,
+    /// A claim holds what no authorization parameter can be (a
+    /// `request` or `request_uri` inside, a value of the wrong type).
+    InvalidClaim,
+}
+
+impl fmt::Display for RequestObjectFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "not a compact JWS",
+            Self::Unsigned => "unsigned or unsupported algorithm",
+            Self::WrongType => "wrong typ",
+            Self::BadSignature => "signature does not verify",
+            Self::WrongClient => "issuer or client_id is not the client",
+            Self::WrongAudience => "audience is not this issuer",
+            Self::Expired => "expired, not yet valid or too long-lived",
+            Self::InvalidClaim => "a claim is not an authorization parameter",
+        })
+    }
+}
+
 /// The precise cause of a refused request, without any request data: what a
 /// host counts in its metrics. Every error [`Response`](crate::http::Response)
 /// carries one ([`Response::cause`](crate::http::Response::cause)), and
@@ -426,6 +489,11 @@ pub enum Cause {
     InteractionRequired(Interaction),
     /// An OpenID Connect parameter this server does not support.
     NotSupported(OpenIdUnsupported),
+    /// The request object was refused (JR-01).
+    InvalidRequestObject(RequestObjectFault),
+    /// The `request_uri` is unknown, used, expired or another client's
+    /// (PA-02).
+    InvalidRequestUri,
 }
 
 impl Cause {
@@ -463,6 +531,8 @@ impl Cause {
             Self::NotSupported(OpenIdUnsupported::Registration) => {
                 ErrorCode::RegistrationNotSupported
             }
+            Self::InvalidRequestObject(_) => ErrorCode::InvalidRequestObject,
+            Self::InvalidRequestUri => ErrorCode::InvalidRequestUri,
         })
     }
 }
@@ -608,6 +678,13 @@ pub enum Error {
     /// `request_uri`, `registration`).
     #[error("unsupported OpenID Connect parameter: {0:?}")]
     NotSupported(OpenIdUnsupported),
+    /// The `request` object is invalid (RFC 9101 §6.3, JR-01).
+    #[error("invalid request object: {0}")]
+    InvalidRequestObject(RequestObjectFault),
+    /// The `request_uri` is unknown, already used, expired or was pushed
+    /// by another client (RFC 9126 §4, PA-02).
+    #[error("invalid request_uri")]
+    InvalidRequestUri,
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -650,6 +727,8 @@ impl Error {
             Self::Overloaded => Cause::Overloaded,
             Self::InteractionRequired(i) => Cause::InteractionRequired(*i),
             Self::NotSupported(p) => Cause::NotSupported(*p),
+            Self::InvalidRequestObject(f) => Cause::InvalidRequestObject(*f),
+            Self::InvalidRequestUri => Cause::InvalidRequestUri,
         }
     }
 
@@ -690,6 +769,12 @@ impl Error {
                 RequestFault::ResumeRefused => {
                     "this authorization request has expired or was already completed; start again from the application"
                 }
+                RequestFault::PushedRequestRequired => {
+                    "authorization requests must be pushed to the pushed authorization request endpoint first"
+                }
+                RequestFault::SignedRequestObjectRequired => {
+                    "authorization requests of this client must come in a signed request object"
+                }
             },
             Self::ClientAuthentication { .. } => "client authentication failed",
             Self::InvalidGrant(_) => {
@@ -715,6 +800,8 @@ impl Error {
                 OpenIdUnsupported::RequestUri => "the request_uri parameter is not supported",
                 OpenIdUnsupported::Registration => "the registration parameter is not supported",
             },
+            Self::InvalidRequestObject(_) => "the request object is invalid",
+            Self::InvalidRequestUri => "the request_uri is invalid, expired or already used",
         }
     }
 

@@ -100,6 +100,7 @@ pub mod oidc;
 mod pkce;
 mod random;
 mod redirect_uri;
+mod request_object;
 pub mod routes;
 mod scope;
 mod secret;
@@ -125,7 +126,7 @@ pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, Pendin
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
     BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, Interaction, InternalFault,
-    OpenIdUnsupported, RequestFault, SigningFault, StoreError,
+    OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;

@@ -31,13 +31,18 @@ pub enum Endpoint {
     /// server with a [`UserClaims`](crate::oidc::UserClaims) (see
     /// `AuthorizationServer::serves`).
     UserInfo,
+    /// The pushed authorization request endpoint (RFC 9126), served only
+    /// by a server with an
+    /// [`AuthorizationRequestStore`](crate::AuthorizationRequestStore) that
+    /// offers the code flow (see `AuthorizationServer::serves`).
+    PushedAuthorizationRequest,
 }
 
 impl Endpoint {
     /// Every endpoint the core can serve by path. A server serves some of
     /// them only when configured to: adapters mount
     /// `AuthorizationServer::endpoints`.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Token,
         Self::Revocation,
         Self::Introspection,
@@ -45,6 +50,7 @@ impl Endpoint {
         Self::OpenIdConfiguration,
         Self::Jwks,
         Self::UserInfo,
+        Self::PushedAuthorizationRequest,
     ];
 
     /// The path this endpoint is served at.
@@ -57,6 +63,7 @@ impl Endpoint {
             Self::OpenIdConfiguration => &paths.openid_configuration,
             Self::Jwks => &paths.jwks,
             Self::UserInfo => &paths.userinfo,
+            Self::PushedAuthorizationRequest => &paths.pushed_authorization_request,
         }
     }
 
@@ -71,7 +78,11 @@ impl Endpoint {
     pub const fn reads_body(self) -> bool {
         matches!(
             self,
-            Self::Token | Self::Revocation | Self::Introspection | Self::UserInfo
+            Self::Token
+                | Self::Revocation
+                | Self::Introspection
+                | Self::UserInfo
+                | Self::PushedAuthorizationRequest
         )
     }
 

@@ -198,13 +198,38 @@ impl AuthorizationServer {
     }
 
     /// Whether this server serves `endpoint` by path: every endpoint of
-    /// [`crate::routes::Endpoint`] but UserInfo always, UserInfo when
-    /// [`AuthorizationServer::serves_userinfo`].
+    /// [`crate::routes::Endpoint`] but UserInfo and the pushed
+    /// authorization request endpoint always, UserInfo when
+    /// [`AuthorizationServer::serves_userinfo`], the pushed endpoint when
+    /// [`AuthorizationServer::serves_pushed_authorization_requests`].
     pub fn serves(&self, endpoint: crate::routes::Endpoint) -> bool {
         match endpoint {
             crate::routes::Endpoint::UserInfo => self.serves_userinfo(),
+            crate::routes::Endpoint::PushedAuthorizationRequest => {
+                self.serves_pushed_authorization_requests()
+            }
             _ => true,
         }
+    }
+
+    /// Whether this server serves the pushed authorization request
+    /// endpoint (RFC 9126): it offers the code flow and has an
+    /// [`AuthorizationRequestStore`] to keep pushed requests in (shared by
+    /// every instance). The metadata names the endpoint exactly then.
+    pub fn serves_pushed_authorization_requests(&self) -> bool {
+        self.cx.requests.is_some() && self.cx.config.offers(GrantType::AuthorizationCode)
+    }
+
+    /// The pushed authorization request endpoint (RFC 9126 §2; PA-01): a
+    /// POSTed form with the client's authentication, as at the token
+    /// endpoint, and the parameters of an authorization request (or a
+    /// signed `request` object, RFC 9101), validated as the authorization
+    /// endpoint validates them; answers `201` with a single-use
+    /// `request_uri` and `expires_in`, or a JSON error. The client then
+    /// sends the user to the authorization endpoint with `client_id` and
+    /// `request_uri` only.
+    pub async fn pushed_authorization_request(&self, req: &Request<'_>) -> Response {
+        endpoints::par::handle(&self.cx, req).await
     }
 
     /// The endpoints this server serves by path, which an adapter mounts
@@ -241,6 +266,7 @@ impl AuthorizationServer {
             Endpoint::OpenIdConfiguration => self.openid_configuration(),
             Endpoint::Jwks => self.jwks().await,
             Endpoint::UserInfo => self.userinfo(req).await,
+            Endpoint::PushedAuthorizationRequest => self.pushed_authorization_request(req).await,
         }
     }
 
@@ -890,7 +916,16 @@ impl ServerBuilder {
         if self.config.offers(GrantType::Password) && self.passwords.is_none() {
             return Err(ConfigError::MissingPasswordVerifier);
         }
-        let metadata = endpoints::metadata::render(&self.config, self.keys.is_some());
+        // RFC 9126: the pushed endpoint is served (and named) only with a
+        // store for pushed requests; requiring them needs it.
+        let pushed = self.requests.is_some() && self.config.offers(GrantType::AuthorizationCode);
+        if self.config.require_pushed_authorization_requests && !pushed {
+            return Err(missing(
+                "AuthorizationRequestStore",
+                "pushed authorization requests (Config::require_pushed_authorization_requests)",
+            ));
+        }
+        let metadata = endpoints::metadata::render(&self.config, self.keys.is_some(), pushed);
         let openid_configuration = endpoints::discovery::render(
             &self.config,
             self.keys.is_some(),
@@ -902,6 +937,7 @@ impl ServerBuilder {
                 // Signed UserInfo responses use the ID Token algorithms.
                 userinfo_algs: &self.config.id_token_signing_algs,
                 pairwise: self.config.pairwise_salt.is_some(),
+                pushed,
             },
         );
         // The password verifier only counts when the grant is offered, so the

@@ -83,28 +83,8 @@ pub(crate) async fn authenticate(
         return Err(fail());
     }
     let signed = match client.token_endpoint_auth_method() {
-        AuthMethod::PrivateKeyJwt => {
-            let alg = Algorithm::parse(&jws.header.alg).ok_or_else(fail)?;
-            let doc: Value = client
-                .jwks()
-                .and_then(|j| serde_json::from_str(j).ok())
-                .ok_or_else(fail)?;
-            parse_jwks(&doc)
-                .iter()
-                .filter(|k| k.allows(alg))
-                .filter(|k| jws.header.kid.is_none() || k.kid == jws.header.kid)
-                .any(|k| k.verify_as(alg, jws.signing_input, &jws.signature))
-        }
-        AuthMethod::ClientSecretJwt => {
-            let secret = client.jwt_secret().ok_or_else(fail)?;
-            jws.header.alg == "HS256"
-                && hmac::verify(
-                    &hmac::Key::new(hmac::HMAC_SHA256, secret.expose_secret().as_bytes()),
-                    jws.signing_input,
-                    &jws.signature,
-                )
-                .is_ok()
-        }
+        AuthMethod::PrivateKeyJwt => signed_by_key(&client, &jws),
+        AuthMethod::ClientSecretJwt => signed_by_secret(&client, &jws),
         _ => false,
     };
     if !signed {
@@ -142,6 +122,43 @@ pub(crate) async fn authenticate(
         return Err(fail());
     }
     Ok(client)
+}
+
+/// Whether `jws` is signed by one of `client`'s registered public keys
+/// (`jwks`): only keys of the algorithm the header names, whose key type
+/// decides the algorithm, and of the header's `kid` when it names one; so
+/// `none`, an unknown algorithm and algorithm confusion all fail. Used for
+/// `private_key_jwt` assertions and for request objects (RFC 9101, JR-01).
+pub(crate) fn signed_by_key(client: &Client, jws: &jwt::Jws<'_>) -> bool {
+    let Some(alg) = Algorithm::parse(&jws.header.alg) else {
+        return false;
+    };
+    let Some(doc) = client
+        .jwks()
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+    else {
+        return false;
+    };
+    parse_jwks(&doc)
+        .iter()
+        .filter(|k| k.allows(alg))
+        .filter(|k| jws.header.kid.is_none() || k.kid == jws.header.kid)
+        .any(|k| k.verify_as(alg, jws.signing_input, &jws.signature))
+}
+
+/// Whether `jws` is an `HS256` MAC under the shared secret of a
+/// `client_secret_jwt` client (RFC 7523 §2.2; request objects too).
+pub(crate) fn signed_by_secret(client: &Client, jws: &jwt::Jws<'_>) -> bool {
+    let Some(secret) = client.jwt_secret() else {
+        return false;
+    };
+    jws.header.alg == "HS256"
+        && hmac::verify(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret.expose_secret().as_bytes()),
+            jws.signing_input,
+            &jws.signature,
+        )
+        .is_ok()
 }
 
 /// Whether an assertion's `aud` names this server: the issuer identifier

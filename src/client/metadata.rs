@@ -88,6 +88,11 @@ struct ClientMetadata {
     refresh_token_lifetime: Option<Duration>,
     #[serde(flatten)]
     openid: OpenIdRegistration,
+    // Pushed and signed authorization requests (RFC 9126 §6, RFC 9101 §10.5).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    require_pushed_authorization_requests: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    require_signed_request_object: bool,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -115,6 +120,8 @@ impl From<&Client> for ClientMetadata {
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
             openid: c.openid_registration().clone(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            require_signed_request_object: c.require_signed_request_object,
         }
     }
 }
@@ -152,6 +159,9 @@ impl TryFrom<ClientMetadata> for Client {
         b.0.default_scope = m.default_scope;
         b.0.access_token_lifetime = m.access_token_lifetime;
         b.0.refresh_token_lifetime = m.refresh_token_lifetime;
+        b = b
+            .require_pushed_authorization_requests(m.require_pushed_authorization_requests)
+            .require_signed_request_object(m.require_signed_request_object);
         b.openid_registration(m.openid).build()
     }
 }

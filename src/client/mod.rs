@@ -192,6 +192,9 @@ pub struct Client {
     resource_server_audiences: Vec<Audience>,
     /// Shared until changed, so a clone stays cheap.
     openid: Arc<OpenIdRegistration>,
+    // Pushed and signed authorization requests (issue 17, PA-02, JR-01).
+    require_pushed_authorization_requests: bool,
+    require_signed_request_object: bool,
 }
 
 /// Why a client registration is inconsistent.
@@ -318,7 +321,9 @@ impl Client {
     pub fn is_confidential(&self) -> bool {
         self.token_endpoint_auth_method != AuthMethod::None
     }
-    /// The registered JWKS (JSON) of a `private_key_jwt` client.
+    /// The registered JWKS (JSON): the keys of a `private_key_jwt`
+    /// client's assertions, and of any client's signed request objects
+    /// (RFC 9101).
     pub fn jwks(&self) -> Option<&str> {
         self.jwks.as_deref()
     }
@@ -471,6 +476,20 @@ impl Client {
     pub fn client_uri(&self) -> Option<&WebUrl> {
         self.openid.client_uri.as_ref()
     }
+
+    /// Whether this client must push its authorization requests (RFC 9126
+    /// §6, `require_pushed_authorization_requests`; PA-02): a request at
+    /// the authorization endpoint without a `request_uri` is refused.
+    pub fn requires_pushed_authorization_requests(&self) -> bool {
+        self.require_pushed_authorization_requests
+    }
+
+    /// Whether this client's authorization requests must come in a signed
+    /// request object (RFC 9101 §10.5, `require_signed_request_object`;
+    /// JR-01), by value or pushed.
+    pub fn requires_signed_request_object(&self) -> bool {
+        self.require_signed_request_object
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -498,6 +517,8 @@ impl ClientBuilder {
             jwt_secret: None,
             resource_server_audiences: Vec::new(),
             openid: Arc::default(),
+            require_pushed_authorization_requests: false,
+            require_signed_request_object: false,
         })
     }
 
@@ -735,6 +756,28 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets the client's JWKS document (`{"keys": [...]}`, as JSON), for
+    /// a client that signs request objects (RFC 9101) without
+    /// authenticating by `private_key_jwt`; `None` to remove it (not for a
+    /// `private_key_jwt` client, which needs it).
+    #[must_use]
+    pub fn jwks(mut self, jwks: impl Into<Option<String>>) -> Self {
+        self.0.jwks = jwks.into();
+        self
+    }
+    /// Sets `require_pushed_authorization_requests` (RFC 9126 §6; PA-02).
+    #[must_use]
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.0.require_pushed_authorization_requests = required;
+        self
+    }
+    /// Sets `require_signed_request_object` (RFC 9101 §10.5; JR-01).
+    #[must_use]
+    pub fn require_signed_request_object(mut self, required: bool) -> Self {
+        self.0.require_signed_request_object = required;
+        self
+    }
+
     /// Checks the registration and returns the client.
     pub fn build(mut self) -> Result<Client, ClientError> {
         self.check_openid()?;
@@ -742,7 +785,9 @@ impl ClientBuilder {
         let method = c.token_endpoint_auth_method;
         let public = method == AuthMethod::None;
         let fits = match method {
-            AuthMethod::None => c.secret.is_none() && c.jwks.is_none() && c.jwt_secret.is_none(),
+            // A public client may register a JWKS: it signs request
+            // objects with it (RFC 9101, JR-01), never authenticates.
+            AuthMethod::None => c.secret.is_none() && c.jwt_secret.is_none(),
             AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => c.secret.is_some(),
             AuthMethod::PrivateKeyJwt => c.jwks.is_some(),
             AuthMethod::ClientSecretJwt => c.jwt_secret.is_some(),

@@ -30,6 +30,7 @@
 //! `prompt=none` (OI-08). A code of such a request carries the login's
 //! facts ([`OpenIdGrant`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::client::Client;
@@ -57,7 +58,7 @@ use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 use serde::{Deserialize, Serialize};
 
-const PARAMS: [&str; 20] = [
+pub(crate) const PARAMS: [&str; 20] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -152,7 +153,7 @@ pub enum LoginReason {
 /// The validated parts of an authorization request: what a code is issued
 /// for, and what a suspended request stores.
 #[derive(Debug)]
-struct Validated {
+pub(crate) struct Validated {
     client: Arc<Client>,
     /// Where to send the user back (the requested URI, or the one
     /// registered URI when the request named none).
@@ -538,10 +539,167 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         Ok(input) => input,
         Err(e) => return invalid(&e),
     };
-    let (values, fault) = form::parse_lenient(input, &PARAMS);
+    let (mut values, fault) = form::parse_lenient(input, &PARAMS);
+    // Until the client and redirect URI are established, every error is an
+    // error page (AZ-03); a duplicated client_id or redirect_uri is one too,
+    // and so is a duplicated request object or request_uri, which decide
+    // where the redirect URI comes from.
+    if let Some(
+        e @ Error::InvalidRequest(RequestFault::DuplicateParameter(
+            "client_id" | "redirect_uri" | "request" | "request_uri",
+        )),
+    ) = &fault
+    {
+        return invalid(e);
+    }
+    let Some(client_id) = values[CLIENT_ID].as_deref().and_then(ClientId::parse) else {
+        return invalid(&Error::missing("client_id"));
+    };
+    record_client(&client_id);
+    let client = match cx.clients.client(&client_id).await {
+        Ok(Some(c)) if c.is_enabled() => c,
+        // CA-07: a disabled client is treated as unknown.
+        Ok(_) => return invalid(&Error::invalid_param("client_id")),
+        Err(e) => return invalid(&Error::Store(e)),
+    };
+    let object = values[REQUEST].take();
+    let request_uri = values[REQUEST_URI].take();
+    // The parameters come from a pushed request, a request object or the
+    // query; errors about which are pages: no redirect URI is trusted yet.
+    let (values, fault) = match (object, request_uri) {
+        (Some(_), Some(_)) => return invalid(&Error::invalid_param("request_uri")),
+        // PA-02: only the pushed parameters count.
+        (None, Some(uri)) => match crate::endpoints::request_uri::take(cx, &client, &uri).await {
+            Ok(pushed) if client.requires_signed_request_object() && !pushed.signed => {
+                return invalid(&Error::InvalidRequest(
+                    RequestFault::SignedRequestObjectRequired,
+                ));
+            }
+            Ok(pushed) => (params_from(pushed.params), None),
+            Err(e) => return invalid(&e),
+        },
+        _ if cx.config.require_pushed_authorization_requests
+            || client.requires_pushed_authorization_requests() =>
+        {
+            return invalid(&Error::InvalidRequest(RequestFault::PushedRequestRequired));
+        }
+        // JR-01: only the object's parameters count.
+        (Some(object), None) => {
+            match from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object) {
+                Ok(values) => (values, None),
+                Err(e) => return invalid(&e),
+            }
+        }
+        (None, None) if client.requires_signed_request_object() => {
+            return invalid(&Error::InvalidRequest(
+                RequestFault::SignedRequestObjectRequired,
+            ));
+        }
+        (None, None) => (values, fault),
+    };
+    match check(cx, client, values, fault).await {
+        Ok(request) => proceed(cx, request, user, Stage::Arrived).await,
+        Err(Refused::Page(e)) => invalid(&e),
+        Err(Refused::Redirect { to, state, error }) => {
+            AuthorizeStep::Redirect(redirect_error(cx, &to, state.as_deref(), &error))
+        }
+    }
+}
+
+/// The authorization request's parameters, in the order of [`PARAMS`].
+pub(crate) type Params<'a> = [Option<Cow<'a, str>>; PARAMS.len()];
+
+/// Where [`PARAMS`] has `client_id`, `request` and `request_uri`.
+pub(crate) const CLIENT_ID: usize = 1;
+pub(crate) const REQUEST: usize = 17;
+pub(crate) const REQUEST_URI: usize = 18;
+
+/// Parameters by name (a pushed request's, a request object's) as
+/// [`Params`]; unknown names are ignored, empty values count as absent.
+pub(crate) fn params_from<I>(pairs: I) -> Params<'static>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let mut values: Params<'static> = Default::default();
+    for (name, value) in pairs {
+        let slot = PARAMS
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| values.get_mut(i));
+        if let Some(slot) = slot.filter(|_| !value.is_empty()) {
+            *slot = Some(Cow::Owned(value));
+        }
+    }
+    values
+}
+
+/// The parameters of a request as stored by the pushed endpoint: by name,
+/// those present.
+pub(crate) fn params_by_name(values: &Params<'_>) -> std::collections::BTreeMap<String, String> {
+    PARAMS
+        .iter()
+        .zip(values)
+        .filter_map(|(name, v)| v.as_ref().map(|v| ((*name).to_owned(), v.to_string())))
+        .collect()
+}
+
+/// The parameters a request object of `client` carries (JR-01): verified
+/// ([`crate::request_object::verify`]), and the `client_id` sent beside it,
+/// if any, the client's own.
+pub(crate) fn from_request_object(
+    cx: &Context,
+    client: &Client,
+    outer_client_id: Option<&str>,
+    object: &str,
+) -> Result<Params<'static>, Error> {
+    if outer_client_id.is_some_and(|id| id != client.client_id().as_str()) {
+        return Err(Error::invalid_param("client_id"));
+    }
+    let pairs = crate::request_object::verify(&cx.config, client, object, cx.clock.now()).map_err(
+        |fault| {
+            tracing::debug!(%fault, "request object refused");
+            Error::InvalidRequestObject(fault)
+        },
+    )?;
+    Ok(params_from(pairs))
+}
+
+/// How an invalid authorization request is answered: an error page until
+/// the client's redirect URI is established (AZ-03), a redirect to it after
+/// (AZ-04). The pushed endpoint answers both with JSON.
+pub(crate) enum Refused {
+    Page(Error),
+    Redirect {
+        to: RedirectUri,
+        state: Option<String>,
+        error: Error,
+    },
+}
+
+impl Refused {
+    /// The error, however it would be shown.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Self::Page(e) | Self::Redirect { error: e, .. } => e,
+        }
+    }
+}
+
+/// Validates the parameters of an authorization request of `client` (found
+/// and enabled): what the authorization endpoint checks of a request from
+/// the browser, and the pushed endpoint of a pushed one (PA-01), in one
+/// place. `request` and `request_uri` are already resolved (taken out of
+/// `values`); `fault` is a parse fault of the parameters (a repeated one),
+/// answered once the redirect URI is known.
+pub(crate) async fn check(
+    cx: &Context,
+    client: Arc<Client>,
+    values: Params<'_>,
+    fault: Option<Error>,
+) -> Result<Validated, Refused> {
     let [
         response_type,
-        client_id,
+        _client_id,
         redirect_uri,
         scope,
         state,
@@ -557,63 +715,46 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         acr_values,
         nonce,
         claims,
-        request_object,
-        request_uri,
+        _request,
+        _request_uri,
         registration,
     ] = values;
-    // Until the client and redirect URI are established, every error is an
-    // error page (AZ-03); a duplicated client_id or redirect_uri is one too.
-    if let Some(
-        e @ Error::InvalidRequest(RequestFault::DuplicateParameter("client_id" | "redirect_uri")),
-    ) = &fault
-    {
-        return invalid(e);
-    }
-    let Some(client_id) = client_id.as_deref().and_then(ClientId::parse) else {
-        return invalid(&Error::missing("client_id"));
-    };
-    record_client(&client_id);
-    let client = match cx.clients.client(&client_id).await {
-        Ok(Some(c)) if c.is_enabled() => c,
-        // CA-07: a disabled client is treated as unknown.
-        Ok(_) => return invalid(&Error::invalid_param("client_id")),
-        Err(e) => return invalid(&Error::Store(e)),
-    };
     let (redirect_to, redirect_param) = match redirect_uri.as_deref() {
         Some(requested) => {
             let registered = client.redirect_uris().iter().any(|r| r.matches(requested));
             match RedirectUri::parse(requested) {
                 Some(uri) if registered => (uri.clone(), Some(uri)),
-                _ => return invalid(&Error::invalid_param("redirect_uri")),
+                _ => return Err(Refused::Page(Error::invalid_param("redirect_uri"))),
             }
         }
         // AZ-02: with exactly one registered URI the parameter may be omitted.
         None => match client.redirect_uris() {
             [only] => (only.clone(), None),
-            _ => return invalid(&Error::missing("redirect_uri")),
+            _ => return Err(Refused::Page(Error::missing("redirect_uri"))),
         },
     };
     let state = state.map(|s| s.into_owned());
-    let fail =
-        |e: Error| AuthorizeStep::Redirect(redirect_error(cx, &redirect_to, state.as_deref(), &e));
+    let fail = |error: Error| Refused::Redirect {
+        to: redirect_to.clone(),
+        state: state.clone(),
+        error,
+    };
     if let Some(e) = fault {
-        return fail(e);
+        return Err(fail(e));
     }
     match response_type.as_deref() {
         Some("code") => {}
-        Some(_) => return fail(Error::UnsupportedResponseType),
-        None => return fail(Error::missing("response_type")),
+        Some(_) => return Err(fail(Error::UnsupportedResponseType)),
+        None => return Err(fail(Error::missing("response_type"))),
     }
     if !cx.config.offers(GrantType::AuthorizationCode) {
-        return fail(Error::UnsupportedResponseType);
+        return Err(fail(Error::UnsupportedResponseType));
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
-        return fail(Error::UnauthorizedClient);
+        return Err(fail(Error::UnauthorizedClient));
     }
-    let scope = match requested_scope(scope.as_deref(), client.scope(), client.default_scope()) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    let scope =
+        requested_scope(scope.as_deref(), client.scope(), client.default_scope()).map_err(&fail)?;
     // OI-03: only an OpenID request reads the OpenID parameters; a plain
     // OAuth request ignores them (RFC 6749 §3.1).
     let openid = if scope.contains("openid") {
@@ -628,31 +769,26 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
             acr_values,
             nonce,
             claims,
-            request: request_object,
-            request_uri,
+            // Resolved before: a request object or a pushed request.
+            request: None,
+            request_uri: None,
             registration,
         };
-        match OpenIdRequest::parse(&raw) {
-            Ok(o) => Some(o),
-            Err(e) => return fail(e),
-        }
+        Some(OpenIdRequest::parse(&raw).map_err(&fail)?)
     } else {
         None
     };
-    let hint = match verified_hint(cx, &client, openid.as_ref()).await {
-        Ok(h) => h,
-        Err(e) => return fail(e),
-    };
-    let challenge = match pkce(
+    let hint = verified_hint(cx, &client, openid.as_ref())
+        .await
+        .map_err(&fail)?;
+    let challenge = pkce(
         cx,
         &client,
         challenge.as_deref(),
         challenge_method.as_deref(),
-    ) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let request = Validated {
+    )
+    .map_err(&fail)?;
+    Ok(Validated {
         client,
         redirect_to,
         redirect_param,
@@ -663,8 +799,7 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         requested_at: cx.clock.now(),
         hint,
         superseded: None,
-    };
-    proceed(cx, request, user, Stage::Arrived).await
+    })
 }
 
 /// The request's `id_token_hint`, verified (OI-08): an ID Token this

@@ -27,6 +27,8 @@ pub(crate) struct OpenIdFeatures<'a> {
     pub(crate) userinfo_algs: &'a [Algorithm],
     /// Pairwise subjects can be computed (a pairwise salt is configured).
     pub(crate) pairwise: bool,
+    /// The pushed authorization request endpoint is served (RFC 9126).
+    pub(crate) pushed: bool,
 }
 
 /// `openid` and the scopes of Core §5.4, listed when the configuration
@@ -61,7 +63,7 @@ struct Discovery<'a> {
 
 /// `/.well-known/openid-configuration` of this configuration.
 pub(crate) fn render(config: &Config, has_keys: bool, features: &OpenIdFeatures<'_>) -> Vec<u8> {
-    let mut oauth = metadata::members(config, has_keys);
+    let mut oauth = metadata::members(config, has_keys, features.pushed);
     // OI-01: `scopes_supported` names `openid`.
     let mut scopes = oauth
         .scopes_supported
@@ -97,7 +99,9 @@ pub(crate) fn render(config: &Config, has_keys: bool, features: &OpenIdFeatures<
             .collect(),
         claim_types_supported: &["normal"],
         claims_parameter_supported: true,
-        request_parameter_supported: false,
+        // JR-01: request objects by value; by reference only our own
+        // pushed requests' URNs, which is not what this member means.
+        request_parameter_supported: true,
         request_uri_parameter_supported: false,
         prompt_values_supported: &["none", "login", "consent", "select_account"],
         display_values_supported: &["page", "popup", "touch", "wap"],
@@ -124,6 +128,7 @@ mod tests {
             id_token_algs: &[Algorithm::Rs256, Algorithm::Es256],
             userinfo_algs: &[Algorithm::Rs256, Algorithm::Es256],
             pairwise: true,
+            pushed: true,
         }
     }
 
@@ -167,7 +172,14 @@ mod tests {
             d["userinfo_signing_alg_values_supported"],
             serde_json::json!(["RS256", "ES256"])
         );
-        assert_eq!(d["request_parameter_supported"], false);
+        // JR-01
+        assert_eq!(d["request_parameter_supported"], true);
+        // PA-02
+        assert_eq!(
+            d["pushed_authorization_request_endpoint"],
+            "https://op.example/par"
+        );
+        assert_eq!(d["require_pushed_authorization_requests"], false);
         let claims = d["claims_supported"].as_array().unwrap();
         for c in ["sub", "auth_time", "nonce", "acr", "amr", "sid", "address"] {
             assert!(claims.contains(&Value::from(c)), "{c}");
@@ -189,6 +201,7 @@ mod tests {
             end_session: false,
             backchannel_logout: false,
             pairwise: false,
+            pushed: false,
             ..all()
         };
         let d = doc(&config, &features);
@@ -199,6 +212,7 @@ mod tests {
             "backchannel_logout_session_supported",
             "registration_endpoint",
             "userinfo_signing_alg_values_supported",
+            "pushed_authorization_request_endpoint",
         ] {
             assert!(d.get(absent).is_none(), "{absent}");
         }

@@ -34,6 +34,13 @@ pub(crate) struct Metadata<'a> {
     introspection_endpoint_auth_signing_alg_values_supported: Option<&'static [&'static str]>,
     code_challenge_methods_supported: &'static [&'static str],
     authorization_response_iss_parameter_supported: bool,
+    // Pushed authorization requests (RFC 9126 §5) and request objects
+    // (RFC 9101 §9, §10.5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pushed_authorization_request_endpoint: Option<String>,
+    require_pushed_authorization_requests: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_object_signing_alg_values_supported: Option<&'static [&'static str]>,
 }
 
 /// RFC 8414 §2: required when a JWT client authentication method is listed.
@@ -55,12 +62,13 @@ const ALL_METHODS: &[&str] = &[
 const SECRET_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post"];
 const ALL_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
-pub(crate) fn render(config: &Config, has_keys: bool) -> Vec<u8> {
-    serde_json::to_vec(&members(config, has_keys)).unwrap_or_default()
+/// `pushed`: the server serves the pushed authorization request endpoint.
+pub(crate) fn render(config: &Config, has_keys: bool, pushed: bool) -> Vec<u8> {
+    serde_json::to_vec(&members(config, has_keys, pushed)).unwrap_or_default()
 }
 
 /// The members of the RFC 8414 document of this configuration.
-pub(crate) fn members(config: &Config, has_keys: bool) -> Metadata<'_> {
+pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata<'_> {
     let code_flow = config.offers(GrantType::AuthorizationCode);
     let jwt = config.jwt_client_authentication;
     let (all_methods, secret_methods, assertion_algs) = if jwt {
@@ -99,5 +107,10 @@ pub(crate) fn members(config: &Config, has_keys: bool) -> Metadata<'_> {
             &["S256"]
         },
         authorization_response_iss_parameter_supported: true,
+        pushed_authorization_request_endpoint: (code_flow && pushed)
+            .then(|| config.url(&config.paths.pushed_authorization_request)),
+        require_pushed_authorization_requests: config.require_pushed_authorization_requests,
+        request_object_signing_alg_values_supported: code_flow
+            .then_some(crate::request_object::SIGNING_ALGS),
     }
 }

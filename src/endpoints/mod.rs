@@ -5,6 +5,8 @@ pub(crate) mod discovery;
 pub(crate) mod end_session;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
+pub(crate) mod par;
+pub(crate) mod request_uri;
 pub(crate) mod revoke;
 pub(crate) mod token;
 pub(crate) mod userinfo;

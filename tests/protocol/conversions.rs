@@ -223,6 +223,9 @@ fn wire_enums_round_trip_every_variant() {
         ErrorCode::RequestNotSupported,
         ErrorCode::RequestUriNotSupported,
         ErrorCode::RegistrationNotSupported,
+        // RFC 9101, RFC 9126 (issue 17).
+        ErrorCode::InvalidRequestObject,
+        ErrorCode::InvalidRequestUri,
     ] {
         round_trips::<ErrorCode>(code.as_str(), code.as_str());
     }

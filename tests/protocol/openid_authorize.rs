@@ -494,13 +494,38 @@ async fn a_malformed_claims_parameter_is_invalid_request() {
 #[tokio::test]
 async fn request_objects_and_registration_are_refused_with_their_codes() {
     let (h, _) = harness().await;
-    for (name, code) in [
-        ("request", "request_not_supported"),
-        ("request_uri", "request_uri_not_supported"),
-        ("registration", "registration_not_supported"),
+    let q = query(
+        RP,
+        "openid read",
+        &[("registration", "eyJhbGciOiJub25lIn0.e30.")],
+    );
+    assert_eq!(
+        redirected_error(authorize(&h, &q, None).await),
+        "registration_not_supported"
+    );
+    // Since issue 17 (JR-01, PA-02) `request` and `request_uri` are read,
+    // for OpenID and plain OAuth requests alike: an unsigned object and a
+    // `request_uri` that is not one of our pushed requests' URNs are error
+    // pages (the redirect URI they would name is not trusted).
+    for (name, value, code) in [
+        (
+            "request",
+            "eyJhbGciOiJub25lIn0.e30.",
+            "invalid_request_object",
+        ),
+        (
+            "request_uri",
+            "https://rp.example/req",
+            "request_uri_not_supported",
+        ),
     ] {
-        let q = query(RP, "openid read", &[(name, "eyJhbGciOiJub25lIn0.e30.")]);
-        assert_eq!(redirected_error(authorize(&h, &q, None).await), code);
+        let q = query(RP, "openid read", &[(name, value)]);
+        match authorize(&h, &q, None).await {
+            AuthorizeStep::Invalid(page) => {
+                assert_eq!(page.error().map(|e| e.as_str()), Some(code), "{name}");
+            }
+            other => panic!("{name}: expected an error page, got {other:?}"),
+        }
     }
 }
 
@@ -639,8 +664,6 @@ async fn a_plain_oauth_request_ignores_the_openid_parameters() {
         ("max_age", "soon"),
         ("claims", "{"),
         ("nonce", "n"),
-        ("request", "x"),
-        ("request_uri", "urn:x"),
     ];
     let q = query(RP, "read", &junk);
     // No login_required, no invalid_request: the login step, as ever.

@@ -168,17 +168,23 @@ pub(super) struct ClientRow {
     /// Space-separated; NULL for none.
     pub(super) resource_server_audiences: Option<String>,
     pub(super) openid: OpenIdColumns,
+    // Pushed and signed authorization requests (schema 9).
+    pub(super) require_pushed_authorization_requests: bool,
+    pub(super) require_signed_request_object: bool,
 }
 
 impl ClientRow {
     pub(super) fn into_client(self) -> Result<Client, StoreError> {
         let id: ClientId = parsed(&self.client_id)?;
-        let mut b = match (self.secret_hash, self.jwks, self.jwt_secret) {
+        let jwks = self.jwks.clone();
+        // The method column decides below; a client of any method may also
+        // hold a JWKS (its request objects' keys, JR-01).
+        let mut b = match (self.secret_hash, self.jwt_secret, self.jwks) {
             (Some(h), _, _) => Client::confidential(id, parsed(&h)?),
-            (None, Some(jwks), _) => Client::private_key_jwt(id, jwks),
-            (None, None, Some(secret)) => {
+            (None, Some(secret), _) => {
                 Client::client_secret_jwt(id, crate::secret::Secret::new(secret))
             }
+            (None, None, Some(jwks)) => Client::private_key_jwt(id, jwks),
             (None, None, None) => Client::public(id),
         };
         b = b
@@ -188,7 +194,11 @@ impl ClientRow {
             .scope(parsed(&self.scope)?)
             .enabled(self.enabled)
             .skip_consent(self.skip_consent)
-            .dangerous_allow_plain_pkce(self.allow_plain_pkce);
+            .dangerous_allow_plain_pkce(self.allow_plain_pkce)
+            // Any client may register keys for its request objects (JR-01).
+            .jwks(jwks)
+            .require_pushed_authorization_requests(self.require_pushed_authorization_requests)
+            .require_signed_request_object(self.require_signed_request_object);
         if let Some(d) = self.default_scope {
             b = b.default_scope(parsed(&d)?);
         }

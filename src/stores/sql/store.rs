@@ -137,6 +137,9 @@ macro_rules! sql_store {
                     .bind(client.policy_uri().map(WebUrl::as_str))
                     .bind(client.tos_uri().map(WebUrl::as_str))
                     .bind(client.client_uri().map(WebUrl::as_str))
+                    // Pushed and signed authorization requests ($29, $30).
+                    .bind(client.requires_pushed_authorization_requests())
+                    .bind(client.requires_signed_request_object())
             }
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
@@ -270,6 +273,8 @@ macro_rules! sql_store {
                         tos_uri: r.try_get("tos_uri")?,
                         client_uri: r.try_get("client_uri")?,
                     },
+                    require_pushed_authorization_requests: r.try_get("require_pushed_authorization_requests")?,
+                    require_signed_request_object: r.try_get("require_signed_request_object")?,
                 }
                 .into_client()
             }
@@ -282,6 +287,7 @@ macro_rules! sql_store {
             "c.id_token_signed_response_alg, c.userinfo_signed_response_alg, c.subject_type, c.sector_identifier_uri, ",
             "c.post_logout_redirect_uris, c.backchannel_logout_uri, c.backchannel_logout_session_required, ",
             "c.require_auth_time, c.default_max_age, c.logo_uri, c.policy_uri, c.tos_uri, c.client_uri, ",
+            "c.require_pushed_authorization_requests, c.require_signed_request_object, ",
             // Joined by a newline, which no `RedirectUri` holds: a stored URI
             // with whitespace fails to decode instead of coming back as two.
             "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
@@ -309,7 +315,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"), &client)
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -319,7 +325,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();

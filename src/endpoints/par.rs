@@ -1,0 +1,133 @@
+//! The pushed authorization request endpoint (RFC 9126 §2; PA-01).
+//!
+//! A POSTed form: the client authenticates as at the token endpoint (the
+//! same code: secrets, `private_key_jwt`, `client_secret_jwt`, a public
+//! client's `client_id`), and the whole authorization request is validated
+//! at once, by the authorization endpoint's own validation
+//! ([`check`](crate::endpoints::authorize::check)). Every error is JSON,
+//! never a redirect. A `request_uri` inside a push is refused (§2.1); a
+//! `request` object is verified and its parameters are the ones pushed
+//! (RFC 9101, JR-01). Success is `201` with `request_uri` and
+//! `expires_in` (§2.2); the request is stored as described in
+//! [`request_uri`](crate::endpoints::request_uri).
+
+use std::io::Write as _;
+
+use crate::client::authenticate::{Credentials, client};
+use crate::context::Context;
+use crate::endpoints::authorize::{
+    CLIENT_ID, Params, REQUEST, REQUEST_URI, check, from_request_object, params_by_name,
+};
+use crate::endpoints::client_form_post;
+use crate::endpoints::request_uri::{Issued, push};
+use crate::error::{Error, RequestFault};
+use crate::http::{Request, Response};
+use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
+
+/// The authorization parameters ([`crate::endpoints::authorize`]'s, in
+/// their order) and the client credentials.
+const PARAMS: [&str; 23] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "ui_locales",
+    "claims_locales",
+    "display",
+    "acr_values",
+    "nonce",
+    "claims",
+    "request",
+    "request_uri",
+    "registration",
+    "client_secret",
+    "client_assertion_type",
+    "client_assertion",
+];
+
+pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
+    let span = endpoint_span("par");
+    let response = match in_span!(span, run(cx, req)) {
+        Ok(issued) => render(&issued),
+        Err(e) => refuse("par", &e),
+    };
+    record_outcome(&span, &response);
+    response
+}
+
+async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
+    let mut all = client_form_post(&cx.config, req, &PARAMS)?.into_iter();
+    let mut values: Params<'_> = std::array::from_fn(|_| all.next().flatten());
+    let (client_secret, assertion_type, assertion) = (
+        all.next().flatten(),
+        all.next().flatten(),
+        all.next().flatten(),
+    );
+    let client = client(
+        cx,
+        Credentials {
+            authorization: req.authorization(),
+            client_id: values[CLIENT_ID].clone(),
+            client_secret,
+            assertion_type,
+            assertion,
+            source: req.source(),
+        },
+    )
+    .await?;
+    // The `client_id` sent, if any, is the authenticated client's (RFC 9126
+    // §2.1: the request is the client's own).
+    if values[CLIENT_ID]
+        .as_deref()
+        .is_some_and(|id| id != client.client_id().as_str())
+    {
+        return Err(Error::invalid_param("client_id"));
+    }
+    // PA-01: a pushed request cannot refer to another (RFC 9126 §2.1).
+    if values[REQUEST_URI].is_some() {
+        return Err(Error::invalid_param("request_uri"));
+    }
+    let (values, signed) = match values[REQUEST].take() {
+        Some(object) => (
+            from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object)?,
+            true,
+        ),
+        None if client.requires_signed_request_object() => {
+            return Err(Error::InvalidRequest(
+                RequestFault::SignedRequestObjectRequired,
+            ));
+        }
+        None => (values, false),
+    };
+    let mut params = params_by_name(&values);
+    // Stored with the client's id, which the authorization endpoint sends
+    // beside the `request_uri` anyway.
+    params.insert(
+        "client_id".to_owned(),
+        client.client_id().as_str().to_owned(),
+    );
+    check(cx, client.clone(), values, None)
+        .await
+        .map_err(|refused| refused.into_error())?;
+    push(cx, &client, params, signed).await
+}
+
+/// The `201 Created` answer (RFC 9126 §2.2), not to be cached. The URN is
+/// base64url after a fixed prefix: nothing to escape.
+fn render(issued: &Issued) -> Response {
+    let uri = issued.request_uri.expose_secret();
+    let mut body = Vec::with_capacity(uri.len() + 48);
+    body.extend_from_slice(b"{\"request_uri\":\"");
+    body.extend_from_slice(uri.as_bytes());
+    body.extend_from_slice(b"\",\"expires_in\":");
+    let _ = write!(body, "{}", issued.expires_in);
+    body.push(b'}');
+    Response::json_no_store(201, body)
+}
