@@ -9,6 +9,7 @@ use crate::error::ConfigError;
 use crate::grant_type::GrantType;
 use crate::hash_pool::HashPoolConfig;
 use crate::keys::Algorithm;
+use crate::profile::{FAPI2_ALGORITHMS, Profile};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 
@@ -233,6 +234,12 @@ pub struct Config {
     /// `false`; PA-02). A client can be required to on its own
     /// (`ClientBuilder::require_pushed_authorization_requests`).
     pub require_pushed_authorization_requests: bool,
+    /// The security profile the server enforces beyond its defaults
+    /// (default [`Profile::Default`]). Start from
+    /// [`Config::fapi2_security_profile`] rather than setting
+    /// [`Profile::Fapi2Security`] here by hand: the builder refuses a
+    /// configuration the profile forbids.
+    pub profile: Profile,
 }
 
 /// The shortest [`Config::pairwise_salt`] accepted, in bytes.
@@ -277,6 +284,36 @@ impl Config {
             backchannel_logout: false,
             pushed_request_lifetime: Duration::from_secs(60),
             require_pushed_authorization_requests: false,
+            profile: Profile::Default,
+        }
+    }
+
+    /// The FAPI 2.0 Security Profile (OpenID Foundation, Final) for this
+    /// issuer: the secure defaults, plus every authorization request pushed
+    /// (PAR), PKCE `S256` for every client, ID Tokens signed with PS256,
+    /// ES256 or EdDSA only, and [`Profile::Fapi2Security`], under which the
+    /// endpoints serve only `private_key_jwt` clients, issue only
+    /// DPoP-bound access tokens and do not rotate refresh tokens. Codes
+    /// live 60 s and pushed requests 60 s, as by default.
+    ///
+    /// The builder refuses any change the profile forbids (the password
+    /// grant, plain PKCE, a longer code lifetime, an RS256 signing key, …);
+    /// `docs/fapi2.md` lists every requirement of the profile.
+    ///
+    /// ```
+    /// use portcullis::{Config, Profile};
+    /// let config = Config::fapi2_security_profile("https://as.example");
+    /// assert_eq!(config.profile, Profile::Fapi2Security);
+    /// assert!(config.require_pushed_authorization_requests);
+    /// ```
+    pub fn fapi2_security_profile(issuer: impl Into<String>) -> Self {
+        Self {
+            require_pushed_authorization_requests: true,
+            require_pkce_for_confidential: true,
+            dangerous_allow_plain_pkce: false,
+            id_token_signing_algs: FAPI2_ALGORITHMS.to_vec(),
+            profile: Profile::Fapi2Security,
+            ..Self::new(issuer)
         }
     }
 
@@ -361,7 +398,59 @@ impl Config {
         {
             return Err(ConfigError::WeakPairwiseSalt);
         }
-        Ok(())
+        self.validate_profile()
+    }
+
+    /// The configuration rules of [`Config::profile`].
+    fn validate_profile(&self) -> Result<(), ConfigError> {
+        if self.profile != Profile::Fapi2Security {
+            return Ok(());
+        }
+        let algs_ok = std::iter::once(self.signing_algorithm)
+            .chain(self.access_token_signing_alg)
+            .chain(self.id_token_signing_algs.iter().copied())
+            .all(|a| FAPI2_ALGORITHMS.contains(&a));
+        let rules = [
+            (
+                self.offers(GrantType::Password),
+                "the password grant (FAPI 2.0 §5.3.2.1-2)",
+            ),
+            (
+                !self.require_pushed_authorization_requests,
+                "authorization requests that are not pushed (§5.3.2.2-3)",
+            ),
+            (
+                !self.require_pkce_for_confidential || self.dangerous_allow_plain_pkce,
+                "authorization codes without PKCE S256 (§5.3.2.2-5)",
+            ),
+            (
+                self.code_lifetime.as_secs() > 60,
+                "authorization codes living more than 60 s (§5.3.2.1-12)",
+            ),
+            (
+                !algs_ok,
+                "signing algorithms other than PS256, ES256 and EdDSA (§5.4.1)",
+            ),
+            (
+                self.leeway.as_secs() < 10 || self.leeway.as_secs() > 60,
+                "a JWT clock leeway under 10 s or over 60 s (§5.3.2.1-14)",
+            ),
+            (
+                !self.jwt_client_authentication,
+                "turning off private_key_jwt, its only client authentication (§5.3.2.1-6)",
+            ),
+            (
+                self.dangerous_allow_legacy_assertion_audience,
+                "client assertions whose aud is not the issuer as a string (§5.3.3.1-5, RFC 10070)",
+            ),
+        ];
+        match rules.into_iter().find(|(broken, _)| *broken) {
+            Some((_, rule)) => Err(ConfigError::ProfileViolation {
+                profile: Profile::Fapi2Security.as_str(),
+                rule,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -412,6 +501,7 @@ struct ConfigFile {
     #[serde(default, with = "crate::conversions::duration_secs::option")]
     pushed_request_lifetime: Option<Duration>,
     require_pushed_authorization_requests: Option<bool>,
+    profile: Option<Profile>,
 }
 
 #[cfg(feature = "serde")]
@@ -419,7 +509,11 @@ impl TryFrom<ConfigFile> for Config {
     type Error = ConfigError;
 
     fn try_from(f: ConfigFile) -> Result<Self, ConfigError> {
-        let d = Self::new(f.issuer);
+        // A file naming a profile starts from that profile's defaults.
+        let d = match f.profile {
+            Some(Profile::Fapi2Security) => Self::fapi2_security_profile(f.issuer),
+            _ => Self::new(f.issuer),
+        };
         let c = Self {
             paths: f.paths,
             access_token_lifetime: f.access_token_lifetime.unwrap_or(d.access_token_lifetime),
@@ -467,6 +561,7 @@ impl TryFrom<ConfigFile> for Config {
             require_pushed_authorization_requests: f
                 .require_pushed_authorization_requests
                 .unwrap_or(d.require_pushed_authorization_requests),
+            profile: d.profile,
             issuer: d.issuer,
         };
         c.validate()?;

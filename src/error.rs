@@ -619,6 +619,17 @@ pub enum ConfigError {
     /// would be as guessable as the user ids they hide (OI-04).
     #[error("pairwise_salt must be at least 16 bytes")]
     WeakPairwiseSalt,
+    /// The configuration breaks a rule of its [`Profile`](crate::Profile):
+    /// under the FAPI 2.0 Security Profile, e.g. the password grant, plain
+    /// PKCE, a code lifetime over 60 s or an RS256 key. The text names the
+    /// rule.
+    #[error("the {profile} profile forbids this configuration: {rule}")]
+    ProfileViolation {
+        /// The profile.
+        profile: &'static str,
+        /// What it forbids, e.g. `"the password grant (FAPI 2.0 §5.3.2.1-2)"`.
+        rule: &'static str,
+    },
 }
 
 /// Everything that can go wrong while answering a request.

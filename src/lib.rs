@@ -98,6 +98,7 @@ pub mod keys;
 mod observe;
 pub mod oidc;
 mod pkce;
+mod profile;
 mod random;
 mod redirect_uri;
 mod request_object;
@@ -140,6 +141,7 @@ pub use oidc::{
     VerifiedHint, at_hash,
 };
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
+pub use profile::{FAPI2_ALGORITHMS, Profile};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;
 pub use scope::{Scope, ScopeSet};

@@ -31,7 +31,7 @@ pub(crate) const MAX_LIFETIME: u64 = 3600;
 
 /// The algorithms a request object may be signed with, as the metadata's
 /// `request_object_signing_alg_values_supported` lists them.
-pub(crate) const SIGNING_ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "HS256"];
+pub(crate) const SIGNING_ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "PS256", "HS256"];
 
 /// The claims of the JWT itself, not authorization parameters.
 const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
@@ -48,6 +48,12 @@ pub(crate) fn verify(
     let jws = jwt::parse(object).ok_or(RequestObjectFault::Malformed)?;
     let symmetric = jws.header.alg == "HS256";
     if !symmetric && Algorithm::parse(&jws.header.alg).is_none() {
+        return Err(RequestObjectFault::Unsigned);
+    }
+    // FAPI 2.0 §5.4.1: only PS256, ES256 and EdDSA under that profile.
+    let fapi_alg =
+        Algorithm::parse(&jws.header.alg).is_some_and(|alg| config.profile.allows_algorithm(alg));
+    if config.profile != crate::profile::Profile::Default && !fapi_alg {
         return Err(RequestObjectFault::Unsigned);
     }
     if let Some(typ) = &jws.header.typ {

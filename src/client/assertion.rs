@@ -82,8 +82,11 @@ pub(crate) async fn authenticate(
         crate::observe::warn_disabled_client(client.client_id());
         return Err(fail());
     }
+    // FAPI 2.0 §5.4.1: only PS256, ES256 and EdDSA under that profile.
+    let alg_allowed = Algorithm::parse(&jws.header.alg)
+        .is_some_and(|alg| cx.config.profile.allows_algorithm(alg));
     let signed = match client.token_endpoint_auth_method() {
-        AuthMethod::PrivateKeyJwt => signed_by_key(&client, &jws),
+        AuthMethod::PrivateKeyJwt => alg_allowed && signed_by_key(&client, &jws),
         AuthMethod::ClientSecretJwt => signed_by_secret(&client, &jws),
         _ => false,
     };

@@ -264,7 +264,22 @@ pub(crate) async fn client(cx: &Context, c: Credentials<'_>) -> Result<Arc<Clien
     let source = c.source;
     let mut presented_id = None;
     let mut reserved = Reserved::Nothing;
-    let result = by_method(cx, c, &mut presented_id, &mut reserved).await;
+    let via_basic = c.authorization != Header::Absent;
+    let result = by_method(cx, c, &mut presented_id, &mut reserved)
+        .await
+        .and_then(|client| {
+            // FAPI 2.0 §5.3.2.1-3, -6: only `private_key_jwt` clients are
+            // served; any other is refused as a failed authentication.
+            if cx
+                .config
+                .profile
+                .allows_client_authentication(client.token_endpoint_auth_method())
+            {
+                Ok(client)
+            } else {
+                Err(Error::ClientAuthentication { via_basic })
+            }
+        });
     // Every party told of the outcome, in one place: the span, the audit
     // sink, the throttle.
     let outcome = match &result {

@@ -609,8 +609,10 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
 /// The authorization request's parameters, in the order of [`PARAMS`].
 pub(crate) type Params<'a> = [Option<Cow<'a, str>>; PARAMS.len()];
 
-/// Where [`PARAMS`] has `client_id`, `request` and `request_uri`.
+/// Where [`PARAMS`] has `client_id`, `redirect_uri`, `request` and
+/// `request_uri`.
 pub(crate) const CLIENT_ID: usize = 1;
+pub(crate) const REDIRECT_URI: usize = 2;
 pub(crate) const REQUEST: usize = 17;
 pub(crate) const REQUEST_URI: usize = 18;
 

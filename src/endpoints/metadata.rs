@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::grant_type::GrantType;
+use crate::profile::Profile;
 
 /// The RFC 8414 members; the OpenID Provider document
 /// (`endpoints::discovery`) flattens them into its own.
@@ -61,6 +62,10 @@ const ALL_METHODS: &[&str] = &[
 /// Without JWT client authentication (`Config::jwt_client_authentication`).
 const SECRET_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post"];
 const ALL_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+/// Under the FAPI 2.0 Security Profile: `private_key_jwt` only, signed with
+/// its algorithms (§5.3.2.1-6, §5.4.1).
+const FAPI2_METHODS: &[&str] = &["private_key_jwt"];
+const FAPI2_ALGS: &[&str] = &["PS256", "ES256", "EdDSA"];
 
 /// `pushed`: the server serves the pushed authorization request endpoint.
 pub(crate) fn render(config: &Config, has_keys: bool, pushed: bool) -> Vec<u8> {
@@ -71,7 +76,10 @@ pub(crate) fn render(config: &Config, has_keys: bool, pushed: bool) -> Vec<u8> {
 pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata<'_> {
     let code_flow = config.offers(GrantType::AuthorizationCode);
     let jwt = config.jwt_client_authentication;
-    let (all_methods, secret_methods, assertion_algs) = if jwt {
+    let fapi2 = config.profile == Profile::Fapi2Security;
+    let (all_methods, secret_methods, assertion_algs) = if fapi2 {
+        (FAPI2_METHODS, FAPI2_METHODS, Some(FAPI2_ALGS))
+    } else if jwt {
         (ALL_METHODS, SECRET_METHODS, Some(ASSERTION_ALGS))
     } else {
         (ALL_METHODS_NO_JWT, SECRET_METHODS_NO_JWT, None)
@@ -110,7 +118,10 @@ pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata
         pushed_authorization_request_endpoint: (code_flow && pushed)
             .then(|| config.url(&config.paths.pushed_authorization_request)),
         require_pushed_authorization_requests: config.require_pushed_authorization_requests,
-        request_object_signing_alg_values_supported: code_flow
-            .then_some(crate::request_object::SIGNING_ALGS),
+        request_object_signing_alg_values_supported: code_flow.then_some(if fapi2 {
+            FAPI2_ALGS
+        } else {
+            crate::request_object::SIGNING_ALGS
+        }),
     }
 }

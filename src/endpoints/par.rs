@@ -16,7 +16,8 @@ use std::io::Write as _;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::authorize::{
-    CLIENT_ID, Params, REQUEST, REQUEST_URI, check, from_request_object, params_by_name,
+    CLIENT_ID, Params, REDIRECT_URI, REQUEST, REQUEST_URI, check, from_request_object,
+    params_by_name,
 };
 use crate::endpoints::client_form_post;
 use crate::endpoints::request_uri::{Issued, push};
@@ -106,6 +107,11 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         }
         None => (values, false),
     };
+    // FAPI 2.0 §5.3.2.2-6: under that profile a push names its
+    // `redirect_uri`, even for a client with one registered.
+    if cx.config.profile.requires_pushed_redirect_uri() && values[REDIRECT_URI].is_none() {
+        return Err(Error::missing("redirect_uri"));
+    }
     let mut params = params_by_name(&values);
     // Stored with the client's id, which the authorization endpoint sends
     // beside the `request_uri` anyway.

@@ -52,6 +52,10 @@ pub(super) async fn rotate(
     // RT-03: the access token may be narrowed; the refresh token keeps the
     // grant's scope (RFC 6749 §6).
     let scope = requested_scope(params.scope.as_deref(), &granted, Some(&granted))?;
+    // FAPI 2.0 §5.3.2.1-10: under that profile a confidential client's
+    // refresh token is not rotated. Public clients always rotate (RT-02).
+    let rotate =
+        !client.is_confidential() || cx.config.profile.rotates_confidential_refresh_tokens();
     let (records, issued) = mint_tokens(
         cx,
         Mint {
@@ -59,12 +63,15 @@ pub(super) async fn rotate(
             subject: record.subject.clone(),
             scope,
             grant: Some(record.grant),
-            refresh_scope: Some(granted),
+            refresh_scope: rotate.then_some(granted),
             // Unchanged by rotation: the original auth_time (Core §12.2).
             openid: record.openid.clone(),
         },
     )
     .await?;
+    if !rotate {
+        return keep_refresh_token(cx, &hash, records, issued).await;
+    }
     match cx.tokens.rotate_refresh(&hash, records).await? {
         Rotation::Rotated => Ok(issued),
         Rotation::Replayed(grant) => {
@@ -73,4 +80,32 @@ pub(super) async fn rotate(
         }
         Rotation::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),
     }
+}
+
+/// Issues `records` (a new access token in the refresh token's grant, no
+/// new refresh token) and keeps the refresh token, which stays usable until
+/// it expires or is revoked (FAPI 2.0 §5.3.2.1-10).
+///
+/// A revocation of the grant must win, as it does against a rotation
+/// (RB-05), but `issue` is only atomic with respect to revocation in the
+/// SQL stores. So the refresh token is looked up again after the access
+/// token is stored: if it is gone, the grant was revoked meanwhile (before
+/// the access token was stored, or after, when the revocation took that
+/// too) and the new access token is revoked and refused.
+async fn keep_refresh_token(
+    cx: &Context,
+    hash: &TokenHash,
+    records: crate::stores::NewTokens,
+    issued: Issued,
+) -> Result<Issued, Error> {
+    let access = records.access.hash;
+    let stored = cx.tokens.issue(records).await;
+    if cx.tokens.find_refresh(hash).await?.is_none() {
+        if stored.is_ok() {
+            cx.tokens.revoke_access(&access).await?;
+        }
+        return Err(Error::InvalidGrant(GrantFault::Unknown));
+    }
+    stored?;
+    Ok(issued)
 }

@@ -24,6 +24,7 @@ mod concurrency;
 mod conversions;
 mod end_session;
 mod events;
+mod fapi2;
 mod faults;
 mod fuzz_seeds;
 mod id_token;
