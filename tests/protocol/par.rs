@@ -489,3 +489,51 @@ async fn pa01_the_tower_service_serves_the_pushed_endpoint() {
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert!(v["request_uri"].as_str().unwrap().starts_with(URN));
 }
+
+// covers: PA-02
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pa02_concurrent_uses_of_one_request_uri_have_one_winner() {
+    let fx = Arc::new(fixture().await);
+    for round in 0..20 {
+        let uri = pushed(&push(&fx, web(), &pairs(&request("s1"))).await);
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (fx, uri) = (fx.clone(), uri.clone());
+                tokio::spawn(async move {
+                    let step = authorize(
+                        &fx,
+                        &[("client_id", WEB), ("request_uri", &uri)],
+                        Some(&alice()),
+                    )
+                    .await;
+                    matches!(step, AuthorizeStep::Consent(_))
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+}
+
+// covers: PA-02
+#[cfg(feature = "serde")]
+#[test]
+fn pa02_the_configuration_file_names_both_settings() {
+    let config: Config = serde_json::from_str(
+        r#"{"issuer": "https://auth.example", "pushed_request_lifetime": "90s",
+            "require_pushed_authorization_requests": true,
+            "paths": {"pushed_authorization_request": "/as/par"}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.pushed_request_lifetime, Duration::from_secs(90));
+    assert!(config.require_pushed_authorization_requests);
+    assert_eq!(config.paths.pushed_authorization_request, "/as/par");
+    // FAPI 2.0: under 600 s.
+    let refused = serde_json::from_str::<Config>(
+        r#"{"issuer": "https://auth.example", "pushed_request_lifetime": "10m"}"#,
+    );
+    assert!(refused.is_err());
+}
