@@ -129,3 +129,89 @@ pub(crate) fn verify(
     }
     Ok(params)
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ring::hmac;
+    use serde_json::json;
+
+    use super::*;
+    use crate::client::ClientId;
+    use crate::secret::Secret;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const NOW: u64 = 1_000_000;
+
+    fn client() -> Client {
+        Client::client_secret_jwt(ClientId::parse("c").unwrap(), Secret::new(SECRET.into()))
+            .build()
+            .unwrap()
+    }
+
+    /// An HS256 object (ring's HMAC, not our signing code).
+    fn object(header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
+        let sig = hmac::sign(&key, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
+    }
+
+    fn verified(claims: Value) -> Result<Vec<(String, String)>, RequestObjectFault> {
+        let config = Config::new("https://as.example");
+        let o = object(&json!({"alg": "HS256"}), &claims);
+        verify(&config, &client(), &o, UnixTime::from_secs(NOW))
+    }
+
+    fn base() -> Value {
+        json!({"iss": "c", "aud": "https://as.example", "exp": NOW + 60})
+    }
+
+    #[test]
+    fn values_become_parameters_and_jwt_claims_do_not() {
+        // covers: JR-01
+        let mut c = base();
+        c["max_age"] = json!(600);
+        c["claims"] = json!({"id_token": {"acr": null}});
+        c["state"] = json!("s");
+        c["nonce"] = Value::Null;
+        c["jti"] = json!("j");
+        let mut params = verified(c).unwrap();
+        params.sort();
+        assert_eq!(
+            params,
+            [
+                ("claims".into(), r#"{"id_token":{"acr":null}}"#.into()),
+                ("max_age".into(), "600".into()),
+                ("state".into(), "s".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn values_no_parameter_can_hold_are_refused() {
+        // covers: JR-01
+        for (name, value) in [
+            ("state", json!(true)),
+            ("scope", json!(["read"])),
+            ("prompt", json!({"x": 1})),
+            ("request", json!("a.b.c")),
+            ("request_uri", json!("urn:x")),
+        ] {
+            let mut c = base();
+            c[name] = value;
+            assert_eq!(verified(c), Err(RequestObjectFault::InvalidClaim), "{name}");
+        }
+        let mut c = base();
+        c["aud"] = json!(["https://other.example", "https://as.example"]);
+        assert!(verified(c).is_ok(), "an array naming the issuer");
+        let mut c = base();
+        c["iat"] = json!("yesterday");
+        assert_eq!(verified(c), Err(RequestObjectFault::Expired));
+    }
+}

@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 11] = [
+pub const TARGETS: [&str; 13] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -55,6 +55,8 @@ pub const TARGETS: [&str; 11] = [
     "id_token_hint",
     "claims_parameter",
     "end_session",
+    "par_body",
+    "request_object",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -74,6 +76,8 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "id_token_hint" => id_token_hint(data),
         "claims_parameter" => claims_parameter(data),
         "end_session" => end_session(data),
+        "par_body" => par_body(data),
+        "request_object" => request_object(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -288,6 +292,9 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
             .backchannel_logout_uri(portcullis::WebUrl::parse("https://app.example/bcl"))
             .backchannel_logout_session_required(true)
             .id_token_signed_response_alg(Algorithm::EdDsa),
+        // Signs request objects (RFC 9101) with `pk`'s Ed25519 key, and
+        // authenticates at the pushed endpoint with it.
+        code_grants(Client::private_key_jwt(id("jar"), jwks.to_string())),
         code_grants(Client::confidential(
             id("off"),
             SecretHash::sha256(SVC_SECRET),
@@ -1350,4 +1357,140 @@ pub fn end_session(data: &[u8]) -> String {
         (None, None) => "done".into(),
         (r, uri) => panic!("redirect {:?} for {uri:?}", r.map(|r| r.status())),
     }
+}
+
+/// The prefix of the pushed endpoint's `request_uri`s (RFC 9126 §2.2).
+const URN: &str = "urn:ietf:params:oauth:request_uri:";
+
+/// POSTs `body` to the pushed authorization request endpoint through the
+/// server's path dispatch and checks the answer: `201` with one of our
+/// URNs and `expires_in`, or a JSON error (never a page or a redirect).
+fn push(server: &AuthorizationServer, body: &[u8], authorization: Option<&[u8]>) -> Response {
+    let req = form_request(body, authorization);
+    let resp = block_on(server.handle(&req, "/par"));
+    let status = resp.status();
+    let text = String::from_utf8_lossy(resp.body()).into_owned();
+    assert!(
+        matches!(status, 201 | 400 | 401 | 405 | 413),
+        "par: status {status}: {text}"
+    );
+    assert!(resp.header("Location").is_none(), "par never redirects");
+    assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+    let v = json(&resp);
+    if status == 201 {
+        let uri = v["request_uri"].as_str().unwrap_or_default();
+        assert!(
+            uri.strip_prefix(URN).is_some_and(|r| r.len() == 43),
+            "par: odd request_uri {uri}"
+        );
+        assert!(v["expires_in"].is_u64(), "par: expires_in {text}");
+    } else {
+        let code = v.get("error").and_then(Value::as_str);
+        assert!(code.is_some(), "par: error without a code: {text}");
+        assert_eq!(status == 401, code == Some("invalid_client"), "par: {text}");
+    }
+    resp
+}
+
+/// Uses a pushed `request_uri` at the authorization endpoint as `client`
+/// (for `alice`, approving), checks the step, and that the URI works only
+/// once.
+fn use_pushed(server: &AuthorizationServer, client: &str, uri: &str) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", client);
+    q.append_pair("request_uri", uri);
+    let q = q.finish();
+    let alice = alice();
+    let step = block_on(server.authorize(&Request::new(Method::Get).query(&q), Some(&alice)));
+    let outcome = check_step(server, step, true, &[REDIRECT.to_owned()]).1;
+    let again = block_on(server.authorize(&Request::new(Method::Get).query(&q), Some(&alice)));
+    assert!(
+        matches!(again, AuthorizeStep::Invalid(_)),
+        "a request_uri works once"
+    );
+    outcome
+}
+
+/// `par_body`: the first byte picks the client authentication (`svc` by
+/// Basic, a wrong secret, `spa` by `client_id` in the body, none) and
+/// whether a pushed request is then used at the authorization endpoint;
+/// the rest is the form body, as sent.
+pub fn par_body(data: &[u8]) -> String {
+    let Some((&sel, body)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let (header, client, extra) = match sel % 4 {
+        0 => (Some(basic("svc", SVC_SECRET)), "svc", ""),
+        1 => (Some(basic("svc", "wrong")), "svc", ""),
+        2 => (None, "spa", "client_id=spa&"),
+        _ => (None, "spa", ""),
+    };
+    let body = [extra.as_bytes(), body].concat();
+    let f = fixture();
+    let resp = push(&f.server, &body, header.as_deref().map(str::as_bytes));
+    if resp.status() != 201 {
+        return resp.status().to_string();
+    }
+    if sel & 4 == 0 {
+        return "201".into();
+    }
+    let v = json(&resp);
+    let uri = v["request_uri"].as_str().unwrap_or_default().to_owned();
+    format!("201 {}", use_pushed(&f.server, client, &uri))
+}
+
+/// `request_object`: `[selector][header length][header][claims]`; the
+/// header and claims JSON become a request object signed with `jar`'s
+/// Ed25519 key (selector bits 0–1; or HMAC with `hs`'s secret, unsigned,
+/// or the raw bytes), sent as `jar` (bit 2: as `spa`) to the
+/// authorization endpoint for `alice`, or (bit 3) pushed by `jar` with a
+/// `private_key_jwt` assertion and then used by its `request_uri`.
+pub fn request_object(data: &[u8]) -> String {
+    let Some((sel, header, claims)) = split_jws_input(data) else {
+        return SKIP.into();
+    };
+    let object = match sel % 4 {
+        0 => compact(header, claims, |m| ed25519(&keys().client, m)),
+        1 => compact(header, claims, |m| {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HMAC_SECRET.as_bytes());
+            ring::hmac::sign(&key, m).as_ref().to_vec()
+        }),
+        2 => compact(header, claims, |_| Vec::new()),
+        _ => String::from_utf8_lossy(&[header, b".", claims].concat()).into_owned(),
+    };
+    let client = if sel & 4 == 0 { "jar" } else { "spa" };
+    let f = fixture();
+    if sel & 8 == 0 {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", client);
+        q.append_pair("request", &object);
+        let q = q.finish();
+        let alice = alice();
+        let step = block_on(
+            f.server
+                .authorize(&Request::new(Method::Get).query(&q), Some(&alice)),
+        );
+        return check_step(&f.server, step, true, &[REDIRECT.to_owned()]).1;
+    }
+    let assertion_claims = serde_json::json!({
+        "iss": "jar", "sub": "jar", "aud": ISSUER, "exp": T0 + 60, "jti": "par-1",
+    });
+    let assertion = compact(
+        format!(r#"{{"alg":"EdDSA","kid":"{KID}"}}"#).as_bytes(),
+        assertion_claims.to_string().as_bytes(),
+        |m| ed25519(&keys().client, m),
+    );
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    body.append_pair("client_id", "jar");
+    body.append_pair("client_assertion_type", JWT_BEARER);
+    body.append_pair("client_assertion", &assertion);
+    body.append_pair("request", &object);
+    let body = body.finish();
+    let resp = push(&f.server, body.as_bytes(), None);
+    if resp.status() != 201 {
+        return format!("par {}", resp.status());
+    }
+    let v = json(&resp);
+    let uri = v["request_uri"].as_str().unwrap_or_default().to_owned();
+    format!("par 201 {}", use_pushed(&f.server, "jar", &uri))
 }

@@ -154,7 +154,9 @@ impl FromRequest for BearerToken {
 
 /// Registers the server as `web::Data<AuthorizationServer>` and serves its
 /// endpoints ([`AuthorizationServer::endpoints`]: token, revocation,
-/// introspection, metadata, JWKS, and UserInfo when it has a `UserClaims`)
+/// introspection, metadata, JWKS, UserInfo when it has a `UserClaims`, and
+/// the pushed authorization request endpoint when it has an
+/// `AuthorizationRequestStore`)
 /// at the paths of its [`crate::Config`]:
 /// `App::new().configure(configure(server.clone()))`.
 pub fn configure(server: Arc<AuthorizationServer>) -> impl Fn(&mut web::ServiceConfig) + Clone {

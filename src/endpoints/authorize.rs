@@ -29,6 +29,16 @@
 //! the user to the login step, or answers `login_required` with
 //! `prompt=none` (OI-08). A code of such a request carries the login's
 //! facts ([`OpenIdGrant`]).
+//!
+//! The parameters come from the request itself, from a signed request
+//! object in `request` (RFC 9101, JR-01: only the object's parameters,
+//! verified by `request_object::verify`), or from a pushed request named
+//! by `request_uri` (RFC 9126, PA-02: only the pushed parameters, taken
+//! once by `request_uri::take`); a request neither pushed nor signed is
+//! refused when the server or the client requires it. Errors about
+//! `request` and `request_uri` are error pages: no redirect URI is trusted
+//! until they are resolved. The parameters are then validated by `check`,
+//! which the pushed endpoint shares (PA-01).
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -137,3 +137,20 @@ fn render(issued: &Issued) -> Response {
     body.push(b'}');
     Response::json_no_store(201, body)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_authorization_parameters_come_first_in_their_order() {
+        // covers: PA-01
+        let (authorization, credentials) =
+            PARAMS.split_at(crate::endpoints::authorize::PARAMS.len());
+        assert_eq!(authorization, crate::endpoints::authorize::PARAMS);
+        assert_eq!(
+            credentials,
+            ["client_secret", "client_assertion_type", "client_assertion"]
+        );
+    }
+}

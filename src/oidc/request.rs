@@ -13,9 +13,12 @@
 //! Language tags that are malformed are skipped, not refused: Core says
 //! locales the server cannot honour must not cause an error.
 //!
-//! `request`, `request_uri` (signed request objects, Core §6) and
-//! `registration` are answered `request_not_supported`,
-//! `request_uri_not_supported` and `registration_not_supported`.
+//! `registration` is answered `registration_not_supported`. `request` and
+//! `request_uri` (Core §6) are resolved before these parameters are read:
+//! the authorization endpoint verifies a signed request object (RFC 9101)
+//! or takes a pushed request (RFC 9126) and reads its parameters instead,
+//! so they reach this parser only from elsewhere, where they are answered
+//! `request_not_supported` and `request_uri_not_supported`.
 
 use std::borrow::Cow;
 use std::fmt;

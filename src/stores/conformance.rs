@@ -433,6 +433,7 @@ pub mod client_admin {
             .require_auth_time(false)
             .default_max_age(None)
             .logo_uri(None)
+            .require_pushed_authorization_requests(false)
             .build()
             .map_err(|e| fail(C, e))?;
         ensure!(
@@ -461,7 +462,9 @@ pub mod client_admin {
                 && !found.require_auth_time()
                 && found.default_max_age().is_none()
                 && found.logo_uri().is_none()
-                && found.policy_uri().is_some(),
+                && found.policy_uri().is_some()
+                && !found.requires_pushed_authorization_requests()
+                && found.requires_signed_request_object(),
             "update of the OpenID Connect registration not applied"
         );
         Ok(())
@@ -523,7 +526,18 @@ pub mod client_admin {
             Client::client_secret_jwt(f.client_id()?, crate::secret::Secret::new("k".repeat(32)))
                 .build()
                 .map_err(|e| fail(C, e))?;
-        for c in [pk, sj] {
+        // Any client may register keys for its request objects (JR-01): a
+        // public one, and one with a shared secret.
+        let public = Client::public(f.client_id()?)
+            .jwks(jwks.to_owned())
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let sj_keys =
+            Client::client_secret_jwt(f.client_id()?, crate::secret::Secret::new("k".repeat(32)))
+                .jwks(jwks.to_owned())
+                .build()
+                .map_err(|e| fail(C, e))?;
+        for c in [pk, sj, public, sj_keys] {
             store_ok(C, store.insert_client(c.clone()).await)?;
             let back = store_ok(C, store.client(c.client_id()).await)?
                 .ok_or_else(|| fail(C, "JWT client not found"))?;
@@ -2380,6 +2394,8 @@ impl Fixture {
             .policy_uri(self.web_url(c, "https://a.example/privacy")?)
             .tos_uri(self.web_url(c, "https://a.example/terms")?)
             .client_uri(self.web_url(c, "https://a.example/")?)
+            .require_pushed_authorization_requests(true)
+            .require_signed_request_object(true)
             .build()
             .map_err(|e| fail(c, e))
     }
@@ -2507,6 +2523,12 @@ impl Fixture {
                     Some("https://a.example/"),
                 ],
             "logo, policy, terms and client URIs: {links:?}"
+        );
+        ensure!(
+            c,
+            found.requires_pushed_authorization_requests()
+                && found.requires_signed_request_object(),
+            "require_pushed_authorization_requests and require_signed_request_object (PA-02, JR-01)"
         );
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! `AuthorizationRequestStore`: authorization requests suspended while the
-//! host shows its login or consent page, kept under the hash of a random
+//! host shows its login or consent page, and pushed authorization requests
+//! (RFC 9126) waiting for the browser, each kept under the hash of a random
 //! handle and taken back exactly once.
 
 use async_trait::async_trait;
@@ -18,7 +19,8 @@ pub struct SuspendedRequest {
     /// keep it as given. It names the client, redirect URI, scope, `state`,
     /// PKCE challenge and, once the user has logged in, the user (for a
     /// suspended logout: its parameters and the verified `id_token_hint`'s
-    /// facts, never the token); it holds no secret.
+    /// facts, never the token; for a pushed request: the client that pushed
+    /// it and its parameters); it holds no secret.
     pub payload: String,
     /// When the handle stops working. The core refuses an expired request;
     /// the store may delete it any time after this.
@@ -36,7 +38,11 @@ impl std::fmt::Debug for SuspendedRequest {
 }
 
 /// Suspended authorization requests (see
-/// [`AuthorizationServer::resume`](crate::AuthorizationServer::resume)).
+/// [`AuthorizationServer::resume`](crate::AuthorizationServer::resume)) and
+/// pushed ones (see
+/// [`AuthorizationServer::pushed_authorization_request`](crate::AuthorizationServer::pushed_authorization_request)):
+/// one store for both, the core keeping their handles in separate hash
+/// domains.
 ///
 /// The contract is single use across every instance sharing the store: of
 /// any number of concurrent `take_request` calls for one hash, at most one

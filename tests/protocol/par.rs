@@ -12,8 +12,8 @@ use portcullis::{AuthorizationServer, AuthorizeStep, Config, FixedClock, MemoryS
 use serde_json::Value;
 
 use crate::jar::{
-    NOW, PK, PushAuth, REDIRECT, SPA, WEB, WEB_SECRET, alice, authorize, challenge, consent,
-    fixture, fixture_with, page_error, push, push_error, pushed,
+    NOW, PushAuth, REDIRECT, SPA, WEB, WEB_SECRET, alice, authorize, challenge, consent, fixture,
+    fixture_with, page_error, push, push_error, pushed,
 };
 
 const URN: &str = "urn:ietf:params:oauth:request_uri:";
@@ -454,5 +454,86 @@ async fn pa01_a_public_client_pushes_with_pk_and_redeems() {
     let location = fx.server.approve(pending).await;
     let location = location.header("location").unwrap();
     assert!(location.contains("code="), "{location}");
-    let _ = PK;
+}
+
+// covers: PA-01
+#[cfg(feature = "tower")]
+#[tokio::test]
+async fn pa01_the_tower_service_serves_the_pushed_endpoint() {
+    use http_body_util::{BodyExt, Full};
+    use portcullis::adapters::tower::Endpoints;
+    use tower::ServiceExt;
+
+    let fx = fixture().await;
+    let server = Arc::new(fx.server);
+    let endpoints = Endpoints::new(server.clone());
+    assert!(endpoints.serves("/par"));
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(request("s1"))
+        .append_pair("client_id", SPA)
+        .finish();
+    let req = http::Request::post("/par")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::<bytes::Bytes>::from(body))
+        .unwrap();
+    let resp = endpoints.oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    assert_eq!(
+        parts.status.as_u16(),
+        201,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(parts.headers["cache-control"], "no-store");
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(v["request_uri"].as_str().unwrap().starts_with(URN));
+}
+
+// covers: PA-02
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pa02_concurrent_uses_of_one_request_uri_have_one_winner() {
+    let fx = Arc::new(fixture().await);
+    for round in 0..20 {
+        let uri = pushed(&push(&fx, web(), &pairs(&request("s1"))).await);
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (fx, uri) = (fx.clone(), uri.clone());
+                tokio::spawn(async move {
+                    let step = authorize(
+                        &fx,
+                        &[("client_id", WEB), ("request_uri", &uri)],
+                        Some(&alice()),
+                    )
+                    .await;
+                    matches!(step, AuthorizeStep::Consent(_))
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 1, "round {round}");
+    }
+}
+
+// covers: PA-02
+#[cfg(feature = "serde")]
+#[test]
+fn pa02_the_configuration_file_names_both_settings() {
+    let config: Config = serde_json::from_str(
+        r#"{"issuer": "https://auth.example", "pushed_request_lifetime": "90s",
+            "require_pushed_authorization_requests": true,
+            "paths": {"pushed_authorization_request": "/as/par"}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.pushed_request_lifetime, Duration::from_secs(90));
+    assert!(config.require_pushed_authorization_requests);
+    assert_eq!(config.paths.pushed_authorization_request, "/as/par");
+    // FAPI 2.0: under 600 s.
+    let refused = serde_json::from_str::<Config>(
+        r#"{"issuer": "https://auth.example", "pushed_request_lifetime": "10m"}"#,
+    );
+    assert!(refused.is_err());
 }
