@@ -873,7 +873,8 @@ impl ServerBuilder {
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
-    /// [`ReplayCache`] while `Config::jwt_client_authentication` is on; a
+    /// [`ReplayCache`] while `Config::jwt_client_authentication` or
+    /// `Config::dpop.enabled` is on; a
     /// [`PasswordVerifier`] while the password grant is offered. A missing
     /// one is a [`ConfigError`] naming the trait and what needs it.
     pub fn build(self) -> Result<AuthorizationServer, ConfigError> {
@@ -886,6 +887,9 @@ impl ServerBuilder {
                 "ReplayCache",
                 "JWT client authentication (Config::jwt_client_authentication)",
             ));
+        }
+        if self.config.dpop.enabled && self.replay.is_none() {
+            return Err(missing("ReplayCache", "DPoP (Config::dpop.enabled)"));
         }
         if self.config.offers(GrantType::Password) && self.passwords.is_none() {
             return Err(ConfigError::MissingPasswordVerifier);
@@ -913,7 +917,7 @@ impl ServerBuilder {
         };
         // Likewise the replay cache: no JWT client authentication unless
         // the metadata lists it.
-        let replay = if self.config.jwt_client_authentication {
+        let replay = if self.config.jwt_client_authentication || self.config.dpop.enabled {
             self.replay
         } else {
             None

@@ -686,11 +686,15 @@ macro_rules! sql_store {
             async fn first_use(&self, scope: &ReplayScope, id: &str, expires_at: UnixTime) -> Result<bool, StoreError> {
                 // One table per kind; the primary key makes this atomic:
                 // of concurrent inserts, one wins.
-                let sql = match scope {
-                    ReplayScope::ClientAssertion(_) => "INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                // DPoP proofs share the table (schema 9 adds none): their
+                // key starts with a character no client id has (client ids
+                // are ASCII), so the two kinds never collide.
+                let key: std::borrow::Cow<'_, str> = match scope {
+                    ReplayScope::ClientAssertion(client) => client.as_str().into(),
+                    ReplayScope::DpopProof(jkt) => format!("\u{b7}dpop:{jkt}").into(),
                 };
-                let n = sqlx::query(sql)
-                    .bind(scope.issuer())
+                let n = sqlx::query("INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(key.as_ref())
                     .bind(id)
                     .bind(secs(expires_at))
                     .execute(&self.pool)
