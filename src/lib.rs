@@ -121,13 +121,13 @@ pub use client::{
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
 pub use config::{Config, DpopConfig, EndpointPaths};
-pub use dpop::thumbprint::JwkThumbprint;
 pub use conversions::ParseError;
+pub use dpop::thumbprint::JwkThumbprint;
 pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
-    BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction, InternalFault,
-    OpenIdUnsupported, RequestFault, SigningFault, StoreError,
+    BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction,
+    InternalFault, OpenIdUnsupported, RequestFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;

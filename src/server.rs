@@ -248,13 +248,28 @@ impl AuthorizationServer {
     /// that it carries every scope in `required`. The `Err` is the response
     /// to send: 401 with `WWW-Authenticate: Bearer error="invalid_token"`,
     /// or 403 with `error="insufficient_scope"` (TK-04, TK-05).
+    ///
+    /// With DPoP on (`Config::dpop`), a DPoP-bound token is accepted only as
+    /// `Authorization: DPoP <token>` with a `DPoP` proof of its key for this
+    /// request (DP-03): its `htm` is the request's method
+    /// ([`Request::with_target`], set by every adapter) and its `htu` the
+    /// request's URL: [`Request::with_url`] if the host set it, else
+    /// `DpopConfig::resource_base_url` (default: the issuer's origin)
+    /// followed by the request's path. Refusals then also challenge with
+    /// `WWW-Authenticate: DPoP algs="…"`.
     pub async fn authenticate_bearer(
         &self,
         req: &Request<'_>,
         required: &ScopeSet,
     ) -> Result<BearerToken, Response> {
-        crate::bearer::authenticate(&self.cx, req, required, crate::bearer::Lookup::AsConfigured)
-            .await
+        crate::bearer::authenticate(
+            &self.cx,
+            req,
+            required,
+            crate::bearer::Lookup::AsConfigured,
+            None,
+        )
+        .await
     }
 
     /// Checks that a validated token carries every scope in `required`;

@@ -335,6 +335,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(3600)),
                 openid: None,
+                dpop_jkt: None,
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),
@@ -346,6 +347,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 expires_at: now.plus(Duration::from_secs(86_400)),
                 used: false,
                 openid: None,
+                dpop_jkt: None,
             }),
         })
         .await

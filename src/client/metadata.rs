@@ -88,6 +88,9 @@ struct ClientMetadata {
     refresh_token_lifetime: Option<Duration>,
     #[serde(flatten)]
     openid: OpenIdRegistration,
+    /// RFC 9449 §5.2.
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -115,6 +118,7 @@ impl From<&Client> for ClientMetadata {
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
             openid: c.openid_registration().clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 }
@@ -152,7 +156,9 @@ impl TryFrom<ClientMetadata> for Client {
         b.0.default_scope = m.default_scope;
         b.0.access_token_lifetime = m.access_token_lifetime;
         b.0.refresh_token_lifetime = m.refresh_token_lifetime;
-        b.openid_registration(m.openid).build()
+        b.openid_registration(m.openid)
+            .dpop_bound_access_tokens(m.dpop_bound_access_tokens)
+            .build()
     }
 }
 

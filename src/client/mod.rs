@@ -192,6 +192,8 @@ pub struct Client {
     resource_server_audiences: Vec<Audience>,
     /// Shared until changed, so a clone stays cheap.
     openid: Arc<OpenIdRegistration>,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2; DP-02).
+    dpop_bound_access_tokens: bool,
 }
 
 /// Why a client registration is inconsistent.
@@ -471,6 +473,12 @@ impl Client {
     pub fn client_uri(&self) -> Option<&WebUrl> {
         self.openid.client_uri.as_ref()
     }
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2): whether the client
+    /// always uses DPoP, so that a token request without a proof is refused
+    /// (`invalid_dpop_proof`; DP-02).
+    pub fn dpop_bound_access_tokens(&self) -> bool {
+        self.dpop_bound_access_tokens
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -498,6 +506,7 @@ impl ClientBuilder {
             jwt_secret: None,
             resource_server_audiences: Vec::new(),
             openid: Arc::default(),
+            dpop_bound_access_tokens: false,
         })
     }
 
@@ -732,6 +741,13 @@ impl ClientBuilder {
     #[must_use]
     pub fn client_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
         self.openid().client_uri = uri.into();
+        self
+    }
+    /// Sets `dpop_bound_access_tokens` (RFC 9449 §5.2): the client must
+    /// send a DPoP proof with every token request (DP-02).
+    #[must_use]
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.0.dpop_bound_access_tokens = required;
         self
     }
 

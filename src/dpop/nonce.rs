@@ -63,9 +63,18 @@ mod tests {
     #[test]
     fn nonces_live_one_to_two_slots_and_are_shared_by_instances() {
         // covers: DP-01
-        let a = Nonces::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(300));
-        let b = Nonces::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(300));
-        let other = Nonces::new(b"another secret of thirty-two b!!", Duration::from_secs(300));
+        let a = Nonces::new(
+            b"0123456789abcdef0123456789abcdef",
+            Duration::from_secs(300),
+        );
+        let b = Nonces::new(
+            b"0123456789abcdef0123456789abcdef",
+            Duration::from_secs(300),
+        );
+        let other = Nonces::new(
+            b"another secret of thirty-two b!!",
+            Duration::from_secs(300),
+        );
         let t = UnixTime::from_secs(3_000);
         let n = a.current(t);
         assert!(b.accepts(&n, t));

@@ -56,7 +56,10 @@ pub(crate) struct Expect<'a> {
 /// `base64url(SHA-256(token))`: the `ath` of a proof presented with
 /// `token` (RFC 9449 §4.2).
 pub(crate) fn ath(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()))
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 fn object(part: &str) -> Result<Map<String, Value>, DpopFault> {
@@ -75,7 +78,8 @@ pub(crate) fn parse(compact: &str, algs: &[Algorithm]) -> Result<Proof, DpopFaul
         return Err(DpopFault::Malformed);
     }
     let mut parts = compact.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(DpopFault::Malformed);
     };
@@ -345,7 +349,14 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        for s in ["", "a", "a.b", "a.b.c", "a.b.c.d", &"x".repeat(MAX_PROOF_LEN + 1)] {
+        for s in [
+            "",
+            "a",
+            "a.b",
+            "a.b.c",
+            "a.b.c.d",
+            &"x".repeat(MAX_PROOF_LEN + 1),
+        ] {
             assert!(parse(s, &ALGS).is_err(), "{s}");
         }
     }

@@ -54,7 +54,11 @@ pub(crate) async fn verify(
         })
         .map_err(Error::InvalidDpopProof)?;
     if let Some(nonces) = nonces(cx) {
-        if !proof.nonce.as_deref().is_some_and(|n| nonces.accepts(n, now)) {
+        if !proof
+            .nonce
+            .as_deref()
+            .is_some_and(|n| nonces.accepts(n, now))
+        {
             return Err(Error::UseDpopNonce);
         }
     }

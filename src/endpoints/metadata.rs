@@ -34,6 +34,9 @@ pub(crate) struct Metadata<'a> {
     introspection_endpoint_auth_signing_alg_values_supported: Option<&'static [&'static str]>,
     code_challenge_methods_supported: &'static [&'static str],
     authorization_response_iss_parameter_supported: bool,
+    /// RFC 9449 §5.1: the proof algorithms accepted, while DPoP is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
 }
 
 /// RFC 8414 §2: required when a JWT client authentication method is listed.
@@ -99,5 +102,13 @@ pub(crate) fn members(config: &Config, has_keys: bool) -> Metadata<'_> {
             &["S256"]
         },
         authorization_response_iss_parameter_supported: true,
+        dpop_signing_alg_values_supported: config.dpop.enabled.then(|| {
+            config
+                .dpop
+                .signing_algs
+                .iter()
+                .map(|a| a.as_str())
+                .collect()
+        }),
     }
 }

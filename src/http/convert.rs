@@ -20,8 +20,8 @@ impl From<&http::Method> for Method {
 }
 
 impl<'a> Request<'a> {
-    /// The core's view of an `http` request's head: method, query, every
-    /// header line, and the peer's address as its [`Source`] when the
+    /// The core's view of an `http` request's head: method (and its name
+    /// and the path, [`Request::with_target`]), query, every header line, and the peer's address as its [`Source`] when the
     /// server put it in the extensions (see [`Request::with_source`]). The
     /// body is not read (it may still be streaming): add the bytes read with
     /// [`Request::body`].
@@ -36,12 +36,12 @@ impl<'a> Request<'a> {
     }
 
     fn from_head(
-        method: &http::Method,
+        method: &'a http::Method,
         uri: &'a http::Uri,
         headers: &'a http::HeaderMap,
         extensions: &http::Extensions,
     ) -> Self {
-        let mut req = Self::new(method.into());
+        let mut req = Self::new(method.into()).with_target(method.as_str(), uri.path());
         if let Some(query) = uri.query() {
             req = req.query(query);
         }

@@ -2299,6 +2299,7 @@ impl Fixture {
                 issued_at: self.now,
                 expires_at: self.now.plus(Duration::from_secs(life)),
                 openid: None,
+                dpop_jkt: None,
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),
@@ -2310,6 +2311,7 @@ impl Fixture {
                 expires_at: self.now.plus(Duration::from_secs(life * 10)),
                 used: false,
                 openid: None,
+                dpop_jkt: None,
             }),
         }
     }

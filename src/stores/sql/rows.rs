@@ -168,6 +168,8 @@ pub(super) struct ClientRow {
     /// Space-separated; NULL for none.
     pub(super) resource_server_audiences: Option<String>,
     pub(super) openid: OpenIdColumns,
+    /// RFC 9449 §5.2 (schema 9).
+    pub(super) dpop_bound_access_tokens: bool,
 }
 
 impl ClientRow {
@@ -233,6 +235,7 @@ impl ClientRow {
         for g in grants {
             b = b.grant_type(g);
         }
+        let b = b.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
         self.openid.apply(b)?.build().map_err(StoreError::new)
     }
 }
