@@ -180,7 +180,6 @@ impl Proof {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ring::rand::SystemRandom;
     use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
     use serde_json::json;
 
@@ -194,7 +193,7 @@ mod tests {
 
     impl Key {
         fn new() -> Self {
-            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(crate::random::ring_rng()).unwrap();
             Self(Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap())
         }
         fn jwk(&self) -> Value {
@@ -293,10 +292,10 @@ mod tests {
 
     #[test]
     fn es256_proofs_verify() {
-        let rng = SystemRandom::new();
+        let rng = crate::random::ring_rng();
         let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
-        let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), rng).unwrap();
         let point = pair.public_key().as_ref();
         let jwk = json!({"kty": "EC", "crv": "P-256",
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
@@ -305,7 +304,7 @@ mod tests {
             b64(&json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk})),
             b64(&claims())
         );
-        let sig = pair.sign(&rng, input.as_bytes()).unwrap();
+        let sig = pair.sign(rng, input.as_bytes()).unwrap();
         let compact = format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
         assert!(parse(&compact, &ALGS).is_ok());
     }

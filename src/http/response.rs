@@ -255,7 +255,8 @@ impl Response {
             }
         };
         let mut bearer = String::from("Bearer realm=\"oauth\"");
-        if !error.is_empty() && !(on_dpop && dpop.is_some()) {
+        let error_on_bearer = !on_dpop || dpop.is_none();
+        if !error.is_empty() && error_on_bearer {
             bearer.push_str(", ");
             bearer.push_str(&error);
         }

@@ -139,6 +139,9 @@ impl Compact {
     /// The compact form and the grant, or the record back if its times do
     /// not fit or it keeps OpenID Connect facts (kept whole, in `overflow`:
     /// the compact form stays small for the many tokens without them).
+    // The record comes back whole on the rare path (it moves to `overflow`):
+    // boxing it would allocate for nothing.
+    #[allow(clippy::result_large_err)]
     fn new(r: AccessRecord) -> Result<(Self, GrantId), AccessRecord> {
         if r.openid.is_some() || r.dpop_jkt.is_some() {
             return Err(r);
