@@ -155,6 +155,28 @@ mod tests {
     }
 
     #[test]
+    fn the_dpop_header_method_and_path_reach_the_core() {
+        // covers: DP-03
+        let req = http::Request::patch("/api/items/7?x=1")
+            .header("DPoP", "proof")
+            .body(())
+            .unwrap();
+        let core = Request::from_http(&req);
+        assert_eq!(core.dpop(), super::super::Header::One(b"proof"));
+        assert_eq!(core.method_name(), Some("PATCH"));
+        assert_eq!(core.path(), Some("/api/items/7"));
+        let twice = http::Request::get("/")
+            .header("dpop", "a")
+            .header("DPoP", "b")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            Request::from_http(&twice).dpop(),
+            super::super::Header::Repeated
+        );
+    }
+
+    #[test]
     fn the_peer_address_in_the_extensions_is_the_source() {
         // covers: RB-04
         let peer: SocketAddr = "198.51.100.4:5555".parse().unwrap();

@@ -564,3 +564,43 @@ async fn resource_nonces_use_the_dpop_challenge() {
     c["nonce"] = json!(nonce);
     assert!(resource(&h, &auth, &[&key.sign(&c)]).await.is_ok());
 }
+
+#[tokio::test]
+async fn jwt_access_tokens_carry_cnf_jkt() {
+    // covers: DP-01, DP-03
+    let mut config = config();
+    // The resource trusts the JWT's signature and claims alone.
+    config.jwt_revocation_check = false;
+    let h = Harness::with(config, |b| {
+        b.key_provider(std::sync::Arc::new(portcullis::MemoryKeys::new()))
+    })
+    .await;
+    h.server.ensure_signing_key().await.unwrap();
+    let svc = h
+        .confidential("jwt-svc", "jwt-svc-secret-123", |b| {
+            b.access_token_format(portcullis::AccessTokenFormat::Jwt)
+        })
+        .await;
+    let key = DpopKey::ed25519();
+    let resp = cc(&h, &svc, &[&key.proof("POST", TOKEN_URL)]).await;
+    assert_eq!(resp.status(), 200, "{:?}", json(&resp));
+    let access = json(&resp)["access_token"].as_str().unwrap().to_owned();
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["cnf"]["jkt"], key.thumbprint().as_str());
+    let auth = format!("DPoP {access}");
+    let ok = resource(&h, &auth, &[&key.resource_proof(&access)])
+        .await
+        .unwrap();
+    assert!(ok.is_jwt());
+    assert_eq!(ok.dpop_jkt().unwrap().as_str(), key.thumbprint());
+    let other = DpopKey::ed25519();
+    let err = resource(&h, &auth, &[&other.resource_proof(&access)])
+        .await
+        .unwrap_err();
+    assert_eq!(json(&err)["error"], "invalid_dpop_proof");
+    let err = resource(&h, &format!("Bearer {access}"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(json(&err)["error"], "invalid_token");
+}
