@@ -1,12 +1,15 @@
-//! The resource-server side (RFC 6750): parse `Authorization: Bearer`,
-//! validate an opaque token against the store or a JWT by signature and
-//! claims, check that the token's client is still enabled, check the
+//! The resource-server side (RFC 6750, RFC 9449 §7): parse `Authorization:
+//! Bearer` or `Authorization: DPoP`, validate an opaque token against the
+//! store or a JWT by signature and claims, check that the token's client is
+//! still enabled, check a DPoP-bound token's proof (DP-03), check the
 //! required scopes (TK-04, TK-05).
 
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::context::Context;
-use crate::error::{BearerFault, Error};
+use crate::dpop::thumbprint::JwkThumbprint;
+use crate::dpop::verify::{Target, current_nonce, verify};
+use crate::error::{BearerFault, Cause, DpopFault, Error};
 use crate::http::{Header, Request, Response};
 use crate::observe::{endpoint_span, in_span, record_cause};
 use crate::oidc::{ClaimsRequest, OpenIdGrant};
@@ -28,6 +31,8 @@ pub struct BearerToken {
     /// record (`AccessRecord::openid`); `None` for a JWT access token whose
     /// record was not looked up (see [`Lookup`]).
     openid: Option<OpenIdGrant>,
+    /// The DPoP key the token is bound to (DP-03).
+    dpop_jkt: Option<JwkThumbprint>,
 }
 
 impl BearerToken {
@@ -61,6 +66,12 @@ impl BearerToken {
     /// Whether it was a JWT access token (else opaque).
     pub fn is_jwt(&self) -> bool {
         self.jwt
+    }
+
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to, whose
+    /// proof came with this request (DP-03); `None` for a bearer token.
+    pub fn dpop_jkt(&self) -> Option<&JwkThumbprint> {
+        self.dpop_jkt.as_ref()
     }
 
     /// The `claims` request parameter of the token's grant (Core §5.5),
@@ -120,9 +131,12 @@ fn is_token68(b: u8) -> bool {
 struct Presented<'a> {
     token: &'a str,
     dotted: bool,
+    /// Sent as `Authorization: DPoP` (RFC 9449 §7.1), not `Bearer`.
+    dpop: bool,
 }
 
-/// RFC 6750 §2.1: `Bearer` then a token68.
+/// RFC 6750 §2.1: `Bearer` then a token68; RFC 9449 §7.1: `DPoP` then a
+/// token68.
 fn bearer_value(value: &[u8]) -> Option<Presented<'_>> {
     // The usual form, `Bearer <token>` with nothing around it, needs no
     // UTF-8 check of its own (token68 is ASCII) and no trimming.
@@ -135,10 +149,14 @@ fn bearer_value(value: &[u8]) -> Option<Presented<'_>> {
     }
     let value = std::str::from_utf8(value).ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let dpop = if scheme.eq_ignore_ascii_case("bearer") {
+        false
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        true
+    } else {
         return None;
-    }
-    token68(token.trim_start().as_bytes())
+    };
+    token68(token.trim_start().as_bytes()).map(|p| Presented { dpop, ..p })
 }
 
 /// `token` if it is a token68: one pass checks its characters (through a
@@ -162,20 +180,56 @@ fn token68(token: &[u8]) -> Option<Presented<'_>> {
     }
     // All ASCII: the check cannot fail.
     let token = std::str::from_utf8(token).ok()?;
-    Some(Presented { token, dotted })
+    Some(Presented {
+        token,
+        dotted,
+        dpop: false,
+    })
 }
 
 fn invalid() -> Response {
     Response::bearer_challenge(BearerFault::Invalid, None)
 }
 
+/// Validates the token of a resource request's `Authorization` header, and
+/// for a DPoP-bound token the request's proof (DP-03): for `htu`, the
+/// request's URL is [`Request::url`], else `endpoint_url` (an endpoint of
+/// this server, such as UserInfo), else `DpopConfig::resource_base_url` (by
+/// default the issuer's origin) followed by [`Request::path`].
 pub(crate) async fn authenticate(
     cx: &Context,
     req: &Request<'_>,
     required: &ScopeSet,
     lookup: Lookup,
+    endpoint_url: Option<&str>,
 ) -> Result<BearerToken, Response> {
-    traced(cx, from_header(req.authorization()), required, lookup).await
+    let presented = from_header(req.authorization());
+    let dpop_scheme = presented.as_ref().is_ok_and(|p| p.dpop);
+    let result = traced(cx, presented, required, lookup, Some((req, endpoint_url))).await;
+    result.map_err(|refused| challenge(cx, refused, required, dpop_scheme))
+}
+
+/// With DPoP on, every refusal challenges both schemes (RFC 9449 §7.1):
+/// `DPoP algs="…"` beside `Bearer`, the error on the scheme the client
+/// used, and the current nonce with `use_dpop_nonce`.
+fn challenge(cx: &Context, refused: Response, required: &ScopeSet, dpop_scheme: bool) -> Response {
+    let dpop = &cx.config.dpop;
+    let fault = match refused.cause() {
+        Some(Cause::Bearer(fault)) if dpop.enabled => fault,
+        _ => return refused,
+    };
+    let algs = dpop
+        .signing_algs
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let scope = (fault == BearerFault::InsufficientScope).then_some(required);
+    let response = Response::resource_challenge(fault, scope, Some((&algs, dpop_scheme)));
+    match (fault, current_nonce(cx)) {
+        (BearerFault::DpopNonce, Some(nonce)) => response.with_header("DPoP-Nonce", nonce),
+        _ => response,
+    }
 }
 
 /// [`authenticate`] for a token sent in a form body's `access_token`
@@ -188,7 +242,9 @@ pub(crate) async fn authenticate_form_token(
     lookup: Lookup,
 ) -> Result<BearerToken, Response> {
     let presented = token68(token.as_bytes()).ok_or_else(invalid);
-    traced(cx, presented, required, lookup).await
+    traced(cx, presented, required, lookup, None)
+        .await
+        .map_err(|refused| challenge(cx, refused, required, false))
 }
 
 /// The token of an `Authorization` header: none is the bare challenge, a
@@ -208,10 +264,11 @@ async fn traced(
     presented: Result<Presented<'_>, Response>,
     required: &ScopeSet,
     lookup: Lookup,
+    request: Option<(&Request<'_>, Option<&str>)>,
 ) -> Result<BearerToken, Response> {
     let span = endpoint_span("bearer");
     let result = match presented {
-        Ok(token) => in_span!(span, validate(cx, token, required, lookup)),
+        Ok(token) => in_span!(span, validate(cx, token, required, lookup, request)),
         Err(refused) => Err(refused),
     };
     match &result {
@@ -231,8 +288,17 @@ async fn validate(
     token: Presented<'_>,
     required: &ScopeSet,
     lookup: Lookup,
+    request: Option<(&Request<'_>, Option<&str>)>,
 ) -> Result<BearerToken, Response> {
-    let Presented { token, dotted } = token;
+    let Presented {
+        token,
+        dotted,
+        dpop,
+    } = token;
+    if dpop && !cx.config.dpop.enabled {
+        // An unknown scheme while DPoP is off.
+        return Err(invalid());
+    }
     let now = cx.clock.now();
     let validated = if dotted {
         let ring = cx
@@ -274,6 +340,12 @@ async fn validate(
                 ),
                 jwt: true,
                 openid: None,
+                dpop_jkt: claims
+                    .get("cnf")
+                    .and_then(|c| c.get("jkt"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(|j| JwkThumbprint::parse(j).ok_or_else(invalid))
+                    .transpose()?,
             }
         }
     } else {
@@ -292,8 +364,74 @@ async fn validate(
     if !enabled {
         return Err(invalid());
     }
+    match (&validated.dpop_jkt, dpop) {
+        (None, false) => {}
+        // DP-03: a bound token is no bearer token (RFC 9449 §7.2), and the
+        // `DPoP` scheme is for bound tokens only.
+        (Some(_), false) | (None, true) => return Err(invalid()),
+        (Some(bound), true) => {
+            let request = request.ok_or_else(invalid)?;
+            check_proof(cx, token, bound, request).await?;
+        }
+    }
     require_scope(&validated, required)?;
     Ok(validated)
+}
+
+/// The proof of a DPoP-bound token (RFC 9449 §7.1, DP-03): present once,
+/// valid for this request's method and URL, `ath` the token's hash, and
+/// made with the key the token is bound to.
+async fn check_proof(
+    cx: &Context,
+    token: &str,
+    bound: &JwkThumbprint,
+    (req, endpoint_url): (&Request<'_>, Option<&str>),
+) -> Result<(), Response> {
+    let refuse = |fault| Err(Response::bearer_challenge(BearerFault::Dpop(fault), None));
+    let proof = match req.dpop() {
+        Header::Absent => return refuse(DpopFault::Missing),
+        Header::Repeated => return refuse(DpopFault::Malformed),
+        Header::One(v) => match std::str::from_utf8(v) {
+            Ok(v) => v.trim(),
+            Err(_) => return refuse(DpopFault::Malformed),
+        },
+    };
+    let Some(method) = req.method_name() else {
+        return refuse(DpopFault::Method);
+    };
+    let Some(url) = resource_url(cx, req, endpoint_url) else {
+        tracing::debug!("no URL for the DPoP proof's htu: the adapter gave no path");
+        return refuse(DpopFault::Url);
+    };
+    let target = Target {
+        method,
+        url: &url,
+        access_token: Some(token),
+    };
+    match verify(cx, proof, &target).await {
+        Ok(jkt) if jkt == *bound => Ok(()),
+        Ok(_) => refuse(DpopFault::KeyMismatch),
+        Err(Error::InvalidDpopProof(fault)) => refuse(fault),
+        Err(Error::UseDpopNonce) => Err(Response::bearer_challenge(BearerFault::DpopNonce, None)),
+        Err(e) => Err(crate::observe::refuse("bearer", &e)),
+    }
+}
+
+/// The URL a resource request addressed: the host's, an endpoint's own, or
+/// the configured base (default: the issuer's origin) and the path.
+fn resource_url(cx: &Context, req: &Request<'_>, endpoint_url: Option<&str>) -> Option<String> {
+    if let Some(url) = req.url().or(endpoint_url) {
+        return Some(url.to_owned());
+    }
+    let path = req.path()?;
+    let base = match &cx.config.dpop.resource_base_url {
+        Some(base) => base.trim_end_matches('/').to_owned(),
+        None => {
+            let issuer = url::Url::parse(&cx.config.issuer).ok()?;
+            issuer.origin().ascii_serialization()
+        }
+    };
+    Some(format!("{base}{path}"))
 }
 
 /// The stored record of a presented token; unknown (or revoked) is
@@ -315,6 +453,7 @@ fn from_record(record: AccessRecord, jwt: bool) -> BearerToken {
         expires_at: record.expires_at,
         jwt,
         openid: record.openid,
+        dpop_jkt: record.dpop_jkt,
     }
 }
 

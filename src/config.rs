@@ -240,6 +240,105 @@ pub struct Config {
     /// [`Profile::Fapi2Security`] here by hand: the builder refuses a
     /// configuration the profile forbids.
     pub profile: Profile,
+    /// DPoP (RFC 9449; DP-01..03): sender-constrained tokens.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub dpop: DpopConfig,
+}
+
+/// DPoP (RFC 9449) settings: on by default with ES256, EdDSA and RS256
+/// proofs, a 60 s `iat` window, and no server nonces.
+///
+/// Nonces (RFC 9449 §8, §9) need no shared state: set a secret of at least
+/// 32 random bytes, the same on every instance, and each instance accepts
+/// the nonces of the others.
+///
+/// ```
+/// let mut config = portcullis::Config::new("https://auth.example.com");
+/// config.dpop.nonce_secret = Some(portcullis::Secret::new(vec![7u8; 32]));
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct DpopConfig {
+    /// Whether the token endpoint and bearer validation accept DPoP proofs
+    /// (default `true`; metadata then lists
+    /// `dpop_signing_alg_values_supported`). Each proof's `jti` is accepted
+    /// once, so this needs a [`ReplayCache`](crate::ReplayCache).
+    pub enabled: bool,
+    /// The algorithms of the proofs accepted (default ES256, EdDSA, RS256):
+    /// asymmetric only, as RFC 9449 §4.3 requires.
+    pub signing_algs: Vec<Algorithm>,
+    /// How far a proof's `iat` may be from now, either way (default 60 s).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub iat_window: Duration,
+    /// The secret of server nonces, at least 32 bytes, the same on every
+    /// instance (default `None`: no nonces). With it, every proof must
+    /// carry a nonce the server handed out in `DPoP-Nonce`, else
+    /// `use_dpop_nonce`. Set it from code; it is never serialised.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub nonce_secret: Option<Secret<Vec<u8>>>,
+    /// How long a nonce is handed out (default 300 s); each is accepted
+    /// for up to twice this.
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub nonce_lifetime: Duration,
+    /// The external base URL (scheme, host, port, optional path prefix) of
+    /// the resources this server's bearer validation guards: a resource
+    /// request's expected `htu` is this followed by the request's path
+    /// (default `None`: the issuer's origin). A host behind a proxy that
+    /// knows each request's URL sets it per request instead
+    /// ([`Request::with_url`](crate::http::Request::with_url)).
+    pub resource_base_url: Option<String>,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            signing_algs: vec![Algorithm::Es256, Algorithm::EdDsa, Algorithm::Rs256],
+            iat_window: Duration::from_secs(60),
+            nonce_secret: None,
+            nonce_lifetime: Duration::from_secs(300),
+            resource_base_url: None,
+        }
+    }
+}
+
+impl DpopConfig {
+    /// The shortest nonce secret accepted, in bytes.
+    pub const MIN_NONCE_SECRET_LEN: usize = 32;
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |what| Err(ConfigError::InvalidDpop(what));
+        if self.enabled && self.signing_algs.is_empty() {
+            return bad("signing_algs is empty");
+        }
+        if self.iat_window.as_secs() == 0 {
+            return bad("iat_window is under one second");
+        }
+        if self.nonce_lifetime.as_secs() == 0 {
+            return bad("nonce_lifetime is under one second");
+        }
+        if self
+            .nonce_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < Self::MIN_NONCE_SECRET_LEN)
+        {
+            return bad("nonce_secret is shorter than 32 bytes");
+        }
+        if let Some(base) = &self.resource_base_url {
+            let ok = url::Url::parse(base).is_ok_and(|u| {
+                matches!(u.scheme(), "https" | "http")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            if !ok {
+                return bad("resource_base_url is not an absolute http(s) URL");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The shortest [`Config::pairwise_salt`] accepted, in bytes.
@@ -285,6 +384,7 @@ impl Config {
             pushed_request_lifetime: Duration::from_secs(60),
             require_pushed_authorization_requests: false,
             profile: Profile::Default,
+            dpop: DpopConfig::default(),
         }
     }
 
@@ -398,6 +498,7 @@ impl Config {
         {
             return Err(ConfigError::WeakPairwiseSalt);
         }
+        self.dpop.validate()?;
         self.validate_profile()
     }
 
@@ -502,6 +603,8 @@ struct ConfigFile {
     pushed_request_lifetime: Option<Duration>,
     require_pushed_authorization_requests: Option<bool>,
     profile: Option<Profile>,
+    #[serde(default)]
+    dpop: DpopConfig,
 }
 
 #[cfg(feature = "serde")]
@@ -562,6 +665,7 @@ impl TryFrom<ConfigFile> for Config {
                 .require_pushed_authorization_requests
                 .unwrap_or(d.require_pushed_authorization_requests),
             profile: d.profile,
+            dpop: f.dpop,
             issuer: d.issuer,
         };
         c.validate()?;

@@ -65,6 +65,12 @@ pub enum ErrorCode {
     /// `invalid_request_uri` (RFC 9101 §6.3, RFC 9126 §4): the
     /// `request_uri` is unknown, used, expired or another client's (PA-02).
     InvalidRequestUri,
+    /// `invalid_dpop_proof` (RFC 9449 §5, §7.1): the DPoP proof is missing
+    /// where required, malformed, or does not verify.
+    InvalidDpopProof,
+    /// `use_dpop_nonce` (RFC 9449 §8, §9): the proof must carry the nonce
+    /// of the `DPoP-Nonce` response header.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -93,6 +99,8 @@ impl ErrorCode {
             Self::RegistrationNotSupported => "registration_not_supported",
             Self::InvalidRequestObject => "invalid_request_object",
             Self::InvalidRequestUri => "invalid_request_uri",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -143,10 +151,12 @@ impl std::str::FromStr for ErrorCode {
             "registration_not_supported" => Self::RegistrationNotSupported,
             "invalid_request_object" => Self::InvalidRequestObject,
             "invalid_request_uri" => Self::InvalidRequestUri,
+            "invalid_dpop_proof" => Self::InvalidDpopProof,
+            "use_dpop_nonce" => Self::UseDpopNonce,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
-                    "is not an error code of RFC 6749, 6750, 7009 or OpenID Connect Core",
+                    "is not an error code of RFC 6749, 6750, 7009, 9449 or OpenID Connect Core",
                 ));
             }
         })
@@ -252,6 +262,9 @@ pub enum GrantFault {
     /// The client has since lost every scope of the grant it refreshes
     /// (RT-03): the grant no longer authorizes anything.
     ScopeWithdrawn,
+    /// The refresh token is bound to a DPoP key and the request's proof is
+    /// of another key, or there is none (DP-02, RFC 9449 §5).
+    DpopKeyMismatch,
 }
 
 impl fmt::Display for GrantFault {
@@ -267,6 +280,7 @@ impl fmt::Display for GrantFault {
             Self::PkceDowngrade => "PKCE downgrade",
             Self::InvalidCredentials => "invalid resource owner credentials",
             Self::ScopeWithdrawn => "every scope of the grant was withdrawn from the client",
+            Self::DpopKeyMismatch => "bound to another DPoP key",
         })
     }
 }
@@ -375,6 +389,67 @@ pub enum BearerFault {
     Invalid,
     /// The token lacks a required scope (`insufficient_scope`).
     InsufficientScope,
+    /// A DPoP-bound token came without a valid proof of its key
+    /// (`invalid_dpop_proof`, RFC 9449 §7.1; DP-03).
+    Dpop(DpopFault),
+    /// The DPoP proof lacks the server's current nonce (`use_dpop_nonce`,
+    /// RFC 9449 §9).
+    DpopNonce,
+}
+
+/// Why a DPoP proof (RFC 9449 §4.3) was refused: `invalid_dpop_proof`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpopFault {
+    /// No `DPoP` header where one is required (a client registered with
+    /// `dpop_bound_access_tokens`, a DPoP-bound token).
+    Missing,
+    /// The header is repeated, too long, not a compact JWS, or a required
+    /// claim is missing or of the wrong type.
+    Malformed,
+    /// `typ` is not `dpop+jwt`.
+    Type,
+    /// `alg` is not an asymmetric algorithm this server accepts.
+    Algorithm,
+    /// `jwk` is missing, not a public key this server can use, or not a
+    /// key of `alg`.
+    Key,
+    /// `jwk` carries private key members.
+    PrivateKey,
+    /// The signature does not verify with `jwk`.
+    Signature,
+    /// `htm` is not the request's method.
+    Method,
+    /// `htu` is not the request's URL.
+    Url,
+    /// `iat` is outside the accepted window.
+    IssuedAt,
+    /// The proof's `jti` was seen before.
+    Replayed,
+    /// `ath` is missing or is not the hash of the access token.
+    AccessTokenHash,
+    /// The proof's key is not the key the token is bound to.
+    KeyMismatch,
+}
+
+impl fmt::Display for DpopFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "DPoP proof missing",
+            Self::Malformed => "DPoP proof malformed",
+            Self::Type => "DPoP proof typ is not dpop+jwt",
+            Self::Algorithm => "DPoP proof alg not accepted",
+            Self::Key => "DPoP proof jwk missing or unusable",
+            Self::PrivateKey => "DPoP proof jwk holds a private key",
+            Self::Signature => "DPoP proof signature invalid",
+            Self::Method => "DPoP proof htm mismatch",
+            Self::Url => "DPoP proof htu mismatch",
+            Self::IssuedAt => "DPoP proof iat out of window",
+            Self::Replayed => "DPoP proof replayed",
+            Self::AccessTokenHash => "DPoP proof ath mismatch",
+            Self::KeyMismatch => "DPoP proof key is not the token's key",
+        })
+    }
 }
 
 /// What the user would have to do for a `prompt=none` request to succeed
@@ -494,6 +569,10 @@ pub enum Cause {
     /// The `request_uri` is unknown, used, expired or another client's
     /// (PA-02).
     InvalidRequestUri,
+    /// A DPoP proof was refused at the token endpoint (DP-01).
+    Dpop(DpopFault),
+    /// A DPoP proof lacks the server's current nonce (DP-01).
+    DpopNonce,
 }
 
 impl Cause {
@@ -533,6 +612,8 @@ impl Cause {
             }
             Self::InvalidRequestObject(_) => ErrorCode::InvalidRequestObject,
             Self::InvalidRequestUri => ErrorCode::InvalidRequestUri,
+            Self::Dpop(_) | Self::Bearer(BearerFault::Dpop(_)) => ErrorCode::InvalidDpopProof,
+            Self::DpopNonce | Self::Bearer(BearerFault::DpopNonce) => ErrorCode::UseDpopNonce,
         })
     }
 }
@@ -630,6 +711,12 @@ pub enum ConfigError {
         /// What it forbids, e.g. `"the password grant (FAPI 2.0 §5.3.2.1-2)"`.
         rule: &'static str,
     },
+    /// A DPoP setting is out of range: `DpopConfig::nonce_secret` shorter
+    /// than 32 bytes, an empty algorithm list, a zero `iat` window or
+    /// nonce lifetime, or a `resource_base_url` that is not an absolute
+    /// http(s) URL.
+    #[error("invalid DPoP configuration: {0}")]
+    InvalidDpop(&'static str),
 }
 
 /// Everything that can go wrong while answering a request.
@@ -696,6 +783,14 @@ pub enum Error {
     /// by another client (RFC 9126 §4, PA-02).
     #[error("invalid request_uri")]
     InvalidRequestUri,
+    /// The DPoP proof is missing where required, malformed or does not
+    /// verify (`invalid_dpop_proof`, RFC 9449 §5; DP-01, DP-02).
+    #[error("DPoP proof refused: {0}")]
+    InvalidDpopProof(DpopFault),
+    /// The DPoP proof lacks the server's current nonce (`use_dpop_nonce`,
+    /// RFC 9449 §8): the response carries the nonce in `DPoP-Nonce`.
+    #[error("DPoP nonce required")]
+    UseDpopNonce,
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -740,6 +835,8 @@ impl Error {
             Self::NotSupported(p) => Cause::NotSupported(*p),
             Self::InvalidRequestObject(f) => Cause::InvalidRequestObject(*f),
             Self::InvalidRequestUri => Cause::InvalidRequestUri,
+            Self::InvalidDpopProof(f) => Cause::Dpop(*f),
+            Self::UseDpopNonce => Cause::DpopNonce,
         }
     }
 
@@ -813,6 +910,9 @@ impl Error {
             },
             Self::InvalidRequestObject(_) => "the request object is invalid",
             Self::InvalidRequestUri => "the request_uri is invalid, expired or already used",
+            Self::InvalidDpopProof(DpopFault::Missing) => "a DPoP proof is required",
+            Self::InvalidDpopProof(_) => "the DPoP proof is invalid",
+            Self::UseDpopNonce => "the DPoP proof must carry the server's nonce",
         }
     }
 

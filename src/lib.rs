@@ -87,6 +87,7 @@ mod config;
 mod context;
 mod conversions;
 pub mod dangerous;
+mod dpop;
 mod endpoints;
 mod error;
 mod events;
@@ -121,13 +122,14 @@ pub use client::{
     PBKDF2_DEFAULT_ITERATIONS, SecretHash, SubjectType, VerifiedSecrets, generate_secret,
 };
 pub use clock::{Clock, FixedClock, SystemClock, UnixTime};
-pub use config::{Config, EndpointPaths};
+pub use config::{Config, DpopConfig, EndpointPaths};
 pub use conversions::ParseError;
+pub use dpop::thumbprint::JwkThumbprint;
 pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
-    BearerFault, Cause, ConfigError, Error, ErrorCode, GrantFault, Interaction, InternalFault,
-    OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
+    BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction,
+    InternalFault, OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use grant_type::GrantType;

@@ -274,13 +274,28 @@ impl AuthorizationServer {
     /// that it carries every scope in `required`. The `Err` is the response
     /// to send: 401 with `WWW-Authenticate: Bearer error="invalid_token"`,
     /// or 403 with `error="insufficient_scope"` (TK-04, TK-05).
+    ///
+    /// With DPoP on (`Config::dpop`), a DPoP-bound token is accepted only as
+    /// `Authorization: DPoP <token>` with a `DPoP` proof of its key for this
+    /// request (DP-03): its `htm` is the request's method
+    /// ([`Request::with_target`], set by every adapter) and its `htu` the
+    /// request's URL: [`Request::with_url`] if the host set it, else
+    /// `DpopConfig::resource_base_url` (default: the issuer's origin)
+    /// followed by the request's path. Refusals then also challenge with
+    /// `WWW-Authenticate: DPoP algs="…"`.
     pub async fn authenticate_bearer(
         &self,
         req: &Request<'_>,
         required: &ScopeSet,
     ) -> Result<BearerToken, Response> {
-        crate::bearer::authenticate(&self.cx, req, required, crate::bearer::Lookup::AsConfigured)
-            .await
+        crate::bearer::authenticate(
+            &self.cx,
+            req,
+            required,
+            crate::bearer::Lookup::AsConfigured,
+            None,
+        )
+        .await
     }
 
     /// Checks that a validated token carries every scope in `required`;
@@ -899,7 +914,8 @@ impl ServerBuilder {
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
-    /// [`ReplayCache`] while `Config::jwt_client_authentication` is on; a
+    /// [`ReplayCache`] while `Config::jwt_client_authentication` or
+    /// `Config::dpop.enabled` is on; a
     /// [`PasswordVerifier`] while the password grant is offered. A missing
     /// one is a [`ConfigError`] naming the trait and what needs it.
     pub fn build(self) -> Result<AuthorizationServer, ConfigError> {
@@ -912,6 +928,9 @@ impl ServerBuilder {
                 "ReplayCache",
                 "JWT client authentication (Config::jwt_client_authentication)",
             ));
+        }
+        if self.config.dpop.enabled && self.replay.is_none() {
+            return Err(missing("ReplayCache", "DPoP (Config::dpop.enabled)"));
         }
         if self.config.offers(GrantType::Password) && self.passwords.is_none() {
             return Err(ConfigError::MissingPasswordVerifier);
@@ -949,7 +968,7 @@ impl ServerBuilder {
         };
         // Likewise the replay cache: no JWT client authentication unless
         // the metadata lists it.
-        let replay = if self.config.jwt_client_authentication {
+        let replay = if self.config.jwt_client_authentication || self.config.dpop.enabled {
             self.replay
         } else {
             None

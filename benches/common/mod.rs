@@ -502,6 +502,7 @@ impl PcRefresh {
                     issued_at: now,
                     expires_at: now.plus(Duration::from_secs(HOUR)),
                     openid: None,
+                    dpop_jkt: None,
                 },
                 refresh: Some(portcullis::RefreshRecord {
                     hash: rh,
@@ -513,6 +514,7 @@ impl PcRefresh {
                     expires_at: now.plus(Duration::from_secs(30 * 24 * HOUR)),
                     used: false,
                     openid: None,
+                    dpop_jkt: None,
                 }),
             }),
         )

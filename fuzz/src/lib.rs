@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 13] = [
+pub const TARGETS: [&str; 14] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -57,6 +57,7 @@ pub const TARGETS: [&str; 13] = [
     "end_session",
     "par_body",
     "request_object",
+    "dpop_proof",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -78,6 +79,7 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "end_session" => end_session(data),
         "par_body" => par_body(data),
         "request_object" => request_object(data),
+        "dpop_proof" => dpop_proof(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -342,6 +344,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(3600)),
                 openid: None,
+                dpop_jkt: None,
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),
@@ -353,6 +356,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 expires_at: now.plus(Duration::from_secs(86_400)),
                 used: false,
                 openid: None,
+                dpop_jkt: None,
             }),
         })
         .await
@@ -736,6 +740,58 @@ pub fn access_token_jwt(data: &[u8]) -> String {
         );
     }
     outcome
+}
+
+/// `dpop_proof`: a DPoP proof (RFC 9449) at the token endpoint and, when
+/// it binds a token, at a resource. The input is split as for
+/// `access_token_jwt` into a protected header and claims; `$JWK` in the
+/// header becomes the public JWK of the client's Ed25519 key (which is made
+/// at run time), so seeds can name it. Selector bits 0-1: signed with that
+/// key, unsigned, or the raw bytes as the whole proof. The token endpoint
+/// answers 200 (`token_type` `DPoP`) or a well-formed error; a bound
+/// token is then presented at a resource with the same proof, which must
+/// be refused (the proof is for another request, and already used).
+pub fn dpop_proof(data: &[u8]) -> String {
+    let Some((sel, header, claims)) = split_jws_input(data) else {
+        return SKIP.into();
+    };
+    let jwk = serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": URL_SAFE_NO_PAD.encode(&keys().client_public),
+    })
+    .to_string();
+    let header = String::from_utf8_lossy(header).replace("$JWK", &jwk);
+    let proof = match sel & 3 {
+        0 => compact(header.as_bytes(), claims, |m| ed25519(&keys().client, m)),
+        1 => compact(header.as_bytes(), claims, |_| Vec::new()),
+        _ => String::from_utf8_lossy(&[header.as_bytes(), b".", claims].concat()).into_owned(),
+    };
+    let f = fixture();
+    let auth = basic("svc", SVC_SECRET);
+    let req = form_request(b"grant_type=client_credentials", Some(auth.as_bytes()))
+        .header("DPoP", proof.as_bytes());
+    let resp = post(&f.server, Endpoint::Token, &req);
+    if resp.status() != 200 {
+        return resp.status().to_string();
+    }
+    let body = json(&resp);
+    let token = body
+        .get("access_token")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert_eq!(body.get("token_type").and_then(Value::as_str), Some("DPoP"));
+    let authorization = format!("DPoP {token}");
+    let req = Request::new(Method::Get)
+        .with_target("GET", "/resource")
+        .header("Authorization", authorization.as_bytes())
+        .header("DPoP", proof.as_bytes());
+    let outcome = bearer(&f.server, &req, &ScopeSet::default());
+    assert_eq!(
+        outcome, "401",
+        "a token-endpoint proof was accepted at a resource"
+    );
+    "200".into()
 }
 
 /// `claims_parameter`: the bytes after the selector are an OpenID Connect

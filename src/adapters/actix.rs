@@ -84,7 +84,8 @@ fn server_of(req: &HttpRequest) -> Result<Arc<AuthorizationServer>, Rejection> {
 /// `connection_info().realip_remote_addr()`, which trusts headers any client
 /// can write). Add the body with [`Request::body`].
 fn core_request(head: &HttpRequest) -> Request<'_> {
-    let mut req = Request::new(Method::parse(head.method().as_str()));
+    let mut req = Request::new(Method::parse(head.method().as_str()))
+        .with_target(head.method().as_str(), head.uri().path());
     if let Some(q) = head.uri().query() {
         req = req.query(q);
     }

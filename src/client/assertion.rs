@@ -40,7 +40,11 @@ pub(crate) async fn authenticate(
     let fail = || Error::ClientAuthentication { via_basic: false };
     // Off in the configuration: the metadata does not list the method, and
     // the builder gave no replay cache (it insists on one when this is on).
-    let Some(replay) = cx.replay.as_deref() else {
+    let Some(replay) = cx
+        .replay
+        .as_deref()
+        .filter(|_| cx.config.jwt_client_authentication)
+    else {
         return Err(fail());
     };
     let jws = jwt::parse(assertion).ok_or_else(fail)?;

@@ -93,6 +93,9 @@ struct ClientMetadata {
     require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     require_signed_request_object: bool,
+    /// RFC 9449 §5.2.
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -122,6 +125,7 @@ impl From<&Client> for ClientMetadata {
             openid: c.openid_registration().clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         }
     }
 }
@@ -162,7 +166,9 @@ impl TryFrom<ClientMetadata> for Client {
         b = b
             .require_pushed_authorization_requests(m.require_pushed_authorization_requests)
             .require_signed_request_object(m.require_signed_request_object);
-        b.openid_registration(m.openid).build()
+        b.openid_registration(m.openid)
+            .dpop_bound_access_tokens(m.dpop_bound_access_tokens)
+            .build()
     }
 }
 

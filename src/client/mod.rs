@@ -195,6 +195,8 @@ pub struct Client {
     // Pushed and signed authorization requests (issue 17, PA-02, JR-01).
     require_pushed_authorization_requests: bool,
     require_signed_request_object: bool,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2; DP-02).
+    dpop_bound_access_tokens: bool,
 }
 
 /// Why a client registration is inconsistent.
@@ -490,6 +492,13 @@ impl Client {
     pub fn requires_signed_request_object(&self) -> bool {
         self.require_signed_request_object
     }
+
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2): whether the client
+    /// always uses DPoP, so that a token request without a proof is refused
+    /// (`invalid_dpop_proof`; DP-02).
+    pub fn dpop_bound_access_tokens(&self) -> bool {
+        self.dpop_bound_access_tokens
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -519,6 +528,7 @@ impl ClientBuilder {
             openid: Arc::default(),
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
+            dpop_bound_access_tokens: false,
         })
     }
 
@@ -753,6 +763,13 @@ impl ClientBuilder {
     #[must_use]
     pub fn client_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
         self.openid().client_uri = uri.into();
+        self
+    }
+    /// Sets `dpop_bound_access_tokens` (RFC 9449 §5.2): the client must
+    /// send a DPoP proof with every token request (DP-02).
+    #[must_use]
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.0.dpop_bound_access_tokens = required;
         self
     }
 

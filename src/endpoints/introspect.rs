@@ -5,6 +5,7 @@
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
+use crate::dpop::thumbprint::JwkThumbprint;
 use crate::endpoints::client_form_post;
 use crate::error::Error;
 use crate::http::{Request, Response};
@@ -33,6 +34,8 @@ struct Active<'a> {
     iat: u64,
     iss: &'a str,
     token_type: &'static str,
+    /// The DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6.2).
+    jkt: Option<&'a str>,
 }
 
 impl Active<'_> {
@@ -42,6 +45,11 @@ impl Active<'_> {
         self.scope.write_to(&mut out);
         out.extend_from_slice(br#"","client_id":"#);
         serde_json::to_writer(&mut out, self.client_id)?;
+        if let Some(jkt) = self.jkt {
+            out.extend_from_slice(br#","cnf":{"jkt":"#);
+            serde_json::to_writer(&mut out, jkt)?;
+            out.push(b'}');
+        }
         if let Some(username) = self.username {
             out.extend_from_slice(br#","username":"#);
             serde_json::to_writer(&mut out, username)?;
@@ -59,6 +67,12 @@ impl Active<'_> {
         out.extend_from_slice(br#""}"#);
         Ok(out)
     }
+}
+
+/// The `token_type` of an access token (RFC 7662 §2.2): `DPoP` when bound
+/// to a key (RFC 9449 §6.2), else `Bearer`.
+fn access_type(jkt: Option<&JwkThumbprint>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
 }
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
@@ -113,6 +127,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 r.expires_at,
                 !r.used,
                 "refresh_token",
+                r.dpop_jkt,
             )),
             None => tokens.find_access(&hash).await?.map(|a| {
                 (
@@ -122,7 +137,8 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     a.issued_at,
                     a.expires_at,
                     true,
-                    "Bearer",
+                    access_type(a.dpop_jkt.as_ref()),
+                    a.dpop_jkt,
                 )
             }),
         }
@@ -135,7 +151,8 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 a.issued_at,
                 a.expires_at,
                 true,
-                "Bearer",
+                access_type(a.dpop_jkt.as_ref()),
+                a.dpop_jkt,
             )),
             None => tokens.find_refresh(&hash).await?.map(|r| {
                 (
@@ -146,11 +163,12 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     r.expires_at,
                     !r.used,
                     "refresh_token",
+                    r.dpop_jkt,
                 )
             }),
         }
     };
-    let Some((client_id, subject, scope, iat, exp, live, token_type)) = found else {
+    let Some((client_id, subject, scope, iat, exp, live, token_type, jkt)) = found else {
         return inactive();
     };
     if !live || exp <= now {
@@ -162,7 +180,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
     // token is only ever its own client's business.
     let own = client_id == *caller.client_id();
     let resource_server =
-        token_type == "Bearer" && caller.is_resource_server_for(cx.config.audience());
+        token_type != "refresh_token" && caller.is_resource_server_for(cx.config.audience());
     if !own && !resource_server {
         return inactive();
     }
@@ -182,6 +200,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         iat: iat.as_secs(),
         iss: &cx.config.issuer,
         token_type,
+        jkt: jkt.as_ref().map(JwkThumbprint::as_str),
     };
     body.render()
         .map_err(|_| Error::Internal(crate::error::InternalFault::Encoding))
@@ -197,6 +216,8 @@ mod tests {
         active: bool,
         scope: String,
         client_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cnf: Option<serde_json::Value>,
         #[serde(skip_serializing_if = "Option::is_none")]
         username: Option<&'a str>,
         sub: &'a str,
@@ -218,7 +239,7 @@ mod tests {
                 "refresh_token",
             ),
         ];
-        for scope in &scopes {
+        for (scope, jkt) in scopes.iter().flat_map(|s| [(s, None), (s, Some("k-_1"))]) {
             for (username, client_id, iss, token_type) in cases {
                 let sub = username.unwrap_or(client_id);
                 let active = Active {
@@ -230,11 +251,13 @@ mod tests {
                     iat: 1_700_000_000,
                     iss,
                     token_type,
+                    jkt,
                 };
                 let reference = Reference {
                     active: true,
                     scope: scope.to_string(),
                     client_id,
+                    cnf: jkt.map(|k| serde_json::json!({ "jkt": k })),
                     username,
                     sub,
                     exp: 1_700_003_600,

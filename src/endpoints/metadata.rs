@@ -42,6 +42,9 @@ pub(crate) struct Metadata<'a> {
     require_pushed_authorization_requests: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_object_signing_alg_values_supported: Option<&'static [&'static str]>,
+    /// RFC 9449 §5.1: the proof algorithms accepted, while DPoP is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
 }
 
 /// RFC 8414 §2: required when a JWT client authentication method is listed.
@@ -122,6 +125,14 @@ pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata
             FAPI2_ALGS
         } else {
             crate::request_object::SIGNING_ALGS
+        }),
+        dpop_signing_alg_values_supported: config.dpop.enabled.then(|| {
+            config
+                .dpop
+                .signing_algs
+                .iter()
+                .map(|a| a.as_str())
+                .collect()
         }),
     }
 }

@@ -5,13 +5,15 @@ use std::io::Write as _;
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
+use crate::dpop::thumbprint::JwkThumbprint;
+use crate::dpop::verify::{Target, current_nonce, verify};
 use crate::endpoints::client_form_post;
-use crate::error::Error;
+use crate::error::{DpopFault, Error};
 use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::dispatch;
 use crate::grants::issue::{Issued, TokenParams};
-use crate::http::{Request, Response};
+use crate::http::{Header, Request, Response};
 use crate::observe::{endpoint_span, in_span, record_grant_type, record_outcome, refuse};
 
 const PARAMS: [&str; 12] = [
@@ -34,6 +36,12 @@ pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let response = match in_span!(span, run(cx, req)) {
         Ok(issued) => render(&issued),
         Err(e) => refuse("token", &e),
+    };
+    // RFC 9449 §8: with nonces on, every answer to a DPoP request names the
+    // current nonce (a `use_dpop_nonce` error must; others may).
+    let response = match (req.dpop(), current_nonce(cx)) {
+        (Header::Absent, _) | (_, None) => response,
+        (_, Some(nonce)) => response.with_header("DPoP-Nonce", nonce),
     };
     record_outcome(&span, &response);
     response
@@ -75,6 +83,12 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     if !client.allows_grant(grant) {
         return Err(Error::UnauthorizedClient);
     }
+    // DP-01: a proof binds the tokens to its key; DP-02: a client
+    // registered with `dpop_bound_access_tokens` must send one.
+    let dpop = proof(cx, req).await?;
+    if dpop.is_none() && client.dpop_bound_access_tokens() {
+        return Err(Error::InvalidDpopProof(DpopFault::Missing));
+    }
     let params = TokenParams {
         code,
         redirect_uri,
@@ -84,6 +98,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         username,
         password,
         source: req.source(),
+        dpop,
     };
     let issued = dispatch(cx, &client, grant, params).await?;
     cx.emit(|| {
@@ -109,6 +124,30 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     Ok(issued)
 }
 
+/// The key of the request's DPoP proof (RFC 9449 §5), verified for a POST
+/// to the token endpoint's URL as the metadata advertises it; `None`
+/// without a `DPoP` header, or when DPoP is off (the tokens are then bearer
+/// tokens, `token_type` `Bearer`, as §5 allows).
+async fn proof(cx: &Context, req: &Request<'_>) -> Result<Option<JwkThumbprint>, Error> {
+    if !cx.config.dpop.enabled {
+        return Ok(None);
+    }
+    let malformed = Error::InvalidDpopProof(DpopFault::Malformed);
+    let value = match req.dpop() {
+        Header::Absent => return Ok(None),
+        // RFC 9449 §4.3: one `DPoP` header, never more.
+        Header::Repeated => return Err(malformed),
+        Header::One(v) => std::str::from_utf8(v).map_err(|_| malformed)?.trim(),
+    };
+    let url = cx.config.url(&cx.config.paths.token);
+    let target = Target {
+        method: "POST",
+        url: &url,
+        access_token: None,
+    };
+    verify(cx, value, &target).await.map(Some)
+}
+
 /// The successful token response (RFC 6749 §5.1, TOK-04). Tokens are
 /// base64url and scope tokens exclude `"` and `\`, so nothing needs escaping.
 fn render(issued: &Issued) -> Response {
@@ -131,7 +170,12 @@ fn render(issued: &Issued) -> Response {
     );
     body.extend_from_slice(b"{\"access_token\":\"");
     body.extend_from_slice(issued.access_token.expose_secret().as_bytes());
-    body.extend_from_slice(b"\",\"token_type\":\"Bearer\",\"expires_in\":");
+    // RFC 9449 §5.1: `DPoP` for a token bound to a key.
+    body.extend_from_slice(if issued.dpop {
+        b"\",\"token_type\":\"DPoP\",\"expires_in\":"
+    } else {
+        b"\",\"token_type\":\"Bearer\",\"expires_in\":"
+    });
     let _ = write!(body, "{}", issued.expires_in);
     if let Some(refresh) = &issued.refresh_token {
         body.extend_from_slice(b",\"refresh_token\":\"");

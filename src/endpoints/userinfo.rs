@@ -83,7 +83,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
     // grant's `claims` request, and a revoked token releases nothing
     // (see the module documentation).
     let token = match carried(cx, req)? {
-        Carried::Header => bearer::authenticate(cx, req, &openid, Lookup::Always).await?,
+        Carried::Header => {
+            let url = cx.config.url(&cx.config.paths.userinfo);
+            bearer::authenticate(cx, req, &openid, Lookup::Always, Some(&url)).await?
+        }
         Carried::Form(token) => {
             bearer::authenticate_form_token(cx, &token, &openid, Lookup::Always).await?
         }

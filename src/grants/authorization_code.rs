@@ -7,7 +7,9 @@ use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::events::Replayed;
 use crate::grant_type::GrantType;
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, revoke_replayed};
+use crate::grants::issue::{
+    Issued, Mint, TokenParams, mint_tokens, refresh_binding, revoke_replayed,
+};
 use crate::pkce::{ChallengeMethod, CodeVerifier};
 use crate::stores::Exchange;
 use crate::tokens::TokenHash;
@@ -80,6 +82,8 @@ pub(super) async fn redeem(
             // The code's facts, nonce included: the tokens keep them
             // without it, the ID Token states the nonce.
             openid: record.openid.clone(),
+            refresh_dpop_jkt: refresh_binding(client, params.dpop.as_ref()),
+            dpop_jkt: params.dpop,
         },
     )
     .await?;

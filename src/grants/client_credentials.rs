@@ -28,6 +28,8 @@ pub(super) async fn issue(
             grant: None,
             refresh_scope: None,
             openid: None,
+            dpop_jkt: params.dpop,
+            refresh_dpop_jkt: None,
         },
     )
     .await?;

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use crate::client::Client;
 use crate::context::Context;
+use crate::dpop::thumbprint::JwkThumbprint;
 use crate::error::{Error, SigningFault};
 use crate::events::{Event, Replayed};
 use crate::http::Source;
@@ -30,6 +31,9 @@ pub(crate) struct TokenParams<'a> {
     pub(crate) password: Option<Cow<'a, str>>,
     /// Who sent the request, for the throttle (password grant).
     pub(crate) source: Option<Source<'a>>,
+    /// The thumbprint of the key of the request's verified DPoP proof
+    /// (DP-01): the access token is bound to it.
+    pub(crate) dpop: Option<JwkThumbprint>,
 }
 
 /// What a successful grant hands back to the endpoint for rendering.
@@ -46,6 +50,8 @@ pub(crate) struct Issued {
     /// `openid` and the grant has OpenID Connect facts and an end-user
     /// (OI-02, OI-10); never otherwise (OI-03).
     pub(crate) id_token: Option<Secret<String>>,
+    /// Whether the access token is DPoP-bound (`token_type` `DPoP`).
+    pub(crate) dpop: bool,
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
@@ -76,6 +82,22 @@ pub(crate) struct Mint<'a> {
     /// The OpenID Connect facts of the grant, if it has them. Kept (without
     /// `nonce`) on each token whose scope holds `openid`.
     pub(crate) openid: Option<OpenIdGrant>,
+    /// The DPoP key the access token is bound to (DP-01).
+    pub(crate) dpop_jkt: Option<JwkThumbprint>,
+    /// The DPoP key the refresh token is bound to (DP-02): see
+    /// [`refresh_binding`].
+    pub(crate) refresh_dpop_jkt: Option<JwkThumbprint>,
+}
+
+/// The key a new grant's refresh token is bound to (RFC 9449 §5; DP-02):
+/// a public client's, to the key of its proof; a confidential client's
+/// refresh token is bound by its authentication instead, and each access
+/// token to the key presented at refresh.
+pub(crate) fn refresh_binding(
+    client: &Client,
+    dpop: Option<&JwkThumbprint>,
+) -> Option<JwkThumbprint> {
+    dpop.filter(|_| !client.is_confidential()).cloned()
 }
 
 /// The facts a token with `scope` keeps: `None` unless the scope holds
@@ -119,6 +141,7 @@ async fn jwt_access_token(
             jti: jti.as_str(),
             scope: &m.scope,
             sub,
+            jkt: m.dpop_jkt.as_ref().map(JwkThumbprint::as_str),
         }
         .render(),
         Some(hook) => {
@@ -137,6 +160,9 @@ async fn jwt_access_token(
             claims.insert("jti".into(), Value::from(jti.as_str()));
             if !m.scope.is_empty() {
                 claims.insert("scope".into(), Value::from(m.scope.to_string()));
+            }
+            if let Some(jkt) = &m.dpop_jkt {
+                claims.insert("cnf".into(), serde_json::json!({ "jkt": jkt.as_str() }));
             }
             serde_json::to_vec(&claims)
         }
@@ -198,6 +224,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             issued_at: now,
             expires_at: now.plus(access_life),
             openid: openid_for(m.openid.as_ref(), &m.scope),
+            dpop_jkt: m.dpop_jkt.clone(),
         },
         refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
             hash: minted.hash,
@@ -209,6 +236,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             expires_at: now.plus(*life),
             used: false,
             openid: openid_for(m.openid.as_ref(), scope),
+            dpop_jkt: m.refresh_dpop_jkt.clone(),
         }),
     };
     // OI-02, OI-10: an ID Token beside an access token whose scope holds
@@ -242,6 +270,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
         scope: m.scope,
         grant,
         subject: m.subject,
+        dpop: m.dpop_jkt.is_some(),
     };
     Ok((records, issued))
 }

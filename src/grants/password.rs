@@ -9,7 +9,9 @@ use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::grant_type::GrantType;
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
+use crate::grants::issue::{
+    Issued, Mint, TokenParams, mint_tokens, refresh_binding, requested_scope,
+};
 use crate::secret::Secret;
 use crate::throttle::{Account, Attempt, Outcome, reserve, settle};
 
@@ -69,6 +71,8 @@ pub(super) async fn issue(
             grant: None,
             refresh_scope,
             openid: None,
+            refresh_dpop_jkt: refresh_binding(client, params.dpop.as_ref()),
+            dpop_jkt: params.dpop,
         },
     )
     .await?;

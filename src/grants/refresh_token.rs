@@ -38,6 +38,13 @@ pub(super) async fn rotate(
     if record.expires_at <= cx.clock.now() {
         return Err(Error::InvalidGrant(GrantFault::Expired));
     }
+    // DP-02, RFC 9449 §5: a refresh token bound to a DPoP key (a public
+    // client's) is refreshed only with a proof of that key.
+    if let Some(bound) = &record.dpop_jkt {
+        if params.dpop.as_ref() != Some(bound) {
+            return Err(Error::InvalidGrant(GrantFault::DpopKeyMismatch));
+        }
+    }
     // The grant keeps only the scopes the client still has (issue 15
     // finding 7): an operator's withdrawal of a scope reaches grants made
     // before it. One that lost every scope authorizes nothing any more:
@@ -66,6 +73,11 @@ pub(super) async fn rotate(
             refresh_scope: rotate.then_some(granted),
             // Unchanged by rotation: the original auth_time (Core §12.2).
             openid: record.openid.clone(),
+            // The binding stays; the access token is bound to the key of
+            // this request's proof (for a confidential client, whichever
+            // key it presents now).
+            refresh_dpop_jkt: record.dpop_jkt.clone(),
+            dpop_jkt: params.dpop,
         },
     )
     .await?;

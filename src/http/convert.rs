@@ -20,8 +20,8 @@ impl From<&http::Method> for Method {
 }
 
 impl<'a> Request<'a> {
-    /// The core's view of an `http` request's head: method, query, every
-    /// header line, and the peer's address as its [`Source`] when the
+    /// The core's view of an `http` request's head: method (and its name
+    /// and the path, [`Request::with_target`]), query, every header line, and the peer's address as its [`Source`] when the
     /// server put it in the extensions (see [`Request::with_source`]). The
     /// body is not read (it may still be streaming): add the bytes read with
     /// [`Request::body`].
@@ -36,12 +36,12 @@ impl<'a> Request<'a> {
     }
 
     fn from_head(
-        method: &http::Method,
+        method: &'a http::Method,
         uri: &'a http::Uri,
         headers: &'a http::HeaderMap,
         extensions: &http::Extensions,
     ) -> Self {
-        let mut req = Self::new(method.into());
+        let mut req = Self::new(method.into()).with_target(method.as_str(), uri.path());
         if let Some(query) = uri.query() {
             req = req.query(query);
         }
@@ -152,6 +152,28 @@ mod tests {
         assert_eq!(core.body_bytes(), b"grant_type=client_credentials");
         let (parts, _) = req.into_parts();
         assert_eq!(Request::from_http_parts(&parts).body_bytes(), b"");
+    }
+
+    #[test]
+    fn the_dpop_header_method_and_path_reach_the_core() {
+        // covers: DP-03
+        let req = http::Request::patch("/api/items/7?x=1")
+            .header("DPoP", "proof")
+            .body(())
+            .unwrap();
+        let core = Request::from_http(&req);
+        assert_eq!(core.dpop(), super::super::Header::One(b"proof"));
+        assert_eq!(core.method_name(), Some("PATCH"));
+        assert_eq!(core.path(), Some("/api/items/7"));
+        let twice = http::Request::get("/")
+            .header("dpop", "a")
+            .header("DPoP", "b")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            Request::from_http(&twice).dpop(),
+            super::super::Header::Repeated
+        );
     }
 
     #[test]

@@ -72,6 +72,12 @@ pub struct Request<'a> {
     authorization: Header<'a>,
     body: &'a [u8],
     source: Option<Source<'a>>,
+    /// The `DPoP` header (RFC 9449 §4.1).
+    dpop: Header<'a>,
+    /// The method as sent and the path, from the adapter.
+    target: Option<(&'a str, &'a str)>,
+    /// The absolute URL the client addressed, from the host.
+    url: Option<&'a str>,
 }
 
 /// `Debug` shows the request's shape only: the query, the `Authorization`
@@ -90,6 +96,9 @@ impl std::fmt::Debug for Request<'_> {
             .field("authorization", &authorization)
             .field("body_len", &self.body.len())
             .field("source", &self.source)
+            .field("dpop", &!matches!(self.dpop, Header::Absent))
+            .field("target", &self.target)
+            .field("url", &self.url)
             .finish()
     }
 }
@@ -104,6 +113,9 @@ impl<'a> Request<'a> {
             authorization: Header::Absent,
             body: &[],
             source: None,
+            dpop: Header::Absent,
+            target: None,
+            url: None,
         }
     }
 
@@ -115,6 +127,8 @@ impl<'a> Request<'a> {
             self.content_type.add(value);
         } else if name.eq_ignore_ascii_case("authorization") {
             self.authorization.add(value);
+        } else if name.eq_ignore_ascii_case("dpop") {
+            self.dpop.add(value);
         }
         self
     }
@@ -153,6 +167,63 @@ impl<'a> Request<'a> {
     pub const fn with_source(mut self, source: Source<'a>) -> Self {
         self.source = Some(source);
         self
+    }
+
+    /// Sets the method exactly as sent (`PUT`, `PATCH`, …) and the request
+    /// path (without the query): what a DPoP proof's `htm` and `htu` name
+    /// (RFC 9449 §4.3). Every shipped adapter sets them.
+    ///
+    /// ```
+    /// use portcullis::http::{Method, Request};
+    /// let req = Request::new(Method::Other).with_target("PUT", "/api/items/7");
+    /// assert_eq!(req.method_name(), Some("PUT"));
+    /// assert_eq!(req.path(), Some("/api/items/7"));
+    /// ```
+    #[must_use]
+    pub const fn with_target(mut self, method: &'a str, path: &'a str) -> Self {
+        self.target = Some((method, path));
+        self
+    }
+
+    /// Sets the absolute URL the client addressed (scheme, host, port and
+    /// path; a query is ignored), for a host that knows it, e.g. behind a
+    /// proxy: a DPoP proof's `htu` must name it. Without it, bearer
+    /// validation takes `DpopConfig::resource_base_url` (default: the
+    /// issuer's origin) followed by the request's path.
+    #[must_use]
+    pub const fn with_url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+
+    /// The method as sent: the one given to [`Request::with_target`], else
+    /// the name of [`Request::method`] (`None` for [`Method::Other`]).
+    pub const fn method_name(&self) -> Option<&'a str> {
+        match (self.target, self.method) {
+            (Some((m, _)), _) => Some(m),
+            (None, Method::Get) => Some("GET"),
+            (None, Method::Post) => Some("POST"),
+            (None, Method::Head) => Some("HEAD"),
+            (None, _) => None,
+        }
+    }
+
+    /// The request path, if the adapter said.
+    pub const fn path(&self) -> Option<&'a str> {
+        match self.target {
+            Some((_, p)) => Some(p),
+            None => None,
+        }
+    }
+
+    /// The absolute URL the host said the client addressed.
+    pub const fn url(&self) -> Option<&'a str> {
+        self.url
+    }
+
+    /// The `DPoP` header (RFC 9449): a proof JWT, refused when repeated.
+    pub const fn dpop(&self) -> Header<'a> {
+        self.dpop
     }
 
     /// Who sent the request, if the host or adapter said.
@@ -196,8 +267,13 @@ mod tests {
             .header("content-TYPE", b"a")
             .header("Authorization", b"x")
             .header("authorization", b"y")
-            .header("X-Other", b"z");
+            .header("X-Other", b"z")
+            .header("dpop", b"p")
+            .header("DPoP", b"q");
         assert_eq!(r.content_type(), Header::One(b"a"));
         assert_eq!(r.authorization(), Header::Repeated);
+        assert_eq!(r.dpop(), Header::Repeated);
+        let once = Request::new(Method::Post).header("DPoP", b"p");
+        assert_eq!(once.dpop(), Header::One(b"p"));
     }
 }

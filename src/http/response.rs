@@ -219,25 +219,47 @@ impl Response {
         fault: BearerFault,
         scope: Option<&crate::scope::ScopeSet>,
     ) -> Self {
+        Self::resource_challenge(fault, scope, None)
+    }
+
+    /// The challenge of a refused resource request (RFC 6750 §3, RFC 9449
+    /// §7.1): `Bearer`, and with `dpop` (the accepted proof algorithms and
+    /// whether the client used the `DPoP` scheme) a `DPoP algs="…"`
+    /// challenge too. The error code goes on the scheme the client used
+    /// (a DPoP proof fault always on `DPoP`); the other is bare.
+    pub(crate) fn resource_challenge(
+        fault: BearerFault,
+        scope: Option<&crate::scope::ScopeSet>,
+        dpop: Option<(&str, bool)>,
+    ) -> Self {
         let code = Cause::Bearer(fault).code();
-        let mut challenge = String::from("Bearer realm=\"oauth\"");
+        let on_dpop = matches!(fault, BearerFault::Dpop(_) | BearerFault::DpopNonce)
+            || dpop.is_some_and(|(_, used)| used);
+        let mut error = String::new();
         let status = match code {
             None => 401,
             Some(code) => {
-                challenge.push_str(", error=\"");
-                challenge.push_str(code.as_str());
-                challenge.push('"');
+                error.push_str("error=\"");
+                error.push_str(code.as_str());
+                error.push('"');
                 if let Some(scope) = scope {
-                    challenge.push_str(", scope=\"");
-                    challenge.push_str(&scope.to_string());
-                    challenge.push('"');
+                    error.push_str(", scope=\"");
+                    error.push_str(&scope.to_string());
+                    error.push('"');
                 }
                 match code {
                     ErrorCode::InvalidRequest => 400,
+                    ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce => 401,
                     other => other.status(),
                 }
             }
         };
+        let mut bearer = String::from("Bearer realm=\"oauth\"");
+        let error_on_bearer = !on_dpop || dpop.is_none();
+        if !error.is_empty() && error_on_bearer {
+            bearer.push_str(", ");
+            bearer.push_str(&error);
+        }
         let body = code.map_or_else(Vec::new, |c| {
             format!("{{\"error\":\"{}\"}}", c.as_str()).into_bytes()
         });
@@ -247,7 +269,20 @@ impl Response {
             Self::json_no_store(status, body)
         };
         r.cause = Some(Cause::Bearer(fault));
-        r.with_header("WWW-Authenticate", challenge)
+        let r = r.with_header("WWW-Authenticate", bearer);
+        match dpop {
+            None => r,
+            Some((algs, _)) => {
+                let mut challenge = String::from("DPoP algs=\"");
+                challenge.push_str(algs);
+                challenge.push('"');
+                if !error.is_empty() && on_dpop {
+                    challenge.push_str(", ");
+                    challenge.push_str(&error);
+                }
+                r.with_header("WWW-Authenticate", challenge)
+            }
+        }
     }
 
     /// The answer to a body over the configured limit (TOK-08). Adapters that

@@ -221,6 +221,7 @@ macro_rules! __conformance_section {
                 duplicate_issue_fails,
                 rotation_is_won_once,
                 openid_facts_round_trip,
+                dpop_bindings_round_trip,
                 revoke_access_of_one_token,
                 revoke_grant_takes_the_family,
                 failed_exchange_changes_nothing,
@@ -275,6 +276,7 @@ macro_rules! __conformance_section {
             [
                 second_use_is_a_replay,
                 ids_are_per_scope,
+                dpop_proof_ids_are_per_key,
                 concurrent_first_use_has_one_winner,
                 purge_forgets_only_the_expired
             ],
@@ -852,6 +854,73 @@ pub mod token_store {
                 "a revoked grant's access token with facts is still found"
             );
         }
+        Ok(())
+    }
+
+    /// The DPoP key thumbprints tokens are bound to (`dpop_jkt`) round-trip
+    /// through issue, exchange and rotation (DP-01, DP-02).
+    pub async fn dpop_bindings_round_trip<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: DPoP bindings (DP-01, DP-02)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let jkt = |s: &str| {
+            crate::dpop::thumbprint::JwkThumbprint::parse(&format!("{s:_<43}"))
+                .ok_or_else(|| fail(C, "thumbprint"))
+        };
+        let (a, b) = (jkt("key-a")?, jkt("key-b")?);
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let mut tokens = f.tokens(code.grant, &client, Some(&user), 3600);
+        tokens.access.dpop_jkt = Some(a.clone());
+        if let Some(r) = &mut tokens.refresh {
+            r.dpop_jkt = Some(a.clone());
+        }
+        let outcome = store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
+        ensure!(C, outcome == Exchange::Issued, "exchange: {outcome:?}");
+        let access = store_ok(C, store.find_access(&tokens.access.hash).await)?;
+        ensure!(
+            C,
+            access.as_ref() == Some(&tokens.access),
+            "an access token's DPoP key must round-trip: {access:?}"
+        );
+        let refresh = f.refresh_of(C, &tokens)?;
+        let found = store_ok(C, store.find_refresh(&refresh.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&refresh),
+            "a refresh token's DPoP key must round-trip: {found:?}"
+        );
+        // A rotation binds the new access token to another key, the
+        // refresh token stays bound to the first.
+        let mut next = f.tokens(code.grant, &client, Some(&user), 3600);
+        next.access.dpop_jkt = Some(b);
+        if let Some(r) = &mut next.refresh {
+            r.dpop_jkt = Some(a);
+        }
+        let r = store_ok(C, store.rotate_refresh(&refresh.hash, next.clone()).await)?;
+        ensure!(C, r == Rotation::Rotated, "rotation: {r:?}");
+        let found = store_ok(C, store.find_access(&next.access.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&next.access),
+            "a rotated-in access token's DPoP key must round-trip: {found:?}"
+        );
+        let successor = f.refresh_of(C, &next)?;
+        let found = store_ok(C, store.find_refresh(&successor.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&successor),
+            "a rotated-in refresh token's DPoP key must round-trip: {found:?}"
+        );
+        // A token without a binding stays unbound.
+        let plain = f.tokens(code.grant, &client, Some(&user), 3600);
+        store_ok(C, store.issue(plain.clone()).await)?;
+        let found = store_ok(C, store.find_access(&plain.access.hash).await)?;
+        ensure!(
+            C,
+            found.is_some_and(|t| t.dpop_jkt.is_none()),
+            "an unbound token must come back unbound"
+        );
         Ok(())
     }
 
@@ -1669,6 +1738,48 @@ pub mod replay_cache {
         Ok(())
     }
 
+    /// A DPoP proof's `jti` is unique per key (RFC 9449 §11.1), and never
+    /// collides with a client assertion's (DP-01).
+    pub async fn dpop_proof_ids_are_per_key<S: ReplayCache>(store: Arc<S>) -> Outcome {
+        const C: &str = "ReplayCache: DPoP proofs (DP-01)";
+        let f = Fixture::new();
+        let client = f.client_id()?;
+        let jkt =
+            crate::dpop::thumbprint::JwkThumbprint::parse(&format!("{:_<43}", client.as_str()))
+                .ok_or_else(|| fail(C, "thumbprint"))?;
+        let other = crate::dpop::thumbprint::JwkThumbprint::parse(&format!("{:-<43}", "k"))
+            .ok_or_else(|| fail(C, "thumbprint"))?;
+        let id = f.unique("jti");
+        let until = f.now.plus(Duration::from_secs(60));
+        let dpop = ReplayScope::DpopProof(jkt);
+        ensure!(
+            C,
+            store_ok(C, store.first_use(&dpop, &id, until).await)?,
+            "the first use of a proof's jti must be accepted"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.first_use(&dpop, &id, until).await)?,
+            "the second use of a proof's jti must be a replay"
+        );
+        ensure!(
+            C,
+            store_ok(
+                C,
+                store
+                    .first_use(&ReplayScope::DpopProof(other), &id, until)
+                    .await
+            )? && store_ok(
+                C,
+                store
+                    .first_use(&ReplayScope::ClientAssertion(client), &id, until)
+                    .await
+            )?,
+            "a jti is unique per key, apart from client assertions"
+        );
+        Ok(())
+    }
+
     /// Of 20 concurrent first uses of one id, exactly one is accepted.
     pub async fn concurrent_first_use_has_one_winner<S: ReplayCache>(store: Arc<S>) -> Outcome {
         const C: &str = "ReplayCache: concurrent first use (CA-08)";
@@ -2313,6 +2424,7 @@ impl Fixture {
                 issued_at: self.now,
                 expires_at: self.now.plus(Duration::from_secs(life)),
                 openid: None,
+                dpop_jkt: None,
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),
@@ -2324,6 +2436,7 @@ impl Fixture {
                 expires_at: self.now.plus(Duration::from_secs(life * 10)),
                 used: false,
                 openid: None,
+                dpop_jkt: None,
             }),
         }
     }
@@ -2396,6 +2509,7 @@ impl Fixture {
             .client_uri(self.web_url(c, "https://a.example/")?)
             .require_pushed_authorization_requests(true)
             .require_signed_request_object(true)
+            .dpop_bound_access_tokens(true)
             .build()
             .map_err(|e| fail(c, e))
     }
@@ -2410,6 +2524,11 @@ impl Fixture {
 
     /// Whether `found` is what [`Fixture::full_client`] built.
     fn check_full_client(&self, c: &'static str, found: &Client) -> Outcome {
+        ensure!(
+            c,
+            found.dpop_bound_access_tokens(),
+            "dpop_bound_access_tokens must round-trip (DP-02)"
+        );
         ensure!(
             c,
             found.client_name() == "Conformance <client>",

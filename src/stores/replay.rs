@@ -1,11 +1,12 @@
 //! `ReplayCache`: one-time values the server must see at most once, until
 //! they expire: today the `jti` of an RFC 7523 client assertion (CA-08),
-//! later the `jti` of a DPoP proof.
+//! and the `jti` of a DPoP proof (DP-01).
 
 use async_trait::async_trait;
 
 use crate::client::ClientId;
 use crate::clock::UnixTime;
+use crate::dpop::thumbprint::JwkThumbprint;
 use crate::error::StoreError;
 
 /// Whose one-time ids a [`ReplayCache`] entry belongs to: an id is unique
@@ -16,6 +17,9 @@ pub enum ReplayScope {
     /// The `jti` of a client assertion (`private_key_jwt`,
     /// `client_secret_jwt`; RFC 7523 §3), unique per client.
     ClientAssertion(ClientId),
+    /// The `jti` of a DPoP proof (RFC 9449 §11.1), unique per key (its
+    /// RFC 7638 thumbprint).
+    DpopProof(JwkThumbprint),
 }
 
 impl ReplayScope {
@@ -24,14 +28,16 @@ impl ReplayScope {
     pub const fn kind(&self) -> &'static str {
         match self {
             Self::ClientAssertion(_) => "client_assertion",
+            Self::DpopProof(_) => "dpop_proof",
         }
     }
 
     /// Who issued the value within its kind (for client assertions, the
-    /// client id).
+    /// client id; for DPoP proofs, the key's thumbprint).
     pub fn issuer(&self) -> &str {
         match self {
             Self::ClientAssertion(client) => client.as_str(),
+            Self::DpopProof(jkt) => jkt.as_str(),
         }
     }
 }
@@ -40,7 +46,8 @@ impl ReplayScope {
 ///
 /// Needed only when a configured feature uses one-time values:
 /// [`Config::jwt_client_authentication`](crate::Config::jwt_client_authentication)
-/// (on by default); the builder says so if it is missing.
+/// and [`DpopConfig::enabled`](crate::DpopConfig::enabled) (both on by
+/// default); the builder says so if it is missing.
 #[async_trait]
 pub trait ReplayCache: Send + Sync + 'static {
     /// Records the first use of `id` in `scope`, kept at least until

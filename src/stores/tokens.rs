@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::client::ClientId;
 use crate::clock::UnixTime;
+use crate::dpop::thumbprint::JwkThumbprint;
 use crate::error::StoreError;
 use crate::oidc::{OpenIdGrant, SessionId};
 use crate::pkce::CodeChallenge;
@@ -63,6 +64,9 @@ pub struct AccessRecord {
     /// The OpenID Connect facts of the grant, without `nonce`: `Some`
     /// exactly when the grant's scope holds `openid`.
     pub openid: Option<OpenIdGrant>,
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to
+    /// (RFC 9449 §6; DP-01); `None` for a bearer token.
+    pub dpop_jkt: Option<JwkThumbprint>,
 }
 
 /// A refresh token, as stored.
@@ -89,6 +93,9 @@ pub struct RefreshRecord {
     /// rotation (Core 1.0 §12.2: the original `auth_time`): `Some` exactly
     /// when the grant's scope holds `openid`.
     pub openid: Option<OpenIdGrant>,
+    /// The thumbprint of the DPoP key a public client's refresh token is
+    /// bound to (RFC 9449 §5; DP-02): refreshing needs a proof of that key.
+    pub dpop_jkt: Option<JwkThumbprint>,
 }
 
 /// The tokens one successful token request issues, stored together.

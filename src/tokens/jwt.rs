@@ -15,7 +15,7 @@ use crate::keys::{Algorithm, KeyRing, LoadedKey, jws_header};
 use crate::scope::ScopeSet;
 
 /// Claims a host's claims hook may not set (RFC 9068 §2.2, RFC 7519 §4.1).
-pub(crate) const RESERVED: [&str; 10] = [
+pub(crate) const RESERVED: [&str; 11] = [
     "iss",
     "exp",
     "aud",
@@ -26,6 +26,7 @@ pub(crate) const RESERVED: [&str; 10] = [
     "scope",
     "nbf",
     "auth_time",
+    "cnf",
 ];
 
 /// Signs `claims` (a JSON object) with `key`.
@@ -107,6 +108,8 @@ pub(crate) struct AccessClaims<'a> {
     /// §3.3 excludes `"` and `\`).
     pub(crate) scope: &'a ScopeSet,
     pub(crate) sub: &'a str,
+    /// The DPoP key thumbprint, written as `cnf.jkt` (RFC 9449 §6.1).
+    pub(crate) jkt: Option<&'a str>,
 }
 
 impl AccessClaims<'_> {
@@ -116,6 +119,11 @@ impl AccessClaims<'_> {
         serde_json::to_writer(&mut out, self.aud)?;
         out.extend_from_slice(br#","client_id":"#);
         serde_json::to_writer(&mut out, self.client_id)?;
+        if let Some(jkt) = self.jkt {
+            out.extend_from_slice(br#","cnf":{"jkt":"#);
+            serde_json::to_writer(&mut out, jkt)?;
+            out.push(b'}');
+        }
         out.extend_from_slice(br#","exp":"#);
         serde_json::to_writer(&mut out, &self.exp)?;
         out.extend_from_slice(br#","iat":"#);
@@ -296,9 +304,15 @@ mod tests {
 
     #[test]
     fn direct_claims_match_serde_json_on_a_map() {
-        for (scope, aud, sub) in [
-            ("b a", "https://as.example", "alice"),
-            ("", "api \"v2\"\\", "jo\u{1}é"),
+        for (scope, aud, sub, jkt) in [
+            ("b a", "https://as.example", "alice", None),
+            ("", "api \"v2\"\\", "jo\u{1}é", None),
+            (
+                "a",
+                "https://as.example",
+                "bob",
+                Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"),
+            ),
         ] {
             let scope = ScopeSet::parse(scope).unwrap();
             let direct = AccessClaims {
@@ -310,6 +324,7 @@ mod tests {
                 jti: "abc-_",
                 scope: &scope,
                 sub,
+                jkt,
             };
             let mut map = Map::new();
             map.insert("iss".into(), Value::from(ISS));
@@ -319,6 +334,9 @@ mod tests {
             map.insert("client_id".into(), Value::from("c\"1"));
             map.insert("iat".into(), Value::from(1_700_000_000u64));
             map.insert("jti".into(), Value::from("abc-_"));
+            if let Some(jkt) = jkt {
+                map.insert("cnf".into(), json!({ "jkt": jkt }));
+            }
             if !scope.is_empty() {
                 map.insert("scope".into(), Value::from(scope.to_string()));
             }

@@ -338,6 +338,7 @@ async fn store_tokens(
                 issued_at,
                 expires_at,
                 openid: None,
+                dpop_jkt: None,
             },
             refresh: Some(RefreshRecord {
                 hash: refresh,
@@ -349,6 +350,7 @@ async fn store_tokens(
                 expires_at,
                 used: false,
                 openid: None,
+                dpop_jkt: None,
             }),
         })
         .await

@@ -151,6 +151,7 @@ async fn the_protocol_steps_alone_serve_tokens_once_jwt_client_authentication_is
     let store = Arc::new(ProtocolOnly(memory));
     let mut config = Config::new(ISSUER);
     config.jwt_client_authentication = false;
+    config.dpop.enabled = false;
     let server = AuthorizationServer::builder(config)
         .client_store(store.clone())
         .token_store(store.clone())

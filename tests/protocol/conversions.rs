@@ -226,12 +226,15 @@ fn wire_enums_round_trip_every_variant() {
         // RFC 9101, RFC 9126 (issue 17).
         ErrorCode::InvalidRequestObject,
         ErrorCode::InvalidRequestUri,
+        // RFC 9449 (issue 17, DP-01).
+        ErrorCode::InvalidDpopProof,
+        ErrorCode::UseDpopNonce,
     ] {
         round_trips::<ErrorCode>(code.as_str(), code.as_str());
     }
     refused::<ErrorCode>(
-        "invalid_dpop_proof",
-        "error code: is not an error code of RFC 6749, 6750, 7009 or OpenID Connect Core",
+        "not_an_error_code",
+        "error code: is not an error code of RFC 6749, 6750, 7009, 9449 or OpenID Connect Core",
     );
 }
 
@@ -468,6 +471,7 @@ mod serde_forms {
                 "enabled": true,
                 "skip_consent": true,
                 "allow_plain_pkce": false,
+                "dpop_bound_access_tokens": false,
                 "access_token_format": "jwt",
                 "access_token_lifetime": 600,
                 "refresh_token_lifetime": 7200,

@@ -22,6 +22,7 @@ mod client_auth;
 mod client_credentials;
 mod concurrency;
 mod conversions;
+mod dpop;
 mod end_session;
 mod events;
 mod fapi2;

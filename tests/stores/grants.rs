@@ -58,6 +58,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             issued_at: now,
             expires_at: later,
             openid: None,
+            dpop_jkt: None,
         },
         refresh: refresh.then(|| RefreshRecord {
             hash: fresh_hash(),
@@ -69,6 +70,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             expires_at: later,
             used: false,
             openid: None,
+            dpop_jkt: None,
         }),
     }
 }

@@ -171,6 +171,8 @@ pub(super) struct ClientRow {
     // Pushed and signed authorization requests (schema 9).
     pub(super) require_pushed_authorization_requests: bool,
     pub(super) require_signed_request_object: bool,
+    /// RFC 9449 §5.2 (schema 9).
+    pub(super) dpop_bound_access_tokens: bool,
 }
 
 impl ClientRow {
@@ -243,6 +245,7 @@ impl ClientRow {
         for g in grants {
             b = b.grant_type(g);
         }
+        let b = b.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
         self.openid.apply(b)?.build().map_err(StoreError::new)
     }
 }

@@ -140,13 +140,15 @@ macro_rules! sql_store {
                     // Pushed and signed authorization requests ($29, $30).
                     .bind(client.requires_pushed_authorization_requests())
                     .bind(client.requires_signed_request_object())
+                    // DPoP (schema 9).
+                    .bind(client.dpop_bound_access_tokens())
             }
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
-                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref()).await?;
+                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref()).await?;
                 if let Some(r) = &tokens.refresh {
-                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref()).await?;
+                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref()).await?;
                 }
                 Ok(())
             }
@@ -163,11 +165,12 @@ macro_rules! sql_store {
                 issued_at: UnixTime,
                 expires_at: UnixTime,
                 openid: Option<&OpenIdGrant>,
+                dpop_jkt: Option<&crate::dpop::thumbprint::JwkThumbprint>,
             ) -> Result<(), StoreError> {
                 let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10)"
                 } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10)"
                 };
                 sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -179,6 +182,7 @@ macro_rules! sql_store {
                     .bind(secs(expires_at))
                     .bind(openid.map(OpenIdGrant::to_json))
                     .bind(openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
+                    .bind(dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -205,9 +209,9 @@ macro_rules! sql_store {
 
             async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
                 let sql = if refresh {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
                 } else {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
                 let row = sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -224,6 +228,7 @@ macro_rules! sql_store {
                         expires_at: time(r.try_get("expires_at")?),
                         used: r.try_get("used")?,
                         openid: openid(r.try_get("openid")?)?,
+                        dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
                     })
                 })
                 .transpose()
@@ -275,6 +280,7 @@ macro_rules! sql_store {
                     },
                     require_pushed_authorization_requests: r.try_get("require_pushed_authorization_requests")?,
                     require_signed_request_object: r.try_get("require_signed_request_object")?,
+                    dpop_bound_access_tokens: r.try_get("dpop_bound_access_tokens")?,
                 }
                 .into_client()
             }
@@ -288,6 +294,7 @@ macro_rules! sql_store {
             "c.post_logout_redirect_uris, c.backchannel_logout_uri, c.backchannel_logout_session_required, ",
             "c.require_auth_time, c.default_max_age, c.logo_uri, c.policy_uri, c.tos_uri, c.client_uri, ",
             "c.require_pushed_authorization_requests, c.require_signed_request_object, ",
+            "c.dpop_bound_access_tokens, ",
             // Joined by a newline, which no `RedirectUri` holds: a stored URI
             // with whitespace fails to decode instead of coming back as two.
             "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
@@ -315,7 +322,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"), &client)
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -325,7 +332,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30, dpop_bound_access_tokens = $31 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -461,6 +468,7 @@ macro_rules! sql_store {
                     issued_at: t.issued_at,
                     expires_at: t.expires_at,
                     openid: t.openid,
+                    dpop_jkt: t.dpop_jkt,
                 }))
             }
 
@@ -475,6 +483,7 @@ macro_rules! sql_store {
                     expires_at: t.expires_at,
                     used: t.used,
                     openid: t.openid,
+                    dpop_jkt: t.dpop_jkt,
                 }))
             }
 
@@ -692,11 +701,15 @@ macro_rules! sql_store {
             async fn first_use(&self, scope: &ReplayScope, id: &str, expires_at: UnixTime) -> Result<bool, StoreError> {
                 // One table per kind; the primary key makes this atomic:
                 // of concurrent inserts, one wins.
-                let sql = match scope {
-                    ReplayScope::ClientAssertion(_) => "INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                // DPoP proofs share the table (schema 9 adds none): their
+                // key starts with a character no client id has (client ids
+                // are ASCII), so the two kinds never collide.
+                let key: std::borrow::Cow<'_, str> = match scope {
+                    ReplayScope::ClientAssertion(client) => client.as_str().into(),
+                    ReplayScope::DpopProof(jkt) => format!("\u{b7}dpop:{jkt}").into(),
                 };
-                let n = sqlx::query(sql)
-                    .bind(scope.issuer())
+                let n = sqlx::query("INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(key.as_ref())
                     .bind(id)
                     .bind(secs(expires_at))
                     .execute(&self.pool)
@@ -887,6 +900,8 @@ pub(super) struct TokenRow {
     pub(super) expires_at: crate::clock::UnixTime,
     pub(super) used: bool,
     pub(super) openid: Option<crate::oidc::OpenIdGrant>,
+    /// The DPoP key the token is bound to (schema 9).
+    pub(super) dpop_jkt: Option<crate::dpop::thumbprint::JwkThumbprint>,
 }
 
 /// Appends a clause to one of the shared SELECTs.
