@@ -708,6 +708,31 @@ mod tests {
     }
 
     #[test]
+    fn dpop_settings_are_checked() {
+        // covers: DP-01
+        let mut c = Config::new("https://a.example");
+        assert!(c.dpop.enabled && c.dpop.nonce_secret.is_none());
+        c.dpop.nonce_secret = Some(Secret::new(vec![1; 31]));
+        assert!(matches!(c.validate(), Err(ConfigError::InvalidDpop(_))));
+        c.dpop.nonce_secret = Some(Secret::new(vec![1; 32]));
+        assert!(c.validate().is_ok());
+        assert!(
+            !format!("{c:?}").contains("[1, 1"),
+            "the secret is redacted"
+        );
+        c.dpop.resource_base_url = Some("api.example.com".into());
+        assert!(c.validate().is_err());
+        c.dpop.resource_base_url = Some("https://api.example.com/v1".into());
+        assert!(c.validate().is_ok());
+        c.dpop.signing_algs.clear();
+        assert!(c.validate().is_err());
+        c.dpop.enabled = false;
+        assert!(c.validate().is_ok());
+        c.dpop.iat_window = Duration::ZERO;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
     fn codes_live_at_most_ten_minutes() {
         // covers: AC-01
         let mut c = Config::new("https://a.example");
