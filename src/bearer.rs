@@ -10,6 +10,8 @@ use crate::error::{BearerFault, Error};
 use crate::http::{Header, Request, Response};
 use crate::observe::{endpoint_span, in_span, record_cause};
 use crate::oidc::{ClaimsRequest, OpenIdGrant};
+use crate::protected_resource::ProtectedResource;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
@@ -28,6 +30,9 @@ pub struct BearerToken {
     /// record (`AccessRecord::openid`); `None` for a JWT access token whose
     /// record was not looked up (see [`Lookup`]).
     openid: Option<OpenIdGrant>,
+    /// The resources (RFC 8707) the token was issued for; empty for a
+    /// token of the default audience.
+    resources: Vec<Resource>,
 }
 
 impl BearerToken {
@@ -61,6 +66,13 @@ impl BearerToken {
     /// Whether it was a JWT access token (else opaque).
     pub fn is_jwt(&self) -> bool {
         self.jwt
+    }
+
+    /// The resources (RFC 8707 resource indicators) the token was issued
+    /// for, its audiences; empty for a token issued without `resource`,
+    /// whose audience is the default one (`Config::audience`; RI-01).
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
     }
 
     /// The `claims` request parameter of the token's grant (Core §5.5),
@@ -175,7 +187,27 @@ pub(crate) async fn authenticate(
     required: &ScopeSet,
     lookup: Lookup,
 ) -> Result<BearerToken, Response> {
-    traced(cx, from_header(req.authorization()), required, lookup).await
+    traced(cx, from_header(req.authorization()), required, lookup, None).await
+}
+
+/// [`authenticate`] at the protected resource `resource` (RFC 8707,
+/// RFC 9728): the token's audiences must include its identifier (RI-01),
+/// and a 401 challenge carries its `resource_metadata` (RI-02).
+pub(crate) async fn authenticate_for(
+    cx: &Context,
+    req: &Request<'_>,
+    required: &ScopeSet,
+    resource: &ProtectedResource,
+) -> Result<BearerToken, Response> {
+    traced(
+        cx,
+        from_header(req.authorization()),
+        required,
+        Lookup::AsConfigured,
+        Some(resource.resource().as_str()),
+    )
+    .await
+    .map_err(|challenge| challenge.with_resource_metadata(resource.metadata_url()))
 }
 
 /// [`authenticate`] for a token sent in a form body's `access_token`
@@ -188,7 +220,7 @@ pub(crate) async fn authenticate_form_token(
     lookup: Lookup,
 ) -> Result<BearerToken, Response> {
     let presented = token68(token.as_bytes()).ok_or_else(invalid);
-    traced(cx, presented, required, lookup).await
+    traced(cx, presented, required, lookup, None).await
 }
 
 /// The token of an `Authorization` header: none is the bare challenge, a
@@ -208,10 +240,12 @@ async fn traced(
     presented: Result<Presented<'_>, Response>,
     required: &ScopeSet,
     lookup: Lookup,
+    audience: Option<&str>,
 ) -> Result<BearerToken, Response> {
     let span = endpoint_span("bearer");
+    let audience = audience.unwrap_or(cx.config.audience());
     let result = match presented {
-        Ok(token) => in_span!(span, validate(cx, token, required, lookup)),
+        Ok(token) => in_span!(span, validate(cx, token, required, lookup, audience)),
         Err(refused) => Err(refused),
     };
     match &result {
@@ -231,6 +265,7 @@ async fn validate(
     token: Presented<'_>,
     required: &ScopeSet,
     lookup: Lookup,
+    audience: &str,
 ) -> Result<BearerToken, Response> {
     let Presented { token, dotted } = token;
     let now = cx.clock.now();
@@ -240,18 +275,11 @@ async fn validate(
             .await
             .map_err(|e| crate::observe::refuse("bearer", &e))?;
         let config = &cx.config;
-        let claims = jwt::verify_access(
-            token,
-            &ring,
-            now,
-            config.leeway,
-            &config.issuer,
-            config.audience(),
-        )
-        .map_err(|fault| {
-            tracing::debug!(?fault, "bearer JWT refused");
-            invalid()
-        })?;
+        let claims = jwt::verify_access(token, &ring, now, config.leeway, &config.issuer, audience)
+            .map_err(|fault| {
+                tracing::debug!(?fault, "bearer JWT refused");
+                invalid()
+            })?;
         if config.jwt_revocation_check || lookup == Lookup::Always {
             from_record(stored(cx, token).await?, true)
         } else {
@@ -274,11 +302,17 @@ async fn validate(
                 ),
                 jwt: true,
                 openid: None,
+                resources: jwt_resources(claims.get("aud"), config.audience()),
             }
         }
     } else {
         let record = stored(cx, token).await?;
         if record.expires_at <= now {
+            return Err(invalid());
+        }
+        // RI-01: an opaque token's audiences are its resources, or the
+        // default audience without any; the JWT's were checked above.
+        if !for_audience(&record.resources, cx.config.audience(), audience) {
             return Err(invalid());
         }
         from_record(record, false)
@@ -315,7 +349,36 @@ fn from_record(record: AccessRecord, jwt: bool) -> BearerToken {
         expires_at: record.expires_at,
         jwt,
         openid: record.openid,
+        resources: record.resources,
     }
+}
+
+/// Whether a token of `resources` (none: `default`) is for `audience`.
+pub(crate) fn for_audience(resources: &[Resource], default: &str, audience: &str) -> bool {
+    if resources.is_empty() {
+        default == audience
+    } else {
+        resources.iter().any(|r| r.as_str() == audience)
+    }
+}
+
+/// The resources of a verified JWT's `aud`: its values other than the
+/// default audience that are resource indicators.
+fn jwt_resources(aud: Option<&serde_json::Value>, default: &str) -> Vec<Resource> {
+    let values: Vec<&str> = match aud {
+        Some(serde_json::Value::String(a)) => vec![a.as_str()],
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut out: Vec<Resource> = values
+        .into_iter()
+        .filter(|a| *a != default)
+        .filter_map(Resource::parse)
+        .collect();
+    out.sort();
+    out
 }
 
 pub(crate) fn require_scope(token: &BearerToken, required: &ScopeSet) -> Result<(), Response> {

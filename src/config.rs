@@ -135,8 +135,12 @@ pub struct Config {
     /// another algorithm's key never changes how access tokens are signed;
     /// `ensure_signing_key` and `rotate_keys` then work on this algorithm.
     pub access_token_signing_alg: Option<Algorithm>,
-    /// The `aud` of JWT access tokens, and the audience bearer validation
-    /// expects (default: the issuer).
+    /// The default audience: the `aud` of access tokens issued without a
+    /// `resource` (RFC 8707), and the audience
+    /// `AuthorizationServer::authenticate_bearer` expects (default: the
+    /// issuer). A token requested with `resource` has those resources as
+    /// its audience instead (RI-01); a resource server checks its own with
+    /// `AuthorizationServer::authenticate_bearer_for`.
     pub jwt_audience: Option<String>,
     /// Longest life of a JWT access token (default 1 day): longer lifetimes
     /// are cut to it, and a rotated-out key stays published this long after
@@ -217,6 +221,13 @@ pub struct Config {
     /// a `backchannel_logout_uri` (default `false`): discovery then says
     /// `backchannel_logout_supported` and `backchannel_logout_session_supported`.
     pub backchannel_logout: bool,
+    // Resource indicators (RFC 8707, issue 17).
+    /// Resources (RFC 8707 resource indicators) every client may ask
+    /// tokens for with `resource`, beside each client's own
+    /// [`Client::resources`](crate::Client::resources) (default none; RI-01).
+    /// A token issued for resources has them as its `aud`; one issued
+    /// without `resource` keeps the default audience, [`Config::audience`].
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 /// The shortest [`Config::pairwise_salt`] accepted, in bytes.
@@ -259,6 +270,7 @@ impl Config {
             id_token_signing_algs: vec![Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa],
             rp_initiated_logout: false,
             backchannel_logout: false,
+            resources: Vec::new(),
         }
     }
 
@@ -267,7 +279,8 @@ impl Config {
         self.grant_types.contains(&grant)
     }
 
-    /// The audience of JWT access tokens.
+    /// The default audience of access tokens: of those issued without a
+    /// `resource` (RFC 8707).
     pub fn audience(&self) -> &str {
         self.jwt_audience.as_deref().unwrap_or(&self.issuer)
     }
@@ -382,6 +395,8 @@ struct ConfigFile {
     id_token_signing_algs: Option<Vec<Algorithm>>,
     rp_initiated_logout: Option<bool>,
     backchannel_logout: Option<bool>,
+    #[serde(default)]
+    resources: Vec<crate::resource::Resource>,
 }
 
 #[cfg(feature = "serde")]
@@ -431,6 +446,7 @@ impl TryFrom<ConfigFile> for Config {
             id_token_signing_algs: f.id_token_signing_algs.unwrap_or(d.id_token_signing_algs),
             rp_initiated_logout: f.rp_initiated_logout.unwrap_or(d.rp_initiated_logout),
             backchannel_logout: f.backchannel_logout.unwrap_or(d.backchannel_logout),
+            resources: f.resources,
             issuer: d.issuer,
         };
         c.validate()?;

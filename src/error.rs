@@ -59,6 +59,9 @@ pub enum ErrorCode {
     /// `registration_not_supported` (Core §3.1.2.6): the `registration`
     /// parameter.
     RegistrationNotSupported,
+    /// `invalid_target` (RFC 8707 §2): a requested `resource` is malformed
+    /// or not allowed for the client (RI-01).
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -85,6 +88,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::RegistrationNotSupported => "registration_not_supported",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 
@@ -133,6 +137,7 @@ impl std::str::FromStr for ErrorCode {
             "request_not_supported" => Self::RequestNotSupported,
             "request_uri_not_supported" => Self::RequestUriNotSupported,
             "registration_not_supported" => Self::RegistrationNotSupported,
+            "invalid_target" => Self::InvalidTarget,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
@@ -426,6 +431,8 @@ pub enum Cause {
     InteractionRequired(Interaction),
     /// An OpenID Connect parameter this server does not support.
     NotSupported(OpenIdUnsupported),
+    /// A requested `resource` is malformed or not allowed (RFC 8707, RI-01).
+    InvalidTarget,
 }
 
 impl Cause {
@@ -463,6 +470,7 @@ impl Cause {
             Self::NotSupported(OpenIdUnsupported::Registration) => {
                 ErrorCode::RegistrationNotSupported
             }
+            Self::InvalidTarget => ErrorCode::InvalidTarget,
         })
     }
 }
@@ -608,6 +616,10 @@ pub enum Error {
     /// `request_uri`, `registration`).
     #[error("unsupported OpenID Connect parameter: {0:?}")]
     NotSupported(OpenIdUnsupported),
+    /// A requested `resource` is malformed, or not allowed for the client,
+    /// or wider than the grant (RFC 8707 §2, RI-01): `invalid_target`.
+    #[error("resource not allowed")]
+    InvalidTarget,
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -650,6 +662,7 @@ impl Error {
             Self::Overloaded => Cause::Overloaded,
             Self::InteractionRequired(i) => Cause::InteractionRequired(*i),
             Self::NotSupported(p) => Cause::NotSupported(*p),
+            Self::InvalidTarget => Cause::InvalidTarget,
         }
     }
 
@@ -715,6 +728,9 @@ impl Error {
                 OpenIdUnsupported::RequestUri => "the request_uri parameter is not supported",
                 OpenIdUnsupported::Registration => "the registration parameter is not supported",
             },
+            Self::InvalidTarget => {
+                "a requested resource is invalid or not allowed for this client or grant"
+            }
         }
     }
 

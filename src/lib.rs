@@ -98,8 +98,10 @@ pub mod keys;
 mod observe;
 pub mod oidc;
 mod pkce;
+mod protected_resource;
 mod random;
 mod redirect_uri;
+mod resource;
 pub mod routes;
 mod scope;
 mod secret;
@@ -139,8 +141,12 @@ pub use oidc::{
     VerifiedHint, at_hash,
 };
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
+pub use protected_resource::{
+    BearerMethod, ProtectedResource, ProtectedResourceBuilder, ProtectedResourceError,
+};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;
+pub use resource::Resource;
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use server::{AuthorizationServer, ServerBuilder};

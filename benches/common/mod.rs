@@ -441,6 +441,7 @@ impl Op for PcCode {
                 expires_at: now.plus(Duration::from_secs(HOUR)),
                 used: false,
                 openid: None,
+                resources: Vec::new(),
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&code_body(&code));
@@ -502,6 +503,7 @@ impl PcRefresh {
                     issued_at: now,
                     expires_at: now.plus(Duration::from_secs(HOUR)),
                     openid: None,
+                    resources: Vec::new(),
                 },
                 refresh: Some(portcullis::RefreshRecord {
                     hash: rh,
@@ -513,6 +515,7 @@ impl PcRefresh {
                     expires_at: now.plus(Duration::from_secs(30 * 24 * HOUR)),
                     used: false,
                     openid: None,
+                    resources: Vec::new(),
                 }),
             }),
         )
@@ -2020,6 +2023,7 @@ impl Op for PcCodeIdToken {
                 expires_at: now.plus(Duration::from_secs(HOUR)),
                 used: false,
                 openid: Some(openid.clone()),
+                resources: Vec::new(),
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&rp_code_body(&code));

@@ -317,6 +317,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 expires_at: now.plus(Duration::from_secs(60)),
                 used: false,
                 openid: None,
+                resources: Vec::new(),
             })
             .await
             .expect("code stored");
@@ -335,6 +336,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 issued_at: now,
                 expires_at: now.plus(Duration::from_secs(3600)),
                 openid: None,
+                resources: Vec::new(),
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),
@@ -346,6 +348,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 expires_at: now.plus(Duration::from_secs(86_400)),
                 used: false,
                 openid: None,
+                resources: Vec::new(),
             }),
         })
         .await

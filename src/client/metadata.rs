@@ -23,6 +23,7 @@ use super::{
 use crate::audience::Audience;
 use crate::grant_type::GrantType;
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
@@ -88,6 +89,9 @@ struct ClientMetadata {
     refresh_token_lifetime: Option<Duration>,
     #[serde(flatten)]
     openid: OpenIdRegistration,
+    /// The resources (RFC 8707) the client may ask tokens for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<Resource>,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -115,6 +119,7 @@ impl From<&Client> for ClientMetadata {
             access_token_lifetime: c.access_token_lifetime,
             refresh_token_lifetime: c.refresh_token_lifetime,
             openid: c.openid_registration().clone(),
+            resources: c.resources.clone(),
         }
     }
 }
@@ -142,6 +147,9 @@ impl TryFrom<ClientMetadata> for Client {
         }
         for audience in m.resource_server_audiences {
             b = b.resource_server_for(audience);
+        }
+        for resource in m.resources {
+            b = b.resource(resource);
         }
         b = b
             .scope(m.scope)

@@ -39,7 +39,7 @@ use crate::context::Context;
 use crate::error::{Cause, Error, Interaction, InternalFault, RequestFault};
 use crate::events::Event;
 use crate::grant_type::GrantType;
-use crate::grants::issue::requested_scope;
+use crate::grants::issue::{requested_scope, resource_allowed};
 use crate::http::{Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::id_token::verify_id_token_hint;
@@ -49,6 +49,7 @@ use crate::oidc::{
 };
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AuthorizationRequestStore, CodeRecord, Consent, SuspendedRequest};
@@ -175,6 +176,9 @@ struct Validated {
     /// (`prompt=login`, `max_age`, another user than the hint's): resumed
     /// with it again, it is not a new login, even within the same second.
     superseded: Option<Superseded>,
+    /// The resources (RFC 8707) asked for, each allowed for the client,
+    /// sorted; bound to the code (RI-01).
+    resources: Vec<Resource>,
 }
 
 /// The authentication a login step was asked to replace, told apart from
@@ -385,6 +389,12 @@ impl PendingAuthorization {
         &self.request.redirect_to
     }
 
+    /// The resources (RFC 8707) the client asks access to, for the consent
+    /// page; empty when it named none (RI-01).
+    pub fn resources(&self) -> &[Resource] {
+        &self.request.resources
+    }
+
     /// Stores the request, bound to the user and their authentication,
     /// and returns its resume token.
     pub(crate) async fn suspend(&self, cx: &Context) -> Result<Secret<String>, Response> {
@@ -459,6 +469,7 @@ impl PendingAuthorization {
             expires_at: now.plus(cx.config.code_lifetime),
             used: false,
             openid,
+            resources: r.resources.clone(),
         };
         if let Err(e) = cx.tokens.insert_code(record).await {
             return r.redirect_error(cx, &Error::Store(e));
@@ -652,6 +663,12 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    // RI-01: each `resource` (repeatable) an absolute URI the client may
+    // ask for, else `invalid_target` by redirect.
+    let resources = match requested_resources(cx, &client, input) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let request = Validated {
         client,
         redirect_to,
@@ -663,8 +680,31 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         requested_at: cx.clock.now(),
         hint,
         superseded: None,
+        resources,
     };
     proceed(cx, request, user, Stage::Arrived).await
+}
+
+/// The `resource` parameters of an authorization request (RFC 8707 §2),
+/// each allowed for `client` (RI-01); `invalid_target` otherwise.
+fn requested_resources(
+    cx: &Context,
+    client: &Client,
+    input: &[u8],
+) -> Result<Vec<Resource>, Error> {
+    let values = form::values_of(input, "resource")?;
+    let resources = crate::resource::parse_all(values.iter().map(|v| v.as_ref()))?;
+    allowed_resources(cx, client, resources)
+}
+
+/// `resources` if `client` may ask for every one of them, else
+/// `invalid_target`.
+fn allowed_resources(
+    cx: &Context,
+    client: &Client,
+    resources: Vec<Resource>,
+) -> Result<Vec<Resource>, Error> {
+    crate::resource::within(resources, |r| resource_allowed(cx, client, r), &[])
 }
 
 /// The request's `id_token_hint`, verified (OI-08): an ID Token this
@@ -889,6 +929,9 @@ struct Payload {
     /// The session the login step must replace (login stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     superseded: Option<StoredLogin>,
+    /// The resources asked for (RFC 8707).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<String>,
 }
 
 fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
@@ -930,6 +973,11 @@ async fn suspend(
             sid: s.sid.as_ref().map(|sid| sid.as_str().to_owned()),
             login: s.login.as_ref().map(TokenHash::to_hex),
         }),
+        resources: request
+            .resources
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
     };
     let payload = serde_json::to_string(&payload)
         .map_err(|_| fail(Error::Internal(InternalFault::Encoding)))?;
@@ -1070,7 +1118,15 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    // Still allowed for the client, as its scope must still be.
+    let resources = match crate::resource::parse_all(p.resources.iter().map(String::as_str))
+        .and_then(|r| allowed_resources(cx, &client, r))
+    {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let request = Validated {
+        resources,
         client,
         redirect_param: p.redirect_uri_sent.then(|| redirect_to.clone()),
         redirect_to,

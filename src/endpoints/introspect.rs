@@ -33,6 +33,8 @@ struct Active<'a> {
     iat: u64,
     iss: &'a str,
     token_type: &'static str,
+    /// `aud` (RFC 7662 §2.2): a string or an array.
+    aud: Option<serde_json::Value>,
 }
 
 impl Active<'_> {
@@ -56,7 +58,12 @@ impl Active<'_> {
         serde_json::to_writer(&mut out, self.iss)?;
         out.extend_from_slice(br#","token_type":""#);
         out.extend_from_slice(self.token_type.as_bytes());
-        out.extend_from_slice(br#""}"#);
+        out.push(b'"');
+        if let Some(aud) = &self.aud {
+            out.extend_from_slice(br#","aud":"#);
+            serde_json::to_writer(&mut out, aud)?;
+        }
+        out.push(b'}');
         Ok(out)
     }
 }
@@ -113,6 +120,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 r.expires_at,
                 !r.used,
                 "refresh_token",
+                r.resources,
             )),
             None => tokens.find_access(&hash).await?.map(|a| {
                 (
@@ -123,6 +131,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     a.expires_at,
                     true,
                     "Bearer",
+                    a.resources,
                 )
             }),
         }
@@ -136,6 +145,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 a.expires_at,
                 true,
                 "Bearer",
+                a.resources,
             )),
             None => tokens.find_refresh(&hash).await?.map(|r| {
                 (
@@ -146,23 +156,28 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     r.expires_at,
                     !r.used,
                     "refresh_token",
+                    r.resources,
                 )
             }),
         }
     };
-    let Some((client_id, subject, scope, iat, exp, live, token_type)) = found else {
+    let Some((client_id, subject, scope, iat, exp, live, token_type, resources)) = found else {
         return inactive();
     };
     if !live || exp <= now {
         return inactive();
     }
     // IN-01, RFC 7662 §4: only the token's own client or, for an access
-    // token, a resource server for its audience (every access token's is
-    // `Config::audience()` for now) learns that it is active. A refresh
-    // token is only ever its own client's business.
+    // token, a resource server for one of its audiences (its resources, or
+    // the default audience without any; RI-01) learns that it is active. A
+    // refresh token is only ever its own client's business.
     let own = client_id == *caller.client_id();
-    let resource_server =
-        token_type == "Bearer" && caller.is_resource_server_for(cx.config.audience());
+    let default = cx.config.audience();
+    let resource_server = token_type == "Bearer"
+        && caller
+            .resource_server_audiences()
+            .iter()
+            .any(|a| crate::bearer::for_audience(&resources, default, a.as_str()));
     if !own && !resource_server {
         return inactive();
     }
@@ -182,6 +197,9 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         iat: iat.as_secs(),
         iss: &cx.config.issuer,
         token_type,
+        // RI-01: an access token's audiences; a refresh token has none.
+        aud: (token_type == "Bearer")
+            .then(|| crate::tokens::jwt::audience_claim(default, &resources)),
     };
     body.render()
         .map_err(|_| Error::Internal(crate::error::InternalFault::Encoding))
@@ -230,6 +248,7 @@ mod tests {
                     iat: 1_700_000_000,
                     iss,
                     token_type,
+                    aud: None,
                 };
                 let reference = Reference {
                     active: true,

@@ -75,6 +75,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     if !client.allows_grant(grant) {
         return Err(Error::UnauthorizedClient);
     }
+    // RI-01: `resource` may be repeated (RFC 8707 §2); each must be an
+    // absolute URI without fragment, else `invalid_target`.
+    let resources = crate::http::form::values_of(req.body_bytes(), "resource")?;
+    let resources = crate::resource::parse_all(resources.iter().map(|r| r.as_ref()))?;
     let params = TokenParams {
         code,
         redirect_uri,
@@ -84,6 +88,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         username,
         password,
         source: req.source(),
+        resources,
     };
     let issued = dispatch(cx, &client, grant, params).await?;
     cx.emit(|| {

@@ -7,7 +7,9 @@ use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::events::Replayed;
 use crate::grant_type::GrantType;
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, revoke_replayed};
+use crate::grants::issue::{
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, revoke_replayed,
+};
 use crate::pkce::{ChallengeMethod, CodeVerifier};
 use crate::stores::Exchange;
 use crate::tokens::TokenHash;
@@ -66,6 +68,8 @@ pub(super) async fn redeem(
             }
         }
     }
+    // RI-01: the code's resources bound the token request's.
+    let resources = granted_resources(cx, client, params.resources, &record.resources)?;
     let refresh_scope = client
         .allows_grant(GrantType::RefreshToken)
         .then(|| record.scope.clone());
@@ -80,6 +84,8 @@ pub(super) async fn redeem(
             // The code's facts, nonce included: the tokens keep them
             // without it, the ID Token states the nonce.
             openid: record.openid.clone(),
+            resources,
+            refresh_resources: record.resources.clone(),
         },
     )
     .await?;

@@ -10,6 +10,7 @@ use crate::error::{Error, SigningFault};
 use crate::events::{Event, Replayed};
 use crate::http::Source;
 use crate::oidc::OpenIdGrant;
+use crate::resource::{self, Resource};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
@@ -30,6 +31,8 @@ pub(crate) struct TokenParams<'a> {
     pub(crate) password: Option<Cow<'a, str>>,
     /// Who sent the request, for the throttle (password grant).
     pub(crate) source: Option<Source<'a>>,
+    /// The `resource` parameters (RFC 8707), parsed; empty when none.
+    pub(crate) resources: Vec<Resource>,
 }
 
 /// What a successful grant hands back to the endpoint for rendering.
@@ -76,6 +79,43 @@ pub(crate) struct Mint<'a> {
     /// The OpenID Connect facts of the grant, if it has them. Kept (without
     /// `nonce`) on each token whose scope holds `openid`.
     pub(crate) openid: Option<OpenIdGrant>,
+    /// The access token's resources (RFC 8707): its audiences; empty for
+    /// the default audience (RI-01).
+    pub(crate) resources: Vec<Resource>,
+    /// The grant's resources, which the refresh token keeps.
+    pub(crate) refresh_resources: Vec<Resource>,
+}
+
+/// Whether `client` may ask tokens for `resource`: one of its own
+/// resources or one of the server's (RI-01).
+pub(crate) fn resource_allowed(cx: &Context, client: &Client, resource: &Resource) -> bool {
+    client.resources().contains(resource) || cx.config.resources.contains(resource)
+}
+
+/// The resources a token request is granted (RFC 8707 §2.2, RI-01). A grant
+/// that has resources (`grant`, e.g. the code's) bounds the request: it may
+/// narrow them, never widen them, and without `resource` the token gets
+/// them all. A grant without resources (none were asked for at the
+/// authorization endpoint, or a grant that starts here) lets the request
+/// name any resource the client is allowed. Either way only resources the
+/// client is still allowed count; anything else is `invalid_target`.
+pub(crate) fn granted_resources(
+    cx: &Context,
+    client: &Client,
+    requested: Vec<Resource>,
+    grant: &[Resource],
+) -> Result<Vec<Resource>, Error> {
+    let allowed = |r: &Resource| resource_allowed(cx, client, r);
+    if grant.is_empty() {
+        return resource::within(requested, allowed, &[]);
+    }
+    let still: Vec<Resource> = grant.iter().filter(|r| allowed(r)).cloned().collect();
+    if still.is_empty() {
+        // Every resource of the grant was withdrawn: as for a scope
+        // withdrawn from the client, nothing is left to grant.
+        return Err(Error::InvalidTarget);
+    }
+    resource::within(requested, |r| still.contains(r), &still)
 }
 
 /// The facts a token with `scope` keeps: `None` unless the scope holds
@@ -112,6 +152,7 @@ async fn jwt_access_token(
         // The usual case: the registered claims, written straight into JSON.
         None => crate::tokens::jwt::AccessClaims {
             aud: config.audience(),
+            resources: &m.resources,
             client_id,
             exp,
             iat: now.as_secs(),
@@ -130,7 +171,10 @@ async fn jwt_access_token(
             }
             claims.insert("iss".into(), Value::from(config.issuer.as_str()));
             claims.insert("exp".into(), Value::from(exp));
-            claims.insert("aud".into(), Value::from(config.audience()));
+            claims.insert(
+                "aud".into(),
+                crate::tokens::jwt::audience_claim(config.audience(), &m.resources),
+            );
             claims.insert("sub".into(), Value::from(sub));
             claims.insert("client_id".into(), Value::from(client_id));
             claims.insert("iat".into(), Value::from(now.as_secs()));
@@ -198,6 +242,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             issued_at: now,
             expires_at: now.plus(access_life),
             openid: openid_for(m.openid.as_ref(), &m.scope),
+            resources: m.resources.clone(),
         },
         refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
             hash: minted.hash,
@@ -209,6 +254,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             expires_at: now.plus(*life),
             used: false,
             openid: openid_for(m.openid.as_ref(), scope),
+            resources: m.refresh_resources.clone(),
         }),
     };
     // OI-02, OI-10: an ID Token beside an access token whose scope holds

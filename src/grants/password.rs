@@ -9,7 +9,9 @@ use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::grant_type::GrantType;
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
+use crate::grants::issue::{
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, requested_scope,
+};
 use crate::secret::Secret;
 use crate::throttle::{Account, Attempt, Outcome, reserve, settle};
 
@@ -33,6 +35,9 @@ pub(super) async fn issue(
         client.scope(),
         client.default_scope(),
     )?;
+    // RI-01: any resource the client is allowed, checked before the
+    // password costs anything; they are the grant's.
+    let resources = granted_resources(cx, client, params.resources, &[])?;
     // Reserved before the password is checked, against the username from
     // this source (RB-04); settled once judged.
     let throttle = cx.throttle.as_deref();
@@ -69,6 +74,8 @@ pub(super) async fn issue(
             grant: None,
             refresh_scope,
             openid: None,
+            refresh_resources: resources.clone(),
+            resources,
         },
     )
     .await?;

@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::events::Replayed;
 use crate::grants::issue::{
-    Issued, Mint, TokenParams, mint_tokens, requested_scope, revoke_replayed,
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, requested_scope, revoke_replayed,
 };
 use crate::stores::Rotation;
 use crate::tokens::TokenHash;
@@ -52,6 +52,9 @@ pub(super) async fn rotate(
     // RT-03: the access token may be narrowed; the refresh token keeps the
     // grant's scope (RFC 6749 §6).
     let scope = requested_scope(params.scope.as_deref(), &granted, Some(&granted))?;
+    // RI-01: the grant's resources may be narrowed, never widened; the
+    // refresh token keeps them all (RFC 8707 §2.2).
+    let resources = granted_resources(cx, client, params.resources, &record.resources)?;
     let (records, issued) = mint_tokens(
         cx,
         Mint {
@@ -62,6 +65,8 @@ pub(super) async fn rotate(
             refresh_scope: Some(granted),
             // Unchanged by rotation: the original auth_time (Core §12.2).
             openid: record.openid.clone(),
+            resources,
+            refresh_resources: record.resources.clone(),
         },
     )
     .await?;

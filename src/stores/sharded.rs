@@ -115,11 +115,11 @@ fn join(key: &GrantId, tail: &[u8; 16]) -> TokenHash {
 
 /// An access token as most are kept: under the first half of its hash (the
 /// map key), with the second half, and its times as 32-bit seconds (until
-/// 2106): 72 bytes beside its key, against 120 for an `AccessRecord`. A
+/// 2106): 72 bytes beside its key, against 144 for an `AccessRecord`. A
 /// token that starts its own grant keeps no grant id (it is the key); one
 /// that joins another grant keeps it beside ([`Joined`]). A token whose
 /// times do not fit, whose key is taken, or which keeps OpenID Connect
-/// facts, is kept whole in `overflow`.
+/// facts or resources, is kept whole in `overflow`.
 struct Compact {
     tail: [u8; 16],
     client_id: ClientId,
@@ -140,7 +140,9 @@ impl Compact {
     /// not fit or it keeps OpenID Connect facts (kept whole, in `overflow`:
     /// the compact form stays small for the many tokens without them).
     fn new(r: AccessRecord) -> Result<(Self, GrantId), AccessRecord> {
-        if r.openid.is_some() {
+        // Resource indicators (RFC 8707) are rare too: such a token is kept
+        // whole.
+        if r.openid.is_some() || !r.resources.is_empty() {
             return Err(r);
         }
         match (
@@ -172,6 +174,7 @@ impl Compact {
             issued_at: UnixTime::from_secs(u64::from(self.issued_at)),
             expires_at: self.expires_at(),
             openid: None,
+            resources: Vec::new(),
         }
     }
 
@@ -896,6 +899,7 @@ mod tests {
             issued_at: NOW,
             expires_at: NOW.plus(Duration::from_secs(life)),
             openid: None,
+            resources: Vec::new(),
         }
     }
 
@@ -910,6 +914,7 @@ mod tests {
             expires_at: NOW.plus(Duration::from_secs(100)),
             used: false,
             openid: None,
+            resources: Vec::new(),
         }
     }
 
@@ -1075,6 +1080,7 @@ mod tests {
             expires_at: NOW.plus(Duration::from_secs(60)),
             used: false,
             openid: None,
+            resources: Vec::new(),
         }))
         .unwrap();
         let (ah, rh) = (hash(11, 1), hash(12, 1));
@@ -1153,7 +1159,7 @@ mod tests {
 
     #[test]
     fn compact_entries_are_smaller_than_the_record() {
-        assert_eq!(std::mem::size_of::<AccessRecord>(), 120);
+        assert_eq!(std::mem::size_of::<AccessRecord>(), 144);
         assert!(std::mem::size_of::<(GrantId, Compact)>() <= 88);
         assert!(std::mem::size_of::<(GrantId, Joined)>() <= 104);
     }

@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::oidc::{OpenIdGrant, SessionId};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -41,6 +42,9 @@ pub struct CodeRecord {
     /// The OpenID Connect facts of the grant, with the request's `nonce`:
     /// `Some` exactly when the scope holds `openid`.
     pub openid: Option<OpenIdGrant>,
+    /// The resources (RFC 8707) the authorization request asked for and
+    /// was granted, sorted; empty when it named none (RI-01).
+    pub resources: Vec<Resource>,
 }
 
 /// An access token, as stored.
@@ -63,6 +67,10 @@ pub struct AccessRecord {
     /// The OpenID Connect facts of the grant, without `nonce`: `Some`
     /// exactly when the grant's scope holds `openid`.
     pub openid: Option<OpenIdGrant>,
+    /// The resources (RFC 8707) the token is for, sorted: its audiences
+    /// (`aud`); empty for a token of the default audience,
+    /// `Config::audience()` (RI-01).
+    pub resources: Vec<Resource>,
 }
 
 /// A refresh token, as stored.
@@ -89,6 +97,10 @@ pub struct RefreshRecord {
     /// rotation (Core 1.0 §12.2: the original `auth_time`): `Some` exactly
     /// when the grant's scope holds `openid`.
     pub openid: Option<OpenIdGrant>,
+    /// The resources (RFC 8707) of the grant, sorted, unchanged by
+    /// rotation: a refresh may ask for a subset of them (RI-01); empty when
+    /// the grant named none.
+    pub resources: Vec<Resource>,
 }
 
 /// The tokens one successful token request issues, stored together.

@@ -338,6 +338,7 @@ async fn store_tokens(
                 issued_at,
                 expires_at,
                 openid: None,
+                resources: Vec::new(),
             },
             refresh: Some(RefreshRecord {
                 hash: refresh,
@@ -349,6 +350,7 @@ async fn store_tokens(
                 expires_at,
                 used: false,
                 openid: None,
+                resources: Vec::new(),
             }),
         })
         .await
@@ -372,6 +374,7 @@ async fn store_code(db: &Db, client: &str, user: &str, expires_at: UnixTime) -> 
             expires_at,
             used: false,
             openid: None,
+            resources: Vec::new(),
         })
         .await
         .unwrap();

@@ -567,6 +567,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             issued_at: UnixTime::from_secs(T0 - 100),
             expires_at: UnixTime::from_secs(expires),
             openid: None,
+            resources: Vec::new(),
         },
         refresh: Some(RefreshRecord {
             hash: refresh,
@@ -578,6 +579,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             expires_at: UnixTime::from_secs(expires),
             used: false,
             openid: None,
+            resources: Vec::new(),
         }),
     }
 }

@@ -37,6 +37,7 @@ pub(crate) fn code(client: &ClientId, user: &UserId) -> CodeRecord {
         expires_at: UnixTime::from_secs(NOW + 60),
         used: false,
         openid: None,
+        resources: Vec::new(),
     }
 }
 
@@ -58,6 +59,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             issued_at: now,
             expires_at: later,
             openid: None,
+            resources: Vec::new(),
         },
         refresh: refresh.then(|| RefreshRecord {
             hash: fresh_hash(),
@@ -69,6 +71,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             expires_at: later,
             used: false,
             openid: None,
+            resources: Vec::new(),
         }),
     }
 }

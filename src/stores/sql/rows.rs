@@ -168,6 +168,8 @@ pub(super) struct ClientRow {
     /// Space-separated; NULL for none.
     pub(super) resource_server_audiences: Option<String>,
     pub(super) openid: OpenIdColumns,
+    /// Resource indicators (issue 17): a JSON array; NULL for none.
+    pub(super) resources: Option<String>,
 }
 
 impl ClientRow {
@@ -232,6 +234,11 @@ impl ClientRow {
         grants.sort_unstable();
         for g in grants {
             b = b.grant_type(g);
+        }
+        for r in crate::resource::from_json(self.resources.as_deref())
+            .ok_or(StoreError::msg("stored resources are invalid"))?
+        {
+            b = b.resource(r);
         }
         self.openid.apply(b)?.build().map_err(StoreError::new)
     }
