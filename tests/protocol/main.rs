@@ -35,6 +35,7 @@ mod openid_authorize;
 mod password;
 mod redaction;
 mod refresh_token;
+mod resources;
 mod revoke;
 mod robustness;
 mod slow_hashes;
