@@ -268,7 +268,7 @@ impl Response {
                 v.push_str(", resource_metadata=\"");
                 v.push_str(url);
                 v.push('"');
-                if let Err(e) = field::check(*name, &v) {
+                if let Err(e) = field::check(name, &v) {
                     checked = Err(e);
                 }
                 *value = Cow::Owned(v);
