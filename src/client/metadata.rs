@@ -246,6 +246,42 @@ mod tests {
     }
 
     #[test]
+    fn resources_round_trip() {
+        // covers: RI-01
+        let c: Client = serde_json::from_value(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+            "resources": ["urn:example:reports", "https://api.example/v1", "urn:example:reports"],
+        }))
+        .unwrap();
+        assert_eq!(c.resources().len(), 2);
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            back["resources"],
+            json!(["urn:example:reports", "https://api.example/v1"])
+        );
+        let plain: Client = serde_json::from_value(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+        }))
+        .unwrap();
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("resources")
+                .is_none()
+        );
+        for bad in ["/relative", "https://api.example/#f"] {
+            assert!(
+                serde_json::from_value::<Client>(json!({
+                    "client_id": "spa", "token_endpoint_auth_method": "none",
+                    "grant_types": [], "resources": [bad],
+                }))
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn resource_server_audiences_round_trip() {
         // covers: IN-01
         // issue 15 finding 5
