@@ -13,6 +13,8 @@ use crate::error::{BearerFault, Cause, DpopFault, Error};
 use crate::http::{Header, Request, Response};
 use crate::observe::{endpoint_span, in_span, record_cause};
 use crate::oidc::{ClaimsRequest, OpenIdGrant};
+use crate::protected_resource::ProtectedResource;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::stores::AccessRecord;
 use crate::tokens::TokenHash;
@@ -33,6 +35,9 @@ pub struct BearerToken {
     openid: Option<OpenIdGrant>,
     /// The DPoP key the token is bound to (DP-03).
     dpop_jkt: Option<JwkThumbprint>,
+    /// The resources (RFC 8707) the token was issued for; empty for a
+    /// token of the default audience.
+    resources: Vec<Resource>,
 }
 
 impl BearerToken {
@@ -72,6 +77,13 @@ impl BearerToken {
     /// proof came with this request (DP-03); `None` for a bearer token.
     pub fn dpop_jkt(&self) -> Option<&JwkThumbprint> {
         self.dpop_jkt.as_ref()
+    }
+
+    /// The resources (RFC 8707 resource indicators) the token was issued
+    /// for, its audiences; empty for a token issued without `resource`,
+    /// whose audience is the default one (`Config::audience`; RI-01).
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
     }
 
     /// The `claims` request parameter of the token's grant (Core §5.5),
@@ -205,8 +217,40 @@ pub(crate) async fn authenticate(
 ) -> Result<BearerToken, Response> {
     let presented = from_header(req.authorization());
     let dpop_scheme = presented.as_ref().is_ok_and(|p| p.dpop);
-    let result = traced(cx, presented, required, lookup, Some((req, endpoint_url))).await;
+    let result = traced(
+        cx,
+        presented,
+        required,
+        lookup,
+        Some((req, endpoint_url)),
+        None,
+    )
+    .await;
     result.map_err(|refused| challenge(cx, refused, required, dpop_scheme))
+}
+
+/// [`authenticate`] at the protected resource `resource` (RFC 8707,
+/// RFC 9728): the token's audiences must include its identifier (RI-01),
+/// and a 401 challenge carries its `resource_metadata` (RI-02).
+pub(crate) async fn authenticate_for(
+    cx: &Context,
+    req: &Request<'_>,
+    required: &ScopeSet,
+    resource: &ProtectedResource,
+) -> Result<BearerToken, Response> {
+    let presented = from_header(req.authorization());
+    let dpop_scheme = presented.as_ref().is_ok_and(|p| p.dpop);
+    traced(
+        cx,
+        presented,
+        required,
+        Lookup::AsConfigured,
+        Some((req, None)),
+        Some(resource.resource().as_str()),
+    )
+    .await
+    .map_err(|refused| challenge(cx, refused, required, dpop_scheme))
+    .map_err(|challenge| challenge.with_resource_metadata(resource.metadata_url()))
 }
 
 /// With DPoP on, every refusal challenges both schemes (RFC 9449 §7.1):
@@ -242,7 +286,7 @@ pub(crate) async fn authenticate_form_token(
     lookup: Lookup,
 ) -> Result<BearerToken, Response> {
     let presented = token68(token.as_bytes()).ok_or_else(invalid);
-    traced(cx, presented, required, lookup, None)
+    traced(cx, presented, required, lookup, None, None)
         .await
         .map_err(|refused| challenge(cx, refused, required, false))
 }
@@ -265,10 +309,15 @@ async fn traced(
     required: &ScopeSet,
     lookup: Lookup,
     request: Option<(&Request<'_>, Option<&str>)>,
+    audience: Option<&str>,
 ) -> Result<BearerToken, Response> {
     let span = endpoint_span("bearer");
+    let audience = audience.unwrap_or(cx.config.audience());
     let result = match presented {
-        Ok(token) => in_span!(span, validate(cx, token, required, lookup, request)),
+        Ok(token) => in_span!(
+            span,
+            validate(cx, token, required, lookup, request, audience)
+        ),
         Err(refused) => Err(refused),
     };
     match &result {
@@ -289,6 +338,7 @@ async fn validate(
     required: &ScopeSet,
     lookup: Lookup,
     request: Option<(&Request<'_>, Option<&str>)>,
+    audience: &str,
 ) -> Result<BearerToken, Response> {
     let Presented {
         token,
@@ -306,18 +356,11 @@ async fn validate(
             .await
             .map_err(|e| crate::observe::refuse("bearer", &e))?;
         let config = &cx.config;
-        let claims = jwt::verify_access(
-            token,
-            &ring,
-            now,
-            config.leeway,
-            &config.issuer,
-            config.audience(),
-        )
-        .map_err(|fault| {
-            tracing::debug!(?fault, "bearer JWT refused");
-            invalid()
-        })?;
+        let claims = jwt::verify_access(token, &ring, now, config.leeway, &config.issuer, audience)
+            .map_err(|fault| {
+                tracing::debug!(?fault, "bearer JWT refused");
+                invalid()
+            })?;
         if config.jwt_revocation_check || lookup == Lookup::Always {
             from_record(stored(cx, token).await?, true)
         } else {
@@ -346,11 +389,17 @@ async fn validate(
                     .and_then(serde_json::Value::as_str)
                     .map(|j| JwkThumbprint::parse(j).ok_or_else(invalid))
                     .transpose()?,
+                resources: jwt_resources(claims.get("aud"), config.audience()),
             }
         }
     } else {
         let record = stored(cx, token).await?;
         if record.expires_at <= now {
+            return Err(invalid());
+        }
+        // RI-01: an opaque token's audiences are its resources, or the
+        // default audience without any; the JWT's were checked above.
+        if !for_audience(&record.resources, cx.config.audience(), audience) {
             return Err(invalid());
         }
         from_record(record, false)
@@ -454,7 +503,36 @@ fn from_record(record: AccessRecord, jwt: bool) -> BearerToken {
         jwt,
         openid: record.openid,
         dpop_jkt: record.dpop_jkt,
+        resources: record.resources,
     }
+}
+
+/// Whether a token of `resources` (none: `default`) is for `audience`.
+pub(crate) fn for_audience(resources: &[Resource], default: &str, audience: &str) -> bool {
+    if resources.is_empty() {
+        default == audience
+    } else {
+        resources.iter().any(|r| r.as_str() == audience)
+    }
+}
+
+/// The resources of a verified JWT's `aud`: its values other than the
+/// default audience that are resource indicators.
+fn jwt_resources(aud: Option<&serde_json::Value>, default: &str) -> Vec<Resource> {
+    let values: Vec<&str> = match aud {
+        Some(serde_json::Value::String(a)) => vec![a.as_str()],
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut out: Vec<Resource> = values
+        .into_iter()
+        .filter(|a| *a != default)
+        .filter_map(Resource::parse)
+        .collect();
+    out.sort();
+    out
 }
 
 pub(crate) fn require_scope(token: &BearerToken, required: &ScopeSet) -> Result<(), Response> {

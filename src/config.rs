@@ -142,8 +142,12 @@ pub struct Config {
     /// another algorithm's key never changes how access tokens are signed;
     /// `ensure_signing_key` and `rotate_keys` then work on this algorithm.
     pub access_token_signing_alg: Option<Algorithm>,
-    /// The `aud` of JWT access tokens, and the audience bearer validation
-    /// expects (default: the issuer).
+    /// The default audience: the `aud` of access tokens issued without a
+    /// `resource` (RFC 8707), and the audience
+    /// `AuthorizationServer::authenticate_bearer` expects (default: the
+    /// issuer). A token requested with `resource` has those resources as
+    /// its audience instead (RI-01); a resource server checks its own with
+    /// `AuthorizationServer::authenticate_bearer_for`.
     pub jwt_audience: Option<String>,
     /// Longest life of a JWT access token (default 1 day): longer lifetimes
     /// are cut to it, and a rotated-out key stays published this long after
@@ -243,6 +247,13 @@ pub struct Config {
     /// DPoP (RFC 9449; DP-01..03): sender-constrained tokens.
     #[cfg_attr(feature = "serde", serde(default))]
     pub dpop: DpopConfig,
+    // Resource indicators (RFC 8707, issue 17).
+    /// Resources (RFC 8707 resource indicators) every client may ask
+    /// tokens for with `resource`, beside each client's own
+    /// [`Client::resources`](crate::Client::resources) (default none; RI-01).
+    /// A token issued for resources has them as its `aud`; one issued
+    /// without `resource` keeps the default audience, [`Config::audience`].
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 /// DPoP (RFC 9449) settings: on by default with ES256, EdDSA and RS256
@@ -385,6 +396,7 @@ impl Config {
             require_pushed_authorization_requests: false,
             profile: Profile::Default,
             dpop: DpopConfig::default(),
+            resources: Vec::new(),
         }
     }
 
@@ -422,7 +434,8 @@ impl Config {
         self.grant_types.contains(&grant)
     }
 
-    /// The audience of JWT access tokens.
+    /// The default audience of access tokens: of those issued without a
+    /// `resource` (RFC 8707).
     pub fn audience(&self) -> &str {
         self.jwt_audience.as_deref().unwrap_or(&self.issuer)
     }
@@ -605,6 +618,8 @@ struct ConfigFile {
     profile: Option<Profile>,
     #[serde(default)]
     dpop: DpopConfig,
+    #[serde(default)]
+    resources: Vec<crate::resource::Resource>,
 }
 
 #[cfg(feature = "serde")]
@@ -666,6 +681,7 @@ impl TryFrom<ConfigFile> for Config {
                 .unwrap_or(d.require_pushed_authorization_requests),
             profile: d.profile,
             dpop: f.dpop,
+            resources: f.resources,
             issuer: d.issuer,
         };
         c.validate()?;

@@ -71,6 +71,9 @@ pub enum ErrorCode {
     /// `use_dpop_nonce` (RFC 9449 §8, §9): the proof must carry the nonce
     /// of the `DPoP-Nonce` response header.
     UseDpopNonce,
+    /// `invalid_target` (RFC 8707 §2): a requested `resource` is malformed
+    /// or not allowed for the client (RI-01).
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -101,6 +104,7 @@ impl ErrorCode {
             Self::InvalidRequestUri => "invalid_request_uri",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 
@@ -153,6 +157,7 @@ impl std::str::FromStr for ErrorCode {
             "invalid_request_uri" => Self::InvalidRequestUri,
             "invalid_dpop_proof" => Self::InvalidDpopProof,
             "use_dpop_nonce" => Self::UseDpopNonce,
+            "invalid_target" => Self::InvalidTarget,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
@@ -573,6 +578,8 @@ pub enum Cause {
     Dpop(DpopFault),
     /// A DPoP proof lacks the server's current nonce (DP-01).
     DpopNonce,
+    /// A requested `resource` is malformed or not allowed (RFC 8707, RI-01).
+    InvalidTarget,
 }
 
 impl Cause {
@@ -614,6 +621,7 @@ impl Cause {
             Self::InvalidRequestUri => ErrorCode::InvalidRequestUri,
             Self::Dpop(_) | Self::Bearer(BearerFault::Dpop(_)) => ErrorCode::InvalidDpopProof,
             Self::DpopNonce | Self::Bearer(BearerFault::DpopNonce) => ErrorCode::UseDpopNonce,
+            Self::InvalidTarget => ErrorCode::InvalidTarget,
         })
     }
 }
@@ -791,6 +799,10 @@ pub enum Error {
     /// RFC 9449 §8): the response carries the nonce in `DPoP-Nonce`.
     #[error("DPoP nonce required")]
     UseDpopNonce,
+    /// A requested `resource` is malformed, or not allowed for the client,
+    /// or wider than the grant (RFC 8707 §2, RI-01): `invalid_target`.
+    #[error("resource not allowed")]
+    InvalidTarget,
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -837,6 +849,7 @@ impl Error {
             Self::InvalidRequestUri => Cause::InvalidRequestUri,
             Self::InvalidDpopProof(f) => Cause::Dpop(*f),
             Self::UseDpopNonce => Cause::DpopNonce,
+            Self::InvalidTarget => Cause::InvalidTarget,
         }
     }
 
@@ -913,6 +926,9 @@ impl Error {
             Self::InvalidDpopProof(DpopFault::Missing) => "a DPoP proof is required",
             Self::InvalidDpopProof(_) => "the DPoP proof is invalid",
             Self::UseDpopNonce => "the DPoP proof must carry the server's nonce",
+            Self::InvalidTarget => {
+                "a requested resource is invalid or not allowed for this client or grant"
+            }
         }
     }
 

@@ -100,9 +100,11 @@ mod observe;
 pub mod oidc;
 mod pkce;
 mod profile;
+mod protected_resource;
 mod random;
 mod redirect_uri;
 mod request_object;
+mod resource;
 pub mod routes;
 mod scope;
 mod secret;
@@ -144,8 +146,12 @@ pub use oidc::{
 };
 pub use pkce::{ChallengeMethod, CodeChallenge, CodeVerifier};
 pub use profile::{FAPI2_ALGORITHMS, Profile};
+pub use protected_resource::{
+    BearerMethod, ProtectedResource, ProtectedResourceBuilder, ProtectedResourceError,
+};
 pub use random::{RandomError, RandomSource, SystemRandom};
 pub use redirect_uri::RedirectUri;
+pub use resource::Resource;
 pub use scope::{Scope, ScopeSet};
 pub use secret::Secret;
 pub use server::{AuthorizationServer, ServerBuilder};

@@ -298,6 +298,21 @@ impl AuthorizationServer {
         .await
     }
 
+    /// [`authenticate_bearer`](Self::authenticate_bearer) at the protected
+    /// resource `resource` (RFC 8707, RFC 9728): the token must have been
+    /// issued for it (its identifier among the token's audiences, RI-01),
+    /// and a 401 challenge carries `resource_metadata`, the URL of its
+    /// metadata document (RI-02). `authenticate_bearer` expects the
+    /// default audience, `Config::audience`, instead.
+    pub async fn authenticate_bearer_for(
+        &self,
+        req: &Request<'_>,
+        required: &ScopeSet,
+        resource: &crate::protected_resource::ProtectedResource,
+    ) -> Result<BearerToken, Response> {
+        crate::bearer::authenticate_for(&self.cx, req, required, resource).await
+    }
+
     /// Checks that a validated token carries every scope in `required`;
     /// the `Err` is the 403 `insufficient_scope` challenge (TK-04).
     pub fn require_scope(&self, token: &BearerToken, required: &ScopeSet) -> Result<(), Response> {

@@ -441,6 +441,7 @@ impl Op for PcCode {
                 expires_at: now.plus(Duration::from_secs(HOUR)),
                 used: false,
                 openid: None,
+                resources: Vec::new(),
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&code_body(&code));
@@ -503,6 +504,7 @@ impl PcRefresh {
                     expires_at: now.plus(Duration::from_secs(HOUR)),
                     openid: None,
                     dpop_jkt: None,
+                    resources: Vec::new(),
                 },
                 refresh: Some(portcullis::RefreshRecord {
                     hash: rh,
@@ -515,6 +517,7 @@ impl PcRefresh {
                     used: false,
                     openid: None,
                     dpop_jkt: None,
+                    resources: Vec::new(),
                 }),
             }),
         )
@@ -2022,6 +2025,7 @@ impl Op for PcCodeIdToken {
                 expires_at: now.plus(Duration::from_secs(HOUR)),
                 used: false,
                 openid: Some(openid.clone()),
+                resources: Vec::new(),
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&rp_code_body(&code));

@@ -326,6 +326,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 expires_at: now.plus(Duration::from_secs(60)),
                 used: false,
                 openid: None,
+                resources: Vec::new(),
             })
             .await
             .expect("code stored");
@@ -345,6 +346,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 expires_at: now.plus(Duration::from_secs(3600)),
                 openid: None,
                 dpop_jkt: None,
+                resources: Vec::new(),
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),
@@ -357,6 +359,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 used: false,
                 openid: None,
                 dpop_jkt: None,
+                resources: Vec::new(),
             }),
         })
         .await

@@ -17,6 +17,7 @@ use hyper::service::Service;
 pub use super::tower::{BoxError, Endpoints, OwnedRequest, ResponseBody};
 use crate::bearer::BearerToken;
 use crate::http::{Request, Response};
+use crate::protected_resource::ProtectedResource;
 use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
 
@@ -30,6 +31,20 @@ pub async fn bearer<B>(
 ) -> Result<BearerToken, Response> {
     let core = Request::from_http(req);
     server.authenticate_bearer(&core, &ScopeSet::empty()).await
+}
+
+/// [`bearer`] at the protected resource `resource` (RFC 8707, RFC 9728):
+/// the token must have been issued for it, and a 401 challenge carries its
+/// `resource_metadata`. See [`AuthorizationServer::authenticate_bearer_for`].
+pub async fn bearer_for<B>(
+    server: &AuthorizationServer,
+    req: &hyper::Request<B>,
+    resource: &ProtectedResource,
+) -> Result<BearerToken, Response> {
+    let core = Request::from_http(req);
+    server
+        .authenticate_bearer_for(&core, &ScopeSet::empty(), resource)
+        .await
 }
 
 /// Serves the endpoints on a hyper connection, one request at a time:

@@ -23,6 +23,7 @@ use super::{
 use crate::audience::Audience;
 use crate::grant_type::GrantType;
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
@@ -96,6 +97,9 @@ struct ClientMetadata {
     /// RFC 9449 §5.2.
     #[serde(default)]
     dpop_bound_access_tokens: bool,
+    /// The resources (RFC 8707) the client may ask tokens for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<Resource>,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -126,6 +130,7 @@ impl From<&Client> for ClientMetadata {
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            resources: c.resources.clone(),
         }
     }
 }
@@ -153,6 +158,9 @@ impl TryFrom<ClientMetadata> for Client {
         }
         for audience in m.resource_server_audiences {
             b = b.resource_server_for(audience);
+        }
+        for resource in m.resources {
+            b = b.resource(resource);
         }
         b = b
             .scope(m.scope)
@@ -251,6 +259,42 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(e.to_string(), "redirect URI: has a fragment");
+    }
+
+    #[test]
+    fn resources_round_trip() {
+        // covers: RI-01
+        let c: Client = serde_json::from_value(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+            "resources": ["urn:example:reports", "https://api.example/v1", "urn:example:reports"],
+        }))
+        .unwrap();
+        assert_eq!(c.resources().len(), 2);
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            back["resources"],
+            json!(["urn:example:reports", "https://api.example/v1"])
+        );
+        let plain: Client = serde_json::from_value(json!({
+            "client_id": "spa", "token_endpoint_auth_method": "none", "grant_types": [],
+        }))
+        .unwrap();
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("resources")
+                .is_none()
+        );
+        for bad in ["/relative", "https://api.example/#f"] {
+            assert!(
+                serde_json::from_value::<Client>(json!({
+                    "client_id": "spa", "token_endpoint_auth_method": "none",
+                    "grant_types": [], "resources": [bad],
+                }))
+                .is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use crate::audience::Audience;
 use crate::conversions::{ParseError, serde_as_str, try_from_str};
+use crate::resource::Resource;
 
 use crate::grant_type::GrantType;
 use crate::keys::Algorithm;
@@ -151,6 +152,7 @@ serde_as_str!(ClientId, AuthMethod);
 /// `token_endpoint_auth_method`, `scope`, `jwks`, and our own
 /// `client_secret_hash`, `default_scope`, `enabled`, `skip_consent`,
 /// `allow_plain_pkce`, `access_token_format`, `resource_server_audiences`,
+/// `resources` (the RFC 8707 resource indicators it may ask tokens for),
 /// `access_token_lifetime` and `refresh_token_lifetime` in seconds), with
 /// the OpenID Connect Registration 1.0 fields by their registration names
 /// (`id_token_signed_response_alg`, `userinfo_signed_response_alg`,
@@ -197,6 +199,10 @@ pub struct Client {
     require_signed_request_object: bool,
     /// `dpop_bound_access_tokens` (RFC 9449 §5.2; DP-02).
     dpop_bound_access_tokens: bool,
+    // Resource indicators (RFC 8707, issue 17).
+    /// The resources (audiences) this client may ask tokens for, beside
+    /// the server-wide `Config::resources` (RI-01).
+    resources: Vec<Resource>,
 }
 
 /// Why a client registration is inconsistent.
@@ -499,6 +505,14 @@ impl Client {
     pub fn dpop_bound_access_tokens(&self) -> bool {
         self.dpop_bound_access_tokens
     }
+
+    /// The resources (RFC 8707 resource indicators) this client may ask
+    /// tokens for with `resource`, beside the server-wide
+    /// `Config::resources` (RI-01). A token issued for resources has them
+    /// as its `aud`.
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
 }
 
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
@@ -529,6 +543,7 @@ impl ClientBuilder {
             require_pushed_authorization_requests: false,
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
+            resources: Vec::new(),
         })
     }
 
@@ -645,6 +660,21 @@ impl ClientBuilder {
     #[must_use]
     pub fn remove_resource_server_for(mut self, audience: &Audience) -> Self {
         self.0.resource_server_audiences.retain(|a| a != audience);
+        self
+    }
+
+    /// Allows the client to ask tokens for `resource` (RFC 8707, RI-01).
+    #[must_use]
+    pub fn resource(mut self, resource: Resource) -> Self {
+        if !self.0.resources.contains(&resource) {
+            self.0.resources.push(resource);
+        }
+        self
+    }
+    /// Withdraws an allowed resource.
+    #[must_use]
+    pub fn remove_resource(mut self, resource: &Resource) -> Self {
+        self.0.resources.retain(|r| r != resource);
         self
     }
 

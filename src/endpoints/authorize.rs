@@ -50,7 +50,7 @@ use crate::context::Context;
 use crate::error::{Cause, Error, Interaction, InternalFault, RequestFault};
 use crate::events::Event;
 use crate::grant_type::GrantType;
-use crate::grants::issue::requested_scope;
+use crate::grants::issue::{requested_scope, resource_allowed};
 use crate::http::{Request, Response, form};
 use crate::observe::{endpoint_span, in_span, record_cause, record_client};
 use crate::oidc::id_token::verify_id_token_hint;
@@ -60,6 +60,7 @@ use crate::oidc::{
 };
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AuthorizationRequestStore, CodeRecord, Consent, SuspendedRequest};
@@ -68,7 +69,7 @@ use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 use serde::{Deserialize, Serialize};
 
-pub(crate) const PARAMS: [&str; 20] = [
+pub(crate) const PARAMS: [&str; 21] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -90,6 +91,9 @@ pub(crate) const PARAMS: [&str; 20] = [
     "request",
     "request_uri",
     "registration",
+    // RFC 8707 (RI-01): repeatable, so read apart from the others and
+    // kept here as its values joined by spaces (an absolute URI has none).
+    "resource",
 ];
 
 /// What the host does next with an authorization request.
@@ -186,6 +190,9 @@ pub(crate) struct Validated {
     /// (`prompt=login`, `max_age`, another user than the hint's): resumed
     /// with it again, it is not a new login, even within the same second.
     superseded: Option<Superseded>,
+    /// The resources (RFC 8707) asked for, each allowed for the client,
+    /// sorted; bound to the code (RI-01).
+    resources: Vec<Resource>,
 }
 
 /// The authentication a login step was asked to replace, told apart from
@@ -396,6 +403,12 @@ impl PendingAuthorization {
         &self.request.redirect_to
     }
 
+    /// The resources (RFC 8707) the client asks access to, for the consent
+    /// page; empty when it named none (RI-01).
+    pub fn resources(&self) -> &[Resource] {
+        &self.request.resources
+    }
+
     /// Stores the request, bound to the user and their authentication,
     /// and returns its resume token.
     pub(crate) async fn suspend(&self, cx: &Context) -> Result<Secret<String>, Response> {
@@ -470,6 +483,7 @@ impl PendingAuthorization {
             expires_at: now.plus(cx.config.code_lifetime),
             used: false,
             openid,
+            resources: r.resources.clone(),
         };
         if let Err(e) = cx.tokens.insert_code(record).await {
             return r.redirect_error(cx, &Error::Store(e));
@@ -549,7 +563,19 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         Ok(input) => input,
         Err(e) => return invalid(&e),
     };
-    let (mut values, fault) = form::parse_lenient(input, &PARAMS);
+    let (mut values, mut fault) = form::parse_lenient(input, &PARAMS);
+    // RI-01: `resource` is repeatable; a duplicate of it is no fault, but
+    // another parameter's may hide behind it.
+    if let Some(Error::InvalidRequest(RequestFault::DuplicateParameter("resource"))) = &fault {
+        fault = form::parse_lenient(input, &SINGLE_VALUED).1;
+    }
+    values[RESOURCE] = match resource_slot(input) {
+        Ok(slot) => slot,
+        Err(e) => {
+            fault = fault.or(Some(e));
+            None
+        }
+    };
     // Until the client and redirect URI are established, every error is an
     // error page (AZ-03); a duplicated client_id or redirect_uri is one too,
     // and so is a duplicated request object or request_uri, which decide
@@ -625,6 +651,7 @@ pub(crate) const CLIENT_ID: usize = 1;
 pub(crate) const REDIRECT_URI: usize = 2;
 pub(crate) const REQUEST: usize = 17;
 pub(crate) const REQUEST_URI: usize = 18;
+pub(crate) const RESOURCE: usize = 20;
 
 /// Parameters by name (a pushed request's, a request object's) as
 /// [`Params`]; unknown names are ignored, empty values count as absent.
@@ -730,6 +757,7 @@ pub(crate) async fn check(
         _request,
         _request_uri,
         registration,
+        resource,
     ] = values;
     let (redirect_to, redirect_param) = match redirect_uri.as_deref() {
         Some(requested) => {
@@ -800,6 +828,9 @@ pub(crate) async fn check(
         challenge_method.as_deref(),
     )
     .map_err(&fail)?;
+    // RI-01: each `resource` (repeatable) an absolute URI the client may
+    // ask for, else `invalid_target` by redirect.
+    let resources = requested_resources(cx, &client, resource.as_deref()).map_err(&fail)?;
     Ok(Validated {
         client,
         redirect_to,
@@ -811,7 +842,52 @@ pub(crate) async fn check(
         requested_at: cx.clock.now(),
         hint,
         superseded: None,
+        resources,
     })
+}
+
+/// The `resource` parameters of an authorization request (RFC 8707 §2),
+/// each allowed for `client` (RI-01); `invalid_target` otherwise.
+fn requested_resources(
+    cx: &Context,
+    client: &Client,
+    joined: Option<&str>,
+) -> Result<Vec<Resource>, Error> {
+    let resources = crate::resource::parse_all(joined.into_iter().flat_map(|j| j.split(' ')))?;
+    allowed_resources(cx, client, resources)
+}
+
+/// The `resource` values of a request (RFC 8707 §2: repeatable) as one
+/// [`PARAMS`] slot, joined by spaces; `None` without any. A value with
+/// whitespace is no absolute URI: `invalid_target`.
+pub(crate) fn resource_slot(input: &[u8]) -> Result<Option<Cow<'static, str>>, Error> {
+    let values = form::values_of(input, "resource")?;
+    if values.iter().any(|v| v.contains(char::is_whitespace)) {
+        return Err(Error::InvalidTarget);
+    }
+    Ok((!values.is_empty()).then(|| Cow::Owned(values.join(" "))))
+}
+
+/// [`PARAMS`] without the repeatable `resource`: a second `resource` is
+/// no duplicate.
+const SINGLE_VALUED: [&str; 20] = {
+    let mut out = [""; 20];
+    let mut i = 0;
+    while i < 20 {
+        out[i] = PARAMS[i];
+        i += 1;
+    }
+    out
+};
+
+/// `resources` if `client` may ask for every one of them, else
+/// `invalid_target`.
+fn allowed_resources(
+    cx: &Context,
+    client: &Client,
+    resources: Vec<Resource>,
+) -> Result<Vec<Resource>, Error> {
+    crate::resource::within(resources, |r| resource_allowed(cx, client, r), &[])
 }
 
 /// The request's `id_token_hint`, verified (OI-08): an ID Token this
@@ -1036,6 +1112,9 @@ struct Payload {
     /// The session the login step must replace (login stage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     superseded: Option<StoredLogin>,
+    /// The resources asked for (RFC 8707).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<String>,
 }
 
 fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
@@ -1077,6 +1156,11 @@ async fn suspend(
             sid: s.sid.as_ref().map(|sid| sid.as_str().to_owned()),
             login: s.login.as_ref().map(TokenHash::to_hex),
         }),
+        resources: request
+            .resources
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
     };
     let payload = serde_json::to_string(&payload)
         .map_err(|_| fail(Error::Internal(InternalFault::Encoding)))?;
@@ -1217,7 +1301,15 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    // Still allowed for the client, as its scope must still be.
+    let resources = match crate::resource::parse_all(p.resources.iter().map(String::as_str))
+        .and_then(|r| allowed_resources(cx, &client, r))
+    {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let request = Validated {
+        resources,
         client,
         redirect_param: p.redirect_uri_sent.then(|| redirect_to.clone()),
         redirect_to,

@@ -36,6 +36,8 @@ struct Active<'a> {
     token_type: &'static str,
     /// The DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6.2).
     jkt: Option<&'a str>,
+    /// `aud` (RFC 7662 §2.2): a string or an array.
+    aud: Option<serde_json::Value>,
 }
 
 impl Active<'_> {
@@ -64,7 +66,12 @@ impl Active<'_> {
         serde_json::to_writer(&mut out, self.iss)?;
         out.extend_from_slice(br#","token_type":""#);
         out.extend_from_slice(self.token_type.as_bytes());
-        out.extend_from_slice(br#""}"#);
+        out.push(b'"');
+        if let Some(aud) = &self.aud {
+            out.extend_from_slice(br#","aud":"#);
+            serde_json::to_writer(&mut out, aud)?;
+        }
+        out.push(b'}');
         Ok(out)
     }
 }
@@ -128,6 +135,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 !r.used,
                 "refresh_token",
                 r.dpop_jkt,
+                r.resources,
             )),
             None => tokens.find_access(&hash).await?.map(|a| {
                 (
@@ -139,6 +147,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     true,
                     access_type(a.dpop_jkt.as_ref()),
                     a.dpop_jkt,
+                    a.resources,
                 )
             }),
         }
@@ -153,6 +162,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 true,
                 access_type(a.dpop_jkt.as_ref()),
                 a.dpop_jkt,
+                a.resources,
             )),
             None => tokens.find_refresh(&hash).await?.map(|r| {
                 (
@@ -164,23 +174,29 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     !r.used,
                     "refresh_token",
                     r.dpop_jkt,
+                    r.resources,
                 )
             }),
         }
     };
-    let Some((client_id, subject, scope, iat, exp, live, token_type, jkt)) = found else {
+    let Some((client_id, subject, scope, iat, exp, live, token_type, jkt, resources)) = found
+    else {
         return inactive();
     };
     if !live || exp <= now {
         return inactive();
     }
     // IN-01, RFC 7662 §4: only the token's own client or, for an access
-    // token, a resource server for its audience (every access token's is
-    // `Config::audience()` for now) learns that it is active. A refresh
-    // token is only ever its own client's business.
+    // token, a resource server for one of its audiences (its resources, or
+    // the default audience without any; RI-01) learns that it is active. A
+    // refresh token is only ever its own client's business.
     let own = client_id == *caller.client_id();
-    let resource_server =
-        token_type != "refresh_token" && caller.is_resource_server_for(cx.config.audience());
+    let default = cx.config.audience();
+    let resource_server = token_type != "refresh_token"
+        && caller
+            .resource_server_audiences()
+            .iter()
+            .any(|a| crate::bearer::for_audience(&resources, default, a.as_str()));
     if !own && !resource_server {
         return inactive();
     }
@@ -201,6 +217,9 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         iss: &cx.config.issuer,
         token_type,
         jkt: jkt.as_ref().map(JwkThumbprint::as_str),
+        // RI-01: an access token's audiences; a refresh token has none.
+        aud: (token_type != "refresh_token")
+            .then(|| crate::tokens::jwt::audience_claim(default, &resources)),
     };
     body.render()
         .map_err(|_| Error::Internal(crate::error::InternalFault::Encoding))
@@ -252,6 +271,7 @@ mod tests {
                     iss,
                     token_type,
                     jkt,
+                    aud: None,
                 };
                 let reference = Reference {
                     active: true,

@@ -16,8 +16,8 @@ use std::io::Write as _;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::authorize::{
-    CLIENT_ID, Params, REDIRECT_URI, REQUEST, REQUEST_URI, check, from_request_object,
-    params_by_name,
+    CLIENT_ID, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, check, from_request_object,
+    params_by_name, resource_slot,
 };
 use crate::endpoints::client_form_post;
 use crate::endpoints::request_uri::{Issued, push};
@@ -65,7 +65,16 @@ pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
 
 async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     let mut all = client_form_post(&cx.config, req, &PARAMS)?.into_iter();
-    let mut values: Params<'_> = std::array::from_fn(|_| all.next().flatten());
+    // The authorization parameters but `resource`, which is repeatable
+    // (RFC 8707 §2) and read apart.
+    let mut values: Params<'_> = std::array::from_fn(|i| {
+        if i == RESOURCE {
+            None
+        } else {
+            all.next().flatten()
+        }
+    });
+    values[RESOURCE] = resource_slot(req.body_bytes())?;
     let (client_secret, assertion_type, assertion) = (
         all.next().flatten(),
         all.next().flatten(),
@@ -145,9 +154,12 @@ mod tests {
     #[test]
     fn the_authorization_parameters_come_first_in_their_order() {
         // covers: PA-01
-        let (authorization, credentials) =
-            PARAMS.split_at(crate::endpoints::authorize::PARAMS.len());
-        assert_eq!(authorization, crate::endpoints::authorize::PARAMS);
+        // All but the repeatable `resource`, the last, which is read apart.
+        let all = crate::endpoints::authorize::PARAMS;
+        assert_eq!(all[RESOURCE], "resource");
+        assert_eq!(RESOURCE, all.len() - 1);
+        let (authorization, credentials) = PARAMS.split_at(RESOURCE);
+        assert_eq!(authorization, &all[..RESOURCE]);
         assert_eq!(
             credentials,
             ["client_secret", "client_assertion_type", "client_assertion"]

@@ -89,6 +89,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     if dpop.is_none() && client.dpop_bound_access_tokens() {
         return Err(Error::InvalidDpopProof(DpopFault::Missing));
     }
+    // RI-01: `resource` may be repeated (RFC 8707 §2); each must be an
+    // absolute URI without fragment, else `invalid_target`.
+    let resources = crate::http::form::values_of(req.body_bytes(), "resource")?;
+    let resources = crate::resource::parse_all(resources.iter().map(|r| r.as_ref()))?;
     let params = TokenParams {
         code,
         redirect_uri,
@@ -99,6 +103,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         password,
         source: req.source(),
         dpop,
+        resources,
     };
     let issued = dispatch(cx, &client, grant, params).await?;
     cx.emit(|| {

@@ -8,7 +8,7 @@ use crate::error::{Error, GrantFault};
 use crate::events::Replayed;
 use crate::grant_type::GrantType;
 use crate::grants::issue::{
-    Issued, Mint, TokenParams, mint_tokens, refresh_binding, revoke_replayed,
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, refresh_binding, revoke_replayed,
 };
 use crate::pkce::{ChallengeMethod, CodeVerifier};
 use crate::stores::Exchange;
@@ -68,6 +68,8 @@ pub(super) async fn redeem(
             }
         }
     }
+    // RI-01: the code's resources bound the token request's.
+    let resources = granted_resources(cx, client, params.resources, &record.resources)?;
     let refresh_scope = client
         .allows_grant(GrantType::RefreshToken)
         .then(|| record.scope.clone());
@@ -84,6 +86,8 @@ pub(super) async fn redeem(
             openid: record.openid.clone(),
             refresh_dpop_jkt: refresh_binding(client, params.dpop.as_ref()),
             dpop_jkt: params.dpop,
+            resources,
+            refresh_resources: record.resources.clone(),
         },
     )
     .await?;

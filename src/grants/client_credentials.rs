@@ -4,7 +4,9 @@
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::Error;
-use crate::grants::issue::{Issued, Mint, TokenParams, mint_tokens, requested_scope};
+use crate::grants::issue::{
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, requested_scope,
+};
 
 pub(super) async fn issue(
     cx: &Context,
@@ -19,6 +21,8 @@ pub(super) async fn issue(
         client.scope(),
         client.default_scope(),
     )?;
+    // RI-01: any resource the client is allowed.
+    let resources = granted_resources(cx, client, params.resources, &[])?;
     let (records, issued) = mint_tokens(
         cx,
         Mint {
@@ -30,6 +34,8 @@ pub(super) async fn issue(
             openid: None,
             dpop_jkt: params.dpop,
             refresh_dpop_jkt: None,
+            resources,
+            refresh_resources: Vec::new(),
         },
     )
     .await?;

@@ -11,6 +11,7 @@ use crate::error::{Error, SigningFault};
 use crate::events::{Event, Replayed};
 use crate::http::Source;
 use crate::oidc::OpenIdGrant;
+use crate::resource::{self, Resource};
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
@@ -34,6 +35,8 @@ pub(crate) struct TokenParams<'a> {
     /// The thumbprint of the key of the request's verified DPoP proof
     /// (DP-01): the access token is bound to it.
     pub(crate) dpop: Option<JwkThumbprint>,
+    /// The `resource` parameters (RFC 8707), parsed; empty when none.
+    pub(crate) resources: Vec<Resource>,
 }
 
 /// What a successful grant hands back to the endpoint for rendering.
@@ -87,6 +90,11 @@ pub(crate) struct Mint<'a> {
     /// The DPoP key the refresh token is bound to (DP-02): see
     /// [`refresh_binding`].
     pub(crate) refresh_dpop_jkt: Option<JwkThumbprint>,
+    /// The access token's resources (RFC 8707): its audiences; empty for
+    /// the default audience (RI-01).
+    pub(crate) resources: Vec<Resource>,
+    /// The grant's resources, which the refresh token keeps.
+    pub(crate) refresh_resources: Vec<Resource>,
 }
 
 /// The key a new grant's refresh token is bound to (RFC 9449 §5; DP-02):
@@ -98,6 +106,38 @@ pub(crate) fn refresh_binding(
     dpop: Option<&JwkThumbprint>,
 ) -> Option<JwkThumbprint> {
     dpop.filter(|_| !client.is_confidential()).cloned()
+}
+
+/// Whether `client` may ask tokens for `resource`: one of its own
+/// resources or one of the server's (RI-01).
+pub(crate) fn resource_allowed(cx: &Context, client: &Client, resource: &Resource) -> bool {
+    client.resources().contains(resource) || cx.config.resources.contains(resource)
+}
+
+/// The resources a token request is granted (RFC 8707 §2.2, RI-01). A grant
+/// that has resources (`grant`, e.g. the code's) bounds the request: it may
+/// narrow them, never widen them, and without `resource` the token gets
+/// them all. A grant without resources (none were asked for at the
+/// authorization endpoint, or a grant that starts here) lets the request
+/// name any resource the client is allowed. Either way only resources the
+/// client is still allowed count; anything else is `invalid_target`.
+pub(crate) fn granted_resources(
+    cx: &Context,
+    client: &Client,
+    requested: Vec<Resource>,
+    grant: &[Resource],
+) -> Result<Vec<Resource>, Error> {
+    let allowed = |r: &Resource| resource_allowed(cx, client, r);
+    if grant.is_empty() {
+        return resource::within(requested, allowed, &[]);
+    }
+    let still: Vec<Resource> = grant.iter().filter(|r| allowed(r)).cloned().collect();
+    if still.is_empty() {
+        // Every resource of the grant was withdrawn: as for a scope
+        // withdrawn from the client, nothing is left to grant.
+        return Err(Error::InvalidTarget);
+    }
+    resource::within(requested, |r| still.contains(r), &still)
 }
 
 /// The facts a token with `scope` keeps: `None` unless the scope holds
@@ -134,6 +174,7 @@ async fn jwt_access_token(
         // The usual case: the registered claims, written straight into JSON.
         None => crate::tokens::jwt::AccessClaims {
             aud: config.audience(),
+            resources: &m.resources,
             client_id,
             exp,
             iat: now.as_secs(),
@@ -153,7 +194,10 @@ async fn jwt_access_token(
             }
             claims.insert("iss".into(), Value::from(config.issuer.as_str()));
             claims.insert("exp".into(), Value::from(exp));
-            claims.insert("aud".into(), Value::from(config.audience()));
+            claims.insert(
+                "aud".into(),
+                crate::tokens::jwt::audience_claim(config.audience(), &m.resources),
+            );
             claims.insert("sub".into(), Value::from(sub));
             claims.insert("client_id".into(), Value::from(client_id));
             claims.insert("iat".into(), Value::from(now.as_secs()));
@@ -225,6 +269,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             expires_at: now.plus(access_life),
             openid: openid_for(m.openid.as_ref(), &m.scope),
             dpop_jkt: m.dpop_jkt.clone(),
+            resources: m.resources.clone(),
         },
         refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
             hash: minted.hash,
@@ -237,6 +282,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             used: false,
             openid: openid_for(m.openid.as_ref(), scope),
             dpop_jkt: m.refresh_dpop_jkt.clone(),
+            resources: m.refresh_resources.clone(),
         }),
     };
     // OI-02, OI-10: an ID Token beside an access token whose scope holds

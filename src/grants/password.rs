@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::grant_type::GrantType;
 use crate::grants::issue::{
-    Issued, Mint, TokenParams, mint_tokens, refresh_binding, requested_scope,
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, refresh_binding, requested_scope,
 };
 use crate::secret::Secret;
 use crate::throttle::{Account, Attempt, Outcome, reserve, settle};
@@ -35,6 +35,9 @@ pub(super) async fn issue(
         client.scope(),
         client.default_scope(),
     )?;
+    // RI-01: any resource the client is allowed, checked before the
+    // password costs anything; they are the grant's.
+    let resources = granted_resources(cx, client, params.resources, &[])?;
     // Reserved before the password is checked, against the username from
     // this source (RB-04); settled once judged.
     let throttle = cx.throttle.as_deref();
@@ -73,6 +76,8 @@ pub(super) async fn issue(
             openid: None,
             refresh_dpop_jkt: refresh_binding(client, params.dpop.as_ref()),
             dpop_jkt: params.dpop,
+            refresh_resources: resources.clone(),
+            resources,
         },
     )
     .await?;

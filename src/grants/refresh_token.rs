@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::error::{Error, GrantFault};
 use crate::events::Replayed;
 use crate::grants::issue::{
-    Issued, Mint, TokenParams, mint_tokens, requested_scope, revoke_replayed,
+    Issued, Mint, TokenParams, granted_resources, mint_tokens, requested_scope, revoke_replayed,
 };
 use crate::stores::Rotation;
 use crate::tokens::TokenHash;
@@ -63,6 +63,9 @@ pub(super) async fn rotate(
     // refresh token is not rotated. Public clients always rotate (RT-02).
     let rotate =
         !client.is_confidential() || cx.config.profile.rotates_confidential_refresh_tokens();
+    // RI-01: the grant's resources may be narrowed, never widened; the
+    // refresh token keeps them all (RFC 8707 §2.2).
+    let resources = granted_resources(cx, client, params.resources, &record.resources)?;
     let (records, issued) = mint_tokens(
         cx,
         Mint {
@@ -78,6 +81,8 @@ pub(super) async fn rotate(
             // key it presents now).
             refresh_dpop_jkt: record.dpop_jkt.clone(),
             dpop_jkt: params.dpop,
+            resources,
+            refresh_resources: record.resources.clone(),
         },
     )
     .await?;

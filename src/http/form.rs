@@ -69,6 +69,33 @@ pub(crate) fn parse_lenient<'a, const N: usize>(
     }
 }
 
+/// Every non-empty value of the repeatable parameter `name` (RFC 8707's
+/// `resource`), in order; the other parameters are ignored here (the strict
+/// [`parse`] reads them). Malformed encoding is `invalid_request`.
+pub(crate) fn values_of<'a>(input: &'a [u8], name: &str) -> Result<Vec<Cow<'a, str>>, Error> {
+    let mut out = Vec::new();
+    // The usual request names no such parameter: one scan, no decoding.
+    if !input.windows(name.len()).any(|w| w == name.as_bytes()) && !input.contains(&b'%') {
+        return Ok(out);
+    }
+    for pair in input.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (n, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (
+                pair.get(..i).unwrap_or_default(),
+                pair.get(i + 1..).unwrap_or_default(),
+            ),
+            None => (pair, &[][..]),
+        };
+        if decode(n)? == name {
+            let v = decode(v)?;
+            if !v.is_empty() {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Puts each value in the slot of its name: the first fault wins, a known
 /// name seen twice is a fault, unknown names (no slot) are ignored (RFC 6749
 /// §3.1) and an empty value counts as absent.

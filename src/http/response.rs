@@ -285,6 +285,36 @@ impl Response {
         }
     }
 
+    /// Adds the `resource_metadata` parameter (RFC 9728 §5.1) to each
+    /// `WWW-Authenticate` challenge of a 401 answer: the URL of the
+    /// protected resource's metadata document, so a client learns which
+    /// authorization server to ask (RI-02). Whatever the scheme of the
+    /// challenge (`Bearer`, `DPoP`), the parameter is appended to it; any
+    /// other answer is left as it is. `url` is a `WebUrl` (no `"` or `\`
+    /// survives its parser unescaped), and the header is checked again.
+    pub(crate) fn with_resource_metadata(mut self, url: &str) -> Self {
+        if self.status != 401 {
+            return self;
+        }
+        let mut checked = Ok(());
+        for (name, value) in &mut self.headers {
+            if name.eq_ignore_ascii_case("WWW-Authenticate") {
+                let mut v = value.to_string();
+                v.push_str(", resource_metadata=\"");
+                v.push_str(url);
+                v.push('"');
+                if let Err(e) = field::check(name, &v) {
+                    checked = Err(e);
+                }
+                *value = Cow::Owned(v);
+            }
+        }
+        match checked {
+            Ok(()) => self,
+            Err(e) => Self::or_server_error(Err(e)),
+        }
+    }
+
     /// The answer to a body over the configured limit (TOK-08). Adapters that
     /// stop reading at the limit send this.
     pub fn payload_too_large() -> Self {

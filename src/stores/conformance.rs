@@ -59,6 +59,7 @@ use crate::oidc::{ClaimsRequest, Nonce, OpenIdGrant, SessionId};
 use crate::pkce::{ChallengeMethod, CodeChallenge};
 use crate::random::{RandomSource, SystemRandom};
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::stores::{AccessRecord, CodeRecord, NewTokens, RefreshRecord};
 use crate::tokens::AccessTokenFormat;
@@ -222,6 +223,7 @@ macro_rules! __conformance_section {
                 rotation_is_won_once,
                 openid_facts_round_trip,
                 dpop_bindings_round_trip,
+                resources_round_trip,
                 revoke_access_of_one_token,
                 revoke_grant_takes_the_family,
                 failed_exchange_changes_nothing,
@@ -588,7 +590,8 @@ pub mod token_store {
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::oidc::OpenIdGrant;
-    use crate::stores::{Exchange, NewTokens, Rotation, TokenStore};
+    use crate::resource::Resource;
+    use crate::stores::{AccessRecord, Exchange, NewTokens, Rotation, TokenStore};
     use crate::tokens::GrantId;
 
     /// Unknown hashes are `Ok(None)` for codes, access and refresh tokens.
@@ -854,6 +857,78 @@ pub mod token_store {
                 "a revoked grant's access token with facts is still found"
             );
         }
+        Ok(())
+    }
+
+    /// The resources (RFC 8707) of a code, of the tokens an exchange
+    /// stores (the access token narrowed to one, the refresh token keeping
+    /// the grant's), and of those a rotation stores, round-trip sorted as
+    /// written; none stays none (RI-01).
+    pub async fn resources_round_trip<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: resources (RI-01)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let r = |s: &str| Resource::parse(s).ok_or_else(|| fail(C, "resource"));
+        let both = vec![r("https://api.example/v1")?, r("urn:example:reports")?];
+        let one = vec![r("urn:example:reports")?];
+        let mut code = f.code(&client, &user, 60);
+        code.resources = both.clone();
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let found = store_ok(C, store.find_code(&code.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&code),
+            "a code's resources must round-trip: {found:?}"
+        );
+        let with = |mut t: NewTokens| {
+            t.access.resources = one.clone();
+            if let Some(r) = &mut t.refresh {
+                r.resources = both.clone();
+            }
+            t
+        };
+        let tokens = with(f.tokens(code.grant, &client, Some(&user), 3600));
+        let outcome = store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
+        ensure!(C, outcome == Exchange::Issued, "exchange: {outcome:?}");
+        let access = store_ok(C, store.find_access(&tokens.access.hash).await)?;
+        ensure!(
+            C,
+            access.as_ref() == Some(&tokens.access),
+            "an access token's resources must round-trip: {access:?}"
+        );
+        let refresh = f.refresh_of(C, &tokens)?;
+        let found = store_ok(C, store.find_refresh(&refresh.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&refresh),
+            "a refresh token's resources must round-trip: {found:?}"
+        );
+        let next = with(f.tokens(code.grant, &client, Some(&user), 3600));
+        let rotated = store_ok(C, store.rotate_refresh(&refresh.hash, next.clone()).await)?;
+        ensure!(C, rotated == Rotation::Rotated, "rotation: {rotated:?}");
+        let successor = f.refresh_of(C, &next)?;
+        let found = store_ok(C, store.find_refresh(&successor.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&successor),
+            "a rotated-in refresh token's resources must round-trip: {found:?}"
+        );
+        // Tokens issued without resources have none.
+        let plain = f.tokens(GrantId::derive(&f.hash()), &client, None, 3600);
+        let plain = NewTokens {
+            access: AccessRecord {
+                grant: GrantId::derive(&plain.access.hash),
+                ..plain.access
+            },
+            refresh: None,
+        };
+        store_ok(C, store.issue(plain.clone()).await)?;
+        let found = store_ok(C, store.find_access(&plain.access.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref().is_some_and(|a| a.resources.is_empty()),
+            "a token without resources must have none: {found:?}"
+        );
         Ok(())
     }
 
@@ -2402,6 +2477,7 @@ impl Fixture {
             expires_at: self.now.plus(Duration::from_secs(expires_in)),
             used: false,
             openid: None,
+            resources: Vec::new(),
         }
     }
 
@@ -2425,6 +2501,7 @@ impl Fixture {
                 expires_at: self.now.plus(Duration::from_secs(life)),
                 openid: None,
                 dpop_jkt: None,
+                resources: Vec::new(),
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),
@@ -2437,6 +2514,7 @@ impl Fixture {
                 used: false,
                 openid: None,
                 dpop_jkt: None,
+                resources: Vec::new(),
             }),
         }
     }
@@ -2510,6 +2588,8 @@ impl Fixture {
             .require_pushed_authorization_requests(true)
             .require_signed_request_object(true)
             .dpop_bound_access_tokens(true)
+            .resource(Resource::parse("https://api.example/v1").ok_or_else(|| fail(c, "resource"))?)
+            .resource(Resource::parse("urn:example:reports").ok_or_else(|| fail(c, "resource"))?)
             .build()
             .map_err(|e| fail(c, e))
     }
@@ -2586,6 +2666,14 @@ impl Fixture {
                 && found.is_resource_server_for("urn:example:reports"),
             "resource-server audiences (IN-01): {:?}",
             found.resource_server_audiences()
+        );
+        // Resource indicators (issue 17).
+        let mut resources: Vec<&str> = found.resources().iter().map(Resource::as_str).collect();
+        resources.sort_unstable();
+        ensure!(
+            c,
+            resources == ["https://api.example/v1", "urn:example:reports"],
+            "resources (RI-01): {resources:?}"
         );
         // The OpenID Connect registration (issue 16).
         ensure!(

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 use crate::oidc::{OpenIdGrant, SessionId};
 use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -42,6 +43,9 @@ pub struct CodeRecord {
     /// The OpenID Connect facts of the grant, with the request's `nonce`:
     /// `Some` exactly when the scope holds `openid`.
     pub openid: Option<OpenIdGrant>,
+    /// The resources (RFC 8707) the authorization request asked for and
+    /// was granted, sorted; empty when it named none (RI-01).
+    pub resources: Vec<Resource>,
 }
 
 /// An access token, as stored.
@@ -67,6 +71,10 @@ pub struct AccessRecord {
     /// The RFC 7638 thumbprint of the DPoP key the token is bound to
     /// (RFC 9449 §6; DP-01); `None` for a bearer token.
     pub dpop_jkt: Option<JwkThumbprint>,
+    /// The resources (RFC 8707) the token is for, sorted: its audiences
+    /// (`aud`); empty for a token of the default audience,
+    /// `Config::audience()` (RI-01).
+    pub resources: Vec<Resource>,
 }
 
 /// A refresh token, as stored.
@@ -96,6 +104,10 @@ pub struct RefreshRecord {
     /// The thumbprint of the DPoP key a public client's refresh token is
     /// bound to (RFC 9449 §5; DP-02): refreshing needs a proof of that key.
     pub dpop_jkt: Option<JwkThumbprint>,
+    /// The resources (RFC 8707) of the grant, sorted, unchanged by
+    /// rotation: a refresh may ask for a subset of them (RI-01); empty when
+    /// the grant named none.
+    pub resources: Vec<Resource>,
 }
 
 /// The tokens one successful token request issues, stored together.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::clock::UnixTime;
 use crate::error::SigningFault;
 use crate::keys::{Algorithm, KeyRing, LoadedKey, jws_header};
+use crate::resource::Resource;
 use crate::scope::ScopeSet;
 
 /// Claims a host's claims hook may not set (RFC 9068 §2.2, RFC 7519 §4.1).
@@ -98,7 +99,11 @@ pub(crate) fn sign_current(
 /// as a `Map` (keys sorted, strings escaped by `serde_json`), without building
 /// the map.
 pub(crate) struct AccessClaims<'a> {
+    /// The default audience, when `resources` is empty.
     pub(crate) aud: &'a str,
+    /// The token's resources (RFC 8707): its audiences when there are any
+    /// (one as a string, several as an array; RI-01).
+    pub(crate) resources: &'a [Resource],
     pub(crate) client_id: &'a str,
     pub(crate) exp: u64,
     pub(crate) iat: u64,
@@ -116,7 +121,14 @@ impl AccessClaims<'_> {
     pub(crate) fn render(&self) -> serde_json::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(br#"{"aud":"#);
-        serde_json::to_writer(&mut out, self.aud)?;
+        match self.resources {
+            [] => serde_json::to_writer(&mut out, self.aud)?,
+            [one] => serde_json::to_writer(&mut out, one.as_str())?,
+            many => serde_json::to_writer(
+                &mut out,
+                &many.iter().map(Resource::as_str).collect::<Vec<_>>(),
+            )?,
+        }
         out.extend_from_slice(br#","client_id":"#);
         serde_json::to_writer(&mut out, self.client_id)?;
         if let Some(jkt) = self.jkt {
@@ -141,6 +153,16 @@ impl AccessClaims<'_> {
         serde_json::to_writer(&mut out, self.sub)?;
         out.push(b'}');
         Ok(out)
+    }
+}
+
+/// The `aud` claim of an access token: its resources (one as a string,
+/// several as an array), or the default audience without any (RI-01).
+pub(crate) fn audience_claim(default: &str, resources: &[Resource]) -> Value {
+    match resources {
+        [] => Value::from(default),
+        [one] => Value::from(one.as_str()),
+        many => Value::from(many.iter().map(Resource::as_str).collect::<Vec<_>>()),
     }
 }
 
@@ -304,19 +326,20 @@ mod tests {
 
     #[test]
     fn direct_claims_match_serde_json_on_a_map() {
-        for (scope, aud, sub, jkt) in [
-            ("b a", "https://as.example", "alice", None),
-            ("", "api \"v2\"\\", "jo\u{1}é", None),
-            (
-                "a",
-                "https://as.example",
-                "bob",
-                Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"),
-            ),
+        let r = |s| Resource::parse(s).unwrap();
+        let two = [r("https://b.example/\"q\""), r("urn:a")];
+        let jkt = Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        for (scope, aud, sub, resources, jkt) in [
+            ("b a", "https://as.example", "alice", &[][..], None),
+            ("", "api \"v2\"\\", "jo\u{1}é", &[][..], None),
+            ("a", "https://as.example", "bob", &[][..], jkt),
+            ("b", "https://as.example", "alice", &two[..1], None),
+            ("b", "https://as.example", "alice", &two[..], jkt),
         ] {
             let scope = ScopeSet::parse(scope).unwrap();
             let direct = AccessClaims {
                 aud,
+                resources,
                 client_id: "c\"1",
                 exp: 1_700_003_600,
                 iat: 1_700_000_000,
@@ -329,7 +352,7 @@ mod tests {
             let mut map = Map::new();
             map.insert("iss".into(), Value::from(ISS));
             map.insert("exp".into(), Value::from(1_700_003_600u64));
-            map.insert("aud".into(), Value::from(aud));
+            map.insert("aud".into(), audience_claim(aud, resources));
             map.insert("sub".into(), Value::from(sub));
             map.insert("client_id".into(), Value::from("c\"1"));
             map.insert("iat".into(), Value::from(1_700_000_000u64));

@@ -339,6 +339,7 @@ async fn store_tokens(
                 expires_at,
                 openid: None,
                 dpop_jkt: None,
+                resources: Vec::new(),
             },
             refresh: Some(RefreshRecord {
                 hash: refresh,
@@ -351,6 +352,7 @@ async fn store_tokens(
                 used: false,
                 openid: None,
                 dpop_jkt: None,
+                resources: Vec::new(),
             }),
         })
         .await
@@ -374,6 +376,7 @@ async fn store_code(db: &Db, client: &str, user: &str, expires_at: UnixTime) -> 
             expires_at,
             used: false,
             openid: None,
+            resources: Vec::new(),
         })
         .await
         .unwrap();

@@ -568,6 +568,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             expires_at: UnixTime::from_secs(expires),
             openid: None,
             dpop_jkt: None,
+            resources: Vec::new(),
         },
         refresh: Some(RefreshRecord {
             hash: refresh,
@@ -580,6 +581,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             used: false,
             openid: None,
             dpop_jkt: None,
+            resources: Vec::new(),
         }),
     }
 }

@@ -453,3 +453,46 @@ async fn discovery_is_served_at_its_well_known_path() {
     }
     assert_eq!(doc["subject_types_supported"], json!(["public"]));
 }
+
+#[tokio::test]
+async fn a_ps256_client_gets_a_ps256_id_token_that_verifies_independently() {
+    // covers: OI-02 (PS256 for the FAPI 2.0 preset, issue 17)
+    let h = op(|c| c.id_token_signing_algs.push(Algorithm::Ps256)).await;
+    // The fixture's RSA key again, as a PS256 key of its own id (test
+    // only: a deployment keeps a key to one algorithm).
+    let now = UnixTime::from_secs(T0);
+    let pkcs8 = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
+    let ps = KeyRecord::from_pkcs8(
+        Algorithm::Ps256,
+        KeyId::parse("ps-1").unwrap(),
+        pkcs8,
+        now,
+        now,
+    )
+    .unwrap();
+    h.server.rotate_in_key(ps).await.unwrap();
+    h.confidential("ps-rp", SECRET, |b| {
+        b.scope(scope("openid profile email read"))
+            .skip_consent(true)
+            .id_token_signed_response_alg(Algorithm::Ps256)
+    })
+    .await;
+    let discovery: Value = serde_json::from_slice(h.server.openid_configuration().body()).unwrap();
+    assert!(
+        discovery["id_token_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("PS256"))
+    );
+    let code = code(&h, "ps-rp", "openid read", &[]).await;
+    let body = redeem(&h, "ps-rp", &code).await;
+    let (header, claims) = verify(&h, id_token(&body), "ps-rp").await;
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::PS256);
+    assert_eq!(header.kid.as_deref(), Some("ps-1"));
+    assert_eq!(claims["aud"], "ps-rp");
+    let access = body["access_token"].as_str().unwrap();
+    assert_eq!(
+        claims["at_hash"],
+        at_hash(access, jsonwebtoken::Algorithm::PS256)
+    );
+}

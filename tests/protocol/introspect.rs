@@ -60,9 +60,13 @@ async fn in01_an_active_access_token_is_described() {
             "iat": T0 + 10,
             "iss": ISSUER,
             "token_type": "Bearer",
+            // The default audience: the token was asked without `resource`.
+            "aud": ISSUER,
         })
     );
     let v = h.introspect(&refresh.unwrap()).await;
+    // A refresh token has no audience (RI-01).
+    assert!(v.get("aud").is_none());
     assert_eq!(v["active"], true);
     assert_eq!(v["token_type"], "refresh_token");
     assert_eq!(v["client_id"], SVC);

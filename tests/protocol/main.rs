@@ -39,6 +39,7 @@ mod par;
 mod password;
 mod redaction;
 mod refresh_token;
+mod resources;
 mod revoke;
 mod robustness;
 mod slow_hashes;

@@ -490,6 +490,7 @@ impl Harness {
             expires_at: now.plus(Duration::from_secs(spec.lifetime)),
             used: false,
             openid: None,
+            resources: Vec::new(),
         };
         self.store.insert_code(record).await.expect("code stored");
         IssuedCode {

@@ -975,6 +975,7 @@ async fn a_claim_not_consented_is_never_released() {
         expires_at: now.plus(Duration::from_secs(60)),
         used: false,
         openid: Some(portcullis::OpenIdGrant::new(now).with_claims(Some(request))),
+        resources: Vec::new(),
     };
     portcullis::TokenStore::insert_code(&f.h.store, record)
         .await

@@ -37,6 +37,7 @@ pub(crate) fn code(client: &ClientId, user: &UserId) -> CodeRecord {
         expires_at: UnixTime::from_secs(NOW + 60),
         used: false,
         openid: None,
+        resources: Vec::new(),
     }
 }
 
@@ -59,6 +60,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             expires_at: later,
             openid: None,
             dpop_jkt: None,
+            resources: Vec::new(),
         },
         refresh: refresh.then(|| RefreshRecord {
             hash: fresh_hash(),
@@ -71,6 +73,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             used: false,
             openid: None,
             dpop_jkt: None,
+            resources: Vec::new(),
         }),
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::http::Request;
+use crate::protected_resource::ProtectedResource;
 use crate::scope::ScopeSet;
 use crate::server::AuthorizationServer;
 
@@ -22,6 +23,8 @@ pub(super) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub struct BearerLayer {
     server: Arc<AuthorizationServer>,
     required: Arc<ScopeSet>,
+    /// The protected resource the route is (RFC 8707, RFC 9728), if set.
+    resource: Option<Arc<ProtectedResource>>,
 }
 
 impl BearerLayer {
@@ -31,7 +34,18 @@ impl BearerLayer {
         Self {
             server,
             required: Arc::new(required),
+            resource: None,
         }
+    }
+
+    /// Guards the route as the protected resource `resource`: tokens must
+    /// have been issued for it (RI-01), and 401 challenges carry its
+    /// `resource_metadata` (RI-02). See
+    /// [`AuthorizationServer::authenticate_bearer_for`].
+    #[must_use]
+    pub fn for_resource(mut self, resource: Arc<ProtectedResource>) -> Self {
+        self.resource = Some(resource);
+        self
     }
 }
 
@@ -79,11 +93,21 @@ where
         Box::pin(async move {
             let (mut parts, body) = req.into_parts();
             let core = Request::from_http_parts(&parts);
-            match guard
-                .server
-                .authenticate_bearer(&core, &guard.required)
-                .await
-            {
+            let checked = match &guard.resource {
+                Some(resource) => {
+                    guard
+                        .server
+                        .authenticate_bearer_for(&core, &guard.required, resource)
+                        .await
+                }
+                None => {
+                    guard
+                        .server
+                        .authenticate_bearer(&core, &guard.required)
+                        .await
+                }
+            };
+            match checked {
                 Ok(token) => {
                     parts.extensions.insert(token);
                     inner.call(http::Request::from_parts(parts, body)).await

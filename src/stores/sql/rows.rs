@@ -173,6 +173,8 @@ pub(super) struct ClientRow {
     pub(super) require_signed_request_object: bool,
     /// RFC 9449 §5.2 (schema 9).
     pub(super) dpop_bound_access_tokens: bool,
+    /// Resource indicators (issue 17): a JSON array; NULL for none.
+    pub(super) resources: Option<String>,
 }
 
 impl ClientRow {
@@ -245,7 +247,12 @@ impl ClientRow {
         for g in grants {
             b = b.grant_type(g);
         }
-        let b = b.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
+        b = b.dpop_bound_access_tokens(self.dpop_bound_access_tokens);
+        for r in crate::resource::from_json(self.resources.as_deref())
+            .ok_or(StoreError::msg("stored resources are invalid"))?
+        {
+            b = b.resource(r);
+        }
         self.openid.apply(b)?.build().map_err(StoreError::new)
     }
 }

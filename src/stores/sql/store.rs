@@ -142,13 +142,15 @@ macro_rules! sql_store {
                     .bind(client.requires_signed_request_object())
                     // DPoP (schema 9).
                     .bind(client.dpop_bound_access_tokens())
+                    // Resource indicators (issue 17): $32.
+                    .bind(crate::resource::to_json(client.resources()))
             }
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
-                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref()).await?;
+                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources).await?;
                 if let Some(r) = &tokens.refresh {
-                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref()).await?;
+                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref(), &r.resources).await?;
                 }
                 Ok(())
             }
@@ -166,11 +168,12 @@ macro_rules! sql_store {
                 expires_at: UnixTime,
                 openid: Option<&OpenIdGrant>,
                 dpop_jkt: Option<&crate::dpop::thumbprint::JwkThumbprint>,
+                resources: &[crate::resource::Resource],
             ) -> Result<(), StoreError> {
                 let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11)"
                 } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11)"
                 };
                 sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -183,6 +186,7 @@ macro_rules! sql_store {
                     .bind(openid.map(OpenIdGrant::to_json))
                     .bind(openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
                     .bind(dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
+                    .bind(crate::resource::to_json(resources))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -209,9 +213,9 @@ macro_rules! sql_store {
 
             async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
                 let sql = if refresh {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
                 } else {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
                 let row = sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -229,6 +233,7 @@ macro_rules! sql_store {
                         used: r.try_get("used")?,
                         openid: openid(r.try_get("openid")?)?,
                         dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
+                        resources: super::store::resources(r.try_get("resources")?)?,
                     })
                 })
                 .transpose()
@@ -281,6 +286,7 @@ macro_rules! sql_store {
                     require_pushed_authorization_requests: r.try_get("require_pushed_authorization_requests")?,
                     require_signed_request_object: r.try_get("require_signed_request_object")?,
                     dpop_bound_access_tokens: r.try_get("dpop_bound_access_tokens")?,
+                    resources: r.try_get("resources")?,
                 }
                 .into_client()
             }
@@ -295,6 +301,7 @@ macro_rules! sql_store {
             "c.require_auth_time, c.default_max_age, c.logo_uri, c.policy_uri, c.tos_uri, c.client_uri, ",
             "c.require_pushed_authorization_requests, c.require_signed_request_object, ",
             "c.dpop_bound_access_tokens, ",
+            "c.resources, ",
             // Joined by a newline, which no `RedirectUri` holds: a stored URI
             // with whitespace fails to decode instead of coming back as two.
             "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
@@ -322,7 +329,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"), &client)
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -332,7 +339,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30, dpop_bound_access_tokens = $31 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30, dpop_bound_access_tokens = $31, resources = $32 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -371,7 +378,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenStore for $name {
             async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
                     .bind(code.hash.as_bytes().as_slice())
                     .bind(code.grant.as_bytes().as_slice())
                     .bind(code.client_id.as_str())
@@ -385,13 +392,14 @@ macro_rules! sql_store {
                     .bind(code.used)
                     .bind(code.openid.as_ref().map(OpenIdGrant::to_json))
                     .bind(code.session_id().map(SessionId::as_str))
+                    .bind(crate::resource::to_json(&code.resources))
                     .execute(&self.pool)
                     .await?;
                 Ok(())
             }
 
             async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid FROM portcullis_codes WHERE hash = $1")
+                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, resources FROM portcullis_codes WHERE hash = $1")
                     .bind(hash.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -411,6 +419,7 @@ macro_rules! sql_store {
                     expires_at: time(r.try_get("expires_at")?),
                     used: r.try_get("used")?,
                     openid: openid(r.try_get("openid")?)?,
+                    resources: super::store::resources(r.try_get("resources")?)?,
                 }))
             }
 
@@ -469,6 +478,7 @@ macro_rules! sql_store {
                     expires_at: t.expires_at,
                     openid: t.openid,
                     dpop_jkt: t.dpop_jkt,
+                    resources: t.resources,
                 }))
             }
 
@@ -484,6 +494,7 @@ macro_rules! sql_store {
                     used: t.used,
                     openid: t.openid,
                     dpop_jkt: t.dpop_jkt,
+                    resources: t.resources,
                 }))
             }
 
@@ -902,6 +913,17 @@ pub(super) struct TokenRow {
     pub(super) openid: Option<crate::oidc::OpenIdGrant>,
     /// The DPoP key the token is bound to (schema 9).
     pub(super) dpop_jkt: Option<crate::dpop::thumbprint::JwkThumbprint>,
+    pub(super) resources: Vec<crate::resource::Resource>,
+}
+
+/// A `resources` column (schema 9): a JSON array of resource indicators,
+/// NULL for none.
+pub(super) fn resources(
+    column: Option<String>,
+) -> Result<Vec<crate::resource::Resource>, crate::error::StoreError> {
+    crate::resource::from_json(column.as_deref()).ok_or(crate::error::StoreError::msg(
+        "stored resources are invalid",
+    ))
 }
 
 /// Appends a clause to one of the shared SELECTs.
