@@ -50,8 +50,8 @@ async fn push(server: &Server, auth: Auth<'_>, params: &[(&str, &str)]) -> (u16,
     let mut req = harness::http_client().post(format!("{}/par", server.base));
     match &auth {
         Auth::Basic(id, secret) => req = req.header("authorization", basic(id, secret)),
+        // `client_id` is in the request.
         Auth::Assertion(signed) => {
-            form.push(("client_id", "pkjwt-client"));
             form.push(("client_assertion_type", JWT_BEARER));
             form.push(("client_assertion", signed));
         }
@@ -137,7 +137,7 @@ async fn a_par_only_client_must_push_and_a_pushed_request_gets_tokens(framework:
         .await;
     assert_eq!(page.status, 400, "{}", page.body);
     assert!(page.location.is_none(), "no redirect: {:?}", page.location);
-    assert!(!page.body.contains("password"), "no login form");
+    assert!(!page.body.contains("name=\"password\""), "no login form");
 
     // Pushed: 201 with a request_uri, then login, consent, the code.
     let state = "pushed";
