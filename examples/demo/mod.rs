@@ -53,9 +53,8 @@ use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLi
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
     BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore,
-    EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
-    Profile, RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId,
-    generate_secret,
+    EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier, Profile,
+    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
 };
 use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};

@@ -320,7 +320,12 @@ pub(crate) fn seed_client(
     }
     b = seed_openid(b, &c.openid, method, config, &mut notes);
     let flag = c.require_pushed_authorization_requests.as_ref();
-    if let Some(v) = field(&mut notes, "require_pushed_authorization_requests", flag, boolean) {
+    if let Some(v) = field(
+        &mut notes,
+        "require_pushed_authorization_requests",
+        flag,
+        boolean,
+    ) {
         b = b.require_pushed_authorization_requests(v);
     }
     let flag = c.require_signed_request_object.as_ref();
@@ -594,7 +599,9 @@ pub(crate) fn load_in(
             None => left_out.push(c.client_id.clone()),
         }
     }
-    if config.profile == Profile::Default && clients.iter().any(|c| c.allows_grant(GrantType::Password)) {
+    if config.profile == Profile::Default
+        && clients.iter().any(|c| c.allows_grant(GrantType::Password))
+    {
         config.grant_types.push(GrantType::Password);
     }
     if clients

@@ -143,7 +143,10 @@ async fn a_par_only_client_must_push_and_a_pushed_request_gets_tokens(framework:
     let state = "pushed";
     let request = code_request(PAR_ONLY, PAR_ONLY_REDIRECT, state, &challenge);
     // `client_id` comes with the Basic header.
-    let request: Vec<_> = request.into_iter().filter(|(k, _)| *k != "client_id").collect();
+    let request: Vec<_> = request
+        .into_iter()
+        .filter(|(k, _)| *k != "client_id")
+        .collect();
     let (status, body) = push(&server, Auth::Basic(PAR_ONLY, PAR_ONLY_SECRET), &request).await;
     assert_eq!(status, 201, "{body}");
     let request_uri = body["request_uri"].as_str().unwrap().to_owned();
@@ -177,12 +180,7 @@ async fn a_par_only_client_must_push_and_a_pushed_request_gets_tokens(framework:
 
     // Another client of the seed is not required to push.
     let (other, _) = PkceCodeChallenge::new_random_sha256();
-    let plain = code_request(
-        "conf-basic",
-        "http://127.0.0.1:8765/callback",
-        "s",
-        &other,
-    );
+    let plain = code_request("conf-basic", "http://127.0.0.1:8765/callback", "s", &other);
     let query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&plain)
         .finish();
@@ -243,7 +241,10 @@ async fn the_fapi2_demo_serves_private_key_jwt_through_par_and_refuses_secrets(
             .unwrap(),
     )
     .unwrap();
-    assert_eq!(meta["require_pushed_authorization_requests"], true, "{meta}");
+    assert_eq!(
+        meta["require_pushed_authorization_requests"], true,
+        "{meta}"
+    );
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],
         json!(["private_key_jwt"])
@@ -314,15 +315,10 @@ async fn the_fapi2_demo_serves_private_key_jwt_through_par_and_refuses_secrets(
     // conf-basic: a secret client, refused at the pushed and the token
     // endpoint as a failed authentication.
     let (other, _) = PkceCodeChallenge::new_random_sha256();
-    let request: Vec<_> = code_request(
-        "conf-basic",
-        "http://127.0.0.1:8765/callback",
-        "s",
-        &other,
-    )
-    .into_iter()
-    .filter(|(k, _)| *k != "client_id")
-    .collect();
+    let request: Vec<_> = code_request("conf-basic", "http://127.0.0.1:8765/callback", "s", &other)
+        .into_iter()
+        .filter(|(k, _)| *k != "client_id")
+        .collect();
     let secret = "p@ss:w+rd%/~ 2b!x";
     let (status, body) = push(&server, Auth::Basic("conf-basic", secret), &request).await;
     assert_eq!(status, 401, "{body}");
