@@ -1,6 +1,7 @@
 //! The demo authorization server of `server.rs`, on actix-web 4: the same
 //! endpoints, login, consent and logout pages, protected `/api/me` route and
-//! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
+//! command line (`--addr`, `--seed`, `--database`, `--static-token-json`, `--profile fapi2`;
+//! see `demo/mod.rs`).
 //!
 //! Run: `cargo run --example actix --features actix-web,rsa-keygen`.
 //!

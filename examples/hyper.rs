@@ -1,6 +1,7 @@
 //! The demo authorization server of `server.rs`, on hyper 1: the same
 //! endpoints, login, consent and logout pages, protected `/api/me` route and
-//! command line (`--addr`, `--seed`, `--database`, `--static-token-json`).
+//! command line (`--addr`, `--seed`, `--database`, `--static-token-json`, `--profile fapi2`;
+//! see `demo/mod.rs`).
 //!
 //! Run: `cargo run --example hyper --features hyper,rsa-keygen`.
 //!

@@ -7,7 +7,8 @@
 //! `cargo run --example server --features axum,rsa-keygen -- --addr 127.0.0.1:0 --seed seed.json`,
 //! and with `--features axum,rsa-keygen,sqlite` (or `axum,rsa-keygen,postgres`)
 //! `-- --database sqlite://auth.db` keeps clients, consent and tokens across
-//! restarts.
+//! restarts. `-- --profile fapi2` starts it in the FAPI 2.0 Security Profile
+//! (every option: `demo/mod.rs`).
 //!
 //! This file is only the axum wiring. The pages, sessions, seed file format
 //! and handlers are in `demo/mod.rs`, shared with `actix.rs` and `hyper.rs`.

@@ -3,7 +3,8 @@
 //! tower service, `/api/me` is guarded by its `BearerLayer`, and hyper
 //! serves the host's tower service through hyper-util's
 //! `TowerToHyperService`. Same endpoints, pages and command line
-//! (`--addr`, `--seed`, `--database`, `--static-token-json`).
+//! (`--addr`, `--seed`, `--database`, `--static-token-json`, `--profile fapi2`;
+//! see `demo/mod.rs`).
 //!
 //! Run: `cargo run --example tower --features tower,rsa-keygen`.
 //!

@@ -19,7 +19,13 @@
 //!
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
 //! [--max-failures N] [--max-sessions N] [--session-idle SECONDS]
-//! [--static-token-json]`. `--max-failures` (default 5)
+//! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]`.
+//! `--profile fapi2` starts the server in the FAPI 2.0 Security Profile
+//! (`Config::fapi2_security_profile`, with the demo's other settings): every
+//! authorization request pushed, only `private_key_jwt` clients served, no
+//! password grant, keys and ID Tokens PS256, ES256 or EdDSA (an RS256
+//! `--signing-algorithm` is refused); the same seeds start it (`seed.rs`).
+//! `--max-failures` (default 5)
 //! is the brute-force limit: failed attempts allowed per client id or
 //! username from one source in each minute (see [`throttle`]).
 //! `--max-sessions` and `--session-idle` bound the browser sessions
@@ -47,7 +53,7 @@ use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLi
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
     BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore,
-    EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier,
+    EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier, Profile,
     RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
 };
 use scope_words::ScopeWords;
@@ -96,6 +102,20 @@ pub(crate) struct Args {
     /// The algorithm of the signing key made at start when none signs
     /// (ES256 unless `--signing-algorithm` says otherwise).
     signing_algorithm: Option<Algorithm>,
+    /// `--profile`: the security profile the server enforces.
+    profile: Profile,
+}
+
+/// A `--profile` value: `default`, or `fapi2` (the FAPI 2.0 Security
+/// Profile, `Config::fapi2_security_profile`; `fapi2_security`, the
+/// configuration name, is accepted too).
+fn parse_profile(v: &str) -> Result<Profile, String> {
+    match v {
+        "fapi2" => Ok(Profile::Fapi2Security),
+        other => other
+            .parse()
+            .map_err(|_| format!("--profile: not default or fapi2: {v}")),
+    }
 }
 
 fn parse_args(program: &str) -> Result<Args, String> {
@@ -110,6 +130,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
         session_idle: sessions::DEFAULT_IDLE_SECS,
         static_token_json: false,
         signing_algorithm: None,
+        profile: Profile::Default,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -150,12 +171,16 @@ fn parse_args(program: &str) -> Result<Args, String> {
                 args.signing_algorithm =
                     Some(v.parse().map_err(|e| format!("--signing-algorithm: {e}"))?);
             }
+            "--profile" => {
+                let v = it.next().ok_or("--profile needs default or fapi2")?;
+                args.profile = parse_profile(&v)?;
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL] [--max-failures N] \
                      [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
-                     [--signing-algorithm ES256|EdDSA|RS256]"
+                     [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2]"
                 );
                 std::process::exit(0);
             }
@@ -312,6 +337,7 @@ async fn open_and_build(
                 throttle,
                 sessions,
                 args.signing_algorithm,
+                args.profile,
             )
             .await
         }
@@ -329,6 +355,7 @@ async fn open_and_build(
                 throttle,
                 sessions,
                 args.signing_algorithm,
+                args.profile,
             )
             .await
         }
@@ -346,6 +373,7 @@ async fn open_and_build(
                 throttle,
                 sessions,
                 args.signing_algorithm,
+                args.profile,
             )
             .await
         }
@@ -364,6 +392,7 @@ async fn build<S>(
     throttle: Arc<MemoryThrottle>,
     sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
     signing_algorithm: Option<Algorithm>,
+    profile: Profile,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -382,7 +411,7 @@ where
         claims,
         ignored,
         ..
-    } = seed::load(&seed, iterations(), &SystemRandom::new())?;
+    } = seed::load_in(&seed, profile, iterations(), &SystemRandom::new())?;
     let user_claims = user_claims::DemoUserClaims::new(&people);
     let names = people
         .into_iter()
@@ -401,6 +430,9 @@ where
             )
         })
         .collect();
+    if profile != Profile::Default {
+        tracing::info!(profile = %profile, "the server enforces a security profile");
+    }
     for note in &ignored {
         tracing::warn!(entry = %note.entry, field = %note.field, "ignored from the seed: {}", note.why);
     }

@@ -10,9 +10,11 @@
 //! `{"issuer": "...", "clients": [{"client_id", "client_secret"
 //! (absent for public and `private_key_jwt` clients), "client_name",
 //! "redirect_uris", "grant_types", "response_types", "scope",
-//! "token_endpoint_auth_method", "jwks" (inline, for `private_key_jwt`),
-//! "access_token_format" ("opaque" or "jwt"), "access_token_lifetime"
-//! (seconds), and the OpenID Connect registration fields (see
+//! "token_endpoint_auth_method", "jwks" (inline: for `private_key_jwt`, and
+//! on any client the keys of its signed request objects),
+//! "require_pushed_authorization_requests", "require_signed_request_object"
+//! (booleans), "access_token_format" ("opaque" or "jwt"),
+//! "access_token_lifetime" (seconds), and the OpenID Connect registration fields (see
 //! [`SeedOpenId`])}], "users": [{"username", "password", "claims"}], "scope_descriptions":
 //! {"scope": "words for the consent page"}}` (the last is the demo's own). A client id given twice is defined by its last entry, as is
 //! a username. Without `token_endpoint_auth_method`, a client with a secret
@@ -23,8 +25,8 @@
 //! UserInfo), else their username is ([`Person`]).
 //!
 //! What the server supports is honoured; a field, grant type or response
-//! type it does not support yet (`dpop_bound_access_tokens`,
-//! `require_pushed_authorization_requests`, the device grant, `resources`,
+//! type it does not support yet (`dpop_bound_access_tokens`, the device
+//! grant, `resources`,
 //! `registration`, any unknown field, ...) is ignored and reported as an
 //! [`Ignored`] note, one per field, which the demo logs: a seed written for
 //! a fuller server must still start this one. A client whose way of
@@ -35,6 +37,11 @@
 //! out, with a note: an outside client's seed must start the server. Only a
 //! malformed value of an OAuth field (a bad client id, redirect URI or
 //! scope, a secret-based method without a secret) refuses the seed.
+//!
+//! In the FAPI 2.0 Security Profile (`--profile fapi2`, [`load_in`]) the
+//! same seeds start the server: the password grant is not offered, the
+//! clients the profile does not serve are registered but refused (a note
+//! each), and an ID Token algorithm the profile forbids is left out.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -43,8 +50,8 @@ use std::num::NonZeroU32;
 use portcullis::oidc::scope_claims;
 use portcullis::{
     AccessTokenFormat, Algorithm, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientBuilder,
-    ClientError, ClientId, Config, GrantType, MemoryUsers, RandomSource, RedirectUri, ScopeSet,
-    Secret, SecretHash, SubjectType, UserId, WebUrl,
+    ClientError, ClientId, Config, GrantType, MemoryUsers, Profile, RandomSource, RedirectUri,
+    ScopeSet, Secret, SecretHash, SubjectType, UserId, WebUrl,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -86,7 +93,8 @@ pub(crate) struct SeedClient {
     #[serde(default)]
     pub(crate) scope: String,
     pub(crate) token_endpoint_auth_method: Option<String>,
-    /// The client's public keys (`{"keys": [...]}`), for `private_key_jwt`.
+    /// The client's public keys (`{"keys": [...]}`): for `private_key_jwt`,
+    /// and for any client the keys its request objects are signed with.
     pub(crate) jwks: Option<Value>,
     /// `opaque` (default) or `jwt`.
     pub(crate) access_token_format: Option<String>,
@@ -95,6 +103,12 @@ pub(crate) struct SeedClient {
     /// The OpenID Connect registration fields.
     #[serde(flatten)]
     pub(crate) openid: SeedOpenId,
+    /// RFC 9126 §6: every authorization request of the client is pushed
+    /// (PA-02). A value that is no boolean is left out with a note.
+    pub(crate) require_pushed_authorization_requests: Option<Value>,
+    /// RFC 9101 §10.5: every authorization request of the client is a
+    /// signed request object (JR-01). Left out with a note when no boolean.
+    pub(crate) require_signed_request_object: Option<Value>,
     /// Every other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
@@ -205,6 +219,7 @@ fn auth_method(c: &SeedClient) -> Option<AuthMethod> {
 /// round when fuzzing).
 pub(crate) fn seed_client(
     c: &SeedClient,
+    config: &Config,
     iterations: NonZeroU32,
     random: &dyn RandomSource,
     ignored: &mut Vec<Ignored>,
@@ -258,10 +273,18 @@ pub(crate) fn seed_client(
     if c.client_secret.is_some() && !uses_secret {
         notes.note("client_secret", format!("a {method} client has no secret"));
     }
-    if c.jwks.is_some() && method != AuthMethod::PrivateKeyJwt {
+    // Any client may register keys: a `private_key_jwt` client signs its
+    // assertions with them, and every client its request objects (JR-01).
+    if let (Some(jwks), false) = (&c.jwks, method == AuthMethod::PrivateKeyJwt) {
+        b = b.jwks(Some(jwks.to_string()));
+    }
+    if !config.profile.allows_client_authentication(method) {
         notes.note(
-            "jwks",
-            format!("a {method} client does not sign assertions"),
+            format!("token_endpoint_auth_method {method}"),
+            format!(
+                "the {} profile serves only private_key_jwt clients; this client is refused",
+                config.profile
+            ),
         );
     }
     if let Some(name) = &c.client_name {
@@ -272,6 +295,12 @@ pub(crate) fn seed_client(
     }
     for g in &c.grant_types {
         match GrantType::parse(g) {
+            // FAPI 2.0 §5.3.2.1-2: no password grant; the client keeps it
+            // listed, and cannot use it.
+            Some(GrantType::Password) if config.profile != Profile::Default => notes.note(
+                format!("grant_types {g}"),
+                format!("not offered under the {} profile", config.profile),
+            ),
             Some(grant) => b = b.grant_type(grant),
             None => notes.note(format!("grant_types {g}"), "grant type not supported yet"),
         }
@@ -289,10 +318,35 @@ pub(crate) fn seed_client(
     if let Some(secs) = c.access_token_lifetime {
         b = b.access_token_lifetime(std::time::Duration::from_secs(secs));
     }
-    b = seed_openid(b, &c.openid, method, &mut notes);
+    b = seed_openid(b, &c.openid, method, config, &mut notes);
+    let flag = c.require_pushed_authorization_requests.as_ref();
+    if let Some(v) = field(
+        &mut notes,
+        "require_pushed_authorization_requests",
+        flag,
+        boolean,
+    ) {
+        b = b.require_pushed_authorization_requests(v);
+    }
+    let flag = c.require_signed_request_object.as_ref();
+    if let Some(v) = field(&mut notes, "require_signed_request_object", flag, boolean) {
+        b = b.require_signed_request_object(v);
+    }
     notes.unsupported(&c.other);
-    match b.build() {
+    match b.clone().build() {
         Ok(client) => Ok(Some(client)),
+        // Keys only for request objects: the client without them.
+        Err(ClientError::InvalidJwks) if method != AuthMethod::PrivateKeyJwt => {
+            notes.note(
+                "jwks",
+                "no key the server supports (EC P-256, Ed25519, RSA); \
+                 the client is registered without keys",
+            );
+            b.jwks(None)
+                .build()
+                .map(Some)
+                .map_err(|e| format!("client {}: {e}", c.client_id))
+        }
         // No key the server can check a signature with (a P-384 key, say).
         Err(ClientError::InvalidJwks) => {
             notes.note(
@@ -351,6 +405,7 @@ fn seed_openid(
     mut b: ClientBuilder,
     o: &SeedOpenId,
     method: AuthMethod,
+    config: &Config,
     notes: &mut Notes<'_>,
 ) -> ClientBuilder {
     let uris = o.post_logout_redirect_uris.as_ref();
@@ -401,21 +456,21 @@ fn seed_openid(
         b = b.default_max_age(std::time::Duration::from_secs(secs));
     }
     let v = o.id_token_signed_response_alg.as_ref();
-    if let Some(alg) = field(
-        notes,
-        "id_token_signed_response_alg",
-        v,
-        string::<Algorithm>,
-    ) {
+    // The server signs ID Tokens and UserInfo with its ID Token
+    // algorithms only (under FAPI 2.0: PS256, ES256, EdDSA).
+    let served = |v: &Value| {
+        let alg = string::<Algorithm>(v)?;
+        if config.id_token_signing_algs.contains(&alg) {
+            Ok(alg)
+        } else {
+            Err(format!("the server does not sign with {alg}"))
+        }
+    };
+    if let Some(alg) = field(notes, "id_token_signed_response_alg", v, served) {
         b = b.id_token_signed_response_alg(alg);
     }
     let v = o.userinfo_signed_response_alg.as_ref();
-    if let Some(alg) = field(
-        notes,
-        "userinfo_signed_response_alg",
-        v,
-        string::<Algorithm>,
-    ) {
+    if let Some(alg) = field(notes, "userinfo_signed_response_alg", v, served) {
         b = b.userinfo_signed_response_alg(alg);
     }
     for (name, value, set) in [
@@ -502,8 +557,24 @@ pub(crate) struct Loaded {
 /// Checks every entry of `seed` and hashes its secrets and passwords with
 /// `iterations` rounds of PBKDF2. The issuer itself is checked when the
 /// server is built from the configuration.
+#[allow(dead_code)] // the fuzz harness's and the tests'; the demo names its profile
 pub(crate) fn load(
     seed: &Seed,
+    iterations: NonZeroU32,
+    random: &dyn RandomSource,
+) -> Result<Loaded, String> {
+    load_in(seed, Profile::Default, iterations, random)
+}
+
+/// [`load`] for a server in `profile`: under the FAPI 2.0 Security Profile
+/// the configuration starts from `Config::fapi2_security_profile`, the
+/// password grant is not offered (a client listing it cannot use it), and
+/// each client the profile does not serve (any but `private_key_jwt`) is
+/// registered, refused by the server, and noted. Every seed that starts the
+/// demo in its default profile starts it in this one.
+pub(crate) fn load_in(
+    seed: &Seed,
+    profile: Profile,
     iterations: NonZeroU32,
     random: &dyn RandomSource,
 ) -> Result<Loaded, String> {
@@ -513,19 +584,24 @@ pub(crate) fn load(
         out: &mut ignored,
     }
     .unsupported(&seed.other);
-    let mut config = Config::new(seed.issuer.clone());
+    let mut config = match profile {
+        Profile::Fapi2Security => Config::fapi2_security_profile(seed.issuer.clone()),
+        _ => Config::new(seed.issuer.clone()),
+    };
     let (mut clients, mut left_out) = (Vec::new(), Vec::new());
     for c in &seed.clients {
         // A later entry of a client id replaces an earlier one, even when
         // the later one cannot be registered.
         clients.retain(|k: &Client| k.client_id().as_str() != c.client_id);
         left_out.retain(|k| *k != c.client_id);
-        match seed_client(c, iterations, random, &mut ignored)? {
+        match seed_client(c, &config, iterations, random, &mut ignored)? {
             Some(client) => clients.push(client),
             None => left_out.push(c.client_id.clone()),
         }
     }
-    if clients.iter().any(|c| c.allows_grant(GrantType::Password)) {
+    if config.profile == Profile::Default
+        && clients.iter().any(|c| c.allows_grant(GrantType::Password))
+    {
         config.grant_types.push(GrantType::Password);
     }
     if clients

@@ -148,7 +148,9 @@ struct CreateArgs {
     /// --token-endpoint-auth-method none.
     #[arg(long, conflicts_with = "token_endpoint_auth_method")]
     public: bool,
-    /// The client's public JWKS (a JSON file), for private_key_jwt.
+    /// The client's public JWKS (a JSON file): the keys a private_key_jwt
+    /// client authenticates with, and for any client the keys its signed
+    /// request objects are checked with (RFC 9101).
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
     /// Do not ask users for consent (first-party clients).
@@ -174,6 +176,15 @@ struct CreateArgs {
     refresh_token_lifetime: Option<u64>,
     #[command(flatten)]
     openid: OpenIdCreateArgs,
+    // Pushed and signed authorization requests (issue 17, PA-02, JR-01).
+    /// Every authorization request of the client must be pushed first
+    /// (RFC 9126 §6).
+    #[arg(long)]
+    require_pushed_authorization_requests: bool,
+    /// Every authorization request of the client must be a signed request
+    /// object (RFC 9101 §10.5; needs --jwks, or client_secret_jwt).
+    #[arg(long)]
+    require_signed_request_object: bool,
 }
 
 /// `client create`: the OpenID Connect registration fields.
@@ -284,8 +295,9 @@ struct UpdateArgs {
     /// one stops working at once.
     #[arg(long)]
     rotate_secret: bool,
-    /// Replace the public JWKS of a private_key_jwt client (a JSON file).
-    #[arg(long, value_name = "FILE")]
+    /// Set or replace the client's public JWKS (a JSON file): a
+    /// private_key_jwt client's keys, or any client's request object keys.
+    #[arg(long, value_name = "FILE", conflicts_with = "remove_jwks")]
     jwks: Option<PathBuf>,
     /// Enable the client.
     #[arg(long, conflicts_with = "disable")]
@@ -297,6 +309,18 @@ struct UpdateArgs {
     disable: bool,
     #[command(flatten)]
     openid: OpenIdUpdateArgs,
+    // Pushed and signed authorization requests (issue 17, PA-02, JR-01).
+    /// Remove the client's JWKS (not for private_key_jwt, whose keys they
+    /// are: replace them with --jwks).
+    #[arg(long)]
+    remove_jwks: bool,
+    /// Whether every authorization request must be pushed: true or false.
+    #[arg(long, value_name = "BOOL")]
+    require_pushed_authorization_requests: Option<bool>,
+    /// Whether every authorization request must be a signed request
+    /// object: true or false.
+    #[arg(long, value_name = "BOOL")]
+    require_signed_request_object: Option<bool>,
 }
 
 /// `client update`: the OpenID Connect registration fields.

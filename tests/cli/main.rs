@@ -194,7 +194,7 @@ fn names(list: &[&str]) -> Vec<String> {
     v
 }
 
-const CLIENT_FIELDS: [&str; 29] = [
+const CLIENT_FIELDS: [&str; 32] = [
     "client_id",
     "client_name",
     "client_type",
@@ -224,6 +224,9 @@ const CLIENT_FIELDS: [&str; 29] = [
     "policy_uri",
     "tos_uri",
     "client_uri",
+    "jwks",
+    "require_pushed_authorization_requests",
+    "require_signed_request_object",
 ];
 
 const KEY_FIELDS: [&str; 8] = [
@@ -1270,6 +1273,9 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
             "policy_uri": null,
             "tos_uri": null,
             "client_uri": null,
+            "jwks": null,
+            "require_pushed_authorization_requests": false,
+            "require_signed_request_object": false,
             "client_secret": null
         })
     );
@@ -1551,4 +1557,115 @@ async fn client_openid_connect_registration_on_create_update_and_show() {
         db.json(&["client", "show", "rp"])["tos_uri"],
         json!("https://a.example/terms-v2")
     );
+}
+
+#[tokio::test]
+async fn client_request_object_keys_and_pushed_requests_on_create_update_and_show() {
+    // covers: PA-02, JR-01
+    // issue 17 (operator parity: require_pushed_authorization_requests,
+    // require_signed_request_object, jwks on any client)
+    let db = Db::sqlite().await;
+    let seed: Value = serde_json::from_str(include_str!("../fixtures/seed_v2.json")).unwrap();
+    let jwks = seed["clients"][2]["jwks"].clone();
+    let file = temp_dir().join(format!("{}.json", unique("jwks")));
+    std::fs::write(&file, jwks.to_string()).unwrap();
+    let path = file.to_str().unwrap();
+
+    // A public client with request object keys, required to push and sign.
+    let created = db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        "spa-jar",
+        "--public",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--jwks",
+        path,
+        "--require-pushed-authorization-requests",
+        "--require-signed-request-object",
+    ]);
+    assert_eq!(keys_of(&created), with(&CLIENT_FIELDS, &["client_secret"]));
+    assert_eq!(created["token_endpoint_auth_method"], json!("none"));
+    assert_eq!(created["jwks"], jwks);
+    assert_eq!(
+        created["require_pushed_authorization_requests"],
+        json!(true)
+    );
+    assert_eq!(created["require_signed_request_object"], json!(true));
+    let stored = db
+        .clients
+        .client(&ClientId::parse("spa-jar").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.jwks().is_some());
+    assert!(stored.requires_pushed_authorization_requests());
+    assert!(stored.requires_signed_request_object());
+    let shown = db.json(&["client", "show", "spa-jar"]);
+    assert_eq!(keys_of(&shown), names(&CLIENT_FIELDS));
+    // The table names the keys, not their material.
+    let r = db.run(&["client", "show", "spa-jar"]);
+    assert!(
+        r.stdout.contains("1 key(s): pkjwt-key-1 (EC)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("require_pushed_authorization_requests"));
+
+    // Update: each flag back off, the keys removed, then set again.
+    let updated = db.json(&[
+        "client",
+        "update",
+        "spa-jar",
+        "--require-pushed-authorization-requests",
+        "false",
+        "--require-signed-request-object",
+        "false",
+        "--remove-jwks",
+    ]);
+    assert_eq!(updated["jwks"], json!(null));
+    assert_eq!(
+        updated["require_pushed_authorization_requests"],
+        json!(false)
+    );
+    assert_eq!(updated["require_signed_request_object"], json!(false));
+    let updated = db.json(&["client", "update", "spa-jar", "--jwks", path]);
+    assert_eq!(updated["jwks"], jwks);
+
+    // A secret client may have request object keys too.
+    let web = db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        "web-jar",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--jwks",
+        path,
+    ]);
+    assert_eq!(
+        web["token_endpoint_auth_method"],
+        json!("client_secret_basic")
+    );
+    assert_eq!(web["jwks"], jwks);
+
+    // A private_key_jwt client's keys are replaced, never removed.
+    db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        "pk",
+        "--token-endpoint-auth-method",
+        "private_key_jwt",
+        "--grant-type",
+        "client_credentials",
+        "--jwks",
+        path,
+    ]);
+    let r = db.run(&["client", "update", "pk", "--remove-jwks"]);
+    assert!(assert_fails(&r, 2).contains("replaced"));
+    let r = db.run(&["client", "update", "pk", "--jwks", path, "--remove-jwks"]);
+    assert_fails(&r, 2);
+    let _ = std::fs::remove_file(&file);
 }

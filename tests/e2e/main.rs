@@ -27,6 +27,7 @@ mod examples;
 mod harness;
 mod logout;
 mod openid_rp;
+mod par;
 mod seed_v2;
 mod sessions;
 mod throttle;

@@ -50,6 +50,11 @@ pub(crate) struct ClientView {
     policy_uri: Option<String>,
     tos_uri: Option<String>,
     client_uri: Option<String>,
+    // Pushed and signed authorization requests (issue 17, PA-02, JR-01).
+    /// The public JWKS document; `null` without one.
+    jwks: Option<serde_json::Value>,
+    require_pushed_authorization_requests: bool,
+    require_signed_request_object: bool,
 }
 
 fn url(u: Option<&WebUrl>) -> Option<String> {
@@ -114,7 +119,28 @@ impl ClientView {
             policy_uri: url(c.policy_uri()),
             tos_uri: url(c.tos_uri()),
             client_uri: url(c.client_uri()),
+            jwks: c.jwks().and_then(|j| serde_json::from_str(j).ok()),
+            require_pushed_authorization_requests: c.requires_pushed_authorization_requests(),
+            require_signed_request_object: c.requires_signed_request_object(),
         }
+    }
+
+    /// The JWKS in words: its keys' ids (`kid`, or their type), or `-`.
+    fn jwks_text(&self) -> String {
+        let Some(keys) = self.jwks.as_ref().and_then(|j| j["keys"].as_array()) else {
+            return "-".to_owned();
+        };
+        let names: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                let kty = k["kty"].as_str().unwrap_or("?");
+                match k["kid"].as_str() {
+                    Some(kid) => format!("{kid} ({kty})"),
+                    None => format!("({kty}, no kid)"),
+                }
+            })
+            .collect();
+        format!("{} key(s): {}", names.len(), names.join(", "))
     }
 
     fn fields(&self) -> Vec<(&'static str, String)> {
@@ -188,6 +214,15 @@ impl ClientView {
             ("policy_uri", opt(self.policy_uri.as_deref())),
             ("tos_uri", opt(self.tos_uri.as_deref())),
             ("client_uri", opt(self.client_uri.as_deref())),
+            ("jwks", self.jwks_text()),
+            (
+                "require_pushed_authorization_requests",
+                self.require_pushed_authorization_requests.to_string(),
+            ),
+            (
+                "require_signed_request_object",
+                self.require_signed_request_object.to_string(),
+            ),
         ]
     }
 }
@@ -226,7 +261,8 @@ struct Deleted {
 enum Credential {
     None,
     Hash(SecretHash),
-    Jwks(String),
+    /// `private_key_jwt`: the keys are [`Spec::jwks`].
+    Keys,
     JwtSecret(Secret<String>),
 }
 
@@ -248,6 +284,12 @@ struct Spec {
     refresh_lifetime: Option<Duration>,
     audiences: Vec<Audience>,
     openid: OpenIdRegistration,
+    // Pushed and signed authorization requests (issue 17, PA-02, JR-01).
+    /// The public JWKS: a `private_key_jwt` client's keys, any client's
+    /// request object keys.
+    jwks: Option<String>,
+    require_pushed: bool,
+    require_signed: bool,
 }
 
 /// The OpenID Connect registration `client create` gives a client.
@@ -328,8 +370,8 @@ impl Spec {
     fn of(c: &Client) -> Self {
         let credential = if let Some(h) = c.secret_hash() {
             Credential::Hash(h.clone())
-        } else if let Some(j) = c.jwks() {
-            Credential::Jwks(j.to_owned())
+        } else if c.token_endpoint_auth_method() == AuthMethod::PrivateKeyJwt {
+            Credential::Keys
         } else if let Some(s) = c.jwt_secret() {
             Credential::JwtSecret(s.clone())
         } else {
@@ -352,6 +394,9 @@ impl Spec {
             refresh_lifetime: c.refresh_token_lifetime(),
             audiences: c.resource_server_audiences().to_vec(),
             openid: c.openid_registration().clone(),
+            jwks: c.jwks().map(str::to_owned),
+            require_pushed: c.requires_pushed_authorization_requests(),
+            require_signed: c.requires_signed_request_object(),
         }
     }
 
@@ -359,7 +404,9 @@ impl Spec {
         let mut b = match self.credential {
             Credential::None => Client::public(self.id),
             Credential::Hash(h) => Client::confidential(self.id, h),
-            Credential::Jwks(j) => Client::private_key_jwt(self.id, j),
+            Credential::Keys => {
+                Client::private_key_jwt(self.id, self.jwks.clone().unwrap_or_default())
+            }
             Credential::JwtSecret(s) => Client::client_secret_jwt(self.id, s),
         };
         b = b
@@ -388,7 +435,11 @@ impl Spec {
         if let Some(l) = self.refresh_lifetime {
             b = b.refresh_token_lifetime(l);
         }
-        b.openid_registration(self.openid).build()
+        b.openid_registration(self.openid)
+            .jwks(self.jwks)
+            .require_pushed_authorization_requests(self.require_pushed)
+            .require_signed_request_object(self.require_signed)
+            .build()
     }
 }
 
@@ -499,11 +550,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         a.token_endpoint_auth_method
             .unwrap_or(AuthMethod::ClientSecretBasic)
     };
-    if a.jwks.is_some() && method != AuthMethod::PrivateKeyJwt {
-        return Err(Failure::Input(
-            "--jwks is only for --token-endpoint-auth-method private_key_jwt".into(),
-        ));
-    }
+    let jwks = a.jwks.as_deref().map(read_jwks).transpose()?;
     let mut secret = None;
     let credential = match method {
         AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
@@ -516,14 +563,12 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
             secret = Some(s.clone());
             Credential::JwtSecret(s)
         }
-        AuthMethod::PrivateKeyJwt => match &a.jwks {
-            Some(path) => Credential::Jwks(read_jwks(path)?),
-            None => {
-                return Err(Failure::Input(
-                    "private_key_jwt needs the client's public keys: --jwks FILE".into(),
-                ));
-            }
-        },
+        AuthMethod::PrivateKeyJwt if jwks.is_none() => {
+            return Err(Failure::Input(
+                "private_key_jwt needs the client's public keys: --jwks FILE".into(),
+            ));
+        }
+        AuthMethod::PrivateKeyJwt => Credential::Keys,
         _ => Credential::None,
     };
     let grants = if a.grant_type.is_empty() {
@@ -548,6 +593,9 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         refresh_lifetime: a.refresh_token_lifetime.map(Duration::from_secs),
         audiences: a.resource_server_for,
         openid: openid_of_create(a.openid),
+        jwks,
+        require_pushed: a.require_pushed_authorization_requests,
+        require_signed: a.require_signed_request_object,
     };
     let client = spec.build().map_err(invalid(&id))?;
 
@@ -624,6 +672,9 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         || a.refresh_token_lifetime.is_some()
         || a.rotate_secret
         || a.jwks.is_some()
+        || a.remove_jwks
+        || a.require_pushed_authorization_requests.is_some()
+        || a.require_signed_request_object.is_some()
         || a.enable
         || a.disable
         || a.openid.any();
@@ -748,14 +799,22 @@ fn edit(
         s.enabled = false;
     }
     edit_openid(&mut s.openid, &id, a.openid)?;
-    if let Some(j) = jwks {
-        if s.method != AuthMethod::PrivateKeyJwt {
+    if a.remove_jwks {
+        if s.method == AuthMethod::PrivateKeyJwt {
             return Err(Failure::Input(format!(
-                "client {id} uses {}, not private_key_jwt: --jwks does not apply",
-                s.method.as_str()
+                "client {id} uses private_key_jwt: its keys can be replaced (--jwks FILE), not removed"
             )));
         }
-        s.credential = Credential::Jwks(j);
+        s.jwks = None;
+    }
+    if let Some(j) = jwks {
+        s.jwks = Some(j);
+    }
+    if let Some(v) = a.require_pushed_authorization_requests {
+        s.require_pushed = v;
+    }
+    if let Some(v) = a.require_signed_request_object {
+        s.require_signed = v;
     }
     let mut secret = None;
     if a.rotate_secret {
