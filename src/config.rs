@@ -425,6 +425,10 @@ impl Config {
             dangerous_allow_plain_pkce: false,
             id_token_signing_algs: FAPI2_ALGORITHMS.to_vec(),
             profile: Profile::Fapi2Security,
+            dpop: DpopConfig {
+                signing_algs: FAPI2_ALGORITHMS.to_vec(),
+                ..DpopConfig::default()
+            },
             ..Self::new(issuer)
         }
     }
@@ -523,6 +527,7 @@ impl Config {
         let algs_ok = std::iter::once(self.signing_algorithm)
             .chain(self.access_token_signing_alg)
             .chain(self.id_token_signing_algs.iter().copied())
+            .chain(self.dpop.signing_algs.iter().copied())
             .all(|a| FAPI2_ALGORITHMS.contains(&a));
         let rules = [
             (
@@ -548,6 +553,14 @@ impl Config {
             (
                 self.leeway.as_secs() < 10 || self.leeway.as_secs() > 60,
                 "a JWT clock leeway under 10 s or over 60 s (§5.3.2.1-14)",
+            ),
+            (
+                !self.dpop.enabled,
+                "turning off DPoP, its sender-constrained access tokens (§5.3.2.1-4, -5)",
+            ),
+            (
+                self.dpop.iat_window.as_secs() < 10 || self.dpop.iat_window.as_secs() > 60,
+                "a DPoP iat window under 10 s or over 60 s (§5.3.2.1-14)",
             ),
             (
                 !self.jwt_client_authentication,

@@ -60,7 +60,8 @@ impl Profile {
     }
 
     /// Whether every access token must be sender-constrained (FAPI 2.0
-    /// §5.3.2.1-4: a token request without a DPoP proof is refused).
+    /// §5.3.2.1-4: a token request without a DPoP proof is refused with
+    /// `invalid_dpop_proof`).
     pub fn requires_sender_constraint(self) -> bool {
         self == Self::Fapi2Security
     }

@@ -100,7 +100,8 @@ pub(crate) fn parse(compact: &str, algs: &[Algorithm]) -> Result<Proof, DpopFaul
         return Err(DpopFault::PrivateKey);
     }
     let key = PublicJwk::parse(jwk).ok_or(DpopFault::Key)?;
-    if key.alg != alg {
+    // An RSA key without `alg` serves RS256 and PS256 alike.
+    if !key.allows(alg) {
         return Err(DpopFault::Key);
     }
     let jkt = JwkThumbprint::of_jwk(jwk).ok_or(DpopFault::Key)?;
@@ -110,7 +111,7 @@ pub(crate) fn parse(compact: &str, algs: &[Algorithm]) -> Result<Proof, DpopFaul
     let signing_input = compact
         .get(..h.len() + 1 + c.len())
         .ok_or(DpopFault::Malformed)?;
-    if !key.verify(signing_input.as_bytes(), &signature) {
+    if !key.verify_as(alg, signing_input.as_bytes(), &signature) {
         return Err(DpopFault::Signature);
     }
     let claims = object(c)?;

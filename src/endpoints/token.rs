@@ -86,7 +86,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     // DP-01: a proof binds the tokens to its key; DP-02: a client
     // registered with `dpop_bound_access_tokens` must send one.
     let dpop = proof(cx, req).await?;
-    if dpop.is_none() && client.dpop_bound_access_tokens() {
+    // FAPI 2.0 §5.3.2.1-4: under that profile every token is bound.
+    if dpop.is_none()
+        && (client.dpop_bound_access_tokens() || cx.config.profile.requires_sender_constraint())
+    {
         return Err(Error::InvalidDpopProof(DpopFault::Missing));
     }
     // RI-01: `resource` may be repeated (RFC 8707 §2); each must be an

@@ -31,14 +31,14 @@ fn jti() -> String {
 }
 
 /// A client's DPoP key: the private key for `jsonwebtoken`, the public JWK.
-struct DpopKey {
+pub(crate) struct DpopKey {
     alg: jsonwebtoken::Algorithm,
     key: EncodingKey,
     jwk: Value,
 }
 
 impl DpopKey {
-    fn es256() -> Self {
+    pub(crate) fn es256() -> Self {
         let rng = SystemRandom::new();
         let alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
@@ -65,7 +65,7 @@ impl DpopKey {
     }
 
     /// The RFC 7638 thumbprint, computed here from the RFC's rule.
-    fn thumbprint(&self) -> String {
+    pub(crate) fn thumbprint(&self) -> String {
         let j = &self.jwk;
         let canonical = if j["kty"] == "EC" {
             format!(
@@ -89,7 +89,7 @@ impl DpopKey {
 
     /// A proof with these claims, through `jsonwebtoken::encode` and a
     /// `Header` with `typ` and `jwk`.
-    fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         let mut header = Header::new(self.alg);
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(serde_json::from_value(self.jwk.clone()).unwrap());

@@ -16,6 +16,7 @@ use portcullis::{
 };
 use serde_json::{Value, json};
 
+use crate::dpop::DpopKey;
 use crate::jar::{
     Fx, ISSUER, NOW, PK, PushAuth, REDIRECT, SPA, VERIFIER, WEB, WEB_SECRET, alice, authorize,
     challenge, consent, ed25519_key, es256_key, page_error, push, push_error, pushed, sign,
@@ -85,9 +86,31 @@ fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
+/// A DPoP proof of `key` for the token endpoint (`jti` unique per call).
+fn token_proof(key: &DpopKey, jti: &str) -> String {
+    key.sign(&json!({"jti": jti, "htm": "POST", "htu": format!("{ISSUER}/token"), "iat": NOW}))
+}
+
 /// POSTs `params` to the token endpoint, authenticated as `pk` by a fresh
-/// assertion (`jti` unique per call).
-async fn token_as_pk(fx: &Fx, jti: &str, params: &[(&str, &str)]) -> Response {
+/// assertion (`jti` unique per call), with a DPoP proof of `key` if given.
+async fn token_as_pk(
+    fx: &Fx,
+    jti: &str,
+    key: Option<&DpopKey>,
+    params: &[(&str, &str)],
+) -> Response {
+    post_as_pk(fx, "/token", jti, key, params).await
+}
+
+/// POSTs `params` to `path`, authenticated as `pk`, with a DPoP proof of
+/// `key` if given.
+async fn post_as_pk(
+    fx: &Fx,
+    path: &str,
+    jti: &str,
+    key: Option<&DpopKey>,
+    params: &[(&str, &str)],
+) -> Response {
     let claims = json!({"iss": PK, "sub": PK, "aud": ISSUER, "exp": NOW + 60, "jti": jti});
     let assertion = sign(&fx.pk_key, &claims);
     let mut s = form_urlencoded::Serializer::new(String::new());
@@ -98,19 +121,23 @@ async fn token_as_pk(fx: &Fx, jti: &str, params: &[(&str, &str)]) -> Response {
         .append_pair("client_assertion_type", ASSERTION_TYPE)
         .append_pair("client_assertion", &assertion);
     let body = s.finish();
-    let req = Request::new(Method::Post)
+    let proof = key.map(|k| token_proof(k, jti));
+    let mut req = Request::new(Method::Post)
         .header("Content-Type", b"application/x-www-form-urlencoded")
         .body(body.as_bytes());
-    fx.server.handle(&req, "/token").await
+    if let Some(p) = &proof {
+        req = req.header("DPoP", p.as_bytes());
+    }
+    fx.server.handle(&req, path).await
 }
 
 fn json_of(resp: &Response) -> Value {
     serde_json::from_slice(resp.body()).unwrap()
 }
 
-/// Pushes as `pk`, authorizes as alice, approves, and redeems the code:
-/// the token response.
-async fn code_flow_tokens(fx: &Fx) -> Value {
+/// Pushes as `pk`, authorizes as alice, approves, and redeems the code
+/// with a DPoP proof of `key`: the token response.
+async fn code_flow_tokens(fx: &Fx, key: &DpopKey) -> Value {
     let uri = pushed(
         &push(
             fx,
@@ -137,6 +164,7 @@ async fn code_flow_tokens(fx: &Fx) -> Value {
     let resp = token_as_pk(
         fx,
         "exchange",
+        Some(key),
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -287,13 +315,16 @@ async fn refresh_tokens_of_confidential_clients_are_not_rotated() {
     // §5.3.2.1-10: the refresh token stays; each refresh issues only a new
     // access token, and the refresh token still works afterwards.
     let fx = fapi_fixture().await;
-    let tokens = code_flow_tokens(&fx).await;
+    let key = DpopKey::es256();
+    let tokens = code_flow_tokens(&fx, &key).await;
+    assert_eq!(tokens["token_type"], "DPoP");
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let mut access = vec![tokens["access_token"].as_str().unwrap().to_owned()];
     for jti in ["r1", "r2"] {
         let resp = token_as_pk(
             &fx,
             jti,
+            Some(&key),
             &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
         )
         .await;
@@ -313,28 +344,12 @@ async fn refresh_tokens_of_confidential_clients_are_not_rotated() {
     access.dedup();
     assert_eq!(access.len(), 3, "three distinct access tokens");
     // Revoking the refresh token ends the grant: it no longer refreshes.
-    let body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", &refresh)
-        .finish();
-    let claims = json!({"iss": PK, "sub": PK, "aud": ISSUER, "exp": NOW + 60, "jti": "rv"});
-    let body = format!(
-        "{body}&client_id={PK}&client_assertion_type={}&client_assertion={}",
-        form_urlencoded::byte_serialize(ASSERTION_TYPE.as_bytes()).collect::<String>(),
-        sign(&fx.pk_key, &claims)
-    );
-    let resp = fx
-        .server
-        .handle(
-            &Request::new(Method::Post)
-                .header("Content-Type", b"application/x-www-form-urlencoded")
-                .body(body.as_bytes()),
-            "/revoke",
-        )
-        .await;
+    let resp = post_as_pk(&fx, "/revoke", "rv", None, &[("token", &refresh)]).await;
     assert_eq!(resp.status(), 200);
     let resp = token_as_pk(
         &fx,
         "r3",
+        Some(&key),
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
     )
     .await;
@@ -370,5 +385,50 @@ async fn metadata_lists_only_what_the_profile_allows() {
             .as_array()
             .unwrap()
             .contains(&json!("password"))
+    );
+}
+
+#[tokio::test]
+async fn every_access_token_is_sender_constrained() {
+    // §5.3.2.1-4, -5: a token request without a DPoP proof is refused,
+    // even from a client not registered with `dpop_bound_access_tokens`;
+    // with one, the token is bound (`token_type` DPoP, `cnf.jkt` in
+    // introspection).
+    let fx = fapi_fixture().await;
+    let key = DpopKey::es256();
+    let bare = token_as_pk(
+        &fx,
+        "bare",
+        None,
+        &[("grant_type", "refresh_token"), ("refresh_token", "any")],
+    )
+    .await;
+    assert_eq!(bare.status(), 400);
+    assert_eq!(json_of(&bare)["error"], "invalid_dpop_proof");
+    let tokens = code_flow_tokens(&fx, &key).await;
+    assert_eq!(tokens["token_type"], "DPoP");
+    let intro = post_as_pk(
+        &fx,
+        "/introspect",
+        "intro",
+        None,
+        &[("token", tokens["access_token"].as_str().unwrap())],
+    )
+    .await;
+    let intro = json_of(&intro);
+    assert_eq!(intro["active"], true, "{intro}");
+    assert_eq!(intro["token_type"], "DPoP");
+    assert_eq!(intro["cnf"]["jkt"], key.thumbprint());
+    // The metadata offers exactly the profile's proof algorithms.
+    let m = fx
+        .server
+        .handle(
+            &Request::new(Method::Get),
+            "/.well-known/oauth-authorization-server",
+        )
+        .await;
+    assert_eq!(
+        json_of(&m)["dpop_signing_alg_values_supported"],
+        json!(["PS256", "ES256", "EdDSA"])
     );
 }
