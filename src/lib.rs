@@ -273,6 +273,7 @@ pub mod guides {
         #[cfg(feature = "cli")]
         operator = "operator.md"
     );
+    guide!(fapi2 = "fapi2.md");
     guide!(security = "security.md");
     guide!(architecture = "architecture.md");
     guide!(performance = "performance.md");
