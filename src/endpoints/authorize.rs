@@ -873,7 +873,7 @@ pub(crate) fn resource_slot(input: &[u8]) -> Result<Option<Cow<'static, str>>, E
 // Evaluated at compile time: an index out of range fails the build, it
 // cannot panic at run time.
 #[allow(clippy::indexing_slicing)]
-const SINGLE_VALUED: [&str; 20] = {
+pub(crate) const SINGLE_VALUED: [&str; 20] = {
     let mut out = [""; 20];
     let mut i = 0;
     while i < 20 {

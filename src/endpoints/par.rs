@@ -16,8 +16,8 @@ use std::io::Write as _;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::authorize::{
-    CLIENT_ID, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, check, from_request_object,
-    params_by_name, resource_slot,
+    CLIENT_ID, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, SINGLE_VALUED, check,
+    from_request_object, params_by_name, resource_slot,
 };
 use crate::endpoints::client_form_post;
 use crate::endpoints::request_uri::{Issued, push};
@@ -26,32 +26,26 @@ use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
 
 /// The authorization parameters ([`crate::endpoints::authorize`]'s, in
-/// their order) and the client credentials.
-const PARAMS: [&str; 23] = [
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "prompt",
-    "max_age",
-    "login_hint",
-    "id_token_hint",
-    "ui_locales",
-    "claims_locales",
-    "display",
-    "acr_values",
-    "nonce",
-    "claims",
-    "request",
-    "request_uri",
-    "registration",
-    "client_secret",
-    "client_assertion_type",
-    "client_assertion",
-];
+/// their order, but the repeatable `resource`, read apart) and the client
+/// credentials.
+// Evaluated at compile time: an index out of range fails the build, it
+// cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const PARAMS: [&str; 23] = {
+    let credentials = ["client_secret", "client_assertion_type", "client_assertion"];
+    let mut out = [""; 23];
+    let mut i = 0;
+    while i < SINGLE_VALUED.len() {
+        out[i] = SINGLE_VALUED[i];
+        i += 1;
+    }
+    let mut k = 0;
+    while k < credentials.len() {
+        out[i + k] = credentials[k];
+        k += 1;
+    }
+    out
+};
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("par");

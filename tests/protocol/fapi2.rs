@@ -19,8 +19,9 @@ use serde_json::{Value, json};
 use crate::dpop::DpopKey;
 use crate::jar::{
     Fx, ISSUER, NOW, PK, PushAuth, REDIRECT, SPA, VERIFIER, WEB, WEB_SECRET, alice, authorize,
-    challenge, consent, ed25519_key, es256_key, page_error, push, push_error, pushed, sign,
+    consent, ed25519_key, es256_key, page_error, push, push_error, pushed, sign,
 };
+use crate::par::{pairs, request};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -68,22 +69,6 @@ async fn fapi_fixture() -> Fx {
         stranger: es256_key("x1"),
         pk_key,
     }
-}
-
-/// A code request with PKCE S256, as pushed (no client authentication).
-fn code_request(state: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("response_type", "code".into()),
-        ("redirect_uri", REDIRECT.into()),
-        ("scope", "read".into()),
-        ("state", state.into()),
-        ("code_challenge", challenge()),
-        ("code_challenge_method", "S256".into()),
-    ]
-}
-
-fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 /// A DPoP proof of `key` for the token endpoint (`jti` unique per call).
@@ -138,14 +123,7 @@ fn json_of(resp: &Response) -> Value {
 /// Pushes as `pk`, authorizes as alice, approves, and redeems the code
 /// with a DPoP proof of `key`: the token response.
 async fn code_flow_tokens(fx: &Fx, key: &DpopKey) -> Value {
-    let uri = pushed(
-        &push(
-            fx,
-            PushAuth::Assertion(&fx.pk_key),
-            &pairs(&code_request("s")),
-        )
-        .await,
-    );
+    let uri = pushed(&push(fx, PushAuth::Assertion(&fx.pk_key), &pairs(&request("s"))).await);
     let pending = consent(
         authorize(
             fx,
@@ -249,7 +227,7 @@ fn the_builder_refuses_what_the_profile_forbids() {
 #[tokio::test]
 async fn only_private_key_jwt_clients_are_served() {
     let fx = fapi_fixture().await;
-    let req = code_request("a");
+    let req = request("a");
     // §5.3.2.1-3, -6: a secret client and a public client are refused at
     // the pushed endpoint as failed authentications.
     push_error(
@@ -293,7 +271,7 @@ async fn requests_are_pushed_and_name_their_redirect_uri() {
     let fx = fapi_fixture().await;
     // §5.3.2.2-6: a push without `redirect_uri` is refused, although the
     // client has exactly one registered.
-    let mut req = code_request("r");
+    let mut req = request("r");
     req.retain(|(k, _)| *k != "redirect_uri");
     push_error(
         &push(&fx, PushAuth::Assertion(&fx.pk_key), &pairs(&req)).await,
@@ -301,7 +279,7 @@ async fn requests_are_pushed_and_name_their_redirect_uri() {
         "invalid_request",
     );
     // §5.3.2.2-3: a request that was not pushed is refused.
-    let plain = code_request("p");
+    let plain = request("p");
     let mut plain = pairs(&plain);
     plain.push(("client_id", PK));
     assert_eq!(

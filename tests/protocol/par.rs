@@ -19,7 +19,7 @@ use crate::jar::{
 const URN: &str = "urn:ietf:params:oauth:request_uri:";
 
 /// A good code request, without client authentication.
-fn request(state: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn request(state: &str) -> Vec<(&'static str, String)> {
     vec![
         ("response_type", "code".into()),
         ("redirect_uri", REDIRECT.into()),
@@ -30,7 +30,7 @@ fn request(state: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -536,4 +536,40 @@ fn pa02_the_configuration_file_names_both_settings() {
         r#"{"issuer": "https://auth.example", "pushed_request_lifetime": "10m"}"#,
     );
     assert!(refused.is_err());
+}
+
+// covers: PA-02, RI-01
+#[tokio::test]
+async fn pa02_repeated_resources_are_pushed_and_kept() {
+    // `resource` is repeatable (RFC 8707 §2): both pushed values reach the
+    // consent step, as both of a plain request do; one not allowed is
+    // `invalid_target` at push time.
+    let api = "https://api.example/";
+    let cal = "urn:example:calendar";
+    let fx = fixture_with(
+        |c| {
+            c.resources = vec![
+                portcullis::Resource::parse(api).unwrap(),
+                portcullis::Resource::parse(cal).unwrap(),
+            ];
+        },
+        |b| b,
+    )
+    .await;
+    let mut req = request("r");
+    req.push(("resource", api.into()));
+    req.push(("resource", cal.into()));
+    let uri = pushed(&push(&fx, web(), &pairs(&req)).await);
+    let pending = consent(
+        authorize(
+            &fx,
+            &[("client_id", WEB), ("request_uri", &uri)],
+            Some(&alice()),
+        )
+        .await,
+    );
+    let shown: Vec<&str> = pending.resources().iter().map(|r| r.as_str()).collect();
+    assert_eq!(shown, [api, cal]);
+    req.push(("resource", "https://elsewhere.example/".into()));
+    push_error(&push(&fx, web(), &pairs(&req)).await, 400, "invalid_target");
 }
