@@ -888,13 +888,8 @@ pub(crate) fn resource_slot(input: &[u8]) -> Result<Option<Cow<'static, str>>, E
 /// [`PARAMS`] without the repeatable `resource`: a second `resource` is
 /// no duplicate.
 const SINGLE_VALUED: [&str; RESOURCE] = {
-    let mut out = [""; RESOURCE];
-    let mut i = 0;
-    while i < RESOURCE {
-        out[i] = PARAMS[i];
-        i += 1;
-    }
-    out
+    let [single @ .., _resource] = PARAMS;
+    single
 };
 
 /// `resources` if `client` may ask for every one of them, else
