@@ -267,8 +267,9 @@ pub enum GrantFault {
     /// The client has since lost every scope of the grant it refreshes
     /// (RT-03): the grant no longer authorizes anything.
     ScopeWithdrawn,
-    /// The refresh token is bound to a DPoP key and the request's proof is
-    /// of another key, or there is none (DP-02, RFC 9449 §5).
+    /// The refresh token (DP-02, RFC 9449 §5) or the authorization code
+    /// (DP-01, §10) is bound to a DPoP key and the request's proof is of
+    /// another key, or there is none.
     DpopKeyMismatch,
 }
 

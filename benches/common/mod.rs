@@ -442,6 +442,7 @@ impl Op for PcCode {
                 used: false,
                 openid: None,
                 resources: Vec::new(),
+                dpop_jkt: None,
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&code_body(&code));
@@ -2026,6 +2027,7 @@ impl Op for PcCodeIdToken {
                 used: false,
                 openid: Some(openid.clone()),
                 resources: Vec::new(),
+                dpop_jkt: None,
             };
             run_now(&self.p.rt, self.p.store.insert_code(record)).unwrap();
             self.bodies.push(&rp_code_body(&code));

@@ -327,6 +327,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 used: false,
                 openid: None,
                 resources: Vec::new(),
+                dpop_jkt: None,
             })
             .await
             .expect("code stored");

@@ -47,6 +47,7 @@ use crate::client::Client;
 use crate::client::ClientId;
 use crate::clock::UnixTime;
 use crate::context::Context;
+use crate::dpop::thumbprint::JwkThumbprint;
 use crate::error::{Cause, Error, Interaction, InternalFault, RequestFault};
 use crate::events::Event;
 use crate::grant_type::GrantType;
@@ -69,7 +70,7 @@ use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 use serde::{Deserialize, Serialize};
 
-pub(crate) const PARAMS: [&str; 21] = [
+pub(crate) const PARAMS: [&str; 22] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -91,6 +92,8 @@ pub(crate) const PARAMS: [&str; 21] = [
     "request",
     "request_uri",
     "registration",
+    // RFC 9449 §10 (DP-01): the DPoP key the code is bound to.
+    "dpop_jkt",
     // RFC 8707 (RI-01): repeatable, so read apart from the others and
     // kept here as its values joined by spaces (an absolute URI has none).
     "resource",
@@ -193,6 +196,9 @@ pub(crate) struct Validated {
     /// The resources (RFC 8707) asked for, each allowed for the client,
     /// sorted; bound to the code (RI-01).
     resources: Vec<Resource>,
+    /// The `dpop_jkt` sent, or the key of the pushed request's DPoP proof:
+    /// the code is bound to it (RFC 9449 §10, DP-01).
+    dpop_jkt: Option<JwkThumbprint>,
 }
 
 /// The authentication a login step was asked to replace, told apart from
@@ -484,6 +490,7 @@ impl PendingAuthorization {
             used: false,
             openid,
             resources: r.resources.clone(),
+            dpop_jkt: r.dpop_jkt.clone(),
         };
         if let Err(e) = cx.tokens.insert_code(record).await {
             return r.redirect_error(cx, &Error::Store(e));
@@ -651,7 +658,8 @@ pub(crate) const CLIENT_ID: usize = 1;
 pub(crate) const REDIRECT_URI: usize = 2;
 pub(crate) const REQUEST: usize = 17;
 pub(crate) const REQUEST_URI: usize = 18;
-pub(crate) const RESOURCE: usize = 20;
+pub(crate) const DPOP_JKT: usize = 20;
+pub(crate) const RESOURCE: usize = 21;
 
 /// Parameters by name (a pushed request's, a request object's) as
 /// [`Params`]; unknown names are ignored, empty values count as absent.
@@ -757,6 +765,7 @@ pub(crate) async fn check(
         _request,
         _request_uri,
         registration,
+        dpop_jkt,
         resource,
     ] = values;
     let (redirect_to, redirect_param) = match redirect_uri.as_deref() {
@@ -831,6 +840,13 @@ pub(crate) async fn check(
     // RI-01: each `resource` (repeatable) an absolute URI the client may
     // ask for, else `invalid_target` by redirect.
     let resources = requested_resources(cx, &client, resource.as_deref()).map_err(&fail)?;
+    // DP-01 (RFC 9449 §10): the code is bound to this DPoP key.
+    let dpop_jkt = match dpop_jkt.as_deref() {
+        Some(jkt) => {
+            Some(JwkThumbprint::parse(jkt).ok_or_else(|| fail(Error::invalid_param("dpop_jkt")))?)
+        }
+        None => None,
+    };
     Ok(Validated {
         client,
         redirect_to,
@@ -843,6 +859,7 @@ pub(crate) async fn check(
         hint,
         superseded: None,
         resources,
+        dpop_jkt,
     })
 }
 
@@ -870,17 +887,9 @@ pub(crate) fn resource_slot(input: &[u8]) -> Result<Option<Cow<'static, str>>, E
 
 /// [`PARAMS`] without the repeatable `resource`: a second `resource` is
 /// no duplicate.
-// Evaluated at compile time: an index out of range fails the build, it
-// cannot panic at run time.
-#[allow(clippy::indexing_slicing)]
-pub(crate) const SINGLE_VALUED: [&str; 20] = {
-    let mut out = [""; 20];
-    let mut i = 0;
-    while i < 20 {
-        out[i] = PARAMS[i];
-        i += 1;
-    }
-    out
+pub(crate) const SINGLE_VALUED: [&str; RESOURCE] = {
+    let [single @ .., _resource] = PARAMS;
+    single
 };
 
 /// `resources` if `client` may ask for every one of them, else
@@ -1118,6 +1127,9 @@ struct Payload {
     /// The resources asked for (RFC 8707).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resources: Vec<String>,
+    /// The DPoP key the code is bound to (RFC 9449 §10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 fn requests(cx: &Context) -> Result<&dyn AuthorizationRequestStore, Error> {
@@ -1164,6 +1176,7 @@ async fn suspend(
             .iter()
             .map(|r| r.as_str().to_owned())
             .collect(),
+        dpop_jkt: request.dpop_jkt.as_ref().map(|j| j.as_str().to_owned()),
     };
     let payload = serde_json::to_string(&payload)
         .map_err(|_| fail(Error::Internal(InternalFault::Encoding)))?;
@@ -1311,8 +1324,15 @@ async fn take_back(cx: &Context, token: &str, user: Option<&Authentication>) -> 
         Ok(r) => r,
         Err(e) => return fail(e),
     };
+    // A stored thumbprint that no longer parses was tampered with.
+    let dpop_jkt = match p.dpop_jkt.as_deref().map(JwkThumbprint::parse) {
+        None => None,
+        Some(Some(jkt)) => Some(jkt),
+        Some(None) => return fail(Error::Internal(InternalFault::InvalidStoredValue)),
+    };
     let request = Validated {
         resources,
+        dpop_jkt,
         client,
         redirect_param: p.redirect_uri_sent.then(|| redirect_to.clone()),
         redirect_to,

@@ -14,7 +14,10 @@ pub(crate) mod userinfo;
 use std::borrow::Cow;
 
 use crate::config::Config;
-use crate::error::{Error, RequestFault};
+use crate::context::Context;
+use crate::dpop::thumbprint::JwkThumbprint;
+use crate::dpop::verify::{Target, verify};
+use crate::error::{DpopFault, Error, RequestFault};
 use crate::http::{Header, Method, Request, form};
 
 /// Checks what every form-posting endpoint requires — `POST` (TOK-01), a
@@ -122,6 +125,35 @@ pub(crate) fn is_form(value: &[u8]) -> bool {
     essence
         .trim_ascii()
         .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+}
+
+/// The key of the request's DPoP proof (RFC 9449 §5), verified for a POST
+/// to the URL of `path` as the metadata advertises it (the token endpoint,
+/// or the pushed endpoint, §10.1); `None` without a `DPoP` header, or when
+/// DPoP is off (tokens are then bearer tokens, `token_type` `Bearer`, as §5
+/// allows).
+pub(crate) async fn dpop_proof(
+    cx: &Context,
+    req: &Request<'_>,
+    path: &str,
+) -> Result<Option<JwkThumbprint>, Error> {
+    if !cx.config.dpop.enabled {
+        return Ok(None);
+    }
+    let malformed = Error::InvalidDpopProof(DpopFault::Malformed);
+    let value = match req.dpop() {
+        Header::Absent => return Ok(None),
+        // RFC 9449 §4.3: one `DPoP` header, never more.
+        Header::Repeated => return Err(malformed),
+        Header::One(v) => std::str::from_utf8(v).map_err(|_| malformed)?.trim(),
+    };
+    let url = cx.config.url(path);
+    let target = Target {
+        method: "POST",
+        url: &url,
+        access_token: None,
+    };
+    verify(cx, value, &target).await.map(Some)
 }
 
 #[cfg(test)]

@@ -15,14 +15,16 @@ use std::io::Write as _;
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
+use crate::dpop::thumbprint::JwkThumbprint;
+use crate::dpop::verify::current_nonce;
 use crate::endpoints::authorize::{
-    CLIENT_ID, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, SINGLE_VALUED, check,
-    from_request_object, params_by_name, resource_slot,
+    CLIENT_ID, DPOP_JKT, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, SINGLE_VALUED,
+    check, from_request_object, params_by_name, resource_slot,
 };
-use crate::endpoints::client_form_post;
 use crate::endpoints::request_uri::{Issued, push};
-use crate::error::{Error, RequestFault};
-use crate::http::{Request, Response};
+use crate::endpoints::{client_form_post, dpop_proof};
+use crate::error::{DpopFault, Error, RequestFault};
+use crate::http::{Header, Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
 
 /// The authorization parameters ([`crate::endpoints::authorize`]'s, in
@@ -31,9 +33,9 @@ use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
 // Evaluated at compile time: an index out of range fails the build, it
 // cannot panic at run time.
 #[allow(clippy::indexing_slicing)]
-const PARAMS: [&str; 23] = {
+const PARAMS: [&str; 24] = {
     let credentials = ["client_secret", "client_assertion_type", "client_assertion"];
-    let mut out = [""; 23];
+    let mut out = [""; 24];
     let mut i = 0;
     while i < SINGLE_VALUED.len() {
         out[i] = SINGLE_VALUED[i];
@@ -52,6 +54,12 @@ pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let response = match in_span!(span, run(cx, req)) {
         Ok(issued) => render(&issued),
         Err(e) => refuse("par", &e),
+    };
+    // RFC 9449 §8, as at the token endpoint: an answer to a DPoP request
+    // names the current nonce when nonces are on.
+    let response = match (req.dpop(), current_nonce(cx)) {
+        (Header::Absent, _) | (_, None) => response,
+        (_, Some(nonce)) => response.with_header("DPoP-Nonce", nonce),
     };
     record_outcome(&span, &response);
     response
@@ -98,7 +106,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     if values[REQUEST_URI].is_some() {
         return Err(Error::invalid_param("request_uri"));
     }
-    let (values, signed) = match values[REQUEST].take() {
+    // RFC 9449 §10.1 (DP-01): a DPoP proof with the push binds the code to
+    // its key, as `dpop_jkt` does; both must then name the same key.
+    let proof = dpop_proof(cx, req, &cx.config.paths.pushed_authorization_request).await?;
+    let (mut values, signed) = match values[REQUEST].take() {
         Some(object) => (
             from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object)?,
             true,
@@ -114,6 +125,15 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     // `redirect_uri`, even for a client with one registered.
     if cx.config.profile.requires_pushed_redirect_uri() && values[REDIRECT_URI].is_none() {
         return Err(Error::missing("redirect_uri"));
+    }
+    if let Some(jkt) = proof {
+        match values[DPOP_JKT].as_deref().map(JwkThumbprint::parse) {
+            None => values[DPOP_JKT] = Some(jkt.as_str().to_owned().into()),
+            Some(Some(sent)) if sent == jkt => {}
+            // A malformed `dpop_jkt` is `check`'s `invalid_request`.
+            Some(None) => {}
+            Some(Some(_)) => return Err(Error::InvalidDpopProof(DpopFault::KeyMismatch)),
+        }
     }
     let mut params = params_by_name(&values);
     // Stored with the client's id, which the authorization endpoint sends

@@ -5,9 +5,8 @@ use std::io::Write as _;
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
-use crate::dpop::thumbprint::JwkThumbprint;
-use crate::dpop::verify::{Target, current_nonce, verify};
-use crate::endpoints::client_form_post;
+use crate::dpop::verify::current_nonce;
+use crate::endpoints::{client_form_post, dpop_proof};
 use crate::error::{DpopFault, Error};
 use crate::events::Event;
 use crate::grant_type::GrantType;
@@ -85,7 +84,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     }
     // DP-01: a proof binds the tokens to its key; DP-02: a client
     // registered with `dpop_bound_access_tokens` must send one.
-    let dpop = proof(cx, req).await?;
+    let dpop = dpop_proof(cx, req, &cx.config.paths.token).await?;
     // FAPI 2.0 §5.3.2.1-4: under that profile every token is bound.
     if dpop.is_none()
         && (client.dpop_bound_access_tokens() || cx.config.profile.requires_sender_constraint())
@@ -130,30 +129,6 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         }
     });
     Ok(issued)
-}
-
-/// The key of the request's DPoP proof (RFC 9449 §5), verified for a POST
-/// to the token endpoint's URL as the metadata advertises it; `None`
-/// without a `DPoP` header, or when DPoP is off (the tokens are then bearer
-/// tokens, `token_type` `Bearer`, as §5 allows).
-async fn proof(cx: &Context, req: &Request<'_>) -> Result<Option<JwkThumbprint>, Error> {
-    if !cx.config.dpop.enabled {
-        return Ok(None);
-    }
-    let malformed = Error::InvalidDpopProof(DpopFault::Malformed);
-    let value = match req.dpop() {
-        Header::Absent => return Ok(None),
-        // RFC 9449 §4.3: one `DPoP` header, never more.
-        Header::Repeated => return Err(malformed),
-        Header::One(v) => std::str::from_utf8(v).map_err(|_| malformed)?.trim(),
-    };
-    let url = cx.config.url(&cx.config.paths.token);
-    let target = Target {
-        method: "POST",
-        url: &url,
-        access_token: None,
-    };
-    verify(cx, value, &target).await.map(Some)
 }
 
 /// The successful token response (RFC 6749 §5.1, TOK-04). Tokens are

@@ -68,6 +68,14 @@ pub(super) async fn redeem(
             }
         }
     }
+    // DP-01 (RFC 9449 §10, FAPI 2.0 §5.3.2.1-13): a code bound to a DPoP
+    // key is redeemed only with a proof of that key. The RFC names no
+    // error: the grant is not the client's to redeem this way.
+    if let Some(bound) = &record.dpop_jkt {
+        if params.dpop.as_ref() != Some(bound) {
+            return Err(Error::InvalidGrant(GrantFault::DpopKeyMismatch));
+        }
+    }
     // RI-01: the code's resources bound the token request's.
     let resources = granted_resources(cx, client, params.resources, &record.resources)?;
     let refresh_scope = client

@@ -223,6 +223,7 @@ macro_rules! __conformance_section {
                 rotation_is_won_once,
                 openid_facts_round_trip,
                 dpop_bindings_round_trip,
+                code_dpop_binding_round_trips,
                 resources_round_trip,
                 revoke_access_of_one_token,
                 revoke_grant_takes_the_family,
@@ -929,6 +930,29 @@ pub mod token_store {
             found.as_ref().is_some_and(|a| a.resources.is_empty()),
             "a token without resources must have none: {found:?}"
         );
+        Ok(())
+    }
+
+    /// The DPoP key a code is bound to (`dpop_jkt`, RFC 9449 §10)
+    /// round-trips; a code without one has none (DP-01).
+    pub async fn code_dpop_binding_round_trips<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: code DPoP binding (DP-01)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let jkt = crate::dpop::thumbprint::JwkThumbprint::parse(&format!("{:_<43}", "code"))
+            .ok_or_else(|| fail(C, "thumbprint"))?;
+        let mut bound = f.code(&client, &user, 60);
+        bound.dpop_jkt = Some(jkt);
+        let plain = f.code(&client, &user, 60);
+        for code in [bound, plain] {
+            store_ok(C, store.insert_code(code.clone()).await)?;
+            let found = store_ok(C, store.find_code(&code.hash).await)?;
+            ensure!(
+                C,
+                found.as_ref() == Some(&code),
+                "a code's DPoP binding must round-trip: {found:?}"
+            );
+        }
         Ok(())
     }
 
@@ -2478,6 +2502,7 @@ impl Fixture {
             used: false,
             openid: None,
             resources: Vec::new(),
+            dpop_jkt: None,
         }
     }
 

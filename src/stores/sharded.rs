@@ -1088,6 +1088,7 @@ mod tests {
             used: false,
             openid: None,
             resources: Vec::new(),
+            dpop_jkt: None,
         }))
         .unwrap();
         let (ah, rh) = (hash(11, 1), hash(12, 1));

@@ -46,6 +46,10 @@ pub struct CodeRecord {
     /// The resources (RFC 8707) the authorization request asked for and
     /// was granted, sorted; empty when it named none (RI-01).
     pub resources: Vec<Resource>,
+    /// The DPoP key the code is bound to (RFC 9449 §10: the authorization
+    /// request's `dpop_jkt`, or the key of the pushed request's proof): the
+    /// token request must prove possession of it (DP-01).
+    pub dpop_jkt: Option<JwkThumbprint>,
 }
 
 /// An access token, as stored.

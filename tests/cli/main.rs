@@ -380,6 +380,7 @@ async fn store_code(db: &Db, client: &str, user: &str, expires_at: UnixTime) -> 
             used: false,
             openid: None,
             resources: Vec::new(),
+            dpop_jkt: None,
         })
         .await
         .unwrap();

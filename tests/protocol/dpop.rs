@@ -604,3 +604,249 @@ async fn jwt_access_tokens_carry_cnf_jkt() {
         .unwrap_err();
     assert_eq!(json(&err)["error"], "invalid_token");
 }
+
+// ---------------------------------------------------------------------
+// Authorization code binding (RFC 9449 §10, §10.1; FAPI 2.0 §5.3.2.1-13),
+// on the JAR/PAR fixture (issuer `https://auth.example`, time `NOW`).
+
+mod code_binding {
+    use super::*;
+    use crate::jar::{
+        ISSUER, NOW, PushAuth, REDIRECT, SPA, VERIFIER, alice, authorize, challenge, consent,
+        fixture, push, push_error, pushed,
+    };
+
+    fn par_url() -> String {
+        format!("{ISSUER}/par")
+    }
+
+    fn token_url() -> String {
+        format!("{ISSUER}/token")
+    }
+
+    /// A proof of `key` for a POST to `url` at the fixture's time.
+    fn proof_at(key: &DpopKey, url: &str) -> String {
+        key.sign(&json!({"jti": jti(), "htm": "POST", "htu": url, "iat": NOW}))
+    }
+
+    /// A good code request of the public client `spa`, with `extra`.
+    fn request<'a>(challenge: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut v = vec![
+            ("client_id", SPA),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "read"),
+            ("state", "s"),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        v.extend_from_slice(extra);
+        v
+    }
+
+    /// The code of an approved authorization request with these parameters.
+    async fn code_of(fx: &crate::jar::Fx, pairs: &[(&str, &str)]) -> String {
+        // Consent is remembered after the first approval.
+        let resp = match authorize(fx, pairs, Some(&alice())).await {
+            portcullis::AuthorizeStep::Redirect(r) => r,
+            step => fx.server.approve(consent(step)).await,
+        };
+        let location = resp.header("location").unwrap();
+        let url = url::Url::parse(location).unwrap();
+        url.query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no code: {location}"))
+    }
+
+    /// Redeems `code` as `spa` with these `DPoP` headers.
+    async fn redeem(fx: &crate::jar::Fx, code: &str, proofs: &[&str]) -> Response {
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", SPA),
+        ]);
+        let mut req = form_request(body.as_bytes(), None);
+        for p in proofs {
+            req = req.header("DPoP", p.as_bytes());
+        }
+        fx.server.token(&req).await
+    }
+
+    /// POSTs a push of `spa` with `pairs` and these `DPoP` headers.
+    async fn push_with_proof(
+        fx: &crate::jar::Fx,
+        pairs: &[(&str, &str)],
+        proofs: &[&str],
+    ) -> Response {
+        let body = form(pairs);
+        let mut req = Request::new(Method::Post)
+            .header("Content-Type", b"application/x-www-form-urlencoded")
+            .body(body.as_bytes());
+        for p in proofs {
+            req = req.header("DPoP", p.as_bytes());
+        }
+        fx.server.handle(&req, "/par").await
+    }
+
+    /// The code of a pushed request named by the `request_uri` of `resp`.
+    async fn code_of_push(fx: &crate::jar::Fx, resp: &Response) -> String {
+        let uri = pushed(resp);
+        code_of(fx, &[("client_id", SPA), ("request_uri", &uri)]).await
+    }
+
+    /// Only a proof of `key` redeems `code`: another key's, or none, is
+    /// `invalid_grant`, and neither uses the code up.
+    async fn only_key_redeems(fx: &crate::jar::Fx, code: &str, key: &DpopKey) {
+        let other = DpopKey::es256();
+        let resp = redeem(fx, code, &[&proof_at(&other, &token_url())]).await;
+        assert_error(&resp, 400, "invalid_grant");
+        let resp = redeem(fx, code, &[]).await;
+        assert_error(&resp, 400, "invalid_grant");
+        let resp = redeem(fx, code, &[&proof_at(key, &token_url())]).await;
+        assert_eq!(resp.status(), 200, "{:?}", json(&resp));
+        assert_eq!(json(&resp)["token_type"], "DPoP");
+    }
+
+    #[tokio::test]
+    async fn dp01_dpop_jkt_binds_the_code_to_its_key() {
+        // covers: DP-01 (RFC 9449 §10, FAPI 2.0 §5.3.2.1-13)
+        let fx = fixture().await;
+        let c = challenge();
+        for key in [DpopKey::es256(), DpopKey::ed25519()] {
+            let jkt = key.thumbprint();
+            let code = code_of(&fx, &request(&c, &[("dpop_jkt", &jkt)])).await;
+            only_key_redeems(&fx, &code, &key).await;
+        }
+        // A code without `dpop_jkt` is redeemed with any key or none.
+        let code = code_of(&fx, &request(&c, &[])).await;
+        let resp = redeem(&fx, &code, &[]).await;
+        assert_eq!(resp.status(), 200, "{:?}", json(&resp));
+    }
+
+    #[tokio::test]
+    async fn dp01_a_malformed_dpop_jkt_is_invalid_request() {
+        // covers: DP-01 (RFC 9449 §10)
+        let fx = fixture().await;
+        let c = challenge();
+        let step = authorize(
+            &fx,
+            &request(&c, &[("dpop_jkt", "not a thumbprint")]),
+            Some(&alice()),
+        )
+        .await;
+        match step {
+            portcullis::AuthorizeStep::Redirect(r) => {
+                let location = r.header("location").unwrap();
+                assert!(location.contains("error=invalid_request"), "{location}");
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+        // Refused at the pushed endpoint too, as JSON.
+        let resp = push(
+            &fx,
+            PushAuth::Id(SPA),
+            &request(&c, &[("dpop_jkt", "x y")])[1..],
+        )
+        .await;
+        push_error(&resp, 400, "invalid_request");
+        // A repeated `dpop_jkt` is refused as any repeated parameter.
+        let jkt = DpopKey::es256().thumbprint();
+        let step = authorize(
+            &fx,
+            &request(&c, &[("dpop_jkt", &jkt), ("dpop_jkt", &jkt)]),
+            Some(&alice()),
+        )
+        .await;
+        assert!(
+            matches!(step, portcullis::AuthorizeStep::Redirect(_)),
+            "{step:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn dp01_a_pushed_dpop_jkt_binds_the_code() {
+        // covers: DP-01 (RFC 9449 §10.1, FAPI 2.0 §5.3.2.1-13)
+        let fx = fixture().await;
+        let c = challenge();
+        let key = DpopKey::es256();
+        let jkt = key.thumbprint();
+        let resp = push(
+            &fx,
+            PushAuth::Id(SPA),
+            &request(&c, &[("dpop_jkt", &jkt)])[1..],
+        )
+        .await;
+        let code = code_of_push(&fx, &resp).await;
+        only_key_redeems(&fx, &code, &key).await;
+    }
+
+    #[tokio::test]
+    async fn dp01_a_dpop_proof_at_the_pushed_endpoint_binds_the_code() {
+        // covers: DP-01 (RFC 9449 §10.1, FAPI 2.0 §5.3.2.1-13)
+        let fx = fixture().await;
+        let c = challenge();
+        let key = DpopKey::ed25519();
+        let resp = push_with_proof(&fx, &request(&c, &[]), &[&proof_at(&key, &par_url())]).await;
+        let code = code_of_push(&fx, &resp).await;
+        only_key_redeems(&fx, &code, &key).await;
+        // With a matching `dpop_jkt` beside it: the same.
+        let jkt = key.thumbprint();
+        let resp = push_with_proof(
+            &fx,
+            &request(&c, &[("dpop_jkt", &jkt)]),
+            &[&proof_at(&key, &par_url())],
+        )
+        .await;
+        let code = code_of_push(&fx, &resp).await;
+        only_key_redeems(&fx, &code, &key).await;
+    }
+
+    #[tokio::test]
+    async fn dp01_a_push_whose_proof_and_dpop_jkt_differ_is_refused() {
+        // covers: DP-01 (RFC 9449 §10.1: both used, they must match)
+        let fx = fixture().await;
+        let c = challenge();
+        let (key, other) = (DpopKey::es256(), DpopKey::es256());
+        let jkt = other.thumbprint();
+        let resp = push_with_proof(
+            &fx,
+            &request(&c, &[("dpop_jkt", &jkt)]),
+            &[&proof_at(&key, &par_url())],
+        )
+        .await;
+        push_error(&resp, 400, "invalid_dpop_proof");
+        // A proof for another endpoint, or a bad one, is refused too.
+        let resp = push_with_proof(&fx, &request(&c, &[]), &[&proof_at(&key, &token_url())]).await;
+        push_error(&resp, 400, "invalid_dpop_proof");
+    }
+
+    #[tokio::test]
+    async fn dp01_the_binding_survives_the_login_step() {
+        // covers: DP-01 (the suspended request keeps `dpop_jkt`)
+        let fx = fixture().await;
+        let c = challenge();
+        let key = DpopKey::es256();
+        let jkt = key.thumbprint();
+        let step = authorize(&fx, &request(&c, &[("dpop_jkt", &jkt)]), None).await;
+        let portcullis::AuthorizeStep::Login(login) = step else {
+            panic!("expected the login step, got {step:?}");
+        };
+        let handle = fx.server.suspend_login(&login).await.unwrap();
+        let step = fx
+            .server
+            .resume(handle.expose_secret(), Some(&alice()))
+            .await;
+        let resp = fx.server.approve(consent(step)).await;
+        let location = resp.header("location").unwrap();
+        let code = url::Url::parse(location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        only_key_redeems(&fx, &code, &key).await;
+    }
+}

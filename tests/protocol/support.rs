@@ -491,6 +491,7 @@ impl Harness {
             used: false,
             openid: None,
             resources: Vec::new(),
+            dpop_jkt: None,
         };
         self.store.insert_code(record).await.expect("code stored");
         IssuedCode {

@@ -976,6 +976,7 @@ async fn a_claim_not_consented_is_never_released() {
         used: false,
         openid: Some(portcullis::OpenIdGrant::new(now).with_claims(Some(request))),
         resources: Vec::new(),
+        dpop_jkt: None,
     };
     portcullis::TokenStore::insert_code(&f.h.store, record)
         .await

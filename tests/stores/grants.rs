@@ -38,6 +38,7 @@ pub(crate) fn code(client: &ClientId, user: &UserId) -> CodeRecord {
         used: false,
         openid: None,
         resources: Vec::new(),
+        dpop_jkt: None,
     }
 }
 

@@ -378,7 +378,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenStore for $name {
             async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id, resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
                     .bind(code.hash.as_bytes().as_slice())
                     .bind(code.grant.as_bytes().as_slice())
                     .bind(code.client_id.as_str())
@@ -393,13 +393,14 @@ macro_rules! sql_store {
                     .bind(code.openid.as_ref().map(OpenIdGrant::to_json))
                     .bind(code.session_id().map(SessionId::as_str))
                     .bind(crate::resource::to_json(&code.resources))
+                    .bind(code.dpop_jkt.as_ref().map(crate::dpop::thumbprint::JwkThumbprint::as_str))
                     .execute(&self.pool)
                     .await?;
                 Ok(())
             }
 
             async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, resources FROM portcullis_codes WHERE hash = $1")
+                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, resources, dpop_jkt FROM portcullis_codes WHERE hash = $1")
                     .bind(hash.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -420,6 +421,7 @@ macro_rules! sql_store {
                     used: r.try_get("used")?,
                     openid: openid(r.try_get("openid")?)?,
                     resources: super::store::resources(r.try_get("resources")?)?,
+                    dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
                 }))
             }
 
