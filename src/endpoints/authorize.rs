@@ -870,6 +870,8 @@ pub(crate) fn resource_slot(input: &[u8]) -> Result<Option<Cow<'static, str>>, E
 
 /// [`PARAMS`] without the repeatable `resource`: a second `resource` is
 /// no duplicate.
+// Evaluated at compile time: an index out of range fails the build.
+#[allow(clippy::indexing_slicing)]
 const SINGLE_VALUED: [&str; 20] = {
     let mut out = [""; 20];
     let mut i = 0;

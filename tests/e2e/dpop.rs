@@ -334,6 +334,13 @@ async fn dpop_par_code_flow_hyper() {
     a_public_dpop_client_gets_bound_tokens_through_par(Framework::Hyper).await;
 }
 
+/// The tower host: `/api/me` behind its `BearerLayer`.
+#[cfg(feature = "tower")]
+#[tokio::test]
+async fn dpop_par_code_flow_tower() {
+    a_public_dpop_client_gets_bound_tokens_through_par(Framework::Tower).await;
+}
+
 /// The seed's `dpop_bound_access_tokens` and `resources` reach the client
 /// and the configuration; bad values cost a note and that value only.
 #[test]
