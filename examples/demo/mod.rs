@@ -254,6 +254,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             .into_iter()
             .map(|(s, w)| (s.to_owned(), w.to_owned()))
             .collect(),
+        resources: None,
         other: Default::default(),
     };
     Ok((seed, banner))

@@ -13,10 +13,12 @@
 //! "token_endpoint_auth_method", "jwks" (inline: for `private_key_jwt`, and
 //! on any client the keys of its signed request objects),
 //! "require_pushed_authorization_requests", "require_signed_request_object"
-//! (booleans), "access_token_format" ("opaque" or "jwt"),
+//! and "dpop_bound_access_tokens" (booleans), "access_token_format" ("opaque" or "jwt"),
 //! "access_token_lifetime" (seconds), and the OpenID Connect registration fields (see
 //! [`SeedOpenId`])}], "users": [{"username", "password", "claims"}], "scope_descriptions":
-//! {"scope": "words for the consent page"}}` (the last is the demo's own). A client id given twice is defined by its last entry, as is
+//! {"scope": "words for the consent page"}, "resources": ["https://api.example.com/"]}`
+//! (the RFC 8707 resource indicators every client may ask tokens for,
+//! `Config::resources`); `scope_descriptions` is the demo's own. A client id given twice is defined by its last entry, as is
 //! a username. Without `token_endpoint_auth_method`, a client with a secret
 //! uses `client_secret_basic`, one with `jwks` `private_key_jwt`, and one
 //! with neither is public (`none`). A user's `claims` go into their JWT
@@ -25,9 +27,8 @@
 //! UserInfo), else their username is ([`Person`]).
 //!
 //! What the server supports is honoured; a field, grant type or response
-//! type it does not support yet (`dpop_bound_access_tokens`, the device
-//! grant, `resources`,
-//! `registration`, any unknown field, ...) is ignored and reported as an
+//! type it does not support yet (the device grant, `registration`, any
+//! unknown field, ...) is ignored and reported as an
 //! [`Ignored`] note, one per field, which the demo logs: a seed written for
 //! a fuller server must still start this one. A client whose way of
 //! authenticating is not supported (`tls_client_auth`, `private_key_jwt`
@@ -51,7 +52,7 @@ use portcullis::oidc::scope_claims;
 use portcullis::{
     AccessTokenFormat, Algorithm, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientBuilder,
     ClientError, ClientId, Config, GrantType, MemoryUsers, Profile, RandomSource, RedirectUri,
-    ScopeSet, Secret, SecretHash, SubjectType, UserId, WebUrl,
+    Resource, ScopeSet, Secret, SecretHash, SubjectType, UserId, WebUrl,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -69,7 +70,11 @@ pub(crate) struct Seed {
     #[serde(default)]
     #[allow(dead_code)] // read by the demo, not by the fuzz harness
     pub(crate) scope_descriptions: BTreeMap<String, String>,
-    /// `resources`, `registration` and any other field: not supported yet.
+    /// RFC 8707 resource indicators every client may ask tokens for
+    /// (`Config::resources`, RI-01). A value that is no resource indicator
+    /// is left out with a note.
+    pub(crate) resources: Option<Value>,
+    /// `registration` and any other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
 }
@@ -109,6 +114,10 @@ pub(crate) struct SeedClient {
     /// RFC 9101 §10.5: every authorization request of the client is a
     /// signed request object (JR-01). Left out with a note when no boolean.
     pub(crate) require_signed_request_object: Option<Value>,
+    /// RFC 9449 §5.2: the client's access tokens are DPoP-bound, so every
+    /// token request carries a proof (DP-02). Left out with a note when no
+    /// boolean.
+    pub(crate) dpop_bound_access_tokens: Option<Value>,
     /// Every other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
@@ -331,6 +340,10 @@ pub(crate) fn seed_client(
     let flag = c.require_signed_request_object.as_ref();
     if let Some(v) = field(&mut notes, "require_signed_request_object", flag, boolean) {
         b = b.require_signed_request_object(v);
+    }
+    let flag = c.dpop_bound_access_tokens.as_ref();
+    if let Some(v) = field(&mut notes, "dpop_bound_access_tokens", flag, boolean) {
+        b = b.dpop_bound_access_tokens(v);
     }
     notes.unsupported(&c.other);
     match b.clone().build() {
@@ -588,6 +601,7 @@ pub(crate) fn load_in(
         Profile::Fapi2Security => Config::fapi2_security_profile(seed.issuer.clone()),
         _ => Config::new(seed.issuer.clone()),
     };
+    config.resources = seed_resources(seed.resources.as_ref(), &mut ignored);
     let (mut clients, mut left_out) = (Vec::new(), Vec::new());
     for c in &seed.clients {
         // A later entry of a client id replaces an earlier one, even when
@@ -639,6 +653,32 @@ pub(crate) fn load_in(
         ignored,
         left_out,
     })
+}
+
+/// The seed's `resources`: each RFC 8707 resource indicator once, in seed
+/// order. A value that is not a list leaves them all out, an entry that is
+/// no absolute URI without fragment (or no string) that entry; a note each.
+fn seed_resources(value: Option<&Value>, ignored: &mut Vec<Ignored>) -> Vec<Resource> {
+    let mut notes = Notes {
+        entry: "seed".into(),
+        out: ignored,
+    };
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let Some(list) = value.as_array() else {
+        notes.note("resources", "not a list");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for v in list {
+        match string::<Resource>(v) {
+            Ok(r) if !out.contains(&r) => out.push(r),
+            Ok(_) => {}
+            Err(why) => notes.note("resources", why),
+        }
+    }
+    out
 }
 
 /// A seeded user as the server knows them: the name they sign in with,

@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portcullis::{
-    AccessTokenFormat, Algorithm, Audience, AuthMethod, ClientId, GrantType, RedirectUri, ScopeSet,
-    SubjectType, UserId, WebUrl,
+    AccessTokenFormat, Algorithm, Audience, AuthMethod, ClientId, GrantType, RedirectUri, Resource,
+    ScopeSet, SubjectType, UserId, WebUrl,
 };
 
 use crate::output::Output;
@@ -185,6 +185,16 @@ struct CreateArgs {
     /// object (RFC 9101 §10.5; needs --jwks, or client_secret_jwt).
     #[arg(long)]
     require_signed_request_object: bool,
+    // DPoP and resource indicators (issue 17, DP-02, RI-01).
+    /// The client's access tokens are DPoP-bound: every token request
+    /// carries a DPoP proof (RFC 9449 §5.2).
+    #[arg(long)]
+    dpop_bound_access_tokens: bool,
+    /// A resource (RFC 8707 resource indicator, an absolute URI) the client
+    /// may ask tokens for, beside the server's own list (repeatable); a
+    /// token asked for one has it as its audience.
+    #[arg(long, value_name = "URI")]
+    resource: Vec<Resource>,
 }
 
 /// `client create`: the OpenID Connect registration fields.
@@ -321,6 +331,17 @@ struct UpdateArgs {
     /// object: true or false.
     #[arg(long, value_name = "BOOL")]
     require_signed_request_object: Option<bool>,
+    // DPoP and resource indicators (issue 17, DP-02, RI-01).
+    /// Whether the client's access tokens are DPoP-bound (every token
+    /// request carries a proof): true or false.
+    #[arg(long, value_name = "BOOL")]
+    dpop_bound_access_tokens: Option<bool>,
+    /// Allow the client to ask tokens for a resource (RFC 8707; repeatable).
+    #[arg(long, value_name = "URI")]
+    add_resource: Vec<Resource>,
+    /// Withdraw an allowed resource (repeatable).
+    #[arg(long, value_name = "URI")]
+    remove_resource: Vec<Resource>,
 }
 
 /// `client update`: the OpenID Connect registration fields.

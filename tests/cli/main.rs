@@ -194,7 +194,7 @@ fn names(list: &[&str]) -> Vec<String> {
     v
 }
 
-const CLIENT_FIELDS: [&str; 32] = [
+const CLIENT_FIELDS: [&str; 34] = [
     "client_id",
     "client_name",
     "client_type",
@@ -227,6 +227,8 @@ const CLIENT_FIELDS: [&str; 32] = [
     "jwks",
     "require_pushed_authorization_requests",
     "require_signed_request_object",
+    "dpop_bound_access_tokens",
+    "resources",
 ];
 
 const KEY_FIELDS: [&str; 8] = [
@@ -1277,6 +1279,8 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
             "jwks": null,
             "require_pushed_authorization_requests": false,
             "require_signed_request_object": false,
+            "dpop_bound_access_tokens": false,
+            "resources": [],
             "client_secret": null
         })
     );
@@ -1669,4 +1673,98 @@ async fn client_request_object_keys_and_pushed_requests_on_create_update_and_sho
     let r = db.run(&["client", "update", "pk", "--jwks", path, "--remove-jwks"]);
     assert_fails(&r, 2);
     let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test]
+async fn client_dpop_binding_and_resources_on_create_update_and_show() {
+    // covers: DP-02, RI-01
+    // issue 17 (operator parity: dpop_bound_access_tokens, resources)
+    let db = Db::sqlite().await;
+    let created = db.json(&[
+        "client",
+        "create",
+        "--client-id",
+        "dpop-spa",
+        "--public",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--dpop-bound-access-tokens",
+        "--resource",
+        "urn:example:calendar",
+        "--resource",
+        "https://api.example.com/",
+    ]);
+    assert_eq!(keys_of(&created), with(&CLIENT_FIELDS, &["client_secret"]));
+    assert_eq!(created["dpop_bound_access_tokens"], json!(true));
+    assert_eq!(
+        created["resources"],
+        json!(["https://api.example.com/", "urn:example:calendar"])
+    );
+    let stored = db
+        .clients
+        .client(&ClientId::parse("dpop-spa").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.dpop_bound_access_tokens());
+    assert_eq!(stored.resources().len(), 2);
+    let shown = db.json(&["client", "show", "dpop-spa"]);
+    assert_eq!(keys_of(&shown), names(&CLIENT_FIELDS));
+    assert_eq!(shown["resources"], created["resources"]);
+    let r = db.run(&["client", "show", "dpop-spa"]);
+    assert!(
+        r.stdout.contains("dpop_bound_access_tokens"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("urn:example:calendar"), "{}", r.stdout);
+
+    // An edit of another field keeps both.
+    let updated = db.json(&["client", "update", "dpop-spa", "--name", "SPA"]);
+    assert_eq!(updated["dpop_bound_access_tokens"], json!(true));
+    assert_eq!(updated["resources"], created["resources"]);
+
+    // Update: the binding off, one resource out, another in.
+    let updated = db.json(&[
+        "client",
+        "update",
+        "dpop-spa",
+        "--dpop-bound-access-tokens",
+        "false",
+        "--remove-resource",
+        "urn:example:calendar",
+        "--add-resource",
+        "https://reports.example.com/",
+    ]);
+    assert_eq!(updated["dpop_bound_access_tokens"], json!(false));
+    assert_eq!(
+        updated["resources"],
+        json!(["https://api.example.com/", "https://reports.example.com/"])
+    );
+    // A resource the client does not have, or that is no absolute URI.
+    let r = db.run(&[
+        "client",
+        "update",
+        "dpop-spa",
+        "--remove-resource",
+        "urn:example:calendar",
+    ]);
+    assert!(assert_fails(&r, 2).contains("has no resource"));
+    let r = db.run(&[
+        "client",
+        "update",
+        "dpop-spa",
+        "--add-resource",
+        "/relative",
+    ]);
+    assert_fails(&r, 2);
+    let r = db.run(&[
+        "client",
+        "create",
+        "--client-id",
+        "x",
+        "--resource",
+        "https://a.example/#frag",
+    ]);
+    assert_fails(&r, 2);
 }

@@ -22,6 +22,7 @@
 
 mod browser;
 mod database_url;
+mod dpop;
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;

@@ -10,8 +10,8 @@
 //!   the fixture's key, and refuses the secret client `conf-basic` with
 //!   `invalid_client`.
 //!
-//! The token requests under FAPI 2.0 go through [`fapi_token`], the one
-//! place a DPoP proof is to be added once DPoP (DP-01) is on main.
+//! The token requests under FAPI 2.0 go through [`fapi_token`], which
+//! sends a DPoP proof (DP-01) with each.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -77,7 +77,7 @@ fn assertion(server: &Server, jti: &str) -> String {
 }
 
 /// A code request of `client_id` to `redirect` with PKCE S256.
-fn code_request<'a>(
+pub(crate) fn code_request<'a>(
     client_id: &'a str,
     redirect: &'a str,
     state: &'a str,
@@ -95,7 +95,7 @@ fn code_request<'a>(
 }
 
 /// The `/authorize` URL naming a pushed request.
-fn by_reference(server: &Server, client_id: &str, request_uri: &str) -> String {
+pub(crate) fn by_reference(server: &Server, client_id: &str, request_uri: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("client_id", client_id)
         .append_pair("request_uri", request_uri)
@@ -104,7 +104,7 @@ fn by_reference(server: &Server, client_id: &str, request_uri: &str) -> String {
 }
 
 /// The code of a callback, after checking its `state` and `iss`.
-fn code_of(server: &Server, callback: &url::Url, redirect: &str, state: &str) -> String {
+pub(crate) fn code_of(server: &Server, callback: &url::Url, redirect: &str, state: &str) -> String {
     assert!(
         callback.as_str().starts_with(redirect),
         "back at the client: {callback}"
@@ -209,15 +209,28 @@ fn fapi_seed(base: &str) -> Value {
 }
 
 /// A token request under the FAPI 2.0 Security Profile, authenticated as
-/// `pkjwt-client` by `signed`. DPoP (FAPI 2.0 §5.3.2.1-4, DP-01) is not on
-/// main yet: once it is, the proof header is added here (and the test
-/// asserts `token_type` `DPoP`).
+/// `pkjwt-client` by `signed`, with a DPoP proof (FAPI 2.0 §5.3.2.1-4,
+/// DP-01) of a fresh key made by `ring` and signed by `jsonwebtoken`.
 async fn fapi_token(server: &Server, signed: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let mut form: Vec<(&str, &str)> = form.to_vec();
     form.push(("client_id", "pkjwt-client"));
     form.push(("client_assertion_type", JWT_BEARER));
     form.push(("client_assertion", signed));
-    post_token(server, None, &form).await
+    let token_url = format!("{}/token", server.base);
+    let proof = crate::dpop::DpopKey::es256().proof("POST", &token_url, None);
+    let resp = harness::http_client()
+        .post(&token_url)
+        .header("DPoP", proof)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("JSON from /token: {body}")),
+    )
 }
 
 async fn the_fapi2_demo_serves_private_key_jwt_through_par_and_refuses_secrets(
@@ -299,6 +312,7 @@ async fn the_fapi2_demo_serves_private_key_jwt_through_par_and_refuses_secrets(
     .await;
     assert_eq!(status, 200, "{tokens}");
     assert!(tokens["access_token"].is_string(), "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP", "{tokens}");
     assert_eq!(tokens["scope"], "read");
 
     // Not pushed: refused, even for the private_key_jwt client.

@@ -91,11 +91,10 @@ fn plain(log: &str) -> String {
 /// Every seed field the demo does not support yet, as `entry=... field=...`.
 /// (`openid` and alice's `claims.sub` are honoured: ID Tokens, UserInfo,
 /// her subject.)
-/// (`require_pushed_authorization_requests` is honoured too: `par.rs`.)
-const IGNORED: [&str; 4] = [
+/// (`require_pushed_authorization_requests` is honoured too: `par.rs`;
+/// `dpop_bound_access_tokens` and the seed's `resources` too: `dpop.rs`.)
+const IGNORED: [&str; 2] = [
     "entry=seed field=registration",
-    "entry=seed field=resources",
-    "entry=client dpop-spa field=dpop_bound_access_tokens",
     "entry=client device-tv field=grant_types urn:ietf:params:oauth:grant-type:device_code",
 ];
 

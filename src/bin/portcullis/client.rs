@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use portcullis::{
     AccessTokenFormat, Algorithm, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
-    OpenIdRegistration, RandomSource as _, RedirectUri, ScopeSet, Secret, SecretHash, SystemRandom,
-    WebUrl, generate_secret,
+    OpenIdRegistration, RandomSource as _, RedirectUri, Resource, ScopeSet, Secret, SecretHash,
+    SystemRandom, WebUrl, generate_secret,
 };
 use serde::Serialize;
 
@@ -55,6 +55,11 @@ pub(crate) struct ClientView {
     jwks: Option<serde_json::Value>,
     require_pushed_authorization_requests: bool,
     require_signed_request_object: bool,
+    // DPoP and resource indicators (issue 17, DP-02, RI-01).
+    dpop_bound_access_tokens: bool,
+    /// The resources (RFC 8707) the client may ask tokens for, beside the
+    /// server's.
+    resources: Vec<String>,
 }
 
 fn url(u: Option<&WebUrl>) -> Option<String> {
@@ -85,6 +90,12 @@ impl ClientView {
             .map(|u| u.as_str().to_owned())
             .collect();
         post_logout_redirect_uris.sort_unstable();
+        let mut resources: Vec<String> = c
+            .resources()
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect();
+        resources.sort_unstable();
         Self {
             client_id: c.client_id().to_string(),
             client_name: c.client_name().to_owned(),
@@ -122,6 +133,8 @@ impl ClientView {
             jwks: c.jwks().and_then(|j| serde_json::from_str(j).ok()),
             require_pushed_authorization_requests: c.requires_pushed_authorization_requests(),
             require_signed_request_object: c.requires_signed_request_object(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens(),
+            resources,
         }
     }
 
@@ -223,6 +236,11 @@ impl ClientView {
                 "require_signed_request_object",
                 self.require_signed_request_object.to_string(),
             ),
+            (
+                "dpop_bound_access_tokens",
+                self.dpop_bound_access_tokens.to_string(),
+            ),
+            ("resources", list(&self.resources)),
         ]
     }
 }
@@ -290,6 +308,9 @@ struct Spec {
     jwks: Option<String>,
     require_pushed: bool,
     require_signed: bool,
+    // DPoP and resource indicators (issue 17, DP-02, RI-01).
+    dpop_bound: bool,
+    resources: Vec<Resource>,
 }
 
 /// The OpenID Connect registration `client create` gives a client.
@@ -397,6 +418,8 @@ impl Spec {
             jwks: c.jwks().map(str::to_owned),
             require_pushed: c.requires_pushed_authorization_requests(),
             require_signed: c.requires_signed_request_object(),
+            dpop_bound: c.dpop_bound_access_tokens(),
+            resources: c.resources().to_vec(),
         }
     }
 
@@ -435,6 +458,10 @@ impl Spec {
         if let Some(l) = self.refresh_lifetime {
             b = b.refresh_token_lifetime(l);
         }
+        for r in self.resources {
+            b = b.resource(r);
+        }
+        b = b.dpop_bound_access_tokens(self.dpop_bound);
         b.openid_registration(self.openid)
             .jwks(self.jwks)
             .require_pushed_authorization_requests(self.require_pushed)
@@ -596,6 +623,8 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         jwks,
         require_pushed: a.require_pushed_authorization_requests,
         require_signed: a.require_signed_request_object,
+        dpop_bound: a.dpop_bound_access_tokens,
+        resources: a.resource,
     };
     let client = spec.build().map_err(invalid(&id))?;
 
@@ -675,6 +704,9 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         || a.remove_jwks
         || a.require_pushed_authorization_requests.is_some()
         || a.require_signed_request_object.is_some()
+        || a.dpop_bound_access_tokens.is_some()
+        || !a.add_resource.is_empty()
+        || !a.remove_resource.is_empty()
         || a.enable
         || a.disable
         || a.openid.any();
@@ -815,6 +847,20 @@ fn edit(
     }
     if let Some(v) = a.require_signed_request_object {
         s.require_signed = v;
+    }
+    if let Some(v) = a.dpop_bound_access_tokens {
+        s.dpop_bound = v;
+    }
+    for r in &a.remove_resource {
+        if !s.resources.contains(r) {
+            return Err(Failure::Input(format!("client {id} has no resource {r}")));
+        }
+        s.resources.retain(|x| x != r);
+    }
+    for r in a.add_resource {
+        if !s.resources.contains(&r) {
+            s.resources.push(r);
+        }
     }
     let mut secret = None;
     if a.rotate_secret {
