@@ -16,9 +16,9 @@ use std::borrow::Cow;
 use crate::config::Config;
 use crate::context::Context;
 use crate::dpop::thumbprint::JwkThumbprint;
-use crate::dpop::verify::{Target, verify};
+use crate::dpop::verify::{Target, current_nonce, verify};
 use crate::error::{DpopFault, Error, RequestFault};
-use crate::http::{Header, Method, Request, form};
+use crate::http::{Header, Method, Request, Response, form};
 
 /// Checks what every form-posting endpoint requires — `POST` (TOK-01), a
 /// bounded body (TOK-08), a form content type (TOK-02) — and parses the
@@ -125,6 +125,16 @@ pub(crate) fn is_form(value: &[u8]) -> bool {
     essence
         .trim_ascii()
         .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+}
+
+/// RFC 9449 §8: with nonces on, every answer of the token or pushed
+/// endpoint to a request with a `DPoP` header names the current nonce (a
+/// `use_dpop_nonce` error must; others may).
+pub(crate) fn with_dpop_nonce(cx: &Context, req: &Request<'_>, response: Response) -> Response {
+    match (req.dpop(), current_nonce(cx)) {
+        (Header::Absent, _) | (_, None) => response,
+        (_, Some(nonce)) => response.with_header("DPoP-Nonce", nonce),
+    }
 }
 
 /// The key of the request's DPoP proof (RFC 9449 §5), verified for a POST

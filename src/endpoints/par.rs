@@ -16,15 +16,14 @@ use std::io::Write as _;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::dpop::thumbprint::JwkThumbprint;
-use crate::dpop::verify::current_nonce;
 use crate::endpoints::authorize::{
     CLIENT_ID, DPOP_JKT, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, SINGLE_VALUED,
     check, from_request_object, params_by_name, resource_slot,
 };
 use crate::endpoints::request_uri::{Issued, push};
-use crate::endpoints::{client_form_post, dpop_proof};
+use crate::endpoints::{client_form_post, dpop_proof, with_dpop_nonce};
 use crate::error::{DpopFault, Error, RequestFault};
-use crate::http::{Header, Request, Response};
+use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
 
 /// The authorization parameters ([`crate::endpoints::authorize`]'s, in
@@ -55,12 +54,7 @@ pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
         Ok(issued) => render(&issued),
         Err(e) => refuse("par", &e),
     };
-    // RFC 9449 §8, as at the token endpoint: an answer to a DPoP request
-    // names the current nonce when nonces are on.
-    let response = match (req.dpop(), current_nonce(cx)) {
-        (Header::Absent, _) | (_, None) => response,
-        (_, Some(nonce)) => response.with_header("DPoP-Nonce", nonce),
-    };
+    let response = with_dpop_nonce(cx, req, response);
     record_outcome(&span, &response);
     response
 }

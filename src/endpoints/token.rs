@@ -5,14 +5,13 @@ use std::io::Write as _;
 
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
-use crate::dpop::verify::current_nonce;
-use crate::endpoints::{client_form_post, dpop_proof};
+use crate::endpoints::{client_form_post, dpop_proof, with_dpop_nonce};
 use crate::error::{DpopFault, Error};
 use crate::events::Event;
 use crate::grant_type::GrantType;
 use crate::grants::dispatch;
 use crate::grants::issue::{Issued, TokenParams};
-use crate::http::{Header, Request, Response};
+use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_grant_type, record_outcome, refuse};
 
 const PARAMS: [&str; 12] = [
@@ -36,12 +35,7 @@ pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
         Ok(issued) => render(&issued),
         Err(e) => refuse("token", &e),
     };
-    // RFC 9449 §8: with nonces on, every answer to a DPoP request names the
-    // current nonce (a `use_dpop_nonce` error must; others may).
-    let response = match (req.dpop(), current_nonce(cx)) {
-        (Header::Absent, _) | (_, None) => response,
-        (_, Some(nonce)) => response.with_header("DPoP-Nonce", nonce),
-    };
+    let response = with_dpop_nonce(cx, req, response);
     record_outcome(&span, &response);
     response
 }
