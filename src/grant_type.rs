@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use crate::conversions::{ParseError, serde_as_str, try_from_str};
 
+const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
 /// A grant type (`grant_type`, RFC 6749 §4 and §6).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,15 +20,22 @@ pub enum GrantType {
     Password,
     /// `refresh_token`.
     RefreshToken,
+    /// `urn:ietf:params:oauth:grant-type:device_code`: the device
+    /// authorization grant (RFC 8628 §3.4).
+    DeviceCode,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1).
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant type, in wire order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::AuthorizationCode,
         Self::ClientCredentials,
         Self::Password,
         Self::RefreshToken,
+        Self::DeviceCode,
+        Self::TokenExchange,
     ];
 
     /// Parses the wire value; `None` if it is not one.
@@ -40,6 +50,8 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::Password => "password",
             Self::RefreshToken => "refresh_token",
+            Self::DeviceCode => DEVICE_CODE,
+            Self::TokenExchange => TOKEN_EXCHANGE,
         }
     }
 }
@@ -59,9 +71,13 @@ impl FromStr for GrantType {
             "client_credentials" => Ok(Self::ClientCredentials),
             "password" => Ok(Self::Password),
             "refresh_token" => Ok(Self::RefreshToken),
+            DEVICE_CODE => Ok(Self::DeviceCode),
+            TOKEN_EXCHANGE => Ok(Self::TokenExchange),
             _ => Err(ParseError::new(
                 "grant type",
-                "is not one of authorization_code, client_credentials, password, refresh_token",
+                "is not one of authorization_code, client_credentials, password, refresh_token, \
+                 urn:ietf:params:oauth:grant-type:device_code, \
+                 urn:ietf:params:oauth:grant-type:token-exchange",
             )),
         }
     }

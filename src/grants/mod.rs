@@ -26,5 +26,7 @@ pub(crate) async fn dispatch(
         GrantType::ClientCredentials => client_credentials::issue(cx, client, params).await,
         GrantType::Password => password::issue(cx, client, params).await,
         GrantType::RefreshToken => refresh_token::rotate(cx, client, params).await,
+        // Issue 18 builds these; until then no server offers them.
+        GrantType::DeviceCode | GrantType::TokenExchange => Err(Error::UnsupportedGrantType),
     }
 }

@@ -171,7 +171,9 @@ fn wire_enums_round_trip_every_variant() {
     }
     refused::<GrantType>(
         "implicit",
-        "grant type: is not one of authorization_code, client_credentials, password, refresh_token",
+        "grant type: is not one of authorization_code, client_credentials, password, refresh_token, \
+         urn:ietf:params:oauth:grant-type:device_code, \
+         urn:ietf:params:oauth:grant-type:token-exchange",
     );
     for m in [
         AuthMethod::ClientSecretBasic,
@@ -599,7 +601,9 @@ mod serde_forms {
             ),
             (
                 json!({"issuer": "https://a.example", "grant_types": ["implicit"]}),
-                "grant type: is not one of authorization_code, client_credentials, password, refresh_token",
+                "grant type: is not one of authorization_code, client_credentials, password, refresh_token, \
+         urn:ietf:params:oauth:grant-type:device_code, \
+         urn:ietf:params:oauth:grant-type:token-exchange",
             ),
         ] {
             let e = serde_json::from_value::<Config>(doc.clone()).unwrap_err();
