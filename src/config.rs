@@ -433,9 +433,9 @@ impl Config {
         }
     }
 
-    /// Whether the server offers `grant`.
-    pub fn offers(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+    /// Whether the server offers `grant` (given by value or by reference).
+    pub fn offers(&self, grant: impl std::borrow::Borrow<GrantType>) -> bool {
+        self.grant_types.contains(grant.borrow())
     }
 
     /// The default audience of access tokens: of those issued without a

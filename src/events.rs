@@ -45,7 +45,7 @@ pub enum Event<'a> {
         /// The resource owner, if any.
         user: Option<&'a UserId>,
         /// The grant type used.
-        grant_type: GrantType,
+        grant_type: &'a GrantType,
         /// The grant the tokens belong to.
         grant: GrantId,
         /// The scope of the access token.

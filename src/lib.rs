@@ -134,7 +134,7 @@ pub use error::{
     InternalFault, OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
-pub use grant_type::GrantType;
+pub use grant_type::{ExtensionGrantType, GrantType};
 pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
 pub use keys::{Algorithm, KeyError, KeyId, KeyProvider, KeyRecord};

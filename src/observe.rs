@@ -48,7 +48,7 @@ pub(crate) fn record_client(client_id: &ClientId) {
 }
 
 /// Records the grant type on the current span.
-pub(crate) fn record_grant_type(grant: GrantType) {
+pub(crate) fn record_grant_type(grant: &GrantType) {
     let span = Span::current();
     if !span.is_disabled() {
         span.record("grant_type", grant.as_str());

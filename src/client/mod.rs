@@ -347,9 +347,9 @@ impl Client {
     pub fn grant_types(&self) -> &[GrantType] {
         &self.grant_types
     }
-    /// Whether the client may use `grant`.
-    pub fn allows_grant(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
+    /// Whether the client may use `grant` (given by value or by reference).
+    pub fn allows_grant(&self, grant: impl std::borrow::Borrow<GrantType>) -> bool {
+        self.grant_types.contains(grant.borrow())
     }
     /// `scope`: every scope the client may be granted.
     pub fn scope(&self) -> &ScopeSet {
@@ -582,8 +582,8 @@ impl ClientBuilder {
     }
     /// Removes a grant type.
     #[must_use]
-    pub fn remove_grant_type(mut self, grant: GrantType) -> Self {
-        self.0.grant_types.retain(|g| *g != grant);
+    pub fn remove_grant_type(mut self, grant: impl std::borrow::Borrow<GrantType>) -> Self {
+        self.0.grant_types.retain(|g| g != grant.borrow());
         self
     }
     /// Sets the allowed scope.

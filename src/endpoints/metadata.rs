@@ -23,7 +23,7 @@ pub(crate) struct Metadata<'a> {
     pub(crate) scopes_supported: Option<Vec<&'a str>>,
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
-    grant_types_supported: Vec<&'static str>,
+    grant_types_supported: Vec<&'a str>,
     token_endpoint_auth_methods_supported: &'static [&'static str],
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
     introspection_endpoint_auth_methods_supported: &'static [&'static str],
@@ -70,6 +70,16 @@ const ALL_METHODS_NO_JWT: &[&str] = &["client_secret_basic", "client_secret_post
 const FAPI2_METHODS: &[&str] = &["private_key_jwt"];
 const FAPI2_ALGS: &[&str] = &["PS256", "ES256", "EdDSA"];
 
+/// The grant types the server offers, each once: the built-in ones in
+/// [`GrantType::ALL`]'s order, then the extension grants by URI.
+fn grant_types_supported(config: &Config) -> Vec<&str> {
+    let mut offered: Vec<&GrantType> = config.grant_types.iter().collect();
+    // `Ord` follows the declaration order, which is `ALL`'s.
+    offered.sort();
+    offered.dedup();
+    offered.into_iter().map(GrantType::as_str).collect()
+}
+
 /// `pushed`: the server serves the pushed authorization request endpoint.
 pub(crate) fn render(config: &Config, has_keys: bool, pushed: bool) -> Vec<u8> {
     serde_json::to_vec(&members(config, has_keys, pushed)).unwrap_or_default()
@@ -101,11 +111,7 @@ pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata
         // RFC 8414 requires the member; only `code` is offered (AZ-01).
         response_types_supported: &["code"],
         response_modes_supported: &["query"],
-        grant_types_supported: GrantType::ALL
-            .into_iter()
-            .filter(|g| config.offers(*g))
-            .map(GrantType::as_str)
-            .collect(),
+        grant_types_supported: grant_types_supported(config),
         token_endpoint_auth_methods_supported: all_methods,
         revocation_endpoint_auth_methods_supported: all_methods,
         introspection_endpoint_auth_methods_supported: secret_methods,

@@ -58,9 +58,9 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     let grant_type = grant_type.ok_or(Error::missing("grant_type"))?;
     // TOK-07: unknown, or not offered by this server.
     let grant = GrantType::parse(&grant_type)
-        .filter(|g| cx.config.offers(*g))
+        .filter(|g| cx.config.offers(g))
         .ok_or(Error::UnsupportedGrantType)?;
-    record_grant_type(grant);
+    record_grant_type(&grant);
     let client = client(
         cx,
         Credentials {
@@ -73,7 +73,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         },
     )
     .await?;
-    if !client.allows_grant(grant) {
+    if !client.allows_grant(&grant) {
         return Err(Error::UnauthorizedClient);
     }
     // DP-01: a proof binds the tokens to its key; DP-02: a client
@@ -101,10 +101,10 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         dpop,
         resources,
     };
-    let issued = dispatch(cx, &client, grant, params).await?;
+    let issued = dispatch(cx, &client, &grant, params).await?;
     cx.emit(|| {
         let (client_id, user, scope) = (client.client_id(), issued.subject.as_ref(), &issued.scope);
-        match grant {
+        match &grant {
             GrantType::RefreshToken => Event::RefreshRotated {
                 client_id,
                 user,

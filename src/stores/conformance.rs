@@ -203,7 +203,8 @@ macro_rules! __conformance_section {
                 update_of_a_missing_client_is_false,
                 list_includes_the_client,
                 jwt_clients_keep_their_keys,
-                delete_removes_the_client
+                delete_removes_the_client,
+                extension_grant_types_round_trip
             ],
             $attrs
         );
@@ -579,6 +580,61 @@ pub mod client_admin {
             C,
             !store_ok(C, store.delete_client(&id).await)?,
             "second delete must return false"
+        );
+        Ok(())
+    }
+
+    // --- issue 18: extension grants (exchange) ---
+
+    /// A client registered for extension grants (RFC 6749 §4.5) and token
+    /// exchange gets them back, beside its built-in grant types, through
+    /// insert and update.
+    pub async fn extension_grant_types_round_trip<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: extension grant types round-trip";
+        let f = Fixture::new();
+        let ext = |s: &str| GrantType::parse(s).ok_or_else(|| fail(C, "extension grant type"));
+        let badge = ext("urn:example:grant-type:badge")?;
+        let other = ext("https://grants.example.com/other?v=1")?;
+        let client = f
+            .full_client(C)?
+            .into_builder()
+            .grant_type(badge.clone())
+            .grant_type(GrantType::TokenExchange)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let id = client.client_id().clone();
+        store_ok(C, store.insert_client(client.clone()).await)?;
+        let found = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "inserted client not found"))?;
+        ensure!(
+            C,
+            found.allows_grant(&badge)
+                && found.allows_grant(GrantType::TokenExchange)
+                && found.allows_grant(GrantType::RefreshToken)
+                && !found.allows_grant(&other),
+            "grant types after insert: {:?}",
+            found.grant_types()
+        );
+        let changed = client
+            .into_builder()
+            .remove_grant_type(&badge)
+            .grant_type(other.clone())
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(changed).await)?,
+            "update must return true"
+        );
+        let found = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "updated client not found"))?;
+        ensure!(
+            C,
+            found.allows_grant(&other) && !found.allows_grant(&badge),
+            "grant types after update: {:?}",
+            found.grant_types()
         );
         Ok(())
     }

@@ -9,8 +9,8 @@ use std::str::FromStr;
 
 use portcullis::{
     AccessTokenFormat, Algorithm, Audience, AuthMethod, ChallengeMethod, ClientId, CodeChallenge,
-    CodeVerifier, ErrorCode, GrantId, GrantType, KeyId, ParseError, RedirectUri, Scope, ScopeSet,
-    SecretHash, TokenHash, UserId,
+    CodeVerifier, ErrorCode, ExtensionGrantType, GrantId, GrantType, KeyId, ParseError,
+    RedirectUri, Scope, ScopeSet, SecretHash, TokenHash, UserId,
 };
 use proptest::prelude::*;
 
@@ -173,7 +173,24 @@ fn wire_enums_round_trip_every_variant() {
         "implicit",
         "grant type: is not one of authorization_code, client_credentials, password, refresh_token, \
          urn:ietf:params:oauth:grant-type:device_code, \
-         urn:ietf:params:oauth:grant-type:token-exchange",
+         urn:ietf:params:oauth:grant-type:token-exchange, nor an absolute URI (an extension grant)",
+    );
+    // Any other absolute URI is an extension grant (RFC 6749 §4.5).
+    round_trips::<GrantType>(
+        "urn:example:grant-type:badge",
+        "urn:example:grant-type:badge",
+    );
+    round_trips::<ExtensionGrantType>(
+        "https://grants.example.com/badge",
+        "https://grants.example.com/badge",
+    );
+    refused::<ExtensionGrantType>(
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "extension grant type: is a built-in grant type",
+    );
+    refused::<ExtensionGrantType>(
+        "https://grants.example.com/#x",
+        "extension grant type: has a fragment (an absolute URI has none, RFC 3986 §4.3)",
     );
     for m in [
         AuthMethod::ClientSecretBasic,

@@ -117,7 +117,7 @@ async fn md01_grant_types_not_listed_are_refused_by_the_token_endpoint() {
         .await;
     let code = h.issue_code(CodeSpec::new(SVC)).await;
     for grant in GrantType::ALL {
-        let resp = match grant {
+        let resp = match &grant {
             GrantType::AuthorizationCode => h.redeem(Auth::Basic(&svc), &code).await,
             GrantType::RefreshToken => h.refresh(Auth::Basic(&svc), "anything").await,
             GrantType::Password => {
