@@ -2887,7 +2887,9 @@ pub mod refresh_retry {
         let stale = f.tokens(first.access.grant, &client, Some(&user), 3600);
         let r = store_ok(
             C,
-            store.replace_successor(&old, &successor, stale.clone()).await,
+            store
+                .replace_successor(&old, &successor, stale.clone())
+                .await,
         )?;
         ensure!(C, r == Replacement::Superseded, "stale retry: {r:?}");
         ensure!(
@@ -2970,7 +2972,9 @@ pub mod refresh_retry {
                 f.tokens(first.access.grant, &client, Some(&user), 3600),
             );
             tasks.push(tokio::spawn(async move {
-                let r = store.replace_successor(&old, &successor, retry.clone()).await;
+                let r = store
+                    .replace_successor(&old, &successor, retry.clone())
+                    .await;
                 r.map(|r| (r, retry))
             }));
         }
@@ -3005,17 +3009,11 @@ pub mod refresh_retry {
             let (old, successor) = (f.refresh_of(C, &first)?.hash, f.refresh_of(C, &next)?.hash);
             let grant = first.access.grant;
             let retry = {
-                let (store, tokens) = (
-                    store.clone(),
-                    f.tokens(grant, &client, Some(&user), 3600),
-                );
+                let (store, tokens) = (store.clone(), f.tokens(grant, &client, Some(&user), 3600));
                 tokio::spawn(async move { store.replace_successor(&old, &successor, tokens).await })
             };
             let rotation = {
-                let (store, tokens) = (
-                    store.clone(),
-                    f.tokens(grant, &client, Some(&user), 3600),
-                );
+                let (store, tokens) = (store.clone(), f.tokens(grant, &client, Some(&user), 3600));
                 tokio::spawn(async move { store.rotate_refresh(&successor, tokens).await })
             };
             let retry = store_ok(C, retry.await.map_err(|e| fail(C, e))?)?;
@@ -3025,7 +3023,11 @@ pub mod refresh_retry {
                 (Replacement::Replaced, Rotation::Replayed(g)) | (Replacement::Replayed(g), Rotation::Rotated)
                     if g == grant
             );
-            ensure!(C, one, "retry {retry:?} and rotation {rotation:?}: not one winner");
+            ensure!(
+                C,
+                one,
+                "retry {retry:?} and rotation {rotation:?}: not one winner"
+            );
         }
         Ok(())
     }
@@ -3089,8 +3091,8 @@ pub mod refresh_retry {
         let mut step_won = false;
         if let Some(last) = minted.last().and_then(|t| t.refresh.as_ref()) {
             let tokens = f.tokens(grant, &client, Some(&user), 3600);
-            step_won |= store_ok(c, store.rotate_refresh(&last.hash, tokens).await)?
-                == Rotation::Rotated;
+            step_won |=
+                store_ok(c, store.rotate_refresh(&last.hash, tokens).await)? == Rotation::Rotated;
             let tokens = f.tokens(grant, &client, Some(&user), 3600);
             step_won |= store_ok(c, store.replace_successor(&old, &last.hash, tokens).await)?
                 == Replacement::Replaced;
@@ -3099,7 +3101,11 @@ pub mod refresh_retry {
             format!(
                 "{live} tokens of {} sets live, {after} retries after the revocation{}",
                 minted.len(),
-                if step_won { ", a last step still won" } else { "" }
+                if step_won {
+                    ", a last step still won"
+                } else {
+                    ""
+                }
             )
         }))
     }
@@ -3121,13 +3127,18 @@ pub mod refresh_retry {
         let mut minted = vec![next];
         let mut after = 0;
         while minted.len() < 50 && after < 3 {
-            let Some(current) = minted.last().and_then(|t| t.refresh.as_ref()).map(|r| r.hash)
+            let Some(current) = minted
+                .last()
+                .and_then(|t| t.refresh.as_ref())
+                .map(|r| r.hash)
             else {
                 break;
             };
             let was_revoked = revoked.load(Ordering::SeqCst);
             let tokens = f.tokens(grant, client, Some(user), 3600);
-            if store.replace_successor(&old, &current, tokens.clone()).await?
+            if store
+                .replace_successor(&old, &current, tokens.clone())
+                .await?
                 != Replacement::Replaced
             {
                 break;

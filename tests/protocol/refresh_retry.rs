@@ -295,7 +295,11 @@ where
 /// revoking the grant: the winner's tokens stay live.
 fn one_winner_grant_kept(h: &Harness, rt: &tokio::runtime::Runtime, responses: &[Response]) {
     let winners: Vec<&Response> = responses.iter().filter(|r| r.status() == 200).collect();
-    assert_eq!(winners.len(), 1, "exactly one of {N} concurrent requests wins");
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of {N} concurrent requests wins"
+    );
     for r in responses.iter().filter(|r| r.status() != 200) {
         assert_refused(r, GrantFault::RefreshRaced);
     }
