@@ -339,3 +339,33 @@ fn rt04_concurrent_first_uses_within_the_window_have_one_winner_and_keep_the_gra
     let responses = race(|| h.refresh(Auth::Basic(&svc), &refresh0));
     one_winner_grant_kept(&h, &rt, &responses);
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn a_configuration_file_sets_the_window_in_seconds() {
+    // covers: RT-02
+    let read: Config = serde_json::from_value(serde_json::json!({
+        "issuer": "https://auth.example.com",
+        "refresh_retry_window": "30s",
+    }))
+    .unwrap();
+    assert_eq!(read.refresh_retry_window, Some(Duration::from_secs(30)));
+    let doc = serde_json::to_value(&read).unwrap();
+    assert_eq!(doc["refresh_retry_window"], 30);
+    assert_eq!(serde_json::from_value::<Config>(doc).unwrap(), read);
+    // Absent: off.
+    let off: Config =
+        serde_json::from_value(serde_json::json!({"issuer": "https://auth.example.com"})).unwrap();
+    assert_eq!(off.refresh_retry_window, None);
+    let too_long = serde_json::from_value::<Config>(serde_json::json!({
+        "issuer": "https://auth.example.com",
+        "refresh_retry_window": "6m",
+    }))
+    .unwrap_err();
+    assert!(
+        too_long
+            .to_string()
+            .contains("lifetime of the refresh retry window out of range"),
+        "{too_long}"
+    );
+}
