@@ -254,6 +254,27 @@ pub struct Config {
     /// A token issued for resources has them as its `aud`; one issued
     /// without `resource` keeps the default audience, [`Config::audience`].
     pub resources: Vec<crate::resource::Resource>,
+    // Refresh retry window (issue 18).
+    /// How long after a refresh token is rotated out presenting it again
+    /// is taken as a retry of a lost response rather than as a replay
+    /// (default `None`: never, and every such presentation revokes the
+    /// grant, RT-02). Whole seconds, from 1 s to
+    /// [`Config::MAX_REFRESH_RETRY_WINDOW`] (5 minutes).
+    ///
+    /// Within the window, from the first rotation (it never slides), a
+    /// retry gets a fresh access and refresh token in the same grant, and
+    /// the pair the rotation issued is revoked (its refresh token kept as
+    /// used, so presenting it later is a replay): the grant keeps one live
+    /// chain. A retry after that pair's refresh token was itself used, or
+    /// after the window, is a replay as without the window. The token must
+    /// pass every check a rotation makes (client, DPoP key, expiry, scope).
+    /// What this costs in theft detection, and how it differs from
+    /// oauth-as and Ory Hydra: `docs/security.md`, "Refresh retry window".
+    #[cfg_attr(
+        feature = "serde",
+        serde(with = "crate::conversions::duration_secs::option")
+    )]
+    pub refresh_retry_window: Option<Duration>,
 }
 
 /// DPoP (RFC 9449) settings: on by default with ES256, EdDSA and RS256
@@ -397,8 +418,13 @@ impl Config {
             profile: Profile::Default,
             dpop: DpopConfig::default(),
             resources: Vec::new(),
+            refresh_retry_window: None,
         }
     }
+
+    /// The longest [`Config::refresh_retry_window`] accepted: 5 minutes,
+    /// the longest grace period Ory Hydra allows without a reuse count.
+    pub const MAX_REFRESH_RETRY_WINDOW: Duration = Duration::from_secs(300);
 
     /// The FAPI 2.0 Security Profile (OpenID Foundation, Final) for this
     /// issuer: the secure defaults, plus every authorization request pushed
@@ -516,6 +542,11 @@ impl Config {
             return Err(ConfigError::WeakPairwiseSalt);
         }
         self.dpop.validate()?;
+        if self.refresh_retry_window.is_some_and(|w| {
+            w.as_secs() == 0 || w.subsec_nanos() != 0 || w > Self::MAX_REFRESH_RETRY_WINDOW
+        }) {
+            return Err(ConfigError::InvalidLifetime("the refresh retry window"));
+        }
         self.validate_profile()
     }
 
@@ -633,6 +664,8 @@ struct ConfigFile {
     dpop: DpopConfig,
     #[serde(default)]
     resources: Vec<crate::resource::Resource>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    refresh_retry_window: Option<Duration>,
 }
 
 #[cfg(feature = "serde")]
@@ -695,6 +728,7 @@ impl TryFrom<ConfigFile> for Config {
             profile: d.profile,
             dpop: f.dpop,
             resources: f.resources,
+            refresh_retry_window: f.refresh_retry_window,
             issuer: d.issuer,
         };
         c.validate()?;

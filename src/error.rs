@@ -271,6 +271,10 @@ pub enum GrantFault {
     /// (DP-01, §10) is bound to a DPoP key and the request's proof is of
     /// another key, or there is none.
     DpopKeyMismatch,
+    /// A rotated-out refresh token was presented within the refresh retry
+    /// window, but a concurrent request rotated it or retried it first
+    /// (RT-04): refused, and the grant is not revoked.
+    RefreshRaced,
 }
 
 impl fmt::Display for GrantFault {
@@ -287,6 +291,7 @@ impl fmt::Display for GrantFault {
             Self::InvalidCredentials => "invalid resource owner credentials",
             Self::ScopeWithdrawn => "every scope of the grant was withdrawn from the client",
             Self::DpopKeyMismatch => "bound to another DPoP key",
+            Self::RefreshRaced => "refresh token rotated by a concurrent request",
         })
     }
 }

@@ -129,6 +129,17 @@ pub enum Event<'a> {
         /// How many codes and tokens were revoked.
         tokens_revoked: u64,
     },
+    /// A rotated-out refresh token was presented again within
+    /// `Config::refresh_retry_window` and taken as a retry: the pair its
+    /// rotation issued was revoked and a fresh one issued in the same grant
+    /// (reported beside [`Event::RefreshRotated`]). Frequent retries of one
+    /// client may be a thief racing it.
+    RefreshRetried {
+        /// The client.
+        client_id: &'a ClientId,
+        /// The grant.
+        grant: GrantId,
+    },
 }
 
 impl Event<'_> {
@@ -146,6 +157,7 @@ impl Event<'_> {
             Self::ClientRegistered { .. } => "client_registered",
             Self::ClientChanged { .. } => "client_changed",
             Self::SessionEnded { .. } => "session_ended",
+            Self::RefreshRetried { .. } => "refresh_retried",
         }
     }
 }

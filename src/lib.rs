@@ -162,6 +162,8 @@ pub use stores::{
     ReplayCache, ReplayScope, Rotation, TokenAdmin, TokenStore,
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
+// Refresh retry window (issue 18).
+pub use stores::{Replacement, Successor};
 pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};

@@ -519,6 +519,7 @@ impl PcRefresh {
                     openid: None,
                     dpop_jkt: None,
                     resources: Vec::new(),
+                    successor: None,
                 }),
             }),
         )

@@ -361,6 +361,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 openid: None,
                 dpop_jkt: None,
                 resources: Vec::new(),
+                successor: None,
             }),
         })
         .await

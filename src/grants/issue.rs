@@ -283,6 +283,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             openid: openid_for(m.openid.as_ref(), scope),
             dpop_jkt: m.refresh_dpop_jkt.clone(),
             resources: m.refresh_resources.clone(),
+            successor: None,
         }),
     };
     // OI-02, OI-10: an ID Token beside an access token whose scope holds

@@ -1,14 +1,15 @@
 //! `refresh_token` (RFC 6749 §6): rotation on every use, replay revokes the
-//! grant, narrower scope allowed and wider refused (RT-01..05).
+//! grant, narrower scope allowed and wider refused (RT-01..05); the opt-in
+//! refresh retry window (issue 18, `Config::refresh_retry_window`).
 
 use crate::client::Client;
 use crate::context::Context;
 use crate::error::{Error, GrantFault};
-use crate::events::Replayed;
+use crate::events::{Event, Replayed};
 use crate::grants::issue::{
     Issued, Mint, TokenParams, granted_resources, mint_tokens, requested_scope, revoke_replayed,
 };
-use crate::stores::Rotation;
+use crate::stores::{NewTokens, RefreshRecord, Replacement, Rotation, Successor};
 use crate::tokens::TokenHash;
 
 pub(super) async fn rotate(
@@ -29,12 +30,24 @@ pub(super) async fn rotate(
     if record.client_id != *client.client_id() {
         return Err(Error::InvalidGrant(GrantFault::ClientMismatch));
     }
-    if record.used {
-        // RT-02, RFC 9700 §4.14.2: reuse of a rotated-out token means it
-        // leaked; revoke the whole grant.
-        revoke_replayed(cx, client, &record.grant, Replayed::RefreshToken).await?;
-        return Err(Error::InvalidGrant(GrantFault::RefreshReused));
-    }
+    // FAPI 2.0 §5.3.2.1-10: under that profile a confidential client's
+    // refresh token is not rotated. Public clients always rotate (RT-02).
+    let rotate =
+        !client.is_confidential() || cx.config.profile.rotates_confidential_refresh_tokens();
+    // A rotated-out token: within the refresh retry window, a retry of a
+    // response that was lost (issue 18); otherwise a replay.
+    let retry = match record.used {
+        false => None,
+        true => match retry_of(cx, &record, rotate) {
+            Some(successor) => Some(successor),
+            None => {
+                // RT-02, RFC 9700 §4.14.2: reuse of a rotated-out token
+                // means it leaked; revoke the whole grant.
+                revoke_replayed(cx, client, &record.grant, Replayed::RefreshToken).await?;
+                return Err(Error::InvalidGrant(GrantFault::RefreshReused));
+            }
+        },
+    };
     if record.expires_at <= cx.clock.now() {
         return Err(Error::InvalidGrant(GrantFault::Expired));
     }
@@ -59,10 +72,6 @@ pub(super) async fn rotate(
     // RT-03: the access token may be narrowed; the refresh token keeps the
     // grant's scope (RFC 6749 §6).
     let scope = requested_scope(params.scope.as_deref(), &granted, Some(&granted))?;
-    // FAPI 2.0 §5.3.2.1-10: under that profile a confidential client's
-    // refresh token is not rotated. Public clients always rotate (RT-02).
-    let rotate =
-        !client.is_confidential() || cx.config.profile.rotates_confidential_refresh_tokens();
     // RI-01: the grant's resources may be narrowed, never widened; the
     // refresh token keeps them all (RFC 8707 §2.2).
     let resources = granted_resources(cx, client, params.resources, &record.resources)?;
@@ -89,13 +98,81 @@ pub(super) async fn rotate(
     if !rotate {
         return keep_refresh_token(cx, &hash, records, issued).await;
     }
+    if let Some(successor) = retry {
+        return replace_successor(cx, client, &hash, &successor, records, issued).await;
+    }
     match cx.tokens.rotate_refresh(&hash, records).await? {
         Rotation::Rotated => Ok(issued),
         Rotation::Replayed(grant) => {
+            // A concurrent request rotated it since we read it (RT-04).
+            // Within the retry window that is a retry that lost the race:
+            // refused, the grant kept, as a concurrent retry's loser is.
+            let raced = match cx.config.refresh_retry_window {
+                None => false,
+                Some(_) => cx
+                    .tokens
+                    .find_refresh(&hash)
+                    .await?
+                    .is_some_and(|r| retry_of(cx, &r, rotate).is_some()),
+            };
+            if raced {
+                return Err(Error::InvalidGrant(GrantFault::RefreshRaced));
+            }
             revoke_replayed(cx, client, &grant, Replayed::RefreshToken).await?;
             Err(Error::InvalidGrant(GrantFault::RefreshReused))
         }
         Rotation::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),
+    }
+}
+
+/// The successor whose pair a presentation of the rotated-out `record`
+/// replaces, if it is a retry: the server has a refresh retry window
+/// (`Config::refresh_retry_window`), the token rotates, its rotation
+/// recorded a successor, and the window since that rotation is still open
+/// (it never slides: a retry keeps the first rotation's time). `None`: a
+/// replay (RT-02).
+fn retry_of(cx: &Context, record: &RefreshRecord, rotate: bool) -> Option<Successor> {
+    let window = cx.config.refresh_retry_window?;
+    let successor = record.successor.filter(|_| rotate && record.used)?;
+    (cx.clock.now() < successor.rotated_at.plus(window)).then_some(successor)
+}
+
+/// A retry within the window (issue 18): `records` take the place of the
+/// pair the rotation issued, which the store revokes in the same step, so
+/// the grant keeps one live chain. Of concurrent retries one wins; the
+/// others are refused and the grant kept. If the pair's refresh token was
+/// used meanwhile, the chain moved on: a replay, the grant revoked (RT-02).
+async fn replace_successor(
+    cx: &Context,
+    client: &Client,
+    old: &TokenHash,
+    successor: &Successor,
+    records: NewTokens,
+    issued: Issued,
+) -> Result<Issued, Error> {
+    match cx
+        .tokens
+        .replace_successor(old, &successor.refresh, records)
+        .await?
+    {
+        Replacement::Replaced => {
+            tracing::info!(
+                client_id = %client.client_id(),
+                grant = ?issued.grant,
+                "refresh retried within the window: the previous pair revoked"
+            );
+            cx.emit(|| Event::RefreshRetried {
+                client_id: client.client_id(),
+                grant: issued.grant,
+            });
+            Ok(issued)
+        }
+        Replacement::Replayed(grant) => {
+            revoke_replayed(cx, client, &grant, Replayed::RefreshToken).await?;
+            Err(Error::InvalidGrant(GrantFault::RefreshReused))
+        }
+        Replacement::Superseded => Err(Error::InvalidGrant(GrantFault::RefreshRaced)),
+        Replacement::Unknown => Err(Error::InvalidGrant(GrantFault::Unknown)),
     }
 }
 
@@ -112,7 +189,7 @@ pub(super) async fn rotate(
 async fn keep_refresh_token(
     cx: &Context,
     hash: &TokenHash,
-    records: crate::stores::NewTokens,
+    records: NewTokens,
     issued: Issued,
 ) -> Result<Issued, Error> {
     let access = records.access.hash;

@@ -235,7 +235,13 @@ macro_rules! __conformance_section {
                 revocation_wins_against_exchange,
                 revoke_session_takes_what_the_logout_ends,
                 session_revocation_wins_against_exchange,
-                session_clients_names_each_client_once
+                session_clients_names_each_client_once,
+                // Refresh retry window (issue 18).
+                retry_replaces_the_successor,
+                retry_after_the_successor_was_used_is_a_replay,
+                concurrent_retries_have_one_winner,
+                retry_and_rotation_of_the_successor_have_one_winner,
+                revocation_wins_against_retries
             ],
             $attrs
         );
@@ -644,6 +650,13 @@ pub mod client_admin {
 /// AC-02, AC-04, RT-02, RT-04, RB-02, RV-02, TK-02).
 pub mod token_store {
     use std::sync::Arc;
+
+    // Refresh retry window (issue 18).
+    pub use super::refresh_retry::{
+        concurrent_retries_have_one_winner, retry_after_the_successor_was_used_is_a_replay,
+        retry_and_rotation_of_the_successor_have_one_winner, retry_replaces_the_successor,
+        revocation_wins_against_retries,
+    };
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::oidc::OpenIdGrant;
@@ -2596,6 +2609,7 @@ impl Fixture {
                 openid: None,
                 dpop_jkt: None,
                 resources: Vec::new(),
+                successor: None,
             }),
         }
     }
@@ -2824,4 +2838,373 @@ impl Fixture {
 
 fn scope(s: &str) -> ScopeSet {
     ScopeSet::parse(s).unwrap_or_default()
+}
+
+// Refresh retry window (issue 18): the clauses of
+// `TokenStore::replace_successor`, listed in the `TokenStore` section.
+/// [`TokenStore::replace_successor`](crate::TokenStore::replace_successor)
+/// clauses (the refresh retry window, issue 18), run in the `TokenStore`
+/// section (re-exported by [`token_store`]).
+pub mod refresh_retry {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use super::{Failure, Fixture, Outcome, fail, store_ok};
+    use crate::client::ClientId;
+    use crate::error::StoreError;
+    use crate::stores::{NewTokens, Replacement, Rotation, Successor, TokenStore};
+    use crate::tokens::{GrantId, TokenHash};
+    use crate::user::UserId;
+
+    /// A grant with tokens issued and rotated once: the client, the user,
+    /// the issued tokens (the old refresh token's) and the rotation's.
+    async fn rotated<S: TokenStore>(
+        c: &'static str,
+        store: &S,
+        f: &Fixture,
+    ) -> Result<(ClientId, UserId, NewTokens, NewTokens), Failure> {
+        let (client, user) = (f.client_id()?, f.user()?);
+        let first = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(c, store.issue(first.clone()).await)?;
+        let old = f.refresh_of(c, &first)?.hash;
+        let next = f.tokens(first.access.grant, &client, Some(&user), 3600);
+        let r = store_ok(c, store.rotate_refresh(&old, next.clone()).await)?;
+        ensure!(c, r == Rotation::Rotated, "rotation: {r:?}");
+        Ok((client, user, first, next))
+    }
+
+    /// Whether the access and refresh token of `tokens` are found, and the
+    /// refresh token's `used`.
+    async fn found<S: TokenStore>(
+        c: &'static str,
+        store: &S,
+        tokens: &NewTokens,
+    ) -> Result<(bool, Option<bool>), Failure> {
+        let access = store_ok(c, store.find_access(&tokens.access.hash).await)?.is_some();
+        let refresh = match &tokens.refresh {
+            Some(r) => store_ok(c, store.find_refresh(&r.hash).await)?.map(|r| r.used),
+            None => None,
+        };
+        Ok((access, refresh))
+    }
+
+    /// A rotation records its successor on the old token (hashes and the
+    /// rotation's time). A retry within the window replaces it: the
+    /// successor refresh token reads used (kept, so presenting it is a
+    /// replay), the access token issued with it is gone, the new pair is
+    /// stored unused, and the old token's successor is the new pair with
+    /// the first rotation's time. Retrying with the replaced successor is
+    /// `Superseded` and changes nothing; with the new one it replaces again;
+    /// an unknown old token is `Unknown` (RT-02).
+    pub async fn retry_replaces_the_successor<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: a retry replaces the successor (RT-02, issue 18)";
+        let f = Fixture::new();
+        let (client, user, first, next) = rotated(C, &*store, &f).await?;
+        let old = f.refresh_of(C, &first)?.hash;
+        let recorded = store_ok(C, store.find_refresh(&old).await)?.and_then(|r| r.successor);
+        ensure!(
+            C,
+            recorded == Successor::of(&next) && recorded.is_some(),
+            "rotation recorded {recorded:?}, not {:?}",
+            Successor::of(&next)
+        );
+        let successor = f.refresh_of(C, &next)?.hash;
+        let mut retry = f.tokens(first.access.grant, &client, Some(&user), 3600);
+        // Issued later than the first rotation: the window must not slide.
+        retry.access.issued_at = f.now.plus(std::time::Duration::from_secs(7));
+        let r = store_ok(
+            C,
+            store
+                .replace_successor(&old, &successor, retry.clone())
+                .await,
+        )?;
+        ensure!(C, r == Replacement::Replaced, "retry: {r:?}");
+        let (access, refresh) = found(C, &*store, &next).await?;
+        ensure!(
+            C,
+            !access && refresh == Some(true),
+            "the replaced pair: access token found {access}, refresh token used {refresh:?} \
+             (want gone, and kept used)"
+        );
+        let (access, refresh) = found(C, &*store, &retry).await?;
+        ensure!(
+            C,
+            access && refresh == Some(false),
+            "the retry's pair: access token found {access}, refresh token used {refresh:?}"
+        );
+        let now = store_ok(C, store.find_refresh(&old).await)?;
+        let want = recorded.and_then(|s| s.replaced_by(&retry));
+        ensure!(
+            C,
+            now.as_ref().is_some_and(|r| r.used && r.successor == want),
+            "old token after the retry: {now:?}, successor wanted {want:?}"
+        );
+        // The replaced successor is not expected any more.
+        let stale = f.tokens(first.access.grant, &client, Some(&user), 3600);
+        let r = store_ok(
+            C,
+            store
+                .replace_successor(&old, &successor, stale.clone())
+                .await,
+        )?;
+        ensure!(C, r == Replacement::Superseded, "stale retry: {r:?}");
+        ensure!(
+            C,
+            found(C, &*store, &stale).await? == (false, None),
+            "a superseded retry stored its tokens"
+        );
+        // A second retry replaces the first retry's pair.
+        let again = f.tokens(first.access.grant, &client, Some(&user), 3600);
+        let newest = f.refresh_of(C, &retry)?.hash;
+        let r = store_ok(
+            C,
+            store.replace_successor(&old, &newest, again.clone()).await,
+        )?;
+        ensure!(C, r == Replacement::Replaced, "second retry: {r:?}");
+        ensure!(
+            C,
+            found(C, &*store, &retry).await? == (false, Some(true)),
+            "the first retry's pair survived the second"
+        );
+        let unknown = f.tokens(first.access.grant, &client, None, 60);
+        let r = store_ok(
+            C,
+            store.replace_successor(&f.hash(), &newest, unknown).await,
+        )?;
+        ensure!(C, r == Replacement::Unknown, "unknown old token: {r:?}");
+        Ok(())
+    }
+
+    /// Once the successor was rotated itself (the chain moved on), a retry
+    /// of the old token is `Replayed(grant)` and changes nothing (RT-02):
+    /// the caller revokes the grant.
+    pub async fn retry_after_the_successor_was_used_is_a_replay<S: TokenStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenStore: a retry after the successor was used is a replay (RT-02)";
+        let f = Fixture::new();
+        let (client, user, first, next) = rotated(C, &*store, &f).await?;
+        let (old, successor) = (f.refresh_of(C, &first)?.hash, f.refresh_of(C, &next)?.hash);
+        let later = f.tokens(first.access.grant, &client, Some(&user), 3600);
+        let r = store_ok(C, store.rotate_refresh(&successor, later.clone()).await)?;
+        ensure!(C, r == Rotation::Rotated, "rotating the successor: {r:?}");
+        let retry = f.tokens(first.access.grant, &client, Some(&user), 3600);
+        let r = store_ok(
+            C,
+            store
+                .replace_successor(&old, &successor, retry.clone())
+                .await,
+        )?;
+        ensure!(
+            C,
+            r == Replacement::Replayed(first.access.grant),
+            "retry after the chain moved on: {r:?}"
+        );
+        ensure!(
+            C,
+            found(C, &*store, &retry).await? == (false, None),
+            "a replayed retry stored its tokens"
+        );
+        ensure!(
+            C,
+            found(C, &*store, &later).await? == (true, Some(false)),
+            "a replayed retry touched the live pair"
+        );
+        Ok(())
+    }
+
+    /// Of 20 concurrent retries of one rotated-out token, exactly one
+    /// replaces the successor; the others are `Superseded` and store
+    /// nothing (RT-04).
+    pub async fn concurrent_retries_have_one_winner<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: concurrent retries (RT-04, issue 18)";
+        let f = Fixture::new();
+        let (client, user, first, next) = rotated(C, &*store, &f).await?;
+        let (old, successor) = (f.refresh_of(C, &first)?.hash, f.refresh_of(C, &next)?.hash);
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (store, retry) = (
+                store.clone(),
+                f.tokens(first.access.grant, &client, Some(&user), 3600),
+            );
+            tasks.push(tokio::spawn(async move {
+                let r = store
+                    .replace_successor(&old, &successor, retry.clone())
+                    .await;
+                r.map(|r| (r, retry))
+            }));
+        }
+        let (mut won, mut stored) = (0, 0);
+        for t in tasks {
+            let (r, retry) = store_ok(C, t.await.map_err(|e| fail(C, e))?)?;
+            match r {
+                Replacement::Replaced => won += 1,
+                Replacement::Superseded => {}
+                other => return Err(fail(C, format!("a concurrent retry got {other:?}"))),
+            }
+            if found(C, &*store, &retry).await?.0 {
+                stored += 1;
+            }
+        }
+        ensure!(C, won == 1, "{won} of 20 concurrent retries won");
+        ensure!(C, stored == 1, "{stored} retries' tokens stored");
+        Ok(())
+    }
+
+    /// A retry racing the rotation of the successor it replaces: exactly
+    /// one of the two wins (RT-04). Either the successor rotates and the
+    /// retry is `Replayed`, or the retry replaces it and the rotation is
+    /// `Replayed` (the successor reads used).
+    pub async fn retry_and_rotation_of_the_successor_have_one_winner<S: TokenStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenStore: a retry against the successor's rotation (RT-04)";
+        for _ in 0..10 {
+            let f = Fixture::new();
+            let (client, user, first, next) = rotated(C, &*store, &f).await?;
+            let (old, successor) = (f.refresh_of(C, &first)?.hash, f.refresh_of(C, &next)?.hash);
+            let grant = first.access.grant;
+            let retry = {
+                let (store, tokens) = (store.clone(), f.tokens(grant, &client, Some(&user), 3600));
+                tokio::spawn(async move { store.replace_successor(&old, &successor, tokens).await })
+            };
+            let rotation = {
+                let (store, tokens) = (store.clone(), f.tokens(grant, &client, Some(&user), 3600));
+                tokio::spawn(async move { store.rotate_refresh(&successor, tokens).await })
+            };
+            let retry = store_ok(C, retry.await.map_err(|e| fail(C, e))?)?;
+            let rotation = store_ok(C, rotation.await.map_err(|e| fail(C, e))?)?;
+            let one = matches!(
+                (retry, rotation),
+                (Replacement::Replaced, Rotation::Replayed(g)) | (Replacement::Replayed(g), Rotation::Rotated)
+                    if g == grant
+            );
+            ensure!(
+                C,
+                one,
+                "retry {retry:?} and rotation {rotation:?}: not one winner"
+            );
+        }
+        Ok(())
+    }
+
+    /// Trials of [`revocation_wins_against_retries`].
+    const TRIALS: usize = 30;
+
+    /// `revoke_grant` wins against retries in flight (RB-05): while one task
+    /// retries a rotated-out token in a loop (each retry replacing the last
+    /// one's pair), another revokes the grant; once `revoke_grant` has
+    /// returned, no token any retry minted is found, no retry succeeds, and
+    /// the newest successor does not rotate.
+    pub async fn revocation_wins_against_retries<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: revocation wins against retries (RB-05, issue 18)";
+        let mut lost = Vec::new();
+        for trial in 0..TRIALS {
+            if let Some(breach) = once(C, &store, trial).await? {
+                lost.push(format!("trial {trial}: {breach}"));
+            }
+        }
+        ensure!(
+            C,
+            lost.is_empty(),
+            "the revocation lost {} of {TRIALS} races (first: {})",
+            lost.len(),
+            lost.first().map_or("", String::as_str)
+        );
+        Ok(())
+    }
+
+    async fn once<S: TokenStore>(
+        c: &'static str,
+        store: &Arc<S>,
+        trial: usize,
+    ) -> Result<Option<String>, Failure> {
+        let f = Fixture::new();
+        let (client, user, first, next) = rotated(c, &**store, &f).await?;
+        let old = f.refresh_of(c, &first)?.hash;
+        let grant = first.access.grant;
+        let steps = Arc::new(AtomicUsize::new(0));
+        let revoked = Arc::new(AtomicBool::new(false));
+        let racer = {
+            let (store, steps, revoked) = (store.clone(), steps.clone(), revoked.clone());
+            let (client, user) = (client.clone(), user.clone());
+            tokio::spawn(async move {
+                retry_loop(&*store, old, next, (&client, &user), &steps, &revoked).await
+            })
+        };
+        let wait = trial % 3;
+        while steps.load(Ordering::SeqCst) < wait && !racer.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        store_ok(c, store.revoke_grant(&grant).await)?;
+        revoked.store(true, Ordering::SeqCst);
+        let (minted, after) = store_ok(c, racer.await.map_err(|e| fail(c, e))?)?;
+        let mut live = 0;
+        for t in &minted {
+            let (access, refresh) = found(c, &**store, t).await?;
+            live += usize::from(access) + usize::from(refresh.is_some());
+        }
+        let mut step_won = false;
+        if let Some(last) = minted.last().and_then(|t| t.refresh.as_ref()) {
+            let tokens = f.tokens(grant, &client, Some(&user), 3600);
+            step_won |=
+                store_ok(c, store.rotate_refresh(&last.hash, tokens).await)? == Rotation::Rotated;
+            let tokens = f.tokens(grant, &client, Some(&user), 3600);
+            step_won |= store_ok(c, store.replace_successor(&old, &last.hash, tokens).await)?
+                == Replacement::Replaced;
+        }
+        Ok((live > 0 || after > 0 || step_won).then(|| {
+            format!(
+                "{live} tokens of {} sets live, {after} retries after the revocation{}",
+                minted.len(),
+                if step_won {
+                    ", a last step still won"
+                } else {
+                    ""
+                }
+            )
+        }))
+    }
+
+    /// Retries `old` until a retry fails, three succeeded after the
+    /// revocation returned, or 50 retries. Returns every pair a successful
+    /// retry stored (the rotation's first) and how many succeeded after the
+    /// revocation had returned.
+    async fn retry_loop<S: TokenStore>(
+        store: &S,
+        old: TokenHash,
+        next: NewTokens,
+        (client, user): (&ClientId, &UserId),
+        steps: &AtomicUsize,
+        revoked: &AtomicBool,
+    ) -> Result<(Vec<NewTokens>, usize), StoreError> {
+        let f = Fixture::new();
+        let grant = next.access.grant;
+        let mut minted = vec![next];
+        let mut after = 0;
+        while minted.len() < 50 && after < 3 {
+            let Some(current) = minted
+                .last()
+                .and_then(|t| t.refresh.as_ref())
+                .map(|r| r.hash)
+            else {
+                break;
+            };
+            let was_revoked = revoked.load(Ordering::SeqCst);
+            let tokens = f.tokens(grant, client, Some(user), 3600);
+            if store
+                .replace_successor(&old, &current, tokens.clone())
+                .await?
+                != Replacement::Replaced
+            {
+                break;
+            }
+            minted.push(tokens);
+            steps.fetch_add(1, Ordering::SeqCst);
+            if was_revoked {
+                after += 1;
+            }
+        }
+        Ok((minted, after))
+    }
 }

@@ -16,8 +16,8 @@ use crate::keys::{KeyId, KeyProvider, KeyRecord};
 use crate::oidc::SessionId;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
-    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
-    ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
+    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, Replacement,
+    ReplayCache, ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -88,11 +88,13 @@ pub enum StoreOp {
     RetireKey,
     /// [`KeyProvider::delete_key`] (writes).
     DeleteKey,
+    /// [`TokenStore::replace_successor`] (writes; the refresh retry window).
+    ReplaceSuccessor,
 }
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 32] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -124,6 +126,7 @@ impl StoreOp {
         Self::InsertKey,
         Self::RetireKey,
         Self::DeleteKey,
+        Self::ReplaceSuccessor,
     ];
 
     /// Whether the operation changes the store (only these can meaningfully
@@ -479,6 +482,18 @@ impl<S: TokenStore> TokenStore for FaultyStore<S> {
     ) -> Result<Rotation, StoreError> {
         self.run(StoreOp::RotateRefresh, self.inner.rotate_refresh(old, new))
             .await
+    }
+    async fn replace_successor(
+        &self,
+        old: &TokenHash,
+        successor: &TokenHash,
+        new: NewTokens,
+    ) -> Result<Replacement, StoreError> {
+        self.run(
+            StoreOp::ReplaceSuccessor,
+            self.inner.replace_successor(old, successor, new),
+        )
+        .await
     }
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
         self.run(StoreOp::RevokeAccess, self.inner.revoke_access(hash))

@@ -28,8 +28,8 @@ use crate::oidc::SessionId;
 use crate::stores::tokens::clients_in_session;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
-    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, ReplayCache,
-    ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
+    ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, Replacement,
+    ReplayCache, ReplayScope, Rotation, Successor, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -250,12 +250,48 @@ impl TokenStore for MemoryStore {
             Some(r) if r.used => return Ok(Rotation::Replayed(r.grant)),
             Some(_) => {}
         }
+        let successor = Successor::of(&new);
         t.store(new)?;
         if let Some(r) = t.refresh.get_mut(old) {
             // Kept until it expires, so a replay revokes the grant (RT-02).
             r.used = true;
+            r.successor = successor;
         }
         Ok(Rotation::Rotated)
+    }
+
+    async fn replace_successor(
+        &self,
+        old: &TokenHash,
+        successor: &TokenHash,
+        new: NewTokens,
+    ) -> Result<Replacement, StoreError> {
+        let mut t = self.write();
+        // Every check first, under the one lock.
+        let (grant, current) = match t.refresh.get(old) {
+            None => return Ok(Replacement::Unknown),
+            Some(r) => match r.successor {
+                Some(s) if s.refresh == *successor => (r.grant, s),
+                _ => return Ok(Replacement::Superseded),
+            },
+        };
+        match t.refresh.get(successor) {
+            Some(s) if !s.used => {}
+            _ => return Ok(Replacement::Replayed(grant)),
+        }
+        let Some(replaced) = current.replaced_by(&new) else {
+            return Err(StoreError::msg("a retry must issue a refresh token"));
+        };
+        t.store(new)?;
+        t.access.remove(&current.access);
+        if let Some(s) = t.refresh.get_mut(successor) {
+            // Kept until it expires: presenting it is a replay (RT-02).
+            s.used = true;
+        }
+        if let Some(r) = t.refresh.get_mut(old) {
+            r.successor = Some(replaced);
+        }
+        Ok(Replacement::Replaced)
     }
 
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {

@@ -45,3 +45,5 @@ pub use tokens::{
     AccessRecord, CodeRecord, Exchange, NewTokens, OFFLINE_ACCESS, PurgeCounts, RefreshRecord,
     Rotation, TokenAdmin, TokenStore,
 };
+// Refresh retry window (issue 18).
+pub use tokens::{Replacement, Successor};

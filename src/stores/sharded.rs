@@ -46,7 +46,8 @@ use crate::stores::tokens::clients_in_session;
 use crate::stores::{
     AccessRecord, AuthorizationRequestStore, ClientAdmin, ClientStore, CodeRecord, Consent,
     ConsentAdmin, ConsentStore, Exchange, MemoryStore, NewTokens, PurgeCounts, RefreshRecord,
-    ReplayCache, ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
+    Replacement, ReplayCache, ReplayScope, Rotation, Successor, SuspendedRequest, TokenAdmin,
+    TokenStore,
 };
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
@@ -721,11 +722,51 @@ impl TokenStore for ShardedMemoryStore {
         if r.used {
             return Ok(Rotation::Replayed(r.grant));
         }
+        let successor = Successor::of(&new);
         locked.store(new)?;
         if let Some(r) = locked.tokens(home)?.refresh.get_mut(old) {
             r.used = true;
+            r.successor = successor;
         }
         Ok(Rotation::Rotated)
+    }
+
+    async fn replace_successor(
+        &self,
+        old: &TokenHash,
+        successor: &TokenHash,
+        new: NewTokens,
+    ) -> Result<Replacement, StoreError> {
+        // Rare (a retry within the window): every shard, as a revocation
+        // takes them, so the shards of the successor's access token need
+        // not be known before the lock.
+        let mut locked = self.lock_all();
+        let (home, next) = (hash_shard(old), hash_shard(successor));
+        let (grant, current) = match locked.tokens(home)?.refresh.get(old) {
+            None => return Ok(Replacement::Unknown),
+            Some(r) => match r.successor {
+                Some(s) if s.refresh == *successor => (r.grant, s),
+                _ => return Ok(Replacement::Superseded),
+            },
+        };
+        match locked.tokens(next)?.refresh.get(successor) {
+            Some(s) if !s.used => {}
+            _ => return Ok(Replacement::Replayed(grant)),
+        }
+        let Some(replaced) = current.replaced_by(&new) else {
+            return Err(StoreError::msg("a retry must issue a refresh token"));
+        };
+        locked.store(new)?;
+        // Its index entry stays until `purge_expired` prunes it, as after
+        // `revoke_access`.
+        locked.remove_access(&current.access)?;
+        if let Some(s) = locked.tokens(next)?.refresh.get_mut(successor) {
+            s.used = true;
+        }
+        if let Some(r) = locked.tokens(home)?.refresh.get_mut(old) {
+            r.successor = Some(replaced);
+        }
+        Ok(Replacement::Replaced)
     }
 
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -922,6 +963,7 @@ mod tests {
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            successor: None,
         }
     }
 

@@ -112,6 +112,52 @@ pub struct RefreshRecord {
     /// rotation: a refresh may ask for a subset of them (RI-01); empty when
     /// the grant named none.
     pub resources: Vec<Resource>,
+    // Refresh retry window (issue 18).
+    /// What replaced this token when it was rotated out: recorded by
+    /// [`TokenStore::rotate_refresh`], replaced by
+    /// [`TokenStore::replace_successor`]. `None` for a token never rotated,
+    /// and for one whose successor was itself replaced by a retry (it is
+    /// `used` then, and presenting it is a replay). Issue with `None`.
+    pub successor: Option<Successor>,
+}
+
+/// The tokens that replaced a rotated-out refresh token, and when: what
+/// the refresh retry window (`Config::refresh_retry_window`) needs to
+/// recognise a retry and to kill the pair it replaces. Hashes only, like
+/// every record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Successor {
+    /// The hash of the refresh token issued in its place.
+    pub refresh: TokenHash,
+    /// The hash of the access token issued with that refresh token.
+    pub access: TokenHash,
+    /// When the token was rotated out: the `issued_at` of the first
+    /// successor's access token. A retry's replacement keeps it, so the
+    /// window never slides.
+    pub rotated_at: UnixTime,
+}
+
+impl Successor {
+    /// The successor a rotation that stores `new` records on the old token
+    /// ([`TokenStore::rotate_refresh`]): `new`'s hashes, rotated at its
+    /// access token's `issued_at`. `None` when `new` has no refresh token.
+    pub fn of(new: &NewTokens) -> Option<Self> {
+        new.refresh.as_ref().map(|r| Self {
+            refresh: r.hash,
+            access: new.access.hash,
+            rotated_at: new.access.issued_at,
+        })
+    }
+
+    /// This successor replaced by `new` ([`TokenStore::replace_successor`]):
+    /// `new`'s hashes, the same `rotated_at`. `None` when `new` has no
+    /// refresh token.
+    pub fn replaced_by(&self, new: &NewTokens) -> Option<Self> {
+        Self::of(new).map(|s| Self {
+            rotated_at: self.rotated_at,
+            ..s
+        })
+    }
 }
 
 /// The tokens one successful token request issues, stored together.
@@ -147,6 +193,24 @@ pub enum Rotation {
     Unknown,
 }
 
+/// The outcome of [`TokenStore::replace_successor`] (the refresh retry
+/// window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replacement {
+    /// This caller replaced the successor: the old successor refresh token
+    /// is marked used, its access token revoked, and the new tokens stored.
+    Replaced,
+    /// The successor was already rotated out itself (or is gone while the
+    /// old token is not): a replay; the caller revokes this grant (RT-02).
+    Replayed(GrantId),
+    /// The old token's successor is no longer the one expected: a
+    /// concurrent retry replaced it first. Nothing changed.
+    Superseded,
+    /// No such token: never issued, purged, or revoked with its grant
+    /// (including by a revocation that won the race against this call).
+    Unknown,
+}
+
 /// What [`TokenAdmin::purge_expired`] removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PurgeCounts {
@@ -162,14 +226,15 @@ pub struct PurgeCounts {
 /// implements. Implementations never see a token in clear.
 ///
 /// The atomic steps are the contract: `exchange_code` and `rotate_refresh`
-/// must let exactly one of any number of concurrent callers win, and must
-/// either store everything or change nothing. Validation (expiry, PKCE,
+/// (and `replace_successor`) must let exactly one of any number of
+/// concurrent callers win, and must either store everything or change
+/// nothing. Validation (expiry, PKCE,
 /// client binding) stays in the core, between `find_*` and the step.
 ///
 /// **Revocation wins** (RB-05): `revoke_grant`, and [`TokenAdmin`]'s
 /// `revoke_client` and `revoke_user` for every grant they cover, must be
-/// atomic with respect to `exchange_code`, `rotate_refresh` and `issue` in
-/// the same grant: each takes effect wholly before the revocation (which
+/// atomic with respect to `exchange_code`, `rotate_refresh`,
+/// `replace_successor` and `issue` in the same grant: each takes effect wholly before the revocation (which
 /// then removes what it stored) or wholly after it, where an exchange or a
 /// rotation finds its code or refresh token gone and stores nothing. Once
 /// the revocation has returned, nothing of the grant is found and no
@@ -215,12 +280,43 @@ pub trait TokenStore: Send + Sync + 'static {
     /// once revoked).
     async fn find_refresh(&self, hash: &TokenHash) -> Result<Option<RefreshRecord>, StoreError>;
 
-    /// Atomically: if the refresh token exists and is unused, mark it used
-    /// and store `new` (all or nothing), returning [`Rotation::Rotated`]. At
-    /// most one caller ever rotates a token (RT-04). `new` belongs to the old
-    /// token's grant; a revocation of that grant wins (RB-05).
+    /// Atomically: if the refresh token exists and is unused, mark it used,
+    /// record [`Successor::of`]`(&new)` as its
+    /// [`successor`](RefreshRecord::successor), and store `new` (all or
+    /// nothing), returning [`Rotation::Rotated`]. At most one caller ever
+    /// rotates a token (RT-04). `new` belongs to the old token's grant; a
+    /// revocation of that grant wins (RB-05).
     async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens)
     -> Result<Rotation, StoreError>;
+
+    /// The refresh retry window's step (`Config::refresh_retry_window`):
+    /// a rotated-out token `old` is presented again, and the server gives
+    /// it a fresh pair in place of the pair its rotation issued, so that
+    /// the grant keeps one live chain. Atomically, all or nothing:
+    ///
+    /// - `old` missing: [`Replacement::Unknown`].
+    /// - `old`'s successor is not `successor` (another retry replaced it
+    ///   first, or it has none): [`Replacement::Superseded`], nothing
+    ///   changes. Of concurrent callers with the same `successor`, exactly
+    ///   one gets past this.
+    /// - the successor refresh token is used (it was rotated itself: the
+    ///   chain moved on) or gone: [`Replacement::Replayed`] with `old`'s
+    ///   grant, nothing changes; the caller revokes the grant.
+    /// - otherwise: mark the successor refresh token used (it stays stored
+    ///   until it expires, so presenting it later is a replay), revoke the
+    ///   access token issued with it ([`Successor::access`]), set `old`'s
+    ///   successor to [`Successor::replaced_by`]`(&new)` (the same
+    ///   `rotated_at`), store `new`, and return [`Replacement::Replaced`].
+    ///
+    /// The window itself (time) is the core's to check, before this call.
+    /// `new` belongs to `old`'s grant; a revocation of that grant wins as
+    /// against a rotation (RB-05).
+    async fn replace_successor(
+        &self,
+        old: &TokenHash,
+        successor: &TokenHash,
+        new: NewTokens,
+    ) -> Result<Replacement, StoreError>;
 
     /// Revokes one access token. Revoking an unknown token is not an error.
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError>;

@@ -358,6 +358,7 @@ async fn store_tokens(
                 openid: None,
                 dpop_jkt: None,
                 resources: Vec::new(),
+                successor: None,
             }),
         })
         .await

@@ -59,6 +59,14 @@ impl TokenStore for ProtocolOnly {
     ) -> Result<Rotation, StoreError> {
         self.0.rotate_refresh(old, new).await
     }
+    async fn replace_successor(
+        &self,
+        old: &TokenHash,
+        successor: &TokenHash,
+        new: NewTokens,
+    ) -> Result<portcullis::Replacement, StoreError> {
+        self.0.replace_successor(old, successor, new).await
+    }
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
         self.0.revoke_access(hash).await
     }

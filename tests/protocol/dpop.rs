@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const TOKEN_URL: &str = "https://auth.example.com/token";
+pub(crate) const TOKEN_URL: &str = "https://auth.example.com/token";
 const RESOURCE_PATH: &str = "/api/items";
 const RESOURCE_URL: &str = "https://auth.example.com/api/items";
 
@@ -115,7 +115,7 @@ impl DpopKey {
     }
 
     /// A fresh proof for `method` at `url`.
-    fn proof(&self, method: &str, url: &str) -> String {
+    pub(crate) fn proof(&self, method: &str, url: &str) -> String {
         self.sign(&claims(method, url))
     }
 
@@ -359,7 +359,7 @@ async fn dpop_bound_clients_must_send_a_proof() {
 }
 
 /// Redeems a code of public client `app` with a proof of `key`.
-async fn public_tokens(h: &Harness, key: &DpopKey) -> (String, String) {
+pub(crate) async fn public_tokens(h: &Harness, key: &DpopKey) -> (String, String) {
     let code = h.issue_code(CodeSpec::new("app")).await;
     let params = [
         ("grant_type", "authorization_code"),
@@ -378,7 +378,7 @@ async fn public_tokens(h: &Harness, key: &DpopKey) -> (String, String) {
     )
 }
 
-async fn refresh_with(
+pub(crate) async fn refresh_with(
     h: &Harness,
     basic: Option<&str>,
     refresh: &str,

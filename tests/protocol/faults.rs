@@ -582,6 +582,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            successor: None,
         }),
     }
 }

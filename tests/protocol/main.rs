@@ -39,6 +39,8 @@ mod par;
 mod password;
 mod redaction;
 mod refresh_token;
+// Refresh retry window (issue 18).
+mod refresh_retry;
 mod resources;
 mod revoke;
 mod robustness;

@@ -773,6 +773,14 @@ impl TokenStore for FlakyStore {
     ) -> Result<Rotation, StoreError> {
         self.faulty.rotate_refresh(old, new).await
     }
+    async fn replace_successor(
+        &self,
+        old: &TokenHash,
+        successor: &TokenHash,
+        new: NewTokens,
+    ) -> Result<portcullis::Replacement, StoreError> {
+        self.faulty.replace_successor(old, successor, new).await
+    }
     async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
         self.faulty.revoke_access(hash).await
     }

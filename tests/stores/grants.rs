@@ -75,6 +75,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            successor: None,
         }),
     }
 }

@@ -146,6 +146,19 @@ macro_rules! sql_store {
                     .bind(crate::resource::to_json(client.resources()))
             }
 
+            /// Records `next` as the successor of refresh token `old`
+            /// (schema 11, the refresh retry window).
+            async fn set_successor(conn: &mut $conn, old: &TokenHash, next: &crate::stores::Successor) -> Result<(), StoreError> {
+                sqlx::query("UPDATE portcullis_tokens SET successor_hash = $2, successor_access_hash = $3, rotated_at = $4 WHERE hash = $1 AND kind = 1")
+                    .bind(old.as_bytes().as_slice())
+                    .bind(next.refresh.as_bytes().as_slice())
+                    .bind(next.access.as_bytes().as_slice())
+                    .bind(secs(next.rotated_at))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
                 Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources).await?;
@@ -213,9 +226,9 @@ macro_rules! sql_store {
 
             async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
                 let sql = if refresh {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
                 } else {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
                 let row = sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -234,6 +247,12 @@ macro_rules! sql_store {
                         openid: openid(r.try_get("openid")?)?,
                         dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
                         resources: super::store::resources(r.try_get("resources")?)?,
+                        // Schema 11 (the refresh retry window).
+                        successor: super::store::successor(
+                            r.try_get("successor_hash")?,
+                            r.try_get("successor_access_hash")?,
+                            r.try_get("rotated_at")?,
+                        )?,
                     })
                 })
                 .transpose()
@@ -497,6 +516,7 @@ macro_rules! sql_store {
                     openid: t.openid,
                     dpop_jkt: t.dpop_jkt,
                     resources: t.resources,
+                    successor: t.successor,
                 }))
             }
 
@@ -517,6 +537,11 @@ macro_rules! sql_store {
                 .await?;
                 let outcome = match decision {
                     Decision::Won => {
+                        // What replaced it, for the retry window (schema 11);
+                        // the row is this transaction's since the UPDATE.
+                        if let Some(next) = crate::stores::Successor::of(&new) {
+                            Self::set_successor(&mut tx, old, &next).await?;
+                        }
                         Self::insert_tokens(&mut tx, &new).await?;
                         tx.commit().await?;
                         return Ok(Rotation::Rotated);
@@ -526,6 +551,59 @@ macro_rules! sql_store {
                 };
                 tx.rollback().await?;
                 Ok(outcome)
+            }
+
+            async fn replace_successor(&self, old: &TokenHash, successor: &TokenHash, new: NewTokens) -> Result<crate::stores::Replacement, StoreError> {
+                use crate::stores::Replacement;
+                let mut tx = self.pool.begin_with($begin).await?;
+                // The grant's lock first (RB-05), as in a rotation: every
+                // step of the grant (rotations, other retries) now waits for
+                // this transaction, so what it reads below stays true until
+                // it commits. A revoked grant's tokens are gone: unknown.
+                if !Self::lock_grant(&mut tx, &new.access.grant).await? {
+                    tx.rollback().await?;
+                    return Ok(Replacement::Unknown);
+                }
+                let row = sqlx::query("SELECT grant_id, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 1")
+                    .bind(old.as_bytes().as_slice())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Ok(Replacement::Unknown);
+                };
+                let grant = grant_from(&row.try_get::<Vec<u8>, _>("grant_id")?)?;
+                let current = super::store::successor(
+                    row.try_get("successor_hash")?,
+                    row.try_get("successor_access_hash")?,
+                    row.try_get("rotated_at")?,
+                )?;
+                let Some(current) = current.filter(|c| c.refresh == *successor) else {
+                    tx.rollback().await?;
+                    return Ok(Replacement::Superseded);
+                };
+                let Some(replaced) = current.replaced_by(&new) else {
+                    tx.rollback().await?;
+                    return Err(StoreError::msg("a retry must issue a refresh token"));
+                };
+                // The deciding UPDATE: the successor must still be unused.
+                let n = sqlx::query("UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE")
+                    .bind(successor.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n != 1 {
+                    tx.rollback().await?;
+                    return Ok(Replacement::Replayed(grant));
+                }
+                sqlx::query("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")
+                    .bind(current.access.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+                Self::set_successor(&mut tx, old, &replaced).await?;
+                Self::insert_tokens(&mut tx, &new).await?;
+                tx.commit().await?;
+                Ok(Replacement::Replaced)
             }
 
             async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -916,6 +994,32 @@ pub(super) struct TokenRow {
     /// The DPoP key the token is bound to (schema 9).
     pub(super) dpop_jkt: Option<crate::dpop::thumbprint::JwkThumbprint>,
     pub(super) resources: Vec<crate::resource::Resource>,
+    /// What replaced a rotated-out refresh token (schema 11).
+    pub(super) successor: Option<crate::stores::Successor>,
+}
+
+/// The successor columns of a `portcullis_tokens` row (schema 11): all
+/// three set, or none.
+pub(super) fn successor(
+    refresh: Option<Vec<u8>>,
+    access: Option<Vec<u8>>,
+    rotated_at: Option<i64>,
+) -> Result<Option<crate::stores::Successor>, crate::error::StoreError> {
+    let hash = |b: &[u8]| {
+        crate::tokens::TokenHash::try_from(b)
+            .map_err(|_| crate::error::StoreError::msg("stored successor hash is invalid"))
+    };
+    match (refresh, access, rotated_at) {
+        (Some(r), Some(a), Some(t)) => Ok(Some(crate::stores::Successor {
+            refresh: hash(&r)?,
+            access: hash(&a)?,
+            rotated_at: super::rows::time(t),
+        })),
+        (None, None, None) => Ok(None),
+        _ => Err(crate::error::StoreError::msg(
+            "stored successor is incomplete",
+        )),
+    }
 }
 
 /// A `resources` column (schema 9): a JSON array of resource indicators,
