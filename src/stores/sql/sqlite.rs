@@ -55,9 +55,7 @@ sql_store! {
         Migration { description: "OpenID Connect facts of codes and tokens", sql: include_str!("migrations/sqlite_7.sql") },
         Migration { description: "login session of codes and tokens, for revocation at logout", sql: include_str!("migrations/sqlite_8.sql") },
         Migration { description: "DPoP, pushed and signed requests, resource indicators", sql: include_str!("migrations/sqlite_9.sql") },
-        // Schema 11 of the refresh retry window (issue 18), the 10th here until
-        // the device grant's 10 is merged before it.
-        Migration { description: "successor of a rotated-out refresh token, for the retry window", sql: include_str!("migrations/sqlite_11.sql") },
+        Migration { description: "successor of a rotated-out refresh token, for the retry window", sql: include_str!("migrations/sqlite_10.sql") },
     ]
 }
 

@@ -147,7 +147,7 @@ macro_rules! sql_store {
             }
 
             /// Records `next` as the successor of refresh token `old`
-            /// (schema 11, the refresh retry window).
+            /// (schema 10, the refresh retry window).
             async fn set_successor(conn: &mut $conn, old: &TokenHash, next: &crate::stores::Successor) -> Result<(), StoreError> {
                 sqlx::query("UPDATE portcullis_tokens SET successor_hash = $2, successor_access_hash = $3, rotated_at = $4 WHERE hash = $1 AND kind = 1")
                     .bind(old.as_bytes().as_slice())
@@ -537,7 +537,7 @@ macro_rules! sql_store {
                 .await?;
                 let outcome = match decision {
                     Decision::Won => {
-                        // What replaced it, for the retry window (schema 11);
+                        // What replaced it, for the retry window (schema 10);
                         // the row is this transaction's since the UPDATE.
                         if let Some(next) = crate::stores::Successor::of(&new) {
                             Self::set_successor(&mut tx, old, &next).await?;
@@ -994,11 +994,11 @@ pub(super) struct TokenRow {
     /// The DPoP key the token is bound to (schema 9).
     pub(super) dpop_jkt: Option<crate::dpop::thumbprint::JwkThumbprint>,
     pub(super) resources: Vec<crate::resource::Resource>,
-    /// What replaced a rotated-out refresh token (schema 11).
+    /// What replaced a rotated-out refresh token (schema 10).
     pub(super) successor: Option<crate::stores::Successor>,
 }
 
-/// The successor columns of a `portcullis_tokens` row (schema 11): all
+/// The successor columns of a `portcullis_tokens` row (schema 10): all
 /// three set, or none.
 pub(super) fn successor(
     refresh: Option<Vec<u8>>,

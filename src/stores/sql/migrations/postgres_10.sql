@@ -1,4 +1,4 @@
--- portcullis schema 11 (PostgreSQL): the refresh retry window (issue 18). A
+-- portcullis schema 10 (PostgreSQL): the refresh retry window (issue 18). A
 -- rotated-out refresh token records what replaced it: the hashes of its
 -- successor refresh token and of the access token issued with it, and when
 -- it was rotated out (Unix seconds). NULL on access tokens, on refresh
