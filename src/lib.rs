@@ -128,6 +128,7 @@ pub use config::{Config, DpopConfig, EndpointPaths};
 pub use conversions::ParseError;
 pub use dpop::thumbprint::JwkThumbprint;
 pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
+pub use endpoints::device_verification::{DeviceVerificationError, PendingDeviceAuthorization};
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
     BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction,
@@ -162,6 +163,7 @@ pub use stores::{
     ReplayCache, ReplayScope, Rotation, TokenAdmin, TokenStore,
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
+pub use stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore};
 pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
