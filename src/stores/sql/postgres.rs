@@ -54,6 +54,7 @@ sql_store! {
         Migration { description: "OpenID Connect facts of codes and tokens", sql: include_str!("migrations/postgres_7.sql") },
         Migration { description: "login session of codes and tokens, for revocation at logout", sql: include_str!("migrations/postgres_8.sql") },
         Migration { description: "DPoP, pushed and signed requests, resource indicators", sql: include_str!("migrations/postgres_9.sql") },
+        Migration { description: "device authorizations of the device grant", sql: include_str!("migrations/postgres_10.sql") },
     ]
 }
 
