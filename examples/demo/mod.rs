@@ -19,7 +19,10 @@
 //!
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
 //! [--max-failures N] [--max-sessions N] [--session-idle SECONDS]
-//! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]`.
+//! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]
+//! [--device-interval SECONDS]`. `--device-interval` sets the device grant's
+//! polling interval (default 5 s; the device grant is on, its verification
+//! page at `/device`).
 //! `--profile fapi2` starts the server in the FAPI 2.0 Security Profile
 //! (`Config::fapi2_security_profile`, with the demo's other settings): every
 //! authorization request pushed, only `private_key_jwt` clients served, no
@@ -112,6 +115,8 @@ pub(crate) struct Args {
     signing_algorithm: Option<Algorithm>,
     /// `--profile`: the security profile the server enforces.
     profile: Profile,
+    /// `--device-interval`: the device grant's polling interval, seconds.
+    device_interval: Option<u64>,
 }
 
 /// A `--profile` value: `default`, or `fapi2` (the FAPI 2.0 Security
@@ -139,6 +144,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
         static_token_json: false,
         signing_algorithm: None,
         profile: Profile::Default,
+        device_interval: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -183,12 +189,22 @@ fn parse_args(program: &str) -> Result<Args, String> {
                 let v = it.next().ok_or("--profile needs default or fapi2")?;
                 args.profile = parse_profile(&v)?;
             }
+            "--device-interval" => {
+                let v = it
+                    .next()
+                    .ok_or("--device-interval needs a number of seconds")?;
+                args.device_interval = Some(
+                    v.parse()
+                        .map_err(|_| format!("--device-interval: not a number: {v}"))?,
+                );
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL] [--max-failures N] \
                      [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
-                     [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2]"
+                     [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2] \
+                     [--device-interval SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -347,6 +363,7 @@ async fn open_and_build(
                 sessions,
                 args.signing_algorithm,
                 args.profile,
+                args.device_interval,
             )
             .await
         }
@@ -365,6 +382,7 @@ async fn open_and_build(
                 sessions,
                 args.signing_algorithm,
                 args.profile,
+                args.device_interval,
             )
             .await
         }
@@ -383,6 +401,7 @@ async fn open_and_build(
                 sessions,
                 args.signing_algorithm,
                 args.profile,
+                args.device_interval,
             )
             .await
         }
@@ -402,6 +421,7 @@ async fn build<S>(
     sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
     signing_algorithm: Option<Algorithm>,
     profile: Profile,
+    device_interval: Option<u64>,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -471,6 +491,9 @@ where
     // for it.
     if profile == Profile::Default && !config.offers(portcullis::GrantType::DeviceCode) {
         config.grant_types.push(portcullis::GrantType::DeviceCode);
+    }
+    if let Some(secs) = device_interval {
+        config.device_code_interval = std::time::Duration::from_secs(secs);
     }
     config.backchannel_logout = true;
     seed::save_clients(&*store, clients).await?;
