@@ -361,9 +361,7 @@ async fn open_and_build(
                 Arc::new(MemoryKeys::new()),
                 throttle,
                 sessions,
-                args.signing_algorithm,
-                args.profile,
-                args.device_interval,
+                args,
             )
             .await
         }
@@ -374,17 +372,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(
-                seed,
-                store.clone(),
-                store,
-                throttle,
-                sessions,
-                args.signing_algorithm,
-                args.profile,
-                args.device_interval,
-            )
-            .await
+            build(seed, store.clone(), store, throttle, sessions, args).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
@@ -393,17 +381,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(
-                seed,
-                store.clone(),
-                store,
-                throttle,
-                sessions,
-                args.signing_algorithm,
-                args.profile,
-                args.device_interval,
-            )
-            .await
+            build(seed, store.clone(), store, throttle, sessions, args).await
         }
         Some(url) => Err(format!(
             "unsupported database URL {}: use sqlite://PATH or postgres://… \
@@ -419,9 +397,7 @@ async fn build<S>(
     keys: Arc<dyn KeyProvider>,
     throttle: Arc<MemoryThrottle>,
     sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
-    signing_algorithm: Option<Algorithm>,
-    profile: Profile,
-    device_interval: Option<u64>,
+    args: &Args,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -432,6 +408,8 @@ where
         + ReplayCache
         + DeviceStore,
 {
+    let (signing_algorithm, profile, device_interval) =
+        (args.signing_algorithm, args.profile, args.device_interval);
     let scope_words = ScopeWords::new(&seed.scope_descriptions);
     let Loaded {
         mut config,
