@@ -225,7 +225,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     let (password, _) = generate_secret(random).map_err(|e| e.to_string())?;
     let redirect = "http://127.0.0.1:8765/callback".to_owned();
     let banner = format!(
-        "demo clients:\n  demo-web      confidential  secret {}  redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-spa      public (PKCE) redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-service  confidential  secret {}  grants client_credentials  scope \"read\"\ndemo user:\n  alice / {}\n(secrets are shown once and stored hashed)",
+        "demo clients:\n  demo-web      confidential  secret {}  redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-spa      public (PKCE) redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-service  confidential  secret {}  grants client_credentials  scope \"read\"\n  demo-tv       public        grants device_code refresh_token  scope \"read\"  (verification page /device)\ndemo user:\n  alice / {}\n(secrets are shown once and stored hashed)",
         web_secret.expose_secret(),
         svc_secret.expose_secret(),
         password.expose_secret()
@@ -264,6 +264,13 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
                 "demo-service",
                 Some(&svc_secret),
                 &["client_credentials"],
+                "read",
+                false,
+            ),
+            client(
+                "demo-tv",
+                None,
+                &["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
                 "read",
                 false,
             ),

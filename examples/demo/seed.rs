@@ -27,7 +27,7 @@
 //! UserInfo), else their username is ([`Person`]).
 //!
 //! What the server supports is honoured; a field, grant type or response
-//! type it does not support yet (the device grant, `registration`, any
+//! type it does not support yet (`registration`, any
 //! unknown field, ...) is ignored and reported as an
 //! [`Ignored`] note, one per field, which the demo logs: a seed written for
 //! a fuller server must still start this one. A client whose way of
