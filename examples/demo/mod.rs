@@ -270,7 +270,10 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             client(
                 "demo-tv",
                 None,
-                &["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+                &[
+                    "urn:ietf:params:oauth:grant-type:device_code",
+                    "refresh_token",
+                ],
                 "read",
                 false,
             ),
