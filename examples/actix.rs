@@ -39,6 +39,22 @@ async fn consent(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
     demo.consent(cookie(req.http_request()), body).await
 }
 
+async fn device(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    demo.device(&req.as_request(), cookie(req.http_request()))
+        .await
+}
+
+async fn device_login(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    let core = req.as_request();
+    demo.device_login(cookie(req.http_request()), core.body_bytes(), core.source())
+        .await
+}
+
+async fn device_consent(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
+    let body = req.as_request().body_bytes();
+    demo.device_consent(cookie(req.http_request()), body).await
+}
+
 async fn end_session(demo: web::Data<Demo>, req: OwnedRequest) -> Response {
     demo.end_session(&req.as_request(), cookie(req.http_request()))
         .await
@@ -67,6 +83,7 @@ fn main() -> std::io::Result<()> {
         let demo = web::Data::from(started.demo.clone());
         let static_json = started.args.static_token_json;
         let end_session_path = demo.server.config().paths.end_session.clone();
+        let device_path = demo.server.config().paths.device_verification.clone();
         let listener = started.listener.try_clone()?;
         let http = HttpServer::new(move || {
             let mut app = App::new()
@@ -79,6 +96,10 @@ fn main() -> std::io::Result<()> {
                 .route(&end_session_path, web::get().to(end_session))
                 .route(&end_session_path, web::post().to(end_session))
                 .route(demo::LOGOUT_FORM_PATH, web::post().to(logout_form))
+                .route(&device_path, web::get().to(device))
+                .route(&device_path, web::post().to(device))
+                .route(demo::DEVICE_LOGIN_PATH, web::post().to(device_login))
+                .route(demo::DEVICE_CONSENT_PATH, web::post().to(device_consent))
                 .route("/api/me", web::get().to(me));
             if static_json {
                 app = app.route(demo::STATIC_TOKEN_PATH, web::post().to(static_token));

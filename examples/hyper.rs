@@ -70,6 +70,29 @@ async fn route(
                 Err(refused) => refused,
             }
         }
+        // The device flow's verification page (RFC 8628), its login and
+        // consent forms.
+        (Method::GET | Method::POST, path) if path == server.config().paths.device_verification => {
+            match OwnedRequest::read(req, server).await {
+                Ok(r) => demo.device(&r.as_request(), cookie(&r)).await,
+                Err(refused) => refused,
+            }
+        }
+        (Method::POST, demo::DEVICE_LOGIN_PATH) => match OwnedRequest::read(req, server).await {
+            Ok(r) => {
+                let core = r.as_request();
+                demo.device_login(cookie(&r), core.body_bytes(), core.source())
+                    .await
+            }
+            Err(refused) => refused,
+        },
+        (Method::POST, demo::DEVICE_CONSENT_PATH) => match OwnedRequest::read(req, server).await {
+            Ok(r) => {
+                demo.device_consent(cookie(&r), r.as_request().body_bytes())
+                    .await
+            }
+            Err(refused) => refused,
+        },
         (Method::POST, demo::LOGOUT_FORM_PATH) => match OwnedRequest::read(req, server).await {
             Ok(r) => {
                 demo.logout_form(cookie(&r), r.as_request().body_bytes())

@@ -68,6 +68,26 @@ async fn logout_form(State(App(demo)): State<App>, req: OwnedRequest) -> Respons
         .into_response()
 }
 
+async fn device(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
+    demo.device(&req.as_request(), cookie(req.headers()))
+        .await
+        .into_response()
+}
+
+async fn device_login(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
+    let core = req.as_request();
+    demo.device_login(cookie(req.headers()), core.body_bytes(), core.source())
+        .await
+        .into_response()
+}
+
+async fn device_consent(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
+    let body = req.as_request().body_bytes();
+    demo.device_consent(cookie(req.headers()), body)
+        .await
+        .into_response()
+}
+
 async fn consent(State(App(demo)): State<App>, req: OwnedRequest) -> Response {
     let body = req.as_request().body_bytes();
     demo.consent(cookie(req.headers()), body)
@@ -107,6 +127,12 @@ async fn main() {
             get(end_session).post(end_session),
         )
         .route(demo::LOGOUT_FORM_PATH, post(logout_form))
+        .route(
+            &server.config().paths.device_verification,
+            get(device).post(device),
+        )
+        .route(demo::DEVICE_LOGIN_PATH, post(device_login))
+        .route(demo::DEVICE_CONSENT_PATH, post(device_consent))
         .route("/api/me", get(me));
     if started.args.static_token_json {
         app = app.route(demo::STATIC_TOKEN_PATH, post(static_token));

@@ -47,6 +47,14 @@ pub struct EndpointPaths {
     /// [`AuthorizationRequestStore`](crate::AuthorizationRequestStore) and
     /// offers the code flow.
     pub pushed_authorization_request: String,
+    /// Device authorization endpoint (RFC 8628 §3.1; default
+    /// `/device_authorization`), served when the server offers the device
+    /// grant ([`GrantType::DeviceCode`]).
+    pub device_authorization: String,
+    /// The host's device verification page (RFC 8628 §3.2
+    /// `verification_uri`; default `/device`), where users type the user
+    /// code. The host mounts it, as the authorization endpoint.
+    pub device_verification: String,
 }
 
 impl Default for EndpointPaths {
@@ -62,6 +70,8 @@ impl Default for EndpointPaths {
             userinfo: "/userinfo".into(),
             end_session: "/end_session".into(),
             pushed_authorization_request: "/par".into(),
+            device_authorization: "/device_authorization".into(),
+            device_verification: "/device".into(),
         }
     }
 }
@@ -275,6 +285,17 @@ pub struct Config {
         serde(with = "crate::conversions::duration_secs::option")
     )]
     pub refresh_retry_window: Option<Duration>,
+    // The device authorization grant (RFC 8628, issue 18).
+    /// How long a device code and its user code can be used (RFC 8628
+    /// §3.2 `expires_in`; default 600 s, at most one hour; DV-01).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub device_code_lifetime: Duration,
+    /// The least time a device waits between two polls of the token
+    /// endpoint (RFC 8628 §3.2 `interval`; default 5 s): polled sooner, the
+    /// answer is `slow_down` and the device code's interval grows by 5 s
+    /// (DV-02).
+    #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
+    pub device_code_interval: Duration,
 }
 
 /// DPoP (RFC 9449) settings: on by default with ES256, EdDSA and RS256
@@ -419,6 +440,8 @@ impl Config {
             dpop: DpopConfig::default(),
             resources: Vec::new(),
             refresh_retry_window: None,
+            device_code_lifetime: Duration::from_secs(600),
+            device_code_interval: Duration::from_secs(5),
         }
     }
 
@@ -508,6 +531,12 @@ impl Config {
                 self.pushed_request_lifetime,
                 599,
             ),
+            ("device codes", self.device_code_lifetime, 3600),
+            (
+                "the device polling interval",
+                self.device_code_interval,
+                600,
+            ),
         ] {
             let secs = life.as_secs();
             if secs == 0 || secs > max {
@@ -529,6 +558,8 @@ impl Config {
                 "pushed_authorization_request",
                 &p.pushed_authorization_request,
             ),
+            ("device_authorization", &p.device_authorization),
+            ("device_verification", &p.device_verification),
         ] {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));
@@ -666,6 +697,10 @@ struct ConfigFile {
     resources: Vec<crate::resource::Resource>,
     #[serde(default, with = "crate::conversions::duration_secs::option")]
     refresh_retry_window: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    device_code_lifetime: Option<Duration>,
+    #[serde(default, with = "crate::conversions::duration_secs::option")]
+    device_code_interval: Option<Duration>,
 }
 
 #[cfg(feature = "serde")]
@@ -729,6 +764,8 @@ impl TryFrom<ConfigFile> for Config {
             dpop: f.dpop,
             resources: f.resources,
             refresh_retry_window: f.refresh_retry_window,
+            device_code_lifetime: f.device_code_lifetime.unwrap_or(d.device_code_lifetime),
+            device_code_interval: f.device_code_interval.unwrap_or(d.device_code_interval),
             issuer: d.issuer,
         };
         c.validate()?;

@@ -16,7 +16,8 @@ use crate::keys::{KeyProvider, KeyRing};
 use crate::oidc::UserClaims;
 use crate::random::RandomSource;
 use crate::stores::{
-    AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache, TokenStore,
+    AuthorizationRequestStore, ClientStore, ConsentStore, DeviceStore, PasswordVerifier,
+    ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
 use crate::tokens::claims::ClaimsHook;
@@ -29,6 +30,9 @@ pub(crate) struct Context {
     pub(crate) tokens: Arc<dyn TokenStore>,
     pub(crate) consents: Option<Arc<dyn ConsentStore>>,
     pub(crate) requests: Option<Arc<dyn AuthorizationRequestStore>>,
+    /// Device authorizations (RFC 8628): present whenever the server
+    /// offers the device grant.
+    pub(crate) devices: Option<Arc<dyn DeviceStore>>,
     /// Present whenever `Config::jwt_client_authentication` is on.
     pub(crate) replay: Option<Arc<dyn ReplayCache>>,
     pub(crate) passwords: Option<Arc<dyn PasswordVerifier>>,
@@ -84,6 +88,14 @@ impl Context {
     /// exactly then).
     pub(crate) fn serves_userinfo(&self) -> bool {
         self.user_claims.is_some()
+    }
+
+    /// The device store; the builder refuses a server that offers the
+    /// device grant without one.
+    pub(crate) fn devices(&self) -> Result<&dyn DeviceStore, Error> {
+        self.devices
+            .as_deref()
+            .ok_or(Error::Internal(crate::error::InternalFault::NoDeviceStore))
     }
 
     /// Drops the cached keys, so the next use reloads them from the provider.

@@ -74,6 +74,16 @@ pub enum ErrorCode {
     /// `invalid_target` (RFC 8707 §2): a requested `resource` is malformed
     /// or not allowed for the client (RI-01).
     InvalidTarget,
+    // The device authorization grant (RFC 8628 §3.5, issue 18).
+    /// `authorization_pending` (RFC 8628 §3.5): the user has not yet
+    /// approved or denied the device's request; poll again.
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628 §3.5): polled too fast; the interval of this
+    /// device code is now 5 seconds longer.
+    SlowDown,
+    /// `expired_token` (RFC 8628 §3.5): the device code expired; start
+    /// again with a new device authorization request.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -105,6 +115,9 @@ impl ErrorCode {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidTarget => "invalid_target",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 
@@ -158,6 +171,9 @@ impl std::str::FromStr for ErrorCode {
             "invalid_dpop_proof" => Self::InvalidDpopProof,
             "use_dpop_nonce" => Self::UseDpopNonce,
             "invalid_target" => Self::InvalidTarget,
+            "authorization_pending" => Self::AuthorizationPending,
+            "slow_down" => Self::SlowDown,
+            "expired_token" => Self::ExpiredToken,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
@@ -365,6 +381,12 @@ pub enum InternalFault {
     /// `Config::pairwise_salt` (a configuration fault: without the salt an
     /// outsider could compute the subject from the user id).
     NoPairwiseSalt,
+    /// The device grant needs a `DeviceStore`, but the builder was given
+    /// none (a configuration fault).
+    NoDeviceStore,
+    /// No free user code was found in a few draws: the store holds far
+    /// too many device authorizations, or the random source is broken.
+    CodeSpaceExhausted,
 }
 
 impl fmt::Display for InternalFault {
@@ -377,6 +399,8 @@ impl fmt::Display for InternalFault {
             Self::NotWired => "the framework adapter is not wired to a server",
             Self::HashPool => "a slow hash could not be run",
             Self::NoPairwiseSalt => "a pairwise client needs Config::pairwise_salt",
+            Self::NoDeviceStore => "no device store configured",
+            Self::CodeSpaceExhausted => "no free user code found",
         })
     }
 }
@@ -586,6 +610,13 @@ pub enum Cause {
     DpopNonce,
     /// A requested `resource` is malformed or not allowed (RFC 8707, RI-01).
     InvalidTarget,
+    /// A device code polled for before the user decided (RFC 8628 §3.5,
+    /// DV-02).
+    AuthorizationPending,
+    /// A device code polled for too fast (RFC 8628 §3.5, DV-02).
+    SlowDown,
+    /// An expired device code (RFC 8628 §3.5, DV-02).
+    ExpiredToken,
 }
 
 impl Cause {
@@ -628,6 +659,9 @@ impl Cause {
             Self::Dpop(_) | Self::Bearer(BearerFault::Dpop(_)) => ErrorCode::InvalidDpopProof,
             Self::DpopNonce | Self::Bearer(BearerFault::DpopNonce) => ErrorCode::UseDpopNonce,
             Self::InvalidTarget => ErrorCode::InvalidTarget,
+            Self::AuthorizationPending => ErrorCode::AuthorizationPending,
+            Self::SlowDown => ErrorCode::SlowDown,
+            Self::ExpiredToken => ErrorCode::ExpiredToken,
         })
     }
 }
@@ -809,6 +843,17 @@ pub enum Error {
     /// or wider than the grant (RFC 8707 §2, RI-01): `invalid_target`.
     #[error("resource not allowed")]
     InvalidTarget,
+    /// The user has not decided on the device's request yet
+    /// (`authorization_pending`, RFC 8628 §3.5; DV-02).
+    #[error("device authorization pending")]
+    AuthorizationPending,
+    /// The device polls faster than its interval allows (`slow_down`,
+    /// RFC 8628 §3.5; DV-02): the interval grew by 5 seconds.
+    #[error("device polling too fast")]
+    SlowDown,
+    /// The device code expired (`expired_token`, RFC 8628 §3.5; DV-02).
+    #[error("device code expired")]
+    ExpiredToken,
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -856,6 +901,9 @@ impl Error {
             Self::InvalidDpopProof(f) => Cause::Dpop(*f),
             Self::UseDpopNonce => Cause::DpopNonce,
             Self::InvalidTarget => Cause::InvalidTarget,
+            Self::AuthorizationPending => Cause::AuthorizationPending,
+            Self::SlowDown => Cause::SlowDown,
+            Self::ExpiredToken => Cause::ExpiredToken,
         }
     }
 
@@ -935,6 +983,9 @@ impl Error {
             Self::InvalidTarget => {
                 "a requested resource is invalid or not allowed for this client or grant"
             }
+            Self::AuthorizationPending => "the user has not yet approved or denied the request",
+            Self::SlowDown => "polling too fast: wait 5 seconds longer between requests",
+            Self::ExpiredToken => "the device code has expired",
         }
     }
 

@@ -128,6 +128,7 @@ pub use config::{Config, DpopConfig, EndpointPaths};
 pub use conversions::ParseError;
 pub use dpop::thumbprint::JwkThumbprint;
 pub use endpoints::authorize::{AuthorizeStep, LoginReason, LoginRequired, PendingAuthorization};
+pub use endpoints::device_verification::{DeviceVerificationError, PendingDeviceAuthorization};
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
     BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction,
@@ -163,6 +164,7 @@ pub use stores::{
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 // Refresh retry window (issue 18).
+pub use stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore};
 pub use stores::{Replacement, Successor};
 pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 pub use tokens::claims::ClaimsHook;
@@ -190,6 +192,7 @@ macro_rules! guide {
         #[doc = "[performance.md]: crate::guides::performance"]
         #[doc = "[requirements.md]: crate::guides::requirements"]
         #[doc = "[openid-connect.md]: crate::guides::openid_connect"]
+        #[doc = "[device-flow.md]: crate::guides::device_flow"]
         #[cfg_attr(feature = "axum", doc = "[getting-started-axum.md]: crate::guides::getting_started_axum")]
         #[cfg_attr(feature = "actix-web", doc = "[getting-started-actix-web.md]: crate::guides::getting_started_actix_web")]
         #[cfg_attr(feature = "hyper", doc = "[getting-started-hyper.md]: crate::guides::getting_started_hyper")]
@@ -271,6 +274,7 @@ pub mod guides {
     );
     guide!(jwt_and_keys = "jwt-and-keys.md");
     guide!(openid_connect = "openid-connect.md");
+    guide!(device_flow = "device-flow.md");
     guide!(
         #[cfg(feature = "cli")]
         operator = "operator.md"

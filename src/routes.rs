@@ -36,13 +36,16 @@ pub enum Endpoint {
     /// [`AuthorizationRequestStore`](crate::AuthorizationRequestStore) that
     /// offers the code flow (see `AuthorizationServer::serves`).
     PushedAuthorizationRequest,
+    /// The device authorization endpoint (RFC 8628 §3.1), served only by a
+    /// server that offers the device grant (see `AuthorizationServer::serves`).
+    DeviceAuthorization,
 }
 
 impl Endpoint {
     /// Every endpoint the core can serve by path. A server serves some of
     /// them only when configured to: adapters mount
     /// `AuthorizationServer::endpoints`.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Token,
         Self::Revocation,
         Self::Introspection,
@@ -51,6 +54,7 @@ impl Endpoint {
         Self::Jwks,
         Self::UserInfo,
         Self::PushedAuthorizationRequest,
+        Self::DeviceAuthorization,
     ];
 
     /// The path this endpoint is served at.
@@ -64,6 +68,7 @@ impl Endpoint {
             Self::Jwks => &paths.jwks,
             Self::UserInfo => &paths.userinfo,
             Self::PushedAuthorizationRequest => &paths.pushed_authorization_request,
+            Self::DeviceAuthorization => &paths.device_authorization,
         }
     }
 
@@ -83,6 +88,7 @@ impl Endpoint {
                 | Self::Introspection
                 | Self::UserInfo
                 | Self::PushedAuthorizationRequest
+                | Self::DeviceAuthorization
         )
     }
 

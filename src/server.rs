@@ -19,17 +19,18 @@ use crate::context::{Context, KeyCache};
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
 use crate::endpoints::authorize::{LoginRequired, PendingAuthorization};
+use crate::endpoints::device_verification::{DeviceVerificationError, PendingDeviceAuthorization};
 use crate::endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 use crate::error::ConfigError;
 use crate::events::{Event, EventSink};
 use crate::grant_type::GrantType;
 use crate::hash_pool::HashPool;
-use crate::http::{Request, Response};
+use crate::http::{Request, Response, Source};
 use crate::oidc::{Authentication, UserClaims};
 use crate::random::{RandomSource, SystemRandom};
 use crate::secret::Secret;
 use crate::stores::{
-    AuthorizationRequestStore, ClientAdmin, ClientStore, ConsentAdmin, ConsentStore,
+    AuthorizationRequestStore, ClientAdmin, ClientStore, ConsentAdmin, ConsentStore, DeviceStore,
     PasswordVerifier, ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
@@ -208,6 +209,9 @@ impl AuthorizationServer {
             crate::routes::Endpoint::PushedAuthorizationRequest => {
                 self.serves_pushed_authorization_requests()
             }
+            crate::routes::Endpoint::DeviceAuthorization => {
+                self.cx.config.offers(GrantType::DeviceCode)
+            }
             _ => true,
         }
     }
@@ -230,6 +234,84 @@ impl AuthorizationServer {
     /// `request_uri` only.
     pub async fn pushed_authorization_request(&self, req: &Request<'_>) -> Response {
         endpoints::par::handle(&self.cx, req).await
+    }
+
+    /// The device authorization endpoint (RFC 8628 §3.1; DV-01), served
+    /// while the server offers [`GrantType::DeviceCode`]: a POSTed form
+    /// with the client's authentication, as at the token endpoint (public
+    /// clients send their `client_id`), and an optional `scope`; answers
+    /// `device_code`, `user_code`, `verification_uri` (the host's page at
+    /// `Config::paths.device_verification`), `verification_uri_complete`,
+    /// `expires_in` and `interval`, or a JSON error. The device then polls
+    /// the token endpoint with `grant_type=urn:ietf:params:oauth:grant-type:device_code`
+    /// (DV-02) while the user decides on the host's page (see
+    /// [`device_user_code`](Self::device_user_code)).
+    pub async fn device_authorization(&self, req: &Request<'_>) -> Response {
+        endpoints::device_authorization::handle(&self.cx, req).await
+    }
+
+    /// The user step of the device grant (RFC 8628 §3.3; DV-03): looks up
+    /// the user code `user_code` that the signed-in `user` typed on the
+    /// verification page (case, dashes and spaces ignored), throttled as a
+    /// guess against `user` and `source` (RFC 8628 §5.1: see
+    /// `docs/device-flow.md` for how many guesses that allows). Show the
+    /// [`PendingDeviceAuthorization`]'s client and scope with Allow and
+    /// Deny, the form carrying the handle of
+    /// [`suspend_device`](Self::suspend_device). The device's request is
+    /// always shown: remembered consent never skips this page, since the
+    /// user code may have come from someone else (RFC 8628 §5.4).
+    pub async fn device_user_code(
+        &self,
+        user_code: &str,
+        user: &Authentication,
+        source: Option<Source<'_>>,
+    ) -> Result<PendingDeviceAuthorization, DeviceVerificationError> {
+        endpoints::device_verification::look_up(&self.cx, user_code, user, source).await
+    }
+
+    /// Stores a pending device authorization bound to its user (in the
+    /// [`AuthorizationRequestStore`]) and returns its one-time handle, the
+    /// value the confirmation form carries in a hidden field next to the
+    /// host's CSRF token. It lives `Config::authorization_request_lifetime`,
+    /// at most until the device's codes expire.
+    pub async fn suspend_device(
+        &self,
+        pending: &PendingDeviceAuthorization,
+    ) -> Result<Secret<String>, DeviceVerificationError> {
+        endpoints::device_verification::suspend(&self.cx, pending).await
+    }
+
+    /// Takes a handle of [`suspend_device`](Self::suspend_device) back
+    /// (once, on any instance sharing the store) for the signed-in `user`:
+    /// a handle bound to another user is refused (and used up), so another
+    /// site cannot make the user approve a device (CSRF).
+    pub async fn resume_device(
+        &self,
+        handle: &str,
+        user: &Authentication,
+    ) -> Result<PendingDeviceAuthorization, DeviceVerificationError> {
+        endpoints::device_verification::resume(&self.cx, handle, user).await
+    }
+
+    /// The user approved the device: records consent (as
+    /// [`approve`](Self::approve) does) and lets the device's next poll
+    /// have its tokens, issued to the user with their OpenID Connect facts
+    /// (an ID Token too when the scope holds `openid`). Exactly one poll
+    /// gets them. `InvalidUserCode` if the device was decided meanwhile or
+    /// expired.
+    pub async fn approve_device(
+        &self,
+        pending: PendingDeviceAuthorization,
+    ) -> Result<(), DeviceVerificationError> {
+        endpoints::device_verification::approve(&self.cx, pending).await
+    }
+
+    /// The user denied the device: its next poll is `access_denied`.
+    pub async fn deny_device(
+        &self,
+        pending: PendingDeviceAuthorization,
+    ) -> Result<(), DeviceVerificationError> {
+        endpoints::device_verification::deny(&self.cx, pending).await
     }
 
     /// The endpoints this server serves by path, which an adapter mounts
@@ -267,6 +349,7 @@ impl AuthorizationServer {
             Endpoint::Jwks => self.jwks().await,
             Endpoint::UserInfo => self.userinfo(req).await,
             Endpoint::PushedAuthorizationRequest => self.pushed_authorization_request(req).await,
+            Endpoint::DeviceAuthorization => self.device_authorization(req).await,
         }
     }
 
@@ -752,6 +835,7 @@ pub struct ServerBuilder {
     tokens: Option<Arc<dyn TokenStore>>,
     consents: Option<Arc<dyn ConsentStore>>,
     requests: Option<Arc<dyn AuthorizationRequestStore>>,
+    devices: Option<Arc<dyn DeviceStore>>,
     replay: Option<Arc<dyn ReplayCache>>,
     passwords: Option<Arc<dyn PasswordVerifier>>,
     keys: Option<Arc<dyn KeyProvider>>,
@@ -779,6 +863,7 @@ impl ServerBuilder {
             tokens: None,
             consents: None,
             requests: None,
+            devices: None,
             replay: None,
             passwords: None,
             keys: None,
@@ -841,6 +926,16 @@ impl ServerBuilder {
         store: Arc<dyn AuthorizationRequestStore>,
     ) -> Self {
         self.requests = Some(store);
+        self
+    }
+
+    /// Sets the store of device authorizations (RFC 8628), needed while
+    /// the server offers [`GrantType::DeviceCode`]. The shipped stores
+    /// implement [`DeviceStore`] too: pass the same one as to
+    /// [`store`](Self::store).
+    #[must_use]
+    pub fn device_store(mut self, store: Arc<dyn DeviceStore>) -> Self {
+        self.devices = Some(store);
         self
     }
 
@@ -950,6 +1045,12 @@ impl ServerBuilder {
         if self.config.offers(GrantType::Password) && self.passwords.is_none() {
             return Err(ConfigError::MissingPasswordVerifier);
         }
+        if self.config.offers(GrantType::DeviceCode) && self.devices.is_none() {
+            return Err(missing(
+                "DeviceStore",
+                "the device grant (GrantType::DeviceCode in Config::grant_types)",
+            ));
+        }
         // RFC 9126: the pushed endpoint is served (and named) only with a
         // store for pushed requests; requiring them needs it.
         let pushed = self.requests.is_some() && self.config.offers(GrantType::AuthorizationCode);
@@ -1004,6 +1105,7 @@ impl ServerBuilder {
                 tokens,
                 consents: self.consents,
                 requests: self.requests,
+                devices: self.devices,
                 replay,
                 passwords,
                 clock: self.clock,

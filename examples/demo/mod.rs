@@ -19,7 +19,10 @@
 //!
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
 //! [--max-failures N] [--max-sessions N] [--session-idle SECONDS]
-//! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]`.
+//! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]
+//! [--device-interval SECONDS]`. `--device-interval` sets the device grant's
+//! polling interval (default 5 s; the device grant is on, its verification
+//! page at `/device`).
 //! `--profile fapi2` starts the server in the FAPI 2.0 Security Profile
 //! (`Config::fapi2_security_profile`, with the demo's other settings): every
 //! authorization request pushed, only `private_key_jwt` clients served, no
@@ -47,14 +50,15 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use pages::html;
-use portcullis::http::{Request, Response, Source};
+use portcullis::http::{Method, Request, Response, Source};
 use portcullis::oidc::{LoginId, SessionId};
 use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
-    BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore,
-    EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers, PasswordVerifier, Profile,
-    RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom, TokenStore, UserId, generate_secret,
+    BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore, DeviceStore,
+    DeviceVerificationError, EndSessionStep, KeyProvider, MemoryKeys, MemoryStore, MemoryUsers,
+    PasswordVerifier, Profile, RandomSource, ReplayCache, ScopeSet, Secret, SystemRandom,
+    TokenStore, UserId, generate_secret,
 };
 use scope_words::ScopeWords;
 use seed::{Loaded, Seed, SeedClient, SeedUser};
@@ -84,6 +88,13 @@ const WINDOW_SECS: u64 = 60;
 /// Where the logout confirmation form posts.
 pub(crate) const LOGOUT_FORM_PATH: &str = "/logout";
 
+/// Where the device flow's login form posts (its verification page is at
+/// `Config::paths.device_verification`, the `verification_uri`).
+pub(crate) const DEVICE_LOGIN_PATH: &str = "/device/login";
+
+/// Where the device flow's consent form posts.
+pub(crate) const DEVICE_CONSENT_PATH: &str = "/device/consent";
+
 /// Where `--static-token-json` serves its fixed body.
 pub(crate) const STATIC_TOKEN_PATH: &str = "/static/token";
 
@@ -104,6 +115,8 @@ pub(crate) struct Args {
     signing_algorithm: Option<Algorithm>,
     /// `--profile`: the security profile the server enforces.
     profile: Profile,
+    /// `--device-interval`: the device grant's polling interval, seconds.
+    device_interval: Option<u64>,
 }
 
 /// A `--profile` value: `default`, or `fapi2` (the FAPI 2.0 Security
@@ -131,6 +144,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
         static_token_json: false,
         signing_algorithm: None,
         profile: Profile::Default,
+        device_interval: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -175,12 +189,22 @@ fn parse_args(program: &str) -> Result<Args, String> {
                 let v = it.next().ok_or("--profile needs default or fapi2")?;
                 args.profile = parse_profile(&v)?;
             }
+            "--device-interval" => {
+                let v = it
+                    .next()
+                    .ok_or("--device-interval needs a number of seconds")?;
+                args.device_interval = Some(
+                    v.parse()
+                        .map_err(|_| format!("--device-interval: not a number: {v}"))?,
+                );
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL] [--max-failures N] \
                      [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
-                     [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2]"
+                     [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2] \
+                     [--device-interval SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -201,7 +225,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     let (password, _) = generate_secret(random).map_err(|e| e.to_string())?;
     let redirect = "http://127.0.0.1:8765/callback".to_owned();
     let banner = format!(
-        "demo clients:\n  demo-web      confidential  secret {}  redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-spa      public (PKCE) redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-service  confidential  secret {}  grants client_credentials  scope \"read\"\ndemo user:\n  alice / {}\n(secrets are shown once and stored hashed)",
+        "demo clients:\n  demo-web      confidential  secret {}  redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-spa      public (PKCE) redirect {redirect}  grants authorization_code refresh_token  scope \"read write\"\n  demo-service  confidential  secret {}  grants client_credentials  scope \"read\"\n  demo-tv       public        grants device_code refresh_token  scope \"read\"  (verification page /device)\ndemo user:\n  alice / {}\n(secrets are shown once and stored hashed)",
         web_secret.expose_secret(),
         svc_secret.expose_secret(),
         password.expose_secret()
@@ -240,6 +264,16 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
                 "demo-service",
                 Some(&svc_secret),
                 &["client_credentials"],
+                "read",
+                false,
+            ),
+            client(
+                "demo-tv",
+                None,
+                &[
+                    "urn:ietf:params:oauth:grant-type:device_code",
+                    "refresh_token",
+                ],
                 "read",
                 false,
             ),
@@ -337,8 +371,7 @@ async fn open_and_build(
                 Arc::new(MemoryKeys::new()),
                 throttle,
                 sessions,
-                args.signing_algorithm,
-                args.profile,
+                args,
             )
             .await
         }
@@ -349,16 +382,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(
-                seed,
-                store.clone(),
-                store,
-                throttle,
-                sessions,
-                args.signing_algorithm,
-                args.profile,
-            )
-            .await
+            build(seed, store.clone(), store, throttle, sessions, args).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
@@ -367,16 +391,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
-            build(
-                seed,
-                store.clone(),
-                store,
-                throttle,
-                sessions,
-                args.signing_algorithm,
-                args.profile,
-            )
-            .await
+            build(seed, store.clone(), store, throttle, sessions, args).await
         }
         Some(url) => Err(format!(
             "unsupported database URL {}: use sqlite://PATH or postgres://… \
@@ -392,8 +407,7 @@ async fn build<S>(
     keys: Arc<dyn KeyProvider>,
     throttle: Arc<MemoryThrottle>,
     sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
-    signing_algorithm: Option<Algorithm>,
-    profile: Profile,
+    args: &Args,
 ) -> Result<Demo, String>
 where
     S: ClientStore
@@ -401,8 +415,11 @@ where
         + TokenStore
         + ConsentStore
         + AuthorizationRequestStore
-        + ReplayCache,
+        + ReplayCache
+        + DeviceStore,
 {
+    let (signing_algorithm, profile, device_interval) =
+        (args.signing_algorithm, args.profile, args.device_interval);
     let scope_words = ScopeWords::new(&seed.scope_descriptions);
     let Loaded {
         mut config,
@@ -457,13 +474,25 @@ where
     // The demo serves RP-Initiated Logout at `paths.end_session` and
     // delivers Back-Channel Logout tokens (`deliver_backchannel`).
     config.rp_initiated_logout = true;
+    // The device authorization grant (RFC 8628) is on in the demo, with its
+    // verification page (`Demo::device`); the FAPI 2.0 profile has no place
+    // for it.
+    if profile == Profile::Default && !config.offers(portcullis::GrantType::DeviceCode) {
+        config.grant_types.push(portcullis::GrantType::DeviceCode);
+    }
+    if let Some(secs) = device_interval {
+        config.device_code_interval = std::time::Duration::from_secs(secs);
+    }
     config.backchannel_logout = true;
     seed::save_clients(&*store, clients).await?;
     // Behind a TLS-terminating proxy: the session cookie is https-only too.
     let secure = config.issuer.starts_with("https://");
     let users = Arc::new(users);
     let verifier: Arc<dyn PasswordVerifier> = users.clone();
+    // The device grant (RFC 8628) is on: its verification page is the
+    // demo's (`Demo::device`), its records in the same store.
     let server = AuthorizationServer::builder(config)
+        .device_store(store.clone())
         .store(store)
         .key_provider(keys)
         .password_verifier(verifier)
@@ -829,20 +858,7 @@ impl Demo {
         if !csrf_matches(&csrf, &form_csrf) {
             return text(403, "invalid CSRF token");
         }
-        let attempt = Attempt::new(Some(Account::User(&username)), source);
-        let verified = if self.throttle.attempt(&attempt).await == Verdict::Allow {
-            let verified = self.users.verify(&username, &Secret::new(password)).await;
-            let outcome = match &verified {
-                Ok(Some(_)) => Outcome::Succeeded,
-                Ok(None) => Outcome::Failed,
-                Err(_) => Outcome::Unjudged,
-            };
-            self.throttle.settle(&attempt, outcome).await;
-            verified
-        } else {
-            // Throttled: the same answer as a wrong password, nothing checked.
-            Ok(None)
-        };
+        let verified = self.verify_password(&username, password, source).await;
         let user = match verified {
             Ok(Some(user)) => user,
             // Too busy to check: nothing was judged (the attempt was settled
@@ -892,6 +908,236 @@ impl Demo {
         let step = self.server.resume(&resume, Some(&user)).await;
         let resp = self.show(step, &new_csrf).await;
         resp.with_header("Set-Cookie", set_cookie)
+    }
+
+    /// Checks a password against the demo's users, throttled per username
+    /// and source like the password grant.
+    async fn verify_password(
+        &self,
+        username: &str,
+        password: String,
+        source: Option<Source<'_>>,
+    ) -> Result<Option<UserId>, portcullis::StoreError> {
+        let attempt = Attempt::new(Some(Account::User(username)), source);
+        if self.throttle.attempt(&attempt).await != Verdict::Allow {
+            // Throttled: the same answer as a wrong password, nothing checked.
+            return Ok(None);
+        }
+        let verified = self.users.verify(username, &Secret::new(password)).await;
+        let outcome = match &verified {
+            Ok(Some(_)) => Outcome::Succeeded,
+            Ok(None) => Outcome::Failed,
+            Err(_) => Outcome::Unjudged,
+        };
+        self.throttle.settle(&attempt, outcome).await;
+        verified
+    }
+
+    /// The device verification page (RFC 8628 §3.3), GET or POST at
+    /// `Config::paths.device_verification` (the `verification_uri`):
+    /// without a code, a form with one text input for it; with one (typed,
+    /// or in the query of `verification_uri_complete`), the login page
+    /// when nobody is signed in, else the consent page of the device. A
+    /// POSTed code needs the session's CSRF token.
+    pub(crate) async fn device(&self, req: &Request<'_>, cookie: Option<&[u8]>) -> Response {
+        let found = self.sessions.find(cookie).map(|(_, s)| s);
+        let had_session = found.is_some();
+        let (csrf, user, set_cookie) = match found {
+            Some(s) => (s.csrf, s.user, None),
+            None => {
+                let Some((csrf, cookie)) = self.new_session() else {
+                    return text(500, "no randomness for a session");
+                };
+                (csrf, None, Some(cookie))
+            }
+        };
+        let code = match req.method() {
+            Method::Get => form_urlencoded::parse(req.query_str().unwrap_or_default().as_bytes())
+                .find(|(k, _)| k == "user_code")
+                .map(|(_, v)| v.into_owned())
+                .filter(|v| !v.is_empty()),
+            Method::Post => {
+                let Some([form_csrf, code]) = form_fields(req.body_bytes(), ["csrf", "user_code"])
+                else {
+                    return text(400, "incomplete form");
+                };
+                if !had_session || !csrf_matches(&csrf, &form_csrf) {
+                    return text(403, "invalid CSRF token");
+                }
+                Some(code)
+            }
+            _ => return text(405, "method not allowed").with_header("Allow", "GET, POST"),
+        };
+        let path = &self.server.config().paths.device_verification;
+        let resp = match (code, user) {
+            (None, _) => html(200, pages::device_code_page(path, &csrf, false)),
+            (Some(code), None) => html(
+                200,
+                pages::device_login_page(DEVICE_LOGIN_PATH, &csrf, &code, None),
+            ),
+            (Some(code), Some(user)) => {
+                self.device_confirm(&code, &user, req.source(), &csrf).await
+            }
+        };
+        match set_cookie {
+            Some(c) => resp.with_header("Set-Cookie", c),
+            None => resp,
+        }
+    }
+
+    /// Looks the user code up for `user` (throttled by portcullis) and
+    /// shows the device's consent page, or the code form again.
+    async fn device_confirm(
+        &self,
+        code: &str,
+        user: &Authentication,
+        source: Option<Source<'_>>,
+        csrf: &str,
+    ) -> Response {
+        let pending = match self.server.device_user_code(code, user, source).await {
+            Ok(p) => p,
+            Err(e) => return self.device_refused(&e, csrf),
+        };
+        let resume = match self.server.suspend_device(&pending).await {
+            Ok(r) => r,
+            Err(e) => return self.device_refused(&e, csrf),
+        };
+        let shown = self.names.get(pending.user());
+        let username = shown.map_or(pending.user().as_str(), |s| s.username.as_str());
+        let scopes = pending
+            .scope()
+            .iter()
+            .map(|s| (s.as_str(), self.scope_words.describe(s.as_str())))
+            .collect();
+        let consent = pages::DeviceConsent {
+            client_name: pending.client().client_name(),
+            branding: pages::Branding::of(pending.client()),
+            username,
+            scopes,
+            action: DEVICE_CONSENT_PATH,
+            resume: resume.expose_secret(),
+            csrf,
+        };
+        html(200, pages::device_consent_page(&consent))
+    }
+
+    /// The code form again (a code that found nothing, or a stale form),
+    /// or an error page when the server failed.
+    fn device_refused(&self, e: &DeviceVerificationError, csrf: &str) -> Response {
+        match e {
+            DeviceVerificationError::Server(e) => {
+                tracing::error!(error = %e, "device verification failed");
+                html(
+                    500,
+                    pages::error_page(Some(e.cause()), Some(e.code().as_str())),
+                )
+            }
+            _ => {
+                let path = &self.server.config().paths.device_verification;
+                html(400, pages::device_code_page(path, csrf, true))
+            }
+        }
+    }
+
+    /// `POST /device/login`: checks the CSRF token and the password (as
+    /// `/login` does), starts a fresh session, and shows the device's
+    /// consent page for the user code the form carries.
+    pub(crate) async fn device_login(
+        &self,
+        cookie: Option<&[u8]>,
+        form: &[u8],
+        source: Option<Source<'_>>,
+    ) -> Response {
+        let Some([form_csrf, code, username, password]) =
+            form_fields(form, ["csrf", "user_code", "username", "password"])
+        else {
+            return text(400, "incomplete form");
+        };
+        let Some((
+            sid,
+            Session {
+                csrf,
+                user: signed_in,
+            },
+        )) = self.sessions.find(cookie)
+        else {
+            return text(403, "invalid CSRF token");
+        };
+        if !csrf_matches(&csrf, &form_csrf) {
+            return text(403, "invalid CSRF token");
+        }
+        let user = match self.verify_password(&username, password, source).await {
+            Ok(Some(user)) => user,
+            Err(e) if e.is_busy() => {
+                return html(503, pages::busy_page()).with_header("Retry-After", "1");
+            }
+            Ok(None) | Err(_) => {
+                return html(
+                    401,
+                    pages::device_login_page(DEVICE_LOGIN_PATH, &csrf, &code, Some(&username)),
+                );
+            }
+        };
+        let (Some(new_sid), Some(new_csrf)) = (self.random_token(), self.random_token()) else {
+            return text(500, "no randomness for a session");
+        };
+        let set_cookie = self.sessions.cookie(&new_sid);
+        let continued = signed_in
+            .filter(|a| *a.user() == user)
+            .and_then(|a| a.session_id().cloned());
+        let (Some(session_id), Some(login_id)) = (
+            continued.or_else(|| self.random_token().and_then(|t| SessionId::parse(&t))),
+            self.random_token().and_then(|t| LoginId::parse(&t)),
+        ) else {
+            return text(500, "no randomness for a session");
+        };
+        let user = Authentication::new(user, self.server.clock().now())
+            .with_session_id(session_id)
+            .with_login_id(login_id);
+        self.sessions.insert(
+            Some(&sid),
+            new_sid,
+            Session {
+                user: Some(user.clone()),
+                csrf: new_csrf.clone(),
+            },
+        );
+        self.device_confirm(&code, &user, source, &new_csrf)
+            .await
+            .with_header("Set-Cookie", set_cookie)
+    }
+
+    /// `POST /device/consent`: checks the CSRF token, takes the device
+    /// back for the signed-in user (portcullis refuses it for anyone
+    /// else) and approves or denies it.
+    pub(crate) async fn device_consent(&self, cookie: Option<&[u8]>, form: &[u8]) -> Response {
+        let Some([form_csrf, resume, decision]) = form_fields(form, ["csrf", "resume", "decision"])
+        else {
+            return text(400, "incomplete form");
+        };
+        let Some((_, Session { user, csrf })) = self.sessions.find(cookie) else {
+            return text(403, "invalid CSRF token");
+        };
+        if !csrf_matches(&csrf, &form_csrf) {
+            return text(403, "invalid CSRF token");
+        }
+        let Some(user) = user else {
+            return text(403, "not signed in");
+        };
+        let pending = match self.server.resume_device(&resume, &user).await {
+            Ok(p) => p,
+            Err(e) => return self.device_refused(&e, &csrf),
+        };
+        let approved = decision == "allow";
+        let decided = if approved {
+            self.server.approve_device(pending).await
+        } else {
+            self.server.deny_device(pending).await
+        };
+        match decided {
+            Ok(()) => html(200, pages::device_done_page(approved)),
+            Err(e) => self.device_refused(&e, &csrf),
+        }
     }
 
     /// `POST /consent`: checks the CSRF token, resumes the suspended

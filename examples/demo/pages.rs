@@ -502,3 +502,123 @@ pub(crate) fn still_signed_in_page() -> String {
         "<p class=\"lead\">You chose not to sign out. You can go back to the application you came from.</p>",
     )
 }
+
+/// The device verification page (RFC 8628 §3.3, the `verification_uri`):
+/// one visible text input for the user code, as the seed contract asks,
+/// with the CSRF token hidden; `error` after a code that found nothing.
+pub(crate) fn device_code_page(action: &str, csrf: &str, error: bool) -> String {
+    let msg = if error {
+        "<p class=\"alert\" role=\"alert\">That code is not valid or has expired. Check the code on your device and try again.</p>"
+    } else {
+        ""
+    };
+    layout(
+        "Connect a device",
+        &format!(
+            "<p class=\"lead\">Enter the code shown on your device.</p>{msg}\
+             <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <label for=\"user_code\">Code</label>\
+             <input type=\"text\" id=\"user_code\" name=\"user_code\" autocomplete=\"off\" \
+             autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"XXXX-XXXX\" required autofocus>\
+             <div class=\"actions\"><button type=\"submit\" class=\"primary\">Continue</button></div></form>",
+            esc(action),
+            esc(csrf)
+        ),
+    )
+}
+
+/// The login page of the device flow: the user code rides along hidden
+/// (the user typed it, or it came in `verification_uri_complete`).
+pub(crate) fn device_login_page(
+    action: &str,
+    csrf: &str,
+    user_code: &str,
+    retry: Option<&str>,
+) -> String {
+    let (msg, username) = match retry {
+        Some(u) => (
+            "<p class=\"alert\" role=\"alert\">Wrong username or password. Please try again.</p>",
+            esc(u),
+        ),
+        None => ("", String::new()),
+    };
+    layout(
+        "Sign in",
+        &format!(
+            "<p class=\"lead\">to connect your device</p>{msg}<form method=\"post\" action=\"{}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"user_code\" value=\"{}\">\
+             <label for=\"username\">Username</label>\
+             <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" autocomplete=\"username\" required autofocus>\
+             <label for=\"password\">Password</label>\
+             <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+             <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>",
+            esc(action),
+            esc(csrf),
+            esc(user_code)
+        ),
+    )
+}
+
+/// What the device consent page shows.
+pub(crate) struct DeviceConsent<'a> {
+    pub(crate) client_name: &'a str,
+    pub(crate) branding: Branding<'a>,
+    pub(crate) username: &'a str,
+    pub(crate) scopes: Vec<(&'a str, Option<&'a str>)>,
+    pub(crate) action: &'a str,
+    pub(crate) resume: &'a str,
+    pub(crate) csrf: &'a str,
+}
+
+/// The device consent page: which application on which device asks for
+/// what, with a warning to approve only a device the user holds (RFC 8628
+/// §5.4); Deny and Allow as submit buttons.
+pub(crate) fn device_consent_page(c: &DeviceConsent<'_>) -> Page {
+    let (logo, img_src) = c.branding.logo(c.client_name);
+    let items: String = c
+        .scopes
+        .iter()
+        .map(|(scope, words)| match words {
+            Some(w) => format!(
+                "<li><span>{}</span><code class=\"scope\">{}</code></li>",
+                esc(w),
+                esc(scope)
+            ),
+            None => format!("<li><code>{}</code></li>", esc(scope)),
+        })
+        .collect();
+    let body = layout_under(
+        &logo,
+        &format!("Connect {} on your device?", c.client_name),
+        &format!(
+            "<p class=\"user\">Signed in as <strong>{}</strong></p>\
+             <p>This will allow <strong>{}</strong> on your device to:</p><ul class=\"scopes\">{items}</ul>\
+             <p class=\"note\">Allow only if you started this on a device you have in front of you.</p>\
+             <form method=\"post\" action=\"{}\">{}<div class=\"actions\">\
+             <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
+             <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Allow</button>\
+             </div></form>{}",
+            esc(c.username),
+            esc(c.client_name),
+            esc(c.action),
+            tokens(c.csrf, c.resume),
+            c.branding.links(c.client_name)
+        ),
+    );
+    Page { body, img_src }
+}
+
+/// After the user decided on a device: no form.
+pub(crate) fn device_done_page(approved: bool) -> String {
+    if approved {
+        layout(
+            "Device connected",
+            "<p class=\"lead\">You can return to your device: it will continue on its own.</p>",
+        )
+    } else {
+        layout(
+            "Device not connected",
+            "<p class=\"lead\">You denied the request. Your device will not get access.</p>",
+        )
+    }
+}

@@ -27,7 +27,7 @@
 //! UserInfo), else their username is ([`Person`]).
 //!
 //! What the server supports is honoured; a field, grant type or response
-//! type it does not support yet (the device grant, `registration`, any
+//! type it does not support yet (`registration`, any
 //! unknown field, ...) is ignored and reported as an
 //! [`Ignored`] note, one per field, which the demo logs: a seed written for
 //! a fuller server must still start this one. A client whose way of
@@ -310,8 +310,8 @@ pub(crate) fn seed_client(
                 format!("grant_types {g}"),
                 format!("not offered under the {} profile", config.profile),
             ),
-            // Issue 18 builds these grants; until then they are ignored.
-            Some(GrantType::DeviceCode | GrantType::TokenExchange) | None => {
+            // Issue 18 builds token exchange; until then it is ignored.
+            Some(GrantType::TokenExchange) | None => {
                 notes.note(format!("grant_types {g}"), "grant type not supported yet")
             }
             Some(grant) => b = b.grant_type(grant),

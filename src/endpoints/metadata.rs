@@ -45,6 +45,9 @@ pub(crate) struct Metadata<'a> {
     /// RFC 9449 §5.1: the proof algorithms accepted, while DPoP is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     dpop_signing_alg_values_supported: Option<Vec<&'static str>>,
+    /// RFC 8628 §4: while the device grant is offered (DV-01).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_authorization_endpoint: Option<String>,
 }
 
 /// RFC 8414 §2: required when a JWT client authentication method is listed.
@@ -140,5 +143,8 @@ pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata
                 .map(|a| a.as_str())
                 .collect()
         }),
+        device_authorization_endpoint: config
+            .offers(GrantType::DeviceCode)
+            .then(|| config.url(&config.paths.device_authorization)),
     }
 }

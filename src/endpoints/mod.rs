@@ -1,6 +1,8 @@
 //! One module per endpoint. Each turns a `Request` into a `Response`.
 
 pub(crate) mod authorize;
+pub(crate) mod device_authorization;
+pub(crate) mod device_verification;
 pub(crate) mod discovery;
 pub(crate) mod end_session;
 pub(crate) mod introspect;

@@ -14,7 +14,7 @@ use crate::grants::issue::{Issued, TokenParams};
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_grant_type, record_outcome, refuse};
 
-const PARAMS: [&str; 12] = [
+const PARAMS: [&str; 13] = [
     "grant_type",
     "code",
     "redirect_uri",
@@ -27,6 +27,7 @@ const PARAMS: [&str; 12] = [
     "client_secret",
     "client_assertion_type",
     "client_assertion",
+    "device_code",
 ];
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
@@ -54,6 +55,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         client_secret,
         assertion_type,
         assertion,
+        device_code,
     ] = client_form_post(&cx.config, req, &PARAMS)?;
     let grant_type = grant_type.ok_or(Error::missing("grant_type"))?;
     // TOK-07: unknown, or not offered by this server.
@@ -100,6 +102,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         source: req.source(),
         dpop,
         resources,
+        device_code,
     };
     let issued = dispatch(cx, &client, &grant, params).await?;
     cx.emit(|| {

@@ -37,6 +37,8 @@ pub(crate) struct TokenParams<'a> {
     pub(crate) dpop: Option<JwkThumbprint>,
     /// The `resource` parameters (RFC 8707), parsed; empty when none.
     pub(crate) resources: Vec<Resource>,
+    /// The `device_code` of the device grant (RFC 8628 §3.4).
+    pub(crate) device_code: Option<Cow<'a, str>>,
 }
 
 /// What a successful grant hands back to the endpoint for rendering.

@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 pub(crate) mod id_token;
 pub(crate) mod issue;
 mod password;
@@ -26,8 +27,9 @@ pub(crate) async fn dispatch(
         GrantType::ClientCredentials => client_credentials::issue(cx, client, params).await,
         GrantType::Password => password::issue(cx, client, params).await,
         GrantType::RefreshToken => refresh_token::rotate(cx, client, params).await,
-        // Issue 18 builds these; until then no server offers them.
-        GrantType::DeviceCode | GrantType::TokenExchange => Err(Error::UnsupportedGrantType),
+        GrantType::DeviceCode => device_code::redeem(cx, client, params).await,
+        // Issue 18 builds this; until then no server offers it.
+        GrantType::TokenExchange => Err(Error::UnsupportedGrantType),
         // The extension-grant seam comes with the next commit.
         GrantType::Extension(_) => Err(Error::UnsupportedGrantType),
     }

@@ -22,8 +22,10 @@
 //!
 //! List the traits your store implements: `ClientStore`, `ClientAdmin`,
 //! `TokenStore`, `TokenAdmin`, `ConsentStore`, `ConsentAdmin`,
-//! `ReplayCache`, `AuthorizationRequestStore`, `KeyProvider` (an `*Admin`
-//! section needs its protocol
+//! `ReplayCache`, `AuthorizationRequestStore`, `KeyProvider`,
+//! `DeviceStore`, and `DevicePurge` (a `DeviceStore` whose
+//! `TokenAdmin::purge_expired` removes expired device authorizations, as
+//! the shipped stores do) (an `*Admin` section needs its protocol
 //! trait too: it checks through both). The factory is an `async fn` (or a
 //! closure returning a future) that makes the store; each clause calls it
 //! once, on its own multi-threaded tokio runtime. The factory's path is
@@ -304,6 +306,31 @@ macro_rules! __conformance_section {
                 expired_request_is_still_taken,
                 concurrent_take_has_one_winner
             ],
+            $attrs
+        );
+    };
+    (DeviceStore, $f:path, $run:ident, $attrs:tt) => {
+        $crate::__conformance_tests!(
+            device_store,
+            $f,
+            $run,
+            [
+                device_round_trips_and_duplicates_are_refused,
+                decided_once,
+                polls_are_recorded_and_slow_down,
+                redeemed_once_after_approval,
+                concurrent_decisions_have_one_winner,
+                approval_under_concurrent_polls_issues_once
+            ],
+            $attrs
+        );
+    };
+    (DevicePurge, $f:path, $run:ident, $attrs:tt) => {
+        $crate::__conformance_tests!(
+            device_purge,
+            $f,
+            $run,
+            [purge_removes_expired_devices],
             $attrs
         );
     };
@@ -3206,5 +3233,418 @@ pub mod refresh_retry {
             }
         }
         Ok((minted, after))
+    }
+}
+
+/// [`DeviceStore`](crate::DeviceStore) clauses (RFC 8628; DV-01..03):
+/// records by both hashes, one decision, polls that grow the interval,
+/// one redemption, whatever the concurrency.
+pub mod device_store {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Fixture, Outcome, fail, scope, store_ok};
+    use crate::clock::UnixTime;
+    use crate::oidc::OpenIdGrant;
+    use crate::stores::{
+        DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore, SLOW_DOWN_STEP,
+    };
+
+    /// A pending record of a fresh client, expiring `expires_in` seconds
+    /// after the fixture's now, with a 5 s interval.
+    pub(super) fn device(
+        c: &'static str,
+        f: &Fixture,
+        expires_in: u64,
+    ) -> Result<DeviceRecord, super::Failure> {
+        Ok(DeviceRecord {
+            hash: f.hash(),
+            user_code: f.hash(),
+            client_id: f.client_id().map_err(|_| fail(c, "client id"))?,
+            scope: scope("openid read"),
+            issued_at: f.now,
+            expires_at: f.now.plus(Duration::from_secs(expires_in)),
+            interval: Duration::from_secs(5),
+            last_poll: None,
+            state: DeviceState::Pending,
+        })
+    }
+
+    fn approve(f: &Fixture) -> Result<DeviceDecision, super::Failure> {
+        Ok(DeviceDecision::Approve {
+            subject: f.user()?,
+            openid: Some(
+                OpenIdGrant::new(UnixTime::from_secs(1_999_999_000))
+                    .with_acr("urn:example:mfa")
+                    .with_amr(["pwd", "otp"]),
+            ),
+        })
+    }
+
+    async fn polled<S: DeviceStore>(
+        c: &'static str,
+        store: &S,
+        record: &DeviceRecord,
+        at: UnixTime,
+    ) -> Result<(DeviceRecord, bool), super::Failure> {
+        match store_ok(c, store.poll_device(&record.hash, at).await)? {
+            DevicePoll::Polled { record, too_soon } => Ok((record, too_soon)),
+            DevicePoll::Unknown => Err(fail(c, "a stored device code polled as unknown")),
+        }
+    }
+
+    /// A record comes back by its device code hash and by its user code
+    /// hash; a second record with either hash is refused (`false`) and
+    /// stores nothing; unknown hashes are `None`.
+    pub async fn device_round_trips_and_duplicates_are_refused<S: DeviceStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "DeviceStore: round trip";
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        ensure!(
+            C,
+            store_ok(C, store.insert_device(d.clone()).await)?,
+            "a new record must be stored"
+        );
+        let by_code = store_ok(C, store.find_device(&d.hash).await)?;
+        ensure!(
+            C,
+            by_code.as_ref() == Some(&d),
+            "by device code: {by_code:?}"
+        );
+        let by_user = store_ok(C, store.find_user_code(&d.user_code).await)?;
+        ensure!(C, by_user.as_ref() == Some(&d), "by user code: {by_user:?}");
+        let mut same_user_code = device(C, &f, 600)?;
+        same_user_code.user_code = d.user_code;
+        ensure!(
+            C,
+            !store_ok(C, store.insert_device(same_user_code.clone()).await)?,
+            "a taken user code must be refused"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_device(&same_user_code.hash).await)?.is_none(),
+            "a refused record must not be stored"
+        );
+        let mut same_device_code = device(C, &f, 600)?;
+        same_device_code.hash = d.hash;
+        ensure!(
+            C,
+            !store_ok(C, store.insert_device(same_device_code).await)?,
+            "a taken device code must be refused"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_device(&f.hash()).await)?.is_none()
+                && store_ok(C, store.find_user_code(&f.hash()).await)?.is_none(),
+            "unknown hashes must be None"
+        );
+        Ok(())
+    }
+
+    /// A pending record is decided once (the approval keeps the user and
+    /// their OpenID Connect facts); an expired one not at all.
+    pub async fn decided_once<S: DeviceStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "DeviceStore: decided once";
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d.clone()).await)?;
+        let decision = approve(&f)?;
+        ensure!(
+            C,
+            store_ok(
+                C,
+                store
+                    .decide_device(&d.user_code, decision.clone(), f.now)
+                    .await
+            )?,
+            "a pending record must be decided"
+        );
+        ensure!(
+            C,
+            !store_ok(
+                C,
+                store
+                    .decide_device(&d.user_code, DeviceDecision::Deny, f.now)
+                    .await
+            )?,
+            "a decided record must not be decided again"
+        );
+        let found =
+            store_ok(C, store.find_device(&d.hash).await)?.ok_or_else(|| fail(C, "record gone"))?;
+        let DeviceDecision::Approve { subject, openid } = decision else {
+            return Err(fail(C, "fixture"));
+        };
+        ensure!(
+            C,
+            found.state == DeviceState::Approved { subject, openid },
+            "the approval must round-trip with its user and facts: {:?}",
+            found.state
+        );
+        let expired = device(C, &f, 60)?;
+        store_ok(C, store.insert_device(expired.clone()).await)?;
+        let later = f.now.plus(Duration::from_secs(60));
+        ensure!(
+            C,
+            !store_ok(
+                C,
+                store
+                    .decide_device(&expired.user_code, DeviceDecision::Deny, later)
+                    .await
+            )?,
+            "an expired record must not be decided"
+        );
+        let denied = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(denied.clone()).await)?;
+        store_ok(
+            C,
+            store
+                .decide_device(&denied.user_code, DeviceDecision::Deny, f.now)
+                .await,
+        )?;
+        let state = store_ok(C, store.find_device(&denied.hash).await)?.map(|d| d.state);
+        ensure!(C, state == Some(DeviceState::Denied), "denied: {state:?}");
+        ensure!(
+            C,
+            !store_ok(
+                C,
+                store
+                    .decide_device(&f.hash(), DeviceDecision::Deny, f.now)
+                    .await
+            )?,
+            "an unknown user code must not be decided"
+        );
+        Ok(())
+    }
+
+    /// Each poll records its time; one sooner than the interval after the
+    /// previous one is `too_soon` and grows the interval by 5 s, kept.
+    pub async fn polls_are_recorded_and_slow_down<S: DeviceStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "DeviceStore: polls";
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d.clone()).await)?;
+        let (after, too_soon) = polled(C, &*store, &d, f.now).await?;
+        ensure!(
+            C,
+            !too_soon && after.last_poll == Some(f.now) && after.interval == d.interval,
+            "the first poll is never too soon: {after:?}"
+        );
+        let at = f.now.plus(Duration::from_secs(4));
+        let (after, too_soon) = polled(C, &*store, &d, at).await?;
+        ensure!(
+            C,
+            too_soon
+                && after.interval == d.interval + SLOW_DOWN_STEP
+                && after.last_poll == Some(at),
+            "a poll 4 s after the last with a 5 s interval is too soon, and the interval grows by 5 s: {after:?}"
+        );
+        let stored =
+            store_ok(C, store.find_device(&d.hash).await)?.ok_or_else(|| fail(C, "record gone"))?;
+        ensure!(
+            C,
+            stored == after,
+            "the grown interval must be stored: {stored:?}"
+        );
+        let at = at.plus(Duration::from_secs(10));
+        let (after, too_soon) = polled(C, &*store, &d, at).await?;
+        ensure!(
+            C,
+            !too_soon && after.interval == Duration::from_secs(10),
+            "a poll a whole interval later is on time: {after:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.poll_device(&f.hash(), f.now).await)? == DevicePoll::Unknown,
+            "an unknown device code polls as Unknown"
+        );
+        Ok(())
+    }
+
+    /// Only an approved record is redeemed, once.
+    pub async fn redeemed_once_after_approval<S: DeviceStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "DeviceStore: redeemed once";
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d.clone()).await)?;
+        ensure!(
+            C,
+            !store_ok(C, store.redeem_device(&d.hash).await)?,
+            "a pending record must not be redeemed"
+        );
+        store_ok(
+            C,
+            store.decide_device(&d.user_code, approve(&f)?, f.now).await,
+        )?;
+        ensure!(
+            C,
+            store_ok(C, store.redeem_device(&d.hash).await)?,
+            "an approved record must be redeemed"
+        );
+        ensure!(
+            C,
+            !store_ok(C, store.redeem_device(&d.hash).await)?,
+            "a redeemed record must not be redeemed again"
+        );
+        let state = store_ok(C, store.find_device(&d.hash).await)?.map(|d| d.state);
+        ensure!(C, state == Some(DeviceState::Redeemed), "state: {state:?}");
+        ensure!(
+            C,
+            !store_ok(C, store.redeem_device(&f.hash()).await)?,
+            "an unknown device code must not be redeemed"
+        );
+        Ok(())
+    }
+
+    /// Of 20 concurrent decisions on one code, exactly one wins.
+    pub async fn concurrent_decisions_have_one_winner<S: DeviceStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "DeviceStore: concurrent decisions";
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d.clone()).await)?;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = store.clone();
+            let decision = if i % 2 == 0 {
+                approve(&f)?
+            } else {
+                DeviceDecision::Deny
+            };
+            let (code, now) = (d.user_code, f.now);
+            tasks.push(tokio::spawn(async move {
+                store.decide_device(&code, decision, now).await
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            if store_ok(C, t.await.map_err(|e| fail(C, e))?)? {
+                won += 1;
+            }
+        }
+        ensure!(C, won == 1, "{won} of 20 concurrent decisions won");
+        Ok(())
+    }
+
+    /// After approval, 20 concurrent polls (each recording its poll, then
+    /// redeeming when on time and approved, as the token endpoint does)
+    /// redeem exactly once, so tokens are issued exactly once (DV-03).
+    pub async fn approval_under_concurrent_polls_issues_once<S: DeviceStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "DeviceStore: approval under concurrent polls";
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d.clone()).await)?;
+        store_ok(
+            C,
+            store.decide_device(&d.user_code, approve(&f)?, f.now).await,
+        )?;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            let (hash, now) = (d.hash, f.now);
+            tasks.push(tokio::spawn(async move {
+                let on_time = match store.poll_device(&hash, now).await? {
+                    DevicePoll::Polled { record, too_soon } => {
+                        !too_soon && matches!(record.state, DeviceState::Approved { .. })
+                    }
+                    DevicePoll::Unknown => false,
+                };
+                let redeemed = on_time && store.redeem_device(&hash).await?;
+                Ok::<_, crate::error::StoreError>((on_time, redeemed))
+            }));
+        }
+        let (mut on_time, mut redeemed) = (0, 0);
+        for t in tasks {
+            let (o, r) = store_ok(C, t.await.map_err(|e| fail(C, e))?)?;
+            on_time += usize::from(o);
+            redeemed += usize::from(r);
+        }
+        ensure!(
+            C,
+            on_time == 1,
+            "{on_time} of 20 concurrent polls at one instant were on time"
+        );
+        ensure!(
+            C,
+            redeemed == 1,
+            "{redeemed} of 20 concurrent polls redeemed"
+        );
+        // And when every poll is on time (a second apart each, interval 0
+        // cannot be stored, so redeem directly): one winner of 20.
+        let d2 = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d2.clone()).await)?;
+        store_ok(
+            C,
+            store
+                .decide_device(&d2.user_code, approve(&f)?, f.now)
+                .await,
+        )?;
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            let hash = d2.hash;
+            tasks.push(tokio::spawn(
+                async move { store.redeem_device(&hash).await },
+            ));
+        }
+        let mut won = 0;
+        for t in tasks {
+            if store_ok(C, t.await.map_err(|e| fail(C, e))?)? {
+                won += 1;
+            }
+        }
+        ensure!(C, won == 1, "{won} of 20 concurrent redemptions won");
+        Ok(())
+    }
+}
+
+/// `DevicePurge`: a [`DeviceStore`](crate::DeviceStore) whose
+/// [`TokenAdmin::purge_expired`](crate::TokenAdmin::purge_expired) removes
+/// expired device authorizations (the shipped stores).
+pub mod device_purge {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::device_store::device;
+    use super::{Fixture, Outcome, store_ok};
+    use crate::stores::{DeviceStore, TokenAdmin};
+
+    /// Expired records go, live ones stay, and a purged user code is free.
+    pub async fn purge_removes_expired_devices<S: DeviceStore + TokenAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "DeviceStore: purge";
+        let f = Fixture::new();
+        let old = device(C, &f, 60)?;
+        let live = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(old.clone()).await)?;
+        store_ok(C, store.insert_device(live.clone()).await)?;
+        store_ok(
+            C,
+            store
+                .purge_expired(f.now.plus(Duration::from_secs(60)))
+                .await,
+        )?;
+        ensure!(
+            C,
+            store_ok(C, store.find_device(&old.hash).await)?.is_none()
+                && store_ok(C, store.find_user_code(&old.user_code).await)?.is_none(),
+            "an expired record must be purged"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_device(&live.hash).await)?.is_some(),
+            "a live record must stay"
+        );
+        let mut reuse = device(C, &f, 600)?;
+        reuse.user_code = old.user_code;
+        ensure!(
+            C,
+            store_ok(C, store.insert_device(reuse).await)?,
+            "a purged user code must be free again"
+        );
+        Ok(())
     }
 }

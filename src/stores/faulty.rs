@@ -19,6 +19,7 @@ use crate::stores::{
     ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, Replacement,
     ReplayCache, ReplayScope, Rotation, SuspendedRequest, TokenAdmin, TokenStore,
 };
+use crate::stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceStore};
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 
@@ -90,11 +91,23 @@ pub enum StoreOp {
     DeleteKey,
     /// [`TokenStore::replace_successor`] (writes; the refresh retry window).
     ReplaceSuccessor,
+    /// [`DeviceStore::insert_device`] (writes).
+    InsertDevice,
+    /// [`DeviceStore::find_device`].
+    FindDevice,
+    /// [`DeviceStore::find_user_code`].
+    FindUserCode,
+    /// [`DeviceStore::decide_device`] (writes).
+    DecideDevice,
+    /// [`DeviceStore::poll_device`] (writes).
+    PollDevice,
+    /// [`DeviceStore::redeem_device`] (writes).
+    RedeemDevice,
 }
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 38] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -127,6 +140,12 @@ impl StoreOp {
         Self::RetireKey,
         Self::DeleteKey,
         Self::ReplaceSuccessor,
+        Self::InsertDevice,
+        Self::FindDevice,
+        Self::FindUserCode,
+        Self::DecideDevice,
+        Self::PollDevice,
+        Self::RedeemDevice,
     ];
 
     /// Whether the operation changes the store (only these can meaningfully
@@ -143,6 +162,8 @@ impl StoreOp {
                 | Self::FindConsent
                 | Self::ListConsents
                 | Self::Keys
+                | Self::FindDevice
+                | Self::FindUserCode
         )
     }
 }
@@ -588,6 +609,45 @@ impl<S: AuthorizationRequestStore> AuthorizationRequestStore for FaultyStore<S> 
     }
     async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
         self.run(StoreOp::TakeRequest, self.inner.take_request(hash))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: DeviceStore> DeviceStore for FaultyStore<S> {
+    async fn insert_device(&self, record: DeviceRecord) -> Result<bool, StoreError> {
+        self.run(StoreOp::InsertDevice, self.inner.insert_device(record))
+            .await
+    }
+    async fn find_device(&self, hash: &TokenHash) -> Result<Option<DeviceRecord>, StoreError> {
+        self.run(StoreOp::FindDevice, self.inner.find_device(hash))
+            .await
+    }
+    async fn find_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        self.run(StoreOp::FindUserCode, self.inner.find_user_code(user_code))
+            .await
+    }
+    async fn decide_device(
+        &self,
+        user_code: &TokenHash,
+        decision: DeviceDecision,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.run(
+            StoreOp::DecideDevice,
+            self.inner.decide_device(user_code, decision, now),
+        )
+        .await
+    }
+    async fn poll_device(&self, hash: &TokenHash, now: UnixTime) -> Result<DevicePoll, StoreError> {
+        self.run(StoreOp::PollDevice, self.inner.poll_device(hash, now))
+            .await
+    }
+    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        self.run(StoreOp::RedeemDevice, self.inner.redeem_device(hash))
             .await
     }
 }

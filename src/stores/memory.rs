@@ -31,6 +31,7 @@ use crate::stores::{
     ConsentAdmin, ConsentStore, Exchange, NewTokens, PurgeCounts, RefreshRecord, Replacement,
     ReplayCache, ReplayScope, Rotation, Successor, SuspendedRequest, TokenAdmin, TokenStore,
 };
+use crate::stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore};
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 
@@ -48,6 +49,10 @@ struct Tables {
     replays: HashMap<(ReplayScope, String), UnixTime>,
     /// Suspended authorization requests, by handle hash.
     requests: HashMap<TokenHash, SuspendedRequest>,
+    /// Device authorizations by device code hash, and the device code hash
+    /// of each user code hash (RFC 8628).
+    devices: HashMap<TokenHash, DeviceRecord>,
+    user_codes: HashMap<TokenHash, TokenHash>,
 }
 
 impl Tables {
@@ -88,6 +93,13 @@ impl Tables {
 
     fn token_count(&self) -> usize {
         self.codes.len() + self.access.len() + self.refresh.len()
+    }
+
+    /// Forgets device authorizations expired at `now`.
+    fn purge_devices(&mut self, now: UnixTime) {
+        self.devices.retain(|_, d| d.expires_at > now);
+        let devices = &self.devices;
+        self.user_codes.retain(|_, hash| devices.contains_key(hash));
     }
 }
 
@@ -137,10 +149,12 @@ impl MemoryStore {
         self.read().clients.get(id).cloned()
     }
 
-    /// Forgets suspended authorization requests expired at `now` (part of
-    /// [`TokenAdmin::purge_expired`]).
+    /// Forgets suspended authorization requests and device authorizations
+    /// expired at `now` (part of [`TokenAdmin::purge_expired`]).
     pub(super) fn purge_requests(&self, now: UnixTime) {
-        self.write().requests.retain(|_, r| r.expires_at > now);
+        let mut t = self.write();
+        t.requests.retain(|_, r| r.expires_at > now);
+        t.purge_devices(now);
     }
 
     // Every write below checks before it changes anything, so a panic
@@ -365,6 +379,8 @@ impl TokenAdmin for MemoryStore {
         t.refresh.retain(|_, r| r.expires_at > now);
         // Suspended authorization requests nobody resumed.
         t.requests.retain(|_, r| r.expires_at > now);
+        // Device authorizations, redeemed or not.
+        t.purge_devices(now);
         Ok(PurgeCounts {
             codes: gone(before.0, t.codes.len()),
             access_tokens: gone(before.1, t.access.len()),
@@ -464,5 +480,83 @@ impl AuthorizationRequestStore for MemoryStore {
     async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
         // Removing is taking: of concurrent takers, one gets it.
         Ok(self.write().requests.remove(hash))
+    }
+}
+
+#[async_trait]
+impl DeviceStore for MemoryStore {
+    async fn insert_device(&self, record: DeviceRecord) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        if t.devices.contains_key(&record.hash) || t.user_codes.contains_key(&record.user_code) {
+            return Ok(false);
+        }
+        t.user_codes.insert(record.user_code, record.hash);
+        t.devices.insert(record.hash, record);
+        Ok(true)
+    }
+
+    async fn find_device(&self, hash: &TokenHash) -> Result<Option<DeviceRecord>, StoreError> {
+        Ok(self.read().devices.get(hash).cloned())
+    }
+
+    async fn find_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        let t = self.read();
+        Ok(t.user_codes
+            .get(user_code)
+            .and_then(|hash| t.devices.get(hash))
+            .cloned())
+    }
+
+    async fn decide_device(
+        &self,
+        user_code: &TokenHash,
+        decision: DeviceDecision,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // Check and change under one lock: of concurrent deciders, one wins.
+        let mut t = self.write();
+        let Some(hash) = t.user_codes.get(user_code).copied() else {
+            return Ok(false);
+        };
+        let Some(d) = t.devices.get_mut(&hash) else {
+            return Ok(false);
+        };
+        if d.state != DeviceState::Pending || d.expires_at <= now {
+            return Ok(false);
+        }
+        d.state = match decision {
+            DeviceDecision::Approve { subject, openid } => {
+                DeviceState::Approved { subject, openid }
+            }
+            DeviceDecision::Deny => DeviceState::Denied,
+        };
+        Ok(true)
+    }
+
+    async fn poll_device(&self, hash: &TokenHash, now: UnixTime) -> Result<DevicePoll, StoreError> {
+        let mut t = self.write();
+        let Some(d) = t.devices.get_mut(hash) else {
+            return Ok(DevicePoll::Unknown);
+        };
+        let too_soon = d.too_soon(now);
+        *d = d.clone().polled(now);
+        Ok(DevicePoll::Polled {
+            record: d.clone(),
+            too_soon,
+        })
+    }
+
+    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        match t.devices.get_mut(hash) {
+            Some(d) if matches!(d.state, DeviceState::Approved { .. }) => {
+                d.state = DeviceState::Redeemed;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

@@ -14,6 +14,7 @@ mod clients;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod consents;
+mod devices;
 mod faulty;
 pub mod memory;
 mod memory_keys;
@@ -33,6 +34,9 @@ pub use sql::SqliteStore;
 
 pub use clients::{ClientAdmin, ClientStore};
 pub use consents::{Consent, ConsentAdmin, ConsentStore};
+pub use devices::{
+    DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore, SLOW_DOWN_STEP,
+};
 pub use faulty::{Fault, FaultyStore, StoreOp};
 pub use memory::MemoryStore;
 pub use memory_keys::MemoryKeys;

@@ -905,6 +905,50 @@ impl ReplayCache for ShardedMemoryStore {
     }
 }
 
+/// Device authorizations are few and short-lived: they stay with the
+/// clients and consent, under one lock.
+#[async_trait]
+impl crate::stores::DeviceStore for ShardedMemoryStore {
+    async fn insert_device(&self, record: crate::stores::DeviceRecord) -> Result<bool, StoreError> {
+        self.0.rest.insert_device(record).await
+    }
+
+    async fn find_device(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<crate::stores::DeviceRecord>, StoreError> {
+        self.0.rest.find_device(hash).await
+    }
+
+    async fn find_user_code(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<crate::stores::DeviceRecord>, StoreError> {
+        self.0.rest.find_user_code(user_code).await
+    }
+
+    async fn decide_device(
+        &self,
+        user_code: &TokenHash,
+        decision: crate::stores::DeviceDecision,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        self.0.rest.decide_device(user_code, decision, now).await
+    }
+
+    async fn poll_device(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+    ) -> Result<crate::stores::DevicePoll, StoreError> {
+        self.0.rest.poll_device(hash, now).await
+    }
+
+    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        self.0.rest.redeem_device(hash).await
+    }
+}
+
 #[async_trait]
 impl AuthorizationRequestStore for ShardedMemoryStore {
     async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::client::ClientId;
 use crate::http::Source;
+use crate::user::UserId;
 
 /// The throttle's answer to "may this attempt be checked?".
 #[non_exhaustive]
@@ -33,6 +34,10 @@ pub enum Account<'a> {
     /// A resource owner of the password grant, by the username presented
     /// (whether or not such a user exists), whichever client sent it.
     User(&'a str),
+    /// A signed-in user typing user codes at the device verification page
+    /// (RFC 8628 §5.1), by their user id: each code that finds no pending
+    /// device authorization is a guess counted against them (DV-03).
+    DeviceVerifier(&'a UserId),
 }
 
 impl fmt::Debug for Account<'_> {
@@ -40,6 +45,7 @@ impl fmt::Debug for Account<'_> {
         match self {
             Self::Client(id) => f.debug_tuple("Client").field(id).finish(),
             Self::User(_) => f.write_str("User([redacted])"),
+            Self::DeviceVerifier(user) => f.debug_tuple("DeviceVerifier").field(user).finish(),
         }
     }
 }
@@ -120,6 +126,12 @@ pub enum Outcome {
 ///   A failure also reaches `PasswordVerifier::failed_attempt`. A verifier
 ///   that fails (`Err`: its directory is down) has judged nothing: the client
 ///   gets `server_error` (500) and the attempt is settled `Unjudged`.
+/// - **A user code** at the device verification page
+///   (`AuthorizationServer::device_user_code`, RFC 8628 §5.1): `attempt`
+///   with [`Account::DeviceVerifier`] (the signed-in user) and the source,
+///   before the code is looked up. Refused: the same answer as a code that
+///   finds nothing. A code that finds no pending authorization settles
+///   `Failed`, one that does `Succeeded`.
 /// - **Failed client authentication that guessed nothing**: malformed
 ///   credentials (two methods at once, an undecodable `Basic` header, a
 ///   `client_id` disagreeing with the header, an assertion without its type)

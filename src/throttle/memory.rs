@@ -359,6 +359,7 @@ fn account_bytes(account: Account<'_>) -> Vec<u8> {
     let (tag, name) = match account {
         Account::Client(id) => (b'c', id.as_str()),
         Account::User(username) => (b'u', username),
+        Account::DeviceVerifier(user) => (b'd', user.as_str()),
     };
     let mut out = Vec::with_capacity(1 + name.len());
     out.push(tag);

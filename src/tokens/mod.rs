@@ -4,6 +4,7 @@
 pub(crate) mod claims;
 pub(crate) mod jwt;
 pub(crate) mod opaque;
+pub(crate) mod user_code;
 
 use std::fmt;
 use std::str::FromStr;

@@ -22,6 +22,7 @@
 
 mod browser;
 mod database_url;
+mod device;
 mod dpop;
 #[path = "../common/examples.rs"]
 mod examples;

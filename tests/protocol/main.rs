@@ -22,6 +22,7 @@ mod client_auth;
 mod client_credentials;
 mod concurrency;
 mod conversions;
+mod device;
 mod dpop;
 mod end_session;
 mod events;

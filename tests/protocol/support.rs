@@ -328,6 +328,25 @@ impl Harness {
         Self::finish(server, store, clock).await
     }
 
+    /// A server offering the device grant (RFC 8628) with the harness's
+    /// `MemoryStore` as its `DeviceStore` too, and whatever `extra` adds.
+    pub(crate) async fn with_devices(
+        mut config: Config,
+        extra: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    ) -> Self {
+        if !config.grant_types.contains(&GrantType::DeviceCode) {
+            config.grant_types.push(GrantType::DeviceCode);
+        }
+        let store = MemoryStore::new();
+        let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
+        let builder = AuthorizationServer::builder(config)
+            .store(Arc::new(store.clone()))
+            .device_store(Arc::new(store.clone()))
+            .clock(clock.clone());
+        let server = extra(builder).build().expect("test server builds");
+        Self::finish(server, store, clock).await
+    }
+
     /// A server whose client, token and consent stores are a [`FlakyStore`]
     /// over the harness's `MemoryStore` (`MemoryStore` clones share state).
     pub(crate) async fn flaky(config: Config) -> (Self, Arc<FlakyStore>) {

@@ -38,6 +38,8 @@ mod memory {
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore);
     portcullis::store_conformance!(keys => KeyProvider);
+    // covers: DV-01, DV-02, DV-03
+    portcullis::store_conformance!(store => DeviceStore, DevicePurge);
 }
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, CA-08, AZ-08
@@ -51,6 +53,8 @@ mod sharded_memory {
     portcullis::store_conformance!(store =>
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore);
+    // covers: DV-01, DV-02, DV-03
+    portcullis::store_conformance!(store => DeviceStore, DevicePurge);
 }
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, LO-02
@@ -66,6 +70,8 @@ mod faulty {
     }
 
     portcullis::store_conformance!(store => TokenStore, TokenAdmin);
+    // covers: DV-03
+    portcullis::store_conformance!(store => DeviceStore, DevicePurge);
 }
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
@@ -107,6 +113,8 @@ mod sqlite {
     portcullis::store_conformance!(store =>
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore, KeyProvider);
+    // covers: DV-01, DV-02, DV-03
+    portcullis::store_conformance!(store => DeviceStore, DevicePurge);
 
     async fn some_store() -> Option<SqliteStore> {
         Some(store().await)
@@ -201,6 +209,13 @@ mod postgresql {
         optional store =>
         ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
         AuthorizationRequestStore, KeyProvider);
+    // covers: DV-01, DV-02, DV-03
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        optional store => DeviceStore, DevicePurge);
 
     grant_row_tests!(
         #[cfg_attr(

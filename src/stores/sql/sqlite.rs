@@ -56,6 +56,7 @@ sql_store! {
         Migration { description: "login session of codes and tokens, for revocation at logout", sql: include_str!("migrations/sqlite_8.sql") },
         Migration { description: "DPoP, pushed and signed requests, resource indicators", sql: include_str!("migrations/sqlite_9.sql") },
         Migration { description: "successor of a rotated-out refresh token, for the retry window", sql: include_str!("migrations/sqlite_10.sql") },
+        Migration { description: "device authorizations of the device grant", sql: include_str!("migrations/sqlite_11.sql") },
     ]
 }
 

@@ -724,11 +724,14 @@ macro_rules! sql_store {
 
             async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                // Suspended authorization requests nobody resumed.
-                sqlx::query("DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1")
-                    .bind(secs(now))
-                    .execute(&mut *tx)
-                    .await?;
+                // Suspended authorization requests nobody resumed, and
+                // device authorizations (schema 10), redeemed or not.
+                for sql in [
+                    "DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1",
+                    "DELETE FROM portcullis_devices WHERE expires_at <= $1",
+                ] {
+                    sqlx::query(sql).bind(secs(now)).execute(&mut *tx).await?;
+                }
                 let mut counts = [0u64; 3];
                 let statements = [
                     "DELETE FROM portcullis_codes WHERE expires_at <= $1",
@@ -784,6 +787,122 @@ macro_rules! sql_store {
                     })),
                     None => Ok(None),
                 }
+            }
+        }
+
+        /// Device authorizations (schema 10): each step is one statement,
+        /// whose `WHERE` decides, so of concurrent callers exactly one
+        /// changes a row (DV-03).
+        #[async_trait]
+        impl crate::stores::DeviceStore for $name {
+            async fn insert_device(&self, d: crate::stores::DeviceRecord) -> Result<bool, StoreError> {
+                let (subject, openid) = super::store::device_state_columns(&d.state);
+                let n = sqlx::query("INSERT INTO portcullis_devices (hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING")
+                    .bind(d.hash.as_bytes().as_slice())
+                    .bind(d.user_code.as_bytes().as_slice())
+                    .bind(d.client_id.as_str())
+                    .bind(d.scope.to_string())
+                    .bind(secs(d.issued_at))
+                    .bind(secs(d.expires_at))
+                    .bind(i64::try_from(d.interval.as_secs()).unwrap_or(i64::MAX))
+                    .bind(d.last_poll.map(secs))
+                    .bind(i16::from(d.state.code()))
+                    .bind(subject)
+                    .bind(openid)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn find_device(&self, hash: &TokenHash) -> Result<Option<crate::stores::DeviceRecord>, StoreError> {
+                let row = sqlx::query(const_format_where(super::store::DEVICE_SELECT, " WHERE hash = $1").as_str())
+                    .bind(hash.as_bytes().as_slice())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| Self::device_from(&r)).transpose()
+            }
+
+            async fn find_user_code(&self, user_code: &TokenHash) -> Result<Option<crate::stores::DeviceRecord>, StoreError> {
+                let row = sqlx::query(const_format_where(super::store::DEVICE_SELECT, " WHERE user_code = $1").as_str())
+                    .bind(user_code.as_bytes().as_slice())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| Self::device_from(&r)).transpose()
+            }
+
+            async fn decide_device(&self, user_code: &TokenHash, decision: crate::stores::DeviceDecision, now: UnixTime) -> Result<bool, StoreError> {
+                let state = match decision {
+                    crate::stores::DeviceDecision::Approve { subject, openid } => crate::stores::DeviceState::Approved { subject, openid },
+                    _ => crate::stores::DeviceState::Denied,
+                };
+                let (subject, openid) = super::store::device_state_columns(&state);
+                let n = sqlx::query("UPDATE portcullis_devices SET state = $2, subject = $3, openid = $4 WHERE user_code = $1 AND state = 0 AND expires_at > $5")
+                    .bind(user_code.as_bytes().as_slice())
+                    .bind(i16::from(state.code()))
+                    .bind(subject)
+                    .bind(openid)
+                    .bind(secs(now))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn poll_device(&self, hash: &TokenHash, now: UnixTime) -> Result<crate::stores::DevicePoll, StoreError> {
+                // One statement: the SET expressions read the row as it was,
+                // under the row's write lock, so concurrent polls see each
+                // other's `last_poll`.
+                let sql = concat!(
+                    "UPDATE portcullis_devices SET ",
+                    "interval_secs = CASE WHEN last_poll IS NOT NULL AND $2 < last_poll + interval_secs THEN interval_secs + 5 ELSE interval_secs END, ",
+                    "last_too_soon = CASE WHEN last_poll IS NOT NULL AND $2 < last_poll + interval_secs THEN TRUE ELSE FALSE END, ",
+                    "last_poll = $2 WHERE hash = $1 RETURNING ",
+                    "hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid, last_too_soon"
+                );
+                let row = sqlx::query(sql)
+                    .bind(hash.as_bytes().as_slice())
+                    .bind(secs(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    None => Ok(crate::stores::DevicePoll::Unknown),
+                    Some(r) => Ok(crate::stores::DevicePoll::Polled {
+                        record: Self::device_from(&r)?,
+                        too_soon: r.try_get("last_too_soon")?,
+                    }),
+                }
+            }
+
+            async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+                let n = sqlx::query("UPDATE portcullis_devices SET state = 3 WHERE hash = $1 AND state = 1")
+                    .bind(hash.as_bytes().as_slice())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n == 1)
+            }
+        }
+
+        impl $name {
+            fn device_from(r: &<$db as sqlx::Database>::Row) -> Result<crate::stores::DeviceRecord, StoreError> {
+                let hash: Vec<u8> = r.try_get("hash")?;
+                let user_code: Vec<u8> = r.try_get("user_code")?;
+                let interval: i64 = r.try_get("interval_secs")?;
+                let last_poll: Option<i64> = r.try_get("last_poll")?;
+                let state: i16 = r.try_get("state")?;
+                let subject: Option<String> = r.try_get("subject")?;
+                Ok(crate::stores::DeviceRecord {
+                    hash: TokenHash::try_from(hash.as_slice()).map_err(StoreError::new)?,
+                    user_code: TokenHash::try_from(user_code.as_slice()).map_err(StoreError::new)?,
+                    client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
+                    scope: parsed(&r.try_get::<String, _>("scope")?)?,
+                    issued_at: time(r.try_get("issued_at")?),
+                    expires_at: time(r.try_get("expires_at")?),
+                    interval: std::time::Duration::from_secs(u64::try_from(interval).unwrap_or(0)),
+                    last_poll: last_poll.map(time),
+                    state: super::store::device_state(state, subject.as_deref().map(parsed).transpose()?, openid(r.try_get("openid")?)?)?,
+                })
             }
         }
 
@@ -1030,6 +1149,42 @@ pub(super) fn resources(
     crate::resource::from_json(column.as_deref()).ok_or(crate::error::StoreError::msg(
         "stored resources are invalid",
     ))
+}
+
+/// The columns of a `portcullis_devices` row (schema 10).
+pub(super) const DEVICE_SELECT: &str = "SELECT hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid FROM portcullis_devices";
+
+/// The `subject` and `openid` columns of a device state.
+pub(super) fn device_state_columns(
+    state: &crate::stores::DeviceState,
+) -> (Option<&str>, Option<String>) {
+    match state {
+        crate::stores::DeviceState::Approved { subject, openid } => (
+            Some(subject.as_str()),
+            openid.as_ref().map(crate::oidc::OpenIdGrant::to_json),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// A device state from its columns.
+pub(super) fn device_state(
+    state: i16,
+    subject: Option<crate::user::UserId>,
+    openid: Option<crate::oidc::OpenIdGrant>,
+) -> Result<crate::stores::DeviceState, crate::error::StoreError> {
+    use crate::stores::DeviceState;
+    Ok(match (state, subject) {
+        (0, _) => DeviceState::Pending,
+        (1, Some(subject)) => DeviceState::Approved { subject, openid },
+        (2, _) => DeviceState::Denied,
+        (3, _) => DeviceState::Redeemed,
+        _ => {
+            return Err(crate::error::StoreError::msg(
+                "stored device state is invalid",
+            ));
+        }
+    })
 }
 
 /// Appends a clause to one of the shared SELECTs.
