@@ -271,6 +271,9 @@ pub enum GrantFault {
     /// (DP-01, §10) is bound to a DPoP key and the request's proof is of
     /// another key, or there is none.
     DpopKeyMismatch,
+    /// An extension grant's handler or the token exchange policy refused
+    /// the request (issue 18).
+    Refused,
 }
 
 impl fmt::Display for GrantFault {
@@ -287,6 +290,7 @@ impl fmt::Display for GrantFault {
             Self::InvalidCredentials => "invalid resource owner credentials",
             Self::ScopeWithdrawn => "every scope of the grant was withdrawn from the client",
             Self::DpopKeyMismatch => "bound to another DPoP key",
+            Self::Refused => "refused by the host's grant handler or exchange policy",
         })
     }
 }

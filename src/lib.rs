@@ -91,6 +91,7 @@ mod dpop;
 mod endpoints;
 mod error;
 mod events;
+mod extension_grant;
 mod grant_type;
 mod grants;
 mod hash_pool;
@@ -134,6 +135,7 @@ pub use error::{
     InternalFault, OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
+pub use extension_grant::{ExtensionGrant, ExtensionRequest, GrantRefusal, Issuance};
 pub use grant_type::{ExtensionGrantType, GrantType};
 pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
@@ -163,6 +165,7 @@ pub use stores::{
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
+pub use tokens::actor::{Actor, MAX_ACTOR_CHAIN};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;

@@ -100,6 +100,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         source: req.source(),
         dpop,
         resources,
+        form: req.body_bytes(),
     };
     let issued = dispatch(cx, &client, &grant, params).await?;
     cx.emit(|| {

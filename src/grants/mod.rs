@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod extension;
 pub(crate) mod id_token;
 pub(crate) mod issue;
 mod password;
@@ -28,7 +29,6 @@ pub(crate) async fn dispatch(
         GrantType::RefreshToken => refresh_token::rotate(cx, client, params).await,
         // Issue 18 builds these; until then no server offers them.
         GrantType::DeviceCode | GrantType::TokenExchange => Err(Error::UnsupportedGrantType),
-        // The extension-grant seam comes with the next commit.
-        GrantType::Extension(_) => Err(Error::UnsupportedGrantType),
+        GrantType::Extension(uri) => extension::issue(cx, client, uri, params).await,
     }
 }

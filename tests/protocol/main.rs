@@ -25,6 +25,7 @@ mod conversions;
 mod dpop;
 mod end_session;
 mod events;
+mod extension_grant;
 mod fapi2;
 mod faults;
 mod fuzz_seeds;
