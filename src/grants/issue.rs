@@ -302,6 +302,7 @@ pub(crate) async fn mint_tokens_with(
             openid: openid_for(m.openid.as_ref(), &m.scope),
             dpop_jkt: m.dpop_jkt.clone(),
             resources: m.resources.clone(),
+            act: extras.actor,
         },
         refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
             hash: minted.hash,

@@ -146,7 +146,8 @@ impl Compact {
     fn new(r: AccessRecord) -> Result<(Self, GrantId), AccessRecord> {
         // DPoP bindings and resource indicators (RFC 8707) are rare too:
         // such a token is kept whole.
-        if r.openid.is_some() || r.dpop_jkt.is_some() || !r.resources.is_empty() {
+        if r.openid.is_some() || r.dpop_jkt.is_some() || !r.resources.is_empty() || r.act.is_some()
+        {
             return Err(r);
         }
         match (
@@ -180,6 +181,7 @@ impl Compact {
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            act: None,
         }
     }
 
@@ -906,6 +908,7 @@ mod tests {
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            act: None,
         }
     }
 

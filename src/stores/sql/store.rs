@@ -148,9 +148,9 @@ macro_rules! sql_store {
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
-                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources).await?;
+                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources, a.act.as_ref()).await?;
                 if let Some(r) = &tokens.refresh {
-                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref(), &r.resources).await?;
+                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref(), &r.resources, None).await?;
                 }
                 Ok(())
             }
@@ -169,11 +169,12 @@ macro_rules! sql_store {
                 openid: Option<&OpenIdGrant>,
                 dpop_jkt: Option<&crate::dpop::thumbprint::JwkThumbprint>,
                 resources: &[crate::resource::Resource],
+                act: Option<&crate::tokens::actor::Actor>,
             ) -> Result<(), StoreError> {
                 let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
                 } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
                 };
                 sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -187,6 +188,8 @@ macro_rules! sql_store {
                     .bind(openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
                     .bind(dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
                     .bind(crate::resource::to_json(resources))
+                    // Token exchange (issue 18, schema 12): the `act` claim.
+                    .bind(act.map(ToString::to_string))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -213,9 +216,9 @@ macro_rules! sql_store {
 
             async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
                 let sql = if refresh {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, act FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
                 } else {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, act FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
                 let row = sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -234,6 +237,7 @@ macro_rules! sql_store {
                         openid: openid(r.try_get("openid")?)?,
                         dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
                         resources: super::store::resources(r.try_get("resources")?)?,
+                        act: super::store::actor(r.try_get("act")?)?,
                     })
                 })
                 .transpose()
@@ -481,6 +485,7 @@ macro_rules! sql_store {
                     openid: t.openid,
                     dpop_jkt: t.dpop_jkt,
                     resources: t.resources,
+                    act: t.act,
                 }))
             }
 
@@ -916,6 +921,23 @@ pub(super) struct TokenRow {
     /// The DPoP key the token is bound to (schema 9).
     pub(super) dpop_jkt: Option<crate::dpop::thumbprint::JwkThumbprint>,
     pub(super) resources: Vec<crate::resource::Resource>,
+    /// The `act` claim of an exchanged access token (schema 12).
+    pub(super) act: Option<crate::tokens::actor::Actor>,
+}
+
+/// An `act` column (schema 12, token exchange): the claim's JSON object,
+/// NULL for none.
+pub(super) fn actor(
+    column: Option<String>,
+) -> Result<Option<crate::tokens::actor::Actor>, crate::error::StoreError> {
+    column
+        .map(|c| {
+            serde_json::from_str(&c)
+                .ok()
+                .and_then(|v| crate::tokens::actor::Actor::from_json(&v))
+                .ok_or(crate::error::StoreError::msg("stored act claim is invalid"))
+        })
+        .transpose()
 }
 
 /// A `resources` column (schema 9): a JSON array of resource indicators,
