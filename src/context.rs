@@ -21,6 +21,7 @@ use crate::stores::{
     AuthorizationRequestStore, ClientStore, ConsentStore, PasswordVerifier, ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
+use crate::token_exchange::TokenExchangePolicy;
 use crate::tokens::claims::ClaimsHook;
 
 /// The narrow context of every protocol step, built once by the server
@@ -51,6 +52,9 @@ pub(crate) struct Context {
     pub(crate) verified: VerifiedSecrets,
     /// The host's extension grants (issue 18), by grant type URI.
     pub(crate) extensions: ExtensionGrants,
+    /// The host's token exchange policy (TE-01): without one, token
+    /// exchange is not offered.
+    pub(crate) exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
 }
 
 /// The registered extension grants: few, so a list searched in order.

@@ -112,6 +112,7 @@ mod secret;
 mod server;
 pub mod stores;
 mod throttle;
+mod token_exchange;
 mod tokens;
 mod user;
 mod web_url;
@@ -165,6 +166,9 @@ pub use stores::{
 };
 pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
+pub use token_exchange::{
+    ExchangeGrant, ExchangeRequest, ExchangedToken, TokenExchangePolicy, TokenType,
+};
 pub use tokens::actor::{Actor, MAX_ACTOR_CHAIN};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};

@@ -34,6 +34,7 @@ use crate::stores::{
     PasswordVerifier, ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
+use crate::token_exchange::TokenExchangePolicy;
 use crate::tokens::claims::ClaimsHook;
 use crate::user::UserId;
 
@@ -765,6 +766,7 @@ pub struct ServerBuilder {
     hash_pool: Option<Arc<HashPool>>,
     // --- issue 18: extension grants and token exchange (exchange) ---
     extensions: ExtensionGrants,
+    exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -793,6 +795,7 @@ impl ServerBuilder {
             random: Arc::new(SystemRandom::new()),
             hash_pool: None,
             extensions: ExtensionGrants::default(),
+            exchange_policy: None,
         }
     }
 
@@ -947,6 +950,19 @@ impl ServerBuilder {
         self
     }
 
+    /// Offers token exchange (RFC 8693, TE-01) under `policy`: the server
+    /// offers `urn:ietf:params:oauth:grant-type:token-exchange` (added to
+    /// `Config::grant_types` and the metadata) to clients registered for
+    /// it, validates subject and actor tokens, and asks `policy` who may
+    /// exchange what. Without a policy nothing is exchanged: the grant is
+    /// not offered, and a configuration that lists it does not build. See
+    /// [`TokenExchangePolicy`] and `docs/token-exchange.md`.
+    #[must_use]
+    pub fn token_exchange(mut self, policy: Arc<dyn TokenExchangePolicy>) -> Self {
+        self.exchange_policy = Some(policy);
+        self
+    }
+
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
@@ -974,6 +990,15 @@ impl ServerBuilder {
             return Err(ConfigError::MissingStore {
                 store: "ExtensionGrant",
                 needed_by: "an extension grant type in Config::grant_types",
+            });
+        }
+        if self.exchange_policy.is_some() && !self.config.offers(GrantType::TokenExchange) {
+            self.config.grant_types.push(GrantType::TokenExchange);
+        }
+        if self.config.offers(GrantType::TokenExchange) && self.exchange_policy.is_none() {
+            return Err(ConfigError::MissingStore {
+                store: "TokenExchangePolicy",
+                needed_by: "token exchange in Config::grant_types",
             });
         }
         self.config.validate()?;
@@ -1059,6 +1084,7 @@ impl ServerBuilder {
                 hash_pool,
                 verified,
                 extensions: self.extensions,
+                exchange_policy: self.exchange_policy,
             },
             metadata,
             openid_configuration,

@@ -59,6 +59,9 @@ pub(crate) struct Issued {
     pub(crate) id_token: Option<Secret<String>>,
     /// Whether the access token is DPoP-bound (`token_type` `DPoP`).
     pub(crate) dpop: bool,
+    /// A token exchange's `issued_token_type` (RFC 8693 §2.2.1); `None`
+    /// for every other grant.
+    pub(crate) issued_token_type: Option<crate::token_exchange::TokenType>,
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
@@ -350,6 +353,7 @@ pub(crate) async fn mint_tokens_with(
         grant,
         subject: m.subject,
         dpop: m.dpop_jkt.is_some(),
+        issued_token_type: None,
     };
     Ok((records, issued))
 }

@@ -8,6 +8,7 @@ pub(crate) mod id_token;
 pub(crate) mod issue;
 mod password;
 mod refresh_token;
+mod token_exchange;
 
 use crate::client::Client;
 use crate::context::Context;
@@ -28,7 +29,9 @@ pub(crate) async fn dispatch(
         GrantType::Password => password::issue(cx, client, params).await,
         GrantType::RefreshToken => refresh_token::rotate(cx, client, params).await,
         // Issue 18 builds these; until then no server offers them.
-        GrantType::DeviceCode | GrantType::TokenExchange => Err(Error::UnsupportedGrantType),
+        GrantType::TokenExchange => token_exchange::exchange(cx, client, params).await,
+        // Issue 18 part 1 (the device branch) builds this one.
+        GrantType::DeviceCode => Err(Error::UnsupportedGrantType),
         GrantType::Extension(uri) => extension::issue(cx, client, uri, params).await,
     }
 }

@@ -46,5 +46,6 @@ mod robustness;
 mod slow_hashes;
 mod throttle;
 mod token;
+mod token_exchange;
 mod tokens;
 mod userinfo;
