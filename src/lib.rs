@@ -281,6 +281,7 @@ pub mod guides {
         operator = "operator.md"
     );
     guide!(fapi2 = "fapi2.md");
+    guide!(token_exchange = "token-exchange.md");
     guide!(security = "security.md");
     guide!(architecture = "architecture.md");
     guide!(performance = "performance.md");

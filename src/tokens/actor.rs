@@ -40,7 +40,7 @@ pub const MAX_ACTOR_CHAIN: usize = 8;
 pub struct Actor {
     sub: Arc<str>,
     client_id: Option<ClientId>,
-    prior: Option<Box<Actor>>,
+    prior: Option<Box<Self>>,
 }
 
 impl Actor {
@@ -176,7 +176,7 @@ mod tests {
             chain.to_string(),
             r#"{"act":{"act":{"sub":"a"},"sub":"b"},"sub":"c"}"#
         );
-        assert_eq!(Actor::from_json(&chain.to_json()), Some(chain.clone()));
+        assert_eq!(Actor::from_json(&chain.to_json()), Some(chain));
         let mut long = a("x");
         for _ in 1..MAX_ACTOR_CHAIN {
             long = a("y").acting_after(long).unwrap();
