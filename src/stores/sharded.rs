@@ -1171,8 +1171,9 @@ mod tests {
     #[test]
     fn compact_entries_are_smaller_than_the_record() {
         // 120 bytes before issue 17's DPoP binding (a 16-byte
-        // `Option<Box<str>>`) and resources (a 24-byte `Vec`).
-        assert_eq!(std::mem::size_of::<AccessRecord>(), 160);
+        // `Option<Box<str>>`) and resources (a 24-byte `Vec`); issue 18's
+        // actor (`act`) is one pointer.
+        assert_eq!(std::mem::size_of::<AccessRecord>(), 168);
         assert!(std::mem::size_of::<(GrantId, Compact)>() <= 88);
         assert!(std::mem::size_of::<(GrantId, Joined)>() <= 104);
     }

@@ -36,11 +36,18 @@ pub const MAX_ACTOR_CHAIN: usize = 8;
 ///     r#"{"act":{"sub":"gateway"},"client_id":"billing","sub":"billing"}"#
 /// );
 /// ```
+///
+/// One pointer wide (the chain is shared behind an `Arc`), so a token
+/// record without an actor pays 8 bytes for the field.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
+pub struct Actor(Arc<Link>);
+
+/// One actor of a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Link {
     sub: Arc<str>,
     client_id: Option<ClientId>,
-    prior: Option<Box<Self>>,
+    prior: Option<Actor>,
 }
 
 impl Actor {
@@ -53,17 +60,17 @@ impl Actor {
     /// A client acting for itself (no end-user): its `sub` is its client id
     /// (RFC 9068 §2.2), and so is its `client_id`.
     pub fn of_client(client: &ClientId) -> Self {
-        Self {
+        Self(Arc::new(Link {
             sub: client.as_str().into(),
             client_id: Some(client.clone()),
             prior: None,
-        }
+        }))
     }
 
     /// Sets the client the actor acts through.
     #[must_use]
     pub fn with_client_id(mut self, client: ClientId) -> Self {
-        self.client_id = Some(client);
+        Arc::make_mut(&mut self.0).client_id = Some(client);
         self
     }
 
@@ -78,43 +85,44 @@ impl Actor {
     }
 
     fn append(mut self, tail: Self) -> Self {
-        self.prior = Some(Box::new(match self.prior.take() {
+        let link = Arc::make_mut(&mut self.0);
+        link.prior = Some(match link.prior.take() {
             None => tail,
             Some(prior) => prior.append(tail),
-        }));
+        });
         self
     }
 
     /// The actor's subject identifier (`sub`).
     pub fn subject(&self) -> &str {
-        &self.sub
+        &self.0.sub
     }
 
     /// The client the actor acts through, if known (`client_id`).
     pub fn client_id(&self) -> Option<&ClientId> {
-        self.client_id.as_ref()
+        self.0.client_id.as_ref()
     }
 
     /// The prior actor (the nested `act`), if any.
     pub fn prior(&self) -> Option<&Self> {
-        self.prior.as_deref()
+        self.0.prior.as_ref()
     }
 
     /// How many actors the chain holds, this one included.
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
-        1 + self.prior.as_ref().map_or(0, |p| p.len())
+        1 + self.0.prior.as_ref().map_or(0, Self::len)
     }
 
     /// The claim's JSON object: `sub`, `client_id` when known, the nested
     /// `act` when there is a prior actor.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("sub".into(), Value::from(&*self.sub));
-        if let Some(c) = &self.client_id {
+        m.insert("sub".into(), Value::from(&*self.0.sub));
+        if let Some(c) = &self.0.client_id {
             m.insert("client_id".into(), Value::from(c.as_str()));
         }
-        if let Some(p) = &self.prior {
+        if let Some(p) = &self.0.prior {
             m.insert("act".into(), p.to_json());
         }
         Value::Object(m)
@@ -131,14 +139,19 @@ impl Actor {
     fn read(value: &Value, depth: usize) -> Option<Self> {
         let depth = depth.checked_sub(1)?;
         let m = value.as_object()?;
-        let mut actor = Self::parse(m.get("sub")?.as_str()?)?;
-        if let Some(c) = m.get("client_id") {
-            actor.client_id = Some(ClientId::parse(c.as_str()?)?);
-        }
-        if let Some(p) = m.get("act") {
-            actor.prior = Some(Box::new(Self::read(p, depth)?));
-        }
-        Some(actor)
+        let client_id = match m.get("client_id") {
+            Some(c) => Some(ClientId::parse(c.as_str()?)?),
+            None => None,
+        };
+        let prior = match m.get("act") {
+            Some(p) => Some(Self::read(p, depth)?),
+            None => None,
+        };
+        Some(Self(Arc::new(Link {
+            sub: crate::user::identifier("actor subject", m.get("sub")?.as_str()?).ok()?,
+            client_id,
+            prior,
+        })))
     }
 }
 
@@ -147,11 +160,11 @@ impl std::str::FromStr for Actor {
 
     /// An actor with this `sub` and nothing else.
     fn from_str(s: &str) -> Result<Self, ParseError> {
-        Ok(Self {
+        Ok(Self(Arc::new(Link {
             sub: crate::user::identifier("actor subject", s)?,
             client_id: None,
             prior: None,
-        })
+        })))
     }
 }
 
