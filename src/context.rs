@@ -11,6 +11,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, StoreError};
 use crate::events::{Event, EventSink};
+use crate::extension_grant::ExtensionGrant;
+use crate::grant_type::ExtensionGrantType;
 use crate::hash_pool::HashPool;
 use crate::keys::{KeyProvider, KeyRing};
 use crate::oidc::UserClaims;
@@ -20,6 +22,7 @@ use crate::stores::{
     ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
+use crate::token_exchange::TokenExchangePolicy;
 use crate::tokens::claims::ClaimsHook;
 
 /// The narrow context of every protocol step, built once by the server
@@ -51,6 +54,33 @@ pub(crate) struct Context {
     pub(crate) hash_pool: Arc<HashPool>,
     /// Recently verified people-chosen client secrets (RB-06).
     pub(crate) verified: VerifiedSecrets,
+    /// The host's extension grants (issue 18), by grant type URI.
+    pub(crate) extensions: ExtensionGrants,
+    /// The host's token exchange policy (TE-01): without one, token
+    /// exchange is not offered.
+    pub(crate) exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
+}
+
+/// The registered extension grants: few, so a list searched in order.
+#[derive(Default, Clone)]
+pub(crate) struct ExtensionGrants(Vec<(ExtensionGrantType, Arc<dyn ExtensionGrant>)>);
+
+impl ExtensionGrants {
+    /// Registers `handler` for `uri`, replacing an earlier one.
+    pub(crate) fn insert(&mut self, uri: ExtensionGrantType, handler: Arc<dyn ExtensionGrant>) {
+        self.0.retain(|(u, _)| *u != uri);
+        self.0.push((uri, handler));
+    }
+
+    /// The handler of `uri`, if one is registered.
+    pub(crate) fn get(&self, uri: &ExtensionGrantType) -> Option<&dyn ExtensionGrant> {
+        self.0.iter().find(|(u, _)| u == uri).map(|(_, h)| &**h)
+    }
+
+    /// The registered grant types.
+    pub(crate) fn grant_types(&self) -> impl Iterator<Item = &ExtensionGrantType> {
+        self.0.iter().map(|(u, _)| u)
+    }
 }
 
 /// The cache of parsed signing keys (empty until first used).

@@ -291,6 +291,15 @@ pub enum GrantFault {
     /// window, but a concurrent request rotated it or retried it first
     /// (RT-04): refused, and the grant is not revoked.
     RefreshRaced,
+    /// An extension grant's handler or the token exchange policy refused
+    /// the request (issue 18).
+    Refused,
+    /// A token exchange's subject or actor token is unknown, expired,
+    /// revoked, not verifiable or names no one (RFC 8693 §2.2.2, TE-01).
+    ExchangeToken,
+    /// The subject token's `may_act` does not name the party that acts
+    /// (RFC 8693 §4.4, TE-01).
+    MayAct,
 }
 
 impl fmt::Display for GrantFault {
@@ -308,6 +317,9 @@ impl fmt::Display for GrantFault {
             Self::ScopeWithdrawn => "every scope of the grant was withdrawn from the client",
             Self::DpopKeyMismatch => "bound to another DPoP key",
             Self::RefreshRaced => "refresh token rotated by a concurrent request",
+            Self::Refused => "refused by the host's grant handler or exchange policy",
+            Self::ExchangeToken => "invalid subject or actor token",
+            Self::MayAct => "the actor is not the one the subject token's may_act names",
         })
     }
 }

@@ -91,6 +91,7 @@ mod dpop;
 mod endpoints;
 mod error;
 mod events;
+mod extension_grant;
 mod grant_type;
 mod grants;
 mod hash_pool;
@@ -111,6 +112,7 @@ mod secret;
 mod server;
 pub mod stores;
 mod throttle;
+mod token_exchange;
 mod tokens;
 mod user;
 mod web_url;
@@ -135,6 +137,7 @@ pub use error::{
     InternalFault, OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
+pub use extension_grant::{ExtensionGrant, ExtensionRequest, GrantRefusal, Issuance};
 pub use grant_type::{ExtensionGrantType, GrantType};
 pub use hash_pool::{HashJob, HashPool, HashPoolConfig, HashPoolError, HashPoolStats};
 pub use keys::rotation::RotationError;
@@ -167,6 +170,10 @@ pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 pub use stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore};
 pub use stores::{Replacement, Successor};
 pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
+pub use token_exchange::{
+    ExchangeGrant, ExchangeRequest, ExchangedToken, TokenExchangePolicy, TokenType,
+};
+pub use tokens::actor::{Actor, MAX_ACTOR_CHAIN};
 pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
@@ -280,6 +287,7 @@ pub mod guides {
         operator = "operator.md"
     );
     guide!(fapi2 = "fapi2.md");
+    guide!(token_exchange = "token-exchange.md");
     guide!(security = "security.md");
     guide!(architecture = "architecture.md");
     guide!(performance = "performance.md");

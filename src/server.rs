@@ -15,7 +15,7 @@ use crate::scope::ScopeSet;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::context::{Context, KeyCache};
+use crate::context::{Context, ExtensionGrants, KeyCache};
 use crate::endpoints;
 use crate::endpoints::authorize::AuthorizeStep;
 use crate::endpoints::authorize::{LoginRequired, PendingAuthorization};
@@ -23,7 +23,8 @@ use crate::endpoints::device_verification::{DeviceVerificationError, PendingDevi
 use crate::endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 use crate::error::ConfigError;
 use crate::events::{Event, EventSink};
-use crate::grant_type::GrantType;
+use crate::extension_grant::ExtensionGrant;
+use crate::grant_type::{ExtensionGrantType, GrantType};
 use crate::hash_pool::HashPool;
 use crate::http::{Request, Response, Source};
 use crate::oidc::{Authentication, UserClaims};
@@ -34,6 +35,7 @@ use crate::stores::{
     PasswordVerifier, ReplayCache, TokenStore,
 };
 use crate::throttle::Throttle;
+use crate::token_exchange::TokenExchangePolicy;
 use crate::tokens::claims::ClaimsHook;
 use crate::user::UserId;
 
@@ -846,6 +848,9 @@ pub struct ServerBuilder {
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
     hash_pool: Option<Arc<HashPool>>,
+    // --- issue 18: extension grants and token exchange (exchange) ---
+    extensions: ExtensionGrants,
+    exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -874,6 +879,8 @@ impl ServerBuilder {
             clock: Arc::new(SystemClock),
             random: Arc::new(SystemRandom::new()),
             hash_pool: None,
+            extensions: ExtensionGrants::default(),
+            exchange_policy: None,
         }
     }
 
@@ -1021,6 +1028,36 @@ impl ServerBuilder {
         self
     }
 
+    /// Registers the host's handler of the extension grant `grant_type`
+    /// (RFC 6749 §4.5): the server offers it (it is added to
+    /// `Config::grant_types`, so the metadata lists it in
+    /// `grant_types_supported`), and a token request naming it, from a
+    /// client registered for it, goes to `handler` once the client has
+    /// authenticated. Registering a URI again replaces its handler. See
+    /// [`ExtensionGrant`].
+    #[must_use]
+    pub fn extension_grant(
+        mut self,
+        grant_type: ExtensionGrantType,
+        handler: Arc<dyn ExtensionGrant>,
+    ) -> Self {
+        self.extensions.insert(grant_type, handler);
+        self
+    }
+
+    /// Offers token exchange (RFC 8693, TE-01) under `policy`: the server
+    /// offers `urn:ietf:params:oauth:grant-type:token-exchange` (added to
+    /// `Config::grant_types` and the metadata) to clients registered for
+    /// it, validates subject and actor tokens, and asks `policy` who may
+    /// exchange what. Without a policy nothing is exchanged: the grant is
+    /// not offered, and a configuration that lists it does not build. See
+    /// [`TokenExchangePolicy`] and `docs/token-exchange.md`.
+    #[must_use]
+    pub fn token_exchange(mut self, policy: Arc<dyn TokenExchangePolicy>) -> Self {
+        self.exchange_policy = Some(policy);
+        self
+    }
+
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
@@ -1028,7 +1065,37 @@ impl ServerBuilder {
     /// `Config::dpop.enabled` is on; a
     /// [`PasswordVerifier`] while the password grant is offered. A missing
     /// one is a [`ConfigError`] naming the trait and what needs it.
-    pub fn build(self) -> Result<AuthorizationServer, ConfigError> {
+    pub fn build(mut self) -> Result<AuthorizationServer, ConfigError> {
+        // Issue 18: a registered extension grant is offered; one offered
+        // without a handler could never be served.
+        for uri in self.extensions.grant_types() {
+            if !self.config.offers(GrantType::Extension(uri.clone())) {
+                self.config
+                    .grant_types
+                    .push(GrantType::Extension(uri.clone()));
+            }
+        }
+        if self
+            .config
+            .grant_types
+            .iter()
+            .filter_map(GrantType::as_extension)
+            .any(|uri| self.extensions.get(uri).is_none())
+        {
+            return Err(ConfigError::MissingStore {
+                store: "ExtensionGrant",
+                needed_by: "an extension grant type in Config::grant_types",
+            });
+        }
+        if self.exchange_policy.is_some() && !self.config.offers(GrantType::TokenExchange) {
+            self.config.grant_types.push(GrantType::TokenExchange);
+        }
+        if self.config.offers(GrantType::TokenExchange) && self.exchange_policy.is_none() {
+            return Err(ConfigError::MissingStore {
+                store: "TokenExchangePolicy",
+                needed_by: "token exchange in Config::grant_types",
+            });
+        }
         self.config.validate()?;
         let missing = |store, needed_by| ConfigError::MissingStore { store, needed_by };
         let clients = self.clients.ok_or(missing("ClientStore", "every server"))?;
@@ -1118,6 +1185,8 @@ impl ServerBuilder {
                 key_ring: KeyCache::default(),
                 hash_pool,
                 verified,
+                extensions: self.extensions,
+                exchange_policy: self.exchange_policy,
             },
             metadata,
             openid_configuration,

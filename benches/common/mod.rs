@@ -506,6 +506,7 @@ impl PcRefresh {
                     openid: None,
                     dpop_jkt: None,
                     resources: Vec::new(),
+                    act: None,
                 },
                 refresh: Some(portcullis::RefreshRecord {
                     hash: rh,

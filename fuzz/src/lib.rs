@@ -348,6 +348,7 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
                 openid: None,
                 dpop_jkt: None,
                 resources: Vec::new(),
+                act: None,
             },
             refresh: Some(RefreshRecord {
                 hash: TokenHash::of("refresh-1"),

@@ -38,6 +38,9 @@ struct Active<'a> {
     jkt: Option<&'a str>,
     /// `aud` (RFC 7662 §2.2): a string or an array.
     aud: Option<serde_json::Value>,
+    /// `act` (RFC 8693 §4.1, §2.1: introspection shows the actor of a
+    /// delegated token; TE-01).
+    act: Option<serde_json::Value>,
 }
 
 impl Active<'_> {
@@ -70,6 +73,10 @@ impl Active<'_> {
         if let Some(aud) = &self.aud {
             out.extend_from_slice(br#","aud":"#);
             serde_json::to_writer(&mut out, aud)?;
+        }
+        if let Some(act) = &self.act {
+            out.extend_from_slice(br#","act":"#);
+            serde_json::to_writer(&mut out, act)?;
         }
         out.push(b'}');
         Ok(out)
@@ -136,6 +143,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 "refresh_token",
                 r.dpop_jkt,
                 r.resources,
+                None,
             )),
             None => tokens.find_access(&hash).await?.map(|a| {
                 (
@@ -148,6 +156,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     access_type(a.dpop_jkt.as_ref()),
                     a.dpop_jkt,
                     a.resources,
+                    a.act,
                 )
             }),
         }
@@ -163,6 +172,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                 access_type(a.dpop_jkt.as_ref()),
                 a.dpop_jkt,
                 a.resources,
+                a.act,
             )),
             None => tokens.find_refresh(&hash).await?.map(|r| {
                 (
@@ -175,11 +185,12 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
                     "refresh_token",
                     r.dpop_jkt,
                     r.resources,
+                    None,
                 )
             }),
         }
     };
-    let Some((client_id, subject, scope, iat, exp, live, token_type, jkt, resources)) = found
+    let Some((client_id, subject, scope, iat, exp, live, token_type, jkt, resources, act)) = found
     else {
         return inactive();
     };
@@ -220,6 +231,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Vec<u8>, Error> {
         // RI-01: an access token's audiences; a refresh token has none.
         aud: (token_type != "refresh_token")
             .then(|| crate::tokens::jwt::audience_claim(default, &resources)),
+        act: act.as_ref().map(crate::tokens::actor::Actor::to_json),
     };
     body.render()
         .map_err(|_| Error::Internal(crate::error::InternalFault::Encoding))
@@ -272,6 +284,7 @@ mod tests {
                     token_type,
                     jkt,
                     aud: None,
+                    act: None,
                 };
                 let reference = Reference {
                     active: true,

@@ -103,6 +103,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         dpop,
         resources,
         device_code,
+        form: req.body_bytes(),
     };
     let issued = dispatch(cx, &client, &grant, params).await?;
     cx.emit(|| {
@@ -150,6 +151,13 @@ fn render(issued: &Issued) -> Response {
     );
     body.extend_from_slice(b"{\"access_token\":\"");
     body.extend_from_slice(issued.access_token.expose_secret().as_bytes());
+    // RFC 8693 §2.2.1: what a token exchange issued: always an access
+    // token (`access_token` or `jwt`, fixed URNs with nothing to escape),
+    // so `token_type` stays `Bearer` or `DPoP`, never `N_A`.
+    if let Some(t) = &issued.issued_token_type {
+        body.extend_from_slice(b"\",\"issued_token_type\":\"");
+        body.extend_from_slice(t.as_str().as_bytes());
+    }
     // RFC 9449 §5.1: `DPoP` for a token bound to a key.
     body.extend_from_slice(if issued.dpop {
         b"\",\"token_type\":\"DPoP\",\"expires_in\":"

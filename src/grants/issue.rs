@@ -16,6 +16,7 @@ use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{AccessRecord, NewTokens, RefreshRecord};
 use crate::tokens::GrantId;
+use crate::tokens::actor::Actor;
 use crate::tokens::opaque::{Minted, mint, mint_pair, random_value};
 use crate::tokens::{AccessTokenFormat, TokenHash};
 use crate::user::UserId;
@@ -39,6 +40,9 @@ pub(crate) struct TokenParams<'a> {
     pub(crate) resources: Vec<Resource>,
     /// The `device_code` of the device grant (RFC 8628 §3.4).
     pub(crate) device_code: Option<Cow<'a, str>>,
+    /// The whole form body, for the parameters of an extension grant or a
+    /// token exchange (issue 18).
+    pub(crate) form: &'a [u8],
 }
 
 /// What a successful grant hands back to the endpoint for rendering.
@@ -57,6 +61,9 @@ pub(crate) struct Issued {
     pub(crate) id_token: Option<Secret<String>>,
     /// Whether the access token is DPoP-bound (`token_type` `DPoP`).
     pub(crate) dpop: bool,
+    /// A token exchange's `issued_token_type` (RFC 8693 §2.2.1); `None`
+    /// for every other grant.
+    pub(crate) issued_token_type: Option<crate::token_exchange::TokenType>,
 }
 
 /// The scope a request asks for: the client's default when absent (RFC
@@ -150,11 +157,21 @@ fn openid_for(openid: Option<&OpenIdGrant>, scope: &ScopeSet) -> Option<OpenIdGr
         .map(OpenIdGrant::without_nonce)
 }
 
+/// What only extension grants and token exchange add to a token (issue
+/// 18): the host's claims in a JWT access token, and the actor of a
+/// delegated one (kept with the access token's record too).
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) claims: serde_json::Map<String, serde_json::Value>,
+    pub(crate) actor: Option<Actor>,
+}
+
 /// Signs an RFC 9068 access token with the current key of the access-token
 /// algorithm (TK-03).
 async fn jwt_access_token(
     cx: &Context,
     m: &Mint<'_>,
+    extras: &Extras,
     now: crate::clock::UnixTime,
     life: std::time::Duration,
 ) -> Result<String, Error> {
@@ -174,7 +191,7 @@ async fn jwt_access_token(
     let exp = now.plus(life).as_secs();
     let payload = match &cx.claims_hook {
         // The usual case: the registered claims, written straight into JSON.
-        None => crate::tokens::jwt::AccessClaims {
+        None if extras.claims.is_empty() => crate::tokens::jwt::AccessClaims {
             aud: config.audience(),
             resources: &m.resources,
             client_id,
@@ -185,14 +202,22 @@ async fn jwt_access_token(
             scope: &m.scope,
             sub,
             jkt: m.dpop_jkt.as_ref().map(JwkThumbprint::as_str),
+            act: extras.actor.as_ref(),
         }
         .render(),
-        Some(hook) => {
+        hook => {
             let mut claims = serde_json::Map::new();
-            for (k, v) in hook.claims(m.client, m.subject.as_ref(), &m.scope) {
+            let hooked = hook
+                .as_ref()
+                .map(|h| h.claims(m.client, m.subject.as_ref(), &m.scope));
+            // The handler's claims override the hook's (issue 18).
+            for (k, v) in hooked.into_iter().flatten().chain(extras.claims.clone()) {
                 if !crate::tokens::jwt::RESERVED.contains(&k.as_str()) {
                     claims.insert(k, v);
                 }
+            }
+            if let Some(act) = &extras.actor {
+                claims.insert("act".into(), act.to_json());
             }
             claims.insert("iss".into(), Value::from(config.issuer.as_str()));
             claims.insert("exp".into(), Value::from(exp));
@@ -221,6 +246,16 @@ async fn jwt_access_token(
 /// Mints an access token (and optionally a refresh token) and the records a
 /// store keeps of them.
 pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens, Issued), Error> {
+    mint_tokens_with(cx, m, Extras::default()).await
+}
+
+/// [`mint_tokens`] with the claims and actor of an extension grant or a
+/// token exchange.
+pub(crate) async fn mint_tokens_with(
+    cx: &Context,
+    m: Mint<'_>,
+    extras: Extras,
+) -> Result<(NewTokens, Issued), Error> {
     let now = cx.clock.now();
     let config = &cx.config;
     let mut access_life = m
@@ -239,7 +274,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             // A rotated-out key stays published `jwt_max_lifetime` after it
             // stops signing, so no JWT may live longer (JW-01).
             access_life = access_life.min(config.jwt_max_lifetime);
-            let jwt = jwt_access_token(cx, &m, now, access_life).await?;
+            let jwt = jwt_access_token(cx, &m, &extras, now, access_life).await?;
             let access = Minted {
                 hash: TokenHash::of(&jwt),
                 value: Secret::new(jwt),
@@ -272,6 +307,7 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
             openid: openid_for(m.openid.as_ref(), &m.scope),
             dpop_jkt: m.dpop_jkt.clone(),
             resources: m.resources.clone(),
+            act: extras.actor,
         },
         refresh: refresh.as_ref().map(|(minted, scope, life)| RefreshRecord {
             hash: minted.hash,
@@ -320,8 +356,71 @@ pub(crate) async fn mint_tokens(cx: &Context, m: Mint<'_>) -> Result<(NewTokens,
         grant,
         subject: m.subject,
         dpop: m.dpop_jkt.is_some(),
+        issued_token_type: None,
     };
     Ok((records, issued))
+}
+
+/// Mints what a host decided (an extension grant's handler or a token
+/// exchange, issue 18) once it is checked against the client's
+/// registration: the scope within the client's (`invalid_scope`), each
+/// resource one the client may ask for (`invalid_target`). The access token
+/// is bound to the request's DPoP key, as for every grant. A refresh token
+/// comes only when asked for, the client and server allow the grant, the
+/// token has no actor and starts its own grant (`joins` is `None`). The
+/// caller stores the records.
+pub(crate) async fn mint_decided(
+    cx: &Context,
+    client: &Client,
+    dpop: Option<JwkThumbprint>,
+    issuance: crate::extension_grant::Issuance,
+    joins: Option<GrantId>,
+) -> Result<(NewTokens, Issued), Error> {
+    let crate::extension_grant::Issuance {
+        subject,
+        scope,
+        resources,
+        claims,
+        actor,
+        refresh_token,
+    } = issuance;
+    if !scope.is_subset_of(client.scope()) {
+        return Err(Error::InvalidScope);
+    }
+    if !resources.iter().all(|r| resource_allowed(cx, client, r)) {
+        return Err(Error::InvalidTarget);
+    }
+    let refresh = refresh_token
+        && actor.is_none()
+        && joins.is_none()
+        && client.allows_grant(crate::grant_type::GrantType::RefreshToken)
+        && cx.config.offers(crate::grant_type::GrantType::RefreshToken);
+    let refresh_dpop_jkt = if refresh {
+        refresh_binding(client, dpop.as_ref())
+    } else {
+        None
+    };
+    mint_tokens_with(
+        cx,
+        Mint {
+            client,
+            subject,
+            refresh_scope: refresh.then(|| scope.clone()),
+            scope,
+            grant: joins,
+            openid: None,
+            dpop_jkt: dpop,
+            refresh_dpop_jkt,
+            refresh_resources: if refresh {
+                resources.clone()
+            } else {
+                Vec::new()
+            },
+            resources,
+        },
+        Extras { claims, actor },
+    )
+    .await
 }
 
 /// A used code or rotated-out refresh token came back (AC-02, RT-02): the

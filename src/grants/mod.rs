@@ -4,10 +4,12 @@
 mod authorization_code;
 mod client_credentials;
 mod device_code;
+mod extension;
 pub(crate) mod id_token;
 pub(crate) mod issue;
 mod password;
 mod refresh_token;
+mod token_exchange;
 
 use crate::client::Client;
 use crate::context::Context;
@@ -28,9 +30,7 @@ pub(crate) async fn dispatch(
         GrantType::Password => password::issue(cx, client, params).await,
         GrantType::RefreshToken => refresh_token::rotate(cx, client, params).await,
         GrantType::DeviceCode => device_code::redeem(cx, client, params).await,
-        // Issue 18 builds this; until then no server offers it.
-        GrantType::TokenExchange => Err(Error::UnsupportedGrantType),
-        // The extension-grant seam comes with the next commit.
-        GrantType::Extension(_) => Err(Error::UnsupportedGrantType),
+        GrantType::TokenExchange => token_exchange::exchange(cx, client, params).await,
+        GrantType::Extension(uri) => extension::issue(cx, client, uri, params).await,
     }
 }

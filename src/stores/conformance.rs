@@ -243,7 +243,8 @@ macro_rules! __conformance_section {
                 retry_after_the_successor_was_used_is_a_replay,
                 concurrent_retries_have_one_winner,
                 retry_and_rotation_of_the_successor_have_one_winner,
-                revocation_wins_against_retries
+                revocation_wins_against_retries,
+                actor_round_trips
             ],
             $attrs
         );
@@ -1573,6 +1574,62 @@ pub mod token_store {
         );
         Ok(())
     }
+
+    // --- issue 18: token exchange (exchange) ---
+
+    /// An exchanged access token's actor chain (the `act` claim, RFC 8693
+    /// §4.1; TE-01) round-trips, nested, whether it starts a grant or joins
+    /// one; a token without one stays without; revoking the grant takes
+    /// it (TE-01: exchanged tokens are revocable).
+    pub async fn actor_round_trips<S: TokenStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "TokenStore: act claim (TE-01)";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let actor = |s: &str| crate::tokens::actor::Actor::parse(s).ok_or_else(|| fail(C, "actor"));
+        let chain = actor("service16")?
+            .with_client_id(client.clone())
+            .acting_after(actor("service77")?)
+            .ok_or_else(|| fail(C, "chain"))?;
+        // Its own grant, as `issue` stores a token that starts one.
+        let mut first = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        first.refresh = None;
+        first.access.act = Some(chain.clone());
+        store_ok(C, store.issue(first.clone()).await)?;
+        let found = store_ok(C, store.find_access(&first.access.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&first.access),
+            "an access token's act claim must round-trip: {found:?}"
+        );
+        // Joining the grant of a subject token (a code's grant here).
+        let code = f.code(&client, &user, 60);
+        store_ok(C, store.insert_code(code.clone()).await)?;
+        let tokens = f.tokens(code.grant, &client, Some(&user), 3600);
+        store_ok(C, store.exchange_code(&code.hash, tokens.clone()).await)?;
+        let mut joined = f.tokens(code.grant, &client, Some(&user), 3600);
+        joined.refresh = None;
+        joined.access.act = Some(actor("gateway")?);
+        store_ok(C, store.issue(joined.clone()).await)?;
+        let found = store_ok(C, store.find_access(&joined.access.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&joined.access),
+            "a joined access token's act claim must round-trip: {found:?}"
+        );
+        let plain = store_ok(C, store.find_access(&tokens.access.hash).await)?;
+        ensure!(
+            C,
+            plain.is_some_and(|a| a.act.is_none()),
+            "a token without an actor must stay without"
+        );
+        store_ok(C, store.revoke_grant(&code.grant).await)?;
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&joined.access.hash).await)?.is_none(),
+            "an exchanged token joining a revoked grant is still found"
+        );
+        Ok(())
+    }
 }
 
 /// [`TokenAdmin`](crate::TokenAdmin) clauses, read back through
@@ -2623,6 +2680,7 @@ impl Fixture {
                 openid: None,
                 dpop_jkt: None,
                 resources: Vec::new(),
+                act: None,
             },
             refresh: Some(RefreshRecord {
                 hash: self.hash(),

@@ -147,7 +147,8 @@ impl Compact {
     fn new(r: AccessRecord) -> Result<(Self, GrantId), AccessRecord> {
         // DPoP bindings and resource indicators (RFC 8707) are rare too:
         // such a token is kept whole.
-        if r.openid.is_some() || r.dpop_jkt.is_some() || !r.resources.is_empty() {
+        if r.openid.is_some() || r.dpop_jkt.is_some() || !r.resources.is_empty() || r.act.is_some()
+        {
             return Err(r);
         }
         match (
@@ -181,6 +182,7 @@ impl Compact {
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            act: None,
         }
     }
 
@@ -991,6 +993,7 @@ mod tests {
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            act: None,
         }
     }
 
@@ -1254,8 +1257,9 @@ mod tests {
     #[test]
     fn compact_entries_are_smaller_than_the_record() {
         // 120 bytes before issue 17's DPoP binding (a 16-byte
-        // `Option<Box<str>>`) and resources (a 24-byte `Vec`).
-        assert_eq!(std::mem::size_of::<AccessRecord>(), 160);
+        // `Option<Box<str>>`) and resources (a 24-byte `Vec`); issue 18's
+        // actor (`act`) is one pointer.
+        assert_eq!(std::mem::size_of::<AccessRecord>(), 168);
         assert!(std::mem::size_of::<(GrantId, Compact)>() <= 88);
         assert!(std::mem::size_of::<(GrantId, Joined)>() <= 104);
     }

@@ -12,6 +12,7 @@ use crate::pkce::CodeChallenge;
 use crate::redirect_uri::RedirectUri;
 use crate::resource::Resource;
 use crate::scope::ScopeSet;
+use crate::tokens::actor::Actor;
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 
@@ -79,6 +80,10 @@ pub struct AccessRecord {
     /// (`aud`); empty for a token of the default audience,
     /// `Config::audience()` (RI-01).
     pub resources: Vec<Resource>,
+    /// Who acts on behalf of the subject, for a token issued by delegation
+    /// (the `act` claim, RFC 8693 §4.1; token exchange, TE-01); `None` for
+    /// every other token.
+    pub act: Option<Actor>,
 }
 
 /// A refresh token, as stored.

@@ -14,9 +14,11 @@ use crate::error::SigningFault;
 use crate::keys::{Algorithm, KeyRing, LoadedKey, jws_header};
 use crate::resource::Resource;
 use crate::scope::ScopeSet;
+use crate::tokens::actor::Actor;
 
 /// Claims a host's claims hook may not set (RFC 9068 §2.2, RFC 7519 §4.1).
-pub(crate) const RESERVED: [&str; 11] = [
+pub(crate) const RESERVED: [&str; 12] = [
+    "act",
     "iss",
     "exp",
     "aud",
@@ -115,12 +117,20 @@ pub(crate) struct AccessClaims<'a> {
     pub(crate) sub: &'a str,
     /// The DPoP key thumbprint, written as `cnf.jkt` (RFC 9449 §6.1).
     pub(crate) jkt: Option<&'a str>,
+    /// The actor of a delegated token (`act`, RFC 8693 §4.1).
+    pub(crate) act: Option<&'a Actor>,
 }
 
 impl AccessClaims<'_> {
     pub(crate) fn render(&self) -> serde_json::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(br#"{"aud":"#);
+        out.push(b'{');
+        if let Some(act) = self.act {
+            out.extend_from_slice(br#""act":"#);
+            serde_json::to_writer(&mut out, &act.to_json())?;
+            out.push(b',');
+        }
+        out.extend_from_slice(br#""aud":"#);
         match self.resources {
             [] => serde_json::to_writer(&mut out, self.aud)?,
             [one] => serde_json::to_writer(&mut out, one.as_str())?,
@@ -329,13 +339,25 @@ mod tests {
         let r = |s| Resource::parse(s).unwrap();
         let two = [r("https://b.example/\"q\""), r("urn:a")];
         let jkt = Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-        for (scope, aud, sub, resources, jkt) in [
+        for (case, act) in [
             ("b a", "https://as.example", "alice", &[][..], None),
             ("", "api \"v2\"\\", "jo\u{1}é", &[][..], None),
             ("a", "https://as.example", "bob", &[][..], jkt),
             ("b", "https://as.example", "alice", &two[..1], None),
             ("b", "https://as.example", "alice", &two[..], jkt),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, case)| {
+            let act = (i % 2 == 1).then(|| {
+                Actor::parse("svc \"1\"")
+                    .unwrap()
+                    .acting_after(Actor::parse("gw").unwrap())
+                    .unwrap()
+            });
+            (case, act)
+        }) {
+            let (scope, aud, sub, resources, jkt) = case;
             let scope = ScopeSet::parse(scope).unwrap();
             let direct = AccessClaims {
                 aud,
@@ -348,8 +370,12 @@ mod tests {
                 scope: &scope,
                 sub,
                 jkt,
+                act: act.as_ref(),
             };
             let mut map = Map::new();
+            if let Some(act) = &act {
+                map.insert("act".into(), act.to_json());
+            }
             map.insert("iss".into(), Value::from(ISS));
             map.insert("exp".into(), Value::from(1_700_003_600u64));
             map.insert("aud".into(), audience_claim(aud, resources));

@@ -1,6 +1,7 @@
 //! Token values and their hashes. Opaque tokens and codes are stored only as
 //! `TokenHash` (TK-02): a copy of a store yields no usable token.
 
+pub(crate) mod actor;
 pub(crate) mod claims;
 pub(crate) mod jwt;
 pub(crate) mod opaque;

@@ -345,6 +345,7 @@ async fn store_tokens(
                 openid: None,
                 dpop_jkt: None,
                 resources: Vec::new(),
+                act: None,
             },
             refresh: Some(RefreshRecord {
                 hash: refresh,

@@ -569,6 +569,7 @@ fn grant_of(name: &str, client: &str, user: Option<&str>, expires: u64) -> NewTo
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            act: None,
         },
         refresh: Some(RefreshRecord {
             hash: refresh,

@@ -62,6 +62,7 @@ pub(crate) fn tokens(grant: Option<GrantId>, client: &ClientId, refresh: bool) -
             openid: None,
             dpop_jkt: None,
             resources: Vec::new(),
+            act: None,
         },
         refresh: refresh.then(|| RefreshRecord {
             hash: fresh_hash(),

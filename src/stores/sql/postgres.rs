@@ -56,6 +56,7 @@ sql_store! {
         Migration { description: "DPoP, pushed and signed requests, resource indicators", sql: include_str!("migrations/postgres_9.sql") },
         Migration { description: "successor of a rotated-out refresh token, for the retry window", sql: include_str!("migrations/postgres_10.sql") },
         Migration { description: "device authorizations of the device grant", sql: include_str!("migrations/postgres_11.sql") },
+        Migration { description: "the act claim of exchanged access tokens", sql: include_str!("migrations/postgres_12.sql") },
     ]
 }
 

@@ -161,9 +161,9 @@ macro_rules! sql_store {
 
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
                 let a = &tokens.access;
-                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources).await?;
+                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources, a.act.as_ref()).await?;
                 if let Some(r) = &tokens.refresh {
-                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref(), &r.resources).await?;
+                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref(), &r.resources, None).await?;
                 }
                 Ok(())
             }
@@ -182,11 +182,12 @@ macro_rules! sql_store {
                 openid: Option<&OpenIdGrant>,
                 dpop_jkt: Option<&crate::dpop::thumbprint::JwkThumbprint>,
                 resources: &[crate::resource::Resource],
+                act: Option<&crate::tokens::actor::Actor>,
             ) -> Result<(), StoreError> {
                 let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
                 } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11)"
+                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
                 };
                 sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -200,6 +201,8 @@ macro_rules! sql_store {
                     .bind(openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
                     .bind(dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
                     .bind(crate::resource::to_json(resources))
+                    // Token exchange (issue 18, schema 12): the `act` claim.
+                    .bind(act.map(ToString::to_string))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -226,9 +229,9 @@ macro_rules! sql_store {
 
             async fn token_row(&self, hash: &TokenHash, refresh: bool) -> Result<Option<TokenRow>, StoreError> {
                 let sql = if refresh {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at, act FROM portcullis_tokens WHERE hash = $1 AND kind = 1"
                 } else {
-                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
+                    "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at, act FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
                 let row = sqlx::query(sql)
                     .bind(hash.as_bytes().as_slice())
@@ -253,6 +256,7 @@ macro_rules! sql_store {
                             r.try_get("successor_access_hash")?,
                             r.try_get("rotated_at")?,
                         )?,
+                        act: super::store::actor(r.try_get("act")?)?,
                     })
                 })
                 .transpose()
@@ -500,6 +504,7 @@ macro_rules! sql_store {
                     openid: t.openid,
                     dpop_jkt: t.dpop_jkt,
                     resources: t.resources,
+                    act: t.act,
                 }))
             }
 
@@ -725,7 +730,7 @@ macro_rules! sql_store {
             async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Suspended authorization requests nobody resumed, and
-                // device authorizations (schema 10), redeemed or not.
+                // device authorizations (schema 11), redeemed or not.
                 for sql in [
                     "DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1",
                     "DELETE FROM portcullis_devices WHERE expires_at <= $1",
@@ -790,7 +795,7 @@ macro_rules! sql_store {
             }
         }
 
-        /// Device authorizations (schema 10): each step is one statement,
+        /// Device authorizations (schema 11): each step is one statement,
         /// whose `WHERE` decides, so of concurrent callers exactly one
         /// changes a row (DV-03).
         #[async_trait]
@@ -1115,6 +1120,8 @@ pub(super) struct TokenRow {
     pub(super) resources: Vec<crate::resource::Resource>,
     /// What replaced a rotated-out refresh token (schema 10).
     pub(super) successor: Option<crate::stores::Successor>,
+    /// The `act` claim of an exchanged access token (schema 12).
+    pub(super) act: Option<crate::tokens::actor::Actor>,
 }
 
 /// The successor columns of a `portcullis_tokens` row (schema 10): all
@@ -1141,6 +1148,21 @@ pub(super) fn successor(
     }
 }
 
+/// An `act` column (schema 12, token exchange): the claim's JSON object,
+/// NULL for none.
+pub(super) fn actor(
+    column: Option<String>,
+) -> Result<Option<crate::tokens::actor::Actor>, crate::error::StoreError> {
+    column
+        .map(|c| {
+            serde_json::from_str(&c)
+                .ok()
+                .and_then(|v| crate::tokens::actor::Actor::from_json(&v))
+                .ok_or(crate::error::StoreError::msg("stored act claim is invalid"))
+        })
+        .transpose()
+}
+
 /// A `resources` column (schema 9): a JSON array of resource indicators,
 /// NULL for none.
 pub(super) fn resources(
@@ -1151,7 +1173,7 @@ pub(super) fn resources(
     ))
 }
 
-/// The columns of a `portcullis_devices` row (schema 10).
+/// The columns of a `portcullis_devices` row (schema 11).
 pub(super) const DEVICE_SELECT: &str = "SELECT hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid FROM portcullis_devices";
 
 /// The `subject` and `openid` columns of a device state.
