@@ -97,6 +97,7 @@ mod hash_pool;
 pub mod http;
 pub mod keys;
 mod observe;
+mod origin;
 pub mod oidc;
 mod pkce;
 mod profile;
@@ -169,6 +170,9 @@ pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
 pub use web_url::WebUrl;
+// The full client model (issue 19).
+pub use client::{ApplicationType, ClientMetadataObject, ClientSigningAlg, RegistrationFields};
+pub use origin::Origin;
 
 // The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]
