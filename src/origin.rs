@@ -105,15 +105,27 @@ mod tests {
         }
         for (bad, why) in [
             ("app.example", "origin: is not an absolute URL"),
-            ("https://app.example/cb", "origin: has a path, query or fragment"),
-            ("https://app.example?x", "origin: has a path, query or fragment"),
+            (
+                "https://app.example/cb",
+                "origin: has a path, query or fragment",
+            ),
+            (
+                "https://app.example?x",
+                "origin: has a path, query or fragment",
+            ),
             ("https://u@app.example", "origin: has user information"),
-            ("ftp://app.example", "origin: is not an http or https origin"),
+            (
+                "ftp://app.example",
+                "origin: is not an http or https origin",
+            ),
             (
                 "http://app.example",
                 "origin: must use https (plain http only on loopback)",
             ),
-            ("https://app .example", "origin: contains whitespace or a control character"),
+            (
+                "https://app .example",
+                "origin: contains whitespace or a control character",
+            ),
         ] {
             assert_eq!(bad.parse::<Origin>().unwrap_err().to_string(), why, "{bad}");
         }

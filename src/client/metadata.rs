@@ -492,7 +492,13 @@ mod tests {
         assert_eq!(back["jwks_uri"], json!("https://rp.example/jwks.json"));
         assert_eq!(back["token_endpoint_auth_signing_alg"], json!("PS256"));
         assert_eq!(back["application_type"], json!("web"));
-        for absent in ["contacts", "metadata", "owner", "client_secret_expires_at", "jwks"] {
+        for absent in [
+            "contacts",
+            "metadata",
+            "owner",
+            "client_secret_expires_at",
+            "jwks",
+        ] {
             assert!(back.get(absent).is_none(), "{absent}");
         }
         let svc: Client = serde_json::from_value(json!({

@@ -1139,15 +1139,11 @@ impl ClientBuilder {
         {
             return Err(ClientError::RequestObjectAlgMismatch);
         }
-        let texts = r
-            .contacts
-            .iter()
-            .map(|c| ("contacts", Some(c)))
-            .chain([
-                ("software_id", r.software_id.as_ref()),
-                ("software_version", r.software_version.as_ref()),
-                ("owner", r.owner.as_ref()),
-            ]);
+        let texts = r.contacts.iter().map(|c| ("contacts", Some(c))).chain([
+            ("software_id", r.software_id.as_ref()),
+            ("software_version", r.software_version.as_ref()),
+            ("owner", r.owner.as_ref()),
+        ]);
         for (field, value) in texts {
             if value.is_some_and(|v| !registration::text_ok(v)) {
                 return Err(ClientError::InvalidText(field));
@@ -1532,7 +1528,12 @@ mod registration_tests {
         // each list entry once; the original is untouched by a change.
         let mut fields = c.registration().clone();
         fields.contacts.push("ops@example.com".into());
-        let again = c.clone().into_builder().registration(fields).build().unwrap();
+        let again = c
+            .clone()
+            .into_builder()
+            .registration(fields)
+            .build()
+            .unwrap();
         assert_eq!(again.contacts(), c.contacts());
         let changed = c.clone().into_builder().owner(None).build().unwrap();
         assert_eq!(changed.owner(), None);
@@ -1636,7 +1637,8 @@ mod registration_tests {
                 .unwrap_err(),
             ClientError::AuthSigningAlgMismatch
         );
-        let pk = || Client::private_key_jwt(id("pk"), JWKS).grant_type(GrantType::ClientCredentials);
+        let pk =
+            || Client::private_key_jwt(id("pk"), JWKS).grant_type(GrantType::ClientCredentials);
         assert_eq!(
             pk().token_endpoint_auth_signing_alg(ClientSigningAlg::Hs256)
                 .build()

@@ -286,12 +286,18 @@ mod tests {
     #[test]
     fn wire_values() {
         assert_eq!(ApplicationType::default(), ApplicationType::Web);
-        assert_eq!(ApplicationType::parse("native"), Some(ApplicationType::Native));
+        assert_eq!(
+            ApplicationType::parse("native"),
+            Some(ApplicationType::Native)
+        );
         assert_eq!(
             "Web".parse::<ApplicationType>().unwrap_err().to_string(),
             "application type: is not one of web, native"
         );
-        assert_eq!(ClientSigningAlg::parse("HS256"), Some(ClientSigningAlg::Hs256));
+        assert_eq!(
+            ClientSigningAlg::parse("HS256"),
+            Some(ClientSigningAlg::Hs256)
+        );
         assert_eq!(
             ClientSigningAlg::parse("ES256"),
             Some(ClientSigningAlg::Key(Algorithm::Es256))

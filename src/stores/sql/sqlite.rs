@@ -14,6 +14,8 @@ use super::rows::{
     post_logout_column, secs, time,
 };
 use super::store::{Decision, TokenRow, const_format_where};
+// The full client model (issue 19).
+use super::rows::RegistrationColumns;
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
@@ -56,6 +58,8 @@ sql_store! {
         Migration { description: "login session of codes and tokens, for revocation at logout", sql: include_str!("migrations/sqlite_8.sql") },
         Migration { description: "DPoP, pushed and signed requests, resource indicators", sql: include_str!("migrations/sqlite_9.sql") },
         Migration { description: "successor of a rotated-out refresh token, for the retry window", sql: include_str!("migrations/sqlite_10.sql") },
+        // Issue 19 (clientmodel branch): schema 12 in its file name, registered at position 11 here; the lead renumbers at merge.
+        Migration { description: "the full client model: RFC 7591 and OpenID Connect registration fields, CORS origins, owner, metadata", sql: include_str!("migrations/sqlite_12.sql") },
     ]
 }
 
