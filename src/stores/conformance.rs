@@ -3243,23 +3243,25 @@ pub mod client_model {
             "limits".into(),
             serde_json::json!({"rps": 10, "burst": [1, 2.5, null]}),
         );
-        let mut r = RegistrationFields::default();
-        r.application_type = ApplicationType::Native;
-        r.contacts = vec![
-            "ops@example.com".into(),
-            "Dev Team <dev@example.com>".into(),
-        ];
-        r.software_id = Some("4NRB1-0XZABZI9E6-5SM3R".into());
-        r.software_version = Some("2.1.0-rc.1".into());
-        r.client_secret_expires_at = Some(UnixTime::from_secs(2_000_003_600));
-        r.request_object_signing_alg = Some(ClientSigningAlg::Key(Algorithm::Es256));
-        r.allowed_cors_origins = vec![
-            Origin::parse("https://app.example")?,
-            Origin::parse("http://localhost:3000")?,
-        ];
-        r.owner = Some("team-billing".into());
-        r.metadata = metadata;
-        Some(r)
+        Some(RegistrationFields {
+            application_type: ApplicationType::Native,
+            contacts: vec![
+                "ops@example.com".into(),
+                "Dev Team <dev@example.com>".into(),
+            ],
+            software_id: Some("4NRB1-0XZABZI9E6-5SM3R".into()),
+            software_version: Some("2.1.0-rc.1".into()),
+            client_secret_expires_at: Some(UnixTime::from_secs(2_000_003_600)),
+            request_object_signing_alg: Some(ClientSigningAlg::Key(Algorithm::Es256)),
+            allowed_cors_origins: vec![
+                Origin::parse("https://app.example")?,
+                Origin::parse("http://localhost:3000")?,
+            ],
+            owner: Some("team-billing".into()),
+            metadata,
+            token_endpoint_auth_signing_alg: None,
+            jwks_uri: None,
+        })
     }
 
     /// Every registration field of issue 19 comes back as stored, through

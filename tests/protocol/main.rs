@@ -49,3 +49,5 @@ mod throttle;
 mod token;
 mod tokens;
 mod userinfo;
+// The full client model (issue 19).
+mod client_model;

@@ -314,36 +314,42 @@ impl RegistrationColumns {
     pub(super) fn apply(self, b: ClientBuilder) -> Result<ClientBuilder, StoreError> {
         let alg = |s: Option<String>| s.as_deref().map(parsed).transpose();
         let bad = |what: &'static str| StoreError::msg(what);
-        let mut fields = RegistrationFields::default();
-        fields.application_type = parsed(&self.application_type)?;
-        if let Some(c) = self.contacts {
-            fields.contacts =
-                serde_json::from_str(&c).map_err(|_| bad("stored contacts are invalid"))?;
-        }
-        fields.jwks_uri = self.jwks_uri.as_deref().map(parsed).transpose()?;
-        fields.software_id = self.software_id;
-        fields.software_version = self.software_version;
-        fields.client_secret_expires_at = self
+        let contacts = match self.contacts {
+            Some(c) => serde_json::from_str(&c).map_err(|_| bad("stored contacts are invalid"))?,
+            None => Vec::new(),
+        };
+        let client_secret_expires_at = self
             .client_secret_expires_at
             .map(|s| u64::try_from(s).map(crate::clock::UnixTime::from_secs))
             .transpose()
             .map_err(|_| bad("stored client_secret_expires_at is negative"))?;
-        fields.token_endpoint_auth_signing_alg = alg(self.token_endpoint_auth_signing_alg)?;
-        fields.request_object_signing_alg = alg(self.request_object_signing_alg)?;
-        for o in self
+        let allowed_cors_origins = self
             .allowed_cors_origins
             .as_deref()
             .unwrap_or_default()
             .split(' ')
             .filter(|s| !s.is_empty())
-        {
-            fields.allowed_cors_origins.push(parsed(o)?);
-        }
-        fields.owner = self.owner;
-        if let Some(m) = self.metadata {
-            fields.metadata =
-                serde_json::from_str(&m).map_err(|_| bad("stored client metadata is invalid"))?;
-        }
+            .map(parsed)
+            .collect::<Result<Vec<_>, _>>()?;
+        let metadata = match self.metadata {
+            Some(m) => {
+                serde_json::from_str(&m).map_err(|_| bad("stored client metadata is invalid"))?
+            }
+            None => serde_json::Map::new(),
+        };
+        let fields = RegistrationFields {
+            application_type: parsed(&self.application_type)?,
+            contacts,
+            jwks_uri: self.jwks_uri.as_deref().map(parsed).transpose()?,
+            software_id: self.software_id,
+            software_version: self.software_version,
+            client_secret_expires_at,
+            token_endpoint_auth_signing_alg: alg(self.token_endpoint_auth_signing_alg)?,
+            request_object_signing_alg: alg(self.request_object_signing_alg)?,
+            allowed_cors_origins,
+            owner: self.owner,
+            metadata,
+        };
         Ok(b.registration(fields))
     }
 }
