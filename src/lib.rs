@@ -99,6 +99,7 @@ pub mod http;
 pub mod keys;
 mod observe;
 pub mod oidc;
+mod origin;
 mod pkce;
 mod profile;
 mod protected_resource;
@@ -178,6 +179,9 @@ pub use tokens::claims::ClaimsHook;
 pub use tokens::{AccessTokenFormat, GrantId, TokenHash};
 pub use user::UserId;
 pub use web_url::WebUrl;
+// The full client model (issue 19).
+pub use client::{ApplicationType, ClientMetadataObject, ClientSigningAlg, RegistrationFields};
+pub use origin::Origin;
 
 // The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

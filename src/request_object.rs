@@ -56,6 +56,16 @@ pub(crate) fn verify(
     if config.profile != crate::profile::Profile::Default && !fapi_alg {
         return Err(RequestObjectFault::Unsigned);
     }
+    // The full client model (issue 19): a registered
+    // `request_object_signing_alg` is the only algorithm accepted (OpenID
+    // Connect Registration 1.0 §2); another is one this server does not
+    // verify for this client.
+    if client
+        .request_object_signing_alg()
+        .is_some_and(|alg| !alg.is(&jws.header.alg))
+    {
+        return Err(RequestObjectFault::Unsigned);
+    }
     if let Some(typ) = &jws.header.typ {
         let typ = typ.to_ascii_lowercase();
         let typ = typ.strip_prefix("application/").unwrap_or(&typ);

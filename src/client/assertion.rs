@@ -97,6 +97,18 @@ pub(crate) async fn authenticate(
     if !signed {
         return Err(fail());
     }
+    // The full client model (issue 19): a registered
+    // `token_endpoint_auth_signing_alg` is the only algorithm accepted
+    // (OpenID Connect Registration 1.0 §2), and a `client_secret_jwt`
+    // secret past `client_secret_expires_at` no longer authenticates.
+    if client
+        .token_endpoint_auth_signing_alg()
+        .is_some_and(|alg| !alg.is(&jws.header.alg))
+        || (client.token_endpoint_auth_method() == AuthMethod::ClientSecretJwt
+            && client.secret_expired(cx.clock.now()))
+    {
+        return Err(fail());
+    }
     let config = &cx.config;
     let aud_ok = audience_ok(config, jws.claims.get("aud"));
     let now = cx.clock.now();

@@ -238,6 +238,11 @@ pub(crate) async fn authenticate(
     if !secret_ok || client.token_endpoint_auth_method() != method {
         return Err(fail());
     }
+    // The full client model (issue 19): a secret past
+    // `client_secret_expires_at` (RFC 7591 §3.2.1) no longer authenticates.
+    if client.secret_hash().is_some() && client.secret_expired(cx.clock.now()) {
+        return Err(fail());
+    }
     if !client.is_enabled() {
         warn_disabled_client(client.client_id());
         return Err(fail());

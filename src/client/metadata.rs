@@ -18,7 +18,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{
-    AuthMethod, Client, ClientBuilder, ClientError, ClientId, OpenIdRegistration, SecretHash,
+    AuthMethod, Client, ClientBuilder, ClientError, ClientId, OpenIdRegistration,
+    RegistrationFields, SecretHash,
 };
 use crate::audience::Audience;
 use crate::grant_type::GrantType;
@@ -100,6 +101,9 @@ struct ClientMetadata {
     /// The resources (RFC 8707) the client may ask tokens for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resources: Vec<Resource>,
+    // The full client model (issue 19).
+    #[serde(flatten)]
+    registration: RegistrationFields,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -131,6 +135,7 @@ impl From<&Client> for ClientMetadata {
             require_signed_request_object: c.require_signed_request_object,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             resources: c.resources.clone(),
+            registration: c.registration().clone(),
         }
     }
 }
@@ -176,6 +181,7 @@ impl TryFrom<ClientMetadata> for Client {
             .require_signed_request_object(m.require_signed_request_object);
         b.openid_registration(m.openid)
             .dpop_bound_access_tokens(m.dpop_bound_access_tokens)
+            .registration(m.registration)
             .build()
     }
 }
@@ -447,5 +453,99 @@ mod tests {
             written.contains("\"client_secret_hash\":\"sha256$"),
             "{written}"
         );
+    }
+
+    // The full client model (issue 19).
+    #[test]
+    fn registration_fields_round_trip_by_their_rfc_7591_names() {
+        // part of RG-01 (the metadata document; the endpoint is issue 19 part 2)
+        let doc = json!({
+            "client_id": "native-app",
+            "token_endpoint_auth_method": "none",
+            "redirect_uris": ["com.example.app:/cb"],
+            "application_type": "native",
+            "contacts": ["ops@example.com"],
+            "software_id": "4NRB1-0XZABZI9E6-5SM3R",
+            "software_version": "2.1",
+            "request_object_signing_alg": "ES256",
+            "allowed_cors_origins": ["https://app.example"],
+            "owner": "team-mobile",
+            "metadata": {"tier": "gold", "n": 3},
+        });
+        let c: Client = serde_json::from_value(doc.clone()).unwrap();
+        assert_eq!(c.application_type(), super::super::ApplicationType::Native);
+        let back = serde_json::to_value(&c).unwrap();
+        for (field, value) in doc.as_object().unwrap() {
+            assert_eq!(&back[field], value, "{field}");
+        }
+        // Secret expiry: 0 is never; jwks_uri read and written.
+        let pk: Client = serde_json::from_value(json!({
+            "client_id": "pk", "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["client_credentials"],
+            "jwks_uri": "https://rp.example/jwks.json",
+            "token_endpoint_auth_signing_alg": "PS256",
+            "client_secret_expires_at": 0,
+        }))
+        .unwrap();
+        assert_eq!(pk.client_secret_expires_at(), None);
+        let back = serde_json::to_value(&pk).unwrap();
+        assert_eq!(back["jwks_uri"], json!("https://rp.example/jwks.json"));
+        assert_eq!(back["token_endpoint_auth_signing_alg"], json!("PS256"));
+        assert_eq!(back["application_type"], json!("web"));
+        for absent in [
+            "contacts",
+            "metadata",
+            "owner",
+            "client_secret_expires_at",
+            "jwks",
+        ] {
+            assert!(back.get(absent).is_none(), "{absent}");
+        }
+        let svc: Client = serde_json::from_value(json!({
+            "client_id": "svc", "client_secret_hash": SecretHash::sha256("s").encode(),
+            "grant_types": ["client_credentials"], "client_secret_expires_at": 2000000000u64,
+        }))
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&svc).unwrap()["client_secret_expires_at"],
+            json!(2_000_000_000u64)
+        );
+        // Refused as build() refuses; bad values named.
+        for (doc, err) in [
+            (
+                json!({"client_id": "pk", "token_endpoint_auth_method": "private_key_jwt",
+                       "grant_types": [], "jwks_uri": "https://rp.example/jwks.json",
+                       "jwks": {"keys": []}}),
+                "jwks and jwks_uri must not both be registered",
+            ),
+            (
+                json!({"client_id": "n", "token_endpoint_auth_method": "none",
+                       "application_type": "native", "redirect_uris": ["https://a.example/cb"]}),
+                "a native client's redirect URIs must use a private scheme or http on loopback",
+            ),
+            (
+                json!({"client_id": "n", "token_endpoint_auth_method": "none", "grant_types": [],
+                       "application_type": "desktop"}),
+                "application type: is not one of web, native",
+            ),
+            (
+                json!({"client_id": "n", "token_endpoint_auth_method": "none", "grant_types": [],
+                       "allowed_cors_origins": ["https://a.example/path"]}),
+                "origin: has a path, query or fragment",
+            ),
+            (
+                json!({"client_id": "n", "token_endpoint_auth_method": "none", "grant_types": [],
+                       "metadata": ["not", "an", "object"]}),
+                "invalid type: sequence, expected a map",
+            ),
+            (
+                json!({"client_id": "n", "token_endpoint_auth_method": "none", "grant_types": [],
+                       "request_object_signing_alg": "none"}),
+                "client signing algorithm: is not ES256, EdDSA, RS256, PS256 or HS256 (names are case-sensitive)",
+            ),
+        ] {
+            let e = serde_json::from_value::<Client>(doc).unwrap_err();
+            assert_eq!(e.to_string(), err);
+        }
     }
 }

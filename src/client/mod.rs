@@ -5,6 +5,7 @@ pub(crate) mod authenticate;
 #[cfg(feature = "serde")]
 mod metadata;
 mod openid;
+mod registration;
 pub(crate) mod secret_hash;
 mod verified_secrets;
 
@@ -25,6 +26,9 @@ use crate::secret::Secret;
 use crate::tokens::AccessTokenFormat;
 use crate::web_url::WebUrl;
 pub use openid::{OpenIdRegistration, SubjectType};
+pub use registration::{
+    ApplicationType, ClientMetadataObject, ClientSigningAlg, RegistrationFields,
+};
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 pub use verified_secrets::VerifiedSecrets;
 
@@ -159,7 +163,12 @@ serde_as_str!(ClientId, AuthMethod);
 /// `subject_type`, `sector_identifier_uri`, `post_logout_redirect_uris`,
 /// `backchannel_logout_uri`, `backchannel_logout_session_required`,
 /// `require_auth_time`, `default_max_age` in seconds, `logo_uri`,
-/// `policy_uri`, `tos_uri`, `client_uri`). Deserialising checks the client as
+/// `policy_uri`, `tos_uri`, `client_uri`), and the rest of RFC 7591 and
+/// OpenID Connect Registration (`application_type`, `contacts`, `jwks_uri`,
+/// `software_id`, `software_version`, `client_secret_expires_at`,
+/// `token_endpoint_auth_signing_alg`, `request_object_signing_alg`) with
+/// `allowed_cors_origins`, `owner` and a free-form `metadata` object (see
+/// [`RegistrationFields`]). Deserialising checks the client as
 /// [`ClientBuilder::build`] does; serialising never writes a clear secret
 /// (the shared secret of a `client_secret_jwt` client is left out).
 ///
@@ -203,6 +212,9 @@ pub struct Client {
     /// The resources (audiences) this client may ask tokens for, beside
     /// the server-wide `Config::resources` (RI-01).
     resources: Vec<Resource>,
+    // The full client model (issue 19): the remaining RFC 7591 and OpenID
+    // Connect Registration fields, shared until changed.
+    registration: Arc<RegistrationFields>,
 }
 
 /// Why a client registration is inconsistent.
@@ -260,6 +272,33 @@ pub enum ClientError {
         "a pairwise client needs a sector_identifier_uri unless its redirect URIs share one host"
     )]
     MissingSectorIdentifier,
+    // The full client model (issue 19).
+    /// `jwks` and `jwks_uri` are both registered (RFC 7591 §2 forbids it).
+    #[error("jwks and jwks_uri must not both be registered")]
+    JwksAndJwksUri,
+    /// `jwks_uri` uses plain `http` on a host other than the loopback
+    /// interface.
+    #[error("jwks_uri must use https (plain http only on loopback)")]
+    InsecureJwksUri,
+    /// A `native` client registered a redirect URI that is neither a
+    /// private-use scheme nor `http` on `localhost`, `127.0.0.1` or `[::1]`
+    /// (OpenID Connect Registration 1.0 §2).
+    #[error("a native client's redirect URIs must use a private scheme or http on loopback")]
+    NativeRedirectUri,
+    /// `token_endpoint_auth_signing_alg` does not fit the method: `HS256`
+    /// only for `client_secret_jwt`, a public-key algorithm only for
+    /// `private_key_jwt`.
+    #[error("token_endpoint_auth_signing_alg does not fit token_endpoint_auth_method")]
+    AuthSigningAlgMismatch,
+    /// `request_object_signing_alg` is `HS256` for a client without a
+    /// shared secret (only `client_secret_jwt` clients have one).
+    #[error("request_object_signing_alg HS256 needs a client_secret_jwt client")]
+    RequestObjectAlgMismatch,
+    /// A text field (`contacts`, `software_id`, `software_version`,
+    /// `owner`) is empty, longer than 1024 bytes or holds a control
+    /// character.
+    #[error("{0} must be non-empty text without control characters (at most 1024 bytes)")]
+    InvalidText(&'static str),
 }
 
 /// Whether `uri` may receive authorization responses: anything but plain
@@ -515,6 +554,84 @@ impl Client {
     }
 }
 
+// The full client model (issue 19).
+impl Client {
+    /// Starts a confidential client authenticating with `private_key_jwt`
+    /// whose keys are published at `jwks_uri` (fetched by the host through
+    /// a `JwksFetcher`).
+    pub fn private_key_jwt_uri(client_id: ClientId, jwks_uri: WebUrl) -> ClientBuilder {
+        ClientBuilder::new(client_id, None, AuthMethod::PrivateKeyJwt).jwks_uri(jwks_uri)
+    }
+
+    /// All the registration fields of issue 19, as one value (each also
+    /// has its getter below).
+    pub fn registration(&self) -> &RegistrationFields {
+        &self.registration
+    }
+    /// `application_type`: `web` (default) or `native`.
+    pub fn application_type(&self) -> ApplicationType {
+        self.registration.application_type
+    }
+    /// `contacts`.
+    pub fn contacts(&self) -> &[String] {
+        &self.registration.contacts
+    }
+    /// `jwks_uri`: where the client publishes its keys.
+    pub fn jwks_uri(&self) -> Option<&WebUrl> {
+        self.registration.jwks_uri.as_ref()
+    }
+    /// `software_id`.
+    pub fn software_id(&self) -> Option<&str> {
+        self.registration.software_id.as_deref()
+    }
+    /// `software_version`.
+    pub fn software_version(&self) -> Option<&str> {
+        self.registration.software_version.as_deref()
+    }
+    /// `client_secret_expires_at`: when the secret stops working; `None`
+    /// for never.
+    pub fn client_secret_expires_at(&self) -> Option<crate::clock::UnixTime> {
+        self.registration.client_secret_expires_at
+    }
+    /// Whether the client's secret (of `client_secret_basic`,
+    /// `client_secret_post` or `client_secret_jwt`) has expired at `now`.
+    pub fn secret_expired(&self, now: crate::clock::UnixTime) -> bool {
+        self.registration
+            .client_secret_expires_at
+            .is_some_and(|at| now >= at)
+    }
+    /// `token_endpoint_auth_signing_alg`: the only algorithm accepted for
+    /// this client's assertions; `None` for any the server allows.
+    pub fn token_endpoint_auth_signing_alg(&self) -> Option<ClientSigningAlg> {
+        self.registration.token_endpoint_auth_signing_alg
+    }
+    /// `request_object_signing_alg`: the only algorithm accepted for this
+    /// client's request objects; `None` for any the server allows.
+    pub fn request_object_signing_alg(&self) -> Option<ClientSigningAlg> {
+        self.registration.request_object_signing_alg
+    }
+    /// `allowed_cors_origins`.
+    pub fn allowed_cors_origins(&self) -> &[crate::origin::Origin] {
+        &self.registration.allowed_cors_origins
+    }
+    /// Whether `origin` (an `Origin` header) is one of
+    /// `allowed_cors_origins`.
+    pub fn allows_cors_origin(&self, origin: &str) -> bool {
+        self.registration
+            .allowed_cors_origins
+            .iter()
+            .any(|o| o.as_str() == origin)
+    }
+    /// `owner`.
+    pub fn owner(&self) -> Option<&str> {
+        self.registration.owner.as_deref()
+    }
+    /// `metadata`: the host's free-form object (empty for none).
+    pub fn metadata(&self) -> &ClientMetadataObject {
+        &self.registration.metadata
+    }
+}
+
 /// Builds a [`Client`]; [`ClientBuilder::build`] checks that it is coherent.
 #[derive(Clone, Debug)]
 pub struct ClientBuilder(Client);
@@ -544,6 +661,7 @@ impl ClientBuilder {
             require_signed_request_object: false,
             dpop_bound_access_tokens: false,
             resources: Vec::new(),
+            registration: Arc::default(),
         })
     }
 
@@ -828,6 +946,7 @@ impl ClientBuilder {
     /// Checks the registration and returns the client.
     pub fn build(mut self) -> Result<Client, ClientError> {
         self.check_openid()?;
+        self.check_registration()?;
         let c = self.0;
         let method = c.token_endpoint_auth_method;
         let public = method == AuthMethod::None;
@@ -836,7 +955,7 @@ impl ClientBuilder {
             // objects with it (RFC 9101, JR-01), never authenticates.
             AuthMethod::None => c.secret.is_none() && c.jwt_secret.is_none(),
             AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => c.secret.is_some(),
-            AuthMethod::PrivateKeyJwt => c.jwks.is_some(),
+            AuthMethod::PrivateKeyJwt => c.jwks.is_some() || c.registration.jwks_uri.is_some(),
             AuthMethod::ClientSecretJwt => c.jwt_secret.is_some(),
         };
         if !fits {
@@ -878,6 +997,171 @@ impl ClientBuilder {
         }
         Ok(c)
     }
+}
+
+// The full client model (issue 19).
+impl ClientBuilder {
+    /// The registration fields, copied only if shared.
+    fn reg(&mut self) -> &mut RegistrationFields {
+        Arc::make_mut(&mut self.0.registration)
+    }
+
+    /// Sets all the registration fields of issue 19 at once (as the
+    /// setters below do one by one); `build()` checks them.
+    #[must_use]
+    pub fn registration(mut self, mut fields: RegistrationFields) -> Self {
+        dedup(&mut fields.contacts);
+        dedup(&mut fields.allowed_cors_origins);
+        *self.reg() = fields;
+        self
+    }
+    /// Sets `application_type`.
+    #[must_use]
+    pub fn application_type(mut self, t: ApplicationType) -> Self {
+        self.reg().application_type = t;
+        self
+    }
+    /// Adds a contact (typically an e-mail address).
+    #[must_use]
+    pub fn contact(mut self, contact: impl Into<String>) -> Self {
+        let contact = contact.into();
+        let list = &mut self.reg().contacts;
+        if !list.contains(&contact) {
+            list.push(contact);
+        }
+        self
+    }
+    /// Removes a contact.
+    #[must_use]
+    pub fn remove_contact(mut self, contact: &str) -> Self {
+        self.reg().contacts.retain(|c| c != contact);
+        self
+    }
+    /// Sets `jwks_uri` (`https`; plain `http` only on loopback); `None` to
+    /// remove it. Not with `jwks`.
+    #[must_use]
+    pub fn jwks_uri(mut self, uri: impl Into<Option<WebUrl>>) -> Self {
+        self.reg().jwks_uri = uri.into();
+        self
+    }
+    /// Sets `software_id`; `None` to remove it.
+    #[must_use]
+    pub fn software_id(mut self, id: impl Into<Option<String>>) -> Self {
+        self.reg().software_id = id.into();
+        self
+    }
+    /// Sets `software_version`; `None` to remove it.
+    #[must_use]
+    pub fn software_version(mut self, version: impl Into<Option<String>>) -> Self {
+        self.reg().software_version = version.into();
+        self
+    }
+    /// Sets `client_secret_expires_at`; `None` for never.
+    #[must_use]
+    pub fn client_secret_expires_at(
+        mut self,
+        at: impl Into<Option<crate::clock::UnixTime>>,
+    ) -> Self {
+        self.reg().client_secret_expires_at = at.into();
+        self
+    }
+    /// Sets `token_endpoint_auth_signing_alg`; `None` for any the server
+    /// allows.
+    #[must_use]
+    pub fn token_endpoint_auth_signing_alg(
+        mut self,
+        alg: impl Into<Option<ClientSigningAlg>>,
+    ) -> Self {
+        self.reg().token_endpoint_auth_signing_alg = alg.into();
+        self
+    }
+    /// Sets `request_object_signing_alg`; `None` for any the server allows.
+    #[must_use]
+    pub fn request_object_signing_alg(mut self, alg: impl Into<Option<ClientSigningAlg>>) -> Self {
+        self.reg().request_object_signing_alg = alg.into();
+        self
+    }
+    /// Adds an allowed CORS origin.
+    #[must_use]
+    pub fn allowed_cors_origin(mut self, origin: crate::origin::Origin) -> Self {
+        let list = &mut self.reg().allowed_cors_origins;
+        if !list.contains(&origin) {
+            list.push(origin);
+        }
+        self
+    }
+    /// Removes an allowed CORS origin.
+    #[must_use]
+    pub fn remove_allowed_cors_origin(mut self, origin: &crate::origin::Origin) -> Self {
+        self.reg().allowed_cors_origins.retain(|o| o != origin);
+        self
+    }
+    /// Sets `owner`; `None` to remove it.
+    #[must_use]
+    pub fn owner(mut self, owner: impl Into<Option<String>>) -> Self {
+        self.reg().owner = owner.into();
+        self
+    }
+    /// Sets the free-form `metadata` object (empty for none).
+    #[must_use]
+    pub fn metadata(mut self, metadata: ClientMetadataObject) -> Self {
+        self.reg().metadata = metadata;
+        self
+    }
+
+    /// Checks the registration fields of issue 19.
+    fn check_registration(&self) -> Result<(), ClientError> {
+        let c = &self.0;
+        let r = &c.registration;
+        if r.jwks_uri.is_some() && c.jwks.is_some() {
+            return Err(ClientError::JwksAndJwksUri);
+        }
+        if r.jwks_uri
+            .as_ref()
+            .is_some_and(|u| !u.is_https() && !u.is_loopback())
+        {
+            return Err(ClientError::InsecureJwksUri);
+        }
+        if r.application_type == ApplicationType::Native
+            && !c.redirect_uris.iter().all(registration::native_redirect_ok)
+        {
+            return Err(ClientError::NativeRedirectUri);
+        }
+        let method = c.token_endpoint_auth_method;
+        match r.token_endpoint_auth_signing_alg {
+            None => {}
+            Some(ClientSigningAlg::Hs256) if method == AuthMethod::ClientSecretJwt => {}
+            Some(ClientSigningAlg::Key(_)) if method == AuthMethod::PrivateKeyJwt => {}
+            Some(_) => return Err(ClientError::AuthSigningAlgMismatch),
+        }
+        if r.request_object_signing_alg == Some(ClientSigningAlg::Hs256)
+            && method != AuthMethod::ClientSecretJwt
+        {
+            return Err(ClientError::RequestObjectAlgMismatch);
+        }
+        let texts = r.contacts.iter().map(|c| ("contacts", Some(c))).chain([
+            ("software_id", r.software_id.as_ref()),
+            ("software_version", r.software_version.as_ref()),
+            ("owner", r.owner.as_ref()),
+        ]);
+        for (field, value) in texts {
+            if value.is_some_and(|v| !registration::text_ok(v)) {
+                return Err(ClientError::InvalidText(field));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keeps the first of each value, in order.
+fn dedup<T: PartialEq>(list: &mut Vec<T>) {
+    let mut seen: Vec<T> = Vec::with_capacity(list.len());
+    for v in list.drain(..) {
+        if !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    *list = seen;
 }
 
 impl ClientBuilder {
@@ -1185,5 +1469,215 @@ mod tests {
         assert!(ClientId::parse("").is_none());
         assert!(ClientId::parse("a\nb").is_none());
         assert!(ClientId::parse("a b:c").is_some());
+    }
+}
+
+// The full client model (issue 19).
+#[cfg(test)]
+mod registration_tests {
+    use super::*;
+    use crate::clock::UnixTime;
+    use crate::origin::Origin;
+
+    fn id(s: &str) -> ClientId {
+        ClientId::parse(s).unwrap()
+    }
+    fn uri(s: &str) -> RedirectUri {
+        RedirectUri::parse(s).unwrap()
+    }
+    fn url(s: &str) -> WebUrl {
+        WebUrl::parse(s).unwrap()
+    }
+    const JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","alg":"ES256","use":"sig"}]}"#;
+
+    #[test]
+    fn every_field_round_trips_through_the_builder() {
+        let mut meta = ClientMetadataObject::new();
+        meta.insert("tenant".into(), serde_json::json!({"id": 7}));
+        let c = Client::confidential(id("web"), SecretHash::sha256("s"))
+            .redirect_uri(uri("https://app.example/cb"))
+            .grant_type(GrantType::AuthorizationCode)
+            .contact("ops@example.com")
+            .contact("ops@example.com")
+            .contact("dev@example.com")
+            .software_id(Some("4NRB1-0XZABZI9E6-5SM3R".to_owned()))
+            .software_version(Some("2.1".to_owned()))
+            .client_secret_expires_at(UnixTime::from_secs(2_000_000_000))
+            .allowed_cors_origin(Origin::parse("https://app.example").unwrap())
+            .allowed_cors_origin(Origin::parse("https://app.example:443/").unwrap())
+            .owner(Some("team-billing".to_owned()))
+            .metadata(meta.clone())
+            .build()
+            .unwrap();
+        assert_eq!(c.application_type(), ApplicationType::Web);
+        assert_eq!(c.contacts(), ["ops@example.com", "dev@example.com"]);
+        assert_eq!(c.software_id(), Some("4NRB1-0XZABZI9E6-5SM3R"));
+        assert_eq!(c.software_version(), Some("2.1"));
+        assert_eq!(
+            c.client_secret_expires_at(),
+            Some(UnixTime::from_secs(2_000_000_000))
+        );
+        assert!(!c.secret_expired(UnixTime::from_secs(1_999_999_999)));
+        assert!(c.secret_expired(UnixTime::from_secs(2_000_000_000)));
+        assert_eq!(c.allowed_cors_origins().len(), 1);
+        assert!(c.allows_cors_origin("https://app.example"));
+        assert!(!c.allows_cors_origin("https://app.example/"));
+        assert_eq!(c.owner(), Some("team-billing"));
+        assert_eq!(c.metadata(), &meta);
+        // A whole value, as the CLI and RFC 7591 documents set it, keeps
+        // each list entry once; the original is untouched by a change.
+        let mut fields = c.registration().clone();
+        fields.contacts.push("ops@example.com".into());
+        let again = c
+            .clone()
+            .into_builder()
+            .registration(fields)
+            .build()
+            .unwrap();
+        assert_eq!(again.contacts(), c.contacts());
+        let changed = c.clone().into_builder().owner(None).build().unwrap();
+        assert_eq!(changed.owner(), None);
+        assert_eq!(c.owner(), Some("team-billing"));
+    }
+
+    #[test]
+    fn jwks_xor_jwks_uri() {
+        // part of RG-01 (the metadata rules; the endpoint is issue 19 part 2)
+        let by_uri = Client::private_key_jwt_uri(id("pk"), url("https://rp.example/jwks.json"))
+            .grant_type(GrantType::ClientCredentials)
+            .token_endpoint_auth_signing_alg(ClientSigningAlg::Key(Algorithm::Es256))
+            .build()
+            .unwrap();
+        assert_eq!(
+            by_uri.jwks_uri().map(WebUrl::as_str),
+            Some("https://rp.example/jwks.json")
+        );
+        assert!(by_uri.jwks().is_none() && by_uri.is_confidential());
+        assert_eq!(
+            Client::private_key_jwt(id("pk"), JWKS)
+                .jwks_uri(url("https://rp.example/jwks.json"))
+                .build()
+                .unwrap_err(),
+            ClientError::JwksAndJwksUri
+        );
+        assert_eq!(
+            Client::private_key_jwt_uri(id("pk"), url("http://rp.example/jwks.json"))
+                .build()
+                .unwrap_err(),
+            ClientError::InsecureJwksUri
+        );
+        assert!(
+            Client::private_key_jwt_uri(id("pk"), url("http://127.0.0.1:9/jwks.json"))
+                .build()
+                .is_ok()
+        );
+        // Removing the URI leaves a private_key_jwt client without keys.
+        assert_eq!(
+            by_uri.into_builder().jwks_uri(None).build().unwrap_err(),
+            ClientError::AuthMethodMismatch
+        );
+    }
+
+    #[test]
+    fn redirect_uris_follow_the_application_type() {
+        // part of RG-01 (the metadata rules; the endpoint is issue 19 part 2)
+        let with = |t: ApplicationType, u: &str| {
+            Client::public(id("app"))
+                .application_type(t)
+                .redirect_uri(uri(u))
+                .build()
+        };
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:8765/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
+            assert!(with(ApplicationType::Web, ok).is_ok(), "web {ok}");
+        }
+        for ok in [
+            "com.example.app:/cb",
+            "http://127.0.0.1:8765/cb",
+            "http://localhost/cb",
+            "http://[::1]:1/cb",
+        ] {
+            assert!(with(ApplicationType::Native, ok).is_ok(), "native {ok}");
+        }
+        for bad in ["https://app.example/cb", "http://127.0.0.2/cb"] {
+            assert_eq!(
+                with(ApplicationType::Native, bad).unwrap_err(),
+                ClientError::NativeRedirectUri,
+                "native {bad}"
+            );
+        }
+        assert_eq!(
+            with(ApplicationType::Web, "http://app.example/cb").unwrap_err(),
+            ClientError::InsecureRedirectUri
+        );
+    }
+
+    #[test]
+    fn signing_algorithms_fit_the_method() {
+        let secret = Secret::new("a shared secret of more than 32 bytes!".to_owned());
+        let jwt = || {
+            Client::client_secret_jwt(id("svc"), secret.clone())
+                .grant_type(GrantType::ClientCredentials)
+        };
+        assert!(
+            jwt()
+                .token_endpoint_auth_signing_alg(ClientSigningAlg::Hs256)
+                .request_object_signing_alg(ClientSigningAlg::Hs256)
+                .build()
+                .is_ok()
+        );
+        assert_eq!(
+            jwt()
+                .token_endpoint_auth_signing_alg(ClientSigningAlg::Key(Algorithm::Es256))
+                .build()
+                .unwrap_err(),
+            ClientError::AuthSigningAlgMismatch
+        );
+        let pk =
+            || Client::private_key_jwt(id("pk"), JWKS).grant_type(GrantType::ClientCredentials);
+        assert_eq!(
+            pk().token_endpoint_auth_signing_alg(ClientSigningAlg::Hs256)
+                .build()
+                .unwrap_err(),
+            ClientError::AuthSigningAlgMismatch
+        );
+        assert_eq!(
+            pk().request_object_signing_alg(ClientSigningAlg::Hs256)
+                .build()
+                .unwrap_err(),
+            ClientError::RequestObjectAlgMismatch
+        );
+        assert_eq!(
+            Client::confidential(id("c"), SecretHash::sha256("s"))
+                .token_endpoint_auth_signing_alg(ClientSigningAlg::Key(Algorithm::Es256))
+                .build()
+                .unwrap_err(),
+            ClientError::AuthSigningAlgMismatch
+        );
+    }
+
+    #[test]
+    fn text_fields_are_checked() {
+        let base = || Client::public(id("spa")).grant_type(GrantType::RefreshToken);
+        assert_eq!(
+            base().contact("").build().unwrap_err(),
+            ClientError::InvalidText("contacts")
+        );
+        assert_eq!(
+            base()
+                .owner(Some("a\nb".to_owned()))
+                .build()
+                .unwrap_err()
+                .to_string(),
+            "owner must be non-empty text without control characters (at most 1024 bytes)"
+        );
+        assert_eq!(
+            base().software_id(Some(String::new())).build().unwrap_err(),
+            ClientError::InvalidText("software_id")
+        );
     }
 }

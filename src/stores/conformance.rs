@@ -206,7 +206,10 @@ macro_rules! __conformance_section {
                 list_includes_the_client,
                 jwt_clients_keep_their_keys,
                 delete_removes_the_client,
-                extension_grant_types_round_trip
+                extension_grant_types_round_trip,
+                // The full client model (issue 19).
+                registration_fields_round_trip,
+                jwks_uri_clients_round_trip
             ],
             $attrs
         );
@@ -408,6 +411,9 @@ pub mod client_store {
 /// [`ClientStore`](crate::ClientStore).
 pub mod client_admin {
     use std::sync::Arc;
+
+    // The full client model (issue 19).
+    pub use super::client_model::{jwks_uri_clients_round_trip, registration_fields_round_trip};
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::client::{Client, ClientId, SubjectType};
@@ -3703,6 +3709,172 @@ pub mod device_purge {
             store_ok(C, store.insert_device(reuse).await)?,
             "a purged user code must be free again"
         );
+        Ok(())
+    }
+}
+
+// The full client model (issue 19): the clauses of the registration fields,
+// listed in the `ClientAdmin` section.
+/// [`ClientAdmin`](crate::ClientAdmin) clauses for the registration fields
+/// of issue 19 (RFC 7591 and OpenID Connect Registration), run in the
+/// `ClientAdmin` section (re-exported by [`client_admin`]).
+pub mod client_model {
+    use std::sync::Arc;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::client::{
+        ApplicationType, Client, ClientMetadataObject, ClientSigningAlg, RegistrationFields,
+        SecretHash,
+    };
+    use crate::clock::UnixTime;
+    use crate::grant_type::GrantType;
+    use crate::keys::Algorithm;
+    use crate::origin::Origin;
+    use crate::redirect_uri::RedirectUri;
+    use crate::stores::{ClientAdmin, ClientStore};
+    use crate::web_url::WebUrl;
+
+    fn every_field() -> Option<RegistrationFields> {
+        let mut metadata = ClientMetadataObject::new();
+        metadata.insert("tier".into(), serde_json::json!("gold"));
+        metadata.insert(
+            "limits".into(),
+            serde_json::json!({"rps": 10, "burst": [1, 2.5, null]}),
+        );
+        Some(RegistrationFields {
+            application_type: ApplicationType::Native,
+            contacts: vec![
+                "ops@example.com".into(),
+                "Dev Team <dev@example.com>".into(),
+            ],
+            software_id: Some("4NRB1-0XZABZI9E6-5SM3R".into()),
+            software_version: Some("2.1.0-rc.1".into()),
+            client_secret_expires_at: Some(UnixTime::from_secs(2_000_003_600)),
+            request_object_signing_alg: Some(ClientSigningAlg::Key(Algorithm::Es256)),
+            allowed_cors_origins: vec![
+                Origin::parse("https://app.example")?,
+                Origin::parse("http://localhost:3000")?,
+            ],
+            owner: Some("team-billing".into()),
+            metadata,
+            token_endpoint_auth_signing_alg: None,
+            jwks_uri: None,
+        })
+    }
+
+    /// Every registration field of issue 19 comes back as stored, through
+    /// insert and update; an update that clears them clears them.
+    pub async fn registration_fields_round_trip<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: registration fields round-trip";
+        let f = Fixture::new();
+        let fields = every_field().ok_or_else(|| fail(C, "fixture"))?;
+        let client = Client::confidential(f.client_id()?, SecretHash::sha256("s"))
+            .redirect_uri(RedirectUri::parse("com.example.app:/cb").ok_or_else(|| fail(C, "uri"))?)
+            .grant_type(GrantType::AuthorizationCode)
+            .registration(fields.clone())
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let id = client.client_id().clone();
+        store_ok(C, store.insert_client(client.clone()).await)?;
+        let back = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "inserted client not found"))?;
+        ensure!(
+            C,
+            back.registration() == &fields,
+            "inserted: {:?} came back as {:?}",
+            fields,
+            back.registration()
+        );
+        // Changed, then cleared, by update.
+        let mut changed = fields.clone();
+        changed.contacts.reverse();
+        changed.allowed_cors_origins.truncate(1);
+        changed.owner = Some("team-payments".into());
+        changed.client_secret_expires_at = None;
+        changed.metadata.remove("tier");
+        let updated = (*back)
+            .clone()
+            .into_builder()
+            .registration(changed.clone())
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(updated).await)?,
+            "update found no client"
+        );
+        let back = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "updated client not found"))?;
+        ensure!(
+            C,
+            back.registration() == &changed,
+            "updated: {:?} came back as {:?}",
+            changed,
+            back.registration()
+        );
+        let cleared = (*back)
+            .clone()
+            .into_builder()
+            .registration(RegistrationFields::default())
+            .redirect_uri(
+                RedirectUri::parse("https://app.example/cb").ok_or_else(|| fail(C, "uri"))?,
+            )
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(cleared).await)?,
+            "update found no client"
+        );
+        let back = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "cleared client not found"))?;
+        ensure!(
+            C,
+            back.registration() == &RegistrationFields::default(),
+            "cleared fields came back as {:?}",
+            back.registration()
+        );
+        Ok(())
+    }
+
+    /// A `private_key_jwt` client registered by `jwks_uri` (no `jwks`)
+    /// comes back with its URI, its method and its signing algorithm; one
+    /// with a shared secret keeps `HS256`.
+    pub async fn jwks_uri_clients_round_trip<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: jwks_uri clients round-trip";
+        let f = Fixture::new();
+        let uri = WebUrl::parse("https://rp.example/jwks.json").ok_or_else(|| fail(C, "url"))?;
+        let pk = Client::private_key_jwt_uri(f.client_id()?, uri.clone())
+            .grant_type(GrantType::ClientCredentials)
+            .token_endpoint_auth_signing_alg(ClientSigningAlg::Key(Algorithm::Ps256))
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let sj =
+            Client::client_secret_jwt(f.client_id()?, crate::secret::Secret::new("k".repeat(32)))
+                .grant_type(GrantType::ClientCredentials)
+                .token_endpoint_auth_signing_alg(ClientSigningAlg::Hs256)
+                .request_object_signing_alg(ClientSigningAlg::Hs256)
+                .build()
+                .map_err(|e| fail(C, e))?;
+        for c in [pk, sj] {
+            store_ok(C, store.insert_client(c.clone()).await)?;
+            let back = store_ok(C, store.client(c.client_id()).await)?
+                .ok_or_else(|| fail(C, "client not found"))?;
+            ensure!(
+                C,
+                back.token_endpoint_auth_method() == c.token_endpoint_auth_method()
+                    && back.jwks() == c.jwks()
+                    && back.jwks_uri() == c.jwks_uri()
+                    && back.registration() == c.registration(),
+                "{} came back as {:?}",
+                c.client_id(),
+                back.registration()
+            );
+        }
         Ok(())
     }
 }

@@ -338,3 +338,41 @@ async fn ps256_assertions_verify_with_rsa_keys_that_allow_it() {
     let relabelled = format!("{header}.{rest}");
     assert_eq!(error(&token(&f, &relabelled, None).await), "invalid_client");
 }
+
+// The full client model (issue 19).
+#[tokio::test]
+async fn a_registered_token_endpoint_auth_signing_alg_is_the_only_one_accepted() {
+    // covers: CA-08
+    use portcullis::{ClientSigningAlg, ClientStore as _};
+    let f = fixture().await;
+    let pk = f
+        .store
+        .client(&ClientId::parse("pk").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let restrict = |alg| {
+        (*pk)
+            .clone()
+            .into_builder()
+            .token_endpoint_auth_signing_alg(ClientSigningAlg::Key(alg))
+            .build()
+            .unwrap()
+    };
+    assert!(
+        f.store
+            .update_client(restrict(Algorithm::Ps256))
+            .await
+            .unwrap()
+    );
+    let r = token(&f, &es256(&f.ec_key, &claims("pk", "alg1")), None).await;
+    assert_eq!((r.status(), error(&r)), (401, "invalid_client".to_owned()));
+    assert!(
+        f.store
+            .update_client(restrict(Algorithm::Es256))
+            .await
+            .unwrap()
+    );
+    let r = token(&f, &es256(&f.ec_key, &claims("pk", "alg2")), None).await;
+    assert_eq!(r.status(), 200);
+}

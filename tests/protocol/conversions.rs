@@ -497,6 +497,8 @@ mod serde_forms {
                 "subject_type": "public",
                 "backchannel_logout_session_required": false,
                 "require_auth_time": false,
+                // The full client model (issue 19): always written.
+                "application_type": "web",
             })
         );
         assert!(!doc.to_string().contains("correct horse"));

@@ -52,3 +52,5 @@ mod token;
 mod token_exchange;
 mod tokens;
 mod userinfo;
+// The full client model (issue 19).
+mod client_model;

@@ -311,6 +311,8 @@ struct Spec {
     // DPoP and resource indicators (issue 17, DP-02, RI-01).
     dpop_bound: bool,
     resources: Vec<Resource>,
+    /// The full client model (issue 19): kept through `client update`.
+    registration: portcullis::RegistrationFields,
 }
 
 /// The OpenID Connect registration `client create` gives a client.
@@ -420,6 +422,7 @@ impl Spec {
             require_signed: c.requires_signed_request_object(),
             dpop_bound: c.dpop_bound_access_tokens(),
             resources: c.resources().to_vec(),
+            registration: c.registration().clone(),
         }
     }
 
@@ -463,6 +466,7 @@ impl Spec {
         }
         b = b.dpop_bound_access_tokens(self.dpop_bound);
         b.openid_registration(self.openid)
+            .registration(self.registration)
             .jwks(self.jwks)
             .require_pushed_authorization_requests(self.require_pushed)
             .require_signed_request_object(self.require_signed)
@@ -625,6 +629,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         require_signed: a.require_signed_request_object,
         dpop_bound: a.dpop_bound_access_tokens,
         resources: a.resource,
+        registration: portcullis::RegistrationFields::default(),
     };
     let client = spec.build().map_err(invalid(&id))?;
 

@@ -12,6 +12,8 @@ use super::rows::{
     post_logout_column, secs, time,
 };
 use super::store::{Decision, TokenRow, const_format_where};
+// The full client model (issue 19).
+use super::rows::RegistrationColumns;
 use crate::client::{Client, ClientId, SecretHash};
 use crate::clock::UnixTime;
 use crate::error::StoreError;
@@ -57,6 +59,7 @@ sql_store! {
         Migration { description: "successor of a rotated-out refresh token, for the retry window", sql: include_str!("migrations/postgres_10.sql") },
         Migration { description: "device authorizations of the device grant", sql: include_str!("migrations/postgres_11.sql") },
         Migration { description: "the act claim of exchanged access tokens", sql: include_str!("migrations/postgres_12.sql") },
+        Migration { description: "the full client model: RFC 7591 and OpenID Connect registration fields, CORS origins, owner, metadata", sql: include_str!("migrations/postgres_13.sql") },
     ]
 }
 

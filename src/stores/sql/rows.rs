@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::audience::Audience;
-use crate::client::{Client, ClientBuilder, ClientId, SubjectType};
+use crate::client::{Client, ClientBuilder, ClientId, RegistrationFields, SubjectType};
 use crate::conversions::ParseError;
 use crate::error::StoreError;
 use crate::grant_type::GrantType;
@@ -175,6 +175,8 @@ pub(super) struct ClientRow {
     pub(super) dpop_bound_access_tokens: bool,
     /// Resource indicators (issue 17): a JSON array; NULL for none.
     pub(super) resources: Option<String>,
+    /// The full client model (issue 19, schema 13).
+    pub(super) registration: RegistrationColumns,
 }
 
 impl ClientRow {
@@ -253,6 +255,101 @@ impl ClientRow {
         {
             b = b.resource(r);
         }
+        let b = self.registration.apply(b)?;
         self.openid.apply(b)?.build().map_err(StoreError::new)
+    }
+}
+
+/// The columns of a client's registration fields of issue 19 (schema 13),
+/// as written and as read.
+pub(super) struct RegistrationColumns {
+    pub(super) application_type: String,
+    /// A JSON array of strings; NULL for none.
+    pub(super) contacts: Option<String>,
+    pub(super) jwks_uri: Option<String>,
+    pub(super) software_id: Option<String>,
+    pub(super) software_version: Option<String>,
+    /// Unix seconds; NULL for never.
+    pub(super) client_secret_expires_at: Option<i64>,
+    pub(super) token_endpoint_auth_signing_alg: Option<String>,
+    pub(super) request_object_signing_alg: Option<String>,
+    /// Space-separated; NULL for none.
+    pub(super) allowed_cors_origins: Option<String>,
+    pub(super) owner: Option<String>,
+    /// A JSON object; NULL for none.
+    pub(super) metadata: Option<String>,
+}
+
+impl RegistrationColumns {
+    /// The columns of `client`.
+    pub(super) fn of(client: &Client) -> Self {
+        let r = client.registration();
+        Self {
+            application_type: r.application_type.as_str().to_owned(),
+            contacts: (!r.contacts.is_empty())
+                .then(|| serde_json::to_string(&r.contacts).unwrap_or_default()),
+            jwks_uri: r.jwks_uri.as_ref().map(|u| u.as_str().to_owned()),
+            software_id: r.software_id.clone(),
+            software_version: r.software_version.clone(),
+            client_secret_expires_at: r
+                .client_secret_expires_at
+                .map(|t| i64::try_from(t.as_secs()).unwrap_or(i64::MAX)),
+            token_endpoint_auth_signing_alg: r
+                .token_endpoint_auth_signing_alg
+                .map(|a| a.as_str().to_owned()),
+            request_object_signing_alg: r.request_object_signing_alg.map(|a| a.as_str().to_owned()),
+            allowed_cors_origins: (!r.allowed_cors_origins.is_empty()).then(|| {
+                r.allowed_cors_origins
+                    .iter()
+                    .map(crate::origin::Origin::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            owner: r.owner.clone(),
+            metadata: (!r.metadata.is_empty())
+                .then(|| serde_json::Value::Object(r.metadata.clone()).to_string()),
+        }
+    }
+
+    pub(super) fn apply(self, b: ClientBuilder) -> Result<ClientBuilder, StoreError> {
+        let alg = |s: Option<String>| s.as_deref().map(parsed).transpose();
+        let bad = |what: &'static str| StoreError::msg(what);
+        let contacts = match self.contacts {
+            Some(c) => serde_json::from_str(&c).map_err(|_| bad("stored contacts are invalid"))?,
+            None => Vec::new(),
+        };
+        let client_secret_expires_at = self
+            .client_secret_expires_at
+            .map(|s| u64::try_from(s).map(crate::clock::UnixTime::from_secs))
+            .transpose()
+            .map_err(|_| bad("stored client_secret_expires_at is negative"))?;
+        let allowed_cors_origins = self
+            .allowed_cors_origins
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(parsed)
+            .collect::<Result<Vec<_>, _>>()?;
+        let metadata = match self.metadata {
+            Some(m) => {
+                serde_json::from_str(&m).map_err(|_| bad("stored client metadata is invalid"))?
+            }
+            None => serde_json::Map::new(),
+        };
+        let fields = RegistrationFields {
+            application_type: parsed(&self.application_type)?,
+            contacts,
+            jwks_uri: self.jwks_uri.as_deref().map(parsed).transpose()?,
+            software_id: self.software_id,
+            software_version: self.software_version,
+            client_secret_expires_at,
+            token_endpoint_auth_signing_alg: alg(self.token_endpoint_auth_signing_alg)?,
+            request_object_signing_alg: alg(self.request_object_signing_alg)?,
+            allowed_cors_origins,
+            owner: self.owner,
+            metadata,
+        };
+        Ok(b.registration(fields))
     }
 }
