@@ -851,13 +851,10 @@ impl Demo {
                 user: signed_in,
                 ..
             },
-        )) = self.sessions.find(cookie)
+        )) = self.sessions.with_csrf(cookie, &form_csrf)
         else {
             return text(403, "invalid CSRF token");
         };
-        if !csrf_matches(&csrf, &form_csrf) {
-            return text(403, "invalid CSRF token");
-        }
         let verified = self.verify_password(&username, password, source).await;
         let user = match verified {
             Ok(Some(user)) => user,
@@ -1059,13 +1056,10 @@ impl Demo {
                 csrf,
                 user: signed_in,
             },
-        )) = self.sessions.find(cookie)
+        )) = self.sessions.with_csrf(cookie, &form_csrf)
         else {
             return text(403, "invalid CSRF token");
         };
-        if !csrf_matches(&csrf, &form_csrf) {
-            return text(403, "invalid CSRF token");
-        }
         let user = match self.verify_password(&username, password, source).await {
             Ok(Some(user)) => user,
             Err(e) if e.is_busy() => {
@@ -1115,12 +1109,9 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let Some((_, Session { user, csrf })) = self.sessions.find(cookie) else {
+        let Some((_, Session { user, csrf })) = self.sessions.with_csrf(cookie, &form_csrf) else {
             return text(403, "invalid CSRF token");
         };
-        if !csrf_matches(&csrf, &form_csrf) {
-            return text(403, "invalid CSRF token");
-        }
         let Some(user) = user else {
             return text(403, "not signed in");
         };
@@ -1148,12 +1139,9 @@ impl Demo {
         else {
             return text(400, "incomplete form");
         };
-        let Some((_, Session { user, csrf })) = self.sessions.find(cookie) else {
+        let Some((_, Session { user, csrf })) = self.sessions.with_csrf(cookie, &form_csrf) else {
             return text(403, "invalid CSRF token");
         };
-        if !csrf_matches(&csrf, &form_csrf) {
-            return text(403, "invalid CSRF token");
-        }
         match self.server.resume(&resume, user.as_ref()).await {
             AuthorizeStep::Consent(p) if decision == "allow" => self.server.approve(p).await,
             AuthorizeStep::Consent(p) => self.server.deny(p),

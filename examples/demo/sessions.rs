@@ -203,6 +203,18 @@ impl Sessions {
         }
     }
 
+    /// The session the `Cookie` header names, only if the form's anti-CSRF
+    /// value `presented` is that session's: what every form handler checks
+    /// before it acts.
+    pub(crate) fn with_csrf(
+        &self,
+        cookie: Option<&[u8]>,
+        presented: &str,
+    ) -> Option<(String, Session)> {
+        self.find(cookie)
+            .filter(|(_, session)| csrf_matches(&session.csrf, presented))
+    }
+
     /// The session the `Cookie` header names, if it is still there: its id
     /// and contents. Using a session keeps it alive; an expired one is
     /// removed (and announced).
