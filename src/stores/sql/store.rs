@@ -84,7 +84,13 @@ macro_rules! sql_store {
                 if changed == 1 {
                     return Ok(Decision::Won);
                 }
-                let row = sqlx::query(select).bind(key).fetch_optional(&mut *conn).await?;
+                Self::lost(conn, select, hash).await
+            }
+
+            /// Why a deciding `UPDATE` changed no row: `select` (by hash)
+            /// finds the row already used, or nothing.
+            async fn lost(conn: &mut $conn, select: &str, hash: &TokenHash) -> Result<Decision, StoreError> {
+                let row = sqlx::query(select).bind(hash.as_bytes().as_slice()).fetch_optional(&mut *conn).await?;
                 match row {
                     Some(r) => Ok(Decision::Used(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
                     None => Ok(Decision::Unknown),
@@ -561,20 +567,25 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(Rotation::Unknown);
                 }
-                let decision = Self::decide(
-                    &mut tx,
-                    "UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE",
-                    "SELECT grant_id FROM portcullis_tokens WHERE hash = $1 AND kind = 1",
-                    old,
-                )
-                .await?;
+                // The deciding UPDATE also records what replaced the token,
+                // for the retry window (schema 10): one statement, one round
+                // trip.
+                let next = crate::stores::Successor::of(&new);
+                let changed = sqlx::query("UPDATE portcullis_tokens SET used = TRUE, successor_hash = $2, successor_access_hash = $3, rotated_at = $4 WHERE hash = $1 AND kind = 1 AND used = FALSE")
+                    .bind(old.as_bytes().as_slice())
+                    .bind(next.as_ref().map(|n| n.refresh.as_bytes().as_slice()))
+                    .bind(next.as_ref().map(|n| n.access.as_bytes().as_slice()))
+                    .bind(next.as_ref().map(|n| secs(n.rotated_at)))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let decision = if changed == 1 {
+                    Decision::Won
+                } else {
+                    Self::lost(&mut tx, "SELECT grant_id FROM portcullis_tokens WHERE hash = $1 AND kind = 1", old).await?
+                };
                 let outcome = match decision {
                     Decision::Won => {
-                        // What replaced it, for the retry window (schema 10);
-                        // the row is this transaction's since the UPDATE.
-                        if let Some(next) = crate::stores::Successor::of(&new) {
-                            Self::set_successor(&mut tx, old, &next).await?;
-                        }
                         Self::insert_tokens(&mut tx, &new).await?;
                         tx.commit().await?;
                         return Ok(Rotation::Rotated);
