@@ -10,8 +10,10 @@
 //! instance. Otherwise the state answers: pending `authorization_pending`,
 //! denied `access_denied`, already redeemed `invalid_grant`; approved
 //! mints the tokens, and the store's `redeem_device` lets exactly one of
-//! any number of concurrent polls issue them (the others get
-//! `invalid_grant` and their tokens are never stored). A DPoP proof binds
+//! any number of concurrent polls issue them, storing them in the same
+//! atomic step as the redemption (the others get `invalid_grant` and their
+//! tokens are never stored; a failed step stores nothing and leaves the
+//! approval for the next poll). A DPoP proof binds
 //! the tokens as in every grant; a refresh token comes when the client is
 //! registered for `refresh_token`.
 
@@ -79,10 +81,11 @@ pub(super) async fn redeem(
         },
     )
     .await?;
-    // DV-03: exactly one poll turns the approval into tokens.
-    if !store.redeem_device(&hash).await? {
+    // DV-03: exactly one poll turns the approval into tokens, and its
+    // tokens are stored in the same atomic step (#18): a failure leaves the
+    // approval redeemable and nothing stored.
+    if !store.redeem_device(&hash, records).await? {
         return Err(Error::InvalidGrant(GrantFault::CodeReused));
     }
-    cx.tokens.issue(records).await?;
     Ok(issued)
 }

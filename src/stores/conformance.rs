@@ -23,7 +23,8 @@
 //! List the traits your store implements: `ClientStore`, `ClientAdmin`,
 //! `TokenStore`, `TokenAdmin`, `ConsentStore`, `ConsentAdmin`,
 //! `ReplayCache`, `AuthorizationRequestStore`, `KeyProvider`,
-//! `DeviceStore`, and `DevicePurge` (a `DeviceStore` whose
+//! `DeviceStore` (which needs `TokenStore` too: a redemption stores its
+//! tokens, read back through it), and `DevicePurge` (a `DeviceStore` whose
 //! `TokenAdmin::purge_expired` removes expired device authorizations, as
 //! the shipped stores do) (an `*Admin` section needs its protocol
 //! trait too: it checks through both). The factory is an `async fn` (or a
@@ -324,7 +325,9 @@ macro_rules! __conformance_section {
                 polls_are_recorded_and_slow_down,
                 redeemed_once_after_approval,
                 concurrent_decisions_have_one_winner,
-                approval_under_concurrent_polls_issues_once
+                approval_under_concurrent_polls_issues_once,
+                // Atomic redemption (#18): the tokens with it.
+                a_failed_redemption_stores_nothing_and_keeps_the_approval
             ],
             $attrs
         );
@@ -3302,7 +3305,9 @@ pub mod refresh_retry {
 
 /// [`DeviceStore`](crate::DeviceStore) clauses (RFC 8628; DV-01..03):
 /// records by both hashes, one decision, polls that grow the interval,
-/// one redemption, whatever the concurrency.
+/// one redemption storing its tokens with it, whatever the concurrency or
+/// the failure. The store must be a [`TokenStore`](crate::TokenStore) too:
+/// the redeemed tokens are read back through it.
 pub mod device_store {
     use std::sync::Arc;
     use std::time::Duration;
@@ -3311,8 +3316,10 @@ pub mod device_store {
     use crate::clock::UnixTime;
     use crate::oidc::OpenIdGrant;
     use crate::stores::{
-        DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore, SLOW_DOWN_STEP,
+        DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore, NewTokens,
+        SLOW_DOWN_STEP, TokenStore,
     };
+    use crate::tokens::GrantId;
 
     /// A pending record of a fresh client, expiring `expires_in` seconds
     /// after the fixture's now, with a 5 s interval.
@@ -3526,37 +3533,106 @@ pub mod device_store {
         Ok(())
     }
 
-    /// Only an approved record is redeemed, once.
-    pub async fn redeemed_once_after_approval<S: DeviceStore>(store: Arc<S>) -> Outcome {
+    /// Tokens for a redemption of `d`: a new grant (its id derived from
+    /// the access token, as the device grant makes them) of `d`'s client.
+    pub(super) fn device_tokens(
+        f: &Fixture,
+        d: &DeviceRecord,
+    ) -> Result<NewTokens, super::Failure> {
+        let mut tokens = f.tokens(
+            GrantId::derive(&f.hash()),
+            &d.client_id,
+            Some(&f.user()?),
+            3600,
+        );
+        let grant = GrantId::derive(&tokens.access.hash);
+        tokens.access.grant = grant;
+        if let Some(r) = tokens.refresh.as_mut() {
+            r.grant = grant;
+        }
+        Ok(tokens)
+    }
+
+    /// Whether the access and the refresh token of `tokens` are stored.
+    async fn stored<S: TokenStore>(
+        c: &'static str,
+        store: &S,
+        tokens: &NewTokens,
+    ) -> Result<(bool, bool), super::Failure> {
+        let access = store_ok(c, store.find_access(&tokens.access.hash).await)?.is_some();
+        let refresh = match &tokens.refresh {
+            Some(r) => store_ok(c, store.find_refresh(&r.hash).await)?.is_some(),
+            None => false,
+        };
+        Ok((access, refresh))
+    }
+
+    /// Only an approved record is redeemed, once, and the redemption that
+    /// wins stores its tokens (found through `TokenStore`, as issued);
+    /// one that loses stores none.
+    pub async fn redeemed_once_after_approval<S: DeviceStore + TokenStore>(
+        store: Arc<S>,
+    ) -> Outcome {
         const C: &str = "DeviceStore: redeemed once";
+        // covers: DV-03
         let f = Fixture::new();
         let d = device(C, &f, 600)?;
         store_ok(C, store.insert_device(d.clone()).await)?;
+        let early = device_tokens(&f, &d)?;
         ensure!(
             C,
-            !store_ok(C, store.redeem_device(&d.hash).await)?,
+            !store_ok(C, store.redeem_device(&d.hash, early.clone()).await)?,
             "a pending record must not be redeemed"
+        );
+        ensure!(
+            C,
+            stored(C, &*store, &early).await? == (false, false),
+            "a refused redemption must store no token"
         );
         store_ok(
             C,
             store.decide_device(&d.user_code, approve(&f)?, f.now).await,
         )?;
+        let won = device_tokens(&f, &d)?;
         ensure!(
             C,
-            store_ok(C, store.redeem_device(&d.hash).await)?,
+            store_ok(C, store.redeem_device(&d.hash, won.clone()).await)?,
             "an approved record must be redeemed"
         );
         ensure!(
             C,
-            !store_ok(C, store.redeem_device(&d.hash).await)?,
+            stored(C, &*store, &won).await? == (true, true),
+            "the redemption must store its access and refresh token"
+        );
+        let found = store_ok(C, store.find_access(&won.access.hash).await)?;
+        ensure!(
+            C,
+            found.as_ref() == Some(&won.access),
+            "the stored access token must round-trip: {found:?}"
+        );
+        let late = device_tokens(&f, &d)?;
+        ensure!(
+            C,
+            !store_ok(C, store.redeem_device(&d.hash, late.clone()).await)?,
             "a redeemed record must not be redeemed again"
+        );
+        ensure!(
+            C,
+            stored(C, &*store, &late).await? == (false, false),
+            "a second redemption must store no token"
         );
         let state = store_ok(C, store.find_device(&d.hash).await)?.map(|d| d.state);
         ensure!(C, state == Some(DeviceState::Redeemed), "state: {state:?}");
+        let unknown = device_tokens(&f, &d)?;
         ensure!(
             C,
-            !store_ok(C, store.redeem_device(&f.hash()).await)?,
+            !store_ok(C, store.redeem_device(&f.hash(), unknown.clone()).await)?,
             "an unknown device code must not be redeemed"
+        );
+        ensure!(
+            C,
+            stored(C, &*store, &unknown).await? == (false, false),
+            "redeeming an unknown device code must store no token"
         );
         Ok(())
     }
@@ -3591,12 +3667,14 @@ pub mod device_store {
     }
 
     /// After approval, 20 concurrent polls (each recording its poll, then
-    /// redeeming when on time and approved, as the token endpoint does)
-    /// redeem exactly once, so tokens are issued exactly once (DV-03).
-    pub async fn approval_under_concurrent_polls_issues_once<S: DeviceStore>(
+    /// redeeming with tokens of its own when on time and approved, as the
+    /// token endpoint does) redeem exactly once, and exactly one token set
+    /// is stored: the winner's (DV-03).
+    pub async fn approval_under_concurrent_polls_issues_once<S: DeviceStore + TokenStore>(
         store: Arc<S>,
     ) -> Outcome {
         const C: &str = "DeviceStore: approval under concurrent polls";
+        // covers: DV-03
         let f = Fixture::new();
         let d = device(C, &f, 600)?;
         store_ok(C, store.insert_device(d.clone()).await)?;
@@ -3608,6 +3686,7 @@ pub mod device_store {
         for _ in 0..20 {
             let store = store.clone();
             let (hash, now) = (d.hash, f.now);
+            let tokens = device_tokens(&f, &d)?;
             tasks.push(tokio::spawn(async move {
                 let on_time = match store.poll_device(&hash, now).await? {
                     DevicePoll::Polled { record, too_soon } => {
@@ -3615,15 +3694,17 @@ pub mod device_store {
                     }
                     DevicePoll::Unknown => false,
                 };
-                let redeemed = on_time && store.redeem_device(&hash).await?;
-                Ok::<_, crate::error::StoreError>((on_time, redeemed))
+                let redeemed = on_time && store.redeem_device(&hash, tokens.clone()).await?;
+                Ok::<_, crate::error::StoreError>((on_time, redeemed, tokens))
             }));
         }
         let (mut on_time, mut redeemed) = (0, 0);
+        let mut sets = Vec::new();
         for t in tasks {
-            let (o, r) = store_ok(C, t.await.map_err(|e| fail(C, e))?)?;
+            let (o, r, tokens) = store_ok(C, t.await.map_err(|e| fail(C, e))?)?;
             on_time += usize::from(o);
             redeemed += usize::from(r);
+            sets.push((r, tokens));
         }
         ensure!(
             C,
@@ -3635,8 +3716,17 @@ pub mod device_store {
             redeemed == 1,
             "{redeemed} of 20 concurrent polls redeemed"
         );
+        for (won, tokens) in &sets {
+            let found = stored(C, &*store, tokens).await?;
+            ensure!(
+                C,
+                found == (*won, *won),
+                "the winner's tokens, and only those, must be stored (won {won}, stored {found:?})"
+            );
+        }
         // And when every poll is on time (a second apart each, interval 0
-        // cannot be stored, so redeem directly): one winner of 20.
+        // cannot be stored, so redeem directly): one winner of 20, one
+        // token set stored.
         let d2 = device(C, &f, 600)?;
         store_ok(C, store.insert_device(d2.clone()).await)?;
         store_ok(
@@ -3649,17 +3739,93 @@ pub mod device_store {
         for _ in 0..20 {
             let store = store.clone();
             let hash = d2.hash;
-            tasks.push(tokio::spawn(
-                async move { store.redeem_device(&hash).await },
-            ));
+            let tokens = device_tokens(&f, &d2)?;
+            tasks.push(tokio::spawn(async move {
+                let won = store.redeem_device(&hash, tokens.clone()).await?;
+                Ok::<_, crate::error::StoreError>((won, tokens))
+            }));
         }
         let mut won = 0;
+        let mut stored_sets = 0;
         for t in tasks {
-            if store_ok(C, t.await.map_err(|e| fail(C, e))?)? {
-                won += 1;
-            }
+            let (w, tokens) = store_ok(C, t.await.map_err(|e| fail(C, e))?)?;
+            won += usize::from(w);
+            let found = stored(C, &*store, &tokens).await?;
+            ensure!(
+                C,
+                found == (w, w),
+                "a redemption's tokens must be stored exactly when it won (won {w}, stored {found:?})"
+            );
+            stored_sets += usize::from(found.0);
         }
         ensure!(C, won == 1, "{won} of 20 concurrent redemptions won");
+        ensure!(
+            C,
+            stored_sets == 1,
+            "{stored_sets} token sets stored for one approval"
+        );
+        Ok(())
+    }
+
+    /// A redemption whose tokens cannot be stored (here: its refresh token
+    /// has the hash of a stored one) fails whole: the error is returned,
+    /// none of its tokens is stored (not even the access token written
+    /// before the failing refresh token), and the record stays approved, so
+    /// the next redemption with good tokens wins and stores them (#18).
+    pub async fn a_failed_redemption_stores_nothing_and_keeps_the_approval<
+        S: DeviceStore + TokenStore,
+    >(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "DeviceStore: failed redemption";
+        // covers: DV-03, RB-02
+        let f = Fixture::new();
+        let d = device(C, &f, 600)?;
+        store_ok(C, store.insert_device(d.clone()).await)?;
+        let decision = approve(&f)?;
+        store_ok(
+            C,
+            store
+                .decide_device(&d.user_code, decision.clone(), f.now)
+                .await,
+        )?;
+        let taken = device_tokens(&f, &d)?;
+        store_ok(C, store.issue(taken.clone()).await)?;
+        let mut clash = device_tokens(&f, &d)?;
+        if let (Some(r), Some(t)) = (clash.refresh.as_mut(), taken.refresh.as_ref()) {
+            r.hash = t.hash;
+        }
+        let outcome = store.redeem_device(&d.hash, clash.clone()).await;
+        ensure!(
+            C,
+            outcome.is_err(),
+            "a redemption whose refresh token hash is taken must fail, not {outcome:?}"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&clash.access.hash).await)?.is_none(),
+            "a failed redemption must store none of its tokens"
+        );
+        let state = store_ok(C, store.find_device(&d.hash).await)?.map(|d| d.state);
+        let DeviceDecision::Approve { subject, openid } = decision else {
+            return Err(fail(C, "fixture"));
+        };
+        ensure!(
+            C,
+            state == Some(DeviceState::Approved { subject, openid }),
+            "a failed redemption must leave the record approved: {state:?}"
+        );
+        let good = device_tokens(&f, &d)?;
+        ensure!(
+            C,
+            store_ok(C, store.redeem_device(&d.hash, good.clone()).await)?,
+            "after a failed redemption the approval must still be redeemable"
+        );
+        ensure!(
+            C,
+            stored(C, &*store, &good).await? == (true, true),
+            "the retried redemption must store its tokens"
+        );
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! `DeviceStore`: device authorizations of the device grant (RFC 8628),
 //! kept under the hash of the device code and found by the hash of the
 //! user code, with the atomic steps the grant needs: decide once, record a
-//! poll (and grow the interval), redeem once (DV-01..03).
+//! poll (and grow the interval), redeem once and store the tokens in the
+//! same step (DV-01..03).
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::clock::UnixTime;
 use crate::error::StoreError;
 use crate::oidc::OpenIdGrant;
 use crate::scope::ScopeSet;
+use crate::stores::NewTokens;
 use crate::tokens::TokenHash;
 use crate::user::UserId;
 
@@ -140,8 +142,16 @@ pub enum DevicePoll {
 ///   `interval`, growing the interval and writing `last_poll` are one
 ///   step, so concurrent polls cannot all pass the interval check.
 /// - [`redeem_device`](Self::redeem_device): of any number of concurrent
-///   callers, exactly one turns an approved record into a redeemed one;
-///   only that one issues tokens (DV-03).
+///   callers, exactly one turns an approved record into a redeemed one,
+///   and it stores its tokens in the same step: the record is redeemed if
+///   and only if its tokens are stored, so no approval is spent without its
+///   tokens and no tokens are stored without spending it (DV-03).
+///
+/// The tokens `redeem_device` stores are found by the server through its
+/// [`TokenStore`](crate::TokenStore) (introspection, refresh, revocation):
+/// a `DeviceStore` must keep them where that `TokenStore` reads, so in
+/// practice it is the same store (the shipped stores are both; pass the
+/// same one to `ServerBuilder::store` and `ServerBuilder::device_store`).
 ///
 /// Records nobody redeems stay until deleted: a store of your own must
 /// delete records past `expires_at` periodically (the shipped stores do it
@@ -180,8 +190,17 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// the change.
     async fn poll_device(&self, hash: &TokenHash, now: UnixTime) -> Result<DevicePoll, StoreError>;
 
-    /// Atomically: if the record is [`DeviceState::Approved`], set it to
-    /// [`DeviceState::Redeemed`] and return `true`. At most one caller
-    /// ever gets `true` for a device code.
-    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+    /// Atomically: if the record is [`DeviceState::Approved`], store
+    /// `tokens` (exactly as [`TokenStore::issue`](crate::TokenStore::issue)
+    /// would) and set the record to [`DeviceState::Redeemed`], and return
+    /// `true`; otherwise store nothing, change nothing and return `false`.
+    /// At most one caller ever gets `true` for a device code.
+    ///
+    /// All or nothing: if the tokens cannot be stored (a duplicate hash, a
+    /// failed write), return the error with the record still approved and
+    /// nothing stored, so a later poll can still redeem it. One lock or one
+    /// transaction around the check, the token writes and the state change
+    /// does it (as [`TokenStore::exchange_code`](crate::TokenStore::exchange_code)
+    /// does for a code).
+    async fn redeem_device(&self, hash: &TokenHash, tokens: NewTokens) -> Result<bool, StoreError>;
 }

@@ -101,7 +101,8 @@ pub enum StoreOp {
     DecideDevice,
     /// [`DeviceStore::poll_device`] (writes).
     PollDevice,
-    /// [`DeviceStore::redeem_device`] (writes).
+    /// [`DeviceStore::redeem_device`] (writes: the redemption and its
+    /// tokens, one step).
     RedeemDevice,
 }
 
@@ -646,9 +647,12 @@ impl<S: DeviceStore> DeviceStore for FaultyStore<S> {
         self.run(StoreOp::PollDevice, self.inner.poll_device(hash, now))
             .await
     }
-    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        self.run(StoreOp::RedeemDevice, self.inner.redeem_device(hash))
-            .await
+    async fn redeem_device(&self, hash: &TokenHash, tokens: NewTokens) -> Result<bool, StoreError> {
+        self.run(
+            StoreOp::RedeemDevice,
+            self.inner.redeem_device(hash, tokens),
+        )
+        .await
     }
 }
 

@@ -157,6 +157,30 @@ impl MemoryStore {
         t.purge_devices(now);
     }
 
+    /// Redeems the approved device authorization `hash` if `store_tokens`
+    /// succeeds, all under this store's lock: [`DeviceStore::redeem_device`]
+    /// for [`ShardedMemoryStore`], whose tokens live elsewhere (it holds
+    /// their shard locks around this call, and `store_tokens` changes
+    /// nothing when it fails).
+    ///
+    /// [`ShardedMemoryStore`]: crate::stores::ShardedMemoryStore
+    pub(super) fn redeem_device_with(
+        &self,
+        hash: &TokenHash,
+        store_tokens: impl FnOnce() -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        let Some(d) = t.devices.get_mut(hash) else {
+            return Ok(false);
+        };
+        if !matches!(d.state, DeviceState::Approved { .. }) {
+            return Ok(false);
+        }
+        store_tokens()?;
+        d.state = DeviceState::Redeemed;
+        Ok(true)
+    }
+
     // Every write below checks before it changes anything, so a panic
     // cannot leave the tables half-written: a poisoned lock is safe to use.
     fn read(&self) -> RwLockReadGuard<'_, Tables> {
@@ -549,14 +573,21 @@ impl DeviceStore for MemoryStore {
         })
     }
 
-    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+    async fn redeem_device(&self, hash: &TokenHash, tokens: NewTokens) -> Result<bool, StoreError> {
+        // Check, store and change under one lock; `store` changes nothing
+        // when it fails, so the record stays approved then.
         let mut t = self.write();
-        match t.devices.get_mut(hash) {
-            Some(d) if matches!(d.state, DeviceState::Approved { .. }) => {
-                d.state = DeviceState::Redeemed;
-                Ok(true)
-            }
-            _ => Ok(false),
+        if !t
+            .devices
+            .get(hash)
+            .is_some_and(|d| matches!(d.state, DeviceState::Approved { .. }))
+        {
+            return Ok(false);
         }
+        t.store(tokens)?;
+        if let Some(d) = t.devices.get_mut(hash) {
+            d.state = DeviceState::Redeemed;
+        }
+        Ok(true)
     }
 }

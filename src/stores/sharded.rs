@@ -908,7 +908,8 @@ impl ReplayCache for ShardedMemoryStore {
 }
 
 /// Device authorizations are few and short-lived: they stay with the
-/// clients and consent, under one lock.
+/// clients and consent, under one lock; a redemption also holds the
+/// shards of the tokens it stores.
 #[async_trait]
 impl crate::stores::DeviceStore for ShardedMemoryStore {
     async fn insert_device(&self, record: crate::stores::DeviceRecord) -> Result<bool, StoreError> {
@@ -946,8 +947,16 @@ impl crate::stores::DeviceStore for ShardedMemoryStore {
         self.0.rest.poll_device(hash, now).await
     }
 
-    async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        self.0.rest.redeem_device(hash).await
+    async fn redeem_device(&self, hash: &TokenHash, tokens: NewTokens) -> Result<bool, StoreError> {
+        // The tokens' shards first, then the record's lock (the order every
+        // step takes them in; nothing holds `rest` while it waits for a
+        // shard): the check, the token writes and the state change happen
+        // with both held, so no other redemption, poll or revocation comes
+        // in between.
+        let mut locked = self.lock(shards_of(&tokens));
+        self.0
+            .rest
+            .redeem_device_with(hash, || locked.store(tokens))
     }
 }
 

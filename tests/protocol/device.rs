@@ -576,3 +576,67 @@ fn the_polling_error_codes_are_wire_values() {
         assert_eq!(code.status(), 400);
     }
 }
+
+#[tokio::test]
+async fn a_failed_redemption_leaves_the_approval_for_the_next_poll() {
+    // covers: DV-03, RB-02
+    // #18: the redemption and its tokens are one store step. Failed before
+    // the write (an error, a timeout), nothing is stored and the approval
+    // stays: the next poll gets the tokens. Failed after the write (the
+    // commit's acknowledgement lost), the code is spent with its tokens,
+    // which were never delivered and exist only as hashes; the next poll
+    // is `invalid_grant`, as for a code (docs/security.md, "Store
+    // failures").
+    use portcullis::stores::{Fault, StoreOp};
+    for fault in [
+        Fault::Error,
+        Fault::Timeout(Duration::from_millis(5)),
+        Fault::AfterWrite,
+    ] {
+        let (h, faulty) = Harness::with_faulty_devices(config()).await;
+        let tv = Client::public(id(TV))
+            .grant_type(GrantType::DeviceCode)
+            .scope(scope("read write"))
+            .default_scope(scope("read"))
+            .build()
+            .unwrap();
+        h.register(tv).await;
+        let tv = Creds {
+            id: TV.to_owned(),
+            secret: None,
+        };
+        let body = start(&h, &tv, "read").await;
+        let code = body["device_code"].as_str().unwrap().to_owned();
+        approve(&h, body["user_code"].as_str().unwrap()).await;
+        faulty.fail_once(StoreOp::RedeemDevice, fault);
+        assert_error(&poll(&h, &tv, &code).await, 500, "server_error");
+        let state = h
+            .store
+            .find_device(&TokenHash::of(&code))
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
+        h.clock.advance(Duration::from_secs(5));
+        if fault == Fault::AfterWrite {
+            assert_eq!(state, DeviceState::Redeemed, "{fault:?}");
+            assert_eq!(h.store.access_token_count(), 1, "{fault:?}");
+            assert_error(&poll(&h, &tv, &code).await, 400, "invalid_grant");
+        } else {
+            assert!(
+                matches!(state, DeviceState::Approved { .. }),
+                "{fault:?}: {state:?}"
+            );
+            assert_eq!(h.store.access_token_count(), 0, "{fault:?}");
+            let r = poll(&h, &tv, &code).await;
+            assert_eq!(r.status(), 200, "{fault:?}");
+            let (access, _) = tokens(&r);
+            assert!(h.active(&access).await, "{fault:?}");
+            assert_eq!(h.store.access_token_count(), 1, "{fault:?}");
+        }
+        // After the write the second poll sees the code redeemed and
+        // never reaches the redemption.
+        let calls = if fault == Fault::AfterWrite { 1 } else { 2 };
+        assert_eq!(faulty.calls(StoreOp::RedeemDevice), calls, "{fault:?}");
+    }
+}

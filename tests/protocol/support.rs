@@ -347,6 +347,27 @@ impl Harness {
         Self::finish(server, store, clock).await
     }
 
+    /// [`Harness::with_devices`] whose `DeviceStore` is the library's
+    /// `FaultyStore` over the harness's `MemoryStore` (#18: failures of the
+    /// atomic redemption).
+    pub(crate) async fn with_faulty_devices(
+        mut config: Config,
+    ) -> (Self, Arc<FaultyStore<MemoryStore>>) {
+        if !config.grant_types.contains(&GrantType::DeviceCode) {
+            config.grant_types.push(GrantType::DeviceCode);
+        }
+        let store = MemoryStore::new();
+        let faulty = Arc::new(FaultyStore::new(store.clone()));
+        let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
+        let server = AuthorizationServer::builder(config)
+            .store(Arc::new(store.clone()))
+            .device_store(faulty.clone())
+            .clock(clock.clone())
+            .build()
+            .expect("test server builds");
+        (Self::finish(server, store, clock).await, faulty)
+    }
+
     /// A server whose client, token and consent stores are a [`FlakyStore`]
     /// over the harness's `MemoryStore` (`MemoryStore` clones share state).
     pub(crate) async fn flaky(config: Config) -> (Self, Arc<FlakyStore>) {

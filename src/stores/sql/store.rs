@@ -836,7 +836,8 @@ macro_rules! sql_store {
 
         /// Device authorizations (schema 11): each step is one statement,
         /// whose `WHERE` decides, so of concurrent callers exactly one
-        /// changes a row (DV-03).
+        /// changes a row (DV-03); the redemption is that statement and the
+        /// token inserts in one transaction.
         #[async_trait]
         impl crate::stores::DeviceStore for $name {
             async fn insert_device(&self, d: crate::stores::DeviceRecord) -> Result<bool, StoreError> {
@@ -918,13 +919,32 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn redeem_device(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+            async fn redeem_device(&self, hash: &TokenHash, tokens: NewTokens) -> Result<bool, StoreError> {
+                // One transaction (#18): the conditional UPDATE decides (it
+                // takes the row's lock; a concurrent redemption waits, then
+                // finds the state changed), and the tokens are inserted
+                // before the commit. Any error drops the transaction, which
+                // rolls back: the record stays approved, nothing is stored.
+                let mut tx = self.pool.begin_with($begin).await?;
                 let n = sqlx::query("UPDATE portcullis_devices SET state = 3 WHERE hash = $1 AND state = 1")
                     .bind(hash.as_bytes().as_slice())
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                Ok(n == 1)
+                if n != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                // As in `issue`: tokens joining an existing grant take its
+                // lock (RB-05); a new grant's id is known to nobody yet.
+                let grant = &tokens.access.grant;
+                if *grant != GrantId::derive(&tokens.access.hash) && !Self::lock_grant(&mut tx, grant).await? {
+                    tx.rollback().await?;
+                    return Err(StoreError::msg("the grant is revoked"));
+                }
+                Self::insert_tokens(&mut tx, &tokens).await?;
+                tx.commit().await?;
+                Ok(true)
             }
         }
 
