@@ -145,6 +145,20 @@ impl ExchangedToken {
         self
     }
 
+    /// Who the token is about when that is neither an end-user (the
+    /// `subject` of [`ExchangedToken::new`]) nor a client of ours: a
+    /// workload, a service of another issuer (`spiffe://…`, an email, …).
+    /// As the actor token, this is the `sub` of the new token's `act`
+    /// (with the token's [`client_id`](Self::with_client_id), if set, as
+    /// its `client_id`), and what a subject token's `may_act` is compared
+    /// with. An end-user subject takes precedence. `None` if `sub` is not a
+    /// subject identifier (1 to 255 bytes, no control character).
+    pub fn with_actor_subject(mut self, sub: &str) -> Option<Self> {
+        Actor::parse(sub)?;
+        self.actor_subject = Some(sub.to_owned());
+        Some(self)
+    }
+
     /// The scope the token carries: an exchange may narrow it, never widen
     /// it.
     #[must_use]
@@ -176,6 +190,12 @@ impl ExchangedToken {
     /// The end-user the token is about; `None` for a client's own token.
     pub fn subject(&self) -> Option<&UserId> {
         self.subject.as_ref()
+    }
+
+    /// Who the token is about when that is no end-user or client of ours
+    /// ([`with_actor_subject`](Self::with_actor_subject)).
+    pub fn actor_subject(&self) -> Option<&str> {
+        self.actor_subject.as_deref()
     }
 
     /// The client the token was issued to, if known.

@@ -39,6 +39,10 @@
 //! the client `demo-person`, whose secret is hashed as a people-chosen one
 //! (PBKDF2). A database URL is never printed with its password.
 //!
+//! Token exchange (RFC 8693) is on when a seed client lists its grant
+//! type, with the demo's fixed rule of who may exchange what
+//! (`exchange.rs`).
+//!
 //! The seed file's format, parsing and checks are in `seed.rs`, which the
 //! fuzz harness (`fuzz/src/lib.rs`, target `seed_json`) includes too; what
 //! a seed asks for that the demo does not support yet is logged, one line
@@ -65,6 +69,8 @@ use seed::{Loaded, Seed, SeedClient, SeedUser};
 use sessions::{Session, Sessions, csrf_matches};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+#[path = "exchange.rs"]
+mod exchange;
 #[path = "pages.rs"]
 mod pages;
 #[path = "scope_words.rs"]
@@ -484,6 +490,9 @@ where
         config.device_code_interval = std::time::Duration::from_secs(secs);
     }
     config.backchannel_logout = true;
+    let clients_exchange = clients
+        .iter()
+        .any(|c| c.allows_grant(portcullis::GrantType::TokenExchange));
     seed::save_clients(&*store, clients).await?;
     // Behind a TLS-terminating proxy: the session cookie is https-only too.
     let secure = config.issuer.starts_with("https://");
@@ -491,7 +500,16 @@ where
     let verifier: Arc<dyn PasswordVerifier> = users.clone();
     // The device grant (RFC 8628) is on: its verification page is the
     // demo's (`Demo::device`), its records in the same store.
-    let server = AuthorizationServer::builder(config)
+    // Token exchange (RFC 8693) is on, with the demo's rule
+    // (`exchange.rs`), when a seed client is registered for it: the
+    // metadata lists the grant then only.
+    let builder = AuthorizationServer::builder(config);
+    let builder = if clients_exchange {
+        builder.token_exchange(Arc::new(exchange::DemoExchange))
+    } else {
+        builder
+    };
+    let server = builder
         .device_store(store.clone())
         .store(store)
         .key_provider(keys)

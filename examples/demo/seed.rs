@@ -24,7 +24,12 @@
 //! with neither is public (`none`). A user's `claims` go into their JWT
 //! access tokens by scope ([`SeedClaims`]); their `claims.sub`, when
 //! given, is their subject (the user id, `sub` of every token and of
-//! UserInfo), else their username is ([`Person`]).
+//! UserInfo), else their username is ([`Person`]). A user's
+//! `claims.may_act` (the demo's own, an object such as `{"sub": "gateway"}`,
+//! RFC 8693 §4.4) goes into all their JWT access tokens: in a token
+//! exchange only that party may then act for them. A client listing
+//! `urn:ietf:params:oauth:grant-type:token-exchange` turns token exchange
+//! on, with the demo's rule (`exchange.rs`).
 //!
 //! What the server supports is honoured; a field, grant type or response
 //! type it does not support yet (`registration`, any
@@ -310,10 +315,8 @@ pub(crate) fn seed_client(
                 format!("grant_types {g}"),
                 format!("not offered under the {} profile", config.profile),
             ),
-            // Issue 18 builds token exchange; until then it is ignored.
-            Some(GrantType::TokenExchange) | None => {
-                notes.note(format!("grant_types {g}"), "grant type not supported yet")
-            }
+            // Token exchange: on with the demo's rule (`exchange.rs`).
+            None => notes.note(format!("grant_types {g}"), "grant type not supported yet"),
             Some(grant) => b = b.grant_type(grant),
         }
     }
@@ -528,7 +531,8 @@ fn seed_openid(
 
 /// The seeded users' claims (OpenID Connect Core 5.1), added to their JWT
 /// access tokens by scope (Core 5.4: `profile`, `email`, `address`,
-/// `phone`), unchanged: numbers stay numbers, `address` an object. Keyed
+/// `phone`), unchanged: numbers stay numbers, `address` an object; and
+/// the demo's own `may_act` (an object, RFC 8693 §4.4) in every one. Keyed
 /// by subject (the user id tokens carry); the core writes `sub` itself.
 #[derive(Default)]
 pub(crate) struct SeedClaims {
@@ -545,11 +549,17 @@ impl ClaimsHook for SeedClaims {
         let Some(claims) = user.and_then(|u| self.by_user.get(u)) else {
             return Map::new();
         };
-        scope
+        let mut out: Map<String, Value> = scope
             .iter()
             .flat_map(|granted| scope_claims(granted.as_str()))
             .filter_map(|name| Some(((*name).to_owned(), claims.get(*name)?.clone())))
-            .collect()
+            .collect();
+        // The demo's own: `claims.may_act` (RFC 8693 §4.4), who alone may
+        // act for the user in a token exchange, whatever the scope.
+        if let Some(may_act) = claims.get("may_act").filter(|v| v.is_object()) {
+            out.insert("may_act".to_owned(), may_act.clone());
+        }
+        out
     }
 }
 

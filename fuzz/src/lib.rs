@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 14] = [
+pub const TARGETS: [&str; 16] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -58,6 +58,8 @@ pub const TARGETS: [&str; 14] = [
     "par_body",
     "request_object",
     "dpop_proof",
+    "device_authorization",
+    "token_exchange",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -80,6 +82,8 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "par_body" => par_body(data),
         "request_object" => request_object(data),
         "dpop_proof" => dpop_proof(data),
+        "device_authorization" => device_authorization(data),
+        "token_exchange" => token_exchange(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -213,10 +217,13 @@ pub fn fixture() -> Fixture {
 
 /// The fixture with a configuration changed by `configure`.
 pub fn fixture_with(configure: impl FnOnce(&mut Config)) -> Fixture {
-    block_on(build_fixture(configure))
+    block_on(build_fixture(configure, |b, _| b))
 }
 
-async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
+async fn build_fixture(
+    configure: impl FnOnce(&mut Config),
+    extra: impl FnOnce(portcullis::ServerBuilder, &MemoryStore) -> portcullis::ServerBuilder,
+) -> Fixture {
     let store = MemoryStore::new();
     let signing = MemoryKeys::new();
     let t = UnixTime::from_secs(T0 - 10);
@@ -240,14 +247,13 @@ async fn build_fixture(configure: impl FnOnce(&mut Config)) -> Fixture {
     // every secret of the fixture is one round or a SHA-256.
     config.unknown_client_iterations = NonZeroU32::MIN;
     configure(&mut config);
-    let server = AuthorizationServer::builder(config)
+    let builder = AuthorizationServer::builder(config)
         .store(Arc::new(store.clone()))
         .key_provider(Arc::new(signing))
         .password_verifier(Arc::new(users))
         .clock(Arc::new(FixedClock::new(UnixTime::from_secs(T0))))
-        .random(Arc::new(DeterministicRandom::new(7)))
-        .build()
-        .expect("fixture server");
+        .random(Arc::new(DeterministicRandom::new(7)));
+    let server = extra(builder, &store).build().expect("fixture server");
     let redirect = RedirectUri::parse(REDIRECT).expect("redirect");
     let code_grants = |b: portcullis::ClientBuilder| {
         b.redirect_uri(redirect.clone())
@@ -1555,4 +1561,206 @@ pub fn request_object(data: &[u8]) -> String {
     let v = json(&resp);
     let uri = v["request_uri"].as_str().unwrap_or_default().to_owned();
     format!("par 201 {}", use_pushed(&f.server, "jar", &uri))
+}
+
+/// The resource the extended fixture knows (`Config::resources`).
+pub const RESOURCE: &str = "https://rs.example/";
+/// The secret of `gw` and `tv-conf`.
+pub const GW_SECRET: &str = "gw-secret";
+
+/// Lets every exchange the core validated through, and validates two
+/// tokens of the host's own type `urn:example:host`: `host-alice` (about
+/// alice, whom only `host-workload` may act for) and `host-workload` (no
+/// end-user: a workload whose subject the host names).
+struct AllowAll;
+
+#[portcullis::async_trait]
+impl portcullis::TokenExchangePolicy for AllowAll {
+    async fn decide(
+        &self,
+        r: &portcullis::ExchangeRequest<'_>,
+    ) -> Result<portcullis::ExchangeGrant, portcullis::GrantRefusal> {
+        Ok(r.allow())
+    }
+
+    async fn validate(
+        &self,
+        _client: &Client,
+        token_type: &portcullis::TokenType,
+        token: &str,
+    ) -> Result<Option<portcullis::ExchangedToken>, portcullis::GrantRefusal> {
+        use portcullis::{Actor, ExchangedToken};
+        if token_type.as_str() != "urn:example:host" {
+            return Ok(None);
+        }
+        Ok(match token {
+            "host-alice" => Actor::parse("spiffe://example/wl").map(|may| {
+                ExchangedToken::new(token_type.clone(), UserId::parse("alice")).with_may_act(may)
+            }),
+            "host-workload" => ExchangedToken::new(token_type.clone(), None)
+                .with_actor_subject("spiffe://example/wl"),
+            _ => None,
+        })
+    }
+}
+
+/// The fixture with the device grant (the store as its `DeviceStore`) and
+/// token exchange ([`AllowAll`]) on, [`RESOURCE`] known, and three more
+/// clients: `tv` (public, device grant), `tv-conf` (`client_secret_basic`,
+/// device grant) and `gw` (`client_secret_basic`, token exchange and
+/// client credentials, JWT access tokens), each scope `read write`.
+pub fn extended_fixture() -> Fixture {
+    block_on(async {
+        let f = build_fixture(
+            |c| {
+                c.grant_types.push(GrantType::DeviceCode);
+                c.resources = vec![portcullis::Resource::parse(RESOURCE).expect("resource")];
+            },
+            |b, store| {
+                b.device_store(Arc::new(store.clone()))
+                    .token_exchange(Arc::new(AllowAll))
+            },
+        )
+        .await;
+        let clients = [
+            Client::public(id("tv")).grant_type(GrantType::DeviceCode),
+            Client::confidential(id("tv-conf"), SecretHash::sha256(GW_SECRET))
+                .grant_type(GrantType::DeviceCode),
+            Client::confidential(id("gw"), SecretHash::sha256(GW_SECRET))
+                .grant_type(GrantType::TokenExchange)
+                .grant_type(GrantType::ClientCredentials)
+                .access_token_format(AccessTokenFormat::Jwt),
+        ];
+        for c in clients {
+            f.store
+                .insert_client(c.scope(scope("read write")).build().expect("client"))
+                .await
+                .expect("client stored");
+        }
+        f
+    })
+}
+
+/// `device_authorization`: `[selector][form body]` POSTed to the device
+/// authorization endpoint (RFC 8628 §3.1). Selector bits 0–1: `tv` with
+/// `client_id=tv&` put before the body, `tv-conf` with Basic, `tv-conf`
+/// with a wrong secret, or nothing added; bit 2: on success, the device
+/// polls the token endpoint at once with its `device_code` (and must be
+/// told `authorization_pending`). A success must carry the RFC 8628 §3.2
+/// members; an error is JSON with a code, 401 only for `invalid_client`.
+/// Returns the status, and `200 <poll error>` when polled.
+pub fn device_authorization(data: &[u8]) -> String {
+    let Some((&sel, body)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let (header, extra, client) = match sel % 4 {
+        0 => (None, "client_id=tv&", "tv"),
+        1 => (Some(basic("tv-conf", GW_SECRET)), "", "tv-conf"),
+        2 => (Some(basic("tv-conf", "wrong")), "", "tv-conf"),
+        _ => (None, "", "tv"),
+    };
+    let body = [extra.as_bytes(), body].concat();
+    let f = extended_fixture();
+    let req = form_request(&body, header.as_deref().map(str::as_bytes));
+    let resp = block_on(f.server.device_authorization(&req));
+    let status = resp.status();
+    let v = json(&resp);
+    if status != 200 {
+        assert!(
+            matches!(status, 400 | 401 | 405 | 413),
+            "status {status}: {v}"
+        );
+        let code = v.get("error").and_then(Value::as_str);
+        assert!(code.is_some(), "an error without a code: {v}");
+        assert_eq!(status == 401, code == Some("invalid_client"), "{v}");
+        return status.to_string();
+    }
+    for member in [
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+    ] {
+        assert!(v.get(member).is_some_and(Value::is_string), "{member}: {v}");
+    }
+    for member in ["expires_in", "interval"] {
+        assert!(v.get(member).is_some_and(Value::is_u64), "{member}: {v}");
+    }
+    assert_eq!(resp.header("Cache-Control"), Some("no-store"));
+    if sel & 4 == 0 {
+        return "200".into();
+    }
+    let device_code = v["device_code"].as_str().unwrap_or_default();
+    let poll = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+        .append_pair("device_code", device_code)
+        .append_pair("client_id", client)
+        .finish();
+    let auth = (client == "tv-conf").then(|| basic("tv-conf", GW_SECRET));
+    let req = form_request(poll.as_bytes(), auth.as_deref().map(str::as_bytes));
+    let resp = post(&f.server, Endpoint::Token, &req);
+    let polled = json(&resp);
+    let code = polled
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("none");
+    assert_eq!(code, "authorization_pending", "{polled}");
+    format!("200 {code}")
+}
+
+/// `token_exchange`: `[selector][form body]` POSTed to the token endpoint
+/// after `grant_type=urn:ietf:params:oauth:grant-type:token-exchange&`
+/// (RFC 8693 §2.1), with the extended fixture's tokens to exchange:
+/// `access-1` and `refresh-1` (`svc`'s, about alice) and the host's
+/// `host-alice` and `host-workload` of type `urn:example:host`. Selector
+/// bits 0–1: `gw` with Basic, `gw` with a wrong secret, `svc` (not
+/// registered for the grant), or `gw` by `client_secret`-less
+/// `client_id=gw` (refused). A success must carry `issued_token_type`
+/// and no refresh token. Returns the status and, on success, the issued
+/// token type's last segment and whether `act` was set (`200 access_token
+/// act`).
+pub fn token_exchange(data: &[u8]) -> String {
+    let Some((&sel, body)) = data.split_first() else {
+        return SKIP.into();
+    };
+    let (header, extra) = match sel % 4 {
+        0 => (Some(basic("gw", GW_SECRET)), ""),
+        1 => (Some(basic("gw", "wrong")), ""),
+        2 => (Some(basic("svc", SVC_SECRET)), ""),
+        _ => (None, "client_id=gw&"),
+    };
+    let prefix = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&";
+    let body = [prefix.as_bytes(), extra.as_bytes(), body].concat();
+    let f = extended_fixture();
+    let req = form_request(&body, header.as_deref().map(str::as_bytes));
+    let resp = post(&f.server, Endpoint::Token, &req);
+    if resp.status() != 200 {
+        return resp.status().to_string();
+    }
+    let v = json(&resp);
+    assert!(v.get("refresh_token").is_none(), "{v}");
+    let issued = v
+        .get("issued_token_type")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no issued_token_type: {v}"));
+    let kind = issued.rsplit(':').next().unwrap_or_default().to_owned();
+    // The new token: an active access token of `gw`'s, its actor if any.
+    let token = v["access_token"].as_str().unwrap_or_default();
+    let intro = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", token)
+        .finish();
+    let auth = basic("gw", GW_SECRET);
+    let seen = post(
+        &f.server,
+        Endpoint::Introspect,
+        &form_request(intro.as_bytes(), Some(auth.as_bytes())),
+    );
+    let seen = json(&seen);
+    assert_eq!(seen["active"], true, "{seen}");
+    let act = if seen.get("act").is_some() {
+        " act"
+    } else {
+        ""
+    };
+    format!("200 {kind}{act}")
 }

@@ -33,6 +33,7 @@ mod par;
 mod seed_v2;
 mod sessions;
 mod throttle;
+mod token_exchange;
 mod userinfo;
 
 use harness::{Backend, CALLBACK, Framework, Server, Session};

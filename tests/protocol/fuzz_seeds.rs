@@ -44,7 +44,7 @@ fn corpus(target: &str) -> Vec<PathBuf> {
 /// cargo-fuzz toolchain ran; the first `fuzz/run.sh` and `fuzz/cmin.sh`
 /// give them one (then remove them from here). Empty: issue 17's
 /// `par_body`, `request_object` and `dpop_proof` have been fuzzed.
-const NOT_YET_FUZZED: [&str; 0] = [];
+const NOT_YET_FUZZED: [&str; 2] = ["device_authorization", "token_exchange"];
 
 /// The minimised corpus, or nothing for a target not fuzzed yet.
 fn corpus_or_none(target: &str) -> Vec<PathBuf> {
@@ -85,7 +85,7 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 74] = [
+const EXPECTED: [(&str, &str, &str); 89] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -181,6 +181,41 @@ const EXPECTED: [(&str, &str, &str); 74] = [
     ("request_object", "alg_none", "400"),
     ("request_object", "as_spa", "400"),
     ("request_object", "pushed_unsigned", "par 400"),
+    // issue 18: the device authorization form (DV-01), then a poll that is
+    // told to wait; the token exchange form (TE-01): impersonation,
+    // delegation (`act`), a host-validated subject whose `may_act` names
+    // the actor, a JWT asked for, targets, and the refusals.
+    ("device_authorization", "public_scope", "200"),
+    (
+        "device_authorization",
+        "public_polled",
+        "200 authorization_pending",
+    ),
+    (
+        "device_authorization",
+        "conf_basic_polled",
+        "200 authorization_pending",
+    ),
+    ("device_authorization", "wrong_secret", "401"),
+    ("device_authorization", "not_registered", "400"),
+    ("device_authorization", "bad_scope", "400"),
+    ("token_exchange", "impersonate", "200 access_token"),
+    (
+        "token_exchange",
+        "delegate_workload",
+        "200 access_token act",
+    ),
+    (
+        "token_exchange",
+        "host_subject_may_act",
+        "200 access_token act",
+    ),
+    ("token_exchange", "may_act_refused", "400"),
+    ("token_exchange", "requested_jwt", "200 jwt"),
+    ("token_exchange", "audience", "200 access_token"),
+    ("token_exchange", "unknown_audience", "400"),
+    ("token_exchange", "not_registered", "400"),
+    ("token_exchange", "wrong_secret", "401"),
 ];
 
 #[test]

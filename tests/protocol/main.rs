@@ -50,6 +50,7 @@ mod slow_hashes;
 mod throttle;
 mod token;
 mod token_exchange;
+mod token_exchange_tokens;
 mod tokens;
 mod userinfo;
 // The full client model (issue 19).
