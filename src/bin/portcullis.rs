@@ -3,8 +3,8 @@
 //! clients, generates and rotates signing keys, purges and revokes tokens and
 //! withdraws consent, through the same store traits the server uses.
 //!
-//! Every command prints a table by default and stable JSON with
-//! `--format json`. Exit codes: 0 success, 1 the database or a store failed,
+//! Every command prints a table by default, stable JSON with
+//! `--format json` and the same document as YAML with `--format yaml`. Exit codes: 0 success, 1 the database or a store failed,
 //! 2 bad input, 3 something named does not exist. Errors are one line on
 //! stderr. See `docs/operator.md`.
 
@@ -22,8 +22,12 @@ mod db;
 mod keys;
 #[path = "portcullis/output.rs"]
 mod output;
+#[path = "portcullis/register.rs"]
+mod register;
 #[path = "portcullis/tokens.rs"]
 mod tokens;
+#[path = "portcullis/yaml.rs"]
+mod yaml;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -33,8 +37,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portcullis::{
-    AccessTokenFormat, Algorithm, Audience, AuthMethod, ClientId, GrantType, RedirectUri, Resource,
-    ScopeSet, SubjectType, UserId, WebUrl,
+    AccessTokenFormat, Algorithm, ApplicationType, Audience, AuthMethod, ClientId,
+    ClientMetadataObject, ClientSigningAlg, GrantType, Origin, RedirectUri, Resource, ScopeSet,
+    SubjectType, UserId, WebUrl,
 };
 
 use crate::output::Output;
@@ -54,7 +59,7 @@ struct Cli {
         help_heading = "Global options"
     )]
     database: Option<String>,
-    /// Output: a table for people, or JSON for scripts.
+    /// Output: a table for people, or JSON (or YAML) for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table, help_heading = "Global options")]
     format: Format,
     /// Seconds to wait for the database when connecting.
@@ -77,6 +82,8 @@ enum Format {
     Table,
     /// One JSON document with stable field names.
     Json,
+    /// The JSON document as YAML (same fields, same order).
+    Yaml,
 }
 
 #[derive(Subcommand)]
@@ -103,8 +110,17 @@ enum ClientCommand {
     Create(Box<CreateArgs>),
     /// Change a client: redirect URIs, grants, scopes, flags; rotate its secret.
     Update(Box<UpdateArgs>),
-    /// List every client.
-    List,
+    /// Replace a client's secret with a new generated one, printed once and
+    /// stored hashed; the old one stops working at once.
+    RotateSecret {
+        /// The client id.
+        client_id: ClientId,
+        /// When the new secret expires (Unix seconds; 0 or absent: never).
+        #[arg(long, value_name = "UNIX_TIME")]
+        client_secret_expires_at: Option<u64>,
+    },
+    /// List clients, ordered by id, optionally filtered and paged.
+    List(ListArgs),
     /// Show one client.
     Show {
         /// The client id.
@@ -117,12 +133,84 @@ enum ClientCommand {
     },
 }
 
+/// `client list`: filters (all must hold) and paging. The store lists every
+/// client; the CLI filters and pages (see docs/operator.md).
+#[derive(Args)]
+struct ListArgs {
+    /// Only clients of this owner (exactly).
+    #[arg(long, value_name = "OWNER")]
+    owner: Option<String>,
+    /// Only clients allowed this grant type.
+    #[arg(long, value_name = "GRANT")]
+    grant_type: Option<GrantType>,
+    /// Only clients whose name contains this text (ignoring case).
+    #[arg(long, value_name = "TEXT")]
+    name_contains: Option<String>,
+    /// At most this many clients (after the filters and --offset).
+    #[arg(long, value_name = "N", alias = "page-size")]
+    limit: Option<usize>,
+    /// Skip this many clients (after the filters).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    offset: usize,
+}
+
+/// The flags that set a client field, which `--from-json` replaces.
+const FIELD_FLAGS: [&str; 42] = [
+    "name",
+    "redirect_uri",
+    "grant_type",
+    "scope",
+    "default_scope",
+    "token_endpoint_auth_method",
+    "public",
+    "jwks",
+    "skip_consent",
+    "allow_plain_pkce",
+    "resource_server_for",
+    "access_token_format",
+    "access_token_lifetime",
+    "refresh_token_lifetime",
+    "id_token_signed_response_alg",
+    "userinfo_signed_response_alg",
+    "subject_type",
+    "sector_identifier_uri",
+    "post_logout_redirect_uri",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "require_auth_time",
+    "default_max_age",
+    "logo_uri",
+    "policy_uri",
+    "tos_uri",
+    "client_uri",
+    "require_pushed_authorization_requests",
+    "require_signed_request_object",
+    "dpop_bound_access_tokens",
+    "resource",
+    "application_type",
+    "contact",
+    "jwks_uri",
+    "software_id",
+    "software_version",
+    "client_secret_expires_at",
+    "token_endpoint_auth_signing_alg",
+    "request_object_signing_alg",
+    "allowed_cors_origin",
+    "owner",
+    "metadata",
+];
+
 /// `client create`: the RFC 7591 fields as flags.
 #[derive(Args)]
 struct CreateArgs {
     /// The client id (1 to 255 visible ASCII characters); random if absent.
-    #[arg(long)]
+    #[arg(long, visible_alias = "id")]
     client_id: Option<ClientId>,
+    /// Read the client from an RFC 7591 registration document (a JSON
+    /// file, or `-` for stdin) instead of the field flags; --client-id
+    /// overrides its `client_id`. Secrets are generated, never read.
+    #[arg(long, value_name = "FILE|-", conflicts_with_all = FIELD_FLAGS)]
+    from_json: Option<PathBuf>,
     /// `client_name`, shown on the consent page (default: the client id).
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
@@ -166,7 +254,7 @@ struct CreateArgs {
     #[arg(long, value_name = "AUDIENCE")]
     resource_server_for: Vec<Audience>,
     /// The access token format: opaque (default) or jwt.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", visible_alias = "access-token-strategy")]
     access_token_format: Option<AccessTokenFormat>,
     /// Access token lifetime in seconds (default: the server's).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -193,8 +281,127 @@ struct CreateArgs {
     /// A resource (RFC 8707 resource indicator, an absolute URI) the client
     /// may ask tokens for, beside the server's own list (repeatable); a
     /// token asked for one has it as its audience.
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", visible_alias = "audience")]
     resource: Vec<Resource>,
+    #[command(flatten)]
+    registration: RegistrationCreateArgs,
+}
+
+/// `client create`: the rest of RFC 7591 and OpenID Connect Registration
+/// (issue 19).
+#[derive(Args)]
+struct RegistrationCreateArgs {
+    /// web (default) or native: a native client registers only
+    /// private-scheme redirect URIs or http on loopback.
+    #[arg(long, value_name = "TYPE")]
+    application_type: Option<ApplicationType>,
+    /// A way to reach the people responsible for the client, typically an
+    /// e-mail address (repeatable).
+    #[arg(long, value_name = "CONTACT")]
+    contact: Vec<String>,
+    /// Where the client publishes its public keys (https; not with --jwks).
+    #[arg(long, value_name = "URL", conflicts_with = "jwks")]
+    jwks_uri: Option<WebUrl>,
+    /// The client software's id, the same for all its instances.
+    #[arg(long, value_name = "TEXT")]
+    software_id: Option<String>,
+    /// The client software's version.
+    #[arg(long, value_name = "TEXT")]
+    software_version: Option<String>,
+    /// When the generated secret expires (Unix seconds; 0: never).
+    #[arg(long, value_name = "UNIX_TIME")]
+    client_secret_expires_at: Option<u64>,
+    /// The only algorithm accepted for the client's assertions (HS256 for
+    /// client_secret_jwt; ES256, EdDSA, RS256 or PS256 for private_key_jwt).
+    #[arg(long, value_name = "ALG")]
+    token_endpoint_auth_signing_alg: Option<ClientSigningAlg>,
+    /// The only algorithm accepted for the client's request objects.
+    #[arg(long, value_name = "ALG")]
+    request_object_signing_alg: Option<ClientSigningAlg>,
+    /// A browser origin (https://app.example) that may call the token,
+    /// revocation and UserInfo endpoints as this client (repeatable).
+    #[arg(long, value_name = "ORIGIN")]
+    allowed_cors_origin: Vec<Origin>,
+    /// Who owns the client (a user, a team).
+    #[arg(long, value_name = "OWNER")]
+    owner: Option<String>,
+    /// A free-form JSON object kept with the client ('{"tier": "gold"}').
+    #[arg(long, value_name = "JSON", value_parser = json_object)]
+    metadata: Option<ClientMetadataObject>,
+}
+
+/// `client update`: the rest of RFC 7591 and OpenID Connect Registration
+/// (issue 19).
+#[derive(Args)]
+struct RegistrationUpdateArgs {
+    /// web or native.
+    #[arg(long, value_name = "TYPE")]
+    application_type: Option<ApplicationType>,
+    /// Add a contact (repeatable).
+    #[arg(long, value_name = "CONTACT")]
+    add_contact: Vec<String>,
+    /// Remove a contact (repeatable).
+    #[arg(long, value_name = "CONTACT")]
+    remove_contact: Vec<String>,
+    /// Where the client publishes its public keys, or `none`.
+    #[arg(long, value_name = "URL|none")]
+    jwks_uri: Option<OrNone<WebUrl>>,
+    /// The client software's id, or `none`.
+    #[arg(long, value_name = "TEXT|none")]
+    software_id: Option<OrNone<String>>,
+    /// The client software's version, or `none`.
+    #[arg(long, value_name = "TEXT|none")]
+    software_version: Option<OrNone<String>>,
+    /// When the secret expires (Unix seconds; 0: never).
+    #[arg(long, value_name = "UNIX_TIME")]
+    client_secret_expires_at: Option<u64>,
+    /// The only algorithm accepted for the client's assertions, or `any`.
+    #[arg(long, value_name = "ALG|any")]
+    token_endpoint_auth_signing_alg: Option<OrAny<ClientSigningAlg>>,
+    /// The only algorithm accepted for the client's request objects, or
+    /// `any`.
+    #[arg(long, value_name = "ALG|any")]
+    request_object_signing_alg: Option<OrAny<ClientSigningAlg>>,
+    /// Allow a browser origin (repeatable).
+    #[arg(long, value_name = "ORIGIN")]
+    add_allowed_cors_origin: Vec<Origin>,
+    /// Withdraw a browser origin (repeatable).
+    #[arg(long, value_name = "ORIGIN")]
+    remove_allowed_cors_origin: Vec<Origin>,
+    /// Who owns the client, or `none`.
+    #[arg(long, value_name = "OWNER|none")]
+    owner: Option<OrNone<String>>,
+    /// Replace the free-form metadata object (`{}` empties it).
+    #[arg(long, value_name = "JSON", value_parser = json_object)]
+    metadata: Option<ClientMetadataObject>,
+}
+
+impl RegistrationUpdateArgs {
+    /// Whether any field is to change.
+    fn any(&self) -> bool {
+        self.application_type.is_some()
+            || !self.add_contact.is_empty()
+            || !self.remove_contact.is_empty()
+            || self.jwks_uri.is_some()
+            || self.software_id.is_some()
+            || self.software_version.is_some()
+            || self.client_secret_expires_at.is_some()
+            || self.token_endpoint_auth_signing_alg.is_some()
+            || self.request_object_signing_alg.is_some()
+            || !self.add_allowed_cors_origin.is_empty()
+            || !self.remove_allowed_cors_origin.is_empty()
+            || self.owner.is_some()
+            || self.metadata.is_some()
+    }
+}
+
+/// A JSON object given on the command line (`--metadata`).
+fn json_object(s: &str) -> Result<ClientMetadataObject, String> {
+    match serde_json::from_str(s) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        Ok(_) => Err("metadata: must be a JSON object".into()),
+        Err(e) => Err(format!("metadata: not JSON: {e}")),
+    }
 }
 
 /// `client create`: the OpenID Connect registration fields.
@@ -218,11 +425,15 @@ struct OpenIdCreateArgs {
     sector_identifier_uri: Option<WebUrl>,
     /// Where the browser may be sent after logout (repeatable; matched
     /// exactly, like redirect URIs).
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", visible_alias = "post-logout-callback")]
     post_logout_redirect_uri: Vec<RedirectUri>,
     /// Where back-channel Logout Tokens are POSTed (https; http only for
     /// confidential clients).
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        visible_alias = "backchannel-logout-callback"
+    )]
     backchannel_logout_uri: Option<WebUrl>,
     /// Logout Tokens and ID Tokens carry the session id (`sid`).
     #[arg(long)]
@@ -293,7 +504,7 @@ struct UpdateArgs {
     #[arg(long, value_name = "AUDIENCE")]
     remove_resource_server_for: Vec<Audience>,
     /// The access token format: opaque or jwt.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", visible_alias = "access-token-strategy")]
     access_token_format: Option<AccessTokenFormat>,
     /// Access token lifetime: seconds, or `default` for the server's.
     #[arg(long, value_name = "SECONDS|default")]
@@ -337,11 +548,13 @@ struct UpdateArgs {
     #[arg(long, value_name = "BOOL")]
     dpop_bound_access_tokens: Option<bool>,
     /// Allow the client to ask tokens for a resource (RFC 8707; repeatable).
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", visible_alias = "add-audience")]
     add_resource: Vec<Resource>,
     /// Withdraw an allowed resource (repeatable).
-    #[arg(long, value_name = "URI")]
+    #[arg(long, value_name = "URI", visible_alias = "remove-audience")]
     remove_resource: Vec<Resource>,
+    #[command(flatten)]
+    registration: RegistrationUpdateArgs,
 }
 
 /// `client update`: the OpenID Connect registration fields.
@@ -420,6 +633,10 @@ struct OrDefault<T>(Option<T>);
 #[derive(Clone, Debug)]
 struct OrNone<T>(Option<T>);
 
+/// A value, or the word `any` for no restriction (`None`).
+#[derive(Clone, Debug)]
+struct OrAny<T>(Option<T>);
+
 macro_rules! or_word {
     ($t:ident, $word:literal) => {
         impl<T: FromStr> FromStr for $t<T>
@@ -441,6 +658,7 @@ macro_rules! or_word {
 }
 or_word!(OrDefault, "default");
 or_word!(OrNone, "none");
+or_word!(OrAny, "any");
 
 /// A per-client lifetime, or `None` for the server's default.
 #[derive(Clone, Copy, Debug)]
@@ -744,6 +962,13 @@ fn main() -> ExitCode {
             let text = match format {
                 Format::Table => out.text(),
                 Format::Json => out.json(),
+                Format::Yaml => match out.yaml() {
+                    Ok(text) => text,
+                    Err(e) => {
+                        eprintln!("error: cannot write the output as YAML: {e}");
+                        return ExitCode::from(1);
+                    }
+                },
             };
             let mut stdout = std::io::stdout().lock();
             match stdout

@@ -40,6 +40,7 @@ mod database_url;
 mod examples;
 #[path = "../common/postgres.rs"]
 mod postgres;
+mod registration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
@@ -194,7 +195,7 @@ fn names(list: &[&str]) -> Vec<String> {
     v
 }
 
-const CLIENT_FIELDS: [&str; 34] = [
+const CLIENT_FIELDS: [&str; 45] = [
     "client_id",
     "client_name",
     "client_type",
@@ -229,6 +230,18 @@ const CLIENT_FIELDS: [&str; 34] = [
     "require_signed_request_object",
     "dpop_bound_access_tokens",
     "resources",
+    // The full client model (issue 19).
+    "application_type",
+    "contacts",
+    "jwks_uri",
+    "software_id",
+    "software_version",
+    "client_secret_expires_at",
+    "token_endpoint_auth_signing_alg",
+    "request_object_signing_alg",
+    "allowed_cors_origins",
+    "owner",
+    "metadata",
 ];
 
 const KEY_FIELDS: [&str; 8] = [
@@ -1098,7 +1111,7 @@ async fn bad_input_is_one_line_on_stderr_and_a_nonzero_exit() {
     assert!(assert_fails(&r, 2).contains("nothing to change"));
     let r = db.run(&["client", "create", "--bogus"]);
     assert_fails(&r, 2);
-    let r = db.run(&["--format", "yaml", "client", "list"]);
+    let r = db.run(&["--format", "xml", "client", "list"]);
     assert_fails(&r, 2);
     let r = db.run(&["client"]);
     assert_fails(&r, 2);
@@ -1246,46 +1259,62 @@ async fn client_update_edits_every_field_and_tables_are_the_default() {
         "https://api.example",
     ]);
     assert_eq!(keys_of(&updated), with(&CLIENT_FIELDS, &["client_secret"]));
-    assert_eq!(
-        updated,
-        json!({
-            "client_id": id,
-            "client_name": "Web app",
-            "client_type": "confidential",
-            "token_endpoint_auth_method": "client_secret_basic",
-            "redirect_uris": ["http://127.0.0.1/cb"],
-            "grant_types": ["authorization_code", "client_credentials"],
-            "scope": "admin write",
-            "default_scope": "write",
-            "enabled": true,
-            "skip_consent": true,
-            "allow_plain_pkce": true,
-            "access_token_format": "jwt",
-            "access_token_lifetime": 120,
-            "refresh_token_lifetime": 7200,
-            "resource_server_audiences": ["https://api.example", "urn:example:reports"],
-            "id_token_signed_response_alg": null,
-            "userinfo_signed_response_alg": null,
-            "subject_type": "public",
-            "sector_identifier_uri": null,
-            "sector_identifier": "127.0.0.1",
-            "post_logout_redirect_uris": [],
-            "backchannel_logout_uri": null,
-            "backchannel_logout_session_required": false,
-            "require_auth_time": false,
-            "default_max_age": null,
-            "logo_uri": null,
-            "policy_uri": null,
-            "tos_uri": null,
-            "client_uri": null,
-            "jwks": null,
-            "require_pushed_authorization_requests": false,
-            "require_signed_request_object": false,
-            "dpop_bound_access_tokens": false,
-            "resources": [],
-            "client_secret": null
-        })
-    );
+    let mut expected = json!({
+        "client_id": id,
+        "client_name": "Web app",
+        "client_type": "confidential",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "redirect_uris": ["http://127.0.0.1/cb"],
+        "grant_types": ["authorization_code", "client_credentials"],
+        "scope": "admin write",
+        "default_scope": "write",
+        "enabled": true,
+        "skip_consent": true,
+        "allow_plain_pkce": true,
+        "access_token_format": "jwt",
+        "access_token_lifetime": 120,
+        "refresh_token_lifetime": 7200,
+        "resource_server_audiences": ["https://api.example", "urn:example:reports"],
+        "id_token_signed_response_alg": null,
+        "userinfo_signed_response_alg": null,
+        "subject_type": "public",
+        "sector_identifier_uri": null,
+        "sector_identifier": "127.0.0.1",
+        "post_logout_redirect_uris": [],
+        "backchannel_logout_uri": null,
+        "backchannel_logout_session_required": false,
+        "require_auth_time": false,
+        "default_max_age": null,
+        "logo_uri": null,
+        "policy_uri": null,
+        "tos_uri": null,
+        "client_uri": null,
+        "jwks": null,
+        "require_pushed_authorization_requests": false,
+        "require_signed_request_object": false,
+        "dpop_bound_access_tokens": false,
+        "resources": [],
+        "client_secret": null
+    });
+    // The full client model (issue 19), untouched.
+    let more = json!({
+        "application_type": "web",
+        "contacts": [],
+        "jwks_uri": null,
+        "software_id": null,
+        "software_version": null,
+        "client_secret_expires_at": 0,
+        "token_endpoint_auth_signing_alg": null,
+        "request_object_signing_alg": null,
+        "allowed_cors_origins": [],
+        "owner": null,
+        "metadata": {}
+    });
+    expected
+        .as_object_mut()
+        .unwrap()
+        .extend(more.as_object().unwrap().clone());
+    assert_eq!(updated, expected);
     // The secret did not change: only --rotate-secret changes it.
     let stored = db
         .clients

@@ -3,15 +3,17 @@
 use std::time::Duration;
 
 use portcullis::{
-    AccessTokenFormat, Algorithm, Audience, AuthMethod, Client, ClientError, ClientId, GrantType,
-    OpenIdRegistration, RandomSource as _, RedirectUri, Resource, ScopeSet, Secret, SecretHash,
-    SystemRandom, WebUrl, generate_secret,
+    AccessTokenFormat, Algorithm, Audience, AuthMethod, Client, ClientError, ClientId,
+    ClientSigningAlg, GrantType, OpenIdRegistration, RandomSource as _, RedirectUri,
+    RegistrationFields, Resource, ScopeSet, Secret, SecretHash, SystemRandom, UnixTime, WebUrl,
+    generate_secret,
 };
 use serde::Serialize;
 
-use crate::output::{Output, fields, list, opt, table};
+use crate::output::{Output, fields, list, opt, opt_time, table};
 use crate::{
-    ClientCommand, CreateArgs, Ctx, Failure, OpenIdCreateArgs, OpenIdUpdateArgs, UpdateArgs,
+    ClientCommand, CreateArgs, Ctx, Failure, ListArgs, OpenIdCreateArgs, OpenIdUpdateArgs,
+    RegistrationCreateArgs, RegistrationUpdateArgs, UpdateArgs,
 };
 
 /// A client as printed: the RFC 7591 names, and never a secret or a hash.
@@ -60,6 +62,25 @@ pub(crate) struct ClientView {
     /// The resources (RFC 8707) the client may ask tokens for, beside the
     /// server's.
     resources: Vec<String>,
+    // The full client model (issue 19).
+    /// `web` or `native`.
+    application_type: &'static str,
+    /// As registered, in order.
+    contacts: Vec<String>,
+    jwks_uri: Option<String>,
+    software_id: Option<String>,
+    software_version: Option<String>,
+    /// Unix seconds; `0` for never (RFC 7591 §3.2.1).
+    client_secret_expires_at: u64,
+    /// `null`: any algorithm the server allows.
+    token_endpoint_auth_signing_alg: Option<&'static str>,
+    /// `null`: any algorithm the server allows.
+    request_object_signing_alg: Option<&'static str>,
+    /// Sorted.
+    allowed_cors_origins: Vec<String>,
+    owner: Option<String>,
+    /// The free-form object; `{}` for none.
+    metadata: portcullis::ClientMetadataObject,
 }
 
 fn url(u: Option<&WebUrl>) -> Option<String> {
@@ -96,6 +117,12 @@ impl ClientView {
             .map(|r| r.as_str().to_owned())
             .collect();
         resources.sort_unstable();
+        let mut origins: Vec<String> = c
+            .allowed_cors_origins()
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect();
+        origins.sort_unstable();
         Self {
             client_id: c.client_id().to_string(),
             client_name: c.client_name().to_owned(),
@@ -135,6 +162,21 @@ impl ClientView {
             require_signed_request_object: c.requires_signed_request_object(),
             dpop_bound_access_tokens: c.dpop_bound_access_tokens(),
             resources,
+            application_type: c.application_type().as_str(),
+            contacts: c.contacts().to_vec(),
+            jwks_uri: url(c.jwks_uri()),
+            software_id: c.software_id().map(str::to_owned),
+            software_version: c.software_version().map(str::to_owned),
+            client_secret_expires_at: c.client_secret_expires_at().map_or(0, UnixTime::as_secs),
+            token_endpoint_auth_signing_alg: c
+                .token_endpoint_auth_signing_alg()
+                .map(ClientSigningAlg::as_str),
+            request_object_signing_alg: c
+                .request_object_signing_alg()
+                .map(ClientSigningAlg::as_str),
+            allowed_cors_origins: origins,
+            owner: c.owner().map(str::to_owned),
+            metadata: c.metadata().clone(),
         }
     }
 
@@ -241,6 +283,38 @@ impl ClientView {
                 self.dpop_bound_access_tokens.to_string(),
             ),
             ("resources", list(&self.resources)),
+            ("application_type", self.application_type.to_owned()),
+            ("contacts", list(&self.contacts)),
+            ("jwks_uri", opt(self.jwks_uri.as_deref())),
+            ("software_id", opt(self.software_id.as_deref())),
+            ("software_version", opt(self.software_version.as_deref())),
+            (
+                "client_secret_expires_at",
+                match self.client_secret_expires_at {
+                    0 => "never".to_owned(),
+                    t => opt_time(Some(t)),
+                },
+            ),
+            (
+                "token_endpoint_auth_signing_alg",
+                self.token_endpoint_auth_signing_alg
+                    .unwrap_or("any")
+                    .to_owned(),
+            ),
+            (
+                "request_object_signing_alg",
+                self.request_object_signing_alg.unwrap_or("any").to_owned(),
+            ),
+            ("allowed_cors_origins", list(&self.allowed_cors_origins)),
+            ("owner", opt(self.owner.as_deref())),
+            (
+                "metadata",
+                if self.metadata.is_empty() {
+                    "-".to_owned()
+                } else {
+                    serde_json::Value::Object(self.metadata.clone()).to_string()
+                },
+            ),
         ]
     }
 }
@@ -389,6 +463,86 @@ fn edit_openid(
     Ok(())
 }
 
+/// The registration fields `client create` gives a client.
+fn registration_of_create(a: RegistrationCreateArgs) -> RegistrationFields {
+    let mut r = RegistrationFields::default();
+    r.application_type = a.application_type.unwrap_or_default();
+    r.contacts = a.contact;
+    r.jwks_uri = a.jwks_uri;
+    r.software_id = a.software_id;
+    r.software_version = a.software_version;
+    r.client_secret_expires_at = expires_at(a.client_secret_expires_at);
+    r.token_endpoint_auth_signing_alg = a.token_endpoint_auth_signing_alg;
+    r.request_object_signing_alg = a.request_object_signing_alg;
+    r.allowed_cors_origins = a.allowed_cors_origin;
+    r.owner = a.owner;
+    r.metadata = a.metadata.unwrap_or_default();
+    r
+}
+
+/// `client_secret_expires_at` as given: Unix seconds, `0` for never.
+fn expires_at(secs: Option<u64>) -> Option<UnixTime> {
+    secs.filter(|s| *s != 0).map(UnixTime::from_secs)
+}
+
+/// Applies `client update`'s changes to a client's registration fields
+/// (not `client_secret_expires_at`, which follows a rotation).
+fn edit_registration(
+    r: &mut RegistrationFields,
+    id: &ClientId,
+    a: RegistrationUpdateArgs,
+) -> Result<(), Failure> {
+    if let Some(t) = a.application_type {
+        r.application_type = t;
+    }
+    for c in &a.remove_contact {
+        if !r.contacts.contains(c) {
+            return Err(Failure::Input(format!("client {id} has no contact {c}")));
+        }
+        r.contacts.retain(|x| x != c);
+    }
+    for c in a.add_contact {
+        if !r.contacts.contains(&c) {
+            r.contacts.push(c);
+        }
+    }
+    for o in &a.remove_allowed_cors_origin {
+        if !r.allowed_cors_origins.contains(o) {
+            return Err(Failure::Input(format!(
+                "client {id} has no allowed CORS origin {o}"
+            )));
+        }
+        r.allowed_cors_origins.retain(|x| x != o);
+    }
+    for o in a.add_allowed_cors_origin {
+        if !r.allowed_cors_origins.contains(&o) {
+            r.allowed_cors_origins.push(o);
+        }
+    }
+    if let Some(v) = a.jwks_uri {
+        r.jwks_uri = v.0;
+    }
+    if let Some(v) = a.software_id {
+        r.software_id = v.0;
+    }
+    if let Some(v) = a.software_version {
+        r.software_version = v.0;
+    }
+    if let Some(v) = a.token_endpoint_auth_signing_alg {
+        r.token_endpoint_auth_signing_alg = v.0;
+    }
+    if let Some(v) = a.request_object_signing_alg {
+        r.request_object_signing_alg = v.0;
+    }
+    if let Some(v) = a.owner {
+        r.owner = v.0;
+    }
+    if let Some(m) = a.metadata {
+        r.metadata = m;
+    }
+    Ok(())
+}
+
 impl Spec {
     fn of(c: &Client) -> Self {
         let credential = if let Some(h) = c.secret_hash() {
@@ -430,9 +584,13 @@ impl Spec {
         let mut b = match self.credential {
             Credential::None => Client::public(self.id),
             Credential::Hash(h) => Client::confidential(self.id, h),
-            Credential::Keys => {
-                Client::private_key_jwt(self.id, self.jwks.clone().unwrap_or_default())
-            }
+            Credential::Keys => match self.jwks.clone() {
+                Some(jwks) => Client::private_key_jwt(self.id, jwks),
+                // Its keys are at `jwks_uri`, set with the registration.
+                None => {
+                    Client::public(self.id).token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+                }
+            },
             Credential::JwtSecret(s) => Client::client_secret_jwt(self.id, s),
         };
         b = b
@@ -478,12 +636,17 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure
     match cmd {
         ClientCommand::Create(args) => create(ctx, *args).await,
         ClientCommand::Update(args) => update(ctx, *args).await,
-        ClientCommand::List => {
+        ClientCommand::RotateSecret {
+            client_id,
+            client_secret_expires_at,
+        } => rotate_secret(ctx, &client_id, client_secret_expires_at).await,
+        ClientCommand::List(args) => {
             let db = ctx.open(false).await?;
             let result = db.client_admin().clients().await;
             db.close().await;
             let clients = result.map_err(|e| Failure::store("list clients", &e))?;
-            let views: Vec<ClientView> = clients.iter().map(|c| ClientView::of(c)).collect();
+            let (page, more) = filter(&clients, &args);
+            let views: Vec<ClientView> = page.iter().map(|c| ClientView::of(c)).collect();
             let rows: Vec<Vec<String>> = views
                 .iter()
                 .map(|v| {
@@ -511,7 +674,14 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure
                 &rows,
                 "no clients",
             );
-            Output::new(&views, text)
+            let out = Output::new(&views, text)?;
+            Ok(match more {
+                0 => out,
+                n => out.note(format!(
+                    "{n} more client(s) match: --offset {}",
+                    args.offset.saturating_add(views.len())
+                )),
+            })
         }
         ClientCommand::Show { client_id } => {
             let db = ctx.open(false).await?;
@@ -528,6 +698,87 @@ pub(crate) async fn run(ctx: &Ctx, cmd: ClientCommand) -> Result<Output, Failure
             result
         }
     }
+}
+
+/// The clients `client list` shows, in the store's order (by id), and how
+/// many more match after them. The store lists every client: an operator's
+/// clients fit in memory, and filtering here keeps the store traits as
+/// they are (see docs/operator.md).
+fn filter<'a, C: std::ops::Deref<Target = Client>>(
+    clients: &'a [C],
+    a: &ListArgs,
+) -> (Vec<&'a Client>, usize) {
+    let needle = a.name_contains.as_deref().map(str::to_lowercase);
+    let matching: Vec<&Client> = clients
+        .iter()
+        .map(|c| &**c)
+        .filter(|c| a.owner.as_deref().is_none_or(|o| c.owner() == Some(o)))
+        .filter(|c| a.grant_type.as_ref().is_none_or(|g| c.allows_grant(g)))
+        .filter(|c| {
+            needle
+                .as_deref()
+                .is_none_or(|n| c.client_name().to_lowercase().contains(n))
+        })
+        .collect();
+    let rest: Vec<&Client> = matching.into_iter().skip(a.offset).collect();
+    let limit = a.limit.unwrap_or(usize::MAX);
+    let more = rest.len().saturating_sub(limit);
+    (rest.into_iter().take(limit).collect(), more)
+}
+
+/// A new secret for a secret-based client; the old one stops working. The
+/// new secret expires at `expires` (never when `None`).
+fn rotate(s: &mut Spec, expires: Option<UnixTime>) -> Result<Secret<String>, Failure> {
+    let id = &s.id;
+    let secret = match s.method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            let (new, hash) = new_secret()?;
+            s.credential = Credential::Hash(hash);
+            new
+        }
+        AuthMethod::ClientSecretJwt => {
+            let (new, _) = new_secret()?;
+            s.credential = Credential::JwtSecret(new.clone());
+            new
+        }
+        other => {
+            return Err(Failure::Input(format!(
+                "client {id} uses {} and has no secret to rotate{}",
+                other.as_str(),
+                if other == AuthMethod::PrivateKeyJwt {
+                    " (replace its keys with --jwks FILE or --jwks-uri URL)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    };
+    s.registration.client_secret_expires_at = expires;
+    Ok(secret)
+}
+
+/// `client rotate-secret ID`.
+async fn rotate_secret(ctx: &Ctx, id: &ClientId, expires: Option<u64>) -> Result<Output, Failure> {
+    let db = ctx.open(false).await?;
+    let result = async {
+        let current = find(&db, id).await?;
+        let mut s = Spec::of(&current);
+        let secret = rotate(&mut s, expires_at(expires))?;
+        let client = s.build().map_err(invalid(id))?;
+        let method = client.token_endpoint_auth_method();
+        let updated = db
+            .client_admin()
+            .update_client(client.clone())
+            .await
+            .map_err(|e| Failure::store("update client", &e))?;
+        if !updated {
+            return Err(Failure::NotFound(format!("unknown client {id}")));
+        }
+        with_secret(&client, Some(secret), method, None)
+    }
+    .await;
+    db.close().await;
+    result
 }
 
 async fn find(db: &crate::db::Db, id: &ClientId) -> Result<Client, Failure> {
@@ -569,7 +820,75 @@ const SECRET_NOTE: &str =
 const JWT_SECRET_NOTE: &str =
     "client_secret_jwt needs the secret in clear: it is stored unhashed (prefer private_key_jwt)";
 
+/// Reads `--from-json`'s document: a file, or stdin for `-`.
+fn read_document(path: &std::path::Path) -> Result<serde_json::Value, Failure> {
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::Input(format!("cannot read the document from stdin: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Failure::Input(format!("cannot read {}: {e}", path.display())))?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::Input(format!(
+            "invalid_client_metadata: the registration document is not JSON: {e}"
+        ))
+    })
+}
+
+/// `client create --from-json FILE|-`: an RFC 7591 registration document.
+async fn create_from_json(
+    ctx: &Ctx,
+    path: &std::path::Path,
+    id: Option<ClientId>,
+) -> Result<Output, Failure> {
+    let doc = read_document(path)?;
+    let (registered, secret) =
+        crate::register::client_of_document(doc, id, || random_id().ok(), || new_secret().ok())
+            .map_err(|e| Failure::Input(e.to_string()))?;
+    let out = insert(ctx, registered.client, secret).await?;
+    Ok(match registered.ignored.as_slice() {
+        [] => out,
+        fields => out.note(format!("ignored (not supported): {}", fields.join(", "))),
+    })
+}
+
+/// Stores a new client; the output of `create`.
+async fn insert(
+    ctx: &Ctx,
+    client: Client,
+    secret: Option<Secret<String>>,
+) -> Result<Output, Failure> {
+    let id = client.client_id().clone();
+    let method = client.token_endpoint_auth_method();
+    let db = ctx.open(false).await?;
+    let result = async {
+        if db
+            .clients()
+            .client(&id)
+            .await
+            .map_err(|e| Failure::store("find client", &e))?
+            .is_some()
+        {
+            return Err(Failure::Input(format!("client {id} already exists")));
+        }
+        db.client_admin()
+            .insert_client(client.clone())
+            .await
+            .map_err(|e| Failure::store("create client", &e))
+    }
+    .await;
+    db.close().await;
+    result?;
+    with_secret(&client, secret, method, None)
+}
+
 async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
+    if let Some(path) = &a.from_json {
+        return create_from_json(ctx, path, a.client_id).await;
+    }
     // Everything is checked before the database is touched.
     let id = match a.client_id {
         Some(id) => id,
@@ -594,9 +913,10 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
             secret = Some(s.clone());
             Credential::JwtSecret(s)
         }
-        AuthMethod::PrivateKeyJwt if jwks.is_none() => {
+        AuthMethod::PrivateKeyJwt if jwks.is_none() && a.registration.jwks_uri.is_none() => {
             return Err(Failure::Input(
-                "private_key_jwt needs the client's public keys: --jwks FILE".into(),
+                "private_key_jwt needs the client's public keys: --jwks FILE or --jwks-uri URL"
+                    .into(),
             ));
         }
         AuthMethod::PrivateKeyJwt => Credential::Keys,
@@ -629,30 +949,10 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> Result<Output, Failure> {
         require_signed: a.require_signed_request_object,
         dpop_bound: a.dpop_bound_access_tokens,
         resources: a.resource,
-        registration: portcullis::RegistrationFields::default(),
+        registration: registration_of_create(a.registration),
     };
     let client = spec.build().map_err(invalid(&id))?;
-
-    let db = ctx.open(false).await?;
-    let result = async {
-        if db
-            .clients()
-            .client(&id)
-            .await
-            .map_err(|e| Failure::store("find client", &e))?
-            .is_some()
-        {
-            return Err(Failure::Input(format!("client {id} already exists")));
-        }
-        db.client_admin()
-            .insert_client(client.clone())
-            .await
-            .map_err(|e| Failure::store("create client", &e))
-    }
-    .await;
-    db.close().await;
-    result?;
-    with_secret(&client, secret, method, None)
+    insert(ctx, client, secret).await
 }
 
 /// The output of `create` and `update`: the client, the secret if new.
@@ -714,7 +1014,8 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<Output, Failure> {
         || !a.remove_resource.is_empty()
         || a.enable
         || a.disable
-        || a.openid.any();
+        || a.openid.any()
+        || a.registration.any();
     if !changes {
         return Err(Failure::Input(
             "nothing to change: give at least one option (see `client update --help`)".into(),
@@ -836,10 +1137,14 @@ fn edit(
         s.enabled = false;
     }
     edit_openid(&mut s.openid, &id, a.openid)?;
+    let jwks_uri_after = match &a.registration.jwks_uri {
+        Some(v) => v.0.is_some(),
+        None => s.registration.jwks_uri.is_some(),
+    };
     if a.remove_jwks {
-        if s.method == AuthMethod::PrivateKeyJwt {
+        if s.method == AuthMethod::PrivateKeyJwt && !jwks_uri_after {
             return Err(Failure::Input(format!(
-                "client {id} uses private_key_jwt: its keys can be replaced (--jwks FILE), not removed"
+                "client {id} uses private_key_jwt: its keys can be replaced (--jwks FILE, or --jwks-uri URL with --remove-jwks), not removed"
             )));
         }
         s.jwks = None;
@@ -868,31 +1173,13 @@ fn edit(
         }
     }
     let mut secret = None;
+    let expires = a.registration.client_secret_expires_at;
     if a.rotate_secret {
-        match s.method {
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
-                let (new, hash) = new_secret()?;
-                secret = Some(new);
-                s.credential = Credential::Hash(hash);
-            }
-            AuthMethod::ClientSecretJwt => {
-                let (new, _) = new_secret()?;
-                secret = Some(new.clone());
-                s.credential = Credential::JwtSecret(new);
-            }
-            other => {
-                return Err(Failure::Input(format!(
-                    "client {id} uses {} and has no secret to rotate{}",
-                    other.as_str(),
-                    if other == AuthMethod::PrivateKeyJwt {
-                        " (replace its keys with --jwks FILE)"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-        }
+        secret = Some(rotate(&mut s, expires_at(expires))?);
+    } else if let Some(t) = expires {
+        s.registration.client_secret_expires_at = expires_at(Some(t));
     }
+    edit_registration(&mut s.registration, &id, a.registration)?;
     let client = s.build().map_err(invalid(&id))?;
     Ok((client, secret))
 }

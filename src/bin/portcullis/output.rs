@@ -35,6 +35,11 @@ impl Output {
         format!("{}\n", self.json)
     }
 
+    /// The JSON document as YAML, with a final newline.
+    pub(crate) fn yaml(&self) -> Result<String, serde_json::Error> {
+        crate::yaml::from_json(&self.json)
+    }
+
     /// The table, with a final newline.
     pub(crate) fn text(&self) -> String {
         let mut s = self.text.clone();
