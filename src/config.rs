@@ -4,7 +4,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use crate::client::PBKDF2_DEFAULT_ITERATIONS;
+use crate::client::{JwksUriConfig, PBKDF2_DEFAULT_ITERATIONS};
 use crate::error::ConfigError;
 use crate::grant_type::GrantType;
 use crate::hash_pool::HashPoolConfig;
@@ -296,6 +296,12 @@ pub struct Config {
     /// (DV-02).
     #[cfg_attr(feature = "serde", serde(with = "crate::conversions::duration_secs"))]
     pub device_code_interval: Duration,
+    // Keys at jwks_uri (issue 19 part 1, step 3).
+    /// How the key sets of clients registered with `jwks_uri` are cached
+    /// (fetched by the host's `JwksFetcher`): TTL (300 s), least time
+    /// between refetches on an unknown `kid` (10 s), entries (1024).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub jwks_uri: JwksUriConfig,
 }
 
 /// DPoP (RFC 9449) settings: on by default with ES256, EdDSA and RS256
@@ -442,6 +448,7 @@ impl Config {
             refresh_retry_window: None,
             device_code_lifetime: Duration::from_secs(600),
             device_code_interval: Duration::from_secs(5),
+            jwks_uri: JwksUriConfig::default(),
         }
     }
 
@@ -578,6 +585,10 @@ impl Config {
         }) {
             return Err(ConfigError::InvalidLifetime("the refresh retry window"));
         }
+        // Keys at jwks_uri (issue 19 part 1, step 3).
+        if let Some(what) = self.jwks_uri.invalid() {
+            return Err(ConfigError::InvalidJwksUri(what));
+        }
         self.validate_profile()
     }
 
@@ -701,6 +712,8 @@ struct ConfigFile {
     device_code_lifetime: Option<Duration>,
     #[serde(default, with = "crate::conversions::duration_secs::option")]
     device_code_interval: Option<Duration>,
+    #[serde(default)]
+    jwks_uri: JwksUriConfig,
 }
 
 #[cfg(feature = "serde")]
@@ -766,6 +779,7 @@ impl TryFrom<ConfigFile> for Config {
             refresh_retry_window: f.refresh_retry_window,
             device_code_lifetime: f.device_code_lifetime.unwrap_or(d.device_code_lifetime),
             device_code_interval: f.device_code_interval.unwrap_or(d.device_code_interval),
+            jwks_uri: f.jwks_uri,
             issuer: d.issuer,
         };
         c.validate()?;

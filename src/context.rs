@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::client::{ClientId, VerifiedSecrets};
+use crate::client::{ClientId, JwksCache, VerifiedSecrets};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, StoreError};
@@ -59,6 +59,9 @@ pub(crate) struct Context {
     /// The host's token exchange policy (TE-01): without one, token
     /// exchange is not offered.
     pub(crate) exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
+    /// The key sets of `jwks_uri` clients, over the host's fetcher, if it
+    /// gave one (issue 19).
+    pub(crate) jwks: JwksCache,
 }
 
 /// The registered extension grants: few, so a list searched in order.

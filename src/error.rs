@@ -777,6 +777,11 @@ pub enum ConfigError {
     /// http(s) URL.
     #[error("invalid DPoP configuration: {0}")]
     InvalidDpop(&'static str),
+    /// A `Config::jwks_uri` setting is out of range: a cache TTL not
+    /// between 1 s and one day, a refetch interval not between 1 s and the
+    /// TTL, or a capacity of 0 (issue 19).
+    #[error("invalid jwks_uri cache configuration: {0}")]
+    InvalidJwksUri(&'static str),
 }
 
 /// Everything that can go wrong while answering a request.

@@ -182,6 +182,8 @@ pub use web_url::WebUrl;
 // The full client model (issue 19).
 pub use client::{ApplicationType, ClientMetadataObject, ClientSigningAlg, RegistrationFields};
 pub use origin::Origin;
+// Keys at jwks_uri (issue 19 part 1, step 3).
+pub use client::{FetchError, JwkSet, JwksFetcher, JwksUriConfig, MAX_JWKS_KEYS};
 
 // The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

@@ -17,8 +17,8 @@
 
 use serde_json::Value;
 
-use crate::client::Client;
 use crate::client::assertion::{signed_by_key, signed_by_secret};
+use crate::client::{Client, JwkSet};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::error::RequestObjectFault;
@@ -36,12 +36,15 @@ pub(crate) const SIGNING_ALGS: &[&str] = &["ES256", "EdDSA", "RS256", "PS256", "
 /// The claims of the JWT itself, not authorization parameters.
 const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
 
-/// Verifies `object` as a request object of `client` and returns the
+/// Verifies `object` as a request object of `client`, whose public keys
+/// are `keys` (`client::assertion::client_keys`: its `jwks`, or those at
+/// its `jwks_uri`), and returns the
 /// authorization parameters it carries, as (name, value) pairs: strings as
 /// they are, numbers in decimal, the `claims` object as JSON text.
 pub(crate) fn verify(
     config: &Config,
     client: &Client,
+    keys: &JwkSet,
     object: &str,
     now: UnixTime,
 ) -> Result<Vec<(String, String)>, RequestObjectFault> {
@@ -76,7 +79,7 @@ pub(crate) fn verify(
     let signed = if symmetric {
         signed_by_secret(client, &jws)
     } else {
-        signed_by_key(client, &jws)
+        signed_by_key(keys, &jws)
     };
     if !signed {
         return Err(RequestObjectFault::BadSignature);
@@ -175,7 +178,13 @@ mod tests {
     fn verified(claims: Value) -> Result<Vec<(String, String)>, RequestObjectFault> {
         let config = Config::new("https://as.example");
         let o = object(&json!({"alg": "HS256"}), &claims);
-        verify(&config, &client(), &o, UnixTime::from_secs(NOW))
+        verify(
+            &config,
+            &client(),
+            &JwkSet::default(),
+            &o,
+            UnixTime::from_secs(NOW),
+        )
     }
 
     fn base() -> Value {

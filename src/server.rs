@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::bearer::BearerToken;
-use crate::client::{Client, ClientId, VerifiedSecrets};
+use crate::client::{Client, ClientId, JwksCache, JwksFetcher, VerifiedSecrets};
 use crate::clock::UnixTime;
 use crate::error::{Error, StoreError};
 use crate::keys::rotation::{self, RotationError};
@@ -851,6 +851,8 @@ pub struct ServerBuilder {
     // --- issue 18: extension grants and token exchange (exchange) ---
     extensions: ExtensionGrants,
     exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
+    // --- issue 19 part 1 step 3: keys at jwks_uri (devjwks) ---
+    jwks_fetcher: Option<Arc<dyn JwksFetcher>>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -881,6 +883,7 @@ impl ServerBuilder {
             hash_pool: None,
             extensions: ExtensionGrants::default(),
             exchange_policy: None,
+            jwks_fetcher: None,
         }
     }
 
@@ -1058,6 +1061,19 @@ impl ServerBuilder {
         self
     }
 
+    /// Sets the host's fetcher of the key sets clients publish at their
+    /// `jwks_uri` (issue 19): the core does no network I/O, so without one
+    /// a client registered with `jwks_uri` cannot authenticate with
+    /// `private_key_jwt` (`invalid_client`, logged) nor sign request
+    /// objects. What it fetches is cached as `Config::jwks_uri` says, and
+    /// fetched again on an unknown `kid` at most once per
+    /// `refetch_interval`; see [`JwksFetcher`].
+    #[must_use]
+    pub fn jwks_fetcher(mut self, fetcher: Arc<dyn JwksFetcher>) -> Self {
+        self.jwks_fetcher = Some(fetcher);
+        self
+    }
+
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
@@ -1165,6 +1181,7 @@ impl ServerBuilder {
                 tracing::warn!("random source failed: verified secrets will not be cached");
                 VerifiedSecrets::disabled()
             });
+        let jwks = JwksCache::new(self.jwks_fetcher, self.config.jwks_uri);
         Ok(AuthorizationServer {
             cx: Context {
                 config: self.config,
@@ -1187,6 +1204,7 @@ impl ServerBuilder {
                 verified,
                 extensions: self.extensions,
                 exchange_policy: self.exchange_policy,
+                jwks,
             },
             metadata,
             openid_configuration,

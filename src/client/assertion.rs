@@ -12,13 +12,12 @@ use std::sync::Arc;
 use ring::hmac;
 use serde_json::Value;
 
-use crate::client::{AuthMethod, Client, ClientId};
+use crate::client::{AuthMethod, Client, ClientId, JwkSet};
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::http::Source;
 use crate::keys::Algorithm;
-use crate::keys::jwk::parse_jwks;
 use crate::stores::ReplayScope;
 use crate::throttle::{Account, Attempt, Outcome, Reserved, reserve, settle};
 use crate::tokens::jwt;
@@ -90,7 +89,12 @@ pub(crate) async fn authenticate(
     let alg_allowed = Algorithm::parse(&jws.header.alg)
         .is_some_and(|alg| cx.config.profile.allows_algorithm(alg));
     let signed = match client.token_endpoint_auth_method() {
-        AuthMethod::PrivateKeyJwt => alg_allowed && signed_by_key(&client, &jws),
+        AuthMethod::PrivateKeyJwt => {
+            alg_allowed && {
+                let keys = client_keys(cx, &client, jws.header.kid.as_deref()).await;
+                signed_by_key(&keys, &jws)
+            }
+        }
         AuthMethod::ClientSecretJwt => signed_by_secret(&client, &jws),
         _ => false,
     };
@@ -143,22 +147,42 @@ pub(crate) async fn authenticate(
     Ok(client)
 }
 
-/// Whether `jws` is signed by one of `client`'s registered public keys
-/// (`jwks`): only keys of the algorithm the header names, whose key type
-/// decides the algorithm, and of the header's `kid` when it names one; so
-/// `none`, an unknown algorithm and algorithm confusion all fail. Used for
-/// `private_key_jwt` assertions and for request objects (RFC 9101, JR-01).
-pub(crate) fn signed_by_key(client: &Client, jws: &jwt::Jws<'_>) -> bool {
+/// The public keys `client` signs with, for a signature naming `kid` (if
+/// it names one): the `jwks` it registered, or the set published at its
+/// `jwks_uri`, through the server's cache and the host's `JwksFetcher`
+/// (issue 19; fetched again when `kid` is not in the cached set, at most
+/// once per `Config::jwks_uri.refetch_interval`). No keys, so no signature
+/// verifies, when there is no fetcher or the fetch failed: logged here,
+/// with the client and the reason.
+pub(crate) async fn client_keys(cx: &Context, client: &Client, kid: Option<&str>) -> JwkSet {
+    let Some(uri) = client.jwks_uri() else {
+        return JwkSet::registered(client.jwks());
+    };
+    match cx.jwks.keys(uri, kid, cx.clock.now()).await {
+        Ok(keys) => keys,
+        Err(why) => {
+            tracing::warn!(
+                client_id = %client.client_id(),
+                jwks_uri = %uri,
+                reason = %why,
+                "the client's keys at its jwks_uri are unavailable: its signature is refused"
+            );
+            JwkSet::default()
+        }
+    }
+}
+
+/// Whether `jws` is signed by one of `keys` (a client's, from
+/// [`client_keys`]): only keys of the algorithm the header names, whose key
+/// type decides the algorithm, and of the header's `kid` when it names one;
+/// so `none`, an unknown algorithm and algorithm confusion all fail. Used
+/// for `private_key_jwt` assertions and for request objects (RFC 9101,
+/// JR-01).
+pub(crate) fn signed_by_key(keys: &JwkSet, jws: &jwt::Jws<'_>) -> bool {
     let Some(alg) = Algorithm::parse(&jws.header.alg) else {
         return false;
     };
-    let Some(doc) = client
-        .jwks()
-        .and_then(|j| serde_json::from_str::<Value>(j).ok())
-    else {
-        return false;
-    };
-    parse_jwks(&doc)
+    keys.keys()
         .iter()
         .filter(|k| k.allows(alg))
         .filter(|k| jws.header.kid.is_none() || k.kid == jws.header.kid)

@@ -2,6 +2,7 @@
 
 pub(crate) mod assertion;
 pub(crate) mod authenticate;
+mod jwks_uri;
 #[cfg(feature = "serde")]
 mod metadata;
 mod openid;
@@ -31,6 +32,9 @@ pub use registration::{
 };
 pub use secret_hash::{PBKDF2_DEFAULT_ITERATIONS, SecretHash, generate_secret};
 pub use verified_secrets::VerifiedSecrets;
+// Keys at jwks_uri (issue 19 part 1 step 3).
+pub(crate) use jwks_uri::JwksCache;
+pub use jwks_uri::{FetchError, JwkSet, JwksFetcher, JwksUriConfig, MAX_JWKS_KEYS};
 
 /// A client identifier: 1 to 255 visible ASCII characters (RFC 6749 A.1).
 /// Cloning shares the string (no allocation).

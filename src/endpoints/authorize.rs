@@ -628,7 +628,7 @@ async fn validate(cx: &Context, req: &Request<'_>, user: Option<&Authentication>
         }
         // JR-01: only the object's parameters count.
         (Some(object), None) => {
-            match from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object) {
+            match from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object).await {
                 Ok(values) => (values, None),
                 Err(e) => return invalid(&e),
             }
@@ -691,9 +691,11 @@ pub(crate) fn params_by_name(values: &Params<'_>) -> std::collections::BTreeMap<
 }
 
 /// The parameters a request object of `client` carries (JR-01): verified
-/// ([`crate::request_object::verify`]), and the `client_id` sent beside it,
-/// if any, the client's own.
-pub(crate) fn from_request_object(
+/// ([`crate::request_object::verify`]) with the client's keys (its `jwks`,
+/// or those at its `jwks_uri`, fetched through the host's `JwksFetcher` for
+/// an asymmetric object: issue 19), and the `client_id` sent beside it, if
+/// any, the client's own.
+pub(crate) async fn from_request_object(
     cx: &Context,
     client: &Client,
     outer_client_id: Option<&str>,
@@ -702,12 +704,20 @@ pub(crate) fn from_request_object(
     if outer_client_id.is_some_and(|id| id != client.client_id().as_str()) {
         return Err(Error::invalid_param("client_id"));
     }
-    let pairs = crate::request_object::verify(&cx.config, client, object, cx.clock.now()).map_err(
-        |fault| {
+    // The header names the key; an HS256 object needs none, and one that
+    // does not parse is refused by `verify` without any.
+    let keys = match crate::tokens::jwt::parse(object) {
+        Some(jws) if jws.header.alg != "HS256" => {
+            crate::client::assertion::client_keys(cx, client, jws.header.kid.as_deref()).await
+        }
+        _ => crate::client::JwkSet::default(),
+    };
+    let now = cx.clock.now();
+    let pairs =
+        crate::request_object::verify(&cx.config, client, &keys, object, now).map_err(|fault| {
             tracing::debug!(%fault, "request object refused");
             Error::InvalidRequestObject(fault)
-        },
-    )?;
+        })?;
     Ok(params_from(pairs))
 }
 

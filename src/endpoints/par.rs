@@ -105,7 +105,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
     let proof = dpop_proof(cx, req, &cx.config.paths.pushed_authorization_request).await?;
     let (mut values, signed) = match values[REQUEST].take() {
         Some(object) => (
-            from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object)?,
+            from_request_object(cx, &client, values[CLIENT_ID].as_deref(), &object).await?,
             true,
         ),
         None if client.requires_signed_request_object() => {

@@ -34,6 +34,7 @@ mod id_token;
 mod id_token_flow;
 mod introspect;
 mod jar;
+mod jwks_uri;
 mod jwt;
 mod metadata;
 mod openid_authorize;
