@@ -59,6 +59,10 @@ pub(crate) struct Context {
     /// The host's token exchange policy (TE-01): without one, token
     /// exchange is not offered.
     pub(crate) exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
+    // Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+    /// Where registered clients go and the host's policy: present once the
+    /// host turned registration on (`ServerBuilder::client_registration`).
+    pub(crate) registration: Option<crate::registration::RegistrationSetup>,
 }
 
 /// The registered extension grants: few, so a list searched in order.

@@ -105,6 +105,7 @@ mod profile;
 mod protected_resource;
 mod random;
 mod redirect_uri;
+mod registration;
 mod request_object;
 mod resource;
 pub mod routes;
@@ -135,7 +136,8 @@ pub use endpoints::device_verification::{DeviceVerificationError, PendingDeviceA
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
     BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction,
-    InternalFault, OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
+    InternalFault, MetadataFault, OpenIdUnsupported, RequestFault, RequestObjectFault,
+    SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use extension_grant::{ExtensionGrant, ExtensionRequest, GrantRefusal, Issuance};
@@ -182,6 +184,11 @@ pub use web_url::WebUrl;
 // The full client model (issue 19).
 pub use client::{ApplicationType, ClientMetadataObject, ClientSigningAlg, RegistrationFields};
 pub use origin::Origin;
+// Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+pub use registration::{
+    InitialAccessToken, OpenRegistration, Registrant, RegistrationOperation, RegistrationPolicy,
+    RegistrationRefusal,
+};
 
 // The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]
