@@ -302,6 +302,18 @@ fn from_header(authorization: Header<'_>) -> Result<Presented<'_>, Response> {
     }
 }
 
+/// The token of an `Authorization: Bearer` header that is not an access
+/// token of ours (an initial access token, a registration access token:
+/// RFC 7591 §3, RFC 7592 §2): none is the bare challenge, a repeated or
+/// malformed header (or the `DPoP` scheme) `invalid_request`.
+pub(crate) fn bearer_credential(authorization: Header<'_>) -> Result<&str, Response> {
+    match from_header(authorization) {
+        Ok(p) if !p.dpop => Ok(p.token),
+        Ok(_) => Err(Response::bearer_challenge(BearerFault::Malformed, None)),
+        Err(refused) => Err(refused),
+    }
+}
+
 /// Validates a presented token inside the `bearer` span.
 async fn traced(
     cx: &Context,

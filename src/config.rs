@@ -55,6 +55,12 @@ pub struct EndpointPaths {
     /// `verification_uri`; default `/device`), where users type the user
     /// code. The host mounts it, as the authorization endpoint.
     pub device_verification: String,
+    // Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+    /// Client registration endpoint (RFC 7591 §3; default `/register`),
+    /// served once the host turns registration on
+    /// (`ServerBuilder::client_registration`). Each registered client's
+    /// configuration endpoint (RFC 7592) is this path, `/`, and its id.
+    pub registration: String,
 }
 
 impl Default for EndpointPaths {
@@ -72,6 +78,7 @@ impl Default for EndpointPaths {
             pushed_authorization_request: "/par".into(),
             device_authorization: "/device_authorization".into(),
             device_verification: "/device".into(),
+            registration: "/register".into(),
         }
     }
 }
@@ -567,6 +574,7 @@ impl Config {
             ),
             ("device_authorization", &p.device_authorization),
             ("device_verification", &p.device_verification),
+            ("registration", &p.registration),
         ] {
             if !path.starts_with('/') {
                 return Err(ConfigError::InvalidPath(name));

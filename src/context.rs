@@ -62,6 +62,10 @@ pub(crate) struct Context {
     /// The key sets of `jwks_uri` clients, over the host's fetcher, if it
     /// gave one (issue 19).
     pub(crate) jwks: JwksCache,
+    // Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+    /// Where registered clients go and the host's policy: present once the
+    /// host turned registration on (`ServerBuilder::client_registration`).
+    pub(crate) registration: Option<crate::registration::RegistrationSetup>,
 }
 
 /// The registered extension grants: few, so a list searched in order.

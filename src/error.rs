@@ -84,6 +84,18 @@ pub enum ErrorCode {
     /// `expired_token` (RFC 8628 §3.5): the device code expired; start
     /// again with a new device authorization request.
     ExpiredToken,
+    // Dynamic client registration (RFC 7591 §3.2.2, issue 19 part 2).
+    /// `invalid_redirect_uri` (RFC 7591 §3.2.2): a registered redirect URI
+    /// is malformed, insecure, missing where needed or not allowed for the
+    /// client's `application_type`.
+    InvalidRedirectUri,
+    /// `invalid_client_metadata` (RFC 7591 §3.2.2): a metadata field is
+    /// malformed, unsupported, inconsistent with another, or refused by the
+    /// host's registration policy.
+    InvalidClientMetadata,
+    /// `invalid_software_statement` (RFC 7591 §3.2.2): the software
+    /// statement is malformed or was refused.
+    InvalidSoftwareStatement,
 }
 
 impl ErrorCode {
@@ -118,6 +130,9 @@ impl ErrorCode {
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::InvalidSoftwareStatement => "invalid_software_statement",
         }
     }
 
@@ -174,6 +189,9 @@ impl std::str::FromStr for ErrorCode {
             "authorization_pending" => Self::AuthorizationPending,
             "slow_down" => Self::SlowDown,
             "expired_token" => Self::ExpiredToken,
+            "invalid_redirect_uri" => Self::InvalidRedirectUri,
+            "invalid_client_metadata" => Self::InvalidClientMetadata,
+            "invalid_software_statement" => Self::InvalidSoftwareStatement,
             _ => {
                 return Err(crate::conversions::ParseError::new(
                     "error code",
@@ -225,6 +243,9 @@ pub enum RequestFault {
     /// The client requires signed request objects (RFC 9101 §10.5), and
     /// this request came without one (JR-01).
     SignedRequestObjectRequired,
+    /// The body is not `application/json` (the registration and client
+    /// configuration endpoints, RFC 7591 §3.1, RFC 7592 §2.2).
+    JsonContentType,
 }
 
 impl fmt::Display for RequestFault {
@@ -252,6 +273,7 @@ impl fmt::Display for RequestFault {
             Self::SignedRequestObjectRequired => {
                 f.write_str("authorization requests must come in a signed request object")
             }
+            Self::JsonContentType => f.write_str("body must be application/json"),
         }
     }
 }
@@ -571,6 +593,54 @@ impl fmt::Display for RequestObjectFault {
     }
 }
 
+/// Why client metadata was refused at the registration or client
+/// configuration endpoint (RFC 7591 §3.2.2; RG-01): for logs and tests. The
+/// wire says `invalid_client_metadata`, or `invalid_redirect_uri` for
+/// [`MetadataFault::RedirectUri`]. Carries field names only.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetadataFault {
+    /// The body is not a JSON object.
+    NotAnObject,
+    /// A field has the wrong JSON type or a malformed value.
+    Invalid(&'static str),
+    /// A field holds a value this server does not support (a grant type
+    /// it does not offer, a response type but `code`, `client_secret_jwt`,
+    /// a `sector_identifier_uri` it cannot fetch).
+    Unsupported(&'static str),
+    /// `grant_types` and `response_types` do not fit each other (RFC 7591
+    /// §2.1).
+    GrantResponseMismatch,
+    /// A field the client may not send here (`client_secret_expires_at`,
+    /// `registration_access_token`, …), or a `client_id` or `client_secret`
+    /// of an update that is not the client's (RFC 7592 §2.2).
+    NotAllowed(&'static str),
+    /// The fields together do not make a valid client (the client model's
+    /// rules: `jwks` xor `jwks_uri`, a method that fits the keys, …; the
+    /// rule broken is logged).
+    Inconsistent,
+    /// A redirect URI is malformed, insecure, missing or not allowed for
+    /// the `application_type` (`invalid_redirect_uri`).
+    RedirectUri,
+    /// The host's registration policy refused the metadata.
+    Policy,
+}
+
+impl fmt::Display for MetadataFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnObject => f.write_str("the body is not a JSON object"),
+            Self::Invalid(field) => write!(f, "`{field}` is malformed"),
+            Self::Unsupported(field) => write!(f, "`{field}` holds an unsupported value"),
+            Self::GrantResponseMismatch => f.write_str("grant_types and response_types disagree"),
+            Self::NotAllowed(field) => write!(f, "`{field}` may not be sent here"),
+            Self::Inconsistent => f.write_str("the fields break a rule of the client model"),
+            Self::RedirectUri => f.write_str("invalid redirect URI"),
+            Self::Policy => f.write_str("refused by the registration policy"),
+        }
+    }
+}
+
 /// The precise cause of a refused request, without any request data: what a
 /// host counts in its metrics. Every error [`Response`](crate::http::Response)
 /// carries one ([`Response::cause`](crate::http::Response::cause)), and
@@ -629,6 +699,10 @@ pub enum Cause {
     SlowDown,
     /// An expired device code (RFC 8628 §3.5, DV-02).
     ExpiredToken,
+    /// Client metadata refused at registration (RFC 7591 §3.2.2, RG-01).
+    InvalidClientMetadata(MetadataFault),
+    /// A software statement refused at registration (RFC 7591 §3.2.2).
+    InvalidSoftwareStatement,
 }
 
 impl Cause {
@@ -674,6 +748,11 @@ impl Cause {
             Self::AuthorizationPending => ErrorCode::AuthorizationPending,
             Self::SlowDown => ErrorCode::SlowDown,
             Self::ExpiredToken => ErrorCode::ExpiredToken,
+            Self::InvalidClientMetadata(MetadataFault::RedirectUri) => {
+                ErrorCode::InvalidRedirectUri
+            }
+            Self::InvalidClientMetadata(_) => ErrorCode::InvalidClientMetadata,
+            Self::InvalidSoftwareStatement => ErrorCode::InvalidSoftwareStatement,
         })
     }
 }
@@ -871,6 +950,15 @@ pub enum Error {
     /// The device code expired (`expired_token`, RFC 8628 §3.5; DV-02).
     #[error("device code expired")]
     ExpiredToken,
+    /// Client metadata refused at the registration or client configuration
+    /// endpoint (RFC 7591 §3.2.2, RG-01): `invalid_client_metadata`, or
+    /// `invalid_redirect_uri` for [`MetadataFault::RedirectUri`].
+    #[error("invalid client metadata: {0}")]
+    InvalidClientMetadata(MetadataFault),
+    /// The software statement is malformed or was refused
+    /// (`invalid_software_statement`, RFC 7591 §3.2.2).
+    #[error("invalid software statement")]
+    InvalidSoftwareStatement,
 }
 
 /// A store failure, or, when a `PasswordVerifier` reports that the
@@ -921,6 +1009,8 @@ impl Error {
             Self::AuthorizationPending => Cause::AuthorizationPending,
             Self::SlowDown => Cause::SlowDown,
             Self::ExpiredToken => Cause::ExpiredToken,
+            Self::InvalidClientMetadata(f) => Cause::InvalidClientMetadata(*f),
+            Self::InvalidSoftwareStatement => Cause::InvalidSoftwareStatement,
         }
     }
 
@@ -967,6 +1057,7 @@ impl Error {
                 RequestFault::SignedRequestObjectRequired => {
                     "authorization requests of this client must come in a signed request object"
                 }
+                RequestFault::JsonContentType => "the body must be application/json",
             },
             Self::ClientAuthentication { .. } => "client authentication failed",
             Self::InvalidGrant(_) => {
@@ -1003,6 +1094,27 @@ impl Error {
             Self::AuthorizationPending => "the user has not yet approved or denied the request",
             Self::SlowDown => "polling too fast: wait 5 seconds longer between requests",
             Self::ExpiredToken => "the device code has expired",
+            Self::InvalidClientMetadata(fault) => match fault {
+                MetadataFault::NotAnObject => "the client metadata must be a JSON object",
+                MetadataFault::Invalid(_) => "a client metadata field is malformed",
+                MetadataFault::Unsupported(_) => {
+                    "a client metadata field holds a value this server does not support"
+                }
+                MetadataFault::GrantResponseMismatch => {
+                    "grant_types and response_types do not fit each other"
+                }
+                MetadataFault::NotAllowed(_) => {
+                    "a field was sent that may not be, or does not match the client"
+                }
+                MetadataFault::Inconsistent => {
+                    "the client metadata fields are inconsistent with each other"
+                }
+                MetadataFault::RedirectUri => {
+                    "a redirect URI is invalid, insecure or not allowed for this client"
+                }
+                MetadataFault::Policy => "the server's registration policy refused this metadata",
+            },
+            Self::InvalidSoftwareStatement => "the software statement is invalid",
         }
     }
 

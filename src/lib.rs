@@ -105,6 +105,7 @@ mod profile;
 mod protected_resource;
 mod random;
 mod redirect_uri;
+mod registration;
 mod request_object;
 mod resource;
 pub mod routes;
@@ -135,7 +136,8 @@ pub use endpoints::device_verification::{DeviceVerificationError, PendingDeviceA
 pub use endpoints::end_session::{BackchannelLogout, EndSessionStep, LoggedOut, LogoutRequest};
 pub use error::{
     BearerFault, Cause, ConfigError, DpopFault, Error, ErrorCode, GrantFault, Interaction,
-    InternalFault, OpenIdUnsupported, RequestFault, RequestObjectFault, SigningFault, StoreError,
+    InternalFault, MetadataFault, OpenIdUnsupported, RequestFault, RequestObjectFault,
+    SigningFault, StoreError,
 };
 pub use events::{Event, EventSink, Replayed};
 pub use extension_grant::{ExtensionGrant, ExtensionRequest, GrantRefusal, Issuance};
@@ -184,6 +186,11 @@ pub use client::{ApplicationType, ClientMetadataObject, ClientSigningAlg, Regist
 pub use origin::Origin;
 // Keys at jwks_uri (issue 19 part 1, step 3).
 pub use client::{FetchError, JwkSet, JwksFetcher, JwksUriConfig, MAX_JWKS_KEYS};
+// Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+pub use registration::{
+    InitialAccessToken, OpenRegistration, Registrant, RegistrationOperation, RegistrationPolicy,
+    RegistrationRefusal,
+};
 
 // The README's code blocks, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

@@ -5,6 +5,8 @@
 //! 405, 413, 500). Adapters only report what they saw and write the
 //! [`Response`] they get back.
 
+use std::borrow::Cow;
+
 use crate::config::{Config, EndpointPaths};
 use crate::error::InternalFault;
 use crate::http::{Method, Response};
@@ -39,13 +41,21 @@ pub enum Endpoint {
     /// The device authorization endpoint (RFC 8628 §3.1), served only by a
     /// server that offers the device grant (see `AuthorizationServer::serves`).
     DeviceAuthorization,
+    /// The client registration endpoint (RFC 7591 §3), served only once
+    /// the host turns registration on (see `AuthorizationServer::serves`).
+    Registration,
+    /// A registered client's configuration endpoint (RFC 7592), at the
+    /// registration path, `/`, and the client's id: served with
+    /// [`Endpoint::Registration`]. Its [`path`](Endpoint::path) is the
+    /// registration path; adapters mount its [`route`](Endpoint::route).
+    ClientConfiguration,
 }
 
 impl Endpoint {
     /// Every endpoint the core can serve by path. A server serves some of
     /// them only when configured to: adapters mount
     /// `AuthorizationServer::endpoints`.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 11] = [
         Self::Token,
         Self::Revocation,
         Self::Introspection,
@@ -55,7 +65,13 @@ impl Endpoint {
         Self::UserInfo,
         Self::PushedAuthorizationRequest,
         Self::DeviceAuthorization,
+        Self::Registration,
+        Self::ClientConfiguration,
     ];
+
+    /// The name of the path segment holding the client's id in
+    /// [`Endpoint::ClientConfiguration`]'s [`route`](Endpoint::route).
+    pub const CLIENT_ID_SEGMENT: &'static str = "client_id";
 
     /// The path this endpoint is served at.
     pub fn path(self, paths: &EndpointPaths) -> &str {
@@ -69,12 +85,59 @@ impl Endpoint {
             Self::UserInfo => &paths.userinfo,
             Self::PushedAuthorizationRequest => &paths.pushed_authorization_request,
             Self::DeviceAuthorization => &paths.device_authorization,
+            Self::Registration | Self::ClientConfiguration => &paths.registration,
         }
+    }
+
+    /// The route pattern an adapter mounts the endpoint at: its
+    /// [`path`](Endpoint::path), but for
+    /// [`Endpoint::ClientConfiguration`], the registration path followed by
+    /// `/{client_id}` (axum's and actix-web's syntax; the segment is
+    /// named [`Endpoint::CLIENT_ID_SEGMENT`]).
+    pub fn route(self, paths: &EndpointPaths) -> Cow<'_, str> {
+        match self {
+            Self::ClientConfiguration => Cow::Owned(format!(
+                "{}/{{{}}}",
+                paths.registration,
+                Self::CLIENT_ID_SEGMENT
+            )),
+            other => Cow::Borrowed(other.path(paths)),
+        }
+    }
+
+    /// The path of a request to this endpoint, for an adapter that matched
+    /// its [`route`](Endpoint::route) and took the `client_id` segment out
+    /// of it (actix-web): what [`AuthorizationServer::handle`](crate::AuthorizationServer::handle)
+    /// takes.
+    pub fn request_path<'p>(
+        self,
+        paths: &'p EndpointPaths,
+        client_id: Option<&str>,
+    ) -> Cow<'p, str> {
+        match (self, client_id) {
+            (Self::ClientConfiguration, Some(id)) => {
+                Cow::Owned(format!("{}/{}", paths.registration, id))
+            }
+            (other, _) => Cow::Borrowed(other.path(paths)),
+        }
+    }
+
+    /// The client id in the path of a request to the client configuration
+    /// endpoint: one non-empty segment after the registration path.
+    pub fn client_id_in<'p>(paths: &EndpointPaths, path: &'p str) -> Option<&'p str> {
+        let id = path
+            .strip_prefix(paths.registration.as_str())?
+            .strip_prefix('/')?;
+        (!id.is_empty() && !id.contains('/')).then_some(id)
     }
 
     /// The endpoint served at `path`, if any (exact match).
     pub fn find(paths: &EndpointPaths, path: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.path(paths) == path)
+        Self::ALL
+            .into_iter()
+            .filter(|e| *e != Self::ClientConfiguration)
+            .find(|e| e.path(paths) == path)
+            .or_else(|| Self::client_id_in(paths, path).map(|_| Self::ClientConfiguration))
     }
 
     /// Whether the endpoint reads a form body; the documents read none, so
@@ -89,6 +152,8 @@ impl Endpoint {
                 | Self::UserInfo
                 | Self::PushedAuthorizationRequest
                 | Self::DeviceAuthorization
+                | Self::Registration
+                | Self::ClientConfiguration
         )
     }
 
@@ -105,6 +170,16 @@ impl Endpoint {
             }
             Self::UserInfo if !matches!(method, Method::Get | Method::Post) => {
                 Err(USERINFO_METHODS)
+            }
+            Self::Registration if method != Method::Post => {
+                Err(Refusal::MethodNotAllowed { allow: "POST" })
+            }
+            Self::ClientConfiguration
+                if !matches!(method, Method::Get | Method::Put | Method::Delete) =>
+            {
+                Err(Refusal::MethodNotAllowed {
+                    allow: "GET, PUT, DELETE",
+                })
             }
             _ => Ok(()),
         }
@@ -189,11 +264,19 @@ mod tests {
     fn paths_map_to_endpoints() {
         let config = Config::new("https://auth.example.com");
         for e in Endpoint::ALL {
-            assert_eq!(
-                Endpoint::find(&config.paths, e.path(&config.paths)),
-                Some(e)
-            );
+            let path = e.request_path(&config.paths, Some("c1"));
+            assert_eq!(Endpoint::find(&config.paths, &path), Some(e));
         }
+        assert_eq!(
+            Endpoint::ClientConfiguration.route(&config.paths),
+            "/register/{client_id}"
+        );
+        assert_eq!(
+            Endpoint::find(&config.paths, "/register/a/b"),
+            None,
+            "one segment only"
+        );
+        assert_eq!(Endpoint::find(&config.paths, "/register/"), None);
         assert_eq!(Endpoint::find(&config.paths, "/nope"), None);
         assert_eq!(Endpoint::find(&config.paths, "/token/"), None);
     }

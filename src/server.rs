@@ -29,10 +29,11 @@ use crate::hash_pool::HashPool;
 use crate::http::{Request, Response, Source};
 use crate::oidc::{Authentication, UserClaims};
 use crate::random::{RandomSource, SystemRandom};
+use crate::registration::{RegistrationPolicy, RegistrationSetup};
 use crate::secret::Secret;
 use crate::stores::{
     AuthorizationRequestStore, ClientAdmin, ClientStore, ConsentAdmin, ConsentStore, DeviceStore,
-    PasswordVerifier, ReplayCache, TokenStore,
+    PasswordVerifier, ReplayCache, TokenAdmin, TokenStore,
 };
 use crate::throttle::Throttle;
 use crate::token_exchange::TokenExchangePolicy;
@@ -214,6 +215,8 @@ impl AuthorizationServer {
             crate::routes::Endpoint::DeviceAuthorization => {
                 self.cx.config.offers(GrantType::DeviceCode)
             }
+            crate::routes::Endpoint::Registration
+            | crate::routes::Endpoint::ClientConfiguration => self.serves_registration(),
             _ => true,
         }
     }
@@ -352,7 +355,44 @@ impl AuthorizationServer {
             Endpoint::UserInfo => self.userinfo(req).await,
             Endpoint::PushedAuthorizationRequest => self.pushed_authorization_request(req).await,
             Endpoint::DeviceAuthorization => self.device_authorization(req).await,
+            Endpoint::Registration => self.registration(req).await,
+            Endpoint::ClientConfiguration => {
+                let id = Endpoint::client_id_in(&self.config().paths, path).unwrap_or_default();
+                self.client_configuration(req, id).await
+            }
         }
+    }
+
+    /// Whether this server serves dynamic client registration (RFC 7591,
+    /// RFC 7592; RG-01, RG-02): only once the host turned it on with
+    /// [`ServerBuilder::client_registration`]. The metadata names
+    /// `registration_endpoint` exactly then.
+    pub fn serves_registration(&self) -> bool {
+        self.cx.registration.is_some()
+    }
+
+    /// The client registration endpoint (RFC 7591 §3; RG-01): a `POST` of
+    /// the client's metadata as JSON, with the initial access token as a
+    /// bearer token when the [`RegistrationPolicy`] requires one. Answers
+    /// `201` with the client information: `client_id`, a `client_secret`
+    /// for `client_secret_basic` and `client_secret_post` clients,
+    /// `client_id_issued_at`, `client_secret_expires_at`,
+    /// `registration_access_token` and `registration_client_uri` (the
+    /// secret and the token shown this once, stored as hashes), or an
+    /// RFC 7591 §3.2.2 error. See `docs/registration.md`. `404` when
+    /// registration is off.
+    pub async fn registration(&self, req: &Request<'_>) -> Response {
+        endpoints::registration::handle(&self.cx, req).await
+    }
+
+    /// A registered client's configuration endpoint (RFC 7592; RG-02), the
+    /// client being `client_id` (the last segment of its
+    /// `registration_client_uri`): `GET` reads, `PUT` replaces and
+    /// `DELETE` removes the client (revoking its codes and tokens), with
+    /// the client's registration access token as a bearer token; any other
+    /// token is `401 invalid_token`. `404` when registration is off.
+    pub async fn client_configuration(&self, req: &Request<'_>, client_id: &str) -> Response {
+        endpoints::registration_management::handle(&self.cx, req, client_id).await
     }
 
     /// Validates the bearer token of a resource request (RFC 6750) and checks
@@ -853,6 +893,8 @@ pub struct ServerBuilder {
     exchange_policy: Option<Arc<dyn TokenExchangePolicy>>,
     // --- issue 19 part 1 step 3: keys at jwks_uri (devjwks) ---
     jwks_fetcher: Option<Arc<dyn JwksFetcher>>,
+    // --- issue 19 part 2: dynamic client registration (registration) ---
+    registration: Option<RegistrationSetup>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -884,6 +926,7 @@ impl ServerBuilder {
             extensions: ExtensionGrants::default(),
             exchange_policy: None,
             jwks_fetcher: None,
+            registration: None,
         }
     }
 
@@ -1074,6 +1117,34 @@ impl ServerBuilder {
         self
     }
 
+    /// Turns on dynamic client registration (RFC 7591, RFC 7592; RG-01,
+    /// RG-02): the server serves the registration endpoint at
+    /// `Config::paths.registration` and each registered client's
+    /// configuration endpoint below it, writes clients to `store` (and
+    /// revokes a deleted client's tokens there), and asks `policy` who may
+    /// register and what: [`InitialAccessToken`](crate::InitialAccessToken)
+    /// requires a token the host hands out,
+    /// [`OpenRegistration`](crate::OpenRegistration) lets anyone register.
+    /// Off unless called; the metadata names `registration_endpoint`
+    /// exactly when it is on. `store` should be the server's client and
+    /// token store. See `docs/registration.md`.
+    #[must_use]
+    pub fn client_registration<S>(
+        mut self,
+        store: Arc<S>,
+        policy: Arc<dyn RegistrationPolicy>,
+    ) -> Self
+    where
+        S: ClientAdmin + TokenAdmin,
+    {
+        self.registration = Some(RegistrationSetup {
+            clients: store.clone(),
+            tokens: store,
+            policy,
+        });
+        self
+    }
+
     /// Checks the configuration and the pieces, and builds the server.
     ///
     /// A [`ClientStore`] and a [`TokenStore`] are always needed; a
@@ -1143,7 +1214,16 @@ impl ServerBuilder {
                 "pushed authorization requests (Config::require_pushed_authorization_requests)",
             ));
         }
-        let metadata = endpoints::metadata::render(&self.config, self.keys.is_some(), pushed);
+        let registration_endpoint = self
+            .registration
+            .as_ref()
+            .map(|_| self.config.url(&self.config.paths.registration));
+        let metadata = endpoints::metadata::render_with_registration(
+            &self.config,
+            self.keys.is_some(),
+            pushed,
+            registration_endpoint.as_deref(),
+        );
         let openid_configuration = endpoints::discovery::render(
             &self.config,
             self.keys.is_some(),
@@ -1156,6 +1236,7 @@ impl ServerBuilder {
                 userinfo_algs: &self.config.id_token_signing_algs,
                 pairwise: self.config.pairwise_salt.is_some(),
                 pushed,
+                registration_endpoint: registration_endpoint.as_deref(),
             },
         );
         // The password verifier only counts when the grant is offered, so the
@@ -1205,6 +1286,7 @@ impl ServerBuilder {
                 extensions: self.extensions,
                 exchange_policy: self.exchange_policy,
                 jwks,
+                registration: self.registration,
             },
             metadata,
             openid_configuration,

@@ -295,6 +295,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             .map(|(s, w)| (s.to_owned(), w.to_owned()))
             .collect(),
         resources: None,
+        registration: None,
         other: Default::default(),
     };
     Ok((seed, banner))
@@ -422,7 +423,8 @@ where
         + ConsentStore
         + AuthorizationRequestStore
         + ReplayCache
-        + DeviceStore,
+        + DeviceStore
+        + portcullis::TokenAdmin,
 {
     let (signing_algorithm, profile, device_interval) =
         (args.signing_algorithm, args.profile, args.device_interval);
@@ -494,6 +496,9 @@ where
         .iter()
         .any(|c| c.allows_grant(portcullis::GrantType::TokenExchange));
     seed::save_clients(&*store, clients).await?;
+    // Dynamic client registration (RFC 7591/7592) is on: behind the seed's
+    // `registration.initial_access_token` when it has one, open otherwise.
+    let registration = registration_policy(seed.registration.as_ref());
     // Behind a TLS-terminating proxy: the session cookie is https-only too.
     let secure = config.issuer.starts_with("https://");
     let users = Arc::new(users);
@@ -511,7 +516,7 @@ where
     };
     let server = builder
         .device_store(store.clone())
-        .store(store)
+        .store(store.clone())
         .key_provider(keys)
         .password_verifier(verifier)
         // One pool, one bound, for passwords and client secrets (RB-06).
@@ -519,6 +524,7 @@ where
         .throttle(throttle.clone())
         .claims_hook(Arc::new(claims))
         .user_claims(Arc::new(user_claims))
+        .client_registration(store.clone(), registration)
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens, and OpenID clients get ID
@@ -539,6 +545,31 @@ where
         names,
         scope_words,
     })
+}
+
+/// The demo's registration policy (seed contract v2): an
+/// `initial_access_token` string in the seed's `registration` object makes
+/// registering require it; anything else (no object, no token, a value that
+/// is not a non-empty string, which is logged) leaves registration open.
+fn registration_policy(
+    registration: Option<&serde_json::Value>,
+) -> Arc<dyn portcullis::RegistrationPolicy> {
+    let token = registration.and_then(|r| r.get("initial_access_token"));
+    match token.and_then(serde_json::Value::as_str) {
+        Some(t) if !t.is_empty() => {
+            tracing::info!("client registration on, behind the seed's initial access token");
+            Arc::new(portcullis::InitialAccessToken::new(t))
+        }
+        _ => {
+            if token.is_some() {
+                tracing::warn!(
+                    "ignored from the seed: registration.initial_access_token is not a non-empty string"
+                );
+            }
+            tracing::info!("client registration on, open (the seed names no initial access token)");
+            Arc::new(portcullis::OpenRegistration::new())
+        }
+    }
 }
 
 /// For as long as the demo runs: sweeps the expired sessions away every

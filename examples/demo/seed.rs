@@ -79,7 +79,13 @@ pub(crate) struct Seed {
     /// (`Config::resources`, RI-01). A value that is no resource indicator
     /// is left out with a note.
     pub(crate) resources: Option<Value>,
-    /// `registration` and any other field: not supported yet.
+    /// Dynamic client registration (issue 19 part 2):
+    /// `{"initial_access_token": "…"}` makes registering require that
+    /// bearer token; without it registration is open (read by the demo).
+    #[serde(default)]
+    #[allow(dead_code)] // read by the demo, not by the fuzz harness
+    pub(crate) registration: Option<Value>,
+    /// Any other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
 }

@@ -18,7 +18,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError
 
 use crate::error::InternalFault::InvalidResponse;
 use crate::http::{Method, Request, Response, Source};
-use crate::routes::{BodyLimit, Refusal};
+use crate::routes::{BodyLimit, Endpoint, Refusal};
 use crate::{bearer::BearerToken, scope::ScopeSet, server::AuthorizationServer};
 
 type Server = web::Data<AuthorizationServer>;
@@ -164,18 +164,25 @@ pub fn configure(server: Arc<AuthorizationServer>) -> impl Fn(&mut web::ServiceC
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::from(server.clone()));
         for endpoint in server.endpoints() {
+            // The client configuration endpoint's route holds the client's
+            // id (`Endpoint::route`): handed back as the path it matched.
             let route = if endpoint.reads_body() {
                 web::route().to(move |server: Server, req: OwnedRequest| async move {
-                    let path = endpoint.path(&server.config().paths);
-                    server.handle(&req.as_request(), path).await
+                    let id = req
+                        .http_request()
+                        .match_info()
+                        .get(Endpoint::CLIENT_ID_SEGMENT);
+                    let path = endpoint.request_path(&server.config().paths, id);
+                    server.handle(&req.as_request(), &path).await
                 })
             } else {
                 web::route().to(move |server: Server, req: HttpRequest| async move {
-                    let path = endpoint.path(&server.config().paths);
-                    server.handle(&core_request(&req), path).await
+                    let id = req.match_info().get(Endpoint::CLIENT_ID_SEGMENT);
+                    let path = endpoint.request_path(&server.config().paths, id);
+                    server.handle(&core_request(&req), &path).await
                 })
             };
-            cfg.route(endpoint.path(&server.config().paths), route);
+            cfg.route(&endpoint.route(&server.config().paths), route);
         }
     }
 }

@@ -57,7 +57,7 @@ where
         .server()
         .endpoints()
         .fold(Router::new(), |router, endpoint| {
-            router.route_service(endpoint.path(paths), endpoints.clone())
+            router.route_service(&endpoint.route(paths), endpoints.clone())
         })
 }
 

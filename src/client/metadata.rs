@@ -104,6 +104,10 @@ struct ClientMetadata {
     // The full client model (issue 19).
     #[serde(flatten)]
     registration: RegistrationFields,
+    /// Dynamic client registration (RFC 7592): the hash of the
+    /// registration access token, in the `client_secret_hash` form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registration_access_token_hash: Option<SecretHash>,
 }
 
 impl From<&Client> for ClientMetadata {
@@ -136,6 +140,7 @@ impl From<&Client> for ClientMetadata {
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             resources: c.resources.clone(),
             registration: c.registration().clone(),
+            registration_access_token_hash: c.registration_access_token.clone(),
         }
     }
 }
@@ -182,6 +187,7 @@ impl TryFrom<ClientMetadata> for Client {
         b.openid_registration(m.openid)
             .dpop_bound_access_tokens(m.dpop_bound_access_tokens)
             .registration(m.registration)
+            .registration_access_token_hash(m.registration_access_token_hash)
             .build()
     }
 }

@@ -219,6 +219,10 @@ pub struct Client {
     // The full client model (issue 19): the remaining RFC 7591 and OpenID
     // Connect Registration fields, shared until changed.
     registration: Arc<RegistrationFields>,
+    // Dynamic client registration (RFC 7592, issue 19 part 2).
+    /// The hash of the registration access token (RFC 7592 §1), for a
+    /// client registered over HTTP; `None` for any other.
+    registration_access_token: Option<SecretHash>,
 }
 
 /// Why a client registration is inconsistent.
@@ -666,6 +670,7 @@ impl ClientBuilder {
             dpop_bound_access_tokens: false,
             resources: Vec::new(),
             registration: Arc::default(),
+            registration_access_token: None,
         })
     }
 
@@ -1154,6 +1159,30 @@ impl ClientBuilder {
             }
         }
         Ok(())
+    }
+}
+
+// Dynamic client registration (RFC 7592, issue 19 part 2).
+impl Client {
+    /// The hash of the registration access token (RFC 7592 §1) that reads,
+    /// updates and deletes this client at its client configuration
+    /// endpoint: set for clients registered over HTTP, `None` for any other
+    /// (which the client configuration endpoint then refuses). Only the hash
+    /// is kept; the token is shown once, in the registration response.
+    pub fn registration_access_token_hash(&self) -> Option<&SecretHash> {
+        self.registration_access_token.as_ref()
+    }
+}
+
+impl ClientBuilder {
+    /// Sets (or, with `None`, removes) the hash of the client's
+    /// registration access token (RFC 7592 §1). The registration endpoint
+    /// sets it; an operator may remove it to take the client out of
+    /// self-service.
+    #[must_use]
+    pub fn registration_access_token_hash(mut self, hash: impl Into<Option<SecretHash>>) -> Self {
+        self.0.registration_access_token = hash.into();
+        self
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) struct OpenIdFeatures<'a> {
     pub(crate) pairwise: bool,
     /// The pushed authorization request endpoint is served (RFC 9126).
     pub(crate) pushed: bool,
+    /// The client registration endpoint's URL, while registration is on
+    /// (OpenID Connect Discovery 1.0 §3, RFC 7591).
+    pub(crate) registration_endpoint: Option<&'a str>,
 }
 
 /// `openid` and the scopes of Core §5.4, listed when the configuration
@@ -64,6 +67,7 @@ struct Discovery<'a> {
 /// `/.well-known/openid-configuration` of this configuration.
 pub(crate) fn render(config: &Config, has_keys: bool, features: &OpenIdFeatures<'_>) -> Vec<u8> {
     let mut oauth = metadata::members(config, has_keys, features.pushed);
+    oauth.registration_endpoint = features.registration_endpoint.map(str::to_owned);
     // OI-01: `scopes_supported` names `openid`.
     let mut scopes = oauth
         .scopes_supported
@@ -129,6 +133,7 @@ mod tests {
             userinfo_algs: &[Algorithm::Rs256, Algorithm::Es256],
             pairwise: true,
             pushed: true,
+            registration_endpoint: None,
         }
     }
 

@@ -48,6 +48,9 @@ pub(crate) struct Metadata<'a> {
     /// RFC 8628 §4: while the device grant is offered (DV-01).
     #[serde(skip_serializing_if = "Option::is_none")]
     device_authorization_endpoint: Option<String>,
+    /// RFC 8414 §2: only while dynamic client registration is on (RG-01).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) registration_endpoint: Option<String>,
 }
 
 /// RFC 8414 §2: required when a JWT client authentication method is listed.
@@ -84,8 +87,11 @@ fn grant_types_supported(config: &Config) -> Vec<&str> {
 }
 
 /// `pushed`: the server serves the pushed authorization request endpoint.
+// Registration (issue 19 part 2): the server renders through
+// `render_with_registration`; this stays for callers without registration.
+#[allow(dead_code)]
 pub(crate) fn render(config: &Config, has_keys: bool, pushed: bool) -> Vec<u8> {
-    serde_json::to_vec(&members(config, has_keys, pushed)).unwrap_or_default()
+    render_with_registration(config, has_keys, pushed, None)
 }
 
 /// The members of the RFC 8414 document of this configuration.
@@ -146,5 +152,19 @@ pub(crate) fn members(config: &Config, has_keys: bool, pushed: bool) -> Metadata
         device_authorization_endpoint: config
             .offers(GrantType::DeviceCode)
             .then(|| config.url(&config.paths.device_authorization)),
+        registration_endpoint: None,
     }
+}
+
+/// [`render`], naming `registration_endpoint` (the URL of the client
+/// registration endpoint, RFC 7591) when registration is on.
+pub(crate) fn render_with_registration(
+    config: &Config,
+    has_keys: bool,
+    pushed: bool,
+    registration_endpoint: Option<&str>,
+) -> Vec<u8> {
+    let mut members = members(config, has_keys, pushed);
+    members.registration_endpoint = registration_endpoint.map(str::to_owned);
+    serde_json::to_vec(&members).unwrap_or_default()
 }

@@ -1,6 +1,8 @@
 //! One module per endpoint. Each turns a `Request` into a `Response`.
 
 pub(crate) mod authorize;
+// Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+pub(crate) mod client_metadata;
 pub(crate) mod device_authorization;
 pub(crate) mod device_verification;
 pub(crate) mod discovery;
@@ -8,6 +10,8 @@ pub(crate) mod end_session;
 pub(crate) mod introspect;
 pub(crate) mod metadata;
 pub(crate) mod par;
+pub(crate) mod registration;
+pub(crate) mod registration_management;
 pub(crate) mod request_uri;
 pub(crate) mod revoke;
 pub(crate) mod token;
@@ -107,7 +111,9 @@ pub(crate) fn browser_params<'r>(req: &'r Request<'_>, config: &Config) -> Resul
             }
             Ok(body)
         }
-        Method::Head | Method::Other => Err(Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+        Method::Head | Method::Put | Method::Delete | Method::Other => {
+            Err(Error::InvalidRequest(RequestFault::MethodNotAllowed))
+        }
     }
 }
 

@@ -11,6 +11,10 @@ pub enum Method {
     Post,
     /// `HEAD`
     Head,
+    /// `PUT` (the client configuration endpoint, RFC 7592 §2.2).
+    Put,
+    /// `DELETE` (the client configuration endpoint, RFC 7592 §2.3).
+    Delete,
     /// Any other method.
     Other,
 }
@@ -22,6 +26,8 @@ impl Method {
             "GET" => Self::Get,
             "POST" => Self::Post,
             "HEAD" => Self::Head,
+            "PUT" => Self::Put,
+            "DELETE" => Self::Delete,
             _ => Self::Other,
         }
     }
@@ -205,6 +211,8 @@ impl<'a> Request<'a> {
             (None, Method::Get) => Some("GET"),
             (None, Method::Post) => Some("POST"),
             (None, Method::Head) => Some("HEAD"),
+            (None, Method::Put) => Some("PUT"),
+            (None, Method::Delete) => Some("DELETE"),
             (None, _) => None,
         }
     }

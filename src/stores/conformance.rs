@@ -210,7 +210,9 @@ macro_rules! __conformance_section {
                 extension_grant_types_round_trip,
                 // The full client model (issue 19).
                 registration_fields_round_trip,
-                jwks_uri_clients_round_trip
+                jwks_uri_clients_round_trip,
+                // Dynamic client registration (issue 19 part 2).
+                registration_access_token_round_trips
             ],
             $attrs
         );
@@ -417,6 +419,8 @@ pub mod client_admin {
 
     // The full client model (issue 19).
     pub use super::client_model::{jwks_uri_clients_round_trip, registration_fields_round_trip};
+    // Dynamic client registration (issue 19 part 2).
+    pub use super::client_registration::registration_access_token_round_trips;
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::client::{Client, ClientId, SubjectType};
@@ -4041,6 +4045,89 @@ pub mod client_model {
                 back.registration()
             );
         }
+        Ok(())
+    }
+}
+
+// Dynamic client registration (RFC 7591/7592, issue 19 part 2): the clause
+// of the registration access token, listed in the `ClientAdmin` section.
+/// [`ClientAdmin`](crate::ClientAdmin) clauses for dynamic client
+/// registration (RFC 7592), run in the `ClientAdmin` section (re-exported
+/// by [`client_admin`]).
+pub mod client_registration {
+    use std::sync::Arc;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::client::{Client, SecretHash};
+    use crate::grant_type::GrantType;
+    use crate::stores::{ClientAdmin, ClientStore};
+
+    /// A client's registration access token hash (RFC 7592) comes back as
+    /// stored, only as a hash; an update keeps, replaces or removes it as
+    /// the new client says.
+    pub async fn registration_access_token_round_trips<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientAdmin: registration access token hash round-trips";
+        let f = Fixture::new();
+        let first = SecretHash::sha256("registration-access-token-1");
+        let client = Client::confidential(f.client_id()?, SecretHash::sha256("s"))
+            .grant_type(GrantType::ClientCredentials)
+            .registration_access_token_hash(first.clone())
+            .build()
+            .map_err(|e| fail(C, e))?;
+        let id = client.client_id().clone();
+        store_ok(C, store.insert_client(client).await)?;
+        let back = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "inserted client not found"))?;
+        ensure!(
+            C,
+            back.registration_access_token_hash() == Some(&first),
+            "the inserted hash did not come back"
+        );
+        ensure!(
+            C,
+            back.registration_access_token_hash()
+                .is_some_and(|h| h.verify("registration-access-token-1") && !h.verify("other")),
+            "the stored hash does not verify its token"
+        );
+        let second = SecretHash::sha256("registration-access-token-2");
+        let rotated = (*back)
+            .clone()
+            .into_builder()
+            .registration_access_token_hash(second.clone())
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(rotated).await)?,
+            "update found no client"
+        );
+        let back = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "updated client not found"))?;
+        ensure!(
+            C,
+            back.registration_access_token_hash() == Some(&second),
+            "the replaced hash did not come back"
+        );
+        let removed = (*back)
+            .clone()
+            .into_builder()
+            .registration_access_token_hash(None)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(removed).await)?,
+            "update found no client"
+        );
+        let back = store_ok(C, store.client(&id).await)?
+            .ok_or_else(|| fail(C, "updated client not found"))?;
+        ensure!(
+            C,
+            back.registration_access_token_hash().is_none(),
+            "a removed hash came back"
+        );
         Ok(())
     }
 }

@@ -56,3 +56,5 @@ mod tokens;
 mod userinfo;
 // The full client model (issue 19).
 mod client_model;
+// Dynamic client registration (issue 19 part 2).
+mod registration;

@@ -368,6 +368,23 @@ impl Harness {
         (Self::finish(server, store, clock).await, faulty)
     }
 
+    /// A server with dynamic client registration (RFC 7591/7592) on under
+    /// `policy`, writing to the harness's `MemoryStore` (issue 19 part 2).
+    pub(crate) async fn with_registration(
+        config: Config,
+        policy: Arc<dyn portcullis::RegistrationPolicy>,
+    ) -> Self {
+        let store = MemoryStore::new();
+        let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
+        let server = AuthorizationServer::builder(config)
+            .store(Arc::new(store.clone()))
+            .client_registration(Arc::new(store.clone()), policy)
+            .clock(clock.clone())
+            .build()
+            .expect("test server builds");
+        Self::finish(server, store, clock).await
+    }
+
     /// A server whose client, token and consent stores are a [`FlakyStore`]
     /// over the harness's `MemoryStore` (`MemoryStore` clones share state).
     pub(crate) async fn flaky(config: Config) -> (Self, Arc<FlakyStore>) {

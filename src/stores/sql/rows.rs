@@ -177,6 +177,9 @@ pub(super) struct ClientRow {
     pub(super) resources: Option<String>,
     /// The full client model (issue 19, schema 13).
     pub(super) registration: RegistrationColumns,
+    /// Dynamic client registration (RFC 7592, schema 14): the
+    /// `SecretHash::encode` form; NULL for none.
+    pub(super) registration_access_token_hash: Option<String>,
 }
 
 impl ClientRow {
@@ -256,6 +259,10 @@ impl ClientRow {
             b = b.resource(r);
         }
         let b = self.registration.apply(b)?;
+        let b = match self.registration_access_token_hash.as_deref() {
+            Some(h) => b.registration_access_token_hash(parsed::<crate::client::SecretHash>(h)?),
+            None => b,
+        };
         self.openid.apply(b)?.build().map_err(StoreError::new)
     }
 }

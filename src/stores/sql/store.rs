@@ -163,6 +163,8 @@ macro_rules! sql_store {
                     .bind(reg.allowed_cors_origins)
                     .bind(reg.owner)
                     .bind(reg.metadata)
+                    // Dynamic client registration (RFC 7592, schema 14): $44.
+                    .bind(client.registration_access_token_hash().map(SecretHash::encode))
             }
 
             /// Records `next` as the successor of refresh token `old`
@@ -342,6 +344,7 @@ macro_rules! sql_store {
                         owner: r.try_get("owner")?,
                         metadata: r.try_get("metadata")?,
                     },
+                    registration_access_token_hash: r.try_get("registration_access_token_hash")?,
                 }
                 .into_client()
             }
@@ -359,6 +362,7 @@ macro_rules! sql_store {
             "c.resources, ",
             "c.application_type, c.contacts, c.jwks_uri, c.software_id, c.software_version, c.client_secret_expires_at, ",
             "c.token_endpoint_auth_signing_alg, c.request_object_signing_alg, c.allowed_cors_origins, c.owner, c.metadata, ",
+            "c.registration_access_token_hash, ",
             // Joined by a newline, which no `RedirectUri` holds: a stored URI
             // with whitespace fails to decode instead of coming back as two.
             "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
@@ -386,7 +390,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens, resources, application_type, contacts, jwks_uri, software_id, software_version, client_secret_expires_at, token_endpoint_auth_signing_alg, request_object_signing_alg, allowed_cors_origins, owner, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43)"), &client)
+                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens, resources, application_type, contacts, jwks_uri, software_id, software_version, client_secret_expires_at, token_endpoint_auth_signing_alg, request_object_signing_alg, allowed_cors_origins, owner, metadata, registration_access_token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)"), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -396,7 +400,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30, dpop_bound_access_tokens = $31, resources = $32, application_type = $33, contacts = $34, jwks_uri = $35, software_id = $36, software_version = $37, client_secret_expires_at = $38, token_endpoint_auth_signing_alg = $39, request_object_signing_alg = $40, allowed_cors_origins = $41, owner = $42, metadata = $43 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30, dpop_bound_access_tokens = $31, resources = $32, application_type = $33, contacts = $34, jwks_uri = $35, software_id = $36, software_version = $37, client_secret_expires_at = $38, token_endpoint_auth_signing_alg = $39, request_object_signing_alg = $40, allowed_cors_origins = $41, owner = $42, metadata = $43, registration_access_token_hash = $44 WHERE client_id = $1"), &client)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
