@@ -1,6 +1,7 @@
 //! One module per endpoint. Each turns a `Request` into a `Response`.
 
 pub(crate) mod authorize;
+pub(crate) mod cors;
 pub(crate) mod device_authorization;
 pub(crate) mod device_verification;
 pub(crate) mod discovery;
@@ -107,7 +108,9 @@ pub(crate) fn browser_params<'r>(req: &'r Request<'_>, config: &Config) -> Resul
             }
             Ok(body)
         }
-        Method::Head | Method::Other => Err(Error::InvalidRequest(RequestFault::MethodNotAllowed)),
+        Method::Head | Method::Options | Method::Other => {
+            Err(Error::InvalidRequest(RequestFault::MethodNotAllowed))
+        }
     }
 }
 

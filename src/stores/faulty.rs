@@ -103,11 +103,13 @@ pub enum StoreOp {
     PollDevice,
     /// [`DeviceStore::redeem_device`] (writes).
     RedeemDevice,
+    /// [`ClientStore::cors_origin_registered`] (CORS, CO-01).
+    FindCorsOrigin,
 }
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 39] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -146,6 +148,7 @@ impl StoreOp {
         Self::DecideDevice,
         Self::PollDevice,
         Self::RedeemDevice,
+        Self::FindCorsOrigin,
     ];
 
     /// Whether the operation changes the store (only these can meaningfully
@@ -164,6 +167,7 @@ impl StoreOp {
                 | Self::Keys
                 | Self::FindDevice
                 | Self::FindUserCode
+                | Self::FindCorsOrigin
         )
     }
 }
@@ -442,6 +446,17 @@ impl Future for Sleep {
 impl<S: ClientStore> ClientStore for FaultyStore<S> {
     async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         self.run(StoreOp::FindClient, self.inner.client(id)).await
+    }
+
+    async fn cors_origin_registered(
+        &self,
+        origin: &crate::origin::Origin,
+    ) -> Result<bool, StoreError> {
+        self.run(
+            StoreOp::FindCorsOrigin,
+            self.inner.cors_origin_registered(origin),
+        )
+        .await
     }
 }
 

@@ -54,3 +54,5 @@ mod tokens;
 mod userinfo;
 // The full client model (issue 19).
 mod client_model;
+// CORS (issue 19 part 3, CO-01).
+mod cors;
