@@ -22,7 +22,7 @@ mod postgres;
 #[cfg(all(feature = "sqlite", unix))]
 mod sqlite_file;
 // CORS (issue 19 part 3): schema 15's index of origins.
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod cors_index;
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
