@@ -213,6 +213,7 @@ macro_rules! guide {
         #[doc = "[requirements.md]: crate::guides::requirements"]
         #[doc = "[openid-connect.md]: crate::guides::openid_connect"]
         #[doc = "[device-flow.md]: crate::guides::device_flow"]
+        #[doc = "[cors.md]: crate::guides::cors"]
         #[cfg_attr(feature = "axum", doc = "[getting-started-axum.md]: crate::guides::getting_started_axum")]
         #[cfg_attr(feature = "actix-web", doc = "[getting-started-actix-web.md]: crate::guides::getting_started_actix_web")]
         #[cfg_attr(feature = "hyper", doc = "[getting-started-hyper.md]: crate::guides::getting_started_hyper")]
@@ -301,6 +302,7 @@ pub mod guides {
     );
     guide!(fapi2 = "fapi2.md");
     guide!(token_exchange = "token-exchange.md");
+    guide!(cors = "cors.md");
     guide!(security = "security.md");
     guide!(architecture = "architecture.md");
     guide!(performance = "performance.md");

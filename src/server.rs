@@ -163,7 +163,7 @@ impl AuthorizationServer {
 
     /// The authorization server metadata document (RFC 8414).
     pub fn metadata(&self) -> Response {
-        Response::json_public(self.metadata.clone())
+        endpoints::cors::public(Response::json_public(self.metadata.clone()))
     }
 
     /// The OpenID Provider configuration document (OpenID Connect
@@ -171,17 +171,17 @@ impl AuthorizationServer {
     /// rendered once at build from the configuration and the host's hooks,
     /// so that it names only what this server does.
     pub fn openid_configuration(&self) -> Response {
-        Response::json_public(self.openid_configuration.clone())
+        endpoints::cors::public(Response::json_public(self.openid_configuration.clone()))
     }
 
     /// The JWKS document: the public keys of every published signing key
     /// (JW-01). Without a key provider, an empty set.
     pub async fn jwks(&self) -> Response {
-        match self.cx.key_ring().await {
+        endpoints::cors::public(match self.cx.key_ring().await {
             Ok(ring) => Response::json_public(crate::keys::jwk::jwks(&ring, self.cx.clock.now()))
                 .with_header("Cache-Control", "public, max-age=300"),
             Err(e) => crate::observe::refuse("jwks", &e),
-        }
+        })
     }
 
     /// The OpenID Connect UserInfo endpoint (Core §5.3, OI-05): GET or
@@ -342,6 +342,10 @@ impl AuthorizationServer {
         let Some(endpoint) = self.endpoint_at(path) else {
             return Refusal::NotFound.into();
         };
+        // CO-01: OPTIONS is a CORS preflight, answered alike everywhere.
+        if req.method() == crate::http::Method::Options {
+            return self.preflight(endpoint, req).await;
+        }
         if let Err(refused) = endpoint.admits(req.method()) {
             return refused.into();
         }
@@ -393,6 +397,22 @@ impl AuthorizationServer {
     /// token is `401 invalid_token`. `404` when registration is off.
     pub async fn client_configuration(&self, req: &Request<'_>, client_id: &str) -> Response {
         endpoints::registration_management::handle(&self.cx, req, client_id).await
+    }
+
+    /// The answer to `OPTIONS` at `endpoint` (CORS, CO-01; see
+    /// `docs/cors.md`): `204` with `Allow`, and for a CORS preflight the
+    /// endpoint lets through, the `Access-Control-Allow-*` headers. The
+    /// documents (metadata, JWKS) let any origin through; the token,
+    /// revocation, UserInfo, pushed and device authorization endpoints the
+    /// origins some enabled client registered (`allowed_cors_origins`);
+    /// introspection none. [`AuthorizationServer::handle`] calls it for
+    /// every `OPTIONS`, so every adapter answers preflights.
+    pub async fn preflight(
+        &self,
+        endpoint: crate::routes::Endpoint,
+        req: &Request<'_>,
+    ) -> Response {
+        endpoints::cors::preflight(&self.cx, endpoint, req).await
     }
 
     /// Validates the bearer token of a resource request (RFC 6750) and checks

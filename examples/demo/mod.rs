@@ -825,6 +825,7 @@ impl Demo {
                         scopes,
                         claims,
                         destination: pages::destination(p.redirect_uri().as_str()),
+                        redirect_uri: p.redirect_uri().as_str(),
                         resume: resume.expose_secret(),
                         csrf,
                     };

@@ -139,14 +139,16 @@ pub(crate) fn html(status: u16, page: impl Into<Page>) -> Response {
 }
 
 /// What a client registered to be shown beside its name (OpenID Connect
-/// Registration 1.0 §2): its logo and its privacy policy and terms of
-/// service. Each is a [`WebUrl`], so only `http` or `https` (never
+/// Registration 1.0 §2): its logo, its home page (`client_uri`) and its
+/// privacy policy and terms of service. Each is a [`WebUrl`], so only `http` or `https` (never
 /// `javascript:` or `data:`).
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Branding<'a> {
     logo: Option<&'a WebUrl>,
     policy: Option<&'a WebUrl>,
     tos: Option<&'a WebUrl>,
+    /// `client_uri`: the client's home page.
+    home: Option<&'a WebUrl>,
 }
 
 impl<'a> Branding<'a> {
@@ -156,6 +158,7 @@ impl<'a> Branding<'a> {
             logo: client.logo_uri(),
             policy: client.policy_uri(),
             tos: client.tos_uri(),
+            home: client.client_uri(),
         }
     }
 
@@ -192,7 +195,7 @@ impl<'a> Branding<'a> {
         }
     }
 
-    /// The links to the client's privacy policy and terms, if it
+    /// The links to the client's website, privacy policy and terms, if it
     /// registered them: a line at the foot of the page.
     fn links(&self, client_name: &str) -> String {
         let link = |url: &WebUrl, words: &str| {
@@ -202,6 +205,7 @@ impl<'a> Branding<'a> {
             )
         };
         let links: Vec<String> = [
+            self.home.map(|u| link(u, "Website")),
             self.policy.map(|u| link(u, "Privacy policy")),
             self.tos.map(|u| link(u, "Terms of service")),
         ]
@@ -297,8 +301,10 @@ pub(crate) struct Consent<'a> {
     /// `claims` parameter), with the words of the scope it falls under:
     /// consenting shares it too (issue 16).
     pub(crate) claims: Vec<(&'a str, Option<&'a str>)>,
-    /// Where the browser is sent afterwards (see [`destination`]).
+    /// Where the browser is sent afterwards: its origin (see
+    /// [`destination`]), and the redirect URI itself.
     pub(crate) destination: String,
+    pub(crate) redirect_uri: &'a str,
     pub(crate) resume: &'a str,
     pub(crate) csrf: &'a str,
 }
@@ -352,12 +358,14 @@ pub(crate) fn consent_page(c: &Consent<'_>) -> Page {
         &format!(
             "<p class=\"user\">Signed in as {user}</p>\
              <p>This will allow <strong>{client}</strong> to:</p><ul class=\"scopes\">{items}</ul>{claims}\
-             <p class=\"note\">After you choose, you will be sent to <strong>{}</strong>.</p>\
+             <p class=\"note\">After you choose, you will be sent to <strong>{}</strong> \
+             (<code>{}</code>).</p>\
              <form method=\"post\" action=\"/consent\">{}<div class=\"actions\">\
              <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
              <button type=\"submit\" name=\"decision\" value=\"allow\" class=\"primary\">Allow</button>\
              </div></form>{}",
             esc(&c.destination),
+            esc(c.redirect_uri),
             tokens(c.csrf, c.resume),
             c.branding.links(c.client_name)
         ),

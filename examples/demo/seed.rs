@@ -56,8 +56,8 @@ use std::num::NonZeroU32;
 use portcullis::oidc::scope_claims;
 use portcullis::{
     AccessTokenFormat, Algorithm, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientBuilder,
-    ClientError, ClientId, Config, GrantType, MemoryUsers, Profile, RandomSource, RedirectUri,
-    Resource, ScopeSet, Secret, SecretHash, SubjectType, UserId, WebUrl,
+    ClientError, ClientId, Config, GrantType, MemoryUsers, Origin, Profile, RandomSource,
+    RedirectUri, Resource, ScopeSet, Secret, SecretHash, SubjectType, UserId, WebUrl,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -129,6 +129,10 @@ pub(crate) struct SeedClient {
     /// token request carries a proof (DP-02). Left out with a note when no
     /// boolean.
     pub(crate) dpop_bound_access_tokens: Option<Value>,
+    /// The browser origins that may call the token, revocation and
+    /// UserInfo endpoints (CORS, CO-01; Hydra's `allowed_cors_origins`).
+    /// An entry that is no origin is left out with a note.
+    pub(crate) allowed_cors_origins: Option<Value>,
     /// Every other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
@@ -357,6 +361,7 @@ pub(crate) fn seed_client(
     if let Some(v) = field(&mut notes, "dpop_bound_access_tokens", flag, boolean) {
         b = b.dpop_bound_access_tokens(v);
     }
+    b = seed_cors_origins(b, c.allowed_cors_origins.as_ref(), &mut notes);
     notes.unsupported(&c.other);
     match b.clone().build() {
         Ok(client) => Ok(Some(client)),
@@ -672,6 +677,30 @@ pub(crate) fn load_in(
         ignored,
         left_out,
     })
+}
+
+/// A client's `allowed_cors_origins` (CO-01): each origin on `b`; a value
+/// that is not a list leaves them all out, an entry that is no origin
+/// (`https`, or `http` on loopback, without a path) that entry; a note each.
+fn seed_cors_origins(
+    mut b: ClientBuilder,
+    value: Option<&Value>,
+    notes: &mut Notes<'_>,
+) -> ClientBuilder {
+    let Some(value) = value else {
+        return b;
+    };
+    let Some(list) = value.as_array() else {
+        notes.note("allowed_cors_origins", "not a list");
+        return b;
+    };
+    for v in list {
+        match string::<Origin>(v) {
+            Ok(origin) => b = b.allowed_cors_origin(origin),
+            Err(why) => notes.note("allowed_cors_origins", why),
+        }
+    }
+    b
 }
 
 /// The seed's `resources`: each RFC 8707 resource indicator once, in seed

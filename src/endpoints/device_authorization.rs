@@ -12,14 +12,19 @@
 //! `Config::device_code_interval`). Errors are JSON, as at the token
 //! endpoint.
 
+use std::sync::Arc;
+
+use crate::client::Client;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::client_form_post;
+use crate::endpoints::cors;
 use crate::error::{Error, InternalFault};
 use crate::grant_type::GrantType;
 use crate::grants::issue::requested_scope;
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
+use crate::routes::Endpoint;
 use crate::secret::Secret;
 use crate::stores::{DeviceRecord, DeviceState};
 use crate::tokens::opaque::mint;
@@ -47,15 +52,29 @@ struct Issued {
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("device_authorization");
-    let response = match in_span!(span, run(cx, req)) {
+    let mut authenticated = None;
+    let response = match in_span!(span, run(cx, req, &mut authenticated)) {
         Ok(issued) => render(cx, &issued),
         Err(e) => refuse("device_authorization", &e),
     };
+    // CO-01: readable by the origins of the client it concerns.
+    let response = cors::actual(
+        cx,
+        Endpoint::DeviceAuthorization,
+        req,
+        authenticated.as_ref(),
+        response,
+    )
+    .await;
     record_outcome(&span, &response);
     response
 }
 
-async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
+async fn run(
+    cx: &Context,
+    req: &Request<'_>,
+    authenticated: &mut Option<Arc<Client>>,
+) -> Result<Issued, Error> {
     let [scope, client_id, client_secret, assertion_type, assertion] =
         client_form_post(&cx.config, req, &PARAMS)?;
     if !cx.config.offers(GrantType::DeviceCode) {
@@ -74,6 +93,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         },
     )
     .await?;
+    *authenticated = Some(client.clone());
     // RFC 8628 §3.1: the client must be allowed this grant.
     if !client.allows_grant(GrantType::DeviceCode) {
         return Err(Error::UnauthorizedClient);

@@ -3,6 +3,7 @@
 pub(crate) mod authorize;
 // Dynamic client registration (RFC 7591/7592, issue 19 part 2).
 pub(crate) mod client_metadata;
+pub(crate) mod cors;
 pub(crate) mod device_authorization;
 pub(crate) mod device_verification;
 pub(crate) mod discovery;
@@ -111,7 +112,7 @@ pub(crate) fn browser_params<'r>(req: &'r Request<'_>, config: &Config) -> Resul
             }
             Ok(body)
         }
-        Method::Head | Method::Put | Method::Delete | Method::Other => {
+        Method::Head | Method::Put | Method::Delete | Method::Options | Method::Other => {
             Err(Error::InvalidRequest(RequestFault::MethodNotAllowed))
         }
     }

@@ -13,6 +13,9 @@
 
 use std::io::Write as _;
 
+use std::sync::Arc;
+
+use crate::client::Client;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::dpop::thumbprint::JwkThumbprint;
@@ -20,11 +23,13 @@ use crate::endpoints::authorize::{
     CLIENT_ID, DPOP_JKT, Params, REDIRECT_URI, REQUEST, REQUEST_URI, RESOURCE, SINGLE_VALUED,
     check, from_request_object, params_by_name, resource_slot,
 };
+use crate::endpoints::cors;
 use crate::endpoints::request_uri::{Issued, push};
 use crate::endpoints::{client_form_post, dpop_proof, with_dpop_nonce};
 use crate::error::{DpopFault, Error, RequestFault};
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
+use crate::routes::Endpoint;
 
 /// The authorization parameters ([`crate::endpoints::authorize`]'s, in
 /// their order, but the repeatable `resource`, read apart) and the client
@@ -50,16 +55,30 @@ const PARAMS: [&str; 24] = {
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("par");
-    let response = match in_span!(span, run(cx, req)) {
+    let mut authenticated = None;
+    let response = match in_span!(span, run(cx, req, &mut authenticated)) {
         Ok(issued) => render(&issued),
         Err(e) => refuse("par", &e),
     };
     let response = with_dpop_nonce(cx, req, response);
+    // CO-01: readable by the origins of the client it concerns.
+    let response = cors::actual(
+        cx,
+        Endpoint::PushedAuthorizationRequest,
+        req,
+        authenticated.as_ref(),
+        response,
+    )
+    .await;
     record_outcome(&span, &response);
     response
 }
 
-async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
+async fn run(
+    cx: &Context,
+    req: &Request<'_>,
+    authenticated: &mut Option<Arc<Client>>,
+) -> Result<Issued, Error> {
     let mut all = client_form_post(&cx.config, req, &PARAMS)?.into_iter();
     // The authorization parameters but `resource`, which is repeatable
     // (RFC 8707 §2) and read apart.
@@ -88,6 +107,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         },
     )
     .await?;
+    *authenticated = Some(client.clone());
     // The `client_id` sent, if any, is the authenticated client's (RFC 9126
     // §2.1: the request is the client's own).
     if values[CLIENT_ID]

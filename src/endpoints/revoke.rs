@@ -2,12 +2,17 @@
 //! foreign tokens still get 200; revoking a refresh token revokes its grant
 //! (RV-01, RV-02).
 
+use std::sync::Arc;
+
+use crate::client::Client;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
 use crate::endpoints::client_form_post;
+use crate::endpoints::cors;
 use crate::error::Error;
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_outcome, refuse};
+use crate::routes::Endpoint;
 use crate::tokens::TokenHash;
 
 const PARAMS: [&str; 6] = [
@@ -21,16 +26,30 @@ const PARAMS: [&str; 6] = [
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("revoke");
-    let response = match in_span!(span, run(cx, req)) {
+    let mut authenticated = None;
+    let response = match in_span!(span, run(cx, req, &mut authenticated)) {
         // RFC 7009 §2.2: 200 with an empty body.
         Ok(()) => Response::empty_no_store(200),
         Err(e) => refuse("revoke", &e),
     };
+    // CO-01: readable by the origins of the client it concerns.
+    let response = cors::actual(
+        cx,
+        Endpoint::Revocation,
+        req,
+        authenticated.as_ref(),
+        response,
+    )
+    .await;
     record_outcome(&span, &response);
     response
 }
 
-async fn run(cx: &Context, req: &Request<'_>) -> Result<(), Error> {
+async fn run(
+    cx: &Context,
+    req: &Request<'_>,
+    authenticated: &mut Option<Arc<Client>>,
+) -> Result<(), Error> {
     let [
         token,
         hint,
@@ -51,6 +70,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<(), Error> {
         },
     )
     .await?;
+    *authenticated = Some(client.clone());
     let token = token.ok_or(Error::missing("token"))?;
     let hash = TokenHash::of(&token);
     let tokens = &*cx.tokens;

@@ -3,8 +3,12 @@
 
 use std::io::Write as _;
 
+use std::sync::Arc;
+
+use crate::client::Client;
 use crate::client::authenticate::{Credentials, client};
 use crate::context::Context;
+use crate::endpoints::cors;
 use crate::endpoints::{client_form_post, dpop_proof, with_dpop_nonce};
 use crate::error::{DpopFault, Error};
 use crate::events::Event;
@@ -13,6 +17,7 @@ use crate::grants::dispatch;
 use crate::grants::issue::{Issued, TokenParams};
 use crate::http::{Request, Response};
 use crate::observe::{endpoint_span, in_span, record_grant_type, record_outcome, refuse};
+use crate::routes::Endpoint;
 
 const PARAMS: [&str; 13] = [
     "grant_type",
@@ -32,16 +37,23 @@ const PARAMS: [&str; 13] = [
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("token");
-    let response = match in_span!(span, run(cx, req)) {
+    let mut authenticated = None;
+    let response = match in_span!(span, run(cx, req, &mut authenticated)) {
         Ok(issued) => render(&issued),
         Err(e) => refuse("token", &e),
     };
     let response = with_dpop_nonce(cx, req, response);
+    // CO-01: readable by the origins of the client it concerns.
+    let response = cors::actual(cx, Endpoint::Token, req, authenticated.as_ref(), response).await;
     record_outcome(&span, &response);
     response
 }
 
-async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
+async fn run(
+    cx: &Context,
+    req: &Request<'_>,
+    authenticated: &mut Option<Arc<Client>>,
+) -> Result<Issued, Error> {
     let [
         grant_type,
         code,
@@ -75,6 +87,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Issued, Error> {
         },
     )
     .await?;
+    *authenticated = Some(client.clone());
     if !client.allows_grant(&grant) {
         return Err(Error::UnauthorizedClient);
     }

@@ -33,11 +33,14 @@
 //! (`application/jwt`, Core §5.3.2; no key of it is a logged 500).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::Map;
 
 use crate::bearer::{self, BearerToken, Lookup};
+use crate::client::Client;
 use crate::context::Context;
+use crate::endpoints::cors;
 use crate::endpoints::{is_form, query_names};
 use crate::error::{BearerFault, Error, InternalFault};
 use crate::http::{Header, Method, Request, Response, form};
@@ -57,7 +60,10 @@ const ACCESS_TOKEN: [&str; 1] = ["access_token"];
 
 pub(crate) async fn handle(cx: &Context, req: &Request<'_>) -> Response {
     let span = endpoint_span("userinfo");
-    let response = in_span!(span, run(cx, req)).unwrap_or_else(|refused| refused);
+    let mut concerning = None;
+    let response = in_span!(span, run(cx, req, &mut concerning)).unwrap_or_else(|refused| refused);
+    // CO-01: readable by the origins of the token's client.
+    let response = cors::actual(cx, Endpoint::UserInfo, req, concerning.as_ref(), response).await;
     record_outcome(&span, &response);
     response
 }
@@ -71,7 +77,11 @@ enum Carried<'a> {
     Form(Cow<'a, str>),
 }
 
-async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
+async fn run(
+    cx: &Context,
+    req: &Request<'_>,
+    concerning: &mut Option<Arc<Client>>,
+) -> Result<Response, Response> {
     Endpoint::UserInfo.admits(req.method())?;
     let Some(openid) = ScopeSet::parse(OPENID) else {
         return Err(refuse(
@@ -103,6 +113,7 @@ async fn run(cx: &Context, req: &Request<'_>) -> Result<Response, Response> {
         Ok(None) => return Err(Response::bearer_challenge(BearerFault::Invalid, None)),
         Err(e) => return Err(refuse("userinfo", &Error::Store(e))),
     };
+    *concerning = Some(client.clone());
     // The `sub` this client sees, the same as in its ID Tokens (OI-04).
     let subject = pairwise_subject(&client, user, cx.config.pairwise_salt.as_ref())
         .map_err(|_| refuse("userinfo", &Error::Internal(InternalFault::NoPairwiseSalt)))?;

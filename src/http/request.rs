@@ -15,6 +15,9 @@ pub enum Method {
     Put,
     /// `DELETE` (the client configuration endpoint, RFC 7592 §2.3).
     Delete,
+    /// `OPTIONS`: a CORS preflight, answered for every endpoint by
+    /// [`AuthorizationServer::handle`](crate::AuthorizationServer::handle).
+    Options,
     /// Any other method.
     Other,
 }
@@ -28,6 +31,7 @@ impl Method {
             "HEAD" => Self::Head,
             "PUT" => Self::Put,
             "DELETE" => Self::Delete,
+            "OPTIONS" => Self::Options,
             _ => Self::Other,
         }
     }
@@ -84,6 +88,17 @@ pub struct Request<'a> {
     target: Option<(&'a str, &'a str)>,
     /// The absolute URL the client addressed, from the host.
     url: Option<&'a str>,
+    /// The CORS request headers (Fetch standard): `Origin`,
+    /// `Access-Control-Request-Method`, `Access-Control-Request-Headers`.
+    cors: CorsHeaders<'a>,
+}
+
+/// The headers a browser adds to a cross-origin request (CORS, CO-01).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct CorsHeaders<'a> {
+    origin: Header<'a>,
+    request_method: Header<'a>,
+    request_headers: Header<'a>,
 }
 
 /// `Debug` shows the request's shape only: the query, the `Authorization`
@@ -106,6 +121,8 @@ impl std::fmt::Debug for Request<'_> {
             .field("target", &self.target)
             // A URL may carry a query, shown by size only like the request's.
             .field("url_len", &self.url.map(str::len))
+            // An origin is public: browsers send it on every cross-origin call.
+            .field("cors", &self.cors)
             .finish()
     }
 }
@@ -123,6 +140,11 @@ impl<'a> Request<'a> {
             dpop: Header::Absent,
             target: None,
             url: None,
+            cors: CorsHeaders {
+                origin: Header::Absent,
+                request_method: Header::Absent,
+                request_headers: Header::Absent,
+            },
         }
     }
 
@@ -136,6 +158,12 @@ impl<'a> Request<'a> {
             self.authorization.add(value);
         } else if name.eq_ignore_ascii_case("dpop") {
             self.dpop.add(value);
+        } else if name.eq_ignore_ascii_case("origin") {
+            self.cors.origin.add(value);
+        } else if name.eq_ignore_ascii_case("access-control-request-method") {
+            self.cors.request_method.add(value);
+        } else if name.eq_ignore_ascii_case("access-control-request-headers") {
+            self.cors.request_headers.add(value);
         }
         self
     }
@@ -213,6 +241,7 @@ impl<'a> Request<'a> {
             (None, Method::Head) => Some("HEAD"),
             (None, Method::Put) => Some("PUT"),
             (None, Method::Delete) => Some("DELETE"),
+            (None, Method::Options) => Some("OPTIONS"),
             (None, _) => None,
         }
     }
@@ -264,6 +293,22 @@ impl<'a> Request<'a> {
     pub const fn body_bytes(&self) -> &'a [u8] {
         self.body
     }
+
+    /// The `Origin` header (RFC 6454 §7): the web origin of the page that
+    /// made a cross-origin request.
+    pub const fn origin(&self) -> Header<'a> {
+        self.cors.origin
+    }
+
+    /// The `Access-Control-Request-Method` header of a CORS preflight.
+    pub const fn access_control_request_method(&self) -> Header<'a> {
+        self.cors.request_method
+    }
+
+    /// The `Access-Control-Request-Headers` header of a CORS preflight.
+    pub const fn access_control_request_headers(&self) -> Header<'a> {
+        self.cors.request_headers
+    }
 }
 
 #[cfg(test)]
@@ -284,5 +329,24 @@ mod tests {
         assert_eq!(r.dpop(), Header::Repeated);
         let once = Request::new(Method::Post).header("DPoP", b"p");
         assert_eq!(once.dpop(), Header::One(b"p"));
+    }
+
+    #[test]
+    fn cors_headers_are_kept() {
+        // covers: CO-01
+        let r = Request::new(Method::parse("OPTIONS"))
+            .header("origin", b"https://app.example")
+            .header("Access-Control-Request-Method", b"POST")
+            .header("access-control-request-headers", b"authorization,dpop");
+        assert_eq!(r.method(), Method::Options);
+        assert_eq!(r.method_name(), Some("OPTIONS"));
+        assert_eq!(r.origin(), Header::One(b"https://app.example"));
+        assert_eq!(r.access_control_request_method(), Header::One(b"POST"));
+        assert_eq!(
+            r.access_control_request_headers(),
+            Header::One(b"authorization,dpop")
+        );
+        let twice = r.header("Origin", b"https://evil.example");
+        assert_eq!(twice.origin(), Header::Repeated);
     }
 }

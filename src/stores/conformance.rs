@@ -212,7 +212,10 @@ macro_rules! __conformance_section {
                 registration_fields_round_trip,
                 jwks_uri_clients_round_trip,
                 // Dynamic client registration (issue 19 part 2).
-                registration_access_token_round_trips
+                registration_access_token_round_trips,
+                // CORS (issue 19 part 3, CO-01).
+                cors_origins_are_found_by_origin,
+                cors_origins_follow_updates_and_deletes
             ],
             $attrs
         );
@@ -421,6 +424,10 @@ pub mod client_admin {
     pub use super::client_model::{jwks_uri_clients_round_trip, registration_fields_round_trip};
     // Dynamic client registration (issue 19 part 2).
     pub use super::client_registration::registration_access_token_round_trips;
+    // CORS (issue 19 part 3, CO-01).
+    pub use super::client_cors::{
+        cors_origins_are_found_by_origin, cors_origins_follow_updates_and_deletes,
+    };
 
     use super::{Fixture, Outcome, fail, store_ok};
     use crate::client::{Client, ClientId, SubjectType};
@@ -4127,6 +4134,204 @@ pub mod client_registration {
             C,
             back.registration_access_token_hash().is_none(),
             "a removed hash came back"
+        );
+        Ok(())
+    }
+}
+
+// CORS (issue 19 part 3, CO-01): the clauses of
+// `ClientStore::cors_origin_registered`, listed in the `ClientAdmin` section.
+/// [`ClientStore::cors_origin_registered`](crate::ClientStore::cors_origin_registered)
+/// clauses (CO-01), run in the `ClientAdmin` section (re-exported by
+/// [`client_admin`]): clients are written through
+/// [`ClientAdmin`](crate::ClientAdmin).
+pub mod client_cors {
+    use std::sync::Arc;
+
+    use super::{Fixture, Outcome, fail, store_ok};
+    use crate::client::{Client, ClientId};
+    use crate::grant_type::GrantType;
+    use crate::origin::Origin;
+    use crate::redirect_uri::RedirectUri;
+    use crate::stores::{ClientAdmin, ClientStore};
+
+    /// A fresh origin no other clause registers.
+    fn origin(c: &'static str, f: &Fixture) -> Result<Origin, super::Failure> {
+        Origin::parse(&format!("https://{}.example", f.unique("spa")))
+            .ok_or_else(|| fail(c, "origin"))
+    }
+
+    fn spa(c: &'static str, id: ClientId, origins: &[&Origin]) -> Result<Client, super::Failure> {
+        origins
+            .iter()
+            .fold(
+                Client::public(id)
+                    .redirect_uri(
+                        RedirectUri::parse("https://spa.example/cb")
+                            .ok_or_else(|| fail(c, "uri"))?,
+                    )
+                    .grant_type(GrantType::AuthorizationCode),
+                |b, o| b.allowed_cors_origin((*o).clone()),
+            )
+            .build()
+            .map_err(|e| fail(c, e))
+    }
+
+    async fn registered<S: ClientStore>(
+        c: &'static str,
+        store: &S,
+        origin: &Origin,
+    ) -> Result<bool, super::Failure> {
+        store_ok(c, store.cors_origin_registered(origin).await)
+    }
+
+    /// An origin is registered once an enabled client lists it, whichever
+    /// of its origins it is; an origin no client lists is not, nor one only
+    /// a disabled client lists; the comparison is exact (another port or
+    /// scheme is another origin).
+    pub async fn cors_origins_are_found_by_origin<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientStore: CORS origins found by origin";
+        let f = Fixture::new();
+        let (a, b, none) = (origin(C, &f)?, origin(C, &f)?, origin(C, &f)?);
+        ensure!(
+            C,
+            !registered(C, &*store, &a).await?,
+            "{a} before any client"
+        );
+        store_ok(
+            C,
+            store
+                .insert_client(spa(C, f.client_id()?, &[&a, &b])?)
+                .await,
+        )?;
+        for o in [&a, &b] {
+            ensure!(
+                C,
+                registered(C, &*store, o).await?,
+                "{o} must be registered"
+            );
+        }
+        ensure!(
+            C,
+            !registered(C, &*store, &none).await?,
+            "{none} is nobody's"
+        );
+        let other_port = Origin::parse(&format!("{a}:8443")).ok_or_else(|| fail(C, "origin"))?;
+        ensure!(
+            C,
+            !registered(C, &*store, &other_port).await?,
+            "{other_port} is another origin than {a}"
+        );
+        // Only a disabled client lists it: not registered.
+        let hidden = origin(C, &f)?;
+        let disabled = spa(C, f.client_id()?, &[&hidden])?
+            .into_builder()
+            .enabled(false)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        store_ok(C, store.insert_client(disabled).await)?;
+        ensure!(
+            C,
+            !registered(C, &*store, &hidden).await?,
+            "{hidden} is listed by a disabled client only"
+        );
+        Ok(())
+    }
+
+    /// An update that drops an origin unregisters it (unless another
+    /// client lists it too), one that adds an origin registers it,
+    /// disabling the client unregisters its origins, and deleting the
+    /// client unregisters them all.
+    pub async fn cors_origins_follow_updates_and_deletes<S: ClientStore + ClientAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ClientStore: CORS origins follow updates and deletes";
+        let f = Fixture::new();
+        let (a, b, shared, added) = (
+            origin(C, &f)?,
+            origin(C, &f)?,
+            origin(C, &f)?,
+            origin(C, &f)?,
+        );
+        let id = f.client_id()?;
+        store_ok(
+            C,
+            store
+                .insert_client(spa(C, id.clone(), &[&a, &b, &shared])?)
+                .await,
+        )?;
+        store_ok(
+            C,
+            store
+                .insert_client(spa(C, f.client_id()?, &[&shared])?)
+                .await,
+        )?;
+        ensure!(
+            C,
+            store_ok(
+                C,
+                store
+                    .update_client(spa(C, id.clone(), &[&b, &added])?)
+                    .await
+            )?,
+            "update found no client"
+        );
+        ensure!(C, !registered(C, &*store, &a).await?, "{a} was dropped");
+        for o in [&b, &added, &shared] {
+            ensure!(
+                C,
+                registered(C, &*store, o).await?,
+                "{o} must stay registered"
+            );
+        }
+        let off = spa(C, id.clone(), &[&b, &added])?
+            .into_builder()
+            .enabled(false)
+            .build()
+            .map_err(|e| fail(C, e))?;
+        ensure!(
+            C,
+            store_ok(C, store.update_client(off).await)?,
+            "update found no client"
+        );
+        ensure!(
+            C,
+            !registered(C, &*store, &b).await?,
+            "{b}: its client is disabled"
+        );
+        ensure!(
+            C,
+            store_ok(
+                C,
+                store
+                    .update_client(spa(C, id.clone(), &[&b, &added])?)
+                    .await
+            )?,
+            "update found no client"
+        );
+        ensure!(
+            C,
+            registered(C, &*store, &b).await?,
+            "{b}: its client is enabled again"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.delete_client(&id).await)?,
+            "delete found no client"
+        );
+        for o in [&b, &added] {
+            ensure!(
+                C,
+                !registered(C, &*store, o).await?,
+                "{o}: its client is deleted"
+            );
+        }
+        ensure!(
+            C,
+            registered(C, &*store, &shared).await?,
+            "{shared} is still another client's"
         );
         Ok(())
     }

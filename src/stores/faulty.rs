@@ -104,11 +104,13 @@ pub enum StoreOp {
     /// [`DeviceStore::redeem_device`] (writes: the redemption and its
     /// tokens, one step).
     RedeemDevice,
+    /// [`ClientStore::cors_origin_registered`] (CORS, CO-01).
+    FindCorsOrigin,
 }
 
 impl StoreOp {
     /// Every operation.
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 39] = [
         Self::FindClient,
         Self::InsertClient,
         Self::UpdateClient,
@@ -147,6 +149,7 @@ impl StoreOp {
         Self::DecideDevice,
         Self::PollDevice,
         Self::RedeemDevice,
+        Self::FindCorsOrigin,
     ];
 
     /// Whether the operation changes the store (only these can meaningfully
@@ -165,6 +168,7 @@ impl StoreOp {
                 | Self::Keys
                 | Self::FindDevice
                 | Self::FindUserCode
+                | Self::FindCorsOrigin
         )
     }
 }
@@ -443,6 +447,17 @@ impl Future for Sleep {
 impl<S: ClientStore> ClientStore for FaultyStore<S> {
     async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         self.run(StoreOp::FindClient, self.inner.client(id)).await
+    }
+
+    async fn cors_origin_registered(
+        &self,
+        origin: &crate::origin::Origin,
+    ) -> Result<bool, StoreError> {
+        self.run(
+            StoreOp::FindCorsOrigin,
+            self.inner.cors_origin_registered(origin),
+        )
+        .await
     }
 }
 

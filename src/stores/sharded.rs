@@ -633,6 +633,13 @@ impl ClientStore for ShardedMemoryStore {
     async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         Ok(self.0.rest.client_now(id))
     }
+
+    async fn cors_origin_registered(
+        &self,
+        origin: &crate::origin::Origin,
+    ) -> Result<bool, StoreError> {
+        Ok(self.0.rest.cors_origin_now(origin))
+    }
 }
 
 #[async_trait]

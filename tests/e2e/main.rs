@@ -21,6 +21,10 @@
 )]
 
 mod browser;
+// The consent page (issue 19 part 5).
+mod consent_page;
+// CORS (issue 19 part 3, CO-01).
+mod cors;
 mod database_url;
 mod device;
 mod dpop;

@@ -26,6 +26,13 @@ impl ClientStore for ProtocolOnly {
     async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         self.0.client(id).await
     }
+
+    async fn cors_origin_registered(
+        &self,
+        origin: &portcullis::Origin,
+    ) -> Result<bool, StoreError> {
+        self.0.cors_origin_registered(origin).await
+    }
 }
 
 #[async_trait]

@@ -58,3 +58,5 @@ mod userinfo;
 mod client_model;
 // Dynamic client registration (issue 19 part 2).
 mod registration;
+// CORS (issue 19 part 3, CO-01).
+mod cors;

@@ -748,6 +748,13 @@ impl ClientStore for FlakyStore {
     async fn client(&self, client_id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
         self.faulty.client(client_id).await
     }
+
+    async fn cors_origin_registered(
+        &self,
+        origin: &portcullis::Origin,
+    ) -> Result<bool, StoreError> {
+        self.faulty.cors_origin_registered(origin).await
+    }
 }
 
 #[async_trait]

@@ -21,6 +21,9 @@ mod migrations;
 mod postgres;
 #[cfg(all(feature = "sqlite", unix))]
 mod sqlite_file;
+// CORS (issue 19 part 3): schema 15's index of origins.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod cors_index;
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 mod memory {
@@ -70,6 +73,8 @@ mod faulty {
     }
 
     portcullis::store_conformance!(store => TokenStore, TokenAdmin);
+    // CORS (issue 19 part 3): the wrapper forwards `cors_origin_registered`.
+    portcullis::store_conformance!(store => ClientStore, ClientAdmin);
     // covers: DV-03
     portcullis::store_conformance!(store => DeviceStore, DevicePurge);
 }

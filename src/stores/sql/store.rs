@@ -245,6 +245,14 @@ macro_rules! sql_store {
                         .execute(&mut *conn)
                         .await?;
                 }
+                // CORS (CO-01): the index `cors_origin_registered` reads.
+                for origin in client.allowed_cors_origins() {
+                    sqlx::query("INSERT INTO portcullis_client_cors_origins (origin, client_id) VALUES ($1, $2)")
+                        .bind(origin.as_str())
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 Ok(())
             }
 
@@ -383,6 +391,14 @@ macro_rules! sql_store {
                 let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
                 row.map(|r| Self::client_from(&r).map(Arc::new)).transpose()
             }
+
+            async fn cors_origin_registered(&self, origin: &crate::origin::Origin) -> Result<bool, StoreError> {
+                let row = sqlx::query("SELECT 1 FROM portcullis_client_cors_origins o JOIN portcullis_clients c ON c.client_id = o.client_id WHERE o.origin = $1 AND c.enabled = TRUE LIMIT 1")
+                    .bind(origin.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.is_some())
+            }
         }
 
         #[async_trait]
@@ -407,7 +423,7 @@ macro_rules! sql_store {
                 if n == 0 {
                     return Ok(false);
                 }
-                for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1"] {
+                for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1", "DELETE FROM portcullis_client_cors_origins WHERE client_id = $1"] {
                     sqlx::query(table).bind(client.client_id().as_str()).execute(&mut *tx).await?;
                 }
                 Self::write_client_children(&mut tx, &client).await?;
@@ -417,7 +433,7 @@ macro_rules! sql_store {
 
             async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1"] {
+                for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1", "DELETE FROM portcullis_client_cors_origins WHERE client_id = $1"] {
                     sqlx::query(table).bind(id.as_str()).execute(&mut *tx).await?;
                 }
                 let n = sqlx::query("DELETE FROM portcullis_clients WHERE client_id = $1")
