@@ -525,6 +525,8 @@ where
         .claims_hook(Arc::new(claims))
         .user_claims(Arc::new(user_claims))
         .client_registration(store.clone(), registration)
+        // Keys at a client's jwks_uri (issue 19): a plain HTTP GET.
+        .jwks_fetcher(Arc::new(HttpJwksFetcher))
         .build()
         .map_err(|e| format!("configuration: {e}"))?;
     // Clients may ask for JWT access tokens, and OpenID clients get ID
@@ -1360,4 +1362,47 @@ pub(crate) fn static_token() -> Response {
         .with_header("Content-Type", "application/json")
         .with_header("Cache-Control", "no-store")
         .with_header("Pragma", "no-cache")
+}
+
+/// The demo's `JwksFetcher` (issue 19): a GET of the client's `jwks_uri`
+/// with reqwest (already the demo's HTTP client for back-channel logout),
+/// bounded in time and size, no redirects. reqwest is built without TLS
+/// here, so only the loopback `http` URLs the client model allows are
+/// reachable; a host serving real clients uses an HTTPS client.
+struct HttpJwksFetcher;
+
+/// How long one fetch may take, and the largest document read.
+const JWKS_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const JWKS_MAX_BYTES: usize = 64 * 1024;
+
+#[portcullis::async_trait]
+impl portcullis::JwksFetcher for HttpJwksFetcher {
+    async fn fetch(
+        &self,
+        uri: &portcullis::WebUrl,
+    ) -> Result<portcullis::JwkSet, portcullis::FetchError> {
+        use portcullis::FetchError;
+        let http = reqwest::Client::builder()
+            .timeout(JWKS_FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(FetchError::new)?;
+        let mut resp = http
+            .get(uri.as_str())
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(FetchError::new)?;
+        if resp.status() != reqwest::StatusCode::OK {
+            return Err(FetchError::msg("the jwks_uri did not answer 200"));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(FetchError::new)? {
+            if body.len() + chunk.len() > JWKS_MAX_BYTES {
+                return Err(FetchError::msg("the JWK set is larger than 64 KiB"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(portcullis::JwkSet::from_slice(&body)?)
+    }
 }

@@ -386,7 +386,7 @@ impl JwksCache {
         match fresh {
             Some(set) if kid.is_none_or(|k| set.has_kid(k)) => Step::Use(set),
             Some(set) if !may_fetch => {
-                tracing::info!(jwks_uri = %uri, kid = kid.unwrap_or_default(), "unknown kid: jwks_uri fetched less than refetch_interval ago, not fetched again");
+                tracing::debug!(jwks_uri = %uri, kid = kid.unwrap_or_default(), "unknown kid: jwks_uri fetched less than refetch_interval ago, not fetched again");
                 Step::Use(set)
             }
             None if entry.failed && !may_fetch => Step::Fail(Unavailable::RecentlyFailed),
