@@ -14,8 +14,9 @@
 //! on any client the keys of its signed request objects),
 //! "require_pushed_authorization_requests", "require_signed_request_object"
 //! and "dpop_bound_access_tokens" (booleans), "access_token_format" ("opaque" or "jwt"),
-//! "access_token_lifetime" (seconds), and the OpenID Connect registration fields (see
-//! [`SeedOpenId`])}], "users": [{"username", "password", "claims"}], "scope_descriptions":
+//! "access_token_lifetime" (seconds), the OpenID Connect registration fields (see
+//! [`SeedOpenId`]) and the rest of RFC 7591 (`contacts`, `jwks_uri`, `owner`,
+//! `metadata`, `allowed_cors_origins`, ...: see [`SeedRegistration`])}], "users": [{"username", "password", "claims"}], "scope_descriptions":
 //! {"scope": "words for the consent page"}, "resources": ["https://api.example.com/"]}`
 //! (the RFC 8707 resource indicators every client may ask tokens for,
 //! `Config::resources`); `scope_descriptions` is the demo's own. A client id given twice is defined by its last entry, as is
@@ -55,9 +56,10 @@ use std::num::NonZeroU32;
 
 use portcullis::oidc::scope_claims;
 use portcullis::{
-    AccessTokenFormat, Algorithm, AuthMethod, ClaimsHook, Client, ClientAdmin, ClientBuilder,
-    ClientError, ClientId, Config, GrantType, MemoryUsers, Origin, Profile, RandomSource,
-    RedirectUri, Resource, ScopeSet, Secret, SecretHash, SubjectType, UserId, WebUrl,
+    AccessTokenFormat, Algorithm, ApplicationType, AuthMethod, ClaimsHook, Client, ClientAdmin,
+    ClientBuilder, ClientError, ClientId, ClientSigningAlg, Config, GrantType, MemoryUsers, Origin,
+    Profile, RandomSource, RedirectUri, Resource, ScopeSet, Secret, SecretHash, SubjectType,
+    UnixTime, UserId, WebUrl,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -112,10 +114,12 @@ pub(crate) struct SeedClient {
     /// The client's public keys (`{"keys": [...]}`): for `private_key_jwt`,
     /// and for any client the keys its request objects are signed with.
     pub(crate) jwks: Option<Value>,
-    /// `opaque` (default) or `jwt`.
-    pub(crate) access_token_format: Option<String>,
+    /// `opaque` (default) or `jwt`. A value that is neither is left out
+    /// with a note.
+    pub(crate) access_token_format: Option<Value>,
     /// Access token lifetime in seconds (the server's default otherwise).
-    pub(crate) access_token_lifetime: Option<u64>,
+    /// A value that is no positive number is left out with a note.
+    pub(crate) access_token_lifetime: Option<Value>,
     /// The OpenID Connect registration fields.
     #[serde(flatten)]
     pub(crate) openid: SeedOpenId,
@@ -129,13 +133,48 @@ pub(crate) struct SeedClient {
     /// token request carries a proof (DP-02). Left out with a note when no
     /// boolean.
     pub(crate) dpop_bound_access_tokens: Option<Value>,
-    /// The browser origins that may call the token, revocation and
-    /// UserInfo endpoints (CORS, CO-01; Hydra's `allowed_cors_origins`).
-    /// An entry that is no origin is left out with a note.
-    pub(crate) allowed_cors_origins: Option<Value>,
+    /// The rest of the RFC 7591 and OpenID Connect registration fields
+    /// (issue 19, seed contract v2).
+    #[serde(flatten)]
+    pub(crate) registration: SeedRegistration,
     /// Every other field: not supported yet.
     #[serde(flatten)]
     pub(crate) other: BTreeMap<String, Value>,
+}
+
+/// The registration fields of a seed client beyond the OAuth essentials
+/// and [`SeedOpenId`] (issue 19, seed contract v2): the rest of RFC 7591 §2
+/// and OpenID Connect Registration 1.0 §2, Ory Hydra's `owner`,
+/// `metadata`, `skip_consent` and `allowed_cors_origins`, and the client's
+/// own `resources` and `refresh_token_lifetime`. Kept
+/// as JSON values and read by [`seed_registration`]: a bad value costs a
+/// note and that field only.
+#[derive(Deserialize, Default)]
+pub(crate) struct SeedRegistration {
+    /// `web` or `native`.
+    pub(crate) application_type: Option<Value>,
+    /// A list of strings (e-mail addresses).
+    pub(crate) contacts: Option<Value>,
+    /// An `https` URL (plain `http` on loopback); not with `jwks`.
+    pub(crate) jwks_uri: Option<Value>,
+    pub(crate) software_id: Option<Value>,
+    pub(crate) software_version: Option<Value>,
+    /// Unix seconds, `0` for never.
+    pub(crate) client_secret_expires_at: Option<Value>,
+    pub(crate) token_endpoint_auth_signing_alg: Option<Value>,
+    pub(crate) request_object_signing_alg: Option<Value>,
+    /// Browser origins (`https://app.example`).
+    pub(crate) allowed_cors_origins: Option<Value>,
+    pub(crate) owner: Option<Value>,
+    /// A JSON object.
+    pub(crate) metadata: Option<Value>,
+    /// A boolean: users are not asked for consent.
+    pub(crate) skip_consent: Option<Value>,
+    /// Seconds.
+    pub(crate) refresh_token_lifetime: Option<Value>,
+    /// RFC 8707 resources the client may ask tokens for, beside the seed's
+    /// `resources`.
+    pub(crate) resources: Option<Value>,
 }
 
 /// The OpenID Connect registration fields of a seed client (OpenID Connect
@@ -265,14 +304,23 @@ pub(crate) fn seed_client(
     let mut b = match method {
         AuthMethod::None => Client::public(id),
         AuthMethod::PrivateKeyJwt => {
-            let Some(jwks) = &c.jwks else {
-                notes.note(
-                    "token_endpoint_auth_method private_key_jwt",
-                    "only inline jwks are supported; the client is not registered",
-                );
-                return Ok(None);
-            };
-            Client::private_key_jwt(id, jwks.to_string())
+            // Keys published at a usable `jwks_uri` (issue 19) stand in for
+            // inline ones: the client is registered with it.
+            let uri = c.registration.jwks_uri.as_ref().and_then(Value::as_str);
+            let uri = uri
+                .and_then(WebUrl::parse)
+                .filter(|u| u.is_https() || u.is_loopback());
+            match (&c.jwks, uri) {
+                (Some(jwks), _) => Client::private_key_jwt(id, jwks.to_string()),
+                (None, Some(uri)) => Client::private_key_jwt_uri(id, uri),
+                (None, None) => {
+                    notes.note(
+                        "token_endpoint_auth_method private_key_jwt",
+                        "only inline jwks are supported; the client is not registered",
+                    );
+                    return Ok(None);
+                }
+            }
         }
         AuthMethod::ClientSecretJwt => {
             let secret = c.client_secret.clone().ok_or_else(needs_secret)?;
@@ -335,13 +383,18 @@ pub(crate) fn seed_client(
     }
     let scope = ScopeSet::parse(&c.scope).ok_or(format!("bad scope {:?}", c.scope))?;
     b = b.scope(scope);
-    if let Some(f) = &c.access_token_format {
-        b = b.access_token_format(
-            AccessTokenFormat::parse(f).ok_or(format!("unknown access token format {f}"))?,
-        );
+    let v = c.access_token_format.as_ref();
+    if let Some(f) = field(
+        &mut notes,
+        "access_token_format",
+        v,
+        string::<AccessTokenFormat>,
+    ) {
+        b = b.access_token_format(f);
     }
-    if let Some(secs) = c.access_token_lifetime {
-        b = b.access_token_lifetime(std::time::Duration::from_secs(secs));
+    let v = c.access_token_lifetime.as_ref();
+    if let Some(l) = field(&mut notes, "access_token_lifetime", v, seconds) {
+        b = b.access_token_lifetime(l);
     }
     b = seed_openid(b, &c.openid, method, config, &mut notes);
     let flag = c.require_pushed_authorization_requests.as_ref();
@@ -361,7 +414,7 @@ pub(crate) fn seed_client(
     if let Some(v) = field(&mut notes, "dpop_bound_access_tokens", flag, boolean) {
         b = b.dpop_bound_access_tokens(v);
     }
-    b = seed_cors_origins(b, c.allowed_cors_origins.as_ref(), &mut notes);
+    b = seed_registration(b, &c.registration, &mut notes);
     notes.unsupported(&c.other);
     match b.clone().build() {
         Ok(client) => Ok(Some(client)),
@@ -535,6 +588,135 @@ fn seed_openid(
                 "needs a sector_identifier_uri or redirect URIs on one host; subjects stay public",
             ),
             _ => b = with,
+        }
+    }
+    b
+}
+
+/// A positive number of seconds.
+fn seconds(v: &Value) -> Result<std::time::Duration, String> {
+    match v.as_u64() {
+        Some(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
+        _ => Err("not a positive number of seconds".to_owned()),
+    }
+}
+
+/// A list of `T`s; any entry that does not parse refuses the list.
+fn list_of<T: std::str::FromStr>(v: &Value) -> Result<Vec<T>, String>
+where
+    T::Err: fmt::Display,
+{
+    v.as_array()
+        .ok_or_else(|| "not a list".to_owned())?
+        .iter()
+        .map(string::<T>)
+        .collect()
+}
+
+/// Sets `set(b)` unless the client model then refuses the client for a
+/// reason it did not refuse it for before (a registration rule: `jwks`
+/// with `jwks_uri`, a native client's redirect URIs, an algorithm that
+/// does not fit the method, ...): then the field is left out with a note
+/// saying why.
+fn checked(
+    b: ClientBuilder,
+    notes: &mut Notes<'_>,
+    name: &str,
+    set: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> ClientBuilder {
+    let before = b.clone().build().err();
+    let with = set(b.clone());
+    match with.clone().build() {
+        Err(e) if Some(e) != before => {
+            notes.note(name, e.to_string());
+            b
+        }
+        _ => with,
+    }
+}
+
+/// Sets the registration fields of `r` (issue 19) on `b`; a field whose
+/// value is bad, or that the client model refuses, is left out with a
+/// note.
+fn seed_registration(
+    mut b: ClientBuilder,
+    r: &SeedRegistration,
+    notes: &mut Notes<'_>,
+) -> ClientBuilder {
+    let v = r.application_type.as_ref();
+    if let Some(t) = field(notes, "application_type", v, string::<ApplicationType>) {
+        b = checked(b, notes, "application_type", |b| b.application_type(t));
+    }
+    let v = r.contacts.as_ref();
+    if let Some(list) = field(notes, "contacts", v, list_of::<String>) {
+        b = checked(b, notes, "contacts", |mut b| {
+            for c in list {
+                b = b.contact(c);
+            }
+            b
+        });
+    }
+    let v = r.jwks_uri.as_ref();
+    if let Some(u) = field(notes, "jwks_uri", v, string::<WebUrl>) {
+        b = checked(b, notes, "jwks_uri", |b| b.jwks_uri(u));
+    }
+    for (name, value, set) in [
+        (
+            "software_id",
+            &r.software_id,
+            ClientBuilder::software_id as fn(ClientBuilder, Option<String>) -> ClientBuilder,
+        ),
+        (
+            "software_version",
+            &r.software_version,
+            ClientBuilder::software_version,
+        ),
+        ("owner", &r.owner, ClientBuilder::owner),
+    ] {
+        if let Some(text) = field(notes, name, value.as_ref(), string::<String>) {
+            b = checked(b, notes, name, |b| set(b, Some(text)));
+        }
+    }
+    let v = r.client_secret_expires_at.as_ref();
+    if let Some(secs) = field(notes, "client_secret_expires_at", v, |v| {
+        v.as_u64()
+            .ok_or_else(|| "not a number of seconds".to_owned())
+    }) {
+        // RFC 7591 §3.2.1: 0 is never.
+        let at = (secs != 0).then(|| UnixTime::from_secs(secs));
+        b = b.client_secret_expires_at(at);
+    }
+    let v = r.token_endpoint_auth_signing_alg.as_ref();
+    let name = "token_endpoint_auth_signing_alg";
+    if let Some(alg) = field(notes, name, v, string::<ClientSigningAlg>) {
+        b = checked(b, notes, name, |b| b.token_endpoint_auth_signing_alg(alg));
+    }
+    let v = r.request_object_signing_alg.as_ref();
+    let name = "request_object_signing_alg";
+    if let Some(alg) = field(notes, name, v, string::<ClientSigningAlg>) {
+        b = checked(b, notes, name, |b| b.request_object_signing_alg(alg));
+    }
+    b = seed_cors_origins(b, r.allowed_cors_origins.as_ref(), notes);
+    let v = r.metadata.as_ref();
+    if let Some(m) = field(notes, "metadata", v, |v| {
+        v.as_object()
+            .cloned()
+            .ok_or_else(|| "not a JSON object".to_owned())
+    }) {
+        b = b.metadata(m);
+    }
+    let v = r.skip_consent.as_ref();
+    if let Some(skip) = field(notes, "skip_consent", v, boolean) {
+        b = b.skip_consent(skip);
+    }
+    let v = r.refresh_token_lifetime.as_ref();
+    if let Some(l) = field(notes, "refresh_token_lifetime", v, seconds) {
+        b = b.refresh_token_lifetime(l);
+    }
+    let v = r.resources.as_ref();
+    if let Some(list) = field(notes, "resources", v, list_of::<Resource>) {
+        for res in list {
+            b = b.resource(res);
         }
     }
     b

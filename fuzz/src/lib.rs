@@ -1140,12 +1140,15 @@ fn basic_encoded(client: &str, secret: &str) -> String {
     basic(&enc(client), &enc(secret))
 }
 
-/// Whether a seeded client authenticates with `client_secret_basic`.
+/// Whether a seeded client authenticates with `client_secret_basic` (and
+/// its secret has no expiry, which may have passed: issue 19).
 fn seeded_basic(c: &seed::SeedClient) -> bool {
+    let expires = c.registration.client_secret_expires_at.as_ref();
     c.client_secret.is_some()
         && c.token_endpoint_auth_method
             .as_deref()
             .is_none_or(|m| m == "client_secret_basic")
+        && expires.and_then(Value::as_u64).is_none_or(|t| t == 0)
 }
 
 /// `seed_json`: a seed file of the demo server, read by the demo's own code

@@ -431,7 +431,7 @@ fn the_v2_fixture_loads_in_the_fapi2_profile_with_notes() {
         "{notes:?}"
     );
     // Every client still registered; par-only must push, in any profile.
-    assert_eq!(loaded.clients.len(), 7, "{notes:?}");
+    assert_eq!(loaded.clients.len(), 8, "{notes:?}");
     let par_only = loaded
         .clients
         .iter()

@@ -190,6 +190,18 @@ async fn a_v2_seed_starts_the_demo_and_its_private_key_jwt_client_gets_tokens(
         assert_eq!(info["sub"], sub, "{info}");
     }
 
+    // The full client model (issue 19): registered-rp's own lifetime and
+    // resource reach its tokens.
+    let basic = Some(("registered-rp", "registered secret"));
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "read"),
+        ("resource", "urn:example:reports"),
+    ];
+    let (status, body) = post_token(&server, basic, &form).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 300, "{body}");
+
     let (clean, log) = server.terminate();
     assert!(clean);
     let log = plain(&log);
@@ -504,4 +516,183 @@ fn a_seeded_sub_is_the_users_subject_unless_unusable_or_anothers() {
         ))
         .unwrap();
     assert_eq!(found.as_ref().map(|u| u.as_str()), Some("248289761001"));
+}
+
+// Seed contract v2: every RFC 7591 / OpenID Connect registration field the
+// client model has is read from a seed client (issue 19).
+#[test]
+fn the_seed_s_registration_fields_reach_the_clients() {
+    // part of RG-01 (the client metadata of RFC 7591 §2, read from a seed)
+    use portcullis::{AccessTokenFormat, ApplicationType, ClientSigningAlg, SubjectType};
+    use std::time::Duration;
+    let (clients, notes, _) = load_seed(&seed("http://127.0.0.1:9400"));
+    let rp = clients
+        .iter()
+        .find(|c| c.client_id().as_str() == "registered-rp")
+        .unwrap_or_else(|| panic!("registered-rp registered: {notes:?}"));
+    assert!(
+        !notes.iter().any(|n| n.starts_with("client registered-rp")),
+        "every field honoured: {notes:?}"
+    );
+    assert_eq!(rp.application_type(), ApplicationType::Web);
+    assert_eq!(rp.contacts(), ["ops@example.com", "security@example.com"]);
+    let url = |u: Option<&portcullis::WebUrl>| u.map(|u| u.as_str().to_owned());
+    assert_eq!(
+        url(rp.client_uri()).as_deref(),
+        Some("https://rp.example.com/")
+    );
+    assert_eq!(
+        url(rp.logo_uri()).as_deref(),
+        Some("https://rp.example.com/logo.png")
+    );
+    assert_eq!(
+        url(rp.policy_uri()).as_deref(),
+        Some("https://rp.example.com/privacy")
+    );
+    assert_eq!(
+        url(rp.tos_uri()).as_deref(),
+        Some("https://rp.example.com/terms")
+    );
+    assert_eq!(
+        url(rp.jwks_uri()).as_deref(),
+        Some("https://rp.example.com/jwks.json")
+    );
+    assert_eq!(
+        rp.request_object_signing_alg(),
+        ClientSigningAlg::parse("ES256")
+    );
+    assert_eq!(rp.software_id(), Some("4NRB1-0XZABZI9E6-5SM3R"));
+    assert_eq!(rp.software_version(), Some("2.1"));
+    assert_eq!(rp.client_secret_expires_at(), None);
+    assert!(rp.allows_cors_origin("http://127.0.0.1:8765"));
+    assert_eq!(rp.subject_type(), SubjectType::Public);
+    assert_eq!(rp.access_token_format(), AccessTokenFormat::Opaque);
+    assert_eq!(rp.access_token_lifetime(), Some(Duration::from_secs(300)));
+    assert_eq!(
+        rp.refresh_token_lifetime(),
+        Some(Duration::from_secs(86_400))
+    );
+    assert_eq!(rp.default_max_age(), Some(Duration::from_secs(3600)));
+    assert!(rp.require_auth_time() && !rp.skips_consent());
+    assert_eq!(rp.owner(), Some("team-rp"));
+    assert_eq!(
+        serde_json::Value::Object(rp.metadata().clone()),
+        json!({"department": "billing", "tier": 2})
+    );
+    assert_eq!(
+        rp.resources()
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>(),
+        ["urn:example:reports"]
+    );
+}
+
+#[test]
+fn bad_registration_values_cost_a_note_and_that_field_only() {
+    // part of RG-01 (RFC 7591 §2 validation, applied to a seed)
+    use portcullis::ApplicationType;
+    let seed = json!({
+        "issuer": "http://127.0.0.1:9400",
+        "clients": [{
+            "client_id": "odd", "client_secret": "odd secret",
+            "redirect_uris": ["https://a.example/cb"],
+            "grant_types": ["authorization_code"], "scope": "openid",
+            "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "kid": "k", "alg": "ES256", "use": "sig",
+                               "x": "nuoIw7A5S0vP2OoDSk_OvajZFh23hEAkW9VODxP4MZ4",
+                               "y": "YSQP7HWB1cKxABdFV2_P_FutEO0w2iTCS5hCkHc6p6Q"}]},
+            "jwks_uri": "https://a.example/jwks.json",
+            "application_type": "native",
+            "contacts": ["ok@example.com", 7],
+            "software_id": "",
+            "software_version": "1.0",
+            "client_secret_expires_at": "soon",
+            "token_endpoint_auth_signing_alg": "HS256",
+            "request_object_signing_alg": "none",
+            "allowed_cors_origins": ["https://a.example/path"],
+            "owner": "team",
+            "metadata": ["not", "an", "object"],
+            "skip_consent": "yes",
+            "access_token_format": "macaroon",
+            "access_token_lifetime": 0,
+            "refresh_token_lifetime": "a day",
+            "resources": ["relative/path"],
+            "software_statement": "eyJ...",
+            "id_token_encrypted_response_alg": "RSA-OAEP"
+        }, {
+            "client_id": "by-uri", "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["client_credentials"], "scope": "read",
+            "jwks_uri": "https://rp.example/jwks.json",
+            "token_endpoint_auth_signing_alg": "ES256"
+        }, {
+            "client_id": "by-plain-uri", "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["client_credentials"], "scope": "read",
+            "jwks_uri": "http://rp.example/jwks.json"
+        }]
+    });
+    let (clients, notes, _) = load_seed(&seed);
+    assert_eq!(clients.len(), 2, "the seed still loads: {notes:?}");
+    let odd = &clients[0];
+    // What was good is kept.
+    assert_eq!(odd.software_version(), Some("1.0"));
+    assert_eq!(odd.owner(), Some("team"));
+    assert!(odd.jwks().is_some());
+    // What was bad is not.
+    assert!(odd.jwks_uri().is_none());
+    assert_eq!(odd.application_type(), ApplicationType::Web);
+    assert!(odd.contacts().is_empty());
+    assert!(odd.software_id().is_none());
+    assert!(odd.token_endpoint_auth_signing_alg().is_none());
+    assert!(odd.request_object_signing_alg().is_none());
+    assert!(odd.allowed_cors_origins().is_empty());
+    assert!(odd.metadata().is_empty());
+    assert!(!odd.skips_consent());
+    assert_eq!(
+        odd.access_token_format(),
+        portcullis::AccessTokenFormat::Opaque
+    );
+    assert!(odd.access_token_lifetime().is_none() && odd.refresh_token_lifetime().is_none());
+    assert!(odd.resources().is_empty());
+    let noted = |entry: &str, field: &str| {
+        notes
+            .iter()
+            .filter(|n| n.starts_with(&format!("client {entry}: {field} ignored")))
+            .count()
+    };
+    for field in [
+        "jwks_uri",
+        "application_type",
+        "contacts",
+        "software_id",
+        "client_secret_expires_at",
+        "token_endpoint_auth_signing_alg",
+        "request_object_signing_alg",
+        "allowed_cors_origins",
+        "metadata",
+        "skip_consent",
+        "access_token_format",
+        "access_token_lifetime",
+        "refresh_token_lifetime",
+        "resources",
+        "software_statement",
+        "id_token_encrypted_response_alg",
+    ] {
+        assert_eq!(noted("odd", field), 1, "{field}: {notes:?}");
+    }
+    // A private_key_jwt client may publish its keys at a jwks_uri
+    // (https); one at a plain http URI is not registered.
+    let by_uri = &clients[1];
+    assert_eq!(
+        by_uri.jwks_uri().map(|u| u.as_str()),
+        Some("https://rp.example/jwks.json")
+    );
+    assert_eq!(
+        by_uri.token_endpoint_auth_signing_alg(),
+        portcullis::ClientSigningAlg::parse("ES256")
+    );
+    assert_eq!(
+        noted("by-plain-uri", "token_endpoint_auth_method private_key_jwt"),
+        1,
+        "{notes:?}"
+    );
 }

@@ -85,7 +85,7 @@ fn rb01_every_fuzz_seed_replays_without_panic_or_5xx() {
 /// What some seeds must lead to: the seeds are worth something only if they
 /// reach deep, so the ones written to succeed must succeed (and the ones
 /// written to probe a check must hit it).
-const EXPECTED: [(&str, &str, &str); 89] = [
+const EXPECTED: [(&str, &str, &str); 90] = [
     ("form_body", "client_credentials", "200"),
     ("form_body", "authorization_code", "200"),
     ("form_body", "authorization_code_public", "200"),
@@ -127,6 +127,10 @@ const EXPECTED: [(&str, &str, &str); 89] = [
     ("seed_json", "escaped_credentials", "ok 1 1 200 200"),
     ("seed_json", "duplicate_entries", "ok 1 1 200 200"),
     ("seed_json", "huge_lifetime", "ok 2 0 200 200"),
+    // issue 19: the registration fields of seed contract v2; bad values
+    // cost a note each, an expired secret is honoured, a private_key_jwt
+    // client may publish its keys at a jwks_uri.
+    ("seed_json", "registration_fields", "ok 3 0 200"),
     // issue 16: seeded `sub`s are subjects, unless unusable or another
     // user's; every user still signs in.
     ("seed_json", "subjects", "ok 1 6 200 200 200 200 200 200"),

@@ -465,19 +465,19 @@ fn edit_openid(
 
 /// The registration fields `client create` gives a client.
 fn registration_of_create(a: RegistrationCreateArgs) -> RegistrationFields {
-    let mut r = RegistrationFields::default();
-    r.application_type = a.application_type.unwrap_or_default();
-    r.contacts = a.contact;
-    r.jwks_uri = a.jwks_uri;
-    r.software_id = a.software_id;
-    r.software_version = a.software_version;
-    r.client_secret_expires_at = expires_at(a.client_secret_expires_at);
-    r.token_endpoint_auth_signing_alg = a.token_endpoint_auth_signing_alg;
-    r.request_object_signing_alg = a.request_object_signing_alg;
-    r.allowed_cors_origins = a.allowed_cors_origin;
-    r.owner = a.owner;
-    r.metadata = a.metadata.unwrap_or_default();
-    r
+    RegistrationFields {
+        application_type: a.application_type.unwrap_or_default(),
+        contacts: a.contact,
+        jwks_uri: a.jwks_uri,
+        software_id: a.software_id,
+        software_version: a.software_version,
+        client_secret_expires_at: expires_at(a.client_secret_expires_at),
+        token_endpoint_auth_signing_alg: a.token_endpoint_auth_signing_alg,
+        request_object_signing_alg: a.request_object_signing_alg,
+        allowed_cors_origins: a.allowed_cors_origin,
+        owner: a.owner,
+        metadata: a.metadata.unwrap_or_default(),
+    }
 }
 
 /// `client_secret_expires_at` as given: Unix seconds, `0` for never.

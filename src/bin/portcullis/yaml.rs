@@ -17,8 +17,8 @@ enum Ordered {
     Bool(bool),
     Number(serde_json::Number),
     String(String),
-    Array(Vec<Ordered>),
-    Object(Vec<(String, Ordered)>),
+    Array(Vec<Self>),
+    Object(Vec<(String, Self)>),
 }
 
 impl<'de> Deserialize<'de> for Ordered {
@@ -160,7 +160,7 @@ fn string(s: &str) -> String {
     let chars_ok = s.chars().all(|c| {
         c.is_ascii_alphanumeric()
             || " _./:@+=~-()".contains(c)
-            || (!c.is_ascii() && !c.is_control())
+            || (!c.is_ascii() && c.is_alphanumeric())
     });
     let plain = first_ok
         && chars_ok
@@ -218,6 +218,8 @@ mod tests {
             ("{x}", "\"{x}\""),
             ("Alice Adams", "Alice Adams"),
             ("Zoë", "Zoë"),
+            ("a\u{2028}b", "\"a\u{2028}b\""),
+            ("\u{feff}x", "\"\u{feff}x\""),
         ] {
             assert_eq!(string(s), written, "{s:?}");
         }
