@@ -7,8 +7,8 @@
 //!   access token (`ShardedMemoryStore`, `SystemClock`), with a policy that
 //!   allows everything: `exchange_{opaque,jwt}` (impersonation, the new
 //!   token opaque or an ES256 JWT) and `exchange_{opaque,jwt}_actor`
-//!   (delegation: an actor token, a client's own opaque token, looked up
-//!   too; the new token carries `act`).
+//!   (delegation: an actor token, the exchanging client's own opaque token,
+//!   looked up too; the new token carries `act`).
 //! - **the floor**: the same exchange written plainly with the same crates:
 //!   the form parsed (`form_urlencoded`), the Basic header decoded, the
 //!   client secret's SHA-256 compared, the subject (and actor) token's
@@ -120,7 +120,8 @@ impl TokenExchangePolicy for Allow {
 
 /// A server with token exchange on, the exchanging client `gateway` (its
 /// access tokens opaque or ES256 JWTs), [`SUBJECTS`] opaque access tokens
-/// of users (client `app`) and one token of the client `svc` (the actor).
+/// of users (client `app`) and one of `gateway`'s own (the actor: oauth-as
+/// takes only the exchanging client's own token as the actor token).
 struct Exchange {
     rt: tokio::runtime::Runtime,
     server: Arc<AuthorizationServer>,
@@ -171,10 +172,20 @@ impl Exchange {
         let rng = os_rng();
         let actor_token = random_token(&rng);
         let mut bodies = Packed::default();
+        // The subject and actor tokens' clients: a token of a client that
+        // is gone (or disabled) exchanges nothing.
+        let owner = |id: &str| {
+            Client::confidential(ClientId::parse(id).unwrap(), SecretHash::sha256(SECRET))
+                .grant_type(GrantType::ClientCredentials)
+                .scope(scope.clone())
+                .build()
+                .unwrap()
+        };
         rt.block_on(async {
             store.insert_client(gateway).await.unwrap();
+            store.insert_client(owner("app")).await.unwrap();
             store
-                .issue(record(&actor_token, "svc", None))
+                .issue(record(&actor_token, "gateway", None))
                 .await
                 .unwrap();
             for i in 0..SUBJECTS {
@@ -270,7 +281,7 @@ impl Floor {
         map.insert(
             sha256(actor_token.as_bytes()),
             FloorRecord {
-                client_id: "svc".into(),
+                client_id: "gateway".into(),
                 subject: None,
                 scope: SCOPE.into(),
                 expires_at,
@@ -462,13 +473,9 @@ impl OauthAs {
                 .register_client(client("app", OaGrant::ClientCredentials))
                 .await
                 .unwrap();
-            server
-                .register_client(client("svc", OaGrant::ClientCredentials))
-                .await
-                .unwrap();
             let issued = IssuedToken::new(
                 actor_token.clone(),
-                OaClientId::new("svc"),
+                OaClientId::new("gateway"),
                 None,
                 scope.clone(),
                 now,

@@ -334,7 +334,7 @@ async fn te01_id_tokens_expired_foreign_tampered_or_not_for_the_client_are_refus
             .as_str()
             .unwrap()
             .to_owned();
-        #[allow(clippy::disallowed_methods)] // the attacker's key: no server randomness involved
+        #[allow(clippy::disallowed_methods)] // the attacker's key, not the server's randomness
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
             &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
