@@ -468,10 +468,7 @@ pub(crate) fn information(client: &Client, configuration_uri: &str, issued: &Iss
         put("scope", s(&client.scope().to_string()));
     }
     if let Some(jwks) = client.jwks() {
-        put(
-            "jwks",
-            serde_json::from_str(jwks).unwrap_or_else(|_| Value::Null),
-        );
+        put("jwks", serde_json::from_str(jwks).unwrap_or(Value::Null));
     }
     let r = client.registration();
     put("application_type", s(r.application_type.as_str()));
