@@ -214,6 +214,7 @@ macro_rules! guide {
         #[doc = "[openid-connect.md]: crate::guides::openid_connect"]
         #[doc = "[device-flow.md]: crate::guides::device_flow"]
         #[doc = "[cors.md]: crate::guides::cors"]
+        #[doc = "[registration.md]: crate::guides::registration"]
         #[cfg_attr(feature = "axum", doc = "[getting-started-axum.md]: crate::guides::getting_started_axum")]
         #[cfg_attr(feature = "actix-web", doc = "[getting-started-actix-web.md]: crate::guides::getting_started_actix_web")]
         #[cfg_attr(feature = "hyper", doc = "[getting-started-hyper.md]: crate::guides::getting_started_hyper")]
@@ -296,6 +297,7 @@ pub mod guides {
     guide!(jwt_and_keys = "jwt-and-keys.md");
     guide!(openid_connect = "openid-connect.md");
     guide!(device_flow = "device-flow.md");
+    guide!(registration = "registration.md");
     guide!(
         #[cfg(feature = "cli")]
         operator = "operator.md"

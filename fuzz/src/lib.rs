@@ -43,7 +43,7 @@ use serde_json::Value;
 
 /// The fuzz targets, by name (the file names in `fuzz/fuzz_targets/` and
 /// the directories in `fuzz/seeds/`).
-pub const TARGETS: [&str; 16] = [
+pub const TARGETS: [&str; 17] = [
     "form_body",
     "basic_header",
     "bearer_header",
@@ -60,6 +60,7 @@ pub const TARGETS: [&str; 16] = [
     "dpop_proof",
     "device_authorization",
     "token_exchange",
+    "registration_json",
 ];
 
 /// Runs one input through the named target; returns what happened to the
@@ -84,6 +85,7 @@ pub fn run(target: &str, data: &[u8]) -> String {
         "dpop_proof" => dpop_proof(data),
         "device_authorization" => device_authorization(data),
         "token_exchange" => token_exchange(data),
+        "registration_json" => registration_json(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -1766,4 +1768,83 @@ pub fn token_exchange(data: &[u8]) -> String {
         ""
     };
     format!("200 {kind}{act}")
+}
+
+// Dynamic client registration (RFC 7591/7592, issue 19 part 2).
+/// Fuzz target `registration_json`: `data` is the JSON body of a
+/// registration request (RFC 7591 §3.1), POSTed to a server with open
+/// registration. Every answer is `201` or a 4xx with an RFC 7591 error
+/// code (never a panic, never a 5xx); a registered client is then read
+/// (`200`), updated with the same document and its `client_id` (`200` or
+/// `400`), deleted (`204`), and read again with its token (`401`).
+pub fn registration_json(data: &[u8]) -> String {
+    let store = MemoryStore::new();
+    let server = AuthorizationServer::builder(Config::new(ISSUER))
+        .store(Arc::new(store.clone()))
+        .client_registration(
+            Arc::new(store),
+            Arc::new(portcullis::OpenRegistration::new()),
+        )
+        .clock(Arc::new(FixedClock::new(UnixTime::from_secs(T0))))
+        .random(Arc::new(DeterministicRandom::new(11)))
+        .build()
+        .expect("registration server");
+    let send = |method: &str, path: &str, token: Option<&str>, body: &[u8]| -> Response {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut req = Request::new(Method::parse(method))
+            .with_target(method, path)
+            .header("Content-Type", b"application/json")
+            .body(body);
+        if let Some(a) = &auth {
+            req = req.header("Authorization", a.as_bytes());
+        }
+        let resp = block_on(server.handle(&req, path));
+        let status = resp.status();
+        assert!(
+            (200..500).contains(&status),
+            "{method} {path}: {status} {}",
+            String::from_utf8_lossy(resp.body())
+        );
+        if status >= 400 && status != 401 && status != 405 {
+            let v: Value = serde_json::from_slice(resp.body()).expect("error JSON");
+            let code = v.get("error").and_then(Value::as_str).expect("error code");
+            assert!(
+                [
+                    "invalid_request",
+                    "invalid_client_metadata",
+                    "invalid_redirect_uri",
+                    "invalid_software_statement",
+                ]
+                .contains(&code),
+                "{code}"
+            );
+        }
+        resp
+    };
+    let created = send("POST", "/register", None, data);
+    if created.status() != 201 {
+        return created.status().to_string();
+    }
+    let info: Value = serde_json::from_slice(created.body()).expect("client information");
+    let id = info["client_id"].as_str().expect("client_id").to_owned();
+    let token = info["registration_access_token"]
+        .as_str()
+        .expect("registration_access_token")
+        .to_owned();
+    let path = format!("/register/{id}");
+    let read = send("GET", &path, Some(&token), b"");
+    assert_eq!(read.status(), 200);
+    let mut doc: Value = serde_json::from_slice(data).expect("registered JSON");
+    doc["client_id"] = Value::String(id);
+    let updated = send("PUT", &path, Some(&token), doc.to_string().as_bytes());
+    assert!(
+        matches!(updated.status(), 200 | 400),
+        "{}",
+        updated.status()
+    );
+    let deleted = send("DELETE", &path, Some(&token), b"");
+    assert_eq!(deleted.status(), 204);
+    let gone = send("GET", &path, Some(&token), b"");
+    assert_eq!(gone.status(), 401);
+    format!("201 {} {} 204 401", read.status(), updated.status())
 }

@@ -34,6 +34,8 @@ mod harness;
 mod logout;
 mod openid_rp;
 mod par;
+// Dynamic client registration (issue 19 part 2).
+mod registration;
 mod seed_v2;
 mod sessions;
 mod throttle;
