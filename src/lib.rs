@@ -188,8 +188,8 @@ pub use origin::Origin;
 pub use client::{FetchError, JwkSet, JwksFetcher, JwksUriConfig, MAX_JWKS_KEYS};
 // Dynamic client registration (RFC 7591/7592, issue 19 part 2).
 pub use registration::{
-    InitialAccessToken, OpenRegistration, Registrant, RegistrationOperation, RegistrationPolicy,
-    RegistrationRefusal,
+    InitialAccessToken, OPEN_REGISTRATION_GRANT_TYPES, OpenRegistration, Registrant,
+    RegistrationOperation, RegistrationPolicy, RegistrationRefusal,
 };
 
 // The README's code blocks, compiled and run by `cargo test --doc`.

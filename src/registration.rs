@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 use crate::client::{Client, SecretHash};
 use crate::error::{Error, MetadataFault};
+use crate::grant_type::GrantType;
 use crate::scope::ScopeSet;
 use crate::secret::Secret;
 use crate::stores::{ClientAdmin, TokenAdmin};
@@ -181,6 +182,33 @@ fn within(allowed: Option<&ScopeSet>, client: Client) -> Result<Client, Registra
     }
 }
 
+/// Refuses a client registered for a grant type outside `allowed`
+/// (`invalid_client_metadata`); no list allows every grant the server
+/// offers.
+fn grants_within(
+    allowed: Option<&[GrantType]>,
+    client: Client,
+) -> Result<Client, RegistrationRefusal> {
+    match allowed {
+        Some(allowed) if client.grant_types().iter().any(|g| !allowed.contains(g)) => {
+            Err(RegistrationRefusal::InvalidClientMetadata)
+        }
+        _ => Ok(client),
+    }
+}
+
+/// The grant types [`OpenRegistration`] lets anyone register for unless
+/// told otherwise: the code flow with refresh, client credentials and the
+/// device grant. Left out: `password` (a client of anyone's making would
+/// handle users' passwords), token exchange and extension grants (a host's
+/// decision per client, never a stranger's).
+pub const OPEN_REGISTRATION_GRANT_TYPES: [GrantType; 4] = [
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+    GrantType::DeviceCode,
+];
+
 /// The shipped policy a host should start from: registering requires one
 /// initial access token (RFC 7591 §3), given by the host and compared in
 /// constant time (only its SHA-256 is kept). Reads, updates and deletes
@@ -201,6 +229,7 @@ fn within(allowed: Option<&ScopeSet>, client: Client) -> Result<Client, Registra
 pub struct InitialAccessToken {
     hash: SecretHash,
     scope: Option<ScopeSet>,
+    grants: Option<Vec<GrantType>>,
 }
 
 impl InitialAccessToken {
@@ -210,6 +239,7 @@ impl InitialAccessToken {
         Self {
             hash: SecretHash::sha256(token.expose_secret()),
             scope: None,
+            grants: None,
         }
     }
 
@@ -222,6 +252,15 @@ impl InitialAccessToken {
         self.scope = Some(scope);
         self
     }
+
+    /// Refuses clients registered for any grant type outside `grants`
+    /// (`invalid_client_metadata`). Without it, a holder of the initial
+    /// access token may register for every grant type the server offers.
+    #[must_use]
+    pub fn allowed_grant_types(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
+        self.grants = Some(grants.into_iter().collect());
+        self
+    }
 }
 
 impl fmt::Debug for InitialAccessToken {
@@ -229,6 +268,7 @@ impl fmt::Debug for InitialAccessToken {
         f.debug_struct("InitialAccessToken")
             .field("token", &"[redacted]")
             .field("scope", &self.scope)
+            .field("grants", &self.grants)
             .finish()
     }
 }
@@ -245,7 +285,7 @@ impl RegistrationPolicy for InitialAccessToken {
         _registrant: &Registrant<'_>,
         client: Client,
     ) -> Result<Client, RegistrationRefusal> {
-        within(self.scope.as_ref(), client)
+        grants_within(self.grants.as_deref(), within(self.scope.as_ref(), client)?)
     }
 }
 
@@ -253,16 +293,38 @@ impl RegistrationPolicy for InitialAccessToken {
 /// access token (RFC 7591 §3: "open registration"). Say so explicitly:
 /// every validation rule still holds, but anyone can create clients, and
 /// the consent page is then all that stands between a look-alike client
-/// and your users.
-#[derive(Clone, Debug, Default)]
+/// and your users. Only the grant types of
+/// [`OPEN_REGISTRATION_GRANT_TYPES`] are allowed unless
+/// [`allowed_grant_types`](Self::allowed_grant_types) says otherwise.
+#[derive(Clone, Debug)]
 pub struct OpenRegistration {
     scope: Option<ScopeSet>,
+    grants: Vec<GrantType>,
+}
+
+impl Default for OpenRegistration {
+    fn default() -> Self {
+        Self {
+            scope: None,
+            grants: OPEN_REGISTRATION_GRANT_TYPES.to_vec(),
+        }
+    }
 }
 
 impl OpenRegistration {
-    /// Open registration with the scope a client asks for.
+    /// Open registration with the scope a client asks for, for the grant
+    /// types of [`OPEN_REGISTRATION_GRANT_TYPES`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Lets clients register for the grant types of `grants` only
+    /// (`invalid_client_metadata` otherwise), instead of
+    /// [`OPEN_REGISTRATION_GRANT_TYPES`].
+    #[must_use]
+    pub fn allowed_grant_types(mut self, grants: impl IntoIterator<Item = GrantType>) -> Self {
+        self.grants = grants.into_iter().collect();
+        self
     }
 
     /// Keeps registered scopes within `scope`, as
@@ -285,7 +347,7 @@ impl RegistrationPolicy for OpenRegistration {
         _registrant: &Registrant<'_>,
         client: Client,
     ) -> Result<Client, RegistrationRefusal> {
-        within(self.scope.as_ref(), client)
+        grants_within(Some(&self.grants), within(self.scope.as_ref(), client)?)
     }
 }
 
@@ -311,6 +373,34 @@ mod tests {
             .scope(ScopeSet::parse(scope).unwrap())
             .build()
             .unwrap()
+    }
+
+    #[tokio::test]
+    async fn open_registration_refuses_the_password_grant_and_token_exchange_by_default() {
+        // covers: RG-01
+        let who = Registrant {
+            operation: RegistrationOperation::Register,
+            initial_access_token: None,
+            software_statement: None,
+        };
+        let open = OpenRegistration::new();
+        assert!(open.review(&who, client("read")).await.is_ok());
+        for grant in [GrantType::Password, GrantType::TokenExchange] {
+            let c = Client::confidential(ClientId::parse("c").unwrap(), SecretHash::sha256("s"))
+                .grant_type(grant.clone())
+                .build()
+                .unwrap();
+            assert!(matches!(
+                open.review(&who, c.clone()).await,
+                Err(RegistrationRefusal::InvalidClientMetadata)
+            ));
+            let allowed = OpenRegistration::new().allowed_grant_types([grant.clone()]);
+            assert!(allowed.review(&who, c.clone()).await.is_ok());
+            let gated = InitialAccessToken::new("t");
+            assert!(gated.review(&who, c.clone()).await.is_ok());
+            let narrowed = gated.allowed_grant_types([GrantType::AuthorizationCode]);
+            assert!(narrowed.review(&who, c).await.is_err());
+        }
     }
 
     #[test]
