@@ -133,6 +133,61 @@ async fn a_browser_client_calls_the_token_endpoint_from_its_origin(framework: Fr
     let (status, h) = preflight(&server, "/introspect", ORIGIN).await;
     assert_eq!(status, 204);
     no_cors(&h);
+
+    // Every client endpoint the metadata names (token, revocation,
+    // UserInfo, pushed authorization, device authorization when served)
+    // lets the registered origin's preflight through and the stranger's
+    // not; introspection none.
+    let metadata: Value = serde_json::from_str(
+        &harness::http_client()
+            .get(format!("{}/.well-known/openid-configuration", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut seen = 0;
+    for name in [
+        "token_endpoint",
+        "revocation_endpoint",
+        "userinfo_endpoint",
+        "pushed_authorization_request_endpoint",
+        "device_authorization_endpoint",
+    ] {
+        let Some(url) = metadata[name].as_str() else {
+            continue;
+        };
+        let path = url.strip_prefix(server.base.as_str()).unwrap();
+        let (status, h) = preflight(&server, path, ORIGIN).await;
+        assert_eq!(status, 204, "{name}");
+        assert_eq!(
+            header(&h, "access-control-allow-origin"),
+            Some(ORIGIN),
+            "{name}"
+        );
+        assert!(
+            header(&h, "access-control-allow-methods").is_some_and(|m| m.contains("POST")),
+            "{name}: {h:?}"
+        );
+        let (_, h) = preflight(&server, path, STRANGER).await;
+        no_cors(&h);
+        seen += 1;
+    }
+    assert!(
+        seen >= 4,
+        "the metadata names the client endpoints: {metadata}"
+    );
+    let url = metadata["introspection_endpoint"].as_str().unwrap();
+    let (_, h) = preflight(
+        &server,
+        url.strip_prefix(server.base.as_str()).unwrap(),
+        ORIGIN,
+    )
+    .await;
+    no_cors(&h);
 }
 
 async fn documents_are_open_and_pages_are_not(framework: Framework) {
@@ -157,6 +212,21 @@ async fn documents_are_open_and_pages_are_not(framework: Framework) {
             "{path}"
         );
         no_credentials(resp.headers());
+        // Their preflight from any origin passes too.
+        let pre = http
+            .request(Method::OPTIONS, format!("{}{path}", server.base))
+            .header("Origin", STRANGER)
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pre.status(), 204, "{path}");
+        assert_eq!(
+            header(pre.headers(), "access-control-allow-origin"),
+            Some("*"),
+            "{path}"
+        );
+        no_credentials(pre.headers());
     }
     // The authorization endpoint and the login page are the host's pages:
     // no CORS header, whatever the origin.
