@@ -261,6 +261,13 @@ async fn access_token(
 ) -> Result<Option<(ExchangedToken, Found)>, Error> {
     let invalid = Error::InvalidGrant(GrantFault::ExchangeToken);
     let Some(record) = cx.tokens.find_access(&TokenHash::of(token)).await? else {
+        // A JWT naming us as its issuer that we no longer store was revoked
+        // or purged (or forged): ours to refuse, never the host's to judge.
+        if crate::tokens::jwt::parse(token).is_some_and(|jws| {
+            jws.claims.get("iss").and_then(|v| v.as_str()) == Some(cx.config.issuer.as_str())
+        }) {
+            return Err(invalid);
+        }
         return Ok(None);
     };
     let now = cx.clock.now();

@@ -497,3 +497,73 @@ async fn te01_exchanged_tokens_are_revocable_and_go_with_the_subjects_grant() {
     .await;
     assert_error(&resp, 400, "invalid_grant");
 }
+
+/// Takes every token the core hands it, as a careless host might, and
+/// counts how often it was asked.
+#[derive(Default)]
+struct Gullible(std::sync::atomic::AtomicUsize);
+
+#[async_trait]
+impl TokenExchangePolicy for Gullible {
+    async fn decide(&self, r: &ExchangeRequest<'_>) -> Result<ExchangeGrant, GrantRefusal> {
+        Ok(r.allow())
+    }
+
+    async fn validate(
+        &self,
+        _: &Client,
+        token_type: &portcullis::TokenType,
+        _: &str,
+    ) -> Result<Option<portcullis::ExchangedToken>, GrantRefusal> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Some(portcullis::ExchangedToken::new(
+            token_type.clone(),
+            UserId::parse("mallory"),
+        )))
+    }
+}
+
+#[tokio::test]
+async fn te01_a_revoked_jwt_of_ours_never_reaches_the_hosts_validator() {
+    // covers: TE-01
+    let gullible = Arc::new(Gullible::default());
+    let policy = gullible.clone();
+    let h = Harness::with(config(), |b| {
+        b.key_provider(Arc::new(MemoryKeys::new()))
+            .token_exchange(policy)
+    })
+    .await;
+    h.server.ensure_signing_key().await.unwrap();
+    let app = h
+        .confidential("app", "app-secret-61c0", |b| {
+            b.access_token_format(AccessTokenFormat::Jwt)
+        })
+        .await;
+    let gateway = h
+        .confidential("gateway", "gateway-secret-3d7e", |b| {
+            b.grant_type(GrantType::TokenExchange)
+        })
+        .await;
+    let code = h.issue_code(CodeSpec::new("app")).await;
+    let resp = h.redeem(Auth::Basic(&app), &code).await;
+    assert_eq!(resp.status(), 200);
+    let (alice, _) = tokens(&resp);
+    let r = h.revoke(Auth::Basic(&app), &[("token", &alice)]).await;
+    assert_eq!(r.status(), 200);
+    let resp = h
+        .token(
+            Auth::Basic(&gateway),
+            &[
+                ("grant_type", TE),
+                ("subject_token", &alice),
+                ("subject_token_type", AT),
+            ],
+        )
+        .await;
+    assert_error(&resp, 400, "invalid_grant");
+    assert_eq!(
+        gullible.0.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a token naming us as its issuer is ours to judge"
+    );
+}
