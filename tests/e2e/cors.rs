@@ -262,36 +262,7 @@ async fn documents_are_open_and_pages_are_not(framework: Framework) {
     no_cors(posted.headers());
 }
 
-macro_rules! on_every_host {
-    ($($name:ident),*) => {
-        $(
-            mod $name {
-                #[cfg(feature = "axum")]
-                #[tokio::test]
-                async fn axum() {
-                    super::$name(super::Framework::Axum).await;
-                }
-                #[cfg(feature = "actix-web")]
-                #[tokio::test]
-                async fn actix() {
-                    super::$name(super::Framework::Actix).await;
-                }
-                #[cfg(feature = "hyper")]
-                #[tokio::test]
-                async fn hyper() {
-                    super::$name(super::Framework::Hyper).await;
-                }
-                #[cfg(feature = "tower")]
-                #[tokio::test]
-                async fn tower() {
-                    super::$name(super::Framework::Tower).await;
-                }
-            }
-        )*
-    };
-}
-
-on_every_host!(
+on_every_framework!(
     a_browser_client_calls_the_token_endpoint_from_its_origin,
     documents_are_open_and_pages_are_not
 );

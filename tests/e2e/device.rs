@@ -292,36 +292,7 @@ async fn verification_uri_complete_and_deny(framework: Framework) {
     assert_eq!(forged.status, 403);
 }
 
-macro_rules! on_every_host {
-    ($($name:ident),*) => {
-        $(
-            mod $name {
-                #[cfg(feature = "axum")]
-                #[tokio::test]
-                async fn axum() {
-                    super::$name(super::Framework::Axum).await;
-                }
-                #[cfg(feature = "actix-web")]
-                #[tokio::test]
-                async fn actix() {
-                    super::$name(super::Framework::Actix).await;
-                }
-                #[cfg(feature = "hyper")]
-                #[tokio::test]
-                async fn hyper() {
-                    super::$name(super::Framework::Hyper).await;
-                }
-                #[cfg(feature = "tower")]
-                #[tokio::test]
-                async fn tower() {
-                    super::$name(super::Framework::Tower).await;
-                }
-            }
-        )*
-    };
-}
-
-on_every_host!(
+on_every_framework!(
     the_device_flow_through_the_verification_page,
     verification_uri_complete_and_deny
 );

@@ -20,6 +20,39 @@
     clippy::indexing_slicing
 )]
 
+/// One `#[tokio::test]` per host (axum, actix-web, hyper, tower) for each
+/// named `async fn(Framework)` of the module, in a module of its name: the
+/// e2e files whose tests take no storage backend (cors, device,
+/// registration, token exchange) share it.
+macro_rules! on_every_framework {
+    ($($name:ident),*) => {
+        $(
+            mod $name {
+                #[cfg(feature = "axum")]
+                #[tokio::test]
+                async fn axum() {
+                    super::$name(super::Framework::Axum).await;
+                }
+                #[cfg(feature = "actix-web")]
+                #[tokio::test]
+                async fn actix() {
+                    super::$name(super::Framework::Actix).await;
+                }
+                #[cfg(feature = "hyper")]
+                #[tokio::test]
+                async fn hyper() {
+                    super::$name(super::Framework::Hyper).await;
+                }
+                #[cfg(feature = "tower")]
+                #[tokio::test]
+                async fn tower() {
+                    super::$name(super::Framework::Tower).await;
+                }
+            }
+        )*
+    };
+}
+
 mod browser;
 // The consent page (issue 19 part 5).
 mod consent_page;

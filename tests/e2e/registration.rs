@@ -210,33 +210,4 @@ async fn open_without_a_seed_token(framework: Framework) {
     assert!(info["client_secret"].is_string());
 }
 
-macro_rules! on_every_host {
-    ($($name:ident),*) => {
-        $(
-            mod $name {
-                #[cfg(feature = "axum")]
-                #[tokio::test]
-                async fn axum() {
-                    super::$name(super::Framework::Axum).await;
-                }
-                #[cfg(feature = "actix-web")]
-                #[tokio::test]
-                async fn actix() {
-                    super::$name(super::Framework::Actix).await;
-                }
-                #[cfg(feature = "hyper")]
-                #[tokio::test]
-                async fn hyper() {
-                    super::$name(super::Framework::Hyper).await;
-                }
-                #[cfg(feature = "tower")]
-                #[tokio::test]
-                async fn tower() {
-                    super::$name(super::Framework::Tower).await;
-                }
-            }
-        )*
-    };
-}
-
-on_every_host!(register_use_read_update_delete, open_without_a_seed_token);
+on_every_framework!(register_use_read_update_delete, open_without_a_seed_token);

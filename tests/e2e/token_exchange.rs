@@ -341,36 +341,7 @@ async fn exchange_refused_without_permission(framework: Framework) {
     );
 }
 
-macro_rules! on_every_host {
-    ($($name:ident),*) => {
-        $(
-            mod $name {
-                #[cfg(feature = "axum")]
-                #[tokio::test]
-                async fn axum() {
-                    super::$name(super::Framework::Axum).await;
-                }
-                #[cfg(feature = "actix-web")]
-                #[tokio::test]
-                async fn actix() {
-                    super::$name(super::Framework::Actix).await;
-                }
-                #[cfg(feature = "hyper")]
-                #[tokio::test]
-                async fn hyper() {
-                    super::$name(super::Framework::Hyper).await;
-                }
-                #[cfg(feature = "tower")]
-                #[tokio::test]
-                async fn tower() {
-                    super::$name(super::Framework::Tower).await;
-                }
-            }
-        )*
-    };
-}
-
-on_every_host!(
+on_every_framework!(
     exchange_with_and_without_an_actor,
     exchange_refused_without_permission
 );
