@@ -699,3 +699,76 @@ async fn a_clients_logo_and_links_are_escaped_and_only_the_logos_origin_may_serv
         assert!(!body.contains("<img"), "{body}");
     }
 }
+
+/// A `fetch` the page runs: a POST to the token endpoint with Basic
+/// credentials (an `Authorization` header, so the browser sends a CORS
+/// preflight first). Its status and whether an access token came back, or
+/// the error the browser reported.
+const FETCH_TOKEN: &str = "const [url, auth, done] = arguments;\
+    fetch(url, {method: 'POST', headers: {'Authorization': auth,\
+      'Content-Type': 'application/x-www-form-urlencoded'},\
+      body: 'grant_type=client_credentials&scope=read'})\
+    .then(r => r.json().then(j => done({status: r.status, token: typeof j.access_token})))\
+    .catch(e => done({error: String(e)}));";
+
+#[tokio::test]
+async fn a_page_of_a_registered_origin_fetches_tokens_and_another_origin_cannot() {
+    // covers: CO-01
+    // issue 19 part 3: CORS in a real browser, which sends the preflight
+    // and enforces the answer itself.
+    let Some((driver, client)) = browser().await else {
+        return;
+    };
+    // The client's web app: the listener's pages, at http://127.0.0.1:port.
+    let (callback, _hits) = callback_listener().await;
+    let app = callback.trim_end_matches("/callback").to_owned();
+    let seed = {
+        let app = app.clone();
+        move |issuer: &str| {
+            json!({"issuer": issuer, "clients": [{
+                "client_id": "webapp", "client_secret": "webapp-secret",
+                "redirect_uris": [], "grant_types": ["client_credentials"], "scope": "read",
+                "token_endpoint_auth_method": "client_secret_basic",
+                "allowed_cors_origins": [app]
+            }], "users": []})
+        }
+    };
+    let server = Server::start_seeded(Framework::Axum, seed, &[]).await;
+    let token_url = format!("{}/token", server.base);
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            "webapp:webapp-secret"
+        )
+    );
+    let flow = async {
+        // From the registered origin: the preflight passes, the answer is
+        // readable.
+        client.goto(&format!("{app}/app")).await.unwrap();
+        let got = client
+            .execute_async(FETCH_TOKEN, vec![json!(token_url), json!(basic)])
+            .await
+            .unwrap();
+        assert_eq!(got, json!({"status": 200, "token": "string"}), "{got}");
+        // The same page from another origin (`localhost` is not
+        // `127.0.0.1`): the browser refuses to let it read anything.
+        let other = app.replace("127.0.0.1", "localhost");
+        client.goto(&format!("{other}/app")).await.unwrap();
+        let got = client
+            .execute_async(FETCH_TOKEN, vec![json!(token_url), json!(basic)])
+            .await
+            .unwrap();
+        assert!(
+            got["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("TypeError")),
+            "{got}"
+        );
+    };
+    tokio::time::timeout(Duration::from_secs(120), flow)
+        .await
+        .expect("the browser run finishes");
+    client.close().await.unwrap();
+    drop(driver);
+}
