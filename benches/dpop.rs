@@ -56,7 +56,7 @@ mod postgres;
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,7 +71,10 @@ use portcullis::http::{Method, Request};
 use portcullis::stores::{MemoryStore, ShardedMemoryStore};
 use portcullis::{Algorithm, JwkThumbprint, ReplayCache, ReplayScope, ScopeSet, UnixTime};
 
-use common::{Op, Packed, Portcullis, SCOPE, json_str, os_rng, random_token, run_now};
+use common::{
+    Op, Packed, Portcullis, SCOPE, criterion_home, fmt_ns, fmt_ratio, json_str, median_ns, os_rng,
+    random_token, ratio, run_now,
+};
 
 const GROUP: &str = "dpop";
 /// The token endpoint's URL (the default `/token` under the issuer).
@@ -872,56 +875,6 @@ fn bench(c: &mut Criterion, available: &Availability) {
 
 // ---------------------------------------------------------------------------
 // Summary: medians from criterion's estimates.json, and the ratios.
-
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"),
-    }
-}
-
-/// The median (ns) of one function, if criterion wrote it during this run.
-fn median_ns(dir: &Path, function: &str, since: std::time::SystemTime) -> Option<f64> {
-    let file = dir.join(function).join("new/estimates.json");
-    let fresh = std::fs::metadata(&file).and_then(|m| m.modified()).ok()? >= since;
-    if !fresh {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
-    v.get("median")?.get("point_estimate")?.as_f64()
-}
-
-fn fmt_ns(v: Option<f64>) -> String {
-    v.map_or_else(
-        || "–".to_owned(),
-        |ns| {
-            let s = (ns.round() as i64).to_string();
-            let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
-            let mut out = sign.to_owned();
-            for (i, c) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        },
-    )
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
-    }
-}
-
-fn fmt_ratio(r: Option<f64>) -> String {
-    r.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"))
-}
 
 fn difference(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? - b?)

@@ -14,12 +14,12 @@
 mod common;
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 
-use common::{FUNCTIONS, Fixtures, Op};
+use common::{FUNCTIONS, Fixtures, Op, criterion_home, fmt_ns, fmt_ratio, median_ns, ratio};
 
 const GROUP: &str = "token_endpoint";
 
@@ -57,56 +57,6 @@ fn bench(c: &mut Criterion) {
 
 // ---------------------------------------------------------------------------
 // Summary: medians from criterion's estimates.json, and the ratios.
-
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"),
-    }
-}
-
-/// The median (ns) of one function, if criterion wrote it during this run.
-fn median_ns(dir: &Path, function: &str, since: std::time::SystemTime) -> Option<f64> {
-    let file = dir.join(function).join("new/estimates.json");
-    let fresh = std::fs::metadata(&file).and_then(|m| m.modified()).ok()? >= since;
-    if !fresh {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
-    v.get("median")?.get("point_estimate")?.as_f64()
-}
-
-fn fmt_ns(v: Option<f64>) -> String {
-    v.map_or_else(
-        || "–".to_owned(),
-        |ns| {
-            let n = ns.round() as u64;
-            let s = n.to_string();
-            let mut out = String::new();
-            for (i, c) in s.chars().enumerate() {
-                if i > 0 && (s.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        },
-    )
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
-    }
-}
-
-fn fmt_ratio(r: Option<f64>) -> String {
-    r.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"))
-}
 
 /// One row: label, portcullis function, floor function, oxide function,
 /// signature-alone function, and the targets (max path/floor, min

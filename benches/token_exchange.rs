@@ -43,7 +43,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -63,7 +62,10 @@ use portcullis::{
     async_trait,
 };
 
-use common::{Op, Packed, json_str, os_rng, random_token, run_now};
+use common::{
+    Op, Packed, criterion_home, fmt_ns, fmt_ratio, json_str, median_ns, os_rng, random_token,
+    ratio, run_now,
+};
 
 const GROUP: &str = "token_exchange";
 const ISSUER: &str = "https://auth.example.com";
@@ -587,51 +589,6 @@ fn bench(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // Summary: medians from criterion's estimates.json, and the ratios.
 
-fn criterion_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("criterion"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"),
-    }
-}
-
-/// The median (ns) of one function, if criterion wrote it during this run.
-fn median_ns(dir: &Path, function: &str, since: std::time::SystemTime) -> Option<f64> {
-    let file = dir.join(function).join("new/estimates.json");
-    let fresh = std::fs::metadata(&file).and_then(|m| m.modified()).ok()? >= since;
-    if !fresh {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
-    v.get("median")?.get("point_estimate")?.as_f64()
-}
-
-fn fmt_ns(v: Option<f64>) -> String {
-    v.map_or_else(
-        || "–".to_owned(),
-        |ns| {
-            let s = (ns.round() as i64).to_string();
-            let mut out = String::new();
-            for (i, c) in s.chars().enumerate() {
-                if i > 0 && (s.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        },
-    )
-}
-
-fn fmt_ratio(a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
-        _ => "–".to_owned(),
-    }
-}
-
 fn summary(since: std::time::SystemTime) -> String {
     let dir = criterion_home().join(GROUP);
     let m = |f: &str| median_ns(&dir, f, since);
@@ -672,7 +629,7 @@ fn summary(since: std::time::SystemTime) -> String {
             }
         };
         let by_sign = if ours.contains("jwt") {
-            fmt_ratio(o, sign)
+            fmt_ratio(ratio(o, sign))
         } else {
             "n/a".to_owned()
         };
@@ -681,9 +638,9 @@ fn summary(since: std::time::SystemTime) -> String {
             fmt_ns(o),
             fmt_ns(f),
             na(fmt_ns(t)),
-            fmt_ratio(o, f),
-            na(fmt_ratio(t, f)),
-            na(fmt_ratio(o, t)),
+            fmt_ratio(ratio(o, f)),
+            na(fmt_ratio(ratio(t, f))),
+            na(fmt_ratio(ratio(o, t))),
         ));
     }
     out.push_str(&format!(

@@ -2306,3 +2306,66 @@ impl Fixtures {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Summaries: medians from criterion's estimates.json, and their ratios, for
+// the tables the criterion benches print after a run.
+
+/// Where criterion writes its results (`CRITERION_HOME`, else the target
+/// directory's `criterion`).
+pub fn criterion_home() -> std::path::PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return std::path::PathBuf::from(home);
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir).join("criterion"),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"),
+    }
+}
+
+/// The median (ns) of one function, if criterion wrote it during this run.
+pub fn median_ns(
+    dir: &std::path::Path,
+    function: &str,
+    since: std::time::SystemTime,
+) -> Option<f64> {
+    let file = dir.join(function).join("new/estimates.json");
+    let fresh = std::fs::metadata(&file).and_then(|m| m.modified()).ok()? >= since;
+    if !fresh {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).ok()?).ok()?;
+    v.get("median")?.get("point_estimate")?.as_f64()
+}
+
+/// Nanoseconds with thousands separators, `–` when unmeasured.
+pub fn fmt_ns(v: Option<f64>) -> String {
+    v.map_or_else(
+        || "–".to_owned(),
+        |ns| {
+            let s = (ns.round() as i64).to_string();
+            let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
+            let mut out = sign.to_owned();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        },
+    )
+}
+
+/// `a / b` when both were measured.
+pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+/// A ratio as `1.23×`, `–` when unmeasured.
+pub fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or_else(|| "–".to_owned(), |r| format!("{r:.2}×"))
+}
