@@ -63,16 +63,20 @@ struct Setup {
 }
 
 async fn setup(policy: bool) -> Setup {
+    setup_with(policy.then(|| Arc::new(Policy) as Arc<dyn TokenExchangePolicy>)).await
+}
+
+/// [`setup`] with `policy` as the exchange policy (none: not offered).
+async fn setup_with(policy: Option<Arc<dyn TokenExchangePolicy>>) -> Setup {
     let mut config = config();
     config.resources = vec![Resource::parse(BILLING).unwrap()];
     let h = Harness::with(config, |b| {
         let b = b
             .key_provider(Arc::new(MemoryKeys::new()))
             .claims_hook(Arc::new(MayAct));
-        if policy {
-            b.token_exchange(Arc::new(Policy))
-        } else {
-            b
+        match policy {
+            Some(policy) => b.token_exchange(policy),
+            None => b,
         }
     })
     .await;
@@ -527,39 +531,16 @@ impl TokenExchangePolicy for Gullible {
 async fn te01_a_revoked_jwt_of_ours_never_reaches_the_hosts_validator() {
     // covers: TE-01
     let gullible = Arc::new(Gullible::default());
-    let policy = gullible.clone();
-    let h = Harness::with(config(), |b| {
-        b.key_provider(Arc::new(MemoryKeys::new()))
-            .token_exchange(policy)
-    })
-    .await;
-    h.server.ensure_signing_key().await.unwrap();
-    let app = h
-        .confidential("app", "app-secret-61c0", |b| {
-            b.access_token_format(AccessTokenFormat::Jwt)
-        })
-        .await;
-    let gateway = h
-        .confidential("gateway", "gateway-secret-3d7e", |b| {
-            b.grant_type(GrantType::TokenExchange)
-        })
-        .await;
-    let code = h.issue_code(CodeSpec::new("app")).await;
-    let resp = h.redeem(Auth::Basic(&app), &code).await;
-    assert_eq!(resp.status(), 200);
-    let (alice, _) = tokens(&resp);
-    let r = h.revoke(Auth::Basic(&app), &[("token", &alice)]).await;
+    let s = setup_with(Some(gullible.clone())).await;
+    let (alice, _) = user_tokens(&s, "alice").await;
+    let r = s.h.revoke(Auth::Basic(&s.app), &[("token", &alice)]).await;
     assert_eq!(r.status(), 200);
-    let resp = h
-        .token(
-            Auth::Basic(&gateway),
-            &[
-                ("grant_type", TE),
-                ("subject_token", &alice),
-                ("subject_token_type", AT),
-            ],
-        )
-        .await;
+    let resp = exchange(
+        &s,
+        &s.gateway,
+        &[("subject_token", &alice), ("subject_token_type", AT)],
+    )
+    .await;
     assert_error(&resp, 400, "invalid_grant");
     assert_eq!(
         gullible.0.load(std::sync::atomic::Ordering::SeqCst),
