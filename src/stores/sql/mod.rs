@@ -16,6 +16,7 @@
 mod store;
 
 mod error;
+mod group_commit;
 mod migrate;
 #[cfg(feature = "postgres")]
 mod postgres;

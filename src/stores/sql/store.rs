@@ -46,12 +46,42 @@ macro_rules! sql_store {
         #[derive(Clone, Debug)]
         pub struct $name {
             pool: $pool,
+            /// The group commit of issuances that start a grant (issue 20;
+            /// `group_commit`).
+            group: std::sync::Arc<super::group_commit::GroupCommit>,
+        }
+
+        impl super::group_commit::Writer for $pool {
+            async fn many(&self, batch: &[NewTokens]) -> Result<(), StoreError> {
+                let rows = batch.iter().flat_map(super::store::TokenColumns::of);
+                let mut q = sqlx::QueryBuilder::<$db>::new(super::store::INSERT_TOKENS);
+                q.push_values(rows, |mut b, c| {
+                    b.push_bind(c.hash.as_bytes().as_slice())
+                        .push(if c.refresh { "1" } else { "0" })
+                        .push_bind(c.grant.as_bytes().as_slice())
+                        .push_bind(c.client.as_str())
+                        .push_bind(c.subject.map(UserId::as_str))
+                        .push_bind(c.scope.to_string())
+                        .push_bind(secs(c.issued_at))
+                        .push_bind(secs(c.expires_at))
+                        .push("FALSE")
+                        .push_bind(c.openid.map(OpenIdGrant::to_json))
+                        .push_bind(c.openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
+                        .push_bind(c.dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
+                        .push_bind(crate::resource::to_json(c.resources))
+                        .push_bind(c.act.map(ToString::to_string));
+                });
+                // One statement per batch size: not worth a prepared
+                // statement in every connection's cache.
+                q.build().persistent(false).execute(self).await?;
+                Ok(())
+            }
         }
 
         impl $name {
             /// Wraps an existing connection pool.
             pub fn from_pool(pool: $pool) -> Self {
-                Self { pool }
+                Self { pool, group: std::sync::Arc::default() }
             }
 
             /// The connection pool.
@@ -531,13 +561,18 @@ macro_rules! sql_store {
             }
 
             async fn issue(&self, tokens: NewTokens) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
                 // A grant whose id derives from its new access token (every
                 // grant the server starts with `issue`) is unknown to anyone
-                // else, so nothing can revoke it yet: no lock, no row. Tokens
-                // joining an existing grant take its lock, as a rotation does.
+                // else, so nothing can revoke it yet: no lock, no row, one
+                // insert, grouped with the others in flight into one
+                // statement and one commit (`group_commit`). Tokens joining
+                // an existing grant take its lock, as a rotation does.
                 let grant = &tokens.access.grant;
-                if *grant != GrantId::derive(&tokens.access.hash) && !Self::lock_grant(&mut tx, grant).await? {
+                if *grant == GrantId::derive(&tokens.access.hash) {
+                    return self.group.issue(tokens, || self.pool.clone()).await;
+                }
+                let mut tx = self.pool.begin_with($begin).await?;
+                if !Self::lock_grant(&mut tx, grant).await? {
                     tx.rollback().await?;
                     return Err(StoreError::msg("the grant is revoked"));
                 }
@@ -1182,6 +1217,62 @@ pub(super) enum Decision {
     Used(crate::tokens::GrantId),
     /// No such row.
     Unknown,
+}
+
+/// The head of the multi-row insert of a group commit (`group_commit`):
+/// the columns `TokenColumns` fills, in the order of `Writer::many`.
+pub(super) const INSERT_TOKENS: &str = "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) ";
+
+/// One token's columns, borrowed from an access or refresh record.
+pub(super) struct TokenColumns<'a> {
+    pub(super) refresh: bool,
+    pub(super) hash: &'a crate::tokens::TokenHash,
+    pub(super) grant: &'a crate::tokens::GrantId,
+    pub(super) client: &'a crate::client::ClientId,
+    pub(super) subject: Option<&'a crate::user::UserId>,
+    pub(super) scope: &'a crate::scope::ScopeSet,
+    pub(super) issued_at: crate::clock::UnixTime,
+    pub(super) expires_at: crate::clock::UnixTime,
+    pub(super) openid: Option<&'a crate::oidc::OpenIdGrant>,
+    pub(super) dpop_jkt: Option<&'a crate::dpop::thumbprint::JwkThumbprint>,
+    pub(super) resources: &'a [crate::resource::Resource],
+    pub(super) act: Option<&'a crate::tokens::actor::Actor>,
+}
+
+impl<'a> TokenColumns<'a> {
+    /// The rows of one issuance: its access token, then its refresh token.
+    pub(super) fn of(tokens: &'a crate::stores::NewTokens) -> impl Iterator<Item = Self> + 'a {
+        let a = &tokens.access;
+        let access = Self {
+            refresh: false,
+            hash: &a.hash,
+            grant: &a.grant,
+            client: &a.client_id,
+            subject: a.subject.as_ref(),
+            scope: &a.scope,
+            issued_at: a.issued_at,
+            expires_at: a.expires_at,
+            openid: a.openid.as_ref(),
+            dpop_jkt: a.dpop_jkt.as_ref(),
+            resources: &a.resources,
+            act: a.act.as_ref(),
+        };
+        let refresh = tokens.refresh.as_ref().map(|r| Self {
+            refresh: true,
+            hash: &r.hash,
+            grant: &r.grant,
+            client: &r.client_id,
+            subject: r.subject.as_ref(),
+            scope: &r.scope,
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            openid: r.openid.as_ref(),
+            dpop_jkt: r.dpop_jkt.as_ref(),
+            resources: &r.resources,
+            act: None,
+        });
+        std::iter::once(access).chain(refresh)
+    }
 }
 
 /// A decoded `portcullis_tokens` row.
