@@ -69,9 +69,9 @@
 //! ## Cargo features
 //!
 //! None is on by default. Adapters: `axum`, `actix-web`, `hyper`. Stores:
-//! `sqlite`, `postgres`. `conformance`: the store conformance suite for your
-//! own stores. `cli`: the `portcullis` operator command. Items that need a
-//! feature say so in these docs.
+//! `sqlite`, `postgres`, `mysql` (MySQL/MariaDB). `conformance`: the store
+//! conformance suite for your own stores. `cli`: the `portcullis` operator
+//! command. Items that need a feature say so in these docs.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
