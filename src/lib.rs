@@ -294,6 +294,11 @@ pub mod guides {
         #[cfg(feature = "postgres")]
         sql_stores = "sql-stores.md"
     );
+    guide!(
+        // Its example connects to MySQL.
+        #[cfg(feature = "mysql")]
+        mysql = "mysql.md"
+    );
     guide!(jwt_and_keys = "jwt-and-keys.md");
     guide!(openid_connect = "openid-connect.md");
     guide!(device_flow = "device-flow.md");

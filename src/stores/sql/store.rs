@@ -1,7 +1,17 @@
 //! `sql_store!`: the one implementation of every store trait over sqlx,
-//! instantiated for PostgreSQL and SQLite. The SQL is portable between the
-//! two except for what the parameters carry: the string aggregate, how a
-//! write transaction begins, and row locking in `purge_expired`.
+//! instantiated for PostgreSQL, SQLite and MySQL/MariaDB. The SQL is portable
+//! between them except for what the parameters carry: the string aggregate,
+//! how a write transaction begins, row locking in `purge_expired`, and on
+//! MySQL (`mysql = true`) `?` placeholders (each statement binds its `$N`
+//! once each, in order, so they are rewritten: `question_marks`) and the
+//! statements chosen by `if Self::MYSQL` where MySQL has no `ON CONFLICT` or
+//! `RETURNING`.
+//!
+//! On MySQL the grant lock is an upsert that takes the row's exclusive lock
+//! followed by a locking read of its mark (`MYSQL_LOCK_GRANT`), and every
+//! step runs at READ COMMITTED, where locking reads, `UPDATE`s and
+//! `DELETE`s read the newest committed rows, so the argument below holds as
+//! it does for PostgreSQL.
 //!
 //! # How a revocation wins (RB-05)
 //!
