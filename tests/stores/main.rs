@@ -14,7 +14,7 @@
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[macro_use]
 mod grants;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod migrations;
 #[cfg(feature = "mysql")]
 #[path = "../common/mysql.rs"]
@@ -25,7 +25,7 @@ mod postgres;
 #[cfg(all(feature = "sqlite", unix))]
 mod sqlite_file;
 // CORS (issue 19 part 3): schema 15's index of origins.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod cors_index;
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08

@@ -173,7 +173,7 @@ impl Dialect for sqlx::MySql {
         description TEXT NOT NULL,
         checksum    VARBINARY(48) NOT NULL,
         applied_at  BIGINT NOT NULL
-    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
     // No release before the MySQL store recorded anything in
     // `_sqlx_migrations`; read all the same, as for the other databases.
     const LEGACY_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations')";
