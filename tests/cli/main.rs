@@ -1183,8 +1183,23 @@ async fn bad_input_is_one_line_on_stderr_and_a_nonzero_exit() {
         "{msg}"
     );
     assert!(!msg.contains("hunter2"));
+    // mysql:// is a database now: a refused connection, its password
+    // masked, as for PostgreSQL.
     let r = run_raw(
-        &["--database", "mysql://localhost/x", "client", "list"],
+        &["client", "list"],
+        &[(
+            "PORTCULLIS_DATABASE_URL",
+            "mysql://portcullis:hunter2@127.0.0.1:1/nothing",
+        )],
+    );
+    let msg = assert_fails(&r, 1);
+    assert!(
+        msg.contains("cannot open database mysql://portcullis:***@127.0.0.1:1/nothing"),
+        "{msg}"
+    );
+    assert!(!msg.contains("hunter2"));
+    let r = run_raw(
+        &["--database", "mssql://localhost/x", "client", "list"],
         &[],
     );
     assert!(assert_fails(&r, 2).contains("unsupported database URL"));
