@@ -69,9 +69,9 @@
 //! ## Cargo features
 //!
 //! None is on by default. Adapters: `axum`, `actix-web`, `hyper`. Stores:
-//! `sqlite`, `postgres`. `conformance`: the store conformance suite for your
-//! own stores. `cli`: the `portcullis` operator command. Items that need a
-//! feature say so in these docs.
+//! `sqlite`, `postgres`, `mysql` (MySQL/MariaDB). `conformance`: the store
+//! conformance suite for your own stores. `cli`: the `portcullis` operator
+//! command. Items that need a feature say so in these docs.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -293,6 +293,11 @@ pub mod guides {
         // Its example connects to PostgreSQL.
         #[cfg(feature = "postgres")]
         sql_stores = "sql-stores.md"
+    );
+    guide!(
+        // Its example connects to MySQL.
+        #[cfg(feature = "mysql")]
+        mysql = "mysql.md"
     );
     guide!(jwt_and_keys = "jwt-and-keys.md");
     guide!(openid_connect = "openid-connect.md");

@@ -107,7 +107,7 @@ pub(crate) fn within(
     }
 }
 
-#[cfg(any(test, feature = "postgres", feature = "sqlite"))]
+#[cfg(any(test, feature = "postgres", feature = "sqlite", feature = "mysql"))]
 /// The `resources` column of a code or token: a JSON array, NULL for none.
 pub(crate) fn to_json(resources: &[Resource]) -> Option<String> {
     (!resources.is_empty()).then(|| {
@@ -116,7 +116,7 @@ pub(crate) fn to_json(resources: &[Resource]) -> Option<String> {
     })
 }
 
-#[cfg(any(test, feature = "postgres", feature = "sqlite"))]
+#[cfg(any(test, feature = "postgres", feature = "sqlite", feature = "mysql"))]
 /// Reads a `resources` column written by [`to_json`]; `None` if it is not
 /// such a list.
 pub(crate) fn from_json(column: Option<&str>) -> Option<Vec<Resource>> {

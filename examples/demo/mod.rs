@@ -207,7 +207,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
-                     [--database sqlite://PATH|postgres://URL] [--max-failures N] \
+                     [--database sqlite://PATH|postgres://URL|mysql://URL] [--max-failures N] \
                      [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
                      [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2] \
                      [--device-interval SECONDS]"
@@ -400,9 +400,18 @@ async fn open_and_build(
             let store = Arc::new(store);
             build(seed, store.clone(), store, throttle, sessions, args).await
         }
+        #[cfg(feature = "mysql")]
+        Some(url) if url.starts_with("mysql:") || url.starts_with("mariadb:") => {
+            let store = portcullis::stores::MySqlStore::connect(url)
+                .await
+                .map_err(|e| format!("database {}: {e}", redact(url)))?;
+            store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
+            let store = Arc::new(store);
+            build(seed, store.clone(), store, throttle, sessions, args).await
+        }
         Some(url) => Err(format!(
-            "unsupported database URL {}: use sqlite://PATH or postgres://… \
-             (built with --features sqlite / --features postgres)",
+            "unsupported database URL {}: use sqlite://PATH, postgres://… or mysql://… \
+             (built with --features sqlite / postgres / mysql)",
             redact(url)
         )),
     }

@@ -45,11 +45,12 @@ use portcullis::{
 use crate::output::Output;
 
 /// Operate a portcullis OAuth 2.0 authorization server: clients, signing
-/// keys, tokens and consent, in its SQLite or PostgreSQL database.
+/// keys, tokens and consent, in its SQLite, PostgreSQL or MySQL/MariaDB database.
 #[derive(Parser)]
 #[command(name = "portcullis", version)]
 struct Cli {
-    /// The database: sqlite://PATH or postgres://USER:PASSWORD@HOST/NAME.
+    /// The database: sqlite://PATH, postgres://USER:PASSWORD@HOST/NAME or
+    /// mysql://USER:PASSWORD@HOST/NAME.
     #[arg(
         long,
         global = true,

@@ -23,7 +23,7 @@ pub(crate) mod passwords;
 mod replay;
 mod requests;
 mod sharded;
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 mod sql;
 mod tokens;
 
@@ -31,6 +31,8 @@ mod tokens;
 pub use sql::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sql::SqliteStore;
+#[cfg(feature = "mysql")]
+pub use sql::{MYSQL_SESSION_SETTINGS, MySqlStore};
 
 pub use clients::{ClientAdmin, ClientStore};
 pub use consents::{Consent, ConsentAdmin, ConsentStore};

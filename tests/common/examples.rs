@@ -23,6 +23,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("hyper", cfg!(feature = "hyper")),
     ("postgres", cfg!(feature = "postgres")),
     ("sqlite", cfg!(feature = "sqlite")),
+    ("mysql", cfg!(feature = "mysql")),
     ("conformance", cfg!(feature = "conformance")),
     ("cli", cfg!(feature = "cli")),
     ("rsa-keygen", cfg!(feature = "rsa-keygen")),

@@ -11,7 +11,8 @@ fn the_demo_shows_a_database_url_without_its_password() {
     // URLs refused at once (an unreachable server is retried for 30 s), on
     // each path that reports a URL: not supported, and not opened.
     for url in [
-        "mysql://portcullis:hunter2@127.0.0.1:1/nothing",
+        "mssql://portcullis:hunter2@127.0.0.1:1/nothing",
+        "mysql://portcullis:hunter2@127.0.0.1:1/nothing?ssl-mode=bogus",
         "postgres://portcullis:hunter2@127.0.0.1:1/nothing?sslmode=bogus",
         "postgres://portcullis@127.0.0.1:1/nothing?password=hunter2&sslmode=bogus",
     ] {

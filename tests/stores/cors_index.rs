@@ -4,7 +4,7 @@
 
 /// The state before schema 15: clients with origins in their column, and
 /// no index.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 const BEFORE: &str = "DROP TABLE portcullis_client_cors_origins;
      INSERT INTO portcullis_clients (client_id, client_name, token_endpoint_auth_method, scope, enabled, skip_consent, allow_plain_pkce, access_token_format, allowed_cors_origins)
      VALUES ('spa', 'SPA', 'none', 'read', TRUE, FALSE, FALSE, 'opaque', 'https://a.example http://localhost:3000 https://b.example:8443'),
@@ -12,7 +12,7 @@ const BEFORE: &str = "DROP TABLE portcullis_client_cors_origins;
             ('none', 'None', 'none', 'read', TRUE, FALSE, FALSE, 'opaque', NULL);";
 
 /// Runs `migration` over [`BEFORE`] on `store`, then checks the index.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 macro_rules! check_backfill {
     ($store:expr, $migration:expr) => {{
         use portcullis::{ClientStore as _, Origin};
@@ -104,6 +104,49 @@ async fn postgres_schema_15_indexes_the_origins_of_clients_stored_before_it() {
     );
     store.pool().close().await;
     sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+}
+
+#[cfg(feature = "mysql")]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+#[tokio::test]
+async fn mysql_schema_15_indexes_the_origins_of_clients_stored_before_it() {
+    // covers: CO-01
+    use std::str::FromStr as _;
+    let Some(url) = crate::mysql::url() else {
+        return;
+    };
+    // An empty database of its own, as the migration tests use.
+    let database = format!("cors_index_{}", std::process::id());
+    let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
+    ))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let options = sqlx::mysql::MySqlConnectOptions::from_str(&url)
+        .unwrap()
+        .database(&database);
+    let pool = sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let store = portcullis::stores::MySqlStore::from_pool(pool);
+    store.migrate().await.unwrap();
+    check_backfill!(
+        &store,
+        include_str!("../../src/stores/sql/migrations/mysql_15.sql")
+    );
+    store.pool().close().await;
+    sqlx::raw_sql(&format!("DROP DATABASE {database}"))
         .execute(&admin)
         .await
         .unwrap();

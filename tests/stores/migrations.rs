@@ -98,6 +98,12 @@ async fn previous_release_migrator(schema: &'static [&'static str]) -> Migrator 
     m
 }
 
+/// A statement as PostgreSQL and SQLite take it: as written.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn as_written(sql: &str) -> String {
+    sql.to_owned()
+}
+
 /// The error chain of a failed `migrate()`, as an operator would read it.
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
@@ -115,9 +121,10 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// of our first migrations as shipped, `$before_oidc` those before the
 /// OpenID Connect client fields, `$before_openid` those before the OpenID
 /// Connect columns of codes and tokens; attributes before them go on every
-/// test.
+/// test. `$sql` gives a statement with placeholders `$1, $2` (each once, in
+/// order) as the database takes it.
 macro_rules! migration_tests {
-    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $schema:expr, $before_oidc:expr, $before_openid:expr) => {
+    ($(#[$m:meta])* $store:ty, $fresh:path, $cleanup:path, $sql:path, $schema:expr, $before_oidc:expr, $before_openid:expr) => {
         async fn versions(store: &$store, table: &str) -> Vec<(i64, String)> {
             sqlx::query_as(&format!(
                 "SELECT version, description FROM {table} ORDER BY version"
@@ -287,7 +294,7 @@ macro_rules! migration_tests {
         async fn a_changed_migration_is_a_clear_error() {
             let Some((store, guard)) = $fresh("checksum").await else { return };
             store.migrate().await.unwrap();
-            sqlx::query("UPDATE portcullis_schema_migrations SET checksum = $1 WHERE version = 2")
+            sqlx::query(&$sql("UPDATE portcullis_schema_migrations SET checksum = $1 WHERE version = 2"))
                 .bind(vec![0_u8; 48])
                 .execute(store.pool())
                 .await
@@ -313,13 +320,13 @@ macro_rules! migration_tests {
             let Some((store, guard)) = $fresh("openid-columns").await else { return };
             previous_release_migrator($before_openid).await.run(store.pool()).await.unwrap();
             let (code, token) = (TokenHash::of("old code"), TokenHash::of("old token"));
-            sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used) VALUES ($1, $2, 'c', 'alice', 'openid', NULL, NULL, NULL, 1, 4000000000, FALSE)")
+            sqlx::query(&$sql("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used) VALUES ($1, $2, 'c', 'alice', 'openid', NULL, NULL, NULL, 1, 4000000000, FALSE)"))
                 .bind(code.as_bytes().to_vec())
                 .bind(code.as_bytes()[..16].to_vec())
                 .execute(store.pool())
                 .await
                 .unwrap();
-            sqlx::query("INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 0, $2, 'c', 'alice', 'openid', 1, 4000000000, FALSE)")
+            sqlx::query(&$sql("INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used) VALUES ($1, 0, $2, 'c', 'alice', 'openid', 1, 4000000000, FALSE)"))
                 .bind(token.as_bytes().to_vec())
                 .bind(code.as_bytes()[..16].to_vec())
                 .execute(store.pool())
@@ -386,6 +393,7 @@ mod sqlite {
         SqliteStore,
         fresh,
         cleanup,
+        as_written,
         &[
             include_str!("../../src/stores/sql/migrations/sqlite.sql"),
             include_str!("../../src/stores/sql/migrations/sqlite_2.sql"),
@@ -463,6 +471,7 @@ mod postgres {
         PostgresStore,
         fresh,
         cleanup,
+        as_written,
         &[
             include_str!("../../src/stores/sql/migrations/postgres.sql"),
             include_str!("../../src/stores/sql/migrations/postgres_2.sql"),
@@ -481,6 +490,89 @@ mod postgres {
             include_str!("../../src/stores/sql/migrations/postgres_4.sql"),
             include_str!("../../src/stores/sql/migrations/postgres_5.sql"),
             include_str!("../../src/stores/sql/migrations/postgres_6.sql"),
+        ]
+    );
+}
+
+#[cfg(feature = "mysql")]
+mod mysql {
+    use std::str::FromStr as _;
+
+    use super::*;
+    use portcullis::stores::MySqlStore;
+    use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+
+    /// A store on a new, empty database of the test server; the guard is
+    /// the database's name.
+    async fn fresh(tag: &str) -> Option<(MySqlStore, String)> {
+        let url = crate::mysql::url()?;
+        let database = format!(
+            "migrations_{}_{}",
+            std::process::id(),
+            tag.replace('-', "_")
+        );
+        let admin = sqlx::MySqlPool::connect(&url).await.unwrap();
+        sqlx::raw_sql(&format!(
+            "DROP DATABASE IF EXISTS {database}; CREATE DATABASE {database}"
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+        let options = MySqlConnectOptions::from_str(&url)
+            .unwrap()
+            .database(&database);
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
+        Some((MySqlStore::from_pool(pool), database))
+    }
+
+    async fn cleanup(store: MySqlStore, database: String) {
+        sqlx::raw_sql(&format!("DROP DATABASE {database}"))
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.pool().close().await;
+    }
+
+    /// MySQL's placeholders are `?`, bound by position.
+    fn question_marks(sql: &str) -> String {
+        sql.replace("$1", "?").replace("$2", "?")
+    }
+
+    // No release before the MySQL store recorded its schema in
+    // `_sqlx_migrations`; the adoption test still checks that the MySQL
+    // dialect reads and moves such rows.
+    migration_tests!(
+        #[cfg_attr(
+            portcullis_no_mysql,
+            ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+        )]
+        MySqlStore,
+        fresh,
+        cleanup,
+        question_marks,
+        &[
+            include_str!("../../src/stores/sql/migrations/mysql.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_2.sql"),
+        ],
+        &[
+            include_str!("../../src/stores/sql/migrations/mysql.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_2.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_3.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_4.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_5.sql"),
+        ],
+        &[
+            include_str!("../../src/stores/sql/migrations/mysql.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_2.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_3.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_4.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_5.sql"),
+            include_str!("../../src/stores/sql/migrations/mysql_6.sql"),
         ]
     );
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis::stores::{PostgresStore, SqliteStore};
+use portcullis::stores::{MySqlStore, PostgresStore, SqliteStore};
 use portcullis::{
     AuthorizationServer, ClientAdmin, ClientId, ClientStore, Config, ConsentAdmin, KeyProvider,
     PurgeCounts, ReplayCache, TokenAdmin, UnixTime, UserId,
@@ -28,6 +28,7 @@ use crate::output::Output;
 enum Backend {
     Sqlite(Arc<SqliteStore>),
     Postgres(Arc<PostgresStore>),
+    MySql(Arc<MySqlStore>),
 }
 
 /// An open database: every store trait, and the server built on them.
@@ -44,6 +45,10 @@ macro_rules! on_pool {
                 $body
             }
             Backend::Postgres(s) => {
+                let $pool = s.pool();
+                $body
+            }
+            Backend::MySql(s) => {
                 let $pool = s.pool();
                 $body
             }
@@ -78,7 +83,8 @@ pub(crate) fn has_password(url: &str) -> bool {
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite:` or `postgres:`/`postgresql:`). Without
+    /// Connects to `url` (`sqlite:`, `postgres:`/`postgresql:` or
+    /// `mysql:`/`mariadb:`). Without
     /// `create`, a missing SQLite file is an error rather than created.
     pub(crate) async fn open(url: &str, timeout: Duration, create: bool) -> Result<Self, Failure> {
         let shown = redact(url);
@@ -100,9 +106,20 @@ impl Db {
             .await?;
             let store = within(timeout, &shown, PostgresStore::connect(url)).await?;
             Backend::Postgres(Arc::new(store))
+        } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            within(timeout, &shown, async {
+                use sqlx::Connection as _;
+                let conn = sqlx::MySqlConnection::connect(url).await?;
+                conn.close().await?;
+                Ok::<(), sqlx::Error>(())
+            })
+            .await?;
+            let store = within(timeout, &shown, MySqlStore::connect(url)).await?;
+            Backend::MySql(Arc::new(store))
         } else {
             return Err(Failure::Input(format!(
-                "unsupported database URL {shown}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/NAME"
+                "unsupported database URL {shown}: use sqlite://PATH, postgres://USER:PASSWORD@HOST/NAME \
+                 or mysql://USER:PASSWORD@HOST/NAME"
             )));
         };
         Ok(Self { backend })
@@ -123,6 +140,7 @@ impl Db {
         let (backend, result) = match &self.backend {
             Backend::Sqlite(s) => ("sqlite", s.migrate().await),
             Backend::Postgres(s) => ("postgresql", s.migrate().await),
+            Backend::MySql(s) => ("mysql", s.migrate().await),
         };
         result.map_err(|e| Failure::store("migrate", &e))?;
         Output::new(
@@ -138,6 +156,7 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
         }
     }
 
@@ -145,6 +164,7 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
         }
     }
 
@@ -152,6 +172,7 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
         }
     }
 
@@ -159,6 +180,7 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
         }
     }
 
@@ -166,6 +188,7 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
         }
     }
 
@@ -173,6 +196,7 @@ impl Db {
         match &self.backend {
             Backend::Sqlite(s) => &**s,
             Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
         }
     }
 
@@ -183,6 +207,7 @@ impl Db {
         let builder = match &self.backend {
             Backend::Sqlite(s) => builder.store(s.clone()).key_provider(s.clone()),
             Backend::Postgres(s) => builder.store(s.clone()).key_provider(s.clone()),
+            Backend::MySql(s) => builder.store(s.clone()).key_provider(s.clone()),
         };
         builder
             .build()
@@ -201,7 +226,7 @@ impl Db {
         let mut counts = [0u64; 3];
         for (count, sql) in counts.iter_mut().zip(statements) {
             let n: i64 =
-                on_pool!(self, pool => sqlx::query_scalar(sql).bind(now).fetch_one(pool).await)
+                on_pool!(self, pool => sqlx::query_scalar(&self.sql(sql)).bind(now).fetch_one(pool).await)
                     .map_err(|e| Failure::store("count expired tokens", &e))?;
             *count = u64::try_from(n).unwrap_or(0);
         }
@@ -216,7 +241,17 @@ impl Db {
     /// The users who have consent stored for `client`.
     pub(crate) async fn consenting_users(&self, client: &ClientId) -> Result<Vec<UserId>, Failure> {
         let sql = "SELECT user_id FROM portcullis_consents WHERE client_id = $1 ORDER BY user_id";
-        let ids: Vec<String> = on_pool!(self, pool => sqlx::query_scalar(sql).bind(client.as_str()).fetch_all(pool).await)
+        let sql = self.sql(sql);
+        // MariaDB flags text of a binary collation (the MySQL schema's) as
+        // BINARY, which sqlx's checked `String` refuses: read it unchecked
+        // there (as the store does).
+        let mysql = matches!(self.backend, Backend::MySql(_));
+        let ids: Vec<String> = on_pool!(self, pool => async {
+            let rows = sqlx::query(&sql).bind(client.as_str()).fetch_all(pool).await?;
+            rows.iter()
+                .map(|r| if mysql { sqlx::Row::try_get_unchecked(r, 0) } else { sqlx::Row::try_get(r, 0) })
+                .collect::<Result<Vec<String>, sqlx::Error>>()
+        }.await)
             .map_err(|e| Failure::store("list consent", &e))?;
         ids.iter()
             .map(|id| {
@@ -236,23 +271,48 @@ impl Db {
         // The grants of this user and client are marked revoked first (the
         // store's grant rows, schema 4), so a refresh or code exchange in
         // flight cannot add a token after the DELETEs (RB-05).
+        let mysql = matches!(self.backend, Backend::MySql(_));
         let statements = [
-            concat!(
-                "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
-                "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 AND subject = $2 ",
-                "UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $1 AND subject = $2",
-                ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
-            ),
+            if mysql {
+                // MySQL: `?` binds by position (the pair twice), and an
+                // upsert is `ON DUPLICATE KEY UPDATE`.
+                concat!(
+                    "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+                    "SELECT grant_id FROM portcullis_tokens WHERE client_id = ? AND subject = ? ",
+                    "UNION SELECT grant_id FROM portcullis_codes WHERE client_id = ? AND subject = ?",
+                    ") AS m ORDER BY m.grant_id ON DUPLICATE KEY UPDATE revoked = TRUE"
+                )
+            } else {
+                concat!(
+                    "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+                    "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 AND subject = $2 ",
+                    "UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $1 AND subject = $2",
+                    ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
+                )
+            },
             "DELETE FROM portcullis_tokens WHERE client_id = $1 AND subject = $2",
             "DELETE FROM portcullis_codes WHERE client_id = $1 AND subject = $2",
         ];
+        // The store's own steps run at READ COMMITTED on MySQL (no gap
+        // locks, and the marking reads its source rows without locking
+        // them), so this does too.
+        let begin = if mysql {
+            "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION"
+        } else {
+            "BEGIN"
+        };
         let result: Result<u64, sqlx::Error> = on_pool!(self, pool => async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let mut n = 0;
             for (i, sql) in statements.into_iter().enumerate() {
-                let affected = sqlx::query(sql)
+                let sql = self.sql(sql);
+                let mut query = sqlx::query(&sql)
                     .bind(client.as_str())
-                    .bind(user.as_str())
+                    .bind(user.as_str());
+                if mysql && i == 0 {
+                    query = query.bind(client.as_str()).bind(user.as_str());
+                }
+                let affected = query
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -265,6 +325,18 @@ impl Db {
             Ok(n)
         }.await);
         result.map_err(|e| Failure::store("revoke tokens", &e))
+    }
+}
+
+impl Db {
+    /// `sql` for the open database: MySQL's placeholders are `?`, bound by
+    /// position. The statements here use each of `$1`, `$2` once, in order,
+    /// so the same binds follow.
+    fn sql(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::MySql(_) => sql.replace("$1", "?").replace("$2", "?"),
+            _ => sql.to_owned(),
+        }
     }
 }
 

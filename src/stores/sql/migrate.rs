@@ -98,6 +98,15 @@ pub(super) trait Dialect: sqlx::Database {
     const BEGIN: &'static str;
     /// Run first in the transaction, to serialise concurrent migrators.
     const LOCK: Option<&'static str>;
+    /// A lock of the session instead, for a database whose DDL commits the
+    /// transaction (MySQL): taken before the first step and released after
+    /// the last, on the one connection every step runs on.
+    const SESSION_LOCK: Option<(&'static str, &'static str)> = None;
+    /// Records one applied migration (`$4`, or the fourth `?`, is its time
+    /// in Unix seconds), unless its version is recorded already.
+    const INSERT: &'static str = INSERT;
+    /// Deletes our rows from `_sqlx_migrations`, bound to the description.
+    const LEGACY_DELETE: &'static str = "DELETE FROM _sqlx_migrations WHERE description = $1";
     /// Creates our table if missing.
     const CREATE_TABLE: &'static str;
     /// One row, one boolean: whether `_sqlx_migrations` exists.
@@ -146,8 +155,34 @@ impl Dialect for sqlx::Sqlite {
 /// Records one applied migration; `$4` is its time in Unix seconds.
 const INSERT: &str = "INSERT INTO portcullis_schema_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING";
 
+#[cfg(feature = "mysql")]
+impl Dialect for sqlx::MySql {
+    const BEGIN: &'static str = "START TRANSACTION";
+    const LOCK: Option<&'static str> = None;
+    // MySQL commits before and after each DDL statement, so a transaction
+    // cannot hold the lock: a named lock of the session does, waiting as
+    // long as it takes (-1).
+    const SESSION_LOCK: Option<(&'static str, &'static str)> = Some((
+        "SELECT GET_LOCK('portcullis_schema_migrations', -1)",
+        "SELECT RELEASE_LOCK('portcullis_schema_migrations')",
+    ));
+    const INSERT: &'static str = "INSERT IGNORE INTO portcullis_schema_migrations (version, description, checksum, applied_at) VALUES (?, ?, ?, ?)";
+    const LEGACY_DELETE: &'static str = "DELETE FROM _sqlx_migrations WHERE description = ?";
+    const CREATE_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS portcullis_schema_migrations (
+        version     BIGINT PRIMARY KEY,
+        description TEXT NOT NULL,
+        checksum    VARBINARY(48) NOT NULL,
+        applied_at  BIGINT NOT NULL
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    // No release before the MySQL store recorded anything in
+    // `_sqlx_migrations`; read all the same, as for the other databases.
+    const LEGACY_EXISTS: &'static str = "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '_sqlx_migrations')";
+    const LEGACY_ROWS: &'static str = "SELECT version, success, checksum, CAST(UNIX_TIMESTAMP(installed_on) AS SIGNED) FROM _sqlx_migrations WHERE description = ? ORDER BY version";
+    const NOW: &'static str = "SELECT CAST(UNIX_TIMESTAMP() AS SIGNED)";
+}
+
 /// Brings the schema of `pool`'s database up to `schema`, one locked
-/// transaction per migration (see the module docs).
+/// transaction per migration (see the module docs), all on one connection.
 pub(super) async fn run<DB: Dialect>(
     pool: &sqlx::Pool<DB>,
     schema: &[Migration],
@@ -162,8 +197,36 @@ where
     for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
+    let mut conn = pool.acquire().await?;
+    let Some((lock, unlock)) = DB::SESSION_LOCK else {
+        return steps::<DB>(&mut conn, schema).await;
+    };
+    sqlx::query(lock).execute(&mut *conn).await?;
+    let result = steps::<DB>(&mut conn, schema).await;
+    if sqlx::query(unlock).execute(&mut *conn).await.is_err() {
+        // Closing the connection releases its locks.
+        conn.close_on_drop();
+    }
+    result
+}
+
+/// The steps of [`run`], on `conn`.
+async fn steps<DB: Dialect>(
+    conn: &mut sqlx::pool::PoolConnection<DB>,
+    schema: &[Migration],
+) -> Result<(), StoreError>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Type<DB> + sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB>,
+    for<'q> Option<i64>: sqlx::Decode<'q, DB>,
+    for<'q> bool: sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> Vec<u8>: sqlx::Type<DB> + sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB>,
+    for<'q> &'q str: sqlx::Type<DB> + sqlx::Encode<'q, DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
     loop {
-        let mut tx = pool.begin_with(DB::BEGIN).await?;
+        let mut tx = sqlx::Connection::begin_with(&mut **conn, DB::BEGIN).await?;
         if let Some(lock) = DB::LOCK {
             sqlx::query(lock).execute(&mut *tx).await?;
         }
@@ -181,7 +244,7 @@ where
         // `Send` here, and hosts spawn `migrate()`.)
         sqlx::Executor::execute(&mut *tx, migration.sql).await?;
         let (now,): (i64,) = sqlx::query_as(DB::NOW).fetch_one(&mut *tx).await?;
-        sqlx::query(INSERT)
+        sqlx::query(DB::INSERT)
             .bind(version)
             .bind(migration.description)
             .bind(migration.checksum())
@@ -195,7 +258,7 @@ where
 /// Moves the rows an earlier release left in `_sqlx_migrations` into our
 /// table (they are checked against `schema` with every other applied row).
 async fn adopt_legacy<DB: Dialect>(
-    tx: &mut sqlx::Transaction<'static, DB>,
+    tx: &mut sqlx::Transaction<'_, DB>,
     schema: &[Migration],
 ) -> Result<(), StoreError>
 where
@@ -227,7 +290,7 @@ where
             return Err(StoreError::new(SchemaError::LegacyFailed { version }));
         }
         let description = shipped(schema, version).map_or(LEGACY_DESCRIPTION, |m| m.description);
-        sqlx::query(INSERT)
+        sqlx::query(DB::INSERT)
             .bind(version)
             .bind(description)
             .bind(checksum)
@@ -235,7 +298,7 @@ where
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE description = $1")
+    sqlx::query(DB::LEGACY_DELETE)
         .bind(LEGACY_DESCRIPTION)
         .execute(&mut **tx)
         .await?;

@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::Row as _;
 
 use super::migrate::Migration;
 use super::rows::{
     ClientRow, OpenIdColumns, audiences_column, challenge, grant_from, openid, parsed,
     post_logout_column, secs, time,
 };
-use super::store::{Decision, TokenRow, const_format_where};
+use super::store::{Column as _, Decision, TokenRow, const_format_where};
 // The full client model (issue 19).
 use super::rows::RegistrationColumns;
 use crate::client::{Client, ClientId, SecretHash};
@@ -45,7 +44,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED",
+    agg = "string_agg", agg_sep = ", ", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED", mysql = false,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/postgres.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },

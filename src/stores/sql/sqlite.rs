@@ -5,7 +5,6 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::Row as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 use super::migrate::Migration;
@@ -13,7 +12,7 @@ use super::rows::{
     ClientRow, OpenIdColumns, audiences_column, challenge, grant_from, openid, parsed,
     post_logout_column, secs, time,
 };
-use super::store::{Decision, TokenRow, const_format_where};
+use super::store::{Column as _, Decision, TokenRow, const_format_where};
 // The full client model (issue 19).
 use super::rows::RegistrationColumns;
 use crate::client::{Client, ClientId, SecretHash};
@@ -46,7 +45,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
-    agg = "group_concat", begin = "BEGIN IMMEDIATE", skip_locked = "",
+    agg = "group_concat", agg_sep = ", ", begin = "BEGIN IMMEDIATE", skip_locked = "", mysql = false,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/sqlite.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/sqlite_2.sql") },

@@ -1,7 +1,17 @@
 //! `sql_store!`: the one implementation of every store trait over sqlx,
-//! instantiated for PostgreSQL and SQLite. The SQL is portable between the
-//! two except for what the parameters carry: the string aggregate, how a
-//! write transaction begins, and row locking in `purge_expired`.
+//! instantiated for PostgreSQL, SQLite and MySQL/MariaDB. The SQL is portable
+//! between them except for what the parameters carry: the string aggregate,
+//! how a write transaction begins, row locking in `purge_expired`, and on
+//! MySQL (`mysql = true`) `?` placeholders (each statement binds its `$N`
+//! once each, in order, so they are rewritten: `question_marks`) and the
+//! statements chosen by `if Self::MYSQL` where MySQL has no `ON CONFLICT` or
+//! `RETURNING`.
+//!
+//! On MySQL the grant lock is an upsert that takes the row's exclusive lock
+//! followed by a locking read of its mark (`MYSQL_LOCK_GRANT`), and every
+//! step runs at READ COMMITTED, where locking reads, `UPDATE`s and
+//! `DELETE`s read the newest committed rows, so the argument below holds as
+//! it does for PostgreSQL.
 //!
 //! # How a revocation wins (RB-05)
 //!
@@ -39,7 +49,8 @@ macro_rules! sql_store {
     (
         $(#[$doc:meta])*
         $name:ident, db = $db:ty, pool = $pool:ty, conn = $conn:ty,
-        agg = $agg:literal, begin = $begin:literal, skip_locked = $skip_locked:literal,
+        agg = $agg:literal, agg_sep = $agg_sep:literal, begin = $begin:literal,
+        skip_locked = $skip_locked:literal, mysql = $mysql:literal,
         schema = $schema:expr
     ) => {
         $(#[$doc])*
@@ -79,6 +90,16 @@ macro_rules! sql_store {
         }
 
         impl $name {
+            /// Whether this is the MySQL dialect: `?` placeholders, no
+            /// `ON CONFLICT` and no `RETURNING` (see the module docs).
+            const MYSQL: bool = $mysql;
+
+            /// `sql` as this database takes it: as written (`$1, $2…`) on
+            /// PostgreSQL and SQLite, with `?` placeholders on MySQL.
+            fn sql(sql: &str) -> Result<&str, StoreError> {
+                if Self::MYSQL { super::store::question_marks(sql) } else { Ok(sql) }
+            }
+
             /// Wraps an existing connection pool.
             pub fn from_pool(pool: $pool) -> Self {
                 Self { pool, group: std::sync::Arc::default() }
@@ -110,7 +131,7 @@ macro_rules! sql_store {
             /// unknown hash.
             async fn decide(conn: &mut $conn, update: &str, select: &str, hash: &TokenHash) -> Result<Decision, StoreError> {
                 let key = hash.as_bytes().as_slice();
-                let changed = sqlx::query(update).bind(key).execute(&mut *conn).await?.rows_affected();
+                let changed = sqlx::query(Self::sql(update)?).bind(key).execute(&mut *conn).await?.rows_affected();
                 if changed == 1 {
                     return Ok(Decision::Won);
                 }
@@ -120,9 +141,9 @@ macro_rules! sql_store {
             /// Why a deciding `UPDATE` changed no row: `select` (by hash)
             /// finds the row already used, or nothing.
             async fn lost(conn: &mut $conn, select: &str, hash: &TokenHash) -> Result<Decision, StoreError> {
-                let row = sqlx::query(select).bind(hash.as_bytes().as_slice()).fetch_optional(&mut *conn).await?;
+                let row = sqlx::query(Self::sql(select)?).bind(hash.as_bytes().as_slice()).fetch_optional(&mut *conn).await?;
                 match row {
-                    Some(r) => Ok(Decision::Used(grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?)),
+                    Some(r) => Ok(Decision::Used(grant_from(&r.col::<Vec<u8>, _>("grant_id")?)?)),
                     None => Ok(Decision::Unknown),
                 }
             }
@@ -131,7 +152,24 @@ macro_rules! sql_store {
             /// the grant is revoked: `false` then, and the caller stores
             /// nothing (RB-05; see the module docs).
             async fn lock_grant(conn: &mut $conn, grant: &GrantId) -> Result<bool, StoreError> {
-                let n = sqlx::query(super::store::LOCK_GRANT)
+                if Self::MYSQL {
+                    // The upsert takes the row's exclusive lock (waiting for
+                    // a revocation that holds it); the locking read after it
+                    // reads the newest committed row, so it sees the mark.
+                    sqlx::query(Self::sql(super::store::MYSQL_LOCK_GRANT)?)
+                        .bind(grant.as_bytes().as_slice())
+                        .execute(&mut *conn)
+                        .await?;
+                    let row = sqlx::query(Self::sql("SELECT revoked FROM portcullis_grants WHERE grant_id = $1 FOR UPDATE")?)
+                        .bind(grant.as_bytes().as_slice())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    return match row {
+                        Some(r) => Ok(!r.col::<bool, _>("revoked")?),
+                        None => Err(StoreError::msg("the grant's row is missing after its upsert")),
+                    };
+                }
+                let n = sqlx::query(Self::sql(super::store::LOCK_GRANT)?)
                     .bind(grant.as_bytes().as_slice())
                     .execute(&mut *conn)
                     .await?
@@ -139,15 +177,15 @@ macro_rules! sql_store {
                 Ok(n == 1)
             }
 
-            /// Binds every column of a client row after `$1`, in the order
-            /// of the INSERT and UPDATE statements.
+            /// Binds every column of a client row but its id, in the order
+            /// of the INSERT (after the id, `$2` to `$44`) and UPDATE (`$1`
+            /// to `$43`, the id last) statements.
             fn bind_client<'q>(
                 q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
                 client: &'q Client,
             ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
                 let reg = RegistrationColumns::of(client);
-                q.bind(client.client_id().as_str())
-                    .bind(client.client_name())
+                q.bind(client.client_name())
                     .bind(client.secret_hash().map(SecretHash::encode))
                     .bind(client.token_endpoint_auth_method().as_str())
                     .bind(client.scope().to_string())
@@ -174,14 +212,14 @@ macro_rules! sql_store {
                     .bind(client.policy_uri().map(WebUrl::as_str))
                     .bind(client.tos_uri().map(WebUrl::as_str))
                     .bind(client.client_uri().map(WebUrl::as_str))
-                    // Pushed and signed authorization requests ($29, $30).
+                    // Pushed and signed authorization requests (INSERT $29, $30).
                     .bind(client.requires_pushed_authorization_requests())
                     .bind(client.requires_signed_request_object())
                     // DPoP (schema 9).
                     .bind(client.dpop_bound_access_tokens())
-                    // Resource indicators (issue 17): $32.
+                    // Resource indicators (issue 17): INSERT $32.
                     .bind(crate::resource::to_json(client.resources()))
-                    // The full client model (issue 19, schema 13): $33 to $43.
+                    // The full client model (issue 19, schema 13): INSERT $33 to $43.
                     .bind(reg.application_type)
                     .bind(reg.contacts)
                     .bind(reg.jwks_uri)
@@ -193,18 +231,18 @@ macro_rules! sql_store {
                     .bind(reg.allowed_cors_origins)
                     .bind(reg.owner)
                     .bind(reg.metadata)
-                    // Dynamic client registration (RFC 7592, schema 14): $44.
+                    // Dynamic client registration (RFC 7592, schema 14): INSERT $44.
                     .bind(client.registration_access_token_hash().map(SecretHash::encode))
             }
 
             /// Records `next` as the successor of refresh token `old`
             /// (schema 10, the refresh retry window).
             async fn set_successor(conn: &mut $conn, old: &TokenHash, next: &crate::stores::Successor) -> Result<(), StoreError> {
-                sqlx::query("UPDATE portcullis_tokens SET successor_hash = $2, successor_access_hash = $3, rotated_at = $4 WHERE hash = $1 AND kind = 1")
-                    .bind(old.as_bytes().as_slice())
+                sqlx::query(Self::sql("UPDATE portcullis_tokens SET successor_hash = $1, successor_access_hash = $2, rotated_at = $3 WHERE hash = $4 AND kind = 1")?)
                     .bind(next.refresh.as_bytes().as_slice())
                     .bind(next.access.as_bytes().as_slice())
                     .bind(secs(next.rotated_at))
+                    .bind(old.as_bytes().as_slice())
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -240,7 +278,7 @@ macro_rules! sql_store {
                 } else {
                     "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
                 };
-                sqlx::query(sql)
+                sqlx::query(Self::sql(sql)?)
                     .bind(hash.as_bytes().as_slice())
                     .bind(grant.as_bytes().as_slice())
                     .bind(client.as_str())
@@ -262,14 +300,14 @@ macro_rules! sql_store {
             async fn write_client_children(conn: &mut $conn, client: &Client) -> Result<(), StoreError> {
                 let id = client.client_id().as_str();
                 for uri in client.redirect_uris() {
-                    sqlx::query("INSERT INTO portcullis_client_redirect_uris (client_id, redirect_uri) VALUES ($1, $2)")
+                    sqlx::query(Self::sql("INSERT INTO portcullis_client_redirect_uris (client_id, redirect_uri) VALUES ($1, $2)")?)
                         .bind(id)
                         .bind(uri.as_str())
                         .execute(&mut *conn)
                         .await?;
                 }
                 for grant in client.grant_types() {
-                    sqlx::query("INSERT INTO portcullis_client_grants (client_id, grant_type) VALUES ($1, $2)")
+                    sqlx::query(Self::sql("INSERT INTO portcullis_client_grants (client_id, grant_type) VALUES ($1, $2)")?)
                         .bind(id)
                         .bind(grant.as_str())
                         .execute(&mut *conn)
@@ -277,7 +315,7 @@ macro_rules! sql_store {
                 }
                 // CORS (CO-01): the index `cors_origin_registered` reads.
                 for origin in client.allowed_cors_origins() {
-                    sqlx::query("INSERT INTO portcullis_client_cors_origins (origin, client_id) VALUES ($1, $2)")
+                    sqlx::query(Self::sql("INSERT INTO portcullis_client_cors_origins (origin, client_id) VALUES ($1, $2)")?)
                         .bind(origin.as_str())
                         .bind(id)
                         .execute(&mut *conn)
@@ -292,97 +330,97 @@ macro_rules! sql_store {
                 } else {
                     "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at, act FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
-                let row = sqlx::query(sql)
+                let row = sqlx::query(Self::sql(sql)?)
                     .bind(hash.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(|r| -> Result<TokenRow, StoreError> {
-                    let subject: Option<String> = r.try_get("subject")?;
+                    let subject: Option<String> = r.col("subject")?;
                     Ok(TokenRow {
-                        grant: grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?,
-                        client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
+                        grant: grant_from(&r.col::<Vec<u8>, _>("grant_id")?)?,
+                        client_id: parsed(&r.col::<String, _>("client_id")?)?,
                         subject: subject.as_deref().map(parsed).transpose()?,
-                        scope: parsed(&r.try_get::<String, _>("scope")?)?,
-                        issued_at: time(r.try_get("issued_at")?),
-                        expires_at: time(r.try_get("expires_at")?),
-                        used: r.try_get("used")?,
-                        openid: openid(r.try_get("openid")?)?,
-                        dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
-                        resources: super::store::resources(r.try_get("resources")?)?,
+                        scope: parsed(&r.col::<String, _>("scope")?)?,
+                        issued_at: time(r.col("issued_at")?),
+                        expires_at: time(r.col("expires_at")?),
+                        used: r.col("used")?,
+                        openid: openid(r.col("openid")?)?,
+                        dpop_jkt: r.col::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
+                        resources: super::store::resources(r.col("resources")?)?,
                         // Schema 11 (the refresh retry window).
                         successor: super::store::successor(
-                            r.try_get("successor_hash")?,
-                            r.try_get("successor_access_hash")?,
-                            r.try_get("rotated_at")?,
+                            r.col("successor_hash")?,
+                            r.col("successor_access_hash")?,
+                            r.col("rotated_at")?,
                         )?,
-                        act: super::store::actor(r.try_get("act")?)?,
+                        act: super::store::actor(r.col("act")?)?,
                     })
                 })
                 .transpose()
             }
 
             fn consent_from(r: &<$db as sqlx::Database>::Row) -> Result<Consent, StoreError> {
-                let scopes: Option<String> = r.try_get("scopes")?;
+                let scopes: Option<String> = r.col("scopes")?;
                 Ok(Consent {
-                    user: parsed(&r.try_get::<String, _>("user_id")?)?,
-                    client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
+                    user: parsed(&r.col::<String, _>("user_id")?)?,
+                    client_id: parsed(&r.col::<String, _>("client_id")?)?,
                     scope: parsed(scopes.as_deref().unwrap_or_default())?,
-                    granted_at: time(r.try_get("granted_at")?),
+                    granted_at: time(r.col("granted_at")?),
                 })
             }
 
             fn client_from(r: &<$db as sqlx::Database>::Row) -> Result<Client, StoreError> {
                 ClientRow {
-                    client_id: r.try_get("client_id")?,
-                    client_name: r.try_get("client_name")?,
-                    secret_hash: r.try_get("secret_hash")?,
-                    auth_method: r.try_get("token_endpoint_auth_method")?,
-                    scope: r.try_get("scope")?,
-                    default_scope: r.try_get("default_scope")?,
-                    enabled: r.try_get("enabled")?,
-                    skip_consent: r.try_get("skip_consent")?,
-                    allow_plain_pkce: r.try_get("allow_plain_pkce")?,
-                    access_token_lifetime: r.try_get("access_token_lifetime")?,
-                    refresh_token_lifetime: r.try_get("refresh_token_lifetime")?,
-                    redirect_uris: r.try_get("redirect_uris")?,
-                    grant_types: r.try_get("grant_types")?,
-                    access_token_format: r.try_get("access_token_format")?,
-                    jwks: r.try_get("jwks")?,
-                    jwt_secret: r.try_get("jwt_secret")?,
-                    resource_server_audiences: r.try_get("resource_server_audiences")?,
+                    client_id: r.col("client_id")?,
+                    client_name: r.col("client_name")?,
+                    secret_hash: r.col("secret_hash")?,
+                    auth_method: r.col("token_endpoint_auth_method")?,
+                    scope: r.col("scope")?,
+                    default_scope: r.col("default_scope")?,
+                    enabled: r.col("enabled")?,
+                    skip_consent: r.col("skip_consent")?,
+                    allow_plain_pkce: r.col("allow_plain_pkce")?,
+                    access_token_lifetime: r.col("access_token_lifetime")?,
+                    refresh_token_lifetime: r.col("refresh_token_lifetime")?,
+                    redirect_uris: r.col("redirect_uris")?,
+                    grant_types: r.col("grant_types")?,
+                    access_token_format: r.col("access_token_format")?,
+                    jwks: r.col("jwks")?,
+                    jwt_secret: r.col("jwt_secret")?,
+                    resource_server_audiences: r.col("resource_server_audiences")?,
                     openid: OpenIdColumns {
-                        id_token_signed_response_alg: r.try_get("id_token_signed_response_alg")?,
-                        userinfo_signed_response_alg: r.try_get("userinfo_signed_response_alg")?,
-                        subject_type: r.try_get("subject_type")?,
-                        sector_identifier_uri: r.try_get("sector_identifier_uri")?,
-                        post_logout_redirect_uris: r.try_get("post_logout_redirect_uris")?,
-                        backchannel_logout_uri: r.try_get("backchannel_logout_uri")?,
-                        backchannel_logout_session_required: r.try_get("backchannel_logout_session_required")?,
-                        require_auth_time: r.try_get("require_auth_time")?,
-                        default_max_age: r.try_get("default_max_age")?,
-                        logo_uri: r.try_get("logo_uri")?,
-                        policy_uri: r.try_get("policy_uri")?,
-                        tos_uri: r.try_get("tos_uri")?,
-                        client_uri: r.try_get("client_uri")?,
+                        id_token_signed_response_alg: r.col("id_token_signed_response_alg")?,
+                        userinfo_signed_response_alg: r.col("userinfo_signed_response_alg")?,
+                        subject_type: r.col("subject_type")?,
+                        sector_identifier_uri: r.col("sector_identifier_uri")?,
+                        post_logout_redirect_uris: r.col("post_logout_redirect_uris")?,
+                        backchannel_logout_uri: r.col("backchannel_logout_uri")?,
+                        backchannel_logout_session_required: r.col("backchannel_logout_session_required")?,
+                        require_auth_time: r.col("require_auth_time")?,
+                        default_max_age: r.col("default_max_age")?,
+                        logo_uri: r.col("logo_uri")?,
+                        policy_uri: r.col("policy_uri")?,
+                        tos_uri: r.col("tos_uri")?,
+                        client_uri: r.col("client_uri")?,
                     },
-                    require_pushed_authorization_requests: r.try_get("require_pushed_authorization_requests")?,
-                    require_signed_request_object: r.try_get("require_signed_request_object")?,
-                    dpop_bound_access_tokens: r.try_get("dpop_bound_access_tokens")?,
-                    resources: r.try_get("resources")?,
+                    require_pushed_authorization_requests: r.col("require_pushed_authorization_requests")?,
+                    require_signed_request_object: r.col("require_signed_request_object")?,
+                    dpop_bound_access_tokens: r.col("dpop_bound_access_tokens")?,
+                    resources: r.col("resources")?,
                     registration: RegistrationColumns {
-                        application_type: r.try_get("application_type")?,
-                        contacts: r.try_get("contacts")?,
-                        jwks_uri: r.try_get("jwks_uri")?,
-                        software_id: r.try_get("software_id")?,
-                        software_version: r.try_get("software_version")?,
-                        client_secret_expires_at: r.try_get("client_secret_expires_at")?,
-                        token_endpoint_auth_signing_alg: r.try_get("token_endpoint_auth_signing_alg")?,
-                        request_object_signing_alg: r.try_get("request_object_signing_alg")?,
-                        allowed_cors_origins: r.try_get("allowed_cors_origins")?,
-                        owner: r.try_get("owner")?,
-                        metadata: r.try_get("metadata")?,
+                        application_type: r.col("application_type")?,
+                        contacts: r.col("contacts")?,
+                        jwks_uri: r.col("jwks_uri")?,
+                        software_id: r.col("software_id")?,
+                        software_version: r.col("software_version")?,
+                        client_secret_expires_at: r.col("client_secret_expires_at")?,
+                        token_endpoint_auth_signing_alg: r.col("token_endpoint_auth_signing_alg")?,
+                        request_object_signing_alg: r.col("request_object_signing_alg")?,
+                        allowed_cors_origins: r.col("allowed_cors_origins")?,
+                        owner: r.col("owner")?,
+                        metadata: r.col("metadata")?,
                     },
-                    registration_access_token_hash: r.try_get("registration_access_token_hash")?,
+                    registration_access_token_hash: r.col("registration_access_token_hash")?,
                 }
                 .into_client()
             }
@@ -403,14 +441,14 @@ macro_rules! sql_store {
             "c.registration_access_token_hash, ",
             // Joined by a newline, which no `RedirectUri` holds: a stored URI
             // with whitespace fails to decode instead of coming back as two.
-            "(SELECT ", $agg, "(r.redirect_uri, '\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
-            "(SELECT ", $agg, "(g.grant_type, ' ') FROM portcullis_client_grants g WHERE g.client_id = c.client_id) AS grant_types ",
+            "(SELECT ", $agg, "(r.redirect_uri", $agg_sep, "'\n') FROM portcullis_client_redirect_uris r WHERE r.client_id = c.client_id) AS redirect_uris, ",
+            "(SELECT ", $agg, "(g.grant_type", $agg_sep, "' ') FROM portcullis_client_grants g WHERE g.client_id = c.client_id) AS grant_types ",
             "FROM portcullis_clients c"
         );
 
         const CONSENT_SELECT: &str = concat!(
             "SELECT c.user_id, c.client_id, c.granted_at, ",
-            "(SELECT ", $agg, "(s.scope, ' ') FROM portcullis_consent_scopes s WHERE s.user_id = c.user_id AND s.client_id = c.client_id) AS scopes ",
+            "(SELECT ", $agg, "(s.scope", $agg_sep, "' ') FROM portcullis_consent_scopes s WHERE s.user_id = c.user_id AND s.client_id = c.client_id) AS scopes ",
             "FROM portcullis_consents c"
         );
 
@@ -418,12 +456,12 @@ macro_rules! sql_store {
         impl ClientStore for $name {
             async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
                 let sql = const_format_where(CLIENT_SELECT, " WHERE c.client_id = $1");
-                let row = sqlx::query(&sql).bind(id.as_str()).fetch_optional(&self.pool).await?;
+                let row = sqlx::query(Self::sql(&sql)?).bind(id.as_str()).fetch_optional(&self.pool).await?;
                 row.map(|r| Self::client_from(&r).map(Arc::new)).transpose()
             }
 
             async fn cors_origin_registered(&self, origin: &crate::origin::Origin) -> Result<bool, StoreError> {
-                let row = sqlx::query("SELECT 1 FROM portcullis_client_cors_origins o JOIN portcullis_clients c ON c.client_id = o.client_id WHERE o.origin = $1 AND c.enabled = TRUE LIMIT 1")
+                let row = sqlx::query(Self::sql("SELECT 1 FROM portcullis_client_cors_origins o JOIN portcullis_clients c ON c.client_id = o.client_id WHERE o.origin = $1 AND c.enabled = TRUE LIMIT 1")?)
                     .bind(origin.as_str())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -436,7 +474,7 @@ macro_rules! sql_store {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                Self::bind_client(sqlx::query("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens, resources, application_type, contacts, jwks_uri, software_id, software_version, client_secret_expires_at, token_endpoint_auth_signing_alg, request_object_signing_alg, allowed_cors_origins, owner, metadata, registration_access_token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)"), &client)
+                Self::bind_client(sqlx::query(Self::sql("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens, resources, application_type, contacts, jwks_uri, software_id, software_version, client_secret_expires_at, token_endpoint_auth_signing_alg, request_object_signing_alg, allowed_cors_origins, owner, metadata, registration_access_token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)")?).bind(client.client_id().as_str()), &client)
                     .execute(&mut *tx)
                     .await?;
                 Self::write_client_children(&mut tx, &client).await?;
@@ -446,7 +484,7 @@ macro_rules! sql_store {
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = Self::bind_client(sqlx::query("UPDATE portcullis_clients SET client_name = $2, secret_hash = $3, token_endpoint_auth_method = $4, scope = $5, default_scope = $6, enabled = $7, skip_consent = $8, allow_plain_pkce = $9, access_token_lifetime = $10, refresh_token_lifetime = $11, access_token_format = $12, jwks = $13, jwt_secret = $14, resource_server_audiences = $15, id_token_signed_response_alg = $16, userinfo_signed_response_alg = $17, subject_type = $18, sector_identifier_uri = $19, post_logout_redirect_uris = $20, backchannel_logout_uri = $21, backchannel_logout_session_required = $22, require_auth_time = $23, default_max_age = $24, logo_uri = $25, policy_uri = $26, tos_uri = $27, client_uri = $28, require_pushed_authorization_requests = $29, require_signed_request_object = $30, dpop_bound_access_tokens = $31, resources = $32, application_type = $33, contacts = $34, jwks_uri = $35, software_id = $36, software_version = $37, client_secret_expires_at = $38, token_endpoint_auth_signing_alg = $39, request_object_signing_alg = $40, allowed_cors_origins = $41, owner = $42, metadata = $43, registration_access_token_hash = $44 WHERE client_id = $1"), &client)
+                let n = Self::bind_client(sqlx::query(Self::sql("UPDATE portcullis_clients SET client_name = $1, secret_hash = $2, token_endpoint_auth_method = $3, scope = $4, default_scope = $5, enabled = $6, skip_consent = $7, allow_plain_pkce = $8, access_token_lifetime = $9, refresh_token_lifetime = $10, access_token_format = $11, jwks = $12, jwt_secret = $13, resource_server_audiences = $14, id_token_signed_response_alg = $15, userinfo_signed_response_alg = $16, subject_type = $17, sector_identifier_uri = $18, post_logout_redirect_uris = $19, backchannel_logout_uri = $20, backchannel_logout_session_required = $21, require_auth_time = $22, default_max_age = $23, logo_uri = $24, policy_uri = $25, tos_uri = $26, client_uri = $27, require_pushed_authorization_requests = $28, require_signed_request_object = $29, dpop_bound_access_tokens = $30, resources = $31, application_type = $32, contacts = $33, jwks_uri = $34, software_id = $35, software_version = $36, client_secret_expires_at = $37, token_endpoint_auth_signing_alg = $38, request_object_signing_alg = $39, allowed_cors_origins = $40, owner = $41, metadata = $42, registration_access_token_hash = $43 WHERE client_id = $44")?), &client).bind(client.client_id().as_str())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -454,7 +492,7 @@ macro_rules! sql_store {
                     return Ok(false);
                 }
                 for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1", "DELETE FROM portcullis_client_cors_origins WHERE client_id = $1"] {
-                    sqlx::query(table).bind(client.client_id().as_str()).execute(&mut *tx).await?;
+                    sqlx::query(Self::sql(table)?).bind(client.client_id().as_str()).execute(&mut *tx).await?;
                 }
                 Self::write_client_children(&mut tx, &client).await?;
                 tx.commit().await?;
@@ -464,9 +502,9 @@ macro_rules! sql_store {
             async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1", "DELETE FROM portcullis_client_cors_origins WHERE client_id = $1"] {
-                    sqlx::query(table).bind(id.as_str()).execute(&mut *tx).await?;
+                    sqlx::query(Self::sql(table)?).bind(id.as_str()).execute(&mut *tx).await?;
                 }
-                let n = sqlx::query("DELETE FROM portcullis_clients WHERE client_id = $1")
+                let n = sqlx::query(Self::sql("DELETE FROM portcullis_clients WHERE client_id = $1")?)
                     .bind(id.as_str())
                     .execute(&mut *tx)
                     .await?
@@ -477,7 +515,7 @@ macro_rules! sql_store {
 
             async fn clients(&self) -> Result<Vec<Arc<Client>>, StoreError> {
                 let sql = const_format_where(CLIENT_SELECT, " ORDER BY c.client_id");
-                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                let rows = sqlx::query(Self::sql(&sql)?).fetch_all(&self.pool).await?;
                 rows.iter().map(|r| Self::client_from(r).map(Arc::new)).collect()
             }
         }
@@ -485,7 +523,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenStore for $name {
             async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id, resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+                sqlx::query(Self::sql("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id, resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")?)
                     .bind(code.hash.as_bytes().as_slice())
                     .bind(code.grant.as_bytes().as_slice())
                     .bind(code.client_id.as_str())
@@ -507,28 +545,28 @@ macro_rules! sql_store {
             }
 
             async fn find_code(&self, hash: &TokenHash) -> Result<Option<CodeRecord>, StoreError> {
-                let row = sqlx::query("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, resources, dpop_jkt FROM portcullis_codes WHERE hash = $1")
+                let row = sqlx::query(Self::sql("SELECT grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, resources, dpop_jkt FROM portcullis_codes WHERE hash = $1")?)
                     .bind(hash.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
                 let Some(r) = row else { return Ok(None) };
-                let redirect: Option<String> = r.try_get("redirect_uri")?;
+                let redirect: Option<String> = r.col("redirect_uri")?;
                 Ok(Some(CodeRecord {
                     hash: *hash,
-                    grant: grant_from(&r.try_get::<Vec<u8>, _>("grant_id")?)?,
-                    client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
-                    subject: parsed(&r.try_get::<String, _>("subject")?)?,
-                    scope: parsed(&r.try_get::<String, _>("scope")?)?,
+                    grant: grant_from(&r.col::<Vec<u8>, _>("grant_id")?)?,
+                    client_id: parsed(&r.col::<String, _>("client_id")?)?,
+                    subject: parsed(&r.col::<String, _>("subject")?)?,
+                    scope: parsed(&r.col::<String, _>("scope")?)?,
                     redirect_uri: redirect
                         .map(|u| RedirectUri::parse(&u).ok_or(StoreError::msg("stored redirect URI is invalid")))
                         .transpose()?,
-                    challenge: challenge(r.try_get("challenge")?, r.try_get("challenge_method")?)?,
-                    issued_at: time(r.try_get("issued_at")?),
-                    expires_at: time(r.try_get("expires_at")?),
-                    used: r.try_get("used")?,
-                    openid: openid(r.try_get("openid")?)?,
-                    resources: super::store::resources(r.try_get("resources")?)?,
-                    dpop_jkt: r.try_get::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
+                    challenge: challenge(r.col("challenge")?, r.col("challenge_method")?)?,
+                    issued_at: time(r.col("issued_at")?),
+                    expires_at: time(r.col("expires_at")?),
+                    used: r.col("used")?,
+                    openid: openid(r.col("openid")?)?,
+                    resources: super::store::resources(r.col("resources")?)?,
+                    dpop_jkt: r.col::<Option<String>, _>("dpop_jkt")?.as_deref().map(parsed).transpose()?,
                 }))
             }
 
@@ -626,11 +664,11 @@ macro_rules! sql_store {
                 // for the retry window (schema 10): one statement, one round
                 // trip.
                 let next = crate::stores::Successor::of(&new);
-                let changed = sqlx::query("UPDATE portcullis_tokens SET used = TRUE, successor_hash = $2, successor_access_hash = $3, rotated_at = $4 WHERE hash = $1 AND kind = 1 AND used = FALSE")
-                    .bind(old.as_bytes().as_slice())
+                let changed = sqlx::query(Self::sql("UPDATE portcullis_tokens SET used = TRUE, successor_hash = $1, successor_access_hash = $2, rotated_at = $3 WHERE hash = $4 AND kind = 1 AND used = FALSE")?)
                     .bind(next.as_ref().map(|n| n.refresh.as_bytes().as_slice()))
                     .bind(next.as_ref().map(|n| n.access.as_bytes().as_slice()))
                     .bind(next.as_ref().map(|n| secs(n.rotated_at)))
+                    .bind(old.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -663,7 +701,7 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(Replacement::Unknown);
                 }
-                let row = sqlx::query("SELECT grant_id, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 1")
+                let row = sqlx::query(Self::sql("SELECT grant_id, successor_hash, successor_access_hash, rotated_at FROM portcullis_tokens WHERE hash = $1 AND kind = 1")?)
                     .bind(old.as_bytes().as_slice())
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -671,11 +709,11 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(Replacement::Unknown);
                 };
-                let grant = grant_from(&row.try_get::<Vec<u8>, _>("grant_id")?)?;
+                let grant = grant_from(&row.col::<Vec<u8>, _>("grant_id")?)?;
                 let current = super::store::successor(
-                    row.try_get("successor_hash")?,
-                    row.try_get("successor_access_hash")?,
-                    row.try_get("rotated_at")?,
+                    row.col("successor_hash")?,
+                    row.col("successor_access_hash")?,
+                    row.col("rotated_at")?,
                 )?;
                 let Some(current) = current.filter(|c| c.refresh == *successor) else {
                     tx.rollback().await?;
@@ -686,7 +724,7 @@ macro_rules! sql_store {
                     return Err(StoreError::msg("a retry must issue a refresh token"));
                 };
                 // The deciding UPDATE: the successor must still be unused.
-                let n = sqlx::query("UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE")
+                let n = sqlx::query(Self::sql("UPDATE portcullis_tokens SET used = TRUE WHERE hash = $1 AND kind = 1 AND used = FALSE")?)
                     .bind(successor.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?
@@ -695,7 +733,7 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(Replacement::Replayed(grant));
                 }
-                sqlx::query("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")
+                sqlx::query(Self::sql("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")?)
                     .bind(current.access.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?;
@@ -706,7 +744,7 @@ macro_rules! sql_store {
             }
 
             async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")
+                sqlx::query(Self::sql("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")?)
                     .bind(hash.as_bytes().as_slice())
                     .execute(&self.pool)
                     .await?;
@@ -718,11 +756,11 @@ macro_rules! sql_store {
                 // Mark first: this waits for the steps in flight in the grant,
                 // and the DELETEs after it see what they stored (RB-05).
                 for sql in [
-                    "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, TRUE) ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE",
+                    super::store::mark_grant(Self::MYSQL),
                     "DELETE FROM portcullis_tokens WHERE grant_id = $1",
                     "DELETE FROM portcullis_codes WHERE grant_id = $1",
                 ] {
-                    sqlx::query(sql).bind(grant.as_bytes().as_slice()).execute(&mut *tx).await?;
+                    sqlx::query(Self::sql(sql)?).bind(grant.as_bytes().as_slice()).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -739,41 +777,41 @@ macro_rules! sql_store {
                 // flight consumes goes whole all the same.
                 let sid = session.as_str();
                 let mut grants: Vec<Vec<u8>> = Vec::new();
-                for r in sqlx::query("SELECT grant_id, scope, used FROM portcullis_codes WHERE session_id = $1")
+                for r in sqlx::query(Self::sql("SELECT grant_id, scope, used FROM portcullis_codes WHERE session_id = $1")?)
                     .bind(sid)
                     .fetch_all(&mut *tx)
                     .await?
                 {
-                    let scope: ScopeSet = parsed(&r.try_get::<String, _>("scope")?)?;
-                    let used: bool = r.try_get("used")?;
+                    let scope: ScopeSet = parsed(&r.col::<String, _>("scope")?)?;
+                    let used: bool = r.col("used")?;
                     if !(used && scope.contains(OFFLINE_ACCESS)) {
-                        grants.push(r.try_get("grant_id")?);
+                        grants.push(r.col("grant_id")?);
                     }
                 }
-                for r in sqlx::query("SELECT grant_id, scope FROM portcullis_tokens WHERE session_id = $1 AND kind = 1")
+                for r in sqlx::query(Self::sql("SELECT grant_id, scope FROM portcullis_tokens WHERE session_id = $1 AND kind = 1")?)
                     .bind(sid)
                     .fetch_all(&mut *tx)
                     .await?
                 {
-                    let scope: ScopeSet = parsed(&r.try_get::<String, _>("scope")?)?;
+                    let scope: ScopeSet = parsed(&r.col::<String, _>("scope")?)?;
                     if !scope.contains(OFFLINE_ACCESS) {
-                        grants.push(r.try_get("grant_id")?);
+                        grants.push(r.col("grant_id")?);
                     }
                 }
                 grants.sort_unstable();
                 grants.dedup();
                 let mut n = 0;
                 for grant in &grants {
-                    sqlx::query("INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, TRUE) ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE")
+                    sqlx::query(Self::sql(super::store::mark_grant(Self::MYSQL))?)
                         .bind(grant.as_slice())
                         .execute(&mut *tx)
                         .await?;
                     for sql in ["DELETE FROM portcullis_tokens WHERE grant_id = $1", "DELETE FROM portcullis_codes WHERE grant_id = $1"] {
-                        n += sqlx::query(sql).bind(grant.as_slice()).execute(&mut *tx).await?.rows_affected();
+                        n += sqlx::query(Self::sql(sql)?).bind(grant.as_slice()).execute(&mut *tx).await?.rows_affected();
                     }
                 }
                 // The session's access tokens in the grants that outlive it.
-                n += sqlx::query("DELETE FROM portcullis_tokens WHERE session_id = $1 AND kind = 0")
+                n += sqlx::query(Self::sql("DELETE FROM portcullis_tokens WHERE session_id = $1 AND kind = 0")?)
                     .bind(sid)
                     .execute(&mut *tx)
                     .await?
@@ -783,12 +821,13 @@ macro_rules! sql_store {
             }
 
             async fn session_clients(&self, session: &SessionId) -> Result<Vec<ClientId>, StoreError> {
-                let rows = sqlx::query(super::store::SESSION_CLIENTS)
+                let rows = sqlx::query(Self::sql(super::store::SESSION_CLIENTS)?)
+                    .bind(session.as_str())
                     .bind(session.as_str())
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter()
-                    .map(|r| parsed(&r.try_get::<String, _>("client_id")?))
+                    .map(|r| parsed(&r.col::<String, _>("client_id")?))
                     .collect()
             }
         }
@@ -799,10 +838,11 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Every member of a grant shares its client, so this removes
                 // whole grants; their marks first, as in `revoke_grant`.
-                sqlx::query(super::store::MARK_CLIENT_GRANTS).bind(client.as_str()).execute(&mut *tx).await?;
+                let mark = if Self::MYSQL { super::store::MYSQL_MARK_CLIENT_GRANTS } else { super::store::MARK_CLIENT_GRANTS };
+                sqlx::query(Self::sql(mark)?).bind(client.as_str()).bind(client.as_str()).execute(&mut *tx).await?;
                 let mut n = 0;
                 for sql in ["DELETE FROM portcullis_tokens WHERE client_id = $1", "DELETE FROM portcullis_codes WHERE client_id = $1"] {
-                    n += sqlx::query(sql).bind(client.as_str()).execute(&mut *tx).await?.rows_affected();
+                    n += sqlx::query(Self::sql(sql)?).bind(client.as_str()).execute(&mut *tx).await?.rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)
@@ -812,10 +852,11 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Every member of a grant shares its subject: whole grants,
                 // marked first, as in `revoke_grant`.
-                sqlx::query(super::store::MARK_USER_GRANTS).bind(user.as_str()).execute(&mut *tx).await?;
+                let mark = if Self::MYSQL { super::store::MYSQL_MARK_USER_GRANTS } else { super::store::MARK_USER_GRANTS };
+                sqlx::query(Self::sql(mark)?).bind(user.as_str()).bind(user.as_str()).execute(&mut *tx).await?;
                 let mut n = 0;
                 for sql in ["DELETE FROM portcullis_tokens WHERE subject = $1", "DELETE FROM portcullis_codes WHERE subject = $1"] {
-                    n += sqlx::query(sql).bind(user.as_str()).execute(&mut *tx).await?.rows_affected();
+                    n += sqlx::query(Self::sql(sql)?).bind(user.as_str()).execute(&mut *tx).await?.rows_affected();
                 }
                 tx.commit().await?;
                 Ok(n)
@@ -829,7 +870,7 @@ macro_rules! sql_store {
                     "DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1",
                     "DELETE FROM portcullis_devices WHERE expires_at <= $1",
                 ] {
-                    sqlx::query(sql).bind(secs(now)).execute(&mut *tx).await?;
+                    sqlx::query(Self::sql(sql)?).bind(secs(now)).execute(&mut *tx).await?;
                 }
                 let mut counts = [0u64; 3];
                 let statements = [
@@ -838,7 +879,7 @@ macro_rules! sql_store {
                     "DELETE FROM portcullis_tokens WHERE kind = 1 AND expires_at <= $1",
                 ];
                 for (count, sql) in counts.iter_mut().zip(statements) {
-                    *count = sqlx::query(sql).bind(secs(now)).execute(&mut *tx).await?.rows_affected();
+                    *count = sqlx::query(Self::sql(sql)?).bind(secs(now)).execute(&mut *tx).await?.rows_affected();
                 }
                 tx.commit().await?;
                 // Grant rows with no code or token left: nothing of the grant
@@ -846,12 +887,12 @@ macro_rules! sql_store {
                 // its codes or tokens), so neither can its revoked mark matter.
                 // A statement of its own, holding no other lock, that skips
                 // grant rows a step holds (PostgreSQL), so it never waits.
-                sqlx::query(concat!(
+                sqlx::query(Self::sql(concat!(
                     "DELETE FROM portcullis_grants WHERE grant_id IN (SELECT g.grant_id FROM portcullis_grants g ",
                     "WHERE NOT EXISTS (SELECT 1 FROM portcullis_tokens t WHERE t.grant_id = g.grant_id) ",
                     "AND NOT EXISTS (SELECT 1 FROM portcullis_codes c WHERE c.grant_id = g.grant_id)",
                     $skip_locked, ")"
-                ))
+                ))?)
                 .execute(&self.pool)
                 .await?;
                 let [codes, access_tokens, refresh_tokens] = counts;
@@ -862,7 +903,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl AuthorizationRequestStore for $name {
             async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_authorization_requests (hash, payload, expires_at) VALUES ($1, $2, $3)")
+                sqlx::query(Self::sql("INSERT INTO portcullis_authorization_requests (hash, payload, expires_at) VALUES ($1, $2, $3)")?)
                     .bind(request.hash.as_bytes().as_slice())
                     .bind(request.payload.as_str())
                     .bind(secs(request.expires_at))
@@ -873,16 +914,35 @@ macro_rules! sql_store {
 
             async fn take_request(&self, hash: &TokenHash) -> Result<Option<SuspendedRequest>, StoreError> {
                 // One statement: of concurrent takers, only the one whose
-                // DELETE removed the row gets it back.
-                let row = sqlx::query("DELETE FROM portcullis_authorization_requests WHERE hash = $1 RETURNING payload, expires_at")
-                    .bind(hash.as_bytes().as_slice())
-                    .fetch_optional(&self.pool)
-                    .await?;
+                // DELETE removed the row gets it back. MySQL has no
+                // `DELETE … RETURNING`: there a locking read and the DELETE
+                // in one transaction, so concurrent takers wait for the
+                // first, then find nothing.
+                let row = if Self::MYSQL {
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    let row = sqlx::query(Self::sql("SELECT payload, expires_at FROM portcullis_authorization_requests WHERE hash = $1 FOR UPDATE")?)
+                        .bind(hash.as_bytes().as_slice())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if row.is_some() {
+                        sqlx::query(Self::sql("DELETE FROM portcullis_authorization_requests WHERE hash = $1")?)
+                            .bind(hash.as_bytes().as_slice())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    row
+                } else {
+                    sqlx::query(Self::sql("DELETE FROM portcullis_authorization_requests WHERE hash = $1 RETURNING payload, expires_at")?)
+                        .bind(hash.as_bytes().as_slice())
+                        .fetch_optional(&self.pool)
+                        .await?
+                };
                 match row {
                     Some(r) => Ok(Some(SuspendedRequest {
                         hash: *hash,
-                        payload: r.try_get("payload")?,
-                        expires_at: time(r.try_get("expires_at")?),
+                        payload: r.col("payload")?,
+                        expires_at: time(r.col("expires_at")?),
                     })),
                     None => Ok(None),
                 }
@@ -897,7 +957,11 @@ macro_rules! sql_store {
         impl crate::stores::DeviceStore for $name {
             async fn insert_device(&self, d: crate::stores::DeviceRecord) -> Result<bool, StoreError> {
                 let (subject, openid) = super::store::device_state_columns(&d.state);
-                let n = sqlx::query("INSERT INTO portcullis_devices (hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING")
+                let n = sqlx::query(Self::sql(if Self::MYSQL {
+                    "INSERT IGNORE INTO portcullis_devices (hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                } else {
+                    "INSERT INTO portcullis_devices (hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
+                })?)
                     .bind(d.hash.as_bytes().as_slice())
                     .bind(d.user_code.as_bytes().as_slice())
                     .bind(d.client_id.as_str())
@@ -916,7 +980,7 @@ macro_rules! sql_store {
             }
 
             async fn find_device(&self, hash: &TokenHash) -> Result<Option<crate::stores::DeviceRecord>, StoreError> {
-                let row = sqlx::query(const_format_where(super::store::DEVICE_SELECT, " WHERE hash = $1").as_str())
+                let row = sqlx::query(Self::sql(const_format_where(super::store::DEVICE_SELECT, " WHERE hash = $1").as_str())?)
                     .bind(hash.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -924,7 +988,7 @@ macro_rules! sql_store {
             }
 
             async fn find_user_code(&self, user_code: &TokenHash) -> Result<Option<crate::stores::DeviceRecord>, StoreError> {
-                let row = sqlx::query(const_format_where(super::store::DEVICE_SELECT, " WHERE user_code = $1").as_str())
+                let row = sqlx::query(Self::sql(const_format_where(super::store::DEVICE_SELECT, " WHERE user_code = $1").as_str())?)
                     .bind(user_code.as_bytes().as_slice())
                     .fetch_optional(&self.pool)
                     .await?;
@@ -937,11 +1001,11 @@ macro_rules! sql_store {
                     _ => crate::stores::DeviceState::Denied,
                 };
                 let (subject, openid) = super::store::device_state_columns(&state);
-                let n = sqlx::query("UPDATE portcullis_devices SET state = $2, subject = $3, openid = $4 WHERE user_code = $1 AND state = 0 AND expires_at > $5")
-                    .bind(user_code.as_bytes().as_slice())
+                let n = sqlx::query(Self::sql("UPDATE portcullis_devices SET state = $1, subject = $2, openid = $3 WHERE user_code = $4 AND state = 0 AND expires_at > $5")?)
                     .bind(i16::from(state.code()))
                     .bind(subject)
                     .bind(openid)
+                    .bind(user_code.as_bytes().as_slice())
                     .bind(secs(now))
                     .execute(&self.pool)
                     .await?
@@ -960,16 +1024,49 @@ macro_rules! sql_store {
                     "last_poll = $2 WHERE hash = $1 RETURNING ",
                     "hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid, last_too_soon"
                 );
-                let row = sqlx::query(sql)
-                    .bind(hash.as_bytes().as_slice())
+                let row = if Self::MYSQL {
+                    // No `UPDATE … RETURNING`: the UPDATE, then a read of the
+                    // row it changed (and still locks) in one transaction.
+                    // MySQL assigns left to right, each expression seeing
+                    // the columns assigned before it, so these read only
+                    // columns assigned after them (and MariaDB's
+                    // SIMULTANEOUS_ASSIGNMENT gives the same answer).
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    let n = sqlx::query(Self::sql(concat!(
+                        "UPDATE portcullis_devices SET ",
+                        "last_too_soon = CASE WHEN last_poll IS NOT NULL AND $1 < last_poll + interval_secs THEN TRUE ELSE FALSE END, ",
+                        "interval_secs = CASE WHEN last_poll IS NOT NULL AND $2 < last_poll + interval_secs THEN interval_secs + 5 ELSE interval_secs END, ",
+                        "last_poll = $3 WHERE hash = $4"
+                    ))?)
                     .bind(secs(now))
-                    .fetch_optional(&self.pool)
-                    .await?;
+                    .bind(secs(now))
+                    .bind(secs(now))
+                    .bind(hash.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    let row = if n == 1 {
+                        sqlx::query(Self::sql("SELECT hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid, last_too_soon FROM portcullis_devices WHERE hash = $1")?)
+                            .bind(hash.as_bytes().as_slice())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                    } else {
+                        None
+                    };
+                    tx.commit().await?;
+                    row
+                } else {
+                    sqlx::query(Self::sql(sql)?)
+                        .bind(hash.as_bytes().as_slice())
+                        .bind(secs(now))
+                        .fetch_optional(&self.pool)
+                        .await?
+                };
                 match row {
                     None => Ok(crate::stores::DevicePoll::Unknown),
                     Some(r) => Ok(crate::stores::DevicePoll::Polled {
                         record: Self::device_from(&r)?,
-                        too_soon: r.try_get("last_too_soon")?,
+                        too_soon: r.col("last_too_soon")?,
                     }),
                 }
             }
@@ -981,7 +1078,7 @@ macro_rules! sql_store {
                 // before the commit. Any error drops the transaction, which
                 // rolls back: the record stays approved, nothing is stored.
                 let mut tx = self.pool.begin_with($begin).await?;
-                let n = sqlx::query("UPDATE portcullis_devices SET state = 3 WHERE hash = $1 AND state = 1")
+                let n = sqlx::query(Self::sql("UPDATE portcullis_devices SET state = 3 WHERE hash = $1 AND state = 1")?)
                     .bind(hash.as_bytes().as_slice())
                     .execute(&mut *tx)
                     .await?
@@ -1005,22 +1102,22 @@ macro_rules! sql_store {
 
         impl $name {
             fn device_from(r: &<$db as sqlx::Database>::Row) -> Result<crate::stores::DeviceRecord, StoreError> {
-                let hash: Vec<u8> = r.try_get("hash")?;
-                let user_code: Vec<u8> = r.try_get("user_code")?;
-                let interval: i64 = r.try_get("interval_secs")?;
-                let last_poll: Option<i64> = r.try_get("last_poll")?;
-                let state: i16 = r.try_get("state")?;
-                let subject: Option<String> = r.try_get("subject")?;
+                let hash: Vec<u8> = r.col("hash")?;
+                let user_code: Vec<u8> = r.col("user_code")?;
+                let interval: i64 = r.col("interval_secs")?;
+                let last_poll: Option<i64> = r.col("last_poll")?;
+                let state: i16 = r.col("state")?;
+                let subject: Option<String> = r.col("subject")?;
                 Ok(crate::stores::DeviceRecord {
                     hash: TokenHash::try_from(hash.as_slice()).map_err(StoreError::new)?,
                     user_code: TokenHash::try_from(user_code.as_slice()).map_err(StoreError::new)?,
-                    client_id: parsed(&r.try_get::<String, _>("client_id")?)?,
-                    scope: parsed(&r.try_get::<String, _>("scope")?)?,
-                    issued_at: time(r.try_get("issued_at")?),
-                    expires_at: time(r.try_get("expires_at")?),
+                    client_id: parsed(&r.col::<String, _>("client_id")?)?,
+                    scope: parsed(&r.col::<String, _>("scope")?)?,
+                    issued_at: time(r.col("issued_at")?),
+                    expires_at: time(r.col("expires_at")?),
                     interval: std::time::Duration::from_secs(u64::try_from(interval).unwrap_or(0)),
                     last_poll: last_poll.map(time),
-                    state: super::store::device_state(state, subject.as_deref().map(parsed).transpose()?, openid(r.try_get("openid")?)?)?,
+                    state: super::store::device_state(state, subject.as_deref().map(parsed).transpose()?, openid(r.col("openid")?)?)?,
                 })
             }
         }
@@ -1037,7 +1134,11 @@ macro_rules! sql_store {
                     ReplayScope::ClientAssertion(client) => client.as_str().into(),
                     ReplayScope::DpopProof(jkt) => format!("\u{b7}dpop:{jkt}").into(),
                 };
-                let n = sqlx::query("INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                let n = sqlx::query(Self::sql(if Self::MYSQL {
+                    "INSERT IGNORE INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3)"
+                } else {
+                    "INSERT INTO portcullis_assertion_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                })?)
                     .bind(key.as_ref())
                     .bind(id)
                     .bind(secs(expires_at))
@@ -1048,7 +1149,7 @@ macro_rules! sql_store {
             }
 
             async fn purge_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
-                let n = sqlx::query("DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1")
+                let n = sqlx::query(Self::sql("DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1")?)
                     .bind(secs(now))
                     .execute(&self.pool)
                     .await?
@@ -1060,21 +1161,21 @@ macro_rules! sql_store {
         #[async_trait]
         impl KeyProvider for $name {
             async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-                let rows = sqlx::query("SELECT kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after FROM portcullis_keys")
+                let rows = sqlx::query(Self::sql("SELECT kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after FROM portcullis_keys")?)
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter()
                     .map(|r| -> Result<KeyRecord, StoreError> {
-                        let kid: String = r.try_get("kid")?;
-                        let alg: String = r.try_get("alg")?;
-                        let not_after: Option<i64> = r.try_get("not_after")?;
-                        let drop_after: Option<i64> = r.try_get("drop_after")?;
+                        let kid: String = r.col("kid")?;
+                        let alg: String = r.col("alg")?;
+                        let not_after: Option<i64> = r.col("not_after")?;
+                        let drop_after: Option<i64> = r.col("drop_after")?;
                         Ok(KeyRecord {
                             kid: parsed(&kid)?,
                             alg: parsed(&alg)?,
-                            private_pkcs8: crate::secret::Secret::new(r.try_get("private_pkcs8")?),
-                            created_at: time(r.try_get("created_at")?),
-                            not_before: time(r.try_get("not_before")?),
+                            private_pkcs8: crate::secret::Secret::new(r.col("private_pkcs8")?),
+                            created_at: time(r.col("created_at")?),
+                            not_before: time(r.col("not_before")?),
                             not_after: not_after.map(time),
                             drop_after: drop_after.map(time),
                         })
@@ -1083,7 +1184,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_key(&self, key: KeyRecord) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO portcullis_keys (kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                sqlx::query(Self::sql("INSERT INTO portcullis_keys (kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after) VALUES ($1, $2, $3, $4, $5, $6, $7)")?)
                     .bind(key.kid.as_str())
                     .bind(key.alg.as_str())
                     .bind(key.private_pkcs8.expose_secret().as_slice())
@@ -1097,10 +1198,10 @@ macro_rules! sql_store {
             }
 
             async fn retire_key(&self, kid: &KeyId, not_after: UnixTime, drop_after: UnixTime) -> Result<bool, StoreError> {
-                let n = sqlx::query("UPDATE portcullis_keys SET not_after = $2, drop_after = $3 WHERE kid = $1")
-                    .bind(kid.as_str())
+                let n = sqlx::query(Self::sql("UPDATE portcullis_keys SET not_after = $1, drop_after = $2 WHERE kid = $3")?)
                     .bind(secs(not_after))
                     .bind(secs(drop_after))
+                    .bind(kid.as_str())
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
@@ -1108,7 +1209,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_key(&self, kid: &KeyId) -> Result<bool, StoreError> {
-                let n = sqlx::query("DELETE FROM portcullis_keys WHERE kid = $1")
+                let n = sqlx::query(Self::sql("DELETE FROM portcullis_keys WHERE kid = $1")?)
                     .bind(kid.as_str())
                     .execute(&self.pool)
                     .await?
@@ -1121,7 +1222,7 @@ macro_rules! sql_store {
         impl ConsentStore for $name {
             async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<Consent>, StoreError> {
                 let sql = const_format_where(CONSENT_SELECT, " WHERE c.user_id = $1 AND c.client_id = $2");
-                let row = sqlx::query(&sql)
+                let row = sqlx::query(Self::sql(&sql)?)
                     .bind(user.as_str())
                     .bind(client.as_str())
                     .fetch_optional(&self.pool)
@@ -1131,14 +1232,22 @@ macro_rules! sql_store {
 
             async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                sqlx::query("INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at")
+                sqlx::query(Self::sql(if Self::MYSQL {
+                    "INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON DUPLICATE KEY UPDATE granted_at = VALUES(granted_at)"
+                } else {
+                    "INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, client_id) DO UPDATE SET granted_at = excluded.granted_at"
+                })?)
                     .bind(consent.user.as_str())
                     .bind(consent.client_id.as_str())
                     .bind(secs(consent.granted_at))
                     .execute(&mut *tx)
                     .await?;
                 for s in consent.scope.iter() {
-                    sqlx::query("INSERT INTO portcullis_consent_scopes (user_id, client_id, scope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    sqlx::query(Self::sql(if Self::MYSQL {
+                        "INSERT IGNORE INTO portcullis_consent_scopes (user_id, client_id, scope) VALUES ($1, $2, $3)"
+                    } else {
+                        "INSERT INTO portcullis_consent_scopes (user_id, client_id, scope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                    })?)
                         .bind(consent.user.as_str())
                         .bind(consent.client_id.as_str())
                         .bind(s.as_str())
@@ -1155,18 +1264,18 @@ macro_rules! sql_store {
         impl ConsentAdmin for $name {
             async fn consents(&self, user: &UserId) -> Result<Vec<Consent>, StoreError> {
                 let sql = const_format_where(CONSENT_SELECT, " WHERE c.user_id = $1 ORDER BY c.client_id");
-                let rows = sqlx::query(&sql).bind(user.as_str()).fetch_all(&self.pool).await?;
+                let rows = sqlx::query(Self::sql(&sql)?).bind(user.as_str()).fetch_all(&self.pool).await?;
                 rows.iter().map(Self::consent_from).collect()
             }
 
             async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin_with($begin).await?;
-                sqlx::query("DELETE FROM portcullis_consent_scopes WHERE user_id = $1 AND client_id = $2")
+                sqlx::query(Self::sql("DELETE FROM portcullis_consent_scopes WHERE user_id = $1 AND client_id = $2")?)
                     .bind(user.as_str())
                     .bind(client.as_str())
                     .execute(&mut *tx)
                     .await?;
-                let n = sqlx::query("DELETE FROM portcullis_consents WHERE user_id = $1 AND client_id = $2")
+                let n = sqlx::query(Self::sql("DELETE FROM portcullis_consents WHERE user_id = $1 AND client_id = $2")?)
                     .bind(user.as_str())
                     .bind(client.as_str())
                     .execute(&mut *tx)
@@ -1187,27 +1296,168 @@ macro_rules! sql_store {
 /// lock.)
 pub(super) const LOCK_GRANT: &str = "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, FALSE) ON CONFLICT (grant_id) DO UPDATE SET revoked = FALSE WHERE portcullis_grants.revoked = FALSE";
 
-/// Marks revoked every grant with a code or token of client `$1`, in
+/// Marks revoked every grant with a code or token of client `$1` (bound
+/// twice, as `$1` and `$2`), in
 /// `grant_id` order, so that two revocations covering the same grants lock
 /// them in the same order and cannot deadlock. (`WHERE TRUE` keeps SQLite
 /// from reading `ON CONFLICT` as a join's `ON`.)
 pub(super) const MARK_CLIENT_GRANTS: &str = concat!(
     "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
-    "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $1",
+    "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $2",
     ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
 );
 
-/// [`MARK_CLIENT_GRANTS`] for the grants of user `$1`.
+/// [`MARK_CLIENT_GRANTS`] for the grants of user `$1` (and `$2`).
 pub(super) const MARK_USER_GRANTS: &str = concat!(
     "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
-    "SELECT grant_id FROM portcullis_tokens WHERE subject = $1 UNION SELECT grant_id FROM portcullis_codes WHERE subject = $1",
+    "SELECT grant_id FROM portcullis_tokens WHERE subject = $1 UNION SELECT grant_id FROM portcullis_codes WHERE subject = $2",
     ") AS m WHERE TRUE ORDER BY m.grant_id ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
 );
 
-/// The clients of the codes and tokens of login session `$1`
+/// The clients of the codes and tokens of login session `$1` (bound twice,
+/// as `$1` and `$2`)
 /// (`TokenStore::session_clients`), each once: each side reads the partial
 /// index on `session_id` (schema 8), which `session_id = $1` implies.
-pub(super) const SESSION_CLIENTS: &str = "SELECT client_id FROM portcullis_codes WHERE session_id = $1 UNION SELECT client_id FROM portcullis_tokens WHERE session_id = $1";
+pub(super) const SESSION_CLIENTS: &str = "SELECT client_id FROM portcullis_codes WHERE session_id = $1 UNION SELECT client_id FROM portcullis_tokens WHERE session_id = $2";
+
+/// [`LOCK_GRANT`] on MySQL, which has no conditional upsert: the upsert
+/// only takes the row's exclusive lock (creating the row if missing), and a
+/// locking read (`SELECT revoked … FOR UPDATE`, which reads the newest
+/// committed version, not the transaction's snapshot) tells a revoked grant.
+pub(super) const MYSQL_LOCK_GRANT: &str = "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, FALSE) ON DUPLICATE KEY UPDATE grant_id = grant_id";
+
+/// [`MARK_CLIENT_GRANTS`] on MySQL.
+pub(super) const MYSQL_MARK_CLIENT_GRANTS: &str = concat!(
+    "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+    "SELECT grant_id FROM portcullis_tokens WHERE client_id = $1 UNION SELECT grant_id FROM portcullis_codes WHERE client_id = $2",
+    ") AS m ORDER BY m.grant_id ON DUPLICATE KEY UPDATE revoked = TRUE"
+);
+
+/// [`MARK_USER_GRANTS`] on MySQL.
+pub(super) const MYSQL_MARK_USER_GRANTS: &str = concat!(
+    "INSERT INTO portcullis_grants (grant_id, revoked) SELECT m.grant_id, TRUE FROM (",
+    "SELECT grant_id FROM portcullis_tokens WHERE subject = $1 UNION SELECT grant_id FROM portcullis_codes WHERE subject = $2",
+    ") AS m ORDER BY m.grant_id ON DUPLICATE KEY UPDATE revoked = TRUE"
+);
+
+/// Marks grant `$1` revoked, creating its row if missing.
+pub(super) const fn mark_grant(mysql: bool) -> &'static str {
+    if mysql {
+        "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, TRUE) ON DUPLICATE KEY UPDATE revoked = TRUE"
+    } else {
+        "INSERT INTO portcullis_grants (grant_id, revoked) VALUES ($1, TRUE) ON CONFLICT (grant_id) DO UPDATE SET revoked = TRUE"
+    }
+}
+
+/// `sql` with its placeholders `$1, $2, …` replaced by `?` (MySQL's), which
+/// bind by position: so each must appear once, in increasing order from
+/// `$1`, and the statements of `sql_store!` are written so. Anything else
+/// is refused rather than bound to the wrong column.
+///
+/// Each statement is rewritten once and cached for the process's life: the
+/// statements are the crate's own constants, a bounded set, so the cache
+/// (and the strings it leaks to give them a `'static` lifetime) stays small.
+pub(super) fn question_marks(sql: &str) -> Result<&'static str, crate::error::StoreError> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, PoisonError, RwLock};
+    static CACHE: LazyLock<RwLock<HashMap<String, &'static str>>> = LazyLock::new(RwLock::default);
+    if let Some(done) = CACHE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(sql)
+    {
+        return Ok(done);
+    }
+    let rewritten: &'static str = Box::leak(rewrite_placeholders(sql)?.into_boxed_str());
+    Ok(*CACHE
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(sql.to_owned())
+        .or_insert(rewritten))
+}
+
+/// The rewriting of [`question_marks`], uncached. `$` inside a quoted
+/// literal is left alone.
+fn rewrite_placeholders(sql: &str) -> Result<String, crate::error::StoreError> {
+    let mut out = String::with_capacity(sql.len());
+    let mut next = 1u32;
+    let mut quoted = false;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        let digits = sql[i + c.len_utf8()..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        if c != '$' || quoted || digits == 0 {
+            out.push(c);
+            continue;
+        }
+        let n: u32 = sql[i + 1..i + 1 + digits]
+            .parse()
+            .map_err(|_| crate::error::StoreError::msg("a placeholder number is out of range"))?;
+        if n != next {
+            return Err(crate::error::StoreError::msg(
+                "a statement's placeholders are not $1, $2, … each once in order, as MySQL needs",
+            ));
+        }
+        next += 1;
+        out.push('?');
+        for _ in 0..digits {
+            chars.next();
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a column of a row of any of the SQL stores. On PostgreSQL and
+/// SQLite this is `try_get`. MariaDB flags text of a binary collation
+/// (`utf8mb4_bin`, which the MySQL schema gives every text column so that
+/// comparisons are exact) as `BINARY`, which sqlx's `String` refuses: there
+/// the value is decoded without that check (`try_get_unchecked`), and a
+/// value that is not what the column should hold still fails to decode.
+pub(super) trait Column: sqlx::Row {
+    /// The column `index` decoded as `T`.
+    fn col<'r, T, I>(&'r self, index: I) -> Result<T, sqlx::Error>
+    where
+        I: sqlx::ColumnIndex<Self>,
+        T: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>;
+}
+
+#[cfg(feature = "postgres")]
+impl Column for sqlx::postgres::PgRow {
+    fn col<'r, T, I>(&'r self, index: I) -> Result<T, sqlx::Error>
+    where
+        I: sqlx::ColumnIndex<Self>,
+        T: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+    {
+        sqlx::Row::try_get(self, index)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Column for sqlx::sqlite::SqliteRow {
+    fn col<'r, T, I>(&'r self, index: I) -> Result<T, sqlx::Error>
+    where
+        I: sqlx::ColumnIndex<Self>,
+        T: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+    {
+        sqlx::Row::try_get(self, index)
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl Column for sqlx::mysql::MySqlRow {
+    fn col<'r, T, I>(&'r self, index: I) -> Result<T, sqlx::Error>
+    where
+        I: sqlx::ColumnIndex<Self>,
+        T: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+    {
+        sqlx::Row::try_get_unchecked(self, index)
+    }
+}
 
 /// What the deciding `UPDATE` of an atomic step found.
 pub(super) enum Decision {
@@ -1385,4 +1635,45 @@ pub(super) fn const_format_where(select: &str, clause: &str) -> String {
     s.push_str(select);
     s.push_str(clause);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_placeholders;
+
+    #[test]
+    fn placeholders_become_question_marks_in_order() {
+        assert_eq!(
+            rewrite_placeholders("UPDATE t SET a = $1, b = $2 WHERE c = $3 AND d = $10x").ok(),
+            None,
+            "$10 after $3 is out of order"
+        );
+        assert_eq!(
+            rewrite_placeholders("UPDATE t SET a = $1, b = $2 WHERE c = $3").unwrap(),
+            "UPDATE t SET a = ?, b = ? WHERE c = ?"
+        );
+        // `$` in a quoted literal, or not followed by a digit, stays.
+        assert_eq!(
+            rewrite_placeholders("SELECT '$1', x$ FROM t WHERE a = $1").unwrap(),
+            "SELECT '$1', x$ FROM t WHERE a = ?"
+        );
+    }
+
+    #[test]
+    fn a_placeholder_used_twice_or_out_of_order_is_refused() {
+        // Bound by position, `?` would bind the wrong value: an error, not
+        // a wrong statement.
+        assert!(rewrite_placeholders("SELECT 1 FROM t WHERE a = $1 OR b = $1").is_err());
+        assert!(rewrite_placeholders("UPDATE t SET a = $2 WHERE b = $1").is_err());
+        assert!(rewrite_placeholders("SELECT 1 FROM t WHERE a = $2").is_err());
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn rewritten_statements_are_cached() {
+        let sql = "SELECT a FROM t WHERE b = $1 AND c = $2";
+        let first = super::question_marks(sql).unwrap();
+        assert_eq!(first, "SELECT a FROM t WHERE b = ? AND c = ?");
+        assert!(std::ptr::eq(first, super::question_marks(sql).unwrap()));
+    }
 }
