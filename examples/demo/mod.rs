@@ -30,7 +30,9 @@
 //! `--signing-algorithm` is refused); the same seeds start it (`seed.rs`).
 //! `--max-failures` (default 5)
 //! is the brute-force limit: failed attempts allowed per client id or
-//! username from one source in each minute (see [`throttle`]).
+//! username from one source in each minute (see [`throttle_limits`]; with
+//! `--database` the counts are kept in the database, shared by every demo
+//! process on it).
 //! `--max-sessions` and `--session-idle` bound the browser sessions
 //! (`sessions.rs`).
 //! `--static-token-json` adds
@@ -56,7 +58,9 @@ use std::sync::Arc;
 use pages::html;
 use portcullis::http::{Method, Request, Response, Source};
 use portcullis::oidc::{LoginId, SessionId};
-use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
+use portcullis::{
+    Account, Attempt, MemoryThrottle, Outcome, StoreThrottle, Throttle, ThrottleLimits, Verdict,
+};
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
     BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore, DeviceStore,
@@ -301,8 +305,10 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     Ok((seed, banner))
 }
 
-/// The demo's brute-force protection: portcullis's [`MemoryThrottle`],
-/// wired into the server through the `Throttle` hook and into the demo's
+/// The demo's brute-force protection: portcullis's [`MemoryThrottle`]
+/// without `--database`, its [`StoreThrottle`] on the database with one (so
+/// that several demo processes on one database count together), wired into
+/// the server through the `Throttle` hook and into the demo's
 /// own login form, which guesses the same passwords (as the same
 /// `Account::User`). Per minute: `max_failures` guesses per account from
 /// one source, four times that per account from sources that have not
@@ -311,13 +317,13 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
 /// (RB-04). The adapters give each request its peer address as its source;
 /// behind a reverse proxy the demo would set the client's address from the
 /// proxy's header instead.
-fn throttle(max_failures: u32) -> MemoryThrottle {
+fn throttle_limits(max_failures: u32) -> ThrottleLimits {
     let mut limits = ThrottleLimits::default();
     limits.per_account_and_source = max_failures;
     limits.per_account = max_failures.saturating_mul(4);
     limits.per_source = max_failures.saturating_mul(20);
     limits.window = std::time::Duration::from_secs(WINDOW_SECS);
-    MemoryThrottle::new(limits)
+    limits
 }
 
 /// For the HTTP benchmark (`--static-token-json` without `--seed`): adds
@@ -364,11 +370,7 @@ fn redact(url: &str) -> String {
 }
 
 /// Opens the store named by `--database`, or memory without it.
-async fn open_and_build(
-    seed: Seed,
-    args: &Args,
-    throttle: Arc<MemoryThrottle>,
-) -> Result<Demo, String> {
+async fn open_and_build(seed: Seed, args: &Args, limits: ThrottleLimits) -> Result<Demo, String> {
     let sessions = |secure| Sessions::new(args.max_sessions, args.session_idle, secure);
     match args.database.as_deref() {
         None => {
@@ -376,7 +378,7 @@ async fn open_and_build(
                 seed,
                 Arc::new(MemoryStore::new()),
                 Arc::new(MemoryKeys::new()),
-                throttle,
+                Arc::new(MemoryThrottle::new(limits)),
                 sessions,
                 args,
             )
@@ -389,6 +391,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
+            let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
             build(seed, store.clone(), store, throttle, sessions, args).await
         }
         #[cfg(feature = "postgres")]
@@ -398,6 +401,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
+            let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
             build(seed, store.clone(), store, throttle, sessions, args).await
         }
         Some(url) => Err(format!(
@@ -412,7 +416,7 @@ async fn build<S>(
     seed: Seed,
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
-    throttle: Arc<MemoryThrottle>,
+    throttle: Arc<dyn Throttle>,
     sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
     args: &Args,
 ) -> Result<Demo, String>
@@ -665,8 +669,7 @@ pub(crate) async fn start(program: &str) -> Started {
     } else {
         (seed, banner)
     };
-    let throttle = Arc::new(throttle(args.max_failures));
-    let demo = open_and_build(seed, &args, throttle)
+    let demo = open_and_build(seed, &args, throttle_limits(args.max_failures))
         .await
         .unwrap_or_else(|e| fail(2, e));
     Started {
@@ -708,7 +711,7 @@ pub(crate) struct Demo {
     pub(crate) server: Arc<AuthorizationServer>,
     users: Arc<MemoryUsers>,
     /// Also guards the login form: it guesses the same passwords.
-    throttle: Arc<MemoryThrottle>,
+    throttle: Arc<dyn Throttle>,
     sessions: Arc<Sessions>,
     /// Who each seeded user is on the pages, by subject (the user id a
     /// session and a pending authorization hold).
