@@ -20,7 +20,10 @@
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
 //! [--max-failures N] [--max-sessions N] [--session-idle SECONDS]
 //! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]
-//! [--device-interval SECONDS]`. `--device-interval` sets the device grant's
+//! [--device-interval SECONDS] [--key-cache-ttl SECONDS]`.
+//! `--key-cache-ttl` sets how long the signing keys are cached (default
+//! 60 s): how soon a key rotated in elsewhere is published and used.
+//! `--device-interval` sets the device grant's
 //! polling interval (default 5 s; the device grant is on, its verification
 //! page at `/device`).
 //! `--profile fapi2` starts the server in the FAPI 2.0 Security Profile
@@ -127,6 +130,10 @@ pub(crate) struct Args {
     profile: Profile,
     /// `--device-interval`: the device grant's polling interval, seconds.
     device_interval: Option<u64>,
+    /// `--key-cache-ttl`: how long the signing keys are cached, seconds
+    /// (`Config::key_cache_ttl`): how soon an instance sees a key another
+    /// instance or the operator CLI rotated in.
+    key_cache_ttl: Option<u64>,
 }
 
 /// A `--profile` value: `default`, or `fapi2` (the FAPI 2.0 Security
@@ -155,6 +162,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
         signing_algorithm: None,
         profile: Profile::Default,
         device_interval: None,
+        key_cache_ttl: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -208,13 +216,22 @@ fn parse_args(program: &str) -> Result<Args, String> {
                         .map_err(|_| format!("--device-interval: not a number: {v}"))?,
                 );
             }
+            "--key-cache-ttl" => {
+                let v = it
+                    .next()
+                    .ok_or("--key-cache-ttl needs a number of seconds")?;
+                args.key_cache_ttl = Some(
+                    v.parse()
+                        .map_err(|_| format!("--key-cache-ttl: not a number: {v}"))?,
+                );
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL] [--max-failures N] \
                      [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
                      [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2] \
-                     [--device-interval SECONDS]"
+                     [--device-interval SECONDS] [--key-cache-ttl SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -496,6 +513,9 @@ where
         config.device_code_interval = std::time::Duration::from_secs(secs);
     }
     config.backchannel_logout = true;
+    if let Some(secs) = args.key_cache_ttl {
+        config.key_cache_ttl = std::time::Duration::from_secs(secs);
+    }
     let clients_exchange = clients
         .iter()
         .any(|c| c.allows_grant(portcullis::GrantType::TokenExchange));
