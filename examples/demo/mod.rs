@@ -322,6 +322,10 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
     Ok((seed, banner))
 }
 
+/// How long a request waits for a PostgreSQL connection, in seconds.
+#[cfg(feature = "postgres")]
+const DB_ACQUIRE_SECS: u64 = 2;
+
 /// The demo's brute-force protection: portcullis's [`MemoryThrottle`]
 /// without `--database`, its [`StoreThrottle`] on the database with one (so
 /// that several demo processes on one database count together), wired into
@@ -413,9 +417,16 @@ async fn open_and_build(seed: Seed, args: &Args, limits: ThrottleLimits) -> Resu
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
-            let store = portcullis::stores::PostgresStore::connect(url)
+            // A request waits at most `DB_ACQUIRE_SECS` for a connection
+            // (sqlx's default is 30 s): while the database is down, clients
+            // get `server_error` soon instead of hanging (issue 20,
+            // `tests/e2e/instances.rs`).
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .acquire_timeout(std::time::Duration::from_secs(DB_ACQUIRE_SECS))
+                .connect(url)
                 .await
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
+            let store = portcullis::stores::PostgresStore::from_pool(pool);
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
             let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
