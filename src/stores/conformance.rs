@@ -2379,14 +2379,20 @@ pub mod throttle_store {
         let f = Fixture::new();
         let (p, q) = (key(&f), key(&f));
         let until = f.now.plus(Duration::from_secs(1_000));
-        let known = |pair, at| {
+        let until_of = |pair, at| {
             let store = store.clone();
             async move { store_ok(C, store.throttle_known(&pair, at).await) }
+        };
+        let known = |pair, at| {
+            let until = until_of(pair, at);
+            async move { Ok::<bool, Failure>(until.await?.is_some()) }
         };
         ensure!(C, !known(p, f.now).await?, "never remembered");
         store_ok(C, store.throttle_remember(&p, until).await)?;
         let before = f.now.plus(Duration::from_secs(999));
         ensure!(C, known(p, before).await?, "not known before its time");
+        let got = until_of(p, before).await?;
+        ensure!(C, got == Some(until), "known until {got:?}, not {until:?}");
         ensure!(C, !known(p, until).await?, "known at its time");
         ensure!(C, !known(q, f.now).await?, "another pair is known");
         let longer = until.plus(Duration::from_secs(1_000));
@@ -2426,12 +2432,12 @@ pub mod throttle_store {
         ensure!(C, got == n(2, 2), "a live counter was purged: {got:?}");
         ensure!(
             C,
-            store_ok(C, store.throttle_known(&known, at).await)?,
+            store_ok(C, store.throttle_known(&known, at).await)?.is_some(),
             "a known pair was purged"
         );
         ensure!(
             C,
-            !store_ok(C, store.throttle_known(&old, f.now).await)?,
+            store_ok(C, store.throttle_known(&old, f.now).await)?.is_none(),
             "an ended pair survived the purge"
         );
         Ok(())

@@ -569,12 +569,17 @@ impl ThrottleStore for MemoryStore {
         Ok(())
     }
 
-    async fn throttle_known(&self, pair: &ThrottleKey, now: UnixTime) -> Result<bool, StoreError> {
+    async fn throttle_known(
+        &self,
+        pair: &ThrottleKey,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, StoreError> {
         Ok(self
             .read()
             .throttle_known
             .get(pair)
-            .is_some_and(|until| now < *until))
+            .copied()
+            .filter(|until| now < *until))
     }
 
     async fn throttle_remember(

@@ -3,8 +3,10 @@
 //! instance of a deployment on one database counts together: *N* instances
 //! give an attacker the limits once, not *N* times.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -89,9 +91,13 @@ pub trait ThrottleStore: Send + Sync + 'static {
     /// zero). A key without a counter is left alone.
     async fn throttle_release(&self, keys: &[ThrottleKey], failed: bool) -> Result<(), StoreError>;
 
-    /// Whether `pair` (an account with a source) is known at `now`: it was
-    /// remembered until a later time.
-    async fn throttle_known(&self, pair: &ThrottleKey, now: UnixTime) -> Result<bool, StoreError>;
+    /// Until when `pair` (an account with a source) is known, if it is
+    /// known at `now` (it was remembered until a later time); `None` if not.
+    async fn throttle_known(
+        &self,
+        pair: &ThrottleKey,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, StoreError>;
 
     /// Remembers `pair` as known until `until` (replacing what was there).
     async fn throttle_remember(
@@ -108,9 +114,11 @@ pub trait ThrottleStore: Send + Sync + 'static {
 }
 
 /// [`MemoryThrottle`](super::MemoryThrottle)'s policy, with the same
-/// [`ThrottleLimits`] and the same answers, over a shared
-/// [`ThrottleStore`]: the [`Throttle`] for several instances on one
-/// database (RB-04).
+/// [`ThrottleLimits`], over a shared [`ThrottleStore`]: the [`Throttle`]
+/// for several instances on one database (RB-04). It gives the answers of
+/// one `MemoryThrottle` serving every instance, except that the attempts a
+/// source known for the account has in flight count when they fail, not
+/// while in flight (below).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -125,23 +133,29 @@ pub trait ThrottleStore: Send + Sync + 'static {
 /// # let _ = throttle(Arc::new(portcullis::MemoryStore::new()));
 /// ```
 ///
-/// - **Checked, then counted atomically, across processes.** An attempt
-///   is judged on the counts read from the store, exactly as
-///   `MemoryThrottle` judges; a refusal writes nothing (a flood of refused
-///   guesses costs reads only). An allowed attempt is then counted by one
-///   atomic upsert per counter that returns the new count, and judged again
-///   on it: of concurrent attempts that passed the read together, in
-///   whichever instances, each sees a different count, and those past the
-///   limits are taken off again and refused. (While those are being taken
-///   off, a concurrent attempt may see them and be refused too: only at the
-///   limit, and only ever stricter.)
-/// - **Round trips.** An allowed attempt with an account and a source
-///   reads whether the source is known, reads the counts and reserves
-///   (three statements); a settle releases (one) and, after a success,
-///   remembers the source (one more). The keys are SHA-256 hashes
-///   (16 bytes): no id, username or address is stored.
-/// - **Bounded by the store.** No eviction: counters of ended windows and
-///   pairs no longer known are removed by [`ThrottleStore::purge_throttle`].
+/// - **A read for the check.** An attempt reads whether its source is
+///   known for the account and the counts of its counters, and is judged
+///   on them as `MemoryThrottle` judges. A refusal writes nothing: a flood
+///   of refused guesses costs the database reads only.
+/// - **A source not known for the account** (every guesser): an allowed
+///   attempt is counted at once by one atomic upsert over its counters that
+///   returns the new counts, and judged again on them. Of concurrent
+///   attempts that passed the read together, in whichever instances, each
+///   sees a different count; those past the limits are taken off again and
+///   refused. (While they are being taken off, a concurrent attempt may see
+///   them and be refused too: only at the limit, only ever stricter.) Its
+///   settle releases the reservation unless it failed.
+/// - **A known source** (one that proved the account's credentials in the
+///   last `known_source_for`: the holder's service) is judged on the
+///   pair's failures only, as in `MemoryThrottle`, and its allowed attempts
+///   write nothing while in flight: they are counted in this process (at
+///   most `per_account` in flight per instance) and written only if they
+///   fail (one upsert). Its success refreshes the known pair only when half
+///   of `known_source_for` has passed. The holder's token requests thus
+///   cost two reads and no write, and never contend for a counter's row.
+/// - **Keys** are SHA-256 hashes (16 bytes): no id, username or address is
+///   stored. No eviction: counters of ended windows and pairs no longer
+///   known are removed by [`ThrottleStore::purge_throttle`].
 /// - **A store that fails** (its database is down) judges nothing: the
 ///   attempt is allowed and the failure logged. With the throttle on the
 ///   same database as the clients, the credentials cannot be checked
@@ -152,6 +166,9 @@ pub struct StoreThrottle<S: ?Sized> {
     store: Arc<S>,
     limits: ThrottleLimits,
     clock: Arc<dyn Clock>,
+    /// Attempts of known sources in flight in this process, by pair key:
+    /// how many, and until when the pair was known when the last began.
+    known_in_flight: Mutex<HashMap<[u8; 16], (u32, UnixTime)>>,
 }
 
 impl<S: ?Sized> fmt::Debug for StoreThrottle<S> {
@@ -171,6 +188,7 @@ impl<S: ThrottleStore + ?Sized> StoreThrottle<S> {
             store,
             limits,
             clock: Arc::new(SystemClock),
+            known_in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -184,6 +202,17 @@ impl<S: ThrottleStore + ?Sized> StoreThrottle<S> {
     /// Its limits.
     pub fn limits(&self) -> &ThrottleLimits {
         &self.limits
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, HashMap<[u8; 16], (u32, UnixTime)>> {
+        // Every update is an integer write that cannot panic midway.
+        self.known_in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn window(&self) -> Duration {
+        Duration::from_secs(self.limits.window.as_secs().max(1))
     }
 
     /// The keys of an attempt, sorted (so that concurrent statements lock
@@ -236,14 +265,38 @@ impl<S: ThrottleStore + ?Sized> StoreThrottle<S> {
             return Ok(Verdict::Allow);
         }
         let now = self.clock.now();
-        let known = match keys.pair {
+        let known_until = match keys.pair {
             Some(pair) => self.store.throttle_known(&ThrottleKey(pair), now).await?,
-            None => false,
+            None => None,
         };
         // The check: a read. A refusal writes nothing, so a flood of
         // refused guesses costs the database reads only.
         let counts = self.store.throttle_counts(&list, now).await?;
-        if let Some(limit) = self.over(&keys, known, &counts, 0) {
+        if let (Some(until), Some(pair)) = (known_until, keys.pair) {
+            // A known source: judged on the pair's failures (the stored
+            // count less what is in flight there) and on its attempts in
+            // flight here, which the store does not hold.
+            let mut in_flight = self.in_flight();
+            let here = in_flight.get(&pair).map_or(0, |(n, _)| *n);
+            let stored = counts
+                .iter()
+                .find(|(k, _)| k.0 == pair)
+                .map_or((0, 0), |(_, c)| (c.attempts, c.in_flight));
+            let pair_count = (stored.0.saturating_add(here), stored.1.saturating_add(here));
+            if let Some(limit) = refusal(&self.limits, true, Some(pair_count), None, None) {
+                drop(in_flight);
+                tracing::debug!(
+                    limit,
+                    "too many failed attempts: refused until the window ends"
+                );
+                return Ok(Verdict::Refuse);
+            }
+            let entry = in_flight.entry(pair).or_insert((0, until));
+            entry.0 = entry.0.saturating_add(1);
+            entry.1 = until;
+            return Ok(Verdict::Allow);
+        }
+        if let Some(limit) = self.over(&keys, false, &counts, 0) {
             tracing::debug!(
                 limit,
                 "too many failed attempts: refused until the window ends"
@@ -254,12 +307,11 @@ impl<S: ThrottleStore + ?Sized> StoreThrottle<S> {
         // (the counts just before this attempt), so that of concurrent
         // attempts that all passed the read, in any instance, only those
         // within the limits stay counted.
-        let window = std::time::Duration::from_secs(self.limits.window.as_secs().max(1));
         let counts = self
             .store
-            .throttle_reserve(&list, now, now.plus(window))
+            .throttle_reserve(&list, now, now.plus(self.window()))
             .await?;
-        let Some(limit) = self.over(&keys, known, &counts, 1) else {
+        let Some(limit) = self.over(&keys, false, &counts, 1) else {
             return Ok(Verdict::Allow);
         };
         // `debug`: a flood of refusals must not be a flood of log lines.
@@ -271,6 +323,59 @@ impl<S: ThrottleStore + ?Sized> StoreThrottle<S> {
             tracing::warn!(error = %e, "throttle store: a refused attempt stays counted");
         }
         Ok(Verdict::Refuse)
+    }
+
+    /// Takes one of the known source's attempts in flight off this
+    /// process's count: until when the pair was known, if it had one.
+    fn take_known(&self, pair: Option<[u8; 16]>) -> Option<UnixTime> {
+        let pair = pair?;
+        let mut in_flight = self.in_flight();
+        let (n, until) = in_flight.get_mut(&pair)?;
+        let until = *until;
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            in_flight.remove(&pair);
+        }
+        Some(until)
+    }
+
+    async fn try_settle(&self, attempt: &Attempt<'_>, outcome: Outcome) -> Result<(), StoreError> {
+        let (list, keys) = Self::keys(attempt);
+        if list.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let pair = keys.pair.map(ThrottleKey);
+        match (self.take_known(keys.pair), outcome) {
+            // A known source's failure: counted now, as a failure.
+            (Some(_), Outcome::Failed) => {
+                self.store
+                    .throttle_reserve(&list, now, now.plus(self.window()))
+                    .await?;
+                self.store.throttle_release(&list, true).await?;
+            }
+            (Some(until), Outcome::Succeeded) => {
+                // Refreshed once half its time has passed.
+                let half = self.limits.known_source_for / 2;
+                if let Some(pair) = pair.filter(|_| until < now.plus(half)) {
+                    self.store
+                        .throttle_remember(&pair, now.plus(self.limits.known_source_for))
+                        .await?;
+                }
+            }
+            (Some(_), _) => {}
+            (None, outcome) => {
+                self.store
+                    .throttle_release(&list, outcome == Outcome::Failed)
+                    .await?;
+                if let Some(pair) = pair.filter(|_| outcome == Outcome::Succeeded) {
+                    self.store
+                        .throttle_remember(&pair, now.plus(self.limits.known_source_for))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -287,25 +392,8 @@ impl<S: ThrottleStore + ?Sized> Throttle for StoreThrottle<S> {
     }
 
     async fn settle(&self, attempt: &Attempt<'_>, outcome: Outcome) {
-        let (list, keys) = Self::keys(attempt);
-        if list.is_empty() {
-            return;
-        }
-        let failed = outcome == Outcome::Failed;
-        if let Err(e) = self.store.throttle_release(&list, failed).await {
+        if let Err(e) = self.try_settle(attempt, outcome).await {
             tracing::warn!(error = %e, "throttle store failed: attempt not settled");
-        }
-        if outcome == Outcome::Succeeded {
-            if let Some(pair) = keys.pair {
-                let until = self.clock.now().plus(self.limits.known_source_for);
-                if let Err(e) = self
-                    .store
-                    .throttle_remember(&ThrottleKey(pair), until)
-                    .await
-                {
-                    tracing::warn!(error = %e, "throttle store failed: source not remembered");
-                }
-            }
         }
     }
 }
@@ -340,16 +428,17 @@ mod tests {
         Source::Ip(IpAddr::from([192, 0, 2, n]))
     }
 
-    #[tokio::test]
-    async fn gives_the_answers_of_the_memory_throttle() {
-        // covers: RB-04
-        // One script of attempts and outcomes, over accounts, sources,
-        // known sources, windows and attempts in flight: both throttles
-        // answer alike at every step.
+    /// Runs one script of attempts and outcomes, over accounts, sources,
+    /// windows and attempts in flight, on a `MemoryThrottle` and a
+    /// `StoreThrottle` with `limits`, asserting that they answer alike at
+    /// every step; the number of refusals. `settle_at_once`: each allowed
+    /// attempt is settled before the next begins. `succeed`: outcomes
+    /// include successes (which make sources known).
+    async fn script(limits: ThrottleLimits, settle_at_once: bool, succeed: bool) -> usize {
         let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
-        let memory = MemoryThrottle::new(limits()).with_clock(clock.clone());
+        let memory = MemoryThrottle::new(limits.clone()).with_clock(clock.clone());
         let store =
-            StoreThrottle::new(Arc::new(MemoryStore::new()), limits()).with_clock(clock.clone());
+            StoreThrottle::new(Arc::new(MemoryStore::new()), limits).with_clock(clock.clone());
         let ids: Vec<ClientId> = ["svc", "app", "cli"]
             .iter()
             .filter_map(|s| ClientId::parse(s))
@@ -371,12 +460,12 @@ mod tests {
                 clock.advance(Duration::from_secs(next(40) + 1));
                 continue;
             }
-            if r < 40 && !in_flight.is_empty() {
+            if (settle_at_once || r < 40) && !in_flight.is_empty() {
                 let i = usize::try_from(next(in_flight.len() as u64)).unwrap_or(0);
                 let (c, u, s) = in_flight.swap_remove(i);
                 let outcome = match next(10) {
                     0..=5 => Outcome::Failed,
-                    6..=8 => Outcome::Succeeded,
+                    6..=8 if succeed => Outcome::Succeeded,
                     _ => Outcome::Unjudged,
                 };
                 let account = match (c, u) {
@@ -409,10 +498,97 @@ mod tests {
                 refusals += 1;
             }
         }
+        refusals
+    }
+
+    #[tokio::test]
+    async fn gives_the_answers_of_the_memory_throttle() {
+        // covers: RB-04
+        // Attempts settled one at a time, sources becoming known. In one
+        // window, known for longer than the script runs: a known source's
+        // successes write nothing, so unlike MemoryThrottle's they start
+        // no window, and a known pair is refreshed at half its time, not
+        // at every success (both tested on their own below).
+        let known_long = ThrottleLimits {
+            per_account_and_source: 20,
+            per_account: 60,
+            per_account_first_tries: 80,
+            per_source: 100,
+            window: Duration::from_secs(86_400),
+            known_source_for: Duration::from_secs(86_400),
+            ..limits()
+        };
+        let refusals = script(known_long, true, true).await;
         assert!(
             refusals > 100,
             "the script must reach the limits: {refusals}"
         );
+        // Attempts in flight, interleaved, windows ending, no source
+        // known: every attempt in flight counts, in the store as in memory.
+        let refusals = script(limits(), false, false).await;
+        assert!(
+            refusals > 100,
+            "the script must reach the limits: {refusals}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_known_source_writes_nothing_until_it_fails_and_is_refreshed_at_half_time() {
+        // covers: RB-04
+        let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
+        let store = Arc::new(MemoryStore::new());
+        let t = StoreThrottle::new(store.clone(), limits()).with_clock(clock.clone());
+        let id = ClientId::parse("svc").unwrap();
+        let a = Attempt::new(Some(Account::Client(&id)), Some(ip(7)));
+        let pair = ThrottleKey(Keys::of(&a).pair.unwrap());
+        assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        t.settle(&a, Outcome::Succeeded).await;
+        let until = UnixTime::from_secs(T0 + 600);
+        let known = |at| {
+            let store = store.clone();
+            async move { store.throttle_known(&pair, at).await.unwrap() }
+        };
+        assert_eq!(known(clock.now()).await, Some(until));
+        // Its requests in flight are counted here, not in the store:
+        // per_account (6) of them at once, and no more.
+        for _ in 0..6 {
+            assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        }
+        assert_eq!(
+            t.attempt(&a).await,
+            Verdict::Refuse,
+            "per_account in flight"
+        );
+        let counts = store.throttle_counts(&[pair], clock.now()).await.unwrap();
+        assert!(counts.iter().all(|(_, c)| c.attempts == 0), "{counts:?}");
+        for _ in 0..6 {
+            t.settle(&a, Outcome::Succeeded).await;
+        }
+        // A success before half time changes nothing; after, it refreshes.
+        clock.advance(Duration::from_secs(200));
+        assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        t.settle(&a, Outcome::Succeeded).await;
+        assert_eq!(known(clock.now()).await, Some(until));
+        clock.advance(Duration::from_secs(200));
+        assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        t.settle(&a, Outcome::Succeeded).await;
+        assert_eq!(
+            known(clock.now()).await,
+            Some(UnixTime::from_secs(T0 + 1_000))
+        );
+        // Its failures are written, and bound it: three, then refused.
+        for _ in 0..3 {
+            assert_eq!(t.attempt(&a).await, Verdict::Allow);
+            t.settle(&a, Outcome::Failed).await;
+        }
+        assert_eq!(
+            t.attempt(&a).await,
+            Verdict::Refuse,
+            "per_account_and_source"
+        );
+        // Another instance on the store sees them.
+        let other = StoreThrottle::new(store.clone(), limits()).with_clock(clock.clone());
+        assert_eq!(other.attempt(&a).await, Verdict::Refuse);
     }
 
     #[tokio::test]
@@ -488,7 +664,11 @@ mod tests {
         async fn throttle_release(&self, _: &[ThrottleKey], _: bool) -> Result<(), StoreError> {
             Err(StoreError::msg("down"))
         }
-        async fn throttle_known(&self, _: &ThrottleKey, _: UnixTime) -> Result<bool, StoreError> {
+        async fn throttle_known(
+            &self,
+            _: &ThrottleKey,
+            _: UnixTime,
+        ) -> Result<Option<UnixTime>, StoreError> {
             Err(StoreError::msg("down"))
         }
         async fn throttle_remember(&self, _: &ThrottleKey, _: UnixTime) -> Result<(), StoreError> {

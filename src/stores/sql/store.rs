@@ -1212,13 +1212,13 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn throttle_known(&self, pair: &crate::throttle::ThrottleKey, now: UnixTime) -> Result<bool, StoreError> {
+            async fn throttle_known(&self, pair: &crate::throttle::ThrottleKey, now: UnixTime) -> Result<Option<UnixTime>, StoreError> {
                 let row = sqlx::query(super::store::THROTTLE_KNOWN)
                     .bind(pair.as_bytes().as_slice())
                     .bind(secs(now))
                     .fetch_optional(&self.pool)
                     .await?;
-                Ok(row.is_some())
+                row.map(|r| r.try_get::<i64, _>("known_until").map(time)).transpose().map_err(StoreError::from)
             }
 
             async fn throttle_remember(&self, pair: &crate::throttle::ThrottleKey, until: UnixTime) -> Result<(), StoreError> {
@@ -1282,7 +1282,7 @@ pub(super) const THROTTLE_RELEASE_FAILED: &str = "UPDATE portcullis_throttle_cou
 /// Settles an attempt that succeeded or judged nothing: no longer counted.
 pub(super) const THROTTLE_RELEASE: &str = "UPDATE portcullis_throttle_counts SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE counter_key IN ($1, $2, $3)";
 
-/// Whether pair `$1` is known at `$2`.
+/// Until when pair `$1` is known, if it is at `$2`.
 pub(super) const THROTTLE_KNOWN: &str =
     "SELECT known_until FROM portcullis_throttle_known WHERE pair_key = $1 AND known_until > $2";
 
