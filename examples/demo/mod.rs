@@ -317,6 +317,7 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             .collect(),
         resources: None,
         registration: None,
+        pairwise_salt_seed: None,
         other: Default::default(),
     };
     Ok((seed, banner))
@@ -689,7 +690,15 @@ pub(crate) async fn start(program: &str) -> Started {
         Some(path) => {
             let text = std::fs::read(path)
                 .unwrap_or_else(|e| fail(2, format!("cannot read seed {path}: {e}")));
-            let seed = seed::parse(&text).unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
+            let mut seed =
+                seed::parse(&text).unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
+            // Every instance started with this file derives one pairwise
+            // salt from it (issue 20): a user's pairwise subject is the
+            // same whichever instance answers, and across restarts.
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            ctx.update(b"portcullis demo pairwise salt\0");
+            ctx.update(&text);
+            seed.pairwise_salt_seed = Some(ctx.finish().as_ref().to_vec());
             (seed, format!("loaded seed {path}"))
         }
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())

@@ -21,7 +21,9 @@
 //!   answered, and the survivors keep serving;
 //! - a database restart during a load run gives 5xx (never a wrong answer,
 //!   never a crash) while it is down, and full service after, without
-//!   restarting the instances (on a cluster of the test's own).
+//!   restarting the instances (on a cluster of the test's own);
+//! - every instance gives a user the same pairwise subject (OI-04): the
+//!   demo derives its pairwise salt from the seed file.
 //!
 //! Each test seeds clients with fresh ids, so the tests share the test
 //! process's database (`tests/common/postgres.rs`); without PostgreSQL they
@@ -51,6 +53,7 @@ struct Ids {
     svc: String,
     jwt: String,
     pk: String,
+    rp: String,
 }
 
 impl Ids {
@@ -63,6 +66,7 @@ impl Ids {
             svc: format!("svc-{s}"),
             jwt: format!("jwt-{s}"),
             pk: format!("pk-{s}"),
+            rp: format!("rp-{s}"),
         }
     }
 }
@@ -88,7 +92,11 @@ fn seed(issuer: &str, ids: &Ids) -> Value {
              "jwks": {"keys": [{"kty": "EC", "crv": "P-256", "kid": "pkjwt-key-1",
                                 "x": "nuoIw7A5S0vP2OoDSk_OvajZFh23hEAkW9VODxP4MZ4",
                                 "y": "YSQP7HWB1cKxABdFV2_P_FutEO0w2iTCS5hCkHc6p6Q",
-                                "alg": "ES256", "use": "sig"}]}}
+                                "alg": "ES256", "use": "sig"}]}},
+            {"client_id": ids.rp, "client_secret": WEB_SECRET, "client_name": "Pairwise RP",
+             "redirect_uris": [CALLBACK], "grant_types": ["authorization_code"],
+             "response_types": ["code"], "scope": "openid",
+             "token_endpoint_auth_method": "client_secret_basic", "subject_type": "pairwise"}
         ],
         "users": [{"username": "alice", "password": ALICE_PASSWORD}]
     })
@@ -143,12 +151,16 @@ impl Deployment {
     /// The browser part of the code flow, through the first instance (whose
     /// base is the issuer): a code for `web` and its PKCE verifier.
     async fn code(&self, session: &Session) -> (String, String) {
+        self.code_for(session, &self.ids.web, "read").await
+    }
+
+    /// [`Deployment::code`] for `client` and `scope`.
+    async fn code_for(&self, session: &Session, client: &str, scope: &str) -> (String, String) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let url = format!(
-            "{}/authorize?response_type=code&client_id={}&redirect_uri={}&scope=read&state=st\
-             &code_challenge={}&code_challenge_method=S256",
+            "{}/authorize?response_type=code&client_id={client}&redirect_uri={}&scope={scope}\
+             &state=st&code_challenge={}&code_challenge_method=S256",
             self.issuer,
-            self.ids.web,
             enc(CALLBACK),
             challenge.as_str()
         );
@@ -956,5 +968,42 @@ async fn g_a_database_restart_gives_5xx_while_down_and_full_service_after() {
             "a token answered was lost"
         );
     }
+    d.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_postgres,
+    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+)]
+async fn h_every_instance_gives_a_user_the_same_pairwise_subject() {
+    // covers: OI-04
+    let Some(url) = crate::postgres::url() else {
+        return;
+    };
+    let d = Deployment::start(&url, 2, &[]).await;
+    let session = Session::new(&d.instances[0]);
+    let mut subjects = Vec::new();
+    for i in 0..2 {
+        let (code, verifier) = d.code_for(&session, &d.ids.rp, "openid").await;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier.as_str()),
+        ];
+        let (status, body) = token(&d.base(i), (&d.ids.rp, WEB_SECRET), &form).await;
+        assert_eq!(status, 200, "{body}");
+        let id_token = body["id_token"].as_str().unwrap();
+        let payload = id_token.split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        subjects.push(claims["sub"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(subjects[0], "alice", "pairwise, not the public subject");
+    assert_eq!(
+        subjects[0], subjects[1],
+        "the ID Tokens of instances 0 and 1 name alice differently"
+    );
     d.stop();
 }
