@@ -172,7 +172,10 @@ pub use stores::{AuthorizationRequestStore, SuspendedRequest};
 // Refresh retry window (issue 18).
 pub use stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore};
 pub use stores::{Replacement, Successor};
-pub use throttle::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
+pub use throttle::{
+    Account, Attempt, MemoryThrottle, Outcome, StoreThrottle, Throttle, ThrottleCount, ThrottleKey,
+    ThrottleLimits, ThrottleStore, Verdict,
+};
 pub use token_exchange::{
     ExchangeGrant, ExchangeRequest, ExchangedToken, TokenExchangePolicy, TokenType,
 };

@@ -20,7 +20,10 @@
 //! Command line: `[--addr HOST:PORT] [--seed FILE] [--database URL]
 //! [--max-failures N] [--max-sessions N] [--session-idle SECONDS]
 //! [--static-token-json] [--signing-algorithm ALG] [--profile default|fapi2]
-//! [--device-interval SECONDS]`. `--device-interval` sets the device grant's
+//! [--device-interval SECONDS] [--key-cache-ttl SECONDS]`.
+//! `--key-cache-ttl` sets how long the signing keys are cached (default
+//! 60 s): how soon a key rotated in elsewhere is published and used.
+//! `--device-interval` sets the device grant's
 //! polling interval (default 5 s; the device grant is on, its verification
 //! page at `/device`).
 //! `--profile fapi2` starts the server in the FAPI 2.0 Security Profile
@@ -30,7 +33,9 @@
 //! `--signing-algorithm` is refused); the same seeds start it (`seed.rs`).
 //! `--max-failures` (default 5)
 //! is the brute-force limit: failed attempts allowed per client id or
-//! username from one source in each minute (see [`throttle`]).
+//! username from one source in each minute (see [`throttle_limits`]; with
+//! `--database` the counts are kept in the database, shared by every demo
+//! process on it).
 //! `--max-sessions` and `--session-idle` bound the browser sessions
 //! (`sessions.rs`).
 //! `--static-token-json` adds
@@ -56,7 +61,9 @@ use std::sync::Arc;
 use pages::html;
 use portcullis::http::{Method, Request, Response, Source};
 use portcullis::oidc::{LoginId, SessionId};
-use portcullis::{Account, Attempt, MemoryThrottle, Outcome, Throttle, ThrottleLimits, Verdict};
+use portcullis::{
+    Account, Attempt, MemoryThrottle, Outcome, StoreThrottle, Throttle, ThrottleLimits, Verdict,
+};
 use portcullis::{
     Algorithm, Authentication, AuthorizationRequestStore, AuthorizationServer, AuthorizeStep,
     BackchannelLogout, BearerToken, ClientAdmin, ClientId, ClientStore, ConsentStore, DeviceStore,
@@ -123,6 +130,10 @@ pub(crate) struct Args {
     profile: Profile,
     /// `--device-interval`: the device grant's polling interval, seconds.
     device_interval: Option<u64>,
+    /// `--key-cache-ttl`: how long the signing keys are cached, seconds
+    /// (`Config::key_cache_ttl`): how soon an instance sees a key another
+    /// instance or the operator CLI rotated in.
+    key_cache_ttl: Option<u64>,
 }
 
 /// A `--profile` value: `default`, or `fapi2` (the FAPI 2.0 Security
@@ -151,6 +162,7 @@ fn parse_args(program: &str) -> Result<Args, String> {
         signing_algorithm: None,
         profile: Profile::Default,
         device_interval: None,
+        key_cache_ttl: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -204,13 +216,22 @@ fn parse_args(program: &str) -> Result<Args, String> {
                         .map_err(|_| format!("--device-interval: not a number: {v}"))?,
                 );
             }
+            "--key-cache-ttl" => {
+                let v = it
+                    .next()
+                    .ok_or("--key-cache-ttl needs a number of seconds")?;
+                args.key_cache_ttl = Some(
+                    v.parse()
+                        .map_err(|_| format!("--key-cache-ttl: not a number: {v}"))?,
+                );
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: {program} [--addr HOST:PORT] [--seed FILE] \
                      [--database sqlite://PATH|postgres://URL|mysql://URL] [--max-failures N] \
                      [--max-sessions N] [--session-idle SECONDS] [--static-token-json] \
                      [--signing-algorithm ES256|EdDSA|RS256|PS256] [--profile default|fapi2] \
-                     [--device-interval SECONDS]"
+                     [--device-interval SECONDS] [--key-cache-ttl SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -296,13 +317,20 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
             .collect(),
         resources: None,
         registration: None,
+        pairwise_salt_seed: None,
         other: Default::default(),
     };
     Ok((seed, banner))
 }
 
-/// The demo's brute-force protection: portcullis's [`MemoryThrottle`],
-/// wired into the server through the `Throttle` hook and into the demo's
+/// How long a request waits for a PostgreSQL connection, in seconds.
+#[cfg(feature = "postgres")]
+const DB_ACQUIRE_SECS: u64 = 2;
+
+/// The demo's brute-force protection: portcullis's [`MemoryThrottle`]
+/// without `--database`, its [`StoreThrottle`] on the database with one (so
+/// that several demo processes on one database count together), wired into
+/// the server through the `Throttle` hook and into the demo's
 /// own login form, which guesses the same passwords (as the same
 /// `Account::User`). Per minute: `max_failures` guesses per account from
 /// one source, four times that per account from sources that have not
@@ -311,13 +339,13 @@ fn demo_seed(issuer: String, random: &dyn RandomSource) -> Result<(Seed, String)
 /// (RB-04). The adapters give each request its peer address as its source;
 /// behind a reverse proxy the demo would set the client's address from the
 /// proxy's header instead.
-fn throttle(max_failures: u32) -> MemoryThrottle {
+fn throttle_limits(max_failures: u32) -> ThrottleLimits {
     let mut limits = ThrottleLimits::default();
     limits.per_account_and_source = max_failures;
     limits.per_account = max_failures.saturating_mul(4);
     limits.per_source = max_failures.saturating_mul(20);
     limits.window = std::time::Duration::from_secs(WINDOW_SECS);
-    MemoryThrottle::new(limits)
+    limits
 }
 
 /// For the HTTP benchmark (`--static-token-json` without `--seed`): adds
@@ -364,11 +392,7 @@ fn redact(url: &str) -> String {
 }
 
 /// Opens the store named by `--database`, or memory without it.
-async fn open_and_build(
-    seed: Seed,
-    args: &Args,
-    throttle: Arc<MemoryThrottle>,
-) -> Result<Demo, String> {
+async fn open_and_build(seed: Seed, args: &Args, limits: ThrottleLimits) -> Result<Demo, String> {
     let sessions = |secure| Sessions::new(args.max_sessions, args.session_idle, secure);
     match args.database.as_deref() {
         None => {
@@ -376,7 +400,7 @@ async fn open_and_build(
                 seed,
                 Arc::new(MemoryStore::new()),
                 Arc::new(MemoryKeys::new()),
-                throttle,
+                Arc::new(MemoryThrottle::new(limits)),
                 sessions,
                 args,
             )
@@ -389,15 +413,24 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
+            let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
             build(seed, store.clone(), store, throttle, sessions, args).await
         }
         #[cfg(feature = "postgres")]
         Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
-            let store = portcullis::stores::PostgresStore::connect(url)
+            // A request waits at most `DB_ACQUIRE_SECS` for a connection
+            // (sqlx's default is 30 s): while the database is down, clients
+            // get `server_error` soon instead of hanging (issue 20,
+            // `tests/e2e/instances.rs`).
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .acquire_timeout(std::time::Duration::from_secs(DB_ACQUIRE_SECS))
+                .connect(url)
                 .await
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
+            let store = portcullis::stores::PostgresStore::from_pool(pool);
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
+            let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
             build(seed, store.clone(), store, throttle, sessions, args).await
         }
         #[cfg(feature = "mysql")]
@@ -407,6 +440,7 @@ async fn open_and_build(
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
+            let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
             build(seed, store.clone(), store, throttle, sessions, args).await
         }
         Some(url) => Err(format!(
@@ -421,7 +455,7 @@ async fn build<S>(
     seed: Seed,
     store: Arc<S>,
     keys: Arc<dyn KeyProvider>,
-    throttle: Arc<MemoryThrottle>,
+    throttle: Arc<dyn Throttle>,
     sessions: impl FnOnce(bool) -> (Sessions, UnboundedReceiver<sessions::Ended>),
     args: &Args,
 ) -> Result<Demo, String>
@@ -501,6 +535,9 @@ where
         config.device_code_interval = std::time::Duration::from_secs(secs);
     }
     config.backchannel_logout = true;
+    if let Some(secs) = args.key_cache_ttl {
+        config.key_cache_ttl = std::time::Duration::from_secs(secs);
+    }
     let clients_exchange = clients
         .iter()
         .any(|c| c.allows_grant(portcullis::GrantType::TokenExchange));
@@ -663,7 +700,15 @@ pub(crate) async fn start(program: &str) -> Started {
         Some(path) => {
             let text = std::fs::read(path)
                 .unwrap_or_else(|e| fail(2, format!("cannot read seed {path}: {e}")));
-            let seed = seed::parse(&text).unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
+            let mut seed =
+                seed::parse(&text).unwrap_or_else(|e| fail(2, format!("seed {path}: {e}")));
+            // Every instance started with this file derives one pairwise
+            // salt from it (issue 20): a user's pairwise subject is the
+            // same whichever instance answers, and across restarts.
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            ctx.update(b"portcullis demo pairwise salt\0");
+            ctx.update(&text);
+            seed.pairwise_salt_seed = Some(ctx.finish().as_ref().to_vec());
             (seed, format!("loaded seed {path}"))
         }
         None => demo_seed(format!("http://{local}"), &SystemRandom::new())
@@ -674,8 +719,7 @@ pub(crate) async fn start(program: &str) -> Started {
     } else {
         (seed, banner)
     };
-    let throttle = Arc::new(throttle(args.max_failures));
-    let demo = open_and_build(seed, &args, throttle)
+    let demo = open_and_build(seed, &args, throttle_limits(args.max_failures))
         .await
         .unwrap_or_else(|e| fail(2, e));
     Started {
@@ -717,7 +761,7 @@ pub(crate) struct Demo {
     pub(crate) server: Arc<AuthorizationServer>,
     users: Arc<MemoryUsers>,
     /// Also guards the login form: it guesses the same passwords.
-    throttle: Arc<MemoryThrottle>,
+    throttle: Arc<dyn Throttle>,
     sessions: Arc<Sessions>,
     /// Who each seeded user is on the pages, by subject (the user id a
     /// session and a pending authorization hold).

@@ -72,6 +72,13 @@ pub(crate) struct Seed {
     pub(crate) clients: Vec<SeedClient>,
     #[serde(default)]
     pub(crate) users: Vec<SeedUser>,
+    /// Not from the file: the pairwise salt when the demo derives it
+    /// (from the seed file's bytes, so that every instance started with
+    /// one file agrees on pairwise subjects); `None`: a random salt for
+    /// this process.
+    #[serde(skip)]
+    #[allow(dead_code)] // set by the demo, not by the fuzz harness
+    pub(crate) pairwise_salt_seed: Option<Vec<u8>>,
     /// The demo's own: words for scopes on the consent page
     /// (`{"read": "Read your documents"}`, see `scope_words.rs`).
     #[serde(default)]
@@ -828,12 +835,20 @@ pub(crate) fn load_in(
         .iter()
         .any(|c| c.subject_type() == SubjectType::Pairwise)
     {
-        // The demo's pairwise salt lives as long as the process: pairwise
-        // subjects change when it restarts. A real server keeps its salt.
-        let mut salt = vec![0; 32];
-        random
-            .fill(&mut salt)
-            .map_err(|e| format!("cannot generate the pairwise salt: {e}"))?;
+        // From the seed file when the demo started from one (the same on
+        // every instance started with it, and across restarts); otherwise
+        // random, living as long as the process: pairwise subjects then
+        // change when it restarts. A real server keeps its salt.
+        let salt = match &seed.pairwise_salt_seed {
+            Some(salt) => salt.clone(),
+            None => {
+                let mut salt = vec![0; 32];
+                random
+                    .fill(&mut salt)
+                    .map_err(|e| format!("cannot generate the pairwise salt: {e}"))?;
+                salt
+            }
+        };
         config.pairwise_salt = Some(Secret::new(salt));
     }
     let users = MemoryUsers::new(iterations).map_err(|e| e.to_string())?;

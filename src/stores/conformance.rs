@@ -22,7 +22,7 @@
 //!
 //! List the traits your store implements: `ClientStore`, `ClientAdmin`,
 //! `TokenStore`, `TokenAdmin`, `ConsentStore`, `ConsentAdmin`,
-//! `ReplayCache`, `AuthorizationRequestStore`, `KeyProvider`,
+//! `ReplayCache`, `ThrottleStore`, `AuthorizationRequestStore`, `KeyProvider`,
 //! `DeviceStore` (which needs `TokenStore` too: a redemption stores its
 //! tokens, read back through it), and `DevicePurge` (a `DeviceStore` whose
 //! `TokenAdmin::purge_expired` removes expired device authorizations, as
@@ -301,6 +301,23 @@ macro_rules! __conformance_section {
                 dpop_proof_ids_are_per_key,
                 concurrent_first_use_has_one_winner,
                 purge_forgets_only_the_expired
+            ],
+            $attrs
+        );
+    };
+    (ThrottleStore, $f:path, $run:ident, $attrs:tt) => {
+        $crate::__conformance_tests!(
+            throttle_store,
+            $f,
+            $run,
+            [
+                reserve_counts_and_release_settles,
+                counts_read_what_is_counted_in_the_window,
+                an_ended_window_starts_afresh,
+                keys_count_apart,
+                concurrent_reserves_each_see_their_own_count,
+                known_pairs_until_their_time,
+                purge_forgets_only_what_ended
             ],
             $attrs
         );
@@ -2131,6 +2148,297 @@ pub mod replay_cache {
                     .await
             )?,
             "purge kept an expired id"
+        );
+        Ok(())
+    }
+}
+
+/// [`ThrottleStore`](crate::ThrottleStore) clauses: the shared counts of a
+/// [`StoreThrottle`](crate::StoreThrottle) (RB-04).
+pub mod throttle_store {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Failure, Fixture, Outcome, fail, store_ok};
+    use crate::random::RandomSource as _;
+    use crate::throttle::{ThrottleCount, ThrottleKey, ThrottleStore};
+
+    fn key(f: &Fixture) -> ThrottleKey {
+        let mut b = [0u8; 16];
+        let _ = f.random.fill(&mut b);
+        ThrottleKey::from_bytes(b)
+    }
+
+    fn count_of(
+        c: &'static str,
+        counts: &[(ThrottleKey, ThrottleCount)],
+        key: ThrottleKey,
+    ) -> Result<ThrottleCount, Failure> {
+        counts
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, n)| *n)
+            .ok_or_else(|| fail(c, format!("no count returned for {key:?}: {counts:?}")))
+    }
+
+    const fn n(attempts: u32, in_flight: u32) -> ThrottleCount {
+        ThrottleCount {
+            attempts,
+            in_flight,
+        }
+    }
+
+    /// A reserve adds one attempt in flight; a failed settle keeps the
+    /// attempt, any other releases it too.
+    pub async fn reserve_counts_and_release_settles<S: ThrottleStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ThrottleStore: reserve and release (RB-04)";
+        let f = Fixture::new();
+        let k = key(&f);
+        let end = f.now.plus(Duration::from_secs(600));
+        let reserve = || async { store_ok(C, store.throttle_reserve(&[k], f.now, end).await) };
+        let got = count_of(C, &reserve().await?, k)?;
+        ensure!(C, got == n(1, 1), "first reserve: {got:?}");
+        let got = count_of(C, &reserve().await?, k)?;
+        ensure!(C, got == n(2, 2), "second reserve: {got:?}");
+        store_ok(C, store.throttle_release(&[k], true).await)?;
+        let got = count_of(C, &reserve().await?, k)?;
+        ensure!(C, got == n(3, 2), "a failure stays counted: {got:?}");
+        store_ok(C, store.throttle_release(&[k], false).await)?;
+        store_ok(C, store.throttle_release(&[k], false).await)?;
+        let got = count_of(C, &reserve().await?, k)?;
+        ensure!(
+            C,
+            got == n(2, 1),
+            "a success or unjudged attempt is released: {got:?}"
+        );
+        // Never below zero.
+        for _ in 0..5 {
+            store_ok(C, store.throttle_release(&[k], false).await)?;
+        }
+        let got = count_of(C, &reserve().await?, k)?;
+        ensure!(C, got == n(1, 1), "released below zero: {got:?}");
+        // Releasing a key never counted changes nothing and does not fail.
+        store_ok(C, store.throttle_release(&[key(&f)], true).await)?;
+        Ok(())
+    }
+
+    /// `throttle_counts` reads what was counted, changes nothing, and
+    /// leaves out keys never counted and counters whose window has ended.
+    pub async fn counts_read_what_is_counted_in_the_window<S: ThrottleStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ThrottleStore: counts (RB-04)";
+        let f = Fixture::new();
+        let (a, b, never) = (key(&f), key(&f), key(&f));
+        let end = f.now.plus(Duration::from_secs(60));
+        store_ok(C, store.throttle_reserve(&[a], f.now, end).await)?;
+        store_ok(C, store.throttle_reserve(&[a], f.now, end).await)?;
+        store_ok(C, store.throttle_release(&[a], true).await)?;
+        store_ok(C, store.throttle_reserve(&[b], f.now, end).await)?;
+        let mut keys = [a, b, never];
+        keys.sort_unstable();
+        for _ in 0..2 {
+            let counts = store_ok(C, store.throttle_counts(&keys, f.now).await)?;
+            ensure!(
+                C,
+                counts.len() == 2,
+                "a key never counted is left out: {counts:?}"
+            );
+            let got = (count_of(C, &counts, a)?, count_of(C, &counts, b)?);
+            ensure!(
+                C,
+                got == (n(2, 1), n(1, 1)),
+                "counts as reserved and released: {got:?}"
+            );
+        }
+        let counts = store_ok(C, store.throttle_counts(&[a], end).await)?;
+        ensure!(
+            C,
+            counts.is_empty(),
+            "a counter whose window ended is left out: {counts:?}"
+        );
+        Ok(())
+    }
+
+    /// A counter whose window has ended counts from zero in a new window.
+    pub async fn an_ended_window_starts_afresh<S: ThrottleStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ThrottleStore: windows (RB-04)";
+        let f = Fixture::new();
+        let k = key(&f);
+        let w = Duration::from_secs(60);
+        let at = |now: crate::clock::UnixTime, end: crate::clock::UnixTime| {
+            let store = store.clone();
+            async move {
+                let counts = store_ok(C, store.throttle_reserve(&[k], now, end).await)?;
+                count_of(C, &counts, k)
+            }
+        };
+        for _ in 0..3 {
+            at(f.now, f.now.plus(w)).await?;
+        }
+        let later = f.now.plus(Duration::from_secs(59));
+        let got = at(later, later.plus(w)).await?;
+        ensure!(
+            C,
+            got == n(4, 4),
+            "the window has not ended yet, nor moved: {got:?}"
+        );
+        let end = f.now.plus(w);
+        let got = at(end, end.plus(w)).await?;
+        ensure!(C, got == n(1, 1), "the window ended at its end: {got:?}");
+        let got = at(end.plus(Duration::from_secs(59)), end).await?;
+        ensure!(
+            C,
+            got == n(2, 2),
+            "the new window lasts its length: {got:?}"
+        );
+        Ok(())
+    }
+
+    /// One reserve of several keys counts each on its own.
+    pub async fn keys_count_apart<S: ThrottleStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ThrottleStore: keys (RB-04)";
+        let f = Fixture::new();
+        let (a, b, c) = (key(&f), key(&f), key(&f));
+        let end = f.now.plus(Duration::from_secs(600));
+        let mut ab = [a, b];
+        ab.sort_unstable();
+        store_ok(C, store.throttle_reserve(&[a], f.now, end).await)?;
+        store_ok(C, store.throttle_reserve(&ab, f.now, end).await)?;
+        let mut keys = [a, b, c];
+        keys.sort_unstable();
+        let counts = store_ok(C, store.throttle_reserve(&keys, f.now, end).await)?;
+        ensure!(C, counts.len() == 3, "one count per key: {counts:?}");
+        let got = (
+            count_of(C, &counts, a)?,
+            count_of(C, &counts, b)?,
+            count_of(C, &counts, c)?,
+        );
+        ensure!(
+            C,
+            got == (n(3, 3), n(2, 2), n(1, 1)),
+            "counts per key: {got:?}"
+        );
+        let mut ac = [a, c];
+        ac.sort_unstable();
+        store_ok(C, store.throttle_release(&ac, true).await)?;
+        let counts = store_ok(C, store.throttle_reserve(&keys, f.now, end).await)?;
+        let got = (
+            count_of(C, &counts, a)?,
+            count_of(C, &counts, b)?,
+            count_of(C, &counts, c)?,
+        );
+        ensure!(
+            C,
+            got == (n(4, 3), n(3, 3), n(2, 1)),
+            "released per key: {got:?}"
+        );
+        Ok(())
+    }
+
+    /// Of 20 concurrent reserves of one key, each sees a different count:
+    /// the step is atomic (a check that counts, in any number of processes).
+    pub async fn concurrent_reserves_each_see_their_own_count<S: ThrottleStore>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ThrottleStore: concurrent reserves (RB-04)";
+        let f = Fixture::new();
+        let (k, other) = (key(&f), key(&f));
+        let end = f.now.plus(Duration::from_secs(600));
+        let barrier = Arc::new(tokio::sync::Barrier::new(20));
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let (store, barrier, now) = (store.clone(), barrier.clone(), f.now);
+                tokio::spawn(async move {
+                    // Half of them with a second key, in sorted order.
+                    let mut keys = if i % 2 == 0 { vec![k] } else { vec![k, other] };
+                    keys.sort_unstable();
+                    barrier.wait().await;
+                    store.throttle_reserve(&keys, now, end).await
+                })
+            })
+            .collect();
+        let mut seen = BTreeSet::new();
+        for task in tasks {
+            let counts = store_ok(C, task.await.map_err(|e| fail(C, e))?)?;
+            seen.insert(count_of(C, &counts, k)?.attempts);
+        }
+        ensure!(
+            C,
+            seen == (1..=20).collect(),
+            "20 concurrent reserves must see the counts 1 to 20 once each: {seen:?}"
+        );
+        Ok(())
+    }
+
+    /// A remembered pair is known until its time, not at it; remembering
+    /// again replaces the time.
+    pub async fn known_pairs_until_their_time<S: ThrottleStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ThrottleStore: known pairs (RB-04)";
+        let f = Fixture::new();
+        let (p, q) = (key(&f), key(&f));
+        let until = f.now.plus(Duration::from_secs(1_000));
+        let until_of = |pair, at| {
+            let store = store.clone();
+            async move { store_ok(C, store.throttle_known(&pair, at).await) }
+        };
+        let known = |pair, at| {
+            let until = until_of(pair, at);
+            async move { Ok::<bool, Failure>(until.await?.is_some()) }
+        };
+        ensure!(C, !known(p, f.now).await?, "never remembered");
+        store_ok(C, store.throttle_remember(&p, until).await)?;
+        let before = f.now.plus(Duration::from_secs(999));
+        ensure!(C, known(p, before).await?, "not known before its time");
+        let got = until_of(p, before).await?;
+        ensure!(C, got == Some(until), "known until {got:?}, not {until:?}");
+        ensure!(C, !known(p, until).await?, "known at its time");
+        ensure!(C, !known(q, f.now).await?, "another pair is known");
+        let longer = until.plus(Duration::from_secs(1_000));
+        store_ok(C, store.throttle_remember(&p, longer).await)?;
+        ensure!(
+            C,
+            known(p, until).await?,
+            "remembering again does not extend"
+        );
+        Ok(())
+    }
+
+    /// Purge forgets counters whose window ended and pairs no longer known,
+    /// and nothing else.
+    pub async fn purge_forgets_only_what_ended<S: ThrottleStore>(store: Arc<S>) -> Outcome {
+        const C: &str = "ThrottleStore: purge (RB-04)";
+        let f = Fixture::new();
+        let (ended, live, old, known) = (key(&f), key(&f), key(&f), key(&f));
+        let at = f.now.plus(Duration::from_secs(10));
+        let far = f.now.plus(Duration::from_secs(100_000));
+        store_ok(C, store.throttle_reserve(&[ended], f.now, at).await)?;
+        store_ok(C, store.throttle_reserve(&[live], f.now, far).await)?;
+        store_ok(C, store.throttle_remember(&old, at).await)?;
+        store_ok(C, store.throttle_remember(&known, far).await)?;
+        let purged = store_ok(C, store.purge_throttle(at).await)?;
+        ensure!(
+            C,
+            purged >= 2,
+            "purged {purged}, expected at least the two ended here"
+        );
+        // A purged counter starts again at one even within its old window.
+        let counts = store_ok(C, store.throttle_reserve(&[ended], f.now, at).await)?;
+        let got = count_of(C, &counts, ended)?;
+        ensure!(C, got == n(1, 1), "an ended counter survived: {got:?}");
+        let counts = store_ok(C, store.throttle_reserve(&[live], f.now, far).await)?;
+        let got = count_of(C, &counts, live)?;
+        ensure!(C, got == n(2, 2), "a live counter was purged: {got:?}");
+        ensure!(
+            C,
+            store_ok(C, store.throttle_known(&known, at).await)?.is_some(),
+            "a known pair was purged"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.throttle_known(&old, f.now).await)?.is_none(),
+            "an ended pair survived the purge"
         );
         Ok(())
     }

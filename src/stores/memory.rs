@@ -33,6 +33,7 @@ use crate::stores::{
     ReplayCache, ReplayScope, Rotation, Successor, SuspendedRequest, TokenAdmin, TokenStore,
 };
 use crate::stores::{DeviceDecision, DevicePoll, DeviceRecord, DeviceState, DeviceStore};
+use crate::throttle::{ThrottleCount, ThrottleKey, ThrottleStore};
 use crate::tokens::{GrantId, TokenHash};
 use crate::user::UserId;
 
@@ -54,6 +55,11 @@ struct Tables {
     /// of each user code hash (RFC 8628).
     devices: HashMap<TokenHash, DeviceRecord>,
     user_codes: HashMap<TokenHash, TokenHash>,
+    /// Throttle counters (`ThrottleStore`): the end of each one's window
+    /// and its count.
+    throttle: HashMap<ThrottleKey, (UnixTime, ThrottleCount)>,
+    /// Known (account, source) pairs of the throttle, and until when.
+    throttle_known: HashMap<ThrottleKey, UnixTime>,
 }
 
 impl Tables {
@@ -502,6 +508,95 @@ impl ReplayCache for MemoryStore {
         let before = t.replays.len();
         t.replays.retain(|_, expires| *expires > now);
         Ok(gone(before, t.replays.len()))
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for MemoryStore {
+    async fn throttle_reserve(
+        &self,
+        keys: &[ThrottleKey],
+        now: UnixTime,
+        window_end: UnixTime,
+    ) -> Result<Vec<(ThrottleKey, ThrottleCount)>, StoreError> {
+        // Every key under one lock: one atomic step.
+        let mut t = self.write();
+        let fresh = ThrottleCount {
+            attempts: 0,
+            in_flight: 0,
+        };
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let entry = t.throttle.entry(*key).or_insert((window_end, fresh));
+                if entry.0 <= now {
+                    *entry = (window_end, fresh);
+                }
+                entry.1.attempts = entry.1.attempts.saturating_add(1);
+                entry.1.in_flight = entry.1.in_flight.saturating_add(1);
+                (*key, entry.1)
+            })
+            .collect())
+    }
+
+    async fn throttle_counts(
+        &self,
+        keys: &[ThrottleKey],
+        now: UnixTime,
+    ) -> Result<Vec<(ThrottleKey, ThrottleCount)>, StoreError> {
+        let t = self.read();
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                t.throttle
+                    .get(key)
+                    .filter(|(end, _)| now < *end)
+                    .map(|(_, count)| (*key, *count))
+            })
+            .collect())
+    }
+
+    async fn throttle_release(&self, keys: &[ThrottleKey], failed: bool) -> Result<(), StoreError> {
+        let mut t = self.write();
+        for key in keys {
+            if let Some((_, count)) = t.throttle.get_mut(key) {
+                count.in_flight = count.in_flight.saturating_sub(1);
+                if !failed {
+                    count.attempts = count.attempts.saturating_sub(1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn throttle_known(
+        &self,
+        pair: &ThrottleKey,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, StoreError> {
+        Ok(self
+            .read()
+            .throttle_known
+            .get(pair)
+            .copied()
+            .filter(|until| now < *until))
+    }
+
+    async fn throttle_remember(
+        &self,
+        pair: &ThrottleKey,
+        until: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.write().throttle_known.insert(*pair, until);
+        Ok(())
+    }
+
+    async fn purge_throttle(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut t = self.write();
+        let before = t.throttle.len() + t.throttle_known.len();
+        t.throttle.retain(|_, (end, _)| *end > now);
+        t.throttle_known.retain(|_, until| *until > now);
+        Ok(gone(before, t.throttle.len() + t.throttle_known.len()))
     }
 }
 

@@ -159,10 +159,72 @@ impl Default for MemoryThrottle {
 }
 
 /// The keys one attempt counts under.
-struct Keys {
-    source: Option<Key>,
-    account: Option<Key>,
-    pair: Option<Key>,
+pub(super) struct Keys {
+    pub(super) source: Option<Key>,
+    pub(super) account: Option<Key>,
+    pub(super) pair: Option<Key>,
+}
+
+impl Keys {
+    /// The keys of `attempt`.
+    pub(super) fn of(attempt: &Attempt<'_>) -> Self {
+        let source = attempt.source().map(source_bytes);
+        let account = attempt.account().map(account_bytes);
+        let pair = match (&account, &source) {
+            (Some(a), Some(s)) => Some(key(b'P', &[a.as_slice(), s.as_slice()])),
+            _ => None,
+        };
+        Self {
+            source: source.map(|s| key(b'S', &[s.as_slice()])),
+            account: account.map(|a| key(b'A', &[a.as_slice()])),
+            pair,
+        }
+    }
+}
+
+/// Which limit refuses an attempt, judged on the counts before it: the
+/// (account, source) pair's (attempts, in flight), the account's attempts
+/// and the source's, each `None` when the attempt has no such key, and
+/// whether the source is known for the account. The one policy of
+/// [`MemoryThrottle`] and [`StoreThrottle`](super::StoreThrottle).
+pub(super) fn refusal(
+    limits: &ThrottleLimits,
+    known: bool,
+    pair: Option<(u32, u32)>,
+    account: Option<u32>,
+    source: Option<u32>,
+) -> Option<&'static str> {
+    // A source known for the account is refused on its failures only,
+    // not on attempts still in flight: a holder's concurrent requests
+    // (a service with many workers behind one address) are not its
+    // guesses. Its guesses stay bounded: each one in flight becomes a
+    // failure when settled, and a slow hash has to queue for the
+    // bounded hash pool (RB-06). Any other source counts in-flight
+    // attempts too, so concurrent guesses cannot all pass one check.
+    // (Its attempts in flight are still capped, at `per_account`.)
+    let pair_over = pair.is_some_and(|(n, pending)| {
+        if known {
+            n.saturating_sub(pending) >= limits.per_account_and_source
+                || pending >= limits.per_account
+        } else {
+            n >= limits.per_account_and_source
+        }
+    });
+    // A source with nothing counted for this account in the window.
+    let first_try = pair.is_some_and(|(n, _)| n == 0);
+    if pair_over {
+        Some("account and source")
+    } else if known {
+        None
+    } else if account.is_some_and(|account| {
+        account >= limits.per_account && !(first_try && account < limits.per_account_first_tries)
+    }) {
+        Some("account")
+    } else if source.is_some_and(|source| source >= limits.per_source) {
+        Some("source")
+    } else {
+        None
+    }
 }
 
 impl MemoryThrottle {
@@ -219,17 +281,7 @@ impl MemoryThrottle {
     }
 
     fn keys(attempt: &Attempt<'_>) -> Keys {
-        let source = attempt.source().map(source_bytes);
-        let account = attempt.account().map(account_bytes);
-        let pair = match (&account, &source) {
-            (Some(a), Some(s)) => Some(key(b'P', &[a.as_slice(), s.as_slice()])),
-            _ => None,
-        };
-        Keys {
-            source: source.map(|s| key(b'S', &[s.as_slice()])),
-            account: account.map(|a| key(b'A', &[a.as_slice()])),
-            pair,
-        }
+        Keys::of(attempt)
     }
 }
 
@@ -250,37 +302,13 @@ impl Throttle for MemoryThrottle {
         let pair = self.count(&mut state, keys.pair.as_ref(), now);
         let account = self.count(&mut state, keys.account.as_ref(), now);
         let source = self.count(&mut state, keys.source.as_ref(), now);
-        // A source known for the account is refused on its failures only,
-        // not on attempts still in flight: a holder's concurrent requests
-        // (a service with many workers behind one address) are not its
-        // guesses. Its guesses stay bounded: each one in flight becomes a
-        // failure when settled, and a slow hash has to queue for the
-        // bounded hash pool (RB-06). Any other source counts in-flight
-        // attempts too, so concurrent guesses cannot all pass one check.
-        // (Its attempts in flight are still capped, at `per_account`.)
-        let pair_over = if known {
-            pair.n.saturating_sub(pair.pending) >= limits.per_account_and_source
-                || pair.pending >= limits.per_account
-        } else {
-            pair.n >= limits.per_account_and_source
-        };
-        // A source with nothing counted for this account in the window.
-        let first_try = keys.pair.is_some() && pair.n == 0;
-        let (account, source) = (account.n, source.n);
-        let over = if keys.pair.is_some() && pair_over {
-            Some("account and source")
-        } else if known {
-            None
-        } else if keys.account.is_some()
-            && account >= limits.per_account
-            && !(first_try && account < limits.per_account_first_tries)
-        {
-            Some("account")
-        } else if keys.source.is_some() && source >= limits.per_source {
-            Some("source")
-        } else {
-            None
-        };
+        let over = refusal(
+            limits,
+            known,
+            keys.pair.map(|_| (pair.n, pair.pending)),
+            keys.account.map(|_| account.n),
+            keys.source.map(|_| source.n),
+        );
         if let Some(limit) = over {
             drop(state);
             // `debug`: a flood of refusals must not be a flood of log lines.

@@ -8,12 +8,16 @@
 //! credentials; only the host knows who sent a request, which it says with
 //! [`Request::with_source`](crate::http::Request::with_source). The throttle
 //! sees both. [`MemoryThrottle`] (`memory.rs`) is a ready limiter for one
-//! process; the `Throttle` documentation says how a host writes its own.
+//! process; [`StoreThrottle`] (`store.rs`) is the same policy over a shared
+//! [`ThrottleStore`] (the SQL stores), for several instances on one
+//! database; the `Throttle` documentation says how a host writes its own.
 
 mod hook;
 mod lru;
 mod memory;
+mod store;
 
 pub use hook::{Account, Attempt, Outcome, Throttle, Verdict};
 pub(crate) use hook::{Reserved, count_failure, reserve, settle};
 pub use memory::{MemoryThrottle, ThrottleLimits};
+pub use store::{StoreThrottle, ThrottleCount, ThrottleKey, ThrottleStore};

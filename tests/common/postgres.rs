@@ -96,7 +96,60 @@ fn database() -> Result<String, Unavailable> {
                 .to_owned(),
         })
     })?;
-    throwaway::start(&bin).map_err(Unavailable::Broken)
+    throwaway::start(&bin)
+        .map(|c| c.url)
+        .map_err(Unavailable::Broken)
+}
+
+/// A throwaway cluster of the calling test's own, for a test that needs
+/// exclusive control of the server (`Cluster::stop`, `Cluster::start`: a
+/// database restart), or `None` when the test must be skipped (said on
+/// stderr, as [`url`] does). Needs PostgreSQL's server binaries even when
+/// `PORTCULLIS_TEST_POSTGRES_URL` is set. Removed when the test process
+/// exits.
+#[allow(dead_code)]
+pub(crate) fn own_cluster() -> Option<Cluster> {
+    let why = match binaries() {
+        Some(bin) => match throwaway::start(&bin) {
+            Ok(cluster) => return Some(cluster),
+            Err(e) => panic!("PostgreSQL is installed but unusable: {e}"),
+        },
+        None => "no initdb, pg_ctl and postgres to start a cluster of its own",
+    };
+    // The same skip (or failure, when required) as `url`'s.
+    if required() {
+        panic!("PORTCULLIS_REQUIRE_POSTGRES is set and there is no PostgreSQL: {why}");
+    }
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\nSKIPPED a PostgreSQL test: {why}.\n"
+    );
+    None
+}
+
+/// A throwaway cluster: its URL, and how to stop and start it again.
+#[allow(dead_code)]
+pub(crate) struct Cluster {
+    /// `postgres://portcullis@127.0.0.1:PORT/postgres`.
+    pub(crate) url: String,
+    #[cfg(unix)]
+    control: throwaway::Control,
+}
+
+#[allow(dead_code)]
+impl Cluster {
+    /// Stops the server (fast shutdown: open connections are closed).
+    pub(crate) fn stop(&self) {
+        #[cfg(unix)]
+        self.control
+            .pg_ctl(&["stop", "-m", "fast", "-w", "-t", "60"]);
+    }
+
+    /// Starts it again, on the same port, and waits until it accepts.
+    pub(crate) fn start(&self) {
+        #[cfg(unix)]
+        self.control.pg_ctl(&["start", "-w", "-t", "60"]);
+    }
 }
 
 /// The first directory holding all three server binaries.
@@ -141,7 +194,7 @@ fn binaries() -> Option<PathBuf> {
 
 #[cfg(not(unix))]
 mod throwaway {
-    pub(super) fn start(_bin: &std::path::Path) -> Result<String, String> {
+    pub(super) fn start(_bin: &std::path::Path) -> Result<super::Cluster, String> {
         Err("a throwaway cluster is only started on Unix; set PORTCULLIS_TEST_POSTGRES_URL".into())
     }
 }
@@ -155,9 +208,36 @@ mod throwaway {
     use std::process::{ChildStdin, Command, Stdio};
     use std::sync::Mutex;
 
-    /// The write end of the reaper's stdin. Never closed by us: the kernel
-    /// closes it when this process exits, which is the reaper's signal.
-    static REAPER: Mutex<Option<ChildStdin>> = Mutex::new(None);
+    /// The write ends of the reapers' stdin (one per cluster). Never closed
+    /// by us: the kernel closes them when this process exits, which is the
+    /// reapers' signal.
+    static REAPER: Mutex<Vec<ChildStdin>> = Mutex::new(Vec::new());
+
+    /// What stops and starts a cluster: its tools, data and owner.
+    pub(crate) struct Control {
+        bin: std::path::PathBuf,
+        dir: std::path::PathBuf,
+        owner: Option<Owner>,
+    }
+
+    impl Control {
+        /// Runs `pg_ctl ARGS -D data -l log`; panics with its output on failure.
+        pub(crate) fn pg_ctl(&self, args: &[&str]) {
+            let data = self.dir.join("data");
+            let log = self.dir.join("server.log");
+            run(
+                self.owner,
+                &self.dir,
+                Command::new(self.bin.join("pg_ctl"))
+                    .args(args)
+                    .arg("-D")
+                    .arg(&data)
+                    .arg("-l")
+                    .arg(&log),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
 
     /// Waits for its stdin to close (this test process has exited), stops
     /// the cluster (fast shutdown, then SIGKILL after 10 s) and removes its
@@ -181,7 +261,7 @@ rm -rf "$1"
         gid: u32,
     }
 
-    pub(super) fn start(bin: &Path) -> Result<String, String> {
+    pub(super) fn start(bin: &Path) -> Result<super::Cluster, String> {
         let owner = if is_root()? {
             Some(
                 ["postgres", "nobody"]
@@ -215,9 +295,10 @@ rm -rf "$1"
             .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start the cleanup process: {e}"))?;
-        *REAPER
+        REAPER
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = reaper.stdin;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(reaper.stdin);
         if let Some(o) = owner {
             std::os::unix::fs::chown(&dir, Some(o.uid), Some(o.gid))
                 .map_err(|e| format!("cannot hand {} to uid {}: {e}", dir.display(), o.uid))?;
@@ -265,7 +346,16 @@ rm -rf "$1"
                     .arg(dir.join("server.log")),
             );
             match started {
-                Ok(()) => return Ok(format!("postgres://portcullis@127.0.0.1:{port}/postgres")),
+                Ok(()) => {
+                    return Ok(super::Cluster {
+                        url: format!("postgres://portcullis@127.0.0.1:{port}/postgres"),
+                        control: Control {
+                            bin: bin.to_path_buf(),
+                            dir,
+                            owner,
+                        },
+                    });
+                }
                 Err(e) => {
                     let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
                     last = format!("{e}\nserver log:\n{log}");

@@ -154,6 +154,26 @@ impl Server {
         Self::spawn(framework, port, &seed, args).await
     }
 
+    /// Starts one instance of a deployment (`tests/e2e/instances.rs`):
+    /// the example on `port` with this seed (whose issuer may be another
+    /// instance's base: one issuer behind a load balancer) and arguments.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) async fn start_instance(
+        framework: Framework,
+        port: u16,
+        seed: &serde_json::Value,
+        args: &[&str],
+    ) -> Self {
+        Self::spawn(framework, port, seed, args).await
+    }
+
+    /// SIGKILL, at once (a crashed instance); waits for it to be gone.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Writes the seed file and starts the example with it on `port`;
     /// returns once it says it is listening.
     async fn spawn(

@@ -64,9 +64,16 @@ mod dpop;
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;
+// Several instances on one PostgreSQL database (issue 20 part 3).
+#[cfg(feature = "postgres")]
+mod instances;
 mod logout;
 mod openid_rp;
 mod par;
+#[cfg(feature = "postgres")]
+#[path = "../common/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 // Dynamic client registration (issue 19 part 2).
 mod registration;
 mod seed_v2;

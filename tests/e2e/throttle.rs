@@ -1,5 +1,6 @@
 //! The example server's brute-force protection (PW-01, CA-06, RB-04):
-//! portcullis's `MemoryThrottle` behind the `Throttle` hook, each request's
+//! portcullis's `MemoryThrottle` (`StoreThrottle` on the demo's database
+//! with `--database`) behind the `Throttle` hook, each request's
 //! source being the connection's peer address as the adapter reports it.
 //! Repeated wrong client secrets and passwords from one address get that
 //! address refused for the account, right credentials included, while the
@@ -37,10 +38,14 @@ async fn token(
 }
 
 async fn wrong_attempts_from_one_address_never_lock_the_holder_out(framework: Framework) {
+    on(framework, Backend::Memory).await;
+}
+
+async fn on(framework: Framework, backend: Backend) {
     // covers: RB-04, PW-01, CA-06
     // issue 15 finding 2
     // The example's default: 5 failures per account and address per minute.
-    let server = Server::start_on(framework, Backend::Memory).await;
+    let server = Server::start_on(framework, backend).await;
     let (attacker, holder) = (client_from("127.0.0.1"), client_from("127.0.0.2"));
     let cc = "grant_type=client_credentials";
     for _ in 0..5 {
@@ -97,4 +102,12 @@ async fn hyper_serves_the_holder_and_refuses_the_guesser() {
 #[tokio::test]
 async fn tower_serves_the_holder_and_refuses_the_guesser() {
     wrong_attempts_from_one_address_never_lock_the_holder_out(Framework::Tower).await;
+}
+
+// With `--database` the demo keeps its counts in the database
+// (`StoreThrottle`, issue 20): the same answers.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn axum_on_sqlite_serves_the_holder_and_refuses_the_guesser() {
+    on(Framework::Axum, Backend::Sqlite).await;
 }

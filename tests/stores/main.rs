@@ -46,6 +46,9 @@ mod memory {
     portcullis::store_conformance!(keys => KeyProvider);
     // covers: DV-01, DV-02, DV-03
     portcullis::store_conformance!(store => DeviceStore, DevicePurge);
+    // The store-backed throttle's counts (issue 20).
+    // covers: RB-04
+    portcullis::store_conformance!(store => ThrottleStore);
 }
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, CA-08, AZ-08
@@ -123,6 +126,9 @@ mod sqlite {
         AuthorizationRequestStore, KeyProvider);
     // covers: DV-01, DV-02, DV-03
     portcullis::store_conformance!(store => DeviceStore, DevicePurge);
+    // The store-backed throttle's counts (issue 20).
+    // covers: RB-04
+    portcullis::store_conformance!(store => ThrottleStore);
 
     async fn some_store() -> Option<SqliteStore> {
         Some(store().await)
@@ -224,6 +230,14 @@ mod postgresql {
             ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
         )]
         optional store => DeviceStore, DevicePurge);
+    // The store-backed throttle's counts (issue 20).
+    // covers: RB-04
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        optional store => ThrottleStore);
 
     grant_row_tests!(
         #[cfg_attr(
@@ -276,6 +290,14 @@ mod mysql_store {
             ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
         )]
         optional store => DeviceStore, DevicePurge);
+    // The store-backed throttle's counts (issue 20).
+    // covers: RB-04
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_mysql,
+            ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+        )]
+        optional store => ThrottleStore);
 
     #[tokio::test]
     #[cfg_attr(

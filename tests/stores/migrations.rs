@@ -162,7 +162,7 @@ macro_rules! migration_tests {
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect();
-            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
         }
 
         #[tokio::test]
@@ -238,7 +238,7 @@ macro_rules! migration_tests {
             .unwrap();
             // Versions 1 and 2 adopted as they were, the later versions applied anew.
             assert_eq!(adopted.get(..2), Some(&before[..]), "our versions and checksums moved over");
-            assert_eq!(adopted.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+            assert_eq!(adopted.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
             assert_eq!(
                 versions(&store, "_sqlx_migrations").await,
                 vec![(20240101000000, "users".to_owned())],
@@ -361,7 +361,7 @@ macro_rules! migration_tests {
                 .into_iter()
                 .map(|(v, _)| v)
                 .collect();
-            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+            assert_eq!(ours, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
             $cleanup(store, guard).await;
         }
     };

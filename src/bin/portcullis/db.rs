@@ -184,6 +184,15 @@ impl Db {
         }
     }
 
+    /// The store-backed throttle's counts (schema 16), for `tokens purge`.
+    pub(crate) fn throttle(&self) -> &dyn portcullis::ThrottleStore {
+        match &self.backend {
+            Backend::Sqlite(s) => &**s,
+            Backend::Postgres(s) => &**s,
+            Backend::MySql(s) => &**s,
+        }
+    }
+
     pub(crate) fn consents(&self) -> &dyn ConsentAdmin {
         match &self.backend {
             Backend::Sqlite(s) => &**s,

@@ -88,6 +88,11 @@ async fn purge(
             .purge_replays(now)
             .await
             .map_err(|e| Failure::store("purge the replay cache", &e))?;
+        // The store-backed throttle's ended windows (schema 16).
+        db.throttle()
+            .purge_throttle(now)
+            .await
+            .map_err(|e| Failure::store("purge the throttle counts", &e))?;
         let keys = server
             .purge_keys()
             .await

@@ -69,6 +69,7 @@ sql_store! {
         Migration { description: "the full client model: RFC 7591 and OpenID Connect registration fields, CORS origins, owner, metadata", sql: include_str!("migrations/mysql_13.sql") },
         Migration { description: "registration access tokens of clients registered over HTTP (RFC 7592)", sql: include_str!("migrations/mysql_14.sql") },
         Migration { description: "an index of the clients' CORS origins", sql: include_str!("migrations/mysql_15.sql") },
+        Migration { description: "the counts of the store-backed throttle, shared by every instance", sql: include_str!("migrations/mysql_16.sql") },
     ]
 }
 

@@ -61,6 +61,7 @@ sql_store! {
         Migration { description: "the full client model: RFC 7591 and OpenID Connect registration fields, CORS origins, owner, metadata", sql: include_str!("migrations/postgres_13.sql") },
         Migration { description: "registration access tokens of clients registered over HTTP (RFC 7592)", sql: include_str!("migrations/postgres_14.sql") },
         Migration { description: "an index of the clients' CORS origins", sql: include_str!("migrations/postgres_15.sql") },
+        Migration { description: "the counts of the store-backed throttle", sql: include_str!("migrations/postgres_16.sql") },
     ]
 }
 

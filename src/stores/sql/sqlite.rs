@@ -62,6 +62,7 @@ sql_store! {
         Migration { description: "the full client model: RFC 7591 and OpenID Connect registration fields, CORS origins, owner, metadata", sql: include_str!("migrations/sqlite_13.sql") },
         Migration { description: "registration access tokens of clients registered over HTTP (RFC 7592)", sql: include_str!("migrations/sqlite_14.sql") },
         Migration { description: "an index of the clients' CORS origins", sql: include_str!("migrations/sqlite_15.sql") },
+        Migration { description: "the counts of the store-backed throttle", sql: include_str!("migrations/sqlite_16.sql") },
     ]
 }
 

@@ -1285,8 +1285,210 @@ macro_rules! sql_store {
                 Ok(n > 0)
             }
         }
+
+        // The store-backed throttle (issue 20, schema 16): one statement
+        // per step, so each is atomic across processes.
+        impl $name {
+            /// A row of `THROTTLE_RESERVE` or `THROTTLE_COUNTS`.
+            fn throttle_row(
+                r: &<$db as sqlx::Database>::Row,
+            ) -> Result<(crate::throttle::ThrottleKey, crate::throttle::ThrottleCount), StoreError> {
+                let key: Vec<u8> = r.col("counter_key")?;
+                let key = <[u8; 16]>::try_from(key.as_slice())
+                    .map_err(|_| StoreError::msg("stored throttle key is invalid"))?;
+                let count = |c: &str| -> Result<u32, StoreError> {
+                    Ok(u32::try_from(r.col::<i64, _>(c)?).unwrap_or(u32::MAX))
+                };
+                Ok((
+                    crate::throttle::ThrottleKey::from_bytes(key),
+                    crate::throttle::ThrottleCount { attempts: count("attempts")?, in_flight: count("in_flight")? },
+                ))
+            }
+        }
+
+        #[async_trait]
+        impl crate::throttle::ThrottleStore for $name {
+            async fn throttle_reserve(
+                &self,
+                keys: &[crate::throttle::ThrottleKey],
+                now: UnixTime,
+                window_end: UnixTime,
+            ) -> Result<Vec<(crate::throttle::ThrottleKey, crate::throttle::ThrottleCount)>, StoreError> {
+                let Some(sql) = keys.len().checked_sub(1).and_then(|i| super::store::THROTTLE_RESERVE.get(i)) else {
+                    return if keys.is_empty() { Ok(Vec::new()) } else { Err(StoreError::msg("at most three throttle keys per attempt")) };
+                };
+                if Self::MYSQL {
+                    // No `RETURNING` on MySQL: the upsert, then a read of
+                    // the rows it holds locked, in one transaction.
+                    let upsert = super::store::MYSQL_THROTTLE_RESERVE.get(keys.len() - 1).copied().unwrap_or_default();
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    let mut q = sqlx::query(Self::sql(upsert)?);
+                    for key in keys {
+                        q = q.bind(key.as_bytes().as_slice()).bind(secs(now)).bind(secs(window_end));
+                    }
+                    q.execute(&mut *tx).await?;
+                    let mut q = sqlx::query(Self::sql(super::store::MYSQL_THROTTLE_RESERVED)?);
+                    for i in 0..3 {
+                        if let Some(key) = keys.get(i).or(keys.first()) {
+                            q = q.bind(key.as_bytes().as_slice());
+                        }
+                    }
+                    let rows = q.fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    return rows.iter().map(Self::throttle_row).collect();
+                }
+                let mut q = sqlx::query(Self::sql(sql)?);
+                for key in keys {
+                    q = q.bind(key.as_bytes().as_slice()).bind(secs(now)).bind(secs(window_end));
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter().map(Self::throttle_row).collect()
+            }
+
+            async fn throttle_counts(
+                &self,
+                keys: &[crate::throttle::ThrottleKey],
+                now: UnixTime,
+            ) -> Result<Vec<(crate::throttle::ThrottleKey, crate::throttle::ThrottleCount)>, StoreError> {
+                let (Some(first), true) = (keys.first(), keys.len() <= 3) else {
+                    return if keys.is_empty() { Ok(Vec::new()) } else { Err(StoreError::msg("at most three throttle keys per attempt")) };
+                };
+                let mut q = sqlx::query(Self::sql(super::store::THROTTLE_COUNTS)?);
+                // Three keys always: a shorter list repeats its first.
+                for i in 0..3 {
+                    q = q.bind(keys.get(i).unwrap_or(first).as_bytes().as_slice());
+                }
+                let rows = q.bind(secs(now)).fetch_all(&self.pool).await?;
+                rows.iter().map(Self::throttle_row).collect()
+            }
+
+            async fn throttle_release(&self, keys: &[crate::throttle::ThrottleKey], failed: bool) -> Result<(), StoreError> {
+                let (Some(first), true) = (keys.first(), keys.len() <= 3) else {
+                    return if keys.is_empty() { Ok(()) } else { Err(StoreError::msg("at most three throttle keys per attempt")) };
+                };
+                let sql = if failed { super::store::THROTTLE_RELEASE_FAILED } else { super::store::THROTTLE_RELEASE };
+                let mut q = sqlx::query(Self::sql(sql)?);
+                // Three parameters always: a shorter list repeats its first key.
+                for i in 0..3 {
+                    q = q.bind(keys.get(i).unwrap_or(first).as_bytes().as_slice());
+                }
+                q.execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn throttle_known(&self, pair: &crate::throttle::ThrottleKey, now: UnixTime) -> Result<Option<UnixTime>, StoreError> {
+                let row = sqlx::query(Self::sql(super::store::THROTTLE_KNOWN)?)
+                    .bind(pair.as_bytes().as_slice())
+                    .bind(secs(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| r.col::<i64, _>("known_until").map(time)).transpose().map_err(StoreError::from)
+            }
+
+            async fn throttle_remember(&self, pair: &crate::throttle::ThrottleKey, until: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(Self::sql(if Self::MYSQL { super::store::MYSQL_THROTTLE_REMEMBER } else { super::store::THROTTLE_REMEMBER })?)
+                    .bind(pair.as_bytes().as_slice())
+                    .bind(secs(until))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn purge_throttle(&self, now: UnixTime) -> Result<u64, StoreError> {
+                let mut n = 0;
+                for sql in super::store::THROTTLE_PURGE {
+                    n += sqlx::query(Self::sql(sql)?).bind(secs(now)).execute(&self.pool).await?.rows_affected();
+                }
+                Ok(n)
+            }
+        }
     };
 }
+
+// The store-backed throttle's statements (issue 20, schema 16). Each
+// parameter `$n` appears once, in increasing order.
+
+/// The `ON CONFLICT` tail of [`THROTTLE_RESERVE`]: a counter whose window
+/// ended at `seen_at` starts a new one. Every `SET` reads the old row; the
+/// window columns come last.
+macro_rules! throttle_upsert {
+    ($values:literal) => {
+        concat!(
+            "INSERT INTO portcullis_throttle_counts (counter_key, seen_at, window_end, attempts, in_flight) VALUES ",
+            $values,
+            " ON CONFLICT (counter_key) DO UPDATE SET ",
+            "attempts = CASE WHEN portcullis_throttle_counts.window_end <= excluded.seen_at THEN 1 ELSE portcullis_throttle_counts.attempts + 1 END, ",
+            "in_flight = CASE WHEN portcullis_throttle_counts.window_end <= excluded.seen_at THEN 1 ELSE portcullis_throttle_counts.in_flight + 1 END, ",
+            "window_end = CASE WHEN portcullis_throttle_counts.window_end <= excluded.seen_at THEN excluded.window_end ELSE portcullis_throttle_counts.window_end END, ",
+            "seen_at = excluded.seen_at ",
+            "RETURNING counter_key, attempts, in_flight"
+        )
+    };
+}
+
+/// Counts one attempt in flight under one, two or three counters
+/// (`ThrottleStore::throttle_reserve`), each row `(key, now, window_end)`,
+/// and returns their counts: one upsert, atomic per row. Callers pass the
+/// keys sorted, so concurrent statements lock rows in one order.
+pub(super) const THROTTLE_RESERVE: [&str; 3] = [
+    throttle_upsert!("($1, $2, $3, 1, 1)"),
+    throttle_upsert!("($1, $2, $3, 1, 1), ($4, $5, $6, 1, 1)"),
+    throttle_upsert!("($1, $2, $3, 1, 1), ($4, $5, $6, 1, 1), ($7, $8, $9, 1, 1)"),
+];
+
+/// [`THROTTLE_RESERVE`] on MySQL, which has no `RETURNING`: `SET`
+/// assignments run left to right, each seeing the ones before, so the
+/// window columns come last; `MYSQL_THROTTLE_RESERVED` reads the counts.
+macro_rules! mysql_throttle_upsert {
+    ($values:literal) => {
+        concat!(
+            "INSERT INTO portcullis_throttle_counts (counter_key, seen_at, window_end, attempts, in_flight) VALUES ",
+            $values,
+            " ON DUPLICATE KEY UPDATE ",
+            "attempts = CASE WHEN window_end <= VALUES(seen_at) THEN 1 ELSE attempts + 1 END, ",
+            "in_flight = CASE WHEN window_end <= VALUES(seen_at) THEN 1 ELSE in_flight + 1 END, ",
+            "window_end = CASE WHEN window_end <= VALUES(seen_at) THEN VALUES(window_end) ELSE window_end END, ",
+            "seen_at = VALUES(seen_at)"
+        )
+    };
+}
+
+/// [`THROTTLE_RESERVE`] on MySQL (the upsert only).
+pub(super) const MYSQL_THROTTLE_RESERVE: [&str; 3] = [
+    mysql_throttle_upsert!("($1, $2, $3, 1, 1)"),
+    mysql_throttle_upsert!("($1, $2, $3, 1, 1), ($4, $5, $6, 1, 1)"),
+    mysql_throttle_upsert!("($1, $2, $3, 1, 1), ($4, $5, $6, 1, 1), ($7, $8, $9, 1, 1)"),
+];
+
+/// The counts [`MYSQL_THROTTLE_RESERVE`] left in its transaction, for up to
+/// three counters (`$1` to `$3`, repeated to fill).
+pub(super) const MYSQL_THROTTLE_RESERVED: &str = "SELECT counter_key, attempts, in_flight FROM portcullis_throttle_counts WHERE counter_key IN ($1, $2, $3)";
+
+/// [`THROTTLE_REMEMBER`] on MySQL.
+pub(super) const MYSQL_THROTTLE_REMEMBER: &str = "INSERT INTO portcullis_throttle_known (pair_key, known_until) VALUES ($1, $2) ON DUPLICATE KEY UPDATE known_until = VALUES(known_until)";
+
+/// The counts of up to three counters (`$1` to `$3`, repeated to fill) in
+/// their windows at `$4`.
+pub(super) const THROTTLE_COUNTS: &str = "SELECT counter_key, attempts, in_flight FROM portcullis_throttle_counts WHERE counter_key IN ($1, $2, $3) AND window_end > $4";
+
+/// Settles a failed attempt: no longer in flight, still counted.
+pub(super) const THROTTLE_RELEASE_FAILED: &str = "UPDATE portcullis_throttle_counts SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE counter_key IN ($1, $2, $3)";
+
+/// Settles an attempt that succeeded or judged nothing: no longer counted.
+pub(super) const THROTTLE_RELEASE: &str = "UPDATE portcullis_throttle_counts SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END WHERE counter_key IN ($1, $2, $3)";
+
+/// Until when pair `$1` is known, if it is at `$2`.
+pub(super) const THROTTLE_KNOWN: &str =
+    "SELECT known_until FROM portcullis_throttle_known WHERE pair_key = $1 AND known_until > $2";
+
+/// Remembers pair `$1` as known until `$2`.
+pub(super) const THROTTLE_REMEMBER: &str = "INSERT INTO portcullis_throttle_known (pair_key, known_until) VALUES ($1, $2) ON CONFLICT (pair_key) DO UPDATE SET known_until = excluded.known_until";
+
+/// Forgets ended windows and pairs no longer known at `$1`.
+pub(super) const THROTTLE_PURGE: [&str; 2] = [
+    "DELETE FROM portcullis_throttle_counts WHERE window_end <= $1",
+    "DELETE FROM portcullis_throttle_known WHERE known_until <= $1",
+];
 
 /// Upserts a grant's row unless it is marked revoked: one row changed means
 /// the grant is live and its row locked until the transaction ends; none,
