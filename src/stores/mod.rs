@@ -31,6 +31,8 @@ mod tokens;
 pub use sql::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sql::SqliteStore;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use sql::{DEFAULT_PURGE_BATCH, SqlOptionsError, SqlPoolOptions};
 
 pub use clients::{ClientAdmin, ClientStore};
 pub use consents::{Consent, ConsentAdmin, ConsentStore};

@@ -17,12 +17,14 @@ mod store;
 
 mod error;
 mod migrate;
+mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use options::{DEFAULT_PURGE_BATCH, SqlOptionsError, SqlPoolOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
