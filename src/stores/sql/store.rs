@@ -95,6 +95,7 @@ macro_rules! sql_store {
                 let batch = u64::from(self.purge_batch.get());
                 let mut total = 0;
                 loop {
+                    let started = std::time::Instant::now();
                     let mut tx = self.pool.begin_with($begin).await?;
                     let n = sqlx::query(sql)
                         .bind(secs(now))
@@ -107,7 +108,18 @@ macro_rules! sql_store {
                     if n < batch {
                         return Ok(total);
                     }
+                    Self::between_batches(started.elapsed()).await;
                 }
+            }
+
+            /// SQLite: writers take turns on one lock, and a writer waiting
+            /// for it only retries now and then (its busy handler sleeps up
+            /// to 100 ms between tries), so a purge that began its next batch
+            /// at once would starve them. It rests as long as its batch took:
+            /// it holds the write lock at most half the time. PostgreSQL
+            /// locks rows, and a batch skips those a step holds: no pause.
+            async fn between_batches(took: std::time::Duration) {
+                super::store::rest_between_batches(<$db as sqlx::Database>::NAME, took).await;
             }
 
             /// Removes the grant rows with no code or token left, a window
@@ -120,6 +132,7 @@ macro_rules! sql_store {
                 let batch = i64::from(self.purge_batch.get());
                 let mut after: Vec<u8> = Vec::new();
                 loop {
+                    let started = std::time::Instant::now();
                     let window = sqlx::query(super::store::PURGE_GRANT_WINDOW)
                         .bind(after.as_slice())
                         .bind(batch)
@@ -147,6 +160,7 @@ macro_rules! sql_store {
                         return Ok(());
                     }
                     after = last;
+                    Self::between_batches(started.elapsed()).await;
                 }
             }
 
@@ -1260,6 +1274,19 @@ pub(super) const MARK_USER_GRANTS: &str = concat!(
 /// (`TokenStore::session_clients`), each once: each side reads the partial
 /// index on `session_id` (schema 8), which `session_id = $1` implies.
 pub(super) const SESSION_CLIENTS: &str = "SELECT client_id FROM portcullis_codes WHERE session_id = $1 UNION SELECT client_id FROM portcullis_tokens WHERE session_id = $1";
+
+/// Rests `took` after a purge batch on SQLite (database `name`), so that
+/// writers waiting for its lock get in (see `between_batches`).
+#[cfg(feature = "sqlite")]
+pub(super) async fn rest_between_batches(name: &str, took: std::time::Duration) {
+    if name == <sqlx::Sqlite as sqlx::Database>::NAME {
+        tokio::time::sleep(took).await;
+    }
+}
+
+/// Without SQLite there is no database-wide write lock: no rest.
+#[cfg(not(feature = "sqlite"))]
+pub(super) async fn rest_between_batches(_name: &str, _took: std::time::Duration) {}
 
 /// The next window of grant rows a purge examines: the ids of at most `$2`
 /// of them after `grant_id` `$1` (an empty id: from the first), read along
