@@ -267,7 +267,9 @@ macro_rules! __conformance_section {
                 revoke_user_takes_only_that_user,
                 revoke_client_takes_only_that_client,
                 purge_removes_only_the_expired,
-                operator_revocation_wins_against_rotation
+                operator_revocation_wins_against_rotation,
+                // Purge in bounded batches (issue 20 part 4).
+                purge_in_batches_removes_every_expired_row
             ],
             $attrs
         );
@@ -300,7 +302,9 @@ macro_rules! __conformance_section {
                 ids_are_per_scope,
                 dpop_proof_ids_are_per_key,
                 concurrent_first_use_has_one_winner,
-                purge_forgets_only_the_expired
+                purge_forgets_only_the_expired,
+                // Purge in bounded batches (issue 20 part 4).
+                purge_in_batches_forgets_every_expired_id
             ],
             $attrs
         );
@@ -1798,6 +1802,79 @@ pub mod token_admin {
         Ok(())
     }
 
+    /// A purge removes every expired row however many there are: with
+    /// [`PURGE_ROWS`](super::PURGE_ROWS) expired codes, access tokens and
+    /// refresh tokens (more than one batch of a store that purges in
+    /// batches below that size, as `tests/stores` configures the SQL
+    /// stores), none is left, each is counted, and every live row stays.
+    pub async fn purge_in_batches_removes_every_expired_row<S: TokenStore + TokenAdmin>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "TokenAdmin: purge_expired in batches";
+        let f = Fixture::new();
+        let (client, user) = (f.client_id()?, f.user()?);
+        let mut expired_codes = Vec::new();
+        let mut expired_tokens = Vec::new();
+        for _ in 0..super::PURGE_ROWS {
+            let code = f.code(&client, &user, 30);
+            store_ok(C, store.insert_code(code.clone()).await)?;
+            expired_codes.push(code.hash);
+            // The access token expires at `now + 5`, its refresh token at
+            // `now + 50`.
+            let t = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 5);
+            store_ok(C, store.issue(t.clone()).await)?;
+            expired_tokens.push((t.access.hash, f.refresh_of(C, &t)?.hash));
+        }
+        let live_code = f.code(&client, &user, 3600);
+        store_ok(C, store.insert_code(live_code.clone()).await)?;
+        let live = f.tokens(GrantId::derive(&f.hash()), &client, Some(&user), 3600);
+        store_ok(C, store.issue(live.clone()).await)?;
+        let counts = store_ok(
+            C,
+            store
+                .purge_expired(f.now.plus(Duration::from_secs(100)))
+                .await,
+        )?;
+        // At least: a store shared with other tests may hold more.
+        let n = super::PURGE_ROWS as u64;
+        ensure!(
+            C,
+            counts.codes >= n && counts.access_tokens >= n && counts.refresh_tokens >= n,
+            "counts {counts:?}, expected at least {n} of each"
+        );
+        for code in &expired_codes {
+            ensure!(
+                C,
+                store_ok(C, store.find_code(code).await)?.is_none(),
+                "an expired code was kept"
+            );
+        }
+        for (access, refresh) in &expired_tokens {
+            ensure!(
+                C,
+                store_ok(C, store.find_access(access).await)?.is_none(),
+                "an expired access token was kept"
+            );
+            ensure!(
+                C,
+                store_ok(C, store.find_refresh(refresh).await)?.is_none(),
+                "an expired refresh token was kept"
+            );
+        }
+        ensure!(
+            C,
+            store_ok(C, store.find_code(&live_code.hash).await)?.is_some(),
+            "a live code was removed"
+        );
+        ensure!(
+            C,
+            store_ok(C, store.find_access(&live.access.hash).await)?.is_some()
+                && store_ok(C, store.find_refresh(&f.refresh_of(C, &live)?.hash).await)?.is_some(),
+            "a live token was removed"
+        );
+        Ok(())
+    }
+
     /// `revoke_client` and `revoke_user` win against rotations in flight of
     /// the grants they cover, as `revoke_grant` does: once they have
     /// returned, no token of the grant is found or rotates (RB-05).
@@ -2148,6 +2225,48 @@ pub mod replay_cache {
                     .await
             )?,
             "purge kept an expired id"
+        );
+        Ok(())
+    }
+
+    /// A purge forgets every expired id however many there are: with
+    /// [`PURGE_ROWS`](super::PURGE_ROWS) of them (more than one batch of a
+    /// store that purges in batches below that size), every one is usable
+    /// again, each is counted, and a live id still refuses.
+    pub async fn purge_in_batches_forgets_every_expired_id<S: ReplayCache>(
+        store: Arc<S>,
+    ) -> Outcome {
+        const C: &str = "ReplayCache: purge in batches";
+        let f = Fixture::new();
+        let scope = ReplayScope::ClientAssertion(f.client_id()?);
+        let soon = f.now.plus(Duration::from_secs(10));
+        let mut expired = Vec::new();
+        for _ in 0..super::PURGE_ROWS {
+            let id = f.unique("jti");
+            store_ok(C, store.first_use(&scope, &id, soon).await)?;
+            expired.push(id);
+        }
+        let live = f.unique("jti");
+        let later = f.now.plus(Duration::from_secs(600));
+        store_ok(C, store.first_use(&scope, &live, later).await)?;
+        let n = store_ok(C, store.purge_replays(soon).await)?;
+        ensure!(
+            C,
+            n >= super::PURGE_ROWS as u64,
+            "purge_replays counted {n}, expected at least {}",
+            super::PURGE_ROWS
+        );
+        for id in &expired {
+            ensure!(
+                C,
+                store_ok(C, store.first_use(&scope, id, later).await)?,
+                "purge kept an expired id"
+            );
+        }
+        ensure!(
+            C,
+            !store_ok(C, store.first_use(&scope, &live, later).await)?,
+            "purge forgot an unexpired id"
         );
         Ok(())
     }
@@ -2928,6 +3047,12 @@ mod race {
         Ok((minted, after))
     }
 }
+
+/// How many expired rows of each kind the batch-purge clauses store: more
+/// than one batch of a store configured to purge in batches below it (the
+/// SQL stores: `with_purge_batch`; `tests/stores` uses 16), so the clauses
+/// see a purge continue past its first batch.
+pub const PURGE_ROWS: usize = 40;
 
 /// Fresh random ids and records for one clause.
 struct Fixture {

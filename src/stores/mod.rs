@@ -31,6 +31,8 @@ mod tokens;
 pub use sql::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use sql::SqliteStore;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+pub use sql::{DEFAULT_PURGE_BATCH, SqlOptionsError, SqlPoolOptions};
 #[cfg(feature = "mysql")]
 pub use sql::{MYSQL_SESSION_SETTINGS, MySqlStore};
 

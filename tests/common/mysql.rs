@@ -66,6 +66,35 @@ pub(crate) fn url() -> Option<String> {
     }
 }
 
+/// A URL of a new, empty database of its own on the test server, for a
+/// test that asserts on what a purge removes (a purge removes whatever has
+/// expired in the whole database, other tests' rows included). `None` as
+/// for [`url`]. The database is left behind; the throwaway server goes with
+/// it (on a `PORTCULLIS_TEST_MYSQL_URL` server it stays).
+#[allow(dead_code)]
+pub(crate) async fn fresh_database_url() -> Option<String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let url = url()?;
+    let name = format!(
+        "portcullis_isolated_{}_{}_{:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
+    );
+    let admin = sqlx::MySqlPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+    admin.close().await;
+    let mut parsed = url::Url::parse(&url).unwrap_or_else(|e| panic!("bad test URL: {e}"));
+    parsed.set_path(&name);
+    Some(parsed.to_string())
+}
+
 fn required() -> bool {
     std::env::var("PORTCULLIS_REQUIRE_MYSQL").is_ok_and(|v| !v.is_empty() && v != "0")
 }

@@ -66,6 +66,46 @@ pub(crate) fn url() -> Option<String> {
     }
 }
 
+/// A URL of the test database whose connections see only a new, empty
+/// schema of their own (through `search_path`), or `None` as [`url`] gives
+/// it: an isolated database for a test that asserts on effects no other
+/// test may disturb, above all `purge_expired`, which removes what it finds
+/// expired or member-less in the whole database (the tests share one and
+/// run in parallel). A schema, not `CREATE DATABASE`, so a
+/// `PORTCULLIS_TEST_POSTGRES_URL` role needs no CREATEDB; on such a
+/// database the `portcullis_isolated_*` schemas stay after the run (a
+/// throwaway cluster goes whole).
+///
+/// ```ignore
+/// let Some(url) = postgres::fresh_database_url().await else { return };
+/// let store = PostgresStore::connect(&url).await.unwrap();
+/// ```
+#[allow(dead_code)] // Not every test binary that includes this file uses it.
+pub(crate) async fn fresh_database_url() -> Option<String> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let url = url()?;
+    let schema = format!(
+        "portcullis_isolated_{}_{}_{:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        // Randomly keyed: no schema of an earlier run with the same process
+        // id is reused.
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
+    );
+    let admin = sqlx::PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
+    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e}"));
+    admin.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    // `options[search_path]=…`, percent-encoded.
+    Some(format!("{url}{separator}options%5Bsearch_path%5D={schema}"))
+}
+
 fn required() -> bool {
     std::env::var("PORTCULLIS_REQUIRE_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")
 }

@@ -7,7 +7,12 @@
 //! PostgreSQL's server binaries are installed, else each clause is skipped
 //! loudly (a failure under `PORTCULLIS_REQUIRE_POSTGRES=1`, as in
 //! `.ci/run`): see `tests/common/postgres.rs`. The clauses share that
-//! database, isolated by their random ids, and run in parallel.
+//! database, isolated by their random ids, and run in parallel, except the
+//! clauses of the sections that purge (`TokenAdmin`, `ReplayCache`,
+//! `DevicePurge`): each gets an empty schema of its own
+//! (`fresh_database_url`), since a purge removes what has expired in the
+//! whole database. The SQL stores purge in batches of 16 rows here, so the
+//! batch-purge clauses cross batches.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -27,6 +32,16 @@ mod sqlite_file;
 // CORS (issue 19 part 3): schema 15's index of origins.
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod cors_index;
+// Purge in bounded batches, query plans (issue 20 part 4).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod explain;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod purge_batches;
+
+/// The purge batch of the SQL stores the conformance clauses run on: below
+/// `conformance::PURGE_ROWS`, so the batch-purge clauses cross batches.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+const PURGE_BATCH: std::num::NonZeroU32 = std::num::NonZeroU32::MIN.saturating_add(15);
 
 // covers: AC-04, RT-04, RB-02, RB-05, TK-02, JW-01, CA-08, AZ-08
 mod memory {
@@ -116,7 +131,8 @@ mod sqlite {
         let file = dir.join(format!("{}-{n}.db", std::process::id()));
         let store = SqliteStore::connect(&format!("sqlite://{}", file.display()))
             .await
-            .unwrap();
+            .unwrap()
+            .with_purge_batch(crate::PURGE_BATCH);
         store.migrate().await.unwrap();
         store
     }
@@ -134,7 +150,8 @@ mod sqlite {
         Some(store().await)
     }
 
-    grant_row_tests!(super::some_store);
+    // Every SQLite store is a fresh file: isolated already.
+    grant_row_tests!(super::some_store, isolated = super::some_store);
 
     #[tokio::test]
     async fn a_stored_redirect_uri_with_whitespace_fails_to_decode() {
@@ -208,7 +225,24 @@ mod postgresql {
     /// Concurrent `migrate()` calls are serialised by the migrator.
     async fn store() -> Option<PostgresStore> {
         let url = crate::postgres::url()?;
-        let store = PostgresStore::connect(&url).await.unwrap();
+        let store = PostgresStore::connect(&url)
+            .await
+            .unwrap()
+            .with_purge_batch(crate::PURGE_BATCH);
+        store.migrate().await.unwrap();
+        Some(store)
+    }
+
+    /// A pool on a database of its own (an empty schema of the test
+    /// database, see `fresh_database_url`), migrated: for the tests that
+    /// assert on what `purge_expired` removes, which a concurrent test's
+    /// purge on the shared database would disturb.
+    pub(crate) async fn isolated_store() -> Option<PostgresStore> {
+        let url = crate::postgres::fresh_database_url().await?;
+        let store = PostgresStore::connect(&url)
+            .await
+            .unwrap()
+            .with_purge_batch(crate::PURGE_BATCH);
         store.migrate().await.unwrap();
         Some(store)
     }
@@ -221,15 +255,30 @@ mod postgresql {
             ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
         )]
         optional store =>
-        ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
+        ClientStore, ClientAdmin, TokenStore, ConsentStore, ConsentAdmin,
         AuthorizationRequestStore, KeyProvider);
+    // The sections that purge, each clause alone in its database: a purge
+    // removes whatever has expired in the whole database, codes of other
+    // clauses included, and its counts include theirs.
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        optional isolated_store => TokenAdmin, ReplayCache);
     // covers: DV-01, DV-02, DV-03
     portcullis::store_conformance!(
         #[cfg_attr(
             portcullis_no_postgres,
             ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
         )]
-        optional store => DeviceStore, DevicePurge);
+        optional store => DeviceStore);
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        optional isolated_store => DevicePurge);
     // The store-backed throttle's counts (issue 20).
     // covers: RB-04
     portcullis::store_conformance!(
@@ -244,7 +293,8 @@ mod postgresql {
             portcullis_no_postgres,
             ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
         )]
-        super::store
+        super::store,
+        isolated = super::isolated_store
     );
 
     #[tokio::test]
@@ -273,6 +323,18 @@ mod mysql_store {
         Some(store)
     }
 
+    /// A store on a database of its own, for the sections whose clauses
+    /// assert on what `purge_expired` removes (see the PostgreSQL module).
+    async fn isolated_store() -> Option<MySqlStore> {
+        let url = crate::mysql::fresh_database_url().await?;
+        let store = MySqlStore::connect(&url)
+            .await
+            .unwrap()
+            .with_purge_batch(crate::PURGE_BATCH);
+        store.migrate().await.unwrap();
+        Some(store)
+    }
+
     // Without MariaDB (and without PORTCULLIS_REQUIRE_MYSQL) build.rs sets
     // `portcullis_no_mysql`: the harness reports these as ignored.
     portcullis::store_conformance!(
@@ -281,15 +343,28 @@ mod mysql_store {
             ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
         )]
         optional store =>
-        ClientStore, ClientAdmin, TokenStore, TokenAdmin, ConsentStore, ConsentAdmin, ReplayCache,
+        ClientStore, ClientAdmin, TokenStore, ConsentStore, ConsentAdmin,
         AuthorizationRequestStore, KeyProvider);
+    // The sections that purge, each clause alone in its database.
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_mysql,
+            ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+        )]
+        optional isolated_store => TokenAdmin, ReplayCache);
     // covers: DV-01, DV-02, DV-03
     portcullis::store_conformance!(
         #[cfg_attr(
             portcullis_no_mysql,
             ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
         )]
-        optional store => DeviceStore, DevicePurge);
+        optional store => DeviceStore);
+    portcullis::store_conformance!(
+        #[cfg_attr(
+            portcullis_no_mysql,
+            ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+        )]
+        optional isolated_store => DevicePurge);
     // The store-backed throttle's counts (issue 20).
     // covers: RB-04
     portcullis::store_conformance!(

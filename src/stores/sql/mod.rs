@@ -20,6 +20,7 @@ mod group_commit;
 mod migrate;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod options;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -28,6 +29,7 @@ mod sqlite;
 
 #[cfg(feature = "mysql")]
 pub use mysql::{MySqlStore, SESSION_SETTINGS as MYSQL_SESSION_SETTINGS};
+pub use options::{DEFAULT_PURGE_BATCH, SqlOptionsError, SqlPoolOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]

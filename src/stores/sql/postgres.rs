@@ -66,8 +66,24 @@ sql_store! {
 }
 
 impl PostgresStore {
-    /// Connects a pool to `url` (`postgres://user:pass@host/db`).
+    /// Connects a pool to `url` (`postgres://user:pass@host/db`), with the
+    /// default [`SqlPoolOptions`](crate::stores::SqlPoolOptions).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        Ok(Self::from_pool(sqlx::PgPool::connect(url).await?))
+        Self::connect_with(url, &crate::stores::SqlPoolOptions::default()).await
+    }
+
+    /// Connects a pool to `url` sized and timed by `options`, purging in
+    /// their batch.
+    ///
+    /// # Errors
+    /// Invalid `options` ([`SqlOptionsError`](crate::stores::SqlOptionsError)
+    /// as the source); a database failure.
+    pub async fn connect_with(
+        url: &str,
+        options: &crate::stores::SqlPoolOptions,
+    ) -> Result<Self, StoreError> {
+        let batch = options.checked().map_err(StoreError::new)?;
+        let pool = options.pool::<sqlx::Postgres>().connect(url).await?;
+        Ok(Self::from_pool(pool).with_purge_batch(batch))
     }
 }

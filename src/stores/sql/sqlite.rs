@@ -5,7 +5,7 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 
 use super::migrate::Migration;
 use super::rows::{
@@ -76,7 +76,24 @@ impl SqliteStore {
     /// signing keys, secret hashes and token hashes. SQLite gives its `-wal`
     /// and `-shm` files the database file's mode. An existing file keeps
     /// its mode.
+    ///
+    /// The pool and busy timeout are the default
+    /// [`SqlPoolOptions`](crate::stores::SqlPoolOptions).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, &crate::stores::SqlPoolOptions::default()).await
+    }
+
+    /// [`connect`](Self::connect), the pool sized and timed by `options`,
+    /// waiting `busy_timeout` for another writer, purging in their batch.
+    ///
+    /// # Errors
+    /// Invalid `options` ([`SqlOptionsError`](crate::stores::SqlOptionsError)
+    /// as the source); a database failure.
+    pub async fn connect_with(
+        url: &str,
+        pool_options: &crate::stores::SqlPoolOptions,
+    ) -> Result<Self, StoreError> {
+        let batch = pool_options.checked().map_err(StoreError::new)?;
         let options = SqliteConnectOptions::from_str(url)?;
         if on_disk_read_write(url) {
             create_private(options.get_filename())?;
@@ -85,9 +102,12 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().connect_with(options).await?;
-        Ok(Self::from_pool(pool))
+            .busy_timeout(pool_options.get_busy_timeout());
+        let pool = pool_options
+            .pool::<sqlx::Sqlite>()
+            .connect_with(options)
+            .await?;
+        Ok(Self::from_pool(pool).with_purge_batch(batch))
     }
 }
 

@@ -37,13 +37,55 @@
 //! snapshot already had, and missed what a rotation inserted meanwhile:
 //! that was issue 15's finding. Locks are taken grant row first, then code
 //! or token rows, by steps and revocations alike, so they cannot deadlock;
-//! `purge_expired` takes grant rows last, in a statement of its own that
-//! skips locked rows.
+//! `purge_expired` takes grant rows last, in statements of their own that
+//! skip locked rows.
+//!
+//! # Purging in bounded batches
+//!
+//! `purge_expired` and `purge_replays` delete at most the store's purge
+//! batch of rows (`with_purge_batch`, default
+//! [`DEFAULT_PURGE_BATCH`](super::options::DEFAULT_PURGE_BATCH)) per
+//! statement, each statement its own short transaction, and repeat until a
+//! batch removes fewer: a purge of a million expired rows never holds the
+//! token path for longer than one batch. On PostgreSQL a batch locks its
+//! rows `FOR UPDATE SKIP LOCKED`, so it never waits for a row a step holds
+//! (a skipped row goes in a later purge) and holds no grant row while it
+//! deletes codes and tokens. Grant rows go last, a window of at most a
+//! batch of them (in `grant_id` order) per statement, skipping locked ones.
 //!
 //! On SQLite a write transaction begins `IMMEDIATE`, taking the database's
 //! write lock at once: writers run one at a time (waiting, under the busy
 //! timeout, rather than failing on a stale read snapshot), and the same
 //! statements give the same answers.
+
+/// A purge batch's `DELETE` (`$1`: now, `$2`: the batch size) of the rows
+/// of `$table` that meet `$cond`, by `$key`: through a `LIMIT`ed subquery
+/// that skips locked rows (PostgreSQL; SQLite ignores the empty
+/// `$skip_locked`), or on MySQL, which refuses a subquery on the table it
+/// deletes from (error 1093), with `DELETE … LIMIT`.
+macro_rules! batch_delete {
+    ($mysql:expr, $skip_locked:literal, $table:literal, $key:literal, $cond:literal) => {
+        if $mysql {
+            concat!("DELETE FROM ", $table, " WHERE ", $cond, " LIMIT $2")
+        } else {
+            concat!(
+                "DELETE FROM ",
+                $table,
+                " WHERE ",
+                $key,
+                " IN (SELECT ",
+                $key,
+                " FROM ",
+                $table,
+                " WHERE ",
+                $cond,
+                " LIMIT $2",
+                $skip_locked,
+                ")"
+            )
+        }
+    };
+}
 
 macro_rules! sql_store {
     (
@@ -60,6 +102,8 @@ macro_rules! sql_store {
             /// The group commit of issuances that start a grant (issue 20;
             /// `group_commit`).
             group: std::sync::Arc<super::group_commit::GroupCommit>,
+            /// Rows a purge deletes per statement (and transaction).
+            purge_batch: std::num::NonZeroU32,
         }
 
         impl super::group_commit::Writer for $pool {
@@ -100,9 +144,115 @@ macro_rules! sql_store {
                 if Self::MYSQL { super::store::question_marks(sql) } else { Ok(sql) }
             }
 
-            /// Wraps an existing connection pool.
+            /// Wraps an existing connection pool; purges in batches of
+            /// [`DEFAULT_PURGE_BATCH`](crate::stores::DEFAULT_PURGE_BATCH)
+            /// rows.
             pub fn from_pool(pool: $pool) -> Self {
-                Self { pool, group: std::sync::Arc::default() }
+                Self { pool, group: std::sync::Arc::default(), purge_batch: super::options::DEFAULT_PURGE_BATCH }
+            }
+
+            /// Sets how many rows `purge_expired` and `purge_replays` delete
+            /// per statement, each its own short transaction: they repeat
+            /// until a batch removes fewer, so a large purge never holds
+            /// the token path for long. Smaller batches hold locks for
+            /// less time and cost more round trips.
+            #[must_use]
+            pub fn with_purge_batch(mut self, rows: std::num::NonZeroU32) -> Self {
+                self.purge_batch = rows;
+                self
+            }
+
+            /// How many rows a purge deletes per statement.
+            pub fn purge_batch(&self) -> std::num::NonZeroU32 {
+                self.purge_batch
+            }
+
+            /// Runs the batch `DELETE` `sql` (`$1`: now, `$2`: the batch
+            /// size) until a batch removes fewer rows than a batch, each
+            /// batch in a transaction of its own; returns how many it
+            /// removed in all.
+            async fn purge_batches(&self, sql: &str, now: UnixTime) -> Result<u64, StoreError> {
+                let batch = u64::from(self.purge_batch.get());
+                let mut total = 0;
+                loop {
+                    let started = std::time::Instant::now();
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    let n = sqlx::query(Self::sql(sql)?)
+                        .bind(secs(now))
+                        .bind(i64::from(self.purge_batch.get()))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    total += n;
+                    if n < batch {
+                        return Ok(total);
+                    }
+                    Self::between_batches(started.elapsed()).await;
+                }
+            }
+
+            /// SQLite: writers take turns on one lock, and a writer waiting
+            /// for it only retries now and then (its busy handler sleeps up
+            /// to 100 ms between tries), so a purge that began its next batch
+            /// at once would starve them. It rests as long as its batch took:
+            /// it holds the write lock at most half the time. PostgreSQL
+            /// locks rows, and a batch skips those a step holds: no pause.
+            async fn between_batches(took: std::time::Duration) {
+                super::store::rest_between_batches(<$db as sqlx::Database>::NAME, took).await;
+            }
+
+            /// Removes the grant rows with no code or token left, a window
+            /// of at most a batch of rows (in `grant_id` order) per
+            /// statement, skipping rows a step holds (PostgreSQL), so it
+            /// never waits. Nothing of such a grant can come back (every
+            /// step that adds to a grant needs one of its codes or tokens),
+            /// so neither can its revoked mark matter.
+            async fn purge_grant_rows(&self) -> Result<(), StoreError> {
+                let batch = i64::from(self.purge_batch.get());
+                let mut after: Vec<u8> = Vec::new();
+                loop {
+                    let started = std::time::Instant::now();
+                    let window = sqlx::query(Self::sql(super::store::PURGE_GRANT_WINDOW)?)
+                        .bind(after.as_slice())
+                        .bind(batch)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let rows = i64::try_from(window.len()).unwrap_or(i64::MAX);
+                    let Some(last) = window.last() else {
+                        return Ok(());
+                    };
+                    let last: Vec<u8> = last.col("grant_id")?;
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    // MySQL refuses a subquery on the table a `DELETE`
+                    // deletes from (error 1093), and has no `SKIP LOCKED`
+                    // in a `DELETE`: the window's condition directly.
+                    sqlx::query(Self::sql(if Self::MYSQL {
+                        concat!(
+                            "DELETE FROM portcullis_grants WHERE grant_id > $1 AND grant_id <= $2 ",
+                            "AND NOT EXISTS (SELECT 1 FROM portcullis_tokens t WHERE t.grant_id = portcullis_grants.grant_id) ",
+                            "AND NOT EXISTS (SELECT 1 FROM portcullis_codes c WHERE c.grant_id = portcullis_grants.grant_id)"
+                        )
+                    } else {
+                        concat!(
+                            "DELETE FROM portcullis_grants WHERE grant_id IN (SELECT g.grant_id FROM portcullis_grants g ",
+                            "WHERE g.grant_id > $1 AND g.grant_id <= $2 ",
+                            "AND NOT EXISTS (SELECT 1 FROM portcullis_tokens t WHERE t.grant_id = g.grant_id) ",
+                            "AND NOT EXISTS (SELECT 1 FROM portcullis_codes c WHERE c.grant_id = g.grant_id)",
+                            $skip_locked, ")"
+                        )
+                    })?)
+                    .bind(after.as_slice())
+                    .bind(last.as_slice())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    if rows < batch {
+                        return Ok(());
+                    }
+                    after = last;
+                    Self::between_batches(started.elapsed()).await;
+                }
             }
 
             /// The connection pool.
@@ -863,39 +1013,16 @@ macro_rules! sql_store {
             }
 
             async fn purge_expired(&self, now: UnixTime) -> Result<PurgeCounts, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
-                // Suspended authorization requests nobody resumed, and
-                // device authorizations (schema 11), redeemed or not.
-                for sql in [
-                    "DELETE FROM portcullis_authorization_requests WHERE expires_at <= $1",
-                    "DELETE FROM portcullis_devices WHERE expires_at <= $1",
-                ] {
-                    sqlx::query(Self::sql(sql)?).bind(secs(now)).execute(&mut *tx).await?;
-                }
-                let mut counts = [0u64; 3];
-                let statements = [
-                    "DELETE FROM portcullis_codes WHERE expires_at <= $1",
-                    "DELETE FROM portcullis_tokens WHERE kind = 0 AND expires_at <= $1",
-                    "DELETE FROM portcullis_tokens WHERE kind = 1 AND expires_at <= $1",
-                ];
-                for (count, sql) in counts.iter_mut().zip(statements) {
-                    *count = sqlx::query(Self::sql(sql)?).bind(secs(now)).execute(&mut *tx).await?.rows_affected();
-                }
-                tx.commit().await?;
-                // Grant rows with no code or token left: nothing of the grant
-                // can come back (every step that adds to a grant needs one of
-                // its codes or tokens), so neither can its revoked mark matter.
-                // A statement of its own, holding no other lock, that skips
-                // grant rows a step holds (PostgreSQL), so it never waits.
-                sqlx::query(Self::sql(concat!(
-                    "DELETE FROM portcullis_grants WHERE grant_id IN (SELECT g.grant_id FROM portcullis_grants g ",
-                    "WHERE NOT EXISTS (SELECT 1 FROM portcullis_tokens t WHERE t.grant_id = g.grant_id) ",
-                    "AND NOT EXISTS (SELECT 1 FROM portcullis_codes c WHERE c.grant_id = g.grant_id)",
-                    $skip_locked, ")"
-                ))?)
-                .execute(&self.pool)
-                .await?;
-                let [codes, access_tokens, refresh_tokens] = counts;
+                // In batches (see the module docs). Suspended authorization
+                // requests nobody resumed, and device authorizations (schema
+                // 11), redeemed or not.
+                self.purge_batches(batch_delete!(Self::MYSQL, $skip_locked, "portcullis_authorization_requests", "hash", "expires_at <= $1"), now).await?;
+                self.purge_batches(batch_delete!(Self::MYSQL, $skip_locked, "portcullis_devices", "hash", "expires_at <= $1"), now).await?;
+                let codes = self.purge_batches(batch_delete!(Self::MYSQL, $skip_locked, "portcullis_codes", "hash", "expires_at <= $1"), now).await?;
+                let access_tokens = self.purge_batches(batch_delete!(Self::MYSQL, $skip_locked, "portcullis_tokens", "hash", "kind = 0 AND expires_at <= $1"), now).await?;
+                let refresh_tokens = self.purge_batches(batch_delete!(Self::MYSQL, $skip_locked, "portcullis_tokens", "hash", "kind = 1 AND expires_at <= $1"), now).await?;
+                // Grant rows last, holding no other lock.
+                self.purge_grant_rows().await?;
                 Ok(PurgeCounts { codes, access_tokens, refresh_tokens })
             }
         }
@@ -1149,12 +1276,16 @@ macro_rules! sql_store {
             }
 
             async fn purge_replays(&self, now: UnixTime) -> Result<u64, StoreError> {
-                let n = sqlx::query(Self::sql("DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1")?)
-                    .bind(secs(now))
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                Ok(n)
+                // In batches, as `purge_expired` (see the module docs).
+                let sql = if Self::MYSQL {
+                    "DELETE FROM portcullis_assertion_jtis WHERE expires_at <= $1 LIMIT $2"
+                } else {
+                    concat!(
+                        "DELETE FROM portcullis_assertion_jtis WHERE (client_id, jti) IN (SELECT client_id, jti FROM portcullis_assertion_jtis ",
+                        "WHERE expires_at <= $1 LIMIT $2", $skip_locked, ")"
+                    )
+                };
+                self.purge_batches(sql, now).await
             }
         }
 
@@ -1660,6 +1791,25 @@ impl Column for sqlx::mysql::MySqlRow {
         sqlx::Row::try_get_unchecked(self, index)
     }
 }
+
+/// Rests `took` after a purge batch on SQLite (database `name`), so that
+/// writers waiting for its lock get in (see `between_batches`).
+#[cfg(feature = "sqlite")]
+pub(super) async fn rest_between_batches(name: &str, took: std::time::Duration) {
+    if name == <sqlx::Sqlite as sqlx::Database>::NAME {
+        tokio::time::sleep(took).await;
+    }
+}
+
+/// Without SQLite there is no database-wide write lock: no rest.
+#[cfg(not(feature = "sqlite"))]
+pub(super) async fn rest_between_batches(_name: &str, _took: std::time::Duration) {}
+
+/// The next window of grant rows a purge examines: the ids of at most `$2`
+/// of them after `grant_id` `$1` (an empty id: from the first), read along
+/// the primary key.
+pub(super) const PURGE_GRANT_WINDOW: &str =
+    "SELECT grant_id FROM portcullis_grants WHERE grant_id > $1 ORDER BY grant_id LIMIT $2";
 
 /// What the deciding `UPDATE` of an atomic step found.
 pub(super) enum Decision {
