@@ -22,8 +22,12 @@
 # rounds): the slow hash runs on the server's hash pool once, and later
 # requests find the secret in the cache of verified secrets (RB-06). The
 # target is a people-chosen rate of at least 80 % of the generated one.
+#
+# MODE=stores runs benches/store_load.sh instead: the demo on each store
+# (memory, SQLite, PostgreSQL, MySQL), issuance and refresh rotation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${MODE:-}" = stores ]; then exec bash benches/store_load.sh; fi
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}

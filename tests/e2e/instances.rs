@@ -2,7 +2,8 @@
 //! processes (`examples/server.rs`) on ONE PostgreSQL database, started with
 //! one seed and one issuer (the first instance's address, as a load
 //! balancer's would be), driven over HTTP by this test, each request sent
-//! to the instance the test picks:
+//! to the instance the test picks. Every test but the database restart's
+//! (g) runs again on one MariaDB database (`…_on_mysql`, feature `mysql`):
 //!
 //! - a code redeemed through three instances at once is redeemed once, and
 //!   the redemptions that lost revoke what the winner got (AC-04, AC-02);
@@ -278,10 +279,26 @@ fn error_of(body: &Value) -> &str {
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once() {
+    if let Some(url) = crate::postgres::url() {
+        a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(&url).await;
+    }
+}
+
+async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(url: &str) {
     // covers: AC-04, AC-02
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     let d = Deployment::start(&url, 3, &[]).await;
     let web = (d.ids.web.as_str(), WEB_SECRET);
     let session = Session::new(&d.instances[0]);
@@ -334,10 +351,26 @@ async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once() {
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere() {
+    if let Some(url) = crate::postgres::url() {
+        b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on(&url).await;
+    }
+}
+
+async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on(url: &str) {
     // covers: RT-04, RT-02, RB-05
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     let d = Deployment::start(&url, 3, &[]).await;
     let web = (d.ids.web.as_str(), WEB_SECRET);
     let session = Session::new(&d.instances[0]);
@@ -430,10 +463,26 @@ async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everyw
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit() {
+    if let Some(url) = crate::postgres::url() {
+        c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on(&url).await;
+    }
+}
+
+async fn c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on(url: &str) {
     // covers: RB-04
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     // Three failures per client and address in a minute, on each instance
     // and over all of them together.
     let d = Deployment::start(&url, 3, &["--max-failures", "3"]).await;
@@ -489,10 +538,26 @@ fn assertion(client: &str, audience: &str, jti: &str) -> String {
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another() {
+    if let Some(url) = crate::postgres::url() {
+        c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on(&url).await;
+    }
+}
+
+async fn c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on(url: &str) {
     // covers: CA-08, DP-01
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     let d = Deployment::start(&url, 2, &[]).await;
     let signed = assertion(&d.ids.pk, &d.issuer, &format!("jti-{}", Ids::fresh().web));
     let form = [
@@ -565,10 +630,31 @@ fn cli(url: &str, args: &[&str]) -> Value {
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere() {
+    if let Some(url) = crate::postgres::url() {
+        d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on(&url)
+            .await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on_mysql()
+{
+    if let Some(url) = crate::mysql::url() {
+        d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on(&url)
+            .await;
+    }
+}
+
+async fn d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on(
+    url: &str,
+) {
     // covers: AZ-08, RB-05
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     let d = Deployment::start(&url, 3, &[]).await;
     let svc = (d.ids.svc.as_str(), SVC_SECRET);
     let web = (d.ids.web.as_str(), WEB_SECRET);
@@ -688,10 +774,26 @@ async fn published(base: &str) -> Vec<String> {
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance() {
+    if let Some(url) = crate::postgres::url() {
+        e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on(&url).await;
+    }
+}
+
+async fn e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on(url: &str) {
     // covers: JW-01
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     // Keys cached for a second (default 60): how soon an instance sees them.
     let d = Deployment::start(&url, 2, &["--key-cache-ttl", "1"]).await;
     let jwt = (d.ids.jwt.as_str(), SVC_SECRET);
@@ -808,10 +910,26 @@ async fn load(
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn f_an_instance_killed_during_load_loses_no_answered_token() {
+    if let Some(url) = crate::postgres::url() {
+        f_an_instance_killed_during_load_loses_no_answered_token_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn f_an_instance_killed_during_load_loses_no_answered_token_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        f_an_instance_killed_during_load_loses_no_answered_token_on(&url).await;
+    }
+}
+
+async fn f_an_instance_killed_during_load_loses_no_answered_token_on(url: &str) {
     // covers: CC-01
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     let mut d = Deployment::start(&url, 3, &[]).await;
     let svc = (d.ids.svc.as_str(), SVC_SECRET);
     let cc = [("grant_type", "client_credentials")];
@@ -977,10 +1095,26 @@ async fn g_a_database_restart_gives_5xx_while_down_and_full_service_after() {
     ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
 )]
 async fn h_every_instance_gives_a_user_the_same_pairwise_subject() {
+    if let Some(url) = crate::postgres::url() {
+        h_every_instance_gives_a_user_the_same_pairwise_subject_on(&url).await;
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    portcullis_no_mysql,
+    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+)]
+async fn h_every_instance_gives_a_user_the_same_pairwise_subject_on_mysql() {
+    if let Some(url) = crate::mysql::url() {
+        h_every_instance_gives_a_user_the_same_pairwise_subject_on(&url).await;
+    }
+}
+
+async fn h_every_instance_gives_a_user_the_same_pairwise_subject_on(url: &str) {
     // covers: OI-04
-    let Some(url) = crate::postgres::url() else {
-        return;
-    };
+    let url = url.to_owned();
     let d = Deployment::start(&url, 2, &[]).await;
     let session = Session::new(&d.instances[0]);
     let mut subjects = Vec::new();

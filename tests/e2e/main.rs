@@ -64,7 +64,7 @@ mod dpop;
 #[path = "../common/examples.rs"]
 mod examples;
 mod harness;
-// Several instances on one PostgreSQL database (issue 20 part 3).
+// Several instances on one PostgreSQL (and MariaDB) database (issue 20 part 3).
 #[cfg(feature = "postgres")]
 mod instances;
 mod logout;
@@ -74,6 +74,11 @@ mod par;
 #[path = "../common/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
+// The multi-instance suite on MariaDB too (issue 20 part 3).
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+#[path = "../common/mysql.rs"]
+#[allow(dead_code)]
+mod mysql;
 // Dynamic client registration (issue 19 part 2).
 mod registration;
 mod seed_v2;

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The stores under HTTP load (issue 20 part 2): the demo server (axum) on
+# each store in STORES (default: memory sqlite postgres mysql), in one run,
+# driven by wrk on loopback:
+#   - client_credentials issuance (a seed client; its people-chosen secret is
+#     verified once and then found in the cache of verified secrets, RB-06);
+#   - refresh rotation: each response's new refresh token is the next
+#     request's (a pool of refresh tokens minted first with the password
+#     grant), so every request is a real rotation.
+#
+#   bash benches/store_load.sh        # or: MODE=stores bash benches/http_load.sh
+#
+# PostgreSQL and MariaDB: PG_URL / MYSQL_URL when set, else a throwaway
+# server of their default settings (fsync on, synchronous_commit on; InnoDB
+# flushing its log at every commit) in target/store_load, started from the
+# installed server binaries and removed at the end. The demo runs with a
+# brute-force limit far above the load (`--max-failures 100000`): 32
+# connections from one address are a holder's concurrent requests, which
+# the default limits cap. Server and wrk are pinned to one core each, and
+# the database shares the server's core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_CPUS=${SERVER_CPUS:-0}
+WRK_CPUS=${WRK_CPUS:-1}
+STORES=${STORES:-"memory sqlite postgres mysql"}
+OUT=$PWD/target/store_load
+rm -rf "$OUT"; mkdir -p "$OUT"; chmod 777 "$OUT"
+
+command -v wrk >/dev/null 2>&1 || { apt-get update -qq; apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet --features axum,rsa-keygen,sqlite,postgres,mysql --example server
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+to_ms() {
+  awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+    printf "%.2f", n }'
+}
+as_db_user() { if [ "$(id -u)" = 0 ]; then su "$1" -s /bin/sh -c "$2"; else sh -c "$2"; fi; }
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${pgdata:-}" ] && as_db_user postgres "$pgbin/pg_ctl -D $pgdata -m immediate stop" >/dev/null 2>&1 || true
+  [ -n "${mypid:-}" ] && kill "$mypid" 2>/dev/null || true
+  return 0
+}
+trap cleanup EXIT
+
+start_postgres() {
+  [ -n "${PG_URL:-}" ] && { echo "$PG_URL"; return; }
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pgdata=$OUT/pg; local port; port=$(free_port)
+  mkdir -p "$pgdata"; chown postgres "$pgdata" 2>/dev/null || true
+  as_db_user postgres "$pgbin/initdb -D $pgdata -A trust -U postgres" >"$OUT/pg-init.log"
+  as_db_user postgres "$pgbin/pg_ctl -D $pgdata -l $OUT/pg.log -o '-p $port -k $pgdata -c listen_addresses=127.0.0.1' -w start" >/dev/null
+  echo "postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+start_mysql() {
+  [ -n "${MYSQL_URL:-}" ] && { echo "$MYSQL_URL"; return; }
+  local dir=$OUT/my port; port=$(free_port)
+  mkdir -p "$dir"; chown mysql "$dir" 2>/dev/null || true
+  as_db_user mysql "mariadb-install-db --no-defaults --datadir=$dir/data --auth-root-authentication-method=normal" >"$OUT/my-init.log" 2>&1
+  echo "CREATE USER 'bench'@'127.0.0.1'; GRANT ALL ON *.* TO 'bench'@'127.0.0.1'; CREATE DATABASE bench;" >"$dir/init.sql"
+  chmod 644 "$dir/init.sql"
+  if [ "$(id -u)" = 0 ]; then
+    taskset -c "$SERVER_CPUS" mariadbd --no-defaults --user=mysql --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
+      --socket="$dir/sock" --init-file="$dir/init.sql" >"$OUT/my.log" 2>&1 &
+  else
+    taskset -c "$SERVER_CPUS" mariadbd --no-defaults --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
+      --socket="$dir/sock" --init-file="$dir/init.sql" >"$OUT/my.log" 2>&1 &
+  fi
+  mypid=$!
+  for _ in $(seq 1 100); do grep -q 'ready for connections' "$OUT/my.log" && break; sleep 0.2; done
+  echo "mysql://bench@127.0.0.1:$port/bench"
+}
+
+# The seed: one client for both loads, and a user for the password grant.
+secret="bench client secret, chosen by a person"
+password="bench user password"
+port=$(free_port)
+cat >"$OUT/seed.json" <<JSON
+{"issuer": "http://127.0.0.1:$port",
+ "clients": [{"client_id": "bench", "client_secret": "$secret", "client_name": "Benchmark",
+   "redirect_uris": [], "grant_types": ["client_credentials", "password", "refresh_token"],
+   "response_types": [], "scope": "read", "token_endpoint_auth_method": "client_secret_basic"}],
+ "users": [{"username": "bob", "password": "$password"}]}
+JSON
+basic=$(printf '%s:%s' bench "$secret" | base64 -w0)
+
+summary=$OUT/summary.md
+{
+  echo "| store | path | requests/s | p50 (ms) | p99 (ms) | non-2xx |"
+  echo "|---|---|---:|---:|---:|---:|"
+} >"$summary"
+
+run_wrk() { # label script url
+  taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$2" "$3" >/dev/null
+  local result=$OUT/$1.txt
+  taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$2" "$3" >"$result"
+  echo "| ${1%%-*} | ${1#*-} | $(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$result") | $(to_ms "$(awk '$1 == "50%" { print $2 }' "$result")") | $(to_ms "$(awk '$1 == "99%" { print $2 }' "$result")") | $(awk '/Non-2xx/ { print $5 }' "$result" | grep . || echo 0) |" >>"$summary"
+}
+
+for store in $STORES; do
+  case $store in
+    memory) db=() ;;
+    sqlite) db=(--database "sqlite://$OUT/bench.db") ;;
+    postgres) db=(--database "$(start_postgres)") ;;
+    mysql) db=(--database "$(start_mysql)") ;;
+    *) echo "unknown store $store" >&2; exit 1 ;;
+  esac
+  RUST_LOG=warn taskset -c "$SERVER_CPUS" target/release/examples/server --addr "127.0.0.1:$port" \
+    --seed "$OUT/seed.json" --max-failures 100000 "${db[@]}" >"$OUT/$store.out" 2>"$OUT/$store.err" &
+  pid=$!; pids+=("$pid")
+  for _ in $(seq 1 300); do grep -q '^listening on ' "$OUT/$store.out" && break; sleep 0.1; done
+  grep -q '^listening on ' "$OUT/$store.out" || { echo "server on $store did not start" >&2; cat "$OUT/$store.err" >&2; exit 1; }
+  url=http://127.0.0.1:$port/token
+
+  cat >"$OUT/cc.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&scope=read"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $basic"
+LUA
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Basic $basic" --data 'grant_type=client_credentials&scope=read' "$url")
+  [ "$code" = 200 ] || { echo "$store: client_credentials HTTP $code" >&2; exit 1; }
+  run_wrk "$store-client_credentials" "$OUT/cc.lua" "$url"
+
+  # A pool of refresh tokens, minted with the password grant.
+  : >"$OUT/refresh.txt"
+  for _ in $(seq 1 $((CONNECTIONS * 2))); do
+    curl -sS -H "Authorization: Basic $basic" --data-urlencode grant_type=password --data-urlencode username=bob \
+      --data-urlencode "password=$password" --data-urlencode scope=read "$url" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])' >>"$OUT/refresh.txt"
+  done
+  cat >"$OUT/refresh.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $basic"
+pool = {}
+for line in io.lines("$OUT/refresh.txt") do pool[#pool + 1] = line end
+request = function()
+  local token = table.remove(pool) or "exhausted"
+  return wrk.format(nil, nil, nil, "grant_type=refresh_token&refresh_token=" .. token)
+end
+response = function(status, headers, body)
+  local token = body:match('"refresh_token":"([^"]+)"')
+  if token then pool[#pool + 1] = token end
+end
+LUA
+  run_wrk "$store-refresh_rotation" "$OUT/refresh.lua" "$url"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+
+echo
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'); wrk -t1 -c$CONNECTIONS -d$DURATION --latency; server (and database) on CPU $SERVER_CPUS, wrk on CPU $WRK_CPUS"
+echo
+cat "$summary"
