@@ -108,24 +108,7 @@ macro_rules! sql_store {
 
         impl super::group_commit::Writer for $pool {
             async fn many(&self, batch: &[NewTokens]) -> Result<(), StoreError> {
-                let rows = batch.iter().flat_map(super::store::TokenColumns::of);
-                let mut q = sqlx::QueryBuilder::<$db>::new(super::store::INSERT_TOKENS);
-                q.push_values(rows, |mut b, c| {
-                    b.push_bind(c.hash.as_bytes().as_slice())
-                        .push(if c.refresh { "1" } else { "0" })
-                        .push_bind(c.grant.as_bytes().as_slice())
-                        .push_bind(c.client.as_str())
-                        .push_bind(c.subject.map(UserId::as_str))
-                        .push_bind(c.scope.to_string())
-                        .push_bind(secs(c.issued_at))
-                        .push_bind(secs(c.expires_at))
-                        .push("FALSE")
-                        .push_bind(c.openid.map(OpenIdGrant::to_json))
-                        .push_bind(c.openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
-                        .push_bind(c.dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
-                        .push_bind(crate::resource::to_json(c.resources))
-                        .push_bind(c.act.map(ToString::to_string));
-                });
+                let mut q = $name::insert_query(batch.iter().flat_map(super::store::TokenColumns::of));
                 // One statement per batch size: not worth a prepared
                 // statement in every connection's cache.
                 q.build().persistent(false).execute(self).await?;
@@ -398,53 +381,37 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// Stores an access token and its refresh token, if any, in one
+            /// multi-row `INSERT` (one round trip).
             async fn insert_tokens(conn: &mut $conn, tokens: &NewTokens) -> Result<(), StoreError> {
-                let a = &tokens.access;
-                Self::insert_token(conn, false, &a.hash, &a.grant, &a.client_id, a.subject.as_ref(), &a.scope, a.issued_at, a.expires_at, a.openid.as_ref(), a.dpop_jkt.as_ref(), &a.resources, a.act.as_ref()).await?;
-                if let Some(r) = &tokens.refresh {
-                    Self::insert_token(conn, true, &r.hash, &r.grant, &r.client_id, r.subject.as_ref(), &r.scope, r.issued_at, r.expires_at, r.openid.as_ref(), r.dpop_jkt.as_ref(), &r.resources, None).await?;
-                }
+                Self::insert_query(super::store::TokenColumns::of(tokens)).build().execute(&mut *conn).await?;
                 Ok(())
             }
 
-            #[allow(clippy::too_many_arguments)]
-            async fn insert_token(
-                conn: &mut $conn,
-                refresh: bool,
-                hash: &TokenHash,
-                grant: &GrantId,
-                client: &ClientId,
-                subject: Option<&UserId>,
-                scope: &ScopeSet,
-                issued_at: UnixTime,
-                expires_at: UnixTime,
-                openid: Option<&OpenIdGrant>,
-                dpop_jkt: Option<&crate::dpop::thumbprint::JwkThumbprint>,
-                resources: &[crate::resource::Resource],
-                act: Option<&crate::tokens::actor::Actor>,
-            ) -> Result<(), StoreError> {
-                let sql = if refresh {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 1, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
-                } else {
-                    "INSERT INTO portcullis_tokens (hash, kind, grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, session_id, dpop_jkt, resources, act) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, FALSE, $8, $9, $10, $11, $12)"
-                };
-                sqlx::query(Self::sql(sql)?)
-                    .bind(hash.as_bytes().as_slice())
-                    .bind(grant.as_bytes().as_slice())
-                    .bind(client.as_str())
-                    .bind(subject.map(UserId::as_str))
-                    .bind(scope.to_string())
-                    .bind(secs(issued_at))
-                    .bind(secs(expires_at))
-                    .bind(openid.map(OpenIdGrant::to_json))
-                    .bind(openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
-                    .bind(dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
-                    .bind(crate::resource::to_json(resources))
-                    // Token exchange (issue 18, schema 12): the `act` claim.
-                    .bind(act.map(ToString::to_string))
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
+            /// The multi-row `INSERT` of `rows` into `portcullis_tokens`,
+            /// placeholders as this database writes them.
+            fn insert_query<'a>(
+                rows: impl Iterator<Item = super::store::TokenColumns<'a>>,
+            ) -> sqlx::QueryBuilder<'a, $db> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(super::store::INSERT_TOKENS);
+                q.push_values(rows, |mut b, c| {
+                    b.push_bind(c.hash.as_bytes().as_slice())
+                        .push(if c.refresh { "1" } else { "0" })
+                        .push_bind(c.grant.as_bytes().as_slice())
+                        .push_bind(c.client.as_str())
+                        .push_bind(c.subject.map(UserId::as_str))
+                        .push_bind(c.scope.to_string())
+                        .push_bind(secs(c.issued_at))
+                        .push_bind(secs(c.expires_at))
+                        .push("FALSE")
+                        .push_bind(c.openid.map(OpenIdGrant::to_json))
+                        .push_bind(c.openid.and_then(OpenIdGrant::session_id).map(SessionId::as_str))
+                        .push_bind(c.dpop_jkt.map(crate::dpop::thumbprint::JwkThumbprint::as_str))
+                        .push_bind(crate::resource::to_json(c.resources))
+                        // Token exchange (issue 18, schema 12): the `act` claim.
+                        .push_bind(c.act.map(ToString::to_string));
+                });
+                q
             }
 
             async fn write_client_children(conn: &mut $conn, client: &Client) -> Result<(), StoreError> {
