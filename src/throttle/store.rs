@@ -152,7 +152,9 @@ pub trait ThrottleStore: Send + Sync + 'static {
 ///   most `per_account` in flight per instance) and written only if they
 ///   fail (one upsert). Its success refreshes the known pair only when half
 ///   of `known_source_for` has passed. The holder's token requests thus
-///   cost two reads and no write, and never contend for a counter's row.
+///   cost two reads and no write (one read while another of its attempts
+///   is in flight in this process: the pair is known to be known), and
+///   never contend for a counter's row.
 /// - **Keys** are SHA-256 hashes (16 bytes): no id, username or address is
 ///   stored. No eviction: counters of ended windows and pairs no longer
 ///   known are removed by [`ThrottleStore::purge_throttle`].
@@ -265,9 +267,20 @@ impl<S: ThrottleStore + ?Sized> StoreThrottle<S> {
             return Ok(Verdict::Allow);
         }
         let now = self.clock.now();
-        let known_until = match keys.pair {
-            Some(pair) => self.store.throttle_known(&ThrottleKey(pair), now).await?,
-            None => None,
+        // A pair with attempts in flight here is known until the time read
+        // when the last of them began: a pair stays known at least that
+        // long (remembering only extends it), so the read is skipped. The
+        // holder's concurrent requests thus cost one read each, not two.
+        let cached = keys.pair.and_then(|pair| {
+            self.in_flight()
+                .get(&pair)
+                .map(|(_, until)| *until)
+                .filter(|until| now < *until)
+        });
+        let known_until = match (cached, keys.pair) {
+            (Some(until), _) => Some(until),
+            (None, Some(pair)) => self.store.throttle_known(&ThrottleKey(pair), now).await?,
+            (None, None) => None,
         };
         // The check: a read. A refusal writes nothing, so a flood of
         // refused guesses costs the database reads only.
@@ -589,6 +602,84 @@ mod tests {
         // Another instance on the store sees them.
         let other = StoreThrottle::new(store.clone(), limits()).with_clock(clock.clone());
         assert_eq!(other.attempt(&a).await, Verdict::Refuse);
+    }
+
+    /// A store that counts `throttle_known` reads.
+    struct CountingKnown {
+        inner: MemoryStore,
+        known_reads: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ThrottleStore for CountingKnown {
+        async fn throttle_reserve(
+            &self,
+            keys: &[ThrottleKey],
+            now: UnixTime,
+            end: UnixTime,
+        ) -> Result<Vec<(ThrottleKey, ThrottleCount)>, StoreError> {
+            self.inner.throttle_reserve(keys, now, end).await
+        }
+        async fn throttle_counts(
+            &self,
+            keys: &[ThrottleKey],
+            now: UnixTime,
+        ) -> Result<Vec<(ThrottleKey, ThrottleCount)>, StoreError> {
+            self.inner.throttle_counts(keys, now).await
+        }
+        async fn throttle_release(
+            &self,
+            keys: &[ThrottleKey],
+            failed: bool,
+        ) -> Result<(), StoreError> {
+            self.inner.throttle_release(keys, failed).await
+        }
+        async fn throttle_known(
+            &self,
+            pair: &ThrottleKey,
+            now: UnixTime,
+        ) -> Result<Option<UnixTime>, StoreError> {
+            self.known_reads
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.throttle_known(pair, now).await
+        }
+        async fn throttle_remember(
+            &self,
+            pair: &ThrottleKey,
+            until: UnixTime,
+        ) -> Result<(), StoreError> {
+            self.inner.throttle_remember(pair, until).await
+        }
+        async fn purge_throttle(&self, now: UnixTime) -> Result<u64, StoreError> {
+            self.inner.purge_throttle(now).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_known_source_with_an_attempt_in_flight_here_is_not_read_again_until_it_expires() {
+        // covers: RB-04 (issue 20: one read fewer per concurrent request)
+        let clock = Arc::new(FixedClock::new(UnixTime::from_secs(T0)));
+        let store = Arc::new(CountingKnown {
+            inner: MemoryStore::new(),
+            known_reads: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let reads = || store.known_reads.load(std::sync::atomic::Ordering::SeqCst);
+        let t = StoreThrottle::new(store.clone(), limits()).with_clock(clock.clone());
+        let id = ClientId::parse("svc").unwrap();
+        let a = Attempt::new(Some(Account::Client(&id)), Some(ip(7)));
+        assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        t.settle(&a, Outcome::Succeeded).await;
+        // Known now: the first attempt reads it, those beside it do not.
+        assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        let after_first = reads();
+        for _ in 0..4 {
+            assert_eq!(t.attempt(&a).await, Verdict::Allow);
+        }
+        assert_eq!(reads(), after_first, "read again while one was in flight");
+        // Past the time it was known until, it is read again.
+        clock.advance(Duration::from_secs(601));
+        let _ = t.attempt(&a).await;
+        assert_eq!(reads(), after_first + 1);
     }
 
     #[tokio::test]
