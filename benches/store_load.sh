@@ -65,7 +65,7 @@ start_mysql() {
   local dir=$OUT/my port; port=$(free_port)
   mkdir -p "$dir"; chown mysql "$dir" 2>/dev/null || true
   as_db_user mysql "mariadb-install-db --no-defaults --datadir=$dir/data --auth-root-authentication-method=normal" >"$OUT/my-init.log" 2>&1
-  echo "CREATE USER 'bench'@'127.0.0.1'; GRANT ALL ON *.* TO 'bench'@'127.0.0.1'; CREATE DATABASE bench;" >"$dir/init.sql"
+  printf '%s\n' "CREATE USER 'bench'@'127.0.0.1';" "GRANT ALL ON *.* TO 'bench'@'127.0.0.1';" "CREATE DATABASE bench;" >"$dir/init.sql"
   chmod 644 "$dir/init.sql"
   if [ "$(id -u)" = 0 ]; then
     taskset -c "$SERVER_CPUS" mariadbd --no-defaults --user=mysql --datadir="$dir/data" --port="$port" --bind-address=127.0.0.1 \
@@ -98,8 +98,14 @@ summary=$OUT/summary.md
   echo "|---|---|---:|---:|---:|---:|"
 } >"$summary"
 
+# A wrk run of WARMUP first, then the measured one; `prepare` runs before
+# each (the refresh pool: tokens rotated when the warm-up's connections
+# closed mid-request are spent, and must not be sent again).
+prepare() { :; }
 run_wrk() { # label script url
+  prepare
   taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$WARMUP" -s "$2" "$3" >/dev/null
+  prepare
   local result=$OUT/$1.txt
   taskset -c "$WRK_CPUS" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$2" "$3" >"$result"
   echo "| ${1%%-*} | ${1#*-} | $(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$result") | $(to_ms "$(awk '$1 == "50%" { print $2 }' "$result")") | $(to_ms "$(awk '$1 == "99%" { print $2 }' "$result")") | $(awk '/Non-2xx/ { print $5 }' "$result" | grep . || echo 0) |" >>"$summary"
@@ -131,12 +137,14 @@ LUA
   run_wrk "$store-client_credentials" "$OUT/cc.lua" "$url"
 
   # A pool of refresh tokens, minted with the password grant.
-  : >"$OUT/refresh.txt"
-  for _ in $(seq 1 $((CONNECTIONS * 2))); do
-    curl -sS -H "Authorization: Basic $basic" --data-urlencode grant_type=password --data-urlencode username=bob \
-      --data-urlencode "password=$password" --data-urlencode scope=read "$url" \
-      | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])' >>"$OUT/refresh.txt"
-  done
+  prepare() {
+    : >"$OUT/refresh.txt"
+    for _ in $(seq 1 $((CONNECTIONS * 2))); do
+      curl -sS -H "Authorization: Basic $basic" --data-urlencode grant_type=password --data-urlencode username=bob \
+        --data-urlencode "password=$password" --data-urlencode scope=read "$url" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])' >>"$OUT/refresh.txt"
+    done
+  }
   cat >"$OUT/refresh.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -149,10 +157,12 @@ request = function()
 end
 response = function(status, headers, body)
   local token = body:match('"refresh_token":"([^"]+)"')
-  if token then pool[#pool + 1] = token end
+  if token then pool[#pool + 1] = token
+  elseif not told then told = true; io.stderr:write("refresh rotation: HTTP " .. status .. ": " .. body .. "\n") end
 end
 LUA
   run_wrk "$store-refresh_rotation" "$OUT/refresh.lua" "$url"
+  prepare() { :; }
   kill "$pid"; wait "$pid" 2>/dev/null || true
 done
 
