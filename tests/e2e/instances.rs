@@ -273,28 +273,41 @@ fn error_of(body: &Value) -> &str {
     body["error"].as_str().unwrap_or("")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once() {
-    if let Some(url) = crate::postgres::url() {
-        a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(&url).await;
-    }
+/// A test on PostgreSQL, and its twin on MariaDB (feature `mysql`), both
+/// running `$body` with the database's URL; each ignored like the other
+/// tests of its database where that database is missing.
+macro_rules! on_every_database {
+    ($postgres:ident, $mysql:ident, $body:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[cfg_attr(
+            portcullis_no_postgres,
+            ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
+        )]
+        async fn $postgres() {
+            if let Some(url) = crate::postgres::url() {
+                $body(&url).await;
+            }
+        }
+
+        #[cfg(feature = "mysql")]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[cfg_attr(
+            portcullis_no_mysql,
+            ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+        )]
+        async fn $mysql() {
+            if let Some(url) = crate::mysql::url() {
+                $body(&url).await;
+            }
+        }
+    };
 }
 
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(&url).await;
-    }
-}
+on_every_database!(
+    a_code_redeemed_through_three_instances_at_once_is_redeemed_once,
+    a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on_mysql,
+    a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on
+);
 
 async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(url: &str) {
     // covers: AC-04, AC-02
@@ -345,28 +358,11 @@ async fn a_code_redeemed_through_three_instances_at_once_is_redeemed_once_on(url
     d.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere() {
-    if let Some(url) = crate::postgres::url() {
-        b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on(&url).await;
-    }
-}
-
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on(&url).await;
-    }
-}
+on_every_database!(
+    b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere,
+    b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on_mysql,
+    b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on
+);
 
 async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everywhere_on(url: &str) {
     // covers: RT-04, RT-02, RB-05
@@ -457,28 +453,11 @@ async fn b_a_refresh_token_is_rotated_once_and_a_replay_elsewhere_revokes_everyw
     d.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit() {
-    if let Some(url) = crate::postgres::url() {
-        c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on(&url).await;
-    }
-}
-
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on(&url).await;
-    }
-}
+on_every_database!(
+    c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit,
+    c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on_mysql,
+    c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on
+);
 
 async fn c_failures_spread_over_instances_lock_the_guesser_out_at_the_limit_on(url: &str) {
     // covers: RB-04
@@ -532,28 +511,11 @@ fn assertion(client: &str, audience: &str, jti: &str) -> String {
     jsonwebtoken::encode(&header, &claims, &key).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another() {
-    if let Some(url) = crate::postgres::url() {
-        c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on(&url).await;
-    }
-}
-
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on(&url).await;
-    }
-}
+on_every_database!(
+    c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another,
+    c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on_mysql,
+    c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on
+);
 
 async fn c_an_assertion_or_dpop_proof_used_on_one_instance_is_a_replay_on_another_on(url: &str) {
     // covers: CA-08, DP-01
@@ -624,32 +586,13 @@ fn cli(url: &str, args: &[&str]) -> Value {
 }
 
 #[cfg(feature = "cli")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere() {
-    if let Some(url) = crate::postgres::url() {
-        d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on(&url)
-            .await;
-    }
-}
+on_every_database!(
+    d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere,
+    d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on_mysql,
+    d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on
+);
 
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on_mysql()
-{
-    if let Some(url) = crate::mysql::url() {
-        d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on(&url)
-            .await;
-    }
-}
-
+#[cfg(feature = "cli")]
 async fn d_a_client_disabled_or_a_consent_revoked_through_the_cli_takes_effect_everywhere_on(
     url: &str,
 ) {
@@ -768,28 +711,11 @@ async fn published(base: &str) -> Vec<String> {
 }
 
 #[cfg(feature = "cli")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance() {
-    if let Some(url) = crate::postgres::url() {
-        e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on(&url).await;
-    }
-}
-
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on(&url).await;
-    }
-}
+on_every_database!(
+    e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance,
+    e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on_mysql,
+    e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on
+);
 
 async fn e_a_key_rotated_through_the_cli_is_published_and_used_by_every_instance_on(url: &str) {
     // covers: JW-01
@@ -904,28 +830,11 @@ async fn load(
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn f_an_instance_killed_during_load_loses_no_answered_token() {
-    if let Some(url) = crate::postgres::url() {
-        f_an_instance_killed_during_load_loses_no_answered_token_on(&url).await;
-    }
-}
-
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn f_an_instance_killed_during_load_loses_no_answered_token_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        f_an_instance_killed_during_load_loses_no_answered_token_on(&url).await;
-    }
-}
+on_every_database!(
+    f_an_instance_killed_during_load_loses_no_answered_token,
+    f_an_instance_killed_during_load_loses_no_answered_token_on_mysql,
+    f_an_instance_killed_during_load_loses_no_answered_token_on
+);
 
 async fn f_an_instance_killed_during_load_loses_no_answered_token_on(url: &str) {
     // covers: CC-01
@@ -1089,28 +998,11 @@ async fn g_a_database_restart_gives_5xx_while_down_and_full_service_after() {
     d.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_postgres,
-    ignore = "no PostgreSQL here: install its server binaries or set PORTCULLIS_TEST_POSTGRES_URL"
-)]
-async fn h_every_instance_gives_a_user_the_same_pairwise_subject() {
-    if let Some(url) = crate::postgres::url() {
-        h_every_instance_gives_a_user_the_same_pairwise_subject_on(&url).await;
-    }
-}
-
-#[cfg(feature = "mysql")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[cfg_attr(
-    portcullis_no_mysql,
-    ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
-)]
-async fn h_every_instance_gives_a_user_the_same_pairwise_subject_on_mysql() {
-    if let Some(url) = crate::mysql::url() {
-        h_every_instance_gives_a_user_the_same_pairwise_subject_on(&url).await;
-    }
-}
+on_every_database!(
+    h_every_instance_gives_a_user_the_same_pairwise_subject,
+    h_every_instance_gives_a_user_the_same_pairwise_subject_on_mysql,
+    h_every_instance_gives_a_user_the_same_pairwise_subject_on
+);
 
 async fn h_every_instance_gives_a_user_the_same_pairwise_subject_on(url: &str) {
     // covers: OI-04
