@@ -309,6 +309,7 @@ async fn sign_in(client: &Client, username: &str, password: &str) {
         input.clear().await.unwrap();
         input.send_keys(value).await.unwrap();
     }
+    let page = client.find(Locator::Css("html")).await.unwrap();
     client
         .find(Locator::Css("form button[type=submit]"))
         .await
@@ -316,6 +317,16 @@ async fn sign_in(client: &Client, username: &str, password: &str) {
         .click()
         .await
         .unwrap();
+    // The click may return before the answer to the form (a password hash
+    // away) has replaced the page: wait until the old page is gone, so
+    // what is read next is the new one.
+    for _ in 0..200 {
+        if page.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the sign-in form's page was not replaced within 10 s");
 }
 
 /// The authorization URL of the `photos` client.

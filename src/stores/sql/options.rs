@@ -180,6 +180,13 @@ impl SqlPoolOptions {
     }
 
     /// sqlx pool options carrying these sizes and timeouts.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "sqlite")),
+        allow(
+            dead_code,
+            reason = "only PostgresStore and SqliteStore have connect_with yet"
+        )
+    )]
     pub(super) fn pool<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
         sqlx::pool::PoolOptions::new()
             .max_connections(self.max_connections)
