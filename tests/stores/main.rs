@@ -374,6 +374,32 @@ mod mysql_store {
         )]
         optional store => ThrottleStore);
 
+    /// `connect_with` takes the pool options and still sets the session:
+    /// READ COMMITTED (MariaDB's `tx_isolation`), which the atomic steps
+    /// rely on.
+    #[tokio::test]
+    #[cfg_attr(
+        portcullis_no_mysql,
+        ignore = "no MySQL here: install MariaDB's server or set PORTCULLIS_TEST_MYSQL_URL"
+    )]
+    async fn connect_with_takes_the_options_and_sets_read_committed() {
+        let Some(url) = crate::mysql::url() else {
+            return;
+        };
+        let options = portcullis::stores::SqlPoolOptions::default()
+            .max_connections(2)
+            .purge_batch(7);
+        let store = MySqlStore::connect_with(&url, &options).await.unwrap();
+        assert_eq!(store.purge_batch().get(), 7);
+        let (isolation,): (String,) = sqlx::query_as("SELECT CAST(@@SESSION.tx_isolation AS CHAR)")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(isolation, "READ-COMMITTED");
+        let zero = options.purge_batch(0);
+        assert!(MySqlStore::connect_with(&url, &zero).await.is_err());
+    }
+
     #[tokio::test]
     #[cfg_attr(
         portcullis_no_mysql,

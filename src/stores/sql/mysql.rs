@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use sqlx::mysql::MySqlConnectOptions;
 
 use super::migrate::Migration;
 use super::rows::{
@@ -86,18 +86,34 @@ pub const SESSION_SETTINGS: &str = "SET SESSION group_concat_max_len = 16777216;
 
 impl MySqlStore {
     /// Connects a pool to `url` (`mysql://user:pass@host/db`), each
-    /// connection with [`SESSION_SETTINGS`].
+    /// connection with [`SESSION_SETTINGS`], with the default
+    /// [`SqlPoolOptions`](crate::stores::SqlPoolOptions).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options: MySqlConnectOptions = url.parse()?;
-        let pool = MySqlPoolOptions::new()
+        Self::connect_with(url, &crate::stores::SqlPoolOptions::default()).await
+    }
+
+    /// Connects a pool to `url` sized and timed by `options`, each
+    /// connection with [`SESSION_SETTINGS`], purging in their batch.
+    ///
+    /// # Errors
+    /// Invalid `options` ([`SqlOptionsError`](crate::stores::SqlOptionsError)
+    /// as the source); a database failure.
+    pub async fn connect_with(
+        url: &str,
+        options: &crate::stores::SqlPoolOptions,
+    ) -> Result<Self, StoreError> {
+        let batch = options.checked().map_err(StoreError::new)?;
+        let connect: MySqlConnectOptions = url.parse()?;
+        let pool = options
+            .pool::<sqlx::MySql>()
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::Executor::execute(conn, SESSION_SETTINGS).await?;
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(connect)
             .await?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::from_pool(pool).with_purge_batch(batch))
     }
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 pub const DEFAULT_PURGE_BATCH: NonZeroU32 = NonZeroU32::MIN.saturating_add(999);
 
 /// Pool sizes, timeouts and the purge batch of a SQL store, for
-/// `PostgresStore::connect_with` and `SqliteStore::connect_with`
-/// (`connect(url)` takes [`SqlPoolOptions::default()`]).
+/// `PostgresStore::connect_with`, `SqliteStore::connect_with` and
+/// `MySqlStore::connect_with` (`connect(url)` takes [`SqlPoolOptions::default()`]).
 ///
 /// The defaults suit a small instance, one of a few application
 /// processes on one database:
@@ -180,13 +180,6 @@ impl SqlPoolOptions {
     }
 
     /// sqlx pool options carrying these sizes and timeouts.
-    #[cfg_attr(
-        not(any(feature = "postgres", feature = "sqlite")),
-        allow(
-            dead_code,
-            reason = "only PostgresStore and SqliteStore have connect_with yet"
-        )
-    )]
     pub(super) fn pool<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
         sqlx::pool::PoolOptions::new()
             .max_connections(self.max_connections)
