@@ -53,6 +53,10 @@ mod common;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../tests/common/postgres.rs"]
 mod postgres;
+#[cfg(feature = "postgres")]
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/common/server.rs"]
+mod server;
 
 use std::collections::HashMap;
 use std::hint::black_box;

@@ -29,6 +29,9 @@
 #[path = "../tests/common/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
+#[path = "../tests/common/server.rs"]
+#[allow(dead_code)]
+mod server;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -43,6 +43,9 @@ mod mysql;
 #[path = "../common/postgres.rs"]
 mod postgres;
 mod registration;
+// What postgres.rs and mysql.rs share.
+#[path = "../common/server.rs"]
+mod server;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 

@@ -22,9 +22,19 @@
 //! without MariaDB), else on `PATH`, then in `/usr/sbin` and `/usr/bin`
 //! (Debian puts `mariadbd` in `/usr/sbin`, often not on a user's `PATH`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use crate::server::{self, Unavailable};
+
+/// MySQL's names and variables, for the shared messages.
+const MYSQL: server::Database = server::Database {
+    name: "MySQL",
+    server: "MariaDB",
+    install: "Install MariaDB's server (Debian: apt-get install mariadb-server)",
+    url_var: "PORTCULLIS_TEST_MYSQL_URL",
+    require_var: "PORTCULLIS_REQUIRE_MYSQL",
+};
 
 /// The database URL for this test, or `None` when the test must be skipped
 /// (it has already said so on stderr). Panics when MySQL is required but
@@ -35,35 +45,7 @@ use std::sync::OnceLock;
 /// ```
 pub(crate) fn url() -> Option<String> {
     static DATABASE: OnceLock<Result<String, Unavailable>> = OnceLock::new();
-    let test = std::thread::current()
-        .name()
-        .filter(|n| *n != "main")
-        .unwrap_or("a MySQL test")
-        .to_owned();
-    match DATABASE.get_or_init(database) {
-        Ok(url) => Some(url.clone()),
-        Err(Unavailable::Broken(why)) => panic!("MariaDB is installed but unusable: {why}"),
-        Err(Unavailable::Missing(why)) => {
-            if required() {
-                panic!(
-                    "PORTCULLIS_REQUIRE_MYSQL is set and there is no MySQL: {why}. \
-                     Install MariaDB's server (Debian: apt-get install mariadb-server) \
-                     or set PORTCULLIS_TEST_MYSQL_URL."
-                );
-            }
-            let banner = "!".repeat(78);
-            // Straight to the process's stderr: the harness captures only
-            // `print!`/`eprint!`, so this shows even though the test passes.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\n{banner}\nSKIPPED {test}: no MySQL ({why}).\n\
-                 Install MariaDB's server (Debian: apt-get install mariadb-server) or set\n\
-                 PORTCULLIS_TEST_MYSQL_URL; PORTCULLIS_REQUIRE_MYSQL=1 makes this a failure.\n\
-                 {banner}"
-            );
-            None
-        }
-    }
+    MYSQL.url_or_skip(DATABASE.get_or_init(database))
 }
 
 /// A URL of a new, empty database of its own on the test server, for a
@@ -73,15 +55,8 @@ pub(crate) fn url() -> Option<String> {
 /// it (on a `PORTCULLIS_TEST_MYSQL_URL` server it stays).
 #[allow(dead_code)]
 pub(crate) async fn fresh_database_url() -> Option<String> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
     let url = url()?;
-    let name = format!(
-        "portcullis_isolated_{}_{}_{:x}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed),
-        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
-    );
+    let name = server::isolated_name();
     let admin = sqlx::MySqlPool::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
@@ -95,22 +70,8 @@ pub(crate) async fn fresh_database_url() -> Option<String> {
     Some(parsed.to_string())
 }
 
-fn required() -> bool {
-    std::env::var("PORTCULLIS_REQUIRE_MYSQL").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-#[derive(Debug)]
-enum Unavailable {
-    /// No URL and no server binaries: skip (or fail when required).
-    Missing(String),
-    /// Binaries found but the server did not start: always a failure.
-    Broken(String),
-}
-
 fn database() -> Result<String, Unavailable> {
-    if let Ok(url) = std::env::var("PORTCULLIS_TEST_MYSQL_URL")
-        && !url.is_empty()
-    {
+    if let Some(url) = MYSQL.env_url() {
         return Ok(url);
     }
     let bin = binaries().ok_or_else(|| {
@@ -168,94 +129,29 @@ mod throwaway {
 
 #[cfg(unix)]
 mod throwaway {
-    use std::os::unix::fs::DirBuilderExt as _;
     use std::os::unix::process::CommandExt as _;
-    use std::path::Path;
-    use std::process::{ChildStdin, Command, Stdio};
-    use std::sync::Mutex;
+    use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
     use super::Binaries;
-
-    /// The write end of the reaper's stdin. Never closed by us: the kernel
-    /// closes it when this process exits, which is the reaper's signal.
-    static REAPER: Mutex<Option<ChildStdin>> = Mutex::new(None);
-
-    /// Waits for its stdin to close (this test process has exited), stops
-    /// the server (SIGTERM, a clean shutdown, then SIGKILL after 10 s) and
-    /// removes its directory. In its own process group, so Ctrl-C does not
-    /// kill it first.
-    const REAPER_SCRIPT: &str = r#"
-cat >/dev/null
-pid=$(head -n 1 "$1/mysqld.pid" 2>/dev/null)
-if [ -n "$pid" ]; then
-  kill -TERM "$pid" 2>/dev/null
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -KILL "$pid" 2>/dev/null
-fi
-rm -rf "$1"
-"#;
+    use crate::server::{Scratch, free_port};
 
     /// Run at the server's start: the tests' user and database.
     const INIT: &str = "CREATE USER IF NOT EXISTS 'portcullis'@'127.0.0.1';\n\
         GRANT ALL PRIVILEGES ON *.* TO 'portcullis'@'127.0.0.1';\n\
         CREATE DATABASE IF NOT EXISTS portcullis;\n";
 
-    /// Who runs the server: ourselves, or an unprivileged user when root.
-    #[derive(Clone, Copy)]
-    struct Owner {
-        uid: u32,
-        gid: u32,
-    }
-
+    /// A new server in a directory of its own, running as the `mysql` user
+    /// (or `nobody`) when root; the reaper stops it with SIGTERM (a clean
+    /// shutdown).
     pub(super) fn start(bin: &Binaries) -> Result<String, String> {
-        let owner = if is_root()? {
-            Some(
-                ["mysql", "nobody"]
-                    .iter()
-                    .find_map(|name| user(name))
-                    .ok_or("running as root, and neither a `mysql` nor a `nobody` user exists")?,
-            )
-        } else {
-            None
-        };
-        let dir = std::env::temp_dir().join(format!(
-            "portcullis-mysql-{}-{}",
-            std::process::id(),
-            // Randomly keyed: a stale directory of an earlier process with
-            // the same id is not reused.
-            std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
-        ));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        // The reaper first, so the directory goes even if we fail below.
-        let reaper = Command::new("/bin/sh")
-            .args(["-c", REAPER_SCRIPT, "portcullis-mysql-reaper"])
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start the cleanup process: {e}"))?;
-        *REAPER
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = reaper.stdin;
-        std::fs::write(dir.join("init.sql"), INIT)
-            .map_err(|e| format!("cannot write the init file: {e}"))?;
-        if let Some(o) = owner {
-            for path in [dir.clone(), dir.join("init.sql")] {
-                std::os::unix::fs::chown(&path, Some(o.uid), Some(o.gid))
-                    .map_err(|e| format!("cannot hand {} to uid {}: {e}", path.display(), o.uid))?;
-            }
-        }
+        let scratch = Scratch::new("portcullis-mysql", "mysql", "mysqld.pid", "TERM")?;
+        let dir = &scratch.dir;
+        let init = dir.join("init.sql");
+        std::fs::write(&init, INIT).map_err(|e| format!("cannot write the init file: {e}"))?;
+        scratch.hand_over(&init)?;
         let data = dir.join("data");
-        run(
-            owner,
-            &dir,
+        scratch.run(
             Command::new(&bin.install_db)
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", data.display()))
@@ -268,10 +164,7 @@ rm -rf "$1"
         let mut last = String::new();
         // A port found free may be taken before the server binds it: retry.
         for _ in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| format!("no free port: {e}"))?
-                .port();
+            let port = free_port()?;
             let log = dir.join("server.log");
             let _ = std::fs::remove_file(&log);
             let mut cmd = Command::new(&bin.server);
@@ -280,7 +173,7 @@ rm -rf "$1"
                 .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
                 .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
                 .arg(format!("--log-error={}", log.display()))
-                .arg(format!("--init-file={}", dir.join("init.sql").display()))
+                .arg(format!("--init-file={}", init.display()))
                 .arg(format!("--port={port}"))
                 .args([
                     "--bind-address=127.0.0.1",
@@ -293,16 +186,14 @@ rm -rf "$1"
                     "--innodb-log-file-size=16M",
                     "--max-connections=300",
                 ])
-                .current_dir(&dir)
+                .current_dir(dir)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 // Its own process group: the reaper stops it, not Ctrl-C.
                 .process_group(0);
-            if let Some(o) = owner {
-                cmd.uid(o.uid).gid(o.gid);
-            }
-            let mut child = cmd
+            let mut child = scratch
+                .as_owner(&mut cmd)
                 .spawn()
                 .map_err(|e| format!("cannot run {}: {e}", bin.server.display()))?;
             let deadline = Instant::now() + Duration::from_secs(60);
@@ -332,49 +223,5 @@ rm -rf "$1"
             }
         }
         Err(last)
-    }
-
-    /// Runs a tool as the server's owner; its output on failure.
-    fn run(owner: Option<Owner>, dir: &Path, cmd: &mut Command) -> Result<(), String> {
-        cmd.current_dir(dir).stdin(Stdio::null());
-        if let Some(o) = owner {
-            cmd.uid(o.uid).gid(o.gid);
-        }
-        let shown = format!("{cmd:?}");
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot run {shown}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{shown} failed ({}):\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-
-    fn is_root() -> Result<bool, String> {
-        let out = Command::new("id")
-            .arg("-u")
-            .output()
-            .map_err(|e| format!("cannot run `id -u`: {e}"))?;
-        Ok(String::from_utf8_lossy(&out.stdout).trim() == "0")
-    }
-
-    /// A user's uid and gid from /etc/passwd.
-    fn user(name: &str) -> Option<Owner> {
-        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-        passwd.lines().find_map(|line| {
-            let mut f = line.split(':');
-            (f.next()? == name).then_some(())?;
-            let _password = f.next()?;
-            Some(Owner {
-                uid: f.next()?.parse().ok()?,
-                gid: f.next()?.parse().ok()?,
-            })
-        })
     }
 }

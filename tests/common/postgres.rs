@@ -26,6 +26,17 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::server::{self, Unavailable};
+
+/// PostgreSQL's names and variables, for the shared messages.
+const POSTGRES: server::Database = server::Database {
+    name: "PostgreSQL",
+    server: "PostgreSQL",
+    install: "Install PostgreSQL's server binaries (Debian: apt-get install postgresql)",
+    url_var: "PORTCULLIS_TEST_POSTGRES_URL",
+    require_var: "PORTCULLIS_REQUIRE_POSTGRES",
+};
+
 /// The database URL for this test, or `None` when the test must be skipped
 /// (it has already said so on stderr). Panics when PostgreSQL is required
 /// but unavailable, or installed but fails to start.
@@ -35,35 +46,7 @@ use std::sync::OnceLock;
 /// ```
 pub(crate) fn url() -> Option<String> {
     static DATABASE: OnceLock<Result<String, Unavailable>> = OnceLock::new();
-    let test = std::thread::current()
-        .name()
-        .filter(|n| *n != "main")
-        .unwrap_or("a PostgreSQL test")
-        .to_owned();
-    match DATABASE.get_or_init(database) {
-        Ok(url) => Some(url.clone()),
-        Err(Unavailable::Broken(why)) => panic!("PostgreSQL is installed but unusable: {why}"),
-        Err(Unavailable::Missing(why)) => {
-            if required() {
-                panic!(
-                    "PORTCULLIS_REQUIRE_POSTGRES is set and there is no PostgreSQL: {why}. \
-                     Install PostgreSQL's server binaries (Debian: apt-get install postgresql) \
-                     or set PORTCULLIS_TEST_POSTGRES_URL."
-                );
-            }
-            let banner = "!".repeat(78);
-            // Straight to the process's stderr: the harness captures only
-            // `print!`/`eprint!`, so this shows even though the test passes.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\n{banner}\nSKIPPED {test}: no PostgreSQL ({why}).\n\
-                 Install PostgreSQL's server binaries (Debian: apt-get install postgresql) or set\n\
-                 PORTCULLIS_TEST_POSTGRES_URL; PORTCULLIS_REQUIRE_POSTGRES=1 makes this a failure.\n\
-                 {banner}"
-            );
-            None
-        }
-    }
+    POSTGRES.url_or_skip(DATABASE.get_or_init(database))
 }
 
 /// A URL of the test database whose connections see only a new, empty
@@ -82,17 +65,10 @@ pub(crate) fn url() -> Option<String> {
 /// ```
 #[allow(dead_code)] // Not every test binary that includes this file uses it.
 pub(crate) async fn fresh_database_url() -> Option<String> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
     let url = url()?;
-    let schema = format!(
-        "portcullis_isolated_{}_{}_{:x}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed),
-        // Randomly keyed: no schema of an earlier run with the same process
-        // id is reused.
-        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
-    );
+    // Randomly keyed: no schema of an earlier run with the same process id
+    // is reused.
+    let schema = server::isolated_name();
     let admin = sqlx::PgPool::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"));
@@ -106,22 +82,8 @@ pub(crate) async fn fresh_database_url() -> Option<String> {
     Some(format!("{url}{separator}options%5Bsearch_path%5D={schema}"))
 }
 
-fn required() -> bool {
-    std::env::var("PORTCULLIS_REQUIRE_POSTGRES").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-#[derive(Debug)]
-enum Unavailable {
-    /// No URL and no server binaries: skip (or fail when required).
-    Missing(String),
-    /// Binaries found but the cluster did not start: always a failure.
-    Broken(String),
-}
-
 fn database() -> Result<String, Unavailable> {
-    if let Ok(url) = std::env::var("PORTCULLIS_TEST_POSTGRES_URL")
-        && !url.is_empty()
-    {
+    if let Some(url) = POSTGRES.env_url() {
         return Ok(url);
     }
     let bin = binaries().ok_or_else(|| {
@@ -157,7 +119,7 @@ pub(crate) fn own_cluster() -> Option<Cluster> {
         None => "no initdb, pg_ctl and postgres to start a cluster of its own",
     };
     // The same skip (or failure, when required) as `url`'s.
-    if required() {
+    if POSTGRES.required() {
         panic!("PORTCULLIS_REQUIRE_POSTGRES is set and there is no PostgreSQL: {why}");
     }
     let _ = writeln!(
@@ -242,129 +204,56 @@ mod throwaway {
 #[cfg(unix)]
 mod throwaway {
     use std::io::Write as _;
-    use std::os::unix::fs::DirBuilderExt as _;
-    use std::os::unix::process::CommandExt as _;
     use std::path::Path;
-    use std::process::{ChildStdin, Command, Stdio};
-    use std::sync::Mutex;
+    use std::process::Command;
 
-    /// The write ends of the reapers' stdin (one per cluster). Never closed
-    /// by us: the kernel closes them when this process exits, which is the
-    /// reapers' signal.
-    static REAPER: Mutex<Vec<ChildStdin>> = Mutex::new(Vec::new());
+    use crate::server::{Scratch, free_port};
 
-    /// What stops and starts a cluster: its tools, data and owner.
+    /// What stops and starts a cluster: its tools, and its directory and
+    /// owner.
     pub(crate) struct Control {
         bin: std::path::PathBuf,
-        dir: std::path::PathBuf,
-        owner: Option<Owner>,
+        scratch: Scratch,
     }
 
     impl Control {
         /// Runs `pg_ctl ARGS -D data -l log`; panics with its output on failure.
         pub(crate) fn pg_ctl(&self, args: &[&str]) {
-            let data = self.dir.join("data");
-            let log = self.dir.join("server.log");
-            run(
-                self.owner,
-                &self.dir,
-                Command::new(self.bin.join("pg_ctl"))
-                    .args(args)
-                    .arg("-D")
-                    .arg(&data)
-                    .arg("-l")
-                    .arg(&log),
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
+            let dir = &self.scratch.dir;
+            self.scratch
+                .run(
+                    Command::new(self.bin.join("pg_ctl"))
+                        .args(args)
+                        .arg("-D")
+                        .arg(dir.join("data"))
+                        .arg("-l")
+                        .arg(dir.join("server.log")),
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
         }
     }
 
-    /// Waits for its stdin to close (this test process has exited), stops
-    /// the cluster (fast shutdown, then SIGKILL after 10 s) and removes its
-    /// directory. In its own process group, so Ctrl-C does not kill it first.
-    const REAPER_SCRIPT: &str = r#"
-cat >/dev/null
-pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
-if [ -n "$pid" ]; then
-  kill -INT "$pid" 2>/dev/null
-  i=0
-  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -KILL "$pid" 2>/dev/null
-fi
-rm -rf "$1"
-"#;
-
-    /// Who runs the cluster: ourselves, or an unprivileged user when root.
-    #[derive(Clone, Copy)]
-    struct Owner {
-        uid: u32,
-        gid: u32,
-    }
-
+    /// A new cluster in a directory of its own, running as the `postgres`
+    /// user (or `nobody`) when root; the reaper stops it with SIGINT (fast
+    /// shutdown).
     pub(super) fn start(bin: &Path) -> Result<super::Cluster, String> {
-        let owner = if is_root()? {
-            Some(
-                ["postgres", "nobody"]
-                    .iter()
-                    .find_map(|name| user(name))
-                    .ok_or(
-                        "running as root, and neither a `postgres` nor a `nobody` user exists",
-                    )?,
-            )
-        } else {
-            None
-        };
-        let dir = std::env::temp_dir().join(format!(
-            "portcullis-pg-{}-{}",
-            std::process::id(),
-            // Randomly keyed: a stale directory of an earlier process with
-            // the same id is not reused.
-            std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0)
-        ));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        // The reaper first, so the directory goes even if we fail below.
-        let reaper = Command::new("/bin/sh")
-            .args(["-c", REAPER_SCRIPT, "portcullis-pg-reaper"])
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start the cleanup process: {e}"))?;
-        REAPER
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(reaper.stdin);
-        if let Some(o) = owner {
-            std::os::unix::fs::chown(&dir, Some(o.uid), Some(o.gid))
-                .map_err(|e| format!("cannot hand {} to uid {}: {e}", dir.display(), o.uid))?;
-        }
+        let scratch = Scratch::new("portcullis-pg", "postgres", "data/postmaster.pid", "INT")?;
+        let dir = &scratch.dir;
         let data = dir.join("data");
-        run(
-            owner,
-            &dir,
-            Command::new(bin.join("initdb")).arg("-D").arg(&data).args([
-                "-U",
-                "portcullis",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "-N",
-            ]),
-        )?;
+        scratch.run(Command::new(bin.join("initdb")).arg("-D").arg(&data).args([
+            "-U",
+            "portcullis",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "-N",
+        ]))?;
         let mut last = String::new();
         // A port found free may be taken before the server binds it: retry.
         for _ in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| format!("no free port: {e}"))?
-                .port();
+            let port = free_port()?;
             let settings = format!(
                 "\n# portcullis tests\nport = {port}\nlisten_addresses = '127.0.0.1'\n\
                  unix_socket_directories = '{}'\nfsync = off\nsynchronous_commit = off\n\
@@ -376,9 +265,7 @@ rm -rf "$1"
                 .open(data.join("postgresql.conf"))
                 .and_then(|mut f| f.write_all(settings.as_bytes()))
                 .map_err(|e| format!("cannot configure the cluster: {e}"))?;
-            let started = run(
-                owner,
-                &dir,
+            let started = scratch.run(
                 Command::new(bin.join("pg_ctl"))
                     .args(["start", "-w", "-t", "60", "-D"])
                     .arg(&data)
@@ -391,8 +278,7 @@ rm -rf "$1"
                         url: format!("postgres://portcullis@127.0.0.1:{port}/postgres"),
                         control: Control {
                             bin: bin.to_path_buf(),
-                            dir,
-                            owner,
+                            scratch,
                         },
                     });
                 }
@@ -403,49 +289,5 @@ rm -rf "$1"
             }
         }
         Err(last)
-    }
-
-    /// Runs a PostgreSQL tool as the cluster's owner; its output on failure.
-    fn run(owner: Option<Owner>, dir: &Path, cmd: &mut Command) -> Result<(), String> {
-        cmd.current_dir(dir).stdin(Stdio::null());
-        if let Some(o) = owner {
-            cmd.uid(o.uid).gid(o.gid);
-        }
-        let shown = format!("{cmd:?}");
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot run {shown}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{shown} failed ({}):\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    }
-
-    fn is_root() -> Result<bool, String> {
-        let out = Command::new("id")
-            .arg("-u")
-            .output()
-            .map_err(|e| format!("cannot run `id -u`: {e}"))?;
-        Ok(String::from_utf8_lossy(&out.stdout).trim() == "0")
-    }
-
-    /// A user's uid and gid from /etc/passwd.
-    fn user(name: &str) -> Option<Owner> {
-        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-        passwd.lines().find_map(|line| {
-            let mut f = line.split(':');
-            (f.next()? == name).then_some(())?;
-            let _password = f.next()?;
-            Some(Owner {
-                uid: f.next()?.parse().ok()?,
-                gid: f.next()?.parse().ok()?,
-            })
-        })
     }
 }

@@ -79,6 +79,11 @@ mod postgres;
 #[path = "../common/mysql.rs"]
 #[allow(dead_code)]
 mod mysql;
+// What postgres.rs and mysql.rs share.
+#[cfg(feature = "postgres")]
+#[path = "../common/server.rs"]
+#[allow(dead_code)]
+mod server;
 // Dynamic client registration (issue 19 part 2).
 mod registration;
 mod seed_v2;

@@ -27,6 +27,10 @@ mod mysql;
 #[cfg(feature = "postgres")]
 #[path = "../common/postgres.rs"]
 mod postgres;
+// What postgres.rs and mysql.rs share.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[path = "../common/server.rs"]
+mod server;
 #[cfg(all(feature = "sqlite", unix))]
 mod sqlite_file;
 // CORS (issue 19 part 3): schema 15's index of origins.
