@@ -15,8 +15,10 @@
 #[macro_use]
 mod store;
 
+mod coalesce;
 mod error;
 mod group_commit;
+mod lane;
 mod migrate;
 #[cfg(feature = "mysql")]
 mod mysql;

@@ -56,7 +56,7 @@ sql_store! {
     // one's `SET TRANSACTION` failing inside a transaction (error 1568,
     // found under load by benches/store_load.sh).
     begin = "START TRANSACTION",
-    skip_locked = " FOR UPDATE SKIP LOCKED", mysql = true,
+    skip_locked = " FOR UPDATE SKIP LOCKED", mysql = true, single_writer = false, lane = true,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/mysql.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/mysql_2.sql") },

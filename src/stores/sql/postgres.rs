@@ -44,7 +44,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", agg_sep = ", ", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED", mysql = false,
+    agg = "string_agg", agg_sep = ", ", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED", mysql = false, single_writer = false, lane = true,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/postgres.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },

@@ -92,7 +92,7 @@ macro_rules! sql_store {
         $(#[$doc:meta])*
         $name:ident, db = $db:ty, pool = $pool:ty, conn = $conn:ty,
         agg = $agg:literal, agg_sep = $agg_sep:literal, begin = $begin:literal,
-        skip_locked = $skip_locked:literal, mysql = $mysql:literal,
+        skip_locked = $skip_locked:literal, mysql = $mysql:literal, single_writer = $single_writer:literal, lane = $lane:literal,
         schema = $schema:expr
     ) => {
         $(#[$doc])*
@@ -102,16 +102,31 @@ macro_rules! sql_store {
             /// The group commit of issuances that start a grant (issue 20;
             /// `group_commit`).
             group: std::sync::Arc<super::group_commit::GroupCommit>,
+            /// Concurrent identical reads sharing one statement (`coalesce`).
+            reads: std::sync::Arc<super::coalesce::Reads>,
+            /// Connections kept at hand for the hot statements (`lane`).
+            lane: std::sync::Arc<super::lane::Lane<$db>>,
+            /// SQLite: the one turn of this process's writers (`turn`).
+            writers: std::sync::Arc<tokio::sync::Semaphore>,
             /// Rows a purge deletes per statement (and transaction).
             purge_batch: std::num::NonZeroU32,
         }
 
-        impl super::group_commit::Writer for $pool {
+        /// The group commit's writer: the pool, the store's lane and its
+        /// writers' turn.
+        impl super::group_commit::Writer for ($pool, std::sync::Arc<super::lane::Lane<$db>>, std::sync::Arc<tokio::sync::Semaphore>) {
             async fn many(&self, batch: &[NewTokens]) -> Result<(), StoreError> {
                 let mut q = $name::insert_query(batch.iter().flat_map(super::store::TokenColumns::of));
+                let _turn = if $name::SINGLE_WRITER {
+                    Some(self.2.acquire().await.map_err(|_| StoreError::msg("the store's write turn is closed"))?)
+                } else {
+                    None
+                };
+                let mut held = self.1.take(&self.0).await?;
                 // One statement per batch size: not worth a prepared
                 // statement in every connection's cache.
-                q.build().persistent(false).execute(self).await?;
+                q.build().persistent(false).execute(&mut *held.conn).await?;
+                self.1.put(held);
                 Ok(())
             }
         }
@@ -120,6 +135,26 @@ macro_rules! sql_store {
             /// Whether this is the MySQL dialect: `?` placeholders, no
             /// `ON CONFLICT` and no `RETURNING` (see the module docs).
             const MYSQL: bool = $mysql;
+
+            /// Whether this process's writers take turns (`turn`): SQLite,
+            /// whose database has one write lock.
+            const SINGLE_WRITER: bool = $single_writer;
+
+            /// SQLite: waits for this process's write turn, held until the
+            /// permit is dropped. SQLite lets one writer at a time hold its
+            /// lock, and a writer that finds it taken sleeps in its busy
+            /// handler (up to 100 ms a try) however soon the lock is free:
+            /// under load, writers that queue here instead, in arrival
+            /// order, each start the moment the last is done (issue 20).
+            /// Other processes on the same file still meet the busy handler.
+            /// `None` at once on the other databases, whose writers lock
+            /// rows, not the database.
+            async fn turn(&self) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, StoreError> {
+                if !Self::SINGLE_WRITER {
+                    return Ok(None);
+                }
+                self.writers.acquire().await.map(Some).map_err(|_| StoreError::msg("the store's write turn is closed"))
+            }
 
             /// `sql` as this database takes it: as written (`$1, $2…`) on
             /// PostgreSQL and SQLite, with `?` placeholders on MySQL.
@@ -131,7 +166,8 @@ macro_rules! sql_store {
             /// [`DEFAULT_PURGE_BATCH`](crate::stores::DEFAULT_PURGE_BATCH)
             /// rows.
             pub fn from_pool(pool: $pool) -> Self {
-                Self { pool, group: std::sync::Arc::default(), purge_batch: super::options::DEFAULT_PURGE_BATCH }
+                let lane = std::sync::Arc::new(super::lane::Lane::new($lane));
+                Self { pool, group: std::sync::Arc::default(), reads: std::sync::Arc::default(), lane, writers: std::sync::Arc::new(tokio::sync::Semaphore::new(1)), purge_batch: super::options::DEFAULT_PURGE_BATCH }
             }
 
             /// Sets how many rows `purge_expired` and `purge_replays` delete
@@ -159,6 +195,7 @@ macro_rules! sql_store {
                 let mut total = 0;
                 loop {
                     let started = std::time::Instant::now();
+                    let _turn = self.turn().await?;
                     let mut tx = self.pool.begin_with($begin).await?;
                     let n = sqlx::query(Self::sql(sql)?)
                         .bind(secs(now))
@@ -206,6 +243,7 @@ macro_rules! sql_store {
                         return Ok(());
                     };
                     let last: Vec<u8> = last.col("grant_id")?;
+                    let _turn = self.turn().await?;
                     let mut tx = self.pool.begin_with($begin).await?;
                     // MySQL refuses a subquery on the table a `DELETE`
                     // deletes from (error 1093), and has no `SKIP LOCKED`
@@ -447,10 +485,12 @@ macro_rules! sql_store {
                 } else {
                     "SELECT grant_id, client_id, subject, scope, issued_at, expires_at, used, openid, dpop_jkt, resources, successor_hash, successor_access_hash, rotated_at, act FROM portcullis_tokens WHERE hash = $1 AND kind = 0"
                 };
+                let mut held = self.lane.take(&self.pool).await?;
                 let row = sqlx::query(Self::sql(sql)?)
                     .bind(hash.as_bytes().as_slice())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *held.conn)
                     .await?;
+                self.lane.put(held);
                 row.map(|r| -> Result<TokenRow, StoreError> {
                     let subject: Option<String> = r.col("subject")?;
                     Ok(TokenRow {
@@ -572,9 +612,15 @@ macro_rules! sql_store {
         #[async_trait]
         impl ClientStore for $name {
             async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
-                let sql = const_format_where(CLIENT_SELECT, " WHERE c.client_id = $1");
-                let row = sqlx::query(Self::sql(&sql)?).bind(id.as_str()).fetch_optional(&self.pool).await?;
-                row.map(|r| Self::client_from(&r).map(Arc::new)).transpose()
+                // Every token request reads its client: concurrent requests
+                // of one client share the statement (`coalesce`).
+                self.reads.clients.read(id.clone(), || async {
+                    let sql = const_format_where(CLIENT_SELECT, " WHERE c.client_id = $1");
+                    let mut held = self.lane.take(&self.pool).await?;
+                    let row = sqlx::query(Self::sql(&sql)?).bind(id.as_str()).fetch_optional(&mut *held.conn).await?;
+                    self.lane.put(held);
+                    row.map(|r| Self::client_from(&r).map(Arc::new)).transpose()
+                }).await
             }
 
             async fn cors_origin_registered(&self, origin: &crate::origin::Origin) -> Result<bool, StoreError> {
@@ -590,6 +636,7 @@ macro_rules! sql_store {
         impl ClientAdmin for $name {
 
             async fn insert_client(&self, client: Client) -> Result<(), StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 Self::bind_client(sqlx::query(Self::sql("INSERT INTO portcullis_clients (client_id, client_name, secret_hash, token_endpoint_auth_method, scope, default_scope, enabled, skip_consent, allow_plain_pkce, access_token_lifetime, refresh_token_lifetime, access_token_format, jwks, jwt_secret, resource_server_audiences, id_token_signed_response_alg, userinfo_signed_response_alg, subject_type, sector_identifier_uri, post_logout_redirect_uris, backchannel_logout_uri, backchannel_logout_session_required, require_auth_time, default_max_age, logo_uri, policy_uri, tos_uri, client_uri, require_pushed_authorization_requests, require_signed_request_object, dpop_bound_access_tokens, resources, application_type, contacts, jwks_uri, software_id, software_version, client_secret_expires_at, token_endpoint_auth_signing_alg, request_object_signing_alg, allowed_cors_origins, owner, metadata, registration_access_token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44)")?).bind(client.client_id().as_str()), &client)
                     .execute(&mut *tx)
@@ -600,6 +647,7 @@ macro_rules! sql_store {
             }
 
             async fn update_client(&self, client: Client) -> Result<bool, StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let n = Self::bind_client(sqlx::query(Self::sql("UPDATE portcullis_clients SET client_name = $1, secret_hash = $2, token_endpoint_auth_method = $3, scope = $4, default_scope = $5, enabled = $6, skip_consent = $7, allow_plain_pkce = $8, access_token_lifetime = $9, refresh_token_lifetime = $10, access_token_format = $11, jwks = $12, jwt_secret = $13, resource_server_audiences = $14, id_token_signed_response_alg = $15, userinfo_signed_response_alg = $16, subject_type = $17, sector_identifier_uri = $18, post_logout_redirect_uris = $19, backchannel_logout_uri = $20, backchannel_logout_session_required = $21, require_auth_time = $22, default_max_age = $23, logo_uri = $24, policy_uri = $25, tos_uri = $26, client_uri = $27, require_pushed_authorization_requests = $28, require_signed_request_object = $29, dpop_bound_access_tokens = $30, resources = $31, application_type = $32, contacts = $33, jwks_uri = $34, software_id = $35, software_version = $36, client_secret_expires_at = $37, token_endpoint_auth_signing_alg = $38, request_object_signing_alg = $39, allowed_cors_origins = $40, owner = $41, metadata = $42, registration_access_token_hash = $43 WHERE client_id = $44")?), &client).bind(client.client_id().as_str())
                     .execute(&mut *tx)
@@ -617,6 +665,7 @@ macro_rules! sql_store {
             }
 
             async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 for table in ["DELETE FROM portcullis_client_redirect_uris WHERE client_id = $1", "DELETE FROM portcullis_client_grants WHERE client_id = $1", "DELETE FROM portcullis_client_cors_origins WHERE client_id = $1"] {
                     sqlx::query(Self::sql(table)?).bind(id.as_str()).execute(&mut *tx).await?;
@@ -640,6 +689,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenStore for $name {
             async fn insert_code(&self, code: CodeRecord) -> Result<(), StoreError> {
+                let _turn = self.turn().await?;
                 sqlx::query(Self::sql("INSERT INTO portcullis_codes (hash, grant_id, client_id, subject, scope, redirect_uri, challenge, challenge_method, issued_at, expires_at, used, openid, session_id, resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")?)
                     .bind(code.hash.as_bytes().as_slice())
                     .bind(code.grant.as_bytes().as_slice())
@@ -688,11 +738,15 @@ macro_rules! sql_store {
             }
 
             async fn exchange_code(&self, hash: &TokenHash, tokens: NewTokens) -> Result<Exchange, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
+                // On a lane connection: given back untested once committed.
+                let _turn = self.turn().await?;
+                let mut held = self.lane.take(&self.pool).await?;
+                let mut tx = sqlx::Connection::begin_with(&mut *held.conn, $begin).await?;
                 // The grant's lock first (RB-05): a revoked grant's code was
                 // deleted with it, so it is unknown now.
                 if !Self::lock_grant(&mut tx, &tokens.access.grant).await? {
                     tx.rollback().await?;
+                    self.lane.put(held);
                     return Ok(Exchange::Unknown);
                 }
                 let decision = Self::decide(
@@ -706,12 +760,14 @@ macro_rules! sql_store {
                     Decision::Won => {
                         Self::insert_tokens(&mut tx, &tokens).await?;
                         tx.commit().await?;
+                        self.lane.put(held);
                         return Ok(Exchange::Issued);
                     }
                     Decision::Used(grant) => Exchange::AlreadyUsed(grant),
                     Decision::Unknown => Exchange::Unknown,
                 };
                 tx.rollback().await?;
+                self.lane.put(held);
                 Ok(outcome)
             }
 
@@ -724,8 +780,9 @@ macro_rules! sql_store {
                 // an existing grant take its lock, as a rotation does.
                 let grant = &tokens.access.grant;
                 if *grant == GrantId::derive(&tokens.access.hash) {
-                    return self.group.issue(tokens, || self.pool.clone()).await;
+                    return self.group.issue(tokens, || (self.pool.clone(), self.lane.clone(), self.writers.clone())).await;
                 }
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 if !Self::lock_grant(&mut tx, grant).await? {
                     tx.rollback().await?;
@@ -770,11 +827,15 @@ macro_rules! sql_store {
             }
 
             async fn rotate_refresh(&self, old: &TokenHash, new: NewTokens) -> Result<Rotation, StoreError> {
-                let mut tx = self.pool.begin_with($begin).await?;
+                // On a lane connection: given back untested once committed.
+                let _turn = self.turn().await?;
+                let mut held = self.lane.take(&self.pool).await?;
+                let mut tx = sqlx::Connection::begin_with(&mut *held.conn, $begin).await?;
                 // The grant's lock first (RB-05): a revoked grant's tokens
                 // were deleted with it, so the old one is unknown now.
                 if !Self::lock_grant(&mut tx, &new.access.grant).await? {
                     tx.rollback().await?;
+                    self.lane.put(held);
                     return Ok(Rotation::Unknown);
                 }
                 // The deciding UPDATE also records what replaced the token,
@@ -798,17 +859,20 @@ macro_rules! sql_store {
                     Decision::Won => {
                         Self::insert_tokens(&mut tx, &new).await?;
                         tx.commit().await?;
+                        self.lane.put(held);
                         return Ok(Rotation::Rotated);
                     }
                     Decision::Used(grant) => Rotation::Replayed(grant),
                     Decision::Unknown => Rotation::Unknown,
                 };
                 tx.rollback().await?;
+                self.lane.put(held);
                 Ok(outcome)
             }
 
             async fn replace_successor(&self, old: &TokenHash, successor: &TokenHash, new: NewTokens) -> Result<crate::stores::Replacement, StoreError> {
                 use crate::stores::Replacement;
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The grant's lock first (RB-05), as in a rotation: every
                 // step of the grant (rotations, other retries) now waits for
@@ -861,6 +925,8 @@ macro_rules! sql_store {
             }
 
             async fn revoke_access(&self, hash: &TokenHash) -> Result<(), StoreError> {
+
+                let _turn = self.turn().await?;
                 sqlx::query(Self::sql("DELETE FROM portcullis_tokens WHERE hash = $1 AND kind = 0")?)
                     .bind(hash.as_bytes().as_slice())
                     .execute(&self.pool)
@@ -869,6 +935,7 @@ macro_rules! sql_store {
             }
 
             async fn revoke_grant(&self, grant: &GrantId) -> Result<(), StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Mark first: this waits for the steps in flight in the grant,
                 // and the DELETEs after it see what they stored (RB-05).
@@ -885,6 +952,7 @@ macro_rules! sql_store {
 
 
             async fn revoke_session(&self, session: &SessionId) -> Result<u64, StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The grants that end with the session, decided in Rust from
                 // each record's scope and `used` (as the memory stores do),
@@ -952,6 +1020,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl TokenAdmin for $name {
             async fn revoke_client(&self, client: &ClientId) -> Result<u64, StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Every member of a grant shares its client, so this removes
                 // whole grants; their marks first, as in `revoke_grant`.
@@ -966,6 +1035,7 @@ macro_rules! sql_store {
             }
 
             async fn revoke_user(&self, user: &UserId) -> Result<u64, StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Every member of a grant shares its subject: whole grants,
                 // marked first, as in `revoke_grant`.
@@ -997,6 +1067,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl AuthorizationRequestStore for $name {
             async fn insert_request(&self, request: SuspendedRequest) -> Result<(), StoreError> {
+                let _turn = self.turn().await?;
                 sqlx::query(Self::sql("INSERT INTO portcullis_authorization_requests (hash, payload, expires_at) VALUES ($1, $2, $3)")?)
                     .bind(request.hash.as_bytes().as_slice())
                     .bind(request.payload.as_str())
@@ -1013,6 +1084,7 @@ macro_rules! sql_store {
                 // in one transaction, so concurrent takers wait for the
                 // first, then find nothing.
                 let row = if Self::MYSQL {
+                    let _turn = self.turn().await?;
                     let mut tx = self.pool.begin_with($begin).await?;
                     let row = sqlx::query(Self::sql("SELECT payload, expires_at FROM portcullis_authorization_requests WHERE hash = $1 FOR UPDATE")?)
                         .bind(hash.as_bytes().as_slice())
@@ -1050,6 +1122,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl crate::stores::DeviceStore for $name {
             async fn insert_device(&self, d: crate::stores::DeviceRecord) -> Result<bool, StoreError> {
+                let _turn = self.turn().await?;
                 let (subject, openid) = super::store::device_state_columns(&d.state);
                 let n = sqlx::query(Self::sql(if Self::MYSQL {
                     "INSERT IGNORE INTO portcullis_devices (hash, user_code, client_id, scope, issued_at, expires_at, interval_secs, last_poll, state, subject, openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -1090,6 +1163,8 @@ macro_rules! sql_store {
             }
 
             async fn decide_device(&self, user_code: &TokenHash, decision: crate::stores::DeviceDecision, now: UnixTime) -> Result<bool, StoreError> {
+
+                let _turn = self.turn().await?;
                 let state = match decision {
                     crate::stores::DeviceDecision::Approve { subject, openid } => crate::stores::DeviceState::Approved { subject, openid },
                     _ => crate::stores::DeviceState::Denied,
@@ -1125,6 +1200,7 @@ macro_rules! sql_store {
                     // the columns assigned before it, so these read only
                     // columns assigned after them (and MariaDB's
                     // SIMULTANEOUS_ASSIGNMENT gives the same answer).
+                    let _turn = self.turn().await?;
                     let mut tx = self.pool.begin_with($begin).await?;
                     let n = sqlx::query(Self::sql(concat!(
                         "UPDATE portcullis_devices SET ",
@@ -1171,6 +1247,7 @@ macro_rules! sql_store {
                 // finds the state changed), and the tokens are inserted
                 // before the commit. Any error drops the transaction, which
                 // rolls back: the record stays approved, nothing is stored.
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 let n = sqlx::query(Self::sql("UPDATE portcullis_devices SET state = 3 WHERE hash = $1 AND state = 1")?)
                     .bind(hash.as_bytes().as_slice())
@@ -1219,6 +1296,7 @@ macro_rules! sql_store {
         #[async_trait]
         impl ReplayCache for $name {
             async fn first_use(&self, scope: &ReplayScope, id: &str, expires_at: UnixTime) -> Result<bool, StoreError> {
+                let _turn = self.turn().await?;
                 // One table per kind; the primary key makes this atomic:
                 // of concurrent inserts, one wins.
                 // DPoP proofs share the table (schema 9 adds none): their
@@ -1282,6 +1360,8 @@ macro_rules! sql_store {
             }
 
             async fn insert_key(&self, key: KeyRecord) -> Result<(), StoreError> {
+
+                let _turn = self.turn().await?;
                 sqlx::query(Self::sql("INSERT INTO portcullis_keys (kid, alg, private_pkcs8, created_at, not_before, not_after, drop_after) VALUES ($1, $2, $3, $4, $5, $6, $7)")?)
                     .bind(key.kid.as_str())
                     .bind(key.alg.as_str())
@@ -1296,6 +1376,8 @@ macro_rules! sql_store {
             }
 
             async fn retire_key(&self, kid: &KeyId, not_after: UnixTime, drop_after: UnixTime) -> Result<bool, StoreError> {
+
+                let _turn = self.turn().await?;
                 let n = sqlx::query(Self::sql("UPDATE portcullis_keys SET not_after = $1, drop_after = $2 WHERE kid = $3")?)
                     .bind(secs(not_after))
                     .bind(secs(drop_after))
@@ -1307,6 +1389,8 @@ macro_rules! sql_store {
             }
 
             async fn delete_key(&self, kid: &KeyId) -> Result<bool, StoreError> {
+
+                let _turn = self.turn().await?;
                 let n = sqlx::query(Self::sql("DELETE FROM portcullis_keys WHERE kid = $1")?)
                     .bind(kid.as_str())
                     .execute(&self.pool)
@@ -1329,6 +1413,7 @@ macro_rules! sql_store {
             }
 
             async fn grant_consent(&self, consent: Consent) -> Result<(), StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 sqlx::query(Self::sql(if Self::MYSQL {
                     "INSERT INTO portcullis_consents (user_id, client_id, granted_at) VALUES ($1, $2, $3) ON DUPLICATE KEY UPDATE granted_at = VALUES(granted_at)"
@@ -1367,6 +1452,7 @@ macro_rules! sql_store {
             }
 
             async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+                let _turn = self.turn().await?;
                 let mut tx = self.pool.begin_with($begin).await?;
                 sqlx::query(Self::sql("DELETE FROM portcullis_consent_scopes WHERE user_id = $1 AND client_id = $2")?)
                     .bind(user.as_str())
@@ -1419,6 +1505,7 @@ macro_rules! sql_store {
                     // No `RETURNING` on MySQL: the upsert, then a read of
                     // the rows it holds locked, in one transaction.
                     let upsert = super::store::MYSQL_THROTTLE_RESERVE.get(keys.len() - 1).copied().unwrap_or_default();
+                    let _turn = self.turn().await?;
                     let mut tx = self.pool.begin_with($begin).await?;
                     let mut q = sqlx::query(Self::sql(upsert)?);
                     for key in keys {
@@ -1451,16 +1538,24 @@ macro_rules! sql_store {
                 let (Some(first), true) = (keys.first(), keys.len() <= 3) else {
                     return if keys.is_empty() { Ok(Vec::new()) } else { Err(StoreError::msg("at most three throttle keys per attempt")) };
                 };
-                let mut q = sqlx::query(Self::sql(super::store::THROTTLE_COUNTS)?);
-                // Three keys always: a shorter list repeats its first.
-                for i in 0..3 {
-                    q = q.bind(keys.get(i).unwrap_or(first).as_bytes().as_slice());
-                }
-                let rows = q.bind(secs(now)).fetch_all(&self.pool).await?;
-                rows.iter().map(Self::throttle_row).collect()
+                // The check of every attempt: concurrent attempts on the
+                // same counters share the statement (`coalesce`).
+                self.reads.throttle_counts.read((keys.to_vec(), now), || async {
+                    let mut q = sqlx::query(Self::sql(super::store::THROTTLE_COUNTS)?);
+                    // Three keys always: a shorter list repeats its first.
+                    for i in 0..3 {
+                        q = q.bind(keys.get(i).unwrap_or(first).as_bytes().as_slice());
+                    }
+                    let mut held = self.lane.take(&self.pool).await?;
+                    let rows = q.bind(secs(now)).fetch_all(&mut *held.conn).await?;
+                    self.lane.put(held);
+                    rows.iter().map(Self::throttle_row).collect()
+                }).await
             }
 
             async fn throttle_release(&self, keys: &[crate::throttle::ThrottleKey], failed: bool) -> Result<(), StoreError> {
+
+                let _turn = self.turn().await?;
                 let (Some(first), true) = (keys.first(), keys.len() <= 3) else {
                     return if keys.is_empty() { Ok(()) } else { Err(StoreError::msg("at most three throttle keys per attempt")) };
                 };
@@ -1475,15 +1570,21 @@ macro_rules! sql_store {
             }
 
             async fn throttle_known(&self, pair: &crate::throttle::ThrottleKey, now: UnixTime) -> Result<Option<UnixTime>, StoreError> {
-                let row = sqlx::query(Self::sql(super::store::THROTTLE_KNOWN)?)
-                    .bind(pair.as_bytes().as_slice())
-                    .bind(secs(now))
-                    .fetch_optional(&self.pool)
-                    .await?;
-                row.map(|r| r.col::<i64, _>("known_until").map(time)).transpose().map_err(StoreError::from)
+                self.reads.throttle_known.read((*pair, now), || async {
+                    let mut held = self.lane.take(&self.pool).await?;
+                    let row = sqlx::query(Self::sql(super::store::THROTTLE_KNOWN)?)
+                        .bind(pair.as_bytes().as_slice())
+                        .bind(secs(now))
+                        .fetch_optional(&mut *held.conn)
+                        .await?;
+                    self.lane.put(held);
+                    row.map(|r| r.col::<i64, _>("known_until").map(time)).transpose().map_err(StoreError::from)
+                }).await
             }
 
             async fn throttle_remember(&self, pair: &crate::throttle::ThrottleKey, until: UnixTime) -> Result<(), StoreError> {
+
+                let _turn = self.turn().await?;
                 sqlx::query(Self::sql(if Self::MYSQL { super::store::MYSQL_THROTTLE_REMEMBER } else { super::store::THROTTLE_REMEMBER })?)
                     .bind(pair.as_bytes().as_slice())
                     .bind(secs(until))
@@ -1493,6 +1594,8 @@ macro_rules! sql_store {
             }
 
             async fn purge_throttle(&self, now: UnixTime) -> Result<u64, StoreError> {
+
+                let _turn = self.turn().await?;
                 let mut n = 0;
                 for sql in super::store::THROTTLE_PURGE {
                     n += sqlx::query(Self::sql(sql)?).bind(secs(now)).execute(&self.pool).await?.rows_affected();
