@@ -4,44 +4,44 @@
 //! sqlx's pool tests every connection given back to it with a ping (a
 //! round trip, and a wake-up of the database server) before another caller
 //! may have it. For the one or two statements of a token request that ping
-//! costs the database nearly as much as the statement. A lane keeps up to
-//! [`IDLE`] connections of its own: a statement takes one ([`Lane::take`])
-//! and, when it has **completed**, gives it back to the lane untested
-//! ([`Lane::put`]): a connection that has just answered a statement is
-//! known to be in a clean state.
+//! costs the database nearly as much as the statement. A lane of *n* holds
+//! up to *n* connections of its own: a statement takes one
+//! ([`Lane::take`], waiting while all *n* are in use) and, when it has
+//! **completed**, gives it back to the lane untested ([`Lane::put`]): a
+//! connection that has just answered a statement is known to be in a clean
+//! state.
 //!
 //! A lane's connections are opened by the pool (with its connect options
 //! and session settings) and then detached from it, so that closing the
-//! pool never waits for them: a server may hold up to [`IDLE`] connections
-//! beyond the pool's `max_connections`. A connection whose statement failed
-//! or was cancelled mid-way (its request dropped) is closed, not kept, as
-//! is one older than [`HELD_FOR`] (so that a failover or a pooler's
-//! rebalancing reaches the lane too). Once the pool is closed, the lane
-//! closes what it holds and serves nothing.
+//! pool never waits for them; `connect_with` gives the lane half of
+//! `max_connections` and the pool the rest, so the store never holds more
+//! than `max_connections`. A connection whose statement failed or was
+//! cancelled mid-way (its request dropped) is closed, not kept, as is one
+//! older than [`HELD_FOR`] (so that a failover or a pooler's rebalancing
+//! reaches the lane too). Once the pool is closed, the lane closes what it
+//! holds and serves nothing.
 //!
-//! A lane of zero ([`Lane::new`] with `false`: SQLite, whose in-memory
+//! A lane of zero (a store made `from_pool`, and SQLite, whose in-memory
 //! databases live only as long as a connection to them) keeps nothing and
 //! hands out the pool's connections as they are.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::StoreError;
-
-/// The most connections a lane keeps idle.
-const IDLE: usize = 2;
 
 /// How long a lane keeps a connection before it closes it.
 pub(crate) const HELD_FOR: Duration = Duration::from_secs(60);
 
-/// A store's lane: idle connections and when each was opened.
+/// A store's lane: its idle connections, and the turns of its size.
 pub(crate) struct Lane<DB: Database> {
     idle: Mutex<Vec<Held<DB>>>,
-    /// Whether it keeps connections at all.
-    keeps: bool,
+    /// One per connection it may hold; `None`: a lane of zero.
+    turns: Option<Arc<Semaphore>>,
 }
 
 impl<DB: Database> std::fmt::Debug for Lane<DB> {
@@ -51,12 +51,12 @@ impl<DB: Database> std::fmt::Debug for Lane<DB> {
 }
 
 impl<DB: Database> Lane<DB> {
-    /// A lane that keeps connections, or (`false`) one that hands out the
-    /// pool's.
-    pub(crate) fn new(keeps: bool) -> Self {
+    /// A lane of at most `size` connections (zero: one that hands out the
+    /// pool's).
+    pub(crate) fn new(size: usize) -> Self {
         Self {
             idle: Mutex::new(Vec::new()),
-            keeps,
+            turns: (size > 0).then(|| Arc::new(Semaphore::new(size))),
         }
     }
 
@@ -65,31 +65,43 @@ impl<DB: Database> Lane<DB> {
     /// completed; dropped instead (an error, a cancellation), it is closed
     /// (or, from a lane that keeps nothing, goes back to the pool).
     pub(crate) async fn take(&self, pool: &Pool<DB>) -> Result<Held<DB>, StoreError> {
+        let Some(turns) = &self.turns else {
+            return Ok(Held {
+                conn: Conn::Pool(pool.acquire().await?),
+                since: Instant::now(),
+                turn: None,
+            });
+        };
         if pool.is_closed() {
             self.lock().clear();
-        } else if let Some(held) = self.lock().pop() {
+            // The pool's answer: closed.
+            pool.acquire().await?;
+        }
+        let turn = turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::msg("the store's lane is closed"))?;
+        if let Some(mut held) = self.lock().pop() {
+            held.turn = Some(turn);
             return Ok(held);
         }
-        let conn = pool.acquire().await?;
+        // None idle, and fewer than its size in use: one more.
         Ok(Held {
-            conn: if self.keeps {
-                Conn::Own(conn.detach())
-            } else {
-                Conn::Pool(conn)
-            },
+            conn: Conn::Own(pool.acquire().await?.detach()),
             since: Instant::now(),
+            turn: Some(turn),
         })
     }
 
     /// Gives back a connection whose statement has completed: kept for the
-    /// next without a test, unless the lane is full or the connection is
-    /// older than [`HELD_FOR`] (then it is closed).
-    pub(crate) fn put(&self, held: Held<DB>) {
+    /// next without a test, unless it is older than [`HELD_FOR`] (then it
+    /// is closed).
+    pub(crate) fn put(&self, mut held: Held<DB>) {
         if matches!(held.conn, Conn::Own(_)) && held.since.elapsed() < HELD_FOR {
-            let mut idle = self.lock();
-            if idle.len() < IDLE {
-                idle.push(held);
-            }
+            // Idle, it holds no turn: the next taker brings its own.
+            held.turn = None;
+            self.lock().push(held);
         }
     }
 
@@ -111,6 +123,8 @@ pub(crate) struct Held<DB: Database> {
     /// The connection.
     pub(crate) conn: Conn<DB>,
     since: Instant,
+    /// Its lane's turn, while in use.
+    turn: Option<OwnedSemaphorePermit>,
 }
 
 /// A lane's own connection, or the pool's (a lane that keeps nothing).
@@ -159,7 +173,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_completed_statement_keeps_its_connection_in_the_lane_and_a_failed_one_does_not() {
         let pool = pool(4).await;
-        let lane = Lane::new(true);
+        let lane = Lane::new(2);
         let mut held = lane.take(&pool).await.expect("a connection");
         sqlx::query("SELECT 1")
             .execute(&mut *held.conn)
@@ -173,21 +187,24 @@ mod tests {
         // Dropped without `put` (its statement failed): closed.
         drop(held);
         assert_eq!(lane.idle(), 0);
-        // The lane keeps at most IDLE.
-        let mut all = Vec::new();
-        for _ in 0..=IDLE {
-            all.push(lane.take(&pool).await.expect("a connection"));
-        }
-        for held in all {
-            lane.put(held);
-        }
-        assert_eq!(lane.idle(), IDLE);
+        // The lane holds at most its size: a third taker waits for a turn.
+        let (a, b) = (
+            lane.take(&pool).await.expect("one"),
+            lane.take(&pool).await.expect("two"),
+        );
+        let third = tokio::time::timeout(Duration::from_millis(50), lane.take(&pool)).await;
+        assert!(third.is_err(), "a third connection while two are in use");
+        lane.put(a);
+        let c = lane.take(&pool).await.expect("a turn after one came back");
+        lane.put(b);
+        lane.put(c);
+        assert_eq!(lane.idle(), 2);
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn closing_the_pool_never_waits_for_the_lane_and_the_lane_then_serves_nothing() {
         let pool = pool(2).await;
-        let lane = Lane::new(true);
+        let lane = Lane::new(1);
         let held = lane.take(&pool).await.expect("a connection");
         lane.put(held);
         assert_eq!(lane.idle(), 1);
@@ -201,7 +218,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_lane_that_keeps_nothing_hands_out_the_pools_connections() {
         let pool = pool(1).await;
-        let lane = Lane::new(false);
+        let lane = Lane::new(0);
         let held = lane.take(&pool).await.expect("a connection");
         lane.put(held);
         assert_eq!(lane.idle(), 0);

@@ -56,7 +56,7 @@ sql_store! {
     // one's `SET TRANSACTION` failing inside a transaction (error 1568,
     // found under load by benches/store_load.sh).
     begin = "START TRANSACTION",
-    skip_locked = " FOR UPDATE SKIP LOCKED", mysql = true, single_writer = false, lane = true,
+    skip_locked = " FOR UPDATE SKIP LOCKED", mysql = true, single_writer = false,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/mysql.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/mysql_2.sql") },
@@ -105,7 +105,7 @@ impl MySqlStore {
         let batch = options.checked().map_err(StoreError::new)?;
         let connect: MySqlConnectOptions = url.parse()?;
         let pool = options
-            .pool::<sqlx::MySql>()
+            .pool_beside_lane::<sqlx::MySql>()
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::Executor::execute(conn, SESSION_SETTINGS).await?;
@@ -114,6 +114,8 @@ impl MySqlStore {
             })
             .connect_with(connect)
             .await?;
-        Ok(Self::from_pool(pool).with_purge_batch(batch))
+        Ok(Self::from_pool(pool)
+            .with_lane(options.lane())
+            .with_purge_batch(batch))
     }
 }

@@ -179,6 +179,24 @@ impl SqlPoolOptions {
         NonZeroU32::new(self.purge_batch).ok_or(SqlOptionsError::NoPurgeBatch)
     }
 
+    /// How many of `max_connections` a store with a lane (`lane`:
+    /// PostgreSQL, MySQL) gives its lane: half, rounded down.
+    #[allow(dead_code, reason = "used by the PostgreSQL and MySQL stores only")]
+    pub(super) fn lane(&self) -> usize {
+        usize::try_from(self.max_connections / 2).unwrap_or(0)
+    }
+
+    /// [`pool`](Self::pool) for a store whose lane takes [`lane`](Self::lane)
+    /// of `max_connections`: the pool gets the rest.
+    #[allow(dead_code, reason = "used by the PostgreSQL and MySQL stores only")]
+    pub(super) fn pool_beside_lane<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
+        let lane = self.max_connections / 2;
+        let rest = self.max_connections - lane;
+        self.pool()
+            .max_connections(rest)
+            .min_connections(self.min_connections.min(rest))
+    }
+
     /// sqlx pool options carrying these sizes and timeouts.
     pub(super) fn pool<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
         sqlx::pool::PoolOptions::new()

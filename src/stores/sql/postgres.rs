@@ -44,7 +44,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     PostgresStore, db = sqlx::Postgres, pool = sqlx::PgPool, conn = sqlx::PgConnection,
-    agg = "string_agg", agg_sep = ", ", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED", mysql = false, single_writer = false, lane = true,
+    agg = "string_agg", agg_sep = ", ", begin = "BEGIN", skip_locked = " FOR UPDATE SKIP LOCKED", mysql = false, single_writer = false,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/postgres.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/postgres_2.sql") },
@@ -83,7 +83,12 @@ impl PostgresStore {
         options: &crate::stores::SqlPoolOptions,
     ) -> Result<Self, StoreError> {
         let batch = options.checked().map_err(StoreError::new)?;
-        let pool = options.pool::<sqlx::Postgres>().connect(url).await?;
-        Ok(Self::from_pool(pool).with_purge_batch(batch))
+        let pool = options
+            .pool_beside_lane::<sqlx::Postgres>()
+            .connect(url)
+            .await?;
+        Ok(Self::from_pool(pool)
+            .with_lane(options.lane())
+            .with_purge_batch(batch))
     }
 }

@@ -45,7 +45,7 @@ sql_store! {
     /// # Ok(()) }
     /// ```
     SqliteStore, db = sqlx::Sqlite, pool = sqlx::SqlitePool, conn = sqlx::SqliteConnection,
-    agg = "group_concat", agg_sep = ", ", begin = "BEGIN IMMEDIATE", skip_locked = "", mysql = false, single_writer = true, lane = false,
+    agg = "group_concat", agg_sep = ", ", begin = "BEGIN IMMEDIATE", skip_locked = "", mysql = false, single_writer = true,
     schema = &[
         Migration { description: "clients, codes, tokens and consent", sql: include_str!("migrations/sqlite.sql") },
         Migration { description: "JWT access tokens, signing keys, client assertion replay cache", sql: include_str!("migrations/sqlite_2.sql") },

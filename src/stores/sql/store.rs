@@ -92,7 +92,7 @@ macro_rules! sql_store {
         $(#[$doc:meta])*
         $name:ident, db = $db:ty, pool = $pool:ty, conn = $conn:ty,
         agg = $agg:literal, agg_sep = $agg_sep:literal, begin = $begin:literal,
-        skip_locked = $skip_locked:literal, mysql = $mysql:literal, single_writer = $single_writer:literal, lane = $lane:literal,
+        skip_locked = $skip_locked:literal, mysql = $mysql:literal, single_writer = $single_writer:literal,
         schema = $schema:expr
     ) => {
         $(#[$doc])*
@@ -166,7 +166,7 @@ macro_rules! sql_store {
             /// [`DEFAULT_PURGE_BATCH`](crate::stores::DEFAULT_PURGE_BATCH)
             /// rows.
             pub fn from_pool(pool: $pool) -> Self {
-                let lane = std::sync::Arc::new(super::lane::Lane::new($lane));
+                let lane = std::sync::Arc::new(super::lane::Lane::new(0));
                 Self { pool, group: std::sync::Arc::default(), reads: std::sync::Arc::default(), lane, writers: std::sync::Arc::new(tokio::sync::Semaphore::new(1)), purge_batch: super::options::DEFAULT_PURGE_BATCH }
             }
 
@@ -178,6 +178,14 @@ macro_rules! sql_store {
             #[must_use]
             pub fn with_purge_batch(mut self, rows: std::num::NonZeroU32) -> Self {
                 self.purge_batch = rows;
+                self
+            }
+
+            /// Gives the store a lane of `size` connections (`lane`) beside
+            /// its pool.
+            #[allow(dead_code, reason = "SQLite's store has no lane")]
+            fn with_lane(mut self, size: usize) -> Self {
+                self.lane = std::sync::Arc::new(super::lane::Lane::new(size));
                 self
             }
 
