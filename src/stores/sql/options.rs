@@ -19,7 +19,7 @@ pub const DEFAULT_PURGE_BATCH: NonZeroU32 = NonZeroU32::MIN.saturating_add(999);
 ///
 /// | option | default | why |
 /// |---|---|---|
-/// | `max_connections` | 10 | PostgreSQL's default `max_connections` of 100 leaves room for eight such instances and an operator; a token request holds one connection for one short transaction |
+/// | `max_connections` | 10 | PostgreSQL's default `max_connections` of 100 leaves room for eight such instances and an operator; a token request holds one connection for one short transaction. On PostgreSQL and MySQL, half of it (rounded down) is the store's lane of connections for its hot statements, the rest its pool |
 /// | `min_connections` | 0 | an idle instance holds no server process |
 /// | `acquire_timeout` | 10 s | a request waiting longer for a connection is better failed (a 503, `Error::Overloaded` when the store reports busy) than queued |
 /// | `idle_timeout` | 10 min | connections opened for a burst are closed after it |
