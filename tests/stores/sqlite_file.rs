@@ -63,3 +63,44 @@ async fn an_in_memory_database_creates_no_file() {
         "an in-memory database left a file behind"
     );
 }
+
+#[tokio::test]
+async fn a_connection_given_back_inside_a_transaction_does_not_keep_the_write_lock() {
+    // covers: RB-02
+    // issue 20: a request dropped just after its `BEGIN IMMEDIATE` left the
+    // connection in the pool holding SQLite's write lock, and every other
+    // writer waited out its busy timeout ("database is locked").
+    use std::time::Duration;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("sqlite-leaked-tx-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("auth.db").display());
+    let options =
+        portcullis::stores::SqlPoolOptions::default().busy_timeout(Duration::from_millis(300));
+    let store = SqliteStore::connect_with(&url, &options).await.unwrap();
+    store.migrate().await.unwrap();
+    {
+        let mut conn = store.pool().acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        // Back to the pool with the transaction open.
+    }
+    // The pool takes it back in a task of its own.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for n in 0..3 {
+        let client = Client::confidential(
+            ClientId::parse(&format!("c{n}")).unwrap(),
+            SecretHash::sha256("s"),
+        )
+        .build()
+        .unwrap();
+        store
+            .insert_client(client)
+            .await
+            .expect("a write after the leaked transaction");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

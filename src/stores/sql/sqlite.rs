@@ -105,6 +105,23 @@ impl SqliteStore {
             .busy_timeout(pool_options.get_busy_timeout());
         let pool = pool_options
             .pool::<sqlx::Sqlite>()
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    // A connection must come back outside any transaction.
+                    // sqlx cannot promise it: a `BEGIN IMMEDIATE` whose
+                    // request is dropped just after the database began it
+                    // leaves it open, holding SQLite's one write lock until
+                    // the connection is used again, and every other writer
+                    // waits out its busy timeout (seen under load, issue
+                    // 20). A `ROLLBACK` that succeeds found such a
+                    // transaction (and ended it): the connection is closed,
+                    // as sqlx still counts it in a transaction. One that
+                    // fails ("no transaction is active") found it clean.
+                    Ok(sqlx::Executor::execute(&mut *conn, "ROLLBACK")
+                        .await
+                        .is_err())
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Self::from_pool(pool).with_purge_batch(batch))

@@ -1107,10 +1107,18 @@ macro_rules! sql_store {
                     tx.commit().await?;
                     row
                 } else {
-                    sqlx::query(Self::sql("DELETE FROM portcullis_authorization_requests WHERE hash = $1 RETURNING payload, expires_at")?)
-                        .bind(hash.as_bytes().as_slice())
-                        .fetch_optional(&self.pool)
-                        .await?
+                    let q = sqlx::query(Self::sql("DELETE FROM portcullis_authorization_requests WHERE hash = $1 RETURNING payload, expires_at")?)
+                        .bind(hash.as_bytes().as_slice());
+                    if Self::SINGLE_WRITER {
+                        // SQLite: in a transaction, as `throttle_reserve`.
+                        let _turn = self.turn().await?;
+                        let mut tx = self.pool.begin_with($begin).await?;
+                        let row = q.fetch_optional(&mut *tx).await?;
+                        tx.commit().await?;
+                        row
+                    } else {
+                        q.fetch_optional(&self.pool).await?
+                    }
                 };
                 match row {
                     Some(r) => Ok(Some(SuspendedRequest {
@@ -1234,11 +1242,17 @@ macro_rules! sql_store {
                     tx.commit().await?;
                     row
                 } else {
-                    sqlx::query(Self::sql(sql)?)
-                        .bind(hash.as_bytes().as_slice())
-                        .bind(secs(now))
-                        .fetch_optional(&self.pool)
-                        .await?
+                    let q = sqlx::query(Self::sql(sql)?).bind(hash.as_bytes().as_slice()).bind(secs(now));
+                    if Self::SINGLE_WRITER {
+                        // SQLite: in a transaction, as `throttle_reserve`.
+                        let _turn = self.turn().await?;
+                        let mut tx = self.pool.begin_with($begin).await?;
+                        let row = q.fetch_optional(&mut *tx).await?;
+                        tx.commit().await?;
+                        row
+                    } else {
+                        q.fetch_optional(&self.pool).await?
+                    }
                 };
                 match row {
                     None => Ok(crate::stores::DevicePoll::Unknown),
@@ -1530,11 +1544,24 @@ macro_rules! sql_store {
                     tx.commit().await?;
                     return rows.iter().map(Self::throttle_row).collect();
                 }
+                let _turn = self.turn().await?;
                 let mut q = sqlx::query(Self::sql(sql)?);
                 for key in keys {
                     q = q.bind(key.as_bytes().as_slice()).bind(secs(now)).bind(secs(window_end));
                 }
-                let rows = q.fetch_all(&self.pool).await?;
+                let rows = if Self::SINGLE_WRITER {
+                    // SQLite: a write that returns rows holds the write lock
+                    // until its statement is done; in a transaction, a
+                    // request dropped midway rolls it back (the
+                    // transaction's drop) instead of leaving it holding the
+                    // lock.
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    let rows = q.fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    rows
+                } else {
+                    q.fetch_all(&self.pool).await?
+                };
                 rows.iter().map(Self::throttle_row).collect()
             }
 
