@@ -422,12 +422,11 @@ async fn open_and_build(seed: Seed, args: &Args, limits: ThrottleLimits) -> Resu
             // (sqlx's default is 30 s): while the database is down, clients
             // get `server_error` soon instead of hanging (issue 20,
             // `tests/e2e/instances.rs`).
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .acquire_timeout(std::time::Duration::from_secs(DB_ACQUIRE_SECS))
-                .connect(url)
+            let options = portcullis::stores::SqlPoolOptions::default()
+                .acquire_timeout(std::time::Duration::from_secs(DB_ACQUIRE_SECS));
+            let store = portcullis::stores::PostgresStore::connect_with(url, &options)
                 .await
                 .map_err(|e| format!("database {}: {e}", redact(url)))?;
-            let store = portcullis::stores::PostgresStore::from_pool(pool);
             store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
             let store = Arc::new(store);
             let throttle = Arc::new(StoreThrottle::new(store.clone(), limits));
