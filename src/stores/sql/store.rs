@@ -189,6 +189,25 @@ macro_rules! sql_store {
                 self
             }
 
+            /// The rows of `q`, a write that returns rows (`… RETURNING`).
+            /// SQLite: under the write turn and in a transaction, because
+            /// such a write holds SQLite's write lock until its statement is
+            /// done, and a request dropped midway would leave it holding
+            /// it; in a transaction, the transaction's drop rolls it back.
+            async fn returning<'q>(
+                &self,
+                q: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+            ) -> Result<Vec<<$db as sqlx::Database>::Row>, StoreError> {
+                if !Self::SINGLE_WRITER {
+                    return Ok(q.fetch_all(&self.pool).await?);
+                }
+                let _turn = self.turn().await?;
+                let mut tx = self.pool.begin_with($begin).await?;
+                let rows = q.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+
             /// How many rows a purge deletes per statement.
             pub fn purge_batch(&self) -> std::num::NonZeroU32 {
                 self.purge_batch
@@ -1109,16 +1128,8 @@ macro_rules! sql_store {
                 } else {
                     let q = sqlx::query(Self::sql("DELETE FROM portcullis_authorization_requests WHERE hash = $1 RETURNING payload, expires_at")?)
                         .bind(hash.as_bytes().as_slice());
-                    if Self::SINGLE_WRITER {
-                        // SQLite: in a transaction, as `throttle_reserve`.
-                        let _turn = self.turn().await?;
-                        let mut tx = self.pool.begin_with($begin).await?;
-                        let row = q.fetch_optional(&mut *tx).await?;
-                        tx.commit().await?;
-                        row
-                    } else {
-                        q.fetch_optional(&self.pool).await?
-                    }
+                    // At most one row (by its key).
+                    self.returning(q).await?.into_iter().next()
                 };
                 match row {
                     Some(r) => Ok(Some(SuspendedRequest {
@@ -1243,16 +1254,8 @@ macro_rules! sql_store {
                     row
                 } else {
                     let q = sqlx::query(Self::sql(sql)?).bind(hash.as_bytes().as_slice()).bind(secs(now));
-                    if Self::SINGLE_WRITER {
-                        // SQLite: in a transaction, as `throttle_reserve`.
-                        let _turn = self.turn().await?;
-                        let mut tx = self.pool.begin_with($begin).await?;
-                        let row = q.fetch_optional(&mut *tx).await?;
-                        tx.commit().await?;
-                        row
-                    } else {
-                        q.fetch_optional(&self.pool).await?
-                    }
+                    // At most one row (by its key).
+                    self.returning(q).await?.into_iter().next()
                 };
                 match row {
                     None => Ok(crate::stores::DevicePoll::Unknown),
@@ -1544,24 +1547,11 @@ macro_rules! sql_store {
                     tx.commit().await?;
                     return rows.iter().map(Self::throttle_row).collect();
                 }
-                let _turn = self.turn().await?;
                 let mut q = sqlx::query(Self::sql(sql)?);
                 for key in keys {
                     q = q.bind(key.as_bytes().as_slice()).bind(secs(now)).bind(secs(window_end));
                 }
-                let rows = if Self::SINGLE_WRITER {
-                    // SQLite: a write that returns rows holds the write lock
-                    // until its statement is done; in a transaction, a
-                    // request dropped midway rolls it back (the
-                    // transaction's drop) instead of leaving it holding the
-                    // lock.
-                    let mut tx = self.pool.begin_with($begin).await?;
-                    let rows = q.fetch_all(&mut *tx).await?;
-                    tx.commit().await?;
-                    rows
-                } else {
-                    q.fetch_all(&self.pool).await?
-                };
+                let rows = self.returning(q).await?;
                 rows.iter().map(Self::throttle_row).collect()
             }
 
