@@ -212,9 +212,9 @@ LUA
   location=$(curl -sS -o /dev/null -w '%{redirect_url}' -H "Cookie: $cookie" "$base$authorize_path")
   code=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$location")
   [ -n "$code" ] || { echo "$store: authorize with the session gave no code: ${location:-no redirect}" >&2; exit 1; }
-  answer=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Basic $web_basic" --data-urlencode grant_type=authorization_code \
+  answer=$(curl -sS -o "$OUT/code-check.json" -w '%{http_code}' -H "Authorization: Basic $web_basic" --data-urlencode grant_type=authorization_code \
     --data-urlencode "code=$code" --data-urlencode "redirect_uri=$redirect_uri" --data-urlencode "code_verifier=$verifier" "$url")
-  [ "$answer" = 200 ] || { echo "$store: authorization_code HTTP $answer" >&2; exit 1; }
+  [ "$answer" = 200 ] || { echo "$store: authorization_code HTTP $answer: $(cat "$OUT/code-check.json")" >&2; exit 1; }
   cat >"$OUT/code.lua" <<LUA
 token_headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = "Basic $web_basic"}
 authorize_headers = {["Cookie"] = "$cookie"}

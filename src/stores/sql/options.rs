@@ -205,10 +205,6 @@ impl SqlPoolOptions {
             .acquire_timeout(self.acquire_timeout)
             .idle_timeout(self.idle_timeout)
             .max_lifetime(self.max_lifetime)
-            // No ping before each use: it doubled the round trips of every
-            // statement. A connection found dead fails its statement once
-            // (a 5xx) and is closed (sqlx tests each on release).
-            .test_before_acquire(false)
     }
 }
 
