@@ -117,11 +117,7 @@ macro_rules! sql_store {
         impl super::group_commit::Writer for ($pool, std::sync::Arc<super::lane::Lane<$db>>, std::sync::Arc<tokio::sync::Semaphore>) {
             async fn many(&self, batch: &[NewTokens]) -> Result<(), StoreError> {
                 let mut q = $name::insert_query(batch.iter().flat_map(super::store::TokenColumns::of));
-                let _turn = if $name::SINGLE_WRITER {
-                    Some(self.2.acquire().await.map_err(|_| StoreError::msg("the store's write turn is closed"))?)
-                } else {
-                    None
-                };
+                let _turn = $name::turn_of(&self.2).await?;
                 let mut held = self.1.take(&self.0).await?;
                 // One statement per batch size: not worth a prepared
                 // statement in every connection's cache.
@@ -150,10 +146,16 @@ macro_rules! sql_store {
             /// `None` at once on the other databases, whose writers lock
             /// rows, not the database.
             async fn turn(&self) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, StoreError> {
+                Self::turn_of(&self.writers).await
+            }
+
+            /// [`turn`](Self::turn) on `writers` (the group commit's writer
+            /// holds the store's semaphore, not the store).
+            async fn turn_of(writers: &tokio::sync::Semaphore) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, StoreError> {
                 if !Self::SINGLE_WRITER {
                     return Ok(None);
                 }
-                self.writers.acquire().await.map(Some).map_err(|_| StoreError::msg("the store's write turn is closed"))
+                writers.acquire().await.map(Some).map_err(|_| StoreError::msg("the store's write turn is closed"))
             }
 
             /// `sql` as this database takes it: as written (`$1, $2…`) on
